@@ -1,0 +1,154 @@
+/** @module cli/main — the `sealdrop` dispatcher: one usage text, one way to report errors. */
+
+import { fileURLToPath } from 'node:url';
+import { CliError, EXIT_USAGE } from './errors.ts';
+import type { CliIo } from './io.ts';
+
+export const VERSION = '0.1.0';
+
+export const USAGE = `Usage:
+    sealdrop keygen [--v6] -o NAME
+    sealdrop pull [--server URL] [--socks5 HOST:PORT] -o BUNDLE_DIR
+    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR -o OUT_DIR
+    sealdrop reply -i KEY.sec.asc --bundle BUNDLE_DIR --to HANDLE [--outbox DIR] FILE|-
+    sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
+
+Commands:
+    keygen     Make a newsroom key pair: NAME.pub.asc for the server, NAME.sec.asc
+               (passphrase-locked, mode 0600) to keep on the offline machine.
+    pull       Online. Download the new submissions from the editor API into
+               BUNDLE_DIR and mark them downloaded on the server.
+    decrypt    Offline. Decrypt a pulled bundle into OUT_DIR, one folder per source
+               and submission. Nothing is kept from a submission that fails its check.
+    reply      Offline. Encrypt a reply (UTF-8 text from FILE, or - for stdin) to the
+               source HANDLE and to the newsroom key, into the outbox.
+    push       Online. Upload every reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
+
+Options:
+    -o, --output PATH          Where to write (key name prefix, bundle or output folder).
+    -i, --identity FILE        Newsroom secret key. Repeat it to also try older keys.
+    --v6                       Make an RFC 9580 (v6) key instead of a v4 curve25519 one
+                               (v4 keys can be read by older GnuPG versions).
+    --bundle DIR               A bundle folder written by "sealdrop pull".
+    --to HANDLE                The source to answer (see the decrypt summary).
+    --outbox DIR               Where replies are written (default: ./outbox).
+    --server URL               The editor API address (default: $SEALDROP_SERVER).
+    --socks5 HOST:PORT         Reach the server through Tor (e.g. 127.0.0.1:9050).
+    -h, --help                 Show this text.
+    --version                  Show the version.
+
+Environment:
+    SEALDROP_PASSPHRASE        The secret key passphrase; asked on the terminal if unset.
+    SEALDROP_TOKEN             The editor API token for pull and push (never a flag:
+                               it would end up in the shell history).
+    SEALDROP_SERVER            The editor API address when --server is not given.
+
+Results go to stdout; everything else, including errors, goes to stderr.
+The secret key never has to touch a machine that is online.
+
+Examples:
+    $ sealdrop keygen -o newsroom
+    d59550c5a4895ea55787f850ca968b8ec7fc9799
+    $ SEALDROP_TOKEN=sde_... sealdrop pull --server http://127.0.0.1:8081 -o bundle
+    $ sealdrop decrypt -i newsroom.sec.asc bundle -o tips
+    $ sealdrop reply -i newsroom.sec.asc --bundle bundle --to quiet-otter reply.txt
+    $ SEALDROP_TOKEN=sde_... sealdrop push --server http://127.0.0.1:8081 outbox
+`;
+
+/** What every `cli/commands/<name>.ts` exports. */
+export interface CommandModule {
+  run(args: string[], io: CliIo): Promise<void>;
+}
+
+// The command modules are loaded on demand (a typo in one command never breaks the others) and by
+// URL, so that a copy without the online half (pull, push) still type-checks and runs the rest.
+const COMMAND_NAMES = ['keygen', 'pull', 'decrypt', 'reply', 'push'] as const;
+
+type CommandName = (typeof COMMAND_NAMES)[number];
+
+function isCommandName(name: string): name is CommandName {
+  return (COMMAND_NAMES as readonly string[]).includes(name);
+}
+
+function commandModuleUrl(name: CommandName): URL {
+  return new URL(`./commands/${name}.ts`, import.meta.url);
+}
+
+/** Runs one `sealdrop` invocation and returns the process exit code. Never throws. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined) {
+      io.stderr.write(USAGE);
+      return EXIT_USAGE;
+    }
+    if (first === '-h' || first === '--help' || first === 'help') {
+      io.stdout.write(USAGE);
+      return 0;
+    }
+    if (first === '--version') {
+      io.stdout.write(`sealdrop ${VERSION}\n`);
+      return 0;
+    }
+    if (!isCommandName(first)) {
+      throw new CliError(`unknown command ${JSON.stringify(first)}`, {
+        hint: first.startsWith('-')
+          ? 'the command comes first: sealdrop COMMAND [options]; run "sealdrop --help"'
+          : 'the commands are keygen, pull, decrypt, reply and push; run "sealdrop --help"',
+        exitCode: EXIT_USAGE,
+      });
+    }
+    if (rest.includes('-h') || rest.includes('--help')) {
+      io.stdout.write(USAGE);
+      return 0;
+    }
+    const command = await loadCommand(first);
+    await command.run(rest, io);
+    return 0;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+async function loadCommand(name: CommandName): Promise<CommandModule> {
+  let loaded: unknown;
+  try {
+    loaded = await import(commandModuleUrl(name).href);
+  } catch (error) {
+    if (isMissingModule(error, name)) {
+      throw new CliError(`the ${name} command is not available in this copy of sealdrop`, {
+        hint: `cli/commands/${name}.ts is missing; reinstall sealdrop from a complete release`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const run = (loaded as Partial<CommandModule>).run;
+  if (typeof run !== 'function') {
+    throw new Error(`cli/commands/${name}.ts does not export run(args, io)`);
+  }
+  return { run };
+}
+
+/** True only when the command's own module is absent, not when something it imports is. */
+function isMissingModule(error: unknown, name: CommandName): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  const modulePath = fileURLToPath(commandModuleUrl(name));
+  const text = error.message;
+  const mentionsModule = text.includes(modulePath) || text.includes(`/commands/${name}.ts'`) || text.includes(`./commands/${name}.ts`);
+  return mentionsModule && (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find|failed to load|does the file exist/i.test(text));
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof CliError) {
+    io.stderr.write(`sealdrop: error: ${error.message}\n`);
+    if (error.hint !== undefined) io.stderr.write(`sealdrop: hint: ${error.hint}\n`);
+    return error.exitCode;
+  }
+  // Not a CliError: a bug. Say so plainly and show the stack; the user cannot fix it by retrying.
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  io.stderr.write(`sealdrop: error: internal error: ${detail}\n`);
+  io.stderr.write('sealdrop: hint: this is a bug in sealdrop; please report it (without any secret material)\n');
+  return 70;
+}
