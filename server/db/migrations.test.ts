@@ -1,0 +1,127 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, rowsOf, type Database } from './open.ts';
+import { createTestDatabase } from './test-db.ts';
+
+// The tables and columns of docs/INTERNALS.md "Database", nothing more and nothing less.
+const CONTRACT: Record<string, string[]> = {
+  instance: ['id', 'instance_salt', 'server_secret', 'created_day'],
+  sources: ['id', 'lookup_hash', 'handle', 'public_key', 'locked_private_key', 'created_day'],
+  submissions: [
+    'id', 'source_id', 'status', 'size', 'chunk_size', 'chunks', 'sha256', 'pending_lookup_hash',
+    'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day',
+  ],
+  chunks: ['submission_id', 'idx', 'data'],
+  replies: ['id', 'source_id', 'message', 'size', 'created_day'],
+  spent_pow: ['id_hash', 'expires_day'],
+  editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day'],
+  audit: ['id', 'editor', 'action', 'target', 'day'],
+};
+
+/** Column names that would betray a privacy promise (DESIGN.md promise 2). */
+export function isForbiddenColumnName(name: string): boolean {
+  const parts = name.toLowerCase().split(/[^a-z0-9]+/);
+  if (parts.some((p) => p === 'ip' || p === 'ua' || p === 'ts' || p === 'at')) return true;
+  return /ip_?addr|address|agent|referr?er|timestamp|time|hour|minute|second|host|port/.test(name.toLowerCase());
+}
+
+async function columnsOf(database: Database) {
+  const result = await database.db.execute(sql`
+    select table_name::text as table_name, column_name::text as column_name, data_type::text as data_type
+    from information_schema.columns where table_schema = 'public' order by table_name, ordinal_position`);
+  return rowsOf<{ table_name: string; column_name: string; data_type: string }>(result);
+}
+
+function checkSchema(rows: Array<{ table_name: string; column_name: string; data_type: string }>) {
+  const tables: Record<string, string[]> = {};
+  for (const r of rows) (tables[r.table_name] ??= []).push(r.column_name);
+  for (const columns of Object.values(tables)) columns.sort();
+  const expected = Object.fromEntries(Object.entries(CONTRACT).map(([t, c]) => [t, [...c].sort()]));
+  expect(tables).toEqual(expected);
+  for (const r of rows) {
+    expect(isForbiddenColumnName(r.column_name), `${r.table_name}.${r.column_name}`).toBe(false);
+    expect(r.data_type, `${r.table_name}.${r.column_name}`).not.toMatch(/time|interval/);
+  }
+  const dayColumns = rows.filter((r) => r.column_name.endsWith('day'));
+  expect(dayColumns.length).toBeGreaterThan(0);
+  for (const r of dayColumns) expect(r.data_type, `${r.table_name}.${r.column_name}`).toBe('date');
+}
+
+describe('forbidden column names', () => {
+  it('catches the names we never want', () => {
+    for (const bad of ['ip', 'client_ip', 'ip_address', 'user_agent', 'referrer', 'created_at', 'timestamp', 'seen_time'])
+      expect(isForbiddenColumnName(bad), bad).toBe(true);
+    for (const ok of ['recipient', 'created_day', 'pending_locked_private_key', 'chunk_size', 'description'])
+      expect(isForbiddenColumnName(ok), ok).toBe(false);
+  });
+});
+
+describe('migrations on createTestDatabase()', () => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it('gives exactly the tables and columns of the contract, with days as dates', async () => {
+    checkSchema(await columnsOf(database));
+  });
+
+  it('uses PostgreSQL when TEST_DATABASE_URL is set', () => {
+    expect(database.kind).toBe(process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite');
+  });
+});
+
+describe('migrations on PGlite in a data folder', () => {
+  it('apply on an empty database, and opening it again applies nothing twice', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-db-'));
+    try {
+      let database = await openDatabase({ dataDir: dir });
+      try {
+        checkSchema(await columnsOf(database));
+        await database.db.execute(sql`insert into audit (editor, action, day) values ('e', 'kept', '2026-01-01')`);
+      } finally {
+        await database.close();
+      }
+      database = await openDatabase({ dataDir: dir });
+      try {
+        checkSchema(await columnsOf(database));
+        const applied = rowsOf(await database.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`));
+        expect(applied).toEqual([{ n: 1 }]);
+        const kept = rowsOf(await database.db.execute(sql`select action from audit`));
+        expect(kept).toEqual([{ action: 'kept' }]);
+      } finally {
+        await database.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE_URL)('migrations on PostgreSQL', () => {
+  it('two servers opening the same empty database at once both succeed, migrations applied once', async () => {
+    const base = await createTestDatabase();
+    // createTestDatabase already migrated; open two more handles concurrently on the same database
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    const name = rowsOf<{ name: string }>(await base.db.execute(sql`select current_database()::text as name`))[0]!.name;
+    url.pathname = `/${name}`;
+    try {
+      const [a, b] = await Promise.all([openDatabase({ url: url.toString() }), openDatabase({ url: url.toString() })]);
+      try {
+        expect(rowsOf(await a.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`))).toEqual([{ n: 1 }]);
+        checkSchema(await columnsOf(b));
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    } finally {
+      await base.close();
+    }
+  });
+});

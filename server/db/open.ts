@@ -1,0 +1,126 @@
+/** @module server/db/open — open PGlite or PostgreSQL and apply the migrations. */
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres, { type Sql } from 'postgres';
+import * as schema from './schema.ts';
+
+/** The one database type all server code uses, whichever driver is behind it. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** The driver under a Db, for the few paths where the generic query builder is too slow (chunks). */
+export type Driver = { kind: 'pglite'; client: PGlite } | { kind: 'postgres'; sql: Sql };
+
+export interface Database {
+  db: Db;
+  kind: Driver['kind'];
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** a postgres:// URL: use PostgreSQL through postgres.js */
+  url?: string;
+  /** else PGlite in this folder ('memory://' for a throw-away database in memory) */
+  dataDir?: string;
+}
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+// Any number in int8 range; the same across processes so that two servers starting at once on one
+// PostgreSQL don't both run the migrations.
+const MIGRATION_LOCK_KEY = 0x5ea1d209;
+
+const drivers = new WeakMap<object, Driver>();
+
+/** The driver a Db was opened with, or undefined for a Db made elsewhere (e.g. a transaction). */
+export function driverOf(db: Db): Driver | undefined {
+  return drivers.get(db);
+}
+
+export class DatabaseOpenError extends Error {
+  override name = 'DatabaseOpenError';
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (options.url) return openPostgres(options.url);
+  return openPglite(options.dataDir ?? './data');
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const client = dataDir === 'memory://' ? new PGlite() : new PGlite(dataDir);
+  try {
+    await client.waitReady;
+    const db = drizzlePglite({ client, schema });
+    await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    drivers.set(db, { kind: 'pglite', client });
+    return { db: db as unknown as Db, kind: 'pglite', close: () => client.close() };
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw new DatabaseOpenError(`could not open the embedded database in ${dataDir}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const sql = postgres(url, {
+    max: 10,
+    // the migrator's "already exists, skipping" notices are not news
+    onnotice: () => {},
+    connection: { application_name: 'sealdrop' },
+  });
+  try {
+    await migrateLocked(url);
+    const db = drizzlePostgres({ client: sql, schema });
+    drivers.set(db, { kind: 'postgres', sql });
+    return { db: db as unknown as Db, kind: 'postgres', close: () => sql.end({ timeout: 5 }) };
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    throw new DatabaseOpenError(`could not open PostgreSQL at ${redactUrl(url)}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Migrations on one dedicated connection holding an advisory lock, so concurrent starts take turns. */
+async function migrateLocked(url: string): Promise<void> {
+  const single = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await single`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    await migratePostgres(drizzlePostgres({ client: single }), { migrationsFolder: MIGRATIONS_FOLDER });
+    await single`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+  } finally {
+    // ending the session releases the lock even when the migration failed
+    await single.end({ timeout: 5 });
+  }
+}
+
+/** The URL without its password, for error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The rows of `db.execute(...)`: postgres.js answers an array, PGlite an object with `rows`.
+ * Use this instead of reading either shape directly.
+ */
+export function rowsOf<T = Record<string, unknown>>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  const rows = (result as { rows?: unknown }).rows;
+  if (Array.isArray(rows)) return rows as T[];
+  throw new TypeError('expected a query result with rows');
+}

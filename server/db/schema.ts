@@ -1,0 +1,142 @@
+/** @module server/db/schema — every table Sealdrop stores (docs/INTERNALS.md "Database"). */
+// Privacy rules this schema holds to (DESIGN.md, promise 2): days only (`date`, never a time of
+// day), no column for an address, agent, referrer or exact time, and the source's lookup id only
+// as a hash. test/privacy-scan.test.ts and server/db/migrations.test.ts check it on a real database.
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  customType,
+  date,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/** `bytea` as Uint8Array on both drivers (postgres.js gives a Buffer, PGlite a Uint8Array). */
+export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType() {
+    return 'bytea';
+  },
+  fromDriver(value) {
+    return value instanceof Uint8Array ? value : new Uint8Array(value as ArrayLike<number>);
+  },
+});
+
+/** A calendar day in UTC as 'YYYY-MM-DD'. */
+const day = (name: string) => date(name, { mode: 'string' });
+
+export const SUBMISSION_STATUSES = ['uploading', 'received', 'downloaded'] as const;
+export type SubmissionStatus = (typeof SUBMISSION_STATUSES)[number];
+
+export const instance = pgTable(
+  'instance',
+  {
+    id: integer('id').primaryKey(),
+    instanceSalt: text('instance_salt').notNull(),
+    serverSecret: bytea('server_secret').notNull(),
+    createdDay: day('created_day').notNull(),
+  },
+  (t) => [
+    check('instance_single_row', sql`${t.id} = 1`),
+    check('instance_secret_length', sql`octet_length(${t.serverSecret}) = 32`),
+  ],
+);
+
+export const sources = pgTable('sources', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  /** hex SHA-256 of the lookup id (protocol `hashLookupId`); the lookup id itself is never stored. */
+  lookupHash: text('lookup_hash').notNull().unique(),
+  /** random two-word name shown to editors, unrelated to anything the source knows */
+  handle: text('handle').notNull().unique(),
+  publicKey: text('public_key').notNull(),
+  lockedPrivateKey: text('locked_private_key').notNull(),
+  createdDay: day('created_day').notNull(),
+});
+
+export const submissions = pgTable(
+  'submissions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** null while a new source's first upload is in progress (the source row is made at completion) */
+    sourceId: uuid('source_id').references(() => sources.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: SUBMISSION_STATUSES }).notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    chunkSize: integer('chunk_size').notNull(),
+    chunks: integer('chunks').notNull(),
+    /** hex SHA-256 of the whole ciphertext, announced when the upload is opened */
+    sha256: text('sha256').notNull(),
+    pendingLookupHash: text('pending_lookup_hash'),
+    pendingPublicKey: text('pending_public_key'),
+    pendingLockedPrivateKey: text('pending_locked_private_key'),
+    createdDay: day('created_day').notNull(),
+    receivedDay: day('received_day'),
+    downloadedDay: day('downloaded_day'),
+  },
+  (t) => [
+    check('submissions_status', sql`${t.status} in ('uploading', 'received', 'downloaded')`),
+    check(
+      'submissions_owner',
+      sql`(${t.sourceId} is not null) or (${t.status} = 'uploading' and ${t.pendingLookupHash} is not null)`,
+    ),
+    index('submissions_source_idx').on(t.sourceId),
+    index('submissions_status_day_idx').on(t.status, t.createdDay),
+  ],
+);
+
+export const chunks = pgTable(
+  'chunks',
+  {
+    submissionId: uuid('submission_id')
+      .notNull()
+      .references(() => submissions.id, { onDelete: 'cascade' }),
+    idx: integer('idx').notNull(),
+    data: bytea('data').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.submissionId, t.idx] })],
+);
+
+export const replies = pgTable(
+  'replies',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    /** a binary OpenPGP message addressed to the source key and the newsroom key */
+    message: bytea('message').notNull(),
+    size: integer('size').notNull(),
+    createdDay: day('created_day').notNull(),
+  },
+  (t) => [index('replies_source_idx').on(t.sourceId)],
+);
+
+export const spentPow = pgTable(
+  'spent_pow',
+  {
+    /** hex SHA-256 of the token's id field */
+    idHash: text('id_hash').primaryKey(),
+    /** the UTC day the token expires; the row may go once that day is over */
+    expiresDay: day('expires_day').notNull(),
+  },
+  (t) => [index('spent_pow_expires_idx').on(t.expiresDay)],
+);
+
+export const editorTokens = pgTable('editor_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdDay: day('created_day').notNull(),
+  revokedDay: day('revoked_day'),
+});
+
+export const audit = pgTable('audit', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  editor: text('editor').notNull(),
+  action: text('action').notNull(),
+  target: text('target'),
+  day: day('day').notNull(),
+});
