@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+const ONION = 'http://' + 'a'.repeat(56) + '.onion';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      databaseUrl: undefined,
+      dataDir: './data',
+      newsroomKeyFile: 'keys.example/newsroom.pub.asc',
+      host: '127.0.0.1',
+      port: 8080,
+      editorHost: '127.0.0.1',
+      editorPort: 8081,
+      powDifficulty: 16,
+      onionLocation: undefined,
+      retentionDays: 30,
+      logRequests: true,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/sealdrop',
+      DATA_DIR: '/var/lib/sealdrop',
+      NEWSROOM_KEY_FILE: '/keys/newsroom.asc',
+      HOST: '0.0.0.0',
+      PORT: '3000',
+      EDITOR_HOST: '::1',
+      EDITOR_PORT: '3001',
+      POW_DIFFICULTY: '0',
+      ONION_LOCATION: ONION,
+      RETENTION_DAYS: '7',
+      LOG_REQUESTS: '0',
+    });
+    expect(config).toMatchObject({
+      databaseUrl: 'postgres://u:p@db:5432/sealdrop',
+      port: 3000,
+      editorHost: '::1',
+      editorPort: 3001,
+      powDifficulty: 0,
+      onionLocation: ONION,
+      retentionDays: 7,
+      logRequests: false,
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', PORT: '' })).toMatchObject({ databaseUrl: undefined, port: 8080 });
+  });
+
+  const refusals: Array<[string, string]> = [
+    ['DATABASE_URL', 'mysql://db/x'],
+    ['DATABASE_URL', 'not a url'],
+    ['PORT', '80a'],
+    ['PORT', '70000'],
+    ['EDITOR_PORT', '-1'],
+    ['HOST', 'bad//hostzz'],
+    ['POW_DIFFICULTY', '1.5'],
+    ['POW_DIFFICULTY', '64'],
+    ['ONION_LOCATION', 'http://example.com'],
+    ['ONION_LOCATION', 'ftp://' + 'a'.repeat(56) + '.onion'],
+    ['RETENTION_DAYS', '99999'],
+    ['LOG_REQUESTS', 'yes'],
+  ];
+  for (const [name, value] of refusals) {
+    it(`refuses ${name}=${value} with a ConfigError naming the variable, without echoing the value`, () => {
+      let caught: unknown;
+      try {
+        loadConfig({ [name]: value });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      const error = caught as ConfigError;
+      expect(error.variable).toBe(name);
+      expect(error.message).toMatch(new RegExp(`^${name}: expected `));
+      expect(error.message).not.toContain(value);
+    });
+  }
+});
