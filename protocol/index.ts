@@ -1,0 +1,9 @@
+/** @module protocol — everything the server, the browser and the CLI share. */
+export * from './limits.ts';
+export * from './encoding.ts';
+export * from './errors.ts';
+export * from './codename.ts';
+export * from './kdf.ts';
+export * from './pow.ts';
+export * from './openpgp-checks.ts';
+export * from './source-keys.ts';

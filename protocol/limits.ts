@@ -1,0 +1,32 @@
+/** @module protocol/limits — every number the protocol agrees on (see PROTOCOL.md, "Limits"). */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Words in a codename: 8 × 11 bits = 88 bits of entropy. */
+export const CODENAME_WORDS = 8;
+
+/** scrypt cost, chosen for ≤ 1 s in Tor Browser with the JIT off (measured by `npm run bench`). */
+export const SCRYPT_PARAMS = { N: 2 ** 11, r: 8, p: 1, dkLen: 32 } as const;
+
+/** UTF-8 bytes of message.txt. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+export const MAX_FILES = 64;
+export const MAX_FILE_NAME_BYTES = 200;
+
+/** The chunk size clients use, and the largest chunk the server accepts. */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+export const MAX_CIPHERTEXT_BYTES = 2 * 1024 ** 3;
+export const MAX_CHUNKS = MAX_CIPHERTEXT_BYTES / MAX_CHUNK_BYTES;
+
+/** The smallest padded envelope: a short tip and a long one look alike below this. */
+export const MIN_PADDED_BYTES = 4096;
+
+export const MAX_REPLY_BYTES = 1024 * 1024;
+
+export const POW_DEFAULT_DIFFICULTY = 16;
+export const POW_TTL_SECONDS = 3600;
+
+/** Source keys carry this creation date and user id so they reveal neither time nor identity. */
+export const SOURCE_KEY_DATE = new Date('2020-01-01T00:00:00Z');
+export const SOURCE_KEY_USER_ID = { name: 'source' } as const;

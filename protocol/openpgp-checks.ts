@@ -1,0 +1,242 @@
+/**
+ * @module protocol/openpgp-checks — what the server may know about OpenPGP data without any private
+ * key: is it an encrypted message, to whom, and are the keys it is given fit for their job.
+ * Nothing here decrypts.
+ */
+import {
+  enums,
+  PublicKeyEncryptedSessionKeyPacket,
+  readKey,
+  readKeys,
+  readPrivateKey,
+  type Key,
+  type PrivateKey,
+  type PublicKey,
+  type Subkey,
+} from 'openpgp';
+import { dearmorMessage, looksArmored } from './_armor.ts';
+import { bodyLength, bodyPrefix, readPacketFrames } from './_packets.ts';
+import { toHex } from './encoding.ts';
+import { OpenPgpCheckError } from './errors.ts';
+import { SOURCE_KEY_DATE, SOURCE_KEY_USER_ID } from './limits.ts';
+
+const TAG = { pkesk: 1, seipd: 18 } as const;
+const TAG_NAMES: Record<number, string> = {
+  1: 'PKESK', 2: 'signature', 3: 'SKESK', 4: 'one-pass signature', 5: 'secret key', 6: 'public key',
+  7: 'secret subkey', 8: 'compressed data', 9: 'SED (no integrity protection)', 10: 'marker',
+  11: 'literal data', 12: 'trust', 13: 'user id', 14: 'public subkey', 17: 'user attribute',
+  18: 'SEIPD', 19: 'MDC', 20: 'OCB encrypted data', 21: 'padding',
+};
+const tagName = (tag: number) => `${TAG_NAMES[tag] ?? 'unknown'} (tag ${tag})`;
+const fail = (code: string, message: string): never => {
+  throw new OpenPgpCheckError(code, message);
+};
+
+export type InspectOptions = {
+  /** Accept ASCII armor too (replies). Submissions are binary only. */
+  armored?: boolean;
+};
+export type MessageInfo = {
+  recipientKeyIds: string[];
+  pkeskVersion: 3 | 6;
+  seipdVersion: 1 | 2;
+};
+
+function readPkesk(body: Uint8Array, index: number): PublicKeyEncryptedSessionKeyPacket & { version: number; publicKeyID: { toHex(): string } } {
+  const packet = new PublicKeyEncryptedSessionKeyPacket() as PublicKeyEncryptedSessionKeyPacket & {
+    version: number;
+    publicKeyID: { toHex(): string };
+  };
+  try {
+    packet.read(body);
+  } catch (e) {
+    fail('bad_pkesk', `expected a valid PKESK (v3 or v6) as packet ${index}, got: ${(e as Error).message}`);
+  }
+  return packet;
+}
+
+function checkSeipd(bytes: Uint8Array, frame: ReturnType<typeof readPacketFrames>[number]): 1 | 2 {
+  const head = bodyPrefix(bytes, frame, 36);
+  const length = bodyLength(frame);
+  if (head[0] === 1) {
+    // version + IV-sized random prefix (≥ 8+2) + MDC packet (22): anything shorter cannot decrypt.
+    if (length < 1 + 10 + 22) fail('truncated', `expected a SEIPD v1 body of at least 33 bytes, got ${length}`);
+    return 1;
+  }
+  if (head[0] === 2) {
+    // version, cipher, AEAD mode, chunk size, 32-byte salt, then at least one 16-byte tag.
+    if (length < 36 + 16) fail('truncated', `expected a SEIPD v2 body of at least 52 bytes, got ${length}`);
+    const [cipher, aead, chunk] = [head[1]!, head[2]!, head[3]!];
+    if (![7, 8, 9].includes(cipher)) fail('bad_seipd', `expected AES-128/192/256 (7, 8, 9) in SEIPD v2, got algorithm ${cipher}`);
+    if (![1, 2, 3].includes(aead)) fail('bad_seipd', `expected AEAD mode EAX/OCB/GCM (1, 2, 3) in SEIPD v2, got ${aead}`);
+    if (chunk > 16) fail('bad_seipd', `expected a SEIPD v2 chunk size octet ≤ 16, got ${chunk}`);
+    return 2;
+  }
+  return fail('bad_seipd', `expected SEIPD version 1 or 2, got ${head[0] ?? 'an empty body'}`);
+}
+
+/**
+ * Checks that `input` is exactly: one or more PKESK packets, then one SEIPD packet, nothing after.
+ * Takes the whole message as bytes (no stream); reads only packet headers and PKESK bodies, never
+ * copies or decrypts the SEIPD body. Throws OpenPgpCheckError otherwise.
+ */
+export async function inspectMessage(input: Uint8Array | string, options: InspectOptions = {}): Promise<MessageInfo> {
+  let bytes: Uint8Array;
+  if (typeof input === 'string' || looksArmored(input)) {
+    if (!options.armored) fail('armored', 'expected a binary OpenPGP message, got ASCII armor');
+    bytes = dearmorMessage(typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input));
+  } else if (input instanceof Uint8Array) {
+    bytes = input;
+  } else {
+    return fail('not_openpgp', `expected Uint8Array, got ${typeof input}`);
+  }
+  if (bytes.length === 0) fail('empty', 'expected an OpenPGP message, got 0 bytes');
+
+  const frames = readPacketFrames(bytes);
+  const recipientKeyIds: string[] = [];
+  let pkeskVersion: 3 | 6 | undefined;
+  let i = 0;
+  for (; i < frames.length && frames[i]!.tag === TAG.pkesk; i++) {
+    const frame = frames[i]!;
+    const part = frame.parts[0]!;
+    const pkesk = readPkesk(bytes.subarray(part.offset, part.offset + part.length), i);
+    const version = pkesk.version as 3 | 6;
+    if (pkeskVersion !== undefined && version !== pkeskVersion) {
+      fail('mixed_pkesk', `expected every PKESK to have version ${pkeskVersion}, got version ${version} at packet ${i}`);
+    }
+    pkeskVersion = version;
+    const keyId = pkesk.publicKeyID.toHex();
+    if (/^0+$/.test(keyId)) fail('anonymous_recipient', `expected a named recipient key id in PKESK ${i}, got the wildcard`);
+    if (!recipientKeyIds.includes(keyId)) recipientKeyIds.push(keyId);
+  }
+  if (pkeskVersion === undefined) {
+    fail('no_pkesk', `expected a public-key encrypted session key (PKESK) first, got ${tagName(frames[0]!.tag)}`);
+  }
+  const data = frames[i];
+  if (!data) return fail('no_encrypted_data', 'expected a SEIPD packet after the PKESK packets, got the end of the message');
+  if (data.tag !== TAG.seipd) fail('bad_packet_sequence', `expected a SEIPD (tag 18) after the PKESK packets, got ${tagName(data.tag)}`);
+  const seipdVersion = checkSeipd(bytes, data);
+  if (i + 1 < frames.length) fail('trailing_data', `expected nothing after the SEIPD packet, got ${tagName(frames[i + 1]!.tag)}`);
+  const expected = pkeskVersion === 3 ? 1 : 2;
+  if (seipdVersion !== expected) {
+    fail('version_mismatch', `expected SEIPD v${expected} after PKESK v${pkeskVersion} (RFC 9580 §5.1), got SEIPD v${seipdVersion}`);
+  }
+  return { recipientKeyIds, pkeskVersion: pkeskVersion!, seipdVersion };
+}
+
+const ENCRYPT_FLAGS = enums.keyFlags.encryptCommunication | enums.keyFlags.encryptStorage;
+const ENCRYPTION_ALGORITHMS = new Set<number>([
+  enums.publicKey.rsaEncryptSign, enums.publicKey.rsaEncrypt, enums.publicKey.elgamal,
+  enums.publicKey.ecdh, enums.publicKey.x25519, enums.publicKey.x448,
+]);
+
+/**
+ * Key ids (16 lower-case hex) of the key's (sub)keys that are valid for encryption at `date`:
+ * binding signature verified, not expired, not revoked, flagged for encryption.
+ */
+export async function encryptionKeyIds(publicKey: Key, date: Date = new Date()): Promise<string[]> {
+  const ids: string[] = [];
+  try {
+    await publicKey.verifyPrimaryKey(date);
+  } catch {
+    return ids;
+  }
+  const candidates: (Key | Subkey)[] = [...publicKey.subkeys, publicKey];
+  for (const k of candidates) {
+    if (!ENCRYPTION_ALGORITHMS.has(k.keyPacket.algorithm)) continue;
+    let flags: number | undefined;
+    try {
+      if (k === publicKey) {
+        const primary = await publicKey.getPrimaryUser(date);
+        flags = primary.selfCertification.keyFlags?.[0];
+      } else {
+        flags = (await (k as Subkey).verify(date)).keyFlags?.[0];
+      }
+    } catch {
+      continue; // invalid, expired or revoked at `date`
+    }
+    if (flags !== undefined && (flags & ENCRYPT_FLAGS) !== 0) ids.push(k.getKeyID().toHex());
+  }
+  return ids;
+}
+
+function hasSecretMaterial(armored: string): boolean {
+  return /-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored);
+}
+
+export type NewsroomKey = { key: PublicKey; fingerprint: string; encryptionKeyIds: string[] };
+
+/**
+ * Reads the newsroom's public key: exactly one key, no secret material, valid (not expired, not
+ * revoked) at `now`, with at least one encryption (sub)key.
+ */
+export async function readNewsroomPublicKey(armored: string, now: Date = new Date()): Promise<NewsroomKey> {
+  if (typeof armored !== 'string') fail('not_a_key', `expected an armored public key string, got ${typeof armored}`);
+  if (hasSecretMaterial(armored)) fail('secret_key_material', 'expected a public key only, got a PRIVATE KEY block: never give the server a secret key');
+  let keys: Key[];
+  try {
+    keys = await readKeys({ armoredKeys: armored });
+  } catch (e) {
+    return fail('not_a_key', `expected an armored OpenPGP public key, got: ${(e as Error).message}`);
+  }
+  if (keys.length !== 1) fail('not_one_key', `expected exactly one public key, got ${keys.length}`);
+  const key = keys[0]!;
+  if (key.isPrivate()) fail('secret_key_material', 'expected a public key only, got secret key material');
+  try {
+    await key.verifyPrimaryKey(now);
+  } catch (e) {
+    fail('invalid_key', `expected a key valid on ${now.toISOString().slice(0, 10)} (not expired or revoked), got: ${(e as Error).message}`);
+  }
+  const ids = await encryptionKeyIds(key, now);
+  if (ids.length === 0) fail('no_encryption_key', `expected a usable encryption (sub)key on ${now.toISOString().slice(0, 10)}, got none`);
+  return { key: key as PublicKey, fingerprint: key.getFingerprint(), encryptionKeyIds: ids };
+}
+
+export type SourceKeysInput = { publicKey: string; lockedPrivateKey: string };
+export type SourceKeysInfo = { fingerprint: string; encryptionKeyIds: string[]; version: number };
+
+/**
+ * A source's reply keys as the browser uploads them: the public key has the fixed date and user id
+ * and an encryption subkey; the private key is the same key with every secret packet locked.
+ */
+export async function checkSourceKeys({ publicKey, lockedPrivateKey }: SourceKeysInput, now: Date = new Date()): Promise<SourceKeysInfo> {
+  if (typeof publicKey !== 'string' || typeof lockedPrivateKey !== 'string') {
+    fail('not_a_key', 'expected armored strings for publicKey and lockedPrivateKey');
+  }
+  if (hasSecretMaterial(publicKey)) fail('secret_key_material', 'expected a public key in publicKey, got a PRIVATE KEY block');
+  let pub: Key;
+  let priv: PrivateKey;
+  try {
+    pub = await readKey({ armoredKey: publicKey });
+  } catch (e) {
+    return fail('not_a_key', `expected an armored public key in publicKey, got: ${(e as Error).message}`);
+  }
+  try {
+    priv = await readPrivateKey({ armoredKey: lockedPrivateKey });
+  } catch (e) {
+    return fail('not_a_key', `expected an armored private key in lockedPrivateKey, got: ${(e as Error).message}`);
+  }
+  if (pub.isPrivate()) fail('secret_key_material', 'expected a public key in publicKey, got secret key material');
+  if (pub.getCreationTime().getTime() !== SOURCE_KEY_DATE.getTime()) {
+    fail('bad_source_key', `expected key creation date ${SOURCE_KEY_DATE.toISOString()}, got ${pub.getCreationTime().toISOString()}`);
+  }
+  for (const sub of pub.subkeys) {
+    if (sub.getCreationTime().getTime() !== SOURCE_KEY_DATE.getTime()) {
+      fail('bad_source_key', `expected subkey creation date ${SOURCE_KEY_DATE.toISOString()}, got ${sub.getCreationTime().toISOString()}`);
+    }
+  }
+  const userIds = pub.getUserIDs();
+  if (userIds.length !== 1 || userIds[0] !== SOURCE_KEY_USER_ID.name) {
+    fail('bad_source_key', `expected the single user id ${JSON.stringify(SOURCE_KEY_USER_ID.name)}, got ${JSON.stringify(userIds)}`);
+  }
+  const ids = await encryptionKeyIds(pub, now);
+  if (ids.length === 0) fail('no_encryption_key', 'expected an encryption subkey in the source key, got none');
+  const samePublic = toHex(priv.toPublic().write()) === toHex(pub.write());
+  if (!samePublic) fail('key_mismatch', `expected lockedPrivateKey to be the secret half of ${pub.getFingerprint()}, got ${priv.getFingerprint()}`);
+  for (const k of priv.getKeys()) {
+    const packet = k.keyPacket as { isDecrypted(): boolean | null; isDummy?(): boolean };
+    if (packet.isDummy?.()) fail('bad_private_key', `expected secret material for ${k.getKeyID().toHex()}, got a stub`);
+    if (packet.isDecrypted() !== false) fail('unlocked_private_key', `expected key ${k.getKeyID().toHex()} locked with a passphrase, got it unlocked`);
+  }
+  return { fingerprint: pub.getFingerprint(), encryptionKeyIds: ids, version: pub.keyPacket.version };
+}

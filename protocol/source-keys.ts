@@ -1,0 +1,46 @@
+/**
+ * @module protocol/source-keys — the source's reply key pair and the one way every part encrypts,
+ * so the browser, the CLI and the tests produce the same packets.
+ */
+import { createMessage, encrypt, enums, generateKey, type Key } from 'openpgp';
+import { SOURCE_KEY_DATE, SOURCE_KEY_USER_ID } from './limits.ts';
+
+export type SourceKeys = { publicKey: string; lockedPrivateKey: string };
+
+/**
+ * Same family as the newsroom key: v4 curve25519Legacy (readable by GnuPG 2.2), or a v6
+ * curve25519 key when the newsroom key is v6. Fixed date and user id: no time, no identity.
+ */
+export async function generateSourceKeys(keyPassphrase: string, newsroomKey: Key): Promise<SourceKeys> {
+  if (typeof keyPassphrase !== 'string' || keyPassphrase.length < 32) {
+    throw new TypeError(`expected a key passphrase of at least 32 characters, got ${typeof keyPassphrase === 'string' ? keyPassphrase.length : typeof keyPassphrase}`);
+  }
+  const v6 = newsroomKey.keyPacket.version === 6;
+  const { publicKey, privateKey } = await generateKey({
+    ...(v6 ? { type: 'curve25519' as const } : { type: 'ecc' as const, curve: 'curve25519Legacy' as const }),
+    userIDs: [{ ...SOURCE_KEY_USER_ID }],
+    date: SOURCE_KEY_DATE,
+    passphrase: keyPassphrase,
+    format: 'armored',
+    config: { v6Keys: v6 },
+  });
+  return { publicKey, lockedPrivateKey: privateKey };
+}
+
+/**
+ * Binary OpenPGP message to every key in `publicKeys`: no compression (its length would leak
+ * through the padding), SEIPDv1 for v4 keys (GnuPG 2.2), the literal packet dated 0 and unnamed.
+ */
+export async function encryptToKeys(bytes: Uint8Array, publicKeys: Key[]): Promise<Uint8Array> {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`expected Uint8Array, got ${typeof bytes}`);
+  if (publicKeys.length === 0) throw new TypeError('expected at least one recipient key, got none');
+  const v6 = publicKeys.every((k) => k.keyPacket.version === 6);
+  const message = await createMessage({ binary: bytes, format: 'binary', date: new Date(0) });
+  const out = await encrypt({
+    message,
+    encryptionKeys: publicKeys,
+    format: 'binary',
+    config: { aeadProtect: v6, preferredCompressionAlgorithm: enums.compression.uncompressed },
+  });
+  return out as Uint8Array;
+}
