@@ -1,0 +1,216 @@
+/**
+ * @module client/strip/test-images — real images and metadata builders for the strippers' tests
+ * and the browser stories. The three base images are 8×8 pictures that Chromium's own encoders
+ * produced (canvas.toBlob), so they are what a browser meets in the wild, ICC profile included.
+ */
+
+const B64_JPEG =
+  '/9j/4AAQSkZJRgABAQAAAQABAAD/4gHYSUNDX1BST0ZJTEUAAQEAAAHIAAAAAAQwAABtbnRyUkdCIFhZWiAH4AABAAEAAAAAAABhY3NwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAA9tYAAQAAAADTLQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAlkZXNjAAAA8AAAACRyWFlaAAABFAAAABRnWFlaAAABKAAAABRiWFlaAAABPAAAABR3dHB0AAABUAAAABRyVFJDAAABZAAAAChnVFJDAAABZAAAAChiVFJDAAABZAAAAChjcHJ0AAABjAAAADxtbHVjAAAAAAAAAAEAAAAMZW5VUwAAAAgAAAAcAHMAUgBHAEJYWVogAAAAAAAAb6IAADj1AAADkFhZWiAAAAAAAABimQAAt4UAABjaWFlaIAAAAAAAACSgAAAPhAAAts9YWVogAAAAAAAA9tYAAQAAAADTLXBhcmEAAAAAAAQAAAACZmYAAPKnAAANWQAAE9AAAApbAAAAAAAAAABtbHVjAAAAAAAAAAEAAAAMZW5VUwAAACAAAAAcAEcAbwBvAGcAbABlACAASQBuAGMALgAgADIAMAAxADb/2wBDAAMCAgMCAgMDAwMEAwMEBQgFBQQEBQoHBwYIDAoMDAsKCwsNDhIQDQ4RDgsLEBYQERMUFRUVDA8XGBYUGBIUFRT/2wBDAQMEBAUEBQkFBQkUDQsNFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBT/wAARCAAIAAgDASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAAf/xAAeEAABBAEFAAAAAAAAAAAAAAAABRESEwEVI0JRYf/EABUBAQEAAAAAAAAAAAAAAAAAAAYI/8QAHhEBAAICAgMBAAAAAAAAAAAAAQQRAgUAMRIhQQP/2gAMAwEAAhEDEQA/AIyiouj3b11keMWZ/c9gAF7DYSdrJzmTM/L9MqtoLoA9AHQfOV5Bgx9bHxixcfHDG6LXtV9qva/ef//Z';
+const B64_WEBP =
+  'UklGRkACAABXRUJQVlA4WAoAAAAgAAAABwAABwAASUNDUMgBAAAAAAHIAAAAAAQwAABtbnRyUkdCIFhZWiAH4AABAAEAAAAAAABhY3NwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAA9tYAAQAAAADTLQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAlkZXNjAAAA8AAAACRyWFlaAAABFAAAABRnWFlaAAABKAAAABRiWFlaAAABPAAAABR3dHB0AAABUAAAABRyVFJDAAABZAAAAChnVFJDAAABZAAAAChiVFJDAAABZAAAAChjcHJ0AAABjAAAADxtbHVjAAAAAAAAAAEAAAAMZW5VUwAAAAgAAAAcAHMAUgBHAEJYWVogAAAAAAAAb6IAADj1AAADkFhZWiAAAAAAAABimQAAt4UAABjaWFlaIAAAAAAAACSgAAAPhAAAts9YWVogAAAAAAAA9tYAAQAAAADTLXBhcmEAAAAAAAQAAAACZmYAAPKnAAANWQAAE9AAAApbAAAAAAAAAABtbHVjAAAAAAAAAAEAAAAMZW5VUwAAACAAAAAcAEcAbwBvAGcAbABlACAASQBuAGMALgAgADIAMAAxADZWUDggUgAAALACAJ0BKggACAAAwBIlsAJ0ugH4AIkA/QAGl3gQwAD+/ohrhGoL//69/T/rjn/3Xd1ac9dqFfeb/8hj/y56vNSZ/9FCtGFY/slb7JW/7HkAAAA=';
+const B64_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAYAAADED76LAAAAMklEQVR4AayNwQkAAAgCpZUcqpnaqZ3qK376JNxDEC/IHqXJUQJHHgaFhOLGB4Vfel8AAAD//71H7bEAAAAGSURBVAMA5/YVmfLl0HkAAAAASUVORK5CYII=';
+
+/** Strings the metadata carries; a cleaned file must contain none of them. */
+export const SECRETS = {
+  camera: 'SealdropTestCam',
+  author: 'Kim Whistleblower',
+  software: 'LeakyPhotoEditor 9.1',
+  comment: 'taken at the ministry basement',
+} as const;
+
+export function baseJpeg(): Uint8Array {
+  return fromBase64(B64_JPEG);
+}
+export function baseWebp(): Uint8Array {
+  return fromBase64(B64_WEBP);
+}
+export function basePng(): Uint8Array {
+  return fromBase64(B64_PNG);
+}
+
+/**
+ * A little-endian TIFF (the body of EXIF) with IFD0 { Make, GPS IFD pointer } and a GPS IFD
+ * { GPSLatitudeRef N, GPSLatitude 37/1 33/1 1234/100, GPSLongitudeRef E, GPSLongitude 126/1 58/1 0/1 }.
+ */
+export function exifWithGps(): Uint8Array {
+  const make = ascii(SECRETS.camera + '\0');
+  // Layout: header 8 | IFD0 at 8 (2 entries) | GPS IFD | make string | rationals
+  const ifd0At = 8;
+  const ifd0Size = 2 + 2 * 12 + 4;
+  const gpsAt = ifd0At + ifd0Size;
+  const gpsSize = 2 + 4 * 12 + 4;
+  const makeAt = gpsAt + gpsSize;
+  const latAt = makeAt + make.length;
+  const lonAt = latAt + 24;
+  const total = lonAt + 24;
+  const tiff = new Uint8Array(total);
+  const v = new DataView(tiff.buffer);
+  tiff.set(ascii('II'), 0);
+  v.setUint16(2, 42, true);
+  v.setUint32(4, ifd0At, true);
+  const entry = (at: number, tag: number, type: number, count: number, value: number | number[]) => {
+    v.setUint16(at, tag, true);
+    v.setUint16(at + 2, type, true);
+    v.setUint32(at + 4, count, true);
+    if (Array.isArray(value)) tiff.set(value, at + 8);
+    else v.setUint32(at + 8, value, true);
+  };
+  v.setUint16(ifd0At, 2, true);
+  entry(ifd0At + 2, 0x010f, 2, make.length, makeAt); // Make
+  entry(ifd0At + 14, 0x8825, 4, 1, gpsAt); // GPSInfo IFD pointer
+  v.setUint32(ifd0At + 26, 0, true);
+  v.setUint16(gpsAt, 4, true);
+  entry(gpsAt + 2, 0x0001, 2, 2, [0x4e, 0, 0, 0]); // GPSLatitudeRef "N"
+  entry(gpsAt + 14, 0x0002, 5, 3, latAt); // GPSLatitude
+  entry(gpsAt + 26, 0x0003, 2, 2, [0x45, 0, 0, 0]); // GPSLongitudeRef "E"
+  entry(gpsAt + 38, 0x0004, 5, 3, lonAt); // GPSLongitude
+  v.setUint32(gpsAt + 50, 0, true);
+  tiff.set(make, makeAt);
+  [37, 1, 33, 1, 1234, 100].forEach((n, i) => v.setUint32(latAt + 4 * i, n, true));
+  [126, 1, 58, 1, 0, 1].forEach((n, i) => v.setUint32(lonAt + 4 * i, n, true));
+  return tiff;
+}
+
+/** The APP1 EXIF payload a camera writes: "Exif\0\0" then the TIFF. */
+export function exifApp1Payload(): Uint8Array {
+  return concat(ascii('Exif\0\0'), exifWithGps());
+}
+
+export function xmpPacket(): Uint8Array {
+  return ascii(
+    '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">' +
+      `<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description dc:creator="${SECRETS.author}" ` +
+      `xmp:CreatorTool="${SECRETS.software}" exif:GPSLatitude="37,33.2N"/></rdf:RDF></x:xmpmeta><?xpacket end="w"?>`,
+  );
+}
+
+/**
+ * The base JPEG dressed like a phone photo: a JFIF APP0 with a thumbnail, APP1 EXIF with GPS,
+ * APP1 XMP, APP13 IPTC, a COM, a vendor APP11, and a trailer after EOI.
+ */
+export function jpegWithMetadata(): Uint8Array {
+  const base = baseJpeg();
+  // base = SOI, APP0 JFIF (18 bytes), APP2 ICC, tables, SOF, SOS, data, EOI
+  const jfifWithThumb = concat(
+    u8(0xff, 0xe0),
+    u16(2 + 14 + 3 * 2 * 2),
+    ascii('JFIF\0'),
+    u8(1, 2, 0, 0, 1, 0, 1, 2, 2),
+    new Uint8Array(3 * 2 * 2).fill(0x7f),
+  );
+  const afterJfif = base.subarray(2 + 18);
+  const eoiAt = base.length - 2;
+  const iptc = concat(ascii('Photoshop 3.0\x008BIM'), u8(0x04, 0x04, 0, 0), u16(0), ascii(`\x1c\x02\x50${SECRETS.author}`));
+  return concat(
+    base.subarray(0, 2),
+    jfifWithThumb,
+    segment(0xe1, exifApp1Payload()),
+    segment(0xe1, concat(ascii('http://ns.adobe.com/xap/1.0/\0'), xmpPacket())),
+    segment(0xed, iptc),
+    segment(0xfe, ascii(SECRETS.comment)),
+    segment(0xeb, ascii(`JP\0${SECRETS.software}`)),
+    afterJfif.subarray(0, eoiAt - 20),
+    base.subarray(eoiAt),
+    ascii(`trailer ${SECRETS.camera}`),
+  );
+}
+
+function segment(marker: number, payload: Uint8Array): Uint8Array {
+  return concat(u8(0xff, marker), u16(payload.length + 2), payload);
+}
+
+/** The base PNG with tEXt, zTXt, iTXt, eXIf and tIME chunks before and after the image data. */
+export function pngWithMetadata(): Uint8Array {
+  const png = basePng();
+  const ihdrEnd = 8 + 12 + 13;
+  const iendAt = png.length - 12;
+  return concat(
+    png.subarray(0, ihdrEnd),
+    pngChunk('tEXt', ascii(`Author\0${SECRETS.author}`)),
+    pngChunk('eXIf', exifWithGps()),
+    pngChunk('tIME', u8(0x07, 0xea, 11, 28, 4, 33, 0)),
+    png.subarray(ihdrEnd, iendAt),
+    pngChunk('zTXt', ascii(`Comment\0\0`)), // compressed text; the content is never inspected
+    pngChunk('iTXt', ascii(`XML:com.adobe.xmp\0\0\0\0\0${SECRETS.software}`)),
+    png.subarray(iendAt),
+    ascii(`after IEND ${SECRETS.comment}`),
+  );
+}
+
+/** A PNG chunk with its CRC-32 (ISO 3309, as PNG section 5.5 requires). */
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const typeAndData = concat(ascii(type), data);
+  return concat(u32be(data.length), typeAndData, u32be(crc32(typeAndData)));
+}
+
+/** The base WebP (VP8X + ICCP + VP8) with EXIF, XMP and an unknown chunk added, flags set. */
+export function webpWithMetadata(): Uint8Array {
+  const webp = baseWebp();
+  const vp8x = webp.slice(12, 12 + 18);
+  vp8x[8] = vp8x[8]! | 0x08 | 0x04;
+  const rest = webp.subarray(12 + 18);
+  const body = concat(
+    ascii('WEBP'),
+    vp8x,
+    rest,
+    riffChunk('EXIF', exifWithGps()),
+    riffChunk('XMP ', xmpPacket()),
+    riffChunk('ZZZZ', ascii(SECRETS.comment)),
+  );
+  return concat(ascii('RIFF'), u32le(body.length), body, ascii(`junk ${SECRETS.author}`));
+}
+
+export function riffChunk(fourcc: string, data: Uint8Array): Uint8Array {
+  const pad = data.length % 2 ? u8(0) : new Uint8Array(0);
+  return concat(ascii(fourcc), u32le(data.length), data, pad);
+}
+
+/** True when `needle` occurs in `haystack`. */
+export function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = haystack.indexOf(needle[0]!); i >= 0 && i + needle.length <= haystack.length; i = haystack.indexOf(needle[0]!, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+export function ascii(s: string): Uint8Array {
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function u8(...bytes: number[]): Uint8Array {
+  return Uint8Array.from(bytes);
+}
+function u16(n: number): Uint8Array {
+  return u8(n >> 8, n & 0xff);
+}
+function u32be(n: number): Uint8Array {
+  return u8(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+function u32le(n: number): Uint8Array {
+  return u8(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
+}
+
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function fromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}

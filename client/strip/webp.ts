@@ -1,0 +1,67 @@
+/**
+ * @module client/strip/webp — remove EXIF and XMP chunks from a WebP (RFC 9649, "WebP Image Format").
+ *
+ * A simple-format WebP (first chunk VP8 or VP8L) cannot carry metadata and is copied as is, minus
+ * any bytes after the RIFF payload. An extended one (VP8X) loses its EXIF and XMP chunks and any
+ * chunk this code does not know (they could hold anything); the VP8X flags for EXIF and XMP are
+ * cleared and the RIFF size rewritten.
+ */
+import { ByteWriter } from './byte-writer.ts';
+import { StripError } from './strip-error.ts';
+
+const KEPT = new Set(['VP8X', 'ICCP', 'ANIM', 'ANMF', 'ALPH', 'VP8 ', 'VP8L']);
+const FLAG_EXIF = 0x08;
+const FLAG_XMP = 0x04;
+
+export function isWebp(bytes: Uint8Array): boolean {
+  return bytes.length >= 12 && ascii(bytes, 0) === 'RIFF' && ascii(bytes, 8) === 'WEBP';
+}
+
+/** Return a copy of `webp` without EXIF/XMP; throws StripError when the structure is broken. */
+export function stripWebp(webp: Uint8Array): Uint8Array {
+  if (!isWebp(webp)) throw new StripError('not a WebP: expected RIFF....WEBP');
+  const view = new DataView(webp.buffer, webp.byteOffset, webp.byteLength);
+  const riffSize = view.getUint32(4, true);
+  const riffEnd = 8 + riffSize;
+  if (riffSize % 2 !== 0 || riffEnd > webp.length) {
+    throw new StripError(`WebP RIFF size ${riffSize} does not fit a file of ${webp.length} bytes`);
+  }
+  const out = new ByteWriter(riffEnd);
+  out.push(webp.subarray(0, 12));
+  let pos = 12;
+  let first = true;
+  let vp8xAt = -1;
+  while (pos < riffEnd) {
+    if (pos + 8 > riffEnd) throw new StripError(`truncated WebP chunk header at byte ${pos}`);
+    const fourcc = ascii(webp, pos);
+    const size = view.getUint32(pos + 4, true);
+    const end = pos + 8 + size + (size % 2);
+    if (end > riffEnd) throw new StripError(`WebP chunk ${JSON.stringify(fourcc)} runs past the RIFF end`);
+    if (first) {
+      if (fourcc === 'VP8 ' || fourcc === 'VP8L') {
+        // Simple format: one image chunk and nothing else may follow.
+        out.push(webp.subarray(pos, end));
+        return withRiffSize(out.finish());
+      }
+      if (fourcc !== 'VP8X' || size < 10) throw new StripError(`WebP starts with chunk ${JSON.stringify(fourcc)}`);
+      vp8xAt = pos;
+    }
+    first = false;
+    if (KEPT.has(fourcc)) out.push(webp.subarray(pos, end));
+    pos = end;
+  }
+  if (vp8xAt < 0) throw new StripError('WebP without any chunk');
+  const result = withRiffSize(out.finish());
+  // VP8X was the first chunk kept, right after the 12-byte header; its flags are its first byte.
+  result[12 + 8] = result[12 + 8]! & ~(FLAG_EXIF | FLAG_XMP);
+  return result;
+}
+
+function withRiffSize(bytes: Uint8Array): Uint8Array {
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(4, bytes.length - 8, true);
+  return bytes;
+}
+
+function ascii(bytes: Uint8Array, pos: number): string {
+  return String.fromCharCode(bytes[pos] ?? 0, bytes[pos + 1] ?? 0, bytes[pos + 2] ?? 0, bytes[pos + 3] ?? 0);
+}
