@@ -1,0 +1,130 @@
+/**
+ * @module cli/commands/reply — `sealdrop reply -i KEY --bundle DIR --to HANDLE [--outbox DIR] FILE|-`:
+ * encrypt a reply to the source and to the newsroom, into the outbox, offline.
+ */
+
+import { mkdir, open } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { encryptionKeyIds, encryptToKeys, inspectMessage, MAX_REPLY_BYTES } from '../../protocol/index.ts';
+import { parseCommandArgs, requireOption, stringOption, stringOptions } from '../args.ts';
+import { readBundle } from '../bundle.ts';
+import { CliError, usageError } from '../errors.ts';
+import { fileError, resolvePath, writeNewFile } from '../files.ts';
+import { readSecretKeyFile } from '../identities.ts';
+import type { CliIo } from '../io.ts';
+import { readSourcePublicKey } from '../source-key.ts';
+
+export async function run(args: string[], io: CliIo): Promise<void> {
+  const parsed = parseCommandArgs(
+    'reply',
+    args,
+    {
+      identity: { type: 'string', short: 'i', multiple: true },
+      bundle: { type: 'string' },
+      to: { type: 'string' },
+      outbox: { type: 'string' },
+    },
+    { min: 1, max: 1, name: 'the reply FILE (or - to read it from stdin)' },
+  );
+  const identities = stringOptions(parsed, 'identity');
+  if (identities.length !== 1) {
+    throw usageError('reply: give exactly one -i KEY.sec.asc, the current newsroom key', 'the reply is also encrypted to this key so the newsroom can read it later');
+  }
+  const bundleDir = resolvePath(io.cwd, requireOption('reply', parsed, 'bundle', 'give the bundle the source\'s submission came in: --bundle DIR'));
+  const handle = requireOption('reply', parsed, 'to', 'name the source to answer: --to HANDLE (see the decrypt summary)');
+  const outbox = resolvePath(io.cwd, stringOption(parsed, 'outbox') ?? 'outbox');
+  const input = parsed.positionals[0]!;
+
+  const bundle = await readBundle(bundleDir);
+  const source = await readSourcePublicKey(bundle, handle);
+  const { key: secretKey } = await readSecretKeyFile(io.cwd, identities[0]!);
+  const newsroomKey = secretKey.toPublic();
+  if ((await encryptionKeyIds(newsroomKey)).length === 0) {
+    throw new CliError(`${identities[0]} has no usable encryption key (expired or revoked?)`, {
+      hint: 'use the current newsroom key',
+    });
+  }
+
+  const text = await readReplyText(input, io);
+  const ciphertext = await encryptToKeys(text, [source.key, newsroomKey]);
+  if (ciphertext.length > MAX_REPLY_BYTES) {
+    throw new CliError(`the encrypted reply is ${ciphertext.length} bytes, more than the ${MAX_REPLY_BYTES} the server accepts`, {
+      hint: 'shorten the reply',
+    });
+  }
+  // The same check the server makes before storing a reply: catch a mistake here, offline.
+  const { recipientKeyIds } = await inspectMessage(ciphertext);
+  if (!source.encryptionKeyIds.some((id) => recipientKeyIds.includes(id))) {
+    throw new Error('the encrypted reply is not addressed to the source key');
+  }
+
+  const dir = join(outbox, handle);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw fileError(error, dir, 'outbox folder');
+  }
+  const path = join(dir, `${randomBytes(16).toString('hex')}.pgp`);
+  await writeNewFile(path, ciphertext, 0o600, 'reply file');
+  io.stdout.write(`${relative(io.cwd, path) || path}\n`);
+  io.stderr.write(`sealdrop: reply to ${handle} encrypted (${text.length} bytes of text); carry the outbox to the online machine and run "sealdrop push ${relative(io.cwd, outbox) || '.'}"\n`);
+}
+
+/** The reply as UTF-8 bytes: checked for size, valid UTF-8 and content. */
+async function readReplyText(input: string, io: CliIo): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  if (input === '-') {
+    if (io.stdin.isTTY) io.stderr.write('sealdrop: type the reply, then Ctrl-D on a line of its own\n');
+    bytes = await readLimited(io.stdin, MAX_REPLY_BYTES + 1);
+  } else {
+    const path = resolvePath(io.cwd, input);
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      throw fileError(error, path, 'reply file');
+    }
+    try {
+      bytes = await readLimited(handle.createReadStream(), MAX_REPLY_BYTES + 1);
+    } finally {
+      await handle.close();
+    }
+  }
+  if (bytes.length > MAX_REPLY_BYTES) {
+    throw new CliError(`the reply is longer than ${MAX_REPLY_BYTES} bytes`, { hint: 'shorten the reply; files cannot be sent to sources' });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new CliError('the reply is not UTF-8 text', {
+      hint: 'save the reply as plain UTF-8 text (not a word processor file)',
+      cause: error,
+    });
+  }
+  if (text.trim().length === 0) {
+    throw new CliError('the reply is empty', { hint: 'write the reply into the file first' });
+  }
+  return bytes;
+}
+
+async function readLimited(stream: NodeJS.ReadableStream, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
+    const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
+    chunks.push(bytes);
+    total += bytes.length;
+    if (total >= limit) break;
+  }
+  const out = new Uint8Array(Math.min(total, limit));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, out.length - offset);
+    out.set(part, offset);
+    offset += part.length;
+    if (offset >= out.length) break;
+  }
+  return out;
+}
