@@ -1,0 +1,116 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSourceKeys, inspectMessage, MAX_REPLY_BYTES } from '../../protocol/index.ts';
+import {
+  DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, listTree, makeTempDir, runCli, writeBundle,
+} from './helpers.ts';
+
+const SOURCE_PASSPHRASE = 'a'.repeat(64);
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let sourceKeys: { publicKey: string; lockedPrivateKey: string };
+let bundleDir: string;
+
+beforeAll(async () => {
+  tmp = await makeTempDir();
+  const newsroom = await openpgp.readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') });
+  sourceKeys = await generateSourceKeys(SOURCE_PASSPHRASE, newsroom);
+  // A key that did not come from a source's browser: a person's name, today's date.
+  const { publicKey: foreign } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Mallory' }], format: 'armored' });
+  bundleDir = join(tmp.dir, 'bundle');
+  await writeBundle(bundleDir, [], [
+    { handle: 'quiet-otter', publicKey: sourceKeys.publicKey },
+    { handle: 'odd-fox', publicKey: foreign },
+  ]);
+});
+afterAll(async () => {
+  await tmp.cleanup();
+});
+
+async function decryptWith(armoredPrivate: string, passphrase: string, message: Uint8Array): Promise<string> {
+  const key = await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: armoredPrivate }), passphrase });
+  const { data } = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: message }), decryptionKeys: key });
+  return data as string;
+}
+
+describe('sealdrop reply', () => {
+  it('encrypts the reply to the source and to the newsroom, into OUTBOX/HANDLE/<random>.pgp', async () => {
+    const text = 'Thank you. 감사합니다 — спасибо.\nCan you tell us more?\n';
+    await writeFile(join(tmp.dir, 'reply.txt'), text);
+    const r = await runCli(
+      ['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', 'reply.txt'],
+      { cwd: tmp.dir }, // no passphrase: the public half of the secret key file is enough
+    );
+    expect(r.stderr).toContain('sealdrop push');
+    expect(r.code).toBe(0);
+    const written = r.stdout.trim();
+    expect(written).toMatch(/^outbox\/quiet-otter\/[0-9a-f]{32}\.pgp$/);
+    const ciphertext = new Uint8Array(await readFile(join(tmp.dir, written)));
+    const info = await inspectMessage(ciphertext);
+    expect(info.recipientKeyIds).toHaveLength(2);
+    expect(await decryptWith(sourceKeys.lockedPrivateKey, SOURCE_PASSPHRASE, ciphertext)).toBe(text);
+    expect(await decryptWith(await readFile(DEMO_SECRET_KEY, 'utf8'), DEMO_PASSPHRASE, ciphertext)).toBe(text);
+  });
+
+  it('reads the reply from stdin with -, and each reply gets its own file', async () => {
+    const r1 = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out2', '-'], { cwd: tmp.dir, input: 'first' });
+    const r2 = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out2', '-'], { cwd: tmp.dir, input: 'second' });
+    expect([r1.code, r2.code]).toEqual([0, 0]);
+    const files = await readdir(join(tmp.dir, 'out2/quiet-otter'));
+    expect(files).toHaveLength(2);
+    const texts = await Promise.all(files.map(async (f) => decryptWith(sourceKeys.lockedPrivateKey, SOURCE_PASSPHRASE, new Uint8Array(await readFile(join(tmp.dir, 'out2/quiet-otter', f))))));
+    expect(texts.sort()).toEqual(['first', 'second']);
+  });
+
+  it('! refuses a source key that a source\'s browser did not make', async () => {
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'odd-fox', '--outbox', 'out3', '-'], { cwd: tmp.dir, input: 'hello' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^sealdrop: error: refusing the key of source odd-fox: expected creation date/m);
+    expect(r.stderr).toMatch(/^sealdrop: hint: .*tampered/m);
+    expect(await listTree(tmp.dir)).not.toContain('out3/');
+  });
+
+  it('! an unknown handle lists the handles the bundle has', async () => {
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'loud-crow', '-'], { cwd: tmp.dir, input: 'hello' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sealdrop: error: the bundle has no key for the source loud-crow');
+    expect(r.stderr).toContain('sealdrop: hint: this bundle has keys for: quiet-otter, odd-fox');
+  });
+
+  it('! a handle that could climb out of the outbox is refused', async () => {
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', '../../etc', '-'], { cwd: tmp.dir, input: 'hello' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sealdrop: error: "../../etc" is not a source handle');
+  });
+
+  it('! refuses text that is not UTF-8, empty, or too long', async () => {
+    const args = ['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out4', '-'];
+    const latin1 = await runCli(args, { cwd: tmp.dir, input: new Uint8Array([0x63, 0x61, 0x66, 0xe9]) });
+    expect(latin1.code).toBe(1);
+    expect(latin1.stderr).toContain('sealdrop: error: the reply is not UTF-8 text');
+    expect(latin1.stderr).toContain('sealdrop: hint: save the reply as plain UTF-8 text');
+    const empty = await runCli(args, { cwd: tmp.dir, input: ' \n' });
+    expect(empty.stderr).toContain('sealdrop: error: the reply is empty');
+    const long = await runCli(args, { cwd: tmp.dir, input: 'x'.repeat(MAX_REPLY_BYTES + 1) });
+    expect(long.code).toBe(1);
+    expect(long.stderr).toContain(`sealdrop: error: the reply is longer than ${MAX_REPLY_BYTES} bytes`);
+    expect(await listTree(tmp.dir)).not.toContain('out4/');
+  });
+
+  it('! the public key given as -i gets a hint to use the secret key file', async () => {
+    const r = await runCli(['reply', '-i', DEMO_PUBLIC_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '-'], { cwd: tmp.dir, input: 'hi' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^sealdrop: error: .*newsroom\.pub\.asc is a public key, not a secret key$/m);
+    expect(r.stderr).toContain('sealdrop: hint: use the secret half');
+  });
+
+  it('! a missing --to or reply file is a usage error', async () => {
+    const noTo = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '-'], { cwd: tmp.dir });
+    expect(noTo.code).toBe(2);
+    expect(noTo.stderr).toContain('sealdrop: error: reply: missing --to');
+    const noFile = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter'], { cwd: tmp.dir });
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toContain('sealdrop: error: reply: missing the reply FILE');
+  });
+});
