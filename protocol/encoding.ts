@@ -60,7 +60,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Throws on a lone surrogate, which TextEncoder would silently turn into U+FFFD. */
-export function utf8Encode(text: string): Uint8Array {
+export function utf8Encode(text: string): Uint8Array<ArrayBuffer> {
   if (typeof text !== 'string') throw new TypeError(`expected string, got ${typeof text}`);
   if (LONE_SURROGATE.test(text)) throw new TypeError('expected well-formed Unicode, got a lone surrogate');
   return encoder.encode(text);

@@ -7,3 +7,5 @@ export * from './kdf.ts';
 export * from './pow.ts';
 export * from './openpgp-checks.ts';
 export * from './source-keys.ts';
+export * from './padme.ts';
+export * from './envelope.ts';

@@ -11,7 +11,10 @@ export const SCRYPT_PARAMS = { N: 2 ** 11, r: 8, p: 1, dkLen: 32 } as const;
 /** UTF-8 bytes of message.txt. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 export const MAX_FILES = 64;
-export const MAX_FILE_NAME_BYTES = 200;
+/** A file name fits the ustar name field (100 bytes) with the prefix field holding "files". */
+export const MAX_FILE_NAME_BYTES = 100;
+/** manifest.json: 64 files with the longest names fit several times over. */
+export const MAX_MANIFEST_BYTES = 64 * 1024;
 
 /** The chunk size clients use, and the largest chunk the server accepts. */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -21,6 +24,8 @@ export const MAX_CHUNKS = MAX_CIPHERTEXT_BYTES / MAX_CHUNK_BYTES;
 
 /** The smallest padded envelope: a short tip and a long one look alike below this. */
 export const MIN_PADDED_BYTES = 4096;
+/** Largest padded envelope: leaves room for the OpenPGP framing within MAX_CIPHERTEXT_BYTES. */
+export const MAX_ENVELOPE_BYTES = MAX_CIPHERTEXT_BYTES - 64 * 1024;
 
 export const MAX_REPLY_BYTES = 1024 * 1024;
 

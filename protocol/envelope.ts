@@ -1,0 +1,224 @@
+/**
+ * @module protocol/envelope — the plaintext of a submission: a ustar archive of manifest.json,
+ * message.txt and files/<name>, then zeros up to the PADMÉ length. One canonical form per content
+ * (PROTOCOL.md, "Envelope"); the parser rejects every other byte sequence.
+ */
+import { BLOCK, checksum, FIELDS, isZero, octalField, roundUp, stringField, writeHeader, type Field } from './_tar.ts';
+import { utf8Decode, utf8Encode } from './encoding.ts';
+import { EnvelopeError } from './errors.ts';
+import { fileNameKey, safeFileName } from './file-name.ts';
+import { MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './limits.ts';
+import { paddedLength } from './padme.ts';
+
+export { safeFileName } from './file-name.ts';
+
+export type ManifestFile = { name: string; path: string; type: string; size: number; stripped: boolean };
+export type Manifest = { version: number; language: string; message: { bytes: number }; files: ManifestFile[] };
+export type EnvelopeInput = {
+  language: string;
+  message: string;
+  files: { name: string; type: string; bytes: Uint8Array; stripped: boolean }[];
+};
+export type Envelope = {
+  manifest: Manifest;
+  message: string;
+  files: { name: string; type: string; size: number; stripped: boolean; bytes: Uint8Array }[];
+};
+
+const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/;
+const UNKNOWN_TYPE = 'application/octet-stream';
+
+const fail = (code: string, message: string): never => {
+  throw new EnvelopeError(code, message);
+};
+
+/** Fixed key order, no white space: the only manifest text a parser accepts. */
+export function serializeManifest(m: Manifest): string {
+  return JSON.stringify({
+    version: m.version,
+    language: m.language,
+    message: { bytes: m.message.bytes },
+    files: m.files.map((f) => ({ name: f.name, path: f.path, type: f.type, size: f.size, stripped: f.stripped })),
+  });
+}
+
+/** Browser File.type as the manifest records it: lower case, or application/octet-stream. */
+export function normalizeMediaType(type: string): string {
+  const t = String(type ?? '').trim().toLowerCase();
+  return MEDIA_TYPE.test(t) ? t : UNKNOWN_TYPE;
+}
+
+export async function buildEnvelope({ language, message, files }: EnvelopeInput): Promise<Uint8Array> {
+  if (typeof language !== 'string' || !LANGUAGE.test(language) || language.length > 35) {
+    fail('bad_language', `expected a BCP 47 language tag such as "ko" or "zh-Hans", got ${JSON.stringify(language)}`);
+  }
+  if (typeof message !== 'string') fail('bad_message', `expected the message as a string, got ${typeof message}`);
+  const text = utf8Encode(message);
+  if (text.length > MAX_MESSAGE_BYTES) fail('message_too_large', `expected a message of at most ${MAX_MESSAGE_BYTES} UTF-8 bytes, got ${text.length}`);
+  if (!Array.isArray(files) || files.length > MAX_FILES) fail('too_many_files', `expected at most ${MAX_FILES} files, got ${files?.length}`);
+
+  const taken = new Set<string>();
+  const entries: { name: string; prefix: string; data: Uint8Array }[] = [];
+  const manifest: Manifest = { version: PROTOCOL_VERSION, language, message: { bytes: text.length }, files: [] };
+  for (const f of files) {
+    if (!(f.bytes instanceof Uint8Array)) fail('bad_file', `expected file bytes as Uint8Array, got ${typeof f.bytes}`);
+    if (typeof f.stripped !== 'boolean') fail('bad_file', `expected "stripped" to be a boolean, got ${typeof f.stripped}`);
+    const name = safeFileName(f.name, taken);
+    manifest.files.push({ name, path: `files/${name}`, type: normalizeMediaType(f.type), size: f.bytes.length, stripped: f.stripped });
+    entries.push({ name, prefix: 'files', data: f.bytes });
+  }
+  const manifestBytes = utf8Encode(serializeManifest(manifest));
+  entries.unshift({ name: 'manifest.json', prefix: '', data: manifestBytes }, { name: 'message.txt', prefix: '', data: text });
+
+  const tarLength = entries.reduce((n, e) => n + BLOCK + roundUp(e.data.length), 0) + 2 * BLOCK;
+  const total = paddedLength(tarLength);
+  if (total > MAX_ENVELOPE_BYTES) fail('too_large', `expected a padded envelope of at most ${MAX_ENVELOPE_BYTES} bytes, got ${total}`);
+  const out = new Uint8Array(total); // zero-filled: block padding, end marker and PADMÉ padding
+  let o = 0;
+  for (const e of entries) {
+    out.set(writeHeader(e.name, e.prefix, e.data.length), o);
+    out.set(e.data, o + BLOCK);
+    o += BLOCK + roundUp(e.data.length);
+  }
+  return out;
+}
+
+const TYPEFLAGS: Record<string, string> = {
+  '1': 'a hard link', '2': 'a symbolic link', '3': 'a character device', '4': 'a block device',
+  '5': 'a directory', '6': 'a FIFO', '7': 'a contiguous file', x: 'a pax header', g: 'a pax global header',
+  L: 'a GNU long name', K: 'a GNU long link name', '\0': 'an old-style (V7) entry',
+};
+
+function checkHeaderShape(header: Uint8Array, at: number): void {
+  const stored = String.fromCharCode(...header.subarray(148, 156));
+  const expected = checksum(header).toString(8).padStart(6, '0') + '\0 ';
+  if (stored !== expected) fail('bad_checksum', `expected header checksum ${JSON.stringify(expected)} at offset ${at}, got ${JSON.stringify(stored)}`);
+  const flag = String.fromCharCode(header[156]!);
+  if (flag !== '0') fail('not_regular_file', `expected a regular file (typeflag "0") at offset ${at}, got ${TYPEFLAGS[flag] ?? `typeflag ${JSON.stringify(flag)}`}`);
+}
+
+function headerPath(header: Uint8Array, at: number): { name: string; prefix: string; path: string } {
+  let name = '';
+  let prefix = '';
+  try {
+    name = utf8Decode(stringField(header, 'name'));
+    prefix = utf8Decode(stringField(header, 'prefix'));
+  } catch {
+    fail('bad_name', `expected a UTF-8 entry name at offset ${at}`);
+  }
+  const path = prefix === '' ? name : `${prefix}/${name}`;
+  const parts = path.split('/');
+  if (path.startsWith('/') || path.includes('\\') || parts.some((p) => p === '..' || p === '.' || p === '')) {
+    fail('unsafe_path', `expected a relative path without "..", "." or empty parts at offset ${at}, got ${JSON.stringify(path)}`);
+  }
+  return { name, prefix, path };
+}
+
+function firstDifferentField(a: Uint8Array, b: Uint8Array): Field {
+  for (const [f, [offset, length]] of Object.entries(FIELDS) as [Field, readonly [number, number]][]) {
+    for (let i = offset; i < offset + length; i++) if (a[i] !== b[i]) return f;
+  }
+  return 'pad';
+}
+
+function parseManifest(bytes: Uint8Array): Manifest {
+  let text = '';
+  let m: any;
+  try {
+    text = utf8Decode(bytes);
+    m = JSON.parse(text);
+  } catch (e) {
+    fail('bad_manifest', `expected manifest.json to be UTF-8 JSON, got: ${(e as Error).message}`);
+  }
+  const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) fail('bad_manifest', 'expected manifest.json to hold an object');
+  if (m.version !== PROTOCOL_VERSION) fail('unsupported_version', `expected manifest version ${PROTOCOL_VERSION}, got ${JSON.stringify(m.version)}`);
+  if (typeof m.language !== 'string' || !LANGUAGE.test(m.language) || m.language.length > 35) {
+    fail('bad_manifest', `expected a BCP 47 language, got ${JSON.stringify(m.language)}`);
+  }
+  if (typeof m.message !== 'object' || m.message === null || !isCount(m.message.bytes)) fail('bad_manifest', 'expected message.bytes to be a byte count');
+  if (!Array.isArray(m.files)) fail('bad_manifest', 'expected files to be an array');
+  if (m.files.length > MAX_FILES) fail('too_many_files', `expected at most ${MAX_FILES} files, got ${m.files.length}`);
+  for (const [i, f] of (m.files as any[]).entries()) {
+    const ok = typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.path === 'string' &&
+      typeof f.type === 'string' && MEDIA_TYPE.test(f.type) && isCount(f.size) && typeof f.stripped === 'boolean';
+    if (!ok) fail('bad_manifest', `expected files[${i}] = { name, path, type (media type), size, stripped }, got ${JSON.stringify(f).slice(0, 200)}`);
+  }
+  if (serializeManifest(m) !== text) fail('non_canonical_manifest', 'expected the canonical manifest form (fixed key order, no white space, no other keys)');
+  return m as Manifest;
+}
+
+/** Parses a padded envelope; throws EnvelopeError on anything but the canonical form. */
+export async function parseEnvelope(bytes: Uint8Array): Promise<Envelope> {
+  if (!(bytes instanceof Uint8Array)) return fail('not_bytes', `expected Uint8Array, got ${typeof bytes}`);
+  let manifest: Manifest | undefined;
+  const entries: { path: string; data: Uint8Array }[] = [];
+  const keys = new Set<string>();
+  let o = 0;
+  for (let i = 0; ; i++) {
+    if (o + BLOCK > bytes.length) fail('truncated', `expected a header or end marker at offset ${o}, got the end of the data`);
+    const header = bytes.subarray(o, o + BLOCK);
+    const expectedCount = manifest ? 2 + manifest.files.length : undefined;
+    if (isZero(header)) {
+      if (i < 2 || i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount ?? 'at least 2'} entries, got ${i}`);
+      break;
+    }
+    if (i === expectedCount) fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${o}, got another entry`);
+    checkHeaderShape(header, o);
+    const { path } = headerPath(header, o);
+    const expected = i === 0 ? 'manifest.json' : i === 1 ? 'message.txt' : manifest!.files[i - 2]!.path;
+    if (path !== expected) {
+      const known = path === 'manifest.json' || path === 'message.txt' || manifest?.files.some((f) => f.path === path);
+      fail(known ? 'wrong_order' : 'unexpected_entry', `expected entry ${i} to be ${JSON.stringify(expected)}, got ${JSON.stringify(path)}`);
+    }
+    const size = octalField(header, 'size');
+    if (size === undefined) return fail('non_canonical_header', `expected an 11-digit octal size at offset ${o}`);
+    const max = i === 0 ? MAX_MANIFEST_BYTES : i === 1 ? MAX_MESSAGE_BYTES : bytes.length;
+    if (size > max) fail('too_large', `expected ${path} of at most ${max} bytes, got ${size}`);
+    const [name, prefix] = i < 2 ? [path, ''] : [path.slice('files/'.length), 'files'];
+    const canonical = writeHeader(name, prefix, size);
+    for (let j = 0; j < BLOCK; j++) {
+      if (canonical[j] !== header[j]) fail('non_canonical_header', `expected the canonical header for ${JSON.stringify(path)} at offset ${o}, field "${firstDifferentField(canonical, header)}" differs`);
+    }
+    const start = o + BLOCK;
+    const end = start + roundUp(size);
+    if (end > bytes.length) fail('truncated', `expected ${size} bytes of ${path} at offset ${start}, got ${bytes.length - start}`);
+    if (!isZero(bytes.subarray(start + size, end))) fail('non_zero_padding', `expected zeros after ${path} up to the block boundary`);
+    const data = bytes.subarray(start, start + size);
+    o = end;
+    if (i === 0) {
+      manifest = parseManifest(data);
+      for (const f of manifest.files) {
+        if (safeFileName(f.name, new Set()) !== f.name) fail('unsafe_name', `expected a safe file name, got ${JSON.stringify(f.name)}`);
+        if (f.path !== `files/${f.name}`) fail('manifest_mismatch', `expected path "files/${f.name}", got ${JSON.stringify(f.path)}`);
+        if (keys.has(fileNameKey(f.name))) fail('duplicate_name', `expected unique file names (ignoring case), got ${JSON.stringify(f.name)} twice`);
+        keys.add(fileNameKey(f.name));
+      }
+    } else if (i === 1 && size !== manifest!.message.bytes) {
+      fail('manifest_mismatch', `expected message.txt of ${manifest!.message.bytes} bytes as the manifest says, got ${size}`);
+    } else if (i >= 2 && size !== manifest!.files[i - 2]!.size) {
+      fail('manifest_mismatch', `expected ${path} of ${manifest!.files[i - 2]!.size} bytes as the manifest says, got ${size}`);
+    }
+    entries.push({ path, data });
+  }
+  // `o` is at the first zero block of the end marker.
+  if (o + 2 * BLOCK > bytes.length) fail('truncated', 'expected two zero blocks at the end of the archive, got the end of the data');
+  const tarLength = o + 2 * BLOCK;
+  if (bytes.length !== paddedLength(tarLength)) {
+    fail('bad_padded_length', `expected ${paddedLength(tarLength)} bytes for a ${tarLength}-byte archive, got ${bytes.length}`);
+  }
+  if (!isZero(bytes.subarray(o))) fail('non_zero_padding', 'expected only zeros after the last entry');
+  let message = '';
+  try {
+    message = utf8Decode(entries[1]!.data);
+  } catch {
+    fail('bad_message', 'expected message.txt to be valid UTF-8');
+  }
+  const m = manifest!;
+  return {
+    manifest: m,
+    message,
+    files: m.files.map((f, k) => ({ name: f.name, type: f.type, size: f.size, stripped: f.stripped, bytes: entries[k + 2]!.data })),
+  };
+}
