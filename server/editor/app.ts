@@ -1,0 +1,247 @@
+/**
+ * @module the editor API (docs/INTERNALS.md "HTTP — editor listener"): its own Hono app on its own
+ * listener, every route behind an editor token, every action written to the audit table.
+ */
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { readKey, unarmor } from 'openpgp';
+import { encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, OpenPgpCheckError } from '../../protocol/index.ts';
+import type { Db } from '../db/open.ts';
+import { audit, replies, sources, submissions } from '../db/schema.ts';
+import { editorAuth, type EditorEnv } from './auth.ts';
+import { bundleParts, planBundle, readCiphertext, toReadableStream } from './ciphertext.ts';
+import { BLOCK_BYTES } from './ustar.ts';
+
+export interface EditorAppDeps {
+  db: Db;
+  clock: { now(): Date };
+  /** Failed-login pacing; the defaults (1 s, 8 at once) suit production, tests shorten the delay. */
+  auth?: { failureDelayMs?: number; maxFailing?: number };
+  /** Where internal errors are reported (never request details: no address, agent or token). */
+  log?: (line: string) => void;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const EDITOR_STATUSES = ['received', 'downloaded'] as const;
+
+/** A `{ error, message }` answer; routes throw it, `onError` renders it. */
+class EditorApiError extends HTTPException {
+  constructor(
+    status: 400 | 401 | 404 | 413 | 422,
+    readonly code: string,
+    message: string,
+  ) {
+    super(status, { message });
+  }
+}
+
+const notFound = (what: string) => new EditorApiError(404, 'not_found', `No such ${what}.`);
+
+export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
+  const { db, clock, log = () => {} } = deps;
+  const today = () => clock.now().toISOString().slice(0, 10);
+  const record = (c: Context<EditorEnv>, action: string, target: string | null) =>
+    db.insert(audit).values({ editor: c.get('editor'), action, target, day: today() });
+
+  const app = new Hono<EditorEnv>();
+
+  app.use('*', async function editorHeaders(c, next) {
+    await next();
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    c.header('Cross-Origin-Resource-Policy', 'same-origin');
+  });
+  app.use('/editor/v1/*', editorAuth({ db, today, ...deps.auth }));
+
+  app.get('/editor/v1/submissions', async (c) => {
+    const filter = c.req.query('status') ?? 'received';
+    if (filter !== 'received' && filter !== 'downloaded' && filter !== 'all') {
+      throw new EditorApiError(400, 'bad_status', 'status must be received, downloaded or all.');
+    }
+    const statuses: ('received' | 'downloaded')[] = filter === 'all' ? [...EDITOR_STATUSES] : [filter];
+    const rows = await db
+      .select({
+        id: submissions.id,
+        handle: sources.handle,
+        size: submissions.size,
+        receivedDay: submissions.receivedDay,
+        createdDay: submissions.createdDay,
+        status: submissions.status,
+      })
+      .from(submissions)
+      .innerJoin(sources, eq(submissions.sourceId, sources.id))
+      .where(inArray(submissions.status, statuses))
+      .orderBy(asc(submissions.receivedDay), asc(submissions.id));
+    await record(c, 'list', filter);
+    return c.json({
+      submissions: rows.map((row) => ({
+        id: row.id,
+        handle: row.handle,
+        size: row.size,
+        day: row.receivedDay ?? row.createdDay,
+        status: row.status,
+      })),
+    });
+  });
+
+  app.get('/editor/v1/submissions/:id/ciphertext', async (c) => {
+    const id = c.req.param('id');
+    if (!UUID.test(id)) throw notFound('submission');
+    const [row] = await db
+      .select({ id: submissions.id, size: submissions.size, chunks: submissions.chunks })
+      .from(submissions)
+      .where(and(eq(submissions.id, id), inArray(submissions.status, [...EDITOR_STATUSES])));
+    if (!row) throw notFound('submission');
+    await record(c, 'download', id);
+    const stream = toReadableStream(readCiphertext(db, row), (error) => log(`editor: ciphertext ${id} failed: ${String(error)}`));
+    return c.body(stream, 200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(row.size),
+      'Content-Disposition': `attachment; filename="${id}.pgp"`,
+    });
+  });
+
+  app.get('/editor/v1/bundle', async (c) => {
+    const plan = await planBundle(db);
+    const encoder = new TextEncoder();
+    const fileBytes = (size: number) => BLOCK_BYTES + Math.ceil(size / BLOCK_BYTES) * BLOCK_BYTES;
+    let length = fileBytes(encoder.encode(`${JSON.stringify(plan.manifest, null, 2)}\n`).byteLength) + 2 * BLOCK_BYTES;
+    for (const key of plan.keys.values()) length += fileBytes(encoder.encode(key).byteLength);
+    for (const entry of plan.manifest.submissions) length += fileBytes(entry.size);
+    await record(c, 'bundle', String(plan.manifest.submissions.length));
+    const stream = toReadableStream(bundleParts(db, plan), (error) => log(`editor: bundle failed: ${String(error)}`));
+    return c.body(stream, 200, {
+      'Content-Type': 'application/x-tar',
+      'Content-Length': String(length),
+      'Content-Disposition': 'attachment; filename="bundle.tar"',
+    });
+  });
+
+  app.post('/editor/v1/submissions/:id/ack', async (c) => {
+    const id = c.req.param('id');
+    if (!UUID.test(id)) throw notFound('submission');
+    const updated = await db
+      .update(submissions)
+      .set({ status: 'downloaded', downloadedDay: today() })
+      .where(and(eq(submissions.id, id), eq(submissions.status, 'received')))
+      .returning({ id: submissions.id });
+    if (updated.length === 0) {
+      // Acknowledging twice is harmless (a retried pull): answer the same, change nothing.
+      const [already] = await db
+        .select({ id: submissions.id })
+        .from(submissions)
+        .where(and(eq(submissions.id, id), eq(submissions.status, 'downloaded')));
+      if (!already) throw notFound('submission');
+    }
+    await record(c, 'ack', id);
+    return c.json({ id, status: 'downloaded' as const });
+  });
+
+  app.delete('/editor/v1/submissions/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!UUID.test(id)) throw notFound('submission');
+    const deleted = await db
+      .delete(submissions)
+      .where(and(eq(submissions.id, id), inArray(submissions.status, [...EDITOR_STATUSES])))
+      .returning({ id: submissions.id });
+    if (deleted.length === 0) throw notFound('submission');
+    await record(c, 'delete_submission', id);
+    return c.json({ deleted: true as const });
+  });
+
+  app.delete('/editor/v1/sources/:handle', async (c) => {
+    const handle = c.req.param('handle');
+    const deleted = await db.delete(sources).where(eq(sources.handle, handle)).returning({ id: sources.id });
+    if (deleted.length === 0) throw notFound('source');
+    await record(c, 'delete_source', handle);
+    return c.json({ deleted: true as const });
+  });
+
+  app.get('/editor/v1/sources/:handle/key', async (c) => {
+    const handle = c.req.param('handle');
+    const [row] = await db.select({ publicKey: sources.publicKey }).from(sources).where(eq(sources.handle, handle));
+    if (!row) throw notFound('source');
+    await record(c, 'source_key', handle);
+    return c.body(row.publicKey, 200, { 'Content-Type': 'application/pgp-keys' });
+  });
+
+  app.post(
+    '/editor/v1/sources/:handle/replies',
+    bodyLimit({
+      maxSize: MAX_REPLY_BYTES,
+      onError: () => {
+        throw new EditorApiError(413, 'too_large', `A reply is at most ${MAX_REPLY_BYTES} bytes.`);
+      },
+    }),
+    async (c) => {
+      const handle = c.req.param('handle');
+      const [source] = await db
+        .select({ id: sources.id, publicKey: sources.publicKey })
+        .from(sources)
+        .where(eq(sources.handle, handle));
+      if (!source) throw notFound('source');
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      let message: Uint8Array;
+      try {
+        message = await toBinaryMessage(body);
+      } catch (error) {
+        await record(c, 'reply_refused', handle);
+        if (error instanceof OpenPgpCheckError) {
+          throw new EditorApiError(422, 'not_openpgp', `The reply is not a well-formed encrypted OpenPGP message: ${error.message}.`);
+        }
+        throw error;
+      }
+      const { recipientKeyIds } = await inspectMessage(message);
+      const sourceKeyIds = await encryptionKeyIds(await readKey({ armoredKey: source.publicKey }), clock.now());
+      if (!recipientKeyIds.some((keyId) => sourceKeyIds.includes(keyId))) {
+        await record(c, 'reply_refused', handle);
+        throw new EditorApiError(422, 'not_addressed_to_source', "The reply is not encrypted to this source's key.");
+      }
+      const [stored] = await db
+        .insert(replies)
+        .values({ sourceId: source.id, message, size: message.byteLength, createdDay: today() })
+        .returning({ id: replies.id });
+      if (!stored) throw new Error('the reply insert returned no row');
+      await record(c, 'reply', `${handle}/${stored.id}`);
+      return c.json({ id: stored.id }, 201);
+    },
+  );
+
+  app.notFound((c) => c.json({ error: 'not_found', message: 'No such route.' }, 404));
+  app.onError((error, c) => {
+    if (error instanceof EditorApiError) {
+      return c.json({ error: error.code, message: error.message }, error.status);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return c.json({ error: 'bad_request', message: error.message || 'Bad request.' }, error.status);
+    }
+    log(`editor: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return c.json({ error: 'internal', message: 'Internal error.' }, 500);
+  });
+  return app;
+}
+
+/**
+ * The reply as checked binary: armor (strictly parsed by protocol) is removed, and the result must
+ * be PKESK packets then one SEIPD packet. Throws OpenPgpCheckError otherwise.
+ */
+async function toBinaryMessage(body: Uint8Array): Promise<Uint8Array> {
+  await inspectMessage(body, { armored: true });
+  const head = new TextDecoder('latin1').decode(body.subarray(0, 64)).trimStart();
+  if (!head.startsWith('-----BEGIN PGP')) return body;
+  const { data } = await unarmor(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  const binary = data instanceof Uint8Array ? data : await collect(data as ReadableStream<Uint8Array>);
+  await inspectMessage(binary);
+  return binary;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const part of stream as unknown as AsyncIterable<Uint8Array>) parts.push(part);
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,61 @@
+/**
+ * @module editor bearer-token authentication (RFC 6750 §2.1 header only).
+ *
+ * The presented token is hashed (SHA-256) and the stored row is found by that hash; the hashes are
+ * then compared with `timingSafeEqual`, and revoked tokens are refused. Every failure answers 401
+ * only after a fixed delay, and at most `maxFailing` failures may be waiting at once across the
+ * whole listener — never counted per address (the server knows no addresses). While that many are
+ * waiting, every request is answered 429 *before* its token is looked at, so a flood of guesses
+ * gains no faster oracle; editors retry once the flood ends.
+ */
+import { eq } from 'drizzle-orm';
+import type { MiddlewareHandler } from 'hono';
+import type { Db } from '../db/open.ts';
+import { audit, editorTokens } from '../db/schema.ts';
+import { hashToken, isWellFormedToken, tokenHashesEqual } from './token.ts';
+
+export interface EditorAuthOptions {
+  db: Db;
+  /** today's UTC day, 'YYYY-MM-DD', for the audit row of a failure */
+  today: () => string;
+  /** how long every failed attempt waits before its 401 (default 1000 ms) */
+  failureDelayMs?: number;
+  /** how many failed attempts may be waiting at once before everything gets 429 (default 8) */
+  maxFailing?: number;
+}
+
+export type EditorEnv = { Variables: { editor: string } };
+
+const BEARER = /^Bearer (\S+)$/;
+
+export const editorAuth = (options: EditorAuthOptions): MiddlewareHandler<EditorEnv> => {
+  const { db, today, failureDelayMs = 1000, maxFailing = 8 } = options;
+  let failing = 0;
+  return async function editorAuth(c, next) {
+    if (failing >= maxFailing) {
+      c.header('Retry-After', String(Math.max(1, Math.ceil(failureDelayMs / 1000))));
+      return c.json({ error: 'busy', message: 'Too many failed logins are being handled; try again shortly.' }, 429);
+    }
+    const presented = BEARER.exec(c.req.header('authorization') ?? '')?.[1];
+    if (presented !== undefined && isWellFormedToken(presented)) {
+      const hash = hashToken(presented);
+      const [row] = await db
+        .select({ name: editorTokens.name, tokenHash: editorTokens.tokenHash, revokedDay: editorTokens.revokedDay })
+        .from(editorTokens)
+        .where(eq(editorTokens.tokenHash, hash));
+      if (row && tokenHashesEqual(row.tokenHash, hash) && row.revokedDay === null) {
+        c.set('editor', row.name);
+        return next();
+      }
+    }
+    failing++;
+    try {
+      await db.insert(audit).values({ editor: '-', action: 'auth_failed', target: null, day: today() });
+      await new Promise((resolve) => setTimeout(resolve, failureDelayMs));
+    } finally {
+      failing--;
+    }
+    c.header('WWW-Authenticate', 'Bearer realm="sealdrop-editor"');
+    return c.json({ error: 'unauthorized', message: 'A valid, unrevoked editor token is needed.' }, 401);
+  };
+};
