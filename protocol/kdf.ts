@@ -28,12 +28,15 @@ function split(master: Uint8Array): SourceSecrets {
   };
 }
 
-const scryptInputs = (codename: string, instanceSalt: string) =>
-  [utf8Encode(normalizeCodename(codename)), utf8Encode('sealdrop/v1/' + instanceSalt)] as const;
+function scryptInputs(codename: string, instanceSalt: string): [Uint8Array, Uint8Array] {
+  checkSalt(instanceSalt);
+  const normalized = normalizeCodename(codename);
+  if (normalized === '') throw new TypeError('expected a codename, got an empty string');
+  return [utf8Encode(normalized), utf8Encode('sealdrop/v1/' + instanceSalt)];
+}
 
 /** Blocks for the whole scrypt: in a page, run it in a worker or use deriveSourceSecretsAsync. */
 export function deriveSourceSecrets(codename: string, instanceSalt: string, options: KdfOptions = {}): SourceSecrets {
-  checkSalt(instanceSalt);
   const [password, salt] = scryptInputs(codename, instanceSalt);
   return split(scrypt(password, salt, { ...SCRYPT_PARAMS, onProgress: options.onProgress }));
 }
@@ -44,7 +47,6 @@ export async function deriveSourceSecretsAsync(
   instanceSalt: string,
   options: KdfOptions = {},
 ): Promise<SourceSecrets> {
-  checkSalt(instanceSalt);
   const [password, salt] = scryptInputs(codename, instanceSalt);
   return split(await scryptAsync(password, salt, { ...SCRYPT_PARAMS, onProgress: options.onProgress }));
 }

@@ -12,8 +12,8 @@ function checkLength(n: number): void {
 export function padmeLength(n: number): number {
   checkLength(n);
   if (n < 2) return n;
-  const e = Math.floor(Math.log2(n)); // exponent of n's highest bit
-  const s = Math.floor(Math.log2(e)) + 1; // bits needed to write e
+  const e = n.toString(2).length - 1; // exponent of n's highest bit (exact, unlike Math.log2)
+  const s = e.toString(2).length; // bits needed to write e
   const lastBits = e - s; // low bits that PADMÉ zeroes
   const unit = 2 ** lastBits;
   return Math.ceil(n / unit) * unit;

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { toBase64Url } from './encoding.ts';
+import { PowError } from './errors.ts';
+import { checkPowSolution, leadingZeroBits, parsePowToken, powDigest, solvePow } from './pow.ts';
+
+const id = toBase64Url(new Uint8Array(16).fill(7));
+const mac = toBase64Url(new Uint8Array(32).fill(9));
+const token = `v1.${id}.1767225600.12.${mac}`;
+
+describe('parsePowToken', () => {
+  it('reads the fields and the signed payload', () => {
+    expect(parsePowToken(token)).toEqual({ id, expires: 1767225600, difficulty: 12, payload: `v1.${id}.1767225600.12`, mac });
+  });
+  it.each([
+    ['v2 prefix', token.replace('v1.', 'v2.')],
+    ['short id', `v1.${id.slice(1)}.1.1.${mac}`],
+    ['leading zero expiry', `v1.${id}.01.1.${mac}`],
+    ['negative difficulty', `v1.${id}.1.-1.${mac}`],
+    ['difficulty over 64', `v1.${id}.1.65.${mac}`],
+    ['padding', `v1.${id}.1.1.${mac}=`],
+    ['extra field', `${token}.x`],
+    ['white space', ` ${token}`],
+    ['non-canonical id bits', `v1.${id.slice(0, 21)}B.1.1.${mac}`],
+  ])('refuses %s', (_, bad) => {
+    expect(() => parsePowToken(bad)).toThrow(PowError);
+    try {
+      parsePowToken(bad);
+    } catch (e) {
+      expect((e as PowError).code).toBe('malformed_token');
+    }
+  });
+});
+
+describe('proof of work', () => {
+  it('digests SHA-256(token:nonce) like node:crypto', async () => {
+    const expected = createHash('sha256').update(`${token}:42`).digest();
+    expect(await powDigest(token, '42')).toEqual(new Uint8Array(expected));
+  });
+  it('counts leading zero bits', () => {
+    expect(leadingZeroBits(Uint8Array.of(0x80))).toBe(0);
+    expect(leadingZeroBits(Uint8Array.of(0x01, 0xff))).toBe(7);
+    expect(leadingZeroBits(Uint8Array.of(0, 0, 0x10))).toBe(19);
+    expect(leadingZeroBits(new Uint8Array(4))).toBe(32);
+    expect(leadingZeroBits(new Uint8Array(0))).toBe(0);
+  });
+  it('solves and checks, and a solution is the first nonce that works', async () => {
+    const progress: number[] = [];
+    const nonce = await solvePow(token, 10, { onProgress: (n) => progress.push(n) });
+    expect(await checkPowSolution(token, nonce, 10)).toBe(true);
+    for (let n = 0; n < Number(nonce); n++) expect(await checkPowSolution(token, String(n), 10)).toBe(false);
+    expect(progress.every((n) => n % 1024 === 0)).toBe(true);
+  });
+  it('fails on a nonce for another token, and on non-canonical nonces', async () => {
+    const nonce = await solvePow(token, 8);
+    const other = token.replace('.12.', '.13.');
+    const firstForOther = await solvePow(other, 8);
+    if (firstForOther !== nonce) expect(await checkPowSolution(other, nonce, 8)).toBe(false);
+    expect(await checkPowSolution(token, '0' + nonce, 8)).toBe(false);
+    expect(await checkPowSolution(token, ` ${nonce}`, 8)).toBe(false);
+    expect(await checkPowSolution(token, '-1', 0)).toBe(false);
+    expect(await checkPowSolution(token, '12345678901234567', 0)).toBe(false);
+  });
+  it('accepts any canonical nonce at difficulty 0', async () => {
+    expect(await solvePow(token, 0)).toBe('0');
+    expect(await checkPowSolution(token, '999', 0)).toBe(true);
+  });
+  it('refuses bad difficulties and stops when aborted', async () => {
+    await expect(checkPowSolution(token, '1', 65)).rejects.toThrow(PowError);
+    await expect(solvePow(token, 1.5)).rejects.toThrow(PowError);
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    await expect(solvePow(token, 64, { signal: controller.signal })).rejects.toThrow('stop');
+  });
+});
