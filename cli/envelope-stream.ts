@@ -1,0 +1,334 @@
+/**
+ * @module cli/envelope-stream — protocol's envelope rules (protocol/envelope.ts, parseEnvelope) applied
+ * to a stream, writing the entries into a staging folder as they arrive. Memory stays bounded: only
+ * headers, manifest.json (≤ MAX_MANIFEST_BYTES) and message.txt (≤ MAX_MESSAGE_BYTES) are held.
+ *
+ * parseEnvelope takes the whole envelope as one Uint8Array, which a 2 GiB submission cannot be; this
+ * is the same grammar, byte for byte: canonical ustar headers (equal to protocol's writeHeader),
+ * entries in manifest order, sizes agreeing with the manifest, zero block padding, the end marker,
+ * then only zeros up to paddedLength(archive length). The differential test in
+ * envelope-stream.test.ts feeds both parsers the same inputs.
+ */
+
+import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  EnvelopeError, MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES, normalizeMediaType,
+  paddedLength, PROTOCOL_VERSION, safeFileName, serializeManifest, type Manifest,
+} from '../protocol/index.ts';
+// The ustar primitives are protocol-internal; sharing them keeps one definition of a canonical header.
+import { fileNameKey } from '../protocol/file-name.ts';
+import { BLOCK, checksum, isZero, octalField, roundUp, stringField, writeHeader } from '../protocol/_tar.ts';
+
+// protocol/envelope.ts does not export its LANGUAGE pattern; keep this one in step with it.
+const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
+
+const TYPEFLAGS: Record<string, string> = {
+  '1': 'a hard link', '2': 'a symbolic link', '3': 'a character device', '4': 'a block device',
+  '5': 'a directory', '6': 'a FIFO', '7': 'a contiguous file', x: 'a pax header', g: 'a pax global header',
+  L: 'a GNU long name', K: 'a GNU long link name', '\0': 'an old-style (V7) entry',
+};
+
+const fail = (code: string, message: string): never => {
+  throw new EnvelopeError(code, message);
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export interface EnvelopeResult {
+  manifest: Manifest;
+  messageBytes: number;
+  /** Names the files were written under in `files/` (equal to the manifest's, which are safe). */
+  savedNames: string[];
+  /** Bytes of the padded envelope. */
+  totalBytes: number;
+}
+
+type State =
+  | { kind: 'header' }
+  | { kind: 'buffered'; path: string; size: number; remaining: number; parts: Uint8Array[] }
+  | { kind: 'file'; path: string; size: number; remaining: number; handle: FileHandle }
+  | { kind: 'block-padding'; path: string; remaining: number }
+  | { kind: 'trailer' };
+
+/**
+ * Feed it the decrypted bytes with `write`, then call `end`. Any rule broken throws EnvelopeError;
+ * the caller then calls `abort` and deletes the staging folder.
+ */
+export class EnvelopeStreamWriter {
+  private readonly dir: string;
+  private state: State = { kind: 'header' };
+  private headerBuffer = new Uint8Array(BLOCK);
+  private headerFill = 0;
+  private entryIndex = 0;
+  private offset = 0; // bytes consumed so far
+  private entryOffset = 0; // offset of the current header
+  private manifest: Manifest | undefined;
+  private expectedTotal: number | undefined;
+  private endMarkerAt: number | undefined;
+  private messageBytes = 0;
+  private readonly savedNames: string[] = [];
+  private readonly taken = new Set<string>();
+  private filesDirMade = false;
+  private openHandle: FileHandle | undefined;
+
+  constructor(stagingDir: string) {
+    this.dir = stagingDir;
+  }
+
+  /** Bytes consumed so far. */
+  get bytesWritten(): number {
+    return this.offset;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < chunk.length) {
+      const limit = this.expectedTotal ?? MAX_ENVELOPE_BYTES;
+      if (this.offset >= limit) {
+        fail('bad_padded_length', `expected ${limit} bytes of envelope${this.expectedTotal === undefined ? ' at most' : ' as its manifest implies'}, got more`);
+      }
+      const state = this.state;
+      switch (state.kind) {
+        case 'header': {
+          const n = Math.min(BLOCK - this.headerFill, chunk.length - at);
+          this.headerBuffer.set(chunk.subarray(at, at + n), this.headerFill);
+          this.headerFill += n;
+          at += n;
+          this.offset += n;
+          if (this.headerFill === BLOCK) {
+            this.headerFill = 0;
+            await this.onHeader(this.headerBuffer);
+          }
+          break;
+        }
+        case 'buffered':
+        case 'file': {
+          const n = Math.min(state.remaining, chunk.length - at);
+          const part = chunk.subarray(at, at + n);
+          if (state.kind === 'buffered') state.parts.push(part.slice());
+          else await writeAll(state.handle, part);
+          at += n;
+          this.offset += n;
+          state.remaining -= n;
+          if (state.remaining === 0) await this.onEntryData(state);
+          break;
+        }
+        case 'block-padding': {
+          const n = Math.min(state.remaining, chunk.length - at);
+          if (!isZero(chunk.subarray(at, at + n))) fail('non_zero_padding', `expected zeros after ${state.path} up to the block boundary`);
+          at += n;
+          this.offset += n;
+          state.remaining -= n;
+          if (state.remaining === 0) this.state = { kind: 'header' };
+          break;
+        }
+        case 'trailer': {
+          const limitLeft = limit - this.offset;
+          const n = Math.min(limitLeft, chunk.length - at);
+          if (!isZero(chunk.subarray(at, at + n))) fail('non_zero_padding', 'expected only zeros after the last entry');
+          at += n;
+          this.offset += n;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Call when the stream ended: checks the end marker and the padded length. */
+  async end(): Promise<EnvelopeResult> {
+    const state = this.state;
+    if (state.kind !== 'trailer') {
+      const where = state.kind === 'header' ? `a header or end marker at offset ${this.offset - this.headerFill}` : `the rest of ${state.path}`;
+      fail('truncated', `expected ${where}, got the end of the data`);
+    }
+    const tarLength = this.endMarkerAt! + 2 * BLOCK;
+    if (this.offset < tarLength) fail('truncated', 'expected two zero blocks at the end of the archive, got the end of the data');
+    if (this.offset !== this.expectedTotal) {
+      fail('bad_padded_length', `expected ${this.expectedTotal} bytes for a ${tarLength}-byte archive, got ${this.offset}`);
+    }
+    return { manifest: this.manifest!, messageBytes: this.messageBytes, savedNames: [...this.savedNames], totalBytes: this.offset };
+  }
+
+  /** Closes a file left open by a failure. Never throws. */
+  async abort(): Promise<void> {
+    const handle = this.openHandle;
+    this.openHandle = undefined;
+    if (handle) await handle.close().catch(() => undefined);
+  }
+
+  private async onHeader(header: Uint8Array): Promise<void> {
+    const i = this.entryIndex;
+    const at = this.offset - BLOCK;
+    this.entryOffset = at;
+    const manifest = this.manifest;
+    const expectedCount = manifest ? 2 + manifest.files.length : undefined;
+    if (isZero(header)) {
+      if (i < 2 || i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount ?? 'at least 2'} entries, got ${i}`);
+      this.endMarkerAt = at;
+      this.state = { kind: 'trailer' };
+      return;
+    }
+    if (i === expectedCount) fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${at}, got another entry`);
+    checkHeaderShape(header, at);
+    const path = headerPath(header, at);
+    const expected = i === 0 ? 'manifest.json' : i === 1 ? 'message.txt' : manifest!.files[i - 2]!.path;
+    if (path !== expected) {
+      const known = path === 'manifest.json' || path === 'message.txt' || manifest?.files.some((f) => f.path === path);
+      fail(known ? 'wrong_order' : 'unexpected_entry', `expected entry ${i} to be ${JSON.stringify(expected)}, got ${JSON.stringify(path)}`);
+    }
+    const size = octalField(header, 'size');
+    if (size === undefined) return fail('non_canonical_header', `expected an 11-digit octal size at offset ${at}`);
+    const max = i === 0 ? MAX_MANIFEST_BYTES : i === 1 ? MAX_MESSAGE_BYTES : MAX_ENVELOPE_BYTES;
+    if (size > max) fail('too_large', `expected ${path} of at most ${max} bytes, got ${size}`);
+    const [name, prefix] = i < 2 ? [path, ''] : [path.slice('files/'.length), 'files'];
+    const canonical = writeHeader(name, prefix, size);
+    for (let j = 0; j < BLOCK; j++) {
+      if (canonical[j] !== header[j]) fail('non_canonical_header', `expected the canonical header for ${JSON.stringify(path)} at offset ${at}`);
+    }
+    if (i === 1 && size !== manifest!.message.bytes) {
+      fail('manifest_mismatch', `expected message.txt of ${manifest!.message.bytes} bytes as the manifest says, got ${size}`);
+    }
+    if (i >= 2 && size !== manifest!.files[i - 2]!.size) {
+      fail('manifest_mismatch', `expected ${path} of ${manifest!.files[i - 2]!.size} bytes as the manifest says, got ${size}`);
+    }
+    this.entryIndex = i + 1;
+    if (i < 2) {
+      this.state = { kind: 'buffered', path, size, remaining: size, parts: [] };
+    } else {
+      const handle = await this.openEntryFile(manifest!.files[i - 2]!.name);
+      this.state = { kind: 'file', path, size, remaining: size, handle };
+    }
+    if (size === 0) await this.onEntryData(this.state as Extract<State, { kind: 'buffered' | 'file' }>);
+  }
+
+  private async onEntryData(state: Extract<State, { kind: 'buffered' | 'file' }>): Promise<void> {
+    if (state.kind === 'buffered') {
+      const data = concat(state.parts, state.size);
+      if (this.entryIndex === 1) {
+        this.manifest = parseManifest(data);
+        // From here on the exact length is known: a stream that runs past it (a compression bomb,
+        // trailing junk) is stopped at once instead of at the end.
+        this.expectedTotal = expectedEnvelopeLength(this.manifest, data.length);
+        if (this.expectedTotal > MAX_ENVELOPE_BYTES) {
+          fail('too_large', `expected a padded envelope of at most ${MAX_ENVELOPE_BYTES} bytes, the manifest implies ${this.expectedTotal}`);
+        }
+        await writeFile(join(this.dir, 'manifest.json'), data, { flag: 'wx', mode: 0o600 });
+      } else {
+        try {
+          utf8.decode(data);
+        } catch {
+          fail('bad_message', 'expected message.txt to be valid UTF-8');
+        }
+        this.messageBytes = data.length;
+        await writeFile(join(this.dir, 'message.txt'), data, { flag: 'wx', mode: 0o600 });
+      }
+    } else {
+      this.openHandle = undefined;
+      await state.handle.close();
+    }
+    const padding = roundUp(state.size) - state.size;
+    this.state = padding > 0 ? { kind: 'block-padding', path: state.path, remaining: padding } : { kind: 'header' };
+  }
+
+  private async openEntryFile(name: string): Promise<FileHandle> {
+    if (!this.filesDirMade) {
+      await mkdir(join(this.dir, 'files'), { mode: 0o700 });
+      this.filesDirMade = true;
+    }
+    // The manifest's names already passed safeFileName; sanitising again costs nothing and keeps
+    // this writer safe on its own. 'wx' (O_EXCL | O_CREAT) never follows or replaces anything.
+    const safe = safeFileName(name, this.taken);
+    const handle = await open(join(this.dir, 'files', safe), 'wx', 0o600);
+    this.openHandle = handle;
+    this.savedNames.push(safe);
+    return handle;
+  }
+}
+
+/** parseEnvelope's manifest rules (protocol/envelope.ts parseManifest and the per-file checks). */
+function parseManifest(bytes: Uint8Array): Manifest {
+  let text = '';
+  let m: any;
+  try {
+    text = utf8.decode(bytes);
+    m = JSON.parse(text);
+  } catch (e) {
+    fail('bad_manifest', `expected manifest.json to be UTF-8 JSON, got: ${(e as Error).message}`);
+  }
+  const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) fail('bad_manifest', 'expected manifest.json to hold an object');
+  if (m.version !== PROTOCOL_VERSION) fail('unsupported_version', `expected manifest version ${PROTOCOL_VERSION}, got ${JSON.stringify(m.version)}`);
+  if (typeof m.language !== 'string' || !LANGUAGE.test(m.language) || m.language.length > 35) {
+    fail('bad_manifest', `expected a BCP 47 language, got ${JSON.stringify(String(m.language).slice(0, 40))}`);
+  }
+  if (typeof m.message !== 'object' || m.message === null || !isCount(m.message.bytes)) fail('bad_manifest', 'expected message.bytes to be a byte count');
+  if (!Array.isArray(m.files)) fail('bad_manifest', 'expected files to be an array');
+  if (m.files.length > MAX_FILES) fail('too_many_files', `expected at most ${MAX_FILES} files, got ${m.files.length}`);
+  for (const [i, f] of (m.files as any[]).entries()) {
+    const ok = typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.path === 'string' &&
+      typeof f.type === 'string' && normalizeMediaType(f.type) === f.type && isCount(f.size) && typeof f.stripped === 'boolean';
+    if (!ok) fail('bad_manifest', `expected files[${i}] = { name, path, type (media type), size, stripped }`);
+  }
+  if (serializeManifest(m) !== text) fail('non_canonical_manifest', 'expected the canonical manifest form (fixed key order, no white space, no other keys)');
+  const keys = new Set<string>();
+  for (const f of m.files as Manifest['files']) {
+    if (safeFileName(f.name, new Set()) !== f.name) fail('unsafe_name', `expected a safe file name, got ${JSON.stringify(f.name.slice(0, 80))}${f.name.length > 80 ? '…' : ''}`);
+    if (f.path !== `files/${f.name}`) fail('manifest_mismatch', `expected path "files/${f.name}", got ${JSON.stringify(f.path.slice(0, 120))}`);
+    const key = fileNameKey(f.name);
+    if (keys.has(key)) fail('duplicate_name', `expected unique file names (ignoring case), got ${JSON.stringify(f.name)} twice`);
+    keys.add(key);
+  }
+  return m as Manifest;
+}
+
+/** The padded length a canonical envelope with this manifest must have. */
+export function expectedEnvelopeLength(m: Manifest, manifestBytes: number): number {
+  let tar = BLOCK + roundUp(manifestBytes) + BLOCK + roundUp(m.message.bytes);
+  for (const f of m.files) tar += BLOCK + roundUp(f.size);
+  return paddedLength(tar + 2 * BLOCK);
+}
+
+function checkHeaderShape(header: Uint8Array, at: number): void {
+  const stored = String.fromCharCode(...header.subarray(148, 156));
+  const expected = checksum(header).toString(8).padStart(6, '0') + '\0 ';
+  if (stored !== expected) fail('bad_checksum', `expected header checksum ${JSON.stringify(expected)} at offset ${at}, got ${JSON.stringify(stored)}`);
+  const flag = String.fromCharCode(header[156]!);
+  if (flag !== '0') fail('not_regular_file', `expected a regular file (typeflag "0") at offset ${at}, got ${TYPEFLAGS[flag] ?? `typeflag ${JSON.stringify(flag)}`}`);
+}
+
+function headerPath(header: Uint8Array, at: number): string {
+  let name = '';
+  let prefix = '';
+  try {
+    name = utf8.decode(stringField(header, 'name'));
+    prefix = utf8.decode(stringField(header, 'prefix'));
+  } catch {
+    fail('bad_name', `expected a UTF-8 entry name at offset ${at}`);
+  }
+  const path = prefix === '' ? name : `${prefix}/${name}`;
+  const parts = path.split('/');
+  if (path.startsWith('/') || path.includes('\\') || parts.some((p) => p === '..' || p === '.' || p === '')) {
+    fail('unsafe_path', `expected a relative path without "..", "." or empty parts at offset ${at}, got ${JSON.stringify(path)}`);
+  }
+  return path;
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let o = 0;
+  while (o < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, o, bytes.length - o);
+    o += bytesWritten;
+  }
+}
