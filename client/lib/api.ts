@@ -1,0 +1,99 @@
+/**
+ * @module client/lib/api — the source API of docs/INTERNALS.md, nothing else.
+ *
+ * Requests carry no credentials and no referrer; the server answers errors as
+ * `{ error: code, message }`, and the page maps `code` to its catalogues.
+ */
+
+export type ServerConfig = {
+  version: number;
+  instanceSalt: string;
+  newsroomKey: string;
+  fingerprint: string;
+  limits?: Record<string, number>;
+  pow: PowChallenge;
+};
+export type PowChallenge = { token: string; difficulty: number };
+export type SourceKeys = { publicKey: string; lockedPrivateKey: string };
+export type OpenUploadBody = {
+  pow: { token: string; nonce: string };
+  lookupId: string;
+  sourceKeys?: SourceKeys;
+  size: number;
+  chunkSize: number;
+  chunks: number;
+  sha256: string;
+};
+export type ChunkAnswer = { complete: false; received: number[] } | { complete: true; submissionId: string };
+export type Submission = { id: string; day: string; status: 'uploading' | 'received' | 'downloaded'; size: number };
+export type Reply = { id: string; day: string; message: string };
+export type LookupAnswer = { publicKey: string; lockedPrivateKey: string; submissions: Submission[]; replies: Reply[] };
+
+/** A refusal from the server (status ≥ 400) or no answer at all (status 0, code 'network'). */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+  /** Worth trying again: no answer, a timeout, too many requests, or a server-side failure. */
+  get retryable(): boolean {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+const BASE_INIT: RequestInit = { credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer', redirect: 'error' };
+
+export async function requestJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { ...BASE_INIT, ...init });
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw error;
+    throw new ApiError(0, 'network', `no answer from the server: ${(error as Error).message}`);
+  }
+  return readAnswer<T>(response.status, await response.text());
+}
+
+/** Shared by fetch and XMLHttpRequest: JSON on success, ApiError otherwise. */
+export function readAnswer<T>(status: number, text: string): T {
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (status >= 200 && status < 300) {
+    if (body === undefined) throw new ApiError(status, 'bad_answer', 'expected a JSON answer from the server');
+    return body as T;
+  }
+  const { error, message } = (body ?? {}) as { error?: unknown; message?: unknown };
+  throw new ApiError(
+    status,
+    typeof error === 'string' ? error : `http_${status}`,
+    typeof message === 'string' ? message : `the server answered ${status}`,
+  );
+}
+
+const postJson = (body: unknown, signal?: AbortSignal): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+  signal,
+});
+
+export const getConfig = (signal?: AbortSignal) => requestJson<ServerConfig>('/api/v1/config', { signal });
+export const requestPow = (signal?: AbortSignal) => requestJson<PowChallenge>('/api/v1/pow', postJson({}, signal));
+export const openUpload = (body: OpenUploadBody, signal?: AbortSignal) =>
+  requestJson<{ uploadId: string }>('/api/v1/uploads', postJson(body, signal));
+export const lookupSource = (lookupId: string, signal?: AbortSignal) =>
+  requestJson<LookupAnswer>('/api/v1/source/lookup', postJson({ lookupId }, signal));
+export const deleteReply = (lookupId: string, replyId: string) =>
+  requestJson<{ deleted: true }>('/api/v1/source/replies/delete', postJson({ lookupId, replyId }));
+
+export function chunkUrl(uploadId: string, index: number): string {
+  return `/api/v1/uploads/${encodeURIComponent(uploadId)}/chunks/${index}`;
+}
