@@ -164,6 +164,12 @@ function hasSecretMaterial(armored: string): boolean {
   return /-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored);
 }
 
+/** OpenPGP.js reads only the first armored block; a second one must not slip by unread. */
+function checkOneBlock(armored: string, what: string): void {
+  const blocks = armored.match(/-----BEGIN PGP [A-Z ]+-----/g) ?? [];
+  if (blocks.length > 1) fail('not_one_key', `expected one armored block in ${what}, got ${blocks.length}`);
+}
+
 export type NewsroomKey = { key: PublicKey; fingerprint: string; encryptionKeyIds: string[] };
 
 /**
@@ -173,6 +179,7 @@ export type NewsroomKey = { key: PublicKey; fingerprint: string; encryptionKeyId
 export async function readNewsroomPublicKey(armored: string, now: Date = new Date()): Promise<NewsroomKey> {
   if (typeof armored !== 'string') fail('not_a_key', `expected an armored public key string, got ${typeof armored}`);
   if (hasSecretMaterial(armored)) fail('secret_key_material', 'expected a public key only, got a PRIVATE KEY block: never give the server a secret key');
+  checkOneBlock(armored, 'the newsroom key');
   let keys: Key[];
   try {
     keys = await readKeys({ armoredKeys: armored });
@@ -204,6 +211,8 @@ export async function checkSourceKeys({ publicKey, lockedPrivateKey }: SourceKey
     fail('not_a_key', 'expected armored strings for publicKey and lockedPrivateKey');
   }
   if (hasSecretMaterial(publicKey)) fail('secret_key_material', 'expected a public key in publicKey, got a PRIVATE KEY block');
+  checkOneBlock(publicKey, 'publicKey');
+  checkOneBlock(lockedPrivateKey, 'lockedPrivateKey');
   let pub: Key;
   let priv: PrivateKey;
   try {

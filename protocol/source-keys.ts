@@ -22,7 +22,8 @@ export async function generateSourceKeys(keyPassphrase: string, newsroomKey: Key
     date: SOURCE_KEY_DATE,
     passphrase: keyPassphrase,
     format: 'armored',
-    config: { v6Keys: v6 },
+    // aeadProtect here only advertises SEIPDv2 support in a v6 key's features.
+    config: { v6Keys: v6, aeadProtect: v6 },
   });
   return { publicKey, lockedPrivateKey: privateKey };
 }
@@ -34,11 +35,19 @@ export async function generateSourceKeys(keyPassphrase: string, newsroomKey: Key
 export async function encryptToKeys(bytes: Uint8Array, publicKeys: Key[]): Promise<Uint8Array> {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`expected Uint8Array, got ${typeof bytes}`);
   if (publicKeys.length === 0) throw new TypeError('expected at least one recipient key, got none');
+  // The packet versions are chosen here, not from the keys' feature flags: a v4 key that advertises
+  // SEIPDv2 would otherwise get a message GnuPG 2.2 cannot read. All v6: PKESK v6 + SEIPDv2 (OCB).
   const v6 = publicKeys.every((k) => k.keyPacket.version === 6);
+  const sessionKey = {
+    data: crypto.getRandomValues(new Uint8Array(32)),
+    algorithm: 'aes256' as const,
+    ...(v6 ? { aeadAlgorithm: 'ocb' as const } : {}),
+  };
   const message = await createMessage({ binary: bytes, format: 'binary', date: new Date(0) });
   const out = await encrypt({
     message,
     encryptionKeys: publicKeys,
+    sessionKey,
     format: 'binary',
     config: { aeadProtect: v6, preferredCompressionAlgorithm: enums.compression.uncompressed },
   });
