@@ -1,0 +1,102 @@
+/**
+ * @module cli/commands/decrypt — `sealdrop decrypt -i KEY.sec.asc [-i OLD.sec.asc …] BUNDLE_DIR -o OUT_DIR`:
+ * decrypt a pulled bundle offline into OUT_DIR/<handle>/<day>_<id8>/, one submission at a time,
+ * streaming, keeping nothing from a submission whose integrity check fails.
+ */
+
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseCommandArgs, requireOption, stringOptions } from '../args.ts';
+import { readBundle } from '../bundle.ts';
+import { CliError, usageError } from '../errors.ts';
+import { fileError, resolvePath } from '../files.ts';
+import { loadIdentities } from '../identities.ts';
+import type { CliIo } from '../io.ts';
+import { ProgressBar } from '../progress.ts';
+import { decryptSubmission, STAGING_PREFIX, type SubmissionOutcome } from '../submission.ts';
+import { formatTable } from '../table.ts';
+
+export async function run(args: string[], io: CliIo): Promise<void> {
+  const parsed = parseCommandArgs(
+    'decrypt',
+    args,
+    { identity: { type: 'string', short: 'i', multiple: true }, output: { type: 'string', short: 'o' } },
+    { min: 1, max: 1, name: 'the BUNDLE_DIR written by "sealdrop pull"' },
+  );
+  const keyPaths = stringOptions(parsed, 'identity');
+  if (keyPaths.length === 0) {
+    throw usageError('decrypt: missing -i KEY.sec.asc', 'give the newsroom secret key: sealdrop decrypt -i newsroom.sec.asc BUNDLE_DIR -o OUT_DIR');
+  }
+  const outDir = resolvePath(io.cwd, requireOption('decrypt', parsed, 'output', 'name the folder to decrypt into: -o OUT_DIR'));
+  const bundle = await readBundle(resolvePath(io.cwd, parsed.positionals[0]!));
+  if (bundle.submissions.length === 0) {
+    io.stderr.write('sealdrop: the bundle holds no submissions\n');
+    return;
+  }
+  const identities = await loadIdentities(keyPaths, io);
+
+  try {
+    await mkdir(outDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw fileError(error, outDir, 'output folder');
+  }
+  await removeStaleStaging(outDir, io);
+
+  const progress = new ProgressBar(io.stderr, bundle.submissions.reduce((n, s) => n + s.size, 0));
+  const outcomes: SubmissionOutcome[] = [];
+  for (const [index, submission] of bundle.submissions.entries()) {
+    progress.setLabel(`${index + 1}/${bundle.submissions.length} ${submission.handle}`);
+    const outcome = await decryptSubmission({
+      submission,
+      bundleDir: bundle.dir,
+      outDir,
+      identities,
+      onCiphertextBytes: (n) => progress.advance(n),
+    });
+    outcomes.push(outcome);
+    if (outcome.status === 'failed') {
+      progress.clear();
+      io.stderr.write(`sealdrop: error: submission ${submission.id.slice(0, 8)} from ${submission.handle}: ${outcome.error}\n`);
+      io.stderr.write(`sealdrop: hint: ${outcome.hint}\n`);
+    }
+  }
+  progress.clear();
+
+  io.stdout.write(formatTable(
+    ['HANDLE', 'DAY', 'ID', 'MESSAGE', 'FILES', 'STATUS'],
+    outcomes.map((o) => [
+      o.submission.handle,
+      o.submission.day,
+      o.submission.id.slice(0, 8),
+      o.status === 'ok' ? `${o.messageBytes} B` : '-',
+      o.status === 'ok' ? String(o.files) : '-',
+      o.status === 'ok' ? 'OK' : o.status === 'skipped' ? 'SKIPPED already decrypted' : `FAILED ${o.reason}`,
+    ]),
+  ));
+
+  const failed = outcomes.filter((o) => o.status === 'failed').length;
+  if (failed > 0) {
+    throw new CliError(`${failed} of ${outcomes.length} submissions could not be decrypted`, {
+      hint: 'see the errors above; nothing was kept from those submissions',
+    });
+  }
+  const done = outcomes.filter((o) => o.status === 'ok').length;
+  const skipped = outcomes.length - done;
+  io.stderr.write(
+    `sealdrop: decrypted ${done} submission${done === 1 ? '' : 's'} into ${outDir}` +
+      (skipped > 0 ? ` (${skipped} already there, left as they were)` : '') + '\n',
+  );
+}
+
+/**
+ * A staging folder left behind can only come from a run that was killed mid-way: its content never
+ * passed the integrity check, so it is deleted rather than left for someone to open.
+ */
+async function removeStaleStaging(outDir: string, io: CliIo): Promise<void> {
+  for (const entry of await readdir(outDir, { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name.startsWith(STAGING_PREFIX)) {
+      await rm(join(outDir, entry.name), { recursive: true, force: true });
+      io.stderr.write(`sealdrop: removed ${entry.name}, left unchecked by an interrupted run\n`);
+    }
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * @module cli/submission — decrypt one submission of a bundle: ciphertext file → OpenPGP stream
+ * (integrity deferred to the end) → envelope stream → staging folder → renamed into place only after
+ * the integrity check, the envelope rules and the bundle's SHA-256 all passed.
+ */
+
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { EnvelopeError } from '../protocol/index.ts';
+import type { BundleSubmission } from './bundle.ts';
+import { EnvelopeStreamWriter } from './envelope-stream.ts';
+import type { Identity } from './identities.ts';
+
+export const STAGING_PREFIX = '.staging-';
+const READ_CHUNK = 1024 * 1024;
+const WILDCARD_KEY_ID = '0000000000000000';
+
+export type SubmissionOutcome =
+  | { status: 'ok'; submission: BundleSubmission; path: string; messageBytes: number; files: number; savedNames: string[] }
+  | { status: 'skipped'; submission: BundleSubmission; path: string }
+  | { status: 'failed'; submission: BundleSubmission; reason: string; error: string; hint: string };
+
+/** A failure of one submission: `reason` for the summary table, `message` and `hint` for stderr. */
+class SubmissionError extends Error {
+  constructor(readonly reason: string, message: string, readonly hint: string) {
+    super(message);
+    this.name = 'SubmissionError';
+  }
+}
+
+const HINT_PULL_AGAIN = 'nothing from it was kept; copy or pull the bundle again';
+const HINT_TAMPERED =
+  'nothing from it was kept; if a fresh pull fails the same way, the ciphertext was altered on the way or on the server';
+const HINT_NOT_SEALDROP = 'nothing from it was kept; this envelope was not made by a Sealdrop page (a broken or hostile sender)';
+
+/**
+ * Bound on the plaintext of a ciphertext of `size` bytes. Sealdrop never compresses (the padded
+ * envelope is a little smaller than its ciphertext), so anything that inflates past this is a
+ * compression bomb, whatever the manifest claims.
+ */
+export function plaintextCap(size: number): number {
+  return Math.floor(size * 1.1) + 64 * 1024;
+}
+
+export interface DecryptSubmissionOptions {
+  submission: BundleSubmission;
+  bundleDir: string;
+  outDir: string;
+  identities: Identity[];
+  onCiphertextBytes?: (n: number) => void;
+}
+
+export async function decryptSubmission(options: DecryptSubmissionOptions): Promise<SubmissionOutcome> {
+  const { submission, outDir } = options;
+  const target = join(outDir, submission.handle, `${submission.day}_${submission.id.slice(0, 8)}`);
+  if (await exists(target)) return { status: 'skipped', submission, path: target };
+
+  let staging: string | undefined;
+  try {
+    staging = await mkdtemp(join(outDir, STAGING_PREFIX));
+    const result = await decryptInto(options, staging);
+    await mkdir(join(outDir, submission.handle), { recursive: true, mode: 0o700 });
+    // Claim the name first (fails if it appeared meanwhile), then swap the checked folder in:
+    // rename(2) replaces an empty directory atomically.
+    await mkdir(target, { mode: 0o700 });
+    try {
+      await rename(staging, target);
+    } catch (error) {
+      await rmdir(target).catch(() => undefined);
+      throw error;
+    }
+    staging = undefined;
+    return { status: 'ok', submission, path: target, ...result };
+  } catch (error) {
+    if (error instanceof SubmissionError) {
+      return { status: 'failed', submission, reason: error.reason, error: error.message, hint: error.hint };
+    }
+    const code = (error as { code?: unknown } | null)?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      status: 'failed',
+      submission,
+      reason: typeof code === 'string' ? `file system (${code})` : 'internal error',
+      error: `could not write the decrypted submission: ${message}`,
+      hint: typeof code === 'string' ? 'check the free space and permissions of OUT_DIR; nothing from it was kept' : 'this is a bug in sealdrop; nothing from it was kept',
+    };
+  } finally {
+    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function decryptInto(
+  { submission, bundleDir, identities, onCiphertextBytes }: DecryptSubmissionOptions,
+  staging: string,
+): Promise<{ messageBytes: number; files: number; savedNames: string[] }> {
+  const file = join(bundleDir, submission.path);
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new SubmissionError('not a file', `${submission.path} is not a regular file`, HINT_PULL_AGAIN);
+    size = info.size;
+  } catch (error) {
+    if (error instanceof SubmissionError) throw error;
+    throw new SubmissionError('missing', `${submission.path} is missing from the bundle`, HINT_PULL_AGAIN);
+  }
+  if (size < submission.size) {
+    throw new SubmissionError('truncated', `the ciphertext is truncated: ${size} of ${submission.size} bytes`, HINT_PULL_AGAIN);
+  }
+  if (size > submission.size) {
+    throw new SubmissionError('wrong size', `the ciphertext has ${size} bytes, the bundle says ${submission.size}`, HINT_PULL_AGAIN);
+  }
+
+  const handle = await open(file, 'r');
+  const hash = createHash('sha256');
+  let ciphertextRead = 0;
+  const source = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const buffer = new Uint8Array(READ_CHUNK);
+        const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK, null);
+        if (bytesRead === 0) {
+          controller.close();
+          return;
+        }
+        const chunk = buffer.subarray(0, bytesRead);
+        hash.update(chunk);
+        ciphertextRead += bytesRead;
+        onCiphertextBytes?.(bytesRead);
+        controller.enqueue(chunk);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+
+  const writer = new EnvelopeStreamWriter(staging);
+  try {
+    let message: openpgp.Message<ReadableStream<Uint8Array>>;
+    try {
+      message = await openpgp.readMessage({ binaryMessage: source });
+    } catch (error) {
+      throw new SubmissionError('not OpenPGP', `the ciphertext is not an OpenPGP message (${errorText(error)})`, HINT_PULL_AGAIN);
+    }
+    const recipients = message.getEncryptionKeyIDs().map((id) => id.toHex());
+    const keys = identities.filter((identity) => recipients.some((id) => id === WILDCARD_KEY_ID || identity.keyIds.has(id)));
+    if (keys.length === 0) {
+      throw new SubmissionError(
+        'wrong key',
+        `none of the -i keys can decrypt it: it is encrypted to key ${recipients.join(', ') || '(none named)'}`,
+        'give the newsroom key it was encrypted to; after a key rotation add the old key too: -i NEW.sec.asc -i OLD.sec.asc',
+      );
+    }
+
+    const cap = plaintextCap(size);
+    let plaintext: ReadableStream<Uint8Array>;
+    try {
+      const decrypted = await openpgp.decrypt({
+        message,
+        decryptionKeys: keys.map((k) => k.key),
+        format: 'binary',
+        config: { allowUnauthenticatedStream: true, maxDecompressedMessageSize: cap },
+      });
+      plaintext = decrypted.data as ReadableStream<Uint8Array>;
+    } catch (error) {
+      throw classifyOpenPgpError(error, 'session');
+    }
+
+    const reader = plaintext.getReader();
+    let produced = 0;
+    let envelopeError: EnvelopeError | undefined;
+    try {
+      for (;;) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          throw classifyOpenPgpError(error, 'stream');
+        }
+        if (next.done) break;
+        produced += next.value.length;
+        if (produced > cap) {
+          throw new SubmissionError(
+            'compression bomb',
+            `the decrypted data grows past ${cap} bytes, more than its ${size}-byte ciphertext can hold uncompressed`,
+            'nothing from it was kept; the sender compressed it (Sealdrop pages never do), most likely a decompression bomb',
+          );
+        }
+        if (envelopeError) continue; // keep reading: the integrity check at the end says more
+        try {
+          await writer.write(next.value);
+        } catch (error) {
+          if (!(error instanceof EnvelopeError)) throw error;
+          envelopeError = error;
+          await writer.abort();
+        }
+      }
+    } catch (error) {
+      await reader.cancel().catch(() => undefined);
+      throw error;
+    } finally {
+      reader.releaseLock();
+    }
+
+    // The stream ended without error, so OpenPGP's integrity check (MDC or AEAD tags) passed.
+    const digest = hash.digest('hex');
+    if (ciphertextRead !== size || digest !== submission.sha256) {
+      throw new SubmissionError('checksum mismatch', 'the ciphertext does not match the SHA-256 in bundle.json', HINT_TAMPERED);
+    }
+    if (envelopeError) throw envelopeFailure(envelopeError);
+    let result;
+    try {
+      result = await writer.end();
+    } catch (error) {
+      if (error instanceof EnvelopeError) throw envelopeFailure(error);
+      throw error;
+    }
+    return { messageBytes: result.messageBytes, files: result.savedNames.length, savedNames: result.savedNames };
+  } finally {
+    await writer.abort();
+    await handle.close();
+  }
+}
+
+function envelopeFailure(error: EnvelopeError): SubmissionError {
+  return new SubmissionError(`invalid envelope (${error.code})`, `the decrypted envelope breaks the protocol: ${error.message}`, HINT_NOT_SEALDROP);
+}
+
+function classifyOpenPgpError(error: unknown, phase: 'session' | 'stream'): SubmissionError {
+  if (error instanceof SubmissionError) return error;
+  const text = errorText(error);
+  if (/Maximum decompressed message size exceeded/i.test(text)) {
+    return new SubmissionError(
+      'compression bomb',
+      'the decrypted data inflates past the bound for its ciphertext size',
+      'nothing from it was kept; the sender compressed it (Sealdrop pages never do), most likely a decompression bomb',
+    );
+  }
+  if (/Modification detected|authentication tag|Authentication failed|MDC/i.test(text)) {
+    return new SubmissionError('integrity check failed', `the integrity check failed: the ciphertext was modified (${text})`, HINT_TAMPERED);
+  }
+  if (phase === 'session' && /session key/i.test(text)) {
+    return new SubmissionError(
+      'wrong key',
+      `the session key could not be decrypted with the matching -i key (${text})`,
+      'the key id matches but the key does not: use the right newsroom key; if it is right, the ciphertext was altered',
+    );
+  }
+  return new SubmissionError('damaged', `the ciphertext is damaged: ${text}`, HINT_TAMPERED);
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * @module test/cli/fixtures — submissions as a source's page makes them (protocol's buildEnvelope and
+ * encryptToKeys), and hand-made tar bytes for the envelopes a hostile sender could make instead.
+ */
+
+import { readFile } from 'node:fs/promises';
+import * as openpgp from 'openpgp';
+import { buildEnvelope, encryptToKeys, paddedLength, type EnvelopeInput } from '../../protocol/index.ts';
+import { DEMO_PUBLIC_KEY } from './helpers.ts';
+
+export async function readDemoPublicKey(): Promise<openpgp.PublicKey> {
+  return (await openpgp.readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') })) as openpgp.PublicKey;
+}
+
+/** A submission exactly as the browser makes it. */
+export async function makeSubmission(input: EnvelopeInput, key?: openpgp.Key): Promise<Uint8Array> {
+  const envelope = await buildEnvelope(input);
+  return encryptToKeys(envelope, [key ?? (await readDemoPublicKey())]);
+}
+
+/** Random lower-case UUID v4. */
+export function randomId(): string {
+  return crypto.randomUUID();
+}
+
+const BLOCK = 512;
+const encoder = new TextEncoder();
+
+/**
+ * A ustar header written by hand — deliberately not protocol's writer, which would refuse or fix
+ * what these tests need to send. Octal fields as GNU tar writes them; checksum made valid.
+ */
+export function tarHeader(path: string | { name: string; prefix: string }, size: number, typeflag = '0'): Uint8Array {
+  const h = new Uint8Array(BLOCK);
+  const put = (offset: number, length: number, value: Uint8Array | string) => {
+    const bytes = typeof value === 'string' ? encoder.encode(value) : value;
+    h.set(bytes.subarray(0, length), offset);
+  };
+  const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, '0') + '\0';
+  const { name, prefix } = typeof path === 'string' ? { name: path, prefix: '' } : path;
+  put(0, 100, name);
+  put(100, 8, octal(0o644, 8));
+  put(108, 8, octal(0, 8));
+  put(116, 8, octal(0, 8));
+  put(124, 12, octal(size, 12));
+  put(136, 12, octal(0, 12));
+  put(156, 1, typeflag);
+  put(257, 6, 'ustar\0');
+  put(263, 2, '00');
+  put(345, 155, prefix);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+  put(148, 8, sum.toString(8).padStart(6, '0') + '\0 ');
+  return h;
+}
+
+export interface RawEntry {
+  path: string | { name: string; prefix: string };
+  data: Uint8Array | string;
+  typeflag?: string;
+}
+
+/** A tar archive of `entries`, the end marker, then zeros up to the PADMÉ length. */
+export function rawEnvelope(entries: RawEntry[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const e of entries) {
+    const data = typeof e.data === 'string' ? encoder.encode(e.data) : e.data;
+    parts.push(tarHeader(e.path, data.length, e.typeflag));
+    const padded = new Uint8Array(Math.ceil(data.length / BLOCK) * BLOCK);
+    padded.set(data);
+    parts.push(padded);
+  }
+  const tarLength = parts.reduce((n, p) => n + p.length, 0) + 2 * BLOCK;
+  const out = new Uint8Array(paddedLength(tarLength));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** The canonical manifest text for files the test chooses (names unchecked). */
+export function manifestText(message: string, files: { name: string; size: number; path?: string; type?: string }[]): string {
+  return JSON.stringify({
+    version: 1,
+    language: 'en',
+    message: { bytes: encoder.encode(message).length },
+    files: files.map((f) => ({ name: f.name, path: f.path ?? `files/${f.name}`, type: f.type ?? 'text/plain', size: f.size, stripped: false })),
+  });
+}
