@@ -1,0 +1,335 @@
+/**
+ * Sessions of `sealdrop decrypt`: what an editor sees for a good bundle, and for every way a bundle
+ * can be wrong. After each failure: nothing outside OUT_DIR, no staging folder, nothing kept from the
+ * failed submission.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEnvelope, encryptToKeys } from '../../protocol/index.ts';
+import { makeSubmission, manifestText, randomId, rawEnvelope, readDemoPublicKey, tarHeader, type RawEntry } from './fixtures.ts';
+import {
+  DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, exists, listTree, makeTempDir, runCli, writeBundle, type BundleEntry,
+} from './helpers.ts';
+
+const env = { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE };
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let demoKey: openpgp.PublicKey;
+
+beforeAll(async () => {
+  tmp = await makeTempDir();
+  demoKey = await readDemoPublicKey();
+});
+afterAll(async () => {
+  await tmp.cleanup();
+});
+
+/** The summary line of one submission, found by its short id. */
+function row(stdout: string, id: string): string {
+  const line = stdout.split('\n').find((l) => l.includes(` ${id.slice(0, 8)} `));
+  if (!line) throw new Error(`no summary row for ${id} in:\n${stdout}`);
+  return line;
+}
+
+/** Everything OUT_DIR holds for one submission. */
+async function outputOf(out: string, handle: string, id: string, day = '2026-11-27'): Promise<string[]> {
+  const dir = join(out, handle, `${day}_${id.slice(0, 8)}`);
+  return (await exists(dir)) ? listTree(dir) : [];
+}
+
+describe('sealdrop decrypt: a good bundle', () => {
+  const file = new Uint8Array(300_000).map((_, i) => (i * 31) & 0xff);
+  const ids = { a: randomId(), b: randomId(), old: randomId() };
+  let oldKeyPath: string;
+
+  beforeAll(async () => {
+    // The key the newsroom used before a rotation, with the same passphrase.
+    const old = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'old newsroom' }], passphrase: DEMO_PASSPHRASE, format: 'armored' });
+    oldKeyPath = join(tmp.dir, 'old.sec.asc');
+    await writeFile(oldKeyPath, old.privateKey);
+    const oldPublic = await openpgp.readKey({ armoredKey: old.publicKey });
+    await writeBundle(join(tmp.dir, 'good'), [
+      { id: ids.a, handle: 'quiet-otter', ciphertext: await makeSubmission({ language: 'ko', message: '안녕하세요, 제보합니다.\n', files: [{ name: 'ledger.pdf', type: 'application/pdf', bytes: file, stripped: false }, { name: 'photo.jpg', type: 'image/jpeg', bytes: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]), stripped: true }] }) },
+      { id: ids.b, handle: 'brave-lynx', day: '2026-11-26', ciphertext: await makeSubmission({ language: 'ru', message: 'Здравствуйте', files: [] }) },
+      { id: ids.old, handle: 'quiet-otter', day: '2026-10-01', ciphertext: await makeSubmission({ language: 'en', message: 'sent before the rotation', files: [] }, oldPublic) },
+    ]);
+  });
+
+  it('decrypts every submission into OUT/<handle>/<day>_<id8>/ and prints the summary', async () => {
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '-i', oldKeyPath, 'good', '-o', 'out'], { cwd: tmp.dir, env });
+    expect(r.stderr).toBe(`sealdrop: decrypted 3 submissions into ${join(tmp.dir, 'out')}\n`);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^HANDLE +DAY +ID +MESSAGE +FILES +STATUS$/);
+    expect(row(r.stdout, ids.a)).toMatch(/^quiet-otter +2026-11-27 +[0-9a-f]{8} +34 B +2 +OK$/);
+    expect(row(r.stdout, ids.b)).toMatch(/^brave-lynx +2026-11-26 +[0-9a-f]{8} +24 B +0 +OK$/);
+    expect(row(r.stdout, ids.old)).toMatch(/OK$/);
+
+    const out = join(tmp.dir, 'out');
+    expect(await listTree(out)).toEqual([
+      'brave-lynx/',
+      `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/`,
+      `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/manifest.json`,
+      `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/message.txt`,
+      'quiet-otter/',
+      `quiet-otter/2026-10-01_${ids.old.slice(0, 8)}/`,
+      `quiet-otter/2026-10-01_${ids.old.slice(0, 8)}/manifest.json`,
+      `quiet-otter/2026-10-01_${ids.old.slice(0, 8)}/message.txt`,
+      `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/`,
+      `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/files/`,
+      `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/files/ledger.pdf`,
+      `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/files/photo.jpg`,
+      `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/manifest.json`,
+      `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/message.txt`,
+    ]);
+    const dirA = join(out, 'quiet-otter', `2026-11-27_${ids.a.slice(0, 8)}`);
+    expect(await readFile(join(dirA, 'message.txt'), 'utf8')).toBe('안녕하세요, 제보합니다.\n');
+    expect(new Uint8Array(await readFile(join(dirA, 'files/ledger.pdf')))).toEqual(file);
+    expect(JSON.parse(await readFile(join(dirA, 'manifest.json'), 'utf8'))).toMatchObject({
+      language: 'ko',
+      files: [{ name: 'ledger.pdf', size: 300_000, stripped: false }, { name: 'photo.jpg', stripped: true }],
+    });
+  });
+
+  it('leaves what is already decrypted alone on a second run', async () => {
+    const before = await listTree(join(tmp.dir, 'out'));
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '-i', oldKeyPath, 'good', '-o', 'out'], { cwd: tmp.dir, env });
+    expect(r.code).toBe(0);
+    expect(row(r.stdout, ids.a)).toMatch(/SKIPPED already decrypted$/);
+    expect(r.stderr).toContain('(3 already there, left as they were)');
+    expect(await listTree(join(tmp.dir, 'out'))).toEqual(before);
+  });
+
+  it('! wrong key: a submission made before a key rotation needs the old key too', async () => {
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'good', '-o', 'out-new-only'], { cwd: tmp.dir, env });
+    expect(r.code).toBe(1);
+    expect(row(r.stdout, ids.old)).toMatch(/FAILED wrong key$/);
+    expect(row(r.stdout, ids.a)).toMatch(/OK$/);
+    expect(r.stderr).toMatch(new RegExp(`^sealdrop: error: submission ${ids.old.slice(0, 8)} from quiet-otter: none of the -i keys can decrypt it: it is encrypted to key [0-9a-f]{16}$`, 'm'));
+    expect(r.stderr).toContain('sealdrop: hint: give the newsroom key it was encrypted to; after a key rotation add the old key too: -i NEW.sec.asc -i OLD.sec.asc');
+    expect(r.stderr).toMatch(/^sealdrop: error: 1 of 3 submissions could not be decrypted$/m);
+    expect(await outputOf(join(tmp.dir, 'out-new-only'), 'quiet-otter', ids.old, '2026-10-01')).toEqual([]);
+  });
+
+  it('! wrong passphrase: stops before writing anything', async () => {
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'good', '-o', 'out-wrong-pass'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'demo-never-use ' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `sealdrop: error: wrong passphrase for the secret key ${DEMO_SECRET_KEY}\n` +
+        "sealdrop: hint: SEALDROP_PASSPHRASE does not hold this key's passphrase; correct it, or unset it to be asked\n",
+    );
+    expect(await exists(join(tmp.dir, 'out-wrong-pass'))).toBe(false);
+  });
+
+  it('! the public key instead of the secret key', async () => {
+    const r = await runCli(['decrypt', '-i', DEMO_PUBLIC_KEY, 'good', '-o', 'out-pub'], { cwd: tmp.dir, env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('is a public key, not a secret key');
+    expect(r.stderr).toContain('sealdrop: hint: use the secret half');
+  });
+
+  it('! usage mistakes: no -i, no -o, not a bundle folder', async () => {
+    const noKey = await runCli(['decrypt', 'good', '-o', 'x'], { cwd: tmp.dir, env });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('sealdrop: error: decrypt: missing -i KEY.sec.asc');
+    const noOut = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'good'], { cwd: tmp.dir, env });
+    expect(noOut.code).toBe(2);
+    expect(noOut.stderr).toContain('sealdrop: error: decrypt: missing --output');
+    const notBundle = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '.', '-o', 'x'], { cwd: tmp.dir, env });
+    expect(notBundle.code).toBe(1);
+    expect(notBundle.stderr).toContain('is not a bundle folder: it has no bundle.json');
+    expect(notBundle.stderr).toContain('sealdrop: hint: give the folder written by "sealdrop pull -o DIR"');
+  });
+});
+
+describe('sealdrop decrypt: damaged and hostile submissions', () => {
+  const cases: { name: string; entry: BundleEntry; status: RegExp; error: RegExp; hint: RegExp }[] = [];
+  const good = { id: randomId(), handle: 'calm-heron' };
+  let stdout = '';
+  let stderr = '';
+  let code: number | null = null;
+  let treeBefore: string[] = [];
+
+  /** A hostile envelope, encrypted exactly as a page would encrypt it. */
+  const hostile = async (entries: RawEntry[]) => encryptToKeys(rawEnvelope(entries), [demoKey]);
+  const add = (name: string, ciphertext: Uint8Array, status: RegExp, error: RegExp, hint: RegExp, extra: Partial<BundleEntry> = {}) => {
+    cases.push({ name, entry: { id: randomId(), handle: 'sly-fox', ciphertext, ...extra }, status, error, hint });
+  };
+  const NOT_SEALDROP = /not made by a Sealdrop page/;
+  const TAMPERED = /the ciphertext was altered/;
+
+  beforeAll(async () => {
+    const big = new Uint8Array(200_000).map((_, i) => (i * 13) & 0xff);
+    const intact = await makeSubmission({ language: 'en', message: 'intact', files: [{ name: 'big.bin', type: 'application/octet-stream', bytes: big, stripped: false }] });
+
+    // Tampered: one byte in the middle of the file data; the envelope still parses, only the MDC fails.
+    const tampered = intact.slice();
+    tampered[Math.floor(tampered.length / 2)]! ^= 0x01;
+    add('tampered ciphertext', tampered, /FAILED integrity check failed$/, /the integrity check failed: the ciphertext was modified/, TAMPERED);
+
+    // Truncated: a copy that stopped early, bundle.json still says the full size.
+    add('truncated file', intact.subarray(0, intact.length - 5000), /FAILED truncated$/, /the ciphertext is truncated: \d+ of \d+ bytes/, /copy or pull the bundle again/, { size: intact.length });
+    // Truncated consistently (bundle.json agrees): only OpenPGP can tell.
+    add('truncated message', intact.subarray(0, intact.length - 5000), /FAILED (damaged|integrity check failed)$/, /the ciphertext is damaged|the integrity check failed/, TAMPERED);
+    // The bytes are intact but are not the ones bundle.json vouches for.
+    add('checksum mismatch', intact, /FAILED checksum mismatch$/, /does not match the SHA-256 in bundle\.json/, TAMPERED, { sha256: '0'.repeat(64) });
+    add('not OpenPGP', new TextEncoder().encode('GIF89a not a message at all'), /FAILED (not OpenPGP|damaged)$/, /not an OpenPGP message|damaged/, /./);
+
+    // Hostile file names (the page's builder would have sanitised them: these are hand-made).
+    const named = (name: string, header: string | { name: string; prefix: string } = { name, prefix: 'files' }) => hostile([
+      { path: 'manifest.json', data: manifestText('x', [{ name, size: 4 }]) },
+      { path: 'message.txt', data: 'x' },
+      { path: header, data: 'root' },
+    ]);
+    add('../../etc/passwd', await named('../../etc/passwd'), /FAILED invalid envelope \(unsafe_name\)$/, /breaks the protocol: expected a safe file name/, NOT_SEALDROP);
+    add('path climbing in the tar header only', await named('passwd', { name: '../../../etc/passwd', prefix: 'files' }), /FAILED invalid envelope \(unsafe_path\)$/, /unsafe|relative path/, NOT_SEALDROP);
+    add('absolute path', await named('passwd', '/etc/passwd'), /FAILED invalid envelope \(unsafe_path\)$/, /relative path/, NOT_SEALDROP);
+    add('CON', await named('CON'), /FAILED invalid envelope \(unsafe_name\)$/, /expected a safe file name, got "CON"/, NOT_SEALDROP);
+    add('a 10,000-character name', await named('a'.repeat(10_000), { name: 'a'.repeat(100), prefix: 'files' }), /FAILED invalid envelope \(unsafe_name\)$/, /expected a safe file name, got "a{80}"…$/, NOT_SEALDROP);
+    add('.bashrc', await named('.bashrc'), /FAILED invalid envelope \(unsafe_name\)$/, /expected a safe file name, got "\.bashrc"/, NOT_SEALDROP);
+    add('duplicate names', await hostile([
+      { path: 'manifest.json', data: manifestText('x', [{ name: 'a.txt', size: 1 }, { name: 'a.txt', size: 1 }]) },
+      { path: 'message.txt', data: 'x' },
+      { path: { name: 'a.txt', prefix: 'files' }, data: '1' },
+      { path: { name: 'a.txt', prefix: 'files' }, data: '2' },
+    ]), /FAILED invalid envelope \(duplicate_name\)$/, /unique file names/, NOT_SEALDROP);
+    add('names equal but for case', await hostile([
+      { path: 'manifest.json', data: manifestText('x', [{ name: 'Report.txt', size: 1 }, { name: 'report.txt', size: 1 }]) },
+      { path: 'message.txt', data: 'x' },
+      { path: { name: 'Report.txt', prefix: 'files' }, data: '1' },
+      { path: { name: 'report.txt', prefix: 'files' }, data: '2' },
+    ]), /FAILED invalid envelope \(duplicate_name\)$/, /unique file names/, NOT_SEALDROP);
+    add('a symbolic link entry', await hostile([
+      { path: 'manifest.json', data: manifestText('x', [{ name: 'link', size: 0 }]) },
+      { path: 'message.txt', data: 'x' },
+      { path: { name: 'link', prefix: 'files' }, data: '', typeflag: '2' },
+    ]), /FAILED invalid envelope \(not_regular_file\)$/, /got a symbolic link/, NOT_SEALDROP);
+    add('an entry the manifest does not list', await hostile([
+      { path: 'manifest.json', data: manifestText('x', []) },
+      { path: 'message.txt', data: 'x' },
+      { path: { name: 'extra.sh', prefix: 'files' }, data: 'rm -rf ~' },
+    ]), /FAILED invalid envelope \(unexpected_entry\)$/, /expected the end marker/, NOT_SEALDROP);
+    const padded = rawEnvelope([
+      { path: 'manifest.json', data: manifestText('x', [{ name: 'ok.txt', size: 5000 }]) },
+      { path: 'message.txt', data: 'x' },
+      { path: { name: 'ok.txt', prefix: 'files' }, data: new Uint8Array(5000).fill(65) },
+    ]);
+    padded[padded.length - 1] = 1; // a byte hidden in the padding, after a file was already written
+    add('data hidden in the padding', await encryptToKeys(padded, [demoKey]), /FAILED invalid envelope \(non_zero_padding\)$/, /only zeros after the last entry/, NOT_SEALDROP);
+    add('message.txt not UTF-8', await hostile([
+      { path: 'manifest.json', data: manifestText('xx', []) },
+      { path: 'message.txt', data: new Uint8Array([0xc3, 0x28]) },
+    ]), /FAILED invalid envelope \(bad_message\)$/, /valid UTF-8/, NOT_SEALDROP);
+
+    // A compression bomb: a valid-looking envelope declaring a 256 MiB file of zeros, zlib-compressed
+    // by the sender to ~260 KB. The manifest alone would allow it; the ciphertext size does not.
+    add('compression bomb', await compressionBomb(256 * 1024 * 1024), /FAILED compression bomb$/, /inflates past|grows past/, /decompression bomb/);
+
+    const entries = [
+      { ...good, ciphertext: await makeSubmission({ language: 'en', message: 'the one good tip', files: [] }) },
+      ...cases.map((c) => c.entry),
+    ];
+    await writeBundle(join(tmp.dir, 'bad'), entries);
+    await writeFile(join(tmp.dir, 'canary'), 'untouched');
+    treeBefore = await listTree(tmp.dir);
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '../bad', '-o', 'out'], { cwd: join(tmp.dir, 'bad'), env });
+    ({ stdout, stderr, code } = r);
+  }, 300_000);
+
+  it('decrypts the good submission and fails the command (exit 1)', async () => {
+    expect(code).toBe(1);
+    expect(row(stdout, good.id)).toMatch(/OK$/);
+    expect(stderr).toMatch(new RegExp(`^sealdrop: error: ${cases.length} of ${cases.length + 1} submissions could not be decrypted$`, 'm'));
+    expect(await readFile(join(tmp.dir, 'bad/out', good.handle, `2026-11-27_${good.id.slice(0, 8)}`, 'message.txt'), 'utf8')).toBe('the one good tip');
+  });
+
+  it('reports each failure with a reason in the summary, an error and a hint', () => {
+    for (const c of cases) {
+      const id8 = c.entry.id.slice(0, 8);
+      expect(row(stdout, c.entry.id), c.name).toMatch(c.status);
+      const lines = stderr.split('\n');
+      const at = lines.findIndex((l) => l.startsWith(`sealdrop: error: submission ${id8} from sly-fox: `));
+      expect(at, `${c.name}: error line in\n${stderr}`).toBeGreaterThanOrEqual(0);
+      expect(lines[at], c.name).toMatch(c.error);
+      expect(lines[at + 1], c.name).toMatch(/^sealdrop: hint: /);
+      expect(lines[at + 1], c.name).toMatch(c.hint);
+    }
+  });
+
+  it('keeps nothing from a failed submission, no staging folder, nothing outside OUT_DIR', async () => {
+    const out = join(tmp.dir, 'bad/out');
+    expect(await listTree(out)).toEqual([
+      `${good.handle}/`,
+      `${good.handle}/2026-11-27_${good.id.slice(0, 8)}/`,
+      `${good.handle}/2026-11-27_${good.id.slice(0, 8)}/manifest.json`,
+      `${good.handle}/2026-11-27_${good.id.slice(0, 8)}/message.txt`,
+    ]);
+    const after = (await listTree(tmp.dir)).filter((p) => !p.startsWith('bad/out/'));
+    expect(after).toEqual(treeBefore);
+    expect(await readFile(join(tmp.dir, 'canary'), 'utf8')).toBe('untouched');
+  });
+});
+
+describe('sealdrop decrypt: other key kinds', () => {
+  it('decrypts a submission to a v6 key made by "sealdrop keygen --v6" (SEIPDv2, streamed)', async () => {
+    const made = await runCli(['keygen', '--v6', '-o', 'v6'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six' } });
+    expect(made.code).toBe(0);
+    const key = await openpgp.readKey({ armoredKey: await readFile(join(tmp.dir, 'v6.pub.asc'), 'utf8') });
+    const id = randomId();
+    const bytes = new Uint8Array(2_000_000).map((_, i) => i % 251);
+    const envelope = await buildEnvelope({ language: 'km', message: 'សួស្តី', files: [{ name: 'data.bin', type: 'application/octet-stream', bytes, stripped: false }] });
+    await writeBundle(join(tmp.dir, 'v6bundle'), [{ id, handle: 'swift-owl', ciphertext: await encryptToKeys(envelope, [key]) }]);
+    const r = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6bundle', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six' } });
+    expect(r.stderr).toContain('decrypted 1 submission');
+    expect(r.code).toBe(0);
+    const dir = join(tmp.dir, 'v6out/swift-owl', `2026-11-27_${id.slice(0, 8)}`);
+    expect(await readFile(join(dir, 'message.txt'), 'utf8')).toBe('សួស្តី');
+    expect(new Uint8Array(await readFile(join(dir, 'files/data.bin')))).toEqual(bytes);
+  });
+});
+
+/** Zlib-compressed OpenPGP message whose plaintext is a tar declaring `size` bytes of zeros. */
+async function compressionBomb(size: number): Promise<Uint8Array> {
+  const encoder = new TextEncoder();
+  const manifest = encoder.encode(manifestText('boom', [{ name: 'zeros.bin', size }]));
+  const headParts = [
+    tarHeader('manifest.json', manifest.length), pad(manifest),
+    tarHeader('message.txt', 4), pad(encoder.encode('boom')),
+    tarHeader({ name: 'zeros.bin', prefix: 'files' }, size),
+  ];
+  let left = size;
+  const zeros = new Uint8Array(1 << 20);
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const part of headParts) controller.enqueue(part);
+    },
+    pull(controller) {
+      if (left === 0) return controller.close();
+      const n = Math.min(left, zeros.length);
+      left -= n;
+      controller.enqueue(zeros.subarray(0, n));
+    },
+  });
+  const encrypted = await openpgp.encrypt({
+    message: await openpgp.createMessage({ binary: stream, format: 'binary' }),
+    encryptionKeys: demoKey,
+    format: 'binary',
+    config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib },
+  });
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of encrypted as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+function pad(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(bytes.length / 512) * 512);
+  out.set(bytes);
+  return out;
+}
