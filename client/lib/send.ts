@@ -1,0 +1,72 @@
+/**
+ * @module client/lib/send — one tip from the form to the server: encrypt in the worker, spend the
+ * proof of work to open an upload, send the chunks. For a text tip that is two round trips after
+ * the page loaded (open, one chunk): the challenge came with /api/v1/config and was solved early.
+ */
+import { CHUNK_BYTES } from '../../protocol/limits.ts';
+import { ApiError, openUpload, type ServerConfig, type SourceKeys } from './api.ts';
+import { chunkCount, uploadChunks, xhrChunkSender } from './upload.ts';
+import type { CryptoWorker, PowSolver } from './workers.ts';
+
+export type Identity = { lookupId: string; sourceKeys?: SourceKeys };
+export type Stage = 'preparing' | 'cleaning' | 'encrypting' | 'pow' | 'uploading';
+export type SendEvents = {
+  onStage(stage: Stage): void;
+  onUpload(fraction: number): void;
+  onRetry(attempt: number, tries: number): void;
+};
+export type Tip = { language: string; message: string; files: File[] };
+
+/** Codes after which a fresh challenge may succeed where the old one failed. */
+const POW_REFUSALS = new Set(['pow_expired', 'pow_too_easy', 'pow_spent', 'bad_pow']);
+const OPEN_TRIES = 3;
+
+export async function sendTip(
+  context: { config: ServerConfig; crypto: CryptoWorker; pow: PowSolver },
+  identity: () => Promise<Identity>,
+  tip: Tip,
+  signal: AbortSignal,
+  events: SendEvents,
+): Promise<{ submissionId: string }> {
+  events.onStage('preparing');
+  const files = await Promise.all(
+    tip.files.map(async (file) => ({ name: file.name, type: file.type, bytes: new Uint8Array(await file.arrayBuffer()) })),
+  );
+  signal.throwIfAborted();
+  const { ciphertext, sha256 } = await context.crypto.call(
+    'encrypt',
+    { newsroomKey: context.config.newsroomKey, language: tip.language, message: tip.message, files },
+    {
+      onProgress: (p) => events.onStage(p.stage === 'cleaning' ? 'cleaning' : 'encrypting'),
+      transfer: files.map((f) => f.bytes.buffer),
+    },
+  );
+  signal.throwIfAborted();
+  const { lookupId, sourceKeys } = await identity();
+  signal.throwIfAborted();
+
+  const chunkSize = CHUNK_BYTES;
+  let uploadId: string | undefined;
+  for (let attempt = 1; uploadId === undefined; attempt++) {
+    events.onStage('pow');
+    const pow = await context.pow.take(signal);
+    try {
+      const body = { pow, lookupId, size: ciphertext.length, chunkSize, chunks: chunkCount(ciphertext.length, chunkSize), sha256 };
+      ({ uploadId } = await openUpload(sourceKeys ? { ...body, sourceKeys } : body, signal));
+    } catch (error) {
+      // The token is spent or refused either way: the next try asks for a new one.
+      const again = error instanceof ApiError && (POW_REFUSALS.has(error.code) || error.retryable);
+      if (!again || attempt >= OPEN_TRIES) throw error;
+    }
+  }
+
+  events.onStage('uploading');
+  return uploadChunks({
+    ciphertext,
+    chunkSize,
+    send: xhrChunkSender(uploadId),
+    signal,
+    onProgress: events.onUpload,
+    onRetry: (attempt, tries) => events.onRetry(attempt, tries),
+  });
+}

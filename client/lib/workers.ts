@@ -1,0 +1,100 @@
+/** @module client/lib/workers — start the workers (module workers from 'self') and talk to them. */
+import { requestPow, type PowChallenge } from './api.ts';
+import type { CryptoCalls, CryptoOp, PowRequest, PowResponse, Progress, WorkerFailure, WorkerResponse } from '../workers/messages.ts';
+
+export class WorkerError extends Error {
+  override name = 'WorkerError';
+  readonly code: string | undefined;
+  readonly file: string | undefined;
+  constructor(failure: WorkerFailure) {
+    super(failure.message);
+    this.code = failure.code;
+    this.file = failure.file;
+  }
+}
+
+export async function startWorker(name: 'crypto' | 'pow'): Promise<Worker> {
+  return new Worker(`/assets/${name}.worker.js`, { type: 'module', name, credentials: 'omit' });
+}
+
+export class CryptoWorker {
+  private nextId = 1;
+  private pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void; onProgress?(p: Progress): void }>();
+
+  private constructor(private readonly worker: Worker) {
+    worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
+      const message = event.data;
+      const call = this.pending.get(message.id);
+      if (!call) return;
+      if (message.kind === 'progress') return call.onProgress?.(message.progress);
+      this.pending.delete(message.id);
+      if (message.kind === 'result') call.resolve(message.result);
+      else call.reject(new WorkerError(message.error));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      const error = new WorkerError({ name: 'WorkerError', message: `crypto worker failed: ${event.message}` });
+      for (const call of this.pending.values()) call.reject(error);
+      this.pending.clear();
+    };
+  }
+
+  static async start(): Promise<CryptoWorker> {
+    return new CryptoWorker(await startWorker('crypto'));
+  }
+
+  call<K extends CryptoOp>(
+    op: K,
+    args: CryptoCalls[K]['args'],
+    options: { onProgress?: (p: Progress) => void; transfer?: Transferable[] } = {},
+  ): Promise<CryptoCalls[K]['result']> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: options.onProgress });
+      this.worker.postMessage({ id, op, args }, { transfer: options.transfer ?? [] });
+    });
+  }
+}
+
+/**
+ * Keeps one solved proof of work ready. The challenge that came with /api/v1/config is solved
+ * while the source types, so sending a text tip costs no extra round trip; a second tip (or a
+ * refused token) asks for a new challenge.
+ */
+export class PowSolver {
+  private current: Promise<{ token: string; nonce: string }> | undefined;
+
+  constructor(challenge: PowChallenge) {
+    this.current = this.solve(challenge);
+    // Until someone waits for it, a failure must not surface as an unhandled rejection.
+    this.current.catch(() => {});
+  }
+
+  /** The ready (or soon ready) solution; each solution is handed out once. */
+  async take(signal?: AbortSignal): Promise<{ token: string; nonce: string }> {
+    const solution = this.current ?? this.solve(await requestPow(signal));
+    this.current = undefined;
+    return solution;
+  }
+
+  private async solve({ token, difficulty }: PowChallenge): Promise<{ token: string; nonce: string }> {
+    const worker = await startWorker('pow');
+    try {
+      const nonce = await new Promise<string>((resolve, reject) => {
+        worker.onmessage = (event: MessageEvent<PowResponse>) => {
+          const m = event.data;
+          if (m.kind === 'solved') resolve(m.nonce);
+          else if (m.kind === 'error') reject(new WorkerError(m.error));
+        };
+        worker.onerror = (event) => {
+          event.preventDefault();
+          reject(new WorkerError({ name: 'WorkerError', message: `proof-of-work worker failed: ${event.message}` }));
+        };
+        worker.postMessage({ token, difficulty } satisfies PowRequest);
+      });
+      return { token, nonce };
+    } finally {
+      worker.terminate();
+    }
+  }
+}

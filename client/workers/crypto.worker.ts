@@ -1,0 +1,138 @@
+/**
+ * @module client/workers/crypto.worker — every slow or secret step, off the page's thread:
+ * cleaning images, building and encrypting the envelope, deriving the codename's secrets and
+ * making or unlocking the reply key. With the JIT off these take seconds; the page stays usable.
+ *
+ * The reply-key passphrase never leaves this worker: the page only ever sees the lookup id.
+ */
+import { decrypt, decryptKey, readKey, readMessage, readPrivateKey, type Key } from 'openpgp';
+import { checkCodename, generateCodename, normalizeCodename } from '../../protocol/codename.ts';
+import { toHex } from '../../protocol/encoding.ts';
+import { buildEnvelope } from '../../protocol/envelope.ts';
+import { deriveSourceSecrets } from '../../protocol/kdf.ts';
+import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
+import { detectImageKind, stripImage } from '../strip/index.ts';
+import type { CryptoCalls, CryptoOp, Progress, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
+
+type Handler<K extends CryptoOp> = (
+  args: CryptoCalls[K]['args'],
+  progress: (p: Progress) => void,
+) => Promise<CryptoCalls[K]['result']>;
+
+let keyPassphrase: string | undefined;
+const newsroomKeys = new Map<string, Promise<Key>>();
+
+function newsroomKey(armored: string): Promise<Key> {
+  let key = newsroomKeys.get(armored);
+  if (!key) {
+    key = readKey({ armoredKey: armored });
+    newsroomKeys.set(armored, key);
+  }
+  return key;
+}
+
+function derive(codename: string, instanceSalt: string, progress: (p: Progress) => void): string {
+  let last = 0;
+  const secrets = deriveSourceSecrets(codename, instanceSalt, {
+    onProgress: (fraction) => {
+      // noble reports very often; the page needs a few steps, not thousands of messages.
+      if (fraction - last >= 0.05 || fraction === 1) {
+        last = fraction;
+        progress({ stage: 'deriving', fraction });
+      }
+    },
+  });
+  keyPassphrase = secrets.keyPassphrase;
+  return secrets.lookupId;
+}
+
+class ImageNotCleanedError extends Error {
+  override name = 'ImageNotCleanedError';
+  readonly code = 'image_not_cleaned';
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(`could not remove metadata from ${file}: ${(cause as Error).message}`);
+  }
+}
+
+const handlers: { [K in CryptoOp]: Handler<K> } = {
+  async 'check-codename'({ input }) {
+    const normalized = normalizeCodename(input);
+    return { check: checkCodename(input), words: normalized === '' ? [] : normalized.split(' ') };
+  },
+
+  async 'new-identity'({ wordlist, instanceSalt, newsroomKey: armored }, progress) {
+    const codename = generateCodename(wordlist);
+    const lookupId = derive(codename, instanceSalt, progress);
+    progress({ stage: 'keys' });
+    const sourceKeys = await generateSourceKeys(keyPassphrase!, await newsroomKey(armored));
+    return { codename, lookupId, sourceKeys };
+  },
+
+  async derive({ codename, instanceSalt }, progress) {
+    return { lookupId: derive(codename, instanceSalt, progress) };
+  },
+
+  async encrypt({ newsroomKey: armored, language, message, files }, progress) {
+    const stripped: boolean[] = [];
+    const cleaned = files.map((file, i) => {
+      progress({ stage: 'cleaning', fraction: i / Math.max(1, files.length) });
+      const kind = detectImageKind(file.bytes.subarray(0, 16));
+      if (!kind) {
+        stripped.push(false);
+        return { ...file, stripped: false };
+      }
+      try {
+        stripped.push(true);
+        return { ...file, bytes: stripImage(kind, file.bytes), stripped: true };
+      } catch (error) {
+        throw new ImageNotCleanedError(file.name, error);
+      }
+    });
+    progress({ stage: 'encrypting' });
+    const envelope = await buildEnvelope({ language, message, files: cleaned });
+    const ciphertext = await encryptToKeys(envelope, [await newsroomKey(armored)]);
+    envelope.fill(0);
+    const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext as Uint8Array<ArrayBuffer>)));
+    return { ciphertext, sha256, stripped };
+  },
+
+  async 'decrypt-replies'({ lockedPrivateKey, replies }) {
+    if (!keyPassphrase) throw new Error('expected the codename to be derived before decrypting replies');
+    const privateKey = await decryptKey({
+      privateKey: await readPrivateKey({ armoredKey: lockedPrivateKey }),
+      passphrase: keyPassphrase,
+    });
+    const out: { id: string; text?: string }[] = [];
+    for (const reply of replies) {
+      try {
+        const message = await readMessage({ armoredMessage: reply.message });
+        const { data } = await decrypt({ message, decryptionKeys: privateKey, format: 'binary' });
+        out.push({ id: reply.id, text: new TextDecoder('utf-8', { fatal: false }).decode(data as Uint8Array) });
+      } catch {
+        out.push({ id: reply.id });
+      }
+    }
+    return out;
+  },
+};
+
+function failure(error: unknown): WorkerFailure {
+  const e = error as { name?: string; code?: string; message?: string; file?: string };
+  return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(error), file: e?.file };
+}
+
+self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
+  const { id, op, args } = event.data;
+  const post = (message: WorkerResponse, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
+  try {
+    const handler = handlers[op] as Handler<typeof op>;
+    const result = await handler(args as never, (progress) => post({ id, kind: 'progress', progress }));
+    const transfer = op === 'encrypt' ? [(result as CryptoCalls['encrypt']['result']).ciphertext.buffer] : [];
+    post({ id, kind: 'result', result }, transfer);
+  } catch (error) {
+    post({ id, kind: 'error', error: failure(error) });
+  }
+};

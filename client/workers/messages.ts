@@ -1,0 +1,40 @@
+/** @module client/workers/messages — what the page and the crypto worker say to each other. */
+import type { CodenameCheck, CodenameLanguage } from '../../protocol/codename.ts';
+import type { SourceKeys } from '../lib/api.ts';
+
+export type TipFile = { name: string; type: string; bytes: Uint8Array };
+
+export type CryptoCalls = {
+  'check-codename': { args: { input: string }; result: { check: CodenameCheck; words: string[] } };
+  /** A new codename, its lookup id, and a reply key pair locked with its passphrase. */
+  'new-identity': {
+    args: { wordlist: CodenameLanguage; instanceSalt: string; newsroomKey: string };
+    result: { codename: string; lookupId: string; sourceKeys: SourceKeys };
+  };
+  /** The passphrase stays in the worker, for 'decrypt-replies'. */
+  derive: { args: { codename: string; instanceSalt: string }; result: { lookupId: string } };
+  encrypt: {
+    args: { newsroomKey: string; language: string; message: string; files: TipFile[] };
+    result: { ciphertext: Uint8Array; sha256: string; stripped: boolean[] };
+  };
+  'decrypt-replies': {
+    args: { lockedPrivateKey: string; replies: { id: string; message: string }[] };
+    result: { id: string; text?: string }[];
+  };
+};
+export type CryptoOp = keyof CryptoCalls;
+
+export type Progress = { stage: 'deriving' | 'cleaning' | 'encrypting' | 'keys'; fraction?: number };
+
+export type WorkerRequest = { [K in CryptoOp]: { id: number; op: K; args: CryptoCalls[K]['args'] } }[CryptoOp];
+
+/** `code` is the protocol's or the stripper's error code; `file` names an image that failed. */
+export type WorkerFailure = { name: string; code?: string; message: string; file?: string };
+
+export type WorkerResponse =
+  | { id: number; kind: 'progress'; progress: Progress }
+  | { id: number; kind: 'result'; result: unknown }
+  | { id: number; kind: 'error'; error: WorkerFailure };
+
+export type PowRequest = { token: string; difficulty: number };
+export type PowResponse = { kind: 'solved'; nonce: string } | { kind: 'progress'; tries: number } | { kind: 'error'; error: WorkerFailure };

@@ -1,0 +1,64 @@
+/**
+ * @module test/e2e/harness — a real source server for browser stories: the real app on a real
+ * test database (PostgreSQL with TEST_DATABASE_URL, else PGlite), listening on a free port, with
+ * one test-only fault: `failChunkOnce(index)` makes the next PUT of that chunk answer 503, as a
+ * flaky proxy or Tor circuit would, before the request reaches the app.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Database } from '../../server/db/open.ts';
+import { createTestDatabase } from '../../server/db/test-db.ts';
+import { systemClock } from '../../server/clock.ts';
+import { buildTestApp, demoNewsroomKey } from '../../server/test-helpers.ts';
+
+export type SourceServer = {
+  origin: string;
+  database: Database;
+  /** Every request the server saw: method and path (with query). */
+  requests: string[];
+  /** The PUTs of chunks the fault answered 503 ("PUT /api/…/chunks/1"). */
+  injectedFailures: string[];
+  failChunkOnce(index: number): void;
+  close(): Promise<void>;
+};
+
+const CHUNK_PATH = /^\/api\/v1\/uploads\/[^/]+\/chunks\/(\d+)$/;
+
+export async function startSourceServer(options: { powDifficulty?: number } = {}): Promise<SourceServer> {
+  const database = await createTestDatabase();
+  const { app } = await buildTestApp(database.db, await demoNewsroomKey(), systemClock, {
+    powDifficulty: options.powDifficulty ?? 8,
+    logRequests: false,
+  });
+  const requests: string[] = [];
+  const injectedFailures: string[] = [];
+  const toFail = new Set<number>();
+  const fetch = (request: Request) => {
+    const url = new URL(request.url);
+    requests.push(`${request.method} ${url.pathname}${url.search}`);
+    const chunk = CHUNK_PATH.exec(url.pathname);
+    if (request.method === 'PUT' && chunk && toFail.delete(Number(chunk[1]))) {
+      injectedFailures.push(`PUT ${url.pathname}`);
+      return new Response('{"error":"unavailable","message":"injected by the test"}', {
+        status: 503,
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    return app.fetch(request);
+  };
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    database,
+    requests,
+    injectedFailures,
+    failChunkOnce: (index) => void toFail.add(index),
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.close();
+    },
+  };
+}
