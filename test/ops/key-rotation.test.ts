@@ -90,7 +90,7 @@ async function putChunk(app: Hono, uploadId: string, bytes: Uint8Array) {
   const res = await app.request(`/api/v1/uploads/${uploadId}/chunks/0`, {
     method: 'PUT',
     headers: { 'Content-Type': 'application/octet-stream' },
-    body: bytes,
+    body: new Uint8Array(bytes),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
