@@ -6,18 +6,15 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres, { type Sql } from 'postgres';
+import postgres from 'postgres';
 import * as schema from './schema.ts';
 
 /** The one database type all server code uses, whichever driver is behind it. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-/** The driver under a Db, for the few paths where the generic query builder is too slow (chunks). */
-export type Driver = { kind: 'pglite'; client: PGlite } | { kind: 'postgres'; sql: Sql };
-
 export interface Database {
   db: Db;
-  kind: Driver['kind'];
+  kind: 'pglite' | 'postgres';
   close(): Promise<void>;
 }
 
@@ -34,13 +31,6 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', impor
 // PostgreSQL don't both run the migrations.
 const MIGRATION_LOCK_KEY = 0x5ea1d209;
 
-const drivers = new WeakMap<object, Driver>();
-
-/** The driver a Db was opened with, or undefined for a Db made elsewhere (e.g. a transaction). */
-export function driverOf(db: Db): Driver | undefined {
-  return drivers.get(db);
-}
-
 export class DatabaseOpenError extends Error {
   override name = 'DatabaseOpenError';
 }
@@ -56,7 +46,6 @@ async function openPglite(dataDir: string): Promise<Database> {
     await client.waitReady;
     const db = drizzlePglite({ client, schema });
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
-    drivers.set(db, { kind: 'pglite', client });
     return { db: db as unknown as Db, kind: 'pglite', close: () => client.close() };
   } catch (error) {
     await client.close().catch(() => {});
@@ -76,7 +65,6 @@ async function openPostgres(url: string): Promise<Database> {
   try {
     await migrateLocked(url);
     const db = drizzlePostgres({ client: sql, schema });
-    drivers.set(db, { kind: 'postgres', sql });
     return { db: db as unknown as Db, kind: 'postgres', close: () => sql.end({ timeout: 5 }) };
   } catch (error) {
     await sql.end({ timeout: 1 }).catch(() => {});

@@ -1,0 +1,545 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { generateKey, readKey } from 'openpgp';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkPowSolution, solvePow } from '../protocol/pow.ts';
+import { encryptToKeys, generateSourceKeys } from '../protocol/source-keys.ts';
+import { rowsOf, type Database } from './db/open.ts';
+import { replies, sources } from './db/schema.ts';
+import { createTestDatabase } from './db/test-db.ts';
+import type { NewsroomKey } from './newsroom-key.ts';
+import { CONTENT_SECURITY_POLICY } from './policies/security-headers.ts';
+import { purgeExpired } from './source/purge.ts';
+import { buildTestApp, countRows, demoNewsroomKey, sha256Hex, type TestApp } from './test-helpers.ts';
+
+let database: Database;
+let newsroomKey: NewsroomKey;
+let otherKey: Awaited<ReturnType<typeof readKey>>;
+let sourceKeys: { publicKey: string; lockedPrivateKey: string };
+let now = new Date('2026-03-02T12:34:56Z');
+const clock = () => now;
+let t: TestApp;
+
+const newLookupId = () => randomBytes(32).toString('hex');
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  newsroomKey = await demoNewsroomKey();
+  const other = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'not the newsroom' }], format: 'object' });
+  otherKey = other.publicKey;
+  sourceKeys = await generateSourceKeys('a'.repeat(64), newsroomKey.key);
+  t = await buildTestApp(database.db, newsroomKey, clock);
+});
+afterAll(async () => {
+  await database?.close();
+});
+beforeEach(() => {
+  now = new Date('2026-03-02T12:34:56Z');
+  t.logs.length = 0;
+});
+
+async function json(res: Response) {
+  return (await res.json()) as Record<string, any>;
+}
+
+function post(app = t.app, path: string, body: unknown, headers: Record<string, string> = {}) {
+  return app.request(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+async function powToken(app = t.app): Promise<string> {
+  const res = await post(app, '/api/v1/pow', {});
+  expect(res.status).toBe(200);
+  return (await json(res)).token;
+}
+
+/** A real submission ciphertext: random bytes standing in for a padded envelope, encrypted. */
+async function ciphertext(size = 5000, keys = [newsroomKey.key]) {
+  return encryptToKeys(new Uint8Array(randomBytes(size)), keys);
+}
+
+interface OpenOptions {
+  lookupId?: string;
+  keys?: boolean;
+  chunkSize?: number;
+  sha256?: string;
+  token?: string;
+  nonce?: string;
+}
+
+async function openFor(bytes: Uint8Array, o: OpenOptions = {}, app = t.app) {
+  const chunkSize = o.chunkSize ?? bytes.length;
+  const body = {
+    pow: { token: o.token ?? (await powToken(app)), nonce: o.nonce ?? '0' },
+    lookupId: o.lookupId ?? newLookupId(),
+    ...(o.keys === false ? {} : { sourceKeys }),
+    size: bytes.length,
+    chunkSize,
+    chunks: Math.ceil(bytes.length / chunkSize),
+    sha256: o.sha256 ?? sha256Hex(bytes),
+  };
+  return { res: await post(app, '/api/v1/uploads', body), body };
+}
+
+function put(uploadId: string, index: number | string, bytes: Uint8Array, headers: Record<string, string> = {}) {
+  return t.app.request(`/api/v1/uploads/${uploadId}/chunks/${index}`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream', ...headers },
+    body: bytes,
+  });
+}
+
+const slices = (bytes: Uint8Array, size: number) =>
+  Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+
+/** Opens and uploads every chunk (in the given order); returns the last answer. */
+async function submit(bytes: Uint8Array, o: OpenOptions = {}, order?: number[]) {
+  const { res, body } = await openFor(bytes, o);
+  expect(res.status, JSON.stringify(await res.clone().json())).toBe(201);
+  const { uploadId } = await json(res);
+  const parts = slices(bytes, body.chunkSize);
+  let last: Response | undefined;
+  for (const i of order ?? parts.map((_, i) => i)) last = await put(uploadId, i, parts[i]!);
+  return { uploadId, last: last!, lookupId: body.lookupId };
+}
+
+/** Runs `act`, expects the status and error code, and that no table changed except as allowed. */
+async function expectRefusal(act: () => Promise<Response>, status: number, code: string, allowed: Record<string, number> = {}) {
+  const before = await countRows(database.db);
+  const res = await act();
+  const body = await json(res);
+  expect({ status: res.status, error: body.error }).toEqual({ status, error: code });
+  expect(typeof body.message).toBe('string');
+  const after = await countRows(database.db);
+  const expected = { ...before };
+  for (const [table, delta] of Object.entries(allowed)) expected[table] = before[table]! + delta;
+  expect(after).toEqual(expected);
+  return body;
+}
+
+describe('config, pow, health', () => {
+  it('serves the page config with the key, salt, limits and a fresh challenge', async () => {
+    const res = await t.app.request('/api/v1/config');
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body.version).toBe(1);
+    expect(body.instanceSalt).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(body.fingerprint).toBe('d59550c5a4895ea55787f850ca968b8ec7fc9799');
+    expect(body.newsroomKey).toContain('-----BEGIN PGP PUBLIC KEY BLOCK-----');
+    expect(body.scrypt).toEqual({ N: 2048, r: 8, p: 1, dkLen: 32 });
+    expect(body.limits.maxChunkBytes).toBe(4 * 1024 * 1024);
+    expect(body.pow.difficulty).toBe(0);
+    expect(body.pow.token).toMatch(/^v1\.[A-Za-z0-9_-]{22}\.\d+\.0\.[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('answers /health with nothing about sources', async () => {
+    const res = await t.app.request('/health');
+    expect(await res.json()).toEqual({ ok: true });
+  });
+
+  it('issues a challenge that expires in an hour', async () => {
+    const token = await powToken();
+    const expires = Number(token.split('.')[2]);
+    expect(expires).toBe(Math.floor(now.getTime() / 1000) + 3600);
+  });
+});
+
+describe('security headers and logs', () => {
+  it('puts the security headers on every response, and no ETag, Last-Modified, cookie or Server', async () => {
+    for (const res of [
+      await t.app.request('/api/v1/config'),
+      await t.app.request('/nope'),
+      await post(t.app, '/api/v1/pow', '{'),
+      await t.app.request('/health'),
+    ]) {
+      expect(res.headers.get('Content-Security-Policy')).toBe(CONTENT_SECURITY_POLICY);
+      expect(res.headers.get('Cache-Control')).toBe('no-store');
+      expect(res.headers.get('X-Frame-Options')).toBe('DENY');
+      expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+      expect(res.headers.get('Referrer-Policy')).toBe('no-referrer');
+      expect(res.headers.get('Cross-Origin-Opener-Policy')).toBe('same-origin');
+      expect(res.headers.get('Cross-Origin-Resource-Policy')).toBe('same-origin');
+      expect(res.headers.get('Permissions-Policy')).toContain('camera=()');
+      for (const banned of ['ETag', 'Last-Modified', 'Set-Cookie', 'Server', 'Onion-Location']) {
+        expect(res.headers.get(banned), banned).toBeNull();
+      }
+    }
+  });
+
+  it('serves client/dist without validators and with Onion-Location on HTML only; 503 without a build', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-dist-'));
+    try {
+      const onion = 'http://' + 'b'.repeat(56) + '.onion';
+      const withPages = await buildTestApp(database.db, newsroomKey, clock, { staticRoot: dir, onionLocation: onion });
+      const missing = await withPages.app.request('/');
+      expect(missing.status).toBe(503);
+      expect(await missing.text()).toContain('npm run build');
+      await writeFile(join(dir, 'index.html'), '<!doctype html><title>t</title>');
+      await writeFile(join(dir, 'app.js'), 'console.log(1)');
+      const page = await withPages.app.request('/');
+      expect(page.status).toBe(200);
+      expect(page.headers.get('Content-Type')).toMatch(/^text\/html/);
+      expect(page.headers.get('Onion-Location')).toBe(`${onion}/`);
+      expect(page.headers.get('Last-Modified')).toBeNull();
+      expect(page.headers.get('ETag')).toBeNull();
+      const script = await withPages.app.request('/app.js');
+      expect(script.status).toBe(200);
+      expect(script.headers.get('Onion-Location')).toBeNull();
+      expect(script.headers.get('Content-Security-Policy')).toBe(CONTENT_SECURITY_POLICY);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs method, route pattern and status only: no upload id, no address, no agent', async () => {
+    const bytes = await ciphertext(3000);
+    const { uploadId } = await submit(bytes, {});
+    await t.app.request('/health');
+    await t.app.request('/nope', { headers: { 'User-Agent': 'AgentSmith/1.0', 'X-Forwarded-For': '203.0.113.9' } });
+    expect(t.logs).toContain('PUT /api/v1/uploads/:uploadId/chunks/:index 200');
+    expect(t.logs).toContain('POST /api/v1/uploads 201');
+    expect(t.logs).toContain('GET /* 404');
+    expect(t.logs).toContain('GET /health 200');
+    for (const line of t.logs) {
+      expect(line).toMatch(/^[A-Z]+ \S+ \d{3}$/);
+      expect(line).not.toContain(uploadId);
+    }
+  });
+
+  it('does not log at all when LOG_REQUESTS=0', async () => {
+    const quiet = await buildTestApp(database.db, newsroomKey, clock, { logRequests: false });
+    await quiet.app.request('/health');
+    expect(quiet.logs).toEqual([]);
+  });
+});
+
+describe('a first submission (new source)', () => {
+  it('opens, takes the one chunk, checks it and creates the source with a two-word handle', async () => {
+    const before = await countRows(database.db);
+    const bytes = await ciphertext(5000);
+    const { res, body } = await openFor(bytes);
+    expect(res.status).toBe(201);
+    const { uploadId } = await json(res);
+    expect(uploadId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // the source row is made only at completion
+    expect((await countRows(database.db)).sources).toBe(before.sources);
+    const done = await put(uploadId, 0, bytes);
+    expect(done.status).toBe(200);
+    const result = await json(done);
+    expect(result.complete).toBe(true);
+    expect(result.submissionId).toMatch(/^[0-9a-f-]{36}$/);
+    const after = await countRows(database.db);
+    expect(after).toMatchObject({ sources: before.sources + 1, submissions: before.submissions + 1, chunks: before.chunks + 1, spent_pow: before.spent_pow + 1 });
+    const [source] = rowsOf<{ handle: string; pending: number }>(
+      await database.db.execute(sql`select s.handle, (select count(*)::int from submissions where pending_lookup_hash is not null and id = ${result.submissionId}) as pending
+        from sources s join submissions sub on sub.source_id = s.id where sub.id = ${result.submissionId}`),
+    );
+    expect(source!.handle).toMatch(/^[a-z]+-[a-z]+$/);
+    expect(source!.pending).toBe(0);
+    const lookup = await post(t.app, '/api/v1/source/lookup', { lookupId: body.lookupId });
+    expect(lookup.status).toBe(200);
+    expect(await lookup.json()).toEqual({
+      publicKey: sourceKeys.publicKey,
+      lockedPrivateKey: sourceKeys.lockedPrivateKey,
+      submissions: [{ id: result.submissionId, day: '2026-03-02', status: 'received', size: bytes.length }],
+      replies: [],
+    });
+  });
+});
+
+describe('a returning source, several chunks', () => {
+  it('takes chunks in any order, tells what it has, and completes on the last one', async () => {
+    const first = await submit(await ciphertext(2000));
+    expect((await json(first.last)).complete).toBe(true);
+    const bytes = await ciphertext(5000);
+    const { res, body } = await openFor(bytes, { lookupId: first.lookupId, keys: false, chunkSize: 1024 });
+    expect(res.status).toBe(201);
+    const { uploadId } = await json(res);
+    const parts = slices(bytes, 1024);
+    expect(parts.length).toBe(body.chunks);
+    const order = [3, 0, parts.length - 1, 1, 2, ...parts.map((_, i) => i).slice(4, -1)];
+    for (const [n, i] of order.entries()) {
+      const answer = await json(await put(uploadId, i, parts[i]!));
+      if (n < order.length - 1) {
+        expect(answer).toEqual({ received: [...order.slice(0, n + 1)].sort((a, b) => a - b), complete: false });
+        expect(await json(await t.app.request(`/api/v1/uploads/${uploadId}`))).toEqual({
+          received: [...order.slice(0, n + 1)].sort((a, b) => a - b),
+          chunks: parts.length,
+          complete: false,
+        });
+      } else {
+        expect(answer.complete).toBe(true);
+      }
+    }
+    const lookup = await json(await post(t.app, '/api/v1/source/lookup', { lookupId: first.lookupId }));
+    expect(lookup.submissions).toHaveLength(2);
+  });
+
+  it('treats a re-sent chunk with the same bytes as a no-op, other bytes as a conflict', async () => {
+    const bytes = await ciphertext(2800);
+    const { res } = await openFor(bytes, { chunkSize: 1024 });
+    const { uploadId } = await json(res);
+    const parts = slices(bytes, 1024);
+    expect((await put(uploadId, 0, parts[0]!)).status).toBe(200);
+    expect(await json(await put(uploadId, 0, parts[0]!))).toEqual({ received: [0], complete: false });
+    const other = new Uint8Array(parts[0]!);
+    other[5]! ^= 1;
+    await expectRefusal(() => put(uploadId, 0, other), 409, 'chunk_conflict');
+    await put(uploadId, 1, parts[1]!);
+    const done = await json(await put(uploadId, 2, parts[2]!));
+    expect(done.complete).toBe(true);
+    // the answer to the last chunk was lost: the retry learns the upload is complete
+    expect(await json(await put(uploadId, 2, parts[2]!))).toEqual(done);
+    expect(await json(await t.app.request(`/api/v1/uploads/${uploadId}`))).toMatchObject({ complete: true, submissionId: done.submissionId });
+  });
+});
+
+describe('refusals at open: a clear 4xx and nothing stored', () => {
+  it('bad proofs of work', async () => {
+    const bytes = await ciphertext(1000);
+    const token = await powToken();
+    const [v, id, exp, diff, mac] = token.split('.');
+    const flipped = (mac![0] === 'A' ? 'B' : 'A') + mac!.slice(1);
+    await expectRefusal(async () => (await openFor(bytes, { token: `${v}.${id}.${exp}.${diff}.${flipped}` })).res, 400, 'bad_pow');
+    await expectRefusal(async () => (await openFor(bytes, { token: 'v1.garbage' })).res, 400, 'bad_pow');
+    // a longer expiry with the old signature
+    await expectRefusal(async () => (await openFor(bytes, { token: `${v}.${id}.${Number(exp) + 99999}.${diff}.${mac}` })).res, 400, 'bad_pow');
+    // forged with another secret
+    const { createHmac } = await import('node:crypto');
+    const payload = `v1.${id}.${exp}.0`;
+    const forged = `${payload}.${createHmac('sha256', randomBytes(32)).update(payload).digest('base64url')}`;
+    await expectRefusal(async () => (await openFor(bytes, { token: forged })).res, 400, 'bad_pow');
+    await expectRefusal(async () => (await openFor(bytes, { nonce: '007' })).res, 400, 'bad_pow');
+  });
+
+  it('a wrong solution at a real difficulty, and an easier token than required', async () => {
+    const hard = await buildTestApp(database.db, newsroomKey, clock, { powDifficulty: 8 });
+    const bytes = await ciphertext(1000);
+    const token = await powToken(hard.app);
+    let wrong = 0;
+    while (await checkPowSolution(token, String(wrong), 8)) wrong++;
+    await expectRefusal(async () => (await openFor(bytes, { token, nonce: String(wrong) }, hard.app)).res, 400, 'bad_pow');
+    const easy = await powToken();
+    await expectRefusal(async () => (await openFor(bytes, { token: easy, nonce: '0' }, hard.app)).res, 400, 'pow_too_easy');
+    const nonce = await solvePow(token, 8);
+    const ok = await openFor(bytes, { token, nonce }, hard.app);
+    expect(ok.res.status).toBe(201);
+  });
+
+  it('a replayed proof of work (also after the first use was refused for another reason: it stays unspent)', async () => {
+    const bytes = await ciphertext(1000);
+    const token = await powToken();
+    await expectRefusal(async () => (await openFor(bytes, { token, keys: false })).res, 404, 'unknown_codename');
+    const first = await openFor(bytes, { token });
+    expect(first.res.status).toBe(201);
+    await expectRefusal(async () => (await openFor(bytes, { token })).res, 409, 'pow_spent');
+  });
+
+  it('an expired proof of work', async () => {
+    const bytes = await ciphertext(1000);
+    const token = await powToken();
+    now = new Date(now.getTime() + 3600 * 1000);
+    await expectRefusal(async () => (await openFor(bytes, { token })).res, 400, 'pow_expired');
+  });
+
+  it('an unknown lookup id (returning) and a taken one (new)', async () => {
+    const bytes = await ciphertext(1000);
+    await expectRefusal(async () => (await openFor(bytes, { keys: false })).res, 404, 'unknown_codename');
+    const { lookupId } = await submit(await ciphertext(1000));
+    await expectRefusal(async () => (await openFor(bytes, { lookupId })).res, 409, 'codename_taken');
+  });
+
+  it('source keys that are not a locked key pair of the fixed shape', async () => {
+    const bytes = await ciphertext(1000);
+    const body = async (keys: unknown) => ({
+      pow: { token: await powToken(), nonce: '0' },
+      lookupId: newLookupId(),
+      sourceKeys: keys,
+      size: bytes.length,
+      chunkSize: bytes.length,
+      chunks: 1,
+      sha256: sha256Hex(bytes),
+    });
+    const unlocked = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], date: new Date('2020-01-01T00:00:00Z') });
+    await expectRefusal(() => body({ publicKey: unlocked.publicKey, lockedPrivateKey: unlocked.privateKey }).then((b) => post(t.app, '/api/v1/uploads', b)), 400, 'bad_source_keys');
+    await expectRefusal(() => body({ publicKey: sourceKeys.publicKey, lockedPrivateKey: sourceKeys.publicKey }).then((b) => post(t.app, '/api/v1/uploads', b)), 400, 'bad_source_keys');
+  });
+
+  it('malformed JSON, unknown keys, wrong types, wrong content type, bad shapes', async () => {
+    await expectRefusal(() => post(t.app, '/api/v1/uploads', '{"pow": '), 400, 'bad_json');
+    await expectRefusal(() => post(t.app, '/api/v1/source/lookup', '\u00ff'), 400, 'bad_json');
+    const bytes = await ciphertext(1000);
+    const good = (await openFor(bytes, { token: 'x' })).body; // refused (bad token), only to borrow the body
+    good.pow.token = await powToken();
+    const extra = await expectRefusal(() => post(t.app, '/api/v1/uploads', { ...good, ip: '1.2.3.4' }), 400, 'bad_request');
+    expect(extra.message).not.toContain('1.2.3.4');
+    const wrongType = await expectRefusal(() => post(t.app, '/api/v1/uploads', { ...good, size: 'SECRETVALUE' }), 400, 'bad_request');
+    expect(wrongType.message).toContain('size');
+    expect(wrongType.message).not.toContain('SECRETVALUE');
+    await expectRefusal(() => post(t.app, '/api/v1/uploads', { ...good, lookupId: 'ABC' }), 400, 'bad_request');
+    await expectRefusal(() => post(t.app, '/api/v1/uploads', JSON.stringify(good), { 'Content-Type': 'text/plain' }), 415, 'bad_content_type');
+    await expectRefusal(() => post(t.app, '/api/v1/uploads', { ...good, chunks: 2 }), 400, 'bad_chunk_count');
+    await expectRefusal(() => post(t.app, '/api/v1/uploads', { ...good, size: 3 * 1024 ** 3, chunkSize: 4194304, chunks: 768 }), 413, 'too_large');
+    await expectRefusal(() => post(t.app, '/api/v1/uploads', { ...good, chunkSize: 8 * 1024 * 1024 }), 400, 'bad_chunk_size');
+    await expectRefusal(() => post(t.app, '/api/v1/pow', { hello: 1 }), 400, 'bad_request');
+    await expectRefusal(() => post(t.app, '/api/v1/source/lookup', 'x'.repeat(70_000)), 413, 'too_large');
+    // the token was not spent by any of these
+    expect((await post(t.app, '/api/v1/uploads', good)).status).toBe(201);
+  });
+});
+
+describe('refusals for chunks: a clear 4xx and nothing stored', () => {
+  async function opened(bytes: Uint8Array, o: OpenOptions = {}) {
+    const { res, body } = await openFor(bytes, o);
+    expect(res.status).toBe(201);
+    return { uploadId: (await json(res)).uploadId as string, parts: slices(bytes, body.chunkSize) };
+  }
+
+  it('truncated, oversized, extra-index and unknown-upload chunks', async () => {
+    const bytes = await ciphertext(2800);
+    const { uploadId, parts } = await opened(bytes, { chunkSize: 1024 });
+    expect(parts).toHaveLength(3);
+    await expectRefusal(() => put(uploadId, 0, parts[0]!.subarray(0, 1000)), 400, 'wrong_chunk_size');
+    await expectRefusal(() => put(uploadId, 2, parts[1]!), 413, 'chunk_too_large');
+    await expectRefusal(() => put(uploadId, 0, new Uint8Array(5000)), 413, 'chunk_too_large');
+    await expectRefusal(() => put(uploadId, 3, parts[2]!), 400, 'bad_chunk_index');
+    await expectRefusal(() => put(uploadId, '-1', parts[2]!), 400, 'bad_chunk_index');
+    await expectRefusal(() => put(uploadId, '01', parts[1]!), 400, 'bad_chunk_index');
+    await expectRefusal(() => put('A'.repeat(22), 0, parts[0]!), 404, 'unknown_upload');
+    await expectRefusal(() => put('nonsense', 0, parts[0]!), 404, 'unknown_upload');
+    await expectRefusal(() => put(uploadId, 0, parts[0]!, { 'Content-Type': 'text/plain' }), 415, 'bad_content_type');
+    // an oversized body that lies about its length is cut off while streaming
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 8; i++) controller.enqueue(new Uint8Array(512));
+        controller.close();
+      },
+    });
+    await expectRefusal(
+      () => t.app.request(`/api/v1/uploads/${uploadId}/chunks/0`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: stream, duplex: 'half' } as RequestInit),
+      413,
+      'chunk_too_large',
+    );
+  });
+
+  /** Expects the completing chunk to be refused and the whole upload gone (its spent token stays). */
+  async function expectDiscarded(bytes: Uint8Array, o: OpenOptions, code: string, status = 422, order?: (parts: Uint8Array[]) => Uint8Array[]) {
+    const before = await countRows(database.db);
+    const { uploadId, parts } = await opened(bytes, o);
+    const sent = order ? order(parts) : parts;
+    for (const [i, part] of sent.slice(0, -1).entries()) expect((await put(uploadId, i, part)).status).toBe(200);
+    const res = await put(uploadId, sent.length - 1, sent.at(-1)!);
+    const body = await json(res);
+    expect({ status: res.status, error: body.error }).toEqual({ status, error: code });
+    expect(await countRows(database.db)).toEqual({ ...before, spent_pow: before.spent_pow! + 1 });
+    expect((await t.app.request(`/api/v1/uploads/${uploadId}`)).status).toBe(404);
+    return body;
+  }
+
+  it('a message to the wrong key (one chunk and several)', async () => {
+    const wrong = await ciphertext(3000, [otherKey]);
+    await expectDiscarded(wrong, {}, 'wrong_recipient');
+    await expectDiscarded(wrong, { chunkSize: 1024 }, 'wrong_recipient');
+  });
+
+  it('plaintext instead of ciphertext', async () => {
+    const plain = new TextEncoder().encode('My secret tip, in the clear. '.repeat(100));
+    await expectDiscarded(plain, {}, 'not_encrypted');
+    await expectDiscarded(plain, { chunkSize: 1024 }, 'not_encrypted');
+  });
+
+  it('a mismatched hash, and chunks swapped (sent in the wrong places)', async () => {
+    const bytes = await ciphertext(2800);
+    await expectDiscarded(bytes, { sha256: 'ab'.repeat(32) }, 'hash_mismatch');
+    await expectDiscarded(bytes, { chunkSize: 1024 }, 'hash_mismatch', 422, (p) => [p[1]!, p[0]!, p[2]!]);
+  });
+
+  it('a truncated ciphertext, and data after the encrypted packet, with honest hashes', async () => {
+    const bytes = await ciphertext(3000);
+    const cut = bytes.subarray(0, bytes.length - 10);
+    await expectDiscarded(cut, {}, 'not_encrypted');
+    await expectDiscarded(cut, { chunkSize: 1024 }, 'not_encrypted');
+    const extra = new Uint8Array([...bytes, ...(await ciphertext(100))]);
+    await expectDiscarded(extra, { chunkSize: 1024 }, 'not_encrypted');
+  });
+});
+
+describe('lookup and deleting replies', () => {
+  it('refuses an unknown codename', async () => {
+    await expectRefusal(() => post(t.app, '/api/v1/source/lookup', { lookupId: newLookupId() }), 404, 'unknown_codename');
+  });
+
+  it('shows replies armored and deletes them for real, only for their own source', async () => {
+    const { lookupId, last } = await submit(await ciphertext(1000));
+    const { submissionId } = await json(last);
+    const [{ sourceId } = { sourceId: '' }] = rowsOf<{ sourceId: string }>(
+      await database.db.execute(sql`select source_id as "sourceId" from submissions where id = ${submissionId}`),
+    );
+    const message = await ciphertext(500, [newsroomKey.key]);
+    const [reply] = await database.db
+      .insert(replies)
+      .values({ sourceId, message, size: message.length, createdDay: '2026-03-02' })
+      .returning({ id: replies.id });
+    const seen = await json(await post(t.app, '/api/v1/source/lookup', { lookupId }));
+    expect(seen.replies).toHaveLength(1);
+    expect(seen.replies[0].id).toBe(reply!.id);
+    expect(seen.replies[0].day).toBe('2026-03-02');
+    expect(seen.replies[0].message).toMatch(/^-----BEGIN PGP MESSAGE-----/);
+    const other = await submit(await ciphertext(1000));
+    await expectRefusal(() => post(t.app, '/api/v1/source/replies/delete', { lookupId: other.lookupId, replyId: reply!.id }), 404, 'unknown_reply');
+    await expectRefusal(() => post(t.app, '/api/v1/source/replies/delete', { lookupId: newLookupId(), replyId: reply!.id }), 404, 'unknown_codename');
+    await expectRefusal(() => post(t.app, '/api/v1/source/replies/delete', { lookupId, replyId: 'not-a-uuid' }), 400, 'bad_request');
+    const before = await countRows(database.db);
+    const res = await post(t.app, '/api/v1/source/replies/delete', { lookupId, replyId: reply!.id });
+    expect(await res.json()).toEqual({ deleted: true });
+    expect(await countRows(database.db)).toEqual({ ...before, replies: before.replies! - 1 });
+    expect((await json(await post(t.app, '/api/v1/source/lookup', { lookupId }))).replies).toEqual([]);
+    await expectRefusal(() => post(t.app, '/api/v1/source/replies/delete', { lookupId, replyId: reply!.id }), 404, 'unknown_reply');
+    expect(await database.db.select().from(sources).where(sql`id = ${sourceId}`)).toHaveLength(1);
+  });
+});
+
+describe('purge', () => {
+  it('forgets uploads unfinished after a day and spent challenges past their expiry, nothing else', async () => {
+    const bytes = await ciphertext(3000);
+    const { res } = await openFor(bytes, { chunkSize: 1024 });
+    const { uploadId } = await json(res);
+    await put(uploadId, 0, bytes.subarray(0, 1024));
+    const complete = await submit(await ciphertext(1000));
+    const before = await countRows(database.db);
+    // the same day and the next: nothing to do yet
+    expect(await purgeExpired(database.db, clock)).toEqual({ uploads: 0, spentPow: 0 });
+    now = new Date('2026-03-03T23:59:00Z');
+    const nextDay = await purgeExpired(database.db, clock);
+    expect(nextDay.uploads).toBe(0);
+    expect(nextDay.spentPow).toBeGreaterThan(0);
+    now = new Date('2026-03-04T00:01:00Z');
+    const result = await purgeExpired(database.db, clock);
+    expect(result.uploads).toBeGreaterThan(0);
+    const after = await countRows(database.db);
+    expect(after.spent_pow).toBe(0);
+    expect(after.sources).toBe(before.sources);
+    expect(rowsOf(await database.db.execute(sql`select 1 from submissions where status = 'uploading'`))).toEqual([]);
+    expect((await t.app.request(`/api/v1/uploads/${uploadId}`)).status).toBe(404);
+    // completed submissions stay, with their chunks
+    expect((await json(await post(t.app, '/api/v1/source/lookup', { lookupId: complete.lookupId }))).submissions).toHaveLength(1);
+    expect(after.chunks).toBeGreaterThan(0);
+  });
+});
+
+describe('errors', () => {
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await t.app.request('/api/v1/nothing');
+    expect(res.status).toBe(404);
+    expect((await json(res)).error).toBe('not_found');
+  });
+});
+
+// keep the import used for the types
+void createHash;

@@ -1,0 +1,165 @@
+/**
+ * @module server/app — the source-facing Hono app (docs/INTERNALS.md "HTTP — source listener").
+ * Routes are thin: validation here, the work in server/source/*.ts.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import {
+  CHUNK_BYTES,
+  MAX_CHUNK_BYTES,
+  MAX_CHUNKS,
+  MAX_CIPHERTEXT_BYTES,
+  MAX_FILE_NAME_BYTES,
+  MAX_FILES,
+  MAX_MESSAGE_BYTES,
+  MAX_REPLY_BYTES,
+  MIN_PADDED_BYTES,
+  PROTOCOL_VERSION,
+  SCRYPT_PARAMS,
+} from '../protocol/limits.ts';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Db } from './db/open.ts';
+import type { Instance } from './instance.ts';
+import type { NewsroomKey } from './newsroom-key.ts';
+import { handleErrors, handleNotFound } from './policies/errors.ts';
+import { jsonBody, validJson } from './policies/json-body.ts';
+import { type LogLine, requestLog } from './policies/request-log.ts';
+import { securityHeaders } from './policies/security-headers.ts';
+import { staticPages } from './policies/static-pages.ts';
+import { refuse } from './source/errors.ts';
+import { deleteReply, lookupSource } from './source/lookup.ts';
+import { issuePow } from './source/pow.ts';
+import { openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
+
+export interface AppDeps {
+  db: Db;
+  newsroomKey: NewsroomKey;
+  instance: Instance;
+  clock: Clock;
+  config: Pick<Config, 'powDifficulty' | 'onionLocation' | 'logRequests'>;
+  /** where request-log lines and error notes go (one line each, no address, agent or time) */
+  log: LogLine;
+  /** the built pages; default client/dist */
+  staticRoot?: string;
+}
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits');
+const armoredKey = z.string().min(1).max(32 * 1024);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+const openUploadBody = z.strictObject({
+  pow: z.strictObject({ token: z.string().max(256), nonce: z.string().max(32) }),
+  lookupId: hex64,
+  sourceKeys: z.strictObject({ publicKey: armoredKey, lockedPrivateKey: armoredKey }).optional(),
+  size: count,
+  chunkSize: count,
+  chunks: count,
+  sha256: hex64,
+});
+const lookupBody = z.strictObject({ lookupId: hex64 });
+const deleteReplyBody = z.strictObject({ lookupId: hex64, replyId: z.uuid() });
+
+export function createApp(deps: AppDeps): Hono {
+  const { db, newsroomKey, instance, clock, config } = deps;
+  const app = new Hono();
+  app.onError(handleErrors(deps.log));
+  app.notFound(handleNotFound);
+  app.use(securityHeaders({ onionLocation: config.onionLocation }));
+  if (config.logRequests) app.use(requestLog(deps.log));
+
+  const uploadDeps = (): UploadDeps => ({
+    db,
+    serverSecret: instance.serverSecret,
+    powDifficulty: config.powDifficulty,
+    newsroomKeyIds: newsroomKey.encryptionKeyIds,
+    now: clock(),
+  });
+  const pow = () => issuePow(instance.serverSecret, config.powDifficulty, clock());
+
+  app.get('/health', (c) => c.json({ ok: true }));
+
+  app.get('/api/v1/config', (c) =>
+    c.json({
+      version: PROTOCOL_VERSION,
+      instanceSalt: instance.instanceSalt,
+      scrypt: SCRYPT_PARAMS,
+      newsroomKey: newsroomKey.armored,
+      fingerprint: newsroomKey.fingerprint,
+      limits: {
+        chunkBytes: CHUNK_BYTES,
+        maxChunkBytes: MAX_CHUNK_BYTES,
+        maxChunks: MAX_CHUNKS,
+        maxCiphertextBytes: MAX_CIPHERTEXT_BYTES,
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+        maxFiles: MAX_FILES,
+        maxFileNameBytes: MAX_FILE_NAME_BYTES,
+        minPaddedBytes: MIN_PADDED_BYTES,
+        maxReplyBytes: MAX_REPLY_BYTES,
+      },
+      pow: pow(),
+    }),
+  );
+
+  app.post('/api/v1/pow', jsonBody(), validJson(z.strictObject({})), (c) => c.json(pow()));
+
+  app.post('/api/v1/uploads', jsonBody(), validJson(openUploadBody), async (c) => {
+    const result = await openUpload(uploadDeps(), c.req.valid('json'));
+    return c.json(result, 201);
+  });
+
+  app.get('/api/v1/uploads/:uploadId', async (c) => c.json(await uploadStatus(db, c.req.param('uploadId'))));
+
+  app.put('/api/v1/uploads/:uploadId/chunks/:index', async (c) => {
+    const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/octet-stream') refuse(415, 'bad_content_type', 'Send chunks as application/octet-stream.');
+    const indexText = c.req.param('index');
+    if (!/^(0|[1-9][0-9]{0,9})$/.test(indexText)) refuse(400, 'bad_chunk_index', 'The chunk index must be a decimal number.');
+    const index = Number(indexText);
+    const { row, length } = await prepareChunk(db, c.req.param('uploadId'), index);
+    const bytes = await readBodyExactly(c.req.raw, length);
+    return c.json(await putChunk(uploadDeps(), row, index, bytes));
+  });
+
+  app.post('/api/v1/source/lookup', jsonBody(), validJson(lookupBody), async (c) =>
+    c.json(await lookupSource(db, c.req.valid('json').lookupId)),
+  );
+
+  app.post('/api/v1/source/replies/delete', jsonBody(), validJson(deleteReplyBody), async (c) => {
+    const { lookupId, replyId } = c.req.valid('json');
+    await deleteReply(db, lookupId, replyId);
+    return c.json({ deleted: true });
+  });
+
+  app.all('/api/*', (c) => c.json({ error: 'not_found', message: 'No such API route.' }, 404));
+  app.use('/*', staticPages(deps.staticRoot));
+  return app;
+}
+
+/**
+ * The body, which must be exactly `length` bytes: refused (413) as soon as it grows past that,
+ * never buffering more than one chunk; refused (400) when shorter.
+ */
+async function readBodyExactly(request: Request, length: number): Promise<Uint8Array> {
+  const declared = request.headers.get('Content-Length');
+  if (declared !== null && Number(declared) > length) {
+    refuse(413, 'chunk_too_large', `This chunk must be exactly ${length} bytes.`);
+  }
+  const out = new Uint8Array(length);
+  let filled = 0;
+  const reader = request.body?.getReader();
+  if (reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (filled + value.length > length) {
+        await reader.cancel().catch(() => {});
+        refuse(413, 'chunk_too_large', `This chunk must be exactly ${length} bytes.`);
+      }
+      out.set(value, filled);
+      filled += value.length;
+    }
+  }
+  if (filled !== length) refuse(400, 'wrong_chunk_size', `This chunk must be exactly ${length} bytes, got ${filled}.`);
+  return out;
+}

@@ -1,0 +1,40 @@
+/**
+ * @module server/policies/errors — every error as `{ error, message }` JSON. Refusals carry their
+ * code; other HTTP exceptions get a code from their status; anything unexpected is a bare 500,
+ * its details kept out of the answer (and out of the log, beyond the error's class).
+ */
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { RefusalError } from '../source/errors.ts';
+import type { LogLine } from './request-log.ts';
+
+const CODES: Partial<Record<number, string>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+  429: 'too_many_requests',
+};
+
+export const errorBody = (c: Context, status: ContentfulStatusCode, error: string, message: string) =>
+  c.json({ error, message }, status);
+
+export const handleErrors = (log: LogLine): ErrorHandler =>
+  function handleErrors(error, c) {
+    if (error instanceof RefusalError) return errorBody(c, error.status, error.code, error.message);
+    if (error instanceof HTTPException) {
+      const status = error.status as ContentfulStatusCode;
+      if (status < 500) return errorBody(c, status, CODES[status] ?? 'bad_request', error.message || 'Request refused.');
+    }
+    // no message, no stack: a driver error's text can hold query parameters
+    log(`internal error: ${error instanceof Error ? error.name : typeof error}`);
+    return errorBody(c, 500, 'internal', 'Internal server error.');
+  };
+
+export const handleNotFound: NotFoundHandler = (c) => errorBody(c, 404, 'not_found', 'Not found.');

@@ -1,0 +1,60 @@
+/**
+ * @module server/policies/security-headers — the headers every response carries, and the ones none
+ * may carry (ETag, Last-Modified, Set-Cookie, Server), as SecureDrop sets them for sources.
+ */
+import type { MiddlewareHandler } from 'hono';
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob: data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "font-src 'self'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'Cache-Control': 'no-store',
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  // everything the pages load is same-origin, and workers come from 'self' or blob: (same origin)
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Permissions-Policy':
+    'accelerometer=(), autoplay=(), camera=(), clipboard-read=(), display-capture=(), encrypted-media=(), ' +
+    'fullscreen=(), geolocation=(), gyroscope=(), hid=(), magnetometer=(), microphone=(), midi=(), ' +
+    'payment=(), picture-in-picture=(), publickey-credentials-get=(), screen-wake-lock=(), serial=(), ' +
+    'usb=(), web-share=(), xr-spatial-tracking=(), interest-cohort=()',
+  'X-Permitted-Cross-Domain-Policies': 'none',
+  'X-DNS-Prefetch-Control': 'off',
+};
+
+// Validators would let a later visit be linked to an earlier one (and we never want caching);
+// cookies are banned on source routes (DESIGN.md promise 3); Server says what we run.
+const BANNED = ['ETag', 'Last-Modified', 'Set-Cookie', 'Server', 'X-Powered-By'];
+
+export interface SecurityHeadersOptions {
+  /** the onion service URL; sent as Onion-Location on HTML pages only */
+  onionLocation?: string | undefined;
+}
+
+export const securityHeaders = (options: SecurityHeadersOptions = {}): MiddlewareHandler =>
+  async function securityHeaders(c, next) {
+    await next();
+    const headers = c.res.headers;
+    for (const name of BANNED) headers.delete(name);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value);
+    if (options.onionLocation && /^text\/html\b/i.test(headers.get('Content-Type') ?? '')) {
+      // the path and query, never more: the onion serves the same pages (no fragment reaches us)
+      headers.set('Onion-Location', new URL(c.req.path, options.onionLocation).toString());
+    } else {
+      headers.delete('Onion-Location');
+    }
+  };

@@ -1,0 +1,18 @@
+/** @module server/source/errors — refusals with a stable code, as the contract's error bodies. */
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** A refusal the client is told about: `{ error: code, message }` with a 4xx status. */
+export class RefusalError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+  ) {
+    super(status, { message });
+  }
+}
+
+export const refuse = (status: ContentfulStatusCode, code: string, message: string): never => {
+  throw new RefusalError(status, code, message);
+};

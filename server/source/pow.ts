@@ -1,0 +1,89 @@
+/**
+ * @module server/source/pow — signing and checking proof-of-work challenges.
+ * Token: `v1.<id>.<expires>.<difficulty>.<hmac>` (protocol/pow.ts); the HMAC-SHA256 with the
+ * server secret covers the first four fields. Spending is recorded in `spent_pow` by the caller,
+ * inside the transaction that uses the token (see `spendPow`).
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { toBase64Url } from '../../protocol/encoding.ts';
+import { PowError } from '../../protocol/errors.ts';
+import { POW_TTL_SECONDS } from '../../protocol/limits.ts';
+import { checkPowSolution, parsePowToken } from '../../protocol/pow.ts';
+import { dayOf } from '../clock.ts';
+import { rowsOf, type Db } from '../db/open.ts';
+import { refuse } from './errors.ts';
+
+export interface PowChallenge {
+  token: string;
+  difficulty: number;
+}
+
+function mac(secret: Uint8Array, payload: string): Buffer {
+  return createHmac('sha256', secret).update(payload, 'utf8').digest();
+}
+
+export function issuePow(secret: Uint8Array, difficulty: number, now: Date): PowChallenge {
+  const id = toBase64Url(randomBytes(16));
+  const expires = Math.floor(now.getTime() / 1000) + POW_TTL_SECONDS;
+  const payload = `v1.${id}.${expires}.${difficulty}`;
+  return { token: `${payload}.${toBase64Url(mac(secret, payload))}`, difficulty };
+}
+
+export interface VerifiedPow {
+  idHash: string;
+  expiresDay: string;
+}
+
+/**
+ * Everything about a solution that needs no database: signature (constant time), expiry,
+ * difficulty at least `minDifficulty`, and the work itself. Throws a 400 refusal otherwise.
+ * With a difficulty of 0 any canonical nonce passes the work check, but the token must still be
+ * ours, unexpired and (see spendPow) unspent.
+ */
+export async function verifyPow(
+  secret: Uint8Array,
+  minDifficulty: number,
+  now: Date,
+  token: string,
+  nonce: string,
+): Promise<VerifiedPow> {
+  let parsed;
+  try {
+    parsed = parsePowToken(token);
+  } catch (error) {
+    if (error instanceof PowError) return refuse(400, 'bad_pow', 'The proof-of-work token is malformed.');
+    throw error;
+  }
+  const expected = mac(secret, parsed.payload);
+  const given = Buffer.from(parsed.mac, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    refuse(400, 'bad_pow', 'The proof-of-work token was not issued by this server.');
+  }
+  if (parsed.expires <= Math.floor(now.getTime() / 1000)) {
+    refuse(400, 'pow_expired', 'The proof-of-work token has expired; ask for a new one.');
+  }
+  if (parsed.difficulty < minDifficulty) {
+    refuse(400, 'pow_too_easy', 'The proof-of-work token is easier than this server now requires; ask for a new one.');
+  }
+  if (!(await checkPowSolution(token, nonce, parsed.difficulty))) {
+    refuse(400, 'bad_pow', 'The proof-of-work solution is wrong.');
+  }
+  return {
+    idHash: createHash('sha256').update(parsed.id, 'utf8').digest('hex'),
+    expiresDay: dayOf(new Date(parsed.expires * 1000)),
+  };
+}
+
+/**
+ * Marks the token spent; refuses (409 pow_spent) when it already was, also by another process.
+ * Call inside the transaction that creates what the token pays for, so a refusal leaves no trace.
+ */
+export async function spendPow(tx: Pick<Db, 'execute'>, pow: VerifiedPow): Promise<void> {
+  const inserted = rowsOf(
+    await tx.execute(sql`
+      insert into spent_pow (id_hash, expires_day) values (${pow.idHash}, ${pow.expiresDay})
+      on conflict (id_hash) do nothing returning id_hash`),
+  );
+  if (inserted.length !== 1) refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
+}

@@ -1,0 +1,274 @@
+/**
+ * @module server/source/uploads — opening an upload, storing its chunks, completing it.
+ * Every refusal leaves the database as it was, except a failed completion check, which deletes
+ * the whole upload (the contract: "422 and nothing kept").
+ */
+import { randomUUID } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import { OpenPgpCheckError } from '../../protocol/errors.ts';
+import { hashLookupId } from '../../protocol/kdf.ts';
+import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_CIPHERTEXT_BYTES } from '../../protocol/limits.ts';
+import { checkSourceKeys } from '../../protocol/openpgp-checks.ts';
+import { dayOf } from '../clock.ts';
+import { readChunks, receivedChunks, writeChunk } from '../db/chunks.ts';
+import { rowsOf, type Db } from '../db/open.ts';
+import { sources, submissions } from '../db/schema.ts';
+import { refuse } from './errors.ts';
+import { randomHandle } from './handles.ts';
+import { checkCiphertext } from './message-check.ts';
+import { spendPow, verifyPow } from './pow.ts';
+
+/** The smallest chunk size accepted for a multi-chunk upload (keeps the chunk count sane). */
+export const MIN_CHUNK_BYTES = 1024;
+
+export interface UploadDeps {
+  db: Db;
+  serverSecret: Uint8Array;
+  powDifficulty: number;
+  newsroomKeyIds: string[];
+  now: Date;
+}
+
+export interface OpenUploadRequest {
+  pow: { token: string; nonce: string };
+  lookupId: string;
+  sourceKeys?: { publicKey: string; lockedPrivateKey: string } | undefined;
+  size: number;
+  chunkSize: number;
+  chunks: number;
+  sha256: string;
+}
+
+// The upload id is the submission's uuid as 22 base64url characters: 122 random bits, the
+// capability to add chunks. It only works while the upload is open (and answers "complete" after).
+export function uploadIdOf(submissionId: string): string {
+  return Buffer.from(submissionId.replaceAll('-', ''), 'hex').toString('base64url');
+}
+
+export function submissionIdOf(uploadId: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]{22}$/.test(uploadId)) return undefined;
+  const bytes = Buffer.from(uploadId, 'base64url');
+  if (bytes.length !== 16 || bytes.toString('base64url') !== uploadId) return undefined;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function checkUploadShape(size: number, chunkSize: number, chunks: number): void {
+  if (size < 1 || size > MAX_CIPHERTEXT_BYTES) {
+    refuse(413, 'too_large', `The ciphertext must be 1 to ${MAX_CIPHERTEXT_BYTES} bytes.`);
+  }
+  if (chunkSize < 1 || chunkSize > MAX_CHUNK_BYTES) refuse(400, 'bad_chunk_size', `chunkSize must be 1 to ${MAX_CHUNK_BYTES} bytes.`);
+  if (chunks < 1 || chunks > MAX_CHUNKS) refuse(400, 'bad_chunk_count', `chunks must be 1 to ${MAX_CHUNKS}.`);
+  if (chunks !== Math.ceil(size / chunkSize)) refuse(400, 'bad_chunk_count', 'chunks must equal ceil(size / chunkSize).');
+  if (chunks > 1 && chunkSize < MIN_CHUNK_BYTES) {
+    refuse(400, 'bad_chunk_size', `chunkSize must be at least ${MIN_CHUNK_BYTES} bytes when there are several chunks.`);
+  }
+}
+
+export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): Promise<{ uploadId: string }> {
+  const { db, now } = deps;
+  // cheapest checks first: a flood of junk costs one HMAC each and touches no table
+  const pow = await verifyPow(deps.serverSecret, deps.powDifficulty, now, request.pow.token, request.pow.nonce);
+  checkUploadShape(request.size, request.chunkSize, request.chunks);
+  const lookupHash = hashLookupId(request.lookupId);
+  const [known] = await db.select({ id: sources.id }).from(sources).where(eq(sources.lookupHash, lookupHash));
+  if (request.sourceKeys) {
+    if (known) refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
+    try {
+      await checkSourceKeys(request.sourceKeys, now);
+    } catch (error) {
+      if (error instanceof OpenPgpCheckError) refuse(400, 'bad_source_keys', `The reply keys were refused: ${error.message}`);
+      throw error;
+    }
+  } else if (!known) {
+    refuse(404, 'unknown_codename', 'No source has this codename.');
+  }
+  const id = randomUUID();
+  await db.transaction(async (tx) => {
+    await spendPow(tx, pow);
+    await tx.insert(submissions).values({
+      id,
+      sourceId: known?.id ?? null,
+      status: 'uploading',
+      size: request.size,
+      chunkSize: request.chunkSize,
+      chunks: request.chunks,
+      sha256: request.sha256,
+      pendingLookupHash: known ? null : lookupHash,
+      pendingPublicKey: known ? null : request.sourceKeys!.publicKey,
+      pendingLockedPrivateKey: known ? null : request.sourceKeys!.lockedPrivateKey,
+      createdDay: dayOf(now),
+    });
+  });
+  return { uploadId: uploadIdOf(id) };
+}
+
+type SubmissionRow = typeof submissions.$inferSelect;
+
+async function findUpload(db: Db, uploadId: string): Promise<SubmissionRow> {
+  const id = submissionIdOf(uploadId);
+  if (!id) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
+  const [row] = await db.select().from(submissions).where(eq(submissions.id, id));
+  if (!row) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
+  return row;
+}
+
+/** The exact byte length chunk `idx` must have. */
+export function expectedChunkLength(row: Pick<SubmissionRow, 'size' | 'chunkSize' | 'chunks'>, idx: number): number {
+  return idx < row.chunks - 1 ? row.chunkSize : row.size - row.chunkSize * (row.chunks - 1);
+}
+
+export type UploadStatus =
+  | { received: number[]; chunks: number; complete: false }
+  | { received: number[]; chunks: number; complete: true; submissionId: string };
+
+export async function uploadStatus(db: Db, uploadId: string): Promise<UploadStatus> {
+  const row = await findUpload(db, uploadId);
+  const received = await receivedChunks(db, row.id);
+  if (row.status === 'uploading') return { received, chunks: row.chunks, complete: false };
+  return { received, chunks: row.chunks, complete: true, submissionId: row.id };
+}
+
+export type ChunkResult = { received: number[]; complete: false } | { complete: true; submissionId: string };
+
+/** Validates the chunk's place before its body is read: returns the byte length it must have. */
+export async function prepareChunk(db: Db, uploadId: string, idx: number): Promise<{ row: SubmissionRow; length: number }> {
+  const row = await findUpload(db, uploadId);
+  if (!Number.isSafeInteger(idx) || idx < 0 || idx >= row.chunks) {
+    refuse(400, 'bad_chunk_index', `The chunk index must be 0 to ${row.chunks - 1}.`);
+  }
+  return { row, length: expectedChunkLength(row, idx) };
+}
+
+export async function putChunk(deps: UploadDeps, row: SubmissionRow, idx: number, bytes: Uint8Array): Promise<ChunkResult> {
+  const { db } = deps;
+  if (bytes.length !== expectedChunkLength(row, idx)) {
+    refuse(400, 'wrong_chunk_size', `Chunk ${idx} must be exactly ${expectedChunkLength(row, idx)} bytes.`);
+  }
+  let outcome: Awaited<ReturnType<typeof writeChunk>>;
+  try {
+    outcome = await writeChunk(db, row.id, idx, bytes);
+  } catch (error) {
+    // the upload was deleted (purged, or its completion check failed) between read and write
+    if (isForeignKeyViolation(error)) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
+    throw error;
+  }
+  if (outcome === 'different') refuse(409, 'chunk_conflict', `Chunk ${idx} was already received with other bytes.`);
+  if (row.status !== 'uploading') return { complete: true, submissionId: row.id };
+  const received = await receivedChunks(db, row.id);
+  if (received.length < row.chunks) return { received, complete: false };
+  return completeUpload(deps, row);
+}
+
+/**
+ * All chunks are in: stream them once for SHA-256 and the OpenPGP structure, then (in one
+ * transaction) create the source for a first submission and mark the submission received.
+ * Two requests may race here with the last chunks; the row lock decides, and the loser answers
+ * with the winner's result.
+ */
+async function completeUpload(deps: UploadDeps, row: SubmissionRow): Promise<ChunkResult> {
+  const { db, now } = deps;
+  const [{ total } = { total: 0 }] = rowsOf<{ total: number }>(
+    await db.execute(sql`select coalesce(sum(octet_length(data)), 0)::bigint as total from chunks where submission_id = ${row.id}`),
+  );
+  if (Number(total) !== row.size) return discard(db, row, 422, 'wrong_size', 'The chunks do not add up to the announced size.');
+  const checked = await checkCiphertext(readChunks(db, row.id, row.chunks), row.chunks);
+  if (checked.sha256 !== row.sha256) {
+    return discard(db, row, 422, 'hash_mismatch', 'The SHA-256 of the received ciphertext does not match; upload it again.');
+  }
+  if (!checked.message.ok) {
+    return discard(db, row, 422, 'not_encrypted', `This is not an OpenPGP message encrypted for the newsroom: ${checked.message.error.message}`);
+  }
+  const recipients = checked.message.info.recipientKeyIds;
+  if (!recipients.some((id) => deps.newsroomKeyIds.includes(id))) {
+    return discard(db, row, 422, 'wrong_recipient', "The message is not encrypted to the newsroom's key.");
+  }
+  const outcome = await markReceived(deps, row).catch((error: unknown) => {
+    // a concurrent first upload with the same codename made the source first
+    if (isUniqueViolation(error, 'sources_lookup_hash_unique')) return 'taken' as const;
+    throw error;
+  });
+  if (outcome === 'gone') return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
+  if (outcome === 'taken') {
+    return discard(db, row, 409, 'codename_taken', 'This codename is already in use; start again with a new one.');
+  }
+  return { complete: true, submissionId: row.id };
+}
+
+async function markReceived(deps: UploadDeps, row: SubmissionRow): Promise<'gone' | 'done' | 'taken' | 'received'> {
+  const { db, now } = deps;
+  return db.transaction(async (tx) => {
+    const [locked] = await tx.select().from(submissions).where(eq(submissions.id, row.id)).for('update');
+    if (!locked) return 'gone' as const;
+    if (locked.status !== 'uploading') return 'done' as const;
+    let sourceId = locked.sourceId;
+    if (!sourceId) {
+      const [taken] = await tx
+        .select({ id: sources.id })
+        .from(sources)
+        .where(eq(sources.lookupHash, locked.pendingLookupHash!));
+      if (taken) return 'taken' as const;
+      for (let attempt = 0; !sourceId; attempt++) {
+        const [made] = await tx
+          .insert(sources)
+          .values({
+            lookupHash: locked.pendingLookupHash!,
+            handle: randomHandle(attempt),
+            publicKey: locked.pendingPublicKey!,
+            lockedPrivateKey: locked.pendingLockedPrivateKey!,
+            createdDay: dayOf(now),
+          })
+          // a handle clash retries with another; a lookup hash clash (a concurrent first upload
+          // with the same codename) throws, and the caller answers codename_taken
+          .onConflictDoNothing({ target: sources.handle })
+          .returning({ id: sources.id });
+        sourceId = made?.id ?? null;
+        if (attempt > 32) throw new Error('could not find a free source handle');
+      }
+    }
+    await tx
+      .update(submissions)
+      .set({
+        sourceId,
+        status: 'received',
+        receivedDay: dayOf(now),
+        pendingLookupHash: null,
+        pendingPublicKey: null,
+        pendingLockedPrivateKey: null,
+      })
+      .where(and(eq(submissions.id, row.id), eq(submissions.status, 'uploading')));
+    return 'received' as const;
+  });
+}
+
+async function discard(
+  db: Db,
+  row: SubmissionRow,
+  status: 409 | 422,
+  code: string,
+  message: string,
+): Promise<never> {
+  // chunks go with it (on delete cascade)
+  await db.delete(submissions).where(and(eq(submissions.id, row.id), eq(submissions.status, 'uploading')));
+  return refuse(status, code, message);
+}
+
+/** PostgreSQL error `code` (SQLSTATE) anywhere in the cause chain (drizzle wraps driver errors). */
+function sqlState(error: unknown): { code?: string; constraint?: string } {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    const { code, constraint, constraint_name } = e as { code?: unknown; constraint?: unknown; constraint_name?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      return { code, constraint: String(constraint ?? constraint_name ?? '') };
+    }
+  }
+  return {};
+}
+
+function isForeignKeyViolation(error: unknown): boolean {
+  return sqlState(error).code === '23503';
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const state = sqlState(error);
+  return state.code === '23505' && state.constraint === constraint;
+}

@@ -1,0 +1,60 @@
+/** @module server/test-helpers — building a source app on a test database, for tests and the bench. */
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { fileURLToPath } from 'node:url';
+import { createApp } from './app.ts';
+import type { Clock } from './clock.ts';
+import { rowsOf, type Db } from './db/open.ts';
+import { loadInstance } from './instance.ts';
+import { parseNewsroomKey, type NewsroomKey } from './newsroom-key.ts';
+
+export const DEMO_KEY_PATH = fileURLToPath(new URL('../keys.example/newsroom.pub.asc', import.meta.url));
+
+export const TABLES = ['instance', 'sources', 'submissions', 'chunks', 'replies', 'spent_pow', 'editor_tokens', 'audit'] as const;
+
+export async function demoNewsroomKey(now = new Date()): Promise<NewsroomKey> {
+  return parseNewsroomKey(await readFile(DEMO_KEY_PATH, 'utf8'), now);
+}
+
+/** Row counts of every table. */
+export async function countRows(db: Db): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of TABLES) {
+    const [row] = rowsOf<{ n: number }>(await db.execute(sql.raw(`select count(*)::int as n from ${table}`)));
+    counts[table] = Number(row!.n);
+  }
+  return counts;
+}
+
+export interface TestApp {
+  app: Hono;
+  logs: string[];
+}
+
+export async function buildTestApp(
+  db: Db,
+  newsroomKey: NewsroomKey,
+  clock: Clock,
+  config: { powDifficulty?: number; onionLocation?: string; logRequests?: boolean; staticRoot?: string } = {},
+): Promise<TestApp> {
+  const logs: string[] = [];
+  const instance = await loadInstance(db, clock);
+  const app = createApp({
+    db,
+    newsroomKey,
+    instance,
+    clock,
+    config: {
+      powDifficulty: config.powDifficulty ?? 0,
+      onionLocation: config.onionLocation,
+      logRequests: config.logRequests ?? true,
+    },
+    log: (line) => logs.push(line),
+    ...(config.staticRoot ? { staticRoot: config.staticRoot } : {}),
+  });
+  return { app, logs };
+}
+
+export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
