@@ -161,7 +161,8 @@ export async function parseEnvelope(bytes: Uint8Array): Promise<Envelope> {
     const header = bytes.subarray(o, o + BLOCK);
     const expectedCount = manifest ? 2 + manifest.files.length : undefined;
     if (isZero(header)) {
-      if (i < 2 || i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount ?? 'at least 2'} entries, got ${i}`);
+      if (i < 2) fail('missing_entry', `expected ${i === 0 ? 'manifest.json' : 'message.txt'} at offset ${o}, got the end marker`);
+      if (i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount} entries as the manifest says, got ${i}`);
       break;
     }
     if (i === expectedCount) fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${o}, got another entry`);

@@ -1,0 +1,110 @@
+/**
+ * Runs every vector in testdata/ (one case per file: headers, a blank line, the data). The
+ * generator is testdata/generate.ts; PROTOCOL.md, "Test vectors", describes the format.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  buildEnvelope, checkCodename, checkPowSolution, deriveSourceSecrets, hashLookupId, inspectMessage, paddedLength,
+  padmeLength, parseEnvelope, parsePowToken, SCRYPT_PARAMS,
+} from './index.ts';
+
+const dir = new URL('./testdata/', import.meta.url);
+const names = readdirSync(dir).filter((f) => !f.includes('.')).sort();
+
+type Vector = { headers: Record<string, string>; data: Uint8Array; text: string };
+function readVector(name: string): Vector {
+  const file = readFileSync(new URL(name, dir), 'utf8');
+  const split = file.indexOf('\n\n');
+  if (split < 0) throw new Error(`${name}: expected headers, a blank line, then data`);
+  const headers = Object.fromEntries(file.slice(0, split).split('\n').map((l) => {
+    const at = l.indexOf(': ');
+    return [l.slice(0, at), l.slice(at + 2)];
+  }));
+  const body = file.slice(split + 2).replace(/\n$/, '');
+  const encoding = headers.encoding;
+  const data = encoding === 'hex' ? Buffer.from(body, 'hex')
+    : encoding === 'base64' ? Buffer.from(body.replace(/\n/g, ''), 'base64')
+    : Buffer.from(body, 'utf8');
+  return { headers, data: new Uint8Array(data), text: body };
+}
+
+/** Runs the case; returns "success" or "<kind> failure: <code>" in the vectors' own words. */
+async function run({ headers: h, data, text }: Vector): Promise<string> {
+  const failure = (kind: string, e: unknown) => {
+    const code = (e as { code?: string }).code;
+    if (!code) throw e;
+    return `${kind} failure: ${code}`;
+  };
+  switch (h.kind) {
+    case 'kdf': {
+      expect(h.scrypt).toBe(`N=${SCRYPT_PARAMS.N} r=${SCRYPT_PARAMS.r} p=${SCRYPT_PARAMS.p} dkLen=${SCRYPT_PARAMS.dkLen}`);
+      const s = deriveSourceSecrets(text, h.salt!);
+      expect(s).toEqual({ lookupId: h['lookup-id'], keyPassphrase: h['key-passphrase'] });
+      expect(hashLookupId(s.lookupId)).toBe(h['lookup-hash']);
+      return 'success';
+    }
+    case 'padme':
+      expect(padmeLength(Number(h.length))).toBe(Number(h.padme));
+      expect(paddedLength(Number(h.length))).toBe(Number(h.padded));
+      return 'success';
+    case 'codename': {
+      const check = checkCodename(text);
+      if (check.ok) {
+        expect([check.language, check.codename]).toEqual([h.language, h.normalized]);
+        return 'success';
+      }
+      expect(check.badWords.join(' ')).toBe(h['bad-words']);
+      return `codename failure: ${check.reason}`;
+    }
+    case 'pow-token':
+      try {
+        const t = parsePowToken(text);
+        expect([t.id, t.expires, t.difficulty]).toEqual([h.id, Number(h.expires), Number(h.difficulty)]);
+        return 'success';
+      } catch (e) {
+        return failure('pow', e);
+      }
+    case 'pow-solution':
+      return (await checkPowSolution(text, h.nonce!, Number(h.difficulty))) ? 'success' : 'pow failure: rejected';
+    case 'envelope':
+      try {
+        const env = await parseEnvelope(data);
+        expect(env.files).toHaveLength(Number(h.files));
+        // canonical: building again from what was parsed gives the very same bytes
+        const again = await buildEnvelope({
+          language: env.manifest.language,
+          message: env.message,
+          files: env.files.map((f) => ({ name: f.name, type: f.type, bytes: f.bytes, stripped: f.stripped })),
+        });
+        expect(again).toEqual(data);
+        return 'success';
+      } catch (e) {
+        return failure('envelope', e);
+      }
+    case 'openpgp':
+      try {
+        const info = await inspectMessage(h.encoding === 'utf8' ? text + '\n' : data, { armored: h.armored === 'true' });
+        expect(info.recipientKeyIds.join(' ')).toBe(h.recipients);
+        expect([info.pkeskVersion, info.seipdVersion]).toEqual([Number(h.pkesk), Number(h.seipd)]);
+        return 'success';
+      } catch (e) {
+        return failure('openpgp', e);
+      }
+    default:
+      throw new Error(`unknown kind ${h.kind}`);
+  }
+}
+
+describe('test vectors', () => {
+  it('exist, and failures outnumber successes', () => {
+    const expects = names.map((n) => readVector(n).headers.expect);
+    const ok = expects.filter((e) => e === 'success').length;
+    expect(names.length).toBeGreaterThan(100);
+    expect(expects.length - ok).toBeGreaterThan(ok);
+  });
+  it.each(names)('%s', async (name) => {
+    const vector = readVector(name);
+    expect(await run(vector)).toBe(vector.headers.expect);
+  });
+});
