@@ -239,6 +239,9 @@ function classifyOpenPgpError(error: unknown, phase: 'session' | 'stream'): Subm
   if (/Modification detected|authentication tag|Authentication failed|MDC/i.test(text)) {
     return new SubmissionError('integrity check failed', `the integrity check failed: the ciphertext was modified (${text})`, HINT_TAMPERED);
   }
+  if (/Unexpected end of packet|end of (the )?(stream|input|data)|truncated/i.test(text)) {
+    return new SubmissionError('truncated', `the ciphertext ends early: it is truncated (${text})`, HINT_PULL_AGAIN);
+  }
   if (phase === 'session' && /session key/i.test(text)) {
     return new SubmissionError(
       'wrong key',
