@@ -45,7 +45,7 @@ async function json(res: Response) {
   return (await res.json()) as Record<string, any>;
 }
 
-function post(app = t.app, path: string, body: unknown, headers: Record<string, string> = {}) {
+async function post(app = t.app, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return app.request(path, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
@@ -87,11 +87,11 @@ async function openFor(bytes: Uint8Array, o: OpenOptions = {}, app = t.app) {
   return { res: await post(app, '/api/v1/uploads', body), body };
 }
 
-function put(uploadId: string, index: number | string, bytes: Uint8Array, headers: Record<string, string> = {}) {
+async function put(uploadId: string, index: number | string, bytes: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
   return t.app.request(`/api/v1/uploads/${uploadId}/chunks/${index}`, {
     method: 'PUT',
     headers: { 'Content-Type': 'application/octet-stream', ...headers },
-    body: bytes,
+    body: bytes as Uint8Array<ArrayBuffer>,
   });
 }
 
@@ -117,8 +117,8 @@ async function expectRefusal(act: () => Promise<Response>, status: number, code:
   expect({ status: res.status, error: body.error }).toEqual({ status, error: code });
   expect(typeof body.message).toBe('string');
   const after = await countRows(database.db);
-  const expected = { ...before };
-  for (const [table, delta] of Object.entries(allowed)) expected[table] = before[table]! + delta;
+  const expected: Record<string, number> = { ...before };
+  for (const [table, delta] of Object.entries(allowed)) expected[table] = expected[table]! + delta;
   expect(after).toEqual(expected);
   return body;
 }
@@ -422,7 +422,7 @@ describe('refusals for chunks: a clear 4xx and nothing stored', () => {
       },
     });
     await expectRefusal(
-      () => t.app.request(`/api/v1/uploads/${uploadId}/chunks/0`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: stream, duplex: 'half' } as RequestInit),
+      async () => t.app.request(`/api/v1/uploads/${uploadId}/chunks/0`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: stream, duplex: 'half' } as RequestInit),
       413,
       'chunk_too_large',
     );

@@ -19,8 +19,8 @@ export async function demoNewsroomKey(now = new Date()): Promise<NewsroomKey> {
 }
 
 /** Row counts of every table. */
-export async function countRows(db: Db): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
+export async function countRows(db: Db): Promise<Record<(typeof TABLES)[number], number>> {
+  const counts = {} as Record<(typeof TABLES)[number], number>;
   for (const table of TABLES) {
     const [row] = rowsOf<{ n: number }>(await db.execute(sql.raw(`select count(*)::int as n from ${table}`)));
     counts[table] = Number(row!.n);
