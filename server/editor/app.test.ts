@@ -8,16 +8,22 @@ import { addToken, revokeToken } from '../admin.ts';
 import type { Database } from '../db/open.ts';
 import { audit, replies, sources, submissions } from '../db/schema.ts';
 import { createTestDatabase } from '../db/test-db.ts';
+import { createApp } from '../app.ts';
+import { loadInstance } from '../instance.ts';
+import { parseNewsroomKey } from '../newsroom-key.ts';
 import { createEditorApp } from './app.ts';
 import { generateToken } from './token.ts';
 import { insertSource, insertSubmission, readDemoNewsroomKey, type FixtureSource, type FixtureSubmission } from './test-fixtures.ts';
 
 const DAY = '2026-03-04';
-const clock = { now: () => new Date(`${DAY}T15:16:17Z`) };
+const clock = () => new Date(`${DAY}T15:16:17Z`);
+const logged: string[] = [];
+const base = { clock, config: { logRequests: true }, log: (line: string) => void logged.push(line) };
 
 let database: Database;
 let newsroom: NewsroomKey;
 let app: ReturnType<typeof createEditorApp>;
+let sourceApp: ReturnType<typeof createApp>;
 let token: string;
 let revoked: string;
 let otter: FixtureSource;
@@ -30,10 +36,17 @@ let uploading: FixtureSubmission;
 beforeAll(async () => {
   database = await createTestDatabase();
   newsroom = await readDemoNewsroomKey();
-  app = createEditorApp({ db: database.db, clock, auth: { failureDelayMs: 20 } });
-  token = await addToken(database.db, 'alice', clock.now());
-  revoked = await addToken(database.db, 'bob', clock.now());
-  await revokeToken(database.db, 'bob', clock.now());
+  app = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 20 } });
+  sourceApp = createApp({
+    ...base,
+    db: database.db,
+    newsroomKey: await parseNewsroomKey(newsroom.key.armor(), clock()),
+    instance: await loadInstance(database.db, clock),
+    config: { powDifficulty: 1, onionLocation: undefined, logRequests: false },
+  });
+  token = await addToken(database.db, 'alice', clock());
+  revoked = await addToken(database.db, 'bob', clock());
+  await revokeToken(database.db, 'bob', clock());
   otter = await insertSource(database.db, newsroom, 'quiet-otter', DAY);
   heron = await insertSource(database.db, newsroom, 'amber-heron', DAY);
   // Chunks of 1000 bytes: the export must stitch several chunks together.
@@ -50,6 +63,24 @@ afterAll(async () => {
 const auth = (value = token) => ({ authorization: `Bearer ${value}` });
 const get = (path: string, value?: string) => app.request(path, { headers: auth(value) });
 const auditRows = () => database.db.select().from(audit);
+
+describe('the source listener', () => {
+  it('does not answer editor routes, even with a valid token', async () => {
+    for (const [method, path] of [
+      ['GET', '/editor/v1/submissions'],
+      ['GET', '/editor/v1/bundle'],
+      ['GET', `/editor/v1/submissions/${first.id}/ciphertext`],
+      ['POST', `/editor/v1/submissions/${first.id}/ack`],
+      ['DELETE', '/editor/v1/sources/quiet-otter'],
+      ['POST', '/editor/v1/sources/quiet-otter/replies'],
+    ] as const) {
+      const response = await sourceApp.request(path, { method, headers: auth() });
+      expect(response.status, `${method} ${path}`).toBe(404);
+    }
+    const [row] = await database.db.select().from(submissions).where(eq(submissions.id, first.id));
+    expect(row?.status).toBe('received');
+  });
+});
 
 describe('authentication', () => {
   it.each([
@@ -91,7 +122,7 @@ describe('authentication', () => {
   });
 
   it('caps the failures waiting at once globally: beyond the cap everything gets 429 without a token check', async () => {
-    const slow = createEditorApp({ db: database.db, clock, auth: { failureDelayMs: 1500, maxFailing: 1 } });
+    const slow = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 1500, maxFailing: 1 } });
     const before = (await auditRows()).filter((row) => row.action === 'auth_failed').length;
     const waiting = slow.request('/editor/v1/submissions', { headers: { authorization: `Bearer ${generateToken()}` } });
     // The failure's audit row is written once it holds its slot; then the cap is reached.
@@ -208,6 +239,16 @@ describe('acknowledging and deleting', () => {
     expect(all.submissions).toHaveLength(3);
     const bundle = await unpackTar(new Uint8Array(await (await get('/editor/v1/bundle')).arrayBuffer()));
     expect(bundle.some((e) => e.header.name.includes(second.id))).toBe(false);
+    // the source, looking up with its codename on the source listener, now sees "downloaded"
+    const lookup = await sourceApp.request('/api/v1/source/lookup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ lookupId: otter.lookupId }),
+    });
+    expect(lookup.status).toBe(200);
+    const seen = (await lookup.json()) as { submissions: { id: string; status: string }[] };
+    expect(seen.submissions.find((s) => s.id === second.id)?.status).toBe('downloaded');
+    expect(seen.submissions.find((s) => s.id === first.id)?.status).toBe('received');
     const ackUploading = await app.request(`/editor/v1/submissions/${uploading.id}/ack`, { method: 'POST', headers: auth() });
     expect(ackUploading.status).toBe(404);
   });
@@ -313,6 +354,9 @@ describe('audit', () => {
       expect(row.day).toBe(DAY);
       expect(Object.keys(row).sort()).toEqual(['action', 'day', 'editor', 'id', 'target']);
     }
+    // request-log lines carry route patterns, never ids, handles or tokens
+    expect(logged).toContain('GET /editor/v1/submissions/:id/ciphertext 200');
+    for (const secret of [first.id, 'quiet-otter', token]) expect(logged.join('\n')).not.toContain(secret);
     expect(rows.some((row) => row.editor === 'bob' && row.action !== 'token_add' && row.action !== 'token_revoke')).toBe(false);
   });
 });

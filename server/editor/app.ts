@@ -5,65 +5,60 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import { readKey, unarmor } from 'openpgp';
 import { encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, OpenPgpCheckError } from '../../protocol/index.ts';
+import { dayOf, type Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/open.ts';
 import { audit, replies, sources, submissions } from '../db/schema.ts';
+import type { NewsroomKey } from '../newsroom-key.ts';
+import { handleErrors, handleNotFound } from '../policies/errors.ts';
+import { requestLog, type LogLine } from '../policies/request-log.ts';
+import { securityHeaders } from '../policies/security-headers.ts';
+import { refuse } from '../source/errors.ts';
 import { editorAuth, type EditorEnv } from './auth.ts';
 import { bundleParts, planBundle, readCiphertext, toReadableStream } from './ciphertext.ts';
 import { BLOCK_BYTES } from './ustar.ts';
 
 export interface EditorAppDeps {
   db: Db;
-  clock: { now(): Date };
-  /** Failed-login pacing; the defaults (1 s, 8 at once) suit production, tests shorten the delay. */
+  /** not needed by any route today (replies are checked against the source's key); kept for symmetry with createApp */
+  newsroomKey?: NewsroomKey;
+  clock: Clock;
+  config: Pick<Config, 'logRequests'>;
+  /** request-log lines (method, route pattern, status) and error notes; never an address or token */
+  log: LogLine;
+  /** Failed-login pacing; the defaults (1 s, 8 waiting at once) suit production, tests shorten the delay. */
   auth?: { failureDelayMs?: number; maxFailing?: number };
-  /** Where internal errors are reported (never request details: no address, agent or token). */
-  log?: (line: string) => void;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const EDITOR_STATUSES = ['received', 'downloaded'] as const;
 
-/** A `{ error, message }` answer; routes throw it, `onError` renders it. */
-class EditorApiError extends HTTPException {
-  constructor(
-    status: 400 | 401 | 404 | 413 | 422,
-    readonly code: string,
-    message: string,
-  ) {
-    super(status, { message });
-  }
+function notFound(what: string): never {
+  return refuse(404, 'not_found', `No such ${what}.`);
 }
 
-const notFound = (what: string) => new EditorApiError(404, 'not_found', `No such ${what}.`);
-
 export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
-  const { db, clock, log = () => {} } = deps;
-  const today = () => clock.now().toISOString().slice(0, 10);
+  const { db, clock, log } = deps;
+  const today = () => dayOf(clock());
   const record = (c: Context<EditorEnv>, action: string, target: string | null) =>
     db.insert(audit).values({ editor: c.get('editor'), action, target, day: today() });
 
   const app = new Hono<EditorEnv>();
 
-  app.use('*', async function editorHeaders(c, next) {
-    await next();
-    c.header('Cache-Control', 'no-store');
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('X-Frame-Options', 'DENY');
-    c.header('Referrer-Policy', 'no-referrer');
-    c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-    c.header('Cross-Origin-Resource-Policy', 'same-origin');
-  });
+  app.onError(handleErrors(log));
+  app.notFound(handleNotFound);
+  app.use(securityHeaders());
+  if (deps.config.logRequests) app.use(requestLog(log));
   app.use('/editor/v1/*', editorAuth({ db, today, ...deps.auth }));
 
   app.get('/editor/v1/submissions', async (c) => {
     const filter = c.req.query('status') ?? 'received';
     if (filter !== 'received' && filter !== 'downloaded' && filter !== 'all') {
-      throw new EditorApiError(400, 'bad_status', 'status must be received, downloaded or all.');
+      return refuse(400, 'bad_status', 'status must be received, downloaded or all.');
     }
-    const statuses: ('received' | 'downloaded')[] = filter === 'all' ? [...EDITOR_STATUSES] : [filter];
+    const statuses: ('received' | 'downloaded')[] = filter === 'all' ? [...EDITOR_STATUSES] : [filter as 'received' | 'downloaded'];
     const rows = await db
       .select({
         id: submissions.id,
@@ -91,12 +86,12 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
 
   app.get('/editor/v1/submissions/:id/ciphertext', async (c) => {
     const id = c.req.param('id');
-    if (!UUID.test(id)) throw notFound('submission');
+    if (!UUID.test(id)) notFound('submission');
     const [row] = await db
       .select({ id: submissions.id, size: submissions.size, chunks: submissions.chunks })
       .from(submissions)
       .where(and(eq(submissions.id, id), inArray(submissions.status, [...EDITOR_STATUSES])));
-    if (!row) throw notFound('submission');
+    if (!row) notFound('submission');
     await record(c, 'download', id);
     const stream = toReadableStream(readCiphertext(db, row), (error) => log(`editor: ciphertext ${id} failed: ${String(error)}`));
     return c.body(stream, 200, {
@@ -124,7 +119,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
 
   app.post('/editor/v1/submissions/:id/ack', async (c) => {
     const id = c.req.param('id');
-    if (!UUID.test(id)) throw notFound('submission');
+    if (!UUID.test(id)) notFound('submission');
     const updated = await db
       .update(submissions)
       .set({ status: 'downloaded', downloadedDay: today() })
@@ -136,7 +131,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
         .select({ id: submissions.id })
         .from(submissions)
         .where(and(eq(submissions.id, id), eq(submissions.status, 'downloaded')));
-      if (!already) throw notFound('submission');
+      if (!already) notFound('submission');
     }
     await record(c, 'ack', id);
     return c.json({ id, status: 'downloaded' as const });
@@ -144,12 +139,12 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
 
   app.delete('/editor/v1/submissions/:id', async (c) => {
     const id = c.req.param('id');
-    if (!UUID.test(id)) throw notFound('submission');
+    if (!UUID.test(id)) notFound('submission');
     const deleted = await db
       .delete(submissions)
       .where(and(eq(submissions.id, id), inArray(submissions.status, [...EDITOR_STATUSES])))
       .returning({ id: submissions.id });
-    if (deleted.length === 0) throw notFound('submission');
+    if (deleted.length === 0) notFound('submission');
     await record(c, 'delete_submission', id);
     return c.json({ deleted: true as const });
   });
@@ -157,7 +152,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
   app.delete('/editor/v1/sources/:handle', async (c) => {
     const handle = c.req.param('handle');
     const deleted = await db.delete(sources).where(eq(sources.handle, handle)).returning({ id: sources.id });
-    if (deleted.length === 0) throw notFound('source');
+    if (deleted.length === 0) notFound('source');
     await record(c, 'delete_source', handle);
     return c.json({ deleted: true as const });
   });
@@ -165,7 +160,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
   app.get('/editor/v1/sources/:handle/key', async (c) => {
     const handle = c.req.param('handle');
     const [row] = await db.select({ publicKey: sources.publicKey }).from(sources).where(eq(sources.handle, handle));
-    if (!row) throw notFound('source');
+    if (!row) notFound('source');
     await record(c, 'source_key', handle);
     return c.body(row.publicKey, 200, { 'Content-Type': 'application/pgp-keys' });
   });
@@ -174,9 +169,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     '/editor/v1/sources/:handle/replies',
     bodyLimit({
       maxSize: MAX_REPLY_BYTES,
-      onError: () => {
-        throw new EditorApiError(413, 'too_large', `A reply is at most ${MAX_REPLY_BYTES} bytes.`);
-      },
+      onError: () => refuse(413, 'too_large', `A reply is at most ${MAX_REPLY_BYTES} bytes.`),
     }),
     async (c) => {
       const handle = c.req.param('handle');
@@ -184,7 +177,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
         .select({ id: sources.id, publicKey: sources.publicKey })
         .from(sources)
         .where(eq(sources.handle, handle));
-      if (!source) throw notFound('source');
+      if (!source) notFound('source');
       const body = new Uint8Array(await c.req.arrayBuffer());
       let message: Uint8Array;
       try {
@@ -192,15 +185,15 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
       } catch (error) {
         await record(c, 'reply_refused', handle);
         if (error instanceof OpenPgpCheckError) {
-          throw new EditorApiError(422, 'not_openpgp', `The reply is not a well-formed encrypted OpenPGP message: ${error.message}.`);
+          return refuse(422, 'not_openpgp', `The reply is not a well-formed encrypted OpenPGP message: ${error.message}.`);
         }
         throw error;
       }
       const { recipientKeyIds } = await inspectMessage(message);
-      const sourceKeyIds = await encryptionKeyIds(await readKey({ armoredKey: source.publicKey }), clock.now());
+      const sourceKeyIds = await encryptionKeyIds(await readKey({ armoredKey: source.publicKey }), clock());
       if (!recipientKeyIds.some((keyId) => sourceKeyIds.includes(keyId))) {
         await record(c, 'reply_refused', handle);
-        throw new EditorApiError(422, 'not_addressed_to_source', "The reply is not encrypted to this source's key.");
+        return refuse(422, 'not_addressed_to_source', "The reply is not encrypted to this source's key.");
       }
       const [stored] = await db
         .insert(replies)
@@ -212,17 +205,6 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     },
   );
 
-  app.notFound((c) => c.json({ error: 'not_found', message: 'No such route.' }, 404));
-  app.onError((error, c) => {
-    if (error instanceof EditorApiError) {
-      return c.json({ error: error.code, message: error.message }, error.status);
-    }
-    if (error instanceof HTTPException && error.status < 500) {
-      return c.json({ error: 'bad_request', message: error.message || 'Bad request.' }, error.status);
-    }
-    log(`editor: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return c.json({ error: 'internal', message: 'Internal error.' }, 500);
-  });
   return app;
 }
 

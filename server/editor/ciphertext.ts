@@ -3,9 +3,10 @@
  * ustar stream: bundle.json, the sources' public keys, then each submission's ciphertext).
  * Never more than one chunk (≤ MAX_CHUNK_BYTES) of a submission is held in memory.
  */
-import { and, asc, eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
+import { readChunk } from '../db/chunks.ts';
 import type { Db } from '../db/open.ts';
-import { chunks, sources, submissions } from '../db/schema.ts';
+import { sources, submissions } from '../db/schema.ts';
 import { endOfArchive, fileHeader, padding } from './ustar.ts';
 
 export class CiphertextReadError extends Error {
@@ -22,14 +23,11 @@ export interface StoredSubmission {
 export async function* readCiphertext(db: Db, submission: StoredSubmission): AsyncGenerator<Uint8Array> {
   let total = 0;
   for (let idx = 0; idx < submission.chunks; idx++) {
-    const [row] = await db
-      .select({ data: chunks.data })
-      .from(chunks)
-      .where(and(eq(chunks.submissionId, submission.id), eq(chunks.idx, idx)));
-    if (!row) throw new CiphertextReadError(`submission ${submission.id} lacks chunk ${idx}`);
-    total += row.data.byteLength;
+    const data = await readChunk(db, submission.id, idx);
+    if (!data) throw new CiphertextReadError(`submission ${submission.id} lacks chunk ${idx}`);
+    total += data.byteLength;
     if (total > submission.size) throw new CiphertextReadError(`submission ${submission.id} is longer than its recorded size`);
-    yield row.data;
+    yield data;
   }
   if (total !== submission.size) throw new CiphertextReadError(`submission ${submission.id} is shorter than its recorded size`);
 }

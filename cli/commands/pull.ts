@@ -1,0 +1,266 @@
+/**
+ * @module cli/commands/pull — `sealdrop pull [--server URL] [--socks5 HOST:PORT] -o DIR`: fetch the
+ * new ciphertext bundle from the editor API into a new folder, check it, then acknowledge it.
+ *
+ * The server is trusted with ciphertext, not with this machine's file system: the tar stream may
+ * hold only the files its own bundle.json names (strict shapes, checked by cli/bundle.ts), each
+ * once, each created with O_EXCL inside DIR. Every submission's SHA-256 is checked as it streams
+ * in. Nothing is acknowledged unless the whole bundle arrived intact and is on disk (fsync), and
+ * bundle.json is written last, so a pull cut short never looks like a bundle to `decrypt`.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, open, readdir, rm, rmdir } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { parseCommandArgs, requireOption, stringOption } from '../args.ts';
+import { checkBundleJson, type BundleSubmission } from '../bundle.ts';
+import { CliError } from '../errors.ts';
+import { fileError, resolvePath } from '../files.ts';
+import type { CliIo } from '../io.ts';
+import { asCliError, endpointFrom } from '../net/endpoint.ts';
+import { editorJson, editorRequest, type EditorEndpoint } from '../net/http.ts';
+import { readUstar, UstarReadError } from '../net/ustar-reader.ts';
+
+const MAX_BUNDLE_JSON_BYTES = 16 * 1024 * 1024;
+const MAX_SOURCE_KEY_BYTES = 1024 * 1024;
+
+export async function run(args: string[], io: CliIo): Promise<void> {
+  const parsed = parseCommandArgs(
+    'pull',
+    args,
+    { server: { type: 'string' }, socks5: { type: 'string' }, output: { type: 'string', short: 'o' } },
+    { min: 0, max: 0, name: 'argument' },
+  );
+  const output = requireOption('pull', parsed, 'output', 'give a new folder for the bundle: -o DIR');
+  const endpoint = endpointFrom('pull', io, stringOption(parsed, 'server'), stringOption(parsed, 'socks5'));
+  const dir = resolvePath(io.cwd, output);
+  const madeFolder = await prepareEmptyFolder(dir);
+
+  const written = new Writer(dir);
+  let manifestJson: Uint8Array;
+  let submissions: BundleSubmission[];
+  try {
+    ({ manifestJson, submissions } = await receiveBundle(endpoint, written));
+    await written.file('bundle.json', manifestJson);
+  } catch (error) {
+    await written.undo();
+    if (madeFolder) await rmdir(dir).catch(() => {});
+    throw asCliError(error);
+  }
+
+  const acknowledged = await acknowledge(endpoint, submissions, io);
+  printSummary(io, dir, submissions, acknowledged);
+}
+
+/** Makes DIR, or accepts it when it is an empty folder. True when it was made here. */
+async function prepareEmptyFolder(dir: string): Promise<boolean> {
+  let stats;
+  try {
+    stats = await lstat(dir);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ENOENT') throw fileError(error, dir, 'bundle folder');
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (mkdirError) {
+      throw fileError(mkdirError, dir, 'bundle folder');
+    }
+    return true;
+  }
+  if (!stats.isDirectory()) {
+    throw new CliError(`${dir} exists and is not a folder`, { hint: 'give a new folder name: -o DIR' });
+  }
+  if ((await readdir(dir)).length > 0) {
+    throw new CliError(`the bundle folder ${dir} is not empty`, {
+      hint: 'pull into a new folder, so that no earlier bundle is mixed with this one',
+    });
+  }
+  return false;
+}
+
+/** Files and folders created inside DIR, removed again if the pull fails. */
+class Writer {
+  private readonly created: string[] = [];
+  constructor(private readonly dir: string) {}
+
+  private pathOf(name: string): string {
+    const path = resolve(this.dir, ...name.split('/'));
+    if (!path.startsWith(this.dir + sep)) throw new CliError(`the bundle names a path outside the folder: ${JSON.stringify(name)}`);
+    return path;
+  }
+
+  async folder(name: string): Promise<void> {
+    const path = this.pathOf(name);
+    try {
+      await mkdir(path, { mode: 0o700 });
+    } catch (error) {
+      throw fileError(error, path, 'bundle folder');
+    }
+    this.created.push(path);
+  }
+
+  /** Creates `name` (O_EXCL, 0600), writes every piece, fsyncs, and returns the pieces' SHA-256. */
+  async file(name: string, body: AsyncIterable<Uint8Array> | Uint8Array): Promise<{ sha256: string; size: number }> {
+    const path = this.pathOf(name);
+    let handle;
+    try {
+      handle = await open(path, 'wx', 0o600);
+    } catch (error) {
+      throw fileError(error, path, 'bundle file');
+    }
+    this.created.push(path);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const piece of body instanceof Uint8Array ? [body] : body) {
+        hash.update(piece);
+        size += piece.byteLength;
+        await handle.write(piece);
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return { sha256: hash.digest('hex'), size };
+  }
+
+  async undo(): Promise<void> {
+    for (const path of this.created.reverse()) {
+      await rm(path, { force: true }).catch(() => rmdir(path).catch(() => {}));
+    }
+  }
+}
+
+async function receiveBundle(endpoint: EditorEndpoint, writer: Writer): Promise<{ manifestJson: Uint8Array; submissions: BundleSubmission[] }> {
+  const response = await editorRequest(endpoint, { method: 'GET', path: '/editor/v1/bundle' });
+  const type = response.headers['content-type'] ?? '';
+  if (!type.startsWith('application/x-tar')) {
+    response.destroy();
+    throw new CliError(`expected a tar bundle from the server, got '${type}'`, { hint: 'is --server the editor listener?' });
+  }
+
+  let manifestJson: Uint8Array | undefined;
+  let submissions: BundleSubmission[] = [];
+  const expected = new Map<string, { kind: 'source' } | { kind: 'submission'; entry: BundleSubmission }>();
+  const seen = new Set<string>();
+
+  try {
+    await readUstar(response, async (entry, body) => {
+      if (manifestJson === undefined) {
+        if (entry.name !== 'bundle.json') throw damaged(`expected bundle.json first, got ${describe(entry.name)}`);
+        if (entry.size > MAX_BUNDLE_JSON_BYTES) throw damaged(`bundle.json is ${entry.size} bytes, more than ${MAX_BUNDLE_JSON_BYTES}`);
+        manifestJson = await collect(body);
+        let json: unknown;
+        try {
+          json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(manifestJson));
+        } catch (error) {
+          throw damaged('bundle.json is not valid UTF-8 JSON', error);
+        }
+        const checked = checkBundleJson(json);
+        submissions = checked.submissions;
+        const handles = new Set(checked.sources.map((source) => source.handle));
+        for (const source of checked.sources) expected.set(source.path, { kind: 'source' });
+        for (const submission of submissions) {
+          if (!handles.has(submission.handle)) throw damaged(`submission ${submission.id} names a source without a key in the bundle`);
+          expected.set(submission.path, { kind: 'submission', entry: submission });
+        }
+        if (checked.sources.length > 0) await writer.folder('sources');
+        if (submissions.length > 0) await writer.folder('submissions');
+        return;
+      }
+      const role = expected.get(entry.name);
+      if (!role || seen.has(entry.name)) throw damaged(`unexpected entry ${describe(entry.name)} in the bundle`);
+      seen.add(entry.name);
+      if (role.kind === 'source') {
+        if (entry.size > MAX_SOURCE_KEY_BYTES) throw damaged(`${entry.name} is ${entry.size} bytes, too large for a public key`);
+        const key = await collect(body);
+        if (!new TextDecoder('latin1').decode(key.subarray(0, 64)).startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
+          throw damaged(`${entry.name} is not an armored public key`);
+        }
+        await writer.file(entry.name, key);
+        return;
+      }
+      if (entry.size !== role.entry.size) {
+        throw damaged(`${entry.name} is ${entry.size} bytes but bundle.json says ${role.entry.size}`);
+      }
+      const { sha256 } = await writer.file(entry.name, body);
+      if (sha256 !== role.entry.sha256) {
+        throw new CliError(`submission ${role.entry.id} does not match its SHA-256 in bundle.json`, {
+          hint: 'the ciphertext was damaged on the server or on the way; nothing was marked downloaded, so pull again',
+        });
+      }
+    });
+  } catch (error) {
+    response.destroy();
+    if (error instanceof UstarReadError) throw damaged(error.message, error);
+    if ((error as { code?: unknown }).code === 'ECONNRESET' || (error as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error).message === 'aborted') {
+      throw new CliError('the connection broke off during the download', {
+        hint: 'nothing was marked downloaded; pull again into a new folder',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (manifestJson === undefined) throw damaged('the bundle is empty: it has no bundle.json');
+  const missing = [...expected.keys()].filter((name) => !seen.has(name));
+  if (missing.length > 0) throw damaged(`the bundle lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
+  return { manifestJson, submissions };
+}
+
+async function acknowledge(endpoint: EditorEndpoint, submissions: BundleSubmission[], io: CliIo): Promise<number> {
+  let done = 0;
+  for (const submission of submissions) {
+    try {
+      await editorJson(endpoint, { method: 'POST', path: `/editor/v1/submissions/${submission.id}/ack` });
+      done++;
+    } catch (error) {
+      io.stderr.write(`sealdrop: ${done} of ${submissions.length} submissions were marked downloaded before the error below\n`);
+      const cli = asCliError(error);
+      throw cli instanceof CliError
+        ? new CliError(`could not mark submission ${submission.id} downloaded: ${cli.message}`, {
+            hint: 'the bundle on disk is complete; the rest stay "received" and come again with the next pull',
+            cause: error,
+          })
+        : cli;
+    }
+  }
+  return done;
+}
+
+function printSummary(io: CliIo, dir: string, submissions: BundleSubmission[], acknowledged: number): void {
+  const where = relative(io.cwd, dir) || '.';
+  if (submissions.length === 0) {
+    io.stdout.write(`no new submissions (empty bundle in ${where})\n`);
+    return;
+  }
+  const width = Math.max('HANDLE'.length, ...submissions.map((s) => s.handle.length));
+  const lines = [`${'HANDLE'.padEnd(width)}  DAY         SUBMISSION  SIZE`];
+  for (const s of submissions) lines.push(`${s.handle.padEnd(width)}  ${s.day}  ${s.id.slice(0, 8)}    ${formatSize(s.size)}`);
+  const sources = new Set(submissions.map((s) => s.handle)).size;
+  lines.push(
+    `${submissions.length} submission${submissions.length === 1 ? '' : 's'} from ${sources} source${sources === 1 ? '' : 's'} in ${where}; ${acknowledged} marked downloaded on the server`,
+  );
+  io.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const part of body) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+function describe(name: string): string {
+  return JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name);
+}
+
+function damaged(message: string, cause?: unknown): CliError {
+  return new CliError(message, {
+    hint: 'nothing was kept and nothing was marked downloaded; if it happens again, tell the server operator',
+    cause,
+  });
+}

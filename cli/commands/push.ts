@@ -1,0 +1,140 @@
+/**
+ * @module cli/commands/push — `sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX`: post every
+ * `OUTBOX/<handle>/*.pgp` written by `sealdrop reply`, and move each accepted one to
+ * `OUTBOX/sent/<handle>/`. A refused reply (not addressed to the source, unknown source…) stays
+ * where it is and is reported; a refused token or a broken connection stops the push at once.
+ */
+import { link, lstat, mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MAX_REPLY_BYTES } from '../../protocol/index.ts';
+import { parseCommandArgs, stringOption } from '../args.ts';
+import { isValidHandle } from '../bundle.ts';
+import { CliError } from '../errors.ts';
+import { fileError, resolvePath } from '../files.ts';
+import type { CliIo } from '../io.ts';
+import { asCliError, endpointFrom } from '../net/endpoint.ts';
+import { editorJson, EditorRequestError } from '../net/http.ts';
+
+const SENT = 'sent';
+const REPLY_FILE = /^[A-Za-z0-9._-]{1,200}\.pgp$/;
+
+interface Outgoing {
+  handle: string;
+  name: string;
+  path: string;
+}
+
+export async function run(args: string[], io: CliIo): Promise<void> {
+  const parsed = parseCommandArgs(
+    'push',
+    args,
+    { server: { type: 'string' }, socks5: { type: 'string' } },
+    { min: 1, max: 1, name: 'the OUTBOX folder' },
+  );
+  const endpoint = endpointFrom('push', io, stringOption(parsed, 'server'), stringOption(parsed, 'socks5'));
+  const outbox = resolvePath(io.cwd, parsed.positionals[0]!);
+  const outgoing = await findReplies(outbox, io);
+  if (outgoing.length === 0) {
+    io.stderr.write(`sealdrop: no replies to send in ${outbox}\n`);
+    return;
+  }
+
+  let sent = 0;
+  const refused: string[] = [];
+  for (const reply of outgoing) {
+    const label = `${reply.handle}/${reply.name}`;
+    const body = await readReply(reply.path);
+    let id: string;
+    try {
+      ({ id } = await editorJson<{ id: string }>(endpoint, {
+        method: 'POST',
+        path: `/editor/v1/sources/${encodeURIComponent(reply.handle)}/replies`,
+        body,
+        contentType: 'application/octet-stream',
+      }));
+    } catch (error) {
+      // The server judged this one reply: report it, keep the file, go on with the others.
+      if (error instanceof EditorRequestError && (error.status === 404 || error.status === 413 || error.status === 422)) {
+        io.stderr.write(`sealdrop: error: ${label} was refused: ${error.message}\n`);
+        refused.push(label);
+        continue;
+      }
+      if (sent > 0) io.stderr.write(`sealdrop: ${sent} of ${outgoing.length} replies were sent before the error below\n`);
+      throw asCliError(error);
+    }
+    await moveToSent(outbox, reply);
+    sent++;
+    io.stdout.write(`sent ${label} (reply ${id})\n`);
+  }
+  if (refused.length > 0) {
+    throw new CliError(`${refused.length} of ${outgoing.length} replies were refused and stay in the outbox`, {
+      hint: 'a reply must be made with "sealdrop reply" (or gpg) for that source\'s key from a current bundle; a deleted source cannot be answered',
+    });
+  }
+}
+
+/** `OUTBOX/<handle>/*.pgp`, sorted, skipping `sent/`; anything else in the outbox is named on stderr. */
+async function findReplies(outbox: string, io: CliIo): Promise<Outgoing[]> {
+  let top;
+  try {
+    top = await readdir(outbox, { withFileTypes: true });
+  } catch (error) {
+    throw fileError(error, outbox, 'outbox folder');
+  }
+  const found: Outgoing[] = [];
+  for (const entry of top.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name === SENT) continue;
+    if (!entry.isDirectory() || !isValidHandle(entry.name)) {
+      io.stderr.write(`sealdrop: ignoring ${JSON.stringify(entry.name)} in the outbox (not a source's folder)\n`);
+      continue;
+    }
+    const folder = join(outbox, entry.name);
+    for (const file of (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (file.isFile() && REPLY_FILE.test(file.name)) {
+        found.push({ handle: entry.name, name: file.name, path: join(folder, file.name) });
+      } else {
+        io.stderr.write(`sealdrop: ignoring ${JSON.stringify(`${entry.name}/${file.name}`)} (not a .pgp reply file)\n`);
+      }
+    }
+  }
+  return found;
+}
+
+async function readReply(path: string): Promise<Uint8Array> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw fileError(error, path, 'reply file');
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_REPLY_BYTES) {
+      throw new CliError(`the reply ${path} is ${size} bytes, more than the ${MAX_REPLY_BYTES} the server accepts`, {
+        hint: 'shorten the reply and encrypt it again with "sealdrop reply"',
+      });
+    }
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Moves the reply into `OUTBOX/sent/<handle>/` without ever replacing a file there (link, then unlink). */
+async function moveToSent(outbox: string, reply: Outgoing): Promise<void> {
+  const folder = join(outbox, SENT, reply.handle);
+  const target = join(folder, reply.name);
+  try {
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    const stats = await lstat(folder);
+    if (!stats.isDirectory()) throw new CliError(`${folder} is not a folder`);
+    await link(reply.path, target);
+    await unlink(reply.path);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${reply.handle}/${reply.name} was sent but could not be moved to ${folder}: ${(error as Error).message}`, {
+      hint: 'move it by hand before the next push, or it will be sent twice',
+      cause: error,
+    });
+  }
+}

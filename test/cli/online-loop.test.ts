@@ -1,0 +1,190 @@
+/**
+ * The editor's whole loop against a running server (both listeners on real sockets): a source
+ * submits through the protocol code → `sealdrop pull` → `sealdrop decrypt` → `sealdrop reply` →
+ * `sealdrop push` → the source's lookup returns the reply, readable with its codename.
+ */
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decrypt, decryptKey, readMessage, readPrivateKey } from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deriveSourceSecrets } from '../../protocol/index.ts';
+import { startServer, submitTip, lookUp, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
+import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, exists, listTree, makeTempDir, runCli } from './helpers.ts';
+
+let server: RunningServer;
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let first: SubmittedTip;
+let second: SubmittedTip;
+let handle: string;
+
+const MESSAGE = 'The ministry moved the tender files on Tuesday.\n화요일에 서류가 옮겨졌습니다.\n';
+const MEMO = new TextEncoder().encode('memo: budget line 4.2, see attached\n'.repeat(200));
+const REPLY = 'Thank you. Could you tell us who signed the transfer?\n';
+
+beforeAll(async () => {
+  server = await startServer();
+  tmp = await makeTempDir('sealdrop-online-');
+  first = await submitTip(server.sourceUrl, {
+    message: MESSAGE,
+    files: [{ name: 'memo.txt', type: 'text/plain', bytes: MEMO }],
+  });
+  // the same source comes back with a second tip
+  second = await submitTip(server.sourceUrl, { message: 'One more thing.', codename: first.codename });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await tmp?.cleanup();
+});
+
+const editorEnv = () => ({ SEALDROP_TOKEN: server.token, SEALDROP_SERVER: server.editorUrl });
+
+describe('the editor loop', () => {
+  it('pulls the bundle, writes exactly its files, and acknowledges each submission', async () => {
+    const r = await runCli(['pull', '-o', 'bundle'], { cwd: tmp.dir, env: editorEnv() });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const manifest = JSON.parse(await readFile(join(tmp.dir, 'bundle/bundle.json'), 'utf8')) as {
+      submissions: { id: string; handle: string }[];
+      sources: { handle: string }[];
+    };
+    expect(manifest.submissions.map((s) => s.id).sort()).toEqual([first.submissionId, second.submissionId].sort());
+    expect(manifest.sources).toHaveLength(1);
+    handle = manifest.sources[0]!.handle;
+    expect(await listTree(join(tmp.dir, 'bundle'))).toEqual(
+      [
+        'bundle.json',
+        'sources/',
+        `sources/${handle}.asc`,
+        'submissions/',
+        `submissions/${first.submissionId}.pgp`,
+        `submissions/${second.submissionId}.pgp`,
+      ].sort(),
+    );
+    expect(r.stdout).toContain(handle);
+    expect(r.stdout).toContain(first.submissionId.slice(0, 8));
+    expect(r.stdout).toMatch(/2 submissions from 1 source in bundle; 2 marked downloaded on the server/);
+
+    // the source sees both as downloaded
+    const seen = await lookUp(server.sourceUrl, first.lookupId);
+    expect(seen.submissions.map((s) => s.status)).toEqual(['downloaded', 'downloaded']);
+  });
+
+  it('pulls nothing new the second time', async () => {
+    const r = await runCli(['pull', '-o', 'bundle-again'], { cwd: tmp.dir, env: editorEnv() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('no new submissions (empty bundle in bundle-again)\n');
+  });
+
+  it('decrypts the pulled bundle offline', async () => {
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'bundle', '-o', 'tips'], {
+      cwd: tmp.dir,
+      env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const folders = await readdir(join(tmp.dir, 'tips', handle));
+    const firstFolder = folders.find((name) => name.endsWith(`_${first.submissionId.slice(0, 8)}`));
+    expect(firstFolder).toMatch(/^\d{4}-\d{2}-\d{2}_[0-9a-f]{8}$/);
+    const dir = join(tmp.dir, 'tips', handle, firstFolder!);
+    expect(await readFile(join(dir, 'message.txt'), 'utf8')).toBe(MESSAGE);
+    expect(new Uint8Array(await readFile(join(dir, 'files', 'memo.txt')))).toEqual(MEMO);
+    const secondFolder = folders.find((name) => name.endsWith(`_${second.submissionId.slice(0, 8)}`));
+    expect(await readFile(join(tmp.dir, 'tips', handle, secondFolder!, 'message.txt'), 'utf8')).toBe('One more thing.');
+  });
+
+  it('writes a reply offline and pushes it; the source reads it with its codename', async () => {
+    await writeFile(join(tmp.dir, 'reply.txt'), REPLY);
+    const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', handle, '--outbox', 'outbox', 'reply.txt'], {
+      cwd: tmp.dir,
+    });
+    expect(replied.code, replied.stderr).toBe(0);
+    const replyFile = replied.stdout.trim();
+
+    const pushed = await runCli(['push', 'outbox'], { cwd: tmp.dir, env: editorEnv() });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stdout).toMatch(new RegExp(`^sent ${handle}/[0-9a-f]{32}\\.pgp \\(reply [0-9a-f-]{36}\\)\\n$`));
+    expect(await exists(join(tmp.dir, replyFile))).toBe(false);
+    expect(await readdir(join(tmp.dir, 'outbox', 'sent', handle))).toHaveLength(1);
+
+    // the returning source: codename → lookup id and key passphrase → its replies, decrypted
+    const { lookupId, keyPassphrase } = deriveSourceSecrets(first.codename, await instanceSalt());
+    const seen = await lookUp(server.sourceUrl, lookupId);
+    expect(seen.replies).toHaveLength(1);
+    const privateKey = await decryptKey({ privateKey: await readPrivateKey({ armoredKey: seen.lockedPrivateKey }), passphrase: keyPassphrase });
+    const { data } = await decrypt({ message: await readMessage({ armoredMessage: seen.replies[0]!.message }), decryptionKeys: privateKey });
+    expect(data).toBe(REPLY);
+
+    // a second push has nothing left to send
+    const again = await runCli(['push', 'outbox'], { cwd: tmp.dir, env: editorEnv() });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toMatch(/no replies to send/);
+  });
+
+  it('keeps a refused reply in the outbox and says why', async () => {
+    // a reply to a source that does not exist on this server
+    const sent = join(tmp.dir, 'outbox', 'sent', handle);
+    const [name] = await readdir(sent);
+    await mkdir(join(tmp.dir, 'outbox', 'gone-source'));
+    await writeFile(join(tmp.dir, 'outbox', 'gone-source', name!), await readFile(join(sent, name!)));
+    const r = await runCli(['push', 'outbox'], { cwd: tmp.dir, env: editorEnv() });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`sealdrop: error: gone-source/${name} was refused: the server answered 404`);
+    expect(r.stderr).toContain('sealdrop: error: 1 of 1 replies were refused and stay in the outbox');
+    expect(await exists(join(tmp.dir, 'outbox', 'gone-source', name!))).toBe(true);
+  });
+
+  async function instanceSalt(): Promise<string> {
+    const response = await fetch(`${server.sourceUrl}/api/v1/config`);
+    return ((await response.json()) as { instanceSalt: string }).instanceSalt;
+  }
+});
+
+describe('refusals', () => {
+  it('needs SEALDROP_TOKEN and never takes it as a flag', async () => {
+    const r = await runCli(['pull', '--server', server.editorUrl, '-o', 'x'], { cwd: tmp.dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^sealdrop: error: SEALDROP_TOKEN is not set\nsealdrop: hint: ask the server operator/);
+    const flag = await runCli(['pull', '--server', server.editorUrl, '--token', server.token, '-o', 'x'], { cwd: tmp.dir });
+    expect(flag.code).toBe(2);
+    expect(await exists(join(tmp.dir, 'x'))).toBe(false);
+  });
+
+  it('reports a wrong or revoked token with a hint, and keeps nothing', async () => {
+    const wrong = `sde_${'x'.repeat(43)}`;
+    const r = await runCli(['pull', '-o', 'denied'], { cwd: tmp.dir, env: { ...editorEnv(), SEALDROP_TOKEN: wrong } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sealdrop: error: the server answered 401');
+    expect(r.stderr).toContain('sealdrop: hint: check SEALDROP_TOKEN');
+    expect(r.stderr).not.toContain(wrong);
+    expect(await exists(join(tmp.dir, 'denied'))).toBe(false);
+    const malformed = await runCli(['pull', '-o', 'denied'], { cwd: tmp.dir, env: { ...editorEnv(), SEALDROP_TOKEN: 'sde_oops' } });
+    expect(malformed.stderr).toMatch(/does not look like an editor token/);
+    expect(malformed.stderr).not.toContain('sde_oops');
+  });
+
+  it('refuses to pull into a folder that is not empty', async () => {
+    const r = await runCli(['pull', '-o', 'bundle'], { cwd: tmp.dir, env: editorEnv() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the bundle folder .* is not empty\nsealdrop: hint: pull into a new folder/);
+  });
+
+  it('says when nothing listens at --server', async () => {
+    const r = await runCli(['push', '--server', 'http://127.0.0.1:1', 'outbox'], { cwd: tmp.dir, env: { SEALDROP_TOKEN: server.token } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/sealdrop: error: cannot reach the editor API at http:\/\/127\.0\.0\.1:1/);
+    expect(r.stderr).toMatch(/sealdrop: hint: is the server running/);
+  });
+
+  it('refuses an onion address without --socks5, and plain http off this machine', async () => {
+    const onion = await runCli(['pull', '--server', 'http://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion', '-o', 'o'], {
+      cwd: tmp.dir,
+      env: { SEALDROP_TOKEN: server.token },
+    });
+    expect(onion.stderr).toMatch(/needs Tor\nsealdrop: hint: add --socks5 127\.0\.0\.1:9050/);
+    const clear = await runCli(['pull', '--server', 'http://newsroom.example:8081', '-o', 'o'], { cwd: tmp.dir, env: { SEALDROP_TOKEN: server.token } });
+    expect(clear.stderr).toMatch(/refusing to send the editor token over plain http/);
+    expect(await exists(join(tmp.dir, 'o'))).toBe(false);
+  });
+});
