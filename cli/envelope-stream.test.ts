@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,5 +125,33 @@ describe('EnvelopeStreamWriter', () => {
     expect(thrown).toBeInstanceOf(EnvelopeError);
     expect((thrown as EnvelopeError).code).toBe('bad_padded_length');
     expect(writer.bytesWritten).toBeLessThanOrEqual(envelope.length);
+  });
+});
+
+/** protocol/testdata's envelope vectors (format: headers, a blank line, base64 data). */
+function envelopeVectors(): { name: string; expect: string; data: Uint8Array }[] {
+  const dir = new URL('../protocol/testdata/', import.meta.url);
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('envelope-') && !f.includes('.'))
+    .sort()
+    .map((name) => {
+      const text = readFileSync(new URL(name, dir), 'utf8');
+      const split = text.indexOf('\n\n');
+      const headers = Object.fromEntries(text.slice(0, split).split('\n').map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
+      expect(headers.encoding).toBe('base64');
+      return { name, expect: headers.expect!, data: new Uint8Array(Buffer.from(text.slice(split + 2).replace(/\n/g, ''), 'base64')) };
+    });
+}
+
+describe('EnvelopeStreamWriter on protocol/testdata', () => {
+  const vectors = envelopeVectors();
+  it('has the envelope vectors', () => {
+    expect(vectors.length).toBeGreaterThan(30);
+  });
+  it.each(vectors.map((v) => [v.name, v] as const))('%s', async (_name, vector) => {
+    for (const chunk of [509, 65536]) {
+      const r = await stream(vector.data, chunk);
+      expect(r.ok ? 'success' : `envelope failure: ${r.code}`).toBe(vector.expect);
+    }
   });
 });

@@ -164,7 +164,8 @@ export class EnvelopeStreamWriter {
     const manifest = this.manifest;
     const expectedCount = manifest ? 2 + manifest.files.length : undefined;
     if (isZero(header)) {
-      if (i < 2 || i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount ?? 'at least 2'} entries, got ${i}`);
+      if (i < 2) fail('missing_entry', `expected ${i === 0 ? 'manifest.json' : 'message.txt'} at offset ${at}, got the end marker`);
+      if (i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount} entries as the manifest says, got ${i}`);
       this.endMarkerAt = at;
       this.state = { kind: 'trailer' };
       return;
