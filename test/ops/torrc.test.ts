@@ -5,7 +5,7 @@
  * editor service without one). A missing tor fails these tests; they never skip.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -116,9 +116,10 @@ describe('generate-torrc.sh', () => {
 });
 
 describe('editor client authorisation', () => {
-  async function makeAuth(name: string, address: string, outdir: string) {
+  async function makeAuth(name: string, address: string | undefined, outdir: string, client = false) {
     mkdirSync(outdir, { recursive: true });
-    return runProgram(join(TOR_DIR, 'make-editor-auth.sh'), [name, address, outdir]);
+    const args = [...(client ? ['--client'] : []), name, ...(address === undefined ? [] : [address])];
+    return runProgram(join(TOR_DIR, 'make-editor-auth.sh'), args, { env: { ...process.env, OUT_DIR: outdir } });
   }
 
   function entrypoint(args: string[], authDir: string) {
@@ -135,15 +136,18 @@ describe('editor client authorisation', () => {
 
   it('makes an x25519 key pair whose halves belong together, in the formats tor reads', async () => {
     const address = 'a'.repeat(56);
-    const made = await makeAuth('alice', `${address}.onion`, join(dir, 'keys'));
+    const keysDir = join(dir, 'keys');
+    const made = await makeAuth('alice', `${address}.onion`, keysDir);
     expect(made.stderr).toContain('give');
     expect(made.code).toBe(0);
-    const pub = readFileSync(join(dir, 'keys/alice.auth'), 'utf8');
-    const priv = readFileSync(join(dir, `keys/${address}.auth_private`), 'utf8');
+    const pub = readFileSync(join(keysDir, 'alice.auth'), 'utf8');
+    const bare = readFileSync(join(keysDir, 'alice.x25519_private'), 'utf8');
+    const priv = readFileSync(join(keysDir, `${address}.auth_private`), 'utf8');
     const pubMatch = pub.match(/^descriptor:x25519:([A-Z2-7]{52})\n$/);
     const privMatch = priv.match(new RegExp(`^${address}:descriptor:x25519:([A-Z2-7]{52})\\n$`));
     expect(pubMatch).not.toBeNull();
     expect(privMatch).not.toBeNull();
+    expect(bare).toBe(`${privMatch![1]}\n`);
     // Cross-check with node's own X25519: the public key derived from the private half is the one
     // in the .auth file.
     const d = base32Decode(privMatch![1]!);
@@ -152,17 +156,30 @@ describe('editor client authorisation', () => {
       key: { kty: 'OKP', crv: 'X25519', d: d.toString('base64url'), x: x.toString('base64url') },
       format: 'jwk',
     });
-    const derived = createPublicKey(key).export({ format: 'jwk' });
-    expect(derived.x).toBe(x.toString('base64url'));
-    // Both files private, and never overwritten.
-    expect(readdirSync(join(dir, 'keys')).length).toBe(2);
-    for (const f of readdirSync(join(dir, 'keys'))) {
-      expect((await import('node:fs')).statSync(join(dir, 'keys', f)).mode & 0o777).toBe(0o600);
-    }
-    const again = await makeAuth('alice', address, join(dir, 'keys'));
+    expect(createPublicKey(key).export({ format: 'jwk' }).x).toBe(x.toString('base64url'));
+    // every file private, and never overwritten
+    expect(readdirSync(keysDir).sort()).toEqual([`${address}.auth_private`, 'alice.auth', 'alice.x25519_private']);
+    for (const f of readdirSync(keysDir)) expect(statSync(join(keysDir, f)).mode & 0o777).toBe(0o600);
+    const again = await makeAuth('alice', undefined, keysDir);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/exists already/);
-    expect(readFileSync(join(dir, 'keys/alice.auth'), 'utf8')).toBe(pub);
+    expect(readFileSync(join(keysDir, 'alice.auth'), 'utf8')).toBe(pub);
+  });
+
+  it('makes the key pair before the address is known, and the client file later', async () => {
+    const keysDir = join(dir, 'keys');
+    const made = await makeAuth('dana', undefined, keysDir);
+    expect(made.code).toBe(0);
+    expect(made.stderr).toMatch(/--client dana ADDRESS/);
+    expect(readdirSync(keysDir).sort()).toEqual(['dana.auth', 'dana.x25519_private']);
+    const address = 'd'.repeat(56);
+    const client = await makeAuth('dana', `${address}.onion`, keysDir, true);
+    expect(client.code).toBe(0);
+    const bare = readFileSync(join(keysDir, 'dana.x25519_private'), 'utf8').trim();
+    expect(readFileSync(join(keysDir, `${address}.auth_private`), 'utf8')).toBe(`${address}:descriptor:x25519:${bare}\n`);
+    expect(statSync(join(keysDir, `${address}.auth_private`)).mode & 0o777).toBe(0o600);
+    expect((await makeAuth('dana', address, keysDir, true)).stderr).toMatch(/exists already/);
+    expect((await makeAuth('erin', address, keysDir, true)).stderr).toMatch(/cannot read .*erin\.x25519_private/);
   });
 
   it('refuses a bad onion address or name', async () => {
@@ -197,11 +214,12 @@ describe('editor client authorisation', () => {
     const editorMachine = join(dir, 'editor-machine');
     mkdirSync(authDir);
     mkdirSync(editorMachine, { mode: 0o700 });
-    // The address is not known before the first start; a placeholder address makes a real key
-    // pair for the service side, and the editor side is checked below with the real address.
-    expect((await makeAuth('alice', 'b'.repeat(56), editorMachine)).code).toBe(0);
-    expect((await makeAuth('bob', 'c'.repeat(56), editorMachine)).code).toBe(0);
+    // The address is not known before the first start: the editors make their key pairs without it.
+    expect((await makeAuth('alice', undefined, editorMachine)).code).toBe(0);
+    expect((await makeAuth('bob', undefined, editorMachine)).code).toBe(0);
     writeFileSync(join(authDir, 'alice.auth'), readFileSync(join(editorMachine, 'alice.auth')));
+    // the operator's folder holds other files too (the README): only *.auth files count
+    writeFileSync(join(authDir, 'README.md'), 'not a key\n');
     writeFileSync(join(authDir, 'bob.auth'), readFileSync(join(editorMachine, 'bob.auth')));
 
     const e = entrypoint(['--DisableNetwork', '1', '--Log', 'info stdout'], authDir);
@@ -244,6 +262,7 @@ describe('editor client authorisation', () => {
     const clientAuth = join(dir, 'client-auth');
     mkdirSync(clientAuth, { mode: 0o700 });
     expect((await makeAuth('carol', editorAddress, clientAuth)).code).toBe(0);
+    rmSync(join(clientAuth, 'carol.x25519_private'));
     const clientData = join(dir, 'client-data');
     mkdirSync(clientData, { mode: 0o700 });
     writeFileSync(
