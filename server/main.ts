@@ -1,0 +1,86 @@
+/**
+ * @module server/main — `npm start`: config, database, key, apps, listeners, purge timer.
+ * Prints one line with the URL(s); everything else it prints is a request-log line or an error.
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { systemClock } from './clock.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
+import { createEditorApp } from './editor/app.ts';
+import { loadInstance } from './instance.ts';
+import { DEMO_KEY_WARNING, loadNewsroomKey, NewsroomKeyError } from './newsroom-key.ts';
+import { startPurgeTimer } from './source/purge.ts';
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number) {
+  return new Promise<{ server: ServerType; url: string }>((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, (info: AddressInfo) => {
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({ server, url: `http://${host}:${info.port}/` });
+    });
+    server.once('error', reject);
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const clock = systemClock;
+  const newsroomKey = await loadNewsroomKey(config.newsroomKeyFile, clock());
+  if (newsroomKey.isDemoKey) console.error(DEMO_KEY_WARNING);
+
+  let database: Database;
+  if (config.databaseUrl) {
+    database = await openDatabase({ url: config.databaseUrl });
+  } else {
+    // the embedded database holds ciphertext and source keys: not for other local users
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    database = await openDatabase({ dataDir: config.dataDir });
+  }
+  const instance = await loadInstance(database.db, clock);
+  const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log });
+  const stopPurge = startPurgeTimer(database.db, clock);
+
+  const servers: ServerType[] = [];
+  const urls: string[] = [];
+  const source = await listen(app.fetch, config.host, config.port);
+  servers.push(source.server);
+  urls.push(`sealdrop: source pages on ${source.url}`);
+
+  // --- editor listener (server/editor/app.ts): own port, loopback by default ---
+  const editorApp = createEditorApp({ db: database.db, newsroomKey, clock, config, log });
+  const editor = await listen(editorApp.fetch, config.editorHost, config.editorPort);
+  servers.push(editor.server);
+  urls.push(`editor API on ${editor.url}editor/v1`);
+  // --- end of the editor listener ---
+
+  log(`${urls.join(', ')} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    stopPurge();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // PGlite must be closed to leave its data folder consistent
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DatabaseOpenError) {
+    console.error(`sealdrop: error: ${error.message}`);
+    if (error instanceof NewsroomKeyError) {
+      console.error('sealdrop: hint: NEWSROOM_KEY_FILE must be the newsroom PUBLIC key (sealdrop keygen writes it)');
+    }
+  } else {
+    console.error('sealdrop: error:', error);
+  }
+  process.exit(1);
+});
