@@ -1,0 +1,111 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createMessage, encrypt, enums, generateKey, readKey } from 'openpgp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inspectMessage } from '../../protocol/openpgp-checks.ts';
+import { encryptToKeys } from '../../protocol/source-keys.ts';
+import { demoNewsroomKey } from '../test-helpers.ts';
+import { checkCiphertext } from './message-check.ts';
+
+async function* chunksOf(bytes: Uint8Array, size: number) {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+/** inspectMessage on the whole message: the reference the streamed check must agree with. */
+async function reference(bytes: Uint8Array) {
+  try {
+    return { ok: true, recipients: (await inspectMessage(bytes)).recipientKeyIds };
+  } catch (error) {
+    return { ok: false, code: (error as { code?: string }).code };
+  }
+}
+
+async function streamed(bytes: Uint8Array, size: number) {
+  const count = Math.max(1, Math.ceil(bytes.length / size));
+  const result = await checkCiphertext(chunksOf(bytes, size), count);
+  expect(result.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+  return result.message.ok
+    ? { ok: true, recipients: result.message.info.recipientKeyIds }
+    : { ok: false, code: result.message.error.code };
+}
+
+let messages: Uint8Array[] = [];
+
+beforeAll(async () => {
+  const newsroom = await demoNewsroomKey();
+  const other = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'x' }], format: 'object' });
+  const v6 = await generateKey({ type: 'curve25519', userIDs: [{ name: 'y' }], format: 'object', config: { v6Keys: true } });
+  messages = [
+    await encryptToKeys(new Uint8Array(randomBytes(10)), [newsroom.key]),
+    await encryptToKeys(new Uint8Array(randomBytes(5000)), [newsroom.key, other.publicKey]),
+    await encryptToKeys(new Uint8Array(randomBytes(70_000)), [newsroom.key]),
+    await encryptToKeys(new Uint8Array(randomBytes(3000)), [v6.publicKey]),
+  ];
+  // a streamed encryption: partial body lengths, as big uploads from the browser have
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < 40; i++) controller.enqueue(new Uint8Array(randomBytes(4096)));
+      controller.close();
+    },
+  });
+  const streamedMessage = await encrypt({
+    message: await createMessage({ binary: stream, format: 'binary' }),
+    encryptionKeys: newsroom.key,
+    format: 'binary',
+    config: { preferredCompressionAlgorithm: enums.compression.uncompressed },
+  });
+  const parts: Uint8Array[] = [];
+  for await (const part of streamedMessage as unknown as AsyncIterable<Uint8Array>) parts.push(part);
+  messages.push(new Uint8Array(Buffer.concat(parts)));
+  void readKey;
+});
+
+describe('checkCiphertext', () => {
+  it('agrees with inspectMessage on real messages, whatever the chunk size', async () => {
+    for (const message of messages) {
+      const expected = await reference(message);
+      expect(expected.ok).toBe(true);
+      for (const size of [1, 7, 512, 1024, 4096, message.length, message.length + 1]) {
+        expect(await streamed(message, size), `size ${size} of ${message.length}`).toEqual(expected);
+      }
+    }
+  });
+
+  it('agrees with inspectMessage on broken messages: cut, extended, flipped header bytes, plaintext', async () => {
+    const rng = (n: number) => randomBytes(4).readUInt32BE() % n;
+    const variants: Uint8Array[] = [new TextEncoder().encode('plain text, no OpenPGP at all'), new Uint8Array([0xff, 0, 1])];
+    for (const message of messages) {
+      variants.push(message.subarray(0, message.length - 1));
+      variants.push(message.subarray(0, 40));
+      variants.push(new Uint8Array([...message, 0xc1, 0x01, 0x00]));
+      variants.push(new Uint8Array([...message, ...message]));
+      for (let i = 0; i < 15; i++) {
+        const copy = new Uint8Array(message);
+        // mostly the framing and PKESK region, where the checks look
+        const at = rng(Math.min(copy.length, 300));
+        copy[at] = rng(256);
+        variants.push(copy);
+      }
+    }
+    let refused = 0;
+    for (const variant of variants) {
+      const expected = await reference(variant);
+      if (!expected.ok) refused++;
+      for (const size of [3, 1024]) {
+        const got = await streamed(variant, size);
+        // both refuse (the codes may differ: the walk meets a framing error first), or both accept alike
+        expect(got.ok, `variant of ${variant.length} bytes, chunk size ${size}: ${JSON.stringify({ expected, got })}`).toBe(expected.ok);
+        if (expected.ok) expect(got).toEqual(expected);
+      }
+    }
+    // the cut and extended variants at least (flips inside the encrypted body are fine for both)
+    expect(refused).toBeGreaterThanOrEqual(2 + 4 * messages.length);
+  });
+
+  it('hashes everything even when the structure is refused early', async () => {
+    const junk = new Uint8Array(randomBytes(10_000));
+    junk[0] = 0x20;
+    const result = await checkCiphertext(chunksOf(junk, 1000), 10);
+    expect(result.message.ok).toBe(false);
+    expect(result.sha256).toBe(createHash('sha256').update(junk).digest('hex'));
+  });
+});
