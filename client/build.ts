@@ -11,7 +11,7 @@
  *   `script-src 'self'; style-src 'self'`.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -19,7 +19,6 @@ import { CATALOGUES, LANGUAGES, LANGUAGE_TAGS, type Catalogue, type MessageKey }
 
 const CLIENT = dirname(fileURLToPath(import.meta.url));
 export const DIST = join(CLIENT, 'dist');
-const ASSETS = join(DIST, 'assets');
 const PAGES = ['index', 'return', 'safety'] as const;
 
 /** Tor Browser follows Firefox ESR; 115 is the oldest ESR still met in the field. */
@@ -45,8 +44,26 @@ export function sri(bytes: Uint8Array): string {
 
 export type BuildResult = { files: Record<string, number> };
 
+/**
+ * Builds into a fresh folder and swaps it in at the end, so a server (or a parallel test run)
+ * reading client/dist never sees a half-written build.
+ */
 export async function buildClient(): Promise<BuildResult> {
-  await rm(DIST, { recursive: true, force: true });
+  const staging = `${DIST}.build-${process.pid}-${Date.now()}`;
+  try {
+    const files = await buildInto(staging);
+    const old = `${DIST}.old-${process.pid}-${Date.now()}`;
+    await rename(DIST, old).catch(() => {});
+    await rename(staging, DIST);
+    await rm(old, { recursive: true, force: true });
+    return { files };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function buildInto(outDir: string): Promise<Record<string, number>> {
+  const ASSETS = join(outDir, 'assets');
   await mkdir(ASSETS, { recursive: true });
 
   // Workers are split: OpenPGP.js's rarely needed parts (legacy ciphers, bzip2, argon2, curve
@@ -81,16 +98,21 @@ export async function buildClient(): Promise<BuildResult> {
   };
   for (const page of PAGES) {
     const template = await readFile(join(CLIENT, 'pages', `${page}.html`), 'utf8');
-    const html = await renderPage(template, partials, page === 'index');
-    await writeFile(join(DIST, `${page}.html`), html);
+    const html = await renderPage(template, partials, page === 'index', ASSETS);
+    await writeFile(join(outDir, `${page}.html`), html);
   }
 
   const files: Record<string, number> = {};
-  for (const f of await listFiles(DIST)) files[f] = (await readFile(join(DIST, f))).length;
-  return { files };
+  for (const f of await listFiles(outDir)) files[f] = (await readFile(join(outDir, f))).length;
+  return files;
 }
 
-async function renderPage(template: string, partials: { header: string; tipForm: string }, withWordlist: boolean) {
+async function renderPage(
+  template: string,
+  partials: { header: string; tipForm: string },
+  withWordlist: boolean,
+  assets: string,
+): Promise<string> {
   let html = template
     .replace('<!-- header -->', partials.header)
     .replace('<!-- tip-form -->', partials.tipForm)
@@ -98,7 +120,7 @@ async function renderPage(template: string, partials: { header: string; tipForm:
     .replace('<!-- language-options -->', languageOptions())
     .replace('<!-- wordlist -->', withWordlist ? WORDLIST_FIELD : '');
   html = fillEnglish(html, CATALOGUES.en);
-  html = await addIntegrity(html);
+  html = await addIntegrity(html, assets);
   if (/<script(?![^>]*\bsrc=)/i.test(html) || /\sstyle=|<style/i.test(html)) {
     throw new Error('inline script or style in a page: the CSP would block it');
   }
@@ -134,10 +156,10 @@ function fillEnglish(html: string, en: Catalogue): string {
   });
 }
 
-async function addIntegrity(html: string): Promise<string> {
+async function addIntegrity(html: string, assets: string): Promise<string> {
   const refs = [...html.matchAll(/<(script|link)\b[^>]*\s(?:src|href)="\/assets\/([\w.-]+)"[^>]*>/g)];
   for (const [tag, , file] of refs) {
-    const integrity = sri(await readFile(join(ASSETS, file!)));
+    const integrity = sri(await readFile(join(assets, file!)));
     html = html.replace(tag, tag.replace(/>$/, ` integrity="${integrity}">`));
   }
   return html;
@@ -148,7 +170,6 @@ function escapeHtml(text: string): string {
 }
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
   const out: string[] = [];
   for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;

@@ -1,0 +1,166 @@
+/**
+ * @module test/e2e/navigator — a source's actions in the browser, named as user stories, and
+ * the page's manners recorded as it goes: every request it makes, every CSP violation it reports.
+ */
+import type { Browser, Page } from 'puppeteer-core';
+
+declare global {
+  interface Window {
+    __cspViolations: string[];
+  }
+}
+
+export class SourceNavigator {
+  /** Every URL the page (and its frames) asked for, in order. */
+  readonly requests: string[] = [];
+  readonly consoleErrors: string[] = [];
+
+  private constructor(
+    readonly page: Page,
+    readonly origin: string,
+  ) {
+    page.on('request', (request) => {
+      this.requests.push(request.url());
+    });
+    page.on('console', (message) => {
+      if (message.type() === 'error') this.consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => this.consoleErrors.push(`pageerror: ${(error as Error).message}`));
+  }
+
+  static async open(browser: Browser, origin: string): Promise<SourceNavigator> {
+    const page = await browser.newPage();
+    // Registered before any page script, in every document the tab loads.
+    await page.evaluateOnNewDocument(() => {
+      window.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (event) => {
+        window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`);
+      });
+    });
+    page.setDefaultTimeout(90_000);
+    return new SourceNavigator(page, origin);
+  }
+
+  /** Goes to a page; answers the Content-Security-Policy header it was served with. */
+  async sourceVisits(path: string): Promise<string | undefined> {
+    const response = await this.page.goto(this.origin + path, { waitUntil: 'load' });
+    return response?.headers()['content-security-policy'];
+  }
+
+  async sourceWaitsForThePageToBeReady(button: 'submit' | 'check' = 'submit'): Promise<void> {
+    await this.page.waitForSelector(`[data-testid=${button}]:not([disabled])`);
+  }
+
+  async sourceWritesMessage(text: string): Promise<void> {
+    const box = await this.page.$('[data-testid=message]');
+    // Typing key by key is slow with the JIT off; the input event is what the page listens to.
+    await box!.evaluate((el, value) => {
+      (el as HTMLTextAreaElement).value = value;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, text);
+  }
+
+  async sourceAttachesFiles(...paths: string[]): Promise<string[]> {
+    const input = await this.page.$('[data-testid=files]');
+    await (input as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(...paths);
+    await this.page.waitForFunction(
+      (n) => [...document.querySelectorAll('#file-list li p:nth-child(2)')].filter((p) => p.textContent).length === n,
+      {},
+      paths.length,
+    );
+    return this.page.$$eval('#file-list li p:nth-child(2)', (notes) => notes.map((n) => `${n.className}: ${n.textContent}`));
+  }
+
+  /** Writes, attaches, sends; returns the codename shown. */
+  async sourceSubmitsTip(tip: { message: string; files?: string[] }): Promise<string> {
+    await this.sourceWaitsForThePageToBeReady('submit');
+    await this.sourceWritesMessage(tip.message);
+    if (tip.files?.length) await this.sourceAttachesFiles(...tip.files);
+    await this.page.click('[data-testid=submit]');
+    await this.page.waitForFunction(
+      () => document.querySelector('[data-testid=codename]')?.textContent || document.querySelector('#error:not([hidden])'),
+      { timeout: 180_000 },
+    );
+    const error = await this.page.$eval('#error', (e) => ((e as HTMLElement).hidden ? '' : e.textContent));
+    if (error) throw new Error(`the page reported: ${error}`);
+    return this.page.$eval('[data-testid=codename]', (e) => e.textContent!);
+  }
+
+  async sourceConfirmsSheWroteItDown(): Promise<void> {
+    await this.page.click('#wrote-it-down');
+  }
+
+  async sourceTypesCodename(codename: string): Promise<{ ok: string[]; bad: string[]; feedback: string }> {
+    const input = await this.page.$('[data-testid=codename-input]');
+    await input!.evaluate((el) => ((el as HTMLInputElement).value = ''));
+    await input!.type(codename);
+    await this.page.waitForFunction(
+      (n) => document.querySelectorAll('#words li').length === n && document.querySelectorAll('#words li:not(.ok):not(.bad)').length <= 1,
+      {},
+      codename.trim().split(/\s+/).length,
+    );
+    return this.page.evaluate(() => ({
+      ok: [...document.querySelectorAll('#words li.ok')].map((li) => li.textContent!),
+      bad: [...document.querySelectorAll('#words li.bad')].map((li) => li.textContent!),
+      feedback: document.querySelector('#word-feedback')!.textContent!,
+    }));
+  }
+
+  /** Types the codename and opens; answers the replies' texts and the statuses shown. */
+  async sourceReturnsWithCodename(codename: string): Promise<{ replies: string[]; statuses: string[] }> {
+    await this.sourceWaitsForThePageToBeReady('check');
+    await this.sourceTypesCodename(codename);
+    await this.page.click('[data-testid=check]');
+    await this.page.waitForSelector('#account:not([hidden]), #lookup-error:not([hidden])', { timeout: 120_000 });
+    const error = await this.page.$eval('#lookup-error', (e) => ((e as HTMLElement).hidden ? '' : e.textContent));
+    if (error) throw new Error(`the page reported: ${error}`);
+    return this.sourceReadsAccount();
+  }
+
+  async sourceReadsAccount(): Promise<{ replies: string[]; statuses: string[] }> {
+    return this.page.evaluate(() => ({
+      replies: [...document.querySelectorAll('[data-testid=reply] pre')].map((p) => p.textContent!),
+      statuses: [...document.querySelectorAll('[data-testid=status]')].map((li) => (li as HTMLElement).dataset.status!),
+    }));
+  }
+
+  async sourceDeletesReply(index: number): Promise<void> {
+    const before = await this.page.$$eval('[data-testid=reply]', (r) => r.length);
+    const buttons = await this.page.$$('[data-testid=reply] button');
+    await buttons[index]!.click();
+    await this.page.waitForFunction((n) => document.querySelectorAll('[data-testid=reply]').length === n - 1, {}, before);
+  }
+
+  async sourceSendsFollowUp(message: string): Promise<void> {
+    await this.sourceWritesMessage(message);
+    await this.page.click('[data-testid=submit]');
+    await this.page.waitForSelector('#followup-sent:not([hidden]), #error:not([hidden])', { timeout: 180_000 });
+    const error = await this.page.$eval('#error', (e) => ((e as HTMLElement).hidden ? '' : e.textContent));
+    if (error) throw new Error(`the page reported: ${error}`);
+  }
+
+  async sourcePicksLanguage(language: string): Promise<void> {
+    await this.page.select('[data-testid=language]', language);
+  }
+
+  async cspViolations(): Promise<string[]> {
+    return this.page.evaluate(() => window.__cspViolations ?? ['(listener missing)']);
+  }
+
+  /** axe-core's serious and critical findings for the page as it is now. */
+  async accessibilityProblems(axeSource: string): Promise<string[]> {
+    await this.page.evaluate(axeSource);
+    return this.page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+      const { violations } = await axe.run(document, { resultTypes: ['violations'] });
+      return violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    });
+  }
+
+  /** URLs that are neither this origin nor local data (data:, blob:). */
+  foreignRequests(): string[] {
+    return this.requests.filter((url) => !url.startsWith(this.origin + '/') && !/^(data|blob):/.test(url));
+  }
+}

@@ -1,0 +1,3 @@
+import { defineSourceStories } from './stories.ts';
+
+defineSourceStories('chromium');

@@ -1,0 +1,252 @@
+/**
+ * @module test/e2e/stories — the source's stories of issue 4, run in one browser per test file
+ * (source-chromium.test.ts, source-firefox.test.ts) so the two browsers run side by side.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { asc, eq } from 'drizzle-orm';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripJpeg } from '../../client/strip/jpeg.ts';
+import { SECRETS, ascii, baseJpeg, containsBytes, exifWithGps, jpegWithMetadata } from '../../client/strip/test-images.ts';
+import { parseEnvelope } from '../../protocol/envelope.ts';
+import { deriveSourceSecrets, hashLookupId } from '../../protocol/kdf.ts';
+import { encryptToKeys } from '../../protocol/source-keys.ts';
+import { dayOf } from '../../server/clock.ts';
+import type { Db } from '../../server/db/open.ts';
+import { chunks, instance, replies, sources, submissions } from '../../server/db/schema.ts';
+import { browserAvailable, launchBrowser, type BrowserName, type LaunchedBrowser } from './browsers.ts';
+import { startSourceServer, type SourceServer } from './harness.ts';
+import { SourceNavigator } from './navigator.ts';
+
+const ROOT = new URL('../../', import.meta.url);
+const AXE = readFileSync(new URL('node_modules/axe-core/axe.min.js', ROOT), 'utf8');
+const DEMO_SECRET_KEY = readFileSync(new URL('keys.example/newsroom.sec.asc', ROOT), 'utf8');
+const DEMO_PUBLIC_KEY = readFileSync(new URL('keys.example/newsroom.pub.asc', ROOT), 'utf8');
+const DEMO_PASSPHRASE = 'demo-never-use';
+
+/** The newsroom's side, done here as the CLI would: ciphertext from the database, demo key. */
+async function newsroomOpens(db: Db, submissionId: string) {
+  const rows = await db.select().from(chunks).where(eq(chunks.submissionId, submissionId)).orderBy(asc(chunks.idx));
+  const ciphertext = Buffer.concat(rows.map((r) => r.data));
+  const key = await openpgp.decryptKey({
+    privateKey: await openpgp.readPrivateKey({ armoredKey: DEMO_SECRET_KEY }),
+    passphrase: DEMO_PASSPHRASE,
+  });
+  const { data } = await openpgp.decrypt({
+    message: await openpgp.readMessage({ binaryMessage: ciphertext }),
+    decryptionKeys: key,
+    format: 'binary',
+  });
+  return { ciphertext, chunkCount: rows.length, envelope: await parseEnvelope(data as Uint8Array) };
+}
+
+async function sourceOf(db: Db, codename: string) {
+  const [{ instanceSalt }] = (await db.select().from(instance)) as unknown as [{ instanceSalt: string }];
+  const { lookupId } = deriveSourceSecrets(codename, instanceSalt);
+  const [source] = await db.select().from(sources).where(eq(sources.lookupHash, hashLookupId(lookupId)));
+  return source;
+}
+
+/** An editor's reply, encrypted to the source key and the newsroom key, stored as the editor API would. */
+async function newsroomReplies(db: Db, sourceId: string, publicKey: string, text: string): Promise<void> {
+  const message = await encryptToKeys(new TextEncoder().encode(text), [
+    await openpgp.readKey({ armoredKey: publicKey }),
+    await openpgp.readKey({ armoredKey: DEMO_PUBLIC_KEY }),
+  ]);
+  await db.insert(replies).values({ sourceId, message, size: message.length, createdDay: dayOf(new Date()) });
+}
+
+export function defineSourceStories(name: BrowserName): void {
+  describe.skipIf(!browserAvailable(name))(`a source in ${name}`, () => {
+    let server: SourceServer;
+    let launched: LaunchedBrowser;
+    let files: string;
+
+    beforeAll(async () => {
+      [server, launched] = await Promise.all([startSourceServer({ powDifficulty: 8 }), launchBrowser(name)]);
+      files = mkdtempSync(join(tmpdir(), 'sealdrop-e2e-'));
+    });
+    afterAll(async () => {
+      await launched?.close();
+      await server?.close();
+      if (files) rmSync(files, { recursive: true, force: true });
+    });
+
+    it('submits a message with a GPS-tagged photo, keeps the codename, reads a reply, deletes it, sends more', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      const csp = await source.sourceVisits('/');
+      expect(csp).toContain("default-src 'none'");
+
+      const photo = join(files, 'IMG_2041.jpg');
+      writeFileSync(photo, jpegWithMetadata());
+      const message = `The ministry moved the files on Tuesday. 자료는 화요일에 옮겨졌다. ${randomBytes(4).toString('hex')}`;
+      await source.sourceWaitsForThePageToBeReady();
+      await source.sourceWritesMessage(message);
+      const notes = await source.sourceAttachesFiles(photo);
+      expect(notes).toEqual(['ok: Hidden data (location, camera, dates) will be removed from this image.']);
+      const codename = await source.sourceSubmitsTip({ message });
+      expect(codename.split(' ')).toHaveLength(8);
+      await source.sourceConfirmsSheWroteItDown();
+
+      // The newsroom's view: only ciphertext was stored, and it holds the message and a clean photo.
+      const stored = await sourceOf(server.database.db, codename);
+      expect(stored, 'a source row for the codename shown').toBeDefined();
+      const [submission] = await server.database.db.select().from(submissions).where(eq(submissions.sourceId, stored!.id));
+      expect(submission!.status).toBe('received');
+      const { ciphertext, envelope } = await newsroomOpens(server.database.db, submission!.id);
+      expect(containsBytes(ciphertext, new TextEncoder().encode('ministry'))).toBe(false);
+      expect(envelope.message).toBe(message);
+      expect(envelope.files).toHaveLength(1);
+      const [arrived] = envelope.files;
+      expect(arrived!.name).toBe('IMG_2041.jpg');
+      expect(arrived!.stripped).toBe(true);
+      for (const secret of Object.values(SECRETS)) expect(containsBytes(arrived!.bytes, ascii(secret)), secret).toBe(false);
+      expect(containsBytes(arrived!.bytes, ascii('Exif'))).toBe(false);
+      // The GPS IFD's latitude (37/1 33/1 1234/100) is gone, byte for byte.
+      const gpsLatitude = exifWithGps().subarray(-48, -24);
+      expect(containsBytes(arrived!.bytes, gpsLatitude)).toBe(false);
+      // The picture itself arrived whole: the browser's own tables and scan, unchanged.
+      expect(Buffer.from(arrived!.bytes.subarray(20)).equals(Buffer.from(baseJpeg().subarray(494)))).toBe(true);
+      expect(Buffer.from(arrived!.bytes).equals(Buffer.from(stripJpeg(jpegWithMetadata())))).toBe(true);
+
+      const replyText = 'Thank you. 감사합니다. Can you tell us who else saw the files?';
+      await newsroomReplies(server.database.db, stored!.id, stored!.publicKey, replyText);
+
+      expect(await source.sourceVisits('/return.html')).toContain("default-src 'none'");
+      const account = await source.sourceReturnsWithCodename(codename);
+      expect(account.replies).toEqual([replyText]);
+      expect(account.statuses).toEqual(['received']);
+
+      await source.sourceDeletesReply(0);
+      expect(await server.database.db.select().from(replies).where(eq(replies.sourceId, stored!.id))).toEqual([]);
+
+      await source.sourceSendsFollowUp('One more thing: three people had access.');
+      const all = await server.database.db.select().from(submissions).where(eq(submissions.sourceId, stored!.id));
+      expect(all.map((s) => s.status)).toEqual(['received', 'received']);
+      const followUp = all.find((s) => s.id !== submission!.id)!;
+      expect((await newsroomOpens(server.database.db, followUp.id)).envelope.message).toBe('One more thing: three people had access.');
+
+      expect(source.foreignRequests()).toEqual([]);
+      expect(await source.cspViolations()).toEqual([]);
+      expect(await source.page.cookies()).toEqual([]);
+      expect(await source.page.evaluate(() => [localStorage.length, sessionStorage.length])).toEqual([0, 0]);
+      await source.page.close();
+    });
+
+    it('retries a chunk that fails mid-upload and the tip still completes', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/');
+      // 9 MB: three chunks of CHUNK_BYTES (4 MiB) once encrypted and padded; the middle one fails.
+      const archive = join(files, 'ledger.bin');
+      const bytes = randomBytes(9 * 1024 * 1024);
+      writeFileSync(archive, bytes);
+      await source.sourceWaitsForThePageToBeReady();
+      const notes = await source.sourceAttachesFiles(archive);
+      expect(notes[0]).toMatch(/^warn: We cannot remove hidden data/);
+      server.failChunkOnce(1);
+      const before = server.injectedFailures.length;
+      const codename = await source.sourceSubmitsTip({ message: 'the ledger' });
+      await source.sourceConfirmsSheWroteItDown();
+      expect(server.injectedFailures.length).toBe(before + 1);
+      expect(server.injectedFailures.at(-1)).toMatch(/\/chunks\/1$/);
+
+      const stored = await sourceOf(server.database.db, codename);
+      const [submission] = await server.database.db.select().from(submissions).where(eq(submissions.sourceId, stored!.id));
+      const opened = await newsroomOpens(server.database.db, submission!.id);
+      expect(opened.chunkCount).toBe(3);
+      expect(Buffer.from(opened.envelope.files[0]!.bytes).equals(bytes)).toBe(true);
+      expect(opened.envelope.files[0]!.stripped).toBe(false);
+      await source.page.close();
+    });
+
+    it('refuses a mistyped codename before any request, and an unknown one politely', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/return.html');
+      await source.sourceWaitsForThePageToBeReady('check');
+      const lookupsBefore = server.requests.filter((r) => r.includes('/source/lookup')).length;
+
+      const typo = await source.sourceTypesCodename('abandon ability able about above absent absorb abstrakt ');
+      expect(typo.bad).toEqual(['abstrakt']);
+      expect(typo.ok).toHaveLength(7);
+      expect(typo.feedback).toBe('Not in our word lists: word 8. Check the spelling.');
+      await source.page.click('[data-testid=check]');
+      await source.page.waitForFunction(() => document.querySelector('#word-feedback')!.textContent !== '');
+      expect(server.requests.filter((r) => r.includes('/source/lookup')).length).toBe(lookupsBefore);
+
+      await source.sourceTypesCodename('abandon ability able about above absent absorb abstract');
+      await source.page.click('[data-testid=check]');
+      await source.page.waitForSelector('#lookup-error:not([hidden])', { timeout: 120_000 });
+      expect(await source.page.$eval('#lookup-error', (e) => e.textContent)).toBe(
+        'We could not find this codename. Check each word and try again.',
+      );
+      expect(await source.page.$eval('#account', (e) => (e as HTMLElement).hidden)).toBe(true);
+      expect(server.requests.filter((r) => r.includes('/source/lookup')).length).toBe(lookupsBefore + 1);
+      await source.page.close();
+    });
+
+    it('serves every page with the CSP, no violation, no foreign request, no serious accessibility problem, in every language', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      for (const path of ['/', '/return.html', '/safety.html']) {
+        const csp = await source.sourceVisits(path);
+        expect(csp, path).toBe(
+          "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; worker-src 'self' blob:; font-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+        );
+        if (path !== '/safety.html') await source.sourceWaitsForThePageToBeReady(path === '/' ? 'submit' : 'check');
+        expect(await source.cspViolations(), path).toEqual([]);
+        expect(await source.accessibilityProblems(AXE), path).toEqual([]);
+      }
+
+      await source.sourceVisits('/');
+      await source.sourceWaitsForThePageToBeReady();
+      for (const [lang, title, htmlLang] of [
+        ['ko', '제보하기', 'ko'],
+        ['zh', '提供线索', 'zh-Hans'],
+        ['ru', 'Отправить сообщение', 'ru'],
+        ['km', 'ផ្ញើព័ត៌មាន', 'km'],
+      ] as const) {
+        await source.sourcePicksLanguage(lang);
+        const shown = await source.page.evaluate(() => ({
+          title: document.querySelector('h1')!.textContent,
+          lang: document.documentElement.lang,
+          dir: document.documentElement.dir,
+          search: location.search,
+          returnLink: document.querySelector('a[data-nav=return]')!.getAttribute('href'),
+          wordlist: (document.querySelector('#wordlist') as HTMLSelectElement).value,
+        }));
+        expect(shown).toEqual({
+          title,
+          lang: htmlLang,
+          dir: 'ltr',
+          search: `?lang=${lang}`,
+          returnLink: `/return.html?lang=${lang}`,
+          wordlist: lang === 'ko' ? 'korean' : lang === 'zh' ? 'simplified-chinese' : 'english',
+        });
+        expect(await source.accessibilityProblems(AXE), lang).toEqual([]);
+      }
+      // A link followed keeps the language; nothing else remembers it.
+      await source.page.click('a[data-nav=safety]');
+      await source.page.waitForFunction(() => location.pathname === '/safety.html');
+      expect(await source.page.$eval('h1', (e) => e.textContent)).toBe('របៀបរក្សាសុវត្ថិភាព');
+      expect(await source.page.cookies()).toEqual([]);
+
+      expect(await source.cspViolations()).toEqual([]);
+      expect(source.foreignRequests()).toEqual([]);
+      expect(source.consoleErrors.filter((e) => !/Permissions-Policy/.test(e))).toEqual([]);
+
+      // The recorders work: they saw the page's own requests, and a planted violation is caught.
+      expect(source.requests.some((url) => url === `${server.origin}/api/v1/config`)).toBe(true);
+      await source.page.evaluate(() => {
+        const img = document.createElement('img');
+        img.src = 'http://192.0.2.1/pixel.png';
+        img.alt = '';
+        document.body.append(img);
+      });
+      await source.page.waitForFunction(() => window.__cspViolations.length > 0);
+      expect((await source.cspViolations())[0]).toMatch(/^img-src/);
+      await source.page.close();
+    });
+  });
+}
