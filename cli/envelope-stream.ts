@@ -139,7 +139,9 @@ export class EnvelopeStreamWriter {
   async end(): Promise<EnvelopeResult> {
     const state = this.state;
     if (state.kind !== 'trailer') {
-      const where = state.kind === 'header' ? `a header or end marker at offset ${this.offset - this.headerFill}` : `the rest of ${state.path}`;
+      const where = state.kind === 'header'
+        ? `a header or end marker at offset ${this.offset - this.headerFill}`
+        : state.kind === 'block-padding' ? `the zeros after ${state.path} up to the block boundary` : `the rest of ${state.path}`;
       fail('truncated', `expected ${where}, got the end of the data`);
     }
     const tarLength = this.endMarkerAt! + 2 * BLOCK;
