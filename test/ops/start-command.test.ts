@@ -1,0 +1,115 @@
+/**
+ * "The container's start command, run directly on this machine against the local PostgreSQL,
+ * migrates and serves": the Dockerfile's ENTRYPOINT + CMD (read from the Dockerfile, so the two
+ * cannot drift), a fresh database, /health, the tables, the image's HEALTHCHECK, SIGTERM.
+ */
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onHost, readImageCommand, ROOT, startImageCommand } from './dockerfile.ts';
+import { createEmptyDatabase } from './pg.ts';
+import { runProgram } from './process.ts';
+
+const CONTRACT_TABLES = ['audit', 'chunks', 'editor_tokens', 'instance', 'replies', 'sources', 'spent_pow', 'submissions'];
+
+let database: Awaited<ReturnType<typeof createEmptyDatabase>>;
+beforeAll(async () => {
+  database = await createEmptyDatabase('sealdrop_start');
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+function env(extra: Record<string, string> = {}) {
+  return {
+    DATABASE_URL: database.url,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    EDITOR_HOST: '127.0.0.1',
+    EDITOR_PORT: '0',
+    // the image has no key: production mounts one; here the demo key stands in
+    NEWSROOM_KEY_FILE: join(ROOT, 'keys.example/newsroom.pub.asc'),
+    ...extra,
+  };
+}
+
+async function healthcheck(port: string) {
+  const image = readImageCommand();
+  const [command, ...args] = onHost(image, image.healthcheck);
+  return runProgram(command!, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: port } });
+}
+
+describe('the Dockerfile start command', () => {
+  it('runs as the image runs it: node through tsx, not a dev tool', () => {
+    const image = readImageCommand();
+    expect(image.cmd).toEqual(['node', '--import', 'tsx', 'server/main.ts']);
+    expect(image.env.NEWSROOM_KEY_FILE).not.toMatch(/keys\.example/);
+  });
+
+  it('migrates a fresh PostgreSQL database, serves /health, passes its HEALTHCHECK, and stops on SIGTERM', async () => {
+    const server = await startImageCommand(env());
+    try {
+      const health = await fetch(new URL('/health', server.sourceUrl));
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ ok: true });
+      // the editor listener is up too (it wants a token)
+      expect((await fetch(new URL('/editor/v1/submissions', server.editorUrl))).status).toBe(401);
+
+      const sql = postgres(database.url, { max: 1 });
+      try {
+        const tables = await sql<{ table_name: string }[]>`
+          select table_name from information_schema.tables where table_schema = 'public' order by 1`;
+        expect(tables.map((t) => t.table_name)).toEqual(CONTRACT_TABLES);
+        const [instance] = await sql<{ n: number }[]>`select count(*)::int as n from instance`;
+        expect(instance!.n).toBe(1);
+      } finally {
+        await sql.end();
+      }
+
+      const port = new URL(server.sourceUrl).port;
+      const healthy = await healthcheck(port);
+      expect(healthy.code).toBe(0);
+    } finally {
+      server.watched.child.kill('SIGTERM');
+    }
+    const exit = await server.watched.exited;
+    expect(exit, server.watched.output()).toEqual({ code: 0, signal: null });
+    // and the HEALTHCHECK notices a server that is gone
+    const gone = await healthcheck(new URL(server.sourceUrl).port);
+    expect(gone.code).toBe(1);
+  });
+
+  it('starts again on the migrated database, and reads the password from PGPASSWORD_FILE', async () => {
+    // The entrypoint's password path: a URL without password plus a file. Local PostgreSQL
+    // trusts 127.0.0.1, so a wrong password would pass too; an unreadable file must not.
+    const missing = await runProgram(join(ROOT, 'deploy/app/entrypoint.sh'), ['true'], {
+      env: { PATH: process.env.PATH ?? '', PGPASSWORD_FILE: '/nonexistent/db_password' },
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/PGPASSWORD_FILE: cannot read/);
+    const shown = await runProgram(join(ROOT, 'deploy/app/entrypoint.sh'), ['sh', '-c', 'printf %s "$PGPASSWORD"'], {
+      env: { PATH: process.env.PATH ?? '', PGPASSWORD_FILE: join(ROOT, 'package.json') },
+    });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toBe((await import('node:fs')).readFileSync(join(ROOT, 'package.json'), 'utf8').trimEnd());
+
+    const server = await startImageCommand(env());
+    try {
+      expect((await fetch(new URL('/health', server.sourceUrl))).status).toBe(200);
+    } finally {
+      server.watched.child.kill('SIGTERM');
+    }
+    expect((await server.watched.exited).code).toBe(0);
+  });
+
+  it('refuses to start without a usable newsroom key (the image ships none)', async () => {
+    const image = readImageCommand();
+    const [command, ...args] = onHost(image, [...image.entrypoint, ...image.cmd]);
+    const result = await runProgram(command!, args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...image.env, ...env({ NEWSROOM_KEY_FILE: image.env.NEWSROOM_KEY_FILE! }) },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/newsroom key/i);
+  });
+});
