@@ -33,6 +33,8 @@ describe('normalizeCodename', () => {
   it('splits Chinese words typed without spaces', () => {
     expect(normalizeCodename('的一是在不了有和')).toBe('的 一 是 在 不 了 有 和');
     expect(checkCodename('的一是在不了有和')).toMatchObject({ ok: true, language: 'simplified-chinese' });
+    expect(checkCodename('的一是在不龘有和')).toEqual({ ok: false, badWords: [5], reason: 'unknown_words' });
+    expect(normalizeCodename('abc的')).toBe('abc的'); // only all-Han runs are split
   });
 });
 

@@ -52,8 +52,7 @@ function wordSets(): Map<CodenameLanguage, Set<string>> {
 }
 
 const inAnyList = (word: string) => [...wordSets().values()].some((s) => s.has(word));
-const isChineseWord = (c: string) =>
-  wordSets().get('simplified-chinese')!.has(c) || wordSets().get('traditional-chinese')!.has(c);
+const HAN_ONLY = /^\p{Script=Han}+$/u;
 
 export function isCodenameLanguage(language: unknown): language is CodenameLanguage {
   return typeof language === 'string' && (CODENAME_LANGUAGES as readonly string[]).includes(language);
@@ -71,8 +70,9 @@ export function generateCodename(language: CodenameLanguage): string {
 }
 
 /**
- * NFKD, lower-case, trimmed, white space collapsed to one U+0020. A run of Chinese list words typed
- * without spaces (natural in Chinese) is split into its characters, so "的一是" = "的 一 是".
+ * NFKD, lower-case, trimmed, white space collapsed to one U+0020. A run of Han characters that is
+ * not itself a list word is split into its characters (Chinese is typed without spaces, and every
+ * Chinese list word is one character), so "的一是" = "的 一 是" and a mistyped character stands alone.
  */
 export function normalizeCodename(input: string): string {
   if (typeof input !== 'string') throw new CodenameError('not_a_string', `expected a string, got ${typeof input}`);
@@ -80,7 +80,7 @@ export function normalizeCodename(input: string): string {
   return words
     .flatMap((w) => {
       const chars = [...w];
-      return chars.length > 1 && !inAnyList(w) && chars.every(isChineseWord) ? chars : [w];
+      return chars.length > 1 && HAN_ONLY.test(w) && !inAnyList(w) ? chars : [w];
     })
     .join(' ');
 }

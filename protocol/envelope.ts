@@ -152,6 +152,7 @@ function parseManifest(bytes: Uint8Array): Manifest {
 /** Parses a padded envelope; throws EnvelopeError on anything but the canonical form. */
 export async function parseEnvelope(bytes: Uint8Array): Promise<Envelope> {
   if (!(bytes instanceof Uint8Array)) return fail('not_bytes', `expected Uint8Array, got ${typeof bytes}`);
+  if (bytes.length > MAX_ENVELOPE_BYTES) fail('too_large', `expected at most ${MAX_ENVELOPE_BYTES} bytes, got ${bytes.length}`);
   let manifest: Manifest | undefined;
   const entries: { path: string; data: Uint8Array }[] = [];
   const keys = new Set<string>();

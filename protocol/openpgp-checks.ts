@@ -84,7 +84,13 @@ export async function inspectMessage(input: Uint8Array | string, options: Inspec
   let bytes: Uint8Array;
   if (typeof input === 'string' || looksArmored(input)) {
     if (!options.armored) fail('armored', 'expected a binary OpenPGP message, got ASCII armor');
-    bytes = dearmorMessage(typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input));
+    let text = '';
+    try {
+      text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      fail('bad_armor', 'expected ASCII armor, got bytes that are not UTF-8');
+    }
+    bytes = dearmorMessage(text);
   } else if (input instanceof Uint8Array) {
     bytes = input;
   } else {

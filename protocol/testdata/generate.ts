@@ -61,6 +61,7 @@ const codenameCases: [string, string, string, string?][] = [
   ['codename-chinese-no-spaces', chinese.slice(0, 8).join(''), 'success'],
   ['codename-japanese-ideographic-space', japanese.slice(0, 8).join('\u3000'), 'success'],
   ['codename-typo', [...en8.slice(0, 3), en8[3] + 'x', ...en8.slice(4, 7), 'zzzz'].join(' '), 'codename failure: unknown_words', '3 7'],
+  ['codename-chinese-one-wrong-character', chinese.slice(0, 5).join('') + '龘' + chinese.slice(6, 8).join(''), 'codename failure: unknown_words', '5'],
   ['codename-seven-words', en8.slice(0, 7).join(' '), 'codename failure: word_count', ''],
   ['codename-nine-words', [...en8, 'about'].join(' '), 'codename failure: word_count', ''],
   ['codename-empty', '   ', 'codename failure: word_count', ''],
