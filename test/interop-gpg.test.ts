@@ -31,7 +31,8 @@ const gpg = (...args: string[]) => ['--batch', '--no-tty', '--pinentry-mode', 'l
 /** `gpg --decrypt file | tar -x -C dir`, exactly as an editor would type it. */
 function decryptAndUntar(file: string, dir: string, passphrase: string): void {
   mkdirSync(dir);
-  const pipeline = `gpg ${gpg('--passphrase', passphrase, '--decrypt', file).join(' ')} | tar -x -C ${dir}`;
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const pipeline = `gpg ${gpg('--passphrase', passphrase, '--decrypt', file).map(quote).join(' ')} | tar -x -C ${quote(dir)}`;
   run('bash', ['-o', 'pipefail', '-c', pipeline]);
 }
 
