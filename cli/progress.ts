@@ -49,10 +49,10 @@ export class ProgressBar {
     const width = 24;
     const filled = Math.round(fraction * width);
     const seconds = Math.max(0.001, (now - this.started) / 1000);
-    const rate = this.done / seconds / 1e6;
+    const rate = this.done / seconds / 1024 ** 2;
     const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
-    const line = `sealdrop: ${bar} ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(this.done)} / ${formatBytes(this.total)} ${rate.toFixed(1)} MB/s ${this.label}`;
-    const columns = this.out.columns ?? 80;
+    const line = `sealdrop: ${bar} ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(this.done)} / ${formatBytes(this.total)} ${rate.toFixed(1)} MiB/s ${this.label}`;
+    const columns = this.out.columns || 80; // 0 on a terminal that reports no size
     this.out.write(`\r\u001b[2K${line.slice(0, Math.max(20, columns - 1))}`);
     this.drawn = true;
   }
