@@ -9,6 +9,7 @@ import { decrypt, decryptKey, readMessage, readPrivateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveSourceSecrets } from '../../protocol/index.ts';
 import { startServer, submitTip, lookUp, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
+import { startProxy } from '../../cli/net/test-socks5-proxy.ts';
 import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, exists, listTree, makeTempDir, runCli } from './helpers.ts';
 
 let server: RunningServer;
@@ -139,6 +140,39 @@ describe('the editor loop', () => {
     const response = await fetch(`${server.sourceUrl}/api/v1/config`);
     return ((await response.json()) as { instanceSalt: string }).instanceSalt;
   }
+});
+
+describe('through Tor', () => {
+  it('pulls and pushes through a SOCKS5 proxy, sending the onion name unresolved', async () => {
+    const onion = 'sealdropnewsroomeditorx7q2v4wj3k5m6n7p8r9s2t3u4v5w6x7y8z2ab.onion';
+    const editorPort = Number(new URL(server.editorUrl).port);
+    const proxy = await startProxy({ route: (host) => (host === onion ? { port: editorPort } : { reply: 0xf0 }) });
+    try {
+      const third = await submitTip(server.sourceUrl, { message: 'via tor', codename: first.codename });
+      const env = { SEALDROP_TOKEN: server.token };
+      const socks = ['--server', `http://${onion}`, '--socks5', `127.0.0.1:${proxy.port}`];
+      const pulled = await runCli(['pull', ...socks, '-o', 'tor-bundle'], { cwd: tmp.dir, env });
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(await exists(join(tmp.dir, 'tor-bundle', 'submissions', `${third.submissionId}.pgp`))).toBe(true);
+
+      await writeFile(join(tmp.dir, 'tor-reply.txt'), 'over tor');
+      const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'tor-bundle', '--to', handle, '--outbox', 'tor-outbox', 'tor-reply.txt'], { cwd: tmp.dir });
+      expect(replied.code, replied.stderr).toBe(0);
+      const pushed = await runCli(['push', ...socks, 'tor-outbox'], { cwd: tmp.dir, env });
+      expect(pushed.code, pushed.stderr).toBe(0);
+      expect(pushed.stdout).toMatch(/^sent /);
+
+      // pull (bundle + 1 ack) and push (1 reply): every connection asked for the onion by name
+      expect(proxy.seen.length).toBeGreaterThanOrEqual(3);
+      for (const request of proxy.seen) expect(request).toMatchObject({ atyp: 0x03, host: onion, port: 80 });
+
+      const unknown = await runCli(['pull', '--server', 'http://unknownunknownunknownunknownunknownunknownunknownunknow.onion', '--socks5', `127.0.0.1:${proxy.port}`, '-o', 'tor-none'], { cwd: tmp.dir, env });
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/onion service descriptor can not be found\nsealdrop: hint: is Tor running, and is the onion address right\?/);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
 
 describe('refusals', () => {
