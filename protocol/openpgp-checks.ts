@@ -42,11 +42,11 @@ export type MessageInfo = {
   seipdVersion: 1 | 2;
 };
 
-function readPkesk(body: Uint8Array, index: number): PublicKeyEncryptedSessionKeyPacket & { version: number; publicKeyID: { toHex(): string } } {
-  const packet = new PublicKeyEncryptedSessionKeyPacket() as PublicKeyEncryptedSessionKeyPacket & {
-    version: number;
-    publicKeyID: { toHex(): string };
-  };
+/** The PKESK fields read here (OpenPGP.js keeps them off its public type). */
+type PkeskFields = { version: number; publicKeyID: { toHex(): string } };
+
+function readPkesk(body: Uint8Array, index: number): PkeskFields {
+  const packet = new PublicKeyEncryptedSessionKeyPacket() as unknown as PkeskFields & { read(b: Uint8Array): void };
   try {
     packet.read(body);
   } catch (e) {
