@@ -108,3 +108,20 @@ describe('envelope', () => {
     expect(await rejects(dirty)).toBe('non_zero_padding');
   });
 });
+
+describe('parseEnvelope on hostile input', () => {
+  it('answers or throws EnvelopeError, never anything else', async () => {
+    const ok = await buildEnvelope(input);
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let round = 0; round < 2000; round++) {
+      const copy = round % 2 ? ok.slice() : ok.slice(0, Math.floor(random() * ok.length));
+      for (let k = 0; k < 1 + Math.floor(random() * 6); k++) copy[Math.floor(random() * 2048) % Math.max(1, copy.length)] = Math.floor(random() * 256);
+      try {
+        await parseEnvelope(copy);
+      } catch (e) {
+        if (!(e instanceof EnvelopeError)) throw new Error(`round ${round}: ${String(e)}`);
+      }
+    }
+  });
+});

@@ -194,3 +194,25 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+describe('inspectMessage on hostile input', () => {
+  it('answers or throws OpenPgpCheckError, never anything else', async () => {
+    const ok = await encryptToKeys(new Uint8Array(700), [newsroom]);
+    let seed = 1;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let round = 0; round < 3000; round++) {
+      let input: Uint8Array;
+      if (round % 3 === 0) {
+        input = Uint8Array.from({ length: Math.floor(random() * 64) }, () => Math.floor(random() * 256));
+      } else {
+        input = ok.slice(0, round % 3 === 1 ? ok.length : Math.floor(random() * ok.length));
+        for (let k = 0; k < 1 + Math.floor(random() * 4); k++) input[Math.floor(random() * 120) % Math.max(1, input.length)] = Math.floor(random() * 256);
+      }
+      try {
+        await inspectMessage(input);
+      } catch (e) {
+        if (!(e instanceof OpenPgpCheckError)) throw new Error(`round ${round}: ${String(e)}`);
+      }
+    }
+  });
+});
