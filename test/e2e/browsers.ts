@@ -33,7 +33,8 @@ export function browserAvailable(name: BrowserName): boolean {
 
 export type LaunchedBrowser = { browser: Browser; close(): Promise<void> };
 
-export async function launchBrowser(name: BrowserName): Promise<LaunchedBrowser> {
+/** `jitOff` applies to Firefox only (the default there: the stories run as Tor Browser "Safer"). */
+export async function launchBrowser(name: BrowserName, options: { jitOff?: boolean } = {}): Promise<LaunchedBrowser> {
   if (name === 'chromium') {
     const userDataDir = mkdtempSync(join(tmpdir(), 'sealdrop-chromium-'));
     const browser = await puppeteer.launch({
@@ -62,7 +63,7 @@ export async function launchBrowser(name: BrowserName): Promise<LaunchedBrowser>
     browser: 'firefox',
     executablePath: EXECUTABLES.firefox,
     headless: true,
-    extraPrefsFirefox: SAFER_PREFS,
+    extraPrefsFirefox: options.jitOff === false ? {} : SAFER_PREFS,
   });
   return { browser, close: () => browser.close() };
 }
