@@ -50,12 +50,27 @@ export interface DecryptSubmissionOptions {
   outDir: string;
   identities: Identity[];
   onCiphertextBytes?: (n: number) => void;
+  /** Output folders given out in this run (folder → submission id), shared across calls. */
+  claimed?: Map<string, string>;
 }
 
 export async function decryptSubmission(options: DecryptSubmissionOptions): Promise<SubmissionOutcome> {
   const { submission, outDir } = options;
   const target = join(outDir, submission.handle, `${submission.day}_${submission.id.slice(0, 8)}`);
+  const claimedBy = options.claimed?.get(target);
+  if (claimedBy !== undefined && claimedBy !== submission.id) {
+    // Two submissions of one source and day whose ids share their first 8 characters (1 in 2^32):
+    // never mistake the second for "already decrypted".
+    return {
+      status: 'failed',
+      submission,
+      reason: 'folder name taken',
+      error: `its folder ${target} was just written for submission ${claimedBy}, whose id starts the same`,
+      hint: 'decrypt this bundle again into another OUT_DIR to get this submission',
+    };
+  }
   if (await exists(target)) return { status: 'skipped', submission, path: target };
+  options.claimed?.set(target, submission.id);
 
   let staging: string | undefined;
   try {

@@ -44,6 +44,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
 
   const progress = new ProgressBar(io.stderr, bundle.submissions.reduce((n, s) => n + s.size, 0));
   const outcomes: SubmissionOutcome[] = [];
+  const claimed = new Map<string, string>();
   for (const [index, submission] of bundle.submissions.entries()) {
     progress.setLabel(`${index + 1}/${bundle.submissions.length} ${submission.handle}`);
     const outcome = await decryptSubmission({
@@ -51,6 +52,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       bundleDir: bundle.dir,
       outDir,
       identities,
+      claimed,
       onCiphertextBytes: (n) => progress.advance(n),
     });
     outcomes.push(outcome);

@@ -32,6 +32,11 @@ function row(stdout: string, id: string): string {
   return line;
 }
 
+/** Every summary line for a short id (two submissions may share one). */
+function rows(stdout: string, id: string): string[] {
+  return stdout.split('\n').filter((l) => l.includes(` ${id.slice(0, 8)} `));
+}
+
 /** Everything OUT_DIR holds for one submission. */
 async function outputOf(out: string, handle: string, id: string, day = '2026-11-27'): Promise<string[]> {
   const dir = join(out, handle, `${day}_${id.slice(0, 8)}`);
@@ -168,11 +173,17 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
     tampered[Math.floor(tampered.length / 2)]! ^= 0x01;
     add('tampered ciphertext', tampered, /FAILED integrity check failed$/, /the integrity check failed: the ciphertext was modified/, TAMPERED);
 
+    // Tampered where the integrity check itself lives: the last byte (inside the encrypted MDC packet).
+    const tamperedEnd = intact.slice();
+    tamperedEnd[tamperedEnd.length - 1]! ^= 0x80;
+    add('tampered MDC', tamperedEnd, /FAILED integrity check failed$/, /the integrity check failed/, TAMPERED);
+
     // Truncated: a copy that stopped early, bundle.json still says the full size.
     add('truncated file', intact.subarray(0, intact.length - 5000), /FAILED truncated$/, /the ciphertext is truncated: \d+ of \d+ bytes/, /copy or pull the bundle again/, { size: intact.length });
     // Truncated consistently (bundle.json agrees): only OpenPGP can tell.
     add('truncated message', intact.subarray(0, intact.length - 5000), /FAILED truncated$/, /the ciphertext ends early: it is truncated/, /copy or pull the bundle again/);
     // The bytes are intact but are not the ones bundle.json vouches for.
+    add('one byte short', intact.subarray(0, intact.length - 1), /FAILED (truncated|integrity check failed)$/, /truncated|integrity check failed/, /nothing from it was kept/);
     add('checksum mismatch', intact, /FAILED checksum mismatch$/, /does not match the SHA-256 in bundle\.json/, TAMPERED, { sha256: '0'.repeat(64) });
     add('not OpenPGP', new TextEncoder().encode('GIF89a not a message at all'), /FAILED (not OpenPGP|damaged)$/, /not an OpenPGP message|damaged/, /./);
 
@@ -226,6 +237,16 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
     // by the sender to ~260 KB. The manifest alone would allow it; the ciphertext size does not.
     add('compression bomb', await compressionBomb(256 * 1024 * 1024), /FAILED compression bomb$/, /inflates past|grows past/, /decompression bomb/);
 
+    // Same source, same day, an id starting with the same 8 characters: it must not pass for
+    // "already decrypted" when the first one has just been written.
+    cases.push({
+      name: 'id prefix collision',
+      entry: { id: good.id.slice(0, 8) + randomId().slice(8), handle: good.handle, ciphertext: await makeSubmission({ language: 'en', message: 'a second tip', files: [] }) },
+      status: /FAILED folder name taken$/,
+      error: /was just written for submission/,
+      hint: /another OUT_DIR/,
+    });
+
     const entries = [
       { ...good, ciphertext: await makeSubmission({ language: 'en', message: 'the one good tip', files: [] }) },
       ...cases.map((c) => c.entry),
@@ -239,7 +260,7 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
 
   it('decrypts the good submission and fails the command (exit 1)', async () => {
     expect(code).toBe(1);
-    expect(row(stdout, good.id)).toMatch(/OK$/);
+    expect(rows(stdout, good.id)[0]).toMatch(/OK$/);
     expect(stderr).toMatch(new RegExp(`^sealdrop: error: ${cases.length} of ${cases.length + 1} submissions could not be decrypted$`, 'm'));
     expect(await readFile(join(tmp.dir, 'bad/out', good.handle, `2026-11-27_${good.id.slice(0, 8)}`, 'message.txt'), 'utf8')).toBe('the one good tip');
   });
@@ -247,9 +268,9 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
   it('reports each failure with a reason in the summary, an error and a hint', () => {
     for (const c of cases) {
       const id8 = c.entry.id.slice(0, 8);
-      expect(row(stdout, c.entry.id), c.name).toMatch(c.status);
+      expect(rows(stdout, c.entry.id).some((l) => c.status.test(l)), `${c.name}: ${c.status} in\n${stdout}`).toBe(true);
       const lines = stderr.split('\n');
-      const at = lines.findIndex((l) => l.startsWith(`sealdrop: error: submission ${id8} from sly-fox: `));
+      const at = lines.findIndex((l) => l.startsWith(`sealdrop: error: submission ${id8} from ${c.entry.handle}: `));
       expect(at, `${c.name}: error line in\n${stderr}`).toBeGreaterThanOrEqual(0);
       expect(lines[at], c.name).toMatch(c.error);
       expect(lines[at + 1], c.name).toMatch(/^sealdrop: hint: /);
@@ -286,6 +307,21 @@ describe('sealdrop decrypt: other key kinds', () => {
     const dir = join(tmp.dir, 'v6out/swift-owl', `2026-11-27_${id.slice(0, 8)}`);
     expect(await readFile(join(dir, 'message.txt'), 'utf8')).toBe('សួស្តី');
     expect(new Uint8Array(await readFile(join(dir, 'files/data.bin')))).toEqual(bytes);
+
+    // Tampered SEIPDv2 (AEAD): a chunk's tag fails; nothing kept.
+    const small = await encryptToKeys(await buildEnvelope({ language: 'en', message: 'v6', files: [{ name: 'x.bin', type: 'application/octet-stream', bytes: new Uint8Array(200_000).fill(9), stripped: false }] }), [key]);
+    small[Math.floor(small.length / 2)]! ^= 0x01;
+    const tamperedId = randomId();
+    await writeBundle(join(tmp.dir, 'v6tampered'), [{ id: tamperedId, handle: 'swift-owl', ciphertext: small }]);
+    const t = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6tampered', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six' } });
+    expect(t.code).toBe(1);
+    expect(row(t.stdout, tamperedId)).toMatch(/FAILED integrity check failed$/);
+    expect(t.stderr).toMatch(/^sealdrop: hint: nothing from it was kept/m);
+    expect(await listTree(join(tmp.dir, 'v6out'))).toEqual([
+      'swift-owl/', `swift-owl/2026-11-27_${id.slice(0, 8)}/`, `swift-owl/2026-11-27_${id.slice(0, 8)}/files/`,
+      `swift-owl/2026-11-27_${id.slice(0, 8)}/files/data.bin`, `swift-owl/2026-11-27_${id.slice(0, 8)}/manifest.json`,
+      `swift-owl/2026-11-27_${id.slice(0, 8)}/message.txt`,
+    ]);
   });
 });
 
