@@ -46,9 +46,10 @@ export async function readSecretKeyFile(cwd: string, path: string): Promise<{ pa
 /** Reads and unlocks every -i key, asking a passphrase for each locked one. */
 export async function loadIdentities(paths: string[], io: CliIo): Promise<Identity[]> {
   const identities: Identity[] = [];
+  const known: string[] = []; // passphrases that unlocked an earlier key: old and new keys often share one
   for (const path of paths) {
     const { path: fullPath, key } = await readSecretKeyFile(io.cwd, path);
-    const unlocked = await unlockKey(key, path, io);
+    const unlocked = (await tryKnownPassphrases(key, known)) ?? (await unlockKey(key, path, io, known));
     const identity: Identity = {
       path: fullPath,
       fingerprint: unlocked.getFingerprint(),
@@ -61,14 +62,28 @@ export async function loadIdentities(paths: string[], io: CliIo): Promise<Identi
   return identities;
 }
 
-async function unlockKey(key: openpgp.PrivateKey, path: string, io: CliIo): Promise<openpgp.PrivateKey> {
+async function tryKnownPassphrases(key: openpgp.PrivateKey, known: string[]): Promise<openpgp.PrivateKey | undefined> {
+  if (key.isDecrypted()) return undefined;
+  for (const passphrase of known) {
+    try {
+      return await openpgp.decryptKey({ privateKey: key, passphrase });
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
+async function unlockKey(key: openpgp.PrivateKey, path: string, io: CliIo, known: string[]): Promise<openpgp.PrivateKey> {
   if (key.isDecrypted()) {
     io.stderr.write(`sealdrop: warning: ${path} is not protected by a passphrase\n`);
     return key;
   }
   const passphrase = await io.readPassphrase(`passphrase for ${basename(path)}: `);
   try {
-    return await openpgp.decryptKey({ privateKey: key, passphrase });
+    const unlocked = await openpgp.decryptKey({ privateKey: key, passphrase });
+    known.push(passphrase);
+    return unlocked;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/passphrase/i.test(message)) {

@@ -88,8 +88,9 @@ async function readFromTerminal(prompt: string): Promise<string> {
       process.stderr.write(text);
     }
   };
-  echo(prompt);
+  // Echo off before the prompt shows, so nothing typed early appears on screen.
   input.setRawMode(true);
+  echo(prompt);
   try {
     return await new Promise<string>((resolve, reject) => {
       let line = '';
