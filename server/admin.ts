@@ -25,8 +25,9 @@ Commands:
 The database is the server's own (DATABASE_URL, or the embedded one in DATA_DIR).
 
 Example:
-    $ npm run admin -- token add alice
+    $ npm run --silent admin -- token add alice
     sde_…
+(--silent keeps npm's own banner off stdout, so that the token is the only thing there.)
 `;
 
 export class AdminError extends Error {

@@ -100,8 +100,7 @@ export async function editorRequest(endpoint: EditorEndpoint, options: EditorReq
     host: server.host,
     authorization: `Bearer ${token}`,
     accept: 'application/json, application/octet-stream, application/x-tar',
-    // No User-Agent: nothing that tells the server (or an observer of a misconfigured path) more.
-    'user-agent': 'sealdrop',
+    // node sends no User-Agent of its own, and none is added: nothing about this machine goes out.
   };
   if (options.body) {
     headers['content-type'] = options.contentType ?? 'application/octet-stream';

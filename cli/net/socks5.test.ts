@@ -48,6 +48,7 @@ describe('connectSocks5', () => {
     expect(proxy.seen[0]).toMatchObject({ atyp: 0x03, host: ONION, port: 80 });
     expect([...(proxy.seen[0]?.greeting ?? [])]).toEqual([0x05, 0x01, 0x00]);
     expect(target.requests[0]?.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(target.requests[0]?.['user-agent']).toBeUndefined();
   });
 
   it('keeps bytes that arrive in the same packet as the proxy reply', async () => {
