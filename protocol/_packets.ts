@@ -1,20 +1,28 @@
 /**
- * @module protocol/_packets — walks OpenPGP packet framing (RFC 9580 §4.2) without copying or
- * decrypting: tags, body offsets and lengths only, so it is cheap on a 2 GiB ciphertext.
+ * @module protocol/_packets — walks OpenPGP packet framing (RFC 9580 §4.2) over a stream of chunks:
+ * tags and lengths, plus a PKESK's body and the first bytes of any other body. Memory stays at one
+ * chunk and a few bytes per packet whatever the message size; nothing is decrypted.
  */
 import { OpenPgpCheckError } from './errors.ts';
 
-export type PacketFrame = {
+export type Packet = {
   tag: number;
-  /** Offset of the header's first byte. */
+  /** Offset of the header's first byte in the message. */
   start: number;
-  /** Body pieces: one for a definite length, several for partial lengths. */
-  parts: { offset: number; length: number }[];
-  /** Offset just past the packet. */
-  end: number;
+  /** Body length in bytes (all parts, for partial lengths). */
+  length: number;
+  /** True when the body was sent with partial lengths. */
   partial: boolean;
+  /** PKESK: the whole body. Any other packet: its first BODY_PREFIX_BYTES. */
+  body: Uint8Array;
 };
 
+export const BODY_PREFIX_BYTES = 64;
+/** Far above any real PKESK (RSA-4096: ~520 bytes); caps what one packet may make us hold. */
+export const MAX_PKESK_BYTES = 8192;
+/** Far above any real message (one PKESK per recipient, then one SEIPD). */
+export const MAX_PACKETS = 256;
+const TAG_PKESK = 1;
 /** Tags that RFC 9580 §4.2.1.4 allows to use partial body lengths. */
 const PARTIAL_OK = new Set([8, 9, 11, 18, 20]);
 
@@ -22,83 +30,119 @@ const fail = (code: string, message: string): never => {
   throw new OpenPgpCheckError(code, message);
 };
 
-function need(bytes: Uint8Array, offset: number, n: number, what: string): void {
-  if (offset + n > bytes.length) {
-    fail('truncated', `expected ${n} more byte(s) of ${what} at offset ${offset}, got ${bytes.length - offset}`);
-  }
-}
+/** Sequential reader over chunks; holds only the current chunk. */
+class Reader {
+  private chunk: Uint8Array = new Uint8Array(0);
+  private offset = 0;
+  position = 0;
+  private readonly chunks: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
 
-function readNewLength(bytes: Uint8Array, o: number): { length: number; size: number; partial: boolean } {
-  need(bytes, o, 1, 'packet length');
-  const a = bytes[o]!;
-  if (a < 192) return { length: a, size: 1, partial: false };
-  if (a < 224) {
-    need(bytes, o, 2, 'packet length');
-    return { length: ((a - 192) << 8) + bytes[o + 1]! + 192, size: 2, partial: false };
+  constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+    this.chunks = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
   }
-  if (a === 255) {
-    need(bytes, o, 5, 'packet length');
-    const length = ((bytes[o + 1]! << 24) >>> 0) + (bytes[o + 2]! << 16) + (bytes[o + 3]! << 8) + bytes[o + 4]!;
-    return { length, size: 5, partial: false };
-  }
-  return { length: 1 << (a & 0x1f), size: 1, partial: true };
-}
 
-function readFrame(bytes: Uint8Array, start: number): PacketFrame {
-  const first = bytes[start]!;
-  if ((first & 0x80) === 0) fail('not_openpgp', `expected a packet header (bit 7 set) at offset ${start}, got 0x${first.toString(16).padStart(2, '0')}`);
-  let o = start + 1;
-  if ((first & 0x40) === 0) {
-    // Legacy format: tag in bits 5-2, length type in bits 1-0.
-    const tag = (first >> 2) & 0x0f;
-    const type = first & 3;
-    if (type === 3) return { tag, start, parts: [{ offset: o, length: bytes.length - o }], end: bytes.length, partial: false };
-    const size = [1, 2, 4][type]!;
-    need(bytes, o, size, 'packet length');
-    let length = 0;
-    for (let i = 0; i < size; i++) length = length * 256 + bytes[o + i]!;
-    o += size;
-    need(bytes, o, length, `packet (tag ${tag}) body`);
-    return { tag, start, parts: [{ offset: o, length }], end: o + length, partial: false };
-  }
-  const tag = first & 0x3f;
-  const parts: PacketFrame['parts'] = [];
-  let partial = false;
-  for (;;) {
-    const len = readNewLength(bytes, o);
-    if (len.partial && !PARTIAL_OK.has(tag)) fail('bad_packet', `expected a definite length for packet tag ${tag}, got a partial length`);
-    if (len.partial && parts.length === 0 && len.length < 512) {
-      fail('bad_packet', `expected a first partial body length of at least 512 bytes, got ${len.length}`);
+  /** False at the end of the stream. */
+  private async fill(): Promise<boolean> {
+    while (this.offset >= this.chunk.length) {
+      const next = await this.chunks.next();
+      if (next.done) return false;
+      if (!(next.value instanceof Uint8Array)) fail('not_openpgp', `expected chunks of Uint8Array, got ${typeof next.value}`);
+      this.chunk = next.value;
+      this.offset = 0;
     }
-    o += len.size;
-    need(bytes, o, len.length, `packet (tag ${tag}) body`);
-    parts.push({ offset: o, length: len.length });
-    o += len.length;
-    if (!len.partial) break;
-    partial = true;
+    return true;
   }
-  return { tag, start, parts, end: o, partial };
+
+  async atEnd(): Promise<boolean> {
+    return !(await this.fill());
+  }
+
+  async byte(what: string): Promise<number> {
+    if (!(await this.fill())) fail('truncated', `expected ${what} at offset ${this.position}, got the end of the message`);
+    this.position++;
+    return this.chunk[this.offset++]!;
+  }
+
+  /** Skips `n` bytes (all of them, or up to the end when `n` is Infinity), keeping the first `keep` in `into`. */
+  async skip(n: number, keep: number, into: number[], what: string): Promise<number> {
+    let skipped = 0;
+    while (skipped < n) {
+      if (!(await this.fill())) {
+        if (n === Infinity) break;
+        fail('truncated', `expected ${n - skipped} more byte(s) of ${what} at offset ${this.position}, got the end of the message`);
+      }
+      const take = Math.min(n - skipped, this.chunk.length - this.offset);
+      const want = Math.max(0, Math.min(take, keep - into.length));
+      for (let i = 0; i < want; i++) into.push(this.chunk[this.offset + i]!);
+      this.offset += take;
+      this.position += take;
+      skipped += take;
+    }
+    return skipped;
+  }
 }
 
-/** Every packet frame in `bytes`, in order. Throws OpenPgpCheckError on broken framing. */
-export function readPacketFrames(bytes: Uint8Array): PacketFrame[] {
-  const frames: PacketFrame[] = [];
-  for (let o = 0; o < bytes.length; ) {
-    const frame = readFrame(bytes, o);
-    frames.push(frame);
-    o = frame.end;
+type Length = { length: number; partial: boolean };
+
+async function readNewLength(r: Reader, tag: number): Promise<Length> {
+  const what = `the length of packet tag ${tag}`;
+  const a = await r.byte(what);
+  if (a < 192) return { length: a, partial: false };
+  if (a < 224) return { length: ((a - 192) << 8) + (await r.byte(what)) + 192, partial: false };
+  if (a === 255) {
+    let length = 0;
+    for (let i = 0; i < 4; i++) length = length * 256 + (await r.byte(what));
+    return { length, partial: false };
   }
-  return frames;
+  return { length: 2 ** (a & 0x1f), partial: true };
 }
 
-/** The first `n` body bytes of a frame (fewer if the body is shorter), copied. */
-export function bodyPrefix(bytes: Uint8Array, frame: PacketFrame, n: number): Uint8Array {
-  const out: number[] = [];
-  for (const part of frame.parts) {
-    for (let i = 0; i < part.length && out.length < n; i++) out.push(bytes[part.offset + i]!);
-    if (out.length >= n) break;
+async function readPacket(r: Reader): Promise<Packet> {
+  const start = r.position;
+  const first = await r.byte('a packet header');
+  if ((first & 0x80) === 0) {
+    fail('not_openpgp', `expected a packet header (bit 7 set) at offset ${start}, got 0x${first.toString(16).padStart(2, '0')}`);
   }
-  return Uint8Array.from(out);
+  const kept: number[] = [];
+  let tag: number;
+  let length = 0;
+  let partial = false;
+  const keepFor = (t: number) => (t === TAG_PKESK ? MAX_PKESK_BYTES + 1 : BODY_PREFIX_BYTES);
+  if ((first & 0x40) === 0) {
+    // Legacy format: tag in bits 5-2, length type in bits 1-0 (3: up to the end of the message).
+    tag = (first >> 2) & 0x0f;
+    const type = first & 3;
+    if (type === 3) {
+      length = await r.skip(Infinity, keepFor(tag), kept, '');
+    } else {
+      for (let i = 0; i < [1, 2, 4][type]!; i++) length = length * 256 + (await r.byte(`the length of packet tag ${tag}`));
+      await r.skip(length, keepFor(tag), kept, `packet (tag ${tag}) body`);
+    }
+  } else {
+    tag = first & 0x3f;
+    for (let part = 0; ; part++) {
+      const len = await readNewLength(r, tag);
+      if (len.partial && !PARTIAL_OK.has(tag)) fail('bad_packet', `expected a definite length for packet tag ${tag}, got a partial length`);
+      if (len.partial && part === 0 && len.length < 512) {
+        fail('bad_packet', `expected a first partial body length of at least 512 bytes, got ${len.length}`);
+      }
+      await r.skip(len.length, keepFor(tag), kept, `packet (tag ${tag}) body`);
+      length += len.length;
+      if (!len.partial) break;
+      partial = true;
+    }
+  }
+  if (tag === TAG_PKESK && length > MAX_PKESK_BYTES) fail('bad_pkesk', `expected a PKESK of at most ${MAX_PKESK_BYTES} bytes, got ${length}`);
+  return { tag, start, length, partial, body: Uint8Array.from(kept) };
 }
 
-export const bodyLength = (frame: PacketFrame) => frame.parts.reduce((sum, p) => sum + p.length, 0);
+/** Every packet of the message, in order. Throws OpenPgpCheckError on broken framing. */
+export async function readPackets(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Packet[]> {
+  const r = new Reader(source);
+  const packets: Packet[] = [];
+  while (!(await r.atEnd())) {
+    if (packets.length === MAX_PACKETS) fail('too_many_packets', `expected at most ${MAX_PACKETS} packets, got more`);
+    packets.push(await readPacket(r));
+  }
+  return packets;
+}

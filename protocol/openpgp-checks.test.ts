@@ -6,7 +6,7 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OpenPgpCheckError } from './errors.ts';
 import { SOURCE_KEY_DATE } from './limits.ts';
-import { checkSourceKeys, encryptionKeyIds, inspectMessage, readNewsroomPublicKey } from './openpgp-checks.ts';
+import { checkSourceKeys, encryptionKeyIds, inspectMessage, inspectMessageStream, readNewsroomPublicKey } from './openpgp-checks.ts';
 import { encryptToKeys, generateSourceKeys } from './source-keys.ts';
 
 const demoPublic = readFileSync(new URL('../keys.example/newsroom.pub.asc', import.meta.url), 'utf8');
@@ -214,5 +214,42 @@ describe('inspectMessage on hostile input', () => {
         if (!(e instanceof OpenPgpCheckError)) throw new Error(`round ${round}: ${String(e)}`);
       }
     }
+  });
+});
+
+describe('inspectMessageStream', () => {
+  /** A PKESK to the demo key, then a SEIPD v1 header for `size` body bytes that the generator streams. */
+  async function* bigMessage(size: number, deliver = size, after = new Uint8Array(0)) {
+    const real = await encryptToKeys(new Uint8Array(10), [newsroom]);
+    yield real.subarray(0, 2 + real[1]!);
+    yield Uint8Array.of(0xd2, 0xff, size >>> 24, (size >>> 16) & 255, (size >>> 8) & 255, size & 255, 0x01);
+    const chunk = new Uint8Array(1 << 20);
+    for (let sent = 1; sent < deliver; sent += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, deliver - sent));
+    if (after.length) yield after;
+  }
+
+  it('checks a 64 MiB message chunk by chunk', async () => {
+    const size = 64 * 2 ** 20;
+    expect(await inspectMessageStream(bigMessage(size))).toEqual({ recipientKeyIds: newsroomIds, pkeskVersion: 3, seipdVersion: 1 });
+  });
+
+  it('refuses a stream that stops early or goes on after the SEIPD', async () => {
+    const size = 3 * 2 ** 20;
+    expect(await refusal(inspectMessageStream(bigMessage(size, size - 1)))).toBe('truncated');
+    expect(await refusal(inspectMessageStream(bigMessage(size, size, Uint8Array.of(0xca, 0x03, 0x50, 0x47, 0x50))))).toBe('trailing_data');
+  });
+
+  it('gives the same answer whatever the chunking', async () => {
+    const ok = await encryptToKeys(new Uint8Array(3000), [newsroom]);
+    for (const size of [1, 2, 7, 512, 4096]) {
+      const pieces = Array.from({ length: Math.ceil(ok.length / size) }, (_, k) => ok.subarray(k * size, k * size + size));
+      expect(await inspectMessageStream(pieces)).toEqual(await inspectMessage(ok));
+    }
+  });
+
+  it('refuses an endless run of packets', async () => {
+    const marker = Uint8Array.of(0xca, 0x03, 0x50, 0x47, 0x50);
+    expect(await refusal(inspectMessageStream(Array.from({ length: 300 }, () => marker)))).toBe('too_many_packets');
+    expect(await refusal(inspectMessageStream([]))).toBe('empty');
   });
 });

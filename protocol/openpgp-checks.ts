@@ -15,7 +15,7 @@ import {
   type Subkey,
 } from 'openpgp';
 import { dearmorMessage, looksArmored } from './_armor.ts';
-import { bodyLength, bodyPrefix, readPacketFrames } from './_packets.ts';
+import { readPackets, type Packet } from './_packets.ts';
 import { toHex } from './encoding.ts';
 import { OpenPgpCheckError } from './errors.ts';
 import { SOURCE_KEY_DATE, SOURCE_KEY_USER_ID } from './limits.ts';
@@ -55,9 +55,8 @@ function readPkesk(body: Uint8Array, index: number): PkeskFields {
   return packet;
 }
 
-function checkSeipd(bytes: Uint8Array, frame: ReturnType<typeof readPacketFrames>[number]): 1 | 2 {
-  const head = bodyPrefix(bytes, frame, 36);
-  const length = bodyLength(frame);
+function checkSeipd(packet: Packet): 1 | 2 {
+  const { body: head, length } = packet;
   if (head[0] === 1) {
     // version + IV-sized random prefix (≥ 8+2) + MDC packet (22): anything shorter cannot decrypt.
     if (length < 1 + 10 + 22) fail('truncated', `expected a SEIPD v1 body of at least 33 bytes, got ${length}`);
@@ -75,14 +74,46 @@ function checkSeipd(bytes: Uint8Array, frame: ReturnType<typeof readPacketFrames
   return fail('bad_seipd', `expected SEIPD version 1 or 2, got ${head[0] ?? 'an empty body'}`);
 }
 
+/** The grammar check shared by both entry points: PKESK+, one SEIPD, nothing else. */
+function checkPackets(packets: Packet[]): MessageInfo {
+  if (packets.length === 0) fail('empty', 'expected an OpenPGP message, got 0 bytes');
+  const recipientKeyIds: string[] = [];
+  let pkeskVersion: 3 | 6 | undefined;
+  let i = 0;
+  for (; i < packets.length && packets[i]!.tag === TAG.pkesk; i++) {
+    const pkesk = readPkesk(packets[i]!.body, i);
+    const version = pkesk.version as 3 | 6;
+    if (pkeskVersion !== undefined && version !== pkeskVersion) {
+      fail('mixed_pkesk', `expected every PKESK to have version ${pkeskVersion}, got version ${version} at packet ${i}`);
+    }
+    pkeskVersion = version;
+    const keyId = pkesk.publicKeyID.toHex();
+    if (/^0+$/.test(keyId)) fail('anonymous_recipient', `expected a named recipient key id in PKESK ${i}, got the wildcard`);
+    if (!recipientKeyIds.includes(keyId)) recipientKeyIds.push(keyId);
+  }
+  if (pkeskVersion === undefined) {
+    return fail('no_pkesk', `expected a public-key encrypted session key (PKESK) first, got ${tagName(packets[0]!.tag)}`);
+  }
+  const data = packets[i];
+  if (!data) return fail('no_encrypted_data', 'expected a SEIPD packet after the PKESK packets, got the end of the message');
+  if (data.tag !== TAG.seipd) fail('bad_packet_sequence', `expected a SEIPD (tag 18) after the PKESK packets, got ${tagName(data.tag)}`);
+  const seipdVersion = checkSeipd(data);
+  if (i + 1 < packets.length) fail('trailing_data', `expected nothing after the SEIPD packet, got ${tagName(packets[i + 1]!.tag)}`);
+  const expected = pkeskVersion === 3 ? 1 : 2;
+  if (seipdVersion !== expected) {
+    fail('version_mismatch', `expected SEIPD v${expected} after PKESK v${pkeskVersion} (RFC 9580 §5.1), got SEIPD v${seipdVersion}`);
+  }
+  return { recipientKeyIds, pkeskVersion, seipdVersion };
+}
+
 /**
  * Checks that `input` is exactly: one or more PKESK packets, then one SEIPD packet, nothing after.
- * Takes the whole message as bytes (no stream); reads only packet headers and PKESK bodies, never
- * copies or decrypts the SEIPD body. Throws OpenPgpCheckError otherwise.
+ * Reads only packet headers and PKESK bodies, never copies or decrypts the SEIPD body. Throws
+ * OpenPgpCheckError otherwise. For a large ciphertext held in pieces, use inspectMessageStream.
  */
 export async function inspectMessage(input: Uint8Array | string, options: InspectOptions = {}): Promise<MessageInfo> {
   let bytes: Uint8Array;
-  if (typeof input === 'string' || looksArmored(input)) {
+  if (typeof input === 'string' || (input instanceof Uint8Array && looksArmored(input))) {
     if (!options.armored) fail('armored', 'expected a binary OpenPGP message, got ASCII armor');
     let text = '';
     try {
@@ -96,38 +127,16 @@ export async function inspectMessage(input: Uint8Array | string, options: Inspec
   } else {
     return fail('not_openpgp', `expected Uint8Array, got ${typeof input}`);
   }
-  if (bytes.length === 0) fail('empty', 'expected an OpenPGP message, got 0 bytes');
+  return checkPackets(await readPackets([bytes]));
+}
 
-  const frames = readPacketFrames(bytes);
-  const recipientKeyIds: string[] = [];
-  let pkeskVersion: 3 | 6 | undefined;
-  let i = 0;
-  for (; i < frames.length && frames[i]!.tag === TAG.pkesk; i++) {
-    const frame = frames[i]!;
-    const part = frame.parts[0]!;
-    const pkesk = readPkesk(bytes.subarray(part.offset, part.offset + part.length), i);
-    const version = pkesk.version as 3 | 6;
-    if (pkeskVersion !== undefined && version !== pkeskVersion) {
-      fail('mixed_pkesk', `expected every PKESK to have version ${pkeskVersion}, got version ${version} at packet ${i}`);
-    }
-    pkeskVersion = version;
-    const keyId = pkesk.publicKeyID.toHex();
-    if (/^0+$/.test(keyId)) fail('anonymous_recipient', `expected a named recipient key id in PKESK ${i}, got the wildcard`);
-    if (!recipientKeyIds.includes(keyId)) recipientKeyIds.push(keyId);
-  }
-  if (pkeskVersion === undefined) {
-    fail('no_pkesk', `expected a public-key encrypted session key (PKESK) first, got ${tagName(frames[0]!.tag)}`);
-  }
-  const data = frames[i];
-  if (!data) return fail('no_encrypted_data', 'expected a SEIPD packet after the PKESK packets, got the end of the message');
-  if (data.tag !== TAG.seipd) fail('bad_packet_sequence', `expected a SEIPD (tag 18) after the PKESK packets, got ${tagName(data.tag)}`);
-  const seipdVersion = checkSeipd(bytes, data);
-  if (i + 1 < frames.length) fail('trailing_data', `expected nothing after the SEIPD packet, got ${tagName(frames[i + 1]!.tag)}`);
-  const expected = pkeskVersion === 3 ? 1 : 2;
-  if (seipdVersion !== expected) {
-    fail('version_mismatch', `expected SEIPD v${expected} after PKESK v${pkeskVersion} (RFC 9580 §5.1), got SEIPD v${seipdVersion}`);
-  }
-  return { recipientKeyIds, pkeskVersion: pkeskVersion!, seipdVersion };
+/**
+ * The same check over a binary message given as chunks (an async iterable, e.g. rows from the
+ * database or a Node/Firefox ReadableStream): reads every chunk once, in order, holding one chunk
+ * at a time. It consumes the whole stream, so framing that ends early or late is caught.
+ */
+export async function inspectMessageStream(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<MessageInfo> {
+  return checkPackets(await readPackets(chunks));
 }
 
 const ENCRYPT_FLAGS = enums.keyFlags.encryptCommunication | enums.keyFlags.encryptStorage;

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPacketFrames } from '../protocol/_packets.ts';
-import { buildEnvelope, encryptToKeys, inspectMessage, parseEnvelope, readNewsroomPublicKey } from '../protocol/index.ts';
+import { readPackets } from '../protocol/_packets.ts';
+import { buildEnvelope, encryptToKeys, inspectMessage, inspectMessageStream, parseEnvelope, readNewsroomPublicKey } from '../protocol/index.ts';
 
 const DEMO_PASSPHRASE = 'demo-never-use';
 const keysDir = new URL('../keys.example/', import.meta.url);
@@ -102,12 +102,15 @@ describe.skipIf(!hasGpg)('GnuPG interoperability', () => {
     const fromFile = run('gpg', gpg('--trust-model', 'always', '--recipient', fpr, '--output', '-', '--encrypt', plainFile));
     const streamed = run('gpg', gpg('--trust-model', 'always', '--recipient', fpr, '--encrypt'), envelope);
     // gpg writes a legacy-format PKESK header and, when streaming, partial body lengths
-    const frames = readPacketFrames(new Uint8Array(streamed));
+    const frames = await readPackets([new Uint8Array(streamed)]);
     expect(streamed[0]! & 0x40).toBe(0);
     expect(frames.at(-1)!.partial).toBe(true);
     for (const ciphertext of [fromFile, streamed]) {
       const info = await inspectMessage(new Uint8Array(ciphertext));
       expect(info).toEqual({ recipientKeyIds: encryptionKeyIds, pkeskVersion: 3, seipdVersion: 1 });
+      // in 1000-byte pieces, so part headers fall across chunk boundaries
+      const pieces = Array.from({ length: Math.ceil(ciphertext.length / 1000) }, (_, k) => new Uint8Array(ciphertext.subarray(k * 1000, k * 1000 + 1000)));
+      expect(await inspectMessageStream(pieces)).toEqual(info);
     }
     // and what gpg decrypts parses as a canonical envelope again
     const file = join(work, 'streamed.pgp');
