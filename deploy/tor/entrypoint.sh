@@ -43,6 +43,7 @@ for file in "$AUTHORIZED_CLIENTS_DIR"/*.auth; do
     '' | *[!A-Za-z0-9_-]*) die "$file: the name must be letters, digits, _ or - (it names the editor)" ;;
   esac
   [ ${#name} -le 64 ] || die "$file: the name is longer than 64 characters"
+  [ -r "$file" ] || die "$file: not readable by the tor user (uid $(id -u)); it is a public key: chmod 644 it"
   # Exactly one line: descriptor:x25519:<52 base32 characters> (a 32-byte public key).
   lines=$(grep -c '' "$file" || true)
   [ "$lines" = 1 ] || die "$file: expected one line 'descriptor:x25519:<public key>', found $lines lines"

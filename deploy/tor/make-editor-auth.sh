@@ -3,12 +3,12 @@
 # Run it on the EDITOR's own machine; it needs only openssl and coreutils (Debian: both standard).
 #
 #   make-editor-auth.sh NAME [EDITOR_ONION_ADDRESS]
-#       makes a new key pair in the current folder (or in $OUT_DIR), every file mode 0600:
-#         NAME.auth              public half: give it to the operator (not secret), who puts it
-#                                in deploy/tor/authorized_clients/ on the server
-#         NAME.x25519_private    private half, base32: stays with the editor. Tor Browser asks for
+#       makes a new key pair in the current folder (or in $OUT_DIR):
+#         NAME.auth              public half, mode 0644: give it to the operator (not secret), who
+#                                puts it in deploy/tor/authorized_clients/ on the server
+#         NAME.x25519_private    private half, base32, mode 0600: stays with the editor. Tor Browser asks for
 #                                exactly this when it opens the editor onion address.
-#         <address>.auth_private the private half in the form tor's ClientOnionAuthDir reads,
+#         <address>.auth_private the private half (0600) in the form tor's ClientOnionAuthDir reads,
 #                                when the address is known (the sealdrop CLI through system tor)
 #   make-editor-auth.sh --client NAME EDITOR_ONION_ADDRESS
 #       makes <address>.auth_private from an existing NAME.x25519_private (the address is known
@@ -79,9 +79,11 @@ public=$(openssl pkey -in "$work/key.pem" -pubout -outform DER | tail -c 32 | ba
 
 set -C
 printf '%s\n' "$private" > "$private_file"
-printf 'descriptor:x25519:%s\n' "$public" > "$public_file"
 [ -z "$address" ] || printf '%s:descriptor:x25519:%s\n' "$address" "$private" > "$client_file"
+# the public half is for others to read (the tor container runs as its own user)
+printf 'descriptor:x25519:%s\n' "$public" > "$public_file"
 set +C
+chmod 644 "$public_file"
 
 echo "make-editor-auth: give $public_file to the operator (public, not secret)" >&2
 echo "make-editor-auth: keep $private_file private (Tor Browser asks for this key)" >&2

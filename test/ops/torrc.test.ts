@@ -157,9 +157,11 @@ describe('editor client authorisation', () => {
       format: 'jwk',
     });
     expect(createPublicKey(key).export({ format: 'jwk' }).x).toBe(x.toString('base64url'));
-    // every file private, and never overwritten
+    // the private halves private, the public one readable; never overwritten
     expect(readdirSync(keysDir).sort()).toEqual([`${address}.auth_private`, 'alice.auth', 'alice.x25519_private']);
-    for (const f of readdirSync(keysDir)) expect(statSync(join(keysDir, f)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(keysDir, 'alice.auth')).mode & 0o777).toBe(0o644);
+    expect(statSync(join(keysDir, 'alice.x25519_private')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(keysDir, `${address}.auth_private`)).mode & 0o777).toBe(0o600);
     const again = await makeAuth('alice', undefined, keysDir);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/exists already/);
