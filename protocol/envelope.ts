@@ -10,7 +10,7 @@ import { fileNameKey, safeFileName } from './file-name.ts';
 import { MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './limits.ts';
 import { paddedLength } from './padme.ts';
 
-export { safeFileName } from './file-name.ts';
+export { fileNameKey, safeFileName } from './file-name.ts';
 
 export type ManifestFile = { name: string; path: string; type: string; size: number; stripped: boolean };
 export type Manifest = { version: number; language: string; message: { bytes: number }; files: ManifestFile[] };

@@ -165,6 +165,17 @@ describe('source keys', () => {
     expect(await refusal(checkSourceKeys({ publicKey: named.publicKey, lockedPrivateKey: named.privateKey }))).toBe('bad_source_key');
   });
 
+  it('refuses an extra subkey and oversized input', async () => {
+    const two = await generateKey({
+      type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], date: SOURCE_KEY_DATE, passphrase,
+      subkeys: [{}, {}], format: 'armored',
+    });
+    expect(await refusal(checkSourceKeys({ publicKey: two.publicKey, lockedPrivateKey: two.privateKey }))).toBe('bad_source_key');
+    const keys = await generateSourceKeys(passphrase, newsroom);
+    const padded = keys.publicKey.replace('-----BEGIN PGP PUBLIC KEY BLOCK-----\n', `-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: ${'x'.repeat(17000)}\n`);
+    expect(await refusal(checkSourceKeys({ publicKey: padded, lockedPrivateKey: keys.lockedPrivateKey }))).toBe('too_large');
+  });
+
   it('refuses a short passphrase', async () => {
     await expect(generateSourceKeys('short', newsroom)).rejects.toThrow(TypeError);
   });

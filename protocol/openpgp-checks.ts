@@ -215,6 +215,8 @@ export async function readNewsroomPublicKey(armored: string, now: Date = new Dat
 }
 
 export type SourceKeysInput = { publicKey: string; lockedPrivateKey: string };
+/** A source key pair is about 1 KiB armored; the cap bounds the work a hostile one can cause. */
+export const MAX_SOURCE_KEY_CHARS = 16 * 1024;
 export type SourceKeysInfo = { fingerprint: string; encryptionKeyIds: string[]; version: number };
 
 /**
@@ -226,8 +228,10 @@ export async function checkSourceKeys({ publicKey, lockedPrivateKey }: SourceKey
     fail('not_a_key', 'expected armored strings for publicKey and lockedPrivateKey');
   }
   if (hasSecretMaterial(publicKey)) fail('secret_key_material', 'expected a public key in publicKey, got a PRIVATE KEY block');
-  checkOneBlock(publicKey, 'publicKey');
-  checkOneBlock(lockedPrivateKey, 'lockedPrivateKey');
+  for (const [what, text] of [['publicKey', publicKey], ['lockedPrivateKey', lockedPrivateKey]] as const) {
+    if (text.length > MAX_SOURCE_KEY_CHARS) fail('too_large', `expected ${what} of at most ${MAX_SOURCE_KEY_CHARS} characters, got ${text.length}`);
+    checkOneBlock(text, what);
+  }
   let pub: Key;
   let priv: PrivateKey;
   try {
@@ -249,6 +253,7 @@ export async function checkSourceKeys({ publicKey, lockedPrivateKey }: SourceKey
       fail('bad_source_key', `expected subkey creation date ${SOURCE_KEY_DATE.toISOString()}, got ${sub.getCreationTime().toISOString()}`);
     }
   }
+  if (pub.subkeys.length !== 1) fail('bad_source_key', `expected exactly one subkey (for encryption), got ${pub.subkeys.length}`);
   const userIds = pub.getUserIDs();
   if (userIds.length !== 1 || userIds[0] !== SOURCE_KEY_USER_ID.name) {
     fail('bad_source_key', `expected the single user id ${JSON.stringify(SOURCE_KEY_USER_ID.name)}, got ${JSON.stringify(userIds)}`);
