@@ -185,17 +185,24 @@ export async function run(): Promise<CliDecryptBenchResult> {
     const s100 = await writeSubmission(sub100, key, 100 * MB);
     await writeBundleFor(b100, id100, s100.size, s100.sha256);
 
+    // Best of ROUNDS for each, alternating, so that a neighbour's burst of CPU (the machine is
+    // shared) or a cold page cache hurts neither side more than the other.
+    const ROUNDS = 2;
     let gpgSeconds: number | null = null;
-    if (gpgPresent) {
-      // Warm the agent (unlocking the key) outside the timed run, as sealdrop's timing includes its own unlock.
-      const g = await timeCommand('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--output', join(work, 'gpg100.tar'), '--decrypt', sub100], env);
-      if (g.code !== 0) throw new Error(`gpg --decrypt failed: ${g.stderr}`);
-      gpgSeconds = g.seconds;
-      await rm(join(work, 'gpg100.tar'));
+    let sealdropSeconds = Infinity;
+    for (let round = 0; round < ROUNDS; round++) {
+      if (gpgPresent) {
+        const g = await timeCommand('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--output', join(work, 'gpg100.tar'), '--decrypt', sub100], env);
+        if (g.code !== 0) throw new Error(`gpg --decrypt failed: ${g.stderr}`);
+        gpgSeconds = Math.min(gpgSeconds ?? Infinity, g.seconds);
+        await rm(join(work, 'gpg100.tar'));
+      }
+      const sd = await timeCommand(process.execPath, [BIN, 'decrypt', '-i', keyPath, b100, '-o', join(work, 'out100')], env);
+      if (sd.code !== 0) throw new Error(`sealdrop decrypt failed: ${sd.stderr}`);
+      sealdropSeconds = Math.min(sealdropSeconds, sd.seconds);
+      await rm(join(work, 'out100'), { recursive: true });
     }
-    const sd = await timeCommand(process.execPath, [BIN, 'decrypt', '-i', keyPath, b100, '-o', join(work, 'out100')], env);
-    if (sd.code !== 0) throw new Error(`sealdrop decrypt failed: ${sd.stderr}`);
-    await rm(join(work, 'out100'), { recursive: true });
+    const sd = { seconds: sealdropSeconds };
     await rm(sub100);
 
     // 1 GiB: peak RSS of sealdrop decrypt.
@@ -232,6 +239,7 @@ export async function run(): Promise<CliDecryptBenchResult> {
 function printResult(r: CliDecryptBenchResult): void {
   const lines = [
     `cli-decrypt: ${(r.size100 / MB).toFixed(1)} MB submission (SEIPDv1, v4 curve25519Legacy key)`,
+    `  (best of 2 runs each, alternating; both write the plaintext to disk)`,
     `  sealdrop decrypt  ${r.sealdropSeconds.toFixed(2)} s  ${r.sealdropMBps.toFixed(1)} MB/s (whole command: key unlock, decrypt, envelope checks, files written)`,
     r.gpgMBps === null
       ? '  gpg --decrypt     not measured (gpg not installed)'
