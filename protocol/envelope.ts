@@ -124,7 +124,7 @@ function firstDifferentField(a: Uint8Array, b: Uint8Array): Field {
 
 function parseManifest(bytes: Uint8Array): Manifest {
   let text = '';
-  let m: any;
+  let m: any; // JSON of unknown shape, checked field by field below
   try {
     text = utf8Decode(bytes);
     m = JSON.parse(text);
