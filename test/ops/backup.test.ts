@@ -158,6 +158,22 @@ describe('backup and restore', () => {
     expect(await snapshotDatabase(target.url)).toEqual(before);
   });
 
+  it('runs pg_dump, pg_restore and psql through a wrapper command (as with docker compose exec)', async () => {
+    const before = await snapshotDatabase(target.url);
+    // "docker compose exec -T db pg_dump" is several words: the scripts split PG_DUMP & co.
+    const wrapped = { PG_DUMP: 'env LC_ALL=C pg_dump', PG_RESTORE: 'env LC_ALL=C pg_restore', PSQL: 'env LC_ALL=C psql' };
+    const file = join(dir, 'wrapped.dump');
+    expect((await script('backup.sh', [file], wrapped)).code).toBe(0);
+    const copy = await createEmptyDatabase('sealdrop_backup_copy');
+    try {
+      const restored = await script('restore.sh', [file], { ...wrapped, DATABASE_URL: copy.url });
+      expect(restored.stderr).toMatch(/restore: restored/);
+      expect(await snapshotDatabase(copy.url)).toEqual(before);
+    } finally {
+      await copy.drop();
+    }
+  });
+
   it('a failing dump leaves no file behind', async () => {
     const file = join(dir, 'nothing.dump');
     const result = await script('backup.sh', [file], { DATABASE_URL: `${target.url}_does_not_exist` });
