@@ -56,7 +56,8 @@ describe('docker-compose.yml', () => {
     expect(service('tor')).toContain(`EDITOR_TARGET: ${appIp}:8081`);
     expect(service('app')).toMatch(/PORT: "8080"/);
     expect(service('app')).toMatch(/EDITOR_PORT: "8081"/);
-    expect(service('app')).toMatch(/EDITOR_HOST: 0\.0\.0\.0/);
+    // the editor API only on the onion network, where tor reaches it
+    expect(service('app')).toContain(`EDITOR_HOST: ${appIp}`);
     const subnet = live.match(/subnet: \$\{SEALDROP_ONION_SUBNET:-([0-9.]+)\.0\/24\}/)![1]!;
     expect(appIp).toContain(`:-${subnet}.`);
   });
