@@ -61,11 +61,11 @@ export interface RunningServer {
 
 /**
  * ENTRYPOINT + CMD, from the checkout's root (the image's WORKDIR), with the image's ENV under
- * `env`. Resolves once the server printed its URLs.
+ * `env`, optionally behind a `wrapper` command (setpriv …). Resolves once the server printed its URLs.
  */
-export async function startImageCommand(env: Record<string, string>): Promise<RunningServer> {
+export async function startImageCommand(env: Record<string, string>, wrapper: string[] = []): Promise<RunningServer> {
   const image = readImageCommand();
-  const [command, ...args] = onHost(image, [...image.entrypoint, ...image.cmd]);
+  const [command, ...args] = [...wrapper, ...onHost(image, [...image.entrypoint, ...image.cmd])];
   const watched = watchProgram(command!, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...image.env, ...env },

@@ -3,6 +3,8 @@
  * migrates and serves": the Dockerfile's ENTRYPOINT + CMD (read from the Dockerfile, so the two
  * cannot drift), a fresh database, /health, the tables, the image's HEALTHCHECK, SIGTERM.
  */
+import { chownSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +103,36 @@ describe('the Dockerfile start command', () => {
     }
     expect((await server.watched.exited).code).toBe(0);
   });
+
+  // The image's user is uid 10001 with a read-only root: run as that uid here, in a checkout it
+  // cannot write to, with the embedded database (the trial mode, the only one writing to disk).
+  it.skipIf(process.getuid?.() !== 0)(
+    'runs as an unprivileged user writing nothing but DATA_DIR and /tmp (needs root to switch user)',
+    async () => {
+      const data = mkdtempSync(join(tmpdir(), 'sealdrop-data-'));
+      chownSync(data, 10001, 10001);
+      try {
+        // the checkout stands for the image's root-owned /app: uid 10001 cannot write there
+        const writable = await runProgram('setpriv', ['--reuid=10001', '--regid=10001', '--clear-groups', 'test', '-w', ROOT]);
+        expect(writable.code).toBe(1);
+        const server = await startImageCommand(
+          env({ DATABASE_URL: '', DATA_DIR: join(data, 'db'), HOME: '/nonexistent' }),
+          ['setpriv', '--reuid=10001', '--regid=10001', '--clear-groups'],
+        );
+        try {
+          expect(server.watched.output()).toMatch(/embedded database/);
+          expect((await fetch(new URL('/health', server.sourceUrl))).status).toBe(200);
+          expect(readdirSync(join(data, 'db'))).toContain('PG_VERSION');
+          expect(statSync(join(data, 'db')).uid).toBe(10001);
+        } finally {
+          server.watched.child.kill('SIGTERM');
+        }
+        expect(await server.watched.exited).toEqual({ code: 0, signal: null });
+      } finally {
+        rmSync(data, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses to start without a usable newsroom key (the image ships none)', async () => {
     const image = readImageCommand();
