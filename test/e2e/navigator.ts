@@ -86,6 +86,19 @@ export class SourceNavigator {
     return this.page.$eval('[data-testid=codename]', (e) => e.textContent!);
   }
 
+  /** Tries to leave the page; answers whether the browser asked "leave without your codename?" first. */
+  async sourceTriesToLeave(path: string): Promise<boolean> {
+    const asked = new Promise<boolean>((resolve) => {
+      this.page.once('dialog', async (dialog) => {
+        resolve(dialog.type() === 'beforeunload');
+        await dialog.dismiss();
+      });
+      setTimeout(() => resolve(false), 5_000);
+    });
+    await this.page.evaluate((p) => void (location.href = p), path);
+    return asked;
+  }
+
   async sourceConfirmsSheWroteItDown(): Promise<void> {
     await this.page.click('#wrote-it-down');
   }

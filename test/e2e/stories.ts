@@ -89,6 +89,8 @@ export function defineSourceStories(name: BrowserName): void {
       expect(notes).toEqual(['ok: Hidden data (location, camera, dates) will be removed from this image.']);
       const codename = await source.sourceSubmitsTip({ message });
       expect(codename.split(' ')).toHaveLength(8);
+      expect(await source.sourceTriesToLeave('/safety.html')).toBe(true);
+      expect(await source.page.$eval('[data-testid=codename]', (e) => e.textContent)).toBe(codename);
       await source.sourceConfirmsSheWroteItDown();
 
       // The newsroom's view: only ciphertext was stored, and it holds the message and a clean photo.
