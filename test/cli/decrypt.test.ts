@@ -3,7 +3,7 @@
  * can be wrong. After each failure: nothing outside OUT_DIR, no staging folder, nothing kept from the
  * failed submission.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,16 @@ describe('sealdrop decrypt: a good bundle', () => {
     expect(row(r.stdout, ids.a)).toMatch(/SKIPPED already decrypted$/);
     expect(r.stderr).toContain('(3 already there, left as they were)');
     expect(await listTree(join(tmp.dir, 'out'))).toEqual(before);
+  });
+
+  it('deletes the unchecked staging folder an interrupted run left behind', async () => {
+    const stale = join(tmp.dir, 'out-stale', '.staging-Ab12Cd');
+    await mkdir(join(stale, 'files'), { recursive: true });
+    await writeFile(join(stale, 'message.txt'), 'never checked');
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '-i', oldKeyPath, 'good', '-o', 'out-stale'], { cwd: tmp.dir, env });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('sealdrop: removed .staging-Ab12Cd, left unchecked by an interrupted run\n');
+    expect((await listTree(join(tmp.dir, 'out-stale'))).filter((p) => p.includes('staging'))).toEqual([]);
   });
 
   it('! wrong key: a submission made before a key rotation needs the old key too', async () => {
