@@ -7,8 +7,12 @@ import { asc, eq } from 'drizzle-orm';
 import { readChunk } from '../db/chunks.ts';
 import type { Db } from '../db/open.ts';
 import { sources, submissions } from '../db/schema.ts';
-import { endOfArchive, fileHeader, padding } from './ustar.ts';
+import { BLOCK_BYTES, endOfArchive, fileHeader, padding } from './ustar.ts';
 
+/**
+ * Stored ciphertext does not add up. Its message names no id: @hono/node-server prints a stream's
+ * error to the console, and ids stay out of the server's output (docs: request-log policy).
+ */
 export class CiphertextReadError extends Error {
   override name = 'CiphertextReadError';
 }
@@ -24,12 +28,12 @@ export async function* readCiphertext(db: Db, submission: StoredSubmission): Asy
   let total = 0;
   for (let idx = 0; idx < submission.chunks; idx++) {
     const data = await readChunk(db, submission.id, idx);
-    if (!data) throw new CiphertextReadError(`submission ${submission.id} lacks chunk ${idx}`);
+    if (!data) throw new CiphertextReadError(`a stored submission lacks chunk ${idx}`);
     total += data.byteLength;
-    if (total > submission.size) throw new CiphertextReadError(`submission ${submission.id} is longer than its recorded size`);
+    if (total > submission.size) throw new CiphertextReadError('a stored submission is longer than its recorded size');
     yield data;
   }
-  if (total !== submission.size) throw new CiphertextReadError(`submission ${submission.id} is shorter than its recorded size`);
+  if (total !== submission.size) throw new CiphertextReadError('a stored submission is shorter than its recorded size');
 }
 
 /** A pull-driven web stream over an async iterable: the next part is read only when asked for. */
@@ -70,8 +74,13 @@ export interface BundlePlan {
     submissions: BundleEntry[];
     sources: { handle: string; path: string }[];
   };
-  keys: Map<string, string>;
+  /** bundle.json exactly as sent */
+  manifestBytes: Uint8Array;
+  /** armored public key bytes by handle */
+  keys: Map<string, Uint8Array>;
   stored: Map<string, StoredSubmission>;
+  /** the whole tar's length, for Content-Length */
+  length: number;
 }
 
 /** Everything with status `received`, oldest first, and the public keys of their sources. */
@@ -91,11 +100,12 @@ export async function planBundle(db: Db): Promise<BundlePlan> {
     .innerJoin(sources, eq(submissions.sourceId, sources.id))
     .where(eq(submissions.status, 'received'))
     .orderBy(asc(submissions.receivedDay), asc(submissions.id));
-  const keys = new Map<string, string>();
+  const encoder = new TextEncoder();
+  const keys = new Map<string, Uint8Array>();
   const stored = new Map<string, StoredSubmission>();
   const entries: BundleEntry[] = [];
   for (const row of rows) {
-    keys.set(row.handle, row.publicKey);
+    if (!keys.has(row.handle)) keys.set(row.handle, encoder.encode(row.publicKey));
     stored.set(row.id, { id: row.id, chunks: row.chunks, size: row.size });
     entries.push({
       id: row.id,
@@ -106,28 +116,30 @@ export async function planBundle(db: Db): Promise<BundlePlan> {
       path: `submissions/${row.id}.pgp`,
     });
   }
-  return {
-    manifest: {
-      version: 1,
-      submissions: entries,
-      sources: [...keys.keys()].map((handle) => ({ handle, path: `sources/${handle}.asc` })),
-    },
-    keys,
-    stored,
+  const manifest: BundlePlan['manifest'] = {
+    version: 1,
+    submissions: entries,
+    sources: [...keys.keys()].map((handle) => ({ handle, path: `sources/${handle}.asc` })),
   };
+  const manifestBytes = encoder.encode(`${JSON.stringify(manifest, null, 2)}\n`);
+  const fileBytes = (size: number) => BLOCK_BYTES + Math.ceil(size / BLOCK_BYTES) * BLOCK_BYTES;
+  let length = fileBytes(manifestBytes.byteLength) + 2 * BLOCK_BYTES;
+  for (const key of keys.values()) length += fileBytes(key.byteLength);
+  for (const entry of entries) length += fileBytes(entry.size);
+  return { manifest, manifestBytes, keys, stored, length };
 }
 
 /** The bundle as ustar parts, in the order of docs/INTERNALS.md. */
 export async function* bundleParts(db: Db, plan: BundlePlan): AsyncGenerator<Uint8Array> {
-  const encoder = new TextEncoder();
-  const json = encoder.encode(`${JSON.stringify(plan.manifest, null, 2)}\n`);
-  yield* smallFile('bundle.json', json);
+  yield* smallFile('bundle.json', plan.manifestBytes);
   for (const source of plan.manifest.sources) {
-    yield* smallFile(source.path, encoder.encode(plan.keys.get(source.handle) ?? ''));
+    const key = plan.keys.get(source.handle);
+    if (!key) throw new CiphertextReadError('a bundle source is not in the plan');
+    yield* smallFile(source.path, key);
   }
   for (const entry of plan.manifest.submissions) {
     const stored = plan.stored.get(entry.id);
-    if (!stored) throw new CiphertextReadError(`submission ${entry.id} is not in the plan`);
+    if (!stored) throw new CiphertextReadError('a bundle entry is not in the plan');
     yield fileHeader(entry.path, entry.size);
     yield* readCiphertext(db, stored);
     yield padding(entry.size);

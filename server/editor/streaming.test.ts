@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addToken } from '../admin.ts';
 import { writeChunk } from '../db/chunks.ts';
@@ -26,6 +27,8 @@ let port: number;
 let token: string;
 let chunkReads = 0;
 const digest = createHash('sha256');
+const logged: string[] = [];
+let submissionId: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -37,6 +40,7 @@ beforeAll(async () => {
     .insert(submissions)
     .values({ sourceId: source!.id, status: 'received', size: CHUNK * CHUNKS, chunkSize: CHUNK, chunks: CHUNKS, sha256: '0'.repeat(64), createdDay: DAY, receivedDay: DAY })
     .returning({ id: submissions.id });
+  submissionId = submission!.id;
   for (let idx = 0; idx < CHUNKS; idx++) {
     const bytes = randomBytes(CHUNK);
     digest.update(bytes);
@@ -56,7 +60,7 @@ beforeAll(async () => {
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   }) as Db;
-  const app = createEditorApp({ db: counted, clock: () => new Date(`${DAY}T12:00:00Z`), config: { logRequests: false }, log: () => {} });
+  const app = createEditorApp({ db: counted, clock: () => new Date(`${DAY}T12:00:00Z`), config: { logRequests: false }, log: (line) => void logged.push(line) });
   server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
   if (!server.listening) await once(server, 'listening');
   port = (server.address() as AddressInfo).port;
@@ -111,5 +115,26 @@ describe('bundle streaming', () => {
     const keySize = parseInt(tar.subarray(offset + 124, offset + 136).toString('latin1').replace(/\0.*$/, ''), 8);
     offset += 512 + Math.ceil(keySize / 512) * 512 + 512;
     expect(createHash('sha256').update(tar.subarray(offset, offset + CHUNK * CHUNKS)).digest('hex')).toBe(digest.digest('hex'));
+  });
+
+  it('cuts the connection, never pads or shortens silently, when a stored chunk is missing', async () => {
+    await database.db.execute(sql`delete from chunks where submission_id = ${submissionId} and idx = 10`);
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/editor/v1/bundle', headers: { authorization: `Bearer ${token}` } }, resolve).on('error', reject);
+    });
+    const declared = Number(response.headers['content-length']);
+    let received = 0;
+    const outcome = await (async () => {
+      try {
+        for await (const part of response) received += (part as Buffer).length;
+        return 'complete';
+      } catch {
+        return 'aborted';
+      }
+    })();
+    expect(outcome).toBe('aborted');
+    expect(received).toBeLessThan(declared);
+    expect(logged).toContain('editor: bundle stream failed: CiphertextReadError');
+    expect(logged.join('\n')).not.toContain(submissionId);
   });
 });
