@@ -19,6 +19,8 @@ import type { CliIo } from '../io.ts';
 import { asCliError, endpointFrom } from '../net/endpoint.ts';
 import { editorJson, editorRequest, type EditorEndpoint } from '../net/http.ts';
 import { readUstar, UstarReadError } from '../net/ustar-reader.ts';
+import { formatBytes, ProgressBar } from '../progress.ts';
+import { formatTable } from '../table.ts';
 
 const MAX_BUNDLE_JSON_BYTES = 16 * 1024 * 1024;
 const MAX_SOURCE_KEY_BYTES = 1024 * 1024;
@@ -39,7 +41,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   let manifestJson: Uint8Array;
   let submissions: BundleSubmission[];
   try {
-    ({ manifestJson, submissions } = await receiveBundle(endpoint, written));
+    ({ manifestJson, submissions } = await receiveBundle(endpoint, written, io));
     await written.file('bundle.json', manifestJson);
   } catch (error) {
     await written.undo();
@@ -129,13 +131,26 @@ class Writer {
   }
 }
 
-async function receiveBundle(endpoint: EditorEndpoint, writer: Writer): Promise<{ manifestJson: Uint8Array; submissions: BundleSubmission[] }> {
+async function receiveBundle(
+  endpoint: EditorEndpoint,
+  writer: Writer,
+  io: CliIo,
+): Promise<{ manifestJson: Uint8Array; submissions: BundleSubmission[] }> {
   const response = await editorRequest(endpoint, { method: 'GET', path: '/editor/v1/bundle' });
   const type = response.headers['content-type'] ?? '';
   if (!type.startsWith('application/x-tar')) {
     response.destroy();
     throw new CliError(`expected a tar bundle from the server, got '${type}'`, { hint: 'is --server the editor listener?' });
   }
+  // A bar on the terminal for large bundles (a slow circuit can take minutes); nothing otherwise.
+  const progress = new ProgressBar(io.stderr, Number(response.headers['content-length'] ?? 0));
+  progress.setLabel('pulling');
+  const counted = (async function* () {
+    for await (const piece of response as AsyncIterable<Uint8Array>) {
+      progress.advance(piece.byteLength);
+      yield piece;
+    }
+  })();
 
   let manifestJson: Uint8Array | undefined;
   let submissions: BundleSubmission[] = [];
@@ -143,7 +158,7 @@ async function receiveBundle(endpoint: EditorEndpoint, writer: Writer): Promise<
   const seen = new Set<string>();
 
   try {
-    await readUstar(response, async (entry, body) => {
+    await readUstar(counted, async (entry, body) => {
       if (manifestJson === undefined) {
         if (entry.name !== 'bundle.json') throw damaged(`expected bundle.json first, got ${describe(entry.name)}`);
         if (entry.size > MAX_BUNDLE_JSON_BYTES) throw damaged(`bundle.json is ${entry.size} bytes, more than ${MAX_BUNDLE_JSON_BYTES}`);
@@ -189,6 +204,7 @@ async function receiveBundle(endpoint: EditorEndpoint, writer: Writer): Promise<
       }
     });
   } catch (error) {
+    progress.clear();
     response.destroy();
     if (error instanceof UstarReadError) throw damaged(error.message, error);
     if ((error as { code?: unknown }).code === 'ECONNRESET' || (error as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error).message === 'aborted') {
@@ -199,6 +215,7 @@ async function receiveBundle(endpoint: EditorEndpoint, writer: Writer): Promise<
     }
     throw error;
   }
+  progress.clear();
   if (manifestJson === undefined) throw damaged('the bundle is empty: it has no bundle.json');
   const missing = [...expected.keys()].filter((name) => !seen.has(name));
   if (missing.length > 0) throw damaged(`the bundle lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
@@ -231,21 +248,14 @@ function printSummary(io: CliIo, dir: string, submissions: BundleSubmission[], a
     io.stdout.write(`no new submissions (empty bundle in ${where})\n`);
     return;
   }
-  const width = Math.max('HANDLE'.length, ...submissions.map((s) => s.handle.length));
-  const lines = [`${'HANDLE'.padEnd(width)}  DAY         SUBMISSION  SIZE`];
-  for (const s of submissions) lines.push(`${s.handle.padEnd(width)}  ${s.day}  ${s.id.slice(0, 8)}    ${formatSize(s.size)}`);
-  const sources = new Set(submissions.map((s) => s.handle)).size;
-  lines.push(
-    `${submissions.length} submission${submissions.length === 1 ? '' : 's'} from ${sources} source${sources === 1 ? '' : 's'} in ${where}; ${acknowledged} marked downloaded on the server`,
+  const table = formatTable(
+    ['HANDLE', 'DAY', 'SUBMISSION', 'SIZE'],
+    submissions.map((s) => [s.handle, s.day, s.id.slice(0, 8), formatBytes(s.size)]),
   );
-  io.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+  const sources = new Set(submissions.map((s) => s.handle)).size;
+  io.stdout.write(
+    `${table}${submissions.length} submission${submissions.length === 1 ? '' : 's'} from ${sources} source${sources === 1 ? '' : 's'} in ${where}; ${acknowledged} marked downloaded on the server\n`,
+  );
 }
 
 async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

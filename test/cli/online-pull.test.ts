@@ -9,6 +9,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { run as pullCommand } from '../../cli/commands/pull.ts';
+import type { CliIo } from '../../cli/io.ts';
 import { exists, listTree, makeTempDir, runCli } from './helpers.ts';
 
 const TOKEN = `sde_${'T'.repeat(43)}`;
@@ -268,5 +271,25 @@ describe('sealdrop pull against a hostile server', () => {
     expect(await exists(r.dir)).toBe(false);
     expect(await listTree(tmp.dir)).toEqual(before);
     expect(await exists('/tmp/sealdrop-escaped')).toBe(false);
+  });
+
+  it('draws a progress bar on a terminal for a large bundle, and clears it before the summary', async () => {
+    const big = sub(20 * 1024 * 1024);
+    bundleReply = { bytes: Buffer.concat(goodParts([big])) };
+    let stdout = '';
+    let stderr = '';
+    const io: CliIo = {
+      stdout: { write: (chunk) => ((stdout += String(chunk)), true) },
+      stderr: { write: (chunk) => ((stderr += String(chunk)), true), isTTY: true, columns: 100 },
+      stdin: Readable.from([]),
+      env: { SEALDROP_TOKEN: TOKEN, SEALDROP_SERVER: url },
+      cwd: tmp.dir,
+      readPassphrase: () => Promise.reject(new Error('no passphrase is needed to pull')),
+    };
+    await pullCommand(['-o', 'big'], io);
+    expect(stderr).toMatch(/^\r\u001b\[2Ksealdrop: \[-{24}\] +0% 0 B \/ 20\.0 MiB/);
+    expect(stderr.endsWith('\r\u001b[2K')).toBe(true);
+    expect(stdout).toMatch(/^HANDLE +DAY +SUBMISSION +SIZE\nquiet-otter +2026-11-27 +[0-9a-f]{8} +20\.0 MiB\n1 submission from 1 source in big; 1 marked downloaded/);
+    expect(acks).toEqual([big.id]);
   });
 });
