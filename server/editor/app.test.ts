@@ -121,6 +121,16 @@ describe('authentication', () => {
     expect((await get('/editor/v1/nothing-here')).status).toBe(404);
   });
 
+  it('writes at most maxAuditedFailuresPerDay auth_failed rows a day, still answering every failure 401', async () => {
+    const capped = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 1, maxAuditedFailuresPerDay: 1 } });
+    const before = (await auditRows()).filter((row) => row.action === 'auth_failed').length;
+    expect(before).toBeGreaterThanOrEqual(1);
+    for (let i = 0; i < 3; i++) {
+      expect((await capped.request('/editor/v1/submissions', { headers: { authorization: `Bearer ${generateToken()}` } })).status).toBe(401);
+    }
+    expect((await auditRows()).filter((row) => row.action === 'auth_failed').length).toBe(before);
+  });
+
   it('caps the failures waiting at once globally: beyond the cap everything gets 429 without a token check', async () => {
     const slow = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 1500, maxFailing: 1 } });
     const before = (await auditRows()).filter((row) => row.action === 'auth_failed').length;

@@ -28,7 +28,7 @@ export interface EditorAppDeps {
   /** request-log lines (method, route pattern, status) and error notes; never an address or token */
   log: LogLine;
   /** Failed-login pacing; the defaults (1 s, 8 waiting at once) suit production, tests shorten the delay. */
-  auth?: { failureDelayMs?: number; maxFailing?: number };
+  auth?: { failureDelayMs?: number; maxFailing?: number; maxAuditedFailuresPerDay?: number };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

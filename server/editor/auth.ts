@@ -8,7 +8,7 @@
  * waiting, every request is answered 429 *before* its token is looked at, so a flood of guesses
  * gains no faster oracle; editors retry once the flood ends.
  */
-import { eq } from 'drizzle-orm';
+import { and, count, eq } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../db/open.ts';
 import { audit, editorTokens } from '../db/schema.ts';
@@ -22,6 +22,11 @@ export interface EditorAuthOptions {
   failureDelayMs?: number;
   /** how many failed attempts may be waiting at once before everything gets 429 (default 8) */
   maxFailing?: number;
+  /**
+   * at most this many `auth_failed` audit rows per day (default 1000): a flood of guesses must not
+   * fill the database; the request log still shows every 401
+   */
+  maxAuditedFailuresPerDay?: number;
 }
 
 export type EditorEnv = { Variables: { editor: string } };
@@ -29,7 +34,7 @@ export type EditorEnv = { Variables: { editor: string } };
 const BEARER = /^Bearer (\S+)$/;
 
 export const editorAuth = (options: EditorAuthOptions): MiddlewareHandler<EditorEnv> => {
-  const { db, today, failureDelayMs = 1000, maxFailing = 8 } = options;
+  const { db, today, failureDelayMs = 1000, maxFailing = 8, maxAuditedFailuresPerDay = 1000 } = options;
   let failing = 0;
   return async function editorAuth(c, next) {
     if (failing >= maxFailing) {
@@ -50,7 +55,14 @@ export const editorAuth = (options: EditorAuthOptions): MiddlewareHandler<Editor
     }
     failing++;
     try {
-      await db.insert(audit).values({ editor: '-', action: 'auth_failed', target: null, day: today() });
+      const day = today();
+      const [logged] = await db
+        .select({ n: count() })
+        .from(audit)
+        .where(and(eq(audit.action, 'auth_failed'), eq(audit.day, day)));
+      if ((logged?.n ?? 0) < maxAuditedFailuresPerDay) {
+        await db.insert(audit).values({ editor: '-', action: 'auth_failed', target: null, day });
+      }
       await new Promise((resolve) => setTimeout(resolve, failureDelayMs));
     } finally {
       failing--;
