@@ -1,16 +1,23 @@
 /**
  * @module server/db/chunks — ciphertext chunks in and out of PostgreSQL/PGlite.
  *
- * Bytes travel as base64 text through `decode`/`encode` on both drivers. Measured here with 4 MiB
- * chunks (scratch benchmark, 2 shared cores): PGlite writes 40 MB/s this way (hex 25, Buffer
- * parameter ~2) and reads 230 MB/s (a bytea column read as Uint8Array: 11 MB/s); postgres.js writes
- * 144 MB/s (hex 128, Buffer parameter 65, binary COPY through `.writable()` 43) and reads 223 MB/s
- * (plain bytea 175). One path for both drivers, and the fastest for each.
+ * Measured here with 4 MiB chunks (scratch benchmarks, 2 shared and busy cores):
+ * - PGlite writes 40 MB/s as base64 text through `decode` (hex 25, a Buffer parameter ~2) and reads
+ *   230 MB/s through `encode(data, 'base64')` (a bytea column read as Uint8Array: 11 MB/s).
+ * - postgres.js: base64 through `decode` 51-144 MB/s but each chunk becomes a 5.6 MB string plus a
+ *   5.6 MB query buffer, and a 1 GiB upload grew the RSS by ~50 MiB before the GC caught up;
+ *   binary `COPY ... FROM STDIN` through `.writable()` ran at 35-41 MB/s with no RSS growth: it
+ *   sends the chunk's own bytes. Writes use COPY on PostgreSQL. Reads use `encode(.., 'base64')`
+ *   (223 MB/s; plain bytea 175); `COPY ... TO STDOUT` would be faster still, but postgres.js can
+ *   leave the connection hanging after a COPY readable (porsager/postgres#499, fix PR #1016 open),
+ *   and we measured that hang here.
  * Everyone reading chunk bytes (the editor API too) should use `readChunk`/`readChunks`.
  */
+import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import type { Sql } from 'postgres';
 import type { Db } from './open.ts';
-import { rowsOf } from './open.ts';
+import { postgresClientOf, rowsOf } from './open.ts';
 
 type Executor = Pick<Db, 'execute'>;
 
@@ -24,6 +31,8 @@ export async function writeChunk(
   idx: number,
   bytes: Uint8Array,
 ): Promise<'stored' | 'same' | 'different'> {
+  const client = postgresClientOf(db);
+  if (client) return writeChunkByCopy(db, client, submissionId, idx, bytes);
   const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   const inserted = rowsOf(
     await db.execute(sql`
@@ -31,13 +40,63 @@ export async function writeChunk(
       on conflict (submission_id, idx) do nothing returning idx`),
   );
   if (inserted.length === 1) return 'stored';
+  // (the row can only vanish here when the whole upload was deleted meanwhile: 'different')
+  return compareStored(db, submissionId, idx, bytes);
+}
+
+/** The same bytes already stored? Compared inside the database, a digest each side. */
+async function compareStored(db: Executor, submissionId: string, idx: number, bytes: Uint8Array): Promise<'same' | 'different'> {
+  const digest = createHash('sha256').update(bytes).digest('hex');
   const [row] = rowsOf<{ same: boolean }>(
     await db.execute(sql`
-      select data = decode(${b64}, 'base64') as same from chunks where submission_id = ${submissionId} and idx = ${idx}`),
+      select encode(sha256(data), 'hex') = ${digest} and octet_length(data) = ${bytes.length} as same
+      from chunks where submission_id = ${submissionId} and idx = ${idx}`),
   );
-  // the row can only vanish here when the whole upload was deleted meanwhile
-  if (!row) return 'different';
-  return row.same ? 'same' : 'different';
+  return row?.same ? 'same' : 'different';
+}
+
+// PGCOPY binary format (PostgreSQL docs, "COPY", Binary Format): signature, flags, extension
+// length; per tuple a field count and each field as length + bytes; -1 ends the data.
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+function copyTuple(submissionId: string, idx: number, bytes: Uint8Array): Buffer {
+  const head = Buffer.alloc(COPY_SIGNATURE.length + 8 + 2 + 4 + 16 + 4 + 4 + 4);
+  let o = COPY_SIGNATURE.copy(head, 0);
+  o = head.writeInt32BE(0, o); // flags
+  o = head.writeInt32BE(0, o); // header extension length
+  o = head.writeInt16BE(3, o); // fields
+  o = head.writeInt32BE(16, o); // uuid
+  o += Buffer.from(submissionId.replaceAll('-', ''), 'hex').copy(head, o);
+  o = head.writeInt32BE(4, o); // int4
+  o = head.writeInt32BE(idx, o);
+  head.writeInt32BE(bytes.length, o); // bytea
+  const trailer = Buffer.from([0xff, 0xff]);
+  return Buffer.concat([head, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), trailer]);
+}
+
+async function writeChunkByCopy(
+  db: Executor,
+  client: Sql,
+  submissionId: string,
+  idx: number,
+  bytes: Uint8Array,
+): Promise<'stored' | 'same' | 'different'> {
+  // COPY has no ON CONFLICT: look first, and treat a unique violation (a concurrent retry of the
+  // same chunk) like finding it there
+  const [exists] = await client`select 1 from chunks where submission_id = ${submissionId} and idx = ${idx}`;
+  if (exists) return compareStored(db, submissionId, idx, bytes);
+  try {
+    const writable = await client`copy chunks (submission_id, idx, data) from stdin with (format binary)`.writable();
+    await new Promise<void>((resolve, reject) => {
+      writable.once('error', reject);
+      writable.once('finish', resolve);
+      writable.end(copyTuple(submissionId, idx, bytes));
+    });
+    return 'stored';
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') return compareStored(db, submissionId, idx, bytes);
+    throw error;
+  }
 }
 
 export async function readChunk(db: Executor, submissionId: string, idx: number): Promise<Uint8Array | undefined> {

@@ -6,11 +6,19 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
+import postgres, { type Sql } from 'postgres';
 import * as schema from './schema.ts';
 
 /** The one database type all server code uses, whichever driver is behind it. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+// The postgres.js client behind a Db, for the chunk path (server/db/chunks.ts), which streams
+// bytes with COPY instead of going through the query builder.
+const postgresClients = new WeakMap<object, Sql>();
+
+export function postgresClientOf(db: object): Sql | undefined {
+  return postgresClients.get(db);
+}
 
 export interface Database {
   db: Db;
@@ -65,6 +73,7 @@ async function openPostgres(url: string): Promise<Database> {
   try {
     await migrateLocked(url);
     const db = drizzlePostgres({ client: sql, schema });
+    postgresClients.set(db, sql);
     return { db: db as unknown as Db, kind: 'postgres', close: () => sql.end({ timeout: 5 }) };
   } catch (error) {
     await sql.end({ timeout: 1 }).catch(() => {});

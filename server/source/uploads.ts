@@ -145,6 +145,9 @@ export async function putChunk(deps: UploadDeps, row: SubmissionRow, idx: number
   if (bytes.length !== expectedChunkLength(row, idx)) {
     refuse(400, 'wrong_chunk_size', `Chunk ${idx} must be exactly ${expectedChunkLength(row, idx)} bytes.`);
   }
+  // a one-chunk upload (every text tip) is checked from memory before anything is stored, then
+  // stored and marked received in one transaction
+  if (row.status === 'uploading' && row.chunks === 1) return completeUpload(deps, row, bytes);
   let outcome: Awaited<ReturnType<typeof writeChunk>>;
   try {
     outcome = await writeChunk(db, row.id, idx, bytes);
@@ -166,13 +169,16 @@ export async function putChunk(deps: UploadDeps, row: SubmissionRow, idx: number
  * Two requests may race here with the last chunks; the row lock decides, and the loser answers
  * with the winner's result.
  */
-async function completeUpload(deps: UploadDeps, row: SubmissionRow): Promise<ChunkResult> {
-  const { db, now } = deps;
-  const [{ total } = { total: 0 }] = rowsOf<{ total: number }>(
-    await db.execute(sql`select coalesce(sum(octet_length(data)), 0)::bigint as total from chunks where submission_id = ${row.id}`),
-  );
-  if (Number(total) !== row.size) return discard(db, row, 422, 'wrong_size', 'The chunks do not add up to the announced size.');
-  const checked = await checkCiphertext(readChunks(db, row.id, row.chunks), row.chunks);
+async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Uint8Array): Promise<ChunkResult> {
+  const { db } = deps;
+  if (!single) {
+    const [{ total } = { total: 0 }] = rowsOf<{ total: number }>(
+      await db.execute(sql`select coalesce(sum(octet_length(data)), 0)::bigint as total from chunks where submission_id = ${row.id}`),
+    );
+    if (Number(total) !== row.size) return discard(db, row, 422, 'wrong_size', 'The chunks do not add up to the announced size.');
+  }
+  const chunks = single ? (async function* () { yield single; })() : readChunks(db, row.id, row.chunks);
+  const checked = await checkCiphertext(chunks, row.chunks);
   if (checked.sha256 !== row.sha256) {
     return discard(db, row, 422, 'hash_mismatch', 'The SHA-256 of the received ciphertext does not match; upload it again.');
   }
@@ -183,7 +189,7 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow): Promise<Chu
   if (!recipients.some((id) => deps.newsroomKeyIds.includes(id))) {
     return discard(db, row, 422, 'wrong_recipient', "The message is not encrypted to the newsroom's key.");
   }
-  const outcome = await markReceived(deps, row).catch((error: unknown) => {
+  const outcome = await markReceived(deps, row, single).catch((error: unknown) => {
     // a concurrent first upload with the same codename made the source first
     if (isUniqueViolation(error, 'sources_lookup_hash_unique')) return 'taken' as const;
     throw error;
@@ -192,15 +198,25 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow): Promise<Chu
   if (outcome === 'taken') {
     return discard(db, row, 409, 'codename_taken', 'This codename is already in use; start again with a new one.');
   }
+  if (outcome === 'different') refuse(409, 'chunk_conflict', 'Chunk 0 was already received with other bytes.');
   return { complete: true, submissionId: row.id };
 }
 
-async function markReceived(deps: UploadDeps, row: SubmissionRow): Promise<'gone' | 'done' | 'taken' | 'received'> {
+/** `single`: the one chunk of a one-chunk upload, not stored yet: stored here with the rest. */
+async function markReceived(
+  deps: UploadDeps,
+  row: SubmissionRow,
+  single?: Uint8Array,
+): Promise<'gone' | 'done' | 'taken' | 'received' | 'different'> {
   const { db, now } = deps;
   return db.transaction(async (tx) => {
     const [locked] = await tx.select().from(submissions).where(eq(submissions.id, row.id)).for('update');
     if (!locked) return 'gone' as const;
-    if (locked.status !== 'uploading') return 'done' as const;
+    if (locked.status !== 'uploading') {
+      // completed meanwhile by a retry of this same request: same bytes, same answer
+      if (single && (await writeChunk(tx, row.id, 0, single)) === 'different') return 'different' as const;
+      return 'done' as const;
+    }
     let sourceId = locked.sourceId;
     if (!sourceId) {
       const [taken] = await tx
@@ -226,6 +242,7 @@ async function markReceived(deps: UploadDeps, row: SubmissionRow): Promise<'gone
         if (attempt > 32) throw new Error('could not find a free source handle');
       }
     }
+    if (single) await writeChunk(tx, row.id, 0, single);
     await tx
       .update(submissions)
       .set({

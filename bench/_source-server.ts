@@ -1,0 +1,48 @@
+/**
+ * The server under test for bench/source-api.bench.ts, in its own process so its RSS can be read
+ * from /proc/<pid>/status. Prints one JSON line `{ "port": n }` once listening.
+ *   MODE=baseline  a bare Hono app with one trivial POST route, same node-server
+ *   MODE=source    the real source app on DATABASE_URL with POW_DIFFICULTY
+ */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { createApp } from '../server/app.ts';
+import { systemClock } from '../server/clock.ts';
+import { openDatabase } from '../server/db/open.ts';
+import { loadInstance } from '../server/instance.ts';
+import { loadNewsroomKey } from '../server/newsroom-key.ts';
+import { DEMO_KEY_PATH } from '../server/test-helpers.ts';
+
+async function main() {
+  let fetch: (request: Request) => Response | Promise<Response>;
+  let close = async () => {};
+  if (process.env.MODE === 'baseline') {
+    const app = new Hono();
+    app.post('/echo', async (c) => c.json({ ok: true, got: Object.keys(await c.req.json()).length }));
+    fetch = app.fetch;
+  } else {
+    const database = await openDatabase({ url: process.env.DATABASE_URL! });
+    const newsroomKey = await loadNewsroomKey(DEMO_KEY_PATH, new Date());
+    const instance = await loadInstance(database.db, systemClock);
+    const app = createApp({
+      db: database.db,
+      newsroomKey,
+      instance,
+      clock: systemClock,
+      config: { powDifficulty: Number(process.env.POW_DIFFICULTY ?? 0), onionLocation: undefined, logRequests: false },
+      log: () => {},
+    });
+    fetch = app.fetch;
+    close = () => database.close();
+  }
+  const server = serve({ fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
+    process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
+  });
+  process.once('SIGTERM', () => {
+    server.close();
+    void close().then(() => process.exit(0));
+  });
+}
+
+void main();
