@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,11 +79,30 @@ describe('usage errors (no database opened)', () => {
   });
 });
 
+describe('the embedded database while the server runs', () => {
+  it('refuses when something answers on the editor port, and opens nothing', async () => {
+    const listener = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as net.AddressInfo).port;
+    const dataDir = mkdtempSync(join(tmpdir(), 'sealdrop-admin-busy-'));
+    try {
+      const stderr = collect();
+      const code = await runAdmin(['token', 'add', 'frank'], { stdout: collect(), stderr, env: { DATA_DIR: join(dataDir, 'data'), EDITOR_PORT: String(port) } });
+      expect(code).toBe(1);
+      expect(stderr.text).toMatch(/^sealdrop-admin: error: the server seems to be running on the embedded database in .*\nsealdrop-admin: hint: stop the server/);
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('npm run admin, as a process on an embedded database', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sealdrop-admin-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
   const admin = (...args: string[]) =>
-    run('npx', ['tsx', 'server/admin.ts', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir } });
+    run('npx', ['tsx', 'server/admin.ts', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, EDITOR_PORT: '0' } });
 
   it('adds (token on stdout only), lists, revokes', async () => {
     const added = await admin('token', 'add', 'erin');

@@ -4,6 +4,7 @@
  * A new token is printed once on stdout and only its SHA-256 is stored. Results go to stdout;
  * errors to stderr as `sealdrop-admin: error: …` / `sealdrop-admin: hint: …`, like `sealdrop`.
  */
+import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { asc, eq } from 'drizzle-orm';
 import { ConfigError, loadConfig } from './config.ts';
@@ -22,7 +23,9 @@ Commands:
     token list          Show every token's name, the day it was made, and the day it was revoked.
     token revoke NAME   Refuse NAME's token from now on.
 
-The database is the server's own (DATABASE_URL, or the embedded one in DATA_DIR).
+The database is the server's own (DATABASE_URL, or the embedded one in DATA_DIR). The embedded
+database serves one process at a time: stop the server before running these commands on it (they
+refuse while something answers on EDITOR_HOST:EDITOR_PORT).
 
 Example:
     $ npm run --silent admin -- token add alice
@@ -128,6 +131,12 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
     }
     if (rest[0] !== undefined) checkName(rest[0]);
     const config = loadConfig(io.env);
+    if (!config.databaseUrl && config.editorPort !== 0 && (await isListening(config.editorHost, config.editorPort))) {
+      // Two PGlite processes on one folder do not see each other's writes and can damage it.
+      throw new AdminError(`the server seems to be running on the embedded database in ${config.dataDir} (something answers on ${config.editorHost}:${config.editorPort})`, {
+        hint: 'stop the server, run this command, then start the server again (with PostgreSQL, DATABASE_URL, no stop is needed)',
+      });
+    }
     const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
     try {
       if (command === 'add') {
@@ -157,6 +166,20 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
     io.stderr.write(`sealdrop-admin: error: ${message}\n`);
     return 1;
   }
+}
+
+/** True when a TCP connection to host:port succeeds within a second. */
+function isListening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
