@@ -14,6 +14,8 @@ export type SendEvents = {
   onStage(stage: Stage): void;
   onUpload(fraction: number): void;
   onRetry(attempt: number, tries: number): void;
+  /** The last chunk is about to leave: cancelling can no longer stop the tip. */
+  onLastChunk(): void;
 };
 export type Tip = { language: string; message: string; files: File[] };
 
@@ -68,5 +70,6 @@ export async function sendTip(
     signal,
     onProgress: events.onUpload,
     onRetry: (attempt, tries) => events.onRetry(attempt, tries),
+    onLastChunk: () => events.onLastChunk(),
   });
 }

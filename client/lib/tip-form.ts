@@ -119,6 +119,10 @@ export function setupTipForm(
       onRetry(attempt, tries) {
         page.setText(progressText, 'progress_retrying', { attempt, max: tries });
       },
+      onLastChunk() {
+        // Once the last part is on its way the server may finish the tip: a cancel would lie.
+        cancel.disabled = true;
+      },
     };
     try {
       await send({ language: page.language, message: message.value, files: [...files] }, busy.signal, events);

@@ -63,6 +63,22 @@ describe('uploadChunks', () => {
     expect(progress.at(-1)).toBe(1);
   });
 
+  it('announces the last chunk once, before it is first sent', async () => {
+    const events: string[] = [];
+    const send = fetchChunkSender('lastx3', origin);
+    await uploadChunks({
+      ciphertext,
+      chunkSize: 400,
+      send: (index, bytes, signal, onBytes) => {
+        events.push(`send ${index}`);
+        return send(index, bytes, signal, onBytes);
+      },
+      signal: new AbortController().signal,
+      onLastChunk: () => events.push('last'),
+    });
+    expect(events).toEqual(['send 0', 'send 1', 'last', 'send 2']);
+  });
+
   it('retries a chunk that failed with a 503 and one whose connection dropped, then completes', async () => {
     faults.set('flakyx3/1', ['503', 'drop']);
     const retries: [number, string][] = [];

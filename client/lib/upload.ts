@@ -23,6 +23,11 @@ export type UploadOptions = {
   signal: AbortSignal;
   /** Fraction 0..1 of the ciphertext acknowledged or in flight. */
   onProgress?: (fraction: number) => void;
+  /**
+   * Called once, before the last chunk is first sent: from then on the server may complete the
+   * upload whatever the page does, so cancelling can no longer promise the tip was not delivered.
+   */
+  onLastChunk?: () => void;
   /** Called before waiting to try again: attempt is the try about to be made (2..tries). */
   onRetry?: (attempt: number, tries: number, error: ApiError) => void;
   tries?: number;
@@ -41,6 +46,8 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
   for (let index = 0; index < count; index++) {
     const bytes = ciphertext.subarray(index * chunkSize, Math.min(ciphertext.length, (index + 1) * chunkSize));
     const base = index * chunkSize;
+    signal.throwIfAborted();
+    if (index === count - 1) options.onLastChunk?.();
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
       try {

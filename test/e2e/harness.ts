@@ -19,6 +19,8 @@ export type SourceServer = {
   /** The PUTs of chunks the fault answered 503 ("PUT /api/…/chunks/1"). */
   injectedFailures: string[];
   failChunkOnce(index: number): void;
+  /** Chunk PUTs wait (unanswered) until the returned function is called. */
+  holdChunkPuts(): () => void;
   close(): Promise<void>;
 };
 
@@ -33,7 +35,8 @@ export async function startSourceServer(options: { powDifficulty?: number } = {}
   const requests: string[] = [];
   const injectedFailures: string[] = [];
   const toFail = new Set<number>();
-  const fetch = (request: Request) => {
+  let gate: Promise<void> | undefined;
+  const fetch = async (request: Request) => {
     const url = new URL(request.url);
     requests.push(`${request.method} ${url.pathname}${url.search}`);
     const chunk = CHUNK_PATH.exec(url.pathname);
@@ -44,6 +47,7 @@ export async function startSourceServer(options: { powDifficulty?: number } = {}
         headers: { 'content-type': 'application/json' },
       });
     }
+    if (request.method === 'PUT' && chunk && gate) await gate;
     return app.fetch(request);
   };
   const server: ServerType = await new Promise((resolve) => {
@@ -56,6 +60,14 @@ export async function startSourceServer(options: { powDifficulty?: number } = {}
     requests,
     injectedFailures,
     failChunkOnce: (index) => void toFail.add(index),
+    holdChunkPuts() {
+      let release!: () => void;
+      gate = new Promise((resolve) => (release = resolve));
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();

@@ -171,6 +171,53 @@ export function defineSourceStories(name: BrowserName): void {
       await source.page.close();
     });
 
+    it('cancels a tip while its first parts are being sent, and it is never delivered', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/');
+      await source.sourceWaitsForThePageToBeReady();
+      const archive = join(files, 'second-thoughts.bin');
+      writeFileSync(archive, randomBytes(5 * 1024 * 1024)); // two chunks once encrypted
+      await source.sourceAttachesFiles(archive);
+      const stored = async () => (await server.database.db.select().from(submissions)).filter((s) => s.status === 'received').length;
+      const receivedBefore = await stored();
+      const release = server.holdChunkPuts();
+      try {
+        await source.sourceWritesMessage('I changed my mind');
+        await source.page.click('[data-testid=submit]');
+        await source.page.waitForFunction(() => /^Sending/.test(document.querySelector('#progress-text')!.textContent!));
+        expect(await source.page.$eval('#cancel', (e) => (e as HTMLButtonElement).disabled)).toBe(false);
+        await source.page.click('#cancel');
+        await source.page.waitForSelector('#error:not([hidden])');
+        expect(await source.page.$eval('#error', (e) => e.textContent)).toBe('Cancelled. Your tip was not sent.');
+        expect(await source.page.$eval('#progress-box', (e) => (e as HTMLElement).hidden)).toBe(true);
+      } finally {
+        release();
+      }
+      // Even if the held first part now reaches the app, the last part was never sent.
+      await source.page.waitForFunction(() => !(document.querySelector('[data-testid=submit]') as HTMLButtonElement).disabled);
+      expect(await stored()).toBe(receivedBefore);
+      expect(server.requests.filter((r) => /chunks\/1$/.test(r))).toEqual([]);
+      await source.page.close();
+    });
+
+    it('no longer offers to cancel once the last part is on its way', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/');
+      await source.sourceWaitsForThePageToBeReady();
+      const release = server.holdChunkPuts();
+      try {
+        await source.sourceWritesMessage('a short tip: one part only');
+        await source.page.click('[data-testid=submit]');
+        await source.page.waitForFunction(() => /^Sending/.test(document.querySelector('#progress-text')!.textContent!));
+        expect(await source.page.$eval('#cancel', (e) => (e as HTMLButtonElement).disabled)).toBe(true);
+      } finally {
+        release();
+      }
+      await source.page.waitForFunction(() => document.querySelector('[data-testid=codename]')!.textContent);
+      await source.sourceConfirmsSheWroteItDown();
+      await source.page.close();
+    });
+
     it('refuses a mistyped codename before any request, and an unknown one politely', async () => {
       const source = await SourceNavigator.open(launched.browser, server.origin);
       await source.sourceVisits('/return.html');
