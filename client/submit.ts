@@ -6,7 +6,7 @@
  */
 import type { CodenameLanguage } from '../protocol/codename.ts';
 import { WORDLIST_FOR_LANGUAGE } from './i18n/index.ts';
-import { getConfig, type ServerConfig } from './lib/api.ts';
+import { ApiError, getConfig, type ServerConfig } from './lib/api.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip, type Identity } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -76,10 +76,20 @@ function leaveGuard(event: BeforeUnloadEvent): void {
   event.returnValue = page.t('codename_leave');
 }
 
+/** Identities an upload was opened with: the server may have completed one whose answer was lost. */
+const tried = new WeakSet<Promise<unknown>>();
+
 const tipForm = setupTipForm(page, async (tip, signal, events) => {
   if (!context || !identity) throw new Error('expected the page to be ready');
   const chosen = identity;
-  await sendTip(context, () => chosen, tip, signal, events);
+  try {
+    await sendTip(context, () => (tried.add(chosen), chosen), tip, signal, events);
+  } catch (error) {
+    // 88 random bits are never taken by someone else: a refused codename after an earlier try
+    // means that try was delivered, only its answer never came back. Keep that codename.
+    const delivered = error instanceof ApiError && error.code === 'codename_taken' && tried.has(chosen);
+    if (!delivered) throw error;
+  }
   const { codename } = await chosen;
   codenameOut.textContent = codename;
   codenameOut.lang = WORDLISTS.find(([v]) => v === wordlist.value)?.[2] ?? 'en';
