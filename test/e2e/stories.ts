@@ -96,6 +96,7 @@ export function defineSourceStories(name: BrowserName): void {
         'POST /api/v1/uploads',
         'PUT /api/v1/uploads/ID/chunks/0',
       ]);
+      expect(await source.accessibilityProblems(AXE), 'codename shown').toEqual([]);
       expect(await source.sourceTriesToLeave('/safety.html')).toBe(true);
       expect(await source.page.$eval('[data-testid=codename]', (e) => e.textContent)).toBe(codename);
       await source.sourceConfirmsSheWroteItDown();
@@ -128,6 +129,7 @@ export function defineSourceStories(name: BrowserName): void {
       const account = await source.sourceReturnsWithCodename(codename);
       expect(account.replies).toEqual([replyText]);
       expect(account.statuses).toEqual(['received']);
+      expect(await source.accessibilityProblems(AXE), 'replies shown').toEqual([]);
 
       await source.sourceDeletesReply(0);
       expect(await server.database.db.select().from(replies).where(eq(replies.sourceId, stored!.id))).toEqual([]);
@@ -317,6 +319,9 @@ export function defineSourceStories(name: BrowserName): void {
       });
       await source.page.waitForFunction(() => window.__cspViolations.length > 0);
       expect((await source.cspViolations())[0]).toMatch(/^img-src/);
+      // …and axe does report a planted problem (a text box nobody can name).
+      await source.page.evaluate(() => document.querySelector('main')!.append(document.createElement('input')));
+      expect((await source.accessibilityProblems(AXE)).join('\n')).toMatch(/critical label/);
       await source.page.close();
     });
   });
