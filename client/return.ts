@@ -3,7 +3,7 @@
  * request), statuses and decrypted replies out, replies deleted, more sent.
  */
 import { CODENAME_WORDS } from '../protocol/limits.ts';
-import { ApiError, deleteReply, getConfig, lookupSource, type LookupAnswer, type ServerConfig } from './lib/api.ts';
+import { ApiError, deleteReply, getConfigPatiently, lookupSource, type LookupAnswer, type ServerConfig } from './lib/api.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -113,10 +113,13 @@ async function showAccount(found: LookupAnswer): Promise<void> {
       return li;
     }),
   );
-  const decrypted = await context!.crypto.call('decrypt-replies', {
-    lockedPrivateKey: found.lockedPrivateKey,
-    replies: found.replies.map(({ id, message }) => ({ id, message })),
-  });
+  // A key that will not unlock still leaves the statuses and the follow-up form usable.
+  const decrypted = await context!.crypto
+    .call('decrypt-replies', {
+      lockedPrivateKey: found.lockedPrivateKey,
+      replies: found.replies.map(({ id, message }) => ({ id, message })),
+    })
+    .catch(() => []);
   const texts = new Map(decrypted.map((r) => [r.id, r.text]));
   replies.replaceChildren(...found.replies.map((r) => renderReply(r.id, r.day, texts.get(r.id))));
   show(noReplies, found.replies.length === 0);
@@ -166,7 +169,7 @@ const tipForm = setupTipForm(page, async (tip, signal, events) => {
 });
 
 try {
-  const [config, crypto] = await Promise.all([getConfig(), CryptoWorker.start()]);
+  const [config, crypto] = await Promise.all([getConfigPatiently(), CryptoWorker.start()]);
   context = { config, crypto, pow: new PowSolver(config.pow) };
   check.disabled = false;
   tipForm.enable();

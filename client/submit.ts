@@ -6,7 +6,7 @@
  */
 import type { CodenameLanguage } from '../protocol/codename.ts';
 import { WORDLIST_FOR_LANGUAGE } from './i18n/index.ts';
-import { ApiError, getConfig, type ServerConfig } from './lib/api.ts';
+import { ApiError, getConfigPatiently, type ServerConfig } from './lib/api.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip, type Identity } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -116,7 +116,7 @@ wroteItDown.addEventListener('change', () => {
 });
 
 try {
-  const [config, crypto] = await Promise.all([getConfig(), CryptoWorker.start()]);
+  const [config, crypto] = await Promise.all([getConfigPatiently(), CryptoWorker.start()]);
   context = { config, crypto, pow: new PowSolver(config.pow) };
   prepareIdentity();
   show(statusLine, false);

@@ -86,6 +86,18 @@ const postJson = (body: unknown, signal?: AbortSignal): RequestInit => ({
 });
 
 export const getConfig = (signal?: AbortSignal) => requestJson<ServerConfig>('/api/v1/config', { signal });
+
+/** The page cannot work without its config: on a flaky circuit, ask again (1 s, 2 s, 4 s later). */
+export async function getConfigPatiently(tries = 4): Promise<ServerConfig> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await getConfig();
+    } catch (error) {
+      if (!(error instanceof ApiError) || !error.retryable || attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)));
+    }
+  }
+}
 export const requestPow = (signal?: AbortSignal) => requestJson<PowChallenge>('/api/v1/pow', postJson({}, signal));
 export const openUpload = (body: OpenUploadBody, signal?: AbortSignal) =>
   requestJson<{ uploadId: string }>('/api/v1/uploads', postJson(body, signal));

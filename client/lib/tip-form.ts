@@ -36,6 +36,7 @@ export function setupTipForm(
   const errorLine = byId('error');
   const encoder = new TextEncoder();
   let files: File[] = [];
+  let fileCount = 0;
   let ready = false;
   let busy: AbortController | undefined;
 
@@ -61,13 +62,15 @@ export function setupTipForm(
     const item = document.createElement('li');
     const name = document.createElement('p');
     name.className = 'name';
+    name.id = `file-name-${++fileCount}`;
     name.textContent = file.name;
     const note = document.createElement('p');
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.className = 'secondary';
     page.setText(remove, 'file_remove');
-    remove.setAttribute('aria-label', `${page.t('file_remove')}: ${file.name}`);
+    // "Remove" alone is ambiguous with several files: the file's name describes which.
+    remove.setAttribute('aria-describedby', name.id);
     remove.addEventListener('click', () => {
       files = files.filter((f) => f !== file);
       item.remove();

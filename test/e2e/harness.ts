@@ -1,8 +1,8 @@
 /**
  * @module test/e2e/harness — a real source server for browser stories: the real app on a real
  * test database (PostgreSQL with TEST_DATABASE_URL, else PGlite), listening on a free port, with
- * one test-only fault: `failChunkOnce(index)` makes the next PUT of that chunk answer 503, as a
- * flaky proxy or Tor circuit would, before the request reaches the app.
+ * test-only faults placed before the app, as a flaky proxy or Tor circuit would cause them: a chunk
+ * PUT or the config answering 503 once, and chunk PUTs held unanswered until released.
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
@@ -19,6 +19,8 @@ export type SourceServer = {
   /** The PUTs of chunks the fault answered 503 ("PUT /api/…/chunks/1"). */
   injectedFailures: string[];
   failChunkOnce(index: number): void;
+  /** The next GET /api/v1/config answers 503. */
+  failConfigOnce(): void;
   /** Chunk PUTs wait (unanswered) until the returned function is called. */
   holdChunkPuts(): () => void;
   close(): Promise<void>;
@@ -36,6 +38,7 @@ export async function startSourceServer(options: { powDifficulty?: number } = {}
   const injectedFailures: string[] = [];
   const toFail = new Set<number>();
   let gate: Promise<void> | undefined;
+  let failConfig = false;
   const fetch = async (request: Request) => {
     const url = new URL(request.url);
     requests.push(`${request.method} ${url.pathname}${url.search}`);
@@ -48,6 +51,11 @@ export async function startSourceServer(options: { powDifficulty?: number } = {}
       });
     }
     if (request.method === 'PUT' && chunk && gate) await gate;
+    if (url.pathname === '/api/v1/config' && failConfig) {
+      failConfig = false;
+      injectedFailures.push('GET /api/v1/config');
+      return new Response('{"error":"unavailable","message":"injected by the test"}', { status: 503 });
+    }
     return app.fetch(request);
   };
   const server: ServerType = await new Promise((resolve) => {
@@ -60,6 +68,7 @@ export async function startSourceServer(options: { powDifficulty?: number } = {}
     requests,
     injectedFailures,
     failChunkOnce: (index) => void toFail.add(index),
+    failConfigOnce: () => void (failConfig = true),
     holdChunkPuts() {
       let release!: () => void;
       gate = new Promise((resolve) => (release = resolve));
