@@ -54,6 +54,18 @@ describe('client build', () => {
     }
   });
 
+  it('lays out with logical properties only, so a right-to-left catalogue needs nothing else', async () => {
+    const css = await readFile(join(DIST, 'assets', 'main.css'), 'utf8');
+    expect(css).not.toMatch(/(margin|padding|border)-(left|right)|[{;]\s*(left|right)\s*:|float\s*:|text-align\s*:\s*(left|right)/);
+  });
+
+  it('keeps typed text out of the browser\'s form history', async () => {
+    for (const page of ['index.html', 'return.html']) {
+      const html = await readFile(join(DIST, page), 'utf8');
+      for (const form of html.match(/<form\b[^>]*>/g) ?? []) expect(form, page).toContain('autocomplete="off"');
+    }
+  });
+
   it('ships no source maps and no file from another origin', async () => {
     const all = await readdir(join(DIST, 'assets'), { recursive: true });
     expect(all.filter((f) => String(f).endsWith('.map'))).toEqual([]);
