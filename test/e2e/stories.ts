@@ -10,7 +10,18 @@ import { asc, eq } from 'drizzle-orm';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripJpeg } from '../../client/strip/jpeg.ts';
-import { SECRETS, ascii, baseJpeg, containsBytes, exifWithGps, jpegWithMetadata } from '../../client/strip/test-images.ts';
+import { stripPng } from '../../client/strip/png.ts';
+import { stripWebp } from '../../client/strip/webp.ts';
+import {
+  SECRETS,
+  ascii,
+  baseJpeg,
+  containsBytes,
+  exifWithGps,
+  jpegWithMetadata,
+  pngWithMetadata,
+  webpWithMetadata,
+} from '../../client/strip/test-images.ts';
 import { parseEnvelope } from '../../protocol/envelope.ts';
 import { deriveSourceSecrets, hashLookupId } from '../../protocol/kdf.ts';
 import { encryptToKeys } from '../../protocol/source-keys.ts';
@@ -144,6 +155,32 @@ export function defineSourceStories(name: BrowserName): void {
       expect(await source.cspViolations()).toEqual([]);
       expect(await source.page.cookies()).toEqual([]);
       expect(await source.page.evaluate(() => [localStorage.length, sessionStorage.length])).toEqual([0, 0]);
+      await source.page.close();
+    });
+
+    it('still shows every cleaned image: the browser decodes what the strippers leave', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/safety.html');
+      const cleaned = {
+        'image/jpeg': stripJpeg(jpegWithMetadata()),
+        'image/png': stripPng(pngWithMetadata()),
+        'image/webp': stripWebp(webpWithMetadata()),
+      };
+      for (const [type, bytes] of Object.entries(cleaned)) {
+        const size = await source.page.evaluate(
+          async (type, b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const img = new Image();
+            img.src = URL.createObjectURL(new Blob([bytes], { type }));
+            await img.decode();
+            return [img.naturalWidth, img.naturalHeight];
+          },
+          type,
+          Buffer.from(bytes).toString('base64'),
+        );
+        expect(size, type).toEqual([8, 8]);
+      }
+      expect(await source.cspViolations()).toEqual([]);
       await source.page.close();
     });
 
