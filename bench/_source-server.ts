@@ -15,6 +15,13 @@ import { loadNewsroomKey } from '../server/newsroom-key.ts';
 import { DEMO_KEY_PATH } from '../server/test-helpers.ts';
 
 async function main() {
+  if (process.env.BENCH_MEMORY_LOG) {
+    const mib = (n: number) => Math.round(n / 1048576);
+    setInterval(() => {
+      const m = process.memoryUsage();
+      process.stderr.write(`mem rss ${mib(m.rss)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)}\n`);
+    }, 1000).unref();
+  }
   let fetch: (request: Request) => Response | Promise<Response>;
   let close = async () => {};
   if (process.env.MODE === 'baseline') {

@@ -24,6 +24,7 @@ import type { Instance } from './instance.ts';
 import type { NewsroomKey } from './newsroom-key.ts';
 import { handleErrors, handleNotFound } from './policies/errors.ts';
 import { jsonBody, validJson } from './policies/json-body.ts';
+import { readLimitedBody } from './policies/read-body.ts';
 import { type LogLine, requestLog } from './policies/request-log.ts';
 import { securityHeaders } from './policies/security-headers.ts';
 import { staticPages } from './policies/static-pages.ts';
@@ -136,30 +137,10 @@ export function createApp(deps: AppDeps): Hono {
   return app;
 }
 
-/**
- * The body, which must be exactly `length` bytes: refused (413) as soon as it grows past that,
- * never buffering more than one chunk; refused (400) when shorter.
- */
+/** The body, which must be exactly `length` bytes: 413 past it (never buffering more), 400 short of it. */
 async function readBodyExactly(request: Request, length: number): Promise<Uint8Array> {
-  const declared = request.headers.get('Content-Length');
-  if (declared !== null && Number(declared) > length) {
-    refuse(413, 'chunk_too_large', `This chunk must be exactly ${length} bytes.`);
-  }
-  const out = new Uint8Array(length);
-  let filled = 0;
-  const reader = request.body?.getReader();
-  if (reader) {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (filled + value.length > length) {
-        await reader.cancel().catch(() => {});
-        refuse(413, 'chunk_too_large', `This chunk must be exactly ${length} bytes.`);
-      }
-      out.set(value, filled);
-      filled += value.length;
-    }
-  }
-  if (filled !== length) refuse(400, 'wrong_chunk_size', `This chunk must be exactly ${length} bytes, got ${filled}.`);
-  return out;
+  const message = `This chunk must be exactly ${length} bytes.`;
+  const bytes = await readLimitedBody(request, length, 'chunk_too_large', message);
+  if (bytes.length !== length) refuse(400, 'wrong_chunk_size', `${message} Got ${bytes.length}.`);
+  return bytes;
 }

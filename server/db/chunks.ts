@@ -17,7 +17,8 @@ import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Sql } from 'postgres';
 import type { Db } from './open.ts';
-import { postgresClientOf, rowsOf } from './open.ts';
+import postgres from 'postgres';
+import { chunkClientOf, postgresUrlOf, rowsOf } from './open.ts';
 
 type Executor = Pick<Db, 'execute'>;
 
@@ -31,7 +32,7 @@ export async function writeChunk(
   idx: number,
   bytes: Uint8Array,
 ): Promise<'stored' | 'same' | 'different'> {
-  const client = postgresClientOf(db);
+  const client = chunkClientOf(db);
   if (client) return writeChunkByCopy(db, client, submissionId, idx, bytes);
   const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   const inserted = rowsOf(
@@ -59,7 +60,8 @@ async function compareStored(db: Executor, submissionId: string, idx: number, by
 // length; per tuple a field count and each field as length + bytes; -1 ends the data.
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-function copyTuple(submissionId: string, idx: number, bytes: Uint8Array): Buffer {
+/** The COPY stream before the chunk's bytes (signature, header, tuple up to the bytea length). */
+function copyHead(submissionId: string, idx: number, length: number): Buffer {
   const head = Buffer.alloc(COPY_SIGNATURE.length + 8 + 2 + 4 + 16 + 4 + 4 + 4);
   let o = COPY_SIGNATURE.copy(head, 0);
   o = head.writeInt32BE(0, o); // flags
@@ -69,10 +71,11 @@ function copyTuple(submissionId: string, idx: number, bytes: Uint8Array): Buffer
   o += Buffer.from(submissionId.replaceAll('-', ''), 'hex').copy(head, o);
   o = head.writeInt32BE(4, o); // int4
   o = head.writeInt32BE(idx, o);
-  head.writeInt32BE(bytes.length, o); // bytea
-  const trailer = Buffer.from([0xff, 0xff]);
-  return Buffer.concat([head, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), trailer]);
+  head.writeInt32BE(length, o); // bytea
+  return head;
 }
+
+const COPY_TRAILER = Buffer.from([0xff, 0xff]);
 
 async function writeChunkByCopy(
   db: Executor,
@@ -90,7 +93,10 @@ async function writeChunkByCopy(
     await new Promise<void>((resolve, reject) => {
       writable.once('error', reject);
       writable.once('finish', resolve);
-      writable.end(copyTuple(submissionId, idx, bytes));
+      // three writes, so the chunk's bytes are not copied once more into one buffer
+      writable.write(copyHead(submissionId, idx, bytes.length));
+      writable.write(bytes);
+      writable.end(COPY_TRAILER);
     });
     return 'stored';
   } catch (error) {
@@ -100,6 +106,12 @@ async function writeChunkByCopy(
 }
 
 export async function readChunk(db: Executor, submissionId: string, idx: number): Promise<Uint8Array | undefined> {
+  const client = chunkClientOf(db);
+  if (client) {
+    const [row] = await client<{ b64: string }[]>`
+      select encode(data, 'base64') as b64 from chunks where submission_id = ${submissionId} and idx = ${idx}`;
+    return row ? Buffer.from(row.b64, 'base64') : undefined;
+  }
   const [row] = rowsOf<{ b64: string }>(
     await db.execute(sql`
       select encode(data, 'base64') as b64 from chunks where submission_id = ${submissionId} and idx = ${idx}`),
@@ -114,6 +126,98 @@ export async function* readChunks(db: Executor, submissionId: string, count: num
     if (!bytes) throw new Error(`chunk ${idx} of ${count} is missing`);
     yield bytes;
   }
+}
+
+/**
+ * The whole ciphertext of a submission, in order, as pieces of any size, never holding a whole
+ * chunk. On PostgreSQL: binary `COPY ... TO STDOUT` on a connection of its own that is closed
+ * afterwards (postgres.js can leave a connection hanging after a COPY readable, see above, so it
+ * never goes back to a pool): ~240 MB/s and ~3 MiB of memory, where base64 reads of 4 MiB chunks
+ * grew the heap by ~90 MiB over 1 GiB. Elsewhere: `readChunks`. Throws if a chunk is missing.
+ */
+export async function* streamCiphertext(db: Executor, submissionId: string, count: number): AsyncGenerator<Uint8Array> {
+  const url = postgresUrlOf(db);
+  if (!url) {
+    yield* readChunks(db, submissionId, count);
+    return;
+  }
+  // COPY takes no parameters: the id goes in as a literal, so it must be exactly a uuid
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(submissionId)) {
+    throw new TypeError('expected a lower-case uuid');
+  }
+  const one = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'sealdrop-read' } });
+  try {
+    const readable = await one.unsafe(
+      `copy (select idx, data from chunks where submission_id = '${submissionId}' order by idx) to stdout with (format binary)`,
+    ).readable();
+    yield* parseCopyRows(readable as AsyncIterable<Uint8Array>, count);
+  } finally {
+    await one.end({ timeout: 0 });
+  }
+}
+
+/**
+ * Walks a PGCOPY binary stream of (idx int4, data bytea) rows, yielding the data's pieces as they
+ * come and checking that the rows are 0..count-1.
+ */
+async function* parseCopyRows(input: AsyncIterable<Uint8Array>, count: number): AsyncGenerator<Uint8Array> {
+  let pending = Buffer.alloc(0);
+  let state: 'header' | 'row' | 'data' | 'end' = 'header';
+  let dataLeft = 0;
+  let expectIdx = 0;
+  const fail = (what: string): never => {
+    throw new Error(`reading chunks: ${what}`);
+  };
+  for await (const piece of input) {
+    let buf: Buffer = pending.length ? Buffer.concat([pending, piece]) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    pending = Buffer.alloc(0);
+    let o = 0;
+    for (;;) {
+      if (state === 'data') {
+        const take = Math.min(dataLeft, buf.length - o);
+        if (take > 0) yield buf.subarray(o, o + take);
+        o += take;
+        dataLeft -= take;
+        if (dataLeft > 0) break;
+        state = 'row';
+        continue;
+      }
+      if (state === 'header') {
+        if (buf.length - o < 19) break;
+        if (!buf.subarray(o, o + 11).equals(COPY_SIGNATURE)) fail('not a PGCOPY stream');
+        const extension = buf.readInt32BE(o + 15);
+        if (buf.length - o < 19 + extension) break;
+        o += 19 + extension;
+        state = 'row';
+        continue;
+      }
+      if (state === 'row') {
+        if (buf.length - o < 2) break;
+        const fields = buf.readInt16BE(o);
+        if (fields === -1) {
+          o += 2;
+          state = 'end';
+          continue;
+        }
+        // fields(2) idx-length(4) idx(4) data-length(4)
+        if (buf.length - o < 14) break;
+        if (fields !== 2 || buf.readInt32BE(o + 2) !== 4) fail('unexpected row shape');
+        const idx = buf.readInt32BE(o + 6);
+        if (idx !== expectIdx) fail(`chunk ${expectIdx} of ${count} is missing`);
+        expectIdx++;
+        dataLeft = buf.readInt32BE(o + 10);
+        if (dataLeft < 0) fail('a NULL chunk');
+        o += 14;
+        state = 'data';
+        continue;
+      }
+      break; // 'end': anything after the trailer is ignored
+    }
+    if (o < buf.length && state !== 'end') pending = Buffer.from(buf.subarray(o));
+    buf = Buffer.alloc(0);
+  }
+  if (state !== 'end') fail('the stream ended early');
+  if (expectIdx !== count) fail(`chunk ${expectIdx} of ${count} is missing`);
 }
 
 /** Indexes of the chunks stored for a submission, ascending. */

@@ -12,12 +12,19 @@ import * as schema from './schema.ts';
 /** The one database type all server code uses, whichever driver is behind it. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-// The postgres.js client behind a Db, for the chunk path (server/db/chunks.ts), which streams
-// bytes with COPY instead of going through the query builder.
-const postgresClients = new WeakMap<object, Sql>();
+// A second, small postgres.js pool for chunk bytes (server/db/chunks.ts: COPY in, base64 out).
+// postgres.js keeps each connection's buffers at the size of the largest message it carried, so
+// 4 MiB chunks over the main pool of 10 would pin ~10 x 8 MiB; two connections bound that.
+const CHUNK_CONNECTIONS = 2;
+const chunkClients = new WeakMap<object, { sql: Sql; url: string }>();
 
-export function postgresClientOf(db: object): Sql | undefined {
-  return postgresClients.get(db);
+export function chunkClientOf(db: object): Sql | undefined {
+  return chunkClients.get(db)?.sql;
+}
+
+/** The PostgreSQL URL behind a Db, for one-off connections (server/db/chunks.ts, streamed reads). */
+export function postgresUrlOf(db: object): string | undefined {
+  return chunkClients.get(db)?.url;
 }
 
 export interface Database {
@@ -70,13 +77,17 @@ async function openPostgres(url: string): Promise<Database> {
     onnotice: () => {},
     connection: { application_name: 'sealdrop' },
   });
+  const chunkSql = postgres(url, { max: CHUNK_CONNECTIONS, onnotice: () => {}, connection: { application_name: 'sealdrop-chunks' } });
   try {
     await migrateLocked(url);
     const db = drizzlePostgres({ client: sql, schema });
-    postgresClients.set(db, sql);
-    return { db: db as unknown as Db, kind: 'postgres', close: () => sql.end({ timeout: 5 }) };
+    chunkClients.set(db, { sql: chunkSql, url });
+    const close = async () => {
+      await Promise.all([sql.end({ timeout: 5 }), chunkSql.end({ timeout: 5 })]);
+    };
+    return { db: db as unknown as Db, kind: 'postgres', close };
   } catch (error) {
-    await sql.end({ timeout: 1 }).catch(() => {});
+    await Promise.all([sql.end({ timeout: 1 }), chunkSql.end({ timeout: 1 })]).catch(() => {});
     throw new DatabaseOpenError(`could not open PostgreSQL at ${redactUrl(url)}: ${messageOf(error)}`, {
       cause: error,
     });

@@ -7,6 +7,7 @@ import { zValidator } from '@hono/zod-validator';
 import type { MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
 import { refuse } from '../source/errors.ts';
+import { readLimitedBody } from './read-body.ts';
 
 export const MAX_JSON_BYTES = 64 * 1024;
 
@@ -15,25 +16,10 @@ export const jsonBody = (): MiddlewareHandler =>
   async function jsonBody(c, next) {
     const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') refuse(415, 'bad_content_type', 'Send the body as application/json.');
-    const declared = Number(c.req.header('Content-Length') ?? '0');
-    if (declared > MAX_JSON_BYTES) refuse(413, 'too_large', `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.`);
-    const reader = c.req.raw.body?.getReader();
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      if (!reader) break;
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > MAX_JSON_BYTES) {
-        await reader.cancel().catch(() => {});
-        refuse(413, 'too_large', `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.`);
-      }
-      parts.push(value);
-    }
+    const body = await readLimitedBody(c.req.raw, MAX_JSON_BYTES, 'too_large', `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.`);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(parts)));
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
     } catch {
       return refuse(400, 'bad_json', 'The request body is not valid JSON.');
     }

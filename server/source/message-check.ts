@@ -158,14 +158,17 @@ export interface CheckedCiphertext {
 }
 
 /**
- * Hashes every chunk and checks the OpenPGP structure. `chunks` yields the ciphertext in order;
- * `single` is the whole message when there is only one chunk (then inspectMessage sees it as is).
+ * Hashes every chunk and checks the OpenPGP structure. `chunks` yields the ciphertext in order,
+ * in pieces of any size; with `chunkCount` 1 the pieces are joined and inspectMessage sees the
+ * message as it is.
  */
 export async function checkCiphertext(chunks: AsyncIterable<Uint8Array>, chunkCount: number): Promise<CheckedCiphertext> {
   const iterator = chunks[Symbol.asyncIterator]();
   if (chunkCount === 1) {
-    const first = await iterator.next();
-    const bytes = first.done ? new Uint8Array(0) : first.value;
+    // one chunk (at most MAX_CHUNK_BYTES) may come in pieces: join them
+    const pieces: Uint8Array[] = [];
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) pieces.push(next.value);
+    const bytes = pieces.length === 1 ? pieces[0]! : new Uint8Array(Buffer.concat(pieces));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     return { sha256, message: await settle(() => inspectMessage(bytes)) };
   }

@@ -10,7 +10,7 @@ import { hashLookupId } from '../../protocol/kdf.ts';
 import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_CIPHERTEXT_BYTES } from '../../protocol/limits.ts';
 import { checkSourceKeys } from '../../protocol/openpgp-checks.ts';
 import { dayOf } from '../clock.ts';
-import { readChunks, receivedChunks, writeChunk } from '../db/chunks.ts';
+import { receivedChunks, streamCiphertext, writeChunk } from '../db/chunks.ts';
 import { rowsOf, type Db } from '../db/open.ts';
 import { sources, submissions } from '../db/schema.ts';
 import { refuse } from './errors.ts';
@@ -177,7 +177,7 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Uin
     );
     if (Number(total) !== row.size) return discard(db, row, 422, 'wrong_size', 'The chunks do not add up to the announced size.');
   }
-  const chunks = single ? (async function* () { yield single; })() : readChunks(db, row.id, row.chunks);
+  const chunks = single ? (async function* () { yield single; })() : streamCiphertext(db, row.id, row.chunks);
   const checked = await checkCiphertext(chunks, row.chunks);
   if (checked.sha256 !== row.sha256) {
     return discard(db, row, 422, 'hash_mismatch', 'The SHA-256 of the received ciphertext does not match; upload it again.');
