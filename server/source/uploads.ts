@@ -178,7 +178,7 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Uin
     if (Number(total) !== row.size) return discard(db, row, 422, 'wrong_size', 'The chunks do not add up to the announced size.');
   }
   const chunks = single ? (async function* () { yield single; })() : streamCiphertext(db, row.id, row.chunks);
-  const checked = await checkCiphertext(chunks, row.chunks);
+  const checked = await checkCiphertext(chunks);
   if (checked.sha256 !== row.sha256) {
     return discard(db, row, 422, 'hash_mismatch', 'The SHA-256 of the received ciphertext does not match; upload it again.');
   }
