@@ -11,6 +11,8 @@ import { ConfigError, loadConfig } from './config.ts';
 import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
 import { loadInstance } from './instance.ts';
+import { startRetentionTimer } from './retention.ts';
+import { installGracefulShutdown } from './shutdown.ts';
 import { DEMO_KEY_WARNING, loadNewsroomKey, NewsroomKeyError } from './newsroom-key.ts';
 import { startPurgeTimer } from './source/purge.ts';
 
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   const instance = await loadInstance(database.db, clock);
   const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log });
   const stopPurge = startPurgeTimer(database.db, clock);
+  const stopRetention = startRetentionTimer({ db: database.db, clock, days: config.retentionDays, log });
 
   const servers: ServerType[] = [];
   const urls: string[] = [];
@@ -59,18 +62,9 @@ async function main(): Promise<void> {
 
   log(`${urls.join(', ')} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    stopPurge();
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    // PGlite must be closed to leave its data folder consistent
-    await database.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // on SIGTERM/SIGINT: stop listening, finish requests in flight, stop the timers, then close the
+  // database (PGlite must be closed to leave its data folder consistent)
+  installGracefulShutdown({ servers, db: database, stops: [stopPurge, stopRetention], log });
 }
 
 main().catch((error: unknown) => {
