@@ -125,3 +125,22 @@ describe.runIf(process.env.TEST_DATABASE_URL)('migrations on PostgreSQL', () => 
     }
   });
 });
+
+describe('createTestDatabase on CI', () => {
+  it('refuses to fall back to PGlite when CI=true and PostgreSQL is not set or not reachable', async () => {
+    const saved = { CI: process.env.CI, TEST_DATABASE_URL: process.env.TEST_DATABASE_URL };
+    try {
+      process.env.CI = 'true';
+      delete process.env.TEST_DATABASE_URL;
+      await expect(createTestDatabase()).rejects.toThrow(/TEST_DATABASE_URL is not set/);
+      // port 1 on loopback: nothing listens there
+      process.env.TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:1/postgres';
+      await expect(createTestDatabase()).rejects.toThrow(/set but unusable/);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
