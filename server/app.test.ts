@@ -300,6 +300,39 @@ describe('a returning source, several chunks', () => {
   });
 });
 
+describe('races', () => {
+  it('two first uploads with one codename: one source, the other upload refused and deleted', async () => {
+    const lookupId = newLookupId();
+    const a = await ciphertext(1000);
+    const b = await ciphertext(1200);
+    const openA = await json((await openFor(a, { lookupId })).res);
+    const openB = await json((await openFor(b, { lookupId })).res);
+    const before = await countRows(database.db);
+    const [ra, rb] = await Promise.all([put(openA.uploadId, 0, a), put(openB.uploadId, 0, b)]);
+    const answers = [await json(ra), await json(rb)];
+    expect([ra.status, rb.status].sort()).toEqual([200, 409]);
+    expect(answers.map((x) => x.error ?? 'ok').sort()).toEqual(['codename_taken', 'ok']);
+    const after = await countRows(database.db);
+    expect(after.sources).toBe(before.sources + 1);
+    expect(after.submissions).toBe(before.submissions - 1);
+    const lookup = await json(await post(t.app, '/api/v1/source/lookup', { lookupId }));
+    expect(lookup.submissions).toHaveLength(1);
+  });
+
+  it('the last chunk sent twice at once: both answers say complete, one submission', async () => {
+    const bytes = await ciphertext(1000);
+    const { uploadId } = await json((await openFor(bytes)).res);
+    const before = await countRows(database.db);
+    const answers = await Promise.all([put(uploadId, 0, bytes), put(uploadId, 0, bytes), put(uploadId, 0, bytes)]);
+    for (const res of answers) {
+      expect(res.status).toBe(200);
+      expect((await json(res)).complete).toBe(true);
+    }
+    const after = await countRows(database.db);
+    expect(after).toEqual({ ...before, sources: before.sources + 1, chunks: before.chunks + 1 });
+  });
+});
+
 describe('refusals at open: a clear 4xx and nothing stored', () => {
   it('bad proofs of work', async () => {
     const bytes = await ciphertext(1000);

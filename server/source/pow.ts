@@ -2,16 +2,14 @@
  * @module server/source/pow — signing and checking proof-of-work challenges.
  * Token: `v1.<id>.<expires>.<difficulty>.<hmac>` (protocol/pow.ts); the HMAC-SHA256 with the
  * server secret covers the first four fields. Spending is recorded in `spent_pow` by the caller,
- * inside the transaction that uses the token (see `spendPow`).
+ * in the same statement that creates what the token pays for (server/source/uploads.ts).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { toBase64Url } from '../../protocol/encoding.ts';
 import { PowError } from '../../protocol/errors.ts';
 import { POW_TTL_SECONDS } from '../../protocol/limits.ts';
 import { checkPowSolution, parsePowToken } from '../../protocol/pow.ts';
 import { dayOf } from '../clock.ts';
-import { rowsOf, type Db } from '../db/open.ts';
 import { refuse } from './errors.ts';
 
 export interface PowChallenge {
@@ -39,7 +37,7 @@ export interface VerifiedPow {
  * Everything about a solution that needs no database: signature (constant time), expiry,
  * difficulty at least `minDifficulty`, and the work itself. Throws a 400 refusal otherwise.
  * With a difficulty of 0 any canonical nonce passes the work check, but the token must still be
- * ours, unexpired and (see spendPow) unspent.
+ * ours, unexpired and unspent (checked when it is spent).
  */
 export async function verifyPow(
   secret: Uint8Array,
@@ -73,17 +71,4 @@ export async function verifyPow(
     idHash: createHash('sha256').update(parsed.id, 'utf8').digest('hex'),
     expiresDay: dayOf(new Date(parsed.expires * 1000)),
   };
-}
-
-/**
- * Marks the token spent; refuses (409 pow_spent) when it already was, also by another process.
- * Call inside the transaction that creates what the token pays for, so a refusal leaves no trace.
- */
-export async function spendPow(tx: Pick<Db, 'execute'>, pow: VerifiedPow): Promise<void> {
-  const inserted = rowsOf(
-    await tx.execute(sql`
-      insert into spent_pow (id_hash, expires_day) values (${pow.idHash}, ${pow.expiresDay})
-      on conflict (id_hash) do nothing returning id_hash`),
-  );
-  if (inserted.length !== 1) refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
 }
