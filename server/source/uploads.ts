@@ -12,7 +12,7 @@ import { checkSourceKeys } from '../../protocol/openpgp-checks.ts';
 import { dayOf } from '../clock.ts';
 import { receivedChunks, streamCiphertext, writeChunk } from '../db/chunks.ts';
 import { rowsOf, type Db } from '../db/open.ts';
-import { sources, submissions } from '../db/schema.ts';
+import { submissions } from '../db/schema.ts';
 import { refuse } from './errors.ts';
 import { randomHandle } from './handles.ts';
 import { checkCiphertext } from './message-check.ts';
@@ -71,36 +71,44 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   const pow = await verifyPow(deps.serverSecret, deps.powDifficulty, now, request.pow.token, request.pow.nonce);
   checkUploadShape(request.size, request.chunkSize, request.chunks);
   const lookupHash = hashLookupId(request.lookupId);
-  const [known] = await db.select({ id: sources.id }).from(sources).where(eq(sources.lookupHash, lookupHash));
+  const returning = !request.sourceKeys;
   if (request.sourceKeys) {
-    if (known) refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
     try {
       await checkSourceKeys(request.sourceKeys, now);
     } catch (error) {
       if (error instanceof OpenPgpCheckError) refuse(400, 'bad_source_keys', `The reply keys were refused: ${error.message}`);
       throw error;
     }
-  } else if (!known) {
-    refuse(404, 'unknown_codename', 'No source has this codename.');
   }
   const id = randomUUID();
-  // one statement: the token is spent only together with the upload it pays for (and a spent
-  // token creates nothing); one round trip instead of a four-statement transaction
-  const created = rowsOf(
+  // One statement, one round trip: the codename is checked (known for a returning source, unknown
+  // for a new one), the token spent, and the upload made, all or nothing: a refused open spends
+  // no token and a spent token creates nothing.
+  const [outcome] = rowsOf<{ known: number; created: number }>(
     await db.execute(sql`
-      with spent as (
-        insert into spent_pow (id_hash, expires_day) values (${pow.idHash}, ${pow.expiresDay}::date)
-        on conflict (id_hash) do nothing returning 1)
-      insert into submissions (id, source_id, status, size, chunk_size, chunks, sha256,
-        pending_lookup_hash, pending_public_key, pending_locked_private_key, created_day)
-      select ${id}::uuid, ${known?.id ?? null}::uuid, 'uploading', ${request.size}::bigint, ${request.chunkSize}::int,
-        ${request.chunks}::int, ${request.sha256}, ${known ? null : lookupHash}::text,
-        ${known ? null : request.sourceKeys!.publicKey}::text, ${known ? null : request.sourceKeys!.lockedPrivateKey}::text,
-        ${dayOf(now)}::date
-      from spent
-      returning id`),
+      with known as (select id from sources where lookup_hash = ${lookupHash}),
+      spent as (
+        insert into spent_pow (id_hash, expires_day)
+        select ${pow.idHash}, ${pow.expiresDay}::date
+        where exists (select 1 from known) = ${returning}::boolean
+        on conflict (id_hash) do nothing returning 1),
+      made as (
+        insert into submissions (id, source_id, status, size, chunk_size, chunks, sha256,
+          pending_lookup_hash, pending_public_key, pending_locked_private_key, created_day)
+        select ${id}::uuid, (select id from known), 'uploading', ${request.size}::bigint, ${request.chunkSize}::int,
+          ${request.chunks}::int, ${request.sha256}, ${returning ? null : lookupHash}::text,
+          ${request.sourceKeys?.publicKey ?? null}::text, ${request.sourceKeys?.lockedPrivateKey ?? null}::text,
+          ${dayOf(now)}::date
+        from spent
+        returning id)
+      select (select count(*) from known)::int as known, (select count(*) from made)::int as created`),
   );
-  if (created.length !== 1) refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
+  if (Number(outcome?.created) !== 1) {
+    const known = Number(outcome?.known) > 0;
+    if (returning && !known) refuse(404, 'unknown_codename', 'No source has this codename.');
+    if (!returning && known) refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
+    refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
+  }
   return { uploadId: uploadIdOf(id) };
 }
 
