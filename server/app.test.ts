@@ -12,7 +12,7 @@ import { replies, sources } from './db/schema.ts';
 import { createTestDatabase } from './db/test-db.ts';
 import type { NewsroomKey } from './newsroom-key.ts';
 import { CONTENT_SECURITY_POLICY } from './policies/security-headers.ts';
-import { purgeExpired } from './source/purge.ts';
+import { purgeExpired, startPurgeTimer } from './source/purge.ts';
 import { buildTestApp, countRows, demoNewsroomKey, sha256Hex, type TestApp } from './test-helpers.ts';
 
 let database: Database;
@@ -563,6 +563,28 @@ describe('purge', () => {
     // completed submissions stay, with their chunks
     expect((await json(await post(t.app, '/api/v1/source/lookup', { lookupId: complete.lookupId }))).submissions).toHaveLength(1);
     expect(after.chunks).toBeGreaterThan(0);
+  });
+});
+
+describe('purge timer', () => {
+  it('purges at once when started, and stops', async () => {
+    const bytes = await ciphertext(3000);
+    const { res } = await openFor(bytes, { chunkSize: 1024 });
+    expect(res.status).toBe(201);
+    const later = new Date('2026-03-05T10:00:00Z');
+    const errors: unknown[] = [];
+    const stop = startPurgeTimer(database.db, () => later, { intervalMs: 60_000, onError: (e) => errors.push(e) });
+    try {
+      for (let i = 0; i < 100; i++) {
+        const open = rowsOf(await database.db.execute(sql`select 1 from submissions where status = 'uploading'`));
+        if (open.length === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(rowsOf(await database.db.execute(sql`select 1 from submissions where status = 'uploading'`))).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      stop();
+    }
   });
 });
 
