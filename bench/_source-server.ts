@@ -12,6 +12,7 @@ import { systemClock } from '../server/clock.ts';
 import { openDatabase } from '../server/db/open.ts';
 import { loadInstance } from '../server/instance.ts';
 import { loadNewsroomKey } from '../server/newsroom-key.ts';
+import { createKeyCheckPool } from '../server/source/key-check-pool.ts';
 import { DEMO_KEY_PATH } from '../server/test-helpers.ts';
 
 async function main() {
@@ -32,7 +33,10 @@ async function main() {
     const database = await openDatabase({ url: process.env.DATABASE_URL! });
     const newsroomKey = await loadNewsroomKey(DEMO_KEY_PATH, new Date());
     const instance = await loadInstance(database.db, systemClock);
+    // wired as server/main.ts wires it
+    const keyChecks = createKeyCheckPool(1);
     const app = createApp({
+      keyCheck: keyChecks.check,
       db: database.db,
       newsroomKey,
       instance,
@@ -41,7 +45,10 @@ async function main() {
       log: () => {},
     });
     fetch = app.fetch;
-    close = () => database.close();
+    close = async () => {
+      await keyChecks.close();
+      await database.close();
+    };
   }
   const server = serve({ fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
     process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);

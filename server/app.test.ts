@@ -300,6 +300,24 @@ describe('a returning source, several chunks', () => {
   });
 });
 
+describe('with the worker pool that main.ts uses for key checks', () => {
+  it('takes a first submission and refuses bad reply keys the same way', async () => {
+    const { createKeyCheckPool } = await import('./source/key-check-pool.ts');
+    const pool = createKeyCheckPool(1);
+    try {
+      const pooled = await buildTestApp(database.db, newsroomKey, clock, { keyCheck: pool.check });
+      const bytes = await ciphertext(1000);
+      const opened = await openFor(bytes, {}, pooled.app);
+      expect(opened.res.status).toBe(201);
+      const unlocked = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], date: new Date('2020-01-01T00:00:00Z') });
+      const body = { ...opened.body, lookupId: newLookupId(), pow: { token: await powToken(pooled.app), nonce: '0' }, sourceKeys: { publicKey: unlocked.publicKey, lockedPrivateKey: unlocked.privateKey } };
+      await expectRefusal(() => post(pooled.app, '/api/v1/uploads', body), 400, 'bad_source_keys');
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('races', () => {
   it('two first uploads with one codename: one source, the other upload refused and deleted', async () => {
     const lookupId = newLookupId();

@@ -31,6 +31,7 @@ import { staticPages } from './policies/static-pages.ts';
 import { refuse } from './source/errors.ts';
 import { deleteReply, lookupSource } from './source/lookup.ts';
 import { issuePow } from './source/pow.ts';
+import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
 import { openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
 
 export interface AppDeps {
@@ -43,6 +44,8 @@ export interface AppDeps {
   log: LogLine;
   /** the built pages; default client/dist */
   staticRoot?: string;
+  /** how new sources' reply keys are checked; default on this thread (main.ts uses a worker pool) */
+  keyCheck?: KeyCheck;
 }
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits');
@@ -74,6 +77,7 @@ export function createApp(deps: AppDeps): Hono {
     serverSecret: instance.serverSecret,
     powDifficulty: config.powDifficulty,
     newsroomKeyIds: newsroomKey.encryptionKeyIds,
+    keyCheck: deps.keyCheck ?? checkKeysHere,
     now: clock(),
   });
   const pow = () => issuePow(instance.serverSecret, config.powDifficulty, clock());

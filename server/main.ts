@@ -14,6 +14,7 @@ import { loadInstance } from './instance.ts';
 import { startRetentionTimer } from './retention.ts';
 import { installGracefulShutdown } from './shutdown.ts';
 import { DEMO_KEY_WARNING, loadNewsroomKey, NewsroomKeyError } from './newsroom-key.ts';
+import { createKeyCheckPool } from './source/key-check-pool.ts';
 import { startPurgeTimer } from './source/purge.ts';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -43,7 +44,9 @@ async function main(): Promise<void> {
     database = await openDatabase({ dataDir: config.dataDir });
   }
   const instance = await loadInstance(database.db, clock);
-  const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log });
+  // new sources' reply keys are checked in a worker thread, beside the event loop
+  const keyChecks = createKeyCheckPool(1);
+  const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check });
   const stopPurge = startPurgeTimer(database.db, clock);
   const stopRetention = startRetentionTimer({ db: database.db, clock, days: config.retentionDays, log });
 
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
 
   // on SIGTERM/SIGINT: stop listening, finish requests in flight, stop the timers, then close the
   // database (PGlite must be closed to leave its data folder consistent)
-  installGracefulShutdown({ servers, db: database, stops: [stopPurge, stopRetention], log });
+  installGracefulShutdown({ servers, db: database, stops: [stopPurge, stopRetention, () => keyChecks.close()], log });
 }
 
 main().catch((error: unknown) => {

@@ -9,6 +9,7 @@ import type { Clock } from './clock.ts';
 import { rowsOf, type Db } from './db/open.ts';
 import { loadInstance } from './instance.ts';
 import { parseNewsroomKey, type NewsroomKey } from './newsroom-key.ts';
+import type { KeyCheck } from './source/key-check-pool.ts';
 
 export const DEMO_KEY_PATH = fileURLToPath(new URL('../keys.example/newsroom.pub.asc', import.meta.url));
 
@@ -37,7 +38,7 @@ export async function buildTestApp(
   db: Db,
   newsroomKey: NewsroomKey,
   clock: Clock,
-  config: { powDifficulty?: number; onionLocation?: string; logRequests?: boolean; staticRoot?: string } = {},
+  config: { powDifficulty?: number; onionLocation?: string; logRequests?: boolean; staticRoot?: string; keyCheck?: KeyCheck } = {},
 ): Promise<TestApp> {
   const logs: string[] = [];
   const instance = await loadInstance(db, clock);
@@ -53,6 +54,7 @@ export async function buildTestApp(
     },
     log: (line) => logs.push(line),
     ...(config.staticRoot ? { staticRoot: config.staticRoot } : {}),
+    ...(config.keyCheck ? { keyCheck: config.keyCheck } : {}),
   });
   return { app, logs };
 }

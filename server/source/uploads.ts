@@ -8,13 +8,13 @@ import { and, eq, sql } from 'drizzle-orm';
 import { OpenPgpCheckError } from '../../protocol/errors.ts';
 import { hashLookupId } from '../../protocol/kdf.ts';
 import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_CIPHERTEXT_BYTES } from '../../protocol/limits.ts';
-import { checkSourceKeys } from '../../protocol/openpgp-checks.ts';
 import { dayOf } from '../clock.ts';
 import { receivedChunks, streamCiphertext, writeChunk } from '../db/chunks.ts';
 import { rowsOf, type Db } from '../db/open.ts';
 import { submissions } from '../db/schema.ts';
 import { refuse } from './errors.ts';
 import { randomHandle } from './handles.ts';
+import type { KeyCheck } from './key-check-pool.ts';
 import { checkCiphertext } from './message-check.ts';
 import { verifyPow } from './pow.ts';
 
@@ -26,6 +26,8 @@ export interface UploadDeps {
   serverSecret: Uint8Array;
   powDifficulty: number;
   newsroomKeyIds: string[];
+  /** protocol's checkSourceKeys, here or in a worker (server/source/key-check-pool.ts) */
+  keyCheck: KeyCheck;
   now: Date;
 }
 
@@ -74,7 +76,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   const returning = !request.sourceKeys;
   if (request.sourceKeys) {
     try {
-      await checkSourceKeys(request.sourceKeys, now);
+      await deps.keyCheck(request.sourceKeys, now);
     } catch (error) {
       if (error instanceof OpenPgpCheckError) refuse(400, 'bad_source_keys', `The reply keys were refused: ${error.message}`);
       throw error;
