@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, rowsOf, type Database } from './open.ts';
+import { writeFile } from 'node:fs/promises';
+import { DatabaseOpenError, openDatabase, PGLITE_LOCK_FILE, rowsOf, type Database } from './open.ts';
 import { createTestDatabase } from './test-db.ts';
 
 // The tables and columns of docs/INTERNALS.md "Database", nothing more and nothing less.
@@ -98,6 +99,30 @@ describe('migrations on PGlite in a data folder', () => {
       } finally {
         await database.close();
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the PGlite folder lock', () => {
+  it('refuses a second open while the first is open, allows it after close, takes over a stale lock', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-lock-'));
+    try {
+      const first = await openDatabase({ dataDir: dir });
+      try {
+        await expect(openDatabase({ dataDir: dir })).rejects.toThrow(DatabaseOpenError);
+        await expect(openDatabase({ dataDir: dir })).rejects.toThrow(/already open in this process/);
+      } finally {
+        await first.close();
+      }
+      // a lock left by a process that is gone (pid far above pid_max's default)
+      await writeFile(join(dir, PGLITE_LOCK_FILE), '4194999\n');
+      const again = await openDatabase({ dataDir: dir });
+      await again.close();
+      // a live process holding it (our parent, e.g. the test runner)
+      await writeFile(join(dir, PGLITE_LOCK_FILE), `${process.ppid}\n`);
+      await expect(openDatabase({ dataDir: dir })).rejects.toThrow(new RegExp(`in use by process ${process.ppid}`));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

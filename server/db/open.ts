@@ -1,4 +1,6 @@
 /** @module server/db/open — open PGlite or PostgreSQL and apply the migrations. */
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -56,17 +58,75 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  const client = dataDir === 'memory://' ? new PGlite() : new PGlite(dataDir);
+  const memory = dataDir === 'memory://';
+  const unlock = memory ? () => {} : lockDataDir(dataDir);
+  const client = memory ? new PGlite() : new PGlite(dataDir);
   try {
     await client.waitReady;
     const db = drizzlePglite({ client, schema });
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
-    return { db: db as unknown as Db, kind: 'pglite', close: () => client.close() };
+    const close = async () => {
+      try {
+        await client.close();
+      } finally {
+        unlock();
+      }
+    };
+    return { db: db as unknown as Db, kind: 'pglite', close };
   } catch (error) {
     await client.close().catch(() => {});
+    unlock();
     throw new DatabaseOpenError(`could not open the embedded database in ${dataDir}: ${messageOf(error)}`, {
       cause: error,
     });
+  }
+}
+
+export const PGLITE_LOCK_FILE = 'sealdrop.lock';
+
+/**
+ * PGlite serves one process: two on one folder don't see each other's writes and can damage it.
+ * A lock file made with O_EXCL holds the folder; one left by a process that is gone is taken over.
+ * Returns the function that releases it.
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, PGLITE_LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(readFileSync(path, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new DatabaseOpenError(
+        `the embedded database in ${dataDir} is in use by process ${holder}; stop it first (PGlite serves one process)`,
+      );
+    }
+    if (holder === process.pid) {
+      throw new DatabaseOpenError(`the embedded database in ${dataDir} is already open in this process`);
+    }
+    unlinkSync(path); // left by a process that is gone
+  }
+  throw new DatabaseOpenError(`could not lock the embedded database in ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
