@@ -123,6 +123,10 @@ describe('the PGlite folder lock', () => {
       // a live process holding it (our parent, e.g. the test runner)
       await writeFile(join(dir, PGLITE_LOCK_FILE), `${process.ppid}\n`);
       await expect(openDatabase({ dataDir: dir })).rejects.toThrow(new RegExp(`in use by process ${process.ppid}`));
+      // our own pid in a lock we do not hold: a restarted container's pid 1 finding its old lock
+      await writeFile(join(dir, PGLITE_LOCK_FILE), `${process.pid}\n`);
+      const restarted = await openDatabase({ dataDir: dir });
+      await restarted.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 /** @module server/db/open — open PGlite or PostgreSQL and apply the migrations. */
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -83,6 +83,7 @@ async function openPglite(dataDir: string): Promise<Database> {
 }
 
 export const PGLITE_LOCK_FILE = 'sealdrop.lock';
+const heldHere = new Set<string>();
 
 /**
  * PGlite serves one process: two on one folder don't see each other's writes and can damage it.
@@ -91,13 +92,15 @@ export const PGLITE_LOCK_FILE = 'sealdrop.lock';
  */
 function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const path = join(dataDir, PGLITE_LOCK_FILE);
+  const path = resolve(dataDir, PGLITE_LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600);
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
+      heldHere.add(path);
       return () => {
+        heldHere.delete(path);
         try {
           if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
         } catch {
@@ -113,10 +116,11 @@ function lockDataDir(dataDir: string): () => void {
         `the embedded database in ${dataDir} is in use by process ${holder}; stop it first (PGlite serves one process)`,
       );
     }
-    if (holder === process.pid) {
+    if (heldHere.has(path)) {
       throw new DatabaseOpenError(`the embedded database in ${dataDir} is already open in this process`);
     }
-    unlinkSync(path); // left by a process that is gone
+    // left by a process that is gone (or by an earlier life of a container's pid 1)
+    unlinkSync(path);
   }
   throw new DatabaseOpenError(`could not lock the embedded database in ${dataDir}`);
 }
