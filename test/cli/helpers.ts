@@ -48,6 +48,8 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRes
     child.on('close', (code) => {
       resolvePromise({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
     });
+    // A program may exit without reading its input (an early refusal): its exit code is the answer.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }
@@ -138,6 +140,7 @@ export function runGpg(home: string, args: string[], input?: string | Uint8Array
     child.stderr.on('data', (c: Buffer) => stderr.push(c));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') }));
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }
