@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { toBase64Url } from './encoding.ts';
 import { PowError } from './errors.ts';
-import { checkPowSolution, leadingZeroBits, parsePowToken, powDigest, solvePow } from './pow.ts';
+import { checkPowSolution, leadingZeroBits, parsePowToken, POW_DIGESTS_IN_FLIGHT, powDigest, solvePow } from './pow.ts';
 
 const id = toBase64Url(new Uint8Array(16).fill(7));
 const mac = toBase64Url(new Uint8Array(32).fill(9));
@@ -71,5 +71,60 @@ describe('proof of work', () => {
     const controller = new AbortController();
     controller.abort(new Error('stop'));
     await expect(solvePow(token, 64, { signal: controller.signal })).rejects.toThrow('stop');
+  });
+});
+
+describe('solvePow keeps digests in flight', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Counts the real WebCrypto digests running at once (each still computed by WebCrypto). */
+  function watchDigests(fail?: (data: Uint8Array) => boolean) {
+    const real = crypto.subtle.digest.bind(crypto.subtle);
+    const seen = { running: 0, most: 0, calls: 0 };
+    vi.spyOn(crypto.subtle, 'digest').mockImplementation(async (algorithm, data) => {
+      seen.calls++;
+      seen.running++;
+      seen.most = Math.max(seen.most, seen.running);
+      try {
+        if (fail?.(new Uint8Array(data as ArrayBuffer))) throw new Error('digest failed');
+        return await real(algorithm, data as BufferSource);
+      } finally {
+        seen.running--;
+      }
+    });
+    return seen;
+  }
+
+  it('runs POW_DIGESTS_IN_FLIGHT digests at once and still returns the smallest solution', async () => {
+    const seen = watchDigests();
+    const nonce = await solvePow(token, 12);
+    expect(seen.most).toBe(POW_DIGESTS_IN_FLIGHT);
+    expect(seen.calls).toBeLessThanOrEqual(Number(nonce) + POW_DIGESTS_IN_FLIGHT);
+    vi.restoreAllMocks();
+    for (let n = 0; n < Number(nonce); n++) expect(await checkPowSolution(token, String(n), 12)).toBe(false);
+    expect(await checkPowSolution(token, nonce, 12)).toBe(true);
+  });
+  it('reports progress in order and stops when aborted during the search', async () => {
+    const controller = new AbortController();
+    const progress: number[] = [];
+    const search = solvePow(token, 64, {
+      signal: controller.signal,
+      onProgress: (n) => {
+        progress.push(n);
+        if (n === 3072) controller.abort(new Error('stop'));
+      },
+    });
+    await expect(search).rejects.toThrow('stop');
+    expect(progress).toEqual([1024, 2048, 3072]);
+  });
+  it('rejects with a failed digest, and a failure ahead of the answer is not an unhandled rejection', async () => {
+    const suffix = (data: Uint8Array) => new TextDecoder().decode(data).split(':')[1];
+    watchDigests((data) => suffix(data) === '5');
+    await expect(solvePow(token, 64)).rejects.toThrow('digest failed');
+    vi.restoreAllMocks();
+    // At difficulty 0 the answer is 0, while the failing digest of nonce 5 is still in flight.
+    watchDigests((data) => suffix(data) === '5');
+    expect(await solvePow(token, 0)).toBe('0');
+    await new Promise((resolve) => setTimeout(resolve, 50));
   });
 });

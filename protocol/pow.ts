@@ -65,17 +65,42 @@ function checkDifficulty(difficulty: number): void {
 
 export type SolveOptions = { signal?: AbortSignal; onProgress?: (tries: number) => void };
 
-/** Counts nonces 0, 1, 2… until the digest has `difficulty` leading zero bits. */
+/**
+ * How many digests `solvePow` keeps in flight. Each `crypto.subtle.digest` is a round trip to
+ * another thread in Firefox; awaiting one at a time leaves that thread idle between calls
+ * (PROTOCOL.md "Measured costs").
+ */
+export const POW_DIGESTS_IN_FLIGHT = 64;
+
+const ignore = (): void => undefined;
+
+/**
+ * Finds the smallest nonce (0, 1, 2… in order) whose digest has `difficulty` leading zero bits.
+ * Keeps POW_DIGESTS_IN_FLIGHT digests running ahead of the one it checks, and checks them in nonce
+ * order, so the answer is the same as a one-at-a-time search; at most that many digests past the
+ * answer are computed and dropped. `onProgress(n)` gets the number of nonces checked, every 1024;
+ * `signal` is looked at just as often and rejects with its reason.
+ */
 export async function solvePow(token: string, difficulty: number, options: SolveOptions = {}): Promise<string> {
   checkDifficulty(difficulty);
   const { signal, onProgress } = options;
+  const inFlight: Promise<Uint8Array>[] = [];
+  let next = 0;
+  const start = (): Promise<Uint8Array> => {
+    const digest = powDigest(token, String(next++));
+    // A digest still running when the search returns or throws must not become an unhandled
+    // rejection; awaiting it below still sees its error.
+    digest.catch(ignore);
+    return digest;
+  };
   for (let n = 0; n <= Number.MAX_SAFE_INTEGER; n++) {
     if (n % 1024 === 0) {
       if (signal?.aborted) throw signal.reason ?? new PowError('aborted', 'proof of work aborted');
       if (n > 0) onProgress?.(n);
     }
-    const nonce = String(n);
-    if (leadingZeroBits(await powDigest(token, nonce)) >= difficulty) return nonce;
+    while (next <= Number.MAX_SAFE_INTEGER && next - n < POW_DIGESTS_IN_FLIGHT) inFlight.push(start());
+    const digest = await inFlight.shift()!;
+    if (leadingZeroBits(digest) >= difficulty) return String(n);
   }
   throw new PowError('unsolved', 'expected a solution below 2^53 tries, found none');
 }
