@@ -3,7 +3,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEnvelope, EnvelopeError, parseEnvelope } from '../protocol/index.ts';
+import { buildEnvelope, EnvelopeError, paddedLength, parseEnvelope, serializeManifest } from '../protocol/index.ts';
+import { BLOCK, roundUp, writeHeader } from '../protocol/_tar.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
 
 let root: string;
@@ -108,6 +109,20 @@ describe('EnvelopeStreamWriter', () => {
     }
     // Changing file content bytes is legitimately accepted; most corruptions must not be.
     expect(rejected).toBeGreaterThan(100);
+  });
+
+  it('refuses, like parseEnvelope, a manifest.json that starts with a UTF-8 byte order mark', async () => {
+    const message = new TextEncoder().encode('hi');
+    const manifest = new TextEncoder().encode('\uFEFF' + serializeManifest({ version: 1, language: 'en', message: { bytes: message.length }, files: [] }));
+    const tarLength = 2 * BLOCK + roundUp(manifest.length) + roundUp(message.length) + 2 * BLOCK;
+    const bytes = new Uint8Array(paddedLength(tarLength));
+    bytes.set(writeHeader('manifest.json', '', manifest.length), 0);
+    bytes.set(manifest, BLOCK);
+    const at = BLOCK + roundUp(manifest.length);
+    bytes.set(writeHeader('message.txt', '', message.length), at);
+    bytes.set(message, at + BLOCK);
+    expect(await whole(bytes)).toEqual({ ok: false, code: 'bad_manifest' });
+    for (const chunk of [100, 65536]) expect(await stream(bytes, chunk)).toMatchObject({ ok: false, code: 'bad_manifest' });
   });
 
   it('stops as soon as the data runs past the length the manifest implies', async () => {

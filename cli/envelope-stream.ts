@@ -13,21 +13,10 @@
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  EnvelopeError, MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES, normalizeMediaType,
-  paddedLength, PROTOCOL_VERSION, safeFileName, serializeManifest, type Manifest,
+  checkEntryHeader, EnvelopeError, envelopeLength, MAX_ENVELOPE_BYTES, parseManifest, safeFileName, type Manifest,
 } from '../protocol/index.ts';
 // The ustar primitives are protocol-internal; sharing them keeps one definition of a canonical header.
-import { fileNameKey } from '../protocol/file-name.ts';
-import { BLOCK, checksum, isZero, octalField, roundUp, stringField, writeHeader } from '../protocol/_tar.ts';
-
-// protocol/envelope.ts does not export its LANGUAGE pattern; keep this one in step with it.
-const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
-
-const TYPEFLAGS: Record<string, string> = {
-  '1': 'a hard link', '2': 'a symbolic link', '3': 'a character device', '4': 'a block device',
-  '5': 'a directory', '6': 'a FIFO', '7': 'a contiguous file', x: 'a pax header', g: 'a pax global header',
-  L: 'a GNU long name', K: 'a GNU long link name', '\0': 'an old-style (V7) entry',
-};
+import { BLOCK, isZero, roundUp } from '../protocol/_tar.ts';
 
 const fail = (code: string, message: string): never => {
   throw new EnvelopeError(code, message);
@@ -164,31 +153,13 @@ export class EnvelopeStreamWriter {
     const at = this.offset - BLOCK;
     this.entryOffset = at;
     const manifest = this.manifest;
-    const expectedCount = manifest ? 2 + manifest.files.length : undefined;
-    if (isZero(header)) {
-      if (i < 2) fail('missing_entry', `expected ${i === 0 ? 'manifest.json' : 'message.txt'} at offset ${at}, got the end marker`);
-      if (i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount} entries as the manifest says, got ${i}`);
+    const entry = checkEntryHeader(header, i, manifest, at, MAX_ENVELOPE_BYTES);
+    if (!entry) {
       this.endMarkerAt = at;
       this.state = { kind: 'trailer' };
       return;
     }
-    if (i === expectedCount) fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${at}, got another entry`);
-    checkHeaderShape(header, at);
-    const path = headerPath(header, at);
-    const expected = i === 0 ? 'manifest.json' : i === 1 ? 'message.txt' : manifest!.files[i - 2]!.path;
-    if (path !== expected) {
-      const known = path === 'manifest.json' || path === 'message.txt' || manifest?.files.some((f) => f.path === path);
-      fail(known ? 'wrong_order' : 'unexpected_entry', `expected entry ${i} to be ${JSON.stringify(expected)}, got ${JSON.stringify(path)}`);
-    }
-    const size = octalField(header, 'size');
-    if (size === undefined) return fail('non_canonical_header', `expected an 11-digit octal size at offset ${at}`);
-    const max = i === 0 ? MAX_MANIFEST_BYTES : i === 1 ? MAX_MESSAGE_BYTES : MAX_ENVELOPE_BYTES;
-    if (size > max) fail('too_large', `expected ${path} of at most ${max} bytes, got ${size}`);
-    const [name, prefix] = i < 2 ? [path, ''] : [path.slice('files/'.length), 'files'];
-    const canonical = writeHeader(name, prefix, size);
-    for (let j = 0; j < BLOCK; j++) {
-      if (canonical[j] !== header[j]) fail('non_canonical_header', `expected the canonical header for ${JSON.stringify(path)} at offset ${at}`);
-    }
+    const { path, size } = entry;
     if (i === 1 && size !== manifest!.message.bytes) {
       fail('manifest_mismatch', `expected message.txt of ${manifest!.message.bytes} bytes as the manifest says, got ${size}`);
     }
@@ -212,7 +183,7 @@ export class EnvelopeStreamWriter {
         this.manifest = parseManifest(data);
         // From here on the exact length is known: a stream that runs past it (a compression bomb,
         // trailing junk) is stopped at once instead of at the end.
-        this.expectedTotal = expectedEnvelopeLength(this.manifest, data.length);
+        this.expectedTotal = envelopeLength(this.manifest, data.length);
         if (this.expectedTotal > MAX_ENVELOPE_BYTES) {
           fail('too_large', `expected a padded envelope of at most ${MAX_ENVELOPE_BYTES} bytes, the manifest implies ${this.expectedTotal}`);
         }
@@ -249,73 +220,8 @@ export class EnvelopeStreamWriter {
   }
 }
 
-/** parseEnvelope's manifest rules (protocol/envelope.ts parseManifest and the per-file checks). */
-function parseManifest(bytes: Uint8Array): Manifest {
-  let text = '';
-  let m: any;
-  try {
-    text = utf8.decode(bytes);
-    m = JSON.parse(text);
-  } catch (e) {
-    fail('bad_manifest', `expected manifest.json to be UTF-8 JSON, got: ${(e as Error).message}`);
-  }
-  const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) fail('bad_manifest', 'expected manifest.json to hold an object');
-  if (m.version !== PROTOCOL_VERSION) fail('unsupported_version', `expected manifest version ${PROTOCOL_VERSION}, got ${JSON.stringify(m.version)}`);
-  if (typeof m.language !== 'string' || !LANGUAGE.test(m.language) || m.language.length > 35) {
-    fail('bad_manifest', `expected a BCP 47 language, got ${JSON.stringify(String(m.language).slice(0, 40))}`);
-  }
-  if (typeof m.message !== 'object' || m.message === null || !isCount(m.message.bytes)) fail('bad_manifest', 'expected message.bytes to be a byte count');
-  if (!Array.isArray(m.files)) fail('bad_manifest', 'expected files to be an array');
-  if (m.files.length > MAX_FILES) fail('too_many_files', `expected at most ${MAX_FILES} files, got ${m.files.length}`);
-  for (const [i, f] of (m.files as any[]).entries()) {
-    const ok = typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.path === 'string' &&
-      typeof f.type === 'string' && normalizeMediaType(f.type) === f.type && isCount(f.size) && typeof f.stripped === 'boolean';
-    if (!ok) fail('bad_manifest', `expected files[${i}] = { name, path, type (media type), size, stripped }`);
-  }
-  if (serializeManifest(m) !== text) fail('non_canonical_manifest', 'expected the canonical manifest form (fixed key order, no white space, no other keys)');
-  const keys = new Set<string>();
-  for (const f of m.files as Manifest['files']) {
-    if (safeFileName(f.name, new Set()) !== f.name) fail('unsafe_name', `expected a safe file name, got ${JSON.stringify(f.name.slice(0, 80))}${f.name.length > 80 ? '…' : ''}`);
-    if (f.path !== `files/${f.name}`) fail('manifest_mismatch', `expected path "files/${f.name}", got ${JSON.stringify(f.path.slice(0, 120))}`);
-    const key = fileNameKey(f.name);
-    if (keys.has(key)) fail('duplicate_name', `expected unique file names (ignoring case), got ${JSON.stringify(f.name)} twice`);
-    keys.add(key);
-  }
-  return m as Manifest;
-}
 
-/** The padded length a canonical envelope with this manifest must have. */
-export function expectedEnvelopeLength(m: Manifest, manifestBytes: number): number {
-  let tar = BLOCK + roundUp(manifestBytes) + BLOCK + roundUp(m.message.bytes);
-  for (const f of m.files) tar += BLOCK + roundUp(f.size);
-  return paddedLength(tar + 2 * BLOCK);
-}
 
-function checkHeaderShape(header: Uint8Array, at: number): void {
-  const stored = String.fromCharCode(...header.subarray(148, 156));
-  const expected = checksum(header).toString(8).padStart(6, '0') + '\0 ';
-  if (stored !== expected) fail('bad_checksum', `expected header checksum ${JSON.stringify(expected)} at offset ${at}, got ${JSON.stringify(stored)}`);
-  const flag = String.fromCharCode(header[156]!);
-  if (flag !== '0') fail('not_regular_file', `expected a regular file (typeflag "0") at offset ${at}, got ${TYPEFLAGS[flag] ?? `typeflag ${JSON.stringify(flag)}`}`);
-}
-
-function headerPath(header: Uint8Array, at: number): string {
-  let name = '';
-  let prefix = '';
-  try {
-    name = utf8.decode(stringField(header, 'name'));
-    prefix = utf8.decode(stringField(header, 'prefix'));
-  } catch {
-    fail('bad_name', `expected a UTF-8 entry name at offset ${at}`);
-  }
-  const path = prefix === '' ? name : `${prefix}/${name}`;
-  const parts = path.split('/');
-  if (path.startsWith('/') || path.includes('\\') || parts.some((p) => p === '..' || p === '.' || p === '')) {
-    fail('unsafe_path', `expected a relative path without "..", "." or empty parts at offset ${at}, got ${JSON.stringify(path)}`);
-  }
-  return path;
-}
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;

@@ -1,6 +1,7 @@
 import { unpackTar } from 'modern-tar';
 import { describe, expect, it } from 'vitest';
-import { buildEnvelope, parseEnvelope, serializeManifest } from './envelope.ts';
+import { buildEnvelope, checkEntryHeader, envelopeLength, isLanguageTag, parseEnvelope, parseManifest, serializeManifest } from './envelope.ts';
+import { BLOCK } from './_tar.ts';
 import { utf8Encode } from './encoding.ts';
 import { EnvelopeError } from './errors.ts';
 import { MAX_FILES, MAX_MESSAGE_BYTES } from './limits.ts';
@@ -123,5 +124,49 @@ describe('parseEnvelope on hostile input', () => {
         if (!(e instanceof EnvelopeError)) throw new Error(`round ${round}: ${String(e)}`);
       }
     }
+  });
+});
+
+describe('the envelope pieces a streaming parser uses', () => {
+  it('isLanguageTag accepts BCP 47 tags of the manifest\'s shape only', () => {
+    for (const tag of ['ko', 'zh-Hans', 'km', 'en-GB', 'ru']) expect(isLanguageTag(tag)).toBe(true);
+    for (const tag of ['Korean', 'KO', 'k', '', 'ko-', 'ko_KR', `en${'-abcdefgh'.repeat(4)}`, 7, undefined]) expect(isLanguageTag(tag)).toBe(false);
+  });
+  it('parseManifest reads the manifest buildEnvelope wrote, and envelopeLength is the padded length', async () => {
+    const bytes = await buildEnvelope(input);
+    const env = await parseEnvelope(bytes);
+    const text = utf8Encode(serializeManifest(env.manifest));
+    expect(parseManifest(text)).toEqual(env.manifest);
+    expect(envelopeLength(env.manifest, text.length)).toBe(bytes.length);
+  });
+  it('parseManifest refuses what parseEnvelope refuses in a manifest', () => {
+    const good = { version: 1, language: 'ko', message: { bytes: 3 }, files: [{ name: 'a.txt', path: 'files/a.txt', type: 'text/plain', size: 1, stripped: false }] };
+    const code = (m: unknown, text = serializeManifest(m as never)) => {
+      try {
+        parseManifest(utf8Encode(text));
+      } catch (e) {
+        expect(e).toBeInstanceOf(EnvelopeError);
+        return (e as EnvelopeError).code;
+      }
+      return 'accepted';
+    };
+    expect(code(good)).toBe('accepted');
+    expect(code(good, '\uFEFF' + serializeManifest(good))).toBe('bad_manifest');
+    expect(code(good, serializeManifest(good).replace(',', ', '))).toBe('non_canonical_manifest');
+    expect(code({ ...good, version: 2 })).toBe('unsupported_version');
+    expect(code({ ...good, language: 'Korean' })).toBe('bad_manifest');
+    expect(code({ ...good, files: [{ ...good.files[0]!, name: '../a.txt', path: 'files/../a.txt' }] })).toBe('unsafe_name');
+    expect(code({ ...good, files: [{ ...good.files[0]!, path: 'files/b.txt' }] })).toBe('manifest_mismatch');
+    expect(code({ ...good, files: [good.files[0]!, { ...good.files[0]!, name: 'A.TXT', path: 'files/A.TXT' }] })).toBe('duplicate_name');
+  });
+  it('checkEntryHeader reads each header of a canonical envelope and its end marker', async () => {
+    const bytes = await buildEnvelope({ language: 'en', message: 'hi', files: [] });
+    const manifestSize = checkEntryHeader(bytes.subarray(0, BLOCK), 0, undefined, 0, bytes.length)!.size;
+    const manifest = parseManifest(bytes.subarray(BLOCK, BLOCK + manifestSize));
+    const at = BLOCK + Math.ceil(manifestSize / BLOCK) * BLOCK;
+    expect(checkEntryHeader(bytes.subarray(at, at + BLOCK), 1, manifest, at, bytes.length)).toEqual({ path: 'message.txt', size: 2 });
+    expect(checkEntryHeader(new Uint8Array(BLOCK), 2, manifest, at + 2 * BLOCK, bytes.length)).toBeUndefined();
+    expect(() => checkEntryHeader(new Uint8Array(BLOCK), 1, manifest, at, bytes.length)).toThrow(EnvelopeError);
+    expect(() => checkEntryHeader(bytes.subarray(at, at + BLOCK), 0, undefined, at, bytes.length)).toThrow(/expected entry 0 to be "manifest.json"/);
   });
 });

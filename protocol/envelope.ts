@@ -25,13 +25,20 @@ export type Envelope = {
   files: { name: string; type: string; size: number; stripped: boolean; bytes: Uint8Array }[];
 };
 
-const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
+/** The manifest's `language`: a BCP 47 tag of this shape and at most MAX_LANGUAGE_CHARS characters. */
+export const LANGUAGE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
+export const MAX_LANGUAGE_CHARS = 35;
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/;
 const UNKNOWN_TYPE = 'application/octet-stream';
 
 const fail = (code: string, message: string): never => {
   throw new EnvelopeError(code, message);
 };
+
+/** True for a string that the manifest accepts as its `language`. */
+export function isLanguageTag(value: unknown): value is string {
+  return typeof value === 'string' && LANGUAGE_TAG.test(value) && value.length <= MAX_LANGUAGE_CHARS;
+}
 
 /** Fixed key order, no white space: the only manifest text a parser accepts. */
 export function serializeManifest(m: Manifest): string {
@@ -50,7 +57,7 @@ export function normalizeMediaType(type: string): string {
 }
 
 export async function buildEnvelope({ language, message, files }: EnvelopeInput): Promise<Uint8Array> {
-  if (typeof language !== 'string' || !LANGUAGE.test(language) || language.length > 35) {
+  if (!isLanguageTag(language)) {
     fail('bad_language', `expected a BCP 47 language tag such as "ko" or "zh-Hans", got ${JSON.stringify(language)}`);
   }
   if (typeof message !== 'string') fail('bad_message', `expected the message as a string, got ${typeof message}`);
@@ -98,7 +105,7 @@ function checkHeaderShape(header: Uint8Array, at: number): void {
   if (flag !== '0') fail('not_regular_file', `expected a regular file (typeflag "0") at offset ${at}, got ${TYPEFLAGS[flag] ?? `typeflag ${JSON.stringify(flag)}`}`);
 }
 
-function headerPath(header: Uint8Array, at: number): { name: string; prefix: string; path: string } {
+function headerPath(header: Uint8Array, at: number): string {
   let name = '';
   let prefix = '';
   try {
@@ -112,7 +119,7 @@ function headerPath(header: Uint8Array, at: number): { name: string; prefix: str
   if (path.startsWith('/') || path.includes('\\') || parts.some((p) => p === '..' || p === '.' || p === '')) {
     fail('unsafe_path', `expected a relative path without "..", "." or empty parts at offset ${at}, got ${JSON.stringify(path)}`);
   }
-  return { name, prefix, path };
+  return path;
 }
 
 function firstDifferentField(a: Uint8Array, b: Uint8Array): Field {
@@ -122,7 +129,13 @@ function firstDifferentField(a: Uint8Array, b: Uint8Array): Field {
   return 'pad';
 }
 
-function parseManifest(bytes: Uint8Array): Manifest {
+/**
+ * Reads manifest.json as parseEnvelope does: UTF-8 JSON in the canonical form (serializeManifest),
+ * this protocol version, a language tag, counts, media types, and safe, unique file names whose
+ * paths are `files/<name>`. Throws EnvelopeError otherwise. For parsers that read an envelope
+ * in pieces (the CLI's streaming writer).
+ */
+export function parseManifest(bytes: Uint8Array): Manifest {
   let text = '';
   let m: any; // JSON of unknown shape, checked field by field below
   try {
@@ -134,8 +147,8 @@ function parseManifest(bytes: Uint8Array): Manifest {
   const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
   if (typeof m !== 'object' || m === null || Array.isArray(m)) fail('bad_manifest', 'expected manifest.json to hold an object');
   if (m.version !== PROTOCOL_VERSION) fail('unsupported_version', `expected manifest version ${PROTOCOL_VERSION}, got ${JSON.stringify(m.version)}`);
-  if (typeof m.language !== 'string' || !LANGUAGE.test(m.language) || m.language.length > 35) {
-    fail('bad_manifest', `expected a BCP 47 language, got ${JSON.stringify(m.language)}`);
+  if (!isLanguageTag(m.language)) {
+    fail('bad_manifest', `expected a BCP 47 language, got ${JSON.stringify(String(m.language).slice(0, 40))}`);
   }
   if (typeof m.message !== 'object' || m.message === null || !isCount(m.message.bytes)) fail('bad_manifest', 'expected message.bytes to be a byte count');
   if (!Array.isArray(m.files)) fail('bad_manifest', 'expected files to be an array');
@@ -143,10 +156,65 @@ function parseManifest(bytes: Uint8Array): Manifest {
   for (const [i, f] of (m.files as any[]).entries()) {
     const ok = typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.path === 'string' &&
       typeof f.type === 'string' && MEDIA_TYPE.test(f.type) && isCount(f.size) && typeof f.stripped === 'boolean';
-    if (!ok) fail('bad_manifest', `expected files[${i}] = { name, path, type (media type), size, stripped }, got ${JSON.stringify(f).slice(0, 200)}`);
+    if (!ok) fail('bad_manifest', `expected files[${i}] = { name, path, type (media type), size, stripped }`);
   }
   if (serializeManifest(m) !== text) fail('non_canonical_manifest', 'expected the canonical manifest form (fixed key order, no white space, no other keys)');
-  return m as Manifest;
+  const manifest = m as Manifest;
+  const keys = new Set<string>();
+  for (const f of manifest.files) {
+    if (safeFileName(f.name, new Set()) !== f.name) fail('unsafe_name', `expected a safe file name, got ${JSON.stringify(f.name.slice(0, 80))}${f.name.length > 80 ? '…' : ''}`);
+    if (f.path !== `files/${f.name}`) fail('manifest_mismatch', `expected path "files/${f.name}", got ${JSON.stringify(f.path.slice(0, 120))}`);
+    const key = fileNameKey(f.name);
+    if (keys.has(key)) fail('duplicate_name', `expected unique file names (ignoring case), got ${JSON.stringify(f.name)} twice`);
+    keys.add(key);
+  }
+  return manifest;
+}
+
+/** The padded length of the canonical envelope with this manifest (manifest.json `manifestBytes` long). */
+export function envelopeLength(manifest: Manifest, manifestBytes: number): number {
+  let tar = BLOCK + roundUp(manifestBytes) + BLOCK + roundUp(manifest.message.bytes);
+  for (const f of manifest.files) tar += BLOCK + roundUp(f.size);
+  return paddedLength(tar + 2 * BLOCK);
+}
+
+/**
+ * Checks the 512-byte `header` of entry `index` (0 = manifest.json, 1 = message.txt, then the
+ * manifest's files) found at byte offset `at`, as parseEnvelope does: the end marker only after
+ * every entry the manifest names; otherwise a regular file with the right checksum, the expected
+ * path, a size within its limit (files: at most `maxFileBytes`), and a header equal to the
+ * canonical one. Returns undefined for the end marker. `manifest` is undefined until parsed.
+ * Sizes against the manifest are the caller's to check (parseEnvelope and the CLI check them at
+ * different moments).
+ */
+export function checkEntryHeader(
+  header: Uint8Array, index: number, manifest: Manifest | undefined, at: number, maxFileBytes: number,
+): { path: string; size: number } | undefined {
+  const i = index;
+  const expectedCount = manifest ? 2 + manifest.files.length : undefined;
+  if (isZero(header)) {
+    if (i < 2) fail('missing_entry', `expected ${i === 0 ? 'manifest.json' : 'message.txt'} at offset ${at}, got the end marker`);
+    if (i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount} entries as the manifest says, got ${i}`);
+    return undefined;
+  }
+  if (i === expectedCount) fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${at}, got another entry`);
+  checkHeaderShape(header, at);
+  const path = headerPath(header, at);
+  const expected = i === 0 ? 'manifest.json' : i === 1 ? 'message.txt' : manifest!.files[i - 2]!.path;
+  if (path !== expected) {
+    const known = path === 'manifest.json' || path === 'message.txt' || manifest?.files.some((f) => f.path === path);
+    fail(known ? 'wrong_order' : 'unexpected_entry', `expected entry ${i} to be ${JSON.stringify(expected)}, got ${JSON.stringify(path)}`);
+  }
+  const size = octalField(header, 'size');
+  if (size === undefined) return fail('non_canonical_header', `expected an 11-digit octal size at offset ${at}`);
+  const max = i === 0 ? MAX_MANIFEST_BYTES : i === 1 ? MAX_MESSAGE_BYTES : maxFileBytes;
+  if (size > max) fail('too_large', `expected ${path} of at most ${max} bytes, got ${size}`);
+  const [name, prefix] = i < 2 ? [path, ''] : [path.slice('files/'.length), 'files'];
+  const canonical = writeHeader(name, prefix, size);
+  for (let j = 0; j < BLOCK; j++) {
+    if (canonical[j] !== header[j]) fail('non_canonical_header', `expected the canonical header for ${JSON.stringify(path)} at offset ${at}, field "${firstDifferentField(canonical, header)}" differs`);
+  }
+  return { path, size };
 }
 
 /** Parses a padded envelope; throws EnvelopeError on anything but the canonical form. */
@@ -155,34 +223,12 @@ export async function parseEnvelope(bytes: Uint8Array): Promise<Envelope> {
   if (bytes.length > MAX_ENVELOPE_BYTES) fail('too_large', `expected at most ${MAX_ENVELOPE_BYTES} bytes, got ${bytes.length}`);
   let manifest: Manifest | undefined;
   const entries: { path: string; data: Uint8Array }[] = [];
-  const keys = new Set<string>();
   let o = 0;
   for (let i = 0; ; i++) {
     if (o + BLOCK > bytes.length) fail('truncated', `expected a header or end marker at offset ${o}, got the end of the data`);
-    const header = bytes.subarray(o, o + BLOCK);
-    const expectedCount = manifest ? 2 + manifest.files.length : undefined;
-    if (isZero(header)) {
-      if (i < 2) fail('missing_entry', `expected ${i === 0 ? 'manifest.json' : 'message.txt'} at offset ${o}, got the end marker`);
-      if (i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount} entries as the manifest says, got ${i}`);
-      break;
-    }
-    if (i === expectedCount) fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${o}, got another entry`);
-    checkHeaderShape(header, o);
-    const { path } = headerPath(header, o);
-    const expected = i === 0 ? 'manifest.json' : i === 1 ? 'message.txt' : manifest!.files[i - 2]!.path;
-    if (path !== expected) {
-      const known = path === 'manifest.json' || path === 'message.txt' || manifest?.files.some((f) => f.path === path);
-      fail(known ? 'wrong_order' : 'unexpected_entry', `expected entry ${i} to be ${JSON.stringify(expected)}, got ${JSON.stringify(path)}`);
-    }
-    const size = octalField(header, 'size');
-    if (size === undefined) return fail('non_canonical_header', `expected an 11-digit octal size at offset ${o}`);
-    const max = i === 0 ? MAX_MANIFEST_BYTES : i === 1 ? MAX_MESSAGE_BYTES : bytes.length;
-    if (size > max) fail('too_large', `expected ${path} of at most ${max} bytes, got ${size}`);
-    const [name, prefix] = i < 2 ? [path, ''] : [path.slice('files/'.length), 'files'];
-    const canonical = writeHeader(name, prefix, size);
-    for (let j = 0; j < BLOCK; j++) {
-      if (canonical[j] !== header[j]) fail('non_canonical_header', `expected the canonical header for ${JSON.stringify(path)} at offset ${o}, field "${firstDifferentField(canonical, header)}" differs`);
-    }
+    const entry = checkEntryHeader(bytes.subarray(o, o + BLOCK), i, manifest, o, bytes.length);
+    if (!entry) break;
+    const { path, size } = entry;
     const start = o + BLOCK;
     const end = start + roundUp(size);
     if (end > bytes.length) fail('truncated', `expected ${size} bytes of ${path} at offset ${start}, got ${bytes.length - start}`);
@@ -191,12 +237,6 @@ export async function parseEnvelope(bytes: Uint8Array): Promise<Envelope> {
     o = end;
     if (i === 0) {
       manifest = parseManifest(data);
-      for (const f of manifest.files) {
-        if (safeFileName(f.name, new Set()) !== f.name) fail('unsafe_name', `expected a safe file name, got ${JSON.stringify(f.name)}`);
-        if (f.path !== `files/${f.name}`) fail('manifest_mismatch', `expected path "files/${f.name}", got ${JSON.stringify(f.path)}`);
-        if (keys.has(fileNameKey(f.name))) fail('duplicate_name', `expected unique file names (ignoring case), got ${JSON.stringify(f.name)} twice`);
-        keys.add(fileNameKey(f.name));
-      }
     } else if (i === 1 && size !== manifest!.message.bytes) {
       fail('manifest_mismatch', `expected message.txt of ${manifest!.message.bytes} bytes as the manifest says, got ${size}`);
     } else if (i >= 2 && size !== manifest!.files[i - 2]!.size) {

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import {
-  createMessage, encrypt, enums, generateKey, readKey, readPrivateKey, sign,
+  armor, createMessage, encrypt, enums, generateKey, readKey, readPrivateKey, sign,
   type PrivateKey, type PublicKey,
 } from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OpenPgpCheckError } from './errors.ts';
 import { SOURCE_KEY_DATE } from './limits.ts';
-import { checkSourceKeys, encryptionKeyIds, inspectMessage, inspectMessageStream, readNewsroomPublicKey } from './openpgp-checks.ts';
+import { checkSourceKeys, checkSourcePublicKey, encryptionKeyIds, inspectMessage, inspectMessageStream, readNewsroomPublicKey } from './openpgp-checks.ts';
 import { encryptToKeys, generateSourceKeys } from './source-keys.ts';
 
 const demoPublic = readFileSync(new URL('../keys.example/newsroom.pub.asc', import.meta.url), 'utf8');
@@ -174,6 +174,43 @@ describe('source keys', () => {
     const keys = await generateSourceKeys(passphrase, newsroom);
     const padded = keys.publicKey.replace('-----BEGIN PGP PUBLIC KEY BLOCK-----\n', `-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: ${'x'.repeat(17000)}\n`);
     expect(await refusal(checkSourceKeys({ publicKey: padded, lockedPrivateKey: keys.lockedPrivateKey }))).toBe('too_large');
+  });
+
+  it('checkSourcePublicKey gives the public half the same checks and the same codes', async () => {
+    const keys = await generateSourceKeys(passphrase, newsroom);
+    const info = await checkSourcePublicKey(keys.publicKey);
+    expect({ fingerprint: info.fingerprint, encryptionKeyIds: info.encryptionKeyIds, version: info.version }).toEqual(await checkSourceKeys(keys));
+    expect(info.key.getFingerprint()).toBe(info.fingerprint);
+    expect(info.key.isPrivate()).toBe(false);
+    const v6keys = await generateSourceKeys(passphrase, v6.publicKey);
+    expect((await checkSourcePublicKey(v6keys.publicKey)).version).toBe(6);
+
+    const dated = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], passphrase, format: 'armored' });
+    const named = await generateKey({
+      type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Jane', email: 'jane@example.org' }], date: SOURCE_KEY_DATE, passphrase, format: 'armored',
+    });
+    const two = await generateKey({
+      type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], date: SOURCE_KEY_DATE, passphrase, subkeys: [{}, {}], format: 'armored',
+    });
+    const padded = keys.publicKey.replace('-----BEGIN PGP PUBLIC KEY BLOCK-----\n', `-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: ${'x'.repeat(17000)}\n`);
+    const other = await generateSourceKeys(passphrase, newsroom);
+    const [first, second] = await Promise.all([readKey({ armoredKey: keys.publicKey }), readKey({ armoredKey: other.publicKey })]);
+    const twoKeysOneBlock = armor(enums.armor.publicKey, concat(first.write(), second.write()));
+    const twoBlocks = keys.publicKey + '\n' + other.publicKey;
+    const cases: [string, { publicKey: string; lockedPrivateKey: string }, string][] = [
+      ['dated', { publicKey: dated.publicKey, lockedPrivateKey: dated.privateKey }, 'bad_source_key'],
+      ['named', { publicKey: named.publicKey, lockedPrivateKey: named.privateKey }, 'bad_source_key'],
+      ['two subkeys', { publicKey: two.publicKey, lockedPrivateKey: two.privateKey }, 'bad_source_key'],
+      ['oversized', { publicKey: padded, lockedPrivateKey: keys.lockedPrivateKey }, 'too_large'],
+      ['a private key', { publicKey: keys.lockedPrivateKey, lockedPrivateKey: keys.lockedPrivateKey }, 'secret_key_material'],
+      ['not a key', { publicKey: 'hello', lockedPrivateKey: keys.lockedPrivateKey }, 'not_a_key'],
+      ['two keys in one block', { publicKey: twoKeysOneBlock, lockedPrivateKey: keys.lockedPrivateKey }, 'not_one_key'],
+      ['two blocks', { publicKey: twoBlocks, lockedPrivateKey: keys.lockedPrivateKey }, 'not_one_key'],
+    ];
+    for (const [what, pair, code] of cases) {
+      expect([what, await refusal(checkSourcePublicKey(pair.publicKey))]).toEqual([what, code]);
+      expect([what, await refusal(checkSourceKeys(pair))]).toEqual([what, code]);
+    }
   });
 
   it('refuses a short passphrase', async () => {

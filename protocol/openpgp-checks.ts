@@ -6,7 +6,6 @@
 import {
   enums,
   PublicKeyEncryptedSessionKeyPacket,
-  readKey,
   readKeys,
   readPrivateKey,
   type Key,
@@ -218,6 +217,49 @@ export type SourceKeysInput = { publicKey: string; lockedPrivateKey: string };
 /** A source key pair is about 1 KiB armored; the cap bounds the work a hostile one can cause. */
 export const MAX_SOURCE_KEY_CHARS = 16 * 1024;
 export type SourceKeysInfo = { fingerprint: string; encryptionKeyIds: string[]; version: number };
+export type SourcePublicKeyInfo = SourceKeysInfo & { key: PublicKey };
+
+/** Size and block count, for either half of a source's key pair. */
+function checkSourceKeyText(text: string, what: string): void {
+  if (text.length > MAX_SOURCE_KEY_CHARS) fail('too_large', `expected ${what} of at most ${MAX_SOURCE_KEY_CHARS} characters, got ${text.length}`);
+  checkOneBlock(text, what);
+}
+
+async function readSourcePublicKeyText(publicKey: string): Promise<Key> {
+  let keys: Key[];
+  try {
+    keys = await readKeys({ armoredKeys: publicKey });
+  } catch (e) {
+    return fail('not_a_key', `expected an armored public key in publicKey, got: ${(e as Error).message}`);
+  }
+  if (keys.length !== 1) fail('not_one_key', `expected exactly one public key in publicKey, got ${keys.length}`);
+  return keys[0]!;
+}
+
+/**
+ * What a source's browser makes (generateSourceKeys): a public key with the fixed date on the key
+ * and on its one subkey, the single generic user id, and a usable encryption subkey at `now`.
+ * Returns the encryption key ids.
+ */
+async function checkSourcePublicKeyShape(pub: Key, now: Date): Promise<string[]> {
+  if (pub.isPrivate()) fail('secret_key_material', 'expected a public key in publicKey, got secret key material');
+  if (pub.getCreationTime().getTime() !== SOURCE_KEY_DATE.getTime()) {
+    fail('bad_source_key', `expected creation date ${SOURCE_KEY_DATE.toISOString()} on the primary key, got ${pub.getCreationTime().toISOString()}`);
+  }
+  for (const sub of pub.subkeys) {
+    if (sub.getCreationTime().getTime() !== SOURCE_KEY_DATE.getTime()) {
+      fail('bad_source_key', `expected creation date ${SOURCE_KEY_DATE.toISOString()} on subkey ${sub.getKeyID().toHex()}, got ${sub.getCreationTime().toISOString()}`);
+    }
+  }
+  if (pub.subkeys.length !== 1) fail('bad_source_key', `expected exactly one subkey (for encryption), got ${pub.subkeys.length}`);
+  const userIds = pub.getUserIDs();
+  if (userIds.length !== 1 || userIds[0] !== SOURCE_KEY_USER_ID.name) {
+    fail('bad_source_key', `expected the single user id ${JSON.stringify(SOURCE_KEY_USER_ID.name)}, got ${JSON.stringify(userIds)}`);
+  }
+  const ids = await encryptionKeyIds(pub, now);
+  if (ids.length === 0) fail('no_encryption_key', 'expected an encryption subkey in the source key, got none');
+  return ids;
+}
 
 /**
  * A source's reply keys as the browser uploads them: the public key has the fixed date and user id
@@ -228,38 +270,16 @@ export async function checkSourceKeys({ publicKey, lockedPrivateKey }: SourceKey
     fail('not_a_key', 'expected armored strings for publicKey and lockedPrivateKey');
   }
   if (hasSecretMaterial(publicKey)) fail('secret_key_material', 'expected a public key in publicKey, got a PRIVATE KEY block');
-  for (const [what, text] of [['publicKey', publicKey], ['lockedPrivateKey', lockedPrivateKey]] as const) {
-    if (text.length > MAX_SOURCE_KEY_CHARS) fail('too_large', `expected ${what} of at most ${MAX_SOURCE_KEY_CHARS} characters, got ${text.length}`);
-    checkOneBlock(text, what);
-  }
-  let pub: Key;
+  checkSourceKeyText(publicKey, 'publicKey');
+  checkSourceKeyText(lockedPrivateKey, 'lockedPrivateKey');
+  const pub = await readSourcePublicKeyText(publicKey);
   let priv: PrivateKey;
-  try {
-    pub = await readKey({ armoredKey: publicKey });
-  } catch (e) {
-    return fail('not_a_key', `expected an armored public key in publicKey, got: ${(e as Error).message}`);
-  }
   try {
     priv = await readPrivateKey({ armoredKey: lockedPrivateKey });
   } catch (e) {
     return fail('not_a_key', `expected an armored private key in lockedPrivateKey, got: ${(e as Error).message}`);
   }
-  if (pub.isPrivate()) fail('secret_key_material', 'expected a public key in publicKey, got secret key material');
-  if (pub.getCreationTime().getTime() !== SOURCE_KEY_DATE.getTime()) {
-    fail('bad_source_key', `expected key creation date ${SOURCE_KEY_DATE.toISOString()}, got ${pub.getCreationTime().toISOString()}`);
-  }
-  for (const sub of pub.subkeys) {
-    if (sub.getCreationTime().getTime() !== SOURCE_KEY_DATE.getTime()) {
-      fail('bad_source_key', `expected subkey creation date ${SOURCE_KEY_DATE.toISOString()}, got ${sub.getCreationTime().toISOString()}`);
-    }
-  }
-  if (pub.subkeys.length !== 1) fail('bad_source_key', `expected exactly one subkey (for encryption), got ${pub.subkeys.length}`);
-  const userIds = pub.getUserIDs();
-  if (userIds.length !== 1 || userIds[0] !== SOURCE_KEY_USER_ID.name) {
-    fail('bad_source_key', `expected the single user id ${JSON.stringify(SOURCE_KEY_USER_ID.name)}, got ${JSON.stringify(userIds)}`);
-  }
-  const ids = await encryptionKeyIds(pub, now);
-  if (ids.length === 0) fail('no_encryption_key', 'expected an encryption subkey in the source key, got none');
+  const ids = await checkSourcePublicKeyShape(pub, now);
   const samePublic = toHex(priv.toPublic().write()) === toHex(pub.write());
   if (!samePublic) fail('key_mismatch', `expected lockedPrivateKey to be the secret half of ${pub.getFingerprint()}, got ${priv.getFingerprint()}`);
   for (const k of priv.getKeys()) {
@@ -268,4 +288,17 @@ export async function checkSourceKeys({ publicKey, lockedPrivateKey }: SourceKey
     if (packet.isDecrypted() !== false) fail('unlocked_private_key', `expected key ${k.getKeyID().toHex()} locked with a passphrase, got it unlocked`);
   }
   return { fingerprint: pub.getFingerprint(), encryptionKeyIds: ids, version: pub.keyPacket.version };
+}
+
+/**
+ * The public half of checkSourceKeys, for where only the public key travels (the CLI's bundles):
+ * the same checks on `publicKey`, in the same order, with the same codes. Also returns the key.
+ */
+export async function checkSourcePublicKey(publicKey: string, now: Date = new Date()): Promise<SourcePublicKeyInfo> {
+  if (typeof publicKey !== 'string') fail('not_a_key', `expected an armored public key string, got ${typeof publicKey}`);
+  if (hasSecretMaterial(publicKey)) fail('secret_key_material', 'expected a public key in publicKey, got a PRIVATE KEY block');
+  checkSourceKeyText(publicKey, 'publicKey');
+  const pub = await readSourcePublicKeyText(publicKey);
+  const ids = await checkSourcePublicKeyShape(pub, now);
+  return { key: pub as PublicKey, fingerprint: pub.getFingerprint(), encryptionKeyIds: ids, version: pub.keyPacket.version };
 }
