@@ -8,9 +8,9 @@ export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' blob: data:",
+  "img-src 'self' data:", // data: only for the empty favicon that stops a /favicon.ico request
   "connect-src 'self'",
-  "worker-src 'self' blob:",
+  "worker-src 'self'",
   "font-src 'self'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -25,7 +25,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'no-referrer',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
-  // everything the pages load is same-origin, and workers come from 'self' or blob: (same origin)
+  // everything the pages load is same-origin, and workers come from 'self'
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Permissions-Policy':
     'accelerometer=(), autoplay=(), camera=(), clipboard-read=(), display-capture=(), encrypted-media=(), ' +
