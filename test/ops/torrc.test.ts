@@ -53,9 +53,20 @@ function base32Decode(text: string): Buffer {
   return Buffer.from(out);
 }
 
-/** Tor ends on SIGTERM: cleanly (0) or, if the signal came before its handlers, by the signal. */
-function expectStopped(exit: { code: number | null; signal: NodeJS.Signals | null }) {
-  expect(exit.code === 0 || exit.signal === 'SIGTERM', `tor exited with ${JSON.stringify(exit)}`).toBe(true);
+/**
+ * Tor ends on SIGTERM: cleanly (0) or, if the signal came before its handlers, by the signal.
+ * One more ending is tor's, not ours: Debian's tor 0.4.9 sometimes aborts in a worker thread's
+ * mutex *after* its clean exit has saved state and released its data-directory lock (seen here
+ * about once in 30 stops on a loaded machine: "Raw assertion failed … compat_mutex_pthreads.c …
+ * Error locking a mutex"). That abort is accepted only after the whole clean-exit sequence.
+ */
+const TOR_EXIT_TIME_ABORT =
+  /Catching signal TERM, exiting cleanly[\s\S]*Unlocking "[^"]*\/lock"[\s\S]*Raw assertion failed in Tor [^\n]*compat_mutex_pthreads\.c[^\n]*\nError locking a mutex/;
+
+function expectStopped(exit: { code: number | null; signal: NodeJS.Signals | null }, output: string) {
+  const clean = exit.code === 0 || exit.signal === 'SIGTERM';
+  const abortAfterCleanExit = exit.signal === 'SIGABRT' && TOR_EXIT_TIME_ABORT.test(output);
+  expect(clean || abortAfterCleanExit, `tor exited with ${JSON.stringify(exit)}; its output:\n${output.slice(-3000)}`).toBe(true);
 }
 
 describe('generate-torrc.sh', () => {
@@ -234,7 +245,7 @@ describe('editor client authorisation', () => {
     } finally {
       first.child.kill('SIGTERM');
     }
-    expectStopped(await first.exited);
+    expectStopped(await first.exited, first.output());
     expect(first.output()).not.toMatch(/\[(warn|err)\].*(authorization|client)/i);
     const data = join(dir, 'data');
     const sourceAddress = readFileSync(join(data, 'source/hostname'), 'utf8').trim();
@@ -254,7 +265,7 @@ describe('editor client authorisation', () => {
     } finally {
       second.child.kill('SIGTERM');
     }
-    expectStopped(await second.exited);
+    expectStopped(await second.exited, second.output());
     expect(second.output()).not.toMatch(/bob\.auth/);
     expect(readdirSync(join(data, 'editor/authorized_clients'))).toEqual(['alice.auth']);
     // The same keys on restart: the addresses are stable.
@@ -282,6 +293,6 @@ describe('editor client authorisation', () => {
     } finally {
       client.child.kill('SIGTERM');
     }
-    expectStopped(await client.exited);
+    expectStopped(await client.exited, client.output());
   });
 });
