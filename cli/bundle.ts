@@ -4,20 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from './errors.ts';
 import { fileError } from './files.ts';
+import { BUNDLE_VERSION, type BundleSource, type BundleSubmission } from '../protocol/bundle.ts';
 
-export interface BundleSubmission {
-  id: string;
-  handle: string;
-  day: string;
-  size: number;
-  sha256: string;
-  path: string;
-}
-
-export interface BundleSource {
-  handle: string;
-  path: string;
-}
+export type { BundleSource, BundleSubmission } from '../protocol/bundle.ts';
 
 export interface Bundle {
   dir: string;
@@ -63,7 +52,7 @@ export async function readBundle(dir: string): Promise<Bundle> {
 
 export function checkBundleJson(json: unknown): Omit<Bundle, 'dir'> {
   if (!isRecord(json)) throw bundleError('bundle.json is not a JSON object');
-  if (json.version !== 1) throw bundleError(`bundle.json has version ${JSON.stringify(json.version)}, expected 1`);
+  if (json.version !== BUNDLE_VERSION) throw bundleError(`bundle.json has version ${JSON.stringify(json.version)}, expected ${BUNDLE_VERSION}`);
   if (!Array.isArray(json.submissions)) throw bundleError('bundle.json has no "submissions" list');
   if (!Array.isArray(json.sources)) throw bundleError('bundle.json has no "sources" list');
   const ids = new Set<string>();

@@ -9,3 +9,4 @@ export * from './openpgp-checks.ts';
 export * from './source-keys.ts';
 export * from './padme.ts';
 export * from './envelope.ts';
+export * from './bundle.ts';

@@ -8,6 +8,7 @@ import { readChunk } from '../db/chunks.ts';
 import type { Db } from '../db/open.ts';
 import { sources, submissions } from '../db/schema.ts';
 import { BLOCK_BYTES, endOfArchive, fileHeader, padding } from './ustar.ts';
+import { BUNDLE_VERSION, type BundleManifest, type BundleSubmission } from '../../protocol/bundle.ts';
 
 /**
  * Stored ciphertext does not add up. Its message names no id: @hono/node-server prints a stream's
@@ -59,21 +60,8 @@ export function toReadableStream(parts: AsyncIterable<Uint8Array>, onError?: (er
   );
 }
 
-export interface BundleEntry {
-  id: string;
-  handle: string;
-  day: string;
-  size: number;
-  sha256: string;
-  path: string;
-}
-
 export interface BundlePlan {
-  manifest: {
-    version: 1;
-    submissions: BundleEntry[];
-    sources: { handle: string; path: string }[];
-  };
+  manifest: BundleManifest;
   /** bundle.json exactly as sent */
   manifestBytes: Uint8Array;
   /** armored public key bytes by handle */
@@ -103,7 +91,7 @@ export async function planBundle(db: Db): Promise<BundlePlan> {
   const encoder = new TextEncoder();
   const keys = new Map<string, Uint8Array>();
   const stored = new Map<string, StoredSubmission>();
-  const entries: BundleEntry[] = [];
+  const entries: BundleSubmission[] = [];
   for (const row of rows) {
     if (!keys.has(row.handle)) keys.set(row.handle, encoder.encode(row.publicKey));
     stored.set(row.id, { id: row.id, chunks: row.chunks, size: row.size });
@@ -116,8 +104,8 @@ export async function planBundle(db: Db): Promise<BundlePlan> {
       path: `submissions/${row.id}.pgp`,
     });
   }
-  const manifest: BundlePlan['manifest'] = {
-    version: 1,
+  const manifest: BundleManifest = {
+    version: BUNDLE_VERSION,
     submissions: entries,
     sources: [...keys.keys()].map((handle) => ({ handle, path: `sources/${handle}.asc` })),
   };
