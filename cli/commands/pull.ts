@@ -21,9 +21,9 @@ import { editorJson, editorRequest, type EditorEndpoint } from '../net/http.ts';
 import { readUstar, UstarReadError } from '../net/ustar-reader.ts';
 import { formatBytes, ProgressBar } from '../progress.ts';
 import { formatTable } from '../table.ts';
+import { MAX_SOURCE_KEY_CHARS } from '../../protocol/openpgp-checks.ts';
 
 const MAX_BUNDLE_JSON_BYTES = 16 * 1024 * 1024;
-const MAX_SOURCE_KEY_BYTES = 1024 * 1024;
 
 export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
@@ -185,7 +185,7 @@ async function receiveBundle(
       if (!role || seen.has(entry.name)) throw damaged(`unexpected entry ${describe(entry.name)} in the bundle`);
       seen.add(entry.name);
       if (role.kind === 'source') {
-        if (entry.size > MAX_SOURCE_KEY_BYTES) throw damaged(`${entry.name} is ${entry.size} bytes, too large for a public key`);
+        if (entry.size > MAX_SOURCE_KEY_CHARS) throw damaged(`${entry.name} is ${entry.size} bytes, too large for a public key`);
         const key = await collect(body);
         if (!new TextDecoder('latin1').decode(key.subarray(0, 64)).startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
           throw damaged(`${entry.name} is not an armored public key`);
