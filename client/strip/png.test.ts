@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stripPng } from './png.ts';
 import { StripError } from './strip-error.ts';
-import { SECRETS, ascii, basePng, concat, containsBytes, pngChunk, pngWithMetadata } from './test-images.ts';
+import { SECRETS, ascii, basePng, concat, containsBytes, exifWithGps, pngChunk, pngWithMetadata } from './test-images.ts';
 
 function chunkTypes(png: Uint8Array): string[] {
   const types: string[] = [];
@@ -28,10 +28,51 @@ describe('stripPng', () => {
     expect(Buffer.from(stripPng(base)).equals(Buffer.from(base))).toBe(true);
   });
 
-  it('keeps chunks it has no reason to drop (colour, physical size)', () => {
+  it('drops every chunk outside the allowlist: C2PA caBX, zxIf, exIf, tXMP, sPLT, private ones', () => {
     const base = basePng();
-    const withGamma = concat(base.subarray(0, 33), pngChunk('gAMA', Uint8Array.from([0, 0, 0xb1, 0x8f])), base.subarray(33));
-    expect(chunkTypes(stripPng(withGamma))).toContain('gAMA');
+    const gps = 'GPSLatitude=48.85N';
+    const dirty = concat(
+      base.subarray(0, 33),
+      pngChunk('caBX', concat(ascii('jumb c2pa '), ascii(gps))),
+      pngChunk('zxIf', exifWithGps()),
+      pngChunk('exIf', concat(ascii(gps), exifWithGps())),
+      pngChunk('tXMP', ascii(`<x:xmpmeta exif:${gps}/>`)),
+      pngChunk('sPLT', concat(ascii(`${SECRETS.author}\0`), Uint8Array.from([8, 1, 2, 3, 4, 0, 1]))),
+      base.subarray(33, base.length - 12),
+      pngChunk('prVt', ascii(SECRETS.comment)),
+      base.subarray(base.length - 12),
+    );
+    const clean = stripPng(dirty);
+    expect(chunkTypes(clean)).toEqual(['IHDR', 'IDAT', 'IDAT', 'IEND']);
+    expect(containsBytes(clean, ascii(gps))).toBe(false);
+    expect(containsBytes(clean, ascii(SECRETS.camera))).toBe(false);
+    for (const s of Object.values(SECRETS)) expect(containsBytes(clean, ascii(s)), s).toBe(false);
+    expect(Buffer.from(clean).equals(Buffer.from(base))).toBe(true);
+  });
+
+  it('keeps the chunks that say how to show the image, byte for byte and in order', () => {
+    const base = basePng();
+    const kept: [string, number[]][] = [
+      ['cHRM', new Array(32).fill(1)],
+      ['gAMA', [0, 0, 0xb1, 0x8f]],
+      ['sBIT', [8, 8, 8, 8]],
+      ['sRGB', [0]],
+      ['cICP', [1, 13, 0, 1]],
+      ['cLLI', [0, 0, 0, 1, 0, 0, 0, 1]],
+      ['bKGD', [0, 1, 0, 2, 0, 3]],
+      ['pHYs', [0, 0, 0x0b, 0x13, 0, 0, 0x0b, 0x13, 1]],
+    ];
+    const withChunks = concat(base.subarray(0, 33), ...kept.map(([t, d]) => pngChunk(t, Uint8Array.from(d))), base.subarray(33));
+    const clean = stripPng(withChunks);
+    expect(chunkTypes(clean)).toEqual(['IHDR', ...kept.map(([t]) => t), 'IDAT', 'IDAT', 'IEND']);
+    expect(Buffer.from(clean).equals(Buffer.from(withChunks))).toBe(true);
+  });
+
+  it('refuses a PNG with a critical chunk it does not know rather than dropping it', () => {
+    const base = basePng();
+    const unknownCritical = concat(base.subarray(0, 33), pngChunk('GPSx', ascii('GPSLatitude=48.85N')), base.subarray(33));
+    expect(() => stripPng(unknownCritical)).toThrow(StripError);
+    expect(() => stripPng(unknownCritical)).toThrow(/unknown critical chunk GPSx/);
   });
 
   it('refuses broken files', () => {
