@@ -349,6 +349,43 @@ describe('races', () => {
     const after = await countRows(database.db);
     expect(after).toEqual({ ...before, sources: before.sources + 1, chunks: before.chunks + 1 });
   });
+
+  it('the last of several chunks re-sent ten times at once: the whole ciphertext is read back and checked once', async () => {
+    // The real database, with its statements counted: completion first sums the stored chunk sizes
+    // (sum(octet_length(data))) before it streams the ciphertext back, once per completion check.
+    const db = database.db;
+    const dialect = (db as unknown as { dialect: { sqlToQuery(q: unknown): { sql: string } } }).dialect;
+    let checks = 0;
+    const counted = new Proxy(db, {
+      get(target, prop, receiver) {
+        if (prop !== 'execute') return Reflect.get(target, prop, receiver);
+        return (query: Parameters<typeof db.execute>[0]) => {
+          if (dialect.sqlToQuery(query).sql.includes('sum(octet_length(data))')) checks++;
+          return target.execute(query);
+        };
+      },
+    });
+    const app = (await buildTestApp(counted, newsroomKey, clock)).app;
+    const bytes = await ciphertext(3000);
+    const { res, body } = await openFor(bytes, { chunkSize: 1024 }, app);
+    const { uploadId } = await json(res);
+    const parts = slices(bytes, 1024);
+    const putTo = (i: number) =>
+      app.request(`/api/v1/uploads/${uploadId}/chunks/${i}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: parts[i]! as Uint8Array<ArrayBuffer>,
+      });
+    for (let i = 0; i < parts.length - 1; i++) expect((await putTo(i)).status).toBe(200);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => putTo(parts.length - 1)));
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(await json(answer)).toMatchObject({ complete: true });
+    }
+    expect(checks).toBe(1);
+    const lookup = await json(await post(app, '/api/v1/source/lookup', { lookupId: body.lookupId }));
+    expect(lookup.submissions).toHaveLength(1);
+  });
 });
 
 describe('refusals at open: a clear 4xx and nothing stored', () => {

@@ -171,7 +171,41 @@ export async function putChunk(deps: UploadDeps, row: SubmissionRow, idx: number
   if (row.status !== 'uploading') return { complete: true, submissionId: row.id };
   const received = await receivedChunks(db, row.id);
   if (received.length < row.chunks) return { received, complete: false };
-  return completeUpload(deps, row);
+  return completeOnce(deps, row);
+}
+
+// Completing a multi-chunk upload reads the whole ciphertext back (up to 2 GiB, through a
+// connection of its own on PostgreSQL). Re-sent last chunks must not each start that again: in
+// this process one check runs per upload and every request for it awaits that one; and at most
+// MAX_CONCURRENT_CHECKS run at once, so a crowd of uploads finishing together (or several server
+// processes' worth of re-sends) cannot exhaust the database's connections.
+const MAX_CONCURRENT_CHECKS = 2;
+const completing = new Map<string, Promise<ChunkResult>>();
+let checksRunning = 0;
+const waitingForCheck: Array<() => void> = [];
+
+function completeOnce(deps: UploadDeps, row: SubmissionRow): Promise<ChunkResult> {
+  let run = completing.get(row.id);
+  if (!run) {
+    run = completeInTurn(deps, row).finally(() => completing.delete(row.id));
+    completing.set(row.id, run);
+  }
+  return run;
+}
+
+async function completeInTurn(deps: UploadDeps, row: SubmissionRow): Promise<ChunkResult> {
+  while (checksRunning >= MAX_CONCURRENT_CHECKS) await new Promise<void>((wake) => waitingForCheck.push(wake));
+  checksRunning++;
+  try {
+    // while this one waited, another process may have finished (or discarded) the upload
+    const [current] = await deps.db.select({ status: submissions.status }).from(submissions).where(eq(submissions.id, row.id));
+    if (!current) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
+    if (current.status !== 'uploading') return { complete: true, submissionId: row.id };
+    return await completeUpload(deps, row);
+  } finally {
+    checksRunning--;
+    waitingForCheck.shift()?.();
+  }
 }
 
 /**
