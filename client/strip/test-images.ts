@@ -161,6 +161,30 @@ export function webpWithMetadata(): Uint8Array {
   return concat(ascii('RIFF'), u32le(body.length), body, ascii(`junk ${SECRETS.author}`));
 }
 
+/**
+ * An animated WebP (VP8X + ANIM + two ANMF frames made from the base image's VP8 chunk) whose
+ * frames carry EXIF, XMP and an unknown subchunk after their image data, and a frame header
+ * with a recognisable pattern. `frameExtras` replaces the subchunks after the first frame's VP8.
+ */
+export function animatedWebpWithMetadata(frameExtras?: Uint8Array): Uint8Array {
+  const vp8 = baseVp8Chunk();
+  const vp8x = concat(ascii('VP8X'), u32le(10), u8(0x02 | 0x08 | 0x04, 0, 0, 0), u8(7, 0, 0, 7, 0, 0));
+  const anim = riffChunk('ANIM', u8(0xff, 0xff, 0xff, 0xff, 0, 0));
+  // X/2, Y/2, width-1, height-1, duration (24-bit each) and flags: an 8x8 frame at 0,0 for 100 ms.
+  const frameHeader = u8(0, 0, 0, 0, 0, 0, 7, 0, 0, 7, 0, 0, 100, 0, 0, 0x02);
+  const extras = frameExtras ?? concat(riffChunk('EXIF', exifWithGps()), riffChunk('XMP ', xmpPacket()));
+  const frame1 = riffChunk('ANMF', concat(frameHeader, vp8, extras));
+  const frame2 = riffChunk('ANMF', concat(frameHeader, riffChunk('ZZZZ', ascii(SECRETS.comment)), vp8));
+  const body = concat(ascii('WEBP'), vp8x, anim, frame1, frame2);
+  return concat(ascii('RIFF'), u32le(body.length), body);
+}
+
+/** The base WebP's 'VP8 ' chunk, header included. */
+export function baseVp8Chunk(): Uint8Array {
+  const webp = baseWebp();
+  return webp.slice(12 + 18 + 8 + 456);
+}
+
 export function riffChunk(fourcc: string, data: Uint8Array): Uint8Array {
   const pad = data.length % 2 ? u8(0) : new Uint8Array(0);
   return concat(ascii(fourcc), u32le(data.length), data, pad);

@@ -4,12 +4,16 @@
  * A simple-format WebP (first chunk VP8 or VP8L) cannot carry metadata and is copied as is, minus
  * any bytes after the RIFF payload. An extended one (VP8X) loses its EXIF and XMP chunks and any
  * chunk this code does not know (they could hold anything); the VP8X flags for EXIF and XMP are
- * cleared and the RIFF size rewritten.
+ * cleared and the RIFF size rewritten. An animation frame (ANMF) is rebuilt from its 16-byte frame
+ * header and its ALPH, VP8 and VP8L subchunks only, since unknown subchunks may follow the image
+ * data inside a frame (an EXIF there would otherwise ride along); its size is rewritten to match.
  */
 import { ByteWriter } from './byte-writer.ts';
 import { StripError } from './strip-error.ts';
 
 const KEPT = new Set(['VP8X', 'ICCP', 'ANIM', 'ANMF', 'ALPH', 'VP8 ', 'VP8L']);
+const FRAME_KEPT = new Set(['ALPH', 'VP8 ', 'VP8L']);
+const ANMF_HEADER = 16;
 const FLAG_EXIF = 0x08;
 const FLAG_XMP = 0x04;
 
@@ -47,7 +51,8 @@ export function stripWebp(webp: Uint8Array): Uint8Array {
       vp8xAt = pos;
     }
     first = false;
-    if (KEPT.has(fourcc)) out.push(webp.subarray(pos, end));
+    if (fourcc === 'ANMF') out.push(cleanFrame(webp, pos, size));
+    else if (KEPT.has(fourcc)) out.push(webp.subarray(pos, end));
     pos = end;
   }
   if (vp8xAt < 0) throw new StripError('WebP without any chunk');
@@ -55,6 +60,35 @@ export function stripWebp(webp: Uint8Array): Uint8Array {
   // VP8X was the first chunk kept, right after the 12-byte header; its flags are its first byte.
   result[12 + 8] = result[12 + 8]! & ~(FLAG_EXIF | FLAG_XMP);
   return result;
+}
+
+/** The ANMF chunk at `pos` (payload `size` bytes) with only its frame header and image subchunks. */
+function cleanFrame(webp: Uint8Array, pos: number, size: number): Uint8Array {
+  if (size < ANMF_HEADER) throw new StripError(`WebP ANMF chunk at byte ${pos} of ${size} bytes, under ${ANMF_HEADER}`);
+  const view = new DataView(webp.buffer, webp.byteOffset, webp.byteLength);
+  const payloadEnd = pos + 8 + size;
+  const out = new ByteWriter(8 + size);
+  out.push(webp.subarray(pos, pos + 8 + ANMF_HEADER));
+  let at = pos + 8 + ANMF_HEADER;
+  let image = false;
+  while (at < payloadEnd) {
+    if (at + 8 > payloadEnd) throw new StripError(`truncated WebP frame subchunk header at byte ${at}`);
+    const fourcc = ascii(webp, at);
+    const subSize = view.getUint32(at + 4, true);
+    const end = at + 8 + subSize + (subSize % 2);
+    if (end > payloadEnd) throw new StripError(`WebP frame subchunk ${JSON.stringify(fourcc)} runs past its ANMF end`);
+    if (FRAME_KEPT.has(fourcc)) {
+      out.push(webp.subarray(at, at + 8 + subSize));
+      if (subSize % 2) out.push(new Uint8Array(1));
+      if (fourcc !== 'ALPH') image = true;
+    }
+    // else dropped: EXIF, XMP or anything else a frame has no need of
+    at = end;
+  }
+  if (!image) throw new StripError(`WebP ANMF chunk at byte ${pos} without VP8 or VP8L image data`);
+  const frame = out.finish();
+  new DataView(frame.buffer, frame.byteOffset, frame.byteLength).setUint32(4, frame.length - 8, true);
+  return frame;
 }
 
 function withRiffSize(bytes: Uint8Array): Uint8Array {
