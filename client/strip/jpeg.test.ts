@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stripJpeg } from './jpeg.ts';
 import { StripError } from './strip-error.ts';
-import { SECRETS, ascii, baseJpeg, concat, containsBytes, jpegWithMetadata } from './test-images.ts';
+import { SECRETS, ascii, baseJpeg, concat, containsBytes, exifApp1Payload, jpegWithMetadata } from './test-images.ts';
 
 /** Markers of the segments before the first scan, in order. */
 function markers(jpeg: Uint8Array): number[] {
@@ -65,6 +65,39 @@ describe('stripJpeg', () => {
     const adobe = concat(Uint8Array.from([0xff, 0xee, 0, 14]), ascii('Adobe'), Uint8Array.from([0, 0x65, 0x12, 0x34, 0x56, 0x78, 2]));
     const clean = stripJpeg(concat(base.subarray(0, 20), adobe, base.subarray(20)));
     expect(containsBytes(clean, concat(ascii('Adobe'), Uint8Array.from([0, 100, 0, 0, 0, 0, 2])))).toBe(true);
+  });
+
+  it('refuses JPG, JPGn, reserved and other markers it does not keep instead of copying them', () => {
+    const base = baseJpeg();
+    for (const marker of [0x02, 0x4f, 0xbf, 0xc8, 0xf0, 0xf7, 0xfd]) {
+      // A length-carrying segment with an EXIF payload, where the JFIF APP0 ends.
+      const payload = exifApp1Payload();
+      const hidden = concat(Uint8Array.from([0xff, marker, (payload.length + 2) >> 8, (payload.length + 2) & 0xff]), payload);
+      const dirty = concat(base.subarray(0, 20), hidden, base.subarray(20));
+      expect(() => stripJpeg(dirty), marker.toString(16)).toThrow(StripError);
+      expect(() => stripJpeg(dirty), marker.toString(16)).toThrow(new RegExp(`unexpected JPEG marker FF ${marker.toString(16).toUpperCase().padStart(2, '0')}`));
+      // Between scans too, where a file could hide it after the image data.
+      const eoi = base.length - 2;
+      expect(() => stripJpeg(concat(base.subarray(0, eoi), hidden, base.subarray(eoi))), marker.toString(16)).toThrow(StripError);
+    }
+    for (const marker of [0x01, 0xd0, 0xd7, 0xd8]) {
+      const dirty = concat(base.subarray(0, 20), Uint8Array.from([0xff, marker]), base.subarray(20));
+      expect(() => stripJpeg(dirty), marker.toString(16)).toThrow(/unexpected JPEG marker/);
+    }
+  });
+
+  it('keeps DRI, DAC, DNL, DHP and EXP segments as they are', () => {
+    const base = baseJpeg();
+    const dri = Uint8Array.from([0xff, 0xdd, 0, 4, 0, 8]);
+    const dac = Uint8Array.from([0xff, 0xcc, 0, 4, 0x00, 0x10]);
+    const dhp = Uint8Array.from([0xff, 0xde, 0, 11, 8, 0, 8, 0, 8, 1, 1, 0x11, 0]);
+    const exp = Uint8Array.from([0xff, 0xdf, 0, 3, 0x11]);
+    const dnl = Uint8Array.from([0xff, 0xdc, 0, 4, 0, 8]);
+    const eoi = base.length - 2;
+    const dirty = concat(base.subarray(0, 20), dri, dac, dhp, exp, base.subarray(20, eoi), dnl, base.subarray(eoi));
+    const clean = stripJpeg(dirty);
+    expect(containsBytes(clean, concat(dri, dac, dhp, exp))).toBe(true);
+    expect(Array.from(clean.subarray(-8))).toEqual([...dnl, 0xff, 0xd9]);
   });
 
   it('refuses what it cannot parse instead of passing it through', () => {

@@ -7,6 +7,11 @@
  * them and they name nothing: a JFIF APP0, rewritten to the plain 16-byte form without its
  * thumbnail, and an Adobe APP14, rewritten to its canonical form keeping only the colour-transform
  * byte that CMYK/YCCK decoders need.
+ *
+ * Apart from those, only the segments a decoder needs are kept (KEPT: frame headers SOF0-15,
+ * tables DHT, DAC, DQT, restart interval DRI, DNL, the hierarchical DHP and EXP, and SOS with its
+ * scan data and RSTn inside it). Any other marker (JPG C8, JPGn F0-FD, reserved 02-BF, TEM, a stray
+ * SOI or RSTn) could carry anything, so the file is refused with StripError.
  */
 import { ByteWriter } from './byte-writer.ts';
 import { StripError } from './strip-error.ts';
@@ -18,6 +23,21 @@ const APP0 = 0xe0;
 const APP14 = 0xee;
 const APP15 = 0xef;
 const COM = 0xfe;
+const DHT = 0xc4;
+const JPG = 0xc8;
+const DAC = 0xcc;
+const DQT = 0xdb;
+const DNL = 0xdc;
+const DRI = 0xdd;
+const DHP = 0xde;
+const EXP = 0xdf;
+const KEPT = new Set([DHT, DAC, DQT, DNL, DRI, DHP, EXP, SOS]);
+
+/** Segments copied as they are: SOF0-15 (C0-CF but DHT, JPG and DAC), and the ones in KEPT. */
+function isKept(marker: number): boolean {
+  const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== DHT && marker !== JPG && marker !== DAC;
+  return isSof || KEPT.has(marker);
+}
 
 export function isJpeg(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === SOI && bytes[2] === 0xff;
@@ -39,8 +59,10 @@ export function stripJpeg(jpeg: Uint8Array): Uint8Array {
       seenEoi = true;
       break;
     }
-    if (marker === SOI || marker === 0x00 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      throw new StripError(`unexpected JPEG marker FF ${hex(marker)} at byte ${pos}`);
+    const isMetadata = (marker >= APP0 && marker <= APP15) || marker === COM;
+    if (!isMetadata && !isKept(marker)) {
+      // Checked before reading a length: TEM, RSTn and SOI have none.
+      throw new StripError(`unexpected JPEG marker FF ${hex(marker)} at byte ${pos}: neither kept nor metadata`);
     }
     const length = readU16(jpeg, pos + 2);
     if (length < 2) throw new StripError(`JPEG segment FF ${hex(marker)} with length ${length}`);
@@ -53,7 +75,7 @@ export function stripJpeg(jpeg: Uint8Array): Uint8Array {
     } else if (marker === APP14) {
       const adobe = plainAdobe(body);
       if (adobe) out.push(adobe);
-    } else if ((marker >= APP0 && marker <= APP15) || marker === COM) {
+    } else if (isMetadata) {
       // dropped: metadata
     } else {
       out.push(jpeg.subarray(pos, end));
