@@ -12,6 +12,7 @@ import { replies, sources } from './db/schema.ts';
 import { createTestDatabase } from './db/test-db.ts';
 import type { NewsroomKey } from './newsroom-key.ts';
 import { CONTENT_SECURITY_POLICY } from './policies/security-headers.ts';
+import { checkKeysHere, KeyCheckBusyError } from './source/key-check-pool.ts';
 import { purgeExpired, startPurgeTimer } from './source/purge.ts';
 import { buildTestApp, countRows, demoNewsroomKey, sha256Hex, type TestApp } from './test-helpers.ts';
 
@@ -427,6 +428,36 @@ describe('refusals at open: a clear 4xx and nothing stored', () => {
     const first = await openFor(bytes, { token });
     expect(first.res.status).toBe(201);
     await expectRefusal(async () => (await openFor(bytes, { token })).res, 409, 'pow_spent');
+  });
+
+  it('a spent token or a taken codename never buys a source key check (the dearest step of an open)', async () => {
+    let checks = 0;
+    const counting = await buildTestApp(database.db, newsroomKey, clock, {
+      keyCheck: (keys, at) => {
+        checks++;
+        return checkKeysHere(keys, at);
+      },
+    });
+    const bytes = await ciphertext(1000);
+    const token = await powToken(counting.app);
+    expect((await openFor(bytes, { token }, counting.app)).res.status).toBe(201);
+    expect(checks).toBe(1);
+    for (let i = 0; i < 5; i++) {
+      await expectRefusal(async () => (await openFor(bytes, { token }, counting.app)).res, 409, 'pow_spent');
+    }
+    const { lookupId } = await submit(await ciphertext(1000));
+    await expectRefusal(async () => (await openFor(bytes, { lookupId }, counting.app)).res, 409, 'codename_taken');
+    expect(checks).toBe(1);
+  });
+
+  it('a key check pool that is full: 503 busy, token unspent, nothing stored', async () => {
+    const full = await buildTestApp(database.db, newsroomKey, clock, {
+      keyCheck: () => Promise.reject(new KeyCheckBusyError(256, 256)),
+    });
+    const bytes = await ciphertext(1000);
+    const token = await powToken(full.app);
+    await expectRefusal(async () => (await openFor(bytes, { token }, full.app)).res, 503, 'busy');
+    expect((await openFor(bytes, { token })).res.status).toBe(201);
   });
 
   it('an expired proof of work', async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenPgpCheckError } from '../../protocol/errors.ts';
 import { generateSourceKeys } from '../../protocol/source-keys.ts';
 import { demoNewsroomKey } from '../test-helpers.ts';
-import { checkKeysHere, createKeyCheckPool, type KeyCheckPool } from './key-check-pool.ts';
+import { checkKeysHere, createKeyCheckPool, KeyCheckBusyError, type KeyCheckPool } from './key-check-pool.ts';
 
 let pool: KeyCheckPool;
 let good: { publicKey: string; lockedPrivateKey: string };
@@ -44,6 +44,19 @@ describe('createKeyCheckPool', () => {
     const now = new Date();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => outcome(pool.check(i % 2 ? good : unlocked, now))));
     expect(results.map((r) => r.ok)).toEqual(Array.from({ length: 20 }, (_, i) => i % 2 === 1));
+  });
+
+  it('refuses a check when maxPending are already waiting, and takes work again once they are done', async () => {
+    const small = createKeyCheckPool(1, 2);
+    try {
+      const now = new Date();
+      const waiting = [small.check(good, now), small.check(good, now)];
+      await expect(small.check(good, now)).rejects.toBeInstanceOf(KeyCheckBusyError);
+      expect((await Promise.all(waiting)).map((info) => info.fingerprint)).toHaveLength(2);
+      expect((await outcome(small.check(good, now))).ok).toBe(true);
+    } finally {
+      await small.close();
+    }
   });
 
   it('refuses work once closed', async () => {

@@ -12,6 +12,17 @@ import { checkSourceKeys, type SourceKeysInfo, type SourceKeysInput } from '../.
 
 export type KeyCheck = (keys: SourceKeysInput, now: Date) => Promise<SourceKeysInfo>;
 
+/** More checks are waiting than the pool takes: the open is refused (503), not queued without end. */
+export class KeyCheckBusyError extends Error {
+  constructor(pending: number, max: number) {
+    super(`expected fewer than ${max} source key checks waiting, got ${pending}`);
+    this.name = 'KeyCheckBusyError';
+  }
+}
+
+/** Checks waiting in a pool at most; each is ~1-2 ms of CPU, so this is well under a second of work. */
+export const MAX_PENDING_KEY_CHECKS = 256;
+
 /** The check on the calling thread (tests, and whenever no pool is given). */
 export const checkKeysHere: KeyCheck = (keys, now) => checkSourceKeys(keys, now);
 
@@ -31,7 +42,7 @@ export interface KeyCheckPool {
 
 const ENTRY = new URL('./_key-check-worker.mjs', import.meta.url);
 
-export function createKeyCheckPool(size = 1): KeyCheckPool {
+export function createKeyCheckPool(size = 1, maxPending = MAX_PENDING_KEY_CHECKS): KeyCheckPool {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`expected a pool size ≥ 1, got ${size}`);
   interface Slot {
     worker: Worker | undefined;
@@ -67,6 +78,8 @@ export function createKeyCheckPool(size = 1): KeyCheckPool {
   return {
     check(keys, now) {
       if (closed) return Promise.reject(new Error('the key check pool is closed'));
+      const pending = slots.reduce((n, slot) => n + slot.pending.size, 0);
+      if (pending >= maxPending) return Promise.reject(new KeyCheckBusyError(pending, maxPending));
       // the least busy worker
       const slot = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
       slot.worker ??= start(slot);

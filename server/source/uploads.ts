@@ -14,7 +14,7 @@ import { rowsOf, type Db } from '../db/open.ts';
 import { submissions } from '../db/schema.ts';
 import { refuse } from './errors.ts';
 import { randomHandle } from './handles.ts';
-import type { KeyCheck } from './key-check-pool.ts';
+import { KeyCheckBusyError, type KeyCheck } from './key-check-pool.ts';
 import { checkCiphertext } from './message-check.ts';
 import { verifyPow } from './pow.ts';
 
@@ -75,10 +75,21 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   const lookupHash = hashLookupId(request.lookupId);
   const returning = !request.sourceKeys;
   if (request.sourceKeys) {
+    // The key check is the dearest step of an open (OpenPGP parsing and signature checks): a
+    // token already spent, or a codename already taken, must not buy one. This read only refuses
+    // early; the statement below stays the one that decides, atomically.
+    const [early] = rowsOf<{ spent: boolean; known: boolean }>(
+      await db.execute(sql`
+        select exists (select 1 from spent_pow where id_hash = ${pow.idHash}) as spent,
+               exists (select 1 from sources where lookup_hash = ${lookupHash}) as known`),
+    );
+    if (early?.spent) refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
+    if (early?.known) refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
     try {
       await deps.keyCheck(request.sourceKeys, now);
     } catch (error) {
       if (error instanceof OpenPgpCheckError) refuse(400, 'bad_source_keys', `The reply keys were refused: ${error.message}`);
+      if (error instanceof KeyCheckBusyError) refuse(503, 'busy', 'Too many first submissions at once; try again in a moment.');
       throw error;
     }
   }
