@@ -7,7 +7,8 @@ import { MAX_FILE_NAME_BYTES } from './limits.ts';
 
 // C0, DEL, C1 controls, Windows-reserved characters, bidi controls (the "gpj.exe" trick), lone surrogates.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f/\\:*?"<>|\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/gu;
-const DEVICE = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])$/i;
+// Windows also reserves COM¹–³ / LPT¹–³ (superscript digits) and the console names CONIN$ / CONOUT$.
+const DEVICE = /^(con|prn|aux|nul|com[1-9¹²³]|lpt[1-9¹²³]|conin\$|conout\$)$/i;
 const MAX_EXTENSION_BYTES = 32;
 
 const byteLength = (s: string) => utf8Encode(s).length;
