@@ -32,3 +32,12 @@ export const EXIT_USAGE = 2;
 export function usageError(message: string, hint?: string): CliError {
   return new CliError(message, { hint: hint ?? 'run "sealdrop --help" for usage', exitCode: EXIT_USAGE });
 }
+
+/**
+ * Text from outside (a server's error message, a name from a bundle) made safe for a terminal:
+ * control characters (C0, DEL, C1) become \u escapes, so nobody can clear the screen, move the
+ * cursor or forge a line such as "sealdrop: pulled 3 submissions".
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,7 +1,7 @@
 /** @module cli/main — the `sealdrop` dispatcher: one usage text, one way to report errors. */
 
 import { fileURLToPath } from 'node:url';
-import { CliError, EXIT_USAGE } from './errors.ts';
+import { CliError, EXIT_USAGE, printable } from './errors.ts';
 import type { CliIo } from './io.ts';
 
 export const VERSION = '0.1.0';
@@ -142,8 +142,8 @@ function isMissingModule(error: unknown, name: CommandName): boolean {
 
 function reportError(error: unknown, io: CliIo): number {
   if (error instanceof CliError) {
-    io.stderr.write(`sealdrop: error: ${error.message}\n`);
-    if (error.hint !== undefined) io.stderr.write(`sealdrop: hint: ${error.hint}\n`);
+    io.stderr.write(`sealdrop: error: ${printable(error.message)}\n`);
+    if (error.hint !== undefined) io.stderr.write(`sealdrop: hint: ${printable(error.hint)}\n`);
     return error.exitCode;
   }
   // Not a CliError: a bug. Say so plainly and show the stack; the user cannot fix it by retrying.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { MAX_REPLY_BYTES } from '../../protocol/index.ts';
 import { parseCommandArgs, stringOption } from '../args.ts';
 import { isValidHandle } from '../bundle.ts';
-import { CliError } from '../errors.ts';
+import { CliError, printable } from '../errors.ts';
 import { fileError, resolvePath } from '../files.ts';
 import type { CliIo } from '../io.ts';
 import { asCliError, endpointFrom } from '../net/endpoint.ts';
@@ -64,7 +64,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     }
     await moveToSent(outbox, reply);
     sent++;
-    io.stdout.write(`sent ${label} (reply ${id})\n`);
+    io.stdout.write(`sent ${label} (reply ${printable(String(id))})\n`);
   }
   if (refused.length > 0) {
     throw new CliError(`${refused.length} of ${outgoing.length} replies were refused and stay in the outbox`, {

@@ -10,6 +10,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import { connectSocks5, type Socks5Proxy } from './socks5.ts';
+import { printable } from '../errors.ts';
 
 export interface EditorEndpoint {
   /** Base URL of the editor listener, without a trailing slash (e.g. `http://abc….onion`). */
@@ -156,8 +157,8 @@ async function toRequestError(response: http.IncomingMessage): Promise<EditorReq
     const body = JSON.parse(new TextDecoder().decode(await readBody(response, 64 * 1024))) as unknown;
     if (body && typeof body === 'object') {
       const { error, message: text } = body as { error?: unknown; message?: unknown };
-      if (typeof error === 'string') code = error;
-      if (typeof text === 'string') message = `${message}: ${text}`;
+      if (typeof error === 'string') code = printable(error);
+      if (typeof text === 'string') message = `${message}: ${printable(text)}`;
     }
   } catch {
     response.destroy();

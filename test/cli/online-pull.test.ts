@@ -80,6 +80,8 @@ const sub = (size = 3000): Sub => ({ id: randomUUID(), ciphertext: new Uint8Arra
 
 /** What the fake server sends for the bundle: bytes, and optionally a longer Content-Length then a cut. */
 let bundleReply: { bytes: Uint8Array; declaredLength?: number };
+/** When set, the bundle route answers 500 with this JSON body instead. */
+let bundleFailure: string | undefined;
 const acks: string[] = [];
 let server: http.Server;
 let url: string;
@@ -96,6 +98,10 @@ beforeAll(async () => {
     if (request.method === 'POST' && ack) {
       acks.push(ack[1]!);
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: ack[1], status: 'downloaded' }));
+      return;
+    }
+    if (request.method === 'GET' && request.url === '/editor/v1/bundle' && bundleFailure !== undefined) {
+      response.writeHead(500, { 'content-type': 'application/json' }).end(bundleFailure);
       return;
     }
     if (request.method === 'GET' && request.url === '/editor/v1/bundle') {
@@ -271,6 +277,22 @@ describe('sealdrop pull against a hostile server', () => {
     expect(await exists(r.dir)).toBe(false);
     expect(await listTree(tmp.dir)).toEqual(before);
     expect(await exists('/tmp/sealdrop-escaped')).toBe(false);
+  });
+
+  it('prints a hostile server\'s error text with its terminal controls escaped, never raw', async () => {
+    bundleFailure = JSON.stringify({
+      error: 'x\u001b[31m',
+      message: '\u001b[2J\u001b[Hsealdrop: pulled 3 submissions OK\u001b]0;owned\u0007\u009b2J',
+    });
+    try {
+      const r = await pull([]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/sealdrop: error: .*\\u001b\[2J\\u001b\[Hsealdrop: pulled 3 submissions OK/);
+      expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      expect(r.stderr.split('\n').filter((line) => line.startsWith('sealdrop: pulled'))).toEqual([]);
+    } finally {
+      bundleFailure = undefined;
+    }
   });
 
   it('draws a progress bar on a terminal for a large bundle, and clears it before the summary', async () => {
