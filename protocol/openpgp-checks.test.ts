@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
-  armor, createMessage, encrypt, enums, generateKey, readKey, readPrivateKey, sign,
+  armor, createMessage, encrypt, enums, generateKey, readKey, readPrivateKey, reformatKey, sign,
   type PrivateKey, type PublicKey,
 } from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,12 @@ describe('source keys', () => {
       type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Jane', email: 'jane@example.org' }], date: SOURCE_KEY_DATE, passphrase, format: 'armored',
     });
     expect(await refusal(checkSourceKeys({ publicKey: named.publicKey, lockedPrivateKey: named.privateKey }))).toBe('bad_source_key');
+    // the key packets have the fixed date, but the signatures were made later (re-signed today)
+    const plain = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], date: SOURCE_KEY_DATE, format: 'object' });
+    const resigned = await reformatKey({ privateKey: plain.privateKey, userIDs: [{ name: 'source' }], passphrase, date: new Date(), format: 'object' });
+    expect(resigned.publicKey.getCreationTime()).toEqual(SOURCE_KEY_DATE);
+    expect(await refusal(checkSourceKeys({ publicKey: resigned.publicKey.armor(), lockedPrivateKey: resigned.privateKey.armor() }))).toBe('bad_source_key');
+    expect(await refusal(checkSourcePublicKey(resigned.publicKey.armor()))).toBe('bad_source_key');
   });
 
   it('refuses an extra subkey and oversized input', async () => {

@@ -8,6 +8,7 @@ import {
   PublicKeyEncryptedSessionKeyPacket,
   readKeys,
   readPrivateKey,
+  SignaturePacket,
   type Key,
   type PrivateKey,
   type PublicKey,
@@ -252,6 +253,15 @@ async function checkSourcePublicKeyShape(pub: Key, now: Date): Promise<string[]>
     }
   }
   if (pub.subkeys.length !== 1) fail('bad_source_key', `expected exactly one subkey (for encryption), got ${pub.subkeys.length}`);
+  // The signatures carry creation times too; a key re-signed later would hand the server (and the
+  // editors) the second at which it was made.
+  for (const packet of pub.toPacketList()) {
+    if (!(packet instanceof SignaturePacket)) continue;
+    const created = packet.created;
+    if (created?.getTime() !== SOURCE_KEY_DATE.getTime()) {
+      fail('bad_source_key', `expected creation date ${SOURCE_KEY_DATE.toISOString()} on every signature, got ${created?.toISOString() ?? 'none'}`);
+    }
+  }
   const userIds = pub.getUserIDs();
   if (userIds.length !== 1 || userIds[0] !== SOURCE_KEY_USER_ID.name) {
     fail('bad_source_key', `expected the single user id ${JSON.stringify(SOURCE_KEY_USER_ID.name)}, got ${JSON.stringify(userIds)}`);
