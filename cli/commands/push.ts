@@ -6,7 +6,7 @@
  */
 import { link, lstat, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MAX_REPLY_BYTES } from '../../protocol/index.ts';
+import { inspectMessage, MAX_REPLY_BYTES, OpenPgpCheckError } from '../../protocol/index.ts';
 import { parseCommandArgs, stringOption } from '../args.ts';
 import { isValidHandle } from '../bundle.ts';
 import { CliError, printable } from '../errors.ts';
@@ -44,6 +44,17 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   for (const reply of outgoing) {
     const label = `${reply.handle}/${reply.name}`;
     const body = await readReply(reply.path);
+    // Only ciphertext leaves this machine: a file that is not an encrypted OpenPGP message (say,
+    // `gpg --sign` where `--encrypt` was meant) would carry the reply's text to the server.
+    try {
+      await inspectMessage(body, { armored: true });
+    } catch (error) {
+      if (!(error instanceof OpenPgpCheckError)) throw error;
+      io.stderr.write(`sealdrop: error: ${label} was not sent: it is not an encrypted OpenPGP message (${printable(error.message)})\n`);
+      io.stderr.write('sealdrop: hint: encrypt replies with "sealdrop reply" (or gpg --encrypt to the source key)\n');
+      refused.push(label);
+      continue;
+    }
     let id: string;
     try {
       ({ id } = await editorJson<{ id: string }>(endpoint, {

@@ -3,9 +3,9 @@
  * submits through the protocol code → `sealdrop pull` → `sealdrop decrypt` → `sealdrop reply` →
  * `sealdrop push` → the source's lookup returns the reply, readable with its codename.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decrypt, decryptKey, readMessage, readPrivateKey } from 'openpgp';
+import { createMessage, decrypt, decryptKey, readMessage, readPrivateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveSourceSecrets } from '../../protocol/index.ts';
 import { startServer, submitTip, lookUp, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
@@ -134,6 +134,21 @@ describe('the editor loop', () => {
     expect(r.stderr).toContain(`sealdrop: error: gone-source/${name} was refused: the server answered 404`);
     expect(r.stderr).toContain('sealdrop: error: 1 of 1 replies were refused and stay in the outbox');
     expect(await exists(join(tmp.dir, 'outbox', 'gone-source', name!))).toBe(true);
+  });
+
+  it('never sends a file that is not an encrypted message (a plaintext or signed-only one would carry its text)', async () => {
+    await mkdir(join(tmp.dir, 'outbox', handle), { recursive: true });
+    const signedOnly = join(tmp.dir, 'outbox', handle, 'signed.pgp');
+    // what `gpg --store -a` or a forgotten --encrypt makes: an OpenPGP message whose text is readable
+    await writeFile(signedOnly, (await createMessage({ text: 'meet at the usual place' })).armor());
+    const r = await runCli(['push', 'outbox'], { cwd: tmp.dir, env: editorEnv() });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`sealdrop: error: ${handle}/signed.pgp was not sent: it is not an encrypted OpenPGP message`);
+    expect(r.stderr).toMatch(/sealdrop: hint: encrypt replies with "sealdrop reply"/);
+    expect(r.stderr).not.toContain(`${handle}/signed.pgp was refused`);
+    expect(await exists(signedOnly)).toBe(true);
+    await rm(signedOnly);
   });
 
   async function instanceSalt(): Promise<string> {
