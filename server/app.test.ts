@@ -430,7 +430,7 @@ describe('refusals at open: a clear 4xx and nothing stored', () => {
     await expectRefusal(async () => (await openFor(bytes, { token })).res, 409, 'pow_spent');
   });
 
-  it('a spent token or a taken codename never buys a source key check (the dearest step of an open)', async () => {
+  it('a proof-of-work token buys one source key check at most, whatever the outcome', async () => {
     let checks = 0;
     const counting = await buildTestApp(database.db, newsroomKey, clock, {
       keyCheck: (keys, at) => {
@@ -439,15 +439,30 @@ describe('refusals at open: a clear 4xx and nothing stored', () => {
       },
     });
     const bytes = await ciphertext(1000);
-    const token = await powToken(counting.app);
-    expect((await openFor(bytes, { token }, counting.app)).res.status).toBe(201);
+    const used = await powToken(counting.app);
+    expect((await openFor(bytes, { token: used }, counting.app)).res.status).toBe(201);
     expect(checks).toBe(1);
     for (let i = 0; i < 5; i++) {
-      await expectRefusal(async () => (await openFor(bytes, { token }, counting.app)).res, 409, 'pow_spent');
+      await expectRefusal(async () => (await openFor(bytes, { token: used }, counting.app)).res, 409, 'pow_spent');
     }
-    const { lookupId } = await submit(await ciphertext(1000));
-    await expectRefusal(async () => (await openFor(bytes, { lookupId }, counting.app)).res, 409, 'codename_taken');
     expect(checks).toBe(1);
+    // refused keys leave the token unspent in the database, but it has bought its key check
+    const unlocked = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], date: new Date('2020-01-01T00:00:00Z') });
+    const refused = await powToken(counting.app);
+    const badKeysOpen = () =>
+      post(counting.app, '/api/v1/uploads', {
+        pow: { token: refused, nonce: '0' },
+        lookupId: newLookupId(),
+        sourceKeys: { publicKey: unlocked.publicKey, lockedPrivateKey: unlocked.privateKey },
+        size: bytes.length,
+        chunkSize: bytes.length,
+        chunks: 1,
+        sha256: sha256Hex(bytes),
+      });
+    await expectRefusal(badKeysOpen, 400, 'bad_source_keys');
+    expect(checks).toBe(2);
+    for (let i = 0; i < 5; i++) await expectRefusal(badKeysOpen, 409, 'pow_spent');
+    expect(checks).toBe(2);
   });
 
   it('a key check pool that is full: 503 busy, token unspent, nothing stored', async () => {

@@ -32,6 +32,7 @@ import { refuse } from './source/errors.ts';
 import { deleteReply, lookupSource } from './source/lookup.ts';
 import { issuePow } from './source/pow.ts';
 import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
+import { KeyCheckTokens } from './source/key-check-tokens.ts';
 import { openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
 
 export interface AppDeps {
@@ -72,12 +73,14 @@ export function createApp(deps: AppDeps): Hono {
   app.use(securityHeaders({ onionLocation: config.onionLocation }));
   if (config.logRequests) app.use(requestLog(deps.log));
 
+  const keyCheckTokens = new KeyCheckTokens();
   const uploadDeps = (): UploadDeps => ({
     db,
     serverSecret: instance.serverSecret,
     powDifficulty: config.powDifficulty,
     newsroomKeyIds: newsroomKey.encryptionKeyIds,
     keyCheck: deps.keyCheck ?? checkKeysHere,
+    keyCheckTokens,
     now: clock(),
   });
   const pow = () => issuePow(instance.serverSecret, config.powDifficulty, clock());

@@ -31,6 +31,8 @@ export function issuePow(secret: Uint8Array, difficulty: number, now: Date): Pow
 export interface VerifiedPow {
   idHash: string;
   expiresDay: string;
+  /** the token's expiry, ms since the epoch (never stored: only kept in memory, see key-check-tokens.ts) */
+  expiresAt: number;
 }
 
 /**
@@ -70,5 +72,6 @@ export async function verifyPow(
   return {
     idHash: createHash('sha256').update(parsed.id, 'utf8').digest('hex'),
     expiresDay: dayOf(new Date(parsed.expires * 1000)),
+    expiresAt: parsed.expires * 1000,
   };
 }

@@ -15,6 +15,7 @@ import { submissions } from '../db/schema.ts';
 import { refuse } from './errors.ts';
 import { randomHandle } from './handles.ts';
 import { KeyCheckBusyError, type KeyCheck } from './key-check-pool.ts';
+import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
 import { verifyPow } from './pow.ts';
 
@@ -28,6 +29,8 @@ export interface UploadDeps {
   newsroomKeyIds: string[];
   /** protocol's checkSourceKeys, here or in a worker (server/source/key-check-pool.ts) */
   keyCheck: KeyCheck;
+  /** the tokens that already bought a key check in this process */
+  keyCheckTokens: KeyCheckTokens;
   now: Date;
 }
 
@@ -75,16 +78,10 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   const lookupHash = hashLookupId(request.lookupId);
   const returning = !request.sourceKeys;
   if (request.sourceKeys) {
-    // The key check is the dearest step of an open (OpenPGP parsing and signature checks): a
-    // token already spent, or a codename already taken, must not buy one. This read only refuses
-    // early; the statement below stays the one that decides, atomically.
-    const [early] = rowsOf<{ spent: boolean; known: boolean }>(
-      await db.execute(sql`
-        select exists (select 1 from spent_pow where id_hash = ${pow.idHash}) as spent,
-               exists (select 1 from sources where lookup_hash = ${lookupHash}) as known`),
-    );
-    if (early?.spent) refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
-    if (early?.known) refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
+    // The key check is the dearest step of an open: one solved token buys one per process.
+    if (!deps.keyCheckTokens.claim(pow.idHash, pow.expiresAt, now.getTime())) {
+      refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
+    }
     try {
       await deps.keyCheck(request.sourceKeys, now);
     } catch (error) {
