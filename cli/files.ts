@@ -1,6 +1,6 @@
 /** @module cli/files — file helpers with the manners the CLI needs (O_EXCL, clear errors). */
 
-import { open } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CliError } from './errors.ts';
 
@@ -51,4 +51,14 @@ export function fileError(error: unknown, path: string, what: string): CliError 
 /** Resolves a path from the command line against the io's working directory. */
 export function resolvePath(cwd: string, path: string): string {
   return resolve(cwd, path);
+}
+
+/** Whether anything (a file, a folder, even a dangling symbolic link) stands at `path`. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -5,13 +5,14 @@
  */
 
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { EnvelopeError } from '../protocol/index.ts';
 import type { BundleSubmission } from './bundle.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
 import type { Identity } from './identities.ts';
+import { pathExists } from './files.ts';
 
 export const STAGING_PREFIX = '.staging-';
 const READ_CHUNK = 1024 * 1024;
@@ -69,7 +70,7 @@ export async function decryptSubmission(options: DecryptSubmissionOptions): Prom
       hint: 'decrypt this bundle again into another OUT_DIR to get this submission',
     };
   }
-  if (await exists(target)) return { status: 'skipped', submission, path: target };
+  if (await pathExists(target)) return { status: 'skipped', submission, path: target };
   options.claimed?.set(target, submission.id);
 
   let staging: string | undefined;
@@ -271,11 +272,3 @@ function errorText(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

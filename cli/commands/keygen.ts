@@ -1,10 +1,10 @@
 /** @module cli/commands/keygen — `sealdrop keygen [--v6] -o NAME`: make the newsroom key pair. */
 
-import { access, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import { booleanOption, parseCommandArgs, requireOption } from '../args.ts';
 import { CliError } from '../errors.ts';
-import { fileError, resolvePath, writeNewFile } from '../files.ts';
+import { fileError, pathExists, resolvePath, writeNewFile } from '../files.ts';
 import type { CliIo } from '../io.ts';
 
 /** A generic user id: the key is the newsroom's, not a person's, and GnuPG needs one to import it. */
@@ -25,7 +25,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
 
   // Refuse early, before asking for a passphrase, if either file is already there.
   for (const [path, what] of [[publicPath, 'public key file'], [secretPath, 'secret key file']] as const) {
-    if (await exists(path)) throw fileError(Object.assign(new Error('exists'), { code: 'EEXIST' }), path, what);
+    if (await pathExists(path)) throw fileError(Object.assign(new Error('exists'), { code: 'EEXIST' }), path, what);
   }
 
   const passphrase = await io.readPassphrase('passphrase for the new secret key: ', {
@@ -61,11 +61,3 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   );
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
