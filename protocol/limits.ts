@@ -21,6 +21,12 @@ export const CHUNK_BYTES = 4 * 1024 * 1024;
 export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 export const MAX_CIPHERTEXT_BYTES = 2 * 1024 ** 3;
 export const MAX_CHUNKS = MAX_CIPHERTEXT_BYTES / MAX_CHUNK_BYTES;
+/**
+ * Chunks of one upload a client keeps in flight at once. The server admits up to twice that per
+ * upload (server/source/chunk-gate.ts) and is tested with 8 uploads at this width
+ * (test/load/concurrency.test.ts); over one Tor circuit more would add little.
+ */
+export const PARALLEL_CHUNKS = 2;
 
 /** The smallest padded envelope: a short tip and a long one look alike below this. */
 export const MIN_PADDED_BYTES = 4096;

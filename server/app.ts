@@ -14,6 +14,7 @@ import {
   MAX_MESSAGE_BYTES,
   MAX_REPLY_BYTES,
   MIN_PADDED_BYTES,
+  PARALLEL_CHUNKS,
   PROTOCOL_VERSION,
   SCRYPT_PARAMS,
 } from '../protocol/limits.ts';
@@ -24,13 +25,14 @@ import type { Instance } from './instance.ts';
 import type { NewsroomKey } from './newsroom-key.ts';
 import { handleErrors, handleNotFound } from './policies/errors.ts';
 import { jsonBody, validJson } from './policies/json-body.ts';
-import { readLimitedBody } from './policies/read-body.ts';
+import { readExactBody } from './policies/read-body.ts';
 import { type LogLine, requestLog } from './policies/request-log.ts';
 import { securityHeaders } from './policies/security-headers.ts';
 import { staticPages } from './policies/static-pages.ts';
 import { refuse } from './source/errors.ts';
 import { deleteReply, lookupSource } from './source/lookup.ts';
 import { issuePow } from './source/pow.ts';
+import { type ChunkGate, createChunkGate } from './source/chunk-gate.ts';
 import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
 import { KeyCheckTokens } from './source/key-check-tokens.ts';
 import { openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
@@ -47,6 +49,10 @@ export interface AppDeps {
   staticRoot?: string;
   /** how new sources' reply keys are checked; default on this thread (main.ts uses a worker pool) */
   keyCheck?: KeyCheck;
+  /** the chunk bodies this process holds at once (server/source/chunk-gate.ts); default limits */
+  chunkGate?: ChunkGate;
+  /** called when a completion check starts reading an upload back (tests and the bench count them) */
+  onCompletionCheck?: () => void;
 }
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits');
@@ -74,6 +80,7 @@ export function createApp(deps: AppDeps): Hono {
   if (config.logRequests) app.use(requestLog(deps.log));
 
   const keyCheckTokens = new KeyCheckTokens();
+  const chunkGate = deps.chunkGate ?? createChunkGate();
   const uploadDeps = (): UploadDeps => ({
     db,
     serverSecret: instance.serverSecret,
@@ -82,6 +89,7 @@ export function createApp(deps: AppDeps): Hono {
     keyCheck: deps.keyCheck ?? checkKeysHere,
     keyCheckTokens,
     now: clock(),
+    onCompletionCheck: deps.onCompletionCheck,
   });
   const pow = () => issuePow(instance.serverSecret, config.powDifficulty, clock());
 
@@ -104,6 +112,7 @@ export function createApp(deps: AppDeps): Hono {
         maxFileNameBytes: MAX_FILE_NAME_BYTES,
         minPaddedBytes: MIN_PADDED_BYTES,
         maxReplyBytes: MAX_REPLY_BYTES,
+        parallelChunks: PARALLEL_CHUNKS,
       },
       pow: pow(),
     }),
@@ -125,8 +134,14 @@ export function createApp(deps: AppDeps): Hono {
     if (!/^(0|[1-9][0-9]{0,9})$/.test(indexText)) refuse(400, 'bad_chunk_index', 'The chunk index must be a decimal number.');
     const index = Number(indexText);
     const { row, length } = await prepareChunk(db, c.req.param('uploadId'), index);
-    const bytes = await readBodyExactly(c.req.raw, length);
-    return c.json(await putChunk(uploadDeps(), row, index, bytes));
+    // admitted before a byte of the body is read; held until the chunk is committed (or refused)
+    const ticket = chunkGate.enter(row.id, length);
+    try {
+      const bytes = await readBodyExactly(c.req.raw, ticket.body);
+      return c.json(await putChunk(uploadDeps(), row, index, bytes, ticket.release));
+    } finally {
+      ticket.release();
+    }
   });
 
   app.post('/api/v1/source/lookup', jsonBody(), validJson(lookupBody), async (c) =>
@@ -144,10 +159,11 @@ export function createApp(deps: AppDeps): Hono {
   return app;
 }
 
-/** The body, which must be exactly `length` bytes: 413 past it (never buffering more), 400 short of it. */
-async function readBodyExactly(request: Request, length: number): Promise<Uint8Array> {
-  const message = `This chunk must be exactly ${length} bytes.`;
-  const bytes = await readLimitedBody(request, length, 'chunk_too_large', message);
-  if (bytes.length !== length) refuse(400, 'wrong_chunk_size', `${message} Got ${bytes.length}.`);
-  return bytes;
+/** The body, which must be exactly `into.length` bytes: 413 past it (never buffering more), 400 short of it. */
+function readBodyExactly(request: Request, into: Uint8Array): Promise<Uint8Array> {
+  const message = `This chunk must be exactly ${into.length} bytes.`;
+  return readExactBody(request, into, { code: 'chunk_too_large', message }, (got) => ({
+    code: 'wrong_chunk_size',
+    message: `${message} Got ${got}.`,
+  }));
 }

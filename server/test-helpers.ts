@@ -9,6 +9,7 @@ import type { Clock } from './clock.ts';
 import { rowsOf, type Db } from './db/open.ts';
 import { loadInstance } from './instance.ts';
 import { parseNewsroomKey, type NewsroomKey } from './newsroom-key.ts';
+import type { ChunkGate } from './source/chunk-gate.ts';
 import type { KeyCheck } from './source/key-check-pool.ts';
 
 export const DEMO_KEY_PATH = fileURLToPath(new URL('../keys.example/newsroom.pub.asc', import.meta.url));
@@ -38,7 +39,15 @@ export async function buildTestApp(
   db: Db,
   newsroomKey: NewsroomKey,
   clock: Clock,
-  config: { powDifficulty?: number; onionLocation?: string; logRequests?: boolean; staticRoot?: string; keyCheck?: KeyCheck } = {},
+  config: {
+    powDifficulty?: number;
+    onionLocation?: string;
+    logRequests?: boolean;
+    staticRoot?: string;
+    keyCheck?: KeyCheck;
+    chunkGate?: ChunkGate;
+    onCompletionCheck?: () => void;
+  } = {},
 ): Promise<TestApp> {
   const logs: string[] = [];
   const instance = await loadInstance(db, clock);
@@ -55,6 +64,8 @@ export async function buildTestApp(
     log: (line) => logs.push(line),
     ...(config.staticRoot ? { staticRoot: config.staticRoot } : {}),
     ...(config.keyCheck ? { keyCheck: config.keyCheck } : {}),
+    ...(config.chunkGate ? { chunkGate: config.chunkGate } : {}),
+    ...(config.onCompletionCheck ? { onCompletionCheck: config.onCompletionCheck } : {}),
   });
   return { app, logs };
 }

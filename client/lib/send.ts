@@ -5,15 +5,19 @@
  */
 import { CHUNK_BYTES } from '../../protocol/limits.ts';
 import { ApiError, openUpload, type ServerConfig, type SourceKeys } from './api.ts';
-import { chunkCount, uploadChunks, xhrChunkSender } from './upload.ts';
+import { bytesSource, chunkCount, type RetryInfo, uploadChunks, xhrChunkSender } from './upload.ts';
 import type { CryptoWorker, PowSolver } from './workers.ts';
 
 export type Identity = { lookupId: string; sourceKeys?: SourceKeys };
 export type Stage = 'preparing' | 'cleaning' | 'encrypting' | 'pow' | 'uploading';
 export type SendEvents = {
   onStage(stage: Stage): void;
+  /** the fraction of the ciphertext the server acknowledged (committed) */
   onUpload(fraction: number): void;
-  onRetry(attempt: number, tries: number): void;
+  /** a chunk failed or stalled and is sent again; the upload gives up in `giveUpInMs` without progress */
+  onRetry(info: Pick<RetryInfo, 'reason' | 'giveUpInMs'>): void;
+  /** a chunk got through after retries */
+  onRecovered(): void;
   /** The last chunk is about to leave: cancelling can no longer stop the tip. */
   onLastChunk(): void;
 };
@@ -64,12 +68,13 @@ export async function sendTip(
 
   events.onStage('uploading');
   return uploadChunks({
-    ciphertext,
-    chunkSize,
+    source: bytesSource(ciphertext, chunkSize),
     send: xhrChunkSender(uploadId),
     signal,
-    onProgress: events.onUpload,
-    onRetry: (attempt, tries) => events.onRetry(attempt, tries),
+    parallel: context.config.limits?.parallelChunks,
+    onProgress: ({ acknowledged, total }) => events.onUpload(acknowledged / total),
+    onRetry: ({ reason, giveUpInMs }) => events.onRetry({ reason, giveUpInMs }),
+    onRecovered: () => events.onRecovered(),
     onLastChunk: () => events.onLastChunk(),
   });
 }

@@ -119,8 +119,12 @@ export function setupTipForm(
         bar.value = fraction;
         page.setText(progressText, 'progress_uploading', { percent: Math.floor(fraction * 100) });
       },
-      onRetry(attempt, tries) {
-        page.setText(progressText, 'progress_retrying', { attempt, max: tries });
+      onRetry({ reason, giveUpInMs }) {
+        const minutes = Math.max(1, Math.ceil(giveUpInMs / 60_000));
+        page.setText(progressText, reason === 'stalled' ? 'progress_stalled' : 'progress_retrying', { minutes });
+      },
+      onRecovered() {
+        page.setText(progressText, 'progress_uploading', { percent: Math.floor((bar.value || 0) * 100) });
       },
       onLastChunk() {
         // Once the last part is on its way the server may finish the tip: a cancel would lie.

@@ -1,18 +1,22 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from './api.ts';
-import { backoffDelay, chunkCount, fetchChunkSender, uploadChunks } from './upload.ts';
+import { backoffDelay, bytesSource, chunkCount, fetchChunkSender, type RetryInfo, uploadChunks } from './upload.ts';
 
 /**
  * A real HTTP server that plays the chunk route of docs/INTERNALS.md and misbehaves on request:
- * `faults` maps "uploadId/index" to the failures to serve before accepting ('503', 'drop', '422').
+ * `faults` maps "uploadId/index" to the failures to serve before accepting ('503', 'drop', '422',
+ * 'stall': read the body, never answer). It counts the requests in flight per upload.
  */
 let server: Server;
 let origin: string;
 const received = new Map<string, Map<number, Buffer>>();
 const faults = new Map<string, string[]>();
 const attempts: string[] = [];
+const inFlight = new Map<string, number>();
+const maxInFlight = new Map<string, number>();
+const stalled: ServerResponse[] = [];
 
 async function body(req: IncomingMessage): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -25,12 +29,18 @@ beforeAll(async () => {
     const m = /^\/api\/v1\/uploads\/(\w+)\/chunks\/(\d+)$/.exec(req.url ?? '');
     if (!m || req.method !== 'PUT') return res.writeHead(404).end();
     const [, id, idx] = m as unknown as [string, string, string];
+    inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
+    maxInFlight.set(id, Math.max(maxInFlight.get(id) ?? 0, inFlight.get(id)!));
+    res.on('close', () => inFlight.set(id, inFlight.get(id)! - 1));
     const bytes = await body(req);
     attempts.push(`${id}/${idx}`);
     const fault = faults.get(`${id}/${idx}`)?.shift();
+    if (fault === 'stall') return void stalled.push(res);
     if (fault === 'drop') return req.socket.destroy();
     if (fault === '503') return res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy","message":"try later"}');
     if (fault === '422') return res.writeHead(422, { 'content-type': 'application/json' }).end('{"error":"bad_ciphertext","message":"no"}');
+    // a little latency, so that parallel requests overlap
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const chunks = received.get(id) ?? new Map<number, Buffer>();
     received.set(id, chunks);
     chunks.set(Number(idx), bytes);
@@ -42,38 +52,71 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => {
+  for (const res of stalled) res.destroy();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 const ciphertext = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
+const never = () => new AbortController().signal;
 
 describe('uploadChunks', () => {
-  it('sends every chunk in order and returns the submission id', async () => {
+  it('sends every chunk, two at a time, counts only acknowledged bytes, and returns the submission id', async () => {
     const progress: number[] = [];
     const result = await uploadChunks({
-      ciphertext,
-      chunkSize: 300,
-      send: fetchChunkSender('plainx4', origin),
-      signal: new AbortController().signal,
-      onProgress: (f) => progress.push(f),
+      source: bytesSource(ciphertext, 100),
+      send: fetchChunkSender('plainx10', origin),
+      signal: never(),
+      parallel: 2,
+      onProgress: ({ acknowledged, total }) => progress.push(acknowledged / total),
     });
-    expect(result).toEqual({ submissionId: 'sub-plainx4' });
-    const chunks = received.get('plainx4')!;
-    expect(Buffer.concat([0, 1, 2, 3].map((i) => chunks.get(i)!)).equals(Buffer.from(ciphertext))).toBe(true);
-    expect(chunks.get(3)!.length).toBe(100);
-    expect(progress.at(-1)).toBe(1);
+    expect(result).toEqual({ submissionId: 'sub-plainx10' });
+    const chunks = received.get('plainx10')!;
+    expect(Buffer.concat([...Array(10).keys()].map((i) => chunks.get(i)!)).equals(Buffer.from(ciphertext))).toBe(true);
+    expect(maxInFlight.get('plainx10')).toBe(2);
+    expect(progress).toEqual([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
   });
 
-  it('announces the last chunk once, before it is first sent', async () => {
+  it('reads each chunk once, in order, and holds no more than `parallel` at a time', async () => {
+    const reads: number[] = [];
+    let held = 0;
+    let maxHeld = 0;
+    const source = bytesSource(ciphertext, 100);
+    const send = fetchChunkSender('heldx10', origin);
+    await uploadChunks({
+      source: {
+        ...source,
+        read: (index) => {
+          reads.push(index);
+          maxHeld = Math.max(maxHeld, ++held);
+          return source.read(index);
+        },
+      },
+      send: async (...args) => {
+        try {
+          return await send(...args);
+        } finally {
+          held--;
+        }
+      },
+      signal: never(),
+      parallel: 3,
+    });
+    expect(reads).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(maxHeld).toBe(3);
+  });
+
+  it('announces the chunk that may complete the upload once, before it is first sent', async () => {
     const events: string[] = [];
     const send = fetchChunkSender('lastx3', origin);
     await uploadChunks({
-      ciphertext,
-      chunkSize: 400,
+      source: bytesSource(ciphertext, 400),
       send: (index, bytes, signal, onBytes) => {
         events.push(`send ${index}`);
         return send(index, bytes, signal, onBytes);
       },
-      signal: new AbortController().signal,
+      signal: never(),
+      parallel: 1,
       onLastChunk: () => events.push('last'),
     });
     expect(events).toEqual(['send 0', 'send 1', 'last', 'send 2']);
@@ -81,63 +124,111 @@ describe('uploadChunks', () => {
 
   it('retries a chunk that failed with a 503 and one whose connection dropped, then completes', async () => {
     faults.set('flakyx3/1', ['503', 'drop']);
-    const retries: [number, string][] = [];
+    const retries: Pick<RetryInfo, 'index' | 'reason'>[] = [];
+    let recovered = 0;
     const result = await uploadChunks({
-      ciphertext,
-      chunkSize: 400,
+      source: bytesSource(ciphertext, 400),
       send: fetchChunkSender('flakyx3', origin),
-      signal: new AbortController().signal,
-      onRetry: (attempt, _tries, error) => retries.push([attempt, error.code]),
+      signal: never(),
+      parallel: 1,
+      onRetry: ({ index, reason, giveUpInMs }) => {
+        expect(giveUpInMs).toBeGreaterThan(0);
+        retries.push({ index, reason });
+      },
+      onRecovered: () => recovered++,
       baseDelayMs: 1,
     });
     expect(result.submissionId).toBe('sub-flakyx3');
     expect(retries).toEqual([
-      [2, 'busy'],
-      [3, 'network'],
+      { index: 1, reason: 'server' },
+      { index: 1, reason: 'network' },
     ]);
+    expect(recovered).toBe(1);
     expect(attempts.filter((a) => a.startsWith('flakyx3/'))).toEqual(['flakyx3/0', 'flakyx3/1', 'flakyx3/1', 'flakyx3/1', 'flakyx3/2']);
   });
 
-  it('gives up after the last try with the last error', async () => {
-    faults.set('deadx2/0', ['503', '503', '503']);
-    const run = uploadChunks({
-      ciphertext,
-      chunkSize: 500,
-      send: fetchChunkSender('deadx2', origin),
-      signal: new AbortController().signal,
-      tries: 3,
+  it('aborts a request that gets no answer, says it stalled, sends it again and completes', async () => {
+    faults.set('stallx2/1', ['stall']);
+    const retries: RetryInfo[] = [];
+    const result = await uploadChunks({
+      source: bytesSource(ciphertext, 500),
+      send: fetchChunkSender('stallx2', origin),
+      signal: never(),
+      parallel: 1,
+      answerMs: 300,
+      stallMs: 300,
       baseDelayMs: 1,
+      onRetry: (info) => retries.push(info),
     });
-    await expect(run).rejects.toMatchObject({ name: 'ApiError', status: 503, code: 'busy' });
-    expect(attempts.filter((a) => a.startsWith('deadx2/'))).toEqual(['deadx2/0', 'deadx2/0', 'deadx2/0']);
+    expect(result.submissionId).toBe('sub-stallx2');
+    expect(retries.map((r) => [r.index, r.reason, r.error.code])).toEqual([[1, 'stalled', 'stalled']]);
+    expect(attempts.filter((a) => a === 'stallx2/1')).toHaveLength(2);
   });
 
-  it('does not retry a refusal the server means', async () => {
-    faults.set('refusedx2/1', ['422']);
+  it('gives up when nothing was acknowledged within the retry budget, with the last error', async () => {
+    faults.set('deadx2/0', Array(50).fill('503'));
+    let clock = 0;
     const run = uploadChunks({
-      ciphertext,
-      chunkSize: 500,
-      send: fetchChunkSender('refusedx2', origin),
-      signal: new AbortController().signal,
+      source: bytesSource(ciphertext, 500),
+      send: async (...args) => {
+        clock += 60_000; // each try "takes" a minute
+        return fetchChunkSender('deadx2', origin)(...args);
+      },
+      signal: never(),
+      parallel: 1,
+      retryBudgetMs: 5 * 60_000,
+      baseDelayMs: 1,
+      maxDelayMs: 1,
+      now: () => clock,
+    });
+    await expect(run).rejects.toMatchObject({ name: 'ApiError', status: 503, code: 'busy' });
+    expect(attempts.filter((a) => a === 'deadx2/0')).toHaveLength(5);
+  });
+
+  it('does not retry a refusal the server means, and stops the other chunks in flight', async () => {
+    faults.set('refusedx4/1', ['422']);
+    const run = uploadChunks({
+      source: bytesSource(ciphertext, 250),
+      send: fetchChunkSender('refusedx4', origin),
+      signal: never(),
+      parallel: 2,
       baseDelayMs: 1,
     });
     await expect(run).rejects.toMatchObject({ status: 422, code: 'bad_ciphertext' });
-    expect(attempts.filter((a) => a === 'refusedx2/1')).toHaveLength(1);
+    expect(attempts.filter((a) => a === 'refusedx4/1')).toHaveLength(1);
+    expect(attempts.filter((a) => a === 'refusedx4/3')).toHaveLength(0);
   });
 
   it('stops when cancelled, also while waiting to retry', async () => {
     faults.set('cancelx2/0', ['503', '503']);
     const controller = new AbortController();
     const run = uploadChunks({
-      ciphertext,
-      chunkSize: 500,
+      source: bytesSource(ciphertext, 500),
       send: fetchChunkSender('cancelx2', origin),
       signal: controller.signal,
+      parallel: 1,
       onRetry: () => controller.abort(new DOMException('cancelled by the source', 'AbortError')),
       baseDelayMs: 60_000,
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(received.has('cancelx2')).toBe(false);
+  });
+
+  it('sends the last chunk again when every chunk was acknowledged but none said complete', async () => {
+    // the server answers "not complete" to everything the first time round: a lost completion
+    let answered = 0;
+    const send = fetchChunkSender('lostx2', origin);
+    const result = await uploadChunks({
+      source: bytesSource(ciphertext, 500),
+      send: async (index, bytes, signal, onBytes) => {
+        const answer = await send(index, bytes, signal, onBytes);
+        return answered++ < 2 ? { complete: false, received: [index] } : answer;
+      },
+      signal: never(),
+      parallel: 2,
+    });
+    expect(result.submissionId).toBe('sub-lostx2');
+    expect(attempts.filter((a) => a === 'lostx2/1')).toHaveLength(2);
   });
 });
 

@@ -1,11 +1,18 @@
 /**
- * @module client/lib/upload — send a ciphertext as numbered chunks, each retried on its own.
+ * @module client/lib/upload — send a ciphertext as numbered chunks, a few at a time, each retried
+ * on its own until the server acknowledges it.
  *
- * Tor circuits drop and stall; a failed chunk is sent again after an exponential back-off with
- * jitter (so many sources on one flaky relay do not retry in step), up to `tries` times. A refusal
- * the server means (4xx other than 408/429) is not retried: sending it again would not help.
- * Re-sending a chunk the server already has is harmless (same bytes: a no-op 200).
+ * Tor circuits drop and stall. Every request has a stall timeout: no byte of progress for
+ * `stallMs` while sending, or no answer `answerMs` after the last byte left, and it is aborted and
+ * sent again (re-sending a chunk the server has is harmless: the same bytes get a no-op 200).
+ * A failed chunk waits an exponential back-off with jitter (so many sources on one flaky relay do
+ * not retry in step). The upload gives up only when no chunk has been acknowledged for
+ * `retryBudgetMs` (minutes, not a count of tries: a circuit that recovers after three minutes
+ * should not lose a long upload), or on a refusal the server means (4xx other than 408/429).
+ * A 200 means the chunk is committed on the server (protocol/PROTOCOL.md, "What an answer
+ * guarantees"), so progress counts acknowledged bytes only.
  */
+import { PARALLEL_CHUNKS } from '../../protocol/limits.ts';
 import { ApiError, chunkUrl, readAnswer, type ChunkAnswer } from './api.ts';
 
 /** Sends one chunk; reports bytes sent so far within it; rejects with ApiError or AbortError. */
@@ -16,56 +23,209 @@ export type ChunkSender = (
   onBytes: (sent: number) => void,
 ) => Promise<ChunkAnswer>;
 
+/**
+ * Where the chunks come from: `read(index)` is called once per chunk, in increasing order, and
+ * only when a sending slot is free, so at most `parallel` chunks are held at once whatever the size.
+ */
+export type ChunkSource = { size: number; chunkSize: number; read(index: number): Uint8Array | Promise<Uint8Array> };
+
+export type RetryReason = 'stalled' | 'network' | 'server';
+export type RetryInfo = { index: number; reason: RetryReason; error: ApiError; giveUpInMs: number };
+export type UploadProgress = { acknowledged: number; total: number };
+
 export type UploadOptions = {
-  ciphertext: Uint8Array;
-  chunkSize: number;
+  source: ChunkSource;
   send: ChunkSender;
   signal: AbortSignal;
-  /** Fraction 0..1 of the ciphertext acknowledged or in flight. */
-  onProgress?: (fraction: number) => void;
+  /** chunks in flight at once (the server's `limits.parallelChunks`); default PARALLEL_CHUNKS */
+  parallel?: number;
+  onProgress?: (progress: UploadProgress) => void;
   /**
-   * Called once, before the last chunk is first sent: from then on the server may complete the
-   * upload whatever the page does, so cancelling can no longer promise the tip was not delivered.
+   * Called once, before the chunk that may complete the upload is first sent (every other chunk
+   * acknowledged or on its way): from then on the server may complete the upload whatever the page
+   * does, so cancelling can no longer promise the tip was not delivered.
    */
   onLastChunk?: () => void;
-  /** Called before waiting to try again: attempt is the try about to be made (2..tries). */
-  onRetry?: (attempt: number, tries: number, error: ApiError) => void;
-  tries?: number;
+  /** Called before waiting to send a chunk again. */
+  onRetry?: (info: RetryInfo) => void;
+  /** a chunk was acknowledged after retries (the page can clear its "trying again" line) */
+  onRecovered?: () => void;
+  /** give up when nothing was acknowledged for this long (default 10 minutes) */
+  retryBudgetMs?: number;
+  /** abort a request that sent nothing for this long (default 45 s) */
+  stallMs?: number;
+  /** abort a request with no answer this long after its last byte (default 90 s: completion reads the whole upload back) */
+  answerMs?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** the clock (tests) */
+  now?: () => number;
 };
 
-export const DEFAULT_TRIES = 6;
+export const DEFAULT_RETRY_BUDGET_MS = 10 * 60_000;
+export const DEFAULT_STALL_MS = 45_000;
+export const DEFAULT_ANSWER_MS = 90_000;
+
+/** A request that made no progress within its timeout; the uploader aborts it and sends again. */
+export class StallError extends ApiError {
+  constructor(index: number, what: string) {
+    super(0, 'stalled', `chunk ${index}: ${what}`);
+  }
+}
 
 export async function uploadChunks(options: UploadOptions): Promise<{ submissionId: string }> {
-  const { ciphertext, chunkSize, send, signal, onProgress, onRetry } = options;
-  const tries = options.tries ?? DEFAULT_TRIES;
+  const { source, send, signal, onProgress, onRetry } = options;
+  const now = options.now ?? (() => Date.now());
+  const retryBudgetMs = options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS;
   const baseDelayMs = options.baseDelayMs ?? 1000;
   const maxDelayMs = options.maxDelayMs ?? 30_000;
-  const count = chunkCount(ciphertext.length, chunkSize);
-  for (let index = 0; index < count; index++) {
-    const bytes = ciphertext.subarray(index * chunkSize, Math.min(ciphertext.length, (index + 1) * chunkSize));
-    const base = index * chunkSize;
-    signal.throwIfAborted();
-    if (index === count - 1) options.onLastChunk?.();
+  const count = chunkCount(source.size, source.chunkSize);
+  const parallel = Math.max(1, Math.min(options.parallel ?? PARALLEL_CHUNKS, count));
+  const lengthOf = (index: number) => (index < count - 1 ? source.chunkSize : source.size - source.chunkSize * (count - 1));
+
+  signal.throwIfAborted();
+  const acknowledged = new Set<number>();
+  let acknowledgedBytes = 0;
+  let lastSuccess = now();
+  let nextToRead = 0;
+  let announcedLast = false;
+  let retrying = false;
+  // stops the other workers once one has the answer or a final error
+  const done = new AbortController();
+  const stop = () => done.abort(signal.reason);
+  signal.addEventListener('abort', stop, { once: true });
+  const both = anySignal(signal, done.signal);
+  let result: { submissionId: string } | undefined;
+  let failure: unknown;
+
+  const finish = (outcome: { submissionId: string } | { error: unknown }) => {
+    if (result || failure !== undefined) return;
+    if ('submissionId' in outcome) result = outcome;
+    else failure = outcome.error;
+    done.abort(new DOMException('upload finished', 'AbortError'));
+  };
+
+  /** Sends chunk `index` until acknowledged, or until the upload ended (answer, failure, abort). */
+  async function sendUntilAcknowledged(index: number, bytes: Uint8Array): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      signal.throwIfAborted();
+      if (both.aborted) return;
+      if (!announcedLast && nextToRead >= count && acknowledged.size + inFlight.size >= count) {
+        announcedLast = true;
+        options.onLastChunk?.();
+      }
       try {
-        const answer = await send(index, bytes, signal, (sent) => onProgress?.((base + sent) / ciphertext.length));
-        onProgress?.((base + bytes.length) / ciphertext.length);
-        if (answer.complete) {
-          if (index !== count - 1) throw new ApiError(200, 'bad_answer', `upload complete after chunk ${index} of ${count}`);
-          return { submissionId: answer.submissionId };
+        const answer = await sendWithTimeouts(send, index, bytes, both, options);
+        if (!acknowledged.has(index)) {
+          acknowledged.add(index);
+          acknowledgedBytes += bytes.length;
         }
-        break;
+        lastSuccess = now();
+        if (retrying) {
+          retrying = false;
+          options.onRecovered?.();
+        }
+        onProgress?.({ acknowledged: acknowledgedBytes, total: source.size });
+        if (answer.complete) finish({ submissionId: answer.submissionId });
+        return;
       } catch (error) {
-        if (!(error instanceof ApiError) || !error.retryable || attempt >= tries) throw error;
-        onRetry?.(attempt + 1, tries, error);
-        await sleep(backoffDelay(attempt, baseDelayMs, maxDelayMs), signal);
+        if (both.aborted) return;
+        if (!(error instanceof ApiError) || !error.retryable) return finish({ error });
+        const giveUpInMs = lastSuccess + retryBudgetMs - now();
+        if (giveUpInMs <= 0) return finish({ error });
+        retrying = true;
+        const reason: RetryReason = error instanceof StallError ? 'stalled' : error.status === 0 ? 'network' : 'server';
+        onRetry?.({ index, reason, error, giveUpInMs });
+        try {
+          await sleep(Math.min(backoffDelay(attempt, baseDelayMs, maxDelayMs), giveUpInMs), both);
+        } catch {
+          return;
+        }
       }
     }
   }
-  throw new ApiError(200, 'bad_answer', `the server did not report the upload complete after ${count} chunks`);
+
+  const inFlight = new Set<number>();
+  // kept for the case below where the last chunk must go once more
+  let lastBytes: Uint8Array | undefined;
+  async function worker(): Promise<void> {
+    while (!both.aborted && nextToRead < count) {
+      const index = nextToRead++;
+      inFlight.add(index);
+      try {
+        const bytes = await source.read(index);
+        if (bytes.length !== lengthOf(index)) {
+          return finish({ error: new ApiError(0, 'bad_source', `chunk ${index} is ${bytes.length} bytes, expected ${lengthOf(index)}`) });
+        }
+        if (index === count - 1) lastBytes = bytes;
+        await sendUntilAcknowledged(index, bytes);
+      } catch (error) {
+        return finish({ error });
+      } finally {
+        inFlight.delete(index);
+      }
+    }
+  }
+
+  try {
+    await Promise.all(Array.from({ length: parallel }, worker));
+    // Every chunk acknowledged, yet no answer said "complete" (the one that completed it was lost
+    // or refused for a passing reason): the last chunk again makes the server finish (or tell).
+    if (!result && failure === undefined && !both.aborted && lastBytes) {
+      await sendUntilAcknowledged(count - 1, lastBytes);
+      finish({ error: new ApiError(200, 'bad_answer', `the server did not report the upload complete after ${count} chunks`) });
+    }
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+  if (result) return result;
+  if (failure !== undefined) throw failure;
+  throw signal.reason ?? new DOMException('aborted', 'AbortError');
+}
+
+/** One request with the stall and answer timeouts; the caller's signal aborts it too. */
+async function sendWithTimeouts(
+  send: ChunkSender,
+  index: number,
+  bytes: Uint8Array,
+  signal: AbortSignal,
+  options: Pick<UploadOptions, 'stallMs' | 'answerMs'>,
+): Promise<ChunkAnswer> {
+  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+  const answerMs = options.answerMs ?? DEFAULT_ANSWER_MS;
+  const request = new AbortController();
+  let stalled: StallError | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (ms: number, what: string) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = new StallError(index, what);
+      request.abort(stalled);
+    }, ms);
+  };
+  const onAbort = () => request.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  arm(stallMs, `nothing sent for ${Math.round(stallMs / 1000)} s`);
+  try {
+    return await send(index, bytes, request.signal, (sent) => {
+      if (sent >= bytes.length) arm(answerMs, `no answer ${Math.round(answerMs / 1000)} s after it was sent`);
+      else arm(stallMs, `nothing sent for ${Math.round(stallMs / 1000)} s`);
+    });
+  } catch (error) {
+    if (stalled) throw stalled;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A ChunkSource over a ciphertext held in memory. */
+export function bytesSource(ciphertext: Uint8Array, chunkSize: number): ChunkSource {
+  return {
+    size: ciphertext.length,
+    chunkSize,
+    read: (index) => ciphertext.subarray(index * chunkSize, Math.min(ciphertext.length, (index + 1) * chunkSize)),
+  };
 }
 
 export function chunkCount(size: number, chunkSize: number): number {
@@ -94,15 +254,32 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Aborted when either is (AbortSignal.any is missing from some engines the page supports). */
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  const both = new AbortController();
+  const onA = () => both.abort(a.reason);
+  const onB = () => both.abort(b.reason);
+  if (a.aborted) onA();
+  else if (b.aborted) onB();
+  else {
+    a.addEventListener('abort', onA, { once: true });
+    b.addEventListener('abort', onB, { once: true });
+  }
+  return both.signal;
+}
+
 /** The browser's sender: XMLHttpRequest, because fetch cannot report upload progress. */
 export function xhrChunkSender(uploadId: string): ChunkSender {
   return (index, bytes, signal, onBytes) =>
     new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
       const xhr = new XMLHttpRequest();
       xhr.open('PUT', chunkUrl(uploadId, index));
       xhr.setRequestHeader('content-type', 'application/octet-stream');
       xhr.withCredentials = false;
       xhr.upload.onprogress = (event) => onBytes(event.loaded);
+      // the body is all sent: from here the answer timeout runs
+      xhr.upload.onload = () => onBytes(bytes.length);
       xhr.onload = () => {
         try {
           resolve(readAnswer<ChunkAnswer>(xhr.status, xhr.responseText));
@@ -121,7 +298,7 @@ export function xhrChunkSender(uploadId: string): ChunkSender {
 
 /** A sender over fetch (no progress within a chunk), for environments without XMLHttpRequest. */
 export function fetchChunkSender(uploadId: string, origin = ''): ChunkSender {
-  return async (index, bytes, signal) => {
+  return async (index, bytes, signal, onBytes) => {
     let response: Response;
     try {
       response = await fetch(origin + chunkUrl(uploadId, index), {
@@ -135,6 +312,14 @@ export function fetchChunkSender(uploadId: string, origin = ''): ChunkSender {
       if (signal.aborted) throw signal.reason;
       throw new ApiError(0, 'network', `no answer for chunk ${index}: ${(error as Error).message}`);
     }
-    return readAnswer<ChunkAnswer>(response.status, await response.text());
+    onBytes(bytes.length);
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw new ApiError(0, 'network', `the answer for chunk ${index} was cut: ${(error as Error).message}`);
+    }
+    return readAnswer<ChunkAnswer>(response.status, text);
   };
 }

@@ -1,30 +1,48 @@
 /**
  * @module server/db/chunks — ciphertext chunks in and out of PostgreSQL/PGlite.
  *
- * Measured here with 4 MiB chunks (scratch benchmarks, 2 shared and busy cores):
- * - PGlite writes 40 MB/s as base64 text through `decode` (hex 25, a Buffer parameter ~2) and reads
- *   230 MB/s through `encode(data, 'base64')` (a bytea column read as Uint8Array: 11 MB/s).
- * - postgres.js: base64 through `decode` 51-144 MB/s but each chunk becomes a 5.6 MB string plus a
- *   5.6 MB query buffer, and a 1 GiB upload grew the RSS by ~50 MiB before the GC caught up;
- *   binary `COPY ... FROM STDIN` through `.writable()` ran at 35-41 MB/s with no RSS growth: it
- *   sends the chunk's own bytes. Writes use COPY on PostgreSQL. Reads use `encode(.., 'base64')`
- *   (223 MB/s; plain bytea 175); `COPY ... TO STDOUT` would be faster still, but postgres.js can
- *   leave the connection hanging after a COPY readable (porsager/postgres#499, fix PR #1016 open),
- *   and we measured that hang here.
- * Everyone reading chunk bytes (the editor API too) should use `readChunk`/`readChunks`.
+ * Every byte goes through ordinary parameterised statements, which always settle: a chunk is
+ * inserted with `ON CONFLICT DO NOTHING` and read back by `substring` in slices. When `writeChunk`
+ * returns, its implicit transaction has committed (synchronous_commit on), so a 200 built on it
+ * survives `kill -9` of the server and a restart of PostgreSQL.
+ *
+ * Why not COPY, as v1 did: postgres.js 3.4 never settles a COPY writable the database rejects (a
+ * second identical COPY gets neither 'finish' nor 'error', porsager/postgres#1173), its 'finish'
+ * fires when the bytes left for the socket, not at commit, and a COPY readable can leave its
+ * connection hanging (#499): under concurrent uploads that gave 500s, hung requests and
+ * acknowledged chunks that were never stored.
+ *
+ * On PostgreSQL chunk writes use node-postgres (`pg`), on a pool of their own (open.ts): it sends
+ * a Buffer parameter as binary, where postgres.js sends every parameter as text. Measured here (4 MiB inserts, 3 at a time, reused body buffers, a busy
+ * 2-core machine): node-postgres 90-144 MB/s with 29-36 MiB of RSS growth; postgres.js with
+ * base64 through `decode` 70-100 MB/s with 95-123 MiB (it copies the 5.6 MB string twice more on
+ * its way to the socket). Reads go through the same pool, base64 through `encode`, in slices
+ * (below). On PGlite (in-process, one connection) chunks go in as base64 text through `decode`
+ * (40 MB/s; a bytea parameter is ~20x slower there) and come out the same way.
+ * Figures of the whole server: `npm run bench -- source-api`.
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import type { Sql } from 'postgres';
 import type { Db } from './open.ts';
-import postgres from 'postgres';
-import { chunkClientOf, postgresUrlOf, rowsOf } from './open.ts';
+import { chunkPoolOf, rowsOf } from './open.ts';
 
 type Executor = Pick<Db, 'execute'>;
 
+/** Bytes read back per statement: bounds what a read holds. */
+export const READ_SLICE_BYTES = 1024 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 /**
  * Stores chunk `idx` unless it is already there. Returns 'stored', 'same' (already stored with these
- * very bytes: an idempotent retry) or 'different' (already stored with other bytes).
+ * very bytes: an idempotent retry) or 'different' (already stored with other bytes). When it
+ * returns, the row is committed. A concurrent insert of the same chunk waits for the other to
+ * commit (the primary key) and then compares. Throws the driver's error otherwise: a foreign-key
+ * violation when the upload is gone, a connection error when the database is unreachable
+ * (server/db/errors.ts tells them apart).
  */
 export async function writeChunk(
   db: Executor,
@@ -32,15 +50,23 @@ export async function writeChunk(
   idx: number,
   bytes: Uint8Array,
 ): Promise<'stored' | 'same' | 'different'> {
-  const client = chunkClientOf(db);
-  if (client) return writeChunkByCopy(db, client, submissionId, idx, bytes);
-  const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-  const inserted = rowsOf(
-    await db.execute(sql`
-      insert into chunks (submission_id, idx, data) values (${submissionId}, ${idx}, decode(${b64}, 'base64'))
-      on conflict (submission_id, idx) do nothing returning idx`),
-  );
-  if (inserted.length === 1) return 'stored';
+  const pool = chunkPoolOf(db);
+  let inserted: number;
+  if (pool) {
+    const result = await pool.query(
+      'insert into chunks (submission_id, idx, data) values ($1::uuid, $2::int, $3::bytea) on conflict (submission_id, idx) do nothing',
+      [submissionId, idx, asBuffer(bytes)],
+    );
+    inserted = result.rowCount ?? 0;
+  } else {
+    const rows = rowsOf(
+      await db.execute(sql`
+        insert into chunks (submission_id, idx, data) values (${submissionId}::uuid, ${idx}::int, decode(${toBase64(bytes)}, 'base64'))
+        on conflict (submission_id, idx) do nothing returning idx`),
+    );
+    inserted = rows.length;
+  }
+  if (inserted === 1) return 'stored';
   // (the row can only vanish here when the whole upload was deleted meanwhile: 'different')
   return compareStored(db, submissionId, idx, bytes);
 }
@@ -48,75 +74,75 @@ export async function writeChunk(
 /** The same bytes already stored? Compared inside the database, a digest each side. */
 async function compareStored(db: Executor, submissionId: string, idx: number, bytes: Uint8Array): Promise<'same' | 'different'> {
   const digest = createHash('sha256').update(bytes).digest('hex');
-  const [row] = rowsOf<{ same: boolean }>(
-    await db.execute(sql`
-      select encode(sha256(data), 'hex') = ${digest} and octet_length(data) = ${bytes.length} as same
-      from chunks where submission_id = ${submissionId} and idx = ${idx}`),
-  );
-  return row?.same ? 'same' : 'different';
+  const query = sql`select encode(sha256(data), 'hex') = ${digest} and octet_length(data) = ${bytes.length}::int as same
+    from chunks where submission_id = ${submissionId}::uuid and idx = ${idx}::int`;
+  const pool = chunkPoolOf(db);
+  const [row] = pool
+    ? (
+        await pool.query<{ same: boolean }>(
+          `select encode(sha256(data), 'hex') = $3 and octet_length(data) = $4::int as same
+           from chunks where submission_id = $1::uuid and idx = $2::int`,
+          [submissionId, idx, digest, bytes.length],
+        )
+      ).rows
+    : rowsOf<{ same: boolean }>(await db.execute(query));
+  return row?.same === true ? 'same' : 'different';
 }
 
-// PGCOPY binary format (PostgreSQL docs, "COPY", Binary Format): signature, flags, extension
-// length; per tuple a field count and each field as length + bytes; -1 ends the data.
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-
-/** The COPY stream before the chunk's bytes (signature, header, tuple up to the bytea length). */
-function copyHead(submissionId: string, idx: number, length: number): Buffer {
-  const head = Buffer.alloc(COPY_SIGNATURE.length + 8 + 2 + 4 + 16 + 4 + 4 + 4);
-  let o = COPY_SIGNATURE.copy(head, 0);
-  o = head.writeInt32BE(0, o); // flags
-  o = head.writeInt32BE(0, o); // header extension length
-  o = head.writeInt16BE(3, o); // fields
-  o = head.writeInt32BE(16, o); // uuid
-  o += Buffer.from(submissionId.replaceAll('-', ''), 'hex').copy(head, o);
-  o = head.writeInt32BE(4, o); // int4
-  o = head.writeInt32BE(idx, o);
-  head.writeInt32BE(length, o); // bytea
-  return head;
-}
-
-const COPY_TRAILER = Buffer.from([0xff, 0xff]);
-
-async function writeChunkByCopy(
+/**
+ * One slice of a chunk and the chunk's whole length; undefined when the chunk is not there.
+ * Base64 text through `encode` on both drivers: node-postgres's binary results decode every value
+ * as UTF-8 text (pg-protocol 1.x) so they cannot carry bytea, and postgres.js joins a large row's
+ * socket pieces by repeated concatenation (garbage growing with the square of the row's size), so
+ * on PostgreSQL slices are read through the chunk pool too.
+ */
+async function readSlice(
   db: Executor,
-  client: Sql,
   submissionId: string,
   idx: number,
-  bytes: Uint8Array,
-): Promise<'stored' | 'same' | 'different'> {
-  // COPY has no ON CONFLICT: look first, and treat a unique violation (a concurrent retry of the
-  // same chunk) like finding it there
-  const [exists] = await client`select 1 from chunks where submission_id = ${submissionId} and idx = ${idx}`;
-  if (exists) return compareStored(db, submissionId, idx, bytes);
-  try {
-    const writable = await client`copy chunks (submission_id, idx, data) from stdin with (format binary)`.writable();
-    await new Promise<void>((resolve, reject) => {
-      writable.once('error', reject);
-      writable.once('finish', resolve);
-      // three writes, so the chunk's bytes are not copied once more into one buffer
-      writable.write(copyHead(submissionId, idx, bytes.length));
-      writable.write(bytes);
-      writable.end(COPY_TRAILER);
-    });
-    return 'stored';
-  } catch (error) {
-    if ((error as { code?: string }).code === '23505') return compareStored(db, submissionId, idx, bytes);
-    throw error;
+  from: number,
+): Promise<{ length: number; bytes: Buffer } | undefined> {
+  const pool = chunkPoolOf(db);
+  const [row] = pool
+    ? (
+        await pool.query<{ length: number; b64: string }>(
+          `select octet_length(data) as length, encode(substring(data from $3::int for $4::int), 'base64') as b64
+           from chunks where submission_id = $1::uuid and idx = $2::int`,
+          [submissionId, idx, from + 1, READ_SLICE_BYTES],
+        )
+      ).rows
+    : rowsOf<{ length: number; b64: string }>(
+        await db.execute(sql`
+          select octet_length(data) as length, encode(substring(data from ${from + 1}::int for ${READ_SLICE_BYTES}::int), 'base64') as b64
+          from chunks where submission_id = ${submissionId}::uuid and idx = ${idx}::int`),
+      );
+  return row ? { length: Number(row.length), bytes: Buffer.from(row.b64, 'base64') } : undefined;
+}
+
+/** Chunk `idx` in slices of at most READ_SLICE_BYTES; resolves false when the chunk is not stored. */
+export async function* readChunkSlices(db: Executor, submissionId: string, idx: number): AsyncGenerator<Uint8Array, boolean> {
+  let from = 0;
+  for (;;) {
+    const slice = await readSlice(db, submissionId, idx, from);
+    if (!slice) {
+      if (from === 0) return false;
+      throw new Error(`chunk ${idx} vanished while it was read`);
+    }
+    if (slice.bytes.length > 0) yield slice.bytes;
+    from += slice.bytes.length;
+    if (from >= slice.length || slice.bytes.length === 0) return true;
   }
 }
 
+/** The whole chunk, or undefined when it is not stored. */
 export async function readChunk(db: Executor, submissionId: string, idx: number): Promise<Uint8Array | undefined> {
-  const client = chunkClientOf(db);
-  if (client) {
-    const [row] = await client<{ b64: string }[]>`
-      select encode(data, 'base64') as b64 from chunks where submission_id = ${submissionId} and idx = ${idx}`;
-    return row ? Buffer.from(row.b64, 'base64') : undefined;
+  const parts: Uint8Array[] = [];
+  const slices = readChunkSlices(db, submissionId, idx);
+  for (;;) {
+    const next = await slices.next();
+    if (next.done) return next.value ? (parts.length === 1 ? parts[0]! : Buffer.concat(parts)) : undefined;
+    parts.push(next.value);
   }
-  const [row] = rowsOf<{ b64: string }>(
-    await db.execute(sql`
-      select encode(data, 'base64') as b64 from chunks where submission_id = ${submissionId} and idx = ${idx}`),
-  );
-  return row ? Buffer.from(row.b64, 'base64') : undefined;
 }
 
 /** Chunks 0..count-1 one at a time, in order; throws if one is missing. Never holds two at once. */
@@ -129,101 +155,31 @@ export async function* readChunks(db: Executor, submissionId: string, count: num
 }
 
 /**
- * The whole ciphertext of a submission, in order, as pieces of any size, never holding a whole
- * chunk. On PostgreSQL: binary `COPY ... TO STDOUT` on a connection of its own that is closed
- * afterwards (postgres.js can leave a connection hanging after a COPY readable, see above, so it
- * never goes back to a pool): ~240 MB/s and ~3 MiB of memory, where base64 reads of 4 MiB chunks
- * grew the heap by ~90 MiB over 1 GiB. Elsewhere: `readChunks`. Throws if a chunk is missing.
+ * The whole ciphertext of a submission, in order, in slices of at most READ_SLICE_BYTES (never a
+ * whole chunk held). Throws if a chunk is missing.
  */
 export async function* streamCiphertext(db: Executor, submissionId: string, count: number): AsyncGenerator<Uint8Array> {
-  const url = postgresUrlOf(db);
-  if (!url) {
-    yield* readChunks(db, submissionId, count);
-    return;
-  }
-  // COPY takes no parameters: the id goes in as a literal, so it must be exactly a uuid
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(submissionId)) {
-    throw new TypeError('expected a lower-case uuid');
-  }
-  const one = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'sealdrop-read' } });
-  try {
-    const readable = await one.unsafe(
-      `copy (select idx, data from chunks where submission_id = '${submissionId}' order by idx) to stdout with (format binary)`,
-    ).readable();
-    yield* parseCopyRows(readable as AsyncIterable<Uint8Array>, count);
-  } finally {
-    await one.end({ timeout: 0 });
-  }
-}
-
-/**
- * Walks a PGCOPY binary stream of (idx int4, data bytea) rows, yielding the data's pieces as they
- * come and checking that the rows are 0..count-1.
- */
-async function* parseCopyRows(input: AsyncIterable<Uint8Array>, count: number): AsyncGenerator<Uint8Array> {
-  let pending = Buffer.alloc(0);
-  let state: 'header' | 'row' | 'data' | 'end' = 'header';
-  let dataLeft = 0;
-  let expectIdx = 0;
-  const fail = (what: string): never => {
-    throw new Error(`reading chunks: ${what}`);
-  };
-  for await (const piece of input) {
-    let buf: Buffer = pending.length ? Buffer.concat([pending, piece]) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    pending = Buffer.alloc(0);
-    let o = 0;
+  if (!UUID.test(submissionId)) throw new TypeError('expected a lower-case uuid');
+  // PGlite answers in-process without I/O, so a loop of its queries runs on microtasks alone and
+  // would keep every other request waiting until the whole upload was read (seen: a status
+  // request held for the 0.9 s of a 32 MiB check); let the event loop in between slices
+  const yieldToEventLoop = chunkPoolOf(db) ? undefined : () => new Promise<void>((resolve) => setImmediate(resolve));
+  for (let idx = 0; idx < count; idx++) {
+    const slices = readChunkSlices(db, submissionId, idx);
     for (;;) {
-      if (state === 'data') {
-        const take = Math.min(dataLeft, buf.length - o);
-        if (take > 0) yield buf.subarray(o, o + take);
-        o += take;
-        dataLeft -= take;
-        if (dataLeft > 0) break;
-        state = 'row';
-        continue;
+      await yieldToEventLoop?.();
+      const next = await slices.next();
+      if (next.done) {
+        if (!next.value) throw new Error(`chunk ${idx} of ${count} is missing`);
+        break;
       }
-      if (state === 'header') {
-        if (buf.length - o < 19) break;
-        if (!buf.subarray(o, o + 11).equals(COPY_SIGNATURE)) fail('not a PGCOPY stream');
-        const extension = buf.readInt32BE(o + 15);
-        if (buf.length - o < 19 + extension) break;
-        o += 19 + extension;
-        state = 'row';
-        continue;
-      }
-      if (state === 'row') {
-        if (buf.length - o < 2) break;
-        const fields = buf.readInt16BE(o);
-        if (fields === -1) {
-          o += 2;
-          state = 'end';
-          continue;
-        }
-        // fields(2) idx-length(4) idx(4) data-length(4)
-        if (buf.length - o < 14) break;
-        if (fields !== 2 || buf.readInt32BE(o + 2) !== 4) fail('unexpected row shape');
-        const idx = buf.readInt32BE(o + 6);
-        if (idx !== expectIdx) fail(`chunk ${expectIdx} of ${count} is missing`);
-        expectIdx++;
-        dataLeft = buf.readInt32BE(o + 10);
-        if (dataLeft < 0) fail('a NULL chunk');
-        o += 14;
-        state = 'data';
-        continue;
-      }
-      break; // 'end': anything after the trailer is ignored
+      yield next.value;
     }
-    if (o < buf.length && state !== 'end') pending = Buffer.from(buf.subarray(o));
-    buf = Buffer.alloc(0);
   }
-  if (state !== 'end') fail('the stream ended early');
-  if (expectIdx !== count) fail(`chunk ${expectIdx} of ${count} is missing`);
 }
 
-/** Indexes of the chunks stored for a submission, ascending. */
+/** Indexes of the chunks stored for a submission, ascending (read after any write that returned). */
 export async function receivedChunks(db: Executor, submissionId: string): Promise<number[]> {
-  const rows = rowsOf<{ idx: number }>(
-    await db.execute(sql`select idx from chunks where submission_id = ${submissionId} order by idx`),
-  );
+  const rows = rowsOf<{ idx: number }>(await db.execute(sql`select idx from chunks where submission_id = ${submissionId}::uuid order by idx`));
   return rows.map((r) => Number(r.idx));
 }

@@ -8,25 +8,25 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres, { type Sql } from 'postgres';
+import pg from 'pg';
+import postgres from 'postgres';
 import * as schema from './schema.ts';
 
 /** The one database type all server code uses, whichever driver is behind it. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-// A second, small postgres.js pool for chunk bytes (server/db/chunks.ts: COPY in, base64 out).
-// postgres.js keeps each connection's buffers at the size of the largest message it carried, so
-// 4 MiB chunks over the main pool of 10 would pin ~10 x 8 MiB; two connections bound that.
-const CHUNK_CONNECTIONS = 2;
-const chunkClients = new WeakMap<object, { sql: Sql; url: string }>();
+// Chunk bytes on PostgreSQL go through node-postgres (`pg`), on a small pool of their own
+// (server/db/chunks.ts says why: binary parameters and results, measured). postgres.js serves
+// everything else.
+const CHUNK_CONNECTIONS = 3;
+const chunkPools = new WeakMap<object, pg.Pool>();
+const CONNECT_TIMEOUT_S = 5;
+// a statement on the chunk pool that runs this long is cancelled by the server (57014: a 503)
+const CHUNK_STATEMENT_TIMEOUT_MS = 60_000;
 
-export function chunkClientOf(db: object): Sql | undefined {
-  return chunkClients.get(db)?.sql;
-}
-
-/** The PostgreSQL URL behind a Db, for one-off connections (server/db/chunks.ts, streamed reads). */
-export function postgresUrlOf(db: object): string | undefined {
-  return chunkClients.get(db)?.url;
+/** The node-postgres pool for chunk bytes, on PostgreSQL; undefined on PGlite. */
+export function chunkPoolOf(db: object): pg.Pool | undefined {
+  return chunkPools.get(db);
 }
 
 export interface Database {
@@ -135,23 +135,38 @@ function isAlive(pid: number): boolean {
 }
 
 async function openPostgres(url: string): Promise<Database> {
+  // connect_timeout: while PostgreSQL is down or restarting, a request gets its 503 in seconds
+  // (server/db/errors.ts), not after postgres.js's default 30 s
   const sql = postgres(url, {
     max: 10,
+    connect_timeout: CONNECT_TIMEOUT_S,
     // the migrator's "already exists, skipping" notices are not news
     onnotice: () => {},
     connection: { application_name: 'sealdrop' },
   });
-  const chunkSql = postgres(url, { max: CHUNK_CONNECTIONS, onnotice: () => {}, connection: { application_name: 'sealdrop-chunks' } });
+  const chunkPool = new pg.Pool({
+    connectionString: url,
+    max: CHUNK_CONNECTIONS,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_S * 1000,
+    statement_timeout: CHUNK_STATEMENT_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: 'sealdrop-chunks',
+  });
+  // An idle connection the database drops (a restart, an administrator) is reported here; without
+  // a listener node-postgres's 'error' event would end the process. The pool replaces it; the
+  // queries it held were already failed to their callers (a 503).
+  chunkPool.on('error', () => {});
+  const endChunkPool = () => chunkPool.end().catch(() => {});
   try {
     await migrateLocked(url);
     const db = drizzlePostgres({ client: sql, schema });
-    chunkClients.set(db, { sql: chunkSql, url });
+    chunkPools.set(db, chunkPool);
     const close = async () => {
-      await Promise.all([sql.end({ timeout: 5 }), chunkSql.end({ timeout: 5 })]);
+      await Promise.all([sql.end({ timeout: 5 }), endChunkPool()]);
     };
     return { db: db as unknown as Db, kind: 'postgres', close };
   } catch (error) {
-    await Promise.all([sql.end({ timeout: 1 }), chunkSql.end({ timeout: 1 })]).catch(() => {});
+    await Promise.all([sql.end({ timeout: 1 }), endChunkPool()]).catch(() => {});
     throw new DatabaseOpenError(`could not open PostgreSQL at ${redactUrl(url)}: ${messageOf(error)}`, {
       cause: error,
     });

@@ -6,6 +6,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import { RefusalError } from '../source/errors.ts';
 import type { LogLine } from './request-log.ts';
 
@@ -31,6 +32,13 @@ export const handleErrors = (log: LogLine): ErrorHandler =>
     if (error instanceof HTTPException) {
       const status = error.status as ContentfulStatusCode;
       if (status < 500) return errorBody(c, status, CODES[status] ?? 'bad_request', error.message || 'Request refused.');
+    }
+    if (isDatabaseUnavailable(error)) {
+      // the statement either committed before the connection went (and a retry finds it done) or
+      // changed nothing: the client tries again (the page does, with back-off)
+      log(`database unavailable: ${error instanceof Error ? error.name : typeof error}`);
+      c.header('Retry-After', '2');
+      return errorBody(c, 503, 'database_unavailable', 'The database is not answering right now; try again in a moment.');
     }
     // no message, no stack: a driver error's text can hold query parameters
     log(`internal error: ${error instanceof Error ? error.name : typeof error}`);

@@ -35,3 +35,41 @@ export async function readLimitedBody(request: Request, max: number, code: strin
   }
   return parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts));
 }
+
+/**
+ * A body of exactly `out.length` bytes, read into `out` as it arrives (no list of pieces, no
+ * concatenation: a chunk is held once). Past that length the read stops and `tooLong` is refused
+ * (413); short of it, `tooShort` (400). Used for chunks, where the length is known first.
+ */
+export async function readExactBody(
+  request: Request,
+  out: Uint8Array,
+  tooLong: { code: string; message: string },
+  tooShort: (got: number) => { code: string; message: string },
+): Promise<Uint8Array> {
+  const length = out.length;
+  const declared = request.headers.get('Content-Length');
+  if (declared !== null) {
+    if (!/^\d{1,15}$/.test(declared)) refuse(400, 'bad_request', 'The Content-Length header is malformed.');
+    if (Number(declared) > length) refuse(413, tooLong.code, tooLong.message);
+  }
+  let filled = 0;
+  const reader = request.body?.getReader();
+  if (reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (filled + value.length > length) {
+        await reader.cancel().catch(() => {});
+        refuse(413, tooLong.code, tooLong.message);
+      }
+      out.set(value, filled);
+      filled += value.length;
+    }
+  }
+  if (filled !== length) {
+    const { code, message } = tooShort(filled);
+    refuse(400, code, message);
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ import { hashLookupId } from '../../protocol/kdf.ts';
 import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_CIPHERTEXT_BYTES } from '../../protocol/limits.ts';
 import { dayOf } from '../clock.ts';
 import { receivedChunks, streamCiphertext, writeChunk } from '../db/chunks.ts';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.ts';
 import { rowsOf, type Db } from '../db/open.ts';
 import { submissions } from '../db/schema.ts';
 import { refuse } from './errors.ts';
@@ -32,6 +33,8 @@ export interface UploadDeps {
   /** the tokens that already bought a key check in this process */
   keyCheckTokens: KeyCheckTokens;
   now: Date;
+  /** called each time a completion check starts reading an upload back (tests and the bench count them) */
+  onCompletionCheck?: () => void;
 }
 
 export interface OpenUploadRequest {
@@ -159,7 +162,18 @@ export async function prepareChunk(db: Db, uploadId: string, idx: number): Promi
   return { row, length: expectedChunkLength(row, idx) };
 }
 
-export async function putChunk(deps: UploadDeps, row: SubmissionRow, idx: number, bytes: Uint8Array): Promise<ChunkResult> {
+/**
+ * Stores a chunk, then answers from what is committed: the chunks received, or the completion
+ * once every chunk is in. `stored` is called as soon as the chunk's row is committed (the gate
+ * stops counting its body then, while the request may still wait for the completion check).
+ */
+export async function putChunk(
+  deps: UploadDeps,
+  row: SubmissionRow,
+  idx: number,
+  bytes: Uint8Array,
+  stored: () => void = () => {},
+): Promise<ChunkResult> {
   const { db } = deps;
   if (bytes.length !== expectedChunkLength(row, idx)) {
     refuse(400, 'wrong_chunk_size', `Chunk ${idx} must be exactly ${expectedChunkLength(row, idx)} bytes.`);
@@ -175,6 +189,7 @@ export async function putChunk(deps: UploadDeps, row: SubmissionRow, idx: number
     if (isForeignKeyViolation(error)) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
     throw error;
   }
+  stored();
   if (outcome === 'different') refuse(409, 'chunk_conflict', `Chunk ${idx} was already received with other bytes.`);
   if (row.status !== 'uploading') return { complete: true, submissionId: row.id };
   const received = await receivedChunks(db, row.id);
@@ -230,6 +245,7 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Uin
     );
     if (Number(total) !== row.size) return discard(db, row, 422, 'wrong_size', 'The chunks do not add up to the announced size.');
   }
+  deps.onCompletionCheck?.();
   const chunks = single ? (async function* () { yield single; })() : streamCiphertext(db, row.id, row.chunks);
   const checked = await checkCiphertext(chunks);
   if (checked.sha256 !== row.sha256) {
@@ -329,24 +345,4 @@ async function discard(
   // chunks go with it (on delete cascade)
   await db.delete(submissions).where(and(eq(submissions.id, row.id), eq(submissions.status, 'uploading')));
   return refuse(status, code, message);
-}
-
-/** PostgreSQL error `code` (SQLSTATE) anywhere in the cause chain (drizzle wraps driver errors). */
-function sqlState(error: unknown): { code?: string; constraint?: string } {
-  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    const { code, constraint, constraint_name } = e as { code?: unknown; constraint?: unknown; constraint_name?: unknown };
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-      return { code, constraint: String(constraint ?? constraint_name ?? '') };
-    }
-  }
-  return {};
-}
-
-function isForeignKeyViolation(error: unknown): boolean {
-  return sqlState(error).code === '23503';
-}
-
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const state = sqlState(error);
-  return state.code === '23505' && state.constraint === constraint;
 }

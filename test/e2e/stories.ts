@@ -215,7 +215,8 @@ export function defineSourceStories(name: BrowserName): void {
       await source.sourceVisits('/');
       await source.sourceWaitsForThePageToBeReady();
       const archive = join(files, 'second-thoughts.bin');
-      writeFileSync(archive, randomBytes(5 * 1024 * 1024)); // two chunks once encrypted
+      // three chunks once encrypted: the first two go at once (PARALLEL_CHUNKS), the last waits
+      writeFileSync(archive, randomBytes(9 * 1024 * 1024));
       await source.sourceAttachesFiles(archive);
       const stored = async () => (await server.database.db.select().from(submissions)).filter((s) => s.status === 'received').length;
       const receivedBefore = await stored();
@@ -237,7 +238,10 @@ export function defineSourceStories(name: BrowserName): void {
       await source.page.waitForFunction(() => !(document.querySelector('[data-testid=submit]') as HTMLButtonElement).disabled);
       expect(await stored()).toBe(receivedBefore);
       const sent = server.requests.slice(mark).filter((r) => r.startsWith('PUT '));
-      expect(sent.map((r) => r.replace(/uploads\/[\w-]+/, 'uploads/ID'))).toEqual(['PUT /api/v1/uploads/ID/chunks/0']);
+      expect(sent.map((r) => r.replace(/uploads\/[\w-]+/, 'uploads/ID')).sort()).toEqual([
+        'PUT /api/v1/uploads/ID/chunks/0',
+        'PUT /api/v1/uploads/ID/chunks/1',
+      ]);
       await source.page.close();
     });
 
