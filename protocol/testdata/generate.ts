@@ -37,6 +37,13 @@ const kdfCases: [string, string, string][] = [
   ['kdf-korean', korean.slice(40, 48).join(' '), 'ZXhhbXBsZS1zYWx0LTAwMQ'],
   ['kdf-chinese-no-spaces', chinese.slice(8, 16).join(''), 'ZXhhbXBsZS1zYWx0LTAwMQ'],
   ['kdf-japanese', japanese.slice(100, 108).join('\u3000'), 'ZXhhbXBsZS1zYWx0LTAwMQ'],
+  // Codenames in the field hold words the curated lists no longer draw (PROTOCOL.md, "Codename"):
+  // these were written before the curation, and must keep giving the same secrets.
+  ['kdf-legacy-korean-removed-words', '범인 흑인 설사 여고생 김포공항 경복궁 울산 가격', 'ZXhhbXBsZS1zYWx0LTAwMQ'],
+  ['kdf-legacy-english-removed-words', 'police arrest prison gun bomb spy border whale', 'ZXhhbXBsZS1zYWx0LTAwMQ'],
+  ['kdf-legacy-simplified-chinese-removed-words', '党军枪毒警韩朝的', 'ZXhhbXBsZS1zYWx0LTAwMQ'],
+  ['kdf-legacy-traditional-chinese', '這個國們時來為對', 'ZXhhbXBsZS1zYWx0LTAwMQ'],
+  ['kdf-legacy-czech', 'abeceda adresa agrese akce aktovka alej alkohol amputace', 'ZXhhbXBsZS1zYWx0LTAwMQ'],
 ];
 for (const [name, codename, salt] of kdfCases) {
   const s = deriveSourceSecrets(codename, salt);
