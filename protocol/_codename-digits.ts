@@ -30,7 +30,10 @@ const DAMM = [
 /** The Damm interim digit after `digits`: the check digit to append, or 0 when it is already there. */
 export function dammDigit(digits: readonly number[]): number {
   let interim = 0;
-  for (const d of digits) interim = DAMM[interim]![d]!;
+  for (const d of digits) {
+    if (!Number.isInteger(d) || d < 0 || d > 9) throw new TypeError(`expected decimal digits 0-9, got ${d}`);
+    interim = DAMM[interim]![d]!;
+  }
   return interim;
 }
 

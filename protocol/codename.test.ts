@@ -149,6 +149,10 @@ describe('Damm check digits', () => {
       }
     }
   });
+  it('refuse what is not a digit', () => {
+    expect(() => dammDigit([1, 10])).toThrow(/expected decimal digits 0-9, got 10/);
+    expect(() => dammDigit([Number.NaN])).toThrow(TypeError);
+  });
   it('make a group fail in any other place', () => {
     for (let n = 0; n < 200; n++) {
       const g = generateCodename('digits').split(' ');

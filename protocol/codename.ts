@@ -177,8 +177,9 @@ function lookup(candidate: Candidate, word: string): string | undefined {
 
 const inAnyList = (word: string) => LEGACY_LANGUAGES.some((l) => lists().legacy[l].has(word));
 
-/** More ways of cutting one run than this are not weighed against the word count. */
+/** More ways of cutting one run, or of choosing among all runs, than these are not weighed against the word count. */
 const MAX_WAYS = 8;
+const MAX_CHOICES = 64;
 
 /**
  * The ways of cutting `run` into words of `candidate`, up to MAX_WAYS + 1 (enough to tell "one",
@@ -280,6 +281,8 @@ function resolveByCount(pieces: Piece[], candidate: Candidate, curated: boolean)
   const open = indexesOf(pieces, 'ambiguous');
   if (open.length === 0 || pieces.some((p) => p.status === 'unknown' || p.status === 'other')) return pieces;
   if (open.some((i) => pieces[i]!.ways!.length > MAX_WAYS)) return pieces;
+  // Weighing is for a word or two run together, not for a pasted page of them.
+  if (open.reduce((n, i) => n * pieces[i]!.ways!.length, 1) > MAX_CHOICES) return pieces;
   let choices: string[][][] = [[]];
   for (const i of open) choices = choices.flatMap((c) => pieces[i]!.ways!.map((w) => [...c, w]));
   const fits = choices
@@ -318,7 +321,9 @@ function checkDigits(text: string): CodenameCheck {
     ? [...segments].sort((a, b) => a.label - b.label).map((s) => s.digits).join('')
     : before + segments.map((s) => s.digits).join('');
   const groups = digits.match(/\d{1,8}/gu) ?? [];
-  const failing = (gs: string[]) => gs.flatMap((g, i) => (g.length === DIGITS_PER_GROUP && !groupChecks(g, i + 1) ? [i] : []));
+  // Only the four places a group can have are judged; digits past them are counted, not checked.
+  const failing = (gs: string[]) =>
+    gs.flatMap((g, i) => (i < DIGIT_GROUPS && g.length === DIGITS_PER_GROUP && !groupChecks(g, i + 1) ? [i] : []));
 
   if (letters.length > 0) return { ok: false, reason: 'not_a_digit', words: groups, badWords: [], characters: letters };
   if (digits.length !== DIGITS_TOTAL) {

@@ -123,6 +123,7 @@ const CASES: [string, string, string, string?][] = [
   ['codename-digits-three-groups', G.slice(0, 3).join(' '), 'codename failure: digit_count', ''],
   ['codename-digits-one-short', DIGITS.slice(0, -1), 'codename failure: digit_count', ''],
   ['codename-digits-one-extra', DIGITS + '5', 'codename failure: digit_count', ''],
+  ['codename-digits-five-groups', `${DIGITS} ${G[0]}`, 'codename failure: digit_count', ''],
   ['codename-digits-short-and-wrong', bump(DIGITS, 3).slice(0, 20), 'codename failure: digit_count', '0'],
   ['codename-digits-letter-o', DIGITS.replace('0', 'O'), 'codename failure: not_a_digit', ''],
   ['codename-digits-letter-l', DIGITS.replace('1', 'l'), 'codename failure: not_a_digit', ''],
