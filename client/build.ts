@@ -128,7 +128,7 @@ async function renderPage(
   return html;
 }
 
-const WORDLIST_FIELD = `<label for="wordlist" data-i18n="wordlist_label"></label>
+const WORDLIST_FIELD = `<label for="wordlist" data-i18n="codename_kind_label"></label>
   <select id="wordlist"></select>`;
 
 function languageOptions(): string {

@@ -2,22 +2,23 @@
  * @module client/return — a returning source: codename in (each word checked before any
  * request), statuses and decrypted replies out, replies deleted, more sent.
  */
-import { CODENAME_WORDS } from '../protocol/limits.ts';
+import type { CodenameCheck } from '../protocol/codename.ts';
+import type { MessageKey } from './i18n/index.ts';
 import { ApiError, deleteReply, getConfigPatiently, lookupSource, type LookupAnswer, type ServerConfig } from './lib/api.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
 import { CryptoWorker, PowSolver } from './lib/workers.ts';
-import type { CryptoCalls } from './workers/messages.ts';
 
 const page = initPage();
 const codenameForm = byId<HTMLFormElement>('codename-form');
-const codenameInput = byId<HTMLInputElement>('codename-input');
+const codenameInput = byId<HTMLTextAreaElement>('codename-input');
 const wordsOut = byId('words');
 const feedback = byId('word-feedback');
 const check = byId<HTMLButtonElement>('check');
 const lookupStatus = byId('lookup-status');
 const lookupError = byId('lookup-error');
+const orderHint = byId('order-hint');
 const account = byId('account');
 const statuses = byId('statuses');
 const replies = byId('replies');
@@ -29,49 +30,95 @@ let context: { config: ServerConfig; crypto: CryptoWorker; pow: PowSolver } | un
 let lookupId: string | undefined;
 let checking = 0;
 
-type CheckAnswer = CryptoCalls['check-codename']['result'];
+const DIGIT_FAILURES = new Set(['digit_count', 'bad_group', 'group_order', 'not_a_digit']);
+const isDigits = (result: CodenameCheck) => (result.ok ? result.format === 'digits' : DIGIT_FAILURES.has(result.reason));
+const numbered = (indexes: number[]) => indexes.map((i) => i + 1).join(', ');
 
-function renderCheck({ check: result, words }: CheckAnswer, typing: boolean): void {
-  // The word being typed is not judged until a space or "Open" ends it.
-  const judged = typing ? words.length - 1 : words.length;
+/** "4821 0933" for a full group of digits, as the paper shows it; a word as read. */
+const shown = (word: string, digits: boolean) => (digits && word.length === 8 ? `${word.slice(0, 4)}\u00a0${word.slice(4)}` : word);
+
+/** The message for a check, or undefined while nothing can be said yet. */
+function describeCheck(result: CodenameCheck, judged: number, typing: boolean): [MessageKey, Record<string, string | number>?] | undefined {
+  if (result.ok) return [result.format === 'digits' ? 'digits_ok' : 'words_ok'];
+  const bad = result.badWords.filter((i) => i < judged);
+  switch (result.reason) {
+    case 'unknown_words':
+      return bad.length > 0 ? ['word_unknown', { list: numbered(bad) }] : undefined;
+    case 'mixed_languages':
+      return bad.length > 0 ? ['words_mixed', { list: numbered(bad) }] : undefined;
+    case 'ambiguous_split':
+      if (bad.length === 0) return undefined;
+      return ['word_split_unclear', { part: result.split!.part, ways: result.split!.ways.map((w) => w.join(' ')).join(' / ') }];
+    case 'word_count':
+      if (typing) return undefined;
+      return result.expected!.length > 1 ? ['word_count_either', { count: result.count! }] : ['word_count', { expected: result.expected![0]!, count: result.count! }];
+    case 'digit_count':
+      if (bad.length > 0) return ['digits_group_wrong', { list: numbered(bad) }];
+      return typing ? undefined : ['digits_count', { count: result.count! }];
+    case 'bad_group':
+      return ['digits_group_wrong', { list: numbered(result.badWords) }];
+    case 'group_order':
+      return ['digits_group_order', { moves: result.moves!.map(([from, to]) => `${from + 1} → ${to + 1}`).join(', ') }];
+    case 'not_a_digit':
+      return ['digits_not_digit', { characters: result.characters!.join(' ') }];
+  }
+}
+
+function renderCheck(result: CodenameCheck, typing: boolean): void {
+  const digits = isDigits(result);
+  // The word or group being typed is not judged until it is complete: a separator after a
+  // word, eight digits in a group, or "Open".
+  const words = result.words;
+  const last = words.at(-1) ?? '';
+  const judged = !result.ok && typing && (digits ? last.length < 8 : true) ? words.length - 1 : words.length;
   const bad = new Set(result.ok ? [] : result.badWords);
   wordsOut.replaceChildren(
     ...words.map((word, i) => {
       const li = document.createElement('li');
-      li.textContent = word;
+      li.textContent = shown(word, digits);
       if (i < judged) li.className = bad.has(i) ? 'bad' : 'ok';
       return li;
     }),
   );
-  const shownBad = [...bad].filter((i) => i < judged).map((i) => i + 1);
-  if (result.ok) page.setText(feedback, 'words_ok');
-  else if (shownBad.length > 0 && result.reason === 'mixed_languages') page.setText(feedback, 'words_mixed', { list: shownBad.join(', ') });
-  else if (shownBad.length > 0) page.setText(feedback, 'word_unknown', { list: shownBad.join(', ') });
-  else if (!typing && result.reason === 'word_count') page.setText(feedback, 'word_count', { expected: CODENAME_WORDS, count: words.length });
-  else feedback.textContent = '';
+  const message = describeCheck(result, judged, typing);
+  if (message) page.setText(feedback, ...message);
+  else {
+    feedback.textContent = '';
+    delete feedback.dataset.i18n;
+  }
 }
 
-async function checkNow(typing: boolean): Promise<CheckAnswer | undefined> {
+async function checkNow(typing: boolean): Promise<CodenameCheck | undefined> {
   if (!context) return undefined;
   const ticket = ++checking;
+  feedback.setAttribute('aria-busy', 'true');
   const answer = await context.crypto.call('check-codename', { input: codenameInput.value });
   if (ticket !== checking) return undefined; // a later keystroke already has its answer
-  renderCheck(answer, typing && !/\s$/u.test(codenameInput.value));
+  renderCheck(answer, typing && /[\p{L}\p{M}\p{N}]$/u.test(codenameInput.value));
+  feedback.removeAttribute('aria-busy');
   return answer;
 }
 
-codenameInput.addEventListener('input', () => void checkNow(true));
+codenameInput.addEventListener('input', () => {
+  show(orderHint, false);
+  void checkNow(true);
+});
+// Enter opens, as it did in a one-line field; a pasted list keeps its line breaks.
+codenameInput.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    codenameForm.requestSubmit();
+  }
+});
 
 codenameForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!context || check.disabled) return;
   show(lookupError, false);
+  show(orderHint, false);
   const answer = await checkNow(false);
   if (!answer) return;
-  if (!answer.check.ok) {
-    if (answer.check.reason === 'word_count' && answer.check.badWords.length === 0) {
-      page.setText(feedback, 'word_count', { expected: CODENAME_WORDS, count: answer.words.length });
-    }
+  if (!answer.ok) {
     codenameInput.focus();
     return;
   }
@@ -79,9 +126,21 @@ codenameForm.addEventListener('submit', async (event) => {
   page.setText(lookupStatus, 'opening');
   try {
     const { config, crypto } = context;
-    const derived = await crypto.call('derive', { codename: answer.check.codename, instanceSalt: config.instanceSalt });
-    const found = await lookupSource(derived.lookupId);
-    lookupId = derived.lookupId;
+    // A legacy Chinese codename typed in the other script has a second reading: try both.
+    let found: LookupAnswer | undefined;
+    let lastError: unknown;
+    for (const codename of [answer.codename, ...answer.alternatives]) {
+      const derived = await crypto.call('derive', { codename, instanceSalt: config.instanceSalt });
+      try {
+        found = await lookupSource(derived.lookupId);
+        lookupId = derived.lookupId;
+        break;
+      } catch (error) {
+        lastError = error;
+        if (!(error instanceof ApiError && error.code === 'unknown_codename')) break;
+      }
+    }
+    if (!found) throw lastError;
     await showAccount(found);
     // The codename leaves the screen once it has served.
     codenameInput.value = '';
@@ -94,6 +153,12 @@ codenameForm.addEventListener('submit', async (event) => {
       code: (error as { code?: string }).code ?? 'error',
     });
     show(lookupError, true);
+    // Every word checked, so only the order (or a missing word) can be wrong: the client cannot
+    // see that (the lookup is a hash), so it says so and shows the words back as it read them.
+    if (unknown && answer.format !== 'digits') {
+      page.setText(orderHint, 'codename_order_matters', { words: answer.words.map((w, i) => `${i + 1}. ${w}`).join('  ') });
+      show(orderHint, true);
+    }
     codenameInput.focus();
   } finally {
     lookupStatus.textContent = '';

@@ -4,31 +4,29 @@
  * While the source writes, the crypto worker makes the codename, its secrets and the locked reply
  * key, and the proof of work is solved; pressing "send" then only encrypts and uploads.
  */
-import type { CodenameLanguage } from '../protocol/codename.ts';
-import { WORDLIST_FOR_LANGUAGE } from './i18n/index.ts';
+import type { CodenameScheme } from '../protocol/codename.ts';
+import { CODENAME_SCHEME_FOR_LANGUAGE } from './i18n/index.ts';
 import { ApiError, getConfigPatiently, type ServerConfig } from './lib/api.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip, type Identity } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
 import { CryptoWorker, PowSolver } from './lib/workers.ts';
 
-/** The lists a source can pick, each named in its own language. */
-const WORDLISTS: [CodenameLanguage, string, string][] = [
+/**
+ * What a codename can be made of: digits first (they read the same to everyone), then the curated
+ * word lists, each named in its own language. Both Chinese entries draw from one list.
+ */
+const SCHEMES: [CodenameScheme, string | undefined, string | undefined][] = [
+  ['digits', undefined, undefined],
   ['english', 'English', 'en'],
-  ['korean', '한국어', 'ko'],
-  ['simplified-chinese', '简体中文', 'zh-Hans'],
-  ['traditional-chinese', '繁體中文', 'zh-Hant'],
-  ['japanese', '日本語', 'ja'],
-  ['spanish', 'Español', 'es'],
-  ['french', 'Français', 'fr'],
-  ['italian', 'Italiano', 'it'],
-  ['portuguese', 'Português', 'pt'],
-  ['czech', 'Čeština', 'cs'],
+  ['korean', '조선말·한국어', 'ko'],
+  ['simplified-chinese', '中文（简体字）', 'zh-Hans'],
+  ['traditional-chinese', '中文（繁體字）', 'zh-Hant'],
 ];
 
 const page = initPage();
 const statusLine = byId('status-line');
-const wordlist = byId<HTMLSelectElement>('wordlist');
+const schemePicker = byId<HTMLSelectElement>('wordlist');
 const done = byId('done');
 const form = byId('tip-form');
 const codenameOut = byId('codename');
@@ -36,39 +34,59 @@ const copy = byId<HTMLButtonElement>('copy');
 const copied = byId('copied');
 const wroteItDown = byId<HTMLInputElement>('wrote-it-down');
 
-for (const [value, label, lang] of WORDLISTS) {
+for (const [value, label, lang] of SCHEMES) {
   const option = document.createElement('option');
   option.value = value;
-  option.lang = lang;
-  option.textContent = label;
-  wordlist.append(option);
+  if (lang) option.lang = lang;
+  if (label) option.textContent = label;
+  else page.setText(option, 'codename_digits_option');
+  schemePicker.append(option);
 }
-wordlist.value = WORDLIST_FOR_LANGUAGE[page.language];
-let wordlistChosen = false;
+schemePicker.value = CODENAME_SCHEME_FOR_LANGUAGE[page.language];
+let schemeChosen = false;
 
 let context: { config: ServerConfig; crypto: CryptoWorker; pow: PowSolver } | undefined;
-let identity: Promise<Identity & { codename: string }> | undefined;
+let identity: Promise<Identity & { codename: string; boxes: string[] }> | undefined;
+let identityScheme: CodenameScheme = 'digits';
 
 function prepareIdentity(): void {
   if (!context) return;
   const { config, crypto } = context;
+  identityScheme = schemePicker.value as CodenameScheme;
   identity = crypto.call('new-identity', {
-    wordlist: wordlist.value as CodenameLanguage,
+    scheme: identityScheme,
     instanceSalt: config.instanceSalt,
     newsroomKey: config.newsroomKey,
   });
   identity.catch(() => {});
 }
 
-wordlist.addEventListener('change', () => {
-  wordlistChosen = true;
+schemePicker.addEventListener('change', () => {
+  schemeChosen = true;
   prepareIdentity();
 });
 page.onLanguageChange((language) => {
-  if (wordlistChosen || wordlist.value === WORDLIST_FOR_LANGUAGE[language]) return;
-  wordlist.value = WORDLIST_FOR_LANGUAGE[language];
+  if (schemeChosen || schemePicker.value === CODENAME_SCHEME_FOR_LANGUAGE[language]) return;
+  schemePicker.value = CODENAME_SCHEME_FOR_LANGUAGE[language];
   prepareIdentity();
 });
+
+/**
+ * One numbered box per word or group, so the codename is copied onto paper word by word; the
+ * boxes are separated by spaces in the text, so a copied selection still reads as the codename.
+ */
+function showCodename(boxes: string[], scheme: CodenameScheme): void {
+  const lang = SCHEMES.find(([v]) => v === scheme)?.[2];
+  if (lang) codenameOut.lang = lang;
+  else codenameOut.removeAttribute('lang');
+  codenameOut.replaceChildren(
+    ...boxes.flatMap((box, i) => {
+      const li = document.createElement('li');
+      li.textContent = box;
+      return i === 0 ? [li] : [document.createTextNode(' '), li];
+    }),
+  );
+}
 
 function leaveGuard(event: BeforeUnloadEvent): void {
   event.preventDefault();
@@ -82,17 +100,17 @@ const tried = new WeakSet<Promise<unknown>>();
 const tipForm = setupTipForm(page, async (tip, signal, events) => {
   if (!context || !identity) throw new Error('expected the page to be ready');
   const chosen = identity;
+  const scheme = identityScheme;
   try {
     await sendTip(context, () => (tried.add(chosen), chosen), tip, signal, events);
   } catch (error) {
-    // 88 random bits are never taken by someone else: a refused codename after an earlier try
+    // 88 random bits or more are never taken by someone else: a refused codename after an earlier try
     // means that try was delivered, only its answer never came back. Keep that codename.
     const delivered = error instanceof ApiError && error.code === 'codename_taken' && tried.has(chosen);
     if (!delivered) throw error;
   }
-  const { codename } = await chosen;
-  codenameOut.textContent = codename;
-  codenameOut.lang = WORDLISTS.find(([v]) => v === wordlist.value)?.[2] ?? 'en';
+  const { boxes } = await chosen;
+  showCodename(boxes, scheme);
   show(form, false);
   show(done, true);
   window.addEventListener('beforeunload', leaveGuard);
@@ -102,7 +120,7 @@ const tipForm = setupTipForm(page, async (tip, signal, events) => {
 
 copy.addEventListener('click', async () => {
   try {
-    await navigator.clipboard.writeText(codenameOut.textContent ?? '');
+    await navigator.clipboard.writeText([...codenameOut.querySelectorAll('li')].map((li) => li.textContent).join(' '));
     page.setText(copied, 'codename_copied');
   } catch {
     // No clipboard access (Tor Browser may refuse it): select the words so Ctrl+C works.

@@ -2,8 +2,10 @@
 
 export const PROTOCOL_VERSION = 1;
 
-/** Words in a codename: 8 × 11 bits = 88 bits of entropy. */
-export const CODENAME_WORDS = 8;
+/** Words in a new codename: 9 from a curated list of ≥ 1 620 words, ≥ 95.9 bits (PROTOCOL.md, "Codename"). */
+export const CODENAME_WORDS = 9;
+/** Words in a codename made before the curation: 8 × 11 bits from a stock BIP39 list. */
+export const LEGACY_CODENAME_WORDS = 8;
 
 /** scrypt cost, chosen for ≤ 1 s in Tor Browser with the JIT off (measured by `npm run bench`). */
 export const SCRYPT_PARAMS = { N: 2 ** 11, r: 8, p: 1, dkLen: 32 } as const;

@@ -4,6 +4,7 @@
  * Tor Browser hides the real Accept-Language, so the choice is explicit and visible; it lives in
  * the URL only (no cookie, no storage), so nothing on the machine remembers it.
  */
+import type { CodenameScheme } from '../../protocol/codename.ts';
 import en from './en.json';
 import km from './km.json';
 import ko from './ko.json';
@@ -18,13 +19,16 @@ export type Language = (typeof LANGUAGES)[number];
 
 export const CATALOGUES: Record<Language, Catalogue> = { en, ko, zh, ru, km };
 
-/** The codename word list that suits each page language (a BIP39 list exists for ko and zh). */
-export const WORDLIST_FOR_LANGUAGE: Record<Language, 'english' | 'korean' | 'simplified-chinese'> = {
+/**
+ * The codename offered first in each page language: words where a curated list reads in that
+ * language, digits where none does (a Russian or Khmer reader would otherwise carry English words).
+ */
+export const CODENAME_SCHEME_FOR_LANGUAGE: Record<Language, CodenameScheme> = {
   en: 'english',
   ko: 'korean',
   zh: 'simplified-chinese',
-  ru: 'english',
-  km: 'english',
+  ru: 'digits',
+  km: 'digits',
 };
 
 /** BCP 47 tags for the `lang` attribute. */

@@ -6,7 +6,7 @@
  * The reply-key passphrase never leaves this worker: the page only ever sees the lookup id.
  */
 import { decrypt, decryptKey, readKey, readMessage, readPrivateKey, type Key } from 'openpgp';
-import { checkCodename, generateCodename, normalizeCodename } from '../../protocol/codename.ts';
+import { checkCodename, codenameBoxes, generateCodename } from '../../protocol/codename.ts';
 import { toHex } from '../../protocol/encoding.ts';
 import { buildEnvelope } from '../../protocol/envelope.ts';
 import { deriveSourceSecrets } from '../../protocol/kdf.ts';
@@ -59,16 +59,15 @@ class ImageNotCleanedError extends Error {
 
 const handlers: { [K in CryptoOp]: Handler<K> } = {
   async 'check-codename'({ input }) {
-    const normalized = normalizeCodename(input);
-    return { check: checkCodename(input), words: normalized === '' ? [] : normalized.split(' ') };
+    return checkCodename(input);
   },
 
-  async 'new-identity'({ wordlist, instanceSalt, newsroomKey: armored }, progress) {
-    const codename = generateCodename(wordlist);
+  async 'new-identity'({ scheme, instanceSalt, newsroomKey: armored }, progress) {
+    const codename = generateCodename(scheme);
     const lookupId = derive(codename, instanceSalt, progress);
     progress({ stage: 'keys' });
     const sourceKeys = await generateSourceKeys(keyPassphrase!, await newsroomKey(armored));
-    return { codename, lookupId, sourceKeys };
+    return { codename, boxes: codenameBoxes(codename, scheme), lookupId, sourceKeys };
   },
 
   async derive({ codename, instanceSalt }, progress) {

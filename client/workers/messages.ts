@@ -1,15 +1,15 @@
 /** @module client/workers/messages — what the page and the crypto worker say to each other. */
-import type { CodenameCheck, CodenameLanguage } from '../../protocol/codename.ts';
+import type { CodenameCheck, CodenameScheme } from '../../protocol/codename.ts';
 import type { SourceKeys } from '../lib/api.ts';
 
 export type TipFile = { name: string; type: string; bytes: Uint8Array };
 
 export type CryptoCalls = {
-  'check-codename': { args: { input: string }; result: { check: CodenameCheck; words: string[] } };
-  /** A new codename, its lookup id, and a reply key pair locked with its passphrase. */
+  'check-codename': { args: { input: string }; result: CodenameCheck };
+  /** A new codename (canonical, and the boxes it is shown in), its lookup id, and a reply key pair locked with its passphrase. */
   'new-identity': {
-    args: { wordlist: CodenameLanguage; instanceSalt: string; newsroomKey: string };
-    result: { codename: string; lookupId: string; sourceKeys: SourceKeys };
+    args: { scheme: CodenameScheme; instanceSalt: string; newsroomKey: string };
+    result: { codename: string; boxes: string[]; lookupId: string; sourceKeys: SourceKeys };
   };
   /** The passphrase stays in the worker, for 'decrypt-replies'. */
   derive: { args: { codename: string; instanceSalt: string }; result: { lookupId: string } };

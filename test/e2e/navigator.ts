@@ -172,6 +172,73 @@ export class SourceNavigator {
     });
   }
 
+  /** Puts text in the codename box as a paste or an input method does; answers what the page read. */
+  async sourceEntersCodename(text: string): Promise<{ words: string[]; ok: string[]; bad: string[]; feedback: string }> {
+    await this.sourceWaitsForThePageToBeReady('check');
+    await this.page.$eval(
+      '[data-testid=codename-input]',
+      (el, value) => {
+        (el as HTMLTextAreaElement).value = value;
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      },
+      text,
+    );
+    await this.page.waitForSelector('#word-feedback:not([aria-busy])');
+    return this.page.evaluate(() => ({
+      words: [...document.querySelectorAll('#words li')].map((li) => li.textContent!),
+      ok: [...document.querySelectorAll('#words li.ok')].map((li) => li.textContent!),
+      bad: [...document.querySelectorAll('#words li.bad')].map((li) => li.textContent!),
+      feedback: document.querySelector('#word-feedback')!.textContent!,
+    }));
+  }
+
+  /** Enters a codename that checks and presses "Open"; answers whether the account opened, or what was said. */
+  async sourceOpensCodename(text: string): Promise<{ opened: boolean; error: string; orderHint: string; statuses: string[]; replies: string[] }> {
+    await this.sourceEntersCodename(text);
+    await this.page.click('[data-testid=check]');
+    await this.page.waitForSelector('#account:not([hidden]), #lookup-error:not([hidden])', { timeout: 120_000 });
+    const said = await this.page.evaluate(() => ({
+      opened: !(document.querySelector('#account') as HTMLElement).hidden,
+      error: (document.querySelector('#lookup-error') as HTMLElement).hidden ? '' : document.querySelector('#lookup-error')!.textContent!,
+      orderHint: (document.querySelector('#order-hint') as HTMLElement).hidden ? '' : document.querySelector('#order-hint')!.textContent!,
+    }));
+    return { ...said, ...(await this.sourceReadsAccount()) };
+  }
+
+  /** The boxes the new codename is shown in, and how many rows they take. */
+  async sourceReadsCodenameBoxes(): Promise<{ boxes: string[]; rows: number }> {
+    return this.page.$$eval('[data-testid=codename] li', (lis) => ({
+      boxes: lis.map((li) => li.textContent!),
+      rows: new Set(lis.map((li) => Math.round(li.getBoundingClientRect().top))).size,
+    }));
+  }
+
+  /**
+   * Words inside `selector`'s visible text whose glyphs lie on more than one line: each word's
+   * Range must give client boxes on one line only. A word runs between white space; an opening
+   * bracket starts a new one (Korean writes a gloss right after its word: "안전함(Safer)").
+   */
+  async wordsBrokenAcrossLines(selector: string): Promise<string[]> {
+    return this.page.evaluate((sel) => {
+      const broken: string[] = [];
+      for (const root of document.querySelectorAll(sel)) {
+        if ((root as HTMLElement).offsetParent === null && root !== document.body) continue; // hidden
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const text = node.textContent ?? '';
+          for (const m of text.matchAll(/[([“‘]?[^\s([“‘]+/gu)) {
+            const range = document.createRange();
+            range.setStart(node, m.index!);
+            range.setEnd(node, m.index! + m[0].length);
+            const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top + r.height / 2)));
+            if (lines.size > 1) broken.push(m[0]);
+          }
+        }
+      }
+      return broken;
+    }, selector);
+  }
+
   /** URLs that are neither this origin nor local data (data:, blob:). */
   foreignRequests(): string[] {
     return this.requests.filter((url) => !url.startsWith(this.origin + '/') && !/^(data|blob):/.test(url));

@@ -1,0 +1,3 @@
+import { defineCodenameStories } from './stories-codename.ts';
+
+defineCodenameStories('chromium');
