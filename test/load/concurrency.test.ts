@@ -169,6 +169,9 @@ describe('more chunk bytes than the process admits', () => {
     await Promise.all(uploads.map((u) => client.upload(u)));
     await verifyStored(database.db, uploads, client.counts);
     for (const u of uploads) expect(await storedCiphertextMatches(u)).toBe(true);
-    expect(client.counts).toMatchObject({ completed: 6, unanswered: 0, cut: 0, acknowledgedButMissing: 0, duplicated: 0 });
+    // (no goal for `cut` here: a refusal is answered before its body is read, and
+    // @hono/node-server closes the connection when the rest of the body takes over 500 ms to
+    // drain, so a loaded machine may see the refusal as a cut connection; both are retried)
+    expect(client.counts).toMatchObject({ completed: 6, unanswered: 0, acknowledgedButMissing: 0, duplicated: 0 });
   });
 });
