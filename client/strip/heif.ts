@@ -35,10 +35,9 @@
  */
 import { BoxReader, box, concatBytes, fourcc, fullBox, readBoxes, u16, u32, u8, type Box } from './bmff.ts';
 import { ByteWriter } from './byte-writer.ts';
+import { HEIF_BRANDS, isHeif } from './detect.ts';
 import { StripError } from './strip-error.ts';
 
-/** Major brands of a HEIF still image this code cleans (the first bytes decide). */
-export const HEIF_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'mif1', 'mif2', 'avif']);
 /** Brands written back into ftyp: those of HEIF, MIAF (23000-22) and AVIF, nothing else. */
 const KEPT_BRANDS = new Set([...HEIF_BRANDS, 'miaf', 'MiHA', 'MiHB', 'MiHE', 'MiPr', 'MiAC', 'avio', 'MA1A', 'MA1B']);
 
@@ -53,10 +52,6 @@ const MAX_ITEMS = 4096;
 const MAX_EXTENTS = 1024;
 const MAX_DERIVATION_DEPTH = 8;
 
-export function isHeif(head: Uint8Array): boolean {
-  if (head.length < 12 || String.fromCharCode(...head.subarray(4, 8)) !== 'ftyp') return false;
-  return HEIF_BRANDS.has(String.fromCharCode(...head.subarray(8, 12)));
-}
 
 type Item = {
   id: number;

@@ -21,9 +21,8 @@
  * byte, so their CRCs stay valid.
  */
 import { ByteWriter } from './byte-writer.ts';
+import { isPng } from './detect.ts';
 import { StripError } from './strip-error.ts';
-
-const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Kept chunk types and the data lengths they may have (undefined: any length). */
 const KEPT = new Map<string, ((length: number) => boolean) | undefined>([
@@ -51,9 +50,6 @@ const KEPT = new Map<string, ((length: number) => boolean) | undefined>([
   ['fdAT', (n) => n >= 4],
 ]);
 
-export function isPng(bytes: Uint8Array): boolean {
-  return SIGNATURE.every((b, i) => bytes[i] === b);
-}
 
 /** Return a copy of `png` without metadata chunks; throws StripError when the structure is broken. */
 export function stripPng(png: Uint8Array): Uint8Array {

@@ -12,6 +12,7 @@
  * EXIF there would otherwise ride along); its size is rewritten to match.
  */
 import { ByteWriter } from './byte-writer.ts';
+import { isWebp } from './detect.ts';
 import { StripError } from './strip-error.ts';
 
 /** The image data chunks, kept as they are at the top level and inside frames. */
@@ -23,9 +24,6 @@ const ANIM_SIZE = 6;
 const FLAG_ALPHA = 0x10;
 const FLAG_ANIMATION = 0x02;
 
-export function isWebp(bytes: Uint8Array): boolean {
-  return bytes.length >= 12 && ascii(bytes, 0) === 'RIFF' && ascii(bytes, 8) === 'WEBP';
-}
 
 /** Return a copy of `webp` without EXIF, XMP or ICC profile; throws StripError when the structure is broken. */
 export function stripWebp(webp: Uint8Array): Uint8Array {
