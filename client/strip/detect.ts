@@ -92,9 +92,10 @@ function mediaKind(b: Uint8Array): 'video' | 'audio' | undefined {
   if (ascii(b, 0, 3) === 'FLV') return 'video';
   if (b[0] === 0x47 && b[188] === 0x47 && b[376] === 0x47) return 'video'; // MPEG transport stream
   if (b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0xba) return 'video'; // MPEG program stream
-  if (['OggS', 'fLaC', '#!AM', '.snd', 'FORM', 'MThd'].includes(ascii(b, 0, 4))) return 'audio';
-  if (ascii(b, 0, 3) === 'ID3' || (b[0] === 0xff && (b[1]! & 0xe0) === 0xe0 && (b[1]! & 0x06) !== 0)) return 'audio'; // MP3
-  if (b[0] === 0xff && (b[1]! & 0xf6) === 0xf0) return 'audio'; // AAC in ADTS
+  if (['OggS', 'fLaC', '#!AM', '.snd'].includes(ascii(b, 0, 4))) return 'audio';
+  // MP3 with its ID3 tag. A bare MPEG audio frame header (FF Ex) is not sniffed: one random file
+  // in two thousand starts like one, and the general warning fits an untagged MP3 as well.
+  if (ascii(b, 0, 3) === 'ID3') return 'audio';
   return undefined;
 }
 
