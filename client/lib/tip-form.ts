@@ -43,7 +43,7 @@ const KIND_EXTENSION: Partial<Record<FileKind, string>> = { jpeg: '.jpg', png: '
 type Attached = { file: File; kind?: FileKind; defaultName: string; sendName: HTMLInputElement };
 
 /** `file-N` and the original's extension (lower case) if it is a plain one, else the kind's. */
-export function safeDefaultName(original: string, n: number, kind?: FileKind): string {
+function safeDefaultName(original: string, n: number, kind?: FileKind): string {
   const extension = /\.[A-Za-z0-9]{1,8}$/.exec(original)?.[0].toLowerCase() ?? (kind && KIND_EXTENSION[kind]) ?? '';
   return `file-${n}${extension}`;
 }

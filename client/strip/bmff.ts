@@ -13,6 +13,8 @@ export type Box = {
   end: number;
 };
 
+const MAX_STRING = 1024;
+
 /** Reads big-endian fields from `bytes` between `pos` and `end`, refusing to go past `end`. */
 export class BoxReader {
   private readonly view: DataView;
@@ -73,9 +75,11 @@ export class BoxReader {
     if (nul < 0 || nul >= this.end) throw new StripError(`HEIF ${this.where}: string without its terminating NUL`);
     this.pos = nul + 1;
   }
+  /** A short NUL-terminated string (a URN, a type): longer than MAX_STRING is refused. */
   string(): string {
     const from = this.pos;
     this.skipString();
+    if (this.pos - 1 - from > MAX_STRING) throw new StripError(`HEIF ${this.where}: string of ${this.pos - 1 - from} bytes`);
     return String.fromCharCode(...this.bytes.subarray(from, this.pos - 1));
   }
   /** Version and flags of a FullBox. */

@@ -447,7 +447,7 @@ function checkDerivedData(k: Kept, references: Reference[]): void {
  * SEI (39, 40: encoder names and settings, user data), filler data (38), access unit and
  * end-of-stream markers, and reserved or unspecified types.
  */
-export function cleanHevcNalUnits(data: Uint8Array, lengthSize: number, where: string, needPicture: boolean): Uint8Array {
+function cleanHevcNalUnits(data: Uint8Array, lengthSize: number, where: string, needPicture: boolean): Uint8Array {
   if (lengthSize === 3) throw new StripError(`HEIF ${where}: NAL length size 3 is not allowed`);
   const out = new ByteWriter(data.length);
   let pos = 0;
@@ -476,7 +476,7 @@ export function cleanHevcNalUnits(data: Uint8Array, lengthSize: number, where: s
  * redundant frame header (7), tile list (8); gone: metadata (5) and padding (15) OBUs, and
  * reserved types.
  */
-export function cleanAv1Obus(data: Uint8Array, where: string, needPicture: boolean, keep = AV1_PICTURE_OBUS): Uint8Array {
+function cleanAv1Obus(data: Uint8Array, where: string, needPicture: boolean, keep = AV1_PICTURE_OBUS): Uint8Array {
   const out = new ByteWriter(data.length);
   let pos = 0;
   let frames = 0;

@@ -92,8 +92,9 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     // page's note ("will be removed" or a warning) says what happens here.
     const kinds = await Promise.all(files.map((f) => detectFileKind(async (start, end) => f.bytes.subarray(start, end), f.bytes.length)));
     const toClean = kinds.filter(isCleanable).length;
-    // The cleaners (about 12 KB gzipped) load only for a tip with a file to clean.
-    const { cleanFile } = toClean ? await import('../strip/index.ts') : { cleanFile: undefined };
+    // The cleaners (12 KB gzipped) load only for a tip with a file to clean; if they cannot be
+    // fetched, the call fails and nothing is sent.
+    const cleaners = toClean ? await import('../strip/index.ts') : undefined;
     const stripped: boolean[] = [];
     const cleaned: (TipFile & { stripped: boolean })[] = [];
     for (const [i, file] of files.entries()) {
@@ -105,7 +106,7 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
       }
       progress({ stage: 'cleaning', fraction: stripped.filter(Boolean).length / toClean });
       try {
-        cleaned.push({ ...file, bytes: await cleanFile!(kind, file.bytes), stripped: true });
+        cleaned.push({ ...file, bytes: await cleaners!.cleanFile(kind, file.bytes), stripped: true });
       } catch (error) {
         throw new FileNotCleanedError(file.name, kind, error);
       }
