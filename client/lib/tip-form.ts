@@ -1,10 +1,15 @@
 /**
- * @module client/lib/tip-form — the message box, the files and their metadata notes, the
- * progress and the cancel button; shared by the first tip and follow-ups.
+ * @module client/lib/tip-form — the message box, the files with what will happen to their hidden
+ * data and the name each is sent under, the progress and the cancel button; shared by the first
+ * tip and follow-ups.
+ *
+ * A file's name can name its source (a person, a passport scan, a date, a phone number, the
+ * camera's photo counter), so every file is sent as `file-N` with its extension unless the
+ * source types another name; the name typed is what goes into the envelope's manifest.
  */
 import { MAX_FILES, MAX_MESSAGE_BYTES } from '../../protocol/limits.ts';
 import type { MessageKey } from '../i18n/index.ts';
-import { detectImageKind } from '../strip/index.ts';
+import { detectFileKind, type FileKind } from '../strip/detect.ts';
 import { ApiError } from './api.ts';
 import { byId, show, type Page } from './page.ts';
 import type { SendEvents, Stage, Tip } from './send.ts';
@@ -18,6 +23,30 @@ const STAGE_TEXT: Record<Exclude<Stage, 'uploading'>, MessageKey> = {
   encrypting: 'progress_encrypting',
   pow: 'progress_pow',
 };
+
+/** What the page tells the source about a file of each kind, and whether that is a warning. */
+const KIND_NOTE: Record<FileKind, [MessageKey, 'ok' | 'warn']> = {
+  jpeg: ['file_cleaned', 'ok'],
+  png: ['file_cleaned', 'ok'],
+  webp: ['file_cleaned', 'ok'],
+  heif: ['file_cleaned', 'ok'],
+  ooxml: ['file_cleaned_document', 'ok'],
+  text: ['file_text', 'ok'],
+  pdf: ['file_pdf', 'warn'],
+  video: ['file_video', 'warn'],
+  audio: ['file_audio', 'warn'],
+  other: ['file_warning', 'warn'],
+};
+/** Used for the default name when the original has no plain extension of its own. */
+const KIND_EXTENSION: Partial<Record<FileKind, string>> = { jpeg: '.jpg', png: '.png', webp: '.webp', heif: '.heic', pdf: '.pdf', text: '.txt' };
+
+type Attached = { file: File; kind?: FileKind; defaultName: string; sendName: HTMLInputElement };
+
+/** `file-N` and the original's extension (lower case) if it is a plain one, else the kind's. */
+function safeDefaultName(original: string, n: number, kind?: FileKind): string {
+  const extension = /\.[A-Za-z0-9]{1,8}$/.exec(original)?.[0].toLowerCase() ?? (kind && KIND_EXTENSION[kind]) ?? '';
+  return `file-${n}${extension}`;
+}
 
 export function setupTipForm(
   page: Page,
@@ -35,7 +64,7 @@ export function setupTipForm(
   const cancel = byId<HTMLButtonElement>('cancel');
   const errorLine = byId('error');
   const encoder = new TextEncoder();
-  let files: File[] = [];
+  let files: Attached[] = [];
   let fileCount = 0;
   let ready = false;
   let busy: AbortController | undefined;
@@ -59,12 +88,30 @@ export function setupTipForm(
   }
 
   async function addFile(file: File): Promise<void> {
+    const n = ++fileCount;
     const item = document.createElement('li');
     const name = document.createElement('p');
     name.className = 'name';
-    name.id = `file-name-${++fileCount}`;
+    name.id = `file-name-${n}`;
     name.textContent = file.name;
+    // The second paragraph is what happens to the file's hidden data (the stories read it there).
     const note = document.createElement('p');
+    const nameNote = document.createElement('p');
+    nameNote.className = 'warn';
+    nameNote.id = `file-name-note-${n}`;
+    page.setText(nameNote, 'file_name_note');
+    const label = document.createElement('label');
+    label.htmlFor = `file-send-name-${n}`;
+    page.setText(label, 'file_send_name_label');
+    const sendName = document.createElement('input');
+    sendName.type = 'text';
+    sendName.id = label.htmlFor;
+    sendName.dataset.testid = 'send-name';
+    sendName.autocomplete = 'off';
+    sendName.spellcheck = false;
+    sendName.setAttribute('aria-describedby', nameNote.id);
+    const attached: Attached = { file, defaultName: safeDefaultName(file.name, n), sendName };
+    sendName.value = attached.defaultName;
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.className = 'secondary';
@@ -72,17 +119,32 @@ export function setupTipForm(
     // "Remove" alone is ambiguous with several files: the file's name describes which.
     remove.setAttribute('aria-describedby', name.id);
     remove.addEventListener('click', () => {
-      files = files.filter((f) => f !== file);
+      files = files.filter((f) => f !== attached);
       item.remove();
       input.focus();
     });
-    item.append(name, note, remove);
+    item.append(name, note, nameNote, label, sendName, remove);
     list.append(item);
-    files.push(file);
-    const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
-    const cleanable = detectImageKind(head) !== undefined;
-    note.className = cleanable ? 'ok' : 'warn';
-    page.setText(note, cleanable ? 'file_cleaned' : 'file_warning');
+    files.push(attached);
+    const kind = await detectFileKind(async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()), file.size);
+    attached.kind = kind;
+    if (!/\.[A-Za-z0-9]{1,8}$/.test(file.name) && sendName.value === attached.defaultName) {
+      attached.defaultName = safeDefaultName(file.name, n, kind);
+      sendName.value = attached.defaultName;
+    }
+    const [key, tone] = KIND_NOTE[kind];
+    note.className = tone;
+    page.setText(note, key);
+  }
+
+  /** The files as they will be sent: each under the name in its box (or its default if left empty). */
+  function filesToSend(): File[] {
+    return files.map(({ file, defaultName, sendName }) => new File([file], sendName.value.trim() || defaultName, { type: file.type }));
+  }
+
+  /** The original name of the file sent as `sent` (an error names what the worker was given). */
+  function originalName(sent: string | undefined): string {
+    return files.find((f) => (f.sendName.value.trim() || f.defaultName) === sent)?.file.name ?? sent ?? '';
   }
 
   message.addEventListener('input', updateCounter);
@@ -113,7 +175,9 @@ export function setupTipForm(
       onStage(stage) {
         if (stage === 'uploading') return events.onUpload(0);
         bar.removeAttribute('value');
-        page.setText(progressText, STAGE_TEXT[stage]);
+        // Only cleaned files (images, Office files) bring this stage: "from images" unless there is a document.
+        const documents = files.some((f) => f.kind === 'ooxml');
+        page.setText(progressText, stage === 'cleaning' && documents ? 'progress_cleaning_files' : STAGE_TEXT[stage]);
       },
       onUpload(fraction) {
         bar.value = fraction;
@@ -132,9 +196,9 @@ export function setupTipForm(
       },
     };
     try {
-      await send({ language: page.language, message: message.value, files: [...files] }, busy.signal, events);
+      await send({ language: page.language, message: message.value, files: filesToSend() }, busy.signal, events);
     } catch (error) {
-      const [key, values] = describeError(error);
+      const [key, values] = describeError(error, originalName);
       showError(key, values);
     } finally {
       busy = undefined;
@@ -152,16 +216,24 @@ export function setupTipForm(
     reset() {
       message.value = '';
       files = [];
+      fileCount = 0;
       list.replaceChildren();
       updateCounter();
     },
   };
 }
 
-function describeError(error: unknown): [MessageKey, Record<string, string | number>?] {
+/** Each kind of file the worker could not clean has its own advice. */
+const NOT_CLEANED: Record<string, MessageKey> = {
+  image_not_cleaned: 'error_image',
+  heif_not_cleaned: 'error_heif',
+  document_not_cleaned: 'error_document',
+};
+
+function describeError(error: unknown, originalName: (sent: string | undefined) => string): [MessageKey, Record<string, string | number>?] {
   const e = error as { name?: string; code?: string };
   if (e?.name === 'AbortError') return ['error_cancelled'];
-  if (error instanceof WorkerError && error.code === 'image_not_cleaned') return ['error_image', { name: error.file ?? '' }];
+  if (error instanceof WorkerError && error.code && NOT_CLEANED[error.code]) return [NOT_CLEANED[error.code]!, { name: originalName(error.file) }];
   if (e?.code === 'message_too_large' || e?.code === 'too_many_files' || e?.code === 'too_large') return ['error_too_large'];
   if (error instanceof ApiError && error.retryable) return ['error_network'];
   return ['error_server', { code: e?.code ?? e?.name ?? 'error' }];

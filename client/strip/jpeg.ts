@@ -14,6 +14,7 @@
  * SOI or RSTn) could carry anything, so the file is refused with StripError.
  */
 import { ByteWriter } from './byte-writer.ts';
+import { isJpeg } from './detect.ts';
 import { StripError } from './strip-error.ts';
 
 const SOI = 0xd8;
@@ -39,9 +40,6 @@ function isKept(marker: number): boolean {
   return isSof || KEPT.has(marker);
 }
 
-export function isJpeg(bytes: Uint8Array): boolean {
-  return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === SOI && bytes[2] === 0xff;
-}
 
 /** Return a copy of `jpeg` without metadata; throws StripError when the structure is broken. */
 export function stripJpeg(jpeg: Uint8Array): Uint8Array {

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { stripPng } from './png.ts';
 import { StripError } from './strip-error.ts';
-import { SECRETS, ascii, basePng, concat, containsBytes, exifWithGps, pngChunk, pngWithMetadata } from './test-images.ts';
+import {
+  ICC_DATE,
+  SECRETS,
+  ascii,
+  basePng,
+  concat,
+  containsBytes,
+  customIccProfile,
+  exifWithGps,
+  pngChunk,
+  pngWithIccProfile,
+  pngWithMetadata,
+} from './test-images.ts';
 
 function chunkTypes(png: Uint8Array): string[] {
   const types: string[] = [];
@@ -66,6 +78,34 @@ describe('stripPng', () => {
     const clean = stripPng(withChunks);
     expect(chunkTypes(clean)).toEqual(['IHDR', ...kept.map(([t]) => t), 'IDAT', 'IDAT', 'IEND']);
     expect(Buffer.from(clean).equals(Buffer.from(withChunks))).toBe(true);
+  });
+
+  it('drops an iCCP colour profile with its creation time, device maker and model, and adds nothing', () => {
+    const dirty = pngWithIccProfile();
+    expect(chunkTypes(dirty)).toEqual(['IHDR', 'iCCP', 'IDAT', 'IDAT', 'IEND']);
+    const profile = customIccProfile();
+    for (const needle of [ICC_DATE, ascii('SDcmLK09'), ascii(SECRETS.camera), ascii(SECRETS.author)]) {
+      expect(containsBytes(dirty, needle)).toBe(true);
+    }
+    const clean = stripPng(dirty);
+    expect(chunkTypes(clean)).toEqual(['IHDR', 'IDAT', 'IDAT', 'IEND']);
+    for (const needle of [ICC_DATE, ascii('SDcmLK09'), ascii(SECRETS.camera), ascii(SECRETS.author), profile.subarray(0, 48)]) {
+      expect(containsBytes(clean, needle)).toBe(false);
+    }
+    expect(Buffer.from(clean).equals(Buffer.from(basePng()))).toBe(true);
+  });
+
+  it('drops an ancillary chunk of the wrong size and refuses a critical one', () => {
+    const base = basePng();
+    const note = ascii(`${SECRETS.comment}....`);
+    const longGama = concat(base.subarray(0, 33), pngChunk('gAMA', note), pngChunk('pHYs', note), base.subarray(33));
+    const clean = stripPng(longGama);
+    expect(chunkTypes(clean)).toEqual(['IHDR', 'IDAT', 'IDAT', 'IEND']);
+    expect(containsBytes(clean, ascii(SECRETS.comment))).toBe(false);
+    const longIend = concat(base.subarray(0, base.length - 12), pngChunk('IEND', note));
+    expect(() => stripPng(longIend)).toThrow(/IEND of 34 bytes/);
+    const longIhdr = concat(base.subarray(0, 8), pngChunk('IHDR', concat(base.subarray(16, 29), note)), base.subarray(33));
+    expect(() => stripPng(longIhdr)).toThrow(/IHDR of 47 bytes/);
   });
 
   it('refuses a PNG with a critical chunk it does not know rather than dropping it', () => {

@@ -6,28 +6,50 @@
  * metadata (tEXt, zTXt, iTXt, eXIf, tIME) and every chunk this code does not know alike, since
  * any of them may hold a location or a name (caBX C2PA manifests, zxIf, private EXIF or XMP
  * chunks). sPLT is not kept either: it is only a palette suggestion and carries a free-text name.
+ *
+ * iCCP goes too: an embedded ICC profile has a creation time, a device maker and model and free
+ * text (a calibrated screen's profile names the machine; a macOS screenshot carries the
+ * display's). Nothing replaces it: without a colour chunk a viewer shows sRGB, which is what an
+ * sRGB chunk would say, and a gAMA/cHRM pair written as the profile's fallback now applies, as
+ * the format intends. A wide-gamut picture may look a little duller; nobody is named by that.
+ *
  * An unknown critical chunk (uppercase first letter) means the image cannot be shown without it,
- * so the file is refused with StripError rather than rewritten into something else. Everything
- * after IEND is dropped too. Kept chunks are copied byte for byte, so their CRCs stay valid.
+ * so the file is refused with StripError rather than rewritten into something else. Kept chunks
+ * with a fixed size must have exactly that size (a 4-byte gAMA of 4,000 bytes would carry text
+ * along): a wrong-sized critical chunk refuses the file, a wrong-sized ancillary one is dropped,
+ * as decoders drop it. Everything after IEND is dropped too. Kept chunks are copied byte for
+ * byte, so their CRCs stay valid.
  */
 import { ByteWriter } from './byte-writer.ts';
+import { isPng } from './detect.ts';
 import { StripError } from './strip-error.ts';
 
-const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-const CRITICAL = new Set(['IHDR', 'PLTE', 'IDAT', 'IEND']);
-const KEPT = new Set([
-  ...CRITICAL,
+/** Kept chunk types and the data lengths they may have (undefined: any length). */
+const KEPT = new Map<string, ((length: number) => boolean) | undefined>([
+  // critical
+  ['IHDR', (n) => n === 13],
+  ['PLTE', (n) => n > 0 && n <= 768 && n % 3 === 0],
+  ['IDAT', undefined],
+  ['IEND', (n) => n === 0],
   // transparency, colour space and gamma, HDR (PNG 3rd edition)
-  'tRNS', 'cHRM', 'gAMA', 'iCCP', 'sBIT', 'sRGB', 'cICP', 'mDCV', 'cLLI',
+  ['tRNS', (n) => n <= 256],
+  ['cHRM', (n) => n === 32],
+  ['gAMA', (n) => n === 4],
+  ['sBIT', (n) => n >= 1 && n <= 4],
+  ['sRGB', (n) => n === 1],
+  ['cICP', (n) => n === 4],
+  ['mDCV', (n) => n === 24],
+  ['cLLI', (n) => n === 8],
   // background, palette histogram, pixel size
-  'bKGD', 'hIST', 'pHYs',
-  // APNG
-  'acTL', 'fcTL', 'fdAT',
+  ['bKGD', (n) => n === 1 || n === 2 || n === 6],
+  ['hIST', (n) => n <= 512 && n % 2 === 0],
+  ['pHYs', (n) => n === 9],
+  // APNG: fdAT is a sequence number and image data
+  ['acTL', (n) => n === 8],
+  ['fcTL', (n) => n === 26],
+  ['fdAT', (n) => n >= 4],
 ]);
 
-export function isPng(bytes: Uint8Array): boolean {
-  return SIGNATURE.every((b, i) => bytes[i] === b);
-}
 
 /** Return a copy of `png` without metadata chunks; throws StripError when the structure is broken. */
 export function stripPng(png: Uint8Array): Uint8Array {
@@ -46,12 +68,16 @@ export function stripPng(png: Uint8Array): Uint8Array {
     if (end > png.length) throw new StripError(`truncated PNG chunk ${type} at byte ${pos}`);
     if (first && type !== 'IHDR') throw new StripError(`PNG starts with ${type}, expected IHDR`);
     first = false;
-    if (KEPT.has(type)) {
+    const sized = KEPT.get(type);
+    const kept = KEPT.has(type) && (sized === undefined || sized(length));
+    if (kept) {
       out.push(png.subarray(pos, end));
     } else if (isCritical(type)) {
-      throw new StripError(`PNG with unknown critical chunk ${type}: it cannot be cleaned safely`);
+      const why = KEPT.has(type) ? `${type} of ${length} bytes` : `unknown critical chunk ${type}`;
+      throw new StripError(`PNG with ${why}: it cannot be cleaned safely`);
     }
-    // else dropped: metadata or an ancillary chunk this code does not know
+    // else dropped: metadata, a colour profile, or an ancillary chunk this code does not know or
+    // that has the wrong size
     pos = end;
     if (type === 'IEND') return out.finish();
   }

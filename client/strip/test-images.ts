@@ -179,6 +179,87 @@ export function animatedWebpWithMetadata(frameExtras?: Uint8Array): Uint8Array {
   return concat(ascii('RIFF'), u32le(body.length), body);
 }
 
+/** The creation time a custom ICC profile carries (2024-03-01 09:41:07), as its header stores it. */
+export const ICC_DATE = Uint8Array.from([0x07, 0xe8, 0, 3, 0, 1, 0, 9, 0, 41, 0, 7]);
+
+/**
+ * An ICC v2 display profile as a calibration tool writes one for a particular screen (ICC.1:2001-04):
+ * a header with its creation time, device maker 'SDcm' and model 'LK09', a description naming the
+ * device and a copyright naming the person, and a white point.
+ */
+export function customIccProfile(): Uint8Array {
+  const text = (sig: string, value: string) => concat(ascii(sig), new Uint8Array(4), ascii(value + '\0'));
+  const name = `Display ${SECRETS.camera}\0`;
+  // textDescriptionType: ASCII count and text, then empty Unicode and ScriptCode parts.
+  const desc = concat(ascii('desc'), new Uint8Array(4), u32be(name.length), ascii(name), new Uint8Array(4 + 4 + 2 + 1 + 67));
+  const tags: [string, Uint8Array][] = [
+    ['desc', desc],
+    ['cprt', text('text', `Calibrated for ${SECRETS.author}`)],
+    ['wtpt', concat(ascii('XYZ '), new Uint8Array(4), u32be(0xf6d6), u32be(0x10000), u32be(0xd32d))],
+  ];
+  const tableEnd = 128 + 4 + 12 * tags.length;
+  const offsets: number[] = [];
+  let at = tableEnd;
+  for (const [, data] of tags) {
+    offsets.push(at);
+    at += data.length + ((4 - (data.length % 4)) % 4);
+  }
+  const profile = new Uint8Array(at);
+  const v = new DataView(profile.buffer);
+  v.setUint32(0, at);
+  profile.set(ascii('lcms'), 4);
+  v.setUint32(8, 0x02100000);
+  profile.set(ascii('mntrRGB XYZ '), 12);
+  profile.set(ICC_DATE, 24);
+  profile.set(ascii('acspAPPL'), 36);
+  profile.set(ascii('SDcmLK09'), 48);
+  profile.set(concat(u32be(0xf6d6), u32be(0x10000), u32be(0xd32d)), 68);
+  profile.set(ascii('SDtc'), 80);
+  v.setUint32(128, tags.length);
+  tags.forEach(([sig, data], i) => {
+    profile.set(ascii(sig), 132 + 12 * i);
+    v.setUint32(136 + 12 * i, offsets[i]!);
+    v.setUint32(140 + 12 * i, data.length);
+    profile.set(data, offsets[i]!);
+  });
+  return profile;
+}
+
+/** The base PNG with an iCCP chunk holding customIccProfile() (zlib, stored blocks, so it can be searched). */
+export function pngWithIccProfile(): Uint8Array {
+  const png = basePng();
+  const ihdrEnd = 8 + 12 + 13;
+  const profile = customIccProfile();
+  const iccp = concat(ascii(`${SECRETS.camera} display\0`), u8(0), zlibStored(profile));
+  return concat(png.subarray(0, ihdrEnd), pngChunk('iCCP', iccp), png.subarray(ihdrEnd));
+}
+
+/** The base WebP with its ICCP chunk holding customIccProfile() instead of Chromium's sRGB profile. */
+export function webpWithIccProfile(): Uint8Array {
+  const webp = baseWebp();
+  const body = concat(ascii('WEBP'), webp.subarray(12, 12 + 18), riffChunk('ICCP', customIccProfile()), baseVp8Chunk());
+  return concat(ascii('RIFF'), u32le(body.length), body);
+}
+
+/** A zlib stream (RFC 1950) of stored deflate blocks (RFC 1951 section 3.2.4). */
+function zlibStored(data: Uint8Array): Uint8Array {
+  const blocks: Uint8Array[] = [u8(0x78, 0x01)];
+  for (let at = 0; at < data.length || at === 0; at += 0xffff) {
+    const part = data.subarray(at, at + 0xffff);
+    const last = at + 0xffff >= data.length ? 1 : 0;
+    blocks.push(u8(last, part.length & 0xff, part.length >> 8, ~part.length & 0xff, (~part.length >> 8) & 0xff), part);
+    if (data.length === 0) break;
+  }
+  let a = 1;
+  let b = 0;
+  for (const byte of data) {
+    a = (a + byte) % 65521;
+    b = (b + a) % 65521;
+  }
+  blocks.push(u32be(((b << 16) | a) >>> 0));
+  return concat(...blocks);
+}
+
 /** The base WebP's 'VP8 ' chunk, header included. */
 export function baseVp8Chunk(): Uint8Array {
   const webp = baseWebp();

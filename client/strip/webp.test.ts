@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StripError } from './strip-error.ts';
 import {
+  ICC_DATE,
   SECRETS,
   animatedWebpWithMetadata,
   ascii,
@@ -9,6 +10,7 @@ import {
   concat,
   containsBytes,
   riffChunk,
+  webpWithIccProfile,
   webpWithMetadata,
 } from './test-images.ts';
 import { stripWebp } from './webp.ts';
@@ -45,18 +47,48 @@ function frames(webp: Uint8Array): { header: number[]; subchunks: string[] }[] {
 }
 
 describe('stripWebp', () => {
-  it('removes EXIF, XMP and unknown chunks, clears the VP8X flags and fixes the RIFF size', () => {
+  it('removes EXIF, XMP, ICCP and unknown chunks, clears the VP8X flags and fixes the RIFF size', () => {
     const dirty = webpWithMetadata();
     expect(chunks(dirty)).toEqual(['VP8X', 'ICCP', 'VP8 ', 'EXIF', 'XMP ', 'ZZZZ']);
-    expect(dirty[20]! & 0x0c).toBe(0x0c);
+    expect(dirty[20]! & 0x2c).toBe(0x2c);
     const clean = stripWebp(dirty);
-    expect(chunks(clean)).toEqual(['VP8X', 'ICCP', 'VP8 ']);
-    expect(clean[20]! & 0x0c).toBe(0);
-    expect(clean[20]! & 0x20).toBe(0x20); // the ICC flag stays with its chunk
+    expect(chunks(clean)).toEqual(['VP8X', 'VP8 ']);
+    expect(clean[20]).toBe(0); // no ICC, EXIF or XMP flag; not animated, no alpha
     expect(new DataView(clean.buffer).getUint32(4, true)).toBe(clean.length - 8);
     for (const s of Object.values(SECRETS)) expect(containsBytes(clean, ascii(s)), s).toBe(false);
-    // Exactly the browser's own file comes back.
-    expect(Buffer.from(clean).equals(Buffer.from(baseWebp()))).toBe(true);
+    // The browser's own file without its profile: VP8X (canvas size unchanged), then its VP8 chunk.
+    const base = baseWebp();
+    expect(Buffer.from(clean.subarray(21)).equals(Buffer.concat([base.subarray(21, 30), baseVp8Chunk()]))).toBe(true);
+  });
+
+  it('drops a custom ICC profile with its creation time, device maker and model', () => {
+    const dirty = webpWithIccProfile();
+    expect(chunks(dirty)).toEqual(['VP8X', 'ICCP', 'VP8 ']);
+    for (const needle of [ICC_DATE, ascii('SDcmLK09'), ascii(SECRETS.camera), ascii(SECRETS.author)]) {
+      expect(containsBytes(dirty, needle)).toBe(true);
+    }
+    const clean = stripWebp(dirty);
+    expect(chunks(clean)).toEqual(['VP8X', 'VP8 ']);
+    expect(clean[20]! & 0x20).toBe(0);
+    for (const needle of [ICC_DATE, ascii('SDcmLK09'), ascii(SECRETS.camera), ascii(SECRETS.author), ascii('ICCP')]) {
+      expect(containsBytes(clean, needle)).toBe(false);
+    }
+    expect(Buffer.from(clean).equals(Buffer.from(stripWebp(webpWithMetadata())))).toBe(true);
+  });
+
+  it('rewrites VP8X to its ten bytes, keeping only the alpha and animation flags', () => {
+    const base = baseWebp();
+    const vp8x = concat(ascii('VP8X'), Uint8Array.from([14, 0, 0, 0, 0xff, 0xaa, 0xbb, 0xcc, 7, 0, 0, 7, 0, 0]), ascii('Kim!'));
+    const body = concat(ascii('WEBP'), vp8x, baseVp8Chunk());
+    const size = new Uint8Array(4);
+    new DataView(size.buffer).setUint32(0, body.length, true);
+    expect(() => stripWebp(concat(ascii('RIFF'), size, body))).toThrow(/VP8X of 10/);
+    const ten = concat(ascii('VP8X'), Uint8Array.from([10, 0, 0, 0, 0xff, 0xaa, 0xbb, 0xcc, 7, 0, 0, 7, 0, 0]));
+    const body10 = concat(ascii('WEBP'), ten, baseVp8Chunk());
+    new DataView(size.buffer).setUint32(0, body10.length, true);
+    const clean = stripWebp(concat(ascii('RIFF'), size, body10));
+    expect(Array.from(clean.subarray(12, 30))).toEqual([...ascii('VP8X'), 10, 0, 0, 0, 0x12, 0, 0, 0, 7, 0, 0, 7, 0, 0]);
+    expect(Buffer.from(clean.subarray(30)).equals(Buffer.from(base.subarray(12 + 18 + 8 + 456)))).toBe(true);
   });
 
   it('copies a simple-format WebP and drops bytes after the RIFF payload', () => {

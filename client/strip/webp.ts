@@ -1,27 +1,31 @@
 /**
- * @module client/strip/webp — remove EXIF and XMP chunks from a WebP (RFC 9649, "WebP Image Format").
+ * @module client/strip/webp — remove EXIF, XMP and colour profiles from a WebP (RFC 9649, "WebP
+ * Image Format").
  *
  * A simple-format WebP (first chunk VP8 or VP8L) cannot carry metadata and is copied as is, minus
- * any bytes after the RIFF payload. An extended one (VP8X) loses its EXIF and XMP chunks and any
- * chunk this code does not know (they could hold anything); the VP8X flags for EXIF and XMP are
- * cleared and the RIFF size rewritten. An animation frame (ANMF) is rebuilt from its 16-byte frame
- * header and its ALPH, VP8 and VP8L subchunks only, since unknown subchunks may follow the image
- * data inside a frame (an EXIF there would otherwise ride along); its size is rewritten to match.
+ * any bytes after the RIFF payload. An extended one (VP8X) loses its EXIF and XMP chunks, its ICCP
+ * colour profile (a profile has a creation time, a device maker and model and free text; without
+ * it a viewer shows sRGB) and any chunk this code does not know (they could hold anything). VP8X
+ * is rewritten to its 10 bytes with only the alpha and animation flags kept, and the RIFF size
+ * rewritten. An animation frame (ANMF) is rebuilt from its 16-byte frame header and its ALPH, VP8
+ * and VP8L subchunks only, since unknown subchunks may follow the image data inside a frame (an
+ * EXIF there would otherwise ride along); its size is rewritten to match.
  */
 import { ByteWriter } from './byte-writer.ts';
+import { isWebp } from './detect.ts';
 import { StripError } from './strip-error.ts';
 
-const KEPT = new Set(['VP8X', 'ICCP', 'ANIM', 'ANMF', 'ALPH', 'VP8 ', 'VP8L']);
-const FRAME_KEPT = new Set(['ALPH', 'VP8 ', 'VP8L']);
+/** The image data chunks, kept as they are at the top level and inside frames. */
+const IMAGE_CHUNKS = new Set(['ALPH', 'VP8 ', 'VP8L']);
 const ANMF_HEADER = 16;
-const FLAG_EXIF = 0x08;
-const FLAG_XMP = 0x04;
+const VP8X_SIZE = 10;
+const ANIM_SIZE = 6;
+/** VP8X flags (RFC 9649 section 2.7): only these two say anything about the picture itself. */
+const FLAG_ALPHA = 0x10;
+const FLAG_ANIMATION = 0x02;
 
-export function isWebp(bytes: Uint8Array): boolean {
-  return bytes.length >= 12 && ascii(bytes, 0) === 'RIFF' && ascii(bytes, 8) === 'WEBP';
-}
 
-/** Return a copy of `webp` without EXIF/XMP; throws StripError when the structure is broken. */
+/** Return a copy of `webp` without EXIF, XMP or ICC profile; throws StripError when the structure is broken. */
 export function stripWebp(webp: Uint8Array): Uint8Array {
   if (!isWebp(webp)) throw new StripError('not a WebP: expected RIFF....WEBP');
   const view = new DataView(webp.buffer, webp.byteOffset, webp.byteLength);
@@ -34,7 +38,6 @@ export function stripWebp(webp: Uint8Array): Uint8Array {
   out.push(webp.subarray(0, 12));
   let pos = 12;
   let first = true;
-  let vp8xAt = -1;
   while (pos < riffEnd) {
     if (pos + 8 > riffEnd) throw new StripError(`truncated WebP chunk header at byte ${pos}`);
     const fourcc = ascii(webp, pos);
@@ -47,19 +50,32 @@ export function stripWebp(webp: Uint8Array): Uint8Array {
         out.push(webp.subarray(pos, end));
         return withRiffSize(out.finish());
       }
-      if (fourcc !== 'VP8X' || size < 10) throw new StripError(`WebP starts with chunk ${JSON.stringify(fourcc)}`);
-      vp8xAt = pos;
+      if (fourcc !== 'VP8X' || size !== VP8X_SIZE) {
+        throw new StripError(`WebP starts with chunk ${JSON.stringify(fourcc)} of ${size} bytes, expected VP8X of ${VP8X_SIZE}`);
+      }
+      out.push(plainVp8x(webp.subarray(pos + 8, pos + 8 + VP8X_SIZE)));
+    } else if (fourcc === 'ANMF') {
+      out.push(cleanFrame(webp, pos, size));
+    } else if (fourcc === 'ANIM') {
+      if (size !== ANIM_SIZE) throw new StripError(`WebP ANIM chunk of ${size} bytes, expected ${ANIM_SIZE}`);
+      out.push(webp.subarray(pos, end));
+    } else if (IMAGE_CHUNKS.has(fourcc)) {
+      out.push(webp.subarray(pos, end));
     }
+    // else dropped: EXIF, XMP, ICCP, or a chunk this code does not know
     first = false;
-    if (fourcc === 'ANMF') out.push(cleanFrame(webp, pos, size));
-    else if (KEPT.has(fourcc)) out.push(webp.subarray(pos, end));
     pos = end;
   }
-  if (vp8xAt < 0) throw new StripError('WebP without any chunk');
-  const result = withRiffSize(out.finish());
-  // VP8X was the first chunk kept, right after the 12-byte header; its flags are its first byte.
-  result[12 + 8] = result[12 + 8]! & ~(FLAG_EXIF | FLAG_XMP);
-  return result;
+  if (first) throw new StripError('WebP without any chunk');
+  return withRiffSize(out.finish());
+}
+
+/** VP8X with the alpha and animation flags, reserved bits zero, and the canvas size as it was. */
+function plainVp8x(payload: Uint8Array): Uint8Array {
+  const chunk = new Uint8Array(8 + VP8X_SIZE);
+  chunk.set([0x56, 0x50, 0x38, 0x58, VP8X_SIZE, 0, 0, 0, payload[0]! & (FLAG_ALPHA | FLAG_ANIMATION), 0, 0, 0]);
+  chunk.set(payload.subarray(4, 10), 12);
+  return chunk;
 }
 
 /** The ANMF chunk at `pos` (payload `size` bytes) with only its frame header and image subchunks. */
@@ -77,7 +93,7 @@ function cleanFrame(webp: Uint8Array, pos: number, size: number): Uint8Array {
     const subSize = view.getUint32(at + 4, true);
     const end = at + 8 + subSize + (subSize % 2);
     if (end > payloadEnd) throw new StripError(`WebP frame subchunk ${JSON.stringify(fourcc)} runs past its ANMF end`);
-    if (FRAME_KEPT.has(fourcc)) {
+    if (IMAGE_CHUNKS.has(fourcc)) {
       out.push(webp.subarray(at, at + 8 + subSize));
       if (subSize % 2) out.push(new Uint8Array(1));
       if (fourcc !== 'ALPH') image = true;

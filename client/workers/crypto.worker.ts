@@ -1,6 +1,6 @@
 /**
  * @module client/workers/crypto.worker — every slow or secret step, off the page's thread:
- * cleaning images, building and encrypting the envelope, deriving the codename's secrets and
+ * cleaning files (images, Office documents), building and encrypting the envelope, deriving the codename's secrets and
  * making or unlocking the reply key. With the JIT off these take seconds; the page stays usable.
  *
  * The reply-key passphrase never leaves this worker: the page only ever sees the lookup id.
@@ -11,8 +11,8 @@ import { toHex } from '../../protocol/encoding.ts';
 import { buildEnvelope } from '../../protocol/envelope.ts';
 import { deriveSourceSecrets } from '../../protocol/kdf.ts';
 import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
-import { detectImageKind, stripImage } from '../strip/index.ts';
-import type { CryptoCalls, CryptoOp, Progress, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
+import { detectFileKind, isCleanable, type CleanableKind } from '../strip/detect.ts';
+import type { CryptoCalls, CryptoOp, Progress, TipFile, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
 
 type Handler<K extends CryptoOp> = (
   args: CryptoCalls[K]['args'],
@@ -46,14 +46,26 @@ function derive(codename: string, instanceSalt: string, progress: (p: Progress) 
   return secrets.lookupId;
 }
 
-class ImageNotCleanedError extends Error {
-  override name = 'ImageNotCleanedError';
-  readonly code = 'image_not_cleaned';
+/** The page's error code for a file that could not be cleaned, by kind: each has its own advice. */
+const NOT_CLEANED: Record<CleanableKind, string> = {
+  jpeg: 'image_not_cleaned',
+  png: 'image_not_cleaned',
+  webp: 'image_not_cleaned',
+  heif: 'heif_not_cleaned',
+  ooxml: 'document_not_cleaned',
+};
+
+/** A file the cleaner could not clean: the tip is not sent at all, rather than sent with it uncleaned. */
+class FileNotCleanedError extends Error {
+  override name = 'FileNotCleanedError';
+  readonly code: string;
   constructor(
     readonly file: string,
+    kind: CleanableKind,
     cause: unknown,
   ) {
-    super(`could not remove metadata from ${file}: ${(cause as Error).message}`);
+    super(`could not remove metadata from ${file} (${kind}): ${(cause as Error)?.message ?? String(cause)}`);
+    this.code = NOT_CLEANED[kind];
   }
 }
 
@@ -75,21 +87,30 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
   },
 
   async encrypt({ newsroomKey: armored, language, message, files }, progress) {
+    // The same detection the page ran when the file was attached, on the same bytes, so the
+    // page's note ("will be removed" or a warning) says what happens here.
+    const kinds = await Promise.all(files.map((f) => detectFileKind(async (start, end) => f.bytes.subarray(start, end), f.bytes.length)));
+    const toClean = kinds.filter(isCleanable).length;
+    // The cleaners (12 KB gzipped) load only for a tip with a file to clean; if they cannot be
+    // fetched, the call fails and nothing is sent.
+    const cleaners = toClean ? await import('../strip/index.ts') : undefined;
     const stripped: boolean[] = [];
-    const cleaned = files.map((file, i) => {
-      progress({ stage: 'cleaning', fraction: i / Math.max(1, files.length) });
-      const kind = detectImageKind(file.bytes.subarray(0, 16));
-      if (!kind) {
+    const cleaned: (TipFile & { stripped: boolean })[] = [];
+    for (const [i, file] of files.entries()) {
+      const kind = kinds[i]!;
+      if (!isCleanable(kind)) {
+        cleaned.push({ ...file, stripped: false });
         stripped.push(false);
-        return { ...file, stripped: false };
+        continue;
       }
+      progress({ stage: 'cleaning', fraction: stripped.filter(Boolean).length / toClean });
       try {
-        stripped.push(true);
-        return { ...file, bytes: stripImage(kind, file.bytes), stripped: true };
+        cleaned.push({ ...file, bytes: await cleaners!.cleanFile(kind, file.bytes), stripped: true });
       } catch (error) {
-        throw new ImageNotCleanedError(file.name, error);
+        throw new FileNotCleanedError(file.name, kind, error);
       }
-    });
+      stripped.push(true);
+    }
     progress({ stage: 'encrypting' });
     const envelope = await buildEnvelope({ language, message, files: cleaned });
     const ciphertext = await encryptToKeys(envelope, [await newsroomKey(armored)]);

@@ -71,6 +71,43 @@ export class SourceNavigator {
     return this.page.$$eval('#file-list li p:nth-child(2)', (notes) => notes.map((n) => `${n.className}: ${n.textContent}`));
   }
 
+  /** What the page says about each attached file: its hidden data, its name, the name it will be sent under. */
+  async sourceReadsFileNotes(): Promise<{ note: string; nameNote: string; sendName: string }[]> {
+    return this.page.$$eval('#file-list li', (items) =>
+      items.map((li) => ({
+        note: `${li.querySelector('p:nth-child(2)')!.className}: ${li.querySelector('p:nth-child(2)')!.textContent}`,
+        nameNote: `${li.querySelector('p:nth-child(3)')!.className}: ${li.querySelector('p:nth-child(3)')!.textContent}`,
+        sendName: (li.querySelector('[data-testid=send-name]') as HTMLInputElement).value,
+      })),
+    );
+  }
+
+  /** Types another name for the `index`-th file (0-based) in its "name to send" box. */
+  async sourceRenamesFile(index: number, name: string): Promise<void> {
+    const boxes = await this.page.$$('[data-testid=send-name]');
+    await boxes[index]!.evaluate((el, value) => {
+      (el as HTMLInputElement).value = value;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, name);
+  }
+
+  /** From now on, every text the progress line shows is recorded; read them with progressShown(). */
+  async sourceWatchesProgress(): Promise<void> {
+    await this.page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __progress: string[] }).__progress = seen;
+      const line = document.querySelector('#progress-text')!;
+      new MutationObserver(() => {
+        const text = line.textContent ?? '';
+        if (text && seen.at(-1) !== text) seen.push(text);
+      }).observe(line, { childList: true, characterData: true, subtree: true });
+    });
+  }
+
+  async progressShown(): Promise<string[]> {
+    return this.page.evaluate(() => (window as unknown as { __progress?: string[] }).__progress ?? []);
+  }
+
   /** Writes, attaches, sends; returns the codename shown. */
   async sourceSubmitsTip(tip: { message: string; files?: string[] }): Promise<string> {
     await this.sourceWaitsForThePageToBeReady('submit');

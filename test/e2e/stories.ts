@@ -122,7 +122,7 @@ export function defineSourceStories(name: BrowserName): void {
       expect(envelope.message).toBe(message);
       expect(envelope.files).toHaveLength(1);
       const [arrived] = envelope.files;
-      expect(arrived!.name).toBe('IMG_2041.jpg');
+      expect(arrived!.name).toBe('file-1.jpg'); // the camera's name is not sent (stories-metadata.ts)
       expect(arrived!.stripped).toBe(true);
       for (const secret of Object.values(SECRETS)) expect(containsBytes(arrived!.bytes, ascii(secret)), secret).toBe(false);
       expect(containsBytes(arrived!.bytes, ascii('Exif'))).toBe(false);

@@ -1,0 +1,3 @@
+import { defineMetadataStories } from './stories-metadata.ts';
+
+defineMetadataStories('chromium');
