@@ -93,7 +93,7 @@ export async function touchTree(dir: string, now = new Date()): Promise<void> {
 
 export interface ForgetTimerOptions {
   db: Db;
-  /** PGlite's data folder, whose file times are reset with each WAL pass */
+  /** PGlite's data folder, whose file times are reset with each WAL pass (and at start) */
   dataDir?: string;
   log?: (line: string) => void;
   walIntervalMs?: number;
@@ -102,9 +102,10 @@ export interface ForgetTimerOptions {
 }
 
 /**
- * Runs the passes now and on their intervals; returns `stop()`, which cancels the next run and
- * waits for one in progress. Several processes on one database may each run them: they are
- * idempotent, and a second VACUUM FULL waits for the first.
+ * Runs the passes on their intervals, the first after a random half to whole WAL interval (so
+ * processes started together, or a process restarted in a loop, do not all checkpoint at once);
+ * returns `stop()`, which cancels the next run and waits for one in progress. Several processes
+ * on one database may each run them: they are idempotent, and a second rewrite waits for the first.
  */
 export function startForgetTimer(options: ForgetTimerOptions): () => Promise<void> {
   const {
@@ -116,7 +117,7 @@ export function startForgetTimer(options: ForgetTimerOptions): () => Promise<voi
     chunksRewriteIntervalMs = CHUNKS_REWRITE_INTERVAL_MS,
   } = options;
   let stopped = false;
-  let running: Promise<void> = Promise.resolve();
+  let running: Promise<void> = dataDir ? touchTree(dataDir).catch(() => {}) : Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let lastRewrite = -Infinity;
   let lastChunksRewrite = -Infinity;
@@ -157,7 +158,8 @@ export function startForgetTimer(options: ForgetTimerOptions): () => Promise<voi
       }
     });
   };
-  tick();
+  timer = setTimeout(tick, Math.round(walIntervalMs * (0.5 + Math.random() / 2)));
+  timer.unref();
   return async function stopForgetTimer() {
     stopped = true;
     clearTimeout(timer);
