@@ -11,6 +11,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
 import { loadInstance } from './instance.ts';
+import { startForgetTimer } from './db/forget.ts';
 import { startRetentionTimer } from './retention.ts';
 import { installGracefulShutdown } from './shutdown.ts';
 import { DEMO_KEY_WARNING, loadNewsroomKey, NewsroomKeyError } from './newsroom-key.ts';
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
   const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check });
   const stopPurge = startPurgeTimer(database.db, clock);
   const stopRetention = startRetentionTimer({ db: database.db, clock, days: config.retentionDays, log });
+  // what a seized running server tells about time and deleted rows stays within a bound
+  const stopForget = startForgetTimer({ db: database.db, log, ...(database.kind === 'pglite' ? { dataDir: config.dataDir } : {}) });
 
   const servers: ServerType[] = [];
   const urls: string[] = [];
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
 
   // on SIGTERM/SIGINT: stop listening, finish requests in flight, stop the timers, then close the
   // database (PGlite must be closed to leave its data folder consistent)
-  installGracefulShutdown({ servers, db: database, stops: [stopPurge, stopRetention, () => keyChecks.close()], log });
+  installGracefulShutdown({ servers, db: database, stops: [stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
 }
 
 main().catch((error: unknown) => {

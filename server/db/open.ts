@@ -60,7 +60,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 async function openPglite(dataDir: string): Promise<Database> {
   const memory = dataDir === 'memory://';
   const unlock = memory ? () => {} : lockDataDir(dataDir);
-  const client = memory ? new PGlite() : new PGlite(dataDir);
+  const client = memory ? new PGlite() : new PGlite(dataDir, { startParams: PGLITE_START_PARAMS });
   try {
     await client.waitReady;
     const db = drizzlePglite({ client, schema });
@@ -81,6 +81,22 @@ async function openPglite(dataDir: string): Promise<Database> {
     });
   }
 }
+
+/**
+ * PGlite's own start parameters, then ours: WAL segments are removed, not recycled, and little is
+ * kept (server/db/forget.ts then leaves at most its interval of WAL, as on PostgreSQL). PGlite's
+ * defaults include `-F` (no fsync): a write survives `kill -9` of the process (it is in the
+ * operating system's cache) but not a power cut. The trial mode is for trials.
+ */
+const PGLITE_START_PARAMS = [
+  ...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams,
+  '-c',
+  'wal_recycle=off',
+  '-c',
+  'min_wal_size=32MB',
+  '-c',
+  'max_wal_size=64MB',
+];
 
 export const PGLITE_LOCK_FILE = 'sealdrop.lock';
 const heldHere = new Set<string>();

@@ -140,3 +140,12 @@ export const audit = pgTable('audit', {
   target: text('target'),
   day: day('day').notNull(),
 });
+
+/**
+ * Flags for server/db/forget.ts, one row per flag while it is raised: `chunks_deleted` is raised
+ * by a trigger whenever chunk rows are deleted (a custom migration), and lowered by the rewrite
+ * that removes their bytes from the table files. No times, no ids.
+ */
+export const housekeeping = pgTable('housekeeping', {
+  flag: text('flag').primaryKey(),
+});

@@ -1,0 +1,3 @@
+CREATE TABLE "housekeeping" (
+	"flag" text PRIMARY KEY NOT NULL
+);
