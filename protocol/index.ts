@@ -10,3 +10,4 @@ export * from './source-keys.ts';
 export * from './padme.ts';
 export * from './envelope.ts';
 export * from './bundle.ts';
+export * from './fingerprint.ts';
