@@ -147,7 +147,8 @@ function reportError(error: unknown, io: CliIo): number {
     return error.exitCode;
   }
   // Not a CliError: a bug. Say so plainly and show the stack; the user cannot fix it by retrying.
-  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  // Its message may still quote outside text: escaped line by line, the stack's lines kept.
+  const detail = (error instanceof Error ? (error.stack ?? error.message) : String(error)).split('\n').map(printable).join('\n');
   io.stderr.write(`sealdrop: error: internal error: ${detail}\n`);
   io.stderr.write('sealdrop: hint: this is a bug in sealdrop; please report it (without any secret material)\n');
   return 70;
