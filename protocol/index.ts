@@ -11,3 +11,4 @@ export * from './padme.ts';
 export * from './envelope.ts';
 export * from './bundle.ts';
 export * from './fingerprint.ts';
+export * from './site-manifest.ts';
