@@ -15,6 +15,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
 FROM deps AS build
+# The commit client/site-manifest.txt names (the build context holds no .git):
+#   SEALDROP_COMMIT=$(git rev-parse HEAD) docker compose build   (docs/OPERATIONS.md)
+ARG SEALDROP_COMMIT=
 COPY . .
 RUN npm run build
 
@@ -40,6 +43,8 @@ COPY server ./server
 COPY migrations ./migrations
 COPY deploy/app ./deploy/app
 COPY --from=build /app/client/dist ./client/dist
+# The SHA-256 of every file in client/dist, to publish: docker compose exec app cat client/site-manifest.txt
+COPY --from=build /app/client/site-manifest.txt ./client/site-manifest.txt
 
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

@@ -50,7 +50,11 @@ export type ClientBenchResult = { pages: PageWeight[]; browsers: BrowserFigures[
 async function firstLoad(browser: Browser, origin: string, path: string, ready: string): Promise<PageWeight> {
   const page = await browser.newPage();
   const urls = new Set<string>();
-  page.on('request', (request) => void urls.add(new URL(request.url()).pathname));
+  // blob: URLs are the workers' checked copies of files already fetched (client/lib/verified-modules.ts)
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.protocol !== 'blob:') urls.add(url.pathname);
+  });
   await page.goto(origin + path, { waitUntil: 'networkidle0' });
   if (ready) await page.waitForSelector(ready, { timeout: 60_000 });
   await page.close();

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as openpgp from 'openpgp';
-import { CliError } from './errors.ts';
+import { CliError, printable } from './errors.ts';
 import { fileError, resolvePath } from './files.ts';
 import { PASSPHRASE_ENV, type CliIo } from './io.ts';
 
@@ -76,7 +76,7 @@ async function tryKnownPassphrases(key: openpgp.PrivateKey, known: string[]): Pr
 
 async function unlockKey(key: openpgp.PrivateKey, path: string, io: CliIo, known: string[]): Promise<openpgp.PrivateKey> {
   if (key.isDecrypted()) {
-    io.stderr.write(`sealdrop: warning: ${path} is not protected by a passphrase\n`);
+    io.stderr.write(`sealdrop: warning: ${printable(path)} is not protected by a passphrase\n`);
     return key;
   }
   const passphrase = await io.readPassphrase(`passphrase for ${basename(path)}: `);

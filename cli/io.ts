@@ -2,7 +2,7 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { ReadStream as TtyReadStream } from 'node:tty';
-import { CliError } from './errors.ts';
+import { CliError, terminalSafe } from './errors.ts';
 
 /** The part of a writable stream the commands use. */
 export interface CliWritable {
@@ -39,12 +39,29 @@ export interface CliIo {
 
 export const PASSPHRASE_ENV = 'SEALDROP_PASSPHRASE';
 
+/**
+ * A stream whose text writes go through `terminalSafe`: the last line of defence, behind the
+ * `printable` each command applies where it puts outside text into a line. Bytes pass unchanged
+ * (no command writes any to a terminal today).
+ */
+export function guardWritable(stream: NodeJS.WriteStream): CliWritable {
+  return {
+    write: (chunk) => stream.write(typeof chunk === 'string' ? terminalSafe(chunk) : chunk),
+    get isTTY() {
+      return stream.isTTY;
+    },
+    get columns() {
+      return stream.columns;
+    },
+  };
+}
+
 /** The real process's io. */
 export function createNodeIo(): CliIo {
   const env = process.env;
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: guardWritable(process.stdout),
+    stderr: guardWritable(process.stderr),
     stdin: process.stdin,
     env,
     cwd: process.cwd(),

@@ -12,6 +12,7 @@ export const USAGE = `Usage:
     sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR -o OUT_DIR
     sealdrop reply -i KEY.sec.asc --bundle BUNDLE_DIR --to HANDLE [--outbox DIR] FILE|-
     sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
+    sealdrop check-site -m MANIFEST [--socks5 HOST:PORT] URL
 
 Commands:
     keygen     Make a newsroom key pair: NAME.pub.asc for the server, NAME.sec.asc
@@ -23,10 +24,14 @@ Commands:
     reply      Offline. Encrypt a reply (UTF-8 text from FILE, or - for stdin) to the
                source HANDLE and to the newsroom key, into the outbox.
     push       Online. Upload every reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
+    check-site Online. Fetch every file the source site at URL serves and compare it,
+               with its CSP and integrity attributes, with the site manifest the
+               newsroom published (client/site-manifest.txt of the build).
 
 Options:
     -o, --output PATH          Where to write (key name prefix, bundle or output folder).
     -i, --identity FILE        Newsroom secret key. Repeat it to also try older keys.
+    -m, --manifest FILE        The site manifest to check against.
     --v6                       Make an RFC 9580 (v6) key instead of a v4 curve25519 one
                                (v4 keys can be read by older GnuPG versions).
     --bundle DIR               A bundle folder written by "sealdrop pull".
@@ -53,6 +58,7 @@ Examples:
     $ sealdrop decrypt -i newsroom.sec.asc bundle -o tips
     $ sealdrop reply -i newsroom.sec.asc --bundle bundle --to quiet-otter reply.txt
     $ SEALDROP_TOKEN=sde_... sealdrop push --server http://127.0.0.1:8081 outbox
+    $ sealdrop check-site -m site-manifest.txt --socks5 127.0.0.1:9050 http://<address>.onion
 `;
 
 /** What every `cli/commands/<name>.ts` exports. */
@@ -62,7 +68,7 @@ export interface CommandModule {
 
 // The command modules are loaded on demand (a typo in one command never breaks the others) and by
 // URL, so that a copy without the online half (pull, push) still type-checks and runs the rest.
-const COMMAND_NAMES = ['keygen', 'pull', 'decrypt', 'reply', 'push'] as const;
+const COMMAND_NAMES = ['keygen', 'pull', 'decrypt', 'reply', 'push', 'check-site'] as const;
 
 type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -94,7 +100,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       throw new CliError(`unknown command ${JSON.stringify(first)}`, {
         hint: first.startsWith('-')
           ? 'the command comes first: sealdrop COMMAND [options]; run "sealdrop --help"'
-          : 'the commands are keygen, pull, decrypt, reply and push; run "sealdrop --help"',
+          : 'the commands are keygen, pull, decrypt, reply, push and check-site; run "sealdrop --help"',
         exitCode: EXIT_USAGE,
       });
     }
@@ -147,7 +153,8 @@ function reportError(error: unknown, io: CliIo): number {
     return error.exitCode;
   }
   // Not a CliError: a bug. Say so plainly and show the stack; the user cannot fix it by retrying.
-  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  // Its message may still quote outside text: escaped line by line, the stack's lines kept.
+  const detail = (error instanceof Error ? (error.stack ?? error.message) : String(error)).split('\n').map(printable).join('\n');
   io.stderr.write(`sealdrop: error: internal error: ${detail}\n`);
   io.stderr.write('sealdrop: hint: this is a bug in sealdrop; please report it (without any secret material)\n');
   return 70;

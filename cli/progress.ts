@@ -1,5 +1,6 @@
 /** @module cli/progress — a one-line progress bar on stderr, drawn only on a terminal. */
 
+import { printable } from './errors.ts';
 import type { CliWritable } from './io.ts';
 
 /** Bundles smaller than this finish too fast for a bar to help. */
@@ -23,7 +24,7 @@ export class ProgressBar {
   }
 
   setLabel(label: string): void {
-    this.label = label;
+    this.label = printable(label);
     this.draw(true);
   }
 

@@ -1,9 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DIST } from './build.ts';
+import { formatSiteManifest, parseSiteManifest } from '../protocol/site-manifest.ts';
+import { CONTENT_SECURITY_POLICY } from '../server/policies/security-headers.ts';
+import { buildInto, DIST, MANIFEST, manifestOf } from './build.ts';
 import { CATALOGUES, LANGUAGES } from './i18n/index.ts';
+import type { ModuleTable } from './lib/verified-modules.ts';
 
 const PAGES = ['index.html', 'return.html', 'safety.html'];
 let files: Record<string, number>;
@@ -74,4 +79,81 @@ describe('client build', () => {
       expect(js, String(f)).not.toMatch(/sourceMappingURL|https?:\/\/(?!www\.w3\.org|openpgpjs\.org|github\.com)[a-z0-9.-]+\/[^"'\s]*\.(js|css|woff2?)/i);
     }
   });
+});
+
+const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
+
+/** The worker module table the build wrote into a page script (client/lib/workers.ts reads it). */
+async function tableIn(script: string): Promise<ModuleTable> {
+  const js = await readFile(join(DIST, 'assets', script), 'utf8');
+  // An object literal whose first key is a worker module path (sorted: a chunk, or a worker).
+  const start = js.search(/\{"(?:chunks\/[\w.-]+|[\w.-]+\.worker)\.js":\{sha256:/);
+  expect(start, `${script} holds the module table`).toBeGreaterThan(0);
+  let depth = 0;
+  let end = start;
+  for (; end < js.length; end++) {
+    if (js[end] === '{') depth++;
+    if (js[end] === '}' && --depth === 0) break;
+  }
+  const literal = js.slice(start, end + 1).replace(/([{,])([A-Za-z_$][\w$]*):/g, '$1"$2":');
+  return JSON.parse(literal) as ModuleTable;
+}
+
+describe('the worker modules, checked by the page before they run', () => {
+  it.each(['submit.js', 'return.js'])('%s holds the SHA-256 of every worker module, and every static import of each', async (script) => {
+    const table = await tableIn(script);
+    const workerFiles = Object.keys(files).filter((f) => f.startsWith('assets/') && (f.endsWith('.worker.js') || f.startsWith('assets/chunks/')));
+    expect(Object.keys(table).map((p) => `assets/${p}`).sort()).toEqual(workerFiles.sort());
+    for (const [path, entry] of Object.entries(table)) {
+      const text = await readFile(join(DIST, 'assets', path), 'utf8');
+      expect(entry.sha256, path).toBe(sha256(text));
+      const written = [...text.matchAll(/\b(?:from|import)\s*"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]!);
+      expect(Object.keys(entry.imports).sort(), path).toEqual([...new Set(written)].sort());
+      for (const target of Object.values(entry.imports)) expect(table[target], `${path} → ${target}`).toBeDefined();
+    }
+  });
+
+  it('leaves no lazy import in the worker code that the checked loader does not handle', async () => {
+    const table = await tableIn('submit.js');
+    let lazy = 0;
+    for (const path of Object.keys(table)) {
+      const text = await readFile(join(DIST, 'assets', path), 'utf8');
+      expect(text, path).not.toMatch(/\bimport\s*\(\s*["'`]|importScripts/);
+      for (const [, target] of text.matchAll(/__sealdropImport\("([^"]+)"\)/g)) {
+        expect(table[target!], `${path} → ${target}`).toBeDefined();
+        lazy++;
+      }
+    }
+    // the cleaners and OpenPGP.js's rare parts stay lazy
+    expect(lazy).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('the site manifest (client/site-manifest.txt)', () => {
+  it('lists every file the build serves with its SHA-256, the CSP, the version and the commit', async () => {
+    const text = await readFile(MANIFEST, 'utf8');
+    const manifest = parseSiteManifest(text);
+    expect(manifest.files.map((f) => f.path)).toEqual(Object.keys(files).sort());
+    for (const { path, sha256: hash } of manifest.files) expect(hash, path).toBe(sha256(await readFile(join(DIST, path))));
+    expect(manifest.csp).toBe(CONTENT_SECURITY_POLICY);
+    expect(manifest.version).toBe(JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version);
+    expect(manifest.commit).toMatch(/^(?:[0-9a-f]{40}(?:\+modified)?|unknown)$/);
+  });
+
+  it('is checked by GNU sha256sum -c in the built folder as it stands', async () => {
+    const r = spawnSync('sha256sum', ['--check', '--strict', MANIFEST], { cwd: DIST, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(Object.keys(files).length);
+  });
+
+  it('comes out the same from another build of the same tree: the build is deterministic', async () => {
+    const again = await mkdtemp(join(tmpdir(), 'sealdrop-build-'));
+    try {
+      await buildInto(again);
+      const rebuilt = formatSiteManifest(await manifestOf(again));
+      expect(rebuilt).toBe(formatSiteManifest(await manifestOf(DIST)));
+    } finally {
+      await rm(again, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -8,6 +8,7 @@ import { ApiError, deleteReply, getConfigPatiently, lookupSource, type LookupAns
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
+import { ModuleIntegrityError } from './lib/verified-modules.ts';
 import { CryptoWorker, PowSolver } from './lib/workers.ts';
 
 const page = initPage();
@@ -239,7 +240,7 @@ try {
   check.disabled = false;
   tipForm.enable();
   if (codenameInput.value !== '') void checkNow(true);
-} catch {
-  page.setText(lookupError, 'load_failed');
+} catch (error) {
+  page.setText(lookupError, error instanceof ModuleIntegrityError ? 'code_altered' : 'load_failed');
   show(lookupError, true);
 }

@@ -10,6 +10,7 @@ import { ApiError, getConfigPatiently, type ServerConfig } from './lib/api.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip, type Identity } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
+import { ModuleIntegrityError } from './lib/verified-modules.ts';
 import { CryptoWorker, PowSolver } from './lib/workers.ts';
 
 /**
@@ -139,8 +140,8 @@ try {
   prepareIdentity();
   show(statusLine, false);
   tipForm.enable();
-} catch {
-  page.setText(statusLine, 'load_failed');
+} catch (error) {
+  page.setText(statusLine, error instanceof ModuleIntegrityError ? 'code_altered' : 'load_failed');
   statusLine.classList.add('error');
   statusLine.setAttribute('role', 'alert');
 }

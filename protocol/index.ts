@@ -10,3 +10,5 @@ export * from './source-keys.ts';
 export * from './padme.ts';
 export * from './envelope.ts';
 export * from './bundle.ts';
+export * from './fingerprint.ts';
+export * from './site-manifest.ts';

@@ -39,6 +39,13 @@ export const MAX_REPLY_BYTES = 1024 * 1024;
 
 export const POW_DEFAULT_DIFFICULTY = 16;
 export const POW_TTL_SECONDS = 3600;
+/**
+ * How far a token's expiry may lie beyond now + POW_TTL_SECONDS and still be accepted: the clocks
+ * of several server processes sharing one database may differ by this much. Anything further
+ * ahead was not issued by a process with a sane clock, and would outlive its spent_pow row
+ * (purged by expiry day), so it is refused.
+ */
+export const POW_CLOCK_SKEW_SECONDS = 300;
 
 /** Source keys carry this creation date and user id so they reveal neither time nor identity. */
 export const SOURCE_KEY_DATE = new Date('2020-01-01T00:00:00Z');

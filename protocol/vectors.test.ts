@@ -9,6 +9,7 @@ import {
   buildEnvelope, checkCodename, checkPowSolution, deriveSourceSecrets, hashLookupId, inspectMessage, inspectMessageStream, paddedLength,
   padmeLength, parseEnvelope, parsePowToken, SCRYPT_PARAMS, CODENAME_WORDS, curatedListText, type CuratedLanguage,
 } from './index.ts';
+import { formatSiteManifest, parseSiteManifest } from './site-manifest.ts';
 import { codenameHeaders } from './testdata/codename-cases.ts';
 
 const dir = new URL('./testdata/', import.meta.url);
@@ -109,6 +110,16 @@ async function run({ headers: h, data, text }: Vector): Promise<string> {
         return 'success';
       } catch (e) {
         return failure('openpgp', e);
+      }
+    case 'site-manifest':
+      try {
+        const text = new TextDecoder().decode(data);
+        const manifest = parseSiteManifest(text);
+        expect([manifest.files.length, manifest.commit]).toEqual([Number(h.files), h.commit]);
+        expect(formatSiteManifest(manifest)).toBe(text);
+        return 'success';
+      } catch (e) {
+        return failure('site-manifest', e);
       }
     default:
       throw new Error(`unknown kind ${h.kind}`);

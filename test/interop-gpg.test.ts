@@ -28,12 +28,15 @@ function run(command: string, args: string[], input?: Uint8Array): Buffer {
 
 const gpg = (...args: string[]) => ['--batch', '--no-tty', '--pinentry-mode', 'loopback', ...args];
 
-/** `gpg --decrypt file | tar -x -C dir`, exactly as an editor would type it. */
+/**
+ * Decrypt to a file (gpg exits 0 only once the MDC checked), then `tar -xf` it into an empty folder,
+ * as the README says (test/readme-gpg.test.ts runs the README's own lines).
+ */
 function decryptAndUntar(file: string, dir: string, passphrase: string): void {
   mkdirSync(dir);
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const pipeline = `gpg ${gpg('--passphrase', passphrase, '--decrypt', file).map(quote).join(' ')} | tar -x -C ${quote(dir)}`;
-  run('bash', ['-o', 'pipefail', '-c', pipeline]);
+  const tarFile = `${dir}.tar`;
+  run('gpg', gpg('--passphrase', passphrase, '--output', tarFile, '--decrypt', file));
+  run('tar', ['--no-same-owner', '--no-same-permissions', '-xf', tarFile, '-C', dir]);
 }
 
 describe.skipIf(!hasGpg)('GnuPG interoperability', () => {
@@ -69,7 +72,7 @@ describe.skipIf(!hasGpg)('GnuPG interoperability', () => {
     expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(['files/photo.jpg', 'files/회의록 2026.pdf']);
   }
 
-  it('gpg --decrypt | tar -x recovers an envelope encrypted to the demo newsroom key', async () => {
+  it('gpg --decrypt to a file, then tar -x, recovers an envelope encrypted to the demo newsroom key', async () => {
     const { key } = await readNewsroomPublicKey(readFileSync(new URL('newsroom.pub.asc', keysDir), 'utf8'));
     const file = join(work, 'demo.pgp');
     writeFileSync(file, await encryptToKeys(envelope, [key]));

@@ -8,7 +8,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCommandArgs, requireOption, stringOptions } from '../args.ts';
 import { readBundle } from '../bundle.ts';
-import { CliError, usageError } from '../errors.ts';
+import { CliError, printable, usageError } from '../errors.ts';
 import { fileError, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
 import type { CliIo } from '../io.ts';
@@ -58,8 +58,9 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     outcomes.push(outcome);
     if (outcome.status === 'failed') {
       progress.clear();
-      io.stderr.write(`sealdrop: error: submission ${submission.id.slice(0, 8)} from ${submission.handle}: ${outcome.error}\n`);
-      io.stderr.write(`sealdrop: hint: ${outcome.hint}\n`);
+      // The reason may quote a hostile sender's file name or path: it reaches the terminal escaped.
+      io.stderr.write(`sealdrop: error: submission ${submission.id.slice(0, 8)} from ${printable(submission.handle)}: ${printable(outcome.error)}\n`);
+      io.stderr.write(`sealdrop: hint: ${printable(outcome.hint)}\n`);
     }
   }
   progress.clear();
@@ -85,7 +86,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   const done = outcomes.filter((o) => o.status === 'ok').length;
   const skipped = outcomes.length - done;
   io.stderr.write(
-    `sealdrop: decrypted ${done} submission${done === 1 ? '' : 's'} into ${outDir}` +
+    `sealdrop: decrypted ${done} submission${done === 1 ? '' : 's'} into ${printable(outDir)}` +
       (skipped > 0 ? ` (${skipped} already there, left as they were)` : '') + '\n',
   );
 }
@@ -98,7 +99,7 @@ async function removeStaleStaging(outDir: string, io: CliIo): Promise<void> {
   for (const entry of await readdir(outDir, { withFileTypes: true })) {
     if (entry.isDirectory() && entry.name.startsWith(STAGING_PREFIX)) {
       await rm(join(outDir, entry.name), { recursive: true, force: true });
-      io.stderr.write(`sealdrop: removed ${entry.name}, left unchecked by an interrupted run\n`);
+      io.stderr.write(`sealdrop: removed ${printable(entry.name)}, left unchecked by an interrupted run\n`);
     }
   }
 }

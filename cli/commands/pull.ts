@@ -13,7 +13,7 @@ import { lstat, mkdir, open, readdir, rm, rmdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseCommandArgs, requireOption, stringOption } from '../args.ts';
 import { checkBundleJson, type BundleSubmission } from '../bundle.ts';
-import { CliError } from '../errors.ts';
+import { CliError, printable } from '../errors.ts';
 import { fileError, resolvePath } from '../files.ts';
 import type { CliIo } from '../io.ts';
 import { asCliError, endpointFrom } from '../net/endpoint.ts';
@@ -265,7 +265,7 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
 }
 
 function describe(name: string): string {
-  return JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name);
+  return printable(JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name));
 }
 
 function damaged(message: string, cause?: unknown): CliError {

@@ -66,7 +66,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     } catch (error) {
       // The server judged this one reply: report it, keep the file, go on with the others.
       if (error instanceof EditorRequestError && (error.status === 404 || error.status === 413 || error.status === 422)) {
-        io.stderr.write(`sealdrop: error: ${label} was refused: ${error.message}\n`);
+        io.stderr.write(`sealdrop: error: ${label} was refused: ${printable(error.message)}\n`);
         refused.push(label);
         continue;
       }
@@ -96,7 +96,7 @@ async function findReplies(outbox: string, io: CliIo): Promise<Outgoing[]> {
   for (const entry of top.sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name === SENT) continue;
     if (!entry.isDirectory() || !isValidHandle(entry.name)) {
-      io.stderr.write(`sealdrop: ignoring ${JSON.stringify(entry.name)} in the outbox (not a source's folder)\n`);
+      io.stderr.write(`sealdrop: ignoring ${printable(JSON.stringify(entry.name))} in the outbox (not a source's folder)\n`);
       continue;
     }
     const folder = join(outbox, entry.name);
@@ -104,7 +104,7 @@ async function findReplies(outbox: string, io: CliIo): Promise<Outgoing[]> {
       if (file.isFile() && REPLY_FILE.test(file.name)) {
         found.push({ handle: entry.name, name: file.name, path: join(folder, file.name) });
       } else {
-        io.stderr.write(`sealdrop: ignoring ${JSON.stringify(`${entry.name}/${file.name}`)} (not a .pgp reply file)\n`);
+        io.stderr.write(`sealdrop: ignoring ${printable(JSON.stringify(`${entry.name}/${file.name}`))} (not a .pgp reply file)\n`);
       }
     }
   }

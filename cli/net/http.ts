@@ -94,19 +94,40 @@ export interface EditorRequestOptions {
  * `EditorRequestError` carrying the server's `{ error, message }`.
  */
 export async function editorRequest(endpoint: EditorEndpoint, options: EditorRequestOptions): Promise<http.IncomingMessage> {
-  const { server, socks5, token } = endpoint;
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${endpoint.token}`,
+    accept: 'application/json, application/octet-stream, application/x-tar',
+  };
+  if (options.body) headers['content-type'] = options.contentType ?? 'application/octet-stream';
+  const response = await sendRequest(endpoint, { ...options, headers, what: 'the editor API' });
+  if ((response.statusCode ?? 0) >= 400) {
+    throw await toRequestError(response);
+  }
+  return response;
+}
+
+export interface SendRequestOptions {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path below the base URL. */
+  path: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  signal?: AbortSignal;
+  /** What is being reached, for the error message ("the editor API", "the site"). */
+  what: string;
+}
+
+/**
+ * One request to `server`, through `socks5` when given, answered with the response whatever its
+ * status. A network failure becomes an `EditorRequestError` with a hint. Node sends no User-Agent of
+ * its own and none is added: nothing about this machine goes out.
+ */
+export async function sendRequest(endpoint: { server: URL; socks5?: Socks5Proxy }, options: SendRequestOptions): Promise<http.IncomingMessage> {
+  const { server, socks5 } = endpoint;
   const secure = server.protocol === 'https:';
   const port = Number(server.port) || (secure ? 443 : 80);
-  const headers: Record<string, string | number> = {
-    host: server.host,
-    authorization: `Bearer ${token}`,
-    accept: 'application/json, application/octet-stream, application/x-tar',
-    // node sends no User-Agent of its own, and none is added: nothing about this machine goes out.
-  };
-  if (options.body) {
-    headers['content-type'] = options.contentType ?? 'application/octet-stream';
-    headers['content-length'] = options.body.byteLength;
-  }
+  const headers: Record<string, string | number> = { host: server.host, ...options.headers };
+  if (options.body) headers['content-length'] = options.body.byteLength;
   const requestOptions: http.RequestOptions = {
     method: options.method,
     host: server.hostname.replace(/^\[|\]$/g, ''),
@@ -136,16 +157,13 @@ export async function editorRequest(endpoint: EditorEndpoint, options: EditorReq
           ? new EditorRequestError(error.message, {
               hint: socks5 ? 'is Tor running, and is the onion address right?' : undefined,
             })
-          : new EditorRequestError(`cannot reach the editor API at ${server.origin}: ${error.message}`, {
-              hint: socks5 ? 'is Tor running, and is the onion address right?' : 'is the server running, and is --server right?',
+          : new EditorRequestError(`cannot reach ${options.what} at ${server.origin}: ${error.message}`, {
+              hint: socks5 ? 'is Tor running, and is the onion address right?' : 'is the server running, and is its address right?',
             }),
       );
     });
     request.end(options.body);
   });
-  if ((response.statusCode ?? 0) >= 400) {
-    throw await toRequestError(response);
-  }
   return response;
 }
 

@@ -233,6 +233,7 @@ const NOT_CLEANED: Record<string, MessageKey> = {
 function describeError(error: unknown, originalName: (sent: string | undefined) => string): [MessageKey, Record<string, string | number>?] {
   const e = error as { name?: string; code?: string };
   if (e?.name === 'AbortError') return ['error_cancelled'];
+  if (e?.code === 'code_altered') return ['code_altered']; // a worker module failed its check (verified-modules.ts)
   if (error instanceof WorkerError && error.code && NOT_CLEANED[error.code]) return [NOT_CLEANED[error.code]!, { name: originalName(error.file) }];
   if (e?.code === 'message_too_large' || e?.code === 'too_many_files' || e?.code === 'too_large') return ['error_too_large'];
   if (error instanceof ApiError && error.retryable) return ['error_network'];

@@ -1,5 +1,10 @@
-/** @module client/lib/workers — start the workers (module workers from 'self') and talk to them. */
+/**
+ * @module client/lib/workers — start the workers and talk to them. Each worker runs from a blob: URL
+ * of its script checked against the build's SHA-256 (client/lib/verified-modules.ts), never from a
+ * URL of the server.
+ */
 import { requestPow, type PowChallenge } from './api.ts';
+import { VerifiedModules } from './verified-modules.ts';
 import type { CryptoCalls, CryptoOp, PowRequest, PowResponse, Progress, WorkerFailure, WorkerResponse } from '../workers/messages.ts';
 
 export class WorkerError extends Error {
@@ -13,8 +18,12 @@ export class WorkerError extends Error {
   }
 }
 
+/** Filled in by the build (client/build.ts): every worker module and its SHA-256. */
+const modules = new VerifiedModules(__SEALDROP_WORKER_MODULES__, new URL('/assets/', location.href).href);
+
+/** Rejects with `ModuleIntegrityError` when a file of the worker is not the build's. */
 export async function startWorker(name: 'crypto' | 'pow'): Promise<Worker> {
-  return new Worker(`/assets/${name}.worker.js`, { type: 'module', name, credentials: 'omit' });
+  return new Worker(await modules.url(`${name}.worker.js`), { type: 'module', name });
 }
 
 export class CryptoWorker {
@@ -39,8 +48,15 @@ export class CryptoWorker {
     };
   }
 
+  /**
+   * The crypto worker, holding the module table for its lazy parts. The proof-of-work worker's files
+   * are checked now too, so that an altered one stops the page when it loads, not when a tip leaves.
+   */
   static async start(): Promise<CryptoWorker> {
-    return new CryptoWorker(await startWorker('crypto'));
+    const [worker] = await Promise.all([startWorker('crypto'), modules.url('pow.worker.js')]);
+    const crypto = new CryptoWorker(worker);
+    await crypto.call('use-modules', { table: modules.table, base: modules.base, urls: await modules.loaded() });
+    return crypto;
   }
 
   call<K extends CryptoOp>(

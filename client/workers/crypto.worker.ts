@@ -13,6 +13,7 @@ import { deriveSourceSecrets } from '../../protocol/kdf.ts';
 import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
 import { detectFileKind, isCleanable, type CleanableKind } from '../strip/detect.ts';
 import type { CryptoCalls, CryptoOp, Progress, TipFile, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
+import { useModules } from './verified-import.ts';
 
 type Handler<K extends CryptoOp> = (
   args: CryptoCalls[K]['args'],
@@ -70,6 +71,11 @@ class FileNotCleanedError extends Error {
 }
 
 const handlers: { [K in CryptoOp]: Handler<K> } = {
+  async 'use-modules'({ table, base, urls }) {
+    useModules(table, base, urls);
+    return null;
+  },
+
   async 'check-codename'({ input }) {
     return checkCodename(input);
   },

@@ -1,10 +1,13 @@
 /** @module client/workers/messages — what the page and the crypto worker say to each other. */
 import type { CodenameCheck, CodenameScheme } from '../../protocol/codename.ts';
 import type { SourceKeys } from '../lib/api.ts';
+import type { ModuleTable } from '../lib/verified-modules.ts';
 
 export type TipFile = { name: string; type: string; bytes: Uint8Array };
 
 export type CryptoCalls = {
+  /** The page's first call: the build's module table, /assets/'s URL, the blob: URLs it made (client/lib/verified-modules.ts). */
+  'use-modules': { args: { table: ModuleTable; base: string; urls: Record<string, string> }; result: null };
   'check-codename': { args: { input: string }; result: CodenameCheck };
   /** A new codename (canonical, and the boxes it is shown in), its lookup id, and a reply key pair locked with its passphrase. */
   'new-identity': {

@@ -11,6 +11,7 @@ import { wordlist as chinese } from '@scure/bip39/wordlists/simplified-chinese.j
 import { createMessage, encrypt, generateKey, readKey, sign } from 'openpgp';
 import { BLOCK, checksum, FIELDS, roundUp, writeHeader, type Field } from '../_tar.ts';
 import { writeCodenameVectors } from './codename-cases.ts';
+import { writeSiteManifestVectors } from './site-manifest-cases.ts';
 import {
   buildEnvelope, checkPowSolution, deriveSourceSecrets, encryptToKeys, hashLookupId,
   MAX_MESSAGE_BYTES, paddedLength, padmeLength, parsePowToken, SCRYPT_PARAMS, serializeManifest, solvePow,
@@ -306,4 +307,7 @@ const pgpFailures: [string, string, Uint8Array | string, Headers?][] = [
 for (const [name, code, data, extra] of pgpFailures) {
   vector(`openpgp-${name}`, { expect: `openpgp failure: ${code}`, kind: 'openpgp', ...extra }, data, typeof data === 'string' ? 'utf8' : 'base64');
 }
+// ---- site manifest ------------------------------------------------------------------------------
+writeSiteManifestVectors(vector);
+
 console.log(`wrote ${readdirSync(dir).filter((f) => !f.includes('.')).length} vectors`);

@@ -6,11 +6,15 @@ import type { MiddlewareHandler } from 'hono';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
-  "script-src 'self'",
+  // blob: for the workers' modules, which the page (or the worker) made from files whose SHA-256 it
+  // checked against the build's (client/lib/verified-modules.ts): only a script already running
+  // here, that is one that passed SRI, can make a blob: URL of this origin.
+  "script-src 'self' blob:",
   "style-src 'self'",
   "img-src 'self' data:", // data: only for the empty favicon that stops a /favicon.ico request
   "connect-src 'self'",
-  "worker-src 'self'",
+  // Workers start only from those checked blob: URLs, never from a file of the server.
+  'worker-src blob:',
   "font-src 'self'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -25,7 +29,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'no-referrer',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
-  // everything the pages load is same-origin, and workers come from 'self'
+  // everything the pages load is same-origin, and workers come from blob: URLs the page made
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Permissions-Policy':
     'accelerometer=(), autoplay=(), camera=(), clipboard-read=(), display-capture=(), encrypted-media=(), ' +

@@ -7,7 +7,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { toBase64Url } from '../../protocol/encoding.ts';
 import { PowError } from '../../protocol/errors.ts';
-import { POW_TTL_SECONDS } from '../../protocol/limits.ts';
+import { POW_CLOCK_SKEW_SECONDS, POW_TTL_SECONDS } from '../../protocol/limits.ts';
 import { checkPowSolution, parsePowToken } from '../../protocol/pow.ts';
 import { dayOf } from '../clock.ts';
 import { refuse } from './errors.ts';
@@ -36,7 +36,8 @@ export interface VerifiedPow {
 }
 
 /**
- * Everything about a solution that needs no database: signature (constant time), expiry,
+ * Everything about a solution that needs no database: signature (constant time), expiry (in the
+ * future, and at most POW_TTL_SECONDS + POW_CLOCK_SKEW_SECONDS ahead),
  * difficulty at least `minDifficulty`, and the work itself. Throws a 400 refusal otherwise.
  * With a difficulty of 0 any canonical nonce passes the work check, but the token must still be
  * ours, unexpired and unspent (checked when it is spent).
@@ -60,8 +61,14 @@ export async function verifyPow(
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     refuse(400, 'bad_pow', 'The proof-of-work token was not issued by this server.');
   }
-  if (parsed.expires <= Math.floor(now.getTime() / 1000)) {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  if (parsed.expires <= nowSeconds) {
     refuse(400, 'pow_expired', 'The proof-of-work token has expired; ask for a new one.');
+  }
+  // Only a process whose clock runs far ahead issues such a token. Its spent_pow row would be
+  // purged by its expiry day while the token still passed, so it could be spent again.
+  if (parsed.expires > nowSeconds + POW_TTL_SECONDS + POW_CLOCK_SKEW_SECONDS) {
+    refuse(400, 'bad_pow', 'The proof-of-work token expires further ahead than this server issues; ask for a new one.');
   }
   if (parsed.difficulty < minDifficulty) {
     refuse(400, 'pow_too_easy', 'The proof-of-work token is easier than this server now requires; ask for a new one.');

@@ -172,6 +172,8 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
     cases.push({ name, entry: { id: randomId(), handle: 'sly-fox', ciphertext, ...extra }, status, error, hint });
   };
   const NOT_SEALDROP = /not made by a Sealdrop page/;
+  const HOSTILE_NAME = 'a\u009b2J\u009b31m\u009d52;c;cm0gLXJmIH4=\u009c\u202etxt.exe\u001b]0;x\u0007';
+  const ESCAPED_NAME = /a\\u009b2J\\u009b31m\\u009d52;c;cm0gLXJmIH4=\\u009c\\u202etxt\.exe\\u001b\]0;x\\u0007/;
   const TAMPERED = /the ciphertext was altered/;
 
   beforeAll(async () => {
@@ -208,6 +210,10 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
     add('absolute path', await named('passwd', '/etc/passwd'), /FAILED invalid envelope \(unsafe_path\)$/, /relative path/, NOT_SEALDROP);
     add('CON', await named('CON'), /FAILED invalid envelope \(unsafe_name\)$/, /expected a safe file name, got "CON"/, NOT_SEALDROP);
     add('a 10,000-character name', await named('a'.repeat(10_000), { name: 'a'.repeat(100), prefix: 'files' }), /FAILED invalid envelope \(unsafe_name\)$/, /expected a safe file name, got "a{80}"…$/, NOT_SEALDROP);
+    // Terminal controls in names: CSI and OSC as C1 characters (a UTF-8 terminal acts on U+009B as on
+    // ESC [), OSC 52 (write the clipboard), a right-to-left override, ESC and BEL.
+    add('C1 controls in the manifest\'s name', await named(HOSTILE_NAME), /FAILED invalid envelope \(unsafe_name\)$/, ESCAPED_NAME, NOT_SEALDROP);
+    add('C1 controls in the tar header\'s path', await named('ok.txt', { name: HOSTILE_NAME, prefix: 'files' }), /FAILED invalid envelope \((wrong_order|unexpected_entry)\)$/, ESCAPED_NAME, NOT_SEALDROP);
     add('.bashrc', await named('.bashrc'), /FAILED invalid envelope \(unsafe_name\)$/, /expected a safe file name, got "\.bashrc"/, NOT_SEALDROP);
     add('duplicate names', await hostile([
       { path: 'manifest.json', data: manifestText('x', [{ name: 'a.txt', size: 1 }, { name: 'a.txt', size: 1 }]) },
@@ -286,6 +292,13 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
       expect(lines[at + 1], c.name).toMatch(/^sealdrop: hint: /);
       expect(lines[at + 1], c.name).toMatch(c.hint);
     }
+  });
+
+  it('prints no terminal control from a hostile name: every line reaches the terminal escaped', () => {
+    expect(stderr).toMatch(ESCAPED_NAME);
+    const CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+    expect(stderr).not.toMatch(CONTROLS);
+    expect(stdout).not.toMatch(CONTROLS);
   });
 
   it('keeps nothing from a failed submission, no staging folder, nothing outside OUT_DIR', async () => {

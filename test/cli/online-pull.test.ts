@@ -189,6 +189,12 @@ describe('sealdrop pull against a hostile server', () => {
       /unexpected entry "\/tmp\/sealdrop-escaped"/,
     ],
     [
+      'an entry whose name carries terminal controls (C1 CSI, an override), printed escaped',
+      () => ({ parts: [...goodParts([sub()]).slice(0, -1), ...entry('x\u009b2J\u202etxt.exe', utf8('x')), END] }),
+      // the reader takes tar names byte by byte (latin1): UTF-8's C2 9B shows as "Â" then an escaped U+009B
+      /unexpected entry "xÂ\\u009b2J\S*txt\.exe" in the bundle/,
+    ],
+    [
       'a file that bundle.json does not name',
       () => ({ parts: [...goodParts([sub()]).slice(0, -1), ...entry(`submissions/${randomUUID()}.pgp`, utf8('extra')), END] }),
       /unexpected entry "submissions\/[0-9a-f-]{36}\.pgp"/,
@@ -273,6 +279,7 @@ describe('sealdrop pull against a hostile server', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/\nsealdrop: hint: /);
+    expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     expect(acks).toEqual([]);
     expect(await exists(r.dir)).toBe(false);
     expect(await listTree(tmp.dir)).toEqual(before);

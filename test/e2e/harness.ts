@@ -28,11 +28,13 @@ export type SourceServer = {
 
 const CHUNK_PATH = /^\/api\/v1\/uploads\/[^/]+\/chunks\/(\d+)$/;
 
-export async function startSourceServer(options: { powDifficulty?: number } = {}): Promise<SourceServer> {
+/** `staticRoot`: serve the pages from this folder instead of client/dist (a tampered copy, say). */
+export async function startSourceServer(options: { powDifficulty?: number; staticRoot?: string } = {}): Promise<SourceServer> {
   const database = await createTestDatabase();
   const { app } = await buildTestApp(database.db, await demoNewsroomKey(), systemClock, {
     powDifficulty: options.powDifficulty ?? 8,
     logRequests: false,
+    ...(options.staticRoot ? { staticRoot: options.staticRoot } : {}),
   });
   const requests: string[] = [];
   const injectedFailures: string[] = [];

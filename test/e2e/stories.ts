@@ -311,7 +311,7 @@ export function defineSourceStories(name: BrowserName): void {
       for (const path of ['/', '/return.html', '/safety.html']) {
         const csp = await source.sourceVisits(path);
         expect(csp, path).toBe(
-          "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; font-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+          "default-src 'none'; script-src 'self' blob:; style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src blob:; font-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
         );
         if (path !== '/safety.html') await source.sourceWaitsForThePageToBeReady(path === '/' ? 'submit' : 'check');
         expect(await source.cspViolations(), path).toEqual([]);

@@ -1,0 +1,4 @@
+import { defineIntegrityStories } from './stories-integrity.ts';
+
+// Debian's Chromium.
+defineIntegrityStories('chromium');
