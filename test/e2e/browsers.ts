@@ -33,6 +33,8 @@ export function browserAvailable(name: BrowserName): boolean {
 
 export type LaunchedBrowser = { browser: Browser; close(): Promise<void> };
 
+const LAUNCH_TIMEOUT_MS = 180_000;
+
 /** `jitOff` applies to Firefox only (the default there: the stories run as Tor Browser "Safer"). */
 export async function launchBrowser(name: BrowserName, options: { jitOff?: boolean } = {}): Promise<LaunchedBrowser> {
   if (name === 'chromium') {
@@ -41,6 +43,7 @@ export async function launchBrowser(name: BrowserName, options: { jitOff?: boole
       executablePath: EXECUTABLES.chromium,
       headless: true,
       userDataDir,
+      timeout: LAUNCH_TIMEOUT_MS,
       args: [
         '--no-sandbox',
         '--disable-gpu',
@@ -64,6 +67,9 @@ export async function launchBrowser(name: BrowserName, options: { jitOff?: boole
     executablePath: EXECUTABLES.firefox,
     headless: true,
     extraPrefsFirefox: options.jitOff === false ? {} : SAFER_PREFS,
+    // Firefox's first start with a fresh profile took over puppeteer's 30 s default on a loaded
+    // two-core machine (seen three times in a row); a slow start is not what the stories test
+    timeout: LAUNCH_TIMEOUT_MS,
   });
   return { browser, close: () => browser.close() };
 }
