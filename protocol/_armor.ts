@@ -1,11 +1,11 @@
 /**
- * @module protocol/_armor — strict ASCII armor (RFC 9580 §6) for a single PGP MESSAGE block:
- * nothing before BEGIN or after END but white space, the CRC-24 checked when present.
+ * @module protocol/_armor — strict ASCII armor (RFC 9580 §6) for a single block (a MESSAGE, a
+ * PUBLIC KEY BLOCK or a PRIVATE KEY BLOCK): nothing before BEGIN or after END but white space, the
+ * CRC-24 checked when present.
  */
 import { OpenPgpCheckError } from './errors.ts';
 
-const BEGIN = '-----BEGIN PGP MESSAGE-----';
-const END = '-----END PGP MESSAGE-----';
+export type ArmorLabel = 'MESSAGE' | 'PUBLIC KEY BLOCK' | 'PRIVATE KEY BLOCK';
 
 function crc24(bytes: Uint8Array): number {
   let crc = 0xb704ce;
@@ -35,6 +35,13 @@ export function looksArmored(input: string | Uint8Array): boolean {
 }
 
 export function dearmorMessage(text: string): Uint8Array {
+  return dearmorBlock(text, 'MESSAGE');
+}
+
+/** The bytes of the one `label` block that `text` must be. Throws OpenPgpCheckError('bad_armor'). */
+export function dearmorBlock(text: string, label: ArmorLabel): Uint8Array {
+  const BEGIN = `-----BEGIN PGP ${label}-----`;
+  const END = `-----END PGP ${label}-----`;
   const lines = text.trim().split(/\r?\n/).map((l) => l.replace(/[ \t]+$/, ''));
   if (lines[0] !== BEGIN) throw new OpenPgpCheckError('bad_armor', `expected "${BEGIN}" first, got ${JSON.stringify(lines[0]?.slice(0, 40))}`);
   if (lines[lines.length - 1] !== END) throw new OpenPgpCheckError('bad_armor', `expected "${END}" last`);
