@@ -159,6 +159,8 @@ function describeError(error: unknown): [MessageKey, Record<string, string | num
   if (e?.name === 'AbortError') return ['error_cancelled'];
   if (error instanceof WorkerError && error.code === 'image_not_cleaned') return ['error_image', { name: error.file ?? '' }];
   if (e?.code === 'message_too_large' || e?.code === 'too_many_files' || e?.code === 'too_large') return ['error_too_large'];
+  // the server's own 503s: it answered, so the connection is not the problem
+  if (error instanceof ApiError && (error.code === 'busy' || error.code === 'key_check_timeout')) return ['error_busy'];
   if (error instanceof ApiError && error.retryable) return ['error_network'];
   return ['error_server', { code: e?.code ?? e?.name ?? 'error' }];
 }
