@@ -7,16 +7,20 @@ import { OpenPgpCheckError } from './errors.ts';
 
 export type ArmorLabel = 'MESSAGE' | 'PUBLIC KEY BLOCK' | 'PRIVATE KEY BLOCK';
 
-function crc24(bytes: Uint8Array): number {
-  let crc = 0xb704ce;
-  for (const b of bytes) {
-    crc ^= b << 16;
-    for (let i = 0; i < 8; i++) {
-      crc <<= 1;
-      if (crc & 0x1000000) crc ^= 0x1864cfb;
-    }
+/** CRC-24 (RFC 9580 §6.1), a byte at a time through a table: a 16 KiB key is checked in microseconds. */
+const CRC24_TABLE = Uint32Array.from({ length: 256 }, (_, byte) => {
+  let crc = byte << 16;
+  for (let i = 0; i < 8; i++) {
+    crc <<= 1;
+    if (crc & 0x1000000) crc ^= 0x1864cfb;
   }
   return crc & 0xffffff;
+});
+
+function crc24(bytes: Uint8Array): number {
+  let crc = 0xb704ce;
+  for (const b of bytes) crc = ((crc << 8) & 0xffffff) ^ CRC24_TABLE[((crc >> 16) ^ b) & 0xff]!;
+  return crc;
 }
 
 function decodeBase64(text: string, what: string): Uint8Array {

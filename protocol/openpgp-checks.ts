@@ -307,18 +307,23 @@ async function checkParsedSourceKey(pub: Key, now: Date): Promise<string[]> {
   if (userIds.length !== 1 || userIds[0] !== SOURCE_KEY_USER_ID.name) {
     fail('bad_source_key', `expected the single user id ${JSON.stringify(SOURCE_KEY_USER_ID.name)}, got ${JSON.stringify(userIds)}`);
   }
-  // every self-signature verifies: the user id's too (a v6 key is valid by its direct-key
-  // signature alone, so OpenPGP.js would otherwise not look at the certification)
+  // every self-signature verifies, each once: the certification (through verifyPrimaryKey for a v4
+  // key; a v6 key is valid by its direct-key signature alone, so its certification is asked for
+  // apart) and the subkey binding, whose flags say what the subkey is for
+  let binding: SignaturePacket;
   try {
     await pub.verifyPrimaryKey(now);
-    await pub.getPrimaryUser(now);
-    for (const sub of pub.subkeys) await sub.verify(now);
+    if (pub.keyPacket.version === 6) await pub.getPrimaryUser(now);
+    binding = await pub.subkeys[0]!.verify(now);
   } catch (e) {
-    fail('bad_signature', `expected every self-signature of the source key to verify, got: ${(e as Error).message}`);
+    return fail('bad_signature', `expected every self-signature of the source key to verify, got: ${(e as Error).message}`);
   }
-  const ids = await encryptionKeyIds(pub, now);
-  if (ids.length === 0) fail('no_encryption_key', 'expected an encryption subkey in the source key, got none');
-  return ids;
+  const subkey = pub.subkeys[0]!;
+  const flags = binding.keyFlags?.[0] ?? 0;
+  if (!ENCRYPTION_ALGORITHMS.has(subkey.keyPacket.algorithm) || (flags & ENCRYPT_FLAGS) === 0) {
+    fail('no_encryption_key', 'expected an encryption subkey in the source key, got none');
+  }
+  return [subkey.getKeyID().toHex()];
 }
 
 async function parseSourcePublicKey(bytes: Uint8Array): Promise<Key> {
