@@ -1,0 +1,87 @@
+/**
+ * @module bench/_flood-client — the second client of bench/abuse.bench.ts, in its own process: new
+ * source opens with hostile reply keys, each with a fresh proof-of-work token (a token buys one key
+ * check per process), FLOOD_CLIENTS loops at their best rate, or at most FLOOD_RATE opens per
+ * second when set. Prints `{ "ready": true, "kinds": [...] }` once its keys are built; on SIGUSR2
+ * a snapshot `{ "opens": n, "statuses": { "400": n, ... } }`; on SIGTERM the same, and exits.
+ */
+import { randomBytes } from 'node:crypto';
+import { generateSourceKeys } from '../protocol/source-keys.ts';
+import {
+  armorPrivate, armorPublic, dsaKey, openpgpKey, packetsOf, rsaKey, TAGS, type KeyPair, type Packet,
+} from '../protocol/testdata/hostile-keys.ts';
+import { demoNewsroomKey } from '../server/test-helpers.ts';
+
+const BASE = process.env.BASE!;
+const CLIENTS = Number(process.env.FLOOD_CLIENTS ?? 50);
+const RATE = Number(process.env.FLOOD_RATE ?? 0);
+
+const newsroom = (await demoNewsroomKey()).key;
+const honest = await generateSourceKeys('f'.repeat(64), newsroom);
+const edit = async (change: (pub: Packet[], priv: Packet[]) => void): Promise<KeyPair> => {
+  const { pub, priv } = await packetsOf(honest);
+  change(pub, priv);
+  return { publicKey: armorPublic(pub), lockedPrivateKey: armorPrivate(priv) };
+};
+const withPublic = (publicKey: string): KeyPair => ({ publicKey, lockedPrivateKey: honest.lockedPrivateKey });
+// the issue's key first, then other shapes; the last two are the dearest to refuse: one read to its
+// very last packet, one whose shape holds and whose signature is checked in a worker
+const kinds: [string, KeyPair][] = [
+  ['dsa-16k', withPublic(dsaKey().publicKey)],
+  ['rsa-16k', withPublic(rsaKey(16384))],
+  ['25-subkeys', await openpgpKey({ type: 'ecc', curve: 'curve25519Legacy', subkeys: Array.from({ length: 25 }, () => ({})) })],
+  ['40-certifications', await edit((pub) => void pub.splice(2, 0, ...Array.from({ length: 39 }, () => pub[2]!)))],
+  ['ecdsa-p521', await openpgpKey({ type: 'ecc', curve: 'nistP521' })],
+  ['v6-ed448', await openpgpKey({ type: 'curve448', config: { v6Keys: true } })],
+  ['bad-lock-on-last-packet', await edit((pub, priv) => {
+    const sub = priv.findIndex((p) => p.tag === TAGS.secretSubkey);
+    priv[sub]!.body[pub[3]!.body.length + 1] = 7;
+  })],
+  ['tampered-signature', await edit((pub, priv) => {
+    for (const b of [pub[2]!.body, priv[2]!.body]) b[b.length - 1]! ^= 1;
+  })],
+];
+// the keys serialised once: this process shares the machine with the server, so its own work is kept small
+const keyJson = kinds.map(([, sourceKeys]) => JSON.stringify(sourceKeys));
+
+let opens = 0;
+let stopping = false;
+const statuses: Record<string, number> = {};
+let next = 0;
+let allowance = performance.now();
+
+async function one(): Promise<void> {
+  if (RATE > 0) {
+    // spaced opens: one every 1/RATE s, shared by the loops
+    const at = Math.max(allowance, performance.now());
+    allowance = at + 1000 / RATE;
+    await new Promise((r) => setTimeout(r, Math.max(0, at - performance.now())));
+  }
+  const pow = await fetch(`${BASE}/api/v1/pow`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  const { token } = (await pow.json()) as { token: string };
+  const res = await fetch(`${BASE}/api/v1/uploads`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: `{"pow":{"token":${JSON.stringify(token)},"nonce":"0"},"lookupId":"${randomBytes(32).toString('hex')}","sourceKeys":${keyJson[next++ % keyJson.length]},"size":5000,"chunkSize":5000,"chunks":1,"sha256":"${'ab'.repeat(32)}"}`,
+  });
+  await res.arrayBuffer();
+  statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+  opens++;
+}
+
+process.stdout.write(`${JSON.stringify({ ready: true, kinds: kinds.map(([name]) => name) })}\n`);
+const loops = Array.from({ length: CLIENTS }, async () => {
+  while (!stopping) {
+    try {
+      await one();
+    } catch {
+      statuses.error = (statuses.error ?? 0) + 1;
+    }
+  }
+});
+const snapshot = () => `${JSON.stringify({ opens, statuses: { ...statuses } })}\n`;
+process.on('SIGUSR2', () => process.stdout.write(snapshot()));
+process.once('SIGTERM', () => {
+  stopping = true;
+  void Promise.all(loops).then(() => process.stdout.write(snapshot(), () => process.exit(0)));
+});
