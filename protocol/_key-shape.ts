@@ -1,13 +1,13 @@
 /**
  * @module protocol/_key-shape — the cheap structural reader for a source's reply keys: the packet
  * framing, tags, order, versions, algorithms, curve OIDs and exact lengths of the two shapes
- * `generateSourceKeys` makes (PROTOCOL.md, "Source reply keys"), read byte by byte before
+ * `generateSourceKeys` makes (PROTOCOL.md, "Source key shapes"), read byte by byte before
  * OpenPGP.js parses anything, before any signature is verified and before any big-number work.
  *
- * Why: OpenPGP.js verifies what it is given. A DSA key with 16,384-bit parameters and a few
- * hundred self-signatures passes every cheap check (date, user id) and then costs 15-20 s of
- * big-number work per signature. Here such a key costs a few microseconds: its first packet names
- * algorithm 17, and that is the end of it. Everything that is not exactly one of the two shapes
+ * Why: OpenPGP.js verifies what it is given. A DSA key with 16,384-bit parameters and a hundred
+ * self-signatures passes every cheap check (date, user id) and then costs 13 to 24 s of
+ * big-number work per signature. Here such a key is refused on its first packet's algorithm octet,
+ * after one pass over its armor. Everything that is not exactly one of the two shapes
  * is refused the same way, with a stable code; nothing here allocates more than the input.
  */
 import { sha1 } from '@noble/hashes/legacy.js';
