@@ -1,11 +1,14 @@
 /**
  * @module bench/_flood-client — the second client of bench/abuse.bench.ts, in its own process: new
  * source opens with hostile reply keys, each with a fresh proof-of-work token (a token buys one key
- * check per process), FLOOD_CLIENTS loops at their best rate, or at most FLOOD_RATE opens per
- * second when set. Prints `{ "ready": true, "kinds": [...] }` once its keys are built; on SIGUSR2
- * a snapshot `{ "opens": n, "statuses": { "400": n, ... } }`; on SIGTERM the same, and exits.
+ * check per process), FLOOD_CLIENTS loops. Prints `{ "ready": true, "kinds": [...] }` once its keys
+ * are built, then obeys JSON lines on stdin: `{ "run": rate }` (0: each loop at its best rate;
+ * else at most `rate` opens per second in all), `{ "pause": true }` (the loops finish the open in
+ * hand and wait), `{ "snapshot": true }` (prints `{ "opens": n, "statuses": { "400": n, ... } }`).
+ * It exits when stdin closes.
  */
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { generateSourceKeys } from '../protocol/source-keys.ts';
 import {
   armorPrivate, armorPublic, dsaKey, openpgpKey, packetsOf, rsaKey, TAGS, type KeyPair, type Packet,
@@ -14,7 +17,10 @@ import { demoNewsroomKey } from '../server/test-helpers.ts';
 
 const BASE = process.env.BASE!;
 const CLIENTS = Number(process.env.FLOOD_CLIENTS ?? 50);
-const RATE = Number(process.env.FLOOD_RATE ?? 0);
+let rate = 0;
+let paused = true;
+let resume: () => void = () => {};
+let resumed = new Promise<void>((r) => (resume = r));
 
 const newsroom = (await demoNewsroomKey()).key;
 const honest = await generateSourceKeys('f'.repeat(64), newsroom);
@@ -45,16 +51,15 @@ const kinds: [string, KeyPair][] = [
 const keyJson = kinds.map(([, sourceKeys]) => JSON.stringify(sourceKeys));
 
 let opens = 0;
-let stopping = false;
 const statuses: Record<string, number> = {};
 let next = 0;
 let allowance = performance.now();
 
 async function one(): Promise<void> {
-  if (RATE > 0) {
-    // spaced opens: one every 1/RATE s, shared by the loops
+  if (rate > 0) {
+    // spaced opens: one every 1/rate s, shared by the loops
     const at = Math.max(allowance, performance.now());
-    allowance = at + 1000 / RATE;
+    allowance = at + 1000 / rate;
     await new Promise((r) => setTimeout(r, Math.max(0, at - performance.now())));
   }
   const pow = await fetch(`${BASE}/api/v1/pow`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
@@ -70,18 +75,31 @@ async function one(): Promise<void> {
 }
 
 process.stdout.write(`${JSON.stringify({ ready: true, kinds: kinds.map(([name]) => name) })}\n`);
-const loops = Array.from({ length: CLIENTS }, async () => {
-  while (!stopping) {
-    try {
-      await one();
-    } catch {
-      statuses.error = (statuses.error ?? 0) + 1;
+for (let i = 0; i < CLIENTS; i++) {
+  void (async () => {
+    for (;;) {
+      if (paused) await resumed;
+      try {
+        await one();
+      } catch {
+        statuses.error = (statuses.error ?? 0) + 1;
+      }
     }
+  })();
+}
+const commands = createInterface({ input: process.stdin });
+commands.on('line', (line) => {
+  const command = JSON.parse(line) as { run?: number; pause?: boolean; snapshot?: boolean };
+  if (command.run !== undefined) {
+    rate = command.run;
+    allowance = performance.now();
+    paused = false;
+    resume();
   }
+  if (command.pause) {
+    paused = true;
+    resumed = new Promise<void>((r) => (resume = r));
+  }
+  if (command.snapshot) process.stdout.write(`${JSON.stringify({ opens, statuses: { ...statuses } })}\n`);
 });
-const snapshot = () => `${JSON.stringify({ opens, statuses: { ...statuses } })}\n`;
-process.on('SIGUSR2', () => process.stdout.write(snapshot()));
-process.once('SIGTERM', () => {
-  stopping = true;
-  void Promise.all(loops).then(() => process.stdout.write(snapshot(), () => process.exit(0)));
-});
+commands.on('close', () => process.exit(0));

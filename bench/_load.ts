@@ -28,7 +28,8 @@ export interface Child {
  * one, and `next()` for each later one.
  */
 export async function startChild(file: string, env: Record<string, string>): Promise<{ process: ChildProcess; first: Record<string, unknown>; next(): Promise<Record<string, unknown>> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // stdin is a pipe: a child may take commands there, and sees its end when this process ends
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => {
     const line = await lines.next();

@@ -5,12 +5,12 @@
  * pool sized from the cores) over HTTP on PostgreSQL (BENCH_DATABASE_URL, default the local
  * server), in a fresh database this bench creates and drops; PoW difficulty 0, so neither client
  * pays for tokens and the server's own costs are what is measured. Interleaved over ROUNDS rounds
- * (the machine is shared), each round measures:
+ * (the machine is shared; the phases' order turns each round), each round measures:
  *   - baseline: a bare Hono app with one trivial POST route on the same node-server, 50 clients
  *   - honest alone: completed text tips per second (challenge + open with new reply keys + the one
  *     chunk), HONEST_CLIENTS closed loops
- *   - the flood alone: bench/_flood-client.ts (its own process) at its best rate, the server's CPU
- *     per hostile open measured directly
+ *   - the flood alone: bench/_flood-client.ts (its own process, started once) at its best rate, the
+ *     server's CPU per hostile open measured directly
  *   - honest while flooded: the same tips, while bench/_flood-client.ts sends new
  *     source opens with hostile keys (the issue's 16,384-bit DSA key, RSA-16384, 25 subkeys, 40
  *     certifications, ECDSA P-521, v6 Ed448, a fault in the last packet, a tampered signature whose
@@ -40,14 +40,17 @@ const PRICED_DIFFICULTY = 16;
 const FLOOD = fileURLToPath(new URL('./_flood-client.ts', import.meta.url));
 
 interface Phase {
+  /** honest tips per second (0 in the flood-only phase) */
   perSecond: number;
   errors: number;
-  /** server CPU over the phase / honest operations in it */
+  /** server CPU over the phase / honest tips in it */
   cpuMsPerOp: number;
   /** server CPU over the phase / its wall time: 1 = one core busy throughout */
   serverCores: number;
-  flood?: { perSecond: number; statuses: Record<string, number>; cpuMsPerOpen: number; clientCpuMsPerOpen: number };
+  flood?: { perSecond: number; statuses: Record<string, number>; serverCpuMsPerOpen: number; clientCpuMsPerOpen: number };
 }
+
+type Kind = 'alone' | 'floodOnly' | 'flooded' | 'priced';
 
 /** Native SHA-256 of short inputs per second on this machine: what one attacker core pays with. */
 function sha256PerSecond(): number {
@@ -61,57 +64,63 @@ function sha256PerSecond(): number {
   return n;
 }
 
-async function honestPhase(server: Child, once: (client: number) => Promise<void>): Promise<Phase> {
-  const pid = server.process.pid!;
-  const [cpu0, t0] = [await cpuMs(pid), performance.now()];
-  const result = await load(HONEST_CLIENTS, PHASE_MS, once);
-  const [cpu1, t1] = [await cpuMs(pid), performance.now()];
-  return { perSecond: result.perSecond, errors: result.errors, cpuMsPerOp: (cpu1 - cpu0) / Math.max(1, result.done), serverCores: (cpu1 - cpu0) / (t1 - t0) };
+type Flood = Awaited<ReturnType<typeof startChild>>;
+type Snapshot = { opens: number; statuses: Record<string, number> };
+
+function tell(flood: Flood, command: Record<string, unknown>): void {
+  flood.process.stdin!.write(`${JSON.stringify(command)}\n`);
+}
+
+async function snapshot(flood: Flood): Promise<Snapshot> {
+  tell(flood, { snapshot: true });
+  return (await flood.next()) as Snapshot;
 }
 
 /**
- * The flood (its own process) with the honest loops beside it, or alone when `once` is undefined:
- * then the server's CPU per hostile open is measured directly. `honestCpuPerTip` (from the phase
- * alone) splits a flooded phase's server CPU between the two clients.
+ * One phase: the honest loops alone, the flood alone (the server's CPU per hostile open measured
+ * directly), or both; the flood at its best rate or at `pricedRate`.
  */
-async function floodedPhase(server: Child, once: ((client: number) => Promise<void>) | undefined, honestCpuPerTip: number, rate = 0): Promise<Phase> {
-  const flood = await startChild(FLOOD, { BASE: server.base, FLOOD_CLIENTS: String(FLOOD_CLIENTS), FLOOD_RATE: String(rate) });
-  try {
+async function runPhase(kind: Kind, server: Child, flood: Flood, once: (client: number) => Promise<void>, pricedRate: number): Promise<Phase> {
+  const flooding = kind !== 'alone';
+  if (flooding) {
+    tell(flood, { run: kind === 'priced' ? pricedRate : 0 });
     // let the flood reach its rate before anything is counted
     await new Promise((r) => setTimeout(r, 1000));
+  }
+  try {
     const pid = server.process.pid!;
     const floodPid = flood.process.pid!;
-    const snapshot = async () => {
-      flood.process.kill('SIGUSR2');
-      return (await flood.next()) as { opens: number; statuses: Record<string, number> };
-    };
-    // the honest loops' own warm-up comes first; the flood is counted from where they start counting
-    const counted = once ? load(HONEST_CLIENTS, PHASE_MS, once) : undefined;
+    // the honest loops' own warm-up comes first; everything is counted from where they start counting
+    const counted = kind === 'floodOnly' ? undefined : load(HONEST_CLIENTS, PHASE_MS, once);
     if (counted) await new Promise((r) => setTimeout(r, Math.min(1000, PHASE_MS / 4)));
-    const [first, cpuStart, clientCpuStart, started] = [await snapshot(), await cpuMs(pid), await cpuMs(floodPid), performance.now()];
+    const [first, cpu0, clientCpu0, t0] = [await snapshot(flood), await cpuMs(pid), await cpuMs(floodPid), performance.now()];
     const result = counted ? await counted : (await new Promise((r) => setTimeout(r, PHASE_MS)), { perSecond: 0, done: 0, errors: 0 });
-    const [last, cpuEnd, clientCpuEnd, seconds] = [await snapshot(), await cpuMs(pid), await cpuMs(floodPid), (performance.now() - started) / 1000];
+    const [last, cpu1, clientCpu1, t1] = [await snapshot(flood), await cpuMs(pid), await cpuMs(floodPid), performance.now()];
     const opens = last.opens - first.opens;
-    const statuses = Object.fromEntries(Object.entries(last.statuses).map(([k, v]) => [k, v - (first.statuses[k] ?? 0)]));
-    const serverCpu = cpuEnd - cpuStart;
-    // the server CPU the flood took: what is left after the honest tips' own cost
-    const floodCpu = Math.max(0, serverCpu - honestCpuPerTip * result.done);
+    const serverCpu = cpu1 - cpu0;
     return {
       perSecond: result.perSecond,
       errors: result.errors,
       cpuMsPerOp: serverCpu / Math.max(1, result.done),
-      serverCores: serverCpu / (seconds * 1000),
-      flood: { perSecond: opens / seconds, statuses, cpuMsPerOpen: floodCpu / Math.max(1, opens), clientCpuMsPerOpen: (clientCpuEnd - clientCpuStart) / Math.max(1, opens) },
+      serverCores: serverCpu / (t1 - t0),
+      flood: flooding
+        ? {
+            perSecond: opens / ((t1 - t0) / 1000),
+            statuses: Object.fromEntries(Object.entries(last.statuses).map(([k, v]) => [k, v - (first.statuses[k] ?? 0)])),
+            serverCpuMsPerOpen: serverCpu / Math.max(1, opens),
+            clientCpuMsPerOpen: (clientCpu1 - clientCpu0) / Math.max(1, opens),
+          }
+        : undefined,
     };
   } finally {
-    flood.process.kill('SIGTERM');
-    await new Promise<void>((resolve) => (flood.process.exitCode !== null ? resolve() : flood.process.once('exit', () => resolve())));
+    if (flooding) tell(flood, { pause: true });
   }
 }
 
 export async function run(): Promise<void> {
   const database = await freshDatabase('sealdrop_abuse');
   const children: Child[] = [];
+  let flood: Flood | undefined;
   try {
     console.log(
       `PostgreSQL: ${new URL(database.url).host}, fresh database ${database.name}; ${HONEST_CLIENTS} honest clients, ` +
@@ -124,6 +133,7 @@ export async function run(): Promise<void> {
     children.push(baseline);
     const server = await startServer({ MODE: 'source', DATABASE_URL: database.url, POW_DIFFICULTY: '0' });
     children.push(server);
+    flood = await startChild(FLOOD, { BASE: server.base, FLOOD_CLIENTS: String(FLOOD_CLIENTS) });
 
     const hashes = sha256PerSecond();
     const pricedRate = hashes / 2 ** PRICED_DIFFICULTY;
@@ -132,28 +142,37 @@ export async function run(): Promise<void> {
     };
     const tipOnce = (client: number) => sendTip(server.base, tips[client]!, sourceKeys);
 
-    const rounds: { baseline: Phase; alone: Phase; floodOnly: Phase; flooded: Phase; priced: Phase }[] = [];
+    // warm-up, not counted: first requests compile code, fill the server's and PostgreSQL's caches
+    await load(BASELINE_CLIENTS, 1000, baselineOnce);
+    await runPhase('flooded', server, flood, tipOnce, pricedRate);
+
+    type Round = { baseline: Phase } & Record<Kind, Phase>;
+    const rounds: Round[] = [];
+    const kinds: Kind[] = ['alone', 'floodOnly', 'flooded', 'priced'];
     for (let round = 0; round < ROUNDS; round++) {
       const pid = baseline.process.pid!;
-      const cpu0 = await cpuMs(pid);
+      const [cpu0, t0] = [await cpuMs(pid), performance.now()];
       const b = await load(BASELINE_CLIENTS, PHASE_MS, baselineOnce);
-      const cpu1 = await cpuMs(pid);
-      const baselinePhase = { perSecond: b.perSecond, errors: b.errors, cpuMsPerOp: (cpu1 - cpu0) / Math.max(1, b.done), serverCores: 0 };
-      const alone = await honestPhase(server, tipOnce);
-      const floodOnly = await floodedPhase(server, undefined, 0);
-      const flooded = await floodedPhase(server, tipOnce, alone.cpuMsPerOp);
-      const priced = await floodedPhase(server, tipOnce, alone.cpuMsPerOp, pricedRate);
-      rounds.push({ baseline: baselinePhase, alone, floodOnly, flooded, priced });
+      const [cpu1, t1] = [await cpuMs(pid), performance.now()];
+      const measured: Partial<Round> = {
+        baseline: { perSecond: b.perSecond, errors: b.errors, cpuMsPerOp: (cpu1 - cpu0) / Math.max(1, b.done), serverCores: (cpu1 - cpu0) / (t1 - t0) },
+      };
+      // the order turns each round, so no phase always follows the same one
+      for (const kind of [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)]) {
+        measured[kind] = await runPhase(kind, server, flood, tipOnce, pricedRate);
+      }
+      const r = measured as Round;
+      rounds.push(r);
       console.log(
-        `round ${round + 1}: baseline ${fmt(baselinePhase.perSecond)} req/s; tips alone ${fmt(alone.perSecond, 1)}/s, ` +
-          `flooded ${fmt(flooded.perSecond, 1)}/s (${fmt((flooded.perSecond / alone.perSecond) * 100, 1)} %, flood ${fmt(flooded.flood!.perSecond)} opens/s, ` +
-          `server ${fmt(alone.serverCores, 2)} → ${fmt(flooded.serverCores, 2)} cores), ` +
-          `priced flood ${fmt(priced.perSecond, 1)}/s (${fmt((priced.perSecond / alone.perSecond) * 100, 1)} %, flood ${fmt(priced.flood!.perSecond, 1)} opens/s)`,
+        `round ${round + 1}: baseline ${fmt(r.baseline.perSecond)} req/s; tips alone ${fmt(r.alone.perSecond, 1)}/s (server ${fmt(r.alone.serverCores, 2)} cores); ` +
+          `flood alone ${fmt(r.floodOnly.flood!.perSecond)} opens/s; flooded ${fmt(r.flooded.perSecond, 1)}/s (${fmt((r.flooded.perSecond / r.alone.perSecond) * 100, 1)} %, ` +
+          `flood ${fmt(r.flooded.flood!.perSecond)} opens/s, server ${fmt(r.flooded.serverCores, 2)} cores); priced flood ${fmt(r.priced.perSecond, 1)}/s ` +
+          `(${fmt((r.priced.perSecond / r.alone.perSecond) * 100, 1)} %, flood ${fmt(r.priced.flood!.perSecond, 1)} opens/s)`,
       );
     }
 
-    const pick = (f: (r: (typeof rounds)[number]) => number) => median(rounds.map(f));
-    const errors = (f: (r: (typeof rounds)[number]) => Phase) => rounds.reduce((n, r) => n + f(r).errors, 0);
+    const pick = (f: (r: Round) => number) => median(rounds.map(f));
+    const errors = (f: (r: Round) => Phase) => rounds.reduce((n, r) => n + f(r).errors, 0);
     const ratio = pick((r) => r.flooded.perSecond / r.alone.perSecond);
     const pricedRatio = pick((r) => r.priced.perSecond / r.alone.perSecond);
     const statuses: Record<string, number> = {};
@@ -166,7 +185,7 @@ export async function run(): Promise<void> {
         `${fmt(pick((r) => r.alone.serverCores), 2)} cores busy (errors ${errors((r) => r.alone)})`,
     );
     console.log(
-      `hostile-key flood alone:                ${fmt(pick((r) => r.floodOnly.flood!.perSecond))} opens/s; server CPU ${fmt(pick((r) => r.floodOnly.flood!.cpuMsPerOpen), 3)} ms/hostile open ` +
+      `hostile-key flood alone:                ${fmt(pick((r) => r.floodOnly.flood!.perSecond))} opens/s; server CPU ${fmt(pick((r) => r.floodOnly.flood!.serverCpuMsPerOpen), 3)} ms/hostile open ` +
         `(challenge + open), ${fmt(pick((r) => r.floodOnly.serverCores), 2)} cores busy; the flooding client's own CPU ${fmt(pick((r) => r.floodOnly.flood!.clientCpuMsPerOpen), 2)} ms/open`,
     );
     console.log(
@@ -180,6 +199,7 @@ export async function run(): Promise<void> {
         `(${fmt(hashes)} SHA-256/s here / 2^${PRICED_DIFFICULTY}) (honest errors ${errors((r) => r.priced)})`,
     );
   } finally {
+    flood?.process.stdin!.end();
     for (const child of children) await child.stop();
     await database.drop();
   }
