@@ -34,7 +34,8 @@ async function main() {
     const newsroomKey = await loadNewsroomKey(DEMO_KEY_PATH, new Date());
     const instance = await loadInstance(database.db, systemClock);
     // wired as server/main.ts wires it
-    const keyChecks = createKeyCheckPool(1);
+    const keyChecks = createKeyCheckPool();
+    await keyChecks.ready();
     const app = createApp({
       keyCheck: keyChecks.check,
       db: database.db,

@@ -1,22 +1,26 @@
 /**
- * @module protocol/_armor — strict ASCII armor (RFC 9580 §6) for a single PGP MESSAGE block:
- * nothing before BEGIN or after END but white space, the CRC-24 checked when present.
+ * @module protocol/_armor — strict ASCII armor (RFC 9580 §6) for a single block (a MESSAGE, a
+ * PUBLIC KEY BLOCK or a PRIVATE KEY BLOCK): nothing before BEGIN or after END but white space, the
+ * CRC-24 checked when present.
  */
 import { OpenPgpCheckError } from './errors.ts';
 
-const BEGIN = '-----BEGIN PGP MESSAGE-----';
-const END = '-----END PGP MESSAGE-----';
+export type ArmorLabel = 'MESSAGE' | 'PUBLIC KEY BLOCK' | 'PRIVATE KEY BLOCK';
+
+/** CRC-24 (RFC 9580 §6.1), a byte at a time through a table: a 16 KiB key is checked in microseconds. */
+const CRC24_TABLE = Uint32Array.from({ length: 256 }, (_, byte) => {
+  let crc = byte << 16;
+  for (let i = 0; i < 8; i++) {
+    crc <<= 1;
+    if (crc & 0x1000000) crc ^= 0x1864cfb;
+  }
+  return crc & 0xffffff;
+});
 
 function crc24(bytes: Uint8Array): number {
   let crc = 0xb704ce;
-  for (const b of bytes) {
-    crc ^= b << 16;
-    for (let i = 0; i < 8; i++) {
-      crc <<= 1;
-      if (crc & 0x1000000) crc ^= 0x1864cfb;
-    }
-  }
-  return crc & 0xffffff;
+  for (const b of bytes) crc = ((crc << 8) & 0xffffff) ^ CRC24_TABLE[((crc >> 16) ^ b) & 0xff]!;
+  return crc;
 }
 
 function decodeBase64(text: string, what: string): Uint8Array {
@@ -35,6 +39,13 @@ export function looksArmored(input: string | Uint8Array): boolean {
 }
 
 export function dearmorMessage(text: string): Uint8Array {
+  return dearmorBlock(text, 'MESSAGE');
+}
+
+/** The bytes of the one `label` block that `text` must be. Throws OpenPgpCheckError('bad_armor'). */
+export function dearmorBlock(text: string, label: ArmorLabel): Uint8Array {
+  const BEGIN = `-----BEGIN PGP ${label}-----`;
+  const END = `-----END PGP ${label}-----`;
   const lines = text.trim().split(/\r?\n/).map((l) => l.replace(/[ \t]+$/, ''));
   if (lines[0] !== BEGIN) throw new OpenPgpCheckError('bad_armor', `expected "${BEGIN}" first, got ${JSON.stringify(lines[0]?.slice(0, 40))}`);
   if (lines[lines.length - 1] !== END) throw new OpenPgpCheckError('bad_armor', `expected "${END}" last`);

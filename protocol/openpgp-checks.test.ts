@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
 import {
-  armor, createMessage, encrypt, enums, generateKey, readKey, readPrivateKey, reformatKey, sign,
+  armor, createMessage, encrypt, enums, generateKey, PublicKeyPacket, readKey, readPrivateKey, reformatKey, sign, SignaturePacket,
   type PrivateKey, type PublicKey,
 } from 'openpgp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OpenPgpCheckError } from './errors.ts';
 import { SOURCE_KEY_DATE } from './limits.ts';
-import { checkSourceKeys, checkSourcePublicKey, encryptionKeyIds, inspectMessage, inspectMessageStream, readNewsroomPublicKey } from './openpgp-checks.ts';
+import {
+  checkSourceKeys, checkSourceKeysShape, checkSourcePublicKey, encryptionKeyIds, inspectMessage, inspectMessageStream, readNewsroomPublicKey,
+} from './openpgp-checks.ts';
 import { encryptToKeys, generateSourceKeys } from './source-keys.ts';
+import {
+  armorPrivate, armorPublic, dsaKey, openpgpKey, packetsOf, rsaKey, TAGS, v6RsaKey, writePackets, type KeyPair, type Packet,
+} from './testdata/hostile-keys.ts';
 
 const demoPublic = readFileSync(new URL('../keys.example/newsroom.pub.asc', import.meta.url), 'utf8');
 const demoSecret = readFileSync(new URL('../keys.example/newsroom.sec.asc', import.meta.url), 'utf8');
@@ -176,7 +181,7 @@ describe('source keys', () => {
       type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], date: SOURCE_KEY_DATE, passphrase,
       subkeys: [{}, {}], format: 'armored',
     });
-    expect(await refusal(checkSourceKeys({ publicKey: two.publicKey, lockedPrivateKey: two.privateKey }))).toBe('bad_source_key');
+    expect(await refusal(checkSourceKeys({ publicKey: two.publicKey, lockedPrivateKey: two.privateKey }))).toBe('bad_key_structure');
     const keys = await generateSourceKeys(passphrase, newsroom);
     const padded = keys.publicKey.replace('-----BEGIN PGP PUBLIC KEY BLOCK-----\n', `-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: ${'x'.repeat(17000)}\n`);
     expect(await refusal(checkSourceKeys({ publicKey: padded, lockedPrivateKey: keys.lockedPrivateKey }))).toBe('too_large');
@@ -206,7 +211,7 @@ describe('source keys', () => {
     const cases: [string, { publicKey: string; lockedPrivateKey: string }, string][] = [
       ['dated', { publicKey: dated.publicKey, lockedPrivateKey: dated.privateKey }, 'bad_source_key'],
       ['named', { publicKey: named.publicKey, lockedPrivateKey: named.privateKey }, 'bad_source_key'],
-      ['two subkeys', { publicKey: two.publicKey, lockedPrivateKey: two.privateKey }, 'bad_source_key'],
+      ['two subkeys', { publicKey: two.publicKey, lockedPrivateKey: two.privateKey }, 'bad_key_structure'],
       ['oversized', { publicKey: padded, lockedPrivateKey: keys.lockedPrivateKey }, 'too_large'],
       ['a private key', { publicKey: keys.lockedPrivateKey, lockedPrivateKey: keys.lockedPrivateKey }, 'secret_key_material'],
       ['not a key', { publicKey: 'hello', lockedPrivateKey: keys.lockedPrivateKey }, 'not_a_key'],
@@ -221,6 +226,151 @@ describe('source keys', () => {
 
   it('refuses a short passphrase', async () => {
     await expect(generateSourceKeys('short', newsroom)).rejects.toThrow(TypeError);
+  });
+});
+
+describe('source keys: shape before signatures', () => {
+  // Instruments, not mocks: the real methods run, and every call is counted. A key refused by its
+  // shape must reach neither OpenPGP.js's key parser nor its signature verification.
+  const spies = () => ({ parsed: vi.spyOn(PublicKeyPacket.prototype, 'read'), verified: vi.spyOn(SignaturePacket.prototype, 'verify') });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  let v4: KeyPair;
+  let v6pair: KeyPair;
+  const hostile: [string, KeyPair, string][] = [];
+  const edit = async (pair: KeyPair, change: (pub: Packet[], priv: Packet[]) => void): Promise<KeyPair> => {
+    const { pub, priv } = await packetsOf(pair);
+    change(pub, priv);
+    return { publicKey: armorPublic(pub), lockedPrivateKey: armorPrivate(priv) };
+  };
+  beforeAll(async () => {
+    v4 = await generateSourceKeys(passphrase, newsroom);
+    v6pair = await generateSourceKeys(passphrase, v6.publicKey);
+    const withPublic = (publicKey: string): KeyPair => ({ publicKey, lockedPrivateKey: v4.lockedPrivateKey });
+    const subkeys = Array.from({ length: 25 }, () => ({}));
+    const v4Subkey = (await packetsOf(v4)).pub[3]!;
+    hostile.push(
+      ['DSA with 16,384-bit parameters and a hundred self-signatures (the issue)', withPublic(dsaKey().publicKey), 'bad_key_algorithm'],
+      ['RSA-16384', withPublic(rsaKey(16384)), 'bad_key_algorithm'],
+      ['ECDSA P-256', await openpgpKey({ type: 'ecc', curve: 'nistP256' }), 'bad_key_algorithm'],
+      ['ECDSA P-521', await openpgpKey({ type: 'ecc', curve: 'nistP521' }), 'bad_key_algorithm'],
+      ['v4 Ed25519 (algorithm 27) + X25519', await openpgpKey({ type: 'curve25519' }), 'bad_key_algorithm'],
+      ['twenty-five subkeys', await openpgpKey({ type: 'ecc', curve: 'curve25519Legacy', subkeys }), 'bad_key_structure'],
+      ['forty certifications', await edit(v4, (pub) => pub.splice(2, 0, ...Array.from({ length: 39 }, () => pub[2]!))), 'bad_key_structure'],
+      ['a second user id', await edit(v4, (pub) => pub.splice(3, 0, pub[1]!, pub[2]!)), 'bad_key_structure'],
+      ['a user attribute', await edit(v4, (pub) => pub.splice(3, 0, { tag: TAGS.userAttribute, body: new Uint8Array(40) })), 'bad_key_structure'],
+      ['v5 primary key', await edit(v4, (pub) => { pub[0]!.body[0] = 5; }), 'bad_key_algorithm'],
+      ['v6 Ed448 + X448', await openpgpKey({ type: 'curve448', config: { v6Keys: true } }), 'bad_key_algorithm'],
+      ['v6 RSA-4096', withPublic(v6RsaKey(4096)), 'bad_key_algorithm'],
+      ['v6 with twenty-five subkeys', await openpgpKey({ type: 'curve25519', subkeys: subkeys.map(() => ({ type: 'curve25519' as const })), config: { v6Keys: true } }), 'bad_key_structure'],
+      ['v6 with forty direct-key signatures', await edit(v6pair, (pub) => pub.splice(1, 0, ...Array.from({ length: 39 }, () => pub[1]!))), 'bad_key_structure'],
+      ['v6 primary with the v4 subkey', await edit(v6pair, (pub) => void pub.splice(4, 1, v4Subkey)), 'bad_key_algorithm'],
+    );
+  });
+
+  it("the issue's DSA key gets past OpenPGP.js's parser: only the shape check stands before its signatures", async () => {
+    const { publicKey, signatures } = dsaKey();
+    const key = await readKey({ armoredKey: publicKey });
+    expect(key.getAlgorithmInfo()).toEqual({ algorithm: 'dsa', bits: 16384 });
+    expect(key.getUserIDs()).toEqual(['source']);
+    expect(key.getCreationTime()).toEqual(SOURCE_KEY_DATE);
+    expect(key.users[0]!.selfCertifications.length).toBe(signatures);
+    expect(signatures).toBeGreaterThan(100);
+    expect(key.users[0]!.selfCertifications.every((sig) => sig.created?.getTime() === SOURCE_KEY_DATE.getTime())).toBe(true);
+  });
+
+  it('refuses hostile and odd keys with a stable code, without parsing or verifying anything', async () => {
+    for (const [what, pair, code] of hostile) {
+      const { parsed, verified } = spies();
+      expect([what, await refusal(checkSourceKeys(pair))]).toEqual([what, code]);
+      expect([what, await refusal(checkSourcePublicKey(pair.publicKey))]).toEqual([what, code]);
+      expect([what, parsed.mock.calls.length, verified.mock.calls.length]).toEqual([what, 0, 0]);
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('answers every one-byte change with OpenPgpCheckError or success, verifying signatures only when the shape holds', async () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const codes = new Map<string, number>();
+    for (const pair of [v4, v6pair]) {
+      const { pub, priv } = await packetsOf(pair);
+      for (const [half, bytes] of [['public', writePackets(pub)], ['private', writePackets(priv)]] as const) {
+        for (let at = 0; at < bytes.length; at++) {
+          const changed = bytes.slice();
+          changed[at] = changed[at]! ^ (1 + Math.floor(random() * 255));
+          const keys = half === 'public'
+            ? { publicKey: armor(enums.armor.publicKey, changed), lockedPrivateKey: pair.lockedPrivateKey }
+            : { publicKey: pair.publicKey, lockedPrivateKey: armor(enums.armor.privateKey, changed) };
+          // the pair, and for a changed public key its public half alone (the CLI's check)
+          const checks: [string, () => Promise<unknown>][] = [[half, () => checkSourceKeys(keys)]];
+          if (half === 'public') checks.push(['public alone', () => checkSourcePublicKey(keys.publicKey)]);
+          for (const [what, check] of checks) {
+            const { verified } = spies();
+            let code = 'success';
+            try {
+              await check();
+            } catch (e) {
+              if (!(e instanceof OpenPgpCheckError)) throw new Error(`${what} byte ${at}: ${String(e)}`);
+              code = e.code;
+            }
+            // only a signature that fails to verify is refused after verification began
+            if (code !== 'bad_signature' && code !== 'success') expect([what, at, code, verified.mock.calls.length]).toEqual([what, at, code, 0]);
+            // a changed public key never passes; a changed private key passes only where its bytes are sealed (salt, IV, ciphertext)
+            if (half === 'public') expect([what, at, code]).not.toEqual([what, at, 'success']);
+            codes.set(`${what} ${code}`, (codes.get(`${what} ${code}`) ?? 0) + 1);
+            vi.restoreAllMocks();
+          }
+        }
+      }
+    }
+    // every kind of outcome was reached: the instruments above were put to the test
+    expect([...codes.keys()]).toEqual(expect.arrayContaining([
+      'public bad_key_packets', 'public bad_key_algorithm', 'public bad_key_structure', 'public bad_source_key', 'public key_mismatch',
+      'public alone bad_signature', 'private bad_key_packets', 'private key_mismatch', 'private bad_private_key', 'private success',
+    ]));
+  });
+
+  it('accepts the pairs generateSourceKeys makes, with every length their MPIs and sealed seed can have', async () => {
+    // real pairs (each costs two 16 MiB S2K derivations, so a few)
+    for (const newsroomKey of [newsroom, v6.publicKey]) {
+      const pairs = await Promise.all(Array.from({ length: 12 }, () => generateSourceKeys(passphrase, newsroomKey)));
+      for (const pair of pairs) expect(checkSourceKeysShape(pair).version).toBe(newsroomKey.keyPacket.version);
+    }
+    // OpenPGP.js writes r, s and the Ed25519 seed as MPIs without leading zero bytes: 1 in 256
+    // pairs has a 31-byte one. Every length from 1 to 32 bytes passes the shape, 33 does not.
+    const { pub, priv } = await packetsOf(v4);
+    const mpi = (bytes: number) => Uint8Array.from([(bytes * 8) >> 8, (bytes * 8) & 255, ...Array(bytes).fill(0xa5)]);
+    const withR = (bytes: number) => {
+      const cert = pub[2]!.body;
+      const rBits = (cert[143]! << 8) | cert[144]!;
+      const sAt = 145 + Math.ceil(rBits / 8);
+      const changed = pub.map((p, i) => (i === 2 ? { tag: p.tag, body: Uint8Array.from([...cert.subarray(0, 143), ...mpi(bytes), ...cert.subarray(sAt)]) } : p));
+      const privChanged = priv.map((p, i) => (i === 2 ? changed[2]! : p));
+      return { publicKey: armorPublic(changed), lockedPrivateKey: armorPrivate(privChanged) };
+    };
+    for (const bytes of [1, 2, 16, 30, 31, 32]) expect(checkSourceKeysShape(withR(bytes)).version).toBe(4);
+    expect(() => checkSourceKeysShape(withR(33))).toThrow(/1 to 256 bits/);
+    const withSeal = (bytes: number) => {
+      const head = pub[0]!.body.length + 4 + 8 + 1 + 16;
+      const secret = priv[0]!.body;
+      const changed = priv.map((p, i) => (i === 0 ? { tag: p.tag, body: Uint8Array.from([...secret.subarray(0, head), ...Array(bytes).fill(0x5a)]) } : p));
+      return { publicKey: v4.publicKey, lockedPrivateKey: armorPrivate(changed) };
+    };
+    for (const bytes of [23, 40, 53, 54]) expect(checkSourceKeysShape(withSeal(bytes)).version).toBe(4);
+    for (const bytes of [22, 55]) expect(() => checkSourceKeysShape(withSeal(bytes))).toThrow(/23 to 54 bytes of encrypted secret key/);
+  });
+
+  it('lets the real shapes through to OpenPGP.js and their signatures (the instruments count)', async () => {
+    for (const pair of [v4, v6pair]) {
+      const { parsed, verified } = spies();
+      await checkSourceKeys(pair);
+      expect(parsed.mock.calls.length).toBeGreaterThan(0);
+      expect(verified.mock.calls.length).toBeGreaterThan(0);
+      vi.restoreAllMocks();
+    }
   });
 });
 

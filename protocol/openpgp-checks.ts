@@ -14,7 +14,8 @@ import {
   type PublicKey,
   type Subkey,
 } from 'openpgp';
-import { dearmorMessage, looksArmored } from './_armor.ts';
+import { dearmorBlock, dearmorMessage, looksArmored } from './_armor.ts';
+import { checkSourcePrivateKeyPackets, checkSourcePublicKeyPackets, type SourceKeyShape } from './_key-shape.ts';
 import { readPackets, type Packet } from './_packets.ts';
 import { toHex } from './encoding.ts';
 import { OpenPgpCheckError } from './errors.ts';
@@ -219,6 +220,9 @@ export type SourceKeysInput = { publicKey: string; lockedPrivateKey: string };
 export const MAX_SOURCE_KEY_CHARS = 16 * 1024;
 export type SourceKeysInfo = { fingerprint: string; encryptionKeyIds: string[]; version: number };
 export type SourcePublicKeyInfo = SourceKeysInfo & { key: PublicKey };
+/** What the cheap structural check found: the dearmored bytes it checked, for the parser to read. */
+export type SourceKeyPackets = { version: 4 | 6; fingerprint: string; publicBytes: Uint8Array };
+export type SourceKeyPairPackets = SourceKeyPackets & { privateBytes: Uint8Array };
 
 /** Size and block count, for either half of a source's key pair. */
 function checkSourceKeyText(text: string, what: string): void {
@@ -226,23 +230,60 @@ function checkSourceKeyText(text: string, what: string): void {
   checkOneBlock(text, what);
 }
 
-async function readSourcePublicKeyText(publicKey: string): Promise<Key> {
-  let keys: Key[];
+function dearmorKey(text: string, label: 'PUBLIC KEY BLOCK' | 'PRIVATE KEY BLOCK', what: string): Uint8Array {
   try {
-    keys = await readKeys({ armoredKeys: publicKey });
+    return dearmorBlock(text, label);
   } catch (e) {
-    return fail('not_a_key', `expected an armored public key in publicKey, got: ${(e as Error).message}`);
+    return fail('not_a_key', `expected an armored ${label === 'PUBLIC KEY BLOCK' ? 'public' : 'private'} key in ${what}, got: ${(e as Error).message}`);
   }
-  if (keys.length !== 1) fail('not_one_key', `expected exactly one public key in publicKey, got ${keys.length}`);
-  return keys[0]!;
 }
 
 /**
- * What a source's browser makes (generateSourceKeys): a public key with the fixed date on the key
- * and on its one subkey, the single generic user id, and a usable encryption subkey at `now`.
+ * The cheap half of checkSourcePublicKey, on the calling thread and in microseconds: the text
+ * (type, size, one block, strict armor), then every packet of the key against the shape the pages
+ * make (`protocol/_key-shape.ts`: framing, tags, order, versions, algorithms, curve OIDs, exact
+ * lengths, the fixed date and user id). Nothing is parsed by OpenPGP.js and no signature is
+ * verified before this passes. Same codes as checkSourcePublicKey.
+ */
+export function checkSourcePublicKeyShape(publicKey: string): SourceKeyPackets {
+  if (typeof publicKey !== 'string') fail('not_a_key', `expected an armored public key string, got ${typeof publicKey}`);
+  if (hasSecretMaterial(publicKey)) fail('secret_key_material', 'expected a public key in publicKey, got a PRIVATE KEY block');
+  checkSourceKeyText(publicKey, 'publicKey');
+  return readPublicShape(publicKey).packets;
+}
+
+function readPublicShape(publicKey: string): { shape: SourceKeyShape; packets: SourceKeyPackets } {
+  const publicBytes = dearmorKey(publicKey, 'PUBLIC KEY BLOCK', 'publicKey');
+  const shape = checkSourcePublicKeyPackets(publicBytes);
+  return { shape, packets: { version: shape.version, fingerprint: shape.fingerprint, publicBytes } };
+}
+
+/**
+ * The cheap half of checkSourceKeys (see checkSourcePublicKeyShape): the public key's shape, then
+ * the locked private key's: the same packets, the same public fields, every secret part locked as
+ * the pages lock it (S2K usage, cipher, S2K type, hash, count, IV/nonce and sealed lengths).
+ */
+export function checkSourceKeysShape({ publicKey, lockedPrivateKey }: SourceKeysInput): SourceKeyPairPackets {
+  if (typeof publicKey !== 'string' || typeof lockedPrivateKey !== 'string') {
+    fail('not_a_key', 'expected armored strings for publicKey and lockedPrivateKey');
+  }
+  if (hasSecretMaterial(publicKey)) fail('secret_key_material', 'expected a public key in publicKey, got a PRIVATE KEY block');
+  checkSourceKeyText(publicKey, 'publicKey');
+  checkSourceKeyText(lockedPrivateKey, 'lockedPrivateKey');
+  const { shape, packets } = readPublicShape(publicKey);
+  const privateBytes = dearmorKey(lockedPrivateKey, 'PRIVATE KEY BLOCK', 'lockedPrivateKey');
+  checkSourcePrivateKeyPackets(privateBytes, shape);
+  return { ...packets, privateBytes };
+}
+
+/**
+ * After the shape check, what OpenPGP.js itself sees in the same bytes: one key, the fixed date on
+ * the key, its one subkey and every signature, the single generic user id, every self-signature
+ * verifying at `now` (the only signature work: two or three Ed25519 verifications), and an
+ * encryption subkey. A second opinion on the shape, from the parser that will use the key.
  * Returns the encryption key ids.
  */
-async function checkSourcePublicKeyShape(pub: Key, now: Date): Promise<string[]> {
+async function checkParsedSourceKey(pub: Key, now: Date): Promise<string[]> {
   if (pub.isPrivate()) fail('secret_key_material', 'expected a public key in publicKey, got secret key material');
   if (pub.getCreationTime().getTime() !== SOURCE_KEY_DATE.getTime()) {
     fail('bad_source_key', `expected creation date ${SOURCE_KEY_DATE.toISOString()} on the primary key, got ${pub.getCreationTime().toISOString()}`);
@@ -252,7 +293,7 @@ async function checkSourcePublicKeyShape(pub: Key, now: Date): Promise<string[]>
       fail('bad_source_key', `expected creation date ${SOURCE_KEY_DATE.toISOString()} on subkey ${sub.getKeyID().toHex()}, got ${sub.getCreationTime().toISOString()}`);
     }
   }
-  if (pub.subkeys.length !== 1) fail('bad_source_key', `expected exactly one subkey (for encryption), got ${pub.subkeys.length}`);
+  if (pub.subkeys.length !== 1) fail('bad_key_structure', `expected exactly one subkey (for encryption), got ${pub.subkeys.length}`);
   // The signatures carry creation times too; a key re-signed later would hand the server (and the
   // editors) the second at which it was made.
   for (const packet of pub.toPacketList()) {
@@ -266,30 +307,52 @@ async function checkSourcePublicKeyShape(pub: Key, now: Date): Promise<string[]>
   if (userIds.length !== 1 || userIds[0] !== SOURCE_KEY_USER_ID.name) {
     fail('bad_source_key', `expected the single user id ${JSON.stringify(SOURCE_KEY_USER_ID.name)}, got ${JSON.stringify(userIds)}`);
   }
-  const ids = await encryptionKeyIds(pub, now);
-  if (ids.length === 0) fail('no_encryption_key', 'expected an encryption subkey in the source key, got none');
-  return ids;
+  // every self-signature verifies, each once: the certification (through verifyPrimaryKey for a v4
+  // key; a v6 key is valid by its direct-key signature alone, so its certification is asked for
+  // apart) and the subkey binding, whose flags say what the subkey is for
+  let binding: SignaturePacket;
+  try {
+    await pub.verifyPrimaryKey(now);
+    if (pub.keyPacket.version === 6) await pub.getPrimaryUser(now);
+    binding = await pub.subkeys[0]!.verify(now);
+  } catch (e) {
+    return fail('bad_signature', `expected every self-signature of the source key to verify, got: ${(e as Error).message}`);
+  }
+  const subkey = pub.subkeys[0]!;
+  const flags = binding.keyFlags?.[0] ?? 0;
+  if (!ENCRYPTION_ALGORITHMS.has(subkey.keyPacket.algorithm) || (flags & ENCRYPT_FLAGS) === 0) {
+    fail('no_encryption_key', 'expected an encryption subkey in the source key, got none');
+  }
+  return [subkey.getKeyID().toHex()];
+}
+
+async function parseSourcePublicKey(bytes: Uint8Array): Promise<Key> {
+  let keys: Key[];
+  try {
+    keys = await readKeys({ binaryKeys: bytes });
+  } catch (e) {
+    return fail('not_a_key', `expected an OpenPGP public key in publicKey, got: ${(e as Error).message}`);
+  }
+  if (keys.length !== 1) fail('not_one_key', `expected exactly one public key in publicKey, got ${keys.length}`);
+  return keys[0]!;
 }
 
 /**
- * A source's reply keys as the browser uploads them: the public key has the fixed date and user id
- * and an encryption subkey; the private key is the same key with every secret packet locked.
+ * A source's reply keys as the browser uploads them: first the shape (checkSourceKeysShape, no
+ * signature, no big numbers), then OpenPGP.js on the very bytes that passed it: the public key
+ * has the fixed date and user id and an encryption subkey whose binding verifies; the private key
+ * is the same key with every secret packet locked.
  */
-export async function checkSourceKeys({ publicKey, lockedPrivateKey }: SourceKeysInput, now: Date = new Date()): Promise<SourceKeysInfo> {
-  if (typeof publicKey !== 'string' || typeof lockedPrivateKey !== 'string') {
-    fail('not_a_key', 'expected armored strings for publicKey and lockedPrivateKey');
-  }
-  if (hasSecretMaterial(publicKey)) fail('secret_key_material', 'expected a public key in publicKey, got a PRIVATE KEY block');
-  checkSourceKeyText(publicKey, 'publicKey');
-  checkSourceKeyText(lockedPrivateKey, 'lockedPrivateKey');
-  const pub = await readSourcePublicKeyText(publicKey);
+export async function checkSourceKeys(keys: SourceKeysInput, now: Date = new Date()): Promise<SourceKeysInfo> {
+  const shape = checkSourceKeysShape(keys);
+  const pub = await parseSourcePublicKey(shape.publicBytes);
   let priv: PrivateKey;
   try {
-    priv = await readPrivateKey({ armoredKey: lockedPrivateKey });
+    priv = await readPrivateKey({ binaryKey: shape.privateBytes });
   } catch (e) {
-    return fail('not_a_key', `expected an armored private key in lockedPrivateKey, got: ${(e as Error).message}`);
+    return fail('not_a_key', `expected an OpenPGP private key in lockedPrivateKey, got: ${(e as Error).message}`);
   }
-  const ids = await checkSourcePublicKeyShape(pub, now);
+  const ids = await checkParsedSourceKey(pub, now);
   const samePublic = toHex(priv.toPublic().write()) === toHex(pub.write());
   if (!samePublic) fail('key_mismatch', `expected lockedPrivateKey to be the secret half of ${pub.getFingerprint()}, got ${priv.getFingerprint()}`);
   for (const k of priv.getKeys()) {
@@ -305,10 +368,8 @@ export async function checkSourceKeys({ publicKey, lockedPrivateKey }: SourceKey
  * the same checks on `publicKey`, in the same order, with the same codes. Also returns the key.
  */
 export async function checkSourcePublicKey(publicKey: string, now: Date = new Date()): Promise<SourcePublicKeyInfo> {
-  if (typeof publicKey !== 'string') fail('not_a_key', `expected an armored public key string, got ${typeof publicKey}`);
-  if (hasSecretMaterial(publicKey)) fail('secret_key_material', 'expected a public key in publicKey, got a PRIVATE KEY block');
-  checkSourceKeyText(publicKey, 'publicKey');
-  const pub = await readSourcePublicKeyText(publicKey);
-  const ids = await checkSourcePublicKeyShape(pub, now);
+  const shape = checkSourcePublicKeyShape(publicKey);
+  const pub = await parseSourcePublicKey(shape.publicBytes);
+  const ids = await checkParsedSourceKey(pub, now);
   return { key: pub as PublicKey, fingerprint: pub.getFingerprint(), encryptionKeyIds: ids, version: pub.keyPacket.version };
 }

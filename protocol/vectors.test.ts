@@ -4,10 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { PublicKeyPacket, SignaturePacket } from 'openpgp';
+import { describe, expect, it, vi } from 'vitest';
 import {
-  buildEnvelope, checkCodename, checkPowSolution, deriveSourceSecrets, hashLookupId, inspectMessage, inspectMessageStream, paddedLength,
-  padmeLength, parseEnvelope, parsePowToken, SCRYPT_PARAMS, CODENAME_WORDS, curatedListText, type CuratedLanguage,
+  buildEnvelope, checkCodename, checkPowSolution, checkSourceKeys, checkSourcePublicKey, deriveSourceSecrets, hashLookupId, inspectMessage,
+  inspectMessageStream, paddedLength, padmeLength, parseEnvelope, parsePowToken, SCRYPT_PARAMS, CODENAME_WORDS, curatedListText,
+  type CuratedLanguage,
 } from './index.ts';
 import { formatSiteManifest, parseSiteManifest } from './site-manifest.ts';
 import { codenameHeaders } from './testdata/codename-cases.ts';
@@ -121,6 +123,25 @@ async function run({ headers: h, data, text }: Vector): Promise<string> {
       } catch (e) {
         return failure('site-manifest', e);
       }
+    case 'source-keys': {
+      const keys = JSON.parse(text) as { publicKey: string; lockedPrivateKey: string };
+      const now = new Date(h.now!);
+      const outcome = (check: () => Promise<unknown>) => check().then(() => 'success', (e: unknown) => failure('source-keys', e));
+      // instruments, not mocks: `openpgpjs: untouched` means refused by the shape alone, before
+      // OpenPGP.js read a key packet or verified a signature
+      const parsed = vi.spyOn(PublicKeyPacket.prototype, 'read');
+      const verified = vi.spyOn(SignaturePacket.prototype, 'verify');
+      try {
+        const pair = await outcome(() => checkSourceKeys(keys, now));
+        const calls = [parsed.mock.calls.length, verified.mock.calls.length];
+        if (h.openpgpjs === 'untouched') expect(calls).toEqual([0, 0]);
+        else if (pair === 'success') expect(Math.min(...calls)).toBeGreaterThan(0);
+        expect(await outcome(() => checkSourcePublicKey(keys.publicKey, now))).toBe(h['public-expect']);
+        return pair;
+      } finally {
+        vi.restoreAllMocks();
+      }
+    }
     default:
       throw new Error(`unknown kind ${h.kind}`);
   }

@@ -12,7 +12,9 @@ import { replies, sources } from './db/schema.ts';
 import { createTestDatabase } from './db/test-db.ts';
 import type { NewsroomKey } from './newsroom-key.ts';
 import { CONTENT_SECURITY_POLICY } from './policies/security-headers.ts';
-import { checkKeysHere, KeyCheckBusyError } from './source/key-check-pool.ts';
+import { checkKeysHere, createKeyCheckPool, KeyCheckBusyError } from './source/key-check-pool.ts';
+import { CHECK_MODULE, marked, STALL_HEADER } from './source/key-check-pool.test-helpers.ts';
+import { dsaKey, rsaKey } from '../protocol/testdata/hostile-keys.ts';
 import { purgeExpired, startPurgeTimer } from './source/purge.ts';
 import { buildTestApp, countRows, demoNewsroomKey, sha256Hex, type TestApp } from './test-helpers.ts';
 
@@ -303,8 +305,7 @@ describe('a returning source, several chunks', () => {
 
 describe('with the worker pool that main.ts uses for key checks', () => {
   it('takes a first submission and refuses bad reply keys the same way', async () => {
-    const { createKeyCheckPool } = await import('./source/key-check-pool.ts');
-    const pool = createKeyCheckPool(1);
+    const pool = createKeyCheckPool({ size: 1 });
     try {
       const pooled = await buildTestApp(database.db, newsroomKey, clock, { keyCheck: pool.check });
       const bytes = await ciphertext(1000);
@@ -313,6 +314,53 @@ describe('with the worker pool that main.ts uses for key checks', () => {
       const unlocked = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], date: new Date('2020-01-01T00:00:00Z') });
       const body = { ...opened.body, lookupId: newLookupId(), pow: { token: await powToken(pooled.app), nonce: '0' }, sourceKeys: { publicKey: unlocked.publicKey, lockedPrivateKey: unlocked.privateKey } };
       await expectRefusal(() => post(pooled.app, '/api/v1/uploads', body), 400, 'bad_source_keys');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("refuses the issue's DSA key (and RSA-16384) by its shape: 400, nothing stored", async () => {
+    const pool = createKeyCheckPool({ size: 1 });
+    try {
+      const pooled = await buildTestApp(database.db, newsroomKey, clock, { keyCheck: pool.check });
+      const bytes = await ciphertext(1000);
+      for (const publicKey of [dsaKey().publicKey, rsaKey(16384)]) {
+        const body = { ...(await openFor(bytes, { keys: false }, pooled.app)).body, sourceKeys: { publicKey, lockedPrivateKey: sourceKeys.lockedPrivateKey } };
+        body.pow = { token: await powToken(pooled.app), nonce: '0' };
+        const res = await expectRefusal(() => post(pooled.app, '/api/v1/uploads', body), 400, 'bad_source_keys');
+        expect(res.message).toMatch(/expected EdDSALegacy \(algorithm 22\) in the primary key .*, got (DSA|RSA) \(algorithm 1?7?\)/);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a key check past its deadline: 503 key_check_timeout, and an honest open sent after it is answered first', async () => {
+    // 1 s: a warm worker's honest check (23-68 ms at a load average of 15) stays far inside it, the stalled one (≥ 13 s) far outside
+    const pool = createKeyCheckPool({ size: 2, deadlineMs: 1000, checkModule: CHECK_MODULE });
+    try {
+      await pool.ready();
+      const pooled = await buildTestApp(database.db, newsroomKey, clock, { keyCheck: pool.check });
+      const stalledBytes = await ciphertext(1000);
+      const stalledBody = { ...(await openFor(stalledBytes, { keys: false }, pooled.app)).body, sourceKeys: marked(sourceKeys, STALL_HEADER) };
+      stalledBody.pow = { token: await powToken(pooled.app), nonce: '0' };
+      const before = await countRows(database.db);
+      const stalled = post(pooled.app, '/api/v1/uploads', stalledBody);
+      const honestBytes = await ciphertext(1000);
+      const honest = openFor(honestBytes, {}, pooled.app).then((o) => o.res);
+      const order = await Promise.race([stalled.then(() => 'stalled'), honest.then(() => 'honest')]);
+      expect(order).toBe('honest');
+      const opened = await honest;
+      expect(opened.status).toBe(201);
+      const done = await json(await put((await json(opened)).uploadId, 0, honestBytes));
+      expect(done.complete).toBe(true);
+      const refused = await stalled;
+      expect({ status: refused.status, error: (await json(refused)).error }).toEqual({ status: 503, error: 'key_check_timeout' });
+      // only the honest tip was stored
+      const after = await countRows(database.db);
+      expect(after.submissions - before.submissions).toBe(1);
+      expect(after.sources - before.sources).toBe(1);
+      expect(pool.workers).toBe(2);
     } finally {
       await pool.close();
     }

@@ -45,8 +45,11 @@ async function main(): Promise<void> {
     database = await openDatabase({ dataDir: config.dataDir });
   }
   const instance = await loadInstance(database.db, clock);
-  // new sources' reply keys are checked in a worker thread, beside the event loop
-  const keyChecks = createKeyCheckPool(1);
+  // new sources' reply keys are checked in worker threads beside the event loop (sized from the
+  // cores: server/source/key-check-pool.ts), each check under a deadline; wait for them to load, so
+  // that a worker that cannot start stops the server here, not the first source
+  const keyChecks = createKeyCheckPool();
+  await keyChecks.ready();
   const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check });
   const stopPurge = startPurgeTimer(database.db, clock);
   const stopRetention = startRetentionTimer({ db: database.db, clock, days: config.retentionDays, log });

@@ -236,6 +236,8 @@ function describeError(error: unknown, originalName: (sent: string | undefined) 
   if (e?.code === 'code_altered') return ['code_altered']; // a worker module failed its check (verified-modules.ts)
   if (error instanceof WorkerError && error.code && NOT_CLEANED[error.code]) return [NOT_CLEANED[error.code]!, { name: originalName(error.file) }];
   if (e?.code === 'message_too_large' || e?.code === 'too_many_files' || e?.code === 'too_large') return ['error_too_large'];
+  // the server's own 503s: it answered, so the connection is not the problem
+  if (error instanceof ApiError && (error.code === 'busy' || error.code === 'key_check_timeout')) return ['error_busy'];
   if (error instanceof ApiError && error.retryable) return ['error_network'];
   return ['error_server', { code: e?.code ?? e?.name ?? 'error' }];
 }

@@ -8,12 +8,15 @@ import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { wordlist as japanese } from '@scure/bip39/wordlists/japanese.js';
 import { wordlist as korean } from '@scure/bip39/wordlists/korean.js';
 import { wordlist as chinese } from '@scure/bip39/wordlists/simplified-chinese.js';
-import { createMessage, encrypt, generateKey, readKey, sign } from 'openpgp';
+import { armor, createMessage, encrypt, enums, generateKey, readKey, readPrivateKey, reformatKey, sign } from 'openpgp';
 import { BLOCK, checksum, FIELDS, roundUp, writeHeader, type Field } from '../_tar.ts';
 import { writeCodenameVectors } from './codename-cases.ts';
 import { writeSiteManifestVectors } from './site-manifest-cases.ts';
 import {
-  buildEnvelope, checkPowSolution, deriveSourceSecrets, encryptToKeys, hashLookupId,
+  armorPrivate, armorPublic, dsaKey, openpgpKey, packetsOf, rsaKey, TAGS, v6RsaKey, writePackets, type KeyPair, type Packet,
+} from './hostile-keys.ts';
+import {
+  buildEnvelope, checkCodename, checkSourceKeys, checkSourcePublicKey, generateSourceKeys, SOURCE_KEY_DATE, SOURCE_KEY_USER_ID, checkPowSolution, deriveSourceSecrets, encryptToKeys, hashLookupId,
   MAX_MESSAGE_BYTES, paddedLength, padmeLength, parsePowToken, SCRYPT_PARAMS, serializeManifest, solvePow,
   toBase64Url, toHex, utf8Encode, type Manifest,
 } from '../index.ts';
@@ -309,5 +312,126 @@ for (const [name, code, data, extra] of pgpFailures) {
 }
 // ---- site manifest ------------------------------------------------------------------------------
 writeSiteManifestVectors(vector);
+// ---- Source reply keys --------------------------------------------------------------------------
+// Each case: the two armored texts as JSON; what checkSourceKeys answers, and (public-expect) what
+// checkSourcePublicKey answers on the public half. `openpgpjs: untouched`: refused by its shape,
+// before OpenPGP.js parsed a packet or verified a signature (the runner counts both).
+const keyNow = '2026-01-01T00:00:00.000Z';
+const keyPassphrase = 'c'.repeat(64);
+const v6newsroom = v6.publicKey;
+// the non-canonical MPI case below wants the certification's r to be 249-256 bits (32 bytes)
+const rBits = async (pair: KeyPair) => {
+  const body = (await packetsOf(pair)).pub[2]!.body;
+  return (body[143]! << 8) | body[144]!;
+};
+let v4pair = await generateSourceKeys(keyPassphrase, demo);
+while ((await rBits(v4pair)) <= 248) v4pair = await generateSourceKeys(keyPassphrase, demo);
+const v6pair = await generateSourceKeys(keyPassphrase, v6newsroom);
+const otherPair = await generateSourceKeys(keyPassphrase, demo);
+const edited = async (pair: KeyPair, change: (pub: Packet[], priv: Packet[]) => void): Promise<KeyPair> => {
+  const { pub, priv } = await packetsOf(pair);
+  change(pub, priv);
+  return { publicKey: armorPublic(pub), lockedPrivateKey: armorPrivate(priv) };
+};
+const withPublic = (publicKey: string): KeyPair => ({ publicKey, lockedPrivateKey: v4pair.lockedPrivateKey });
+const rawPublic = (bytes: Uint8Array): KeyPair => withPublic(armor(enums.armor.publicKey, bytes));
+const v4bytes = writePackets((await packetsOf(v4pair)).pub);
+const v4head = v4bytes.subarray(0, 2); // c6 33: the primary key's header
+const v4subkey = (await packetsOf(v4pair)).pub[3]!;
+const plainKey = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ ...SOURCE_KEY_USER_ID }], date: SOURCE_KEY_DATE, format: 'armored' });
+// (reformatKey locks the key object it is given: a copy of its own)
+const resigned = await reformatKey({ privateKey: await readPrivateKey({ armoredKey: plainKey.privateKey }), userIDs: [{ ...SOURCE_KEY_USER_ID }], passphrase: keyPassphrase, date: new Date(keyNow), format: 'object' });
+const plainV6 = await generateKey({ type: 'curve25519', userIDs: [{ ...SOURCE_KEY_USER_ID }], date: SOURCE_KEY_DATE, format: 'armored', config: { v6Keys: true, aeadProtect: true } });
+const lockByte = (index: number, value: number, which = 0) => (pub: Packet[], priv: Packet[]) => {
+  const at = pub[which === 0 ? 0 : pub.findIndex((p) => p.tag === TAGS.publicSubkey)]!.body.length + index;
+  const target = which === 0 ? priv[0]! : priv.find((p) => p.tag === TAGS.secretSubkey)!;
+  target.body[at] = value;
+};
+const keyCases: [string, string, KeyPair, string?][] = [
+  ['v4', 'success', v4pair],
+  ['v6', 'success', v6pair],
+  ['dsa-16k-many-signatures', 'bad_key_algorithm', withPublic(dsaKey().publicKey)],
+  ['rsa-16k', 'bad_key_algorithm', withPublic(rsaKey(16384))],
+  ['ecdsa-p256', 'bad_key_algorithm', await openpgpKey({ type: 'ecc', curve: 'nistP256' })],
+  ['v4-ed25519-algorithm-27', 'bad_key_algorithm', await openpgpKey({ type: 'curve25519' })],
+  ['v5-primary', 'bad_key_algorithm', await edited(v4pair, (pub) => { pub[0]!.body[0] = 5; })],
+  ['eddsa-with-p256-oid', 'bad_key_algorithm', await edited(v4pair, (pub) => {
+    const body = pub[0]!.body;
+    pub[0]!.body = Uint8Array.from([...body.subarray(0, 6), 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, ...body.subarray(16)]);
+  })],
+  ['v6-ed448', 'bad_key_algorithm', await openpgpKey({ type: 'curve448', config: { v6Keys: true } })],
+  ['v6-rsa', 'bad_key_algorithm', withPublic(v6RsaKey(4096))],
+  ['v6-primary-v4-subkey', 'bad_key_algorithm', await edited(v6pair, (pub) => void pub.splice(4, 1, v4subkey))],
+  ['many-subkeys', 'bad_key_structure', await openpgpKey({ type: 'ecc', curve: 'curve25519Legacy', subkeys: Array.from({ length: 25 }, () => ({})) })],
+  ['many-signatures', 'bad_key_structure', await edited(v4pair, (pub) => void pub.splice(2, 0, ...Array.from({ length: 39 }, () => pub[2]!)))],
+  ['v6-many-signatures', 'bad_key_structure', await edited(v6pair, (pub) => void pub.splice(1, 0, ...Array.from({ length: 39 }, () => pub[1]!)))],
+  ['two-user-ids', 'bad_key_structure', await edited(v4pair, (pub) => void pub.splice(3, 0, pub[1]!, pub[2]!))],
+  ['user-attribute', 'bad_key_structure', await edited(v4pair, (pub) => void pub.splice(3, 0, { tag: TAGS.userAttribute, body: new Uint8Array(40) }))],
+  ['trust-packet', 'bad_key_structure', await edited(v4pair, (pub) => void pub.splice(3, 0, { tag: TAGS.trust, body: Uint8Array.of(0, 0) }))],
+  ['subkey-before-user-id', 'bad_key_structure', await edited(v4pair, (pub) => void pub.splice(1, 0, ...pub.splice(3, 2)))],
+  ['v6-no-direct-key-signature', 'bad_key_structure', await edited(v6pair, (pub) => void pub.splice(1, 1))],
+  ['unhashed-subpacket', 'bad_key_structure', await edited(v4pair, (pub) => {
+    const body = pub[2]!.body;
+    // the issuer key id again, unhashed: the hashed area is 133 bytes from offset 6, the key id at 18
+    pub[2]!.body = Uint8Array.from([...body.subarray(0, 139), 0, 10, 9, 16, ...body.subarray(18, 26), ...body.subarray(141)]);
+  })],
+  ['sha256-signature', 'bad_key_structure', await edited(v4pair, (pub) => { pub[2]!.body[3] = 8; })],
+  // the issuer fingerprint is the hashed area's last 20 bytes
+  ['wrong-issuer-fingerprint', 'bad_key_structure', await edited(v4pair, (pub) => { pub[2]!.body[138]! ^= 1; })],
+  // r's bit count (offset 143) claims 256 bits where there are fewer, or 255 where there are 256
+  ['non-canonical-mpi', 'bad_key_structure', await edited(v4pair, (pub) => {
+    const body = pub[2]!.body;
+    const bits = (body[143]! << 8) | body[144]!;
+    [body[143], body[144]] = bits === 256 ? [0, 255] : [1, 0];
+  })],
+  ['old-format-header', 'bad_key_packets', rawPublic(Uint8Array.from([0x98, v4head[1]!, ...v4bytes.subarray(2)]))],
+  ['five-octet-length', 'bad_key_packets', rawPublic(Uint8Array.from([0xc6, 0xff, 0, 0, 0, v4head[1]!, ...v4bytes.subarray(2)]))],
+  ['partial-length', 'bad_key_packets', rawPublic(Uint8Array.from([0xc6, 0xe5, ...v4bytes.subarray(2)]))],
+  ['truncated', 'bad_key_packets', rawPublic(v4bytes.subarray(0, v4bytes.length - 1))],
+  ['dated', 'bad_source_key', await (async () => {
+    const k = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ ...SOURCE_KEY_USER_ID }], date: new Date(keyNow), passphrase: keyPassphrase, format: 'armored' });
+    return { publicKey: k.publicKey, lockedPrivateKey: k.privateKey };
+  })()],
+  ['named', 'bad_source_key', await (async () => {
+    const k = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Jane', email: 'jane@example.org' }], date: SOURCE_KEY_DATE, passphrase: keyPassphrase, format: 'armored' });
+    return { publicKey: k.publicKey, lockedPrivateKey: k.privateKey };
+  })()],
+  ['resigned-later', 'bad_source_key', { publicKey: resigned.publicKey.armor(), lockedPrivateKey: resigned.privateKey.armor() }],
+  ['secret-packet-in-public-block', 'secret_key_material', { publicKey: armor(enums.armor.publicKey, writePackets((await packetsOf(v4pair)).priv)), lockedPrivateKey: v4pair.lockedPrivateKey }],
+  ['private-block-as-public', 'secret_key_material', { publicKey: v4pair.lockedPrivateKey, lockedPrivateKey: v4pair.lockedPrivateKey }],
+  ['two-keys-one-block', 'not_one_key', withPublic(armor(enums.armor.publicKey, concat(v4bytes, writePackets((await packetsOf(otherPair)).pub))))],
+  ['two-blocks', 'not_one_key', withPublic(`${v4pair.publicKey}\n${otherPair.publicKey}`)],
+  ['bad-armor-checksum', 'not_a_key', withPublic(v4pair.publicKey.replace(/\n=(....)\n/, (_, c: string) => `\n=${c === 'AAAA' ? 'BBBB' : 'AAAA'}\n`))],
+  ['text-not-a-key', 'not_a_key', withPublic('hello')],
+  // the same changed certification in both halves: only verifying it finds the change
+  ['tampered-certification', 'bad_signature', await edited(v4pair, (pub, priv) => {
+    for (const b of [pub[2]!.body, priv[2]!.body]) b[b.length - 1]! ^= 1;
+  })],
+  ['too-large', 'too_large', { publicKey: v4pair.publicKey, lockedPrivateKey: v4pair.lockedPrivateKey.replace('-----\n\n', `-----\nComment: ${'x'.repeat(17000)}\n\n`) }, 'success'],
+  ['unlocked', 'unlocked_private_key', { publicKey: plainKey.publicKey, lockedPrivateKey: plainKey.privateKey }, 'success'],
+  ['v6-unlocked', 'unlocked_private_key', { publicKey: plainV6.publicKey, lockedPrivateKey: plainV6.privateKey }, 'success'],
+  ['gnu-dummy-stub', 'bad_private_key', await edited(v4pair, (pub, priv) => {
+    priv[0]!.body = Uint8Array.from([...pub[0]!.body, 0xfe, 0x09, 0x65, 0x00, 0x47, 0x4e, 0x55, 0x01]);
+  }), 'success'],
+  ['s2k-count-255', 'bad_private_key', await edited(v4pair, lockByte(12, 0xff)), 'success'],
+  ['aes128-lock', 'bad_private_key', await edited(v4pair, lockByte(1, 7, 1)), 'success'],
+  ['v6-ocb-lock', 'bad_private_key', await edited(v6pair, lockByte(3, 2)), 'success'],
+  ['other-private-key', 'key_mismatch', { publicKey: v4pair.publicKey, lockedPrivateKey: otherPair.lockedPrivateKey }, 'success'],
+  ['private-extra-subkey', 'key_mismatch', await edited(v4pair, (_, priv) => void priv.push(priv[3]!, priv[4]!)), 'success'],
+  ['public-block-as-private', 'not_a_key', { publicKey: v4pair.publicKey, lockedPrivateKey: v4pair.publicKey }, 'success'],
+];
+for (const [name, code, pair, publicExpect] of keyCases) {
+  const outcome = async (check: Promise<unknown>) => check.then(() => 'success', (e: { code?: string }) => {
+    if (!e.code) throw e;
+    return `source-keys failure: ${e.code}`;
+  });
+  const expect = code === 'success' ? 'success' : `source-keys failure: ${code}`;
+  const pub = publicExpect === 'success' ? 'success' : expect;
+  const got = [await outcome(checkSourceKeys(pair, new Date(keyNow))), await outcome(checkSourcePublicKey(pair.publicKey, new Date(keyNow)))];
+  if (got.join() !== [expect, pub].join()) throw new Error(`source-keys-${name}: expected ${expect} / ${pub}, got ${got.join(' / ')}`);
+  const headers: Headers = { expect, kind: 'source-keys', 'public-expect': pub, now: keyNow };
+  if (code !== 'success' && code !== 'bad_signature') headers.openpgpjs = 'untouched';
+  vector(`source-keys-${name}`, headers, JSON.stringify(pair), 'utf8');
+}
 
 console.log(`wrote ${readdirSync(dir).filter((f) => !f.includes('.')).length} vectors`);

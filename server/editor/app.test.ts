@@ -131,22 +131,49 @@ describe('authentication', () => {
     expect((await auditRows()).filter((row) => row.action === 'auth_failed').length).toBe(before);
   });
 
-  it('caps the failures waiting at once globally: beyond the cap everything gets 429 without a token check', async () => {
+  it('caps the failures waiting at once globally: beyond the cap a failure gets 429 at once, a valid token still passes', async () => {
     const slow = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 1500, maxFailing: 1 } });
-    const before = (await auditRows()).filter((row) => row.action === 'auth_failed').length;
+    const failures = async () => (await auditRows()).filter((row) => row.action === 'auth_failed').length;
+    const before = await failures();
     const waiting = slow.request('/editor/v1/submissions', { headers: { authorization: `Bearer ${generateToken()}` } });
-    // The failure's audit row is written once it holds its slot; then the cap is reached.
-    for (let i = 0; i < 200 && (await auditRows()).filter((row) => row.action === 'auth_failed').length === before; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    // The failure's audit row is written once it holds its place; then the cap is reached.
+    for (let i = 0; i < 200 && (await failures()) === before; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     const refused = await slow.request('/editor/v1/submissions', { headers: { authorization: `Bearer ${generateToken()}` } });
     expect(refused.status).toBe(429);
     expect(await refused.json()).toMatchObject({ error: 'busy' });
+    expect(refused.headers.get('retry-after')).toBe('2');
+    const malformed = await slow.request('/editor/v1/submissions', { headers: { authorization: 'Bearer sde_short' } });
+    expect(malformed.status).toBe(429);
     const validDuringFlood = await slow.request('/editor/v1/submissions', { headers: auth() });
-    expect(validDuringFlood.status).toBe(429);
+    expect(validDuringFlood.status).toBe(200);
+    // the 429s wrote no audit row
+    expect(await failures()).toBe(before + 1);
     expect((await waiting).status).toBe(401);
-    const afterFlood = await slow.request('/editor/v1/submissions', { headers: auth() });
-    expect(afterFlood.status).toBe(200);
+  });
+
+  it('12 simultaneous wrong tokens: the cap of 8 wait for their 401, the other 4 get 429 first; a valid token passes meanwhile', async () => {
+    const gate = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 3000 } });
+    const failures = async () => (await auditRows()).filter((row) => row.action === 'auth_failed').length;
+    const before = await failures();
+    const answered: number[] = [];
+    const wrong = Array.from({ length: 12 }, () =>
+      Promise.resolve(gate.request('/editor/v1/submissions', { headers: { authorization: `Bearer ${generateToken()}` } })).then((response) => {
+        answered.push(response.status);
+        return response.status;
+      }),
+    );
+    const valid = Promise.resolve(gate.request('/editor/v1/submissions', { headers: auth() })).then((response) => {
+      answered.push(response.status);
+      return response.status;
+    });
+    const statuses = await Promise.all(wrong);
+    expect(await valid).toBe(200);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(8);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(4);
+    // the order of the answers: the valid token and the four refusals before any failure's delay ended
+    expect(answered.slice(0, 5).sort()).toEqual([200, 429, 429, 429, 429]);
+    expect(answered.slice(5)).toEqual(Array(8).fill(401));
+    expect(await failures()).toBe(before + 8);
   });
 });
 

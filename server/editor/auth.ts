@@ -2,11 +2,23 @@
  * @module editor bearer-token authentication (RFC 6750 §2.1 header only).
  *
  * The presented token is hashed (SHA-256) and the stored row is found by that hash; the hashes are
- * then compared with `timingSafeEqual`, and revoked tokens are refused. Every failure answers 401
- * only after a fixed delay, and at most `maxFailing` failures may be waiting at once across the
- * whole listener — never counted per address (the server knows no addresses). While that many are
- * waiting, every request is answered 429 *before* its token is looked at, so a flood of guesses
- * gains no faster oracle; editors retry once the flood ends.
+ * then compared with `timingSafeEqual`, and revoked tokens are refused. A valid token always goes
+ * through: the gate below only ever holds back failures, so a flood of guesses cannot lock the
+ * editors out.
+ *
+ * Every failure answers 401 only after a fixed delay, and at most `maxFailing` failures may be
+ * waiting at once across the whole listener — never counted per address (the server knows no
+ * addresses). A failure beyond that is answered 429 at once, with no audit row. Its place is
+ * claimed in the same synchronous step that checks the count, after the token lookup and before
+ * any other await, so simultaneous failures cannot all pass the check before any of them counts.
+ *
+ * What the delay buys: while fewer than `maxFailing` fail at once, no wrong token is answered
+ * sooner than `failureDelayMs`, and the failures cost at most `maxFailing` waiting requests and
+ * `maxAuditedFailuresPerDay` audit rows. What it cannot buy once valid tokens pass during a flood:
+ * a guess beyond the cap learns at once that it was wrong (429 where a valid token gets 200), so a
+ * flood can test guesses as fast as the listener looks tokens up. Against 256 random bits that is
+ * no help (2^-200 after a century at a million guesses a second); what the gate guards against is
+ * editors locked out, and a flood filling memory and the audit table.
  */
 import { and, count, eq } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
@@ -20,7 +32,7 @@ export interface EditorAuthOptions {
   today: () => string;
   /** how long every failed attempt waits before its 401 (default 1000 ms) */
   failureDelayMs?: number;
-  /** how many failed attempts may be waiting at once before everything gets 429 (default 8) */
+  /** how many failed attempts may be waiting at once before further failures get 429 (default 8) */
   maxFailing?: number;
   /**
    * at most this many `auth_failed` audit rows per day (default 1000): a flood of guesses must not
@@ -37,10 +49,6 @@ export const editorAuth = (options: EditorAuthOptions): MiddlewareHandler<Editor
   const { db, today, failureDelayMs = 1000, maxFailing = 8, maxAuditedFailuresPerDay = 1000 } = options;
   let failing = 0;
   return async function editorAuth(c, next) {
-    if (failing >= maxFailing) {
-      c.header('Retry-After', String(Math.max(1, Math.ceil(failureDelayMs / 1000))));
-      return c.json({ error: 'busy', message: 'Too many failed logins are being handled; try again shortly.' }, 429);
-    }
     const presented = BEARER.exec(c.req.header('authorization') ?? '')?.[1];
     if (presented !== undefined && isWellFormedToken(presented)) {
       const hash = hashToken(presented);
@@ -52,6 +60,11 @@ export const editorAuth = (options: EditorAuthOptions): MiddlewareHandler<Editor
         c.set('editor', row.name);
         return next();
       }
+    }
+    // a failure: the check and the claim with no await between them (the cap cannot leak)
+    if (failing >= maxFailing) {
+      c.header('Retry-After', String(Math.max(1, Math.ceil(failureDelayMs / 1000))));
+      return c.json({ error: 'busy', message: 'Too many failed logins are being handled; try again shortly.' }, 429);
     }
     failing++;
     try {

@@ -15,7 +15,7 @@ import { rowsOf, type Db } from '../db/open.ts';
 import { submissions } from '../db/schema.ts';
 import { refuse } from './errors.ts';
 import { randomHandle } from './handles.ts';
-import { KeyCheckBusyError, type KeyCheck } from './key-check-pool.ts';
+import { KeyCheckBusyError, KeyCheckTimeoutError, type KeyCheck } from './key-check-pool.ts';
 import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
 import { verifyPow } from './pow.ts';
@@ -90,6 +90,9 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
     } catch (error) {
       if (error instanceof OpenPgpCheckError) refuse(400, 'bad_source_keys', `The reply keys were refused: ${error.message}`);
       if (error instanceof KeyCheckBusyError) refuse(503, 'busy', 'Too many first submissions at once; try again in a moment.');
+      if (error instanceof KeyCheckTimeoutError) {
+        refuse(503, 'key_check_timeout', 'The reply keys could not be checked in time; try again in a moment.');
+      }
       throw error;
     }
   }

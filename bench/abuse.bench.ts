@@ -1,0 +1,206 @@
+/**
+ * @module bench/abuse.bench — honest tips while a second client floods hostile source keys.
+ *
+ * The real source app (bench/_source-server.ts, wired as server/main.ts wires it: the key-check
+ * pool sized from the cores) over HTTP on PostgreSQL (BENCH_DATABASE_URL, default the local
+ * server), in a fresh database this bench creates and drops; PoW difficulty 0, so neither client
+ * pays for tokens and the server's own costs are what is measured. Interleaved over ROUNDS rounds
+ * (the machine is shared; the phases' order turns each round), each round measures:
+ *   - baseline: a bare Hono app with one trivial POST route on the same node-server, 50 clients
+ *   - honest alone: completed text tips per second (challenge + open with new reply keys + the one
+ *     chunk), HONEST_CLIENTS closed loops
+ *   - the flood alone: bench/_flood-client.ts (its own process, started once) at its best rate, the
+ *     server's CPU per hostile open measured directly
+ *   - honest while flooded: the same tips, while bench/_flood-client.ts sends new
+ *     source opens with hostile keys (the issue's 16,384-bit DSA key, RSA-16384, 25 subkeys, 40
+ *     certifications, ECDSA P-521, v6 Ed448, a fault in the last packet, a tampered signature whose
+ *     shape holds), each with a fresh token, FLOOD_CLIENTS loops at their best rate
+ *   - honest while flooded at a priced rate: the flood limited to what one attacker core could pay
+ *     for at difficulty 16 (this machine's native SHA-256 rate / 2^16 tokens per second)
+ * The figure: honest tips/s while flooded ÷ alone, the median of the rounds' ratios, goal ≥ 80 %.
+ * Both clients and the server share this machine's cores, so the flooding client's own work (printed:
+ * its CPU per open) also takes CPU from the server and from the honest client; the server's CPU per
+ * operation and the cores it kept busy are printed beside each rate, to tell the two apart.
+ */
+import { createHash } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { generateSourceKeys } from '../protocol/source-keys.ts';
+import { demoNewsroomKey } from '../server/test-helpers.ts';
+import {
+  cpuMs, expectStatus, fmt, freshDatabase, load, makeTip, median, postJson, sendTip, startChild, startServer, type Child, type Tip,
+} from './_load.ts';
+
+const BASELINE_CLIENTS = 50;
+const HONEST_CLIENTS = Number(process.env.BENCH_HONEST_CLIENTS ?? 50);
+const FLOOD_CLIENTS = Number(process.env.BENCH_FLOOD_CLIENTS ?? 50);
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 4000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const PRICED_DIFFICULTY = 16;
+const FLOOD = fileURLToPath(new URL('./_flood-client.ts', import.meta.url));
+
+interface Phase {
+  /** honest tips per second (0 in the flood-only phase) */
+  perSecond: number;
+  errors: number;
+  /** server CPU over the phase / honest tips in it */
+  cpuMsPerOp: number;
+  /** server CPU over the phase / its wall time: 1 = one core busy throughout */
+  serverCores: number;
+  flood?: { perSecond: number; statuses: Record<string, number>; serverCpuMsPerOpen: number; clientCpuMsPerOpen: number };
+}
+
+type Kind = 'alone' | 'floodOnly' | 'flooded' | 'priced';
+
+/** Native SHA-256 of short inputs per second on this machine: what one attacker core pays with. */
+function sha256PerSecond(): number {
+  const input = Buffer.from('v1.AAAAAAAAAAAAAAAAAAAAAA.1767225600.16.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA:123456');
+  let n = 0;
+  const until = performance.now() + 1000;
+  while (performance.now() < until) {
+    for (let i = 0; i < 1000; i++) createHash('sha256').update(input).digest();
+    n += 1000;
+  }
+  return n;
+}
+
+type Flood = Awaited<ReturnType<typeof startChild>>;
+type Snapshot = { opens: number; statuses: Record<string, number> };
+
+function tell(flood: Flood, command: Record<string, unknown>): void {
+  flood.process.stdin!.write(`${JSON.stringify(command)}\n`);
+}
+
+async function snapshot(flood: Flood): Promise<Snapshot> {
+  tell(flood, { snapshot: true });
+  return (await flood.next()) as Snapshot;
+}
+
+/**
+ * One phase: the honest loops alone, the flood alone (the server's CPU per hostile open measured
+ * directly), or both; the flood at its best rate or at `pricedRate`.
+ */
+async function runPhase(kind: Kind, server: Child, flood: Flood, once: (client: number) => Promise<void>, pricedRate: number): Promise<Phase> {
+  const flooding = kind !== 'alone';
+  if (flooding) {
+    tell(flood, { run: kind === 'priced' ? pricedRate : 0 });
+    // let the flood reach its rate before anything is counted
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  try {
+    const pid = server.process.pid!;
+    const floodPid = flood.process.pid!;
+    // the honest loops' own warm-up comes first; everything is counted from where they start counting
+    const counted = kind === 'floodOnly' ? undefined : load(HONEST_CLIENTS, PHASE_MS, once);
+    if (counted) await new Promise((r) => setTimeout(r, Math.min(1000, PHASE_MS / 4)));
+    const [first, cpu0, clientCpu0, t0] = [await snapshot(flood), await cpuMs(pid), await cpuMs(floodPid), performance.now()];
+    const result = counted ? await counted : (await new Promise((r) => setTimeout(r, PHASE_MS)), { perSecond: 0, done: 0, errors: 0 });
+    const [last, cpu1, clientCpu1, t1] = [await snapshot(flood), await cpuMs(pid), await cpuMs(floodPid), performance.now()];
+    const opens = last.opens - first.opens;
+    const serverCpu = cpu1 - cpu0;
+    return {
+      perSecond: result.perSecond,
+      errors: result.errors,
+      cpuMsPerOp: serverCpu / Math.max(1, result.done),
+      serverCores: serverCpu / (t1 - t0),
+      flood: flooding
+        ? {
+            perSecond: opens / ((t1 - t0) / 1000),
+            statuses: Object.fromEntries(Object.entries(last.statuses).map(([k, v]) => [k, v - (first.statuses[k] ?? 0)])),
+            serverCpuMsPerOpen: serverCpu / Math.max(1, opens),
+            clientCpuMsPerOpen: (clientCpu1 - clientCpu0) / Math.max(1, opens),
+          }
+        : undefined,
+    };
+  } finally {
+    if (flooding) tell(flood, { pause: true });
+  }
+}
+
+export async function run(): Promise<void> {
+  const database = await freshDatabase('sealdrop_abuse');
+  const children: Child[] = [];
+  let flood: Flood | undefined;
+  try {
+    console.log(
+      `PostgreSQL: ${new URL(database.url).host}, fresh database ${database.name}; ${HONEST_CLIENTS} honest clients, ` +
+        `${FLOOD_CLIENTS} flood loops, ${PHASE_MS / 1000} s per phase, ${ROUNDS} rounds; load average (1 min) ${fmt(loadavg()[0]!, 2)}`,
+    );
+    const newsroom = (await demoNewsroomKey()).key;
+    const sourceKeys = await generateSourceKeys('c'.repeat(64), newsroom);
+    const tips: Tip[] = await Promise.all(Array.from({ length: HONEST_CLIENTS }, () => makeTip(newsroom)));
+    const baseline = await startServer({ MODE: 'baseline' });
+    children.push(baseline);
+    const server = await startServer({ MODE: 'source', DATABASE_URL: database.url, POW_DIFFICULTY: '0' });
+    children.push(server);
+    flood = await startChild(FLOOD, { BASE: server.base, FLOOD_CLIENTS: String(FLOOD_CLIENTS) });
+
+    const hashes = sha256PerSecond();
+    const pricedRate = hashes / 2 ** PRICED_DIFFICULTY;
+    const baselineOnce = async () => {
+      await expectStatus(await postJson(baseline.base, '/echo', { hello: 'world', n: 1 }), 200);
+    };
+    const tipOnce = (client: number) => sendTip(server.base, tips[client]!, sourceKeys);
+
+    // warm-up, not counted: first requests compile code, fill the server's and PostgreSQL's caches
+    await load(BASELINE_CLIENTS, 1000, baselineOnce);
+    await runPhase('flooded', server, flood, tipOnce, pricedRate);
+
+    type Round = { baseline: Phase } & Record<Kind, Phase>;
+    const rounds: Round[] = [];
+    const kinds: Kind[] = ['alone', 'floodOnly', 'flooded', 'priced'];
+    for (let round = 0; round < ROUNDS; round++) {
+      const pid = baseline.process.pid!;
+      const [cpu0, t0] = [await cpuMs(pid), performance.now()];
+      const b = await load(BASELINE_CLIENTS, PHASE_MS, baselineOnce);
+      const [cpu1, t1] = [await cpuMs(pid), performance.now()];
+      const measured: Partial<Round> = {
+        baseline: { perSecond: b.perSecond, errors: b.errors, cpuMsPerOp: (cpu1 - cpu0) / Math.max(1, b.done), serverCores: (cpu1 - cpu0) / (t1 - t0) },
+      };
+      // the order turns each round, so no phase always follows the same one
+      for (const kind of [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)]) {
+        measured[kind] = await runPhase(kind, server, flood, tipOnce, pricedRate);
+      }
+      const r = measured as Round;
+      rounds.push(r);
+      console.log(
+        `round ${round + 1}: baseline ${fmt(r.baseline.perSecond)} req/s; tips alone ${fmt(r.alone.perSecond, 1)}/s (server ${fmt(r.alone.serverCores, 2)} cores); ` +
+          `flood alone ${fmt(r.floodOnly.flood!.perSecond)} opens/s; flooded ${fmt(r.flooded.perSecond, 1)}/s (${fmt((r.flooded.perSecond / r.alone.perSecond) * 100, 1)} %, ` +
+          `flood ${fmt(r.flooded.flood!.perSecond)} opens/s, server ${fmt(r.flooded.serverCores, 2)} cores); priced flood ${fmt(r.priced.perSecond, 1)}/s ` +
+          `(${fmt((r.priced.perSecond / r.alone.perSecond) * 100, 1)} %, flood ${fmt(r.priced.flood!.perSecond, 1)} opens/s)`,
+      );
+    }
+
+    const pick = (f: (r: Round) => number) => median(rounds.map(f));
+    const errors = (f: (r: Round) => Phase) => rounds.reduce((n, r) => n + f(r).errors, 0);
+    const ratio = pick((r) => r.flooded.perSecond / r.alone.perSecond);
+    const pricedRatio = pick((r) => r.priced.perSecond / r.alone.perSecond);
+    const statuses: Record<string, number> = {};
+    for (const r of rounds) for (const [k, v] of Object.entries(r.flooded.flood!.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+    const verdict = (ok: boolean) => (ok ? 'meets goal' : 'BELOW GOAL');
+    console.log(`medians of the rounds (load average now ${fmt(loadavg()[0]!, 2)}):`);
+    console.log(`baseline (bare Hono, trivial POST):     ${fmt(pick((r) => r.baseline.perSecond))} req/s; server CPU ${fmt(pick((r) => r.baseline.cpuMsPerOp), 3)} ms/req (errors ${errors((r) => r.baseline)})`);
+    console.log(
+      `honest text tips, alone:                ${fmt(pick((r) => r.alone.perSecond), 1)} tips/s; server CPU ${fmt(pick((r) => r.alone.cpuMsPerOp), 2)} ms/tip, ` +
+        `${fmt(pick((r) => r.alone.serverCores), 2)} cores busy (errors ${errors((r) => r.alone)})`,
+    );
+    console.log(
+      `hostile-key flood alone:                ${fmt(pick((r) => r.floodOnly.flood!.perSecond))} opens/s; server CPU ${fmt(pick((r) => r.floodOnly.flood!.serverCpuMsPerOpen), 3)} ms/hostile open ` +
+        `(challenge + open), ${fmt(pick((r) => r.floodOnly.serverCores), 2)} cores busy; the flooding client's own CPU ${fmt(pick((r) => r.floodOnly.flood!.clientCpuMsPerOpen), 2)} ms/open`,
+    );
+    console.log(
+      `honest text tips, hostile-key flood:    ${fmt(pick((r) => r.flooded.perSecond), 1)} tips/s = ${fmt(ratio * 100, 1)} % of alone (goal ≥ 80 %: ${verdict(ratio >= 0.8)}); ` +
+        `flood ${fmt(pick((r) => r.flooded.flood!.perSecond))} opens/s beside them, server ${fmt(pick((r) => r.flooded.serverCores), 2)} cores busy ` +
+        `(answers ${Object.entries(statuses).map(([k, v]) => `${k}: ${v}`).join(', ')}; honest errors ${errors((r) => r.flooded)})`,
+    );
+    console.log(
+      `honest text tips, priced flood:         ${fmt(pick((r) => r.priced.perSecond), 1)} tips/s = ${fmt(pricedRatio * 100, 1)} % of alone (goal ≥ 80 %: ${verdict(pricedRatio >= 0.8)}); ` +
+        `flood ${fmt(pick((r) => r.priced.flood!.perSecond), 1)} opens/s = one attacker core at difficulty ${PRICED_DIFFICULTY} ` +
+        `(${fmt(hashes)} SHA-256/s here / 2^${PRICED_DIFFICULTY}) (honest errors ${errors((r) => r.priced)})`,
+    );
+  } finally {
+    flood?.process.stdin!.end();
+    for (const child of children) await child.stop();
+    await database.drop();
+  }
+}
