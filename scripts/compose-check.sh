@@ -10,9 +10,9 @@
 # DisableNetwork 1. Only the image builds reach out, to Debian's packages and the npm registry,
 # as `docker compose build` does anywhere.
 #
-# It starts dockerd (storage driver vfs) only when no Docker daemon answers, installing Debian's
-# docker.io, debootstrap and the Compose v2 plugin first when they are missing, and stops it again
-# at the end. It removes every container, network and volume it made, even when a step fails.
+# It starts dockerd (storage driver vfs) only when no Docker daemon answers, installing Docker
+# and the Compose v2 plugin from Debian (see install_docker) and debootstrap first when they are
+# missing, and stops it again at the end. It removes every container, network and volume it made, even when a step fails.
 # It keeps the images (the local base images and the stack's), and Docker keeps its build cache:
 # that is the cache between runs (scripts/compose-check/base-images.sh says when it rebuilds).
 #
@@ -53,6 +53,9 @@ step() { # NAME COMMAND...
   say "$CURRENT: ok ($(since "$t") s)"
 }
 
+# A Docker daemon can hang (see install_docker): no docker call here waits without end.
+docker() { timeout --kill-after=20 "${DOCKER_TIMEOUT:-600}" "$(type -P docker)" "$@"; }
+daemon_up() { DOCKER_TIMEOUT=30 docker info > /dev/null 2>&1; }
 compose() { docker compose "$@"; }
 # Compose writes an erase-line sequence before each log line even with --no-color: dropped.
 logs() { docker compose logs --no-color --no-log-prefix "$@" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
@@ -65,7 +68,7 @@ cleanup() {
   set +e
   if [ "$rc" != 0 ]; then
     say "FAILED at step ${CURRENT:-(before the first step)}"
-    if docker info > /dev/null 2>&1; then
+    if daemon_up; then
       compose --profile probe ps -a
       local service
       for service in $(compose --profile probe ps -a --services 2> /dev/null); do
@@ -74,9 +77,9 @@ cleanup() {
       done
     fi
   fi
-  if docker info > /dev/null 2>&1; then
-    compose --profile probe down --volumes --remove-orphans --timeout 10 > "$CHECK_DIR/down.log" 2>&1 \
-      || { cat "$CHECK_DIR/down.log"; rc=1; }
+  if daemon_up; then
+    DOCKER_TIMEOUT=300 compose --profile probe down --volumes --remove-orphans --timeout 10 > "$CHECK_DIR/down.log" 2>&1 \
+      || { cat "$CHECK_DIR/down.log"; say "docker compose down failed or hung"; rc=1; }
     # images this check built before (dangling now), not its current images nor anyone else's
     docker image prune --force --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" > /dev/null
   fi
@@ -95,38 +98,51 @@ trap 'exit 130' INT TERM
 
 # --- Docker ----------------------------------------------------------------------------------
 
+# Debian bookworm's own docker.io (20.10.24) deadlocked here in libnetwork when several
+# containers stopped at once (moby/moby#42545, #46661: `docker compose down` and even `docker
+# inspect` hung for good), and bookworm packages Compose 1 only. Debian trixie's docker.io,
+# docker-cli (26.1.5) and docker-compose (Compose v2, 2.26.1) are Go programs needing libc6 >=
+# 2.34 and packages bookworm has (containerd, runc, tini): they come from trixie's signed index
+# through apt, in a private apt state that leaves the system's sources alone.
+TRIXIE_PACKAGES=(docker.io docker-cli docker-compose)
+
+install_from_trixie() { # PACKAGE...
+  local apt=$CHECK_DIR/apt-trixie
+  mkdir -p "$apt/lists/partial" "$apt/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" > "$apt/sources.list"
+  local opts=(-o "Dir::State=$apt" -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt" -o "Dir::Cache::archives=$apt/archives"
+    -o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::State::status=/var/lib/dpkg/status")
+  apt-get "${opts[@]}" update -q > "$CHECK_DIR/apt.log" 2>&1 || { tail -20 "$CHECK_DIR/apt.log"; die "apt-get update (trixie) failed"; }
+  (cd "$apt/archives" && apt-get "${opts[@]}" download "$@" > "$CHECK_DIR/apt.log" 2>&1) \
+    || { tail -20 "$CHECK_DIR/apt.log"; die "apt-get download $* (trixie) failed"; }
+  DEBIAN_FRONTEND=noninteractive dpkg -i "$apt"/archives/*.deb > "$CHECK_DIR/apt.log" 2>&1 \
+    || { tail -20 "$CHECK_DIR/apt.log"; die "dpkg -i $* failed"; }
+}
+
 install_docker() {
   local missing=()
-  command -v dockerd > /dev/null || missing+=(docker.io)
-  command -v debootstrap > /dev/null || missing+=(debootstrap)
+  # trixie's docker.io depends on these; bookworm has them (dpkg -i resolves no dependency)
+  for package in containerd runc tini iptables debootstrap; do
+    dpkg-query -W -f='${Status}' "$package" 2> /dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} (Debian)"
     apt-get update -q > /dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" > "$CHECK_DIR/apt.log" 2>&1 \
       || { tail -20 "$CHECK_DIR/apt.log"; die "apt-get install ${missing[*]} failed"; }
   fi
-  if ! docker compose version > /dev/null 2>&1; then
-    # Debian bookworm packages only Compose 1 (docker-compose 1.29, Python). Debian trixie's
-    # docker-compose is Compose v2 as the CLI plugin, a static Go binary needing only libc6 >=
-    # 2.34 (bookworm has 2.36): fetched with apt from trixie's signed index, in a private apt
-    # state that leaves the system's sources alone.
-    say "installing the Compose v2 plugin (Debian trixie's docker-compose)"
-    local apt=$CHECK_DIR/apt-trixie
-    mkdir -p "$apt/lists/partial" "$apt/archives/partial"
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" > "$apt/sources.list"
-    local opts=(-o "Dir::State=$apt" -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt" -o "Dir::Cache::archives=$apt/archives"
-      -o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::State::status=/var/lib/dpkg/status")
-    apt-get "${opts[@]}" update -q > "$CHECK_DIR/apt.log" 2>&1 || { tail -20 "$CHECK_DIR/apt.log"; die "apt-get update (trixie) failed"; }
-    (cd "$apt" && apt-get "${opts[@]}" download docker-compose > "$CHECK_DIR/apt.log" 2>&1) \
-      || { tail -20 "$CHECK_DIR/apt.log"; die "apt-get download docker-compose (trixie) failed"; }
-    dpkg -i "$apt"/docker-compose_*.deb > "$CHECK_DIR/apt.log" 2>&1 || { tail -20 "$CHECK_DIR/apt.log"; die "dpkg -i docker-compose failed"; }
+  local version
+  version=$(dpkg-query -W -f='${Version}' docker.io 2> /dev/null || true)
+  if [ -z "$version" ] || dpkg --compare-versions "$version" lt 26 || ! docker compose version > /dev/null 2>&1; then
+    say "installing ${TRIXIE_PACKAGES[*]} from Debian trixie (had docker.io ${version:-none})"
+    install_from_trixie "${TRIXIE_PACKAGES[@]}"
   fi
   docker compose version > /dev/null || die "docker compose (v2) does not run"
 }
 
 start_docker() {
   install_docker
-  if docker info > /dev/null 2>&1; then
+  if daemon_up; then
     say "using the Docker daemon that is already running ($(docker info -f '{{.ServerVersion}}, {{.Driver}}'))"
     return
   fi
@@ -135,8 +151,8 @@ start_docker() {
   if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2> /dev/null; then rm -f /var/run/docker.pid; fi
   dockerd --storage-driver=vfs > "$CHECK_DIR/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
-  for _ in $(seq 1 60); do docker info > /dev/null 2>&1 && break; sleep 1; done
-  docker info > /dev/null 2>&1 || { tail -20 "$CHECK_DIR/dockerd.log"; die "dockerd did not start"; }
+  for _ in $(seq 1 60); do daemon_up && break; sleep 1; done
+  daemon_up || { tail -20 "$CHECK_DIR/dockerd.log"; die "dockerd did not start"; }
   say "dockerd $(docker info -f '{{.ServerVersion}}'), $(docker compose version --short 2>/dev/null || docker compose version)"
 }
 
@@ -176,7 +192,7 @@ hostnames() {
 build_base_images() { scripts/compose-check/base-images.sh; }
 
 build_stack() {
-  compose build app tor > "$CHECK_DIR/build.log" 2>&1 || { tail -60 "$CHECK_DIR/build.log"; die "docker compose build failed"; }
+  DOCKER_TIMEOUT=2400 compose build app tor > "$CHECK_DIR/build.log" 2>&1 || { tail -60 "$CHECK_DIR/build.log"; die "docker compose build failed"; }
   say "built sealdrop:latest ($(docker image inspect -f '{{.Size}}' sealdrop:latest | numfmt --to=iec)) and sealdrop-tor:latest"
 }
 
