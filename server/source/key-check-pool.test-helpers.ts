@@ -3,8 +3,9 @@
  * in the deadline tests (KeyCheckPoolOptions.checkModule). A pair whose locked private key's armor
  * carries STALL_HEADER passes the shape check on the calling thread, and then, in the worker, does
  * what v1 did with the issue's key: OpenPGP.js verifying a DSA self-signature with 16,384-bit
- * parameters (13 s of big-number work here), so it stays stuck until the deadline. CRASH_HEADER
- * ends the worker thread in the middle of its check. Any other pair gets protocol's checkSourceKeys.
+ * parameters (7-13 s of big-number work here), and then spins on this thread, so it stays stuck
+ * until the deadline terminates it. CRASH_HEADER ends the worker thread in the middle of its check.
+ * Any other pair gets protocol's checkSourceKeys.
  */
 import { readKey } from 'openpgp';
 import { checkSourceKeys, type SourceKeysInput } from '../../protocol/openpgp-checks.ts';
@@ -23,9 +24,21 @@ export function marked(keys: SourceKeysInput, header: string): SourceKeysInput {
 export const keyCheck: KeyCheck = async (keys, now) => {
   if (keys.lockedPrivateKey.includes(CRASH_HEADER)) process.exit(3);
   if (keys.lockedPrivateKey.includes(STALL_HEADER)) {
-    const key = await readKey({ armoredKey: dsaKey(16384, 11150).publicKey });
-    await key.verifyPrimaryKey(now).catch(() => undefined);
-    throw new Error('the stalled check ran to its end: its deadline did not stop it');
+    // whatever OpenPGP.js makes of it (a full CI run once saw it end, or fail, inside the 1 s
+    // deadline), the check then stays stuck on this thread: only the deadline's terminate ends it
+    try {
+      const key = await readKey({ armoredKey: dsaKey(16384, 11150).publicKey });
+      await key.verifyPrimaryKey(now);
+    } catch {
+      // the verdict does not matter here
+    }
+    for (;;) spin();
   }
   return checkSourceKeys(keys, now);
 };
+
+let spun = 0;
+/** one turn of a loop the optimiser cannot drop */
+function spin(): void {
+  spun = (spun + 1) % 1_000_003;
+}
