@@ -25,17 +25,17 @@ import type { Instance } from './instance.ts';
 import type { NewsroomKey } from './newsroom-key.ts';
 import { handleErrors, handleNotFound } from './policies/errors.ts';
 import { jsonBody, validJson } from './policies/json-body.ts';
-import { readExactBody } from './policies/read-body.ts';
+import { DATABASE_DEADLINE_MS, databaseTooSlow, deadline, withDeadline } from './policies/deadline.ts';
 import { type LogLine, requestLog } from './policies/request-log.ts';
 import { securityHeaders } from './policies/security-headers.ts';
 import { staticPages } from './policies/static-pages.ts';
-import { refuse } from './source/errors.ts';
+import { RefusalError, refuse } from './source/errors.ts';
 import { deleteReply, lookupSource } from './source/lookup.ts';
 import { issuePow } from './source/pow.ts';
 import { type ChunkGate, createChunkGate } from './source/chunk-gate.ts';
 import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
 import { KeyCheckTokens } from './source/key-check-tokens.ts';
-import { openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
+import { isCompleting, openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
 
 export interface AppDeps {
   db: Db;
@@ -53,7 +53,12 @@ export interface AppDeps {
   chunkGate?: ChunkGate;
   /** called when a completion check starts reading an upload back (tests and the bench count them) */
   onCompletionCheck?: () => void;
+  /** how long a request may wait on the database before its 503 (default DATABASE_DEADLINE_MS) */
+  databaseDeadlineMs?: number;
 }
+
+/** The completion check's own pace at worst, for its deadline: 2 GiB may take 9 minutes. */
+const COMPLETION_BYTES_PER_SECOND = 4 * 1024 * 1024;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits');
 const armoredKey = z.string().min(1).max(32 * 1024);
@@ -81,6 +86,7 @@ export function createApp(deps: AppDeps): Hono {
 
   const keyCheckTokens = new KeyCheckTokens();
   const chunkGate = deps.chunkGate ?? createChunkGate();
+  const databaseDeadlineMs = deps.databaseDeadlineMs ?? DATABASE_DEADLINE_MS;
   const uploadDeps = (): UploadDeps => ({
     db,
     serverSecret: instance.serverSecret,
@@ -94,6 +100,8 @@ export function createApp(deps: AppDeps): Hono {
   const pow = () => issuePow(instance.serverSecret, config.powDifficulty, clock());
 
   app.get('/health', (c) => c.json({ ok: true }));
+  // every API request but a chunk's (which has its own, after its body) answers within the deadline
+  app.use('/api/*', async (c, next) => (c.req.method === 'PUT' ? next() : deadline(databaseDeadlineMs)(c, next)));
 
   app.get('/api/v1/config', (c) =>
     c.json({
@@ -133,15 +141,23 @@ export function createApp(deps: AppDeps): Hono {
     const indexText = c.req.param('index');
     if (!/^(0|[1-9][0-9]{0,9})$/.test(indexText)) refuse(400, 'bad_chunk_index', 'The chunk index must be a decimal number.');
     const index = Number(indexText);
-    const { row, length } = await prepareChunk(db, c.req.param('uploadId'), index);
-    // admitted before a byte of the body is read; held until the chunk is committed (or refused)
+    const { row, length } = await withDeadline(prepareChunk(db, c.req.param('uploadId'), index), databaseDeadlineMs);
+    // taken before a byte of the body is read; its bytes are counted as they come, and given back
+    // once the chunk is committed (or refused, or cut: server/source/chunk-gate.ts)
     const ticket = chunkGate.enter(row.id, length);
+    let bytes: Uint8Array;
     try {
-      const bytes = await readBodyExactly(c.req.raw, ticket.body);
-      return c.json(await putChunk(uploadDeps(), row, index, bytes, ticket.release));
-    } finally {
+      bytes = await ticket.read(c.req.raw);
+    } catch (error) {
       ticket.release();
+      throw error;
     }
+    // the body stays lent until the write settles, even when the answer goes first (a deadline)
+    const work = putChunk(uploadDeps(), row, index, bytes, ticket.release);
+    work.then(ticket.release, ticket.release);
+    // completion reads the whole upload back: its deadline grows with the upload's size
+    const ms = databaseDeadlineMs + Math.ceil(row.size / COMPLETION_BYTES_PER_SECOND) * 1000;
+    return c.json(await withDeadline(work, ms, () => (isCompleting(row.id) ? stillCompleting() : databaseTooSlow())));
   });
 
   app.post('/api/v1/source/lookup', jsonBody(), validJson(lookupBody), async (c) =>
@@ -159,11 +175,6 @@ export function createApp(deps: AppDeps): Hono {
   return app;
 }
 
-/** The body, which must be exactly `into.length` bytes: 413 past it (never buffering more), 400 short of it. */
-function readBodyExactly(request: Request, into: Uint8Array): Promise<Uint8Array> {
-  const message = `This chunk must be exactly ${into.length} bytes.`;
-  return readExactBody(request, into, { code: 'chunk_too_large', message }, (got) => ({
-    code: 'wrong_chunk_size',
-    message: `${message} Got ${got}.`,
-  }));
-}
+/** The upload is being checked (it may take minutes for 2 GiB): the page asks again later. */
+const stillCompleting = () =>
+  new RefusalError(503, 'completing', 'The whole upload is being checked; ask again in a moment.');

@@ -8,6 +8,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { isDatabaseUnavailable } from './db/errors.ts';
 import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
 import { loadInstance } from './instance.ts';
@@ -75,6 +76,22 @@ async function main(): Promise<void> {
   // database (PGlite must be closed to leave its data folder consistent)
   installGracefulShutdown({ servers, db: database, stops: [stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
 }
+
+// The last net under the database drivers: a connection error that escaped as an unhandled
+// rejection (the database went away at the wrong moment) is one log line and the server goes on
+// (the requests it touched got their 503); anything else is a bug, and the process ends (exit 70)
+// rather than run on in a state nobody planned for: the supervisor (Compose's restart) starts it
+// again, and no acknowledged chunk is lost by that (PROTOCOL.md, "What an answer guarantees").
+process.on('unhandledRejection', (reason: unknown) => {
+  if (isDatabaseUnavailable(reason)) {
+    log(`database unavailable (unhandled): ${reason instanceof Error ? reason.name : typeof reason}`);
+    return;
+  }
+  // the frames, not the message (a driver's message can hold query parameters)
+  const frames = reason instanceof Error ? (reason.stack ?? '').split('\n').slice(1, 8).join('\n') : '';
+  console.error(`sealdrop: error: unhandled rejection: ${reason instanceof Error ? reason.name : typeof reason}\n${frames}`);
+  process.exit(70);
+});
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DatabaseOpenError) {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from './api.ts';
-import { backoffDelay, bytesSource, chunkCount, fetchChunkSender, type RetryInfo, uploadChunks } from './upload.ts';
+import { backoffDelay, bytesSource, chunkCount, fetchChunkSender, type RetryInfo, SLOW_LINK_BYTES_PER_SECOND, uploadChunks } from './upload.ts';
 
 /**
  * A real HTTP server that plays the chunk route of docs/INTERNALS.md and misbehaves on request:
@@ -163,6 +163,32 @@ describe('uploadChunks', () => {
     expect(result.submissionId).toBe('sub-stallx2');
     expect(retries.map((r) => [r.index, r.reason, r.error.code])).toEqual([[1, 'stalled', 'stalled']]);
     expect(attempts.filter((a) => a === 'stallx2/1')).toHaveLength(2);
+  });
+
+  it("gives a chunk time to cross a slow link after the browser says it is sent (Chromium's early upload.onload)", async () => {
+    // 32,000 bytes "sent" at once, answered 1.2 s later, as over a 27 kB/s circuit: past the bare
+    // answer timeout (100 ms), inside it plus the chunk's time at SLOW_LINK_BYTES_PER_SECOND (2 s)
+    const big = new Uint8Array(2 * SLOW_LINK_BYTES_PER_SECOND);
+    const retries: RetryInfo[] = [];
+    let sends = 0;
+    const result = await uploadChunks({
+      source: bytesSource(big, big.length),
+      send: (_index, bytes, signal, onBytes) =>
+        new Promise((resolve, reject) => {
+          sends++;
+          onBytes(bytes.length);
+          const timer = setTimeout(() => resolve({ complete: true, submissionId: 'sub-slow' }), 1200);
+          signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+        }),
+      signal: never(),
+      answerMs: 100,
+      stallMs: 100,
+      baseDelayMs: 1,
+      onRetry: (info) => retries.push(info),
+    });
+    expect(result.submissionId).toBe('sub-slow');
+    expect(retries).toEqual([]);
+    expect(sends).toBe(1);
   });
 
   it('gives up when nothing was acknowledged within the retry budget, with the last error', async () => {

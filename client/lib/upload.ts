@@ -54,7 +54,10 @@ export type UploadOptions = {
   retryBudgetMs?: number;
   /** abort a request that sent nothing for this long (default 45 s) */
   stallMs?: number;
-  /** abort a request with no answer this long after its last byte (default 90 s: completion reads the whole upload back) */
+  /**
+   * abort a request with no answer this long after its last byte, plus the chunk's size at
+   * SLOW_LINK_BYTES_PER_SECOND (default 90 s: completion reads the whole upload back)
+   */
   answerMs?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -65,6 +68,14 @@ export type UploadOptions = {
 export const DEFAULT_RETRY_BUDGET_MS = 10 * 60_000;
 export const DEFAULT_STALL_MS = 45_000;
 export const DEFAULT_ANSWER_MS = 90_000;
+/**
+ * The slowest link a chunk is given time for, in bytes per second: the answer timeout of a chunk
+ * is `answerMs` plus its size at this rate. Browsers say "all sent" once the body is in their own
+ * network buffers (Chromium fires upload.onload with 4 MiB still to cross a 46 kB/s circuit: the
+ * issue-8 attacker saw such a chunk aborted at 90 s and sent again, without end), and the fetch
+ * sender cannot tell at all.
+ */
+export const SLOW_LINK_BYTES_PER_SECOND = 16_000;
 
 /** A request that made no progress within its timeout; the uploader aborts it and sends again. */
 export class StallError extends ApiError {
@@ -191,7 +202,7 @@ async function sendWithTimeouts(
   options: Pick<UploadOptions, 'stallMs' | 'answerMs'>,
 ): Promise<ChunkAnswer> {
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
-  const answerMs = options.answerMs ?? DEFAULT_ANSWER_MS;
+  const answerMs = (options.answerMs ?? DEFAULT_ANSWER_MS) + Math.ceil((bytes.length * 1000) / SLOW_LINK_BYTES_PER_SECOND);
   const request = new AbortController();
   let stalled: StallError | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -300,6 +311,9 @@ export function xhrChunkSender(uploadId: string): ChunkSender {
 export function fetchChunkSender(uploadId: string, origin = ''): ChunkSender {
   return async (index, bytes, signal, onBytes) => {
     let response: Response;
+    // fetch tells nothing until the answer: the whole body counts as handed over now, and the
+    // answer timeout (with its time for the body at a slow link's pace) runs from here
+    onBytes(bytes.length);
     try {
       response = await fetch(origin + chunkUrl(uploadId, index), {
         method: 'PUT',
@@ -312,7 +326,6 @@ export function fetchChunkSender(uploadId: string, origin = ''): ChunkSender {
       if (signal.aborted) throw signal.reason;
       throw new ApiError(0, 'network', `no answer for chunk ${index}: ${(error as Error).message}`);
     }
-    onBytes(bytes.length);
     let text: string;
     try {
       text = await response.text();

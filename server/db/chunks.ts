@@ -38,7 +38,8 @@ const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffs
 
 /**
  * Stores chunk `idx` unless it is already there. Returns 'stored', 'same' (already stored with these
- * very bytes: an idempotent retry) or 'different' (already stored with other bytes). When it
+ * very bytes: an idempotent retry), 'different' (already stored with other bytes) or 'gone' (the
+ * upload was deleted while this waited on another insert of the same chunk). When it
  * returns, the row is committed. A concurrent insert of the same chunk waits for the other to
  * commit (the primary key) and then compares. Throws the driver's error otherwise: a foreign-key
  * violation when the upload is gone, a connection error when the database is unreachable
@@ -49,7 +50,7 @@ export async function writeChunk(
   submissionId: string,
   idx: number,
   bytes: Uint8Array,
-): Promise<'stored' | 'same' | 'different'> {
+): Promise<'stored' | 'same' | 'different' | 'gone'> {
   const pool = chunkPoolOf(db);
   let inserted: number;
   if (pool) {
@@ -67,12 +68,12 @@ export async function writeChunk(
     inserted = rows.length;
   }
   if (inserted === 1) return 'stored';
-  // (the row can only vanish here when the whole upload was deleted meanwhile: 'different')
+  // (the row can only vanish here when the whole upload was deleted meanwhile: 'gone')
   return compareStored(db, submissionId, idx, bytes);
 }
 
 /** The same bytes already stored? Compared inside the database, a digest each side. */
-async function compareStored(db: Executor, submissionId: string, idx: number, bytes: Uint8Array): Promise<'same' | 'different'> {
+async function compareStored(db: Executor, submissionId: string, idx: number, bytes: Uint8Array): Promise<'same' | 'different' | 'gone'> {
   const digest = createHash('sha256').update(bytes).digest('hex');
   const query = sql`select encode(sha256(data), 'hex') = ${digest} and octet_length(data) = ${bytes.length}::int as same
     from chunks where submission_id = ${submissionId}::uuid and idx = ${idx}::int`;
@@ -86,7 +87,8 @@ async function compareStored(db: Executor, submissionId: string, idx: number, by
         )
       ).rows
     : rowsOf<{ same: boolean }>(await db.execute(query));
-  return row?.same === true ? 'same' : 'different';
+  if (!row) return 'gone';
+  return row.same === true ? 'same' : 'different';
 }
 
 /**

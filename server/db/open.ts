@@ -150,16 +150,27 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * postgres.js's settings for every connection it makes here.
+ * - fetch_types: false — with it, each new connection first asks for the array types, in a
+ *   promise of its own that nobody awaits: when the database ended that connection at that moment
+ *   (a restart, `pg_terminate_backend`), the rejection was unhandled and ended the process (the
+ *   issue-8 attacker, a storm of pg_terminate_backend). No query here uses an array type.
+ * - backoff: a reconnect waits at most 1 s (postgres.js's default grows to 20 s), so the server
+ *   is back within a second of the database.
+ * - connect_timeout: while PostgreSQL is down or restarting, a request gets its 503 in seconds
+ *   (server/db/errors.ts), not after postgres.js's default 30 s.
+ * - onnotice: the migrator's "already exists, skipping" notices are not news.
+ */
+export const POSTGRES_JS_OPTIONS = {
+  fetch_types: false,
+  backoff: (attempt: number) => Math.min(0.25 * attempt, 1),
+  connect_timeout: CONNECT_TIMEOUT_S,
+  onnotice: () => {},
+} as const;
+
 async function openPostgres(url: string): Promise<Database> {
-  // connect_timeout: while PostgreSQL is down or restarting, a request gets its 503 in seconds
-  // (server/db/errors.ts), not after postgres.js's default 30 s
-  const sql = postgres(url, {
-    max: 10,
-    connect_timeout: CONNECT_TIMEOUT_S,
-    // the migrator's "already exists, skipping" notices are not news
-    onnotice: () => {},
-    connection: { application_name: 'sealdrop' },
-  });
+  const sql = postgres(url, { ...POSTGRES_JS_OPTIONS, max: 10, connection: { application_name: 'sealdrop' } });
   const chunkPool = new pg.Pool({
     connectionString: url,
     max: CHUNK_CONNECTIONS,
@@ -191,7 +202,7 @@ async function openPostgres(url: string): Promise<Database> {
 
 /** Migrations on one dedicated connection holding an advisory lock, so concurrent starts take turns. */
 async function migrateLocked(url: string): Promise<void> {
-  const single = postgres(url, { max: 1, onnotice: () => {} });
+  const single = postgres(url, { ...POSTGRES_JS_OPTIONS, max: 1 });
   try {
     await single`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     await migratePostgres(drizzlePostgres({ client: single }), { migrationsFolder: MIGRATIONS_FOLDER });

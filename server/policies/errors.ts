@@ -28,7 +28,11 @@ export const errorBody = (c: Context, status: ContentfulStatusCode, error: strin
 
 export const handleErrors = (log: LogLine): ErrorHandler =>
   function handleErrors(error, c) {
-    if (error instanceof RefusalError) return errorBody(c, error.status, error.code, error.message);
+    if (error instanceof RefusalError) {
+      // busy, completing, database_unavailable, key_check_timeout: the page waits, then tries again
+      if (error.status === 503) c.header('Retry-After', '2');
+      return errorBody(c, error.status, error.code, error.message);
+    }
     if (error instanceof HTTPException) {
       const status = error.status as ContentfulStatusCode;
       if (status < 500) return errorBody(c, status, CODES[status] ?? 'bad_request', error.message || 'Request refused.');

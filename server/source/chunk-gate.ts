@@ -1,90 +1,299 @@
 /**
- * @module server/source/chunk-gate — how many chunk bodies this process holds at once.
+ * @module server/source/chunk-gate — which chunk requests this process takes, and how much of
+ * their bodies it holds in memory at once.
  *
- * A chunk request holds its body in memory (up to MAX_CHUNK_BYTES) from the first byte read until
- * its row is committed; over Tor that can be minutes. Unbounded, a crowd of uploads (or one
- * upload's chunks sent all at once, which costs its sender nothing after the proof of work) grows
- * the heap without end, and a database outage piles them up while postgres.js waits to reconnect.
- * So a request announces its length before its body is read and is admitted only while the
- * process holds less than `maxBytes` of chunks, and its upload less than `perUploadBytes` (so
- * one upload cannot take the whole budget); otherwise it is refused at once (nothing read,
- * nothing stored) and the page retries after a back-off. One chunk is always admitted, to the
- * process and to an upload. Counted per process, in memory: several processes each hold their own.
+ * A chunk request holds its body in memory (up to MAX_CHUNK_BYTES) until its row is committed;
+ * over Tor the body alone can take minutes to arrive. v1 admitted a request by the length it
+ * announced and held that much from the first byte: eight sockets that announced a chunk and then
+ * sent nothing held the whole budget, and every upload on the server was refused until Node's
+ * request timeout (5 minutes) let them go (the issue-8 attacker's "slowloris", 8 sockets).
  *
- * Admitted bodies are read into buffers the gate keeps and lends again (at most as many as the
- * budget holds full chunks): a 4 MiB chunk then leaves no 4 MiB of garbage behind, which V8 would
- * collect only once tens of MiB of it had piled up (server RSS, `npm run bench -- source-api`).
- * A lent buffer is the request's alone until it calls `release`; nothing may keep a view of it.
+ * So the gate counts what a body has actually sent, not what it announced:
+ * - A request takes a place (at most `maxRequests` in the process, `perUploadRequests` per upload)
+ *   but no memory. A place costs a socket, not bytes, so the places are many.
+ * - Bytes are counted as they arrive: a body is held as its pieces until it has sent
+ *   LEND_AFTER_BYTES, then moved into a full-length buffer the gate lends (and counts in full).
+ *   The process holds at most `maxBytes`, one upload at most `perUploadBytes`; a body that would
+ *   pass either is refused there (503 `busy` / 429 `too_many_chunks`), and the page sends it
+ *   again after a back-off. One body is always let in, so no budget can stop every upload.
+ * - A body that sends nothing for `idleMs` is cut (408 `chunk_stalled`) and gives back its place
+ *   and bytes. When a place or bytes are wanted and none are free, the slowest body that has been
+ *   sending for `graceMs` at under `slowBytesPerSecond` on average since its start (or is silent
+ *   for `graceMs`) is cut to make room (503 `busy`: the page retries it). An honest Tor upload at
+ *   8-16 kB/s per chunk keeps its place; holding the server's memory (8 lent buffers) or its 256
+ *   places now costs an attacker 1 KiB/s per body, sustained, instead of one idle socket each.
+ * Counted per process, in memory: several processes each hold their own.
+ *
+ * Lent buffers: a 4 MiB chunk then leaves no 4 MiB of garbage behind, which V8 would collect only
+ * once tens of MiB of it had piled up (server RSS, `npm run bench -- source-api`). A lent buffer
+ * is the request's alone until it calls `release`, which it must do only once nothing (no
+ * database write in flight) still reads it.
  */
 import { MAX_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protocol/limits.ts';
-import { refuse } from './errors.ts';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { RefusalError } from './errors.ts';
 
 export interface ChunkGateOptions {
-  /** chunk bytes held at once by the process (default 32 MiB: 8 full chunks) */
+  /** body bytes held at once by the process (default 32 MiB: 8 full chunks) */
   maxBytes?: number;
-  /** chunk bytes of one upload held at once (default twice what the page keeps in flight) */
+  /** body bytes of one upload held at once (default 16 MiB: twice what the page keeps in flight, twice over) */
   perUploadBytes?: number;
+  /** chunk requests taken at once by the process (default 256) */
+  maxRequests?: number;
+  /** chunk requests of one upload taken at once (default 32: the page keeps 2 in flight; retries, re-sends of the last chunk) */
+  perUploadRequests?: number;
+  /** a body silent this long is cut (default 30 s) */
+  idleMs?: number;
+  /** under contention, a body slower than this on average... (default 1024 bytes/s) */
+  slowBytesPerSecond?: number;
+  /** ...once it has been sending this long, is cut to make room (default 10 s) */
+  graceMs?: number;
+  /** the time in ms (tests) */
+  now?: () => number;
 }
 
 export const DEFAULT_CHUNK_GATE_BYTES = 32 * 1024 * 1024;
-export const DEFAULT_PER_UPLOAD_BYTES = 2 * PARALLEL_CHUNKS * MAX_CHUNK_BYTES;
+export const DEFAULT_PER_UPLOAD_BYTES = 4 * PARALLEL_CHUNKS * MAX_CHUNK_BYTES;
+export const DEFAULT_CHUNK_REQUESTS = 256;
+export const DEFAULT_PER_UPLOAD_REQUESTS = 32;
+export const DEFAULT_CHUNK_IDLE_MS = 30_000;
+export const DEFAULT_SLOW_BYTES_PER_SECOND = 1024;
+export const DEFAULT_SLOW_GRACE_MS = 10_000;
+
+/** A body is kept as its pieces up to this many bytes, then moved into a lent full-length buffer. */
+export const LEND_AFTER_BYTES = 64 * 1024;
 
 export interface ChunkTicket {
-  /** exactly the admitted length, for the body to be read into */
-  body: Uint8Array;
-  /** gives the bytes back to the budget (and the buffer to the gate); call once, when done with `body` */
+  /**
+   * Reads the body, which must be exactly the admitted length, counting its bytes as they come.
+   * Refusals (RefusalError): 413 chunk_too_large, 400 wrong_chunk_size, 400 body_aborted (the
+   * client went away), 408 chunk_stalled, 503 busy, 429 too_many_chunks.
+   */
+  read(request: Request): Promise<Uint8Array>;
+  /** gives the place and bytes back (the buffer to the gate); idempotent; only once nothing reads the body */
   release(): void;
 }
 
-/** Bodies at least this long are read into a lent buffer; smaller ones into their own. */
-const LEND_FROM_BYTES = 256 * 1024;
-
 export interface ChunkGate {
-  /** Admits a chunk of `bytes` for upload `id`, or throws the refusal (nothing read, nothing held). */
-  enter(id: string, bytes: number): ChunkTicket;
-  /** bytes and chunks held now (tests, the bench) */
-  held(): { bytes: number; chunks: number };
+  /** Takes a chunk request of `length` bytes for upload `id`, or throws the refusal (nothing read, nothing held). */
+  enter(id: string, length: number): ChunkTicket;
+  /** places and bytes held now, and the most bytes ever held (tests, the bench) */
+  held(): { bytes: number; chunks: number; peakBytes: number };
+  /** stops the idle timers (tests; a server's gate lives as long as the process) */
+  close(): void;
 }
+
+interface Upload {
+  bytes: number;
+  requests: number;
+}
+
+interface Entry {
+  id: string;
+  upload: Upload;
+  /** bytes counted for it now */
+  bytes: number;
+  /** bytes of body received */
+  received: number;
+  /** when its body began to be read (ms), and its last byte came */
+  start: number;
+  last: number;
+  reading: boolean;
+  cut?: RefusalError;
+  onCut?: () => void;
+  done: boolean;
+}
+
+const refusal = (status: ContentfulStatusCode, code: string, message: string) => new RefusalError(status, code, message);
+const busy = () => refusal(503, 'busy', 'The server is receiving many files at once; send this part again in a moment.');
+const tooManyOfThisUpload = () =>
+  refusal(429, 'too_many_chunks', 'Too many parts of this upload are on their way at once; send this one again in a moment.');
 
 export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   const maxBytes = options.maxBytes ?? DEFAULT_CHUNK_GATE_BYTES;
   const perUploadBytes = options.perUploadBytes ?? DEFAULT_PER_UPLOAD_BYTES;
+  const maxRequests = options.maxRequests ?? DEFAULT_CHUNK_REQUESTS;
+  const perUploadRequests = options.perUploadRequests ?? DEFAULT_PER_UPLOAD_REQUESTS;
+  const idleMs = options.idleMs ?? DEFAULT_CHUNK_IDLE_MS;
+  const slowBytesPerSecond = options.slowBytesPerSecond ?? DEFAULT_SLOW_BYTES_PER_SECOND;
+  const graceMs = options.graceMs ?? DEFAULT_SLOW_GRACE_MS;
+  const now = options.now ?? (() => performance.now());
+  const entries = new Set<Entry>();
+  const uploads = new Map<string, Upload>();
   let bytesHeld = 0;
-  let chunksHeld = 0;
-  const perId = new Map<string, { bytes: number; chunks: number }>();
+  let peakBytes = 0;
   const spare: Uint8Array[] = [];
   const maxSpare = Math.max(1, Math.floor(maxBytes / MAX_CHUNK_BYTES));
+
+  const count = (entry: Entry, bytes: number) => {
+    entry.bytes += bytes;
+    entry.upload.bytes += bytes;
+    bytesHeld += bytes;
+    peakBytes = Math.max(peakBytes, bytesHeld);
+  };
+  const forget = (entry: Entry) => {
+    if (entry.done) return;
+    entry.done = true;
+    entries.delete(entry);
+    bytesHeld -= entry.bytes;
+    entry.upload.bytes -= entry.bytes;
+    entry.bytes = 0;
+    entry.upload.requests--;
+    if (entry.upload.requests === 0) uploads.delete(entry.id);
+  };
+  const cut = (entry: Entry, reason: RefusalError) => {
+    entry.cut = reason;
+    forget(entry);
+    entry.onCut?.();
+  };
+
+  /** The body to cut to make room, if one is slow enough: the slowest of them; `within`: of this upload only. */
+  const slowest = (within?: Upload): Entry | undefined => {
+    const t = now();
+    let pick: Entry | undefined;
+    let pickRate = Infinity;
+    for (const entry of entries) {
+      if (!entry.reading || entry.cut || (within && entry.upload !== within)) continue;
+      const elapsed = t - entry.start;
+      if (elapsed < graceMs) continue;
+      const rate = (entry.received * 1000) / elapsed;
+      const silent = t - entry.last >= graceMs;
+      if ((rate < slowBytesPerSecond || silent) && rate < pickRate) {
+        pick = entry;
+        pickRate = rate;
+      }
+    }
+    return pick;
+  };
+
+  /** Room for `bytes` more of `entry`'s body, cutting slow others if need be; throws when there is none. */
+  const makeRoom = (entry: Entry, bytes: number) => {
+    for (;;) {
+      const alone = bytesHeld === entry.bytes;
+      const processFull = !alone && bytesHeld + bytes > maxBytes;
+      const uploadFull = entry.upload.bytes !== entry.bytes && entry.upload.bytes + bytes > perUploadBytes;
+      if (!processFull && !uploadFull) return;
+      const victim = slowest(processFull ? undefined : entry.upload);
+      if (!victim || victim === entry) throw processFull ? busy() : tooManyOfThisUpload();
+      cut(victim, busy());
+    }
+  };
+
   return {
-    enter(id, bytes) {
-      const mine = perId.get(id) ?? { bytes: 0, chunks: 0 };
-      if (mine.chunks > 0 && mine.bytes + bytes > perUploadBytes) {
-        refuse(429, 'too_many_chunks', 'Too many parts of this upload are on their way at once; send this one again in a moment.');
+    enter(id, length) {
+      let upload = uploads.get(id);
+      if (upload && upload.requests >= perUploadRequests) {
+        const victim = slowest(upload);
+        if (!victim) throw tooManyOfThisUpload();
+        cut(victim, busy());
       }
-      // one chunk is always admitted, so a budget below the chunk size cannot stop every upload
-      if (chunksHeld > 0 && bytesHeld + bytes > maxBytes) {
-        refuse(503, 'busy', 'The server is receiving many files at once; send this part again in a moment.');
+      if (entries.size >= maxRequests) {
+        const victim = slowest();
+        if (!victim) throw busy();
+        cut(victim, busy());
       }
-      bytesHeld += bytes;
-      chunksHeld++;
-      mine.bytes += bytes;
-      mine.chunks++;
-      perId.set(id, mine);
-      const lent = bytes >= LEND_FROM_BYTES && bytes <= MAX_CHUNK_BYTES ? (spare.pop() ?? new Uint8Array(MAX_CHUNK_BYTES)) : undefined;
+      upload = uploads.get(id) ?? { bytes: 0, requests: 0 };
+      uploads.set(id, upload);
+      upload.requests++;
+      const t = now();
+      const entry: Entry = { id, upload, bytes: 0, received: 0, start: t, last: t, reading: false, done: false };
+      entries.add(entry);
+      let lent: Uint8Array | undefined;
       let released = false;
+
       return {
-        body: lent ? lent.subarray(0, bytes) : new Uint8Array(bytes),
+        async read(request) {
+          const tooLong = refusal(413, 'chunk_too_large', `This chunk must be exactly ${length} bytes.`);
+          const tooShort = (got: number) => refusal(400, 'wrong_chunk_size', `This chunk must be exactly ${length} bytes. Got ${got}.`);
+          const declared = request.headers.get('Content-Length');
+          if (declared !== null) {
+            if (!/^\d{1,15}$/.test(declared)) throw refusal(400, 'bad_request', 'The Content-Length header is malformed.');
+            if (Number(declared) > length) throw tooLong;
+            if (Number(declared) < length) throw tooShort(Number(declared));
+          }
+          const reader = request.body?.getReader();
+          if (!reader) {
+            if (length === 0) return new Uint8Array(0);
+            throw tooShort(0);
+          }
+          entry.reading = true;
+          entry.start = entry.last = now();
+          let wake: (() => void) | undefined;
+          const stopped = new Promise<void>((resolve) => (wake = resolve));
+          entry.onCut = () => wake?.();
+          let idle: ReturnType<typeof setTimeout> | undefined;
+          const armIdle = () => {
+            clearTimeout(idle);
+            idle = setTimeout(() => cut(entry, refusal(408, 'chunk_stalled', `No part of this chunk arrived for ${Math.round(idleMs / 1000)} s; send it again.`)), idleMs);
+          };
+          const pieces: Uint8Array[] = [];
+          let filled = 0;
+          try {
+            armIdle();
+            for (;;) {
+              const next = await Promise.race([reader.read(), stopped.then(() => undefined)]).catch(() => {
+                throw refusal(400, 'body_aborted', 'The connection ended before the whole chunk arrived.');
+              });
+              if (entry.cut) throw entry.cut;
+              if (!next || next.done) break;
+              const piece = next.value;
+              if (filled + piece.length > length) throw tooLong;
+              entry.last = now();
+              entry.received += piece.length;
+              armIdle();
+              if (lent) {
+                lent.set(piece, filled);
+              } else if (length >= LEND_AFTER_BYTES && filled + piece.length >= LEND_AFTER_BYTES) {
+                // sending for real: into a full-length buffer, counted in full from now on
+                makeRoom(entry, length - entry.bytes);
+                count(entry, length - entry.bytes);
+                // a spare one whatever the length (it is there anyway), else one of exactly this length
+                lent = (length <= MAX_CHUNK_BYTES ? spare.pop() : undefined) ?? new Uint8Array(length);
+                let at = 0;
+                for (const p of pieces) {
+                  lent.set(p, at);
+                  at += p.length;
+                }
+                pieces.length = 0;
+                lent.set(piece, filled);
+              } else {
+                makeRoom(entry, piece.length);
+                count(entry, piece.length);
+                pieces.push(piece);
+              }
+              filled += piece.length;
+            }
+            if (filled < length) throw tooShort(filled);
+          } catch (error) {
+            await reader.cancel().catch(() => {});
+            throw error;
+          } finally {
+            clearTimeout(idle);
+            entry.reading = false;
+            entry.onCut = undefined;
+          }
+          if (lent) return lent.subarray(0, length);
+          if (pieces.length === 1) return pieces[0]!;
+          const body = new Uint8Array(length);
+          let at = 0;
+          for (const p of pieces) {
+            body.set(p, at);
+            at += p.length;
+          }
+          return body;
+        },
         release() {
           if (released) return;
           released = true;
-          bytesHeld -= bytes;
-          chunksHeld--;
-          mine.bytes -= bytes;
-          mine.chunks--;
-          if (mine.chunks === 0) perId.delete(id);
-          if (lent && spare.length < maxSpare) spare.push(lent);
+          forget(entry);
+          if (lent && lent.length === MAX_CHUNK_BYTES && spare.length < maxSpare) spare.push(lent);
+          lent = undefined;
         },
       };
     },
-    held: () => ({ bytes: bytesHeld, chunks: chunksHeld }),
+    held: () => ({ bytes: bytesHeld, chunks: entries.size, peakBytes }),
+    close() {
+      for (const entry of [...entries]) if (entry.reading) cut(entry, busy());
+    },
   };
 }

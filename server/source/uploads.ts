@@ -10,7 +10,7 @@ import { hashLookupId } from '../../protocol/kdf.ts';
 import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_CIPHERTEXT_BYTES } from '../../protocol/limits.ts';
 import { dayOf } from '../clock.ts';
 import { receivedChunks, streamCiphertext, writeChunk } from '../db/chunks.ts';
-import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.ts';
+import { isDatabaseUnavailable, isForeignKeyViolation, isUniqueViolation } from '../db/errors.ts';
 import { rowsOf, type Db } from '../db/open.ts';
 import { submissions } from '../db/schema.ts';
 import { refuse } from './errors.ts';
@@ -193,6 +193,7 @@ export async function putChunk(
     throw error;
   }
   stored();
+  if (outcome === 'gone') return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
   if (outcome === 'different') refuse(409, 'chunk_conflict', `Chunk ${idx} was already received with other bytes.`);
   if (row.status !== 'uploading') return { complete: true, submissionId: row.id };
   const received = await receivedChunks(db, row.id);
@@ -209,6 +210,9 @@ const MAX_CONCURRENT_CHECKS = 2;
 const completing = new Map<string, Promise<ChunkResult>>();
 let checksRunning = 0;
 const waitingForCheck: Array<() => void> = [];
+
+/** Is this process checking the upload now (a request answered before the check ends says so: 503 `completing`)? */
+export const isCompleting = (submissionId: string): boolean => completing.has(submissionId);
 
 function completeOnce(deps: UploadDeps, row: SubmissionRow): Promise<ChunkResult> {
   let run = completing.get(row.id);
@@ -250,7 +254,18 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Uin
   }
   deps.onCompletionCheck?.();
   const chunks = single ? (async function* () { yield single; })() : streamCiphertext(db, row.id, row.chunks);
-  const checked = await checkCiphertext(chunks);
+  let checked: Awaited<ReturnType<typeof checkCiphertext>>;
+  try {
+    checked = await checkCiphertext(chunks);
+  } catch (error) {
+    // another process's check may have finished the upload, or failed it and deleted its chunks,
+    // while this one read them back: answer what happened to it, not "chunk missing"
+    if (isDatabaseUnavailable(error)) throw error;
+    const state = await currentState(db, row.id, single);
+    if (state === 'gone') return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
+    if (state === 'done') return { complete: true, submissionId: row.id };
+    throw error;
+  }
   if (checked.sha256 !== row.sha256) {
     return discard(db, row, 422, 'hash_mismatch', 'The SHA-256 of the received ciphertext does not match; upload it again.');
   }

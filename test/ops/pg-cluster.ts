@@ -52,6 +52,10 @@ export interface PgCluster {
   start(): void;
   /** SIGKILL to the postmaster and every backend: a crash, recovered from at the next start */
   kill(): void;
+  /** SIGSTOP to the postmaster and every backend: a database that accepts connections and never answers */
+  freeze(): void;
+  /** SIGCONT to them all again */
+  thaw(): void;
   /** a clean (fast) shutdown */
   stop(): void;
   /** stop if running and delete everything */
@@ -96,11 +100,29 @@ export async function createPgCluster(settings: Record<string, string> = {}): Pr
     kill() {
       const pid = postmasterPid();
       if (!pid) return;
-      // the postmaster's children first (they would notice its death, but not at once)
+      // the postmaster stopped first, so that it forks no new backend between the list and the
+      // kills (a connection arriving then left an orphan holding the port), then its children
+      spawnSync('kill', ['-STOP', String(pid)]);
       const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
       for (const child of children) spawnSync('kill', ['-9', child]);
       spawnSync('kill', ['-9', String(pid)]);
       for (let i = 0; i < 100 && spawnSync('kill', ['-0', String(pid)]).status === 0; i++) spawnSync('sleep', ['0.05']);
+    },
+    freeze() {
+      const pid = postmasterPid();
+      if (!pid) return;
+      spawnSync('kill', ['-STOP', String(pid)]);
+      for (const child of spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
+        spawnSync('kill', ['-STOP', child]);
+      }
+    },
+    thaw() {
+      const pid = postmasterPid();
+      if (!pid) return;
+      for (const child of spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
+        spawnSync('kill', ['-CONT', child]);
+      }
+      spawnSync('kill', ['-CONT', String(pid)]);
     },
     stop() {
       if (postmasterPid() === undefined) return;

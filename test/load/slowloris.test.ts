@@ -1,0 +1,158 @@
+/**
+ * Slow and silent chunk bodies (issue 8, the attacker's "slowloris"): in v1, eight sockets that
+ * announced a 4 MiB chunk and then sent nothing held the whole chunk budget, and every upload on
+ * the server was refused for five minutes. Now a body counts for what it has sent
+ * (server/source/chunk-gate.ts): silent sockets hold no memory, a silent one is cut after the idle
+ * time, and when places or bytes run out the slowest body is cut to make room. Each test runs the
+ * attack beside honest sources using the page's own uploader, and asserts they all get through.
+ * On PostgreSQL in CI (TEST_DATABASE_URL), on PGlite otherwise; over real HTTP and raw sockets.
+ */
+import type http from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../server/db/open.ts';
+import { createTestDatabase } from '../../server/db/test-db.ts';
+import type { NewsroomKey } from '../../server/newsroom-key.ts';
+import { type ChunkGate, type ChunkGateOptions, createChunkGate } from '../../server/source/chunk-gate.ts';
+import { buildTestApp, countRows, demoNewsroomKey } from '../../server/test-helpers.ts';
+import { LoadClient, makeCiphertext, printCounts, verifyStored, type Upload } from './load-client.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+let database: Database;
+let newsroomKey: NewsroomKey;
+const servers: http.Server[] = [];
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  newsroomKey = await demoNewsroomKey();
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  await database?.close();
+});
+
+async function startServer(options: ChunkGateOptions): Promise<{ base: string; port: number; gate: ChunkGate }> {
+  const gate = createChunkGate(options);
+  const { app } = await buildTestApp(database.db, newsroomKey, () => new Date(), { logRequests: false, chunkGate: gate });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
+  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+  servers.push(server);
+  const { port } = server.address() as AddressInfo;
+  return { base: `http://127.0.0.1:${port}/`, port, gate };
+}
+
+/** A chunk request on a raw socket: the headers announce `length`, the body comes only as the test writes it. */
+function rawChunk(port: number, upload: Upload, index: number, length = upload.chunkSize) {
+  const socket = connect(port, '127.0.0.1');
+  sockets.push(socket);
+  socket.on('error', () => {});
+  socket.write(
+    `PUT /api/v1/uploads/${upload.uploadId}/chunks/${index} HTTP/1.1\r\nHost: sealdrop\r\n` +
+      `Content-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`,
+  );
+  // the status and error code of the answer, or 'closed' if the connection ended without one
+  const answer = new Promise<string>((resolve) => {
+    let text = '';
+    socket.on('data', (data: Buffer) => {
+      text += data.toString('latin1');
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1];
+      const code = /"error":"([a-z_]+)"/.exec(text)?.[1];
+      if (status && code) resolve(`${status} ${code}`);
+    });
+    socket.on('close', () => resolve(text ? `unparsed ${text.slice(0, 40)}` : 'closed'));
+  });
+  return { socket, answer };
+}
+
+const waitFor = async (check: () => boolean, ms: number) => {
+  for (const end = Date.now() + ms; !check() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  return check();
+};
+
+/** Honest sources through the page's uploader; every one must complete with nothing lost. */
+async function honestUploads(base: string, sources: number, chunks: number, chunkSize: number, title: string) {
+  const client = new LoadClient(base, newsroomKey.key);
+  const uploads = await Promise.all(
+    Array.from({ length: sources }, async () => client.open(await makeCiphertext(newsroomKey.key, chunks * chunkSize - 200), chunkSize)),
+  );
+  await Promise.all(uploads.map((u) => client.upload(u, { retryBudgetMs: 60_000 })));
+  await verifyStored(database.db, uploads, client.counts);
+  printCounts(title, client.counts);
+  expect(client.counts).toMatchObject({ uploads: sources, completed: sources, unanswered: 0, acknowledgedButMissing: 0, duplicated: 0 });
+  return client.counts;
+}
+
+describe('bodies that never come', () => {
+  it('40 silent sockets hold no memory, keep no honest source out, and are cut after the idle time', async () => {
+    const { base, port, gate } = await startServer({ idleMs: 4000 });
+    const attacker = new LoadClient(base, newsroomKey.key);
+    const targets = await Promise.all(
+      [0, 1].map(async () => attacker.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 100), 4 * MiB)),
+    );
+    // 40 announced 4 MiB chunks: 160 MiB announced, against a 32 MiB budget (v1 let in 8, then refused everyone)
+    const silent = Array.from({ length: 40 }, (_, i) => rawChunk(port, targets[i % 2]!, i % 2));
+    expect(await waitFor(() => gate.held().chunks === 40, 10_000)).toBe(true);
+    expect(gate.held().bytes).toBe(0);
+    const before = await countRows(database.db);
+    await honestUploads(base, 4, 3, 4 * MiB, 'beside 40 silent sockets');
+    const answers = await Promise.all(silent.map((s) => s.answer));
+    console.log(`[load] the 40 silent sockets were answered: ${[...new Set(answers)].join(', ')}`);
+    expect(new Set(answers)).toEqual(new Set(['408 chunk_stalled']));
+    // nothing of theirs was stored: only the honest chunks were added
+    expect((await countRows(database.db)).chunks - before.chunks).toBe(4 * 3);
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 0 });
+  });
+
+  it('when every place is taken by silent sockets, the slowest are cut to make room for honest sources', async () => {
+    const { base, port, gate } = await startServer({ maxRequests: 10, graceMs: 1000, idleMs: 8000 });
+    const attacker = new LoadClient(base, newsroomKey.key);
+    const target = await attacker.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 100), 4 * MiB);
+    const silent = Array.from({ length: 10 }, (_, i) => rawChunk(port, target, i % 2));
+    expect(await waitFor(() => gate.held().chunks === 10, 10_000)).toBe(true);
+    // past their grace, silent bodies are the first to go when a place is wanted
+    await new Promise((r) => setTimeout(r, 1200));
+    await honestUploads(base, 3, 3, 1 * MiB, 'beside 10 silent sockets in 10 places');
+    const answers = await Promise.all(silent.map((s) => s.answer));
+    console.log(`[load] the silent sockets were answered: ${[...new Set(answers)].join(', ')}`);
+    // as many were cut as honest requests wanted places; the others went at their idle time
+    expect(answers.filter((a) => a === '503 busy').length).toBeGreaterThanOrEqual(2);
+    expect(answers.every((a) => a === '503 busy' || a === '408 chunk_stalled')).toBe(true);
+  });
+});
+
+describe('bodies that trickle', () => {
+  it('bodies that sent enough to be lent a buffer and then trickle are cut to make room, and the honest files get through', async () => {
+    // 8 MiB of memory: two trickling bodies fill it, counted at their full 4 MiB each. "Slow" is
+    // scaled with the test's short grace: 256 KiB/s over 1 s here stands for 1 KiB/s over minutes
+    const { base, port, gate } = await startServer({
+      maxBytes: 8 * MiB, perUploadBytes: 8 * MiB, graceMs: 1000, idleMs: 60_000, slowBytesPerSecond: 256 * KiB,
+    });
+    const attacker = new LoadClient(base, newsroomKey.key);
+    const target = await attacker.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 100), 4 * MiB);
+    const slow = Array.from({ length: 4 }, (_, i) => rawChunk(port, target, i % 2));
+    for (const s of slow) s.socket.write(Buffer.alloc(80 * KiB, 7));
+    const trickle = setInterval(() => {
+      for (const s of slow) if (!s.socket.destroyed) s.socket.write(Buffer.alloc(10, 7));
+    }, 500);
+    try {
+      expect(await waitFor(() => gate.held().bytes >= 8 * MiB, 10_000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 1200));
+      const before = await countRows(database.db);
+      await honestUploads(base, 2, 3, 4 * MiB, 'beside 4 trickling bodies holding all the memory');
+      const answers = await Promise.all(slow.map((s) => Promise.race([s.answer, new Promise((r) => setTimeout(() => r('still held'), 3000))])));
+      console.log(`[load] the trickling bodies: ${answers.join(', ')}`);
+      // the two that held the memory were cut for the honest bodies (the other two were refused
+      // when they tried to take their buffers): none is still held, none stored
+      expect(answers.every((a) => a === '503 busy')).toBe(true);
+      expect((await countRows(database.db)).chunks - before.chunks).toBe(2 * 3);
+      expect(gate.held().peakBytes).toBeLessThanOrEqual(8 * MiB);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
+});
