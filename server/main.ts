@@ -99,8 +99,14 @@ main().catch((error: unknown) => {
     if (error instanceof NewsroomKeyError) {
       console.error('sealdrop: hint: NEWSROOM_KEY_FILE must be the newsroom PUBLIC key (sealdrop keygen writes it)');
     }
+  } else if (isDatabaseUnavailable(error)) {
+    console.error('sealdrop: error: the database went away while the server was starting');
+    console.error('sealdrop: hint: check that PostgreSQL is up and DATABASE_URL points at it, then start again');
   } else {
-    console.error('sealdrop: error:', error);
+    // the class and the frames, never the message or the fields: a failed query's error carries
+    // its parameters (here once: the instance's server secret, printed to the log)
+    const frames = error instanceof Error ? (error.stack ?? '').split('\n').slice(1, 8).join('\n') : '';
+    console.error(`sealdrop: error: ${error instanceof Error ? error.name : typeof error} while starting\n${frames}`);
   }
   process.exit(1);
 });
