@@ -5,6 +5,7 @@
 import type { CodenameCheck } from '../protocol/codename.ts';
 import type { MessageKey } from './i18n/index.ts';
 import { ApiError, deleteReply, getConfigPatiently, lookupSource, type LookupAnswer, type ServerConfig } from './lib/api.ts';
+import { checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -236,11 +237,12 @@ const tipForm = setupTipForm(page, async (tip, signal, events) => {
 
 try {
   const [config, crypto] = await Promise.all([getConfigPatiently(), CryptoWorker.start()]);
+  const fingerprint = await checkNewsroomKey(config, crypto); // a lying server gets no lookup either
   context = { config, crypto, pow: new PowSolver(config.pow) };
   check.disabled = false;
-  tipForm.enable();
+  tipForm.enable(fingerprint);
   if (codenameInput.value !== '') void checkNow(true);
 } catch (error) {
-  page.setText(lookupError, error instanceof ModuleIntegrityError ? 'code_altered' : 'load_failed');
+  page.setText(lookupError, error instanceof KeyMismatchError ? 'key_mismatch' : error instanceof ModuleIntegrityError ? 'code_altered' : 'load_failed');
   show(lookupError, true);
 }

@@ -7,6 +7,7 @@
 import type { CodenameScheme } from '../protocol/codename.ts';
 import { CODENAME_SCHEME_FOR_LANGUAGE } from './i18n/index.ts';
 import { ApiError, getConfigPatiently, type ServerConfig } from './lib/api.ts';
+import { checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip, type Identity } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -136,12 +137,17 @@ wroteItDown.addEventListener('change', () => {
 
 try {
   const [config, crypto] = await Promise.all([getConfigPatiently(), CryptoWorker.start()]);
+  // Before anything else starts: a server that lies about its key gets nothing from this page.
+  const fingerprint = await checkNewsroomKey(config, crypto);
   context = { config, crypto, pow: new PowSolver(config.pow) };
   prepareIdentity();
   show(statusLine, false);
-  tipForm.enable();
+  tipForm.enable(fingerprint);
 } catch (error) {
-  page.setText(statusLine, error instanceof ModuleIntegrityError ? 'code_altered' : 'load_failed');
+  page.setText(
+    statusLine,
+    error instanceof KeyMismatchError ? 'key_mismatch' : error instanceof ModuleIntegrityError ? 'code_altered' : 'load_failed',
+  );
   statusLine.classList.add('error');
   statusLine.setAttribute('role', 'alert');
 }

@@ -1,7 +1,7 @@
 /**
  * @module client/lib/tip-form — the message box, the files with what will happen to their hidden
- * data and the name each is sent under, the progress and the cancel button; shared by the first
- * tip and follow-ups.
+ * data and the name each is sent under, the fingerprint of the key it will be encrypted to, the
+ * progress and the cancel button; shared by the first tip and follow-ups.
  *
  * A file's name can name its source (a person, a passport scan, a date, a phone number, the
  * camera's photo counter), so every file is sent as `file-N` with its extension unless the
@@ -15,7 +15,11 @@ import { byId, show, type Page } from './page.ts';
 import type { SendEvents, Stage, Tip } from './send.ts';
 import { WorkerError } from './workers.ts';
 
-export type TipForm = { enable(): void; reset(): void };
+export type TipForm = {
+  /** Ready to send, showing `fingerprint` (client/lib/newsroom-key.ts): the form never sends without it. */
+  enable(fingerprint: string): void;
+  reset(): void;
+};
 
 const STAGE_TEXT: Record<Exclude<Stage, 'uploading'>, MessageKey> = {
   preparing: 'progress_preparing',
@@ -63,6 +67,8 @@ export function setupTipForm(
   const progressText = byId('progress-text');
   const cancel = byId<HTMLButtonElement>('cancel');
   const errorLine = byId('error');
+  const keyCheck = byId('key-check');
+  const keyFingerprint = byId('key-fingerprint');
   const encoder = new TextEncoder();
   let files: Attached[] = [];
   let fileCount = 0;
@@ -209,7 +215,9 @@ export function setupTipForm(
 
   updateCounter();
   return {
-    enable() {
+    enable(fingerprint) {
+      keyFingerprint.textContent = fingerprint;
+      show(keyCheck, true);
       ready = true;
       updateCounter();
     },

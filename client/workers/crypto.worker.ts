@@ -76,6 +76,11 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     return null;
   },
 
+  // From the key itself, the same object 'encrypt' encrypts to: never the server's word for it.
+  async 'newsroom-fingerprint'({ newsroomKey: armored }) {
+    return { fingerprint: (await newsroomKey(armored)).getFingerprint() };
+  },
+
   async 'check-codename'({ input }) {
     return checkCodename(input);
   },

@@ -8,6 +8,8 @@ export type TipFile = { name: string; type: string; bytes: Uint8Array };
 export type CryptoCalls = {
   /** The page's first call: the build's module table, /assets/'s URL, the blob: URLs it made (client/lib/verified-modules.ts). */
   'use-modules': { args: { table: ModuleTable; base: string; urls: Record<string, string> }; result: null };
+  /** The fingerprint (lower-case hex) of the newsroom key as the worker read it for 'encrypt'. */
+  'newsroom-fingerprint': { args: { newsroomKey: string }; result: { fingerprint: string } };
   'check-codename': { args: { input: string }; result: CodenameCheck };
   /** A new codename (canonical, and the boxes it is shown in), its lookup id, and a reply key pair locked with its passphrase. */
   'new-identity': {

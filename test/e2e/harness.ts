@@ -2,7 +2,8 @@
  * @module test/e2e/harness — a real source server for browser stories: the real app on a real
  * test database (PostgreSQL with TEST_DATABASE_URL, else PGlite), listening on a free port, with
  * test-only faults placed before the app, as a flaky proxy or Tor circuit would cause them: a chunk
- * PUT or the config answering 503 once, and chunk PUTs held unanswered until released.
+ * PUT or the config answering 503 once, and chunk PUTs held unanswered until released; and a
+ * config altered on its way out, as a tampered server would serve it.
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
@@ -28,8 +29,13 @@ export type SourceServer = {
 
 const CHUNK_PATH = /^\/api\/v1\/uploads\/[^/]+\/chunks\/(\d+)$/;
 
-/** `staticRoot`: serve the pages from this folder instead of client/dist (a tampered copy, say). */
-export async function startSourceServer(options: { powDifficulty?: number; staticRoot?: string } = {}): Promise<SourceServer> {
+/**
+ * `staticRoot`: serve the pages from this folder instead of client/dist (a tampered copy, say).
+ * `alterConfig`: every GET /api/v1/config answers the app's JSON as this function rewrites it.
+ */
+export async function startSourceServer(
+  options: { powDifficulty?: number; staticRoot?: string; alterConfig?: (config: Record<string, unknown>) => Record<string, unknown> } = {},
+): Promise<SourceServer> {
   const database = await createTestDatabase();
   const { app } = await buildTestApp(database.db, await demoNewsroomKey(), systemClock, {
     powDifficulty: options.powDifficulty ?? 8,
@@ -57,6 +63,13 @@ export async function startSourceServer(options: { powDifficulty?: number; stati
       failConfig = false;
       injectedFailures.push('GET /api/v1/config');
       return new Response('{"error":"unavailable","message":"injected by the test"}', { status: 503 });
+    }
+    if (url.pathname === '/api/v1/config' && options.alterConfig) {
+      const response = await app.fetch(request);
+      const headers = new Headers(response.headers);
+      headers.delete('content-length');
+      const body = options.alterConfig((await response.json()) as Record<string, unknown>);
+      return new Response(JSON.stringify(body), { status: response.status, headers });
     }
     return app.fetch(request);
   };

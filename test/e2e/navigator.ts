@@ -189,6 +189,27 @@ export class SourceNavigator {
     if (error) throw new Error(`the page reported: ${error}`);
   }
 
+  /**
+   * The key check beside the send button: whether it is shown, its lines as read, the fingerprint,
+   * how many lines the fingerprint takes, and how far right the box reaches (CSS pixels).
+   */
+  async sourceReadsKeyCheck(): Promise<{ shown: boolean; lines: string[]; fingerprint: string; fingerprintRows: number; right: number }> {
+    return this.page.evaluate(() => {
+      const box = document.querySelector('#key-check') as HTMLElement;
+      const fingerprint = document.querySelector('[data-testid=fingerprint]')!;
+      const range = document.createRange();
+      range.selectNodeContents(fingerprint);
+      const rows = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top + r.height / 2)));
+      return {
+        shown: box.offsetParent !== null,
+        lines: [...box.querySelectorAll('p')].map((p) => p.textContent!),
+        fingerprint: fingerprint.textContent!,
+        fingerprintRows: rows.size,
+        right: box.getBoundingClientRect().right,
+      };
+    });
+  }
+
   async sourcePicksLanguage(language: string): Promise<void> {
     await this.page.select('[data-testid=language]', language);
   }

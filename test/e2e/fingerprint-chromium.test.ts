@@ -1,0 +1,3 @@
+import { defineFingerprintStories } from './stories-fingerprint.ts';
+
+defineFingerprintStories('chromium');
