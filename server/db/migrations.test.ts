@@ -14,7 +14,7 @@ const MIGRATION_COUNT = (JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta/_
 // The tables and columns of docs/INTERNALS.md "Database", nothing more and nothing less.
 const CONTRACT: Record<string, string[]> = {
   instance: ['id', 'instance_salt', 'server_secret', 'created_day'],
-  sources: ['id', 'lookup_hash', 'handle', 'public_key', 'locked_private_key', 'created_day'],
+  sources: ['id', 'lookup_hash', 'handle', 'public_key', 'locked_private_key', 'created_day', 'spam'],
   submissions: [
     'id', 'source_id', 'status', 'size', 'chunk_size', 'chunks', 'sha256', 'pending_lookup_hash',
     'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day',
