@@ -2,7 +2,8 @@
  * @module cli/commands/spam — `sealdrop spam [--server URL] [--socks5 HOST:PORT] [--undo] HANDLE...`:
  * mark sources spam without downloading anything. The server drops each one's submissions not yet
  * pulled and its uploads in progress, and refuses its new uploads; what was pulled and the replies
- * stay (docs/OPERATIONS.md "Triage"). `--undo` lifts the mark (what was dropped does not come back).
+ * stay (docs/OPERATIONS.md, "The editor's routine"). `--undo` lifts the mark; what was dropped
+ * does not come back.
  */
 import { booleanOption, parseCommandArgs, stringOption } from '../args.ts';
 import { isValidHandle } from '../bundle.ts';
