@@ -143,6 +143,8 @@ describe('the list', () => {
     await refused('?limit=1001', 'bad_query');
     await refused('?limit=0', 'bad_query');
     await refused('?after=2026-03-01', 'bad_query');
+    await refused(`?after=2026-13-45_${old.id}`, 'bad_query');
+    await refused(`?after=2026-03-01_${old.id.toUpperCase()}`, 'bad_query');
     await refused('?since=2026-03-01&since=2026-03-02', 'bad_query');
     await refused('?sort=size', 'bad_query');
   });

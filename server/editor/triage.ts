@@ -24,7 +24,8 @@ const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 export const isHandle = (text: string): boolean => text.length <= 64 && HANDLE.test(text);
 
 // a real calendar day (no 2026-02-30); checked in one step, since a refinement runs even after a failed regex
-const day = z.string().refine((text) => DAY.test(text) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text));
+const isDay = (text: string) => DAY.test(text) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text);
+const day = z.string().refine(isDay);
 const positive = (max: number) =>
   z
     .string()
@@ -39,7 +40,10 @@ const listQuery = z.strictObject({
   source: z.string().max(64).regex(HANDLE).optional(),
   limit: positive(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT),
   // the last item of the previous page: its day and id
-  after: z.string().regex(/^\d{4}-\d{2}-\d{2}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/).optional(),
+  after: z
+    .string()
+    .refine((text) => text.length === 47 && text[10] === '_' && isDay(text.slice(0, 10)) && UUID.test(text.slice(11)))
+    .optional(),
 });
 
 export type ListFilter = z.output<typeof listQuery>;
