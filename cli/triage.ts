@@ -46,10 +46,10 @@ export function filterFrom(command: string, parsed: ParsedArgs): { filter: Filte
   let maxSize: number | undefined;
   if (sizeText !== undefined) {
     const match = SIZE.exec(sizeText);
-    if (!match) {
+    if (match) maxSize = Number(match[1]) * 1024 ** ' kmg'.indexOf((match[2] || ' ').toLowerCase());
+    if (maxSize === undefined || !Number.isSafeInteger(maxSize)) {
       throw usageError(`${command}: --max-size wants a size in bytes, got ${JSON.stringify(sizeText)}`, 'a whole number, optionally with k, M or G (1024-based): --max-size 10M');
     }
-    maxSize = Number(match[1]) * 1024 ** ' kmg'.indexOf((match[2] || ' ').toLowerCase());
   }
   const sources = stringOptions(parsed, 'source');
   for (const handle of sources) {

@@ -10,6 +10,9 @@ import { formatTable } from '../table.ts';
 import { formatBytes } from '../progress.ts';
 import { FILTER_OPTIONS, filterFrom, listMatching } from '../triage.ts';
 
+/** A terminal's worth, and a bound on memory under a flood: past it, narrow the filters. */
+const MAX_LISTED = 10_000;
+
 export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
     'list',
@@ -21,7 +24,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   const endpoint = endpointFrom('list', io, stringOption(parsed, 'server'), stringOption(parsed, 'socks5'));
   let listed;
   try {
-    listed = await listMatching(endpoint, filter);
+    listed = await listMatching(endpoint, filter, MAX_LISTED);
   } catch (error) {
     throw asCliError(error);
   }
@@ -35,4 +38,8 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       listed.submissions.map((s) => [s.id, s.handle, s.day, formatBytes(s.size), s.status]),
     ),
   );
+  if (listed.more) {
+    io.stderr.write(`sealdrop: more than ${MAX_LISTED} submissions match; these are the oldest ${MAX_LISTED}\n`);
+    io.stderr.write('sealdrop: hint: narrow the list with --since, --source or --max-size\n');
+  }
 }
