@@ -76,15 +76,21 @@ export function idsFrom(command: string, positionals: string[]): string[] {
 
 /**
  * Every submission the filter matches, oldest first, read a page at a time; stops once more than
- * `max` are found (then `more` is true and `submissions` holds the first `max`).
+ * `max` are found (then `more` is true and `submissions` holds the first `max`). `pageSize` is the
+ * list's `limit` (the server's largest; tests take smaller pages).
  */
-export async function listMatching(endpoint: EditorEndpoint, filter: Filter, max = Infinity): Promise<{ submissions: Listed[]; more: boolean }> {
+export async function listMatching(
+  endpoint: EditorEndpoint,
+  filter: Filter,
+  max = Infinity,
+  pageSize = PAGE,
+): Promise<{ submissions: Listed[]; more: boolean }> {
   const found: Listed[] = [];
   for (const source of filter.sources.length > 0 ? filter.sources : [undefined]) {
     if (found.length > max) break;
     let after: string | null = null;
     do {
-      const query = new URLSearchParams({ status: filter.all ? 'all' : 'received', limit: String(PAGE) });
+      const query = new URLSearchParams({ status: filter.all ? 'all' : 'received', limit: String(pageSize) });
       if (filter.since) query.set('since', filter.since);
       if (filter.maxSize) query.set('max_size', String(filter.maxSize));
       if (source) query.set('source', source);

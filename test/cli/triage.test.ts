@@ -9,6 +9,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listMatching } from '../../cli/triage.ts';
 import { submissions } from '../../server/db/schema.ts';
 import { startServer, submitTip, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
 import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, exists, listTree, makeTempDir, runCli } from './helpers.ts';
@@ -110,6 +111,17 @@ describe('sealdrop list', () => {
     expect(both.sort()).toEqual([newTip.submissionId, bigTip.submissionId].sort());
     const none = await cli(['list', '--since', '2099-01-01']);
     expect(none).toMatchObject({ code: 0, stdout: '', stderr: 'sealdrop: no new submissions match\n' });
+  });
+
+  it('reads page after page, and stops past a cap saying more match', async () => {
+    const endpoint = { server: new URL(server.editorUrl), token: server.token };
+    const all = await listMatching(endpoint, { all: true, sources: [] });
+    const paged = await listMatching(endpoint, { all: true, sources: [] }, Infinity, 1);
+    expect(paged).toEqual(all);
+    expect(all.submissions).toHaveLength(5);
+    const capped = await listMatching(endpoint, { all: true, sources: [] }, 2, 1);
+    expect(capped).toEqual({ submissions: all.submissions.slice(0, 2), more: true });
+    expect(await listMatching(endpoint, { all: true, sources: [] }, 5, 2)).toEqual({ submissions: all.submissions, more: false });
   });
 
   it('refuses malformed filters before asking the server', async () => {
