@@ -8,7 +8,10 @@ export const VERSION = '0.1.0';
 
 export const USAGE = `Usage:
     sealdrop keygen [--v6] -o NAME
-    sealdrop pull [--server URL] [--socks5 HOST:PORT] -o BUNDLE_DIR
+    sealdrop list [--server URL] [--socks5 HOST:PORT] [FILTERS]
+    sealdrop pull [--server URL] [--socks5 HOST:PORT] [FILTERS] -o BUNDLE_DIR [ID ...]
+    sealdrop delete [--server URL] [--socks5 HOST:PORT] ID ...
+    sealdrop spam [--server URL] [--socks5 HOST:PORT] [--undo] HANDLE ...
     sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR -o OUT_DIR
     sealdrop reply -i KEY.sec.asc --bundle BUNDLE_DIR --to HANDLE [--outbox DIR] FILE|-
     sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
@@ -17,8 +20,16 @@ export const USAGE = `Usage:
 Commands:
     keygen     Make a newsroom key pair: NAME.pub.asc for the server, NAME.sec.asc
                (passphrase-locked, mode 0600) to keep on the offline machine.
+    list       Online. Show the new submissions on the server (ID, HANDLE, DAY,
+               padded SIZE, STATUS) without downloading them.
     pull       Online. Download the new submissions from the editor API into
-               BUNDLE_DIR and mark them downloaded on the server.
+               BUNDLE_DIR and mark them downloaded on the server. With FILTERS,
+               only those the list matches; with IDs, exactly those, even if
+               pulled before (a lost bundle can be pulled again).
+    delete     Online. Delete submissions on the server, pulled or not.
+    spam       Online. Mark sources spam: their submissions not yet pulled and
+               their uploads in progress are dropped, new uploads refused.
+               --undo lifts the mark (nothing dropped comes back).
     decrypt    Offline. Decrypt a pulled bundle into OUT_DIR, one folder per source
                and submission. Nothing is kept from a submission that fails its check.
     reply      Offline. Encrypt a reply (UTF-8 text from FILE, or - for stdin) to the
@@ -27,6 +38,13 @@ Commands:
     check-site Online. Fetch every file the source site at URL serves and compare it,
                with its CSP and integrity attributes, with the site manifest the
                newsroom published (client/site-manifest.txt of the build).
+
+Filters (list and pull; they combine):
+    --all                      Also submissions already pulled.
+    --since DAY                Received on DAY (YYYY-MM-DD, UTC) or later.
+    --max-size SIZE            At most SIZE bytes (k, M, G: 1024-based), e.g. 10M.
+    --source HANDLE            From this source only (repeatable). pull also
+                               brings the source's key, even with no submission.
 
 Options:
     -o, --output PATH          Where to write (key name prefix, bundle or output folder).
@@ -44,8 +62,8 @@ Options:
 
 Environment:
     SEALDROP_PASSPHRASE        The secret key passphrase; asked on the terminal if unset.
-    SEALDROP_TOKEN             The editor API token for pull and push (never a flag:
-                               it would end up in the shell history).
+    SEALDROP_TOKEN             The editor API token for the online commands (never
+                               a flag: it would end up in the shell history).
     SEALDROP_SERVER            The editor API address when --server is not given.
 
 Results go to stdout; everything else, including errors, goes to stderr.
@@ -54,10 +72,14 @@ The secret key never has to touch a machine that is online.
 Examples:
     $ sealdrop keygen -o newsroom
     d59550c5a4895ea55787f850ca968b8ec7fc9799
-    $ SEALDROP_TOKEN=sde_... sealdrop pull --server http://127.0.0.1:8081 -o bundle
+    $ export SEALDROP_TOKEN=sde_... SEALDROP_SERVER=http://127.0.0.1:8081
+    $ sealdrop list
+    $ sealdrop spam noisy-magpie
+    $ sealdrop pull --max-size 1M -o bundle
     $ sealdrop decrypt -i newsroom.sec.asc bundle -o tips
     $ sealdrop reply -i newsroom.sec.asc --bundle bundle --to quiet-otter reply.txt
-    $ SEALDROP_TOKEN=sde_... sealdrop push --server http://127.0.0.1:8081 outbox
+    $ sealdrop push outbox
+    $ sealdrop pull --source quiet-otter --all -o again
     $ sealdrop check-site -m site-manifest.txt --socks5 127.0.0.1:9050 http://<address>.onion
 `;
 
@@ -68,7 +90,7 @@ export interface CommandModule {
 
 // The command modules are loaded on demand (a typo in one command never breaks the others) and by
 // URL, so that a copy without the online half (pull, push) still type-checks and runs the rest.
-const COMMAND_NAMES = ['keygen', 'pull', 'decrypt', 'reply', 'push', 'check-site'] as const;
+const COMMAND_NAMES = ['keygen', 'list', 'pull', 'delete', 'spam', 'decrypt', 'reply', 'push', 'check-site'] as const;
 
 type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -100,7 +122,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       throw new CliError(`unknown command ${JSON.stringify(first)}`, {
         hint: first.startsWith('-')
           ? 'the command comes first: sealdrop COMMAND [options]; run "sealdrop --help"'
-          : 'the commands are keygen, pull, decrypt, reply, push and check-site; run "sealdrop --help"',
+          : 'the commands are keygen, list, pull, delete, spam, decrypt, reply, push and check-site; run "sealdrop --help"',
         exitCode: EXIT_USAGE,
       });
     }

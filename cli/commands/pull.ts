@@ -1,6 +1,9 @@
 /**
- * @module cli/commands/pull — `sealdrop pull [--server URL] [--socks5 HOST:PORT] -o DIR`: fetch the
- * new ciphertext bundle from the editor API into a new folder, check it, then acknowledge it.
+ * @module cli/commands/pull — `sealdrop pull [--server URL] [--socks5 HOST:PORT] [filters] -o DIR [ID...]`:
+ * fetch a ciphertext bundle from the editor API into a new folder, check it, then acknowledge it.
+ * Without filters or ids the bundle holds every new submission; with filters (cli/triage.ts) it
+ * holds those the list matches; with ids exactly those, pulled before or not. `--source HANDLE`
+ * also brings that source's key when none of its submissions match, so a lost key can be had again.
  *
  * The server is trusted with ciphertext, not with this machine's file system: the tar stream may
  * hold only the files its own bundle.json names (strict shapes, checked by cli/bundle.ts), each
@@ -13,7 +16,7 @@ import { lstat, mkdir, open, readdir, rm, rmdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseCommandArgs, requireOption, stringOption } from '../args.ts';
 import { checkBundleJson, type BundleSubmission } from '../bundle.ts';
-import { CliError, printable } from '../errors.ts';
+import { CliError, printable, usageError } from '../errors.ts';
 import { fileError, resolvePath } from '../files.ts';
 import type { CliIo } from '../io.ts';
 import { asCliError, endpointFrom } from '../net/endpoint.ts';
@@ -21,27 +24,58 @@ import { editorJson, editorRequest, type EditorEndpoint } from '../net/http.ts';
 import { readUstar, UstarReadError } from '../net/ustar-reader.ts';
 import { formatBytes, ProgressBar } from '../progress.ts';
 import { formatTable } from '../table.ts';
+import { FILTER_OPTIONS, filterFrom, idsFrom, listMatching } from '../triage.ts';
 import { MAX_SOURCE_KEY_CHARS } from '../../protocol/openpgp-checks.ts';
 
 const MAX_BUNDLE_JSON_BYTES = 16 * 1024 * 1024;
+/** The editor API's cap on one chosen bundle (server/editor/app.ts). */
+const MAX_BUNDLE_SUBMISSIONS = 1000;
 
 export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
     'pull',
     args,
-    { server: { type: 'string' }, socks5: { type: 'string' }, output: { type: 'string', short: 'o' } },
-    { min: 0, max: 0, name: 'argument' },
+    { server: { type: 'string' }, socks5: { type: 'string' }, output: { type: 'string', short: 'o' }, ...FILTER_OPTIONS },
+    { min: 0, max: MAX_BUNDLE_SUBMISSIONS, name: 'argument' },
   );
+  const { filter, given } = filterFrom('pull', parsed);
+  const ids = idsFrom('pull', parsed.positionals);
+  if (given && ids.length > 0) {
+    throw usageError('pull: give submission ids or filters, not both', 'ids name exactly what to pull; --all, --since, --max-size and --source choose from the list');
+  }
   const output = requireOption('pull', parsed, 'output', 'give a new folder for the bundle: -o DIR');
   const endpoint = endpointFrom('pull', io, stringOption(parsed, 'server'), stringOption(parsed, 'socks5'));
   const dir = resolvePath(io.cwd, output);
   const madeFolder = await prepareEmptyFolder(dir);
 
+  let selection: BundleSelection | undefined;
+  if (ids.length > 0) selection = { submissions: ids, sources: [] };
+  else if (given) {
+    let listed;
+    try {
+      listed = await listMatching(endpoint, filter, MAX_BUNDLE_SUBMISSIONS);
+    } catch (error) {
+      if (madeFolder) await rmdir(dir).catch(() => {});
+      throw asCliError(error);
+    }
+    if (listed.more) {
+      io.stderr.write(`sealdrop: more than ${MAX_BUNDLE_SUBMISSIONS} submissions match; this bundle holds the oldest ${MAX_BUNDLE_SUBMISSIONS}\n`);
+      io.stderr.write(`sealdrop: hint: pull again for the rest${filter.all ? ', with --since after the last day of this one' : ''}\n`);
+    }
+    selection = { submissions: listed.submissions.map((s) => s.id), sources: filter.sources };
+    if (selection.submissions.length === 0 && selection.sources.length === 0) {
+      if (madeFolder) await rmdir(dir).catch(() => {});
+      io.stdout.write(`no ${filter.all ? '' : 'new '}submissions match (nothing written)\n`);
+      return;
+    }
+  }
+
   const written = new Writer(dir);
   let manifestJson: Uint8Array;
   let submissions: BundleSubmission[];
+  let sourceCount: number;
   try {
-    ({ manifestJson, submissions } = await receiveBundle(endpoint, written, io));
+    ({ manifestJson, submissions, sourceCount } = await receiveBundle(endpoint, written, io, selection));
     await written.file('bundle.json', manifestJson);
   } catch (error) {
     await written.undo();
@@ -50,7 +84,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   }
 
   const acknowledged = await acknowledge(endpoint, submissions, io);
-  printSummary(io, dir, submissions, acknowledged);
+  printSummary(io, dir, submissions, sourceCount, acknowledged);
 }
 
 /** Makes DIR, or accepts it when it is an empty folder. True when it was made here. */
@@ -131,12 +165,24 @@ class Writer {
   }
 }
 
+/** What `POST /editor/v1/bundle` is asked for (protocol/PROTOCOL.md "Editor API"). */
+interface BundleSelection {
+  submissions: string[];
+  sources: string[];
+}
+
 async function receiveBundle(
   endpoint: EditorEndpoint,
   writer: Writer,
   io: CliIo,
-): Promise<{ manifestJson: Uint8Array; submissions: BundleSubmission[] }> {
-  const response = await editorRequest(endpoint, { method: 'GET', path: '/editor/v1/bundle' });
+  selection: BundleSelection | undefined,
+): Promise<{ manifestJson: Uint8Array; submissions: BundleSubmission[]; sourceCount: number }> {
+  const response = await editorRequest(
+    endpoint,
+    selection
+      ? { method: 'POST', path: '/editor/v1/bundle', body: new TextEncoder().encode(JSON.stringify(selection)), contentType: 'application/json' }
+      : { method: 'GET', path: '/editor/v1/bundle' },
+  );
   const type = response.headers['content-type'] ?? '';
   if (!type.startsWith('application/x-tar')) {
     response.destroy();
@@ -154,6 +200,7 @@ async function receiveBundle(
 
   let manifestJson: Uint8Array | undefined;
   let submissions: BundleSubmission[] = [];
+  let sourceCount = 0;
   const expected = new Map<string, { kind: 'source' } | { kind: 'submission'; entry: BundleSubmission }>();
   const seen = new Set<string>();
 
@@ -171,6 +218,8 @@ async function receiveBundle(
         }
         const checked = checkBundleJson(json);
         submissions = checked.submissions;
+        sourceCount = checked.sources.length;
+        if (selection) checkSelected(selection, checked);
         const handles = new Set(checked.sources.map((source) => source.handle));
         for (const source of checked.sources) expected.set(source.path, { kind: 'source' });
         for (const submission of submissions) {
@@ -219,7 +268,17 @@ async function receiveBundle(
   if (manifestJson === undefined) throw damaged('the bundle is empty: it has no bundle.json');
   const missing = [...expected.keys()].filter((name) => !seen.has(name));
   if (missing.length > 0) throw damaged(`the bundle lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
-  return { manifestJson, submissions };
+  return { manifestJson, submissions, sourceCount };
+}
+
+/** A chosen bundle holds exactly what was asked for, and the keys of those sources, nothing else. */
+function checkSelected(selection: BundleSelection, checked: { submissions: BundleSubmission[]; sources: { handle: string }[] }): void {
+  const sent = checked.submissions.map((s) => s.id).sort();
+  if (sent.join() !== [...selection.submissions].sort().join()) throw damaged('the bundle does not hold exactly the submissions asked for');
+  const handles = new Set([...checked.submissions.map((s) => s.handle), ...selection.sources]);
+  if (checked.sources.length !== handles.size || !checked.sources.every((s) => handles.has(s.handle))) {
+    throw damaged('the bundle does not hold exactly the source keys asked for');
+  }
 }
 
 async function acknowledge(endpoint: EditorEndpoint, submissions: BundleSubmission[], io: CliIo): Promise<number> {
@@ -242,8 +301,12 @@ async function acknowledge(endpoint: EditorEndpoint, submissions: BundleSubmissi
   return done;
 }
 
-function printSummary(io: CliIo, dir: string, submissions: BundleSubmission[], acknowledged: number): void {
+function printSummary(io: CliIo, dir: string, submissions: BundleSubmission[], sourceCount: number, acknowledged: number): void {
   const where = relative(io.cwd, dir) || '.';
+  if (submissions.length === 0 && sourceCount > 0) {
+    io.stdout.write(`no submissions; the key${sourceCount === 1 ? '' : 's'} of ${sourceCount} source${sourceCount === 1 ? '' : 's'} in ${where}\n`);
+    return;
+  }
   if (submissions.length === 0) {
     io.stdout.write(`no new submissions (empty bundle in ${where})\n`);
     return;

@@ -12,6 +12,9 @@ export function sqlState(error: unknown): { code?: string; constraint?: string }
   return {};
 }
 
+/** The trigger of migrations/0003_spam.sql: an upload was to be made for a source marked spam. */
+export const isSpamSourceRefusal = (error: unknown): boolean => sqlState(error).code === 'SDSPM';
+
 export const isForeignKeyViolation = (error: unknown): boolean => sqlState(error).code === '23503';
 
 export function isUniqueViolation(error: unknown, constraint: string): boolean {

@@ -1,9 +1,12 @@
+import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/pglite';
+import { migrate } from 'drizzle-orm/pglite/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { DatabaseOpenError, MIGRATIONS_FOLDER, openDatabase, PGLITE_LOCK_FILE, rowsOf, type Database } from './open.ts';
 import { createTestDatabase } from './test-db.ts';
@@ -14,7 +17,7 @@ const MIGRATION_COUNT = (JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta/_
 // The tables and columns of docs/INTERNALS.md "Database", nothing more and nothing less.
 const CONTRACT: Record<string, string[]> = {
   instance: ['id', 'instance_salt', 'server_secret', 'created_day'],
-  sources: ['id', 'lookup_hash', 'handle', 'public_key', 'locked_private_key', 'created_day'],
+  sources: ['id', 'lookup_hash', 'handle', 'public_key', 'locked_private_key', 'created_day', 'spam'],
   submissions: [
     'id', 'source_id', 'status', 'size', 'chunk_size', 'chunks', 'sha256', 'pending_lookup_hash',
     'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day',
@@ -175,6 +178,49 @@ describe('createTestDatabase on CI', () => {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
+    }
+  });
+});
+
+describe('migration 0003_spam on a database that already holds sources', () => {
+  it('adds the flag as false to every source, keeps their submissions, and the trigger refuses only flagged ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-mig-'));
+    const client = new PGlite();
+    try {
+      // the migrations up to 0002, as a database made before 0003 has them
+      await cp(MIGRATIONS_FOLDER, dir, { recursive: true });
+      const journal = JSON.parse(await readFile(join(dir, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+      const before = journal.entries.findIndex((entry) => entry.tag === '0003_spam');
+      expect(before).toBeGreaterThan(0);
+      journal.entries = journal.entries.slice(0, before);
+      await writeFile(join(dir, 'meta/_journal.json'), JSON.stringify(journal));
+      const db = drizzle({ client });
+      await migrate(db, { migrationsFolder: dir });
+      await db.execute(sql`insert into sources (id, lookup_hash, handle, public_key, locked_private_key, created_day)
+        values ('11111111-1111-4111-8111-111111111111', 'h1', 'quiet-otter', 'k', 'l', '2026-01-01'),
+               ('22222222-2222-4222-8222-222222222222', 'h2', 'noisy-magpie', 'k', 'l', '2026-01-01')`);
+      await db.execute(sql`insert into submissions (source_id, status, size, chunk_size, chunks, sha256, created_day, received_day)
+        values ('11111111-1111-4111-8111-111111111111', 'received', 10, 10, 1, 'x', '2026-01-01', '2026-01-01')`);
+
+      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      expect(rowsOf(await db.execute(sql`select handle, spam from sources order by handle`))).toEqual([
+        { handle: 'noisy-magpie', spam: false },
+        { handle: 'quiet-otter', spam: false },
+      ]);
+      expect(rowsOf(await db.execute(sql`select count(*)::int as n from submissions`))).toEqual([{ n: 1 }]);
+      const insertFor = (id: string) =>
+        db.execute(sql`insert into submissions (source_id, status, size, chunk_size, chunks, sha256, created_day)
+          values (${id}::uuid, 'uploading', 10, 10, 1, 'y', '2026-01-02')`);
+      await db.execute(sql`update sources set spam = true where handle = 'noisy-magpie'`);
+      await expect(insertFor('22222222-2222-4222-8222-222222222222')).rejects.toMatchObject({ cause: { code: 'SDSPM' } });
+      await insertFor('11111111-1111-4111-8111-111111111111');
+      // a new source's first upload names no source yet: the trigger does not apply
+      await db.execute(sql`insert into submissions (status, size, chunk_size, chunks, sha256, pending_lookup_hash, created_day)
+        values ('uploading', 10, 10, 1, 'z', 'h3', '2026-01-02')`);
+      expect(rowsOf(await db.execute(sql`select count(*)::int as n from submissions`))).toEqual([{ n: 3 }]);
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   customType,
   date,
@@ -55,6 +56,11 @@ export const sources = pgTable('sources', {
   publicKey: text('public_key').notNull(),
   lockedPrivateKey: text('locked_private_key').notNull(),
   createdDay: day('created_day').notNull(),
+  /**
+   * marked spam by an editor: no new upload may name this source (a trigger, migrations/0003_spam.sql).
+   * A flag, not a day: nothing here says when an editor acted.
+   */
+  spam: boolean('spam').notNull().default(false),
 });
 
 export const submissions = pgTable(

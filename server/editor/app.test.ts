@@ -69,8 +69,10 @@ describe('the source listener', () => {
     for (const [method, path] of [
       ['GET', '/editor/v1/submissions'],
       ['GET', '/editor/v1/bundle'],
+      ['POST', '/editor/v1/bundle'],
       ['GET', `/editor/v1/submissions/${first.id}/ciphertext`],
       ['POST', `/editor/v1/submissions/${first.id}/ack`],
+      ['POST', '/editor/v1/sources/quiet-otter/spam'],
       ['DELETE', '/editor/v1/sources/quiet-otter'],
       ['POST', '/editor/v1/sources/quiet-otter/replies'],
     ] as const) {
@@ -108,8 +110,11 @@ describe('authentication', () => {
     for (const [method, path] of [
       ['GET', `/editor/v1/submissions/${first.id}/ciphertext`],
       ['GET', '/editor/v1/bundle'],
+      ['POST', '/editor/v1/bundle'],
       ['POST', `/editor/v1/submissions/${first.id}/ack`],
       ['DELETE', `/editor/v1/submissions/${first.id}`],
+      ['POST', '/editor/v1/sources/quiet-otter/spam'],
+      ['DELETE', '/editor/v1/sources/quiet-otter/spam'],
       ['DELETE', '/editor/v1/sources/quiet-otter'],
       ['GET', '/editor/v1/sources/quiet-otter/key'],
       ['POST', '/editor/v1/sources/quiet-otter/replies'],

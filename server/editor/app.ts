@@ -2,9 +2,10 @@
  * @module the editor API (docs/INTERNALS.md "HTTP — editor listener"): its own Hono app on its own
  * listener, every route behind an editor token, every action written to the audit table.
  */
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
 import { readKey, unarmor } from 'openpgp';
 import { encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, OpenPgpCheckError } from '../../protocol/index.ts';
 import { dayOf, type Clock } from '../clock.ts';
@@ -13,11 +14,13 @@ import type { Db } from '../db/open.ts';
 import { audit, replies, sources, submissions } from '../db/schema.ts';
 import type { NewsroomKey } from '../newsroom-key.ts';
 import { handleErrors, handleNotFound } from '../policies/errors.ts';
+import { jsonBody, validJson } from '../policies/json-body.ts';
 import { requestLog, type LogLine } from '../policies/request-log.ts';
 import { securityHeaders } from '../policies/security-headers.ts';
 import { refuse } from '../source/errors.ts';
 import { editorAuth, type EditorEnv } from './auth.ts';
-import { bundleParts, planBundle, readCiphertext, toReadableStream } from './ciphertext.ts';
+import { BundleSelectionError, bundleParts, planBundle, readCiphertext, toReadableStream, type BundleSelection } from './ciphertext.ts';
+import { EDITOR_STATUSES, HANDLE, isHandle, listSubmissions, parseListQuery, setSpam, UUID } from './triage.ts';
 
 export interface EditorAppDeps {
   db: Db;
@@ -31,8 +34,17 @@ export interface EditorAppDeps {
   auth?: { failureDelayMs?: number; maxFailing?: number; maxAuditedFailuresPerDay?: number };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const EDITOR_STATUSES = ['received', 'downloaded'] as const;
+/** At most this many submissions, and this many extra source keys, in one chosen bundle. */
+export const MAX_BUNDLE_SUBMISSIONS = 1000;
+export const MAX_BUNDLE_SOURCES = 100;
+
+const unique = (list: string[]) => new Set(list).size === list.length;
+const bundleSelection = z
+  .strictObject({
+    submissions: z.array(z.string().regex(UUID)).max(MAX_BUNDLE_SUBMISSIONS).refine(unique, 'duplicate id'),
+    sources: z.array(z.string().max(64).regex(HANDLE)).max(MAX_BUNDLE_SOURCES).refine(unique, 'duplicate handle'),
+  })
+  .refine((s) => s.submissions.length + s.sources.length > 0, 'an empty selection');
 
 // Only the error's class reaches the log: a driver's message can hold ids or query parameters.
 const errorName = (error: unknown) => (error instanceof Error ? error.name : typeof error);
@@ -56,34 +68,10 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
   app.use('/editor/v1/*', editorAuth({ db, today, ...deps.auth }));
 
   app.get('/editor/v1/submissions', async (c) => {
-    const filter = c.req.query('status') ?? 'received';
-    if (filter !== 'received' && filter !== 'downloaded' && filter !== 'all') {
-      return refuse(400, 'bad_status', 'status must be received, downloaded or all.');
-    }
-    const statuses: ('received' | 'downloaded')[] = filter === 'all' ? [...EDITOR_STATUSES] : [filter as 'received' | 'downloaded'];
-    const rows = await db
-      .select({
-        id: submissions.id,
-        handle: sources.handle,
-        size: submissions.size,
-        receivedDay: submissions.receivedDay,
-        createdDay: submissions.createdDay,
-        status: submissions.status,
-      })
-      .from(submissions)
-      .innerJoin(sources, eq(submissions.sourceId, sources.id))
-      .where(inArray(submissions.status, statuses))
-      .orderBy(asc(submissions.receivedDay), asc(submissions.id));
-    await record(c, 'list', filter);
-    return c.json({
-      submissions: rows.map((row) => ({
-        id: row.id,
-        handle: row.handle,
-        size: row.size,
-        day: row.receivedDay ?? row.createdDay,
-        status: row.status,
-      })),
-    });
+    const filter = parseListQuery(c.req.queries());
+    const page = await listSubmissions(db, filter);
+    await record(c, 'list', filter.status);
+    return c.json(page);
   });
 
   app.get('/editor/v1/submissions/:id/ciphertext', async (c) => {
@@ -103,8 +91,15 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     });
   });
 
-  app.get('/editor/v1/bundle', async (c) => {
-    const plan = await planBundle(db);
+  const sendBundle = async (c: Context<EditorEnv>, selection?: BundleSelection) => {
+    let plan;
+    try {
+      plan = await planBundle(db, selection);
+    } catch (error) {
+      if (!(error instanceof BundleSelectionError)) throw error;
+      const named = [...error.missing.submissions, ...error.missing.sources];
+      return refuse(404, 'not_found', `No such submission or source (or still uploading): ${named.slice(0, 5).join(', ')}${named.length > 5 ? ` and ${named.length - 5} more` : ''}.`);
+    }
     await record(c, 'bundle', String(plan.manifest.submissions.length));
     const stream = toReadableStream(bundleParts(db, plan), (error) => log(`editor: bundle stream failed: ${errorName(error)}`));
     return c.body(stream, 200, {
@@ -112,7 +107,10 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
       'Content-Length': String(plan.length),
       'Content-Disposition': 'attachment; filename="bundle.tar"',
     });
-  });
+  };
+
+  app.get('/editor/v1/bundle', (c) => sendBundle(c));
+  app.post('/editor/v1/bundle', jsonBody(), validJson(bundleSelection), (c) => sendBundle(c, c.req.valid('json')));
 
   app.post('/editor/v1/submissions/:id/ack', async (c) => {
     const id = c.req.param('id');
@@ -144,6 +142,23 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     if (deleted.length === 0) notFound('submission');
     await record(c, 'delete_submission', id);
     return c.json({ deleted: true as const });
+  });
+
+  app.post('/editor/v1/sources/:handle/spam', async (c) => {
+    const handle = c.req.param('handle');
+    if (!isHandle(handle)) notFound('source');
+    const marked = await setSpam(db, handle, true);
+    if (!marked) notFound('source');
+    await record(c, 'spam', handle);
+    return c.json({ handle, spam: true as const, dropped: marked.dropped });
+  });
+
+  app.delete('/editor/v1/sources/:handle/spam', async (c) => {
+    const handle = c.req.param('handle');
+    if (!isHandle(handle)) notFound('source');
+    if (!(await setSpam(db, handle, false))) notFound('source');
+    await record(c, 'unspam', handle);
+    return c.json({ handle, spam: false as const });
   });
 
   app.delete('/editor/v1/sources/:handle', async (c) => {

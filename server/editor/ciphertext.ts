@@ -1,9 +1,10 @@
 /**
  * @module ciphertext read back from the database one chunk at a time, and the bundle export (a
- * ustar stream: bundle.json, the sources' public keys, then each submission's ciphertext).
+ * ustar stream: bundle.json, the sources' public keys, then each submission's ciphertext), of
+ * everything new or of an editor's selection.
  * Never more than one chunk (≤ MAX_CHUNK_BYTES) of a submission is held in memory.
  */
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { readChunk } from '../db/chunks.ts';
 import type { Db } from '../db/open.ts';
 import { sources, submissions } from '../db/schema.ts';
@@ -71,9 +72,29 @@ export interface BundlePlan {
   length: number;
 }
 
-/** Everything with status `received`, oldest first, and the public keys of their sources. */
-export async function planBundle(db: Db): Promise<BundlePlan> {
-  const rows = await db
+/** An editor's choice instead of everything new: submissions of any status but `uploading`, and source keys. */
+export interface BundleSelection {
+  submissions: string[];
+  /** sources whose key the bundle carries even when none of their submissions is in it */
+  sources: string[];
+}
+
+/** The submissions asked for are not all there (ids or handles unknown, or a submission still uploading). */
+export class BundleSelectionError extends Error {
+  override name = 'BundleSelectionError';
+  constructor(readonly missing: { submissions: string[]; sources: string[] }) {
+    super(`${missing.submissions.length + missing.sources.length} of the selection are unknown`);
+  }
+}
+
+/**
+ * Without a selection: everything with status `received`, oldest first, and the public keys of
+ * their sources. With one: exactly the submissions and the source keys it names (a submission
+ * already pulled is sent again, its status left as it is), or BundleSelectionError naming what
+ * is not there.
+ */
+export async function planBundle(db: Db, selection?: BundleSelection): Promise<BundlePlan> {
+  const rows = selection?.submissions.length === 0 ? [] : await db
     .select({
       id: submissions.id,
       handle: sources.handle,
@@ -86,8 +107,24 @@ export async function planBundle(db: Db): Promise<BundlePlan> {
     })
     .from(submissions)
     .innerJoin(sources, eq(submissions.sourceId, sources.id))
-    .where(eq(submissions.status, 'received'))
+    .where(
+      selection
+        ? and(inArray(submissions.id, selection.submissions), inArray(submissions.status, ['received', 'downloaded']))
+        : eq(submissions.status, 'received'),
+    )
     .orderBy(asc(submissions.receivedDay), asc(submissions.id));
+  const extraKeys = selection && selection.sources.length > 0
+    ? await db.select({ handle: sources.handle, publicKey: sources.publicKey }).from(sources).where(inArray(sources.handle, selection.sources))
+    : [];
+  if (selection) {
+    const found = new Set(rows.map((row) => row.id));
+    const foundHandles = new Set(extraKeys.map((row) => row.handle));
+    const missing = {
+      submissions: selection.submissions.filter((id) => !found.has(id)),
+      sources: selection.sources.filter((handle) => !foundHandles.has(handle)),
+    };
+    if (missing.submissions.length + missing.sources.length > 0) throw new BundleSelectionError(missing);
+  }
   const encoder = new TextEncoder();
   const keys = new Map<string, Uint8Array>();
   const stored = new Map<string, StoredSubmission>();
@@ -104,6 +141,7 @@ export async function planBundle(db: Db): Promise<BundlePlan> {
       path: `submissions/${row.id}.pgp`,
     });
   }
+  for (const row of extraKeys) if (!keys.has(row.handle)) keys.set(row.handle, encoder.encode(row.publicKey));
   const manifest: BundleManifest = {
     version: BUNDLE_VERSION,
     submissions: entries,

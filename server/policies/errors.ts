@@ -6,7 +6,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isDatabaseUnavailable } from '../db/errors.ts';
+import { isDatabaseUnavailable, isSpamSourceRefusal } from '../db/errors.ts';
 import { RefusalError } from '../source/errors.ts';
 import type { LogLine } from './request-log.ts';
 
@@ -36,6 +36,10 @@ export const handleErrors = (log: LogLine): ErrorHandler =>
     if (error instanceof HTTPException) {
       const status = error.status as ContentfulStatusCode;
       if (status < 500) return errorBody(c, status, CODES[status] ?? 'bad_request', error.message || 'Request refused.');
+    }
+    if (isSpamSourceRefusal(error)) {
+      // the database refused to add an upload for a source an editor marked spam; nothing changed
+      return errorBody(c, 403, 'source_refused', 'This newsroom no longer accepts uploads from this codename.');
     }
     if (isDatabaseUnavailable(error)) {
       // the statement either committed before the connection went (and a retry finds it done) or

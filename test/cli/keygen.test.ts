@@ -97,6 +97,6 @@ describe('sealdrop (dispatcher)', () => {
   it('! an unknown command is named, with the list of commands', async () => {
     const r = await runCli(['decrpyt']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('sealdrop: error: unknown command "decrpyt"\nsealdrop: hint: the commands are keygen, pull, decrypt, reply, push and check-site; run "sealdrop --help"\n');
+    expect(r.stderr).toBe('sealdrop: error: unknown command "decrpyt"\nsealdrop: hint: the commands are keygen, list, pull, delete, spam, decrypt, reply, push and check-site; run "sealdrop --help"\n');
   });
 });

@@ -104,7 +104,7 @@ beforeAll(async () => {
       response.writeHead(500, { 'content-type': 'application/json' }).end(bundleFailure);
       return;
     }
-    if (request.method === 'GET' && request.url === '/editor/v1/bundle') {
+    if ((request.method === 'GET' || request.method === 'POST') && request.url === '/editor/v1/bundle') {
       const { bytes, declaredLength } = bundleReply;
       response.writeHead(200, { 'content-type': 'application/x-tar', 'content-length': String(declaredLength ?? bytes.byteLength) });
       if (declaredLength !== undefined) {
@@ -151,6 +151,25 @@ describe('sealdrop pull against a hostile server', () => {
       ['bundle.json', 'sources/', 'sources/quiet-otter.asc', 'submissions/', ...subs.map((s) => `submissions/${s.id}.pgp`)].sort(),
     );
     expect(acks).toEqual(subs.map((s) => s.id));
+  });
+
+  it('keeps nothing and acknowledges nothing when a chosen bundle holds other submissions than asked', async () => {
+    const asked = sub();
+    const other = sub();
+    for (const sent of [[other], [asked, other]]) {
+      bundleReply = { bytes: Buffer.concat(goodParts(sent)) };
+      const out = `chosen${++counter}`;
+      const r = await runCli(['pull', '--server', url, '-o', join('nested', out), asked.id], { cwd: tmp.dir, env: { SEALDROP_TOKEN: TOKEN } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^sealdrop: error: the bundle does not hold exactly the submissions asked for\nsealdrop: hint: nothing was kept/);
+      expect(await exists(join(tmp.dir, 'nested', out))).toBe(false);
+      expect(acks).toEqual([]);
+    }
+    // a chosen bundle with a source key that was not asked for
+    bundleReply = { bytes: Buffer.concat([...entry('bundle.json', manifest([asked], { sources: [{ handle: 'quiet-otter', path: 'sources/quiet-otter.asc' }, { handle: 'amber-heron', path: 'sources/amber-heron.asc' }] })), END]) };
+    const r = await runCli(['pull', '--server', url, '-o', join('nested', 'chosen-keys'), asked.id], { cwd: tmp.dir, env: { SEALDROP_TOKEN: TOKEN } });
+    expect(r.stderr).toMatch(/the bundle does not hold exactly the source keys asked for/);
+    expect(acks).toEqual([]);
   });
 
   const refusals: [string, () => { parts: Uint8Array[]; declaredLength?: number }, RegExp][] = [
