@@ -418,7 +418,14 @@ async function concurrentIngest(
                   const sent = performance.now();
                   const res = await fetch(`${server.base}/api/v1/uploads/${uploadId}/chunks/${i}`, {
                     method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: buffer,
-                  });
+                  }).catch(() => undefined);
+                  // refused mid-body (the gate had no room), the server may close the connection
+                  // rather than drain the rest: sent again, as the page does
+                  if (!res) {
+                    refused++;
+                    await new Promise((r) => setTimeout(r, 100));
+                    continue;
+                  }
                   if (res.status === 503 || res.status === 429) {
                     refused++;
                     await res.text();

@@ -56,7 +56,7 @@ export type UploadOptions = {
   stallMs?: number;
   /**
    * abort a request with no answer this long after its last byte, plus the chunk's size at
-   * SLOW_LINK_BYTES_PER_SECOND (default 90 s: completion reads the whole upload back)
+   * SLOW_LINK_BYTES_PER_SECOND times `parallel` (default 90 s: completion reads the whole upload back)
    */
   answerMs?: number;
   baseDelayMs?: number;
@@ -70,7 +70,8 @@ export const DEFAULT_STALL_MS = 45_000;
 export const DEFAULT_ANSWER_MS = 90_000;
 /**
  * The slowest link a chunk is given time for, in bytes per second: the answer timeout of a chunk
- * is `answerMs` plus its size at this rate. Browsers say "all sent" once the body is in their own
+ * is `answerMs` plus its size at this rate, times the chunks in flight (they share the link: the
+ * issue-8 attacker's 24 kB/s link never finished two chunks at once with the time of one). Browsers say "all sent" once the body is in their own
  * network buffers (Chromium fires upload.onload with 4 MiB still to cross a 46 kB/s circuit: the
  * issue-8 attacker saw such a chunk aborted at 90 s and sent again, without end), and the fetch
  * sender cannot tell at all.
@@ -125,7 +126,7 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
         options.onLastChunk?.();
       }
       try {
-        const answer = await sendWithTimeouts(send, index, bytes, both, options);
+        const answer = await sendWithTimeouts(send, index, bytes, both, options, parallel);
         if (!acknowledged.has(index)) {
           acknowledged.add(index);
           acknowledgedBytes += bytes.length;
@@ -200,9 +201,11 @@ async function sendWithTimeouts(
   bytes: Uint8Array,
   signal: AbortSignal,
   options: Pick<UploadOptions, 'stallMs' | 'answerMs'>,
+  /** chunks in flight at once: they share the link, so each crosses it at 1/parallel of its pace */
+  parallel: number,
 ): Promise<ChunkAnswer> {
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
-  const answerMs = (options.answerMs ?? DEFAULT_ANSWER_MS) + Math.ceil((bytes.length * 1000) / SLOW_LINK_BYTES_PER_SECOND);
+  const answerMs = (options.answerMs ?? DEFAULT_ANSWER_MS) + Math.ceil((bytes.length * parallel * 1000) / SLOW_LINK_BYTES_PER_SECOND);
   const request = new AbortController();
   let stalled: StallError | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;

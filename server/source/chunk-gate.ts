@@ -11,17 +11,20 @@
  * So the gate counts what a body has actually sent, not what it announced:
  * - A request takes a place (at most `maxRequests` in the process, `perUploadRequests` per upload)
  *   but no memory. A place costs a socket, not bytes, so the places are many.
- * - Bytes are counted as they arrive: a body is held as its pieces until it has sent
- *   LEND_AFTER_BYTES, then moved into a full-length buffer the gate lends (and counts in full).
- *   The process holds at most `maxBytes`, one upload at most `perUploadBytes`; a body that would
- *   pass either is refused there (503 `busy` / 429 `too_many_chunks`), and the page sends it
- *   again after a back-off. One body is always let in, so no budget can stop every upload.
+ * - Bytes are counted as they arrive, and held as the pieces they came in until the body is
+ *   whole; only then is it copied into one buffer (a spare one the gate lends when there is one).
+ *   The process holds at most `maxBytes` (plus `smallReserveBytes` kept for bodies of at most
+ *   SMALL_BODY_BYTES: every text tip is one, so files never crowd out text), one upload at most
+ *   `perUploadBytes`; a body that would pass a limit is refused there (503 `busy` / 429
+ *   `too_many_chunks`), and the page sends it again after a back-off. One body is always let in.
  * - A body that sends nothing for `idleMs` is cut (408 `chunk_stalled`) and gives back its place
- *   and bytes. When a place or bytes are wanted and none are free, the slowest body that has been
- *   sending for `graceMs` at under `slowBytesPerSecond` on average since its start (or is silent
- *   for `graceMs`) is cut to make room (503 `busy`: the page retries it). An honest Tor upload at
- *   8-16 kB/s per chunk keeps its place; holding the server's memory (8 lent buffers) or its 256
- *   places now costs an attacker 1 KiB/s per body, sustained, instead of one idle socket each.
+ *   and bytes. When a place or bytes are wanted and none are free, the slowest body whose rate
+ *   over its last `graceMs` to 2 × `graceMs` is under `slowBytesPerSecond` (or that is silent for
+ *   `graceMs`) is cut to make room (503 `busy`: the page retries it). A recent rate, not one since
+ *   the start: the issue-8 attacker sent 4 MiB less 40 bytes at once and then a byte every 8 s,
+ *   which a lifetime average took an hour to call slow. An honest Tor upload at 8-16 kB/s per
+ *   chunk keeps its place; holding memory or places now costs an attacker its bytes and 1 KiB/s
+ *   per body for as long as it holds them (256 places: 256 KiB/s).
  * Counted per process, in memory: several processes each hold their own.
  *
  * Lent buffers: a 4 MiB chunk then leaves no 4 MiB of garbage behind, which V8 would collect only
@@ -36,15 +39,17 @@ import { RefusalError } from './errors.ts';
 export interface ChunkGateOptions {
   /** body bytes held at once by the process (default 32 MiB: 8 full chunks) */
   maxBytes?: number;
-  /** body bytes of one upload held at once (default 16 MiB: twice what the page keeps in flight, twice over) */
+  /** body bytes of one upload held at once (default 16 MiB: twice what the page keeps in flight) */
   perUploadBytes?: number;
+  /** bytes beyond maxBytes for bodies of at most SMALL_BODY_BYTES (default 4 MiB) */
+  smallReserveBytes?: number;
   /** chunk requests taken at once by the process (default 256) */
   maxRequests?: number;
   /** chunk requests of one upload taken at once (default 32: the page keeps 2 in flight; retries, re-sends of the last chunk) */
   perUploadRequests?: number;
   /** a body silent this long is cut (default 30 s) */
   idleMs?: number;
-  /** under contention, a body slower than this on average... (default 1024 bytes/s) */
+  /** under contention, a body slower than this over its last graceMs-2×graceMs... (default 1024 bytes/s) */
   slowBytesPerSecond?: number;
   /** ...once it has been sending this long, is cut to make room (default 10 s) */
   graceMs?: number;
@@ -53,15 +58,17 @@ export interface ChunkGateOptions {
 }
 
 export const DEFAULT_CHUNK_GATE_BYTES = 32 * 1024 * 1024;
-export const DEFAULT_PER_UPLOAD_BYTES = 4 * PARALLEL_CHUNKS * MAX_CHUNK_BYTES;
+export const DEFAULT_PER_UPLOAD_BYTES = 2 * PARALLEL_CHUNKS * MAX_CHUNK_BYTES;
+/** Bytes beyond `maxBytes` that only bodies of at most SMALL_BODY_BYTES may use. */
+export const DEFAULT_SMALL_RESERVE_BYTES = 4 * 1024 * 1024;
+/** A body this long or shorter (every text tip) may use the small reserve. */
+export const SMALL_BODY_BYTES = 256 * 1024;
 export const DEFAULT_CHUNK_REQUESTS = 256;
 export const DEFAULT_PER_UPLOAD_REQUESTS = 32;
 export const DEFAULT_CHUNK_IDLE_MS = 30_000;
 export const DEFAULT_SLOW_BYTES_PER_SECOND = 1024;
 export const DEFAULT_SLOW_GRACE_MS = 10_000;
 
-/** A body is kept as its pieces up to this many bytes, then moved into a lent full-length buffer. */
-export const LEND_AFTER_BYTES = 64 * 1024;
 
 export interface ChunkTicket {
   /**
@@ -98,6 +105,11 @@ interface Entry {
   /** when its body began to be read (ms), and its last byte came */
   start: number;
   last: number;
+  /** two marks (time, bytes received) at least graceMs apart: the rate is measured since the older */
+  markT: number;
+  markReceived: number;
+  prevT: number;
+  prevReceived: number;
   reading: boolean;
   cut?: RefusalError;
   onCut?: () => void;
@@ -112,6 +124,7 @@ const tooManyOfThisUpload = () =>
 export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   const maxBytes = options.maxBytes ?? DEFAULT_CHUNK_GATE_BYTES;
   const perUploadBytes = options.perUploadBytes ?? DEFAULT_PER_UPLOAD_BYTES;
+  const smallReserveBytes = options.smallReserveBytes ?? DEFAULT_SMALL_RESERVE_BYTES;
   const maxRequests = options.maxRequests ?? DEFAULT_CHUNK_REQUESTS;
   const perUploadRequests = options.perUploadRequests ?? DEFAULT_PER_UPLOAD_REQUESTS;
   const idleMs = options.idleMs ?? DEFAULT_CHUNK_IDLE_MS;
@@ -154,9 +167,8 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
     let pickRate = Infinity;
     for (const entry of entries) {
       if (!entry.reading || entry.cut || (within && entry.upload !== within)) continue;
-      const elapsed = t - entry.start;
-      if (elapsed < graceMs) continue;
-      const rate = (entry.received * 1000) / elapsed;
+      if (t - entry.start < graceMs) continue;
+      const rate = ((entry.received - entry.prevReceived) * 1000) / Math.max(1, t - entry.prevT);
       const silent = t - entry.last >= graceMs;
       if ((rate < slowBytesPerSecond || silent) && rate < pickRate) {
         pick = entry;
@@ -167,10 +179,11 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   };
 
   /** Room for `bytes` more of `entry`'s body, cutting slow others if need be; throws when there is none. */
-  const makeRoom = (entry: Entry, bytes: number) => {
+  const makeRoom = (entry: Entry, bytes: number, small: boolean) => {
+    const limit = maxBytes + (small ? smallReserveBytes : 0);
     for (;;) {
       const alone = bytesHeld === entry.bytes;
-      const processFull = !alone && bytesHeld + bytes > maxBytes;
+      const processFull = !alone && bytesHeld + bytes > limit;
       const uploadFull = entry.upload.bytes !== entry.bytes && entry.upload.bytes + bytes > perUploadBytes;
       if (!processFull && !uploadFull) return;
       const victim = slowest(processFull ? undefined : entry.upload);
@@ -196,7 +209,9 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
       uploads.set(id, upload);
       upload.requests++;
       const t = now();
-      const entry: Entry = { id, upload, bytes: 0, received: 0, start: t, last: t, reading: false, done: false };
+      const entry: Entry = {
+        id, upload, bytes: 0, received: 0, start: t, last: t, markT: t, markReceived: 0, prevT: t, prevReceived: 0, reading: false, done: false,
+      };
       entries.add(entry);
       let lent: Uint8Array | undefined;
       let released = false;
@@ -217,7 +232,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
             throw tooShort(0);
           }
           entry.reading = true;
-          entry.start = entry.last = now();
+          entry.start = entry.last = entry.markT = entry.prevT = now();
           let wake: (() => void) | undefined;
           const stopped = new Promise<void>((resolve) => (wake = resolve));
           entry.onCut = () => wake?.();
@@ -238,29 +253,19 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
               if (!next || next.done) break;
               const piece = next.value;
               if (filled + piece.length > length) throw tooLong;
-              entry.last = now();
+              const t = now();
+              entry.last = t;
+              if (t - entry.markT >= graceMs) {
+                entry.prevT = entry.markT;
+                entry.prevReceived = entry.markReceived;
+                entry.markT = t;
+                entry.markReceived = entry.received;
+              }
               entry.received += piece.length;
               armIdle();
-              if (lent) {
-                lent.set(piece, filled);
-              } else if (length >= LEND_AFTER_BYTES && filled + piece.length >= LEND_AFTER_BYTES) {
-                // sending for real: into a full-length buffer, counted in full from now on
-                makeRoom(entry, length - entry.bytes);
-                count(entry, length - entry.bytes);
-                // a spare one whatever the length (it is there anyway), else one of exactly this length
-                lent = (length <= MAX_CHUNK_BYTES ? spare.pop() : undefined) ?? new Uint8Array(length);
-                let at = 0;
-                for (const p of pieces) {
-                  lent.set(p, at);
-                  at += p.length;
-                }
-                pieces.length = 0;
-                lent.set(piece, filled);
-              } else {
-                makeRoom(entry, piece.length);
-                count(entry, piece.length);
-                pieces.push(piece);
-              }
+              makeRoom(entry, piece.length, length <= SMALL_BODY_BYTES);
+              count(entry, piece.length);
+              pieces.push(piece);
               filled += piece.length;
             }
             if (filled < length) throw tooShort(filled);
@@ -272,15 +277,16 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
             entry.reading = false;
             entry.onCut = undefined;
           }
-          if (lent) return lent.subarray(0, length);
-          if (pieces.length === 1) return pieces[0]!;
-          const body = new Uint8Array(length);
+          // whole: one buffer (a spare full-size one when there is one), the pieces let go
+          if (pieces.length === 1 && length < MAX_CHUNK_BYTES) return pieces[0]!;
+          lent = (length <= MAX_CHUNK_BYTES ? spare.pop() : undefined) ?? new Uint8Array(length);
           let at = 0;
           for (const p of pieces) {
-            body.set(p, at);
+            lent.set(p, at);
             at += p.length;
           }
-          return body;
+          pieces.length = 0;
+          return lent.subarray(0, length);
         },
         release() {
           if (released) return;

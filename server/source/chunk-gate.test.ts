@@ -1,0 +1,122 @@
+/**
+ * The chunk gate on its own (server/source/chunk-gate.ts), bodies as streams the test feeds:
+ * what it counts, the reserve for small bodies, the recent-rate cut. The slowloris stories over
+ * real sockets are in test/load/slowloris.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { createChunkGate } from './chunk-gate.ts';
+import { RefusalError } from './errors.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** A chunk request whose body comes only as the test pushes it. */
+function body(length: number) {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const request = new Request('http://gate.test/', {
+    method: 'PUT', body: stream, headers: { 'Content-Length': String(length) }, duplex: 'half',
+  } as RequestInit);
+  return { request, push: (n: number) => controller.enqueue(new Uint8Array(n).fill(5)), end: () => controller.close() };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 10));
+const codeOf = (error: unknown) => (error instanceof RefusalError ? `${error.status} ${error.code}` : String(error));
+
+describe('the chunk gate', () => {
+  it('counts what a body sent, not what it announced, and gives it all back on release', async () => {
+    const gate = createChunkGate({ maxBytes: 4 * MiB });
+    const a = body(4 * MiB);
+    const ticket = gate.enter('u1', 4 * MiB);
+    const read = ticket.read(a.request);
+    await tick();
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 1 });
+    a.push(MiB);
+    await tick();
+    expect(gate.held().bytes).toBe(MiB);
+    a.push(3 * MiB);
+    a.end();
+    expect((await read).length).toBe(4 * MiB);
+    ticket.release();
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 0 });
+    gate.close();
+  });
+
+  it('keeps room for small bodies (text tips) when large ones hold the whole budget, and refuses another large one', async () => {
+    const gate = createChunkGate({ maxBytes: 2 * MiB, smallReserveBytes: 256 * KiB, graceMs: 60_000 });
+    const big = body(4 * MiB);
+    const bigTicket = gate.enter('u1', 4 * MiB);
+    const bigRead = bigTicket.read(big.request).catch(codeOf);
+    big.push(2 * MiB);
+    await tick();
+    expect(gate.held().bytes).toBe(2 * MiB);
+    // a second large body: no room, nobody slow enough to cut (grace of a minute)
+    const other = body(4 * MiB);
+    const otherRead = gate.enter('u2', 4 * MiB).read(other.request).catch(codeOf);
+    other.push(64 * KiB);
+    expect(await otherRead).toBe('503 busy');
+    // a text tip's body goes through, in the reserve
+    const small = body(8 * KiB);
+    const smallTicket = gate.enter('u3', 8 * KiB);
+    const smallRead = smallTicket.read(small.request);
+    small.push(8 * KiB);
+    small.end();
+    expect((await smallRead).length).toBe(8 * KiB);
+    smallTicket.release();
+    big.push(2 * MiB);
+    big.end();
+    expect(await bigRead).toBeInstanceOf(Uint8Array);
+    bigTicket.release();
+    gate.close();
+  });
+
+  it('cuts a body that sent nearly all at once and then a byte at a time, when its room is wanted (its recent rate, not its average)', async () => {
+    let clock = 0;
+    const gate = createChunkGate({ maxBytes: 4 * MiB, graceMs: 10_000, now: () => clock });
+    const hold = body(4 * MiB);
+    const holdRead = gate.enter('u1', 4 * MiB).read(hold.request).catch(codeOf);
+    hold.push(4 * MiB - 40);
+    await tick();
+    // 40 s of a byte every 8 s: since its start it averages 100 KiB/s, over its last 10-20 s 0.1 B/s
+    for (let i = 0; i < 5; i++) {
+      clock += 8000;
+      hold.push(1);
+      await tick();
+    }
+    const honest = body(4 * MiB);
+    const honestTicket = gate.enter('u2', 4 * MiB);
+    const honestRead = honestTicket.read(honest.request);
+    honest.push(4 * MiB);
+    honest.end();
+    expect((await honestRead).length).toBe(4 * MiB);
+    expect(await holdRead).toBe('503 busy');
+    honestTicket.release();
+    gate.close();
+  });
+
+  it('never cuts a body sending at an honest Tor pace, however long it has taken', async () => {
+    let clock = 0;
+    // a budget the Tor body alone has passed (one body is always let in), so the next one must
+    // find a body to cut, and must not pick this one
+    const gate = createChunkGate({ maxBytes: 1.5 * MiB, graceMs: 10_000, now: () => clock });
+    const tor = body(4 * MiB);
+    const torTicket = gate.enter('u1', 4 * MiB);
+    const torRead = torTicket.read(tor.request);
+    // 8 kB/s for 4 minutes
+    for (let i = 0; i < 240; i++) {
+      clock += 1000;
+      tor.push(8000);
+      if (i % 20 === 0) await tick();
+    }
+    await tick();
+    const other = body(4 * MiB);
+    const otherRead = gate.enter('u2', 4 * MiB).read(other.request).catch(codeOf);
+    other.push(64 * KiB);
+    expect(await otherRead).toBe('503 busy');
+    tor.push(4 * MiB - 240 * 8000);
+    tor.end();
+    expect((await torRead).length).toBe(4 * MiB);
+    torTicket.release();
+    gate.close();
+  });
+});
