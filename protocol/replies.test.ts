@@ -123,7 +123,7 @@ describe('openReply', () => {
     // message whose signature was made over other bytes.
     const good = await openpgp.sign({ message: await openpgp.createMessage({ binary: utf8('meet at noon') }), signingKeys: newsroom, format: 'object' });
     const packets = good.packets;
-    const literal = packets.findPacket(openpgp.enums.packet.literalData) as openpgp.LiteralDataPacket;
+    const literal = packets.findPacket(openpgp.enums.packet.literalData) as unknown as { setBytes(bytes: Uint8Array, format: openpgp.enums.literal): void };
     literal.setBytes(utf8('meet at nine'), openpgp.enums.literal.binary);
     const forged = (await openpgp.encrypt({ message: good, encryptionKeys: [sourcePublic], format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed } })) as Uint8Array;
     expect(await openReply(forged, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'bad_signature' });
