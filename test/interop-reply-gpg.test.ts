@@ -6,7 +6,8 @@
  * with another key's, or encrypted to the wrong keys, it is refused and nothing is stored.
  */
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { decryptKey, readKey, readPrivateKey } from 'openpgp';
@@ -154,9 +155,33 @@ describe.skipIf(!hasGpg)('replies made with GnuPG', () => {
     expect(await sourceReads()).toContainEqual({ problem: 'unsigned' });
   });
 
+  it('runs README\'s gpg lines as printed (the passphrase typed, the source key trusted), and the reply is accepted and read', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('--detach-sign'));
+    expect(block, 'README.md has a ```sh block with gpg --detach-sign').toBeDefined();
+    const dir = join(home.dir, 'readme');
+    await mkdir(join(dir, 'bundle', 'sources'), { recursive: true });
+    await mkdir(join(dir, 'outbox', handle), { recursive: true });
+    await writeFile(join(dir, 'bundle', 'sources', `${handle}.asc`), await (await editorFetch(`/editor/v1/sources/${handle}/key`)).text());
+    await writeFile(join(dir, 'reply.txt'), 'Thank you. We will write again.\n');
+    // what the editor does at the prompts: types the passphrase, says yes to the source's key
+    const answers = `gpg() { command gpg --batch --pinentry-mode loopback --passphrase '${DEMO_PASSPHRASE}' --trust-model always "$@"; }\nset -e\n`;
+    const script = block!.replaceAll('NEWSROOM_FPR', NEWSROOM).replaceAll('SOURCE_FPR', sourceFingerprint).replaceAll('HANDLE', handle);
+    const run = spawnSync('bash', ['-c', answers + script], { cwd: dir, env: { PATH: process.env.PATH, GNUPGHOME: home.dir }, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const message = await readFile(join(dir, 'outbox', handle, 'reply-1.pgp'));
+    const signature = await readFile(join(dir, 'outbox', handle, 'reply-1.pgp.sig'));
+    const response = await postReply({ message, signature });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+    const [row] = await server.database.db.select({ size: replies.size }).from(replies).where(eq(replies.id, id));
+    expect(row!.size).toBeGreaterThan(4096); // padded by the truncate line
+    expect(await sourceReads()).toContainEqual({ text: 'Thank you. We will write again.\n' });
+  });
+
   it('stores what gpg made as binary OpenPGP, armor removed', async () => {
     const rows = await server.database.db.select({ message: replies.message, size: replies.size }).from(replies);
-    expect(rows.length).toBeGreaterThanOrEqual(5);
+    expect(rows.length).toBeGreaterThanOrEqual(6);
     for (const row of rows) {
       // a packet header (bit 7 set), never the '-' of "-----BEGIN PGP MESSAGE-----"
       expect(row.message[0]! & 0x80).toBe(0x80);

@@ -57,7 +57,10 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     sealed = await sealReply(text, source.key as PublicKey, secretKey);
   } catch (error) {
     if (/signing key/i.test((error as Error).message)) {
-      throw new CliError(`${identities[0]} cannot sign: ${(error as Error).message}`, { hint: 'use the current newsroom key, with its signing key', cause: error });
+      throw new CliError(`${identities[0]} cannot sign: ${(error as Error).message}`, {
+        hint: "use the current newsroom key; and check this machine's clock: a key cannot sign before the date it was made",
+        cause: error,
+      });
     }
     throw error;
   }
@@ -75,7 +78,11 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   }
   await checkReplySignature(ciphertext, signature, newsroomKey);
   const opened = await openReply(ciphertext, secretKey, newsroomKey);
-  if (!opened.ok) throw new Error(`the signed reply does not open as the source's page would open it: ${opened.problem}`);
+  if (!opened.ok) {
+    throw new CliError(`the signed reply does not open as the source's page would open it (${opened.problem})`, {
+      hint: "check this machine's clock: the newsroom key must have been valid at the date it shows",
+    });
+  }
 
   const dir = join(outbox, handle);
   try {
