@@ -4,14 +4,12 @@
  * the ciphertext), checked by the editor API (the detached signature only: it cannot decrypt), and
  * opened on the source's page (the inner signature against the newsroom key it encrypts to).
  */
-import {
-  createMessage, decrypt, encrypt, enums, readMessage, readSignature, sign, unarmor, verify,
-  type PrivateKey, type PublicKey,
-} from 'openpgp';
+import { createMessage, decrypt, enums, readMessage, readSignature, sign, unarmor, verify, type PrivateKey, type PublicKey } from 'openpgp';
 import { readPackets } from './_packets.ts';
 import { OpenPgpCheckError } from './errors.ts';
 import { MAX_REPLY_SIGNATURE_BYTES } from './limits.ts';
 import { paddedLength } from './padme.ts';
+import { encryptToKeys } from './source-keys.ts';
 
 /** What `sealReply` makes: the message to store, and the signature the editor API checks it with. */
 export type SealedReply = { message: Uint8Array; signature: Uint8Array };
@@ -27,8 +25,8 @@ const TRIES_PER_TARGET = 4;
 /**
  * Signs `text` (UTF-8 without U+0000) with the newsroom key, pads it with zero bytes so the
  * binary message is exactly `paddedLength` of its unpadded size, encrypts it to the source key and
- * the newsroom key (the same packet choices as `encryptToKeys`: no compression, SEIPDv1 for v4
- * keys), and signs that ciphertext with a detached signature. `newsroomKey` must be unlocked.
+ * the newsroom key (`encryptToKeys`: no compression, SEIPDv1 for v4 keys), and signs that
+ * ciphertext with a detached signature. `newsroomKey` must be unlocked.
  */
 export async function sealReply(text: Uint8Array, sourceKey: PublicKey, newsroomKey: PrivateKey): Promise<SealedReply> {
   if (!(text instanceof Uint8Array)) throw new TypeError(`expected Uint8Array, got ${typeof text}`);
@@ -39,7 +37,7 @@ export async function sealReply(text: Uint8Array, sourceKey: PublicKey, newsroom
   for (let attempt = 0; attempt < 3 * TRIES_PER_TARGET; attempt++) {
     const plaintext = new Uint8Array(text.length + pad);
     plaintext.set(text);
-    const message = await signAndEncrypt(plaintext, [sourceKey, newsroomKey.toPublic()], newsroomKey);
+    const message = await encryptToKeys(plaintext, [sourceKey, newsroomKey.toPublic()], newsroomKey);
     target ??= paddedLength(message.length);
     if (message.length === target) {
       const signature = (await sign({
@@ -56,23 +54,6 @@ export async function sealReply(text: Uint8Array, sourceKey: PublicKey, newsroom
     if (attempt % TRIES_PER_TARGET === TRIES_PER_TARGET - 1) target = paddedLength(target + 1);
   }
   throw new Error('could not pad the reply to a PADMÉ size');
-}
-
-async function signAndEncrypt(plaintext: Uint8Array, recipients: PublicKey[], signingKey: PrivateKey): Promise<Uint8Array> {
-  const v6 = recipients.every((k) => k.keyPacket.version === 6);
-  const out = await encrypt({
-    message: await createMessage({ binary: plaintext, format: 'binary', date: new Date(0) }),
-    encryptionKeys: recipients,
-    signingKeys: signingKey,
-    sessionKey: {
-      data: crypto.getRandomValues(new Uint8Array(32)),
-      algorithm: 'aes256',
-      ...(v6 ? { aeadAlgorithm: 'ocb' as const } : {}),
-    },
-    format: 'binary',
-    config: { aeadProtect: v6, preferredCompressionAlgorithm: enums.compression.uncompressed },
-  });
-  return out as Uint8Array;
 }
 
 /**

@@ -205,10 +205,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     async function rawReplyIsUnsigned(c, next) {
       // What an older sealdrop push (or curl --data-binary) sends: the message alone, no signature.
       const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type === 'application/octet-stream' || type === 'application/pgp-encrypted') {
-        await record(c, 'reply_refused', c.req.param('handle') ?? null);
-        refuse(422, 'unsigned_reply', UNSIGNED_MESSAGE);
-      }
+      if (type === 'application/octet-stream' || type === 'application/pgp-encrypted') refuse(422, 'unsigned_reply', UNSIGNED_MESSAGE);
       await next();
     },
     jsonBody({ maxBytes: REPLY_BODY_BYTES }),
@@ -216,6 +213,12 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     async (c) => {
       const handle = c.req.param('handle');
       const body = c.req.valid('json');
+      const [source] = await db
+        .select({ id: sources.id, publicKey: sources.publicKey })
+        .from(sources)
+        .where(eq(sources.handle, handle));
+      if (!source) notFound('source');
+      // Every refusal from here names a source that exists in the audit table.
       const refused = async (status: 400 | 413 | 422, code: string, message: string): Promise<never> => {
         await record(c, 'reply_refused', handle);
         return refuse(status, code, message);
@@ -225,11 +228,6 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
       const signature = fromCanonicalBase64(body.signature);
       if (!sent || !signature) return refused(400, 'bad_request', 'Invalid request: message and signature must be canonical base64.');
       if (sent.byteLength > MAX_REPLY_BYTES) return refused(413, 'too_large', `A reply is at most ${MAX_REPLY_BYTES} bytes.`);
-      const [source] = await db
-        .select({ id: sources.id, publicKey: sources.publicKey })
-        .from(sources)
-        .where(eq(sources.handle, handle));
-      if (!source) notFound('source');
       let message: Uint8Array;
       try {
         message = await toBinaryMessage(sent);
