@@ -32,9 +32,10 @@ Commands:
                --undo lifts the mark (nothing dropped comes back).
     decrypt    Offline. Decrypt a pulled bundle into OUT_DIR, one folder per source
                and submission. Nothing is kept from a submission that fails its check.
-    reply      Offline. Encrypt a reply (UTF-8 text from FILE, or - for stdin) to the
-               source HANDLE and to the newsroom key, into the outbox.
-    push       Online. Upload every reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
+    reply      Offline. Sign a reply (UTF-8 text from FILE, or - for stdin) with the
+               newsroom key, pad it, and encrypt it to the source HANDLE and to the
+               newsroom key, into the outbox (REPLY.pgp and its signature REPLY.pgp.sig).
+    push       Online. Upload every signed reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
     check-site Online. Fetch every file the source site at URL serves and compare it,
                with its CSP and integrity attributes, with the site manifest the
                newsroom published (client/site-manifest.txt of the build).

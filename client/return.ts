@@ -3,6 +3,7 @@
  * request), statuses and decrypted replies out, replies deleted, more sent.
  */
 import type { CodenameCheck } from '../protocol/codename.ts';
+import type { ReplyProblem } from '../protocol/replies.ts';
 import type { MessageKey } from './i18n/index.ts';
 import { ApiError, deleteReply, getConfigPatiently, lookupSource, type LookupAnswer, type ServerConfig } from './lib/api.ts';
 import { checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
@@ -184,26 +185,40 @@ async function showAccount(found: LookupAnswer): Promise<void> {
   const decrypted = await context!.crypto
     .call('decrypt-replies', {
       lockedPrivateKey: found.lockedPrivateKey,
+      newsroomKey: context!.config.newsroomKey,
       replies: found.replies.map(({ id, message }) => ({ id, message })),
     })
     .catch(() => []);
-  const texts = new Map(decrypted.map((r) => [r.id, r.text]));
-  replies.replaceChildren(...found.replies.map((r) => renderReply(r.id, r.day, texts.get(r.id))));
+  const opened = new Map(decrypted.map((r) => [r.id, r]));
+  replies.replaceChildren(...found.replies.map((r) => renderReply(r.id, r.day, opened.get(r.id))));
   show(noReplies, found.replies.length === 0);
   show(account, true);
   account.querySelector('h2')?.setAttribute('tabindex', '-1');
   (account.querySelector('h2') as HTMLElement | null)?.focus();
 }
 
-function renderReply(id: string, day: string, text: string | undefined): HTMLElement {
+/** Why a reply is not shown, in the source's words: a reply without the newsroom's signature may come from anyone who can write to the server. */
+const REFUSED: Record<ReplyProblem, MessageKey> = {
+  unreadable: 'reply_unreadable',
+  unsigned: 'reply_unsigned',
+  wrong_signer: 'reply_wrong_signer',
+  bad_signature: 'reply_bad_signature',
+};
+
+function renderReply(id: string, day: string, opened: { text?: string; problem?: ReplyProblem } | undefined): HTMLElement {
   const article = document.createElement('article');
   article.dataset.testid = 'reply';
   const heading = document.createElement('h3');
   page.setText(heading, 'reply_from', { day });
   const body = document.createElement('pre');
-  if (text === undefined) page.setText(body, 'reply_unreadable');
+  if (opened?.text === undefined) {
+    const problem = opened?.problem ?? 'unreadable';
+    article.dataset.refused = problem;
+    article.classList.add('refused');
+    page.setText(body, REFUSED[problem]);
+  }
   // Replies are text, never markup: textContent only.
-  else body.textContent = text;
+  else body.textContent = opened.text;
   const remove = document.createElement('button');
   remove.type = 'button';
   remove.className = 'secondary';

@@ -7,6 +7,7 @@ export * from './kdf.ts';
 export * from './pow.ts';
 export * from './openpgp-checks.ts';
 export * from './source-keys.ts';
+export * from './replies.ts';
 export * from './padme.ts';
 export * from './envelope.ts';
 export * from './bundle.ts';

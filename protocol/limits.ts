@@ -36,6 +36,11 @@ export const MIN_PADDED_BYTES = 4096;
 export const MAX_ENVELOPE_BYTES = MAX_CIPHERTEXT_BYTES - 64 * 1024;
 
 export const MAX_REPLY_BYTES = 1024 * 1024;
+/**
+ * A reply's detached signature, binary or armored: an RSA-4096 signature with OpenPGP.js's salt
+ * notation is about 600 bytes binary, 900 armored; an Ed25519 one under 200.
+ */
+export const MAX_REPLY_SIGNATURE_BYTES = 4096;
 
 export const POW_DEFAULT_DIFFICULTY = 16;
 export const POW_TTL_SECONDS = 3600;

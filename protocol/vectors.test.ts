@@ -4,10 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { PublicKeyPacket, SignaturePacket } from 'openpgp';
+import { decryptKey, PublicKeyPacket, readPrivateKey, SignaturePacket } from 'openpgp';
 import { describe, expect, it, vi } from 'vitest';
 import {
-  buildEnvelope, checkCodename, checkPowSolution, checkSourceKeys, checkSourcePublicKey, deriveSourceSecrets, hashLookupId, inspectMessage,
+  buildEnvelope, checkCodename, checkReplySignature, openReply, checkPowSolution, checkSourceKeys, checkSourcePublicKey, deriveSourceSecrets, hashLookupId, inspectMessage,
   inspectMessageStream, paddedLength, padmeLength, parseEnvelope, parsePowToken, SCRYPT_PARAMS, CODENAME_WORDS, curatedListText,
   type CuratedLanguage,
 } from './index.ts';
@@ -15,6 +15,10 @@ import { formatSiteManifest, parseSiteManifest } from './site-manifest.ts';
 import { codenameHeaders } from './testdata/codename-cases.ts';
 
 const dir = new URL('./testdata/', import.meta.url);
+/** The demo newsroom key, whose secret half is published: every reply vector is encrypted to it too. */
+const demoNewsroom = readPrivateKey({ armoredKey: readFileSync(new URL('../keys.example/newsroom.sec.asc', import.meta.url), 'utf8') }).then((privateKey) =>
+  decryptKey({ privateKey, passphrase: 'demo-never-use' }),
+);
 const names = readdirSync(dir).filter((f) => !f.includes('.')).sort();
 
 type Vector = { headers: Record<string, string>; data: Uint8Array; text: string };
@@ -112,6 +116,21 @@ async function run({ headers: h, data, text }: Vector): Promise<string> {
         return 'success';
       } catch (e) {
         return failure('openpgp', e);
+      }
+    case 'reply': {
+      const newsroom = await demoNewsroom;
+      const opened = await openReply(data, newsroom, newsroom.toPublic());
+      if (!opened.ok) return `reply failure: ${opened.problem}`;
+      expect(opened.text).toBe(JSON.parse(h.text!));
+      if (h.size !== undefined) expect([data.length, paddedLength(data.length)]).toEqual([Number(h.size), Number(h.size)]);
+      return 'success';
+    }
+    case 'reply-signature':
+      try {
+        await checkReplySignature(data, Buffer.from(h.signature!, 'base64'), (await demoNewsroom).toPublic());
+        return 'success';
+      } catch (e) {
+        return failure('reply-signature', e);
       }
     case 'site-manifest':
       try {

@@ -1,12 +1,13 @@
 /**
  * @module cli/commands/push — `sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX`: post every
- * `OUTBOX/<handle>/*.pgp` written by `sealdrop reply`, and move each accepted one to
- * `OUTBOX/sent/<handle>/`. A refused reply (not addressed to the source, unknown source…) stays
- * where it is and is reported; a refused token or a broken connection stops the push at once.
+ * `OUTBOX/<handle>/*.pgp` written by `sealdrop reply` with its detached signature `*.pgp.sig`, and
+ * move each accepted pair to `OUTBOX/sent/<handle>/`. A refused reply (unsigned, not addressed to
+ * the source, unknown source…) stays where it is and is reported; a refused token or a broken
+ * connection stops the push at once.
  */
 import { link, lstat, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inspectMessage, MAX_REPLY_BYTES, OpenPgpCheckError } from '../../protocol/index.ts';
+import { inspectMessage, MAX_REPLY_BYTES, MAX_REPLY_SIGNATURE_BYTES, OpenPgpCheckError } from '../../protocol/index.ts';
 import { parseCommandArgs, stringOption } from '../args.ts';
 import { isValidHandle } from '../bundle.ts';
 import { CliError, printable } from '../errors.ts';
@@ -17,6 +18,7 @@ import { editorJson, EditorRequestError } from '../net/http.ts';
 
 const SENT = 'sent';
 const REPLY_FILE = /^[A-Za-z0-9._-]{1,200}\.pgp$/;
+const SIGNATURE_SUFFIX = '.sig';
 
 interface Outgoing {
   handle: string;
@@ -43,7 +45,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   const refused: string[] = [];
   for (const reply of outgoing) {
     const label = `${reply.handle}/${reply.name}`;
-    const body = await readReply(reply.path);
+    const body = await readReply(reply.path, MAX_REPLY_BYTES, 'reply');
     // Only ciphertext leaves this machine: a file that is not an encrypted OpenPGP message (say,
     // `gpg --sign` where `--encrypt` was meant) would carry the reply's text to the server.
     try {
@@ -51,7 +53,14 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     } catch (error) {
       if (!(error instanceof OpenPgpCheckError)) throw error;
       io.stderr.write(`sealdrop: error: ${label} was not sent: it is not an encrypted OpenPGP message (${printable(error.message)})\n`);
-      io.stderr.write('sealdrop: hint: encrypt replies with "sealdrop reply" (or gpg --encrypt to the source key)\n');
+      io.stderr.write('sealdrop: hint: encrypt replies with "sealdrop reply" (or gpg --sign --encrypt to the source and newsroom keys)\n');
+      refused.push(label);
+      continue;
+    }
+    const signature = await readSignature(`${reply.path}${SIGNATURE_SUFFIX}`);
+    if (!signature) {
+      io.stderr.write(`sealdrop: error: ${label} was not sent: it has no ${reply.name}${SIGNATURE_SUFFIX} beside it\n`);
+      io.stderr.write(`sealdrop: hint: the server takes only replies signed by the newsroom key: make it with "sealdrop reply", or sign the file with "gpg --detach-sign ${reply.name}" on the offline machine\n`);
       refused.push(label);
       continue;
     }
@@ -60,8 +69,8 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       ({ id } = await editorJson<{ id: string }>(endpoint, {
         method: 'POST',
         path: `/editor/v1/sources/${encodeURIComponent(reply.handle)}/replies`,
-        body,
-        contentType: 'application/octet-stream',
+        body: new TextEncoder().encode(JSON.stringify({ message: Buffer.from(body).toString('base64'), signature: Buffer.from(signature).toString('base64') })),
+        contentType: 'application/json',
       }));
     } catch (error) {
       // The server judged this one reply: report it, keep the file, go on with the others.
@@ -79,12 +88,12 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   }
   if (refused.length > 0) {
     throw new CliError(`${refused.length} of ${outgoing.length} replies were refused and stay in the outbox`, {
-      hint: 'a reply must be made with "sealdrop reply" (or gpg) for that source\'s key from a current bundle; a deleted source cannot be answered',
+      hint: 'a reply must be made with "sealdrop reply" (or gpg --sign --encrypt, then gpg --detach-sign) for that source\'s key from a current bundle, with the current newsroom key; a deleted source cannot be answered',
     });
   }
 }
 
-/** `OUTBOX/<handle>/*.pgp`, sorted, skipping `sent/`; anything else in the outbox is named on stderr. */
+/** `OUTBOX/<handle>/*.pgp`, sorted, skipping `sent/`; anything else but their `.sig` files is named on stderr. */
 async function findReplies(outbox: string, io: CliIo): Promise<Outgoing[]> {
   let top;
   try {
@@ -100,9 +109,13 @@ async function findReplies(outbox: string, io: CliIo): Promise<Outgoing[]> {
       continue;
     }
     const folder = join(outbox, entry.name);
-    for (const file of (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (file.isFile() && REPLY_FILE.test(file.name)) {
+    const files = (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    const replyNames = new Set(files.filter((f) => f.isFile() && REPLY_FILE.test(f.name)).map((f) => f.name));
+    for (const file of files) {
+      if (replyNames.has(file.name)) {
         found.push({ handle: entry.name, name: file.name, path: join(folder, file.name) });
+      } else if (file.isFile() && file.name.endsWith(SIGNATURE_SUFFIX) && replyNames.has(file.name.slice(0, -SIGNATURE_SUFFIX.length))) {
+        // its reply's signature: sent with it
       } else {
         io.stderr.write(`sealdrop: ignoring ${printable(JSON.stringify(`${entry.name}/${file.name}`))} (not a .pgp reply file)\n`);
       }
@@ -111,18 +124,18 @@ async function findReplies(outbox: string, io: CliIo): Promise<Outgoing[]> {
   return found;
 }
 
-async function readReply(path: string): Promise<Uint8Array> {
+async function readReply(path: string, max: number, what: string): Promise<Uint8Array> {
   let handle;
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    throw fileError(error, path, 'reply file');
+    throw fileError(error, path, `${what} file`);
   }
   try {
     const { size } = await handle.stat();
-    if (size > MAX_REPLY_BYTES) {
-      throw new CliError(`the reply ${path} is ${size} bytes, more than the ${MAX_REPLY_BYTES} the server accepts`, {
-        hint: 'shorten the reply and encrypt it again with "sealdrop reply"',
+    if (size > max) {
+      throw new CliError(`the ${what} ${path} is ${size} bytes, more than the ${max} the server accepts`, {
+        hint: 'shorten the reply and make it again with "sealdrop reply"',
       });
     }
     return await handle.readFile();
@@ -131,7 +144,18 @@ async function readReply(path: string): Promise<Uint8Array> {
   }
 }
 
-/** Moves the reply into `OUTBOX/sent/<handle>/` without ever replacing a file there (link, then unlink). */
+/** The reply's `.sig` file, or undefined when there is none. */
+async function readSignature(path: string): Promise<Uint8Array | undefined> {
+  try {
+    if (!(await lstat(path)).isFile()) return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileError(error, path, 'reply signature file');
+  }
+  return readReply(path, MAX_REPLY_SIGNATURE_BYTES, 'reply signature');
+}
+
+/** Moves the reply and its signature into `OUTBOX/sent/<handle>/` without ever replacing a file there (link, then unlink). */
 async function moveToSent(outbox: string, reply: Outgoing): Promise<void> {
   const folder = join(outbox, SENT, reply.handle);
   const target = join(folder, reply.name);
@@ -141,6 +165,8 @@ async function moveToSent(outbox: string, reply: Outgoing): Promise<void> {
     if (!stats.isDirectory()) throw new CliError(`${folder} is not a folder`);
     await link(reply.path, target);
     await unlink(reply.path);
+    await link(`${reply.path}${SIGNATURE_SUFFIX}`, `${target}${SIGNATURE_SUFFIX}`);
+    await unlink(`${reply.path}${SIGNATURE_SUFFIX}`);
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new CliError(`${reply.handle}/${reply.name} was sent but could not be moved to ${folder}: ${(error as Error).message}`, {

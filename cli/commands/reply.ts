@@ -1,17 +1,19 @@
 /**
  * @module cli/commands/reply — `sealdrop reply -i KEY --bundle DIR --to HANDLE [--outbox DIR] FILE|-`:
- * encrypt a reply to the source and to the newsroom, into the outbox, offline.
+ * sign a reply with the newsroom key, pad it, encrypt it to the source and to the newsroom, and sign
+ * the ciphertext (the detached signature the editor API checks), into the outbox, offline.
  */
 
 import { mkdir, open } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { encryptionKeyIds, encryptToKeys, inspectMessage, MAX_REPLY_BYTES } from '../../protocol/index.ts';
+import type { PublicKey } from 'openpgp';
+import { checkReplySignature, encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, openReply, sealReply } from '../../protocol/index.ts';
 import { parseCommandArgs, requireOption, stringOption, stringOptions } from '../args.ts';
 import { readBundle } from '../bundle.ts';
 import { CliError, usageError } from '../errors.ts';
 import { fileError, resolvePath, writeNewFile } from '../files.ts';
-import { readSecretKeyFile } from '../identities.ts';
+import { loadIdentities } from '../identities.ts';
 import type { CliIo } from '../io.ts';
 import { readSourcePublicKey } from '../source-key.ts';
 
@@ -29,7 +31,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   );
   const identities = stringOptions(parsed, 'identity');
   if (identities.length !== 1) {
-    throw usageError('reply: give exactly one -i KEY.sec.asc, the current newsroom key', 'the reply is also encrypted to this key so the newsroom can read it later');
+    throw usageError('reply: give exactly one -i KEY.sec.asc, the current newsroom key', 'the reply is signed with this key, and encrypted to it so the newsroom can read it later');
   }
   const bundleDir = resolvePath(io.cwd, requireOption('reply', parsed, 'bundle', 'give the bundle the source\'s submission came in: --bundle DIR'));
   const handle = requireOption('reply', parsed, 'to', 'name the source to answer: --to HANDLE (see the decrypt summary)');
@@ -38,7 +40,11 @@ export async function run(args: string[], io: CliIo): Promise<void> {
 
   const bundle = await readBundle(bundleDir);
   const source = await readSourcePublicKey(bundle, handle);
-  const { key: secretKey } = await readSecretKeyFile(io.cwd, identities[0]!);
+  const text = await readReplyText(input, io);
+  // Unlocked only once the reply is known to be sendable: the key signs it (the source's page
+  // shows no reply without the newsroom's signature).
+  const [identity] = await loadIdentities(identities, io);
+  const secretKey = identity!.key;
   const newsroomKey = secretKey.toPublic();
   if ((await encryptionKeyIds(newsroomKey)).length === 0) {
     throw new CliError(`${identities[0]} has no usable encryption key (expired or revoked?)`, {
@@ -46,17 +52,36 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     });
   }
 
-  const text = await readReplyText(input, io);
-  const ciphertext = await encryptToKeys(text, [source.key, newsroomKey]);
+  let sealed;
+  try {
+    sealed = await sealReply(text, source.key as PublicKey, secretKey);
+  } catch (error) {
+    if (/signing key/i.test((error as Error).message)) {
+      throw new CliError(`${identities[0]} cannot sign: ${(error as Error).message}`, {
+        hint: "use the current newsroom key; and check this machine's clock: a key cannot sign before the date it was made",
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const { message: ciphertext, signature } = sealed;
   if (ciphertext.length > MAX_REPLY_BYTES) {
     throw new CliError(`the encrypted reply is ${ciphertext.length} bytes, more than the ${MAX_REPLY_BYTES} the server accepts`, {
       hint: 'shorten the reply',
     });
   }
-  // The same check the server makes before storing a reply: catch a mistake here, offline.
+  // The checks the server and the source's page make, here, offline: a mistake is caught before
+  // anything is carried across.
   const { recipientKeyIds } = await inspectMessage(ciphertext);
   if (!source.encryptionKeyIds.some((id) => recipientKeyIds.includes(id))) {
     throw new Error('the encrypted reply is not addressed to the source key');
+  }
+  await checkReplySignature(ciphertext, signature, newsroomKey);
+  const opened = await openReply(ciphertext, secretKey, newsroomKey);
+  if (!opened.ok) {
+    throw new CliError(`the signed reply does not open as the source's page would open it (${opened.problem})`, {
+      hint: "check this machine's clock: the newsroom key must have been valid at the date it shows",
+    });
   }
 
   const dir = join(outbox, handle);
@@ -66,9 +91,14 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     throw fileError(error, dir, 'outbox folder');
   }
   const path = join(dir, `${randomBytes(16).toString('hex')}.pgp`);
+  // The signature first: push sends a .pgp only with its .sig, so a reply cut short here is
+  // never half sent.
+  await writeNewFile(`${path}.sig`, signature, 0o600, 'reply signature file');
   await writeNewFile(path, ciphertext, 0o600, 'reply file');
   io.stdout.write(`${relative(io.cwd, path) || path}\n`);
-  io.stderr.write(`sealdrop: reply to ${handle} encrypted (${text.length} bytes of text); carry the outbox to the online machine and run "sealdrop push ${relative(io.cwd, outbox) || '.'}"\n`);
+  io.stderr.write(
+    `sealdrop: reply to ${handle} signed and encrypted (${text.length} bytes of text, ${ciphertext.length} padded); carry the outbox to the online machine and run "sealdrop push ${relative(io.cwd, outbox) || '.'}"\n`,
+  );
 }
 
 /** The reply as UTF-8 bytes: checked for size, valid UTF-8 and content. */
@@ -105,6 +135,10 @@ async function readReplyText(input: string, io: CliIo): Promise<Uint8Array> {
   }
   if (text.trim().length === 0) {
     throw new CliError('the reply is empty', { hint: 'write the reply into the file first' });
+  }
+  if (text.includes('\0')) {
+    // NUL bytes are the padding: the source's page would cut the text at the last one.
+    throw new CliError('the reply holds NUL bytes', { hint: 'save the reply as plain UTF-8 text (not a word processor file)' });
   }
   return bytes;
 }

@@ -1,15 +1,16 @@
 /**
  * @module client/workers/crypto.worker — every slow or secret step, off the page's thread:
- * cleaning files (images, Office documents), building and encrypting the envelope, deriving the codename's secrets and
- * making or unlocking the reply key. With the JIT off these take seconds; the page stays usable.
+ * cleaning files (images, Office documents), building and encrypting the envelope, deriving the codename's secrets,
+ * making or unlocking the reply key, and opening replies (decrypted, and checked against the newsroom key). With the JIT off these take seconds; the page stays usable.
  *
  * The reply-key passphrase never leaves this worker: the page only ever sees the lookup id.
  */
-import { decrypt, decryptKey, readKey, readMessage, readPrivateKey, type Key } from 'openpgp';
+import { decryptKey, readKey, readPrivateKey, type Key } from 'openpgp';
 import { checkCodename, codenameBoxes, generateCodename } from '../../protocol/codename.ts';
 import { toHex } from '../../protocol/encoding.ts';
 import { buildEnvelope } from '../../protocol/envelope.ts';
 import { deriveSourceSecrets } from '../../protocol/kdf.ts';
+import { openReply } from '../../protocol/replies.ts';
 import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
 import { detectFileKind, isCleanable, type CleanableKind } from '../strip/detect.ts';
 import type { CryptoCalls, CryptoOp, Progress, TipFile, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
@@ -130,21 +131,18 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     return { ciphertext, sha256, stripped };
   },
 
-  async 'decrypt-replies'({ lockedPrivateKey, replies }) {
+  async 'decrypt-replies'({ lockedPrivateKey, newsroomKey: armored, replies }) {
     if (!keyPassphrase) throw new Error('expected the codename to be derived before decrypting replies');
     const privateKey = await decryptKey({
       privateKey: await readPrivateKey({ armoredKey: lockedPrivateKey }),
       passphrase: keyPassphrase,
     });
-    const out: { id: string; text?: string }[] = [];
+    // The key this page encrypts tips to: a reply shows only with its signature (PROTOCOL.md, "Replies").
+    const newsroom = await newsroomKey(armored);
+    const out: CryptoCalls['decrypt-replies']['result'] = [];
     for (const reply of replies) {
-      try {
-        const message = await readMessage({ armoredMessage: reply.message });
-        const { data } = await decrypt({ message, decryptionKeys: privateKey, format: 'binary' });
-        out.push({ id: reply.id, text: new TextDecoder('utf-8', { fatal: false }).decode(data as Uint8Array) });
-      } catch {
-        out.push({ id: reply.id });
-      }
+      const opened = await openReply(reply.message, privateKey, newsroom);
+      out.push(opened.ok ? { id: reply.id, text: opened.text } : { id: reply.id, problem: opened.problem });
     }
     return out;
   },

@@ -1,5 +1,6 @@
 /** @module client/workers/messages — what the page and the crypto worker say to each other. */
 import type { CodenameCheck, CodenameScheme } from '../../protocol/codename.ts';
+import type { ReplyProblem } from '../../protocol/replies.ts';
 import type { SourceKeys } from '../lib/api.ts';
 import type { ModuleTable } from '../lib/verified-modules.ts';
 
@@ -22,9 +23,10 @@ export type CryptoCalls = {
     args: { newsroomKey: string; language: string; message: string; files: TipFile[] };
     result: { ciphertext: Uint8Array; sha256: string; stripped: boolean[] };
   };
+  /** Each reply's text, or why it is not shown (`problem`): only the newsroom key's signature makes a reply shown. */
   'decrypt-replies': {
-    args: { lockedPrivateKey: string; replies: { id: string; message: string }[] };
-    result: { id: string; text?: string }[];
+    args: { lockedPrivateKey: string; newsroomKey: string; replies: { id: string; message: string }[] };
+    result: ({ id: string; text: string; problem?: undefined } | { id: string; text?: undefined; problem: ReplyProblem })[];
   };
 };
 export type CryptoOp = keyof CryptoCalls;

@@ -11,6 +11,7 @@ import { wordlist as chinese } from '@scure/bip39/wordlists/simplified-chinese.j
 import { armor, createMessage, encrypt, enums, generateKey, readKey, readPrivateKey, reformatKey, sign } from 'openpgp';
 import { BLOCK, checksum, FIELDS, roundUp, writeHeader, type Field } from '../_tar.ts';
 import { writeCodenameVectors } from './codename-cases.ts';
+import { writeReplyVectors } from './reply-cases.ts';
 import { writeSiteManifestVectors } from './site-manifest-cases.ts';
 import {
   armorPrivate, armorPublic, dsaKey, openpgpKey, packetsOf, rsaKey, TAGS, v6RsaKey, writePackets, type KeyPair, type Packet,
@@ -312,6 +313,8 @@ for (const [name, code, data, extra] of pgpFailures) {
 }
 // ---- site manifest ------------------------------------------------------------------------------
 writeSiteManifestVectors(vector);
+// ---- replies ------------------------------------------------------------------------------------
+await writeReplyVectors(vector);
 // ---- Source reply keys --------------------------------------------------------------------------
 // Each case: the two armored texts as JSON; what checkSourceKeys answers, and (public-expect) what
 // checkSourcePublicKey answers on the public half. `openpgpjs: untouched`: refused by its shape,

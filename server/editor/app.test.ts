@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { unpackTar } from 'modern-tar';
-import { armor, decrypt, enums, readMessage, readPrivateKey, decryptKey } from 'openpgp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptToKeys, MAX_REPLY_BYTES, type NewsroomKey } from '../../protocol/index.ts';
+import { armor, createMessage, decryptKey, enums, generateKey, readPrivateKey, sign } from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { encryptToKeys, MAX_REPLY_BYTES, MAX_REPLY_SIGNATURE_BYTES, openReply, paddedLength, type NewsroomKey } from '../../protocol/index.ts';
 import { addToken, revokeToken } from '../admin.ts';
 import type { Database } from '../db/open.ts';
 import { audit, replies, sources, submissions } from '../db/schema.ts';
@@ -11,9 +11,11 @@ import { createTestDatabase } from '../db/test-db.ts';
 import { createApp } from '../app.ts';
 import { loadInstance } from '../instance.ts';
 import { parseNewsroomKey } from '../newsroom-key.ts';
-import { createEditorApp } from './app.ts';
+import { createEditorApp, MAX_REPLY_CHECKS } from './app.ts';
 import { generateToken } from './token.ts';
-import { insertSource, insertSubmission, readDemoNewsroomKey, type FixtureSource, type FixtureSubmission } from './test-fixtures.ts';
+import {
+  insertSource, insertSubmission, readDemoNewsroomKey, readDemoSecretKey, sealDemoReply, type FixtureSource, type FixtureSubmission,
+} from './test-fixtures.ts';
 
 const DAY = '2026-03-04';
 const clock = () => new Date(`${DAY}T15:16:17Z`);
@@ -36,7 +38,7 @@ let uploading: FixtureSubmission;
 beforeAll(async () => {
   database = await createTestDatabase();
   newsroom = await readDemoNewsroomKey();
-  app = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 20 } });
+  app = createEditorApp({ ...base, newsroomKey: newsroom, db: database.db, auth: { failureDelayMs: 20 } });
   sourceApp = createApp({
     ...base,
     db: database.db,
@@ -127,7 +129,7 @@ describe('authentication', () => {
   });
 
   it('writes at most maxAuditedFailuresPerDay auth_failed rows a day, still answering every failure 401', async () => {
-    const capped = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 1, maxAuditedFailuresPerDay: 1 } });
+    const capped = createEditorApp({ ...base, newsroomKey: newsroom, db: database.db, auth: { failureDelayMs: 1, maxAuditedFailuresPerDay: 1 } });
     const before = (await auditRows()).filter((row) => row.action === 'auth_failed').length;
     expect(before).toBeGreaterThanOrEqual(1);
     for (let i = 0; i < 3; i++) {
@@ -137,7 +139,7 @@ describe('authentication', () => {
   });
 
   it('caps the failures waiting at once globally: beyond the cap a failure gets 429 at once, a valid token still passes', async () => {
-    const slow = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 1500, maxFailing: 1 } });
+    const slow = createEditorApp({ ...base, newsroomKey: newsroom, db: database.db, auth: { failureDelayMs: 1500, maxFailing: 1 } });
     const failures = async () => (await auditRows()).filter((row) => row.action === 'auth_failed').length;
     const before = await failures();
     const waiting = slow.request('/editor/v1/submissions', { headers: { authorization: `Bearer ${generateToken()}` } });
@@ -157,7 +159,7 @@ describe('authentication', () => {
   });
 
   it('12 simultaneous wrong tokens: the cap of 8 wait for their 401, the other 4 get 429 first; a valid token passes meanwhile', async () => {
-    const gate = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 3000 } });
+    const gate = createEditorApp({ ...base, newsroomKey: newsroom, db: database.db, auth: { failureDelayMs: 3000 } });
     const failures = async () => (await auditRows()).filter((row) => row.action === 'auth_failed').length;
     const before = await failures();
     const answered: number[] = [];
@@ -305,51 +307,114 @@ describe('acknowledging and deleting', () => {
 });
 
 describe('replies', () => {
-  const reply = (handle: string, body: Uint8Array | string) =>
-    app.request(`/editor/v1/sources/${handle}/replies`, {
+  const b64 = (bytes: Uint8Array | string) => Buffer.from(typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes).toString('base64');
+  type Parts = { message: Uint8Array; signature?: Uint8Array };
+  /** Posts `body` as JSON; a message and signature given as bytes are sent as base64, as push does. */
+  const reply = (handle: string, body: Parts | Record<string, unknown>) => {
+    const json = body.message instanceof Uint8Array
+      ? { message: b64(body.message), ...(body.signature instanceof Uint8Array ? { signature: b64(body.signature) } : {}) }
+      : body;
+    return app.request(`/editor/v1/sources/${handle}/replies`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify(json),
+    });
+  };
+  /** `message` with a good detached signature by the newsroom key (what push sends for any file). */
+  const signed = async (message: Uint8Array | string) => {
+    const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : message;
+    const signature = (await sign({ message: await createMessage({ binary: bytes }), signingKeys: await readDemoSecretKey(), detached: true, format: 'binary' })) as Uint8Array;
+    return { message: bytes, signature };
+  };
+  const replyCount = async (source: FixtureSource) => (await database.db.select().from(replies).where(eq(replies.sourceId, source.id))).length;
+  const allReplies = async () => (await database.db.select({ id: replies.id }).from(replies)).length;
+  const otterKey = async () => decryptKey({ privateKey: await readPrivateKey({ armoredKey: otter.lockedPrivateKey }), passphrase: otter.keyPassphrase });
+
+  it('stores a signed, padded reply as sent; the source opens it against the newsroom key', async () => {
+    const sealed = await sealDemoReply('Thank you. Can you send the memo?', otter.key);
+    const response = await reply('quiet-otter', sealed);
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+    const [row] = await database.db.select().from(replies).where(eq(replies.id, id));
+    expect(row).toMatchObject({ sourceId: otter.id, size: sealed.message.byteLength, createdDay: DAY });
+    expect(new Uint8Array(row!.message)).toEqual(sealed.message);
+    expect(row!.size).toBe(paddedLength(row!.size));
+    expect(await openReply(row!.message, await otterKey(), newsroom.key)).toEqual({ ok: true, text: 'Thank you. Can you send the memo?' });
+  });
+
+  it('stores replies of 3 and 4 bytes at the same size', async () => {
+    const sizes: number[] = [];
+    for (const text of ['Yes', 'Yes!']) {
+      const response = await reply('quiet-otter', await sealDemoReply(text, otter.key));
+      expect(response.status).toBe(201);
+      const { id } = (await response.json()) as { id: string };
+      const [row] = await database.db.select({ size: replies.size, message: replies.message }).from(replies).where(eq(replies.id, id));
+      expect(row!.message.byteLength).toBe(row!.size);
+      sizes.push(row!.size);
+    }
+    expect(sizes[0]).toBe(sizes[1]);
+  });
+
+  it('checks an armored reply\'s signature over the armored bytes sent, and stores it as binary', async () => {
+    const sealed = await sealDemoReply('armored', otter.key);
+    const armored = armor(enums.armor.message, sealed.message);
+    const armoredSignature = armor(enums.armor.signature, (await signed(armored)).signature);
+    const response = await reply('quiet-otter', { message: b64(armored), signature: b64(armoredSignature) });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+    const [row] = await database.db.select().from(replies).where(eq(replies.id, id));
+    expect(new Uint8Array(row!.message)).toEqual(sealed.message);
+    // the binary message's signature does not cover the armored text
+    expect(await (await reply('quiet-otter', { message: b64(armored), signature: b64(sealed.signature) })).json()).toMatchObject({ error: 'bad_signature' });
+  });
+
+  it('refuses an unsigned reply (raw, or JSON without a signature), a signature by another key, a tampered one and one over other bytes; nothing stored', async () => {
+    const before = await allReplies();
+    const sealed = await sealDemoReply('meet us', otter.key);
+    const raw = await app.request('/editor/v1/sources/quiet-otter/replies', {
       method: 'POST',
       headers: { ...auth(), 'content-type': 'application/octet-stream' },
-      body: typeof body === 'string' ? body : new Uint8Array(body),
+      body: new Uint8Array(sealed.message),
     });
-  const replyCount = async (source: FixtureSource) => (await database.db.select().from(replies).where(eq(replies.sourceId, source.id))).length;
-
-  it('stores a binary reply addressed to the source and the newsroom', async () => {
-    const message = await encryptToKeys(new TextEncoder().encode('Thank you. Can you send the memo?'), [otter.key, newsroom.key]);
-    const response = await reply('quiet-otter', message);
-    expect(response.status).toBe(201);
-    const { id } = (await response.json()) as { id: string };
-    const [row] = await database.db.select().from(replies).where(eq(replies.id, id));
-    expect(row).toMatchObject({ sourceId: otter.id, size: message.byteLength, createdDay: DAY });
-    expect(new Uint8Array(row!.message)).toEqual(message);
-    // and the source can read it with its own key, unlocked by its passphrase
-    const privateKey = await decryptKey({ privateKey: await readPrivateKey({ armoredKey: otter.lockedPrivateKey }), passphrase: otter.keyPassphrase });
-    const { data } = await decrypt({ message: await readMessage({ binaryMessage: row!.message }), decryptionKeys: privateKey, format: 'binary' });
-    expect(new TextDecoder().decode(data as Uint8Array)).toBe('Thank you. Can you send the memo?');
+    expect(raw.status).toBe(422);
+    expect(await raw.json()).toMatchObject({ error: 'unsigned_reply' });
+    const cases: [string, Uint8Array | undefined, string][] = [];
+    cases.push(['no signature', undefined, 'unsigned_reply']);
+    const { privateKey: mallory } = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Mallory' }], format: 'object' });
+    cases.push(['another key', (await sign({ message: await createMessage({ binary: sealed.message }), signingKeys: mallory, detached: true, format: 'binary' })) as Uint8Array, 'wrong_signer']);
+    const tampered = sealed.signature.slice();
+    tampered[tampered.length - 3]! ^= 0x40;
+    cases.push(['tampered', tampered, 'bad_signature']);
+    cases.push(['over another reply', (await sealDemoReply('meet us', otter.key)).signature, 'bad_signature']);
+    cases.push(['not a signature', sealed.message.subarray(0, 300), 'bad_signature_format']);
+    for (const [name, signature, code] of cases) {
+      const response = await reply('quiet-otter', { message: sealed.message, signature });
+      expect(response.status, name).toBe(422);
+      expect(await response.json(), name).toMatchObject({ error: code });
+    }
+    // a good signature, but the ciphertext was changed after signing
+    const flipped = sealed.message.slice();
+    flipped[flipped.length - 30]! ^= 1;
+    expect(await (await reply('quiet-otter', { message: flipped, signature: sealed.signature })).json()).toMatchObject({ error: 'bad_signature' });
+    expect(await allReplies()).toBe(before);
   });
 
-  it('stores an armored reply as binary', async () => {
-    const message = await encryptToKeys(new TextEncoder().encode('armored'), [otter.key]);
-    const response = await reply('quiet-otter', armor(enums.armor.message, message));
-    expect(response.status).toBe(201);
-    const { id } = (await response.json()) as { id: string };
-    const [row] = await database.db.select().from(replies).where(eq(replies.id, id));
-    expect(new Uint8Array(row!.message)).toEqual(message);
-  });
-
-  it('refuses a reply not addressed to the source with 422 and stores nothing', async () => {
-    const before = await replyCount(heron);
-    const toOther = await encryptToKeys(new TextEncoder().encode('wrong source'), [otter.key, newsroom.key]);
+  it('refuses a reply not addressed to the source, or not to the newsroom, with 422 and stores nothing', async () => {
+    const before = await allReplies();
+    const toOther = await sealDemoReply('wrong source', otter.key);
     const response = await reply('amber-heron', toOther);
     expect(response.status).toBe(422);
     expect(await response.json()).toMatchObject({ error: 'not_addressed_to_source' });
     const toNewsroomOnly = await encryptToKeys(new TextEncoder().encode('newsroom only'), [newsroom.key]);
-    expect((await reply('amber-heron', toNewsroomOnly)).status).toBe(422);
-    expect(await replyCount(heron)).toBe(before);
+    expect(await (await reply('amber-heron', await signed(toNewsroomOnly))).json()).toMatchObject({ error: 'not_addressed_to_source' });
+    const toSourceOnly = await encryptToKeys(new TextEncoder().encode('source only'), [heron.key]);
+    expect(await (await reply('amber-heron', await signed(toSourceOnly))).json()).toMatchObject({ error: 'not_addressed_to_newsroom' });
+    expect(await allReplies()).toBe(before);
   });
 
-  it('refuses plaintext, a public key, and a truncated message as not_openpgp', async () => {
-    const before = await replyCount(otter);
-    const good = await encryptToKeys(new TextEncoder().encode('x'), [otter.key]);
+  it('refuses plaintext, a public key, and a truncated message as not_openpgp, signed or not', async () => {
+    const before = await allReplies();
+    const good = await encryptToKeys(new TextEncoder().encode('x'), [otter.key, newsroom.key]);
     for (const body of [
       new TextEncoder().encode('Dear source, please call me.'),
       new TextEncoder().encode(otter.publicKey),
@@ -357,17 +422,76 @@ describe('replies', () => {
       new Uint8Array(),
       new Uint8Array([...good, 0xc0 | 11, 1, 0]),
     ]) {
-      const response = await reply('quiet-otter', body);
+      const response = await reply('quiet-otter', await signed(body));
       expect(response.status).toBe(422);
       expect(await response.json()).toMatchObject({ error: 'not_openpgp' });
     }
-    expect(await replyCount(otter)).toBe(before);
+    expect(await allReplies()).toBe(before);
   });
 
-  it('refuses an oversized reply with 413, and an unknown handle with 404', async () => {
-    expect((await reply('quiet-otter', new Uint8Array(MAX_REPLY_BYTES + 1))).status).toBe(413);
-    const message = await encryptToKeys(new TextEncoder().encode('x'), [otter.key]);
-    expect((await reply('no-such-source', message)).status).toBe(404);
+  it('refuses a body that is not the schema: 400 for unknown fields and non-canonical base64, 415 for another type', async () => {
+    const before = await allReplies();
+    const sealed = await sealDemoReply('x', otter.key);
+    const good = { message: b64(sealed.message), signature: b64(sealed.signature) };
+    for (const body of [
+      { ...good, extra: 1 },
+      { signature: good.signature },
+      { ...good, message: good.message.replace(/=+$/, '') },
+      { ...good, signature: `${good.signature.slice(0, -4)}A===` },
+      { ...good, message: good.message.slice(0, 100) + '\n' + good.message.slice(100) },
+      { ...good, message: 7 },
+    ]) {
+      const response = await reply('quiet-otter', body);
+      expect(response.status, JSON.stringify(Object.keys(body))).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toMatch(/^bad_request$/);
+    }
+    const text = await app.request('/editor/v1/sources/quiet-otter/replies', { method: 'POST', headers: { ...auth(), 'content-type': 'text/plain' }, body: 'hello' });
+    expect(text.status).toBe(415);
+    expect(await allReplies()).toBe(before);
+  });
+
+  it('refuses an oversized reply or signature with 413, and an unknown handle with 404', async () => {
+    const huge = await reply('quiet-otter', { message: b64(new Uint8Array(MAX_REPLY_BYTES + 1)), signature: b64(new Uint8Array(10)) });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ error: 'too_large' });
+    const bigSignature = await reply('quiet-otter', { message: b64(new Uint8Array(10)), signature: 'A'.repeat(4 * Math.ceil((MAX_REPLY_SIGNATURE_BYTES + 2) / 3) + 8) });
+    expect(bigSignature.status).toBe(400);
+    const over = await app.request('/editor/v1/sources/quiet-otter/replies', {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'A'.repeat(2 * MAX_REPLY_BYTES) }),
+    });
+    expect(over.status).toBe(413);
+    expect((await reply('no-such-source', await sealDemoReply('x', otter.key))).status).toBe(404);
+  });
+
+  it('checks at most MAX_REPLY_CHECKS replies at once and answers 503 busy beyond, reading nothing', async () => {
+    const holds: (() => void)[] = [];
+    const held = Array.from({ length: MAX_REPLY_CHECKS }, () => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"message":"'));
+          holds.push(() => controller.close());
+        },
+      });
+      return app.request('/editor/v1/sources/quiet-otter/replies', {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+    });
+    await vi.waitFor(() => expect(holds).toHaveLength(MAX_REPLY_CHECKS));
+    // each held request is past its gate once its body is being read: wait for the gate to fill
+    const sealed = await sealDemoReply('while busy', otter.key);
+    await vi.waitFor(async () => {
+      const busy = await reply('quiet-otter', sealed);
+      expect(busy.status).toBe(503);
+      expect(await busy.json()).toMatchObject({ error: 'busy' });
+    });
+    for (const release of holds) release();
+    for (const response of await Promise.all(held)) expect(response.status).toBe(400);
+    expect((await reply('quiet-otter', sealed)).status).toBe(201);
   });
 
   it('deletes a whole source with its submissions and replies', async () => {

@@ -4,10 +4,11 @@
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
 import { readKey, unarmor } from 'openpgp';
-import { encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, OpenPgpCheckError } from '../../protocol/index.ts';
+import { z } from 'zod';
+import {
+  checkReplySignature, encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, MAX_REPLY_SIGNATURE_BYTES, OpenPgpCheckError,
+} from '../../protocol/index.ts';
 import { dayOf, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/open.ts';
@@ -24,8 +25,8 @@ import { EDITOR_STATUSES, HANDLE, isHandle, listSubmissions, parseListQuery, set
 
 export interface EditorAppDeps {
   db: Db;
-  /** not needed by any route today (replies are checked against the source's key); kept for symmetry with createApp */
-  newsroomKey?: NewsroomKey;
+  /** replies must be encrypted to it as well, and come with its detached signature */
+  newsroomKey: Pick<NewsroomKey, 'key' | 'encryptionKeyIds'>;
   clock: Clock;
   config: Pick<Config, 'logRequests'>;
   /** request-log lines (method, route pattern, status) and error notes; never an address or token */
@@ -46,6 +47,28 @@ const bundleSelection = z
   })
   .refine((s) => s.submissions.length + s.sources.length > 0, 'an empty selection');
 
+/** Replies checked at once by one process (the route's gate). */
+export const MAX_REPLY_CHECKS = 4;
+const base64Chars = (bytes: number) => 4 * Math.ceil(bytes / 3);
+const base64 = (maxBytes: number) => z.string().max(base64Chars(maxBytes)).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
+/** `POST /editor/v1/sources/:handle/replies`: the file `sealdrop reply` (or gpg) wrote, and its detached signature. */
+const replyBody = z.strictObject({ message: base64(MAX_REPLY_BYTES + 1), signature: base64(MAX_REPLY_SIGNATURE_BYTES + 1).optional() });
+const REPLY_BODY_BYTES = base64Chars(MAX_REPLY_BYTES + 1) + base64Chars(MAX_REPLY_SIGNATURE_BYTES + 1) + 64;
+const UNSIGNED_MESSAGE =
+  'A reply needs the newsroom key\'s detached signature over its bytes: send JSON { message, signature } (sealdrop reply writes both; with gpg: gpg --detach-sign REPLY.pgp).';
+const SIGNATURE_REFUSALS: Record<string, string> = {
+  bad_signature_format: 'The signature is not one detached binary-document OpenPGP signature',
+  wrong_signer: 'The signature is not by the newsroom key',
+  bad_signature: 'The signature does not match the reply (altered, or made over other bytes)',
+};
+
+/** The bytes of canonical base64 (length a multiple of 4, the form Buffer writes), or undefined. */
+function fromCanonicalBase64(text: string): Uint8Array | undefined {
+  if (text.length % 4 !== 0) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? new Uint8Array(bytes) : undefined;
+}
+
 // Only the error's class reaches the log: a driver's message can hold ids or query parameters.
 const errorName = (error: unknown) => (error instanceof Error ? error.name : typeof error);
 
@@ -54,7 +77,7 @@ function notFound(what: string): never {
 }
 
 export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
-  const { db, clock, log } = deps;
+  const { db, clock, log, newsroomKey } = deps;
   const today = () => dayOf(clock());
   const record = (c: Context<EditorEnv>, action: string, target: string | null) =>
     db.insert(audit).values({ editor: c.get('editor'), action, target, day: today() });
@@ -177,35 +200,70 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     return c.body(row.publicKey, 200, { 'Content-Type': 'application/pgp-keys' });
   });
 
+  // At most MAX_REPLY_CHECKS replies are read and checked at once in this process (push sends
+  // one at a time): a token holder's flood then holds at most that many bodies and signature
+  // checks, and is told 503 busy before its body is read.
+  let replyChecks = 0;
   app.post(
     '/editor/v1/sources/:handle/replies',
-    bodyLimit({
-      maxSize: MAX_REPLY_BYTES,
-      onError: () => refuse(413, 'too_large', `A reply is at most ${MAX_REPLY_BYTES} bytes.`),
-    }),
+    async function replyGate(c, next) {
+      if (replyChecks >= MAX_REPLY_CHECKS) refuse(503, 'busy', 'Too many replies are being checked at once; send this one again in a moment.');
+      replyChecks++;
+      try {
+        await next();
+      } finally {
+        replyChecks--;
+      }
+    },
+    async function rawReplyIsUnsigned(c, next) {
+      // What an older sealdrop push (or curl --data-binary) sends: the message alone, no signature.
+      const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type === 'application/octet-stream' || type === 'application/pgp-encrypted') refuse(422, 'unsigned_reply', UNSIGNED_MESSAGE);
+      await next();
+    },
+    jsonBody({ maxBytes: REPLY_BODY_BYTES }),
+    validJson(replyBody),
     async (c) => {
       const handle = c.req.param('handle');
+      const body = c.req.valid('json');
       const [source] = await db
         .select({ id: sources.id, publicKey: sources.publicKey })
         .from(sources)
         .where(eq(sources.handle, handle));
       if (!source) notFound('source');
-      const body = new Uint8Array(await c.req.arrayBuffer());
+      // Every refusal from here names a source that exists in the audit table.
+      const refused = async (status: 400 | 413 | 422, code: string, message: string): Promise<never> => {
+        await record(c, 'reply_refused', handle);
+        return refuse(status, code, message);
+      };
+      if (body.signature === undefined) return refused(422, 'unsigned_reply', UNSIGNED_MESSAGE);
+      const sent = fromCanonicalBase64(body.message);
+      const signature = fromCanonicalBase64(body.signature);
+      if (!sent || !signature) return refused(400, 'bad_request', 'Invalid request: message and signature must be canonical base64.');
+      if (sent.byteLength > MAX_REPLY_BYTES) return refused(413, 'too_large', `A reply is at most ${MAX_REPLY_BYTES} bytes.`);
       let message: Uint8Array;
       try {
-        message = await toBinaryMessage(body);
+        message = await toBinaryMessage(sent);
       } catch (error) {
-        await record(c, 'reply_refused', handle);
         if (error instanceof OpenPgpCheckError) {
-          return refuse(422, 'not_openpgp', `The reply is not a well-formed encrypted OpenPGP message: ${error.message}.`);
+          return refused(422, 'not_openpgp', `The reply is not a well-formed encrypted OpenPGP message: ${error.message}.`);
         }
         throw error;
       }
       const { recipientKeyIds } = await inspectMessage(message);
       const sourceKeyIds = await encryptionKeyIds(await readKey({ armoredKey: source.publicKey }), clock());
       if (!recipientKeyIds.some((keyId) => sourceKeyIds.includes(keyId))) {
-        await record(c, 'reply_refused', handle);
-        return refuse(422, 'not_addressed_to_source', "The reply is not encrypted to this source's key.");
+        return refused(422, 'not_addressed_to_source', "The reply is not encrypted to this source's key.");
+      }
+      if (!recipientKeyIds.some((keyId) => newsroomKey.encryptionKeyIds.includes(keyId))) {
+        return refused(422, 'not_addressed_to_newsroom', 'The reply is not encrypted to the newsroom key as well (the newsroom could not read it back).');
+      }
+      // Last, as the dearest step: one signature verification over at most MAX_REPLY_BYTES.
+      try {
+        await checkReplySignature(sent, signature, newsroomKey.key);
+      } catch (error) {
+        if (!(error instanceof OpenPgpCheckError)) throw error;
+        return refused(422, error.code, `${SIGNATURE_REFUSALS[error.code] ?? 'The signature is refused'}: ${error.message}.`);
       }
       const [stored] = await db
         .insert(replies)

@@ -16,6 +16,7 @@ import type { Database, Db } from '../db/open.ts';
 import { sources, submissions } from '../db/schema.ts';
 import { createTestDatabase } from '../db/test-db.ts';
 import { createEditorApp } from './app.ts';
+import { readDemoNewsroomKey } from './test-fixtures.ts';
 
 const CHUNK = 1024 * 1024;
 const CHUNKS = 64;
@@ -60,7 +61,7 @@ beforeAll(async () => {
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   }) as Db;
-  const app = createEditorApp({ db: counted, clock: () => new Date(`${DAY}T12:00:00Z`), config: { logRequests: false }, log: (line) => void logged.push(line) });
+  const app = createEditorApp({ db: counted, newsroomKey: await readDemoNewsroomKey(), clock: () => new Date(`${DAY}T12:00:00Z`), config: { logRequests: false }, log: (line) => void logged.push(line) });
   server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
   if (!server.listening) await once(server, 'listening');
   port = (server.address() as AddressInfo).port;

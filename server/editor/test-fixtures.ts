@@ -5,8 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readKey, type Key } from 'openpgp';
-import { encryptToKeys, generateSourceKeys, hashLookupId, readNewsroomPublicKey, type NewsroomKey } from '../../protocol/index.ts';
+import { decryptKey, readKey, readPrivateKey, type Key, type PrivateKey, type PublicKey } from 'openpgp';
+import {
+  encryptToKeys, generateSourceKeys, hashLookupId, readNewsroomPublicKey, sealReply, type NewsroomKey, type SealedReply,
+} from '../../protocol/index.ts';
 import type { Db } from '../db/open.ts';
 import { chunks, sources, submissions } from '../db/schema.ts';
 
@@ -16,6 +18,21 @@ export const DEMO_PASSPHRASE = 'demo-never-use';
 
 export async function readDemoNewsroomKey(): Promise<NewsroomKey> {
   return readNewsroomPublicKey(readFileSync(DEMO_PUBLIC_KEY_FILE, 'utf8'));
+}
+
+let demoSecretKey: Promise<PrivateKey> | undefined;
+
+/** The demo newsroom secret key, unlocked (its passphrase is published with it). */
+export function readDemoSecretKey(): Promise<PrivateKey> {
+  demoSecretKey ??= readPrivateKey({ armoredKey: readFileSync(DEMO_SECRET_KEY_FILE, 'utf8') }).then((privateKey) =>
+    decryptKey({ privateKey, passphrase: DEMO_PASSPHRASE }),
+  );
+  return demoSecretKey;
+}
+
+/** A reply as `sealdrop reply` makes it with the demo newsroom key: signed, padded, encrypted to the source and the newsroom. */
+export async function sealDemoReply(text: string, sourceKey: Key): Promise<SealedReply> {
+  return sealReply(new TextEncoder().encode(text), sourceKey as PublicKey, await readDemoSecretKey());
 }
 
 export interface FixtureSource {

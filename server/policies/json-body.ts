@@ -11,12 +11,15 @@ import { readLimitedBody } from './read-body.ts';
 
 export const MAX_JSON_BYTES = 64 * 1024;
 
-/** Reads and parses the body once (Hono caches it for the validator that follows). */
-export const jsonBody = (): MiddlewareHandler =>
+/**
+ * Reads and parses the body once (Hono caches it for the validator that follows). `maxBytes` is
+ * MAX_JSON_BYTES unless a route carries more (the editor's replies).
+ */
+export const jsonBody = ({ maxBytes = MAX_JSON_BYTES }: { maxBytes?: number } = {}): MiddlewareHandler =>
   async function jsonBody(c, next) {
     const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') refuse(415, 'bad_content_type', 'Send the body as application/json.');
-    const body = await readLimitedBody(c.req.raw, MAX_JSON_BYTES, 'too_large', `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.`);
+    const body = await readLimitedBody(c.req.raw, maxBytes, 'too_large', `JSON bodies are limited to ${maxBytes} bytes here.`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));

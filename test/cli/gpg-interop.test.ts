@@ -38,6 +38,34 @@ const envelopeInput = {
   files: [{ name: 'memo 2026.txt', type: 'text/plain', bytes: new TextEncoder().encode('budget line 7\n'), stripped: false }],
 };
 
+/**
+ * What the newsroom sees when it reads its copy of a reply with gpg: the text, then the zero bytes
+ * of the padding; the newsroom key's good signature inside; and `gpg --verify` of the .sig beside
+ * it (what the editor API checks) good over the very file.
+ */
+async function expectGpgReadsSignedReply(path: string, text: string, fingerprint: string): Promise<void> {
+  const read = await runGpg(home, ['--status-fd', '2', '--passphrase', PASSPHRASE, '--decrypt', path]);
+  expect(read.code, read.stderr).toBe(0);
+  expect(read.stderr).toMatch(new RegExp(`^\\[GNUPG:\\] VALIDSIG [0-9A-F]+ .* ${fingerprint.toUpperCase()}$`, 'm'));
+  expect(read.stderr).toMatch(/^\[GNUPG:\] GOODSIG /m);
+  expect(read.stderr).toMatch(/^\[GNUPG:\] DECRYPTION_OKAY$/m);
+  const plaintext = read.stdout;
+  const textBytes = Buffer.from(text, 'utf8');
+  expect(plaintext.subarray(0, textBytes.length).toString('utf8')).toBe(text);
+  expect(plaintext.length).toBeGreaterThan(textBytes.length + 3000); // padded to at least 4 KiB of message
+  expect(plaintext.subarray(textBytes.length).every((b) => b === 0)).toBe(true);
+  const verified = await runGpg(home, ['--status-fd', '2', '--verify', `${path}.sig`, path]);
+  expect(verified.code, verified.stderr).toBe(0);
+  expect(verified.stderr).toMatch(new RegExp(`^\\[GNUPG:\\] VALIDSIG [0-9A-F]+ .* ${fingerprint.toUpperCase()}$`, 'm'));
+  // and the detached signature covers the file's bytes: one changed byte fails
+  const altered = Buffer.from(await readFile(path));
+  altered[altered.length - 1]! ^= 1;
+  await writeFile(`${path}.altered`, altered);
+  const bad = await runGpg(home, ['--status-fd', '2', '--verify', `${path}.sig`, `${path}.altered`]);
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toMatch(/^\[GNUPG:\] BADSIG /m);
+}
+
 describe.skipIf(!gpgPresent)('GnuPG interoperability', () => {
   it('a key made by "sealdrop keygen" decrypts with gpg, and gpg -d | tar -x gives the files', async () => {
     const made = await runCli(['keygen', '-o', 'sd'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: PASSPHRASE } });
@@ -64,11 +92,13 @@ describe.skipIf(!gpgPresent)('GnuPG interoperability', () => {
     // The newsroom's copy of a reply made by "sealdrop reply" is readable with gpg too.
     const sourceKeys = await generateSourceKeys('s'.repeat(64), key);
     await writeBundle(join(tmp.dir, 'replybundle'), [], [{ handle: 'kind-wren', publicKey: sourceKeys.publicKey }]);
-    const reply = await runCli(['reply', '-i', 'sd.sec.asc', '--bundle', 'replybundle', '--to', 'kind-wren', '-'], { cwd: tmp.dir, input: 'Received, thank you.' });
+    const reply = await runCli(['reply', '-i', 'sd.sec.asc', '--bundle', 'replybundle', '--to', 'kind-wren', '-'], {
+      cwd: tmp.dir,
+      env: { SEALDROP_PASSPHRASE: PASSPHRASE },
+      input: 'Received, thank you.',
+    });
     expect(reply.code, reply.stderr).toBe(0);
-    const readReply = await runGpg(home, ['--passphrase', PASSPHRASE, '--decrypt', join(tmp.dir, reply.stdout.trim())]);
-    expect(readReply.code, readReply.stderr).toBe(0);
-    expect(readReply.stdout.toString('utf8')).toBe('Received, thank you.');
+    await expectGpgReadsSignedReply(join(tmp.dir, reply.stdout.trim()), 'Received, thank you.', key.getFingerprint());
   });
 
   it('a newsroom key made by GnuPG (future-default) works with sealdrop decrypt and reply', async () => {
@@ -100,10 +130,12 @@ describe.skipIf(!gpgPresent)('GnuPG interoperability', () => {
     // sealdrop reply with the GnuPG-made key: gpg reads the newsroom's copy.
     const sourceKeys = await generateSourceKeys('t'.repeat(64), key);
     await writeBundle(join(tmp.dir, 'gpgreply'), [], [{ handle: 'pale-moth', publicKey: sourceKeys.publicKey }]);
-    const reply = await runCli(['reply', '-i', 'gpg.sec.asc', '--bundle', 'gpgreply', '--to', 'pale-moth', '-'], { cwd: tmp.dir, input: '回复' });
+    const reply = await runCli(['reply', '-i', 'gpg.sec.asc', '--bundle', 'gpgreply', '--to', 'pale-moth', '-'], {
+      cwd: tmp.dir,
+      env: { SEALDROP_PASSPHRASE: PASSPHRASE },
+      input: '回复',
+    });
     expect(reply.code, reply.stderr).toBe(0);
-    const readReply = await runGpg(home, ['--passphrase', PASSPHRASE, '--decrypt', join(tmp.dir, reply.stdout.trim())]);
-    expect(readReply.code, readReply.stderr).toBe(0);
-    expect(readReply.stdout.toString('utf8')).toBe('回复');
+    await expectGpgReadsSignedReply(join(tmp.dir, reply.stdout.trim()), '回复', key.getFingerprint());
   });
 });

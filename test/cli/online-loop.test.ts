@@ -4,13 +4,13 @@
  * `sealdrop push` → the source's lookup returns the reply, readable with its codename.
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createMessage, decrypt, decryptKey, readMessage, readPrivateKey } from 'openpgp';
+import { basename, join } from 'node:path';
+import { createMessage, decryptKey, generateKey, readKey, readPrivateKey, sign } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveSourceSecrets } from '../../protocol/index.ts';
+import { deriveSourceSecrets, encryptToKeys, openReply } from '../../protocol/index.ts';
 import { startServer, submitTip, lookUp, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
 import { startProxy } from '../../cli/net/test-socks5-proxy.ts';
-import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, exists, listTree, makeTempDir, runCli } from './helpers.ts';
+import { DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, exists, listTree, makeTempDir, runCli } from './helpers.ts';
 
 let server: RunningServer;
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -39,6 +39,8 @@ afterAll(async () => {
 });
 
 const editorEnv = () => ({ SEALDROP_TOKEN: server.token, SEALDROP_SERVER: server.editorUrl });
+/** The source's public key, as the pulled bundle carries it. */
+const sourceKey = async () => readKey({ armoredKey: await readFile(join(tmp.dir, 'bundle', 'sources', `${handle}.asc`), 'utf8') });
 
 describe('the editor loop', () => {
   it('pulls the bundle, writes exactly its files, and acknowledges each submission', async () => {
@@ -97,6 +99,7 @@ describe('the editor loop', () => {
     await writeFile(join(tmp.dir, 'reply.txt'), REPLY);
     const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', handle, '--outbox', 'outbox', 'reply.txt'], {
       cwd: tmp.dir,
+      env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE },
     });
     expect(replied.code, replied.stderr).toBe(0);
     const replyFile = replied.stdout.trim();
@@ -105,15 +108,16 @@ describe('the editor loop', () => {
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toMatch(new RegExp(`^sent ${handle}/[0-9a-f]{32}\\.pgp \\(reply [0-9a-f-]{36}\\)\\n$`));
     expect(await exists(join(tmp.dir, replyFile))).toBe(false);
-    expect(await readdir(join(tmp.dir, 'outbox', 'sent', handle))).toHaveLength(1);
+    expect(await exists(join(tmp.dir, `${replyFile}.sig`))).toBe(false);
+    expect((await readdir(join(tmp.dir, 'outbox', 'sent', handle))).sort()).toEqual([basename(replyFile), `${basename(replyFile)}.sig`]);
 
     // the returning source: codename → lookup id and key passphrase → its replies, decrypted
     const { lookupId, keyPassphrase } = deriveSourceSecrets(first.codename, await instanceSalt());
     const seen = await lookUp(server.sourceUrl, lookupId);
     expect(seen.replies).toHaveLength(1);
     const privateKey = await decryptKey({ privateKey: await readPrivateKey({ armoredKey: seen.lockedPrivateKey }), passphrase: keyPassphrase });
-    const { data } = await decrypt({ message: await readMessage({ armoredMessage: seen.replies[0]!.message }), decryptionKeys: privateKey });
-    expect(data).toBe(REPLY);
+    const newsroom = await readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') });
+    expect(await openReply(seen.replies[0]!.message, privateKey, newsroom)).toEqual({ ok: true, text: REPLY });
 
     // a second push has nothing left to send
     const again = await runCli(['push', 'outbox'], { cwd: tmp.dir, env: editorEnv() });
@@ -125,15 +129,38 @@ describe('the editor loop', () => {
   it('keeps a refused reply in the outbox and says why', async () => {
     // a reply to a source that does not exist on this server
     const sent = join(tmp.dir, 'outbox', 'sent', handle);
-    const [name] = await readdir(sent);
+    const [name] = (await readdir(sent)).filter((f) => f.endsWith('.pgp'));
     await mkdir(join(tmp.dir, 'outbox', 'gone-source'));
     await writeFile(join(tmp.dir, 'outbox', 'gone-source', name!), await readFile(join(sent, name!)));
+    await writeFile(join(tmp.dir, 'outbox', 'gone-source', `${name!}.sig`), await readFile(join(sent, `${name!}.sig`)));
     const r = await runCli(['push', 'outbox'], { cwd: tmp.dir, env: editorEnv() });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`sealdrop: error: gone-source/${name} was refused: the server answered 404`);
     expect(r.stderr).toContain('sealdrop: error: 1 of 1 replies were refused and stay in the outbox');
     expect(await exists(join(tmp.dir, 'outbox', 'gone-source', name!))).toBe(true);
+  });
+
+  it('keeps an unsigned reply in the outbox: without its .sig it is not sent, and the server refuses it anyway', async () => {
+    await mkdir(join(tmp.dir, 'outbox', handle), { recursive: true });
+    const unsigned = join(tmp.dir, 'outbox', handle, 'unsigned.pgp');
+    // what `gpg --encrypt` alone makes, or a planted file: encrypted, but not by the newsroom's hand
+    await writeFile(unsigned, await encryptToKeys(new TextEncoder().encode('send your name'), [await sourceKey(), await readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') })]));
+    const r = await runCli(['push', 'outbox'], { cwd: tmp.dir, env: editorEnv() });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`sealdrop: error: ${handle}/unsigned.pgp was not sent: it has no unsigned.pgp.sig beside it`);
+    expect(r.stderr).toContain('gpg --detach-sign unsigned.pgp');
+    // a .sig by some other key is sent, and refused by the server
+    const { privateKey: other } = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'other' }], format: 'object' });
+    await writeFile(`${unsigned}.sig`, (await sign({ message: await createMessage({ binary: new Uint8Array(await readFile(unsigned)) }), signingKeys: other, detached: true, format: 'binary' })) as Uint8Array);
+    const wrong = await runCli(['push', 'outbox'], { cwd: tmp.dir, env: editorEnv() });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`sealdrop: error: ${handle}/unsigned.pgp was refused: the server answered 422`);
+    expect(wrong.stderr).toContain('The signature is not by the newsroom key');
+    expect(await exists(unsigned)).toBe(true);
+    await rm(unsigned);
+    await rm(`${unsigned}.sig`);
   });
 
   it('never sends a file that is not an encrypted message (a plaintext or signed-only one would carry its text)', async () => {
@@ -171,7 +198,10 @@ describe('through Tor', () => {
       expect(await exists(join(tmp.dir, 'tor-bundle', 'submissions', `${third.submissionId}.pgp`))).toBe(true);
 
       await writeFile(join(tmp.dir, 'tor-reply.txt'), 'over tor');
-      const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'tor-bundle', '--to', handle, '--outbox', 'tor-outbox', 'tor-reply.txt'], { cwd: tmp.dir });
+      const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'tor-bundle', '--to', handle, '--outbox', 'tor-outbox', 'tor-reply.txt'], {
+        cwd: tmp.dir,
+        env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE },
+      });
       expect(replied.code, replied.stderr).toBe(0);
       const pushed = await runCli(['push', ...socks, 'tor-outbox'], { cwd: tmp.dir, env });
       expect(pushed.code, pushed.stderr).toBe(0);

@@ -2,12 +2,13 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSourceKeys, inspectMessage, MAX_REPLY_BYTES } from '../../protocol/index.ts';
+import { checkReplySignature, generateSourceKeys, inspectMessage, MAX_REPLY_BYTES, openReply, paddedLength } from '../../protocol/index.ts';
 import {
   DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, listTree, makeTempDir, runCli, writeBundle,
 } from './helpers.ts';
 
 const SOURCE_PASSPHRASE = 'a'.repeat(64);
+const env = { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE };
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let sourceKeys: { publicKey: string; lockedPrivateKey: string };
 let bundleDir: string;
@@ -28,37 +29,42 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
+/** What the source's page shows: the text, once the newsroom's signature inside checks. */
 async function decryptWith(armoredPrivate: string, passphrase: string, message: Uint8Array): Promise<string> {
   const key = await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: armoredPrivate }), passphrase });
-  const { data } = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: message }), decryptionKeys: key });
-  return data as string;
+  const newsroom = await openpgp.readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') });
+  const opened = await openReply(message, key, newsroom);
+  if (!opened.ok) throw new Error(`reply refused: ${opened.problem}`);
+  return opened.text;
 }
 
 describe('sealdrop reply', () => {
-  it('encrypts the reply to the source and to the newsroom, into OUTBOX/HANDLE/<random>.pgp', async () => {
+  it('signs, pads and encrypts the reply to the source and to the newsroom, into OUTBOX/HANDLE/<random>.pgp and its .sig', async () => {
     const text = 'Thank you. 감사합니다 — спасибо.\nCan you tell us more?\n';
     await writeFile(join(tmp.dir, 'reply.txt'), text);
-    const r = await runCli(
-      ['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', 'reply.txt'],
-      { cwd: tmp.dir }, // no passphrase: the public half of the secret key file is enough
-    );
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', 'reply.txt'], { cwd: tmp.dir, env });
     expect(r.stderr).toContain('sealdrop push');
     expect(r.code).toBe(0);
     const written = r.stdout.trim();
     expect(written).toMatch(/^outbox\/quiet-otter\/[0-9a-f]{32}\.pgp$/);
     const ciphertext = new Uint8Array(await readFile(join(tmp.dir, written)));
+    expect(ciphertext.length).toBe(paddedLength(ciphertext.length));
     const info = await inspectMessage(ciphertext);
     expect(info.recipientKeyIds).toHaveLength(2);
+    const signature = new Uint8Array(await readFile(join(tmp.dir, `${written}.sig`)));
+    await checkReplySignature(ciphertext, signature, await openpgp.readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') }));
     expect(await decryptWith(sourceKeys.lockedPrivateKey, SOURCE_PASSPHRASE, ciphertext)).toBe(text);
     expect(await decryptWith(await readFile(DEMO_SECRET_KEY, 'utf8'), DEMO_PASSPHRASE, ciphertext)).toBe(text);
   });
 
   it('reads the reply from stdin with -, and each reply gets its own file', async () => {
-    const r1 = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out2', '-'], { cwd: tmp.dir, input: 'first' });
-    const r2 = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out2', '-'], { cwd: tmp.dir, input: 'second' });
+    const r1 = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out2', '-'], { cwd: tmp.dir, env, input: 'first' });
+    const r2 = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out2', '-'], { cwd: tmp.dir, env, input: 'second' });
     expect([r1.code, r2.code]).toEqual([0, 0]);
-    const files = await readdir(join(tmp.dir, 'out2/quiet-otter'));
+    const all = await readdir(join(tmp.dir, 'out2/quiet-otter'));
+    const files = all.filter((f) => f.endsWith('.pgp'));
     expect(files).toHaveLength(2);
+    expect(all.sort()).toEqual([...files, ...files.map((f) => `${f}.sig`)].sort());
     const texts = await Promise.all(files.map(async (f) => decryptWith(sourceKeys.lockedPrivateKey, SOURCE_PASSPHRASE, new Uint8Array(await readFile(join(tmp.dir, 'out2/quiet-otter', f))))));
     expect(texts.sort()).toEqual(['first', 'second']);
   });
@@ -84,7 +90,14 @@ describe('sealdrop reply', () => {
     expect(r.stderr).toContain('sealdrop: error: "../../etc" is not a source handle');
   });
 
-  it('! refuses text that is not UTF-8, empty, or too long', async () => {
+  it('! a wrong passphrase writes nothing and says so', async () => {
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out5', '-'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'not it' }, input: 'hello' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^sealdrop: error: wrong passphrase for the secret key/m);
+    expect(await listTree(tmp.dir)).not.toContain('out5/');
+  });
+
+  it('! refuses text that is not UTF-8, empty, holds NUL, or too long', async () => {
     const args = ['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out4', '-'];
     const latin1 = await runCli(args, { cwd: tmp.dir, input: new Uint8Array([0x63, 0x61, 0x66, 0xe9]) });
     expect(latin1.code).toBe(1);
@@ -92,6 +105,9 @@ describe('sealdrop reply', () => {
     expect(latin1.stderr).toContain('sealdrop: hint: save the reply as plain UTF-8 text');
     const empty = await runCli(args, { cwd: tmp.dir, input: ' \n' });
     expect(empty.stderr).toContain('sealdrop: error: the reply is empty');
+    const nul = await runCli(args, { cwd: tmp.dir, env, input: 'yes\0' });
+    expect(nul.code).toBe(1);
+    expect(nul.stderr).toContain('sealdrop: error: the reply holds NUL bytes');
     const long = await runCli(args, { cwd: tmp.dir, input: 'x'.repeat(MAX_REPLY_BYTES + 1) });
     expect(long.code).toBe(1);
     expect(long.stderr).toContain(`sealdrop: error: the reply is longer than ${MAX_REPLY_BYTES} bytes`);

@@ -174,6 +174,13 @@ export class SourceNavigator {
     }));
   }
 
+  /** Each reply's shown text, and why it was refused (`data-refused`), or null for a reply shown. */
+  async sourceReadsReplies(): Promise<{ text: string; refused: string | null }[]> {
+    return this.page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('[data-testid=reply]')].map((r) => ({ text: r.querySelector('pre')!.textContent!, refused: r.dataset.refused ?? null })),
+    );
+  }
+
   async sourceDeletesReply(index: number): Promise<void> {
     const before = await this.page.$$eval('[data-testid=reply]', (r) => r.length);
     const buttons = await this.page.$$('[data-testid=reply] button');

@@ -2,6 +2,7 @@
  * @module test/e2e/stories — the source's stories of issue 4, run in one browser per test file
  * (source-chromium.test.ts, source-firefox.test.ts) so the two browsers run side by side.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,9 +26,14 @@ import {
 import { parseEnvelope } from '../../protocol/envelope.ts';
 import { deriveSourceSecrets, hashLookupId } from '../../protocol/kdf.ts';
 import { encryptToKeys } from '../../protocol/source-keys.ts';
-import { dayOf } from '../../server/clock.ts';
+import { addToken } from '../../server/admin.ts';
+import { dayOf, systemClock } from '../../server/clock.ts';
 import type { Db } from '../../server/db/open.ts';
 import { chunks, instance, replies, sources, submissions } from '../../server/db/schema.ts';
+import { createEditorApp } from '../../server/editor/app.ts';
+import { DEMO_PASSPHRASE, readDemoSecretKey, sealDemoReply } from '../../server/editor/test-fixtures.ts';
+import { demoNewsroomKey } from '../../server/test-helpers.ts';
+import { runGpg } from '../cli/helpers.ts';
 import { browserAvailable, launchBrowser, type BrowserName, type LaunchedBrowser } from './browsers.ts';
 import { startSourceServer, type SourceServer } from './harness.ts';
 import { SourceNavigator } from './navigator.ts';
@@ -36,7 +42,10 @@ const ROOT = new URL('../../', import.meta.url);
 const AXE = readFileSync(new URL('node_modules/axe-core/axe.min.js', ROOT), 'utf8');
 const DEMO_SECRET_KEY = readFileSync(new URL('keys.example/newsroom.sec.asc', ROOT), 'utf8');
 const DEMO_PUBLIC_KEY = readFileSync(new URL('keys.example/newsroom.pub.asc', ROOT), 'utf8');
-const DEMO_PASSPHRASE = 'demo-never-use';
+const DEMO_SECRET_KEY_PATH = new URL('keys.example/newsroom.sec.asc', ROOT).pathname;
+const DEMO_FINGERPRINT = 'd59550c5a4895ea55787f850ca968b8ec7fc9799';
+const gpgPresent = spawnSync('gpg', ['--version']).status === 0;
+if (!gpgPresent && process.env.CI === 'true') throw new Error('gpg is required in CI: install gnupg (apt-get install gnupg)');
 
 /** The newsroom's side, done here as the CLI would: ciphertext from the database, demo key. */
 export async function newsroomOpens(db: Db, submissionId: string) {
@@ -61,13 +70,73 @@ export async function sourceOf(db: Db, codename: string) {
   return source;
 }
 
-/** An editor's reply, encrypted to the source key and the newsroom key, stored as the editor API would. */
+/** An editor's reply as `sealdrop reply` makes it (signed by the demo newsroom key, padded), stored as the editor API would. */
 export async function newsroomReplies(db: Db, sourceId: string, publicKey: string, text: string): Promise<void> {
-  const message = await encryptToKeys(new TextEncoder().encode(text), [
-    await openpgp.readKey({ armoredKey: publicKey }),
-    await openpgp.readKey({ armoredKey: DEMO_PUBLIC_KEY }),
-  ]);
+  const { message } = await sealDemoReply(text, await openpgp.readKey({ armoredKey: publicKey }));
+  await plantReply(db, sourceId, message);
+}
+
+/** What anyone who can write the replies table can do: store any message encrypted to the source's public key. */
+async function plantReply(db: Db, sourceId: string, message: Uint8Array): Promise<void> {
   await db.insert(replies).values({ sourceId, message, size: message.length, createdDay: dayOf(new Date()) });
+}
+
+/** Signed and encrypted as gpg --sign --encrypt makes it, to the source and the newsroom, by `signer`. */
+async function signedReply(publicKey: string, text: string, signer: openpgp.PrivateKey): Promise<Uint8Array> {
+  return (await openpgp.encrypt({
+    message: await openpgp.createMessage({ binary: new TextEncoder().encode(text) }),
+    encryptionKeys: [await openpgp.readKey({ armoredKey: publicKey }), await openpgp.readKey({ armoredKey: DEMO_PUBLIC_KEY })],
+    signingKeys: signer,
+    format: 'binary',
+    config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
+  })) as Uint8Array;
+}
+
+/** A newsroom signature over other words than the ones sent: sign one text, then swap the literal. */
+async function forgedReply(publicKey: string, signed: string, sent: string): Promise<Uint8Array> {
+  const message = await openpgp.sign({ message: await openpgp.createMessage({ binary: new TextEncoder().encode(signed) }), signingKeys: await readDemoSecretKey(), format: 'object' });
+  const literal = message.packets.findPacket(openpgp.enums.packet.literalData) as unknown as { setBytes(b: Uint8Array, f: openpgp.enums.literal): void };
+  literal.setBytes(new TextEncoder().encode(sent), openpgp.enums.literal.binary);
+  return (await openpgp.encrypt({
+    message,
+    encryptionKeys: [await openpgp.readKey({ armoredKey: publicKey })],
+    format: 'binary',
+    config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
+  })) as Uint8Array;
+}
+
+/**
+ * gpg's route, as README gives it: `gpg --sign --encrypt` to the source key (from the editor API)
+ * and the newsroom key, `gpg --detach-sign` of that file, then the pair through the editor API.
+ */
+async function gpgReplies(db: Db, handle: string, text: string): Promise<Response> {
+  const home = mkdtempSync(join(tmpdir(), 'sealdrop-e2e-gpg-'));
+  try {
+    const editor = createEditorApp({ db, newsroomKey: await demoNewsroomKey(), clock: systemClock, config: { logRequests: false }, log: () => {} });
+    const token = await addToken(db, `e2e-${randomBytes(4).toString('hex')}`);
+    const auth = { authorization: `Bearer ${token}` };
+    const sourceKey = await (await editor.request(`/editor/v1/sources/${handle}/key`, { headers: auth })).text();
+    const gpg = async (args: string[], input?: string | Uint8Array) => {
+      const r = await runGpg(home, args, input);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    await gpg(['--passphrase', DEMO_PASSPHRASE, '--import', DEMO_SECRET_KEY_PATH]);
+    await gpg(['--import'], sourceKey);
+    const source = (await openpgp.readKey({ armoredKey: sourceKey })).getFingerprint().toUpperCase();
+    const newsroom = DEMO_FINGERPRINT.toUpperCase();
+    const reply = join(home, 'reply.pgp');
+    await gpg(['--trust-model', 'always', '--passphrase', DEMO_PASSPHRASE, '--local-user', newsroom, '--sign', '--encrypt', '--recipient', source, '--recipient', newsroom, '--output', reply], text);
+    await gpg(['--passphrase', DEMO_PASSPHRASE, '--local-user', newsroom, '--detach-sign', reply]);
+    return editor.request(`/editor/v1/sources/${handle}/replies`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: readFileSync(reply).toString('base64'), signature: readFileSync(`${reply}.sig`).toString('base64') }),
+    });
+  } finally {
+    spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent']);
+    rmSync(home, { recursive: true, force: true });
+  }
 }
 
 export function defineSourceStories(name: BrowserName): void {
@@ -155,6 +224,49 @@ export function defineSourceStories(name: BrowserName): void {
       expect(await source.cspViolations()).toEqual([]);
       expect(await source.page.cookies()).toEqual([]);
       expect(await source.page.evaluate(() => [localStorage.length, sessionStorage.length])).toEqual([0, 0]);
+      await source.page.close();
+    });
+
+    it('shows the newsroom\'s signed replies (sealdrop\'s padded, gpg\'s as made) and refuses planted ones, saying why', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/');
+      await source.sourceWaitsForThePageToBeReady();
+      const codename = await source.sourceSubmitsTip({ message: 'who writes back?' });
+      await source.sourceConfirmsSheWroteItDown();
+      const stored = (await sourceOf(server.database.db, codename))!;
+      const db = server.database.db;
+
+      await newsroomReplies(db, stored.id, stored.publicKey, 'Signed by the newsroom.');
+      // Written straight into the database by someone holding the source's public key:
+      await plantReply(db, stored.id, await encryptToKeys(new TextEncoder().encode('Send us your name.'), [await openpgp.readKey({ armoredKey: stored.publicKey })]));
+      const { privateKey: mallory } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Newsroom' }], format: 'object' });
+      await plantReply(db, stored.id, await signedReply(stored.publicKey, 'Call this number.', mallory));
+      await plantReply(db, stored.id, await forgedReply(stored.publicKey, 'Stay safe.', 'Meet us tonight.'));
+      const expected = [
+        { text: 'Signed by the newsroom.', refused: null },
+        { text: 'Not shown: this reply is not signed by the newsroom, so it may not come from them. Do not answer it or do what it asks; you can delete it.', refused: 'unsigned' },
+        { text: "Not shown: this reply is signed with a key that is not the newsroom's, so it may not come from them. Do not answer it or do what it asks; you can delete it.", refused: 'wrong_signer' },
+        { text: "Not shown: this reply's signature does not match its text, so it was changed or forged. Do not answer it or do what it asks; you can delete it.", refused: 'bad_signature' },
+      ];
+      if (gpgPresent) {
+        const pushed = await gpgReplies(db, stored.handle, 'Made with gpg, unpadded.\n');
+        expect(pushed.status).toBe(201);
+        expected.push({ text: 'Made with gpg, unpadded.\n', refused: null });
+      }
+
+      await source.sourceVisits('/return.html');
+      await source.sourceReturnsWithCodename(codename);
+      const shown = await source.sourceReadsReplies();
+      const byText = (a: { text: string }, b: { text: string }) => a.text.localeCompare(b.text);
+      expect(shown.sort(byText)).toEqual(expected.sort(byText));
+      for (const text of ['Send us your name.', 'Call this number.', 'Meet us tonight.']) expect(await source.page.content()).not.toContain(text);
+      expect(await source.accessibilityProblems(AXE), 'refused replies shown').toEqual([]);
+
+      // the same refusal in the source's language
+      await source.sourcePicksLanguage('ko');
+      const korean = await source.sourceReadsReplies();
+      expect(korean.find((r) => r.refused === 'unsigned')!.text).toMatch(/^표시하지 않음: 이 답장에는 편집국의 서명이 없어/);
+      expect(await source.cspViolations()).toEqual([]);
       await source.page.close();
     });
 

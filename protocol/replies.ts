@@ -1,0 +1,175 @@
+/**
+ * @module protocol/replies — a reply's three forms (PROTOCOL.md, "Replies"): made offline (signed by
+ * the newsroom key, padded, encrypted to the source and the newsroom, plus a detached signature over
+ * the ciphertext), checked by the editor API (the detached signature only: it cannot decrypt), and
+ * opened on the source's page (the inner signature against the newsroom key it encrypts to).
+ */
+import { createMessage, decrypt, enums, readMessage, readSignature, sign, unarmor, verify, type PrivateKey, type PublicKey } from 'openpgp';
+import { readPackets } from './_packets.ts';
+import { OpenPgpCheckError } from './errors.ts';
+import { MAX_REPLY_SIGNATURE_BYTES } from './limits.ts';
+import { paddedLength } from './padme.ts';
+import { encryptToKeys } from './source-keys.ts';
+
+/** What `sealReply` makes: the message to store, and the signature the editor API checks it with. */
+export type SealedReply = { message: Uint8Array; signature: Uint8Array };
+
+/** Why a page refuses to show a reply; `unreadable` when it does not even decrypt. */
+export type ReplyProblem = 'unreadable' | 'unsigned' | 'wrong_signer' | 'bad_signature';
+export type OpenedReply = { ok: true; text: string } | { ok: false; problem: ReplyProblem };
+
+const TAG_SIGNATURE = 2;
+/** Tries before giving up on one target size (a length header may grow by a few bytes across a step). */
+const TRIES_PER_TARGET = 4;
+
+/**
+ * Signs `text` (UTF-8 without U+0000) with the newsroom key, pads it with zero bytes so the
+ * binary message is exactly `paddedLength` of its unpadded size, encrypts it to the source key and
+ * the newsroom key (`encryptToKeys`: no compression, SEIPDv1 for v4 keys), and signs that
+ * ciphertext with a detached signature. `newsroomKey` must be unlocked.
+ */
+export async function sealReply(text: Uint8Array, sourceKey: PublicKey, newsroomKey: PrivateKey): Promise<SealedReply> {
+  if (!(text instanceof Uint8Array)) throw new TypeError(`expected Uint8Array, got ${typeof text}`);
+  if (text.includes(0)) throw new TypeError('expected reply text without NUL bytes (they are the padding), got one');
+  if (!newsroomKey.isDecrypted()) throw new TypeError('expected an unlocked newsroom key, got a locked one');
+  let target: number | undefined;
+  let pad = 0;
+  for (let attempt = 0; attempt < 3 * TRIES_PER_TARGET; attempt++) {
+    const plaintext = new Uint8Array(text.length + pad);
+    plaintext.set(text);
+    const message = await encryptToKeys(plaintext, [sourceKey, newsroomKey.toPublic()], newsroomKey);
+    target ??= paddedLength(message.length);
+    if (message.length === target) {
+      const signature = (await sign({
+        message: await createMessage({ binary: message }),
+        signingKeys: newsroomKey,
+        detached: true,
+        format: 'binary',
+      })) as Uint8Array;
+      return { message, signature };
+    }
+    pad = Math.max(0, pad + target - message.length);
+    // A length header that grows across a step (or a signature a byte shorter) can make a target
+    // unreachable: the next PADMÉ size always is.
+    if (attempt % TRIES_PER_TARGET === TRIES_PER_TARGET - 1) target = paddedLength(target + 1);
+  }
+  throw new Error('could not pad the reply to a PADMÉ size');
+}
+
+/**
+ * The editor API's check: `signature` (binary or armored, at most MAX_REPLY_SIGNATURE_BYTES) is one
+ * detached signature of type 0x00 (binary document) over exactly `message`'s bytes, by the
+ * newsroom key. Shape first, then the issuer, then one verification. Throws OpenPgpCheckError
+ * `bad_signature_format`, `wrong_signer` or `bad_signature`.
+ */
+export async function checkReplySignature(message: Uint8Array, signature: Uint8Array, newsroomKey: PublicKey): Promise<void> {
+  const binary = await signatureBytes(signature);
+  let packets;
+  try {
+    packets = await readPackets([binary]);
+  } catch (error) {
+    if (!(error instanceof OpenPgpCheckError)) throw error;
+    throw new OpenPgpCheckError('bad_signature_format', `the signature's packet framing is broken: ${error.message}`);
+  }
+  const [packet] = packets;
+  if (packets.length !== 1 || packet!.tag !== TAG_SIGNATURE || packet!.partial) {
+    throw new OpenPgpCheckError('bad_signature_format', `expected one signature packet, got ${packets.map((p) => `tag ${p.tag}`).join(', ') || 'none'}`);
+  }
+  const [version, type] = packet!.body;
+  if (version !== 4 && version !== 6) throw new OpenPgpCheckError('bad_signature_format', `expected a v4 or v6 signature, got v${version}`);
+  if (type !== enums.signature.binary) {
+    throw new OpenPgpCheckError('bad_signature_format', `expected a binary-document signature (type 0x00), got type 0x${(type ?? 0).toString(16).padStart(2, '0')}`);
+  }
+  let parsed;
+  try {
+    parsed = await readSignature({ binarySignature: binary });
+  } catch (error) {
+    throw new OpenPgpCheckError('bad_signature_format', `the signature does not parse: ${(error as Error).message}`);
+  }
+  const issuers = parsed.getSigningKeyIDs().map((id) => id.toHex());
+  const newsroomIds = newsroomKey.getKeyIDs().map((id) => id.toHex());
+  if (!issuers.some((id) => newsroomIds.includes(id))) {
+    throw new OpenPgpCheckError('wrong_signer', `expected a signature by the newsroom key, got one by ${issuers.join(', ') || 'an unnamed key'}`);
+  }
+  const result = await verify({
+    message: await createMessage({ binary: message }),
+    signature: parsed,
+    verificationKeys: newsroomKey,
+    format: 'binary',
+    // No clock is trusted with this: the offline machine's may run ahead. The key must still have
+    // been valid when the signature says it was made.
+    date: null as unknown as Date,
+  });
+  try {
+    await result.signatures[0]!.verified;
+  } catch (error) {
+    throw new OpenPgpCheckError('bad_signature', `the signature does not verify: ${(error as Error).message}`);
+  }
+}
+
+const ARMORED_SIGNATURE = '-----BEGIN PGP SIGNATURE-----';
+
+async function signatureBytes(signature: Uint8Array): Promise<Uint8Array> {
+  if (signature.length === 0) throw new OpenPgpCheckError('bad_signature_format', 'expected a signature, got nothing');
+  if (signature.length > MAX_REPLY_SIGNATURE_BYTES) {
+    throw new OpenPgpCheckError('bad_signature_format', `expected a signature of at most ${MAX_REPLY_SIGNATURE_BYTES} bytes, got ${signature.length}`);
+  }
+  const head = new TextDecoder('latin1').decode(signature.subarray(0, 64)).trimStart();
+  if (!head.startsWith('-----BEGIN PGP')) return signature;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(signature).trim();
+  } catch {
+    throw new OpenPgpCheckError('bad_signature_format', 'expected armored text in UTF-8');
+  }
+  if (!text.startsWith(ARMORED_SIGNATURE) || text.indexOf('-----BEGIN PGP', 1) !== -1) {
+    throw new OpenPgpCheckError('bad_signature_format', 'expected exactly one PGP SIGNATURE block, nothing around it');
+  }
+  try {
+    const { type, data } = await unarmor(text);
+    if (type !== enums.armor.signature) throw new Error(`armor type ${type}`);
+    return data as Uint8Array;
+  } catch (error) {
+    throw new OpenPgpCheckError('bad_signature_format', `the armored signature does not parse: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The page's check: decrypts `message` (binary or armored) with the source's unlocked key and
+ * shows it only when a signature in it is the newsroom key's and verifies. The text is the literal
+ * data without its trailing zero bytes (the padding), decoded as UTF-8.
+ */
+export async function openReply(message: Uint8Array | string, sourceKey: PrivateKey, newsroomKey: PublicKey): Promise<OpenedReply> {
+  let data: Uint8Array;
+  let signatures: Awaited<ReturnType<typeof decrypt>>['signatures'];
+  try {
+    const parsed = typeof message === 'string' ? await readMessage({ armoredMessage: message }) : await readMessage({ binaryMessage: message });
+    const result = await decrypt({
+      message: parsed,
+      decryptionKeys: sourceKey,
+      verificationKeys: newsroomKey,
+      format: 'binary',
+      // The source's clock is no judge of when the newsroom wrote; the key's validity at the
+      // signature's own date is still checked.
+      date: null as unknown as Date,
+    });
+    data = result.data as Uint8Array;
+    signatures = result.signatures;
+  } catch {
+    return { ok: false, problem: 'unreadable' };
+  }
+  if (signatures.length === 0) return { ok: false, problem: 'unsigned' };
+  const newsroomIds = new Set(newsroomKey.getKeyIDs().map((id) => id.toHex()));
+  const byNewsroom = signatures.filter((s) => newsroomIds.has(s.keyID.toHex()));
+  // Signatures by other keys (an editor's own, say) are let be; they prove nothing either way.
+  for (const s of signatures) if (!byNewsroom.includes(s)) s.verified.catch(() => undefined);
+  if (byNewsroom.length === 0) return { ok: false, problem: 'wrong_signer' };
+  try {
+    for (const s of byNewsroom) await s.verified;
+  } catch {
+    return { ok: false, problem: 'bad_signature' };
+  }
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0) end--;
+  return { ok: true, text: new TextDecoder('utf-8', { fatal: false }).decode(data.subarray(0, end)) };
+}
