@@ -38,7 +38,7 @@ let pulled: FixtureSubmission;
 beforeAll(async () => {
   database = await createTestDatabase();
   newsroom = await readDemoNewsroomKey();
-  app = createEditorApp({ ...base, db: database.db, auth: { failureDelayMs: 20 } });
+  app = createEditorApp({ ...base, newsroomKey: newsroom, db: database.db, auth: { failureDelayMs: 20 } });
   sourceApp = createApp({
     ...base,
     db: database.db,
