@@ -192,7 +192,10 @@ describe('sealdrop pull, selectively', () => {
     expect(await listTree(join(tmp.dir, 'key-only'))).toEqual(['bundle.json', 'sources/', `sources/${handles.quiet}.asc`]);
     // the key is enough to answer the source
     await writeFile(join(tmp.dir, 'reply.txt'), 'We read both. Thank you.\n');
-    const replied = await cli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'key-only', '--to', handles.quiet!, '--outbox', 'outbox', 'reply.txt']);
+    // (replies are signed: the newsroom key is unlocked, as for decrypt)
+    const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'key-only', '--to', handles.quiet!, '--outbox', 'outbox', 'reply.txt'], {
+      cwd: tmp.dir, env: { ...env(), SEALDROP_PASSPHRASE: DEMO_PASSPHRASE },
+    });
     expect(replied.code, replied.stderr).toBe(0);
   });
 
