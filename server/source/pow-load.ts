@@ -20,6 +20,7 @@
  * processes the threshold is met up to N quarters late.
  */
 import { sql } from 'drizzle-orm';
+import { MAX_POW_FLOOD_BITS } from '../config.ts';
 import { rowsOf, type Db } from '../db/open.ts';
 
 export const POW_LOAD_BUCKET_MS = 60_000;
@@ -53,6 +54,14 @@ function oldestBucket(current: number, maxBits: number): number {
 }
 
 const bucketOf = (now: Date) => Math.floor(now.getTime() / POW_LOAD_BUCKET_MS);
+
+/**
+ * Deletes the buckets no configuration can still count (older than MAX_POW_FLOOD_BITS minutes):
+ * the purge timer's part, so that a flood's counts go even when no request comes to read them.
+ */
+export async function forgetOldLoad(db: Db, now: Date): Promise<void> {
+  await db.execute(sql`delete from pow_load where bucket < ${oldestBucket(bucketOf(now), MAX_POW_FLOOD_BITS)}::int`);
+}
 
 export function createPowLoad(options: PowLoadOptions): PowLoad {
   const { db, opensPerMinute, maxBits, refreshMs = POW_LOAD_REFRESH_MS } = options;

@@ -8,6 +8,7 @@ import type { NewsroomKey } from '../newsroom-key.ts';
 import { buildTestApp, demoNewsroomKey, type TestApp } from '../test-helpers.ts';
 import { answer, ciphertextFor, newLookupId, openUpload, post, sendTip, solvedPow } from './open.test-helpers.ts';
 import { floodBitsOf, POW_LOAD_REFRESH_MS } from './pow-load.ts';
+import { purgeExpired } from './purge.ts';
 
 let database: Database;
 let newsroomKey: NewsroomKey;
@@ -145,6 +146,24 @@ describe('the adaptive difficulty', () => {
     await Promise.all(Array.from({ length: 10 }, () => openUpload(a.app, { bytes, lookupId })));
     later(POW_LOAD_REFRESH_MS);
     expect(await priceOf(a)).toBe(BASE + 2);
+  });
+
+  it('forgets a flood\'s minutes by the purge timer too, when no request comes to read them', async () => {
+    const a = await build();
+    now = new Date('2026-05-04T13:00:01Z');
+    const bytes = await ciphertextFor(newsroomKey, 500);
+    const lookupId = newLookupId();
+    await sendTip(a.app, { bytes, lookupId, sourceKeys });
+    await Promise.all(Array.from({ length: 20 }, () => openUpload(a.app, { bytes, lookupId })));
+    later(POW_LOAD_REFRESH_MS);
+    expect(await priceOf(a)).toBe(BASE + 2);
+    expect(await powLoadRows()).toHaveLength(1);
+    later(12 * 60_000);
+    await purgeExpired(database.db, clock);
+    expect(await powLoadRows()).toHaveLength(1);
+    later(60_000);
+    await purgeExpired(database.db, clock);
+    expect(await powLoadRows()).toEqual([]);
   });
 
   it('leaves the table empty under ordinary load', async () => {

@@ -3,6 +3,7 @@ import { and, eq, lt } from 'drizzle-orm';
 import { type Clock, dayOf, daysBefore } from '../clock.ts';
 import type { Db } from '../db/open.ts';
 import { spentPow, submissions } from '../db/schema.ts';
+import { forgetOldLoad } from './pow-load.ts';
 import { sweepStaleUploads } from './stale-uploads.ts';
 
 export const PURGE_INTERVAL_MS = 15 * 60 * 1000;
@@ -31,6 +32,8 @@ export async function purgeExpired(db: Db, clock: Clock, staleHours = DEFAULT_ST
     .returning({ id: submissions.id });
   const pow = await db.delete(spentPow).where(lt(spentPow.expiresDay, dayOf(now))).returning({ id: spentPow.idHash });
   const staleUploads = await sweepStaleUploads(db, now, staleHours);
+  // the adaptive price's old minutes, also when no request came to read (and delete) them
+  await forgetOldLoad(db, now);
   return { uploads: uploads.length, staleUploads, spentPow: pow.length };
 }
 
