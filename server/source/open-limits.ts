@@ -116,8 +116,9 @@ export type ReservationOutcome = 'created' | 'unknown_codename' | 'codename_take
  * One decision, all or nothing: the codename is checked (known for a returning source, unknown for
  * a new one), the quotas, the token spent, and the upload made. A refused open spends no token.
  * The source's bytes of the day count every upload it opened that day (in progress, received or
- * downloaded; a new source's by its pending lookup hash); the total counts uploads in progress and
- * tips not yet downloaded.
+ * downloaded; a new source's, by its pending lookup hash, its uploads in progress); the total counts
+ * uploads in progress and tips not yet downloaded. Both are sums over indexed rows, under the lock:
+ * the adaptive price keeps the opens that reach here to about the flood threshold a minute.
  */
 export async function reserveUpload(db: Db, limits: OpenLimits, r: Reservation): Promise<ReservationOutcome> {
   const [outcome] = await db.transaction(async (tx) => {
@@ -128,8 +129,11 @@ export async function reserveUpload(db: Db, limits: OpenLimits, r: Reservation):
         usage as (
           select
             (select coalesce(sum(size), 0) from submissions
-              where created_day = ${r.day}::date
-                and (source_id = (select id from known) or pending_lookup_hash = ${r.lookupHash}))::bigint as source_day,
+              where created_day = ${r.day}::date and ${
+                r.returning
+                  ? sql`source_id = (select id from known)`
+                  : sql`status = 'uploading' and source_id is null and pending_lookup_hash = ${r.lookupHash}`
+              })::bigint as source_day,
             (select coalesce(sum(size), 0) from submissions where status in ('uploading', 'received'))::bigint as total),
         spent as (
           insert into spent_pow (id_hash, expires_day)
