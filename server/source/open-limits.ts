@@ -4,7 +4,8 @@
  * attack"). Refusals touch nothing already stored: a full server stops taking new uploads and keeps
  * every received tip, and uploads already open go on.
  *
- * The quotas are decided with the upload's creation: one transaction under one advisory lock, so
+ * The quotas are decided with the upload's creation: one statement, a function that takes one
+ * advisory lock (0x5ea1d20a; the migrations use 0x5ea1d209) and then reads with fresh snapshots, so
  * opens (on every process) are decided one at a time and two at once cannot both fit in the room
  * left for one. The storage figures are read at most every STORAGE_REFRESH_MS per process (a
  * directory walk in PostgreSQL, a statfs here), before the dearer steps of an open.
@@ -34,8 +35,6 @@ export const DEFAULT_OPEN_LIMITS: OpenLimits = {
 };
 
 export const STORAGE_REFRESH_MS = 15_000;
-/** pg_advisory_xact_lock key of the open's decision (the migrations use 0x5ea1d209) */
-const OPEN_LOCK_KEY = 0x5ea1d20a;
 
 export const STORAGE_FULL_MESSAGE = 'The server cannot take new uploads now: its storage is nearly full. Received tips are kept.';
 
@@ -121,40 +120,16 @@ export type ReservationOutcome = 'created' | 'unknown_codename' | 'codename_take
  * the adaptive price keeps the opens that reach here to about the flood threshold a minute.
  */
 export async function reserveUpload(db: Db, limits: OpenLimits, r: Reservation): Promise<ReservationOutcome> {
-  const [outcome] = await db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${OPEN_LOCK_KEY})`);
-    return rowsOf<{ known: number; created: number; source_day: number; total: number }>(
-      await tx.execute(sql`
-        with known as (select id from sources where lookup_hash = ${r.lookupHash}),
-        usage as (
-          select
-            (select coalesce(sum(size), 0) from submissions
-              where created_day = ${r.day}::date and ${
-                r.returning
-                  ? sql`source_id = (select id from known)`
-                  : sql`status = 'uploading' and source_id is null and pending_lookup_hash = ${r.lookupHash}`
-              })::bigint as source_day,
-            (select coalesce(sum(size), 0) from submissions where status in ('uploading', 'received'))::bigint as total),
-        spent as (
-          insert into spent_pow (id_hash, expires_day)
-          select ${r.pow.idHash}, ${r.pow.expiresDay}::date
-          where exists (select 1 from known) = ${r.returning}::boolean
-            and (select source_day from usage) + ${r.size}::bigint <= ${limits.quotaSourcePerDay}::bigint
-            and (select total from usage) + ${r.size}::bigint <= ${limits.quotaTotal}::bigint
-          on conflict (id_hash) do nothing returning 1),
-        made as (
-          insert into submissions (id, source_id, status, size, chunk_size, chunks, sha256,
-            pending_lookup_hash, pending_public_key, pending_locked_private_key, created_day)
-          select ${r.id}::uuid, (select id from known), 'uploading', ${r.size}::bigint, ${r.chunkSize}::int,
-            ${r.chunks}::int, ${r.sha256}, ${r.returning ? null : r.lookupHash}::text,
-            ${r.sourceKeys?.publicKey ?? null}::text, ${r.sourceKeys?.lockedPrivateKey ?? null}::text,
-            ${r.day}::date
-          from spent
-          returning id)
-        select (select count(*) from known)::int as known, (select count(*) from made)::int as created,
-          (select source_day from usage) as source_day, (select total from usage) as total`),
-    );
-  });
+  // one statement (no transaction held by the client: a connection lost mid-way leaves nothing
+  // waiting), the function of migrations/0003_pricing.sql
+  const [outcome] = rowsOf<{ known: number; created: number; source_day: number; total: number }>(
+    await db.execute(sql`
+      select o_known as known, o_created as created, o_source_day as source_day, o_total as total
+      from sealdrop_reserve_upload(${r.id}::uuid, ${r.lookupHash}::text, ${r.returning}::boolean, ${r.pow.idHash}::text,
+        ${r.pow.expiresDay}::date, ${r.size}::bigint, ${r.chunkSize}::int, ${r.chunks}::int, ${r.sha256}::text,
+        ${r.sourceKeys?.publicKey ?? null}::text, ${r.sourceKeys?.lockedPrivateKey ?? null}::text, ${r.day}::date,
+        ${limits.quotaSourcePerDay}::bigint, ${limits.quotaTotal}::bigint)`),
+  );
   if (Number(outcome?.created) === 1) return 'created';
   const known = Number(outcome?.known) > 0;
   if (r.returning && !known) return 'unknown_codename';
