@@ -18,6 +18,14 @@
  *   - honest while flooded at a priced rate: the flood limited to what one attacker core could pay
  *     for at difficulty 16 (this machine's native SHA-256 rate / 2^16 tokens per second)
  * The figure: honest tips/s while flooded ÷ alone, the median of the rounds' ratios, goal ≥ 80 %.
+ * Then, once, the adaptive difficulty (server/source/pow-load.ts) at work: a second server process
+ * on the same database at the real base difficulty (16) and the default flood settings, and
+ * bench/_cheap-flood-client.ts opening uploads as a known source with tokens it solves natively at
+ * whatever price is asked, for ADAPTIVE_SECONDS; the price is sampled every 2 s, honest tips (solved
+ * natively here, so only their open and chunk are timed) go through now and then. The figure: the
+ * time an honest source waits during that flood = the proof of work at the price reached, at the
+ * hash rate of Firefox with the JIT off (FIREFOX_POW_RATE, measured by bench/pow-rate.bench.ts),
+ * plus the open and the chunk.
  * Both clients and the server share this machine's cores, so the flooding client's own work (printed:
  * its CPU per open) also takes CPU from the server and from the honest client; the server's CPU per
  * operation and the cores it kept busy are printed beside each rate, to tell the two apart.
@@ -25,11 +33,13 @@
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { POW_DEFAULT_DIFFICULTY } from '../protocol/limits.ts';
 import { generateSourceKeys } from '../protocol/source-keys.ts';
 import { demoNewsroomKey } from '../server/test-helpers.ts';
 import {
   cpuMs, expectStatus, fmt, freshDatabase, load, makeTip, median, postJson, sendTip, startChild, startServer, type Child, type Tip,
 } from './_load.ts';
+import { solveNatively } from './_native-pow.ts';
 
 const BASELINE_CLIENTS = 50;
 const HONEST_CLIENTS = Number(process.env.BENCH_HONEST_CLIENTS ?? 50);
@@ -38,6 +48,10 @@ const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 4000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PRICED_DIFFICULTY = 16;
 const FLOOD = fileURLToPath(new URL('./_flood-client.ts', import.meta.url));
+const CHEAP_FLOOD = fileURLToPath(new URL('./_cheap-flood-client.ts', import.meta.url));
+const ADAPTIVE_SECONDS = Number(process.env.BENCH_ADAPTIVE_SECONDS ?? 120);
+/** SHA-256/s of the page's worker in Firefox ESR, JIT off (bench/pow-rate.bench.ts, 2026-12-01: median of 3) */
+const FIREFOX_POW_RATE = Number(process.env.BENCH_FIREFOX_POW_RATE ?? 33_174);
 
 interface Phase {
   /** honest tips per second (0 in the flood-only phase) */
@@ -198,9 +212,89 @@ export async function run(): Promise<void> {
         `flood ${fmt(pick((r) => r.priced.flood!.perSecond), 1)} opens/s = one attacker core at difficulty ${PRICED_DIFFICULTY} ` +
         `(${fmt(hashes)} SHA-256/s here / 2^${PRICED_DIFFICULTY}) (honest errors ${errors((r) => r.priced)})`,
     );
+    flood.process.stdin!.end();
+    flood = undefined;
+    await adaptivePhase(database.url, tips[0]!, sourceKeys, children);
   } finally {
     flood?.process.stdin!.end();
     for (const child of children) await child.stop();
     await database.drop();
+  }
+}
+
+/** One tip at the price asked, solved natively here; resolves with the ms its open and chunk took. */
+async function pricedTip(base: string, tip: Tip, sourceKeys: Parameters<typeof sendTip>[2], lookupId: string, tries = 3): Promise<number> {
+  const challenge = JSON.parse(await expectStatus(await postJson(base, '/api/v1/pow', {}), 200)) as { token: string; difficulty: number };
+  const nonce = await solveNatively(challenge.token, challenge.difficulty);
+  const started = performance.now();
+  const opened = await postJson(base, '/api/v1/uploads', {
+    pow: { token: challenge.token, nonce },
+    lookupId,
+    sourceKeys,
+    size: tip.bytes.length,
+    chunkSize: tip.bytes.length,
+    chunks: 1,
+    sha256: tip.sha256,
+  });
+  // the price rose while it was solved: a page asks for a new challenge (client/lib/send.ts)
+  if (opened.status === 400 && tries > 1) return pricedTip(base, tip, sourceKeys, lookupId, tries - 1);
+  const { uploadId } = JSON.parse(await expectStatus(opened, 201)) as { uploadId: string };
+  const done = await fetch(`${base}/api/v1/uploads/${uploadId}/chunks/0`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: tip.bytes as Uint8Array<ArrayBuffer>,
+  });
+  await expectStatus(done, 200);
+  return performance.now() - started;
+}
+
+export async function adaptivePhase(databaseUrl: string, tip: Tip, sourceKeys: Parameters<typeof sendTip>[2], children: Child[]): Promise<void> {
+  const server = await startServer({ MODE: 'source', DATABASE_URL: databaseUrl, POW_DIFFICULTY: String(POW_DEFAULT_DIFFICULTY) });
+  children.push(server);
+  const known = createHash('sha256').update(`abuse-bench-known-${Date.now()}`).digest('hex');
+  const quietMs = await pricedTip(server.base, tip, sourceKeys, known);
+  const cheap = await startChild(CHEAP_FLOOD, { BASE: server.base, LOOKUP_ID: known });
+  try {
+    const price = async () => (JSON.parse(await expectStatus(await postJson(server.base, '/api/v1/pow', {}), 200)) as { difficulty: number }).difficulty;
+    const quietPrice = await price();
+    tell(cheap, { run: true });
+    const samples: { at: number; difficulty: number }[] = [];
+    const honestMs: number[] = [];
+    const t0 = performance.now();
+    let half: Snapshot | undefined;
+    let halfAt = 0;
+    let nextHonest = 10_000;
+    while (performance.now() - t0 < ADAPTIVE_SECONDS * 1000) {
+      await new Promise((r) => setTimeout(r, 2000));
+      const at = performance.now() - t0;
+      samples.push({ at, difficulty: await price() });
+      if (!half && at >= (ADAPTIVE_SECONDS * 1000) / 2) [half, halfAt] = [await snapshot(cheap), at];
+      if (at >= nextHonest) {
+        nextHonest += 15_000;
+        honestMs.push(await pricedTip(server.base, tip, sourceKeys, createHash('sha256').update(`honest-${at}`).digest('hex')));
+      }
+    }
+    const end = await snapshot(cheap);
+    const endAt = performance.now() - t0;
+    tell(cheap, { pause: true });
+    const late = samples.filter((s) => s.at >= (ADAPTIVE_SECONDS * 1000) / 2).map((s) => s.difficulty);
+    const reached = median(late);
+    const acceptedPerMinute = (((end.statuses['201'] ?? 0) - (half!.statuses['201'] ?? 0)) / (endAt - halfAt)) * 60_000;
+    const openMs = median(honestMs);
+    const waitSeconds = 2 ** reached / FIREFOX_POW_RATE + openMs / 1000;
+    const quietSeconds = 2 ** quietPrice / FIREFOX_POW_RATE + quietMs / 1000;
+    console.log(
+      `adaptive difficulty, ${ADAPTIVE_SECONDS} s of valid-but-cheap opens (one attacker process, native SHA-256, ` +
+        `${process.env.CHEAP_FLOOD_CLIENTS ?? 4} loops): price ${quietPrice} bits before, ${samples.map((s) => s.difficulty).join(' ')} (every 2 s); ` +
+        `second half: median ${reached} bits, the flood's opens accepted ${fmt(acceptedPerMinute)}/min (threshold 60/min), ` +
+        `answers ${Object.entries(end.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')}`,
+    );
+    console.log(
+      `honest source's wait during that flood:  ${fmt(waitSeconds, 1)} s = 2^${reached} tries at ${fmt(FIREFOX_POW_RATE)} SHA-256/s ` +
+        `(Firefox, JIT off) + ${fmt(openMs)} ms open and chunk (median of ${honestMs.length}); without the flood ${fmt(quietSeconds, 1)} s ` +
+        `(2^${quietPrice}, ${fmt(quietMs)} ms); load average now ${fmt(loadavg()[0]!, 2)}`,
+    );
+  } finally {
+    cheap.process.stdin!.end();
   }
 }

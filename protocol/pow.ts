@@ -105,6 +105,27 @@ export async function solvePow(token: string, difficulty: number, options: Solve
   throw new PowError('unsolved', 'expected a solution below 2^53 tries, found none');
 }
 
+/** Announced sizes up to this many bytes pay no extra bits: every text tip, a photo or two. */
+export const POW_FREE_BYTES = 1024 * 1024;
+
+/**
+ * The extra bits a ciphertext of `size` bytes pays above the base difficulty (PROTOCOL.md,
+ * "Pricing"): two bits for every three doublings above POW_FREE_BYTES, rounded down, so the work
+ * grows as size^(2/3): a 2 GiB upload (11 doublings) pays 7 bits, 128 times a text tip's work.
+ */
+export function powSizeBits(size: number): number {
+  if (!Number.isSafeInteger(size) || size < 0) throw new PowError('bad_size', `expected a byte count, got ${size}`);
+  if (size <= POW_FREE_BYTES) return 0;
+  // the doublings above POW_FREE_BYTES, rounded up: the bit length of ceil(size / FREE) - 1
+  const doublings = Math.ceil(Math.log2(Math.ceil(size / POW_FREE_BYTES)));
+  return Math.floor((2 * doublings) / 3);
+}
+
+/** The expected seconds to solve `difficulty` bits at `hashesPerSecond` (2^difficulty tries on average). */
+export function powSeconds(difficulty: number, hashesPerSecond: number): number {
+  return 2 ** difficulty / hashesPerSecond;
+}
+
 /** False for a wrong or non-canonical nonce (decimal, no leading zeros, ≤ 16 digits). */
 export async function checkPowSolution(token: string, nonce: string, difficulty: number): Promise<boolean> {
   checkDifficulty(difficulty);

@@ -8,7 +8,7 @@ import { decryptKey, PublicKeyPacket, readPrivateKey, SignaturePacket } from 'op
 import { describe, expect, it, vi } from 'vitest';
 import {
   buildEnvelope, checkCodename, checkReplySignature, openReply, checkPowSolution, checkSourceKeys, checkSourcePublicKey, deriveSourceSecrets, hashLookupId, inspectMessage,
-  inspectMessageStream, paddedLength, padmeLength, parseEnvelope, parsePowToken, SCRYPT_PARAMS, CODENAME_WORDS, curatedListText,
+  inspectMessageStream, paddedLength, padmeLength, parseEnvelope, parsePowToken, powSizeBits, SCRYPT_PARAMS, CODENAME_WORDS, curatedListText,
   type CuratedLanguage,
 } from './index.ts';
 import { formatSiteManifest, parseSiteManifest } from './site-manifest.ts';
@@ -51,6 +51,16 @@ async function run({ headers: h, data, text }: Vector): Promise<string> {
       const s = deriveSourceSecrets(text, h.salt!);
       expect(s).toEqual({ lookupId: h['lookup-id'], keyPassphrase: h['key-passphrase'] });
       expect(hashLookupId(s.lookupId)).toBe(h['lookup-hash']);
+      return 'success';
+    }
+    case 'pow-price': {
+      let bits: number;
+      try {
+        bits = powSizeBits(Number(h.size));
+      } catch (e) {
+        return failure('pow', e);
+      }
+      expect(bits).toBe(Number(h.bits));
       return 'success';
     }
     case 'padme':

@@ -31,7 +31,9 @@ import { securityHeaders } from './policies/security-headers.ts';
 import { staticPages } from './policies/static-pages.ts';
 import { RefusalError, refuse } from './source/errors.ts';
 import { deleteReply, lookupSource } from './source/lookup.ts';
-import { issuePow } from './source/pow.ts';
+import { createStorageWatch, DEFAULT_OPEN_LIMITS, type OpenLimits, type StorageWatch } from './source/open-limits.ts';
+import { issuePow, powPrice } from './source/pow.ts';
+import { createPowLoad, type PowLoad } from './source/pow-load.ts';
 import { type ChunkGate, createChunkGate } from './source/chunk-gate.ts';
 import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
 import { KeyCheckTokens } from './source/key-check-tokens.ts';
@@ -42,7 +44,14 @@ export interface AppDeps {
   newsroomKey: NewsroomKey;
   instance: Instance;
   clock: Clock;
-  config: Pick<Config, 'powDifficulty' | 'onionLocation' | 'logRequests'>;
+  config: Pick<Config, 'powDifficulty' | 'onionLocation' | 'logRequests'> &
+    Partial<Pick<Config, 'powFloodOpensPerMinute' | 'powFloodMaxBits'>>;
+  /** the quotas and storage limits of opens (server/source/open-limits.ts); default DEFAULT_OPEN_LIMITS */
+  openLimits?: OpenLimits;
+  /** the adaptive price's shared state; default from config (tests pass their own to share one clock) */
+  powLoad?: PowLoad;
+  /** the storage reading; default from openLimits */
+  storage?: StorageWatch;
   /** where request-log lines and error notes go (one line each, no address, agent or time) */
   log: LogLine;
   /** the built pages; default client/dist */
@@ -73,6 +82,7 @@ const openUploadBody = z.strictObject({
   chunks: count,
   sha256: hex64,
 });
+const powBody = z.strictObject({ size: z.number().int().min(0).max(MAX_CIPHERTEXT_BYTES).optional() });
 const lookupBody = z.strictObject({ lookupId: hex64 });
 const deleteReplyBody = z.strictObject({ lookupId: hex64, replyId: z.uuid() });
 
@@ -87,23 +97,36 @@ export function createApp(deps: AppDeps): Hono {
   const keyCheckTokens = new KeyCheckTokens();
   const chunkGate = deps.chunkGate ?? createChunkGate();
   const databaseDeadlineMs = deps.databaseDeadlineMs ?? DATABASE_DEADLINE_MS;
+  const openLimits = deps.openLimits ?? DEFAULT_OPEN_LIMITS;
+  const powLoad =
+    deps.powLoad ??
+    createPowLoad({ db, opensPerMinute: config.powFloodOpensPerMinute ?? 60, maxBits: config.powFloodMaxBits ?? 8 });
+  const storage = deps.storage ?? createStorageWatch({ db, limits: openLimits });
   const uploadDeps = (): UploadDeps => ({
     db,
     serverSecret: instance.serverSecret,
     powDifficulty: config.powDifficulty,
+    powLoad,
+    openLimits,
+    storage,
     newsroomKeyIds: newsroomKey.encryptionKeyIds,
     keyCheck: deps.keyCheck ?? checkKeysHere,
     keyCheckTokens,
     now: clock(),
     onCompletionCheck: deps.onCompletionCheck,
   });
-  const pow = () => issuePow(instance.serverSecret, config.powDifficulty, clock());
+  /** a challenge priced for an upload of `size` bytes (a text tip's without it) */
+  const pow = async (size = 0) => {
+    const now = clock();
+    const { difficulty } = await powPrice(config.powDifficulty, powLoad, size, now);
+    return issuePow(instance.serverSecret, difficulty, now);
+  };
 
   app.get('/health', (c) => c.json({ ok: true }));
   // every API request but a chunk's (which has its own, after its body) answers within the deadline
   app.use('/api/*', async (c, next) => (c.req.method === 'PUT' ? next() : deadline(databaseDeadlineMs)(c, next)));
 
-  app.get('/api/v1/config', (c) =>
+  app.get('/api/v1/config', async (c) =>
     c.json({
       version: PROTOCOL_VERSION,
       instanceSalt: instance.instanceSalt,
@@ -122,11 +145,11 @@ export function createApp(deps: AppDeps): Hono {
         maxReplyBytes: MAX_REPLY_BYTES,
         parallelChunks: PARALLEL_CHUNKS,
       },
-      pow: pow(),
+      pow: await pow(),
     }),
   );
 
-  app.post('/api/v1/pow', jsonBody(), validJson(z.strictObject({})), (c) => c.json(pow()));
+  app.post('/api/v1/pow', jsonBody(), validJson(powBody), async (c) => c.json(await pow(c.req.valid('json').size)));
 
   app.post('/api/v1/uploads', jsonBody(), validJson(openUploadBody), async (c) => {
     const result = await openUpload(uploadDeps(), c.req.valid('json'));

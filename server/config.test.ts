@@ -14,10 +14,32 @@ describe('loadConfig', () => {
       editorHost: '127.0.0.1',
       editorPort: 8081,
       powDifficulty: 16,
+      powFloodOpensPerMinute: 60,
+      powFloodMaxBits: 8,
+      quotaSourcePerDay: 4 * 1024 ** 3,
+      quotaTotal: 64 * 1024 ** 3,
+      storageMaxDatabase: undefined,
+      storageFreeFloor: 4 * 1024 ** 3,
+      storagePath: './data',
+      uploadStaleHours: 6,
       onionLocation: undefined,
       retentionDays: 30,
       logRequests: true,
     });
+  });
+
+  it('reads byte sizes with binary units, and watches the embedded database\'s folder unless told another', () => {
+    expect(
+      loadConfig({ QUOTA_SOURCE_PER_DAY: '512M', QUOTA_TOTAL: '2T', STORAGE_MAX_DATABASE: '100G', STORAGE_FREE_FLOOR: '1048576' }),
+    ).toMatchObject({
+      quotaSourcePerDay: 512 * 1024 ** 2,
+      quotaTotal: 2 * 1024 ** 4,
+      storageMaxDatabase: 100 * 1024 ** 3,
+      storageFreeFloor: 1024 ** 2,
+      storagePath: './data',
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x' }).storagePath).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', STORAGE_PATH: '/var/lib/postgresql' }).storagePath).toBe('/var/lib/postgresql');
   });
 
   it('reads every variable', () => {
@@ -58,6 +80,15 @@ describe('loadConfig', () => {
     ['EDITOR_PORT', '-1'],
     ['HOST', 'bad//hostzz'],
     ['POW_DIFFICULTY', '1.5'],
+    ['POW_FLOOD_OPENS_PER_MINUTE', '-5'],
+    ['POW_FLOOD_MAX_BITS', '13'],
+    ['QUOTA_SOURCE_PER_DAY', '4GB'],
+    ['QUOTA_TOTAL', '-1'],
+    ['QUOTA_TOTAL', '09'],
+    ['STORAGE_MAX_DATABASE', '1.5G'],
+    ['STORAGE_FREE_FLOOR', '999999999999999T'],
+    ['UPLOAD_STALE_HOURS', '0'],
+    ['UPLOAD_STALE_HOURS', '25'],
     ['POW_DIFFICULTY', '64'],
     ['ONION_LOCATION', 'http://example.com'],
     ['ONION_LOCATION', 'ftp://' + 'a'.repeat(56) + '.onion'],

@@ -11,6 +11,22 @@ export interface Config {
   editorHost: string;
   editorPort: number;
   powDifficulty: number;
+  /** opens per minute, over every process, above which the difficulty rises (server/source/pow-load.ts) */
+  powFloodOpensPerMinute: number;
+  /** at most this many bits are added during a flood */
+  powFloodMaxBits: number;
+  /** bytes one source may open uploads for in one UTC day */
+  quotaSourcePerDay: number;
+  /** bytes held for editors over all sources: uploads in progress (in full) and received tips not yet downloaded */
+  quotaTotal: number;
+  /** new opens are refused once the database would pass this size (with the reservations in progress); unset: no limit */
+  storageMaxDatabase: number | undefined;
+  /** new opens are refused once the free space under `storagePath` would fall below this */
+  storageFreeFloor: number;
+  /** the folder whose file system's free space is watched: STORAGE_PATH, else DATA_DIR for the embedded database, else none */
+  storagePath: string | undefined;
+  /** an upload that received no chunk for this many hours is deleted and its reservation freed */
+  uploadStaleHours: number;
   /** the onion service URL for the `Onion-Location` header, if any */
   onionLocation: string | undefined;
   retentionDays: number;
@@ -30,6 +46,17 @@ export class ConfigError extends Error {
 
 // Difficulty is in leading zero bits of SHA-256; 30 bits would take a JIT-off Tor Browser hours.
 export const MAX_POW_DIFFICULTY = 28;
+/** The most bits a flood may add (with the size curve's 7, a text tip at most 12 bits dearer than a 2 GiB upload at rest). */
+export const MAX_POW_FLOOD_BITS = 12;
+
+const UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 } as const;
+/** Bytes as an integer with an optional binary unit: `4G` is 4 GiB. */
+const bytes = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,14})([KMGT]?)$/)
+  .transform((v) => Number(v.replace(/[KMGT]$/, '')) * UNITS[(/[KMGT]$/.exec(v)?.[0] ?? '') as keyof typeof UNITS])
+  .refine((n) => Number.isSafeInteger(n));
+const BYTES = 'a byte count, optionally with K, M, G or T (binary units), e.g. 4G';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const host = z.string().regex(/^[A-Za-z0-9.:[\]-]+$/);
@@ -53,6 +80,20 @@ const VARIABLES = {
     schema: z.coerce.number().int().min(0).max(MAX_POW_DIFFICULTY).default(16),
     expected: `an integer 0-${MAX_POW_DIFFICULTY} (leading zero bits)`,
   },
+  POW_FLOOD_OPENS_PER_MINUTE: {
+    schema: z.coerce.number().int().min(1).max(100_000).default(60),
+    expected: 'an integer 1-100000 (opens per minute over every process)',
+  },
+  POW_FLOOD_MAX_BITS: {
+    schema: z.coerce.number().int().min(0).max(MAX_POW_FLOOD_BITS).default(8),
+    expected: `an integer 0-${MAX_POW_FLOOD_BITS} (bits added at most during a flood)`,
+  },
+  QUOTA_SOURCE_PER_DAY: { schema: bytes.default(4 * UNITS.G), expected: BYTES },
+  QUOTA_TOTAL: { schema: bytes.default(64 * UNITS.G), expected: BYTES },
+  STORAGE_MAX_DATABASE: { schema: bytes.optional(), expected: `${BYTES}, or unset for no limit` },
+  STORAGE_FREE_FLOOR: { schema: bytes.default(4 * UNITS.G), expected: BYTES },
+  STORAGE_PATH: { schema: z.string().min(1).optional(), expected: 'a folder path' },
+  UPLOAD_STALE_HOURS: { schema: z.coerce.number().int().min(1).max(24).default(6), expected: 'an integer 1-24' },
   ONION_LOCATION: {
     schema: onionUrl.optional(),
     expected: 'an http:// URL of a v3 onion service (56 base32 characters + .onion)',
@@ -76,15 +117,25 @@ function read<K extends keyof typeof VARIABLES>(env: Env, name: K): z.output<(ty
 }
 
 export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = read(env, 'DATABASE_URL');
+  const dataDir = read(env, 'DATA_DIR');
   return {
-    databaseUrl: read(env, 'DATABASE_URL'),
-    dataDir: read(env, 'DATA_DIR'),
+    databaseUrl,
+    dataDir,
     newsroomKeyFile: read(env, 'NEWSROOM_KEY_FILE'),
     host: read(env, 'HOST'),
     port: read(env, 'PORT'),
     editorHost: read(env, 'EDITOR_HOST'),
     editorPort: read(env, 'EDITOR_PORT'),
     powDifficulty: read(env, 'POW_DIFFICULTY'),
+    powFloodOpensPerMinute: read(env, 'POW_FLOOD_OPENS_PER_MINUTE'),
+    powFloodMaxBits: read(env, 'POW_FLOOD_MAX_BITS'),
+    quotaSourcePerDay: read(env, 'QUOTA_SOURCE_PER_DAY'),
+    quotaTotal: read(env, 'QUOTA_TOTAL'),
+    storageMaxDatabase: read(env, 'STORAGE_MAX_DATABASE'),
+    storageFreeFloor: read(env, 'STORAGE_FREE_FLOOR'),
+    storagePath: read(env, 'STORAGE_PATH') ?? (databaseUrl ? undefined : dataDir),
+    uploadStaleHours: read(env, 'UPLOAD_STALE_HOURS'),
     onionLocation: read(env, 'ONION_LOCATION'),
     retentionDays: read(env, 'RETENTION_DAYS'),
     logRequests: read(env, 'LOG_REQUESTS'),

@@ -51,8 +51,15 @@ async function main(): Promise<void> {
   // that a worker that cannot start stops the server here, not the first source
   const keyChecks = createKeyCheckPool();
   await keyChecks.ready();
-  const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check });
-  const stopPurge = startPurgeTimer(database.db, clock);
+  const openLimits = {
+    quotaSourcePerDay: config.quotaSourcePerDay,
+    quotaTotal: config.quotaTotal,
+    storageMaxDatabase: config.storageMaxDatabase,
+    storageFreeFloor: config.storageFreeFloor,
+    storagePath: config.storagePath,
+  };
+  const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check, openLimits });
+  const stopPurge = startPurgeTimer(database.db, clock, { staleHours: config.uploadStaleHours });
   const stopRetention = startRetentionTimer({ db: database.db, clock, days: config.retentionDays, log });
   // what a seized running server tells about time and deleted rows stays within a bound
   const stopForget = startForgetTimer({ db: database.db, log, ...(database.kind === 'pglite' ? { dataDir: config.dataDir } : {}) });

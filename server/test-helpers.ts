@@ -11,10 +11,14 @@ import { loadInstance } from './instance.ts';
 import { parseNewsroomKey, type NewsroomKey } from './newsroom-key.ts';
 import type { ChunkGate } from './source/chunk-gate.ts';
 import type { KeyCheck } from './source/key-check-pool.ts';
+import type { OpenLimits, StorageWatch } from './source/open-limits.ts';
+import type { PowLoad } from './source/pow-load.ts';
 
 export const DEMO_KEY_PATH = fileURLToPath(new URL('../keys.example/newsroom.pub.asc', import.meta.url));
 
-export const TABLES = ['instance', 'sources', 'submissions', 'chunks', 'replies', 'spent_pow', 'editor_tokens', 'audit'] as const;
+export const TABLES = [
+  'instance', 'sources', 'submissions', 'chunks', 'replies', 'spent_pow', 'editor_tokens', 'audit', 'pow_load', 'upload_progress',
+] as const;
 
 export async function demoNewsroomKey(now = new Date()): Promise<NewsroomKey> {
   return parseNewsroomKey(await readFile(DEMO_KEY_PATH, 'utf8'), now);
@@ -47,6 +51,11 @@ export async function buildTestApp(
     keyCheck?: KeyCheck;
     chunkGate?: ChunkGate;
     onCompletionCheck?: () => void;
+    powFloodOpensPerMinute?: number;
+    powFloodMaxBits?: number;
+    openLimits?: OpenLimits;
+    powLoad?: PowLoad;
+    storage?: StorageWatch;
   } = {},
 ): Promise<TestApp> {
   const logs: string[] = [];
@@ -60,12 +69,17 @@ export async function buildTestApp(
       powDifficulty: config.powDifficulty ?? 0,
       onionLocation: config.onionLocation,
       logRequests: config.logRequests ?? true,
+      ...(config.powFloodOpensPerMinute ? { powFloodOpensPerMinute: config.powFloodOpensPerMinute } : {}),
+      ...(config.powFloodMaxBits !== undefined ? { powFloodMaxBits: config.powFloodMaxBits } : {}),
     },
     log: (line) => logs.push(line),
     ...(config.staticRoot ? { staticRoot: config.staticRoot } : {}),
     ...(config.keyCheck ? { keyCheck: config.keyCheck } : {}),
     ...(config.chunkGate ? { chunkGate: config.chunkGate } : {}),
     ...(config.onCompletionCheck ? { onCompletionCheck: config.onCompletionCheck } : {}),
+    ...(config.openLimits ? { openLimits: config.openLimits } : {}),
+    ...(config.powLoad ? { powLoad: config.powLoad } : {}),
+    ...(config.storage ? { storage: config.storage } : {}),
   });
   return { app, logs };
 }

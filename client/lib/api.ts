@@ -98,7 +98,9 @@ export async function getConfigPatiently(tries = 4): Promise<ServerConfig> {
     }
   }
 }
-export const requestPow = (signal?: AbortSignal) => requestJson<PowChallenge>('/api/v1/pow', postJson({}, signal));
+/** A challenge priced for an upload of `size` bytes (PROTOCOL.md "Pricing"); without it, a text tip's. */
+export const requestPow = (size?: number, signal?: AbortSignal) =>
+  requestJson<PowChallenge>('/api/v1/pow', postJson(size === undefined ? {} : { size }, signal));
 export const openUpload = (body: OpenUploadBody, signal?: AbortSignal) =>
   requestJson<{ uploadId: string }>('/api/v1/uploads', postJson(body, signal));
 export const lookupSource = (lookupId: string, signal?: AbortSignal) =>

@@ -2,11 +2,12 @@
  * @module client/lib/send — one tip from the form to the server: encrypt in the worker, spend the
  * proof of work to open an upload, send the chunks. For a text tip that is two round trips after
  * the page loaded (open, one chunk): the challenge came with /api/v1/config and was solved early.
+ * A larger upload pays more (PROTOCOL.md "Pricing"): it asks for a challenge priced for its size.
  */
 import { CHUNK_BYTES } from '../../protocol/limits.ts';
 import { ApiError, openUpload, type ServerConfig, type SourceKeys } from './api.ts';
 import { bytesSource, chunkCount, type RetryInfo, uploadChunks, xhrChunkSender } from './upload.ts';
-import type { CryptoWorker, PowSolver } from './workers.ts';
+import type { CryptoWorker, PowProgress, PowSolver } from './workers.ts';
 
 export type Identity = { lookupId: string; sourceKeys?: SourceKeys };
 export type Stage = 'preparing' | 'cleaning' | 'encrypting' | 'pow' | 'uploading';
@@ -20,11 +21,15 @@ export type SendEvents = {
   onRecovered(): void;
   /** The last chunk is about to leave: cancelling can no longer stop the tip. */
   onLastChunk(): void;
+  /** while the proof of work is solved: how far it is (the page shows the expected wait) */
+  onPowProgress(progress: PowProgress): void;
 };
 export type Tip = { language: string; message: string; files: File[] };
 
 /** Codes after which a fresh challenge may succeed where the old one failed. */
 const POW_REFUSALS = new Set(['pow_expired', 'pow_too_easy', 'pow_spent', 'bad_pow']);
+/** Refusals a new try cannot change today (429 and 507 would otherwise count as passing failures). */
+const QUOTA_REFUSALS = new Set(['source_quota', 'quota_full', 'storage_full']);
 const OPEN_TRIES = 3;
 
 export async function sendTip(
@@ -55,13 +60,14 @@ export async function sendTip(
   let uploadId: string | undefined;
   for (let attempt = 1; uploadId === undefined; attempt++) {
     events.onStage('pow');
-    const pow = await context.pow.take(signal);
+    const pow = await context.pow.take(signal, { size: ciphertext.length, onProgress: (p) => events.onPowProgress(p) });
     try {
       const body = { pow, lookupId, size: ciphertext.length, chunkSize, chunks: chunkCount(ciphertext.length, chunkSize), sha256 };
       ({ uploadId } = await openUpload(sourceKeys ? { ...body, sourceKeys } : body, signal));
     } catch (error) {
       // The token is spent or refused either way: the next try asks for a new one.
-      const again = error instanceof ApiError && (POW_REFUSALS.has(error.code) || error.retryable);
+      const again =
+        error instanceof ApiError && !QUOTA_REFUSALS.has(error.code) && (POW_REFUSALS.has(error.code) || error.retryable);
       if (!again || attempt >= OPEN_TRIES) throw error;
     }
   }

@@ -13,7 +13,7 @@ import { detectFileKind, type FileKind } from '../strip/detect.ts';
 import { ApiError } from './api.ts';
 import { byId, show, type Page } from './page.ts';
 import type { SendEvents, Stage, Tip } from './send.ts';
-import { WorkerError } from './workers.ts';
+import { type PowProgress, WorkerError } from './workers.ts';
 
 export type TipForm = {
   /** Ready to send, showing `fingerprint` (client/lib/newsroom-key.ts): the form never sends without it. */
@@ -174,6 +174,8 @@ export function setupTipForm(
       return;
     }
     busy = new AbortController();
+    let shownWait = '';
+    let waitShownAt = -Infinity;
     submit.disabled = true;
     show(progressBox, true);
     cancel.disabled = false;
@@ -199,6 +201,14 @@ export function setupTipForm(
       onLastChunk() {
         // Once the last part is on its way the server may finish the tip: a cancel would lie.
         cancel.disabled = true;
+      },
+      onPowProgress(progress) {
+        const wait = expectedWait(progress);
+        // a live region: change it only when the figure does, and at most every few seconds
+        if (!wait || wait.key + wait.value === shownWait || progress.elapsedMs - waitShownAt < WAIT_UPDATE_MS) return;
+        shownWait = wait.key + wait.value;
+        waitShownAt = progress.elapsedMs;
+        page.setText(progressText, wait.key, wait.key === 'progress_pow_minutes' ? { minutes: wait.value } : { seconds: wait.value });
       },
     };
     try {
@@ -231,6 +241,22 @@ export function setupTipForm(
   };
 }
 
+const WAIT_UPDATE_MS = 3000;
+/** Tries before the measured rate is trusted (the first ones include the worker's start). */
+const WAIT_MIN_TRIES = 4096;
+
+/**
+ * The average time the whole proof of work takes on this device (2^difficulty tries at the rate
+ * measured so far), rounded as people say it; nothing when it is a few seconds (the plain line says so).
+ */
+function expectedWait({ difficulty, tries, elapsedMs }: PowProgress): { key: MessageKey; value: number } | undefined {
+  if (tries < WAIT_MIN_TRIES || elapsedMs <= 0) return undefined;
+  const seconds = 2 ** difficulty / (tries / (elapsedMs / 1000));
+  if (seconds < 5) return undefined;
+  if (seconds < 90) return { key: 'progress_pow_seconds', value: Math.ceil(seconds / 5) * 5 };
+  return { key: 'progress_pow_minutes', value: Math.ceil(seconds / 60) };
+}
+
 /** Each kind of file the worker could not clean has its own advice. */
 const NOT_CLEANED: Record<string, MessageKey> = {
   image_not_cleaned: 'error_image',
@@ -246,6 +272,9 @@ function describeError(error: unknown, originalName: (sent: string | undefined) 
   if (e?.code === 'message_too_large' || e?.code === 'too_many_files' || e?.code === 'too_large') return ['error_too_large'];
   // the server's own 503s: it answered, so the connection is not the problem
   if (error instanceof ApiError && (error.code === 'busy' || error.code === 'key_check_timeout')) return ['error_busy'];
+  // the quotas (server/source/open-limits.ts): one source's bytes of the day, or the server's room
+  if (error instanceof ApiError && error.code === 'source_quota') return ['error_source_quota'];
+  if (error instanceof ApiError && (error.code === 'quota_full' || error.code === 'storage_full')) return ['error_storage_full'];
   if (error instanceof ApiError && error.retryable) return ['error_network'];
   return ['error_server', { code: e?.code ?? e?.name ?? 'error' }];
 }

@@ -3,6 +3,7 @@
  * of its script checked against the build's SHA-256 (client/lib/verified-modules.ts), never from a
  * URL of the server.
  */
+import { powSizeBits } from '../../protocol/pow.ts';
 import { requestPow, type PowChallenge } from './api.ts';
 import { VerifiedModules } from './verified-modules.ts';
 import type { CryptoCalls, CryptoOp, PowRequest, PowResponse, Progress, WorkerFailure, WorkerResponse } from '../workers/messages.ts';
@@ -72,45 +73,92 @@ export class CryptoWorker {
   }
 }
 
+/** How far a solve is: its difficulty, the nonces tried and the time it has run. */
+export type PowProgress = { difficulty: number; tries: number; elapsedMs: number };
+
+type Solve = {
+  difficulty: number;
+  result: Promise<{ token: string; nonce: string }>;
+  listen(onProgress: ((p: PowProgress) => void) | undefined): void;
+  cancel(): void;
+};
+
 /**
- * Keeps one solved proof of work ready. The challenge that came with /api/v1/config is solved
- * while the source types, so sending a text tip costs no extra round trip; a second tip (or a
- * refused token) asks for a new challenge.
+ * Keeps one solved proof of work ready. The challenge that came with /api/v1/config (a text tip's
+ * price) is solved while the source types, so sending a text tip costs no extra round trip; a
+ * larger upload, a second tip or a refused token asks for a new challenge priced for its size.
  */
 export class PowSolver {
-  private current: Promise<{ token: string; nonce: string }> | undefined;
+  private current: Solve | undefined;
 
   constructor(challenge: PowChallenge) {
     this.current = this.solve(challenge);
-    // Until someone waits for it, a failure must not surface as an unhandled rejection.
-    this.current.catch(() => {});
   }
 
-  /** The ready (or soon ready) solution; each solution is handed out once. */
-  async take(signal?: AbortSignal): Promise<{ token: string; nonce: string }> {
-    const solution = this.current ?? this.solve(await requestPow(signal));
+  /**
+   * A solution for an upload of `size` bytes; each solution is handed out once. The ready one is
+   * used when the size adds no bits to the price (powSizeBits); `onProgress` follows the solve
+   * from where it is.
+   */
+  async take(
+    signal?: AbortSignal,
+    options: { size?: number; onProgress?: (p: PowProgress) => void } = {},
+  ): Promise<{ token: string; nonce: string }> {
+    let solve = this.current;
     this.current = undefined;
-    return solution;
+    if (solve && options.size !== undefined && powSizeBits(options.size) > 0) {
+      solve.cancel();
+      solve = undefined;
+    }
+    solve ??= this.solve(await requestPow(options.size, signal));
+    solve.listen(options.onProgress);
+    return solve.result;
   }
 
-  private async solve({ token, difficulty }: PowChallenge): Promise<{ token: string; nonce: string }> {
-    const worker = await startWorker('pow');
-    try {
-      const nonce = await new Promise<string>((resolve, reject) => {
-        worker.onmessage = (event: MessageEvent<PowResponse>) => {
-          const m = event.data;
-          if (m.kind === 'solved') resolve(m.nonce);
-          else if (m.kind === 'error') reject(new WorkerError(m.error));
-        };
-        worker.onerror = (event) => {
-          event.preventDefault();
-          reject(new WorkerError({ name: 'WorkerError', message: `proof-of-work worker failed: ${event.message}` }));
-        };
-        worker.postMessage({ token, difficulty } satisfies PowRequest);
-      });
-      return { token, nonce };
-    } finally {
-      worker.terminate();
-    }
+  private solve({ token, difficulty }: PowChallenge): Solve {
+    const started = performance.now();
+    let tries = 0;
+    let listener: ((p: PowProgress) => void) | undefined;
+    let worker: Worker | undefined;
+    let cancelled = false;
+    const report = () => listener?.({ difficulty, tries, elapsedMs: performance.now() - started });
+    const result = (async () => {
+      worker = await startWorker('pow');
+      if (cancelled) throw new DOMException('proof of work no longer needed', 'AbortError');
+      try {
+        const nonce = await new Promise<string>((resolve, reject) => {
+          worker!.onmessage = (event: MessageEvent<PowResponse>) => {
+            const m = event.data;
+            if (m.kind === 'solved') resolve(m.nonce);
+            else if (m.kind === 'progress') {
+              tries = m.tries;
+              report();
+            } else reject(new WorkerError(m.error));
+          };
+          worker!.onerror = (event) => {
+            event.preventDefault();
+            reject(new WorkerError({ name: 'WorkerError', message: `proof-of-work worker failed: ${event.message}` }));
+          };
+          worker!.postMessage({ token, difficulty } satisfies PowRequest);
+        });
+        return { token, nonce };
+      } finally {
+        worker.terminate();
+      }
+    })();
+    // Until someone waits for it, a failure must not surface as an unhandled rejection.
+    result.catch(() => {});
+    return {
+      difficulty,
+      result,
+      listen(onProgress) {
+        listener = onProgress;
+        if (tries > 0) report();
+      },
+      cancel() {
+        cancelled = true;
+        worker?.terminate();
+      },
+    };
   }
 }

@@ -18,7 +18,7 @@ import {
 } from './hostile-keys.ts';
 import {
   buildEnvelope, checkCodename, checkSourceKeys, checkSourcePublicKey, generateSourceKeys, SOURCE_KEY_DATE, SOURCE_KEY_USER_ID, checkPowSolution, deriveSourceSecrets, encryptToKeys, hashLookupId,
-  MAX_MESSAGE_BYTES, paddedLength, padmeLength, parsePowToken, SCRYPT_PARAMS, serializeManifest, solvePow,
+  MAX_MESSAGE_BYTES, paddedLength, padmeLength, parsePowToken, powSizeBits, SCRYPT_PARAMS, serializeManifest, solvePow,
   toBase64Url, toHex, utf8Encode, type Manifest,
 } from '../index.ts';
 
@@ -62,6 +62,15 @@ for (const [name, codename, salt] of kdfCases) {
 // ---- PADMÉ --------------------------------------------------------------------------------------
 for (const n of [0, 1, 4096, 4097, 5000, 9999, 65537, 1_000_000, 123_456_789, 2 ** 31 - 1]) {
   vector(`padme-${n}`, { expect: 'success', kind: 'padme', length: n, padme: padmeLength(n), padded: paddedLength(n) }, '', 'utf8');
+}
+
+// ---- Proof-of-work price (PROTOCOL.md "Pricing"): the bits a size adds --------------------------
+const MiB = 1024 * 1024;
+for (const size of [0, 4096, MiB, MiB + 1, 2 * MiB, 2 * MiB + 1, 4 * MiB, 5 * MiB, 8 * MiB, 32 * MiB, 64 * MiB, 256 * MiB, 512 * MiB, 1024 * MiB, 2048 * MiB]) {
+  vector(`pow-price-${size}`, { expect: 'success', kind: 'pow-price', size, bits: powSizeBits(size) }, '', 'utf8');
+}
+for (const [name, size] of [['negative', -1], ['fraction', 1.5], ['unsafe', 2 ** 53]] as const) {
+  vector(`pow-price-${name}`, { expect: 'pow failure: bad_size', kind: 'pow-price', size }, '', 'utf8');
 }
 
 // ---- Codename (codename-cases.ts: codenames, digits, curated lists, their KDF) -----------------

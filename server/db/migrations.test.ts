@@ -25,6 +25,8 @@ const CONTRACT: Record<string, string[]> = {
   chunks: ['submission_id', 'idx', 'data'],
   replies: ['id', 'source_id', 'message', 'size', 'created_day'],
   spent_pow: ['id_hash', 'expires_day'],
+  pow_load: ['bucket', 'work'],
+  upload_progress: ['submission_id', 'chunks', 'tick'],
   editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day'],
   audit: ['id', 'editor', 'action', 'target', 'day'],
   housekeeping: ['flag'],

@@ -131,6 +131,31 @@ export const spentPow = pgTable(
   (t) => [index('spent_pow_expires_idx').on(t.expiresDay)],
 );
 
+/**
+ * The adaptive proof-of-work price (server/source/pow-load.ts): opens per minute bucket, in units of
+ * the unflooded price, written only in steps of a quarter of the threshold, so empty under ordinary
+ * load; buckets that can no longer raise the price are deleted at every read.
+ */
+export const powLoad = pgTable('pow_load', {
+  /** minutes since the epoch (UTC): the bucket's minute */
+  bucket: integer('bucket').primaryKey(),
+  work: bigint('work', { mode: 'number' }).notNull(),
+});
+
+/**
+ * What the stale-upload sweep last saw of each upload in progress (server/source/stale-uploads.ts):
+ * its chunk count and the sweep tick (a quarter hour) when that count last changed. The row goes
+ * with its upload, or at the next sweep once the upload is received.
+ */
+export const uploadProgress = pgTable('upload_progress', {
+  submissionId: uuid('submission_id')
+    .primaryKey()
+    .references(() => submissions.id, { onDelete: 'cascade' }),
+  chunks: integer('chunks').notNull(),
+  /** quarter hours since the epoch (UTC) */
+  tick: integer('tick').notNull(),
+});
+
 export const editorTokens = pgTable('editor_tokens', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull().unique(),

@@ -7,10 +7,11 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { toBase64Url } from '../../protocol/encoding.ts';
 import { PowError } from '../../protocol/errors.ts';
-import { POW_CLOCK_SKEW_SECONDS, POW_TTL_SECONDS } from '../../protocol/limits.ts';
-import { checkPowSolution, parsePowToken } from '../../protocol/pow.ts';
+import { MAX_CIPHERTEXT_BYTES, POW_CLOCK_SKEW_SECONDS, POW_TTL_SECONDS } from '../../protocol/limits.ts';
+import { checkPowSolution, parsePowToken, powSizeBits } from '../../protocol/pow.ts';
 import { dayOf } from '../clock.ts';
 import { refuse } from './errors.ts';
+import type { PowLoad } from './pow-load.ts';
 
 export interface PowChallenge {
   token: string;
@@ -28,7 +29,28 @@ export function issuePow(secret: Uint8Array, difficulty: number, now: Date): Pow
   return { token: `${payload}.${toBase64Url(mac(secret, payload))}`, difficulty };
 }
 
+export interface PowPrice {
+  /** what an open of this size must pay now */
+  difficulty: number;
+  /** what it would pay without a flood: base + size bits */
+  unflooded: number;
+}
+
+/**
+ * The difficulty asked of an open of `size` bytes now (PROTOCOL.md "Pricing"): the base, plus the
+ * size curve's bits, plus what a flood adds. A base of 0 switches proof of work off (tests, demos):
+ * nothing is added then.
+ */
+export async function powPrice(base: number, load: PowLoad, size: number, now: Date): Promise<PowPrice> {
+  if (base === 0) return { difficulty: 0, unflooded: 0 };
+  // an announced size past the limit is refused as too_large by the shape check, not priced
+  const unflooded = base + powSizeBits(Math.min(size, MAX_CIPHERTEXT_BYTES));
+  return { difficulty: unflooded + (await load.floodBits(now)), unflooded };
+}
+
 export interface VerifiedPow {
+  /** the difficulty the token was issued with (at least the one asked) */
+  difficulty: number;
   idHash: string;
   expiresDay: string;
   /** the token's expiry, ms since the epoch (never stored: only kept in memory, see key-check-tokens.ts) */
@@ -77,6 +99,7 @@ export async function verifyPow(
     refuse(400, 'bad_pow', 'The proof-of-work solution is wrong.');
   }
   return {
+    difficulty: parsed.difficulty,
     idHash: createHash('sha256').update(parsed.id, 'utf8').digest('hex'),
     expiresDay: dayOf(new Date(parsed.expires * 1000)),
     expiresAt: parsed.expires * 1000,

@@ -3,11 +3,17 @@ import { and, eq, lt } from 'drizzle-orm';
 import { type Clock, dayOf, daysBefore } from '../clock.ts';
 import type { Db } from '../db/open.ts';
 import { spentPow, submissions } from '../db/schema.ts';
+import { forgetOldLoad } from './pow-load.ts';
+import { sweepStaleUploads } from './stale-uploads.ts';
 
 export const PURGE_INTERVAL_MS = 15 * 60 * 1000;
+/** server/config.ts's default UPLOAD_STALE_HOURS */
+export const DEFAULT_STALE_HOURS = 6;
 
 export interface PurgeResult {
   uploads: number;
+  /** uploads deleted because no chunk came for the stale time (server/source/stale-uploads.ts) */
+  staleUploads: number;
   spentPow: number;
 }
 
@@ -15,27 +21,35 @@ export interface PurgeResult {
  * Deletes uploads still unfinished a day after they were opened (with their chunks) and spent
  * proof-of-work rows whose token has expired. Days are all that is stored, so "after a day" means
  * "opened before yesterday's date"; a spent row goes once its expiry day is over, when the token is
- * refused as expired anyway, so forgetting it cannot allow a replay.
+ * refused as expired anyway, so forgetting it cannot allow a replay. Then uploads that received no
+ * chunk for `staleHours` go too, and their reservations with them.
  */
-export async function purgeExpired(db: Db, clock: Clock): Promise<PurgeResult> {
+export async function purgeExpired(db: Db, clock: Clock, staleHours = DEFAULT_STALE_HOURS): Promise<PurgeResult> {
   const now = clock();
   const uploads = await db
     .delete(submissions)
     .where(and(eq(submissions.status, 'uploading'), lt(submissions.createdDay, daysBefore(now, 1))))
     .returning({ id: submissions.id });
   const pow = await db.delete(spentPow).where(lt(spentPow.expiresDay, dayOf(now))).returning({ id: spentPow.idHash });
-  return { uploads: uploads.length, spentPow: pow.length };
+  const staleUploads = await sweepStaleUploads(db, now, staleHours);
+  // the adaptive price's old minutes, also when no request came to read (and delete) them
+  await forgetOldLoad(db, now);
+  return { uploads: uploads.length, staleUploads, spentPow: pow.length };
 }
 
 /** Purges now and every `intervalMs`; returns the function that stops it. */
 export function startPurgeTimer(
   db: Db,
   clock: Clock,
-  { intervalMs = PURGE_INTERVAL_MS, onError = (error: unknown) => console.error('sealdrop: purge failed:', error) } = {},
+  {
+    intervalMs = PURGE_INTERVAL_MS,
+    staleHours = DEFAULT_STALE_HOURS,
+    onError = (error: unknown) => console.error('sealdrop: purge failed:', error),
+  } = {},
 ): () => void {
   let running: Promise<unknown> = Promise.resolve();
   const tick = () => {
-    running = running.then(() => purgeExpired(db, clock)).catch(onError);
+    running = running.then(() => purgeExpired(db, clock, staleHours)).catch(onError);
   };
   tick();
   const timer = setInterval(tick, intervalMs);

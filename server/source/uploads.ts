@@ -18,7 +18,9 @@ import { randomHandle } from './handles.ts';
 import { KeyCheckBusyError, KeyCheckTimeoutError, type KeyCheck } from './key-check-pool.ts';
 import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
-import { verifyPow } from './pow.ts';
+import { reserveUpload, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
+import { powPrice, verifyPow } from './pow.ts';
+import type { PowLoad } from './pow-load.ts';
 
 /** The smallest chunk size accepted for a multi-chunk upload (keeps the chunk count sane). */
 export const MIN_CHUNK_BYTES = 1024;
@@ -26,7 +28,12 @@ export const MIN_CHUNK_BYTES = 1024;
 export interface UploadDeps {
   db: Db;
   serverSecret: Uint8Array;
+  /** the base difficulty (0: proof of work off) */
   powDifficulty: number;
+  /** the adaptive part of the price, shared through the database */
+  powLoad: PowLoad;
+  openLimits: OpenLimits;
+  storage: StorageWatch;
   newsroomKeyIds: string[];
   /** protocol's checkSourceKeys, here or in a worker (server/source/key-check-pool.ts) */
   keyCheck: KeyCheck;
@@ -76,8 +83,11 @@ export function checkUploadShape(size: number, chunkSize: number, chunks: number
 export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): Promise<{ uploadId: string }> {
   const { db, now } = deps;
   // cheapest checks first: a flood of junk costs one HMAC each and touches no table
-  const pow = await verifyPow(deps.serverSecret, deps.powDifficulty, now, request.pow.token, request.pow.nonce);
+  const price = await powPrice(deps.powDifficulty, deps.powLoad, request.size, now);
+  const pow = await verifyPow(deps.serverSecret, price.difficulty, now, request.pow.token, request.pow.nonce);
   checkUploadShape(request.size, request.chunkSize, request.chunks);
+  // a full server refuses before the dearer steps
+  await deps.storage.check(request.size, now);
   const lookupHash = hashLookupId(request.lookupId);
   const returning = !request.sourceKeys;
   if (request.sourceKeys) {
@@ -97,34 +107,27 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
     }
   }
   const id = randomUUID();
-  // One statement, one round trip: the codename is checked (known for a returning source, unknown
-  // for a new one), the token spent, and the upload made, all or nothing: a refused open spends
-  // no token and a spent token creates nothing.
-  const [outcome] = rowsOf<{ known: number; created: number }>(
-    await db.execute(sql`
-      with known as (select id from sources where lookup_hash = ${lookupHash}),
-      spent as (
-        insert into spent_pow (id_hash, expires_day)
-        select ${pow.idHash}, ${pow.expiresDay}::date
-        where exists (select 1 from known) = ${returning}::boolean
-        on conflict (id_hash) do nothing returning 1),
-      made as (
-        insert into submissions (id, source_id, status, size, chunk_size, chunks, sha256,
-          pending_lookup_hash, pending_public_key, pending_locked_private_key, created_day)
-        select ${id}::uuid, (select id from known), 'uploading', ${request.size}::bigint, ${request.chunkSize}::int,
-          ${request.chunks}::int, ${request.sha256}, ${returning ? null : lookupHash}::text,
-          ${request.sourceKeys?.publicKey ?? null}::text, ${request.sourceKeys?.lockedPrivateKey ?? null}::text,
-          ${dayOf(now)}::date
-        from spent
-        returning id)
-      select (select count(*) from known)::int as known, (select count(*) from made)::int as created`),
-  );
-  if (Number(outcome?.created) !== 1) {
-    const known = Number(outcome?.known) > 0;
-    if (returning && !known) refuse(404, 'unknown_codename', 'No source has this codename.');
-    if (!returning && known) refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
-    refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
+  const outcome = await reserveUpload(db, deps.openLimits, {
+    id,
+    lookupHash,
+    returning,
+    pow,
+    size: request.size,
+    chunkSize: request.chunkSize,
+    chunks: request.chunks,
+    sha256: request.sha256,
+    sourceKeys: request.sourceKeys,
+    day: dayOf(now),
+  });
+  if (outcome === 'unknown_codename') refuse(404, 'unknown_codename', 'No source has this codename.');
+  if (outcome === 'codename_taken') refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
+  if (outcome === 'source_quota') {
+    refuse(429, 'source_quota', 'This codename has sent as much as one source may send in a day; try again tomorrow (UTC).');
   }
+  if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
+  if (outcome === 'pow_spent') refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
+  deps.powLoad.noteOpen(pow.difficulty - price.unflooded, now);
+  deps.storage.noteOpened(request.size);
   return { uploadId: uploadIdOf(id) };
 }
 

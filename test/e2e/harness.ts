@@ -10,6 +10,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Database } from '../../server/db/open.ts';
 import { createTestDatabase } from '../../server/db/test-db.ts';
 import { systemClock } from '../../server/clock.ts';
+import type { OpenLimits } from '../../server/source/open-limits.ts';
 import { buildTestApp, demoNewsroomKey } from '../../server/test-helpers.ts';
 
 export type SourceServer = {
@@ -32,15 +33,22 @@ const CHUNK_PATH = /^\/api\/v1\/uploads\/[^/]+\/chunks\/(\d+)$/;
 /**
  * `staticRoot`: serve the pages from this folder instead of client/dist (a tampered copy, say).
  * `alterConfig`: every GET /api/v1/config answers the app's JSON as this function rewrites it.
+ * `openLimits`: the quotas and storage limits of opens (server/source/open-limits.ts).
  */
 export async function startSourceServer(
-  options: { powDifficulty?: number; staticRoot?: string; alterConfig?: (config: Record<string, unknown>) => Record<string, unknown> } = {},
+  options: {
+    powDifficulty?: number;
+    staticRoot?: string;
+    alterConfig?: (config: Record<string, unknown>) => Record<string, unknown>;
+    openLimits?: OpenLimits;
+  } = {},
 ): Promise<SourceServer> {
   const database = await createTestDatabase();
   const { app } = await buildTestApp(database.db, await demoNewsroomKey(), systemClock, {
     powDifficulty: options.powDifficulty ?? 8,
     logRequests: false,
     ...(options.staticRoot ? { staticRoot: options.staticRoot } : {}),
+    ...(options.openLimits ? { openLimits: options.openLimits } : {}),
   });
   const requests: string[] = [];
   const injectedFailures: string[] = [];

@@ -12,7 +12,9 @@ import { onHost, readImageCommand, ROOT, startImageCommand } from './dockerfile.
 import { createEmptyDatabase } from './pg.ts';
 import { runProgram } from './process.ts';
 
-const CONTRACT_TABLES = ['audit', 'chunks', 'editor_tokens', 'housekeeping', 'instance', 'replies', 'sources', 'spent_pow', 'submissions'];
+const CONTRACT_TABLES = [
+  'audit', 'chunks', 'editor_tokens', 'housekeeping', 'instance', 'pow_load', 'replies', 'sources', 'spent_pow', 'submissions', 'upload_progress',
+];
 
 let database: Awaited<ReturnType<typeof createEmptyDatabase>>;
 beforeAll(async () => {
