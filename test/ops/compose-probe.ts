@@ -119,8 +119,9 @@ async function prepare(base: string, codename: string, message: string, files: {
   return { newsroomKey, secrets, ciphertext };
 }
 
-async function solvedPow(base: string) {
-  const pow = await expectStatus(`proof of work from ${base}`, postJson(base, '/api/v1/pow', {}), 200);
+/** A challenge priced for an upload of `size` bytes (protocol/PROTOCOL.md, "Pricing"), solved. */
+async function solvedPow(base: string, size: number) {
+  const pow = await expectStatus(`proof of work from ${base}`, postJson(base, '/api/v1/pow', { size }), 200);
   return { token: pow.token as string, nonce: await solvePow(pow.token as string, pow.difficulty as number) };
 }
 
@@ -150,7 +151,7 @@ const pieces = (bytes: Uint8Array, size: number) =>
 async function sendTip(base: string, source: SourceRecord, isNew: boolean, message: string, files: { name: string; type: string; bytes: Uint8Array }[]) {
   const { newsroomKey, secrets, ciphertext } = await prepare(base, source.codename, message, files);
   const sourceKeys = isNew ? await generateSourceKeys(secrets.keyPassphrase, newsroomKey) : undefined;
-  const opened = await expectStatus('open', openUpload(base, await solvedPow(base), secrets.lookupId, ciphertext, CHUNK_BYTES, sourceKeys), 201);
+  const opened = await expectStatus('open', openUpload(base, await solvedPow(base, ciphertext.length), secrets.lookupId, ciphertext, CHUNK_BYTES, sourceKeys), 201);
   const parts = pieces(ciphertext, CHUNK_BYTES);
   let answer: any;
   for (const [index, part] of parts.entries()) {
@@ -370,7 +371,7 @@ async function twoApps(): Promise<void> {
   const chunkSize = 1024 * 1024;
   const opened = await expectStatus(
     'open on app',
-    openUpload(APP, await solvedPow(APP), secrets.lookupId, ciphertext, chunkSize, await generateSourceKeys(secrets.keyPassphrase, newsroomKey)),
+    openUpload(APP, await solvedPow(APP, ciphertext.length), secrets.lookupId, ciphertext, chunkSize, await generateSourceKeys(secrets.keyPassphrase, newsroomKey)),
     201,
   );
   const parts = pieces(ciphertext, chunkSize);
@@ -390,7 +391,7 @@ async function twoApps(): Promise<void> {
   // A challenge issued by app2 is good on app (one instance secret); once spent there, app2 refuses it.
   const text = 'A returning source, proof of work from app2, spent on app.';
   const tip = await prepare(APP, source.codename, text, []);
-  const pow = await solvedPow(APP2);
+  const pow = await solvedPow(APP2, tip.ciphertext.length);
   const spent = await expectStatus('open on app with a challenge from app2', openUpload(APP, pow, tip.secrets.lookupId, tip.ciphertext, CHUNK_BYTES), 201);
   const refused = await openUpload(APP2, pow, tip.secrets.lookupId, tip.ciphertext, CHUNK_BYTES);
   if (refused.status !== 409 || refused.body?.error !== 'pow_spent') fail(`app2 took a token spent on app: ${refused.status} ${JSON.stringify(refused.body)}`);
@@ -401,7 +402,7 @@ async function twoApps(): Promise<void> {
 
   // And the other way round, a token spent on app2 is refused by app.
   const back = await prepare(APP2, source.codename, 'and back', []);
-  const pow2 = await solvedPow(APP);
+  const pow2 = await solvedPow(APP, back.ciphertext.length);
   const spent2 = await expectStatus('open on app2', openUpload(APP2, pow2, back.secrets.lookupId, back.ciphertext, CHUNK_BYTES), 201);
   const refused2 = await openUpload(APP, pow2, back.secrets.lookupId, back.ciphertext, CHUNK_BYTES);
   if (refused2.status !== 409 || refused2.body?.error !== 'pow_spent') fail(`app took a token spent on app2: ${refused2.status} ${JSON.stringify(refused2.body)}`);
@@ -443,7 +444,7 @@ async function drain(): Promise<void> {
   const chunkSize = 1024 * 1024;
   const parts = pieces(ciphertext, chunkSize);
   if (parts.length !== 3) fail(`expected 3 chunks, made ${parts.length}`);
-  const opened = await expectStatus('open', openUpload(APP, await solvedPow(APP), secrets.lookupId, ciphertext, chunkSize), 201);
+  const opened = await expectStatus('open', openUpload(APP, await solvedPow(APP, ciphertext.length), secrets.lookupId, ciphertext, chunkSize), 201);
   await putChunk(APP, opened.uploadId, 0, parts[0]!);
   const inFlight = chunkInTwoHalves(APP, opened.uploadId, 1, parts[1]!);
   await inFlight.firstHalfSent;
