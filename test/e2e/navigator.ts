@@ -108,15 +108,15 @@ export class SourceNavigator {
     return this.page.evaluate(() => (window as unknown as { __progress?: string[] }).__progress ?? []);
   }
 
-  /** Writes, attaches, sends; returns the codename shown. */
-  async sourceSubmitsTip(tip: { message: string; files?: string[] }): Promise<string> {
+  /** Writes, attaches, sends; returns the codename shown. `timeoutMs`: for a dear proof of work. */
+  async sourceSubmitsTip(tip: { message: string; files?: string[] }, { timeoutMs = 180_000 } = {}): Promise<string> {
     await this.sourceWaitsForThePageToBeReady('submit');
     await this.sourceWritesMessage(tip.message);
     if (tip.files?.length) await this.sourceAttachesFiles(...tip.files);
     await this.page.click('[data-testid=submit]');
     await this.page.waitForFunction(
       () => document.querySelector('[data-testid=codename]')?.textContent || document.querySelector('#error:not([hidden])'),
-      { timeout: 180_000 },
+      { timeout: timeoutMs },
     );
     const error = await this.page.$eval('#error', (e) => ((e as HTMLElement).hidden ? '' : e.textContent));
     if (error) throw new Error(`the page reported: ${error}`);
