@@ -124,7 +124,8 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/health', (c) => c.json({ ok: true }));
   // every API request but a chunk's (which has its own, after its body) answers within the deadline
-  app.use('/api/*', async (c, next) => (c.req.method === 'PUT' ? next() : deadline(databaseDeadlineMs)(c, next)));
+  const apiDeadline = deadline(databaseDeadlineMs);
+  app.use('/api/*', async (c, next) => (c.req.method === 'PUT' ? next() : apiDeadline(c, next)));
 
   app.get('/api/v1/config', async (c) =>
     c.json({

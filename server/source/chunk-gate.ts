@@ -34,6 +34,7 @@
  */
 import { MAX_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protocol/limits.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { declaredLength } from '../policies/read-body.ts';
 import { RefusalError } from './errors.ts';
 
 export interface ChunkGateOptions {
@@ -218,14 +219,11 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
 
       return {
         async read(request) {
-          const tooLong = refusal(413, 'chunk_too_large', `This chunk must be exactly ${length} bytes.`);
+          const tooLong = () => refusal(413, 'chunk_too_large', `This chunk must be exactly ${length} bytes.`);
           const tooShort = (got: number) => refusal(400, 'wrong_chunk_size', `This chunk must be exactly ${length} bytes. Got ${got}.`);
-          const declared = request.headers.get('Content-Length');
-          if (declared !== null) {
-            if (!/^\d{1,15}$/.test(declared)) throw refusal(400, 'bad_request', 'The Content-Length header is malformed.');
-            if (Number(declared) > length) throw tooLong;
-            if (Number(declared) < length) throw tooShort(Number(declared));
-          }
+          const declared = declaredLength(request);
+          if (declared !== undefined && declared > length) throw tooLong();
+          if (declared !== undefined && declared < length) throw tooShort(declared);
           const reader = request.body?.getReader();
           if (!reader) {
             if (length === 0) return new Uint8Array(0);
@@ -252,7 +250,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
               if (entry.cut) throw entry.cut;
               if (!next || next.done) break;
               const piece = next.value;
-              if (filled + piece.length > length) throw tooLong;
+              if (filled + piece.length > length) throw tooLong();
               const t = now();
               entry.last = t;
               if (t - entry.markT >= graceMs) {
