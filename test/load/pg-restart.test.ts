@@ -6,13 +6,12 @@
  * acknowledged chunk and store no tip twice. Then the same through a storm of
  * pg_terminate_backend on the server's connections, and with the database frozen (SIGSTOP).
  */
-import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/db/open.ts';
 import type { NewsroomKey } from '../../server/newsroom-key.ts';
 import { demoNewsroomKey } from '../../server/test-helpers.ts';
-import { ROOT, startImageCommand, type RunningServer } from '../ops/dockerfile.ts';
+import { loopbackServerEnv, startImageCommand, type RunningServer } from '../ops/dockerfile.ts';
 import { createPgCluster, type PgCluster } from '../ops/pg-cluster.ts';
 import { emptyCounts, LoadClient, makeCiphertext, printCounts, verifyStored, type Upload } from './load-client.ts';
 
@@ -40,16 +39,7 @@ async function stopServer(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') {
 }
 
 const startServer = () =>
-  startImageCommand({
-    DATABASE_URL: cluster.url,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    EDITOR_HOST: '127.0.0.1',
-    EDITOR_PORT: '0',
-    NEWSROOM_KEY_FILE: join(ROOT, 'keys.example/newsroom.pub.asc'),
-    POW_DIFFICULTY: '0',
-    LOG_REQUESTS: '0',
-  });
+  startImageCommand(loopbackServerEnv({ DATABASE_URL: cluster.url }));
 
 /** The stored chunks of `uploads` checked against what was acknowledged, on a connection of the test's own. */
 async function checkStored(uploads: Upload[], counts: ReturnType<typeof emptyCounts>) {

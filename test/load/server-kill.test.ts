@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/db/open.ts';
 import { demoNewsroomKey } from '../../server/test-helpers.ts';
 import type { NewsroomKey } from '../../server/newsroom-key.ts';
-import { ROOT, startImageCommand, type RunningServer } from '../ops/dockerfile.ts';
+import { loopbackServerEnv, startImageCommand, type RunningServer } from '../ops/dockerfile.ts';
 import { createEmptyDatabase } from '../ops/pg.ts';
 import { emptyCounts, LoadClient, makeCiphertext, printCounts, verifyStored, type Counts, type Upload } from './load-client.ts';
 
@@ -40,16 +40,7 @@ afterAll(async () => {
 });
 
 const start = () =>
-  startImageCommand({
-    ...(pg ? { DATABASE_URL: pg.url } : { DATA_DIR: dataDir! }),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    EDITOR_HOST: '127.0.0.1',
-    EDITOR_PORT: '0',
-    NEWSROOM_KEY_FILE: join(ROOT, 'keys.example/newsroom.pub.asc'),
-    POW_DIFFICULTY: '0',
-    LOG_REQUESTS: '0',
-  });
+  startImageCommand(loopbackServerEnv(pg ? { DATABASE_URL: pg.url } : { DATA_DIR: dataDir! }));
 
 async function kill9(running: RunningServer): Promise<void> {
   running.watched.child.kill('SIGKILL');

@@ -5,6 +5,22 @@ import { watchProgram, type Watched } from './process.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
+/**
+ * The environment of a server for the fault tests: both listeners on loopback at ports the system
+ * picks, the demo key, no proof of work, no request log; `database` is `{ DATABASE_URL }` or
+ * `{ DATA_DIR }`.
+ */
+export const loopbackServerEnv = (database: { DATABASE_URL: string } | { DATA_DIR: string }): Record<string, string> => ({
+  ...database,
+  HOST: '127.0.0.1',
+  PORT: '0',
+  EDITOR_HOST: '127.0.0.1',
+  EDITOR_PORT: '0',
+  NEWSROOM_KEY_FILE: join(ROOT, 'keys.example/newsroom.pub.asc'),
+  POW_DIFFICULTY: '0',
+  LOG_REQUESTS: '0',
+});
+
 /** The last value of an instruction (JSON exec form for ENTRYPOINT/CMD/HEALTHCHECK CMD). */
 function instruction(dockerfile: string, name: string): string {
   // join continuation lines, drop comments

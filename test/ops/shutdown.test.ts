@@ -14,7 +14,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
 import { sha256Hex } from '../../server/test-helpers.ts';
-import { ROOT, startImageCommand, type RunningServer } from './dockerfile.ts';
+import { ROOT, loopbackServerEnv, startImageCommand, type RunningServer } from './dockerfile.ts';
 import { createEmptyDatabase } from './pg.ts';
 
 // Above server/shutdown.ts's default drain bound (25 s) and below compose's stop_grace_period (35 s).
@@ -30,16 +30,7 @@ afterAll(async () => {
 });
 
 const start = () =>
-  startImageCommand({
-    DATABASE_URL: database.url,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    EDITOR_HOST: '127.0.0.1',
-    EDITOR_PORT: '0',
-    NEWSROOM_KEY_FILE: join(ROOT, 'keys.example/newsroom.pub.asc'),
-    POW_DIFFICULTY: '0',
-    LOG_REQUESTS: '0',
-  });
+  startImageCommand(loopbackServerEnv({ DATABASE_URL: database.url }));
 
 async function postJson(base: string, path: string, body: unknown) {
   const res = await fetch(new URL(path, base), {
