@@ -135,6 +135,8 @@ describe('the list', () => {
     };
     await refused('?status=uploading', 'bad_status');
     await refused('?since=2026-02-30', 'bad_query');
+    await refused('?since=0000-01-01', 'bad_query');
+    await refused(`?after=0000-01-01_${old.id}`, 'bad_query');
     await refused('?since=yesterday', 'bad_query');
     await refused('?max_size=0', 'bad_query');
     await refused('?max_size=-5', 'bad_query');

@@ -19,7 +19,8 @@ export const DEFAULT_LIST_LIMIT = 100;
 /** What `randomHandle` makes: two words, and a number after many collisions (the CLI holds bundles to the same). */
 export const HANDLE = /^[a-z0-9]+(?:-[a-z0-9]+){0,3}$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+// year 0001 on: PostgreSQL has no year 0, and 0000-01-01 reached it as a 500
+const DAY = /^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export const isHandle = (text: string): boolean => text.length <= 64 && HANDLE.test(text);
 
