@@ -65,7 +65,7 @@ describe.skipIf(!hasGpg)('replies made with GnuPG', () => {
   /** README's commands: sign and encrypt the text file, then sign the encrypted file. Returns the two files' bytes. */
   async function gpgReply(
     text: string,
-    options: { armor?: boolean; pad?: boolean; recipients?: string[]; signer?: string; innerSignature?: boolean } = {},
+    options: { armor?: boolean; pad?: boolean; recipients?: string[]; signer?: string; innerSignature?: boolean; notation?: string | false; compress?: boolean } = {},
   ): Promise<{ message: Buffer; signature: Buffer }> {
     const n = ++file;
     const plain = join(home.dir, `reply-${n}.txt`);
@@ -74,9 +74,12 @@ describe.skipIf(!hasGpg)('replies made with GnuPG', () => {
     // the padding README gives: zeros up to a multiple of 4096 bytes, sent uncompressed
     if (options.pad) expect(spawnSync('truncate', ['-s', '%4096', plain]).status).toBe(0);
     const recipients = (options.recipients ?? [sourceFingerprint, NEWSROOM]).flatMap((r) => ['--recipient', r]);
+    // README's binding: the source's fingerprint, lower-case, in the signature's to@sealdrop.org notation
+    const notation = options.notation ?? sourceFingerprint.toLowerCase();
     await gpg([
-      '--local-user', NEWSROOM, ...(options.innerSignature === false ? [] : ['--sign']), '--encrypt', ...recipients,
-      ...(options.pad ? ['--compress-algo', 'none'] : []), ...(options.armor ? ['--armor'] : []), '--output', out, plain,
+      '--local-user', NEWSROOM, ...(notation === false ? [] : ['--sig-notation', `to@sealdrop.org=${notation}`]),
+      ...(options.innerSignature === false ? [] : ['--sign']), '--encrypt', ...recipients,
+      ...(options.compress ? [] : ['--compress-algo', 'none']), ...(options.armor ? ['--armor'] : []), '--output', out, plain,
     ]);
     await gpg(['--local-user', options.signer ?? NEWSROOM, '--detach-sign', out]);
     return { message: await readFile(out), signature: await readFile(`${out}.sig`) };
@@ -153,6 +156,24 @@ describe.skipIf(!hasGpg)('replies made with GnuPG', () => {
   it('stores a gpg reply without the inner signature (the server cannot see inside), and the page refuses it as unsigned', async () => {
     expect((await postReply(await gpgReply('unsigned inside', { innerSignature: false }))).status).toBe(201);
     expect(await sourceReads()).toContainEqual({ problem: 'unsigned' });
+  });
+
+  it('stores a gpg reply without --sig-notation, or naming another key, and the page refuses it as not_for_you', async () => {
+    const before = (await sourceReads()).length;
+    expect((await postReply(await gpgReply('no notation', { notation: false }))).status).toBe(201);
+    expect((await postReply(await gpgReply('to the newsroom', { notation: NEWSROOM.toLowerCase() }))).status).toBe(201);
+    expect((await postReply(await gpgReply('upper case', { notation: sourceFingerprint.toUpperCase() }))).status).toBe(201);
+    expect((await sourceReads()).slice(before)).toEqual([{ problem: 'not_for_you' }, { problem: 'not_for_you' }, { problem: 'not_for_you' }]);
+  });
+
+  it('stores a reply gpg compressed (its default without --compress-algo none), and the page refuses it unopened as compressed', async () => {
+    const before = (await sourceReads()).length;
+    const compressed = await gpgReply('gpg compresses by default\n'.repeat(50), { compress: true });
+    // gpg's compressed packet (tag 8) is inside the encryption; check gpg did compress, as the newsroom reads it
+    const listed = await runGpg(home.dir, ['--passphrase', DEMO_PASSPHRASE, '--list-packets'], compressed.message);
+    expect(listed.stdout.toString()).toMatch(/^:compressed packet: algo=[123]$/m);
+    expect((await postReply(compressed)).status).toBe(201);
+    expect((await sourceReads()).slice(before)).toEqual([{ problem: 'compressed' }]);
   });
 
   it('runs README\'s gpg lines as printed (the passphrase typed, the source key trusted), and the reply is accepted and read', async () => {
