@@ -156,6 +156,23 @@ describe('openReply', () => {
     expect(await openReply(forged, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'bad_signature' });
   });
 
+  it('binds with a v6 source key\'s 64-digit fingerprint, and refuses a replay between v6 sources too', async () => {
+    const { privateKey: v6Newsroom } = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'Newsroom' }], format: 'object', config: { v6Keys: true } });
+    const keysOf = async (passphrase: string) => {
+      const keys = await generateSourceKeys(passphrase, v6Newsroom.toPublic());
+      return {
+        public: await openpgp.readKey({ armoredKey: keys.publicKey }),
+        private: await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: keys.lockedPrivateKey }), passphrase }),
+      };
+    };
+    const [a, b] = [await keysOf('v'.repeat(64)), await keysOf('w'.repeat(64))];
+    expect(a.public.getFingerprint()).toMatch(/^[0-9a-f]{64}$/);
+    const { message } = await sealReply(utf8('v6 reply'), a.public, v6Newsroom);
+    expect(await openReply(message, a.private, v6Newsroom.toPublic())).toEqual({ ok: true, text: 'v6 reply' });
+    const replayed = await replayReply(message, a.private, [b.public, v6Newsroom.toPublic()]);
+    expect(await openReply(replayed, b.private, v6Newsroom.toPublic())).toEqual({ ok: false, problem: 'not_for_you' });
+  });
+
   it('refuses a genuine reply to one source re-encrypted to another as not_for_you, and shows it to its own source', async () => {
     const { message } = await sealReply(utf8('We got your files.'), otherSourcePublic, newsroom);
     expect(await openReply(message, otherSourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'We got your files.' });
