@@ -200,9 +200,11 @@ async function showAccount(found: LookupAnswer): Promise<void> {
 /** Why a reply is not shown, in the source's words: a reply without the newsroom's signature may come from anyone who can write to the server. */
 const REFUSED: Record<ReplyProblem, MessageKey> = {
   unreadable: 'reply_unreadable',
+  compressed: 'reply_compressed',
   unsigned: 'reply_unsigned',
   wrong_signer: 'reply_wrong_signer',
   bad_signature: 'reply_bad_signature',
+  not_for_you: 'reply_not_for_you',
 };
 
 function renderReply(id: string, day: string, opened: { text?: string; problem?: ReplyProblem } | undefined): HTMLElement {

@@ -3,7 +3,8 @@ import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OpenPgpCheckError } from './errors.ts';
 import { paddedLength } from './padme.ts';
-import { checkReplySignature, openReply, sealReply } from './replies.ts';
+import { replayReply } from './testdata/reply-cases.ts';
+import { checkReplySignature, openReply, REPLY_RECIPIENT_NOTATION, replyRecipientNotation, sealReply } from './replies.ts';
 import { encryptToKeys, generateSourceKeys } from './source-keys.ts';
 
 const DEMO_SECRET = readFileSync(new URL('../keys.example/newsroom.sec.asc', import.meta.url), 'utf8');
@@ -15,6 +16,8 @@ let newsroomPublic: openpgp.PublicKey;
 let other: openpgp.PrivateKey;
 let sourcePublic: openpgp.PublicKey;
 let sourcePrivate: openpgp.PrivateKey;
+let otherSourcePublic: openpgp.PublicKey;
+let otherSourcePrivate: openpgp.PrivateKey;
 
 beforeAll(async () => {
   newsroom = await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: DEMO_SECRET }), passphrase: 'demo-never-use' });
@@ -23,6 +26,9 @@ beforeAll(async () => {
   const keys = await generateSourceKeys(SOURCE_PASSPHRASE, newsroomPublic);
   sourcePublic = await openpgp.readKey({ armoredKey: keys.publicKey });
   sourcePrivate = await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: keys.lockedPrivateKey }), passphrase: SOURCE_PASSPHRASE });
+  const otherKeys = await generateSourceKeys('o'.repeat(64), newsroomPublic);
+  otherSourcePublic = await openpgp.readKey({ armoredKey: otherKeys.publicKey });
+  otherSourcePrivate = await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: otherKeys.lockedPrivateKey }), passphrase: 'o'.repeat(64) });
 });
 
 const codeOf = async (promise: Promise<unknown>) => {
@@ -35,15 +41,26 @@ const codeOf = async (promise: Promise<unknown>) => {
   }
 };
 
-/** A signed and encrypted message as gpg --sign --encrypt makes it, but signed by `signer`. */
-async function signedBy(signer: openpgp.PrivateKey, text: string): Promise<Uint8Array> {
+/**
+ * A signed and encrypted message as `gpg --sig-notation to@sealdrop.org=FPR --sign --encrypt`
+ * makes it for the source, but signed by `signer` (with `notations`: by default the binding).
+ */
+async function signedBy(signer: openpgp.PrivateKey, text: string, notations?: openpgp.RawNotation[], compression = openpgp.enums.compression.uncompressed): Promise<Uint8Array> {
   return (await openpgp.encrypt({
     message: await openpgp.createMessage({ binary: utf8(text) }),
     encryptionKeys: [sourcePublic, newsroomPublic],
     signingKeys: signer,
+    signatureNotations: notations ?? [replyRecipientNotation(sourcePublic)],
     format: 'binary',
-    config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
+    config: { preferredCompressionAlgorithm: compression },
   })) as Uint8Array;
+}
+
+/** The notations in the hashed area of the newsroom's signature inside `message`, as the page reads them. */
+async function innerNotations(message: Uint8Array, key: openpgp.PrivateKey) {
+  const { signatures } = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: message }), decryptionKeys: key, format: 'binary' });
+  const packet = (await signatures[0]!.signature).packets[0]!;
+  return packet.rawNotations.map(({ name, value, critical }) => ({ name, value: new TextDecoder().decode(value), critical }));
 }
 
 describe('sealReply', () => {
@@ -70,6 +87,16 @@ describe('sealReply', () => {
     const armored = openpgp.armor(openpgp.enums.armor.signature, signature);
     expect(await codeOf(checkReplySignature(message, utf8(armored), newsroomPublic))).toBe('accepted');
     await expect(sealReply(utf8('a\0b'), sourcePublic, newsroom)).rejects.toThrow(/NUL/);
+  });
+
+  it('names the source key in the hashed area of the signature inside: one non-critical notation, its fingerprint in lower-case hex', async () => {
+    const { message } = await sealReply(utf8('for you alone'), sourcePublic, newsroom);
+    const fingerprint = sourcePublic.getFingerprint();
+    expect(fingerprint).toMatch(/^[0-9a-f]{40}$/);
+    // (OpenPGP.js adds its own salt notation to v4 signatures beside it.)
+    const ours = (await innerNotations(message, sourcePrivate)).filter((n) => n.name === REPLY_RECIPIENT_NOTATION);
+    expect(ours).toEqual([{ name: REPLY_RECIPIENT_NOTATION, value: fingerprint, critical: false }]);
+    expect(await openReply(message, otherSourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'unreadable' });
   });
 });
 
@@ -129,9 +156,130 @@ describe('openReply', () => {
     expect(await openReply(forged, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'bad_signature' });
   });
 
+  it('binds with a v6 source key\'s 64-digit fingerprint, and refuses a replay between v6 sources too', async () => {
+    const { privateKey: v6Newsroom } = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'Newsroom' }], format: 'object', config: { v6Keys: true } });
+    const keysOf = async (passphrase: string) => {
+      const keys = await generateSourceKeys(passphrase, v6Newsroom.toPublic());
+      return {
+        public: await openpgp.readKey({ armoredKey: keys.publicKey }),
+        private: await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: keys.lockedPrivateKey }), passphrase }),
+      };
+    };
+    const [a, b] = [await keysOf('v'.repeat(64)), await keysOf('w'.repeat(64))];
+    expect(a.public.getFingerprint()).toMatch(/^[0-9a-f]{64}$/);
+    const { message } = await sealReply(utf8('v6 reply'), a.public, v6Newsroom);
+    expect(await openReply(message, a.private, v6Newsroom.toPublic())).toEqual({ ok: true, text: 'v6 reply' });
+    const replayed = await replayReply(message, a.private, [b.public, v6Newsroom.toPublic()]);
+    expect(await openReply(replayed, b.private, v6Newsroom.toPublic())).toEqual({ ok: false, problem: 'not_for_you' });
+  });
+
+  it('refuses a genuine reply to one source re-encrypted to another as not_for_you, and shows it to its own source', async () => {
+    const { message } = await sealReply(utf8('We got your files.'), otherSourcePublic, newsroom);
+    expect(await openReply(message, otherSourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'We got your files.' });
+    // The attacker is the other source (or anyone who read that reply): the signed data, re-encrypted.
+    const replayed = await replayReply(message, otherSourcePrivate, [sourcePublic, newsroomPublic]);
+    expect(await openReply(replayed, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'not_for_you' });
+    // The same packets encrypted back to the source they name still open: the check is the binding, not the route.
+    expect(await openReply(await replayReply(message, otherSourcePrivate, [otherSourcePublic]), otherSourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'We got your files.' });
+    // The newsroom opening its own copy names the source it expects.
+    expect(await openReply(message, newsroom, newsroomPublic, otherSourcePublic.getFingerprint())).toEqual({ ok: true, text: 'We got your files.' });
+    expect(await openReply(message, newsroom, newsroomPublic, sourcePublic.getFingerprint())).toEqual({ ok: false, problem: 'not_for_you' });
+  });
+
+  it('refuses a newsroom signature without the notation, with another value, with two names, or in upper case', async () => {
+    const withValue = (value: string) => [{ ...replyRecipientNotation(sourcePublic), value: utf8(value) }];
+    const fingerprint = sourcePublic.getFingerprint();
+    const cases: [string, openpgp.RawNotation[]][] = [
+      ['none', []],
+      ['another notation only', [{ name: 'to@example.org', value: utf8(fingerprint), humanReadable: true, critical: false }]],
+      ['another source', [replyRecipientNotation(otherSourcePublic)]],
+      ['this and another', [replyRecipientNotation(sourcePublic), replyRecipientNotation(otherSourcePublic)]],
+      ['upper case', withValue(fingerprint.toUpperCase())],
+      ['the key id only', withValue(fingerprint.slice(-16))],
+      ['a trailing newline', withValue(`${fingerprint}\n`)],
+      ['the newsroom', [replyRecipientNotation(newsroomPublic)]],
+    ];
+    for (const [name, notations] of cases) {
+      expect(await openReply(await signedBy(newsroom, 'x', notations), sourcePrivate, newsroomPublic), name).toEqual({ ok: false, problem: 'not_for_you' });
+    }
+    // Twice the right one is still only the right one.
+    expect(await openReply(await signedBy(newsroom, 'x', [...withValue(fingerprint), ...withValue(fingerprint)]), sourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'x' });
+  });
+
+  it('does not take the notation from the unhashed area, which anyone can add without breaking the signature', async () => {
+    const unbound = await signedBy(newsroom, 'stay safe', []);
+    const { data, signatures } = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: unbound }), decryptionKeys: sourcePrivate, format: 'binary' });
+    const signature = await signatures[0]!.signature;
+    const packet = signature.packets[0]! as unknown as { unhashedSubpackets: { type: number; critical: boolean; body: Uint8Array }[] };
+    const name = utf8(REPLY_RECIPIENT_NOTATION);
+    const value = utf8(sourcePublic.getFingerprint());
+    const body = new Uint8Array([0x80, 0, 0, 0, 0, name.length, 0, value.length, ...name, ...value]);
+    packet.unhashedSubpackets.push({ type: 20, critical: false, body }); // 20: notation data
+    const packets = new openpgp.PacketList<openpgp.AnyPacket>();
+    packets.push(...signature.packets, ...(await openpgp.createMessage({ binary: data as Uint8Array })).packets);
+    const planted = (await openpgp.encrypt({ message: new openpgp.Message(packets as never), encryptionKeys: [sourcePublic], format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed } })) as Uint8Array;
+    // The planted subpacket is there, and the signature still verifies: only the binding is missing.
+    const reread = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: planted }), decryptionKeys: sourcePrivate, verificationKeys: newsroomPublic, format: 'binary' });
+    await reread.signatures[0]!.verified;
+    expect((await reread.signatures[0]!.signature).packets[0]!.unhashedSubpackets.some((s: { type: number }) => s.type === 20)).toBe(true);
+    expect(await openReply(planted, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'not_for_you' });
+  });
+
+  it('refuses a compressed reply without inflating it: a 64 MiB bomb in 65 KB, zip, zlib, and algorithm 0', async () => {
+    const bomb = (await openpgp.encrypt({
+      message: await openpgp.createMessage({ binary: new Uint8Array(64 * 1024 * 1024) }),
+      encryptionKeys: [sourcePublic, newsroomPublic],
+      signingKeys: newsroom,
+      signatureNotations: [replyRecipientNotation(sourcePublic)],
+      format: 'binary',
+      config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib },
+    })) as Uint8Array;
+    expect(bomb.length).toBeLessThan(100_000);
+    // Every inflater OpenPGP.js would use in a browser or here goes through DecompressionStream.
+    const Real = globalThis.DecompressionStream;
+    let inflaters = 0;
+    globalThis.DecompressionStream = class extends Real {
+      constructor(format: CompressionFormat) {
+        super(format);
+        inflaters++;
+      }
+    };
+    try {
+      expect(await openReply(bomb, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'compressed' });
+      expect(await openReply(openpgp.armor(openpgp.enums.armor.message, bomb), sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'compressed' });
+      expect(inflaters).toBe(0);
+      // The counter counts: OpenPGP.js left to itself inflates the same message.
+      const plain = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: bomb }), decryptionKeys: sourcePrivate, format: 'binary' });
+      expect([(plain.data as Uint8Array).length, inflaters]).toEqual([64 * 1024 * 1024, 1]);
+    } finally {
+      globalThis.DecompressionStream = Real;
+    }
+    for (const algorithm of [openpgp.enums.compression.zip, openpgp.enums.compression.zlib, openpgp.enums.compression.uncompressed]) {
+      // A compressed data packet with algorithm 0 (stored) is still a compressed data packet.
+      const message = algorithm === openpgp.enums.compression.uncompressed
+        ? await wrapInCompressedPacket(await signedBy(newsroom, 'gpg -z 0 writes no such packet', undefined), sourcePrivate)
+        : await signedBy(newsroom, 'gpg compresses by default', undefined, algorithm);
+      expect(await openReply(message, sourcePrivate, newsroomPublic), `algorithm ${algorithm}`).toEqual({ ok: false, problem: 'compressed' });
+    }
+  });
+
   it('shows a signed reply without padding (as gpg makes it), armored or binary', async () => {
     const plain = await signedBy(newsroom, 'made elsewhere\n');
     expect(await openReply(plain, sourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'made elsewhere\n' });
     expect(await openReply(openpgp.armor(openpgp.enums.armor.message, plain), sourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'made elsewhere\n' });
   });
 });
+
+/** `message`'s signed contents inside a compressed data packet of algorithm 0 (stored), encrypted again to the source. */
+async function wrapInCompressedPacket(message: Uint8Array, key: openpgp.PrivateKey): Promise<Uint8Array> {
+  const inner = await replayReply(message, key, [sourcePublic]);
+  const { data, signatures } = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: inner }), decryptionKeys: key, format: 'binary' });
+  const list = new openpgp.PacketList<openpgp.AnyPacket>();
+  for (const s of signatures) list.push(...(await s.signature).packets);
+  list.push(...(await openpgp.createMessage({ binary: data as Uint8Array, date: new Date(0) })).packets);
+  // Algorithm 0 has no compressor in OpenPGP.js: the packet's body is written as it is.
+  const compressed = Object.assign(new openpgp.CompressedDataPacket(), { algorithm: openpgp.enums.compression.uncompressed, compressed: list.write(), packets: list });
+  const outer = new openpgp.PacketList<openpgp.AnyPacket>();
+  outer.push(compressed);
+  return (await openpgp.encrypt({ message: new openpgp.Message(outer as never), encryptionKeys: [sourcePublic], format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed } })) as Uint8Array;
+}

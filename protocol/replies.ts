@@ -2,9 +2,13 @@
  * @module protocol/replies — a reply's three forms (PROTOCOL.md, "Replies"): made offline (signed by
  * the newsroom key, padded, encrypted to the source and the newsroom, plus a detached signature over
  * the ciphertext), checked by the editor API (the detached signature only: it cannot decrypt), and
- * opened on the source's page (the inner signature against the newsroom key it encrypts to).
+ * opened on the source's page (the inner signature against the newsroom key it encrypts to, and the
+ * source it names inside that signature).
  */
-import { createMessage, decrypt, enums, readMessage, readSignature, sign, unarmor, verify, type PrivateKey, type PublicKey } from 'openpgp';
+import {
+  createMessage, decrypt, enums, readMessage, readSignature, sign, unarmor, verify,
+  type PartialConfig, type PrivateKey, type PublicKey, type RawNotation,
+} from 'openpgp';
 import { readPackets } from './_packets.ts';
 import { OpenPgpCheckError } from './errors.ts';
 import { MAX_REPLY_SIGNATURE_BYTES } from './limits.ts';
@@ -15,15 +19,29 @@ import { encryptToKeys } from './source-keys.ts';
 export type SealedReply = { message: Uint8Array; signature: Uint8Array };
 
 /** Why a page refuses to show a reply; `unreadable` when it does not even decrypt. */
-export type ReplyProblem = 'unreadable' | 'unsigned' | 'wrong_signer' | 'bad_signature';
+export type ReplyProblem = 'unreadable' | 'compressed' | 'unsigned' | 'wrong_signer' | 'bad_signature' | 'not_for_you';
 export type OpenedReply = { ok: true; text: string } | { ok: false; problem: ReplyProblem };
+
+/**
+ * The notation (RFC 4880 §5.2.3.16, user namespace) in the hashed area of the newsroom's inner
+ * signature that names the source a reply is for: its value is the source key's primary
+ * fingerprint as lower-case hex (40 digits for v4, 64 for v6), in ASCII. Without it the signed
+ * text could be re-encrypted to any other source and still verify (PROTOCOL.md, "Replies").
+ */
+export const REPLY_RECIPIENT_NOTATION = 'to@sealdrop.org';
+
+/** The notation binding a reply to `sourceKey`: non-critical (gpg's `--sig-notation NAME=VALUE` makes it so), human-readable. */
+export function replyRecipientNotation(sourceKey: PublicKey | PrivateKey): RawNotation {
+  return { name: REPLY_RECIPIENT_NOTATION, value: new TextEncoder().encode(sourceKey.getFingerprint()), humanReadable: true, critical: false };
+}
 
 const TAG_SIGNATURE = 2;
 /** Tries before giving up on one target size (a length header may grow by a few bytes across a step). */
 const TRIES_PER_TARGET = 4;
 
 /**
- * Signs `text` (UTF-8 without U+0000) with the newsroom key, pads it with zero bytes so the
+ * Signs `text` (UTF-8 without U+0000) with the newsroom key, naming the source key in the
+ * signature (REPLY_RECIPIENT_NOTATION), pads it with zero bytes so the
  * binary message is exactly `paddedLength` of its unpadded size, encrypts it to the source key and
  * the newsroom key (`encryptToKeys`: no compression, SEIPDv1 for v4 keys), and signs that
  * ciphertext with a detached signature. `newsroomKey` must be unlocked.
@@ -37,7 +55,7 @@ export async function sealReply(text: Uint8Array, sourceKey: PublicKey, newsroom
   for (let attempt = 0; attempt < 3 * TRIES_PER_TARGET; attempt++) {
     const plaintext = new Uint8Array(text.length + pad);
     plaintext.set(text);
-    const message = await encryptToKeys(plaintext, [sourceKey, newsroomKey.toPublic()], newsroomKey);
+    const message = await encryptToKeys(plaintext, [sourceKey, newsroomKey.toPublic()], newsroomKey, [replyRecipientNotation(sourceKey)]);
     target ??= paddedLength(message.length);
     if (message.length === target) {
       const signature = (await sign({
@@ -135,28 +153,64 @@ async function signatureBytes(signature: Uint8Array): Promise<Uint8Array> {
 }
 
 /**
- * The page's check: decrypts `message` (binary or armored) with the source's unlocked key and
- * shows it only when a signature in it is the newsroom key's and verifies. The text is the literal
- * data without its trailing zero bytes (the padding), decoded as UTF-8.
+ * Why a compressed packet is refused before it is inflated: OpenPGP.js inflates one as it parses it
+ * (a 65 KB reply made 64 MiB), and its `maxDecompressedMessageSize` is checked only on what the
+ * inflater has already produced. This class takes tag 8's place in the parser
+ * (`additionalAllowedPackets` overrides the built-in classes) and throws on reading, so the
+ * compressed bytes are never handed to an inflater.
  */
-export async function openReply(message: Uint8Array | string, sourceKey: PrivateKey, newsroomKey: PublicKey): Promise<OpenedReply> {
+function refuseCompression(): { config: PartialConfig; seen: () => boolean } {
+  let seen = false;
+  class RefusedCompressedDataPacket {
+    static get tag() {
+      return enums.packet.compressedData;
+    }
+    read(): never {
+      seen = true;
+      throw new Error('compressed data packets are refused in replies');
+    }
+    write(): never {
+      throw new Error('compressed data packets are refused in replies');
+    }
+  }
+  return { config: { additionalAllowedPackets: [RefusedCompressedDataPacket as never] }, seen: () => seen };
+}
+
+/**
+ * The page's check: decrypts `message` (binary or armored) with `decryptionKey` (the source's
+ * unlocked key on the page) and shows it only when it holds no compressed packet, a signature in it
+ * is the newsroom key's and verifies, and every newsroom signature names `sourceFingerprint` (by
+ * default the decryption key's own) in its hashed REPLY_RECIPIENT_NOTATION. The text is the literal
+ * data without its trailing zero bytes (the padding), decoded as UTF-8. The newsroom, opening its
+ * own copy, passes the source key's fingerprint.
+ */
+export async function openReply(
+  message: Uint8Array | string,
+  decryptionKey: PrivateKey,
+  newsroomKey: PublicKey,
+  sourceFingerprint: string = decryptionKey.getFingerprint(),
+): Promise<OpenedReply> {
   let data: Uint8Array;
   let signatures: Awaited<ReturnType<typeof decrypt>>['signatures'];
+  const compression = refuseCompression();
   try {
-    const parsed = typeof message === 'string' ? await readMessage({ armoredMessage: message }) : await readMessage({ binaryMessage: message });
+    const parsed = typeof message === 'string'
+      ? await readMessage({ armoredMessage: message, config: compression.config })
+      : await readMessage({ binaryMessage: message, config: compression.config });
     const result = await decrypt({
       message: parsed,
-      decryptionKeys: sourceKey,
+      decryptionKeys: decryptionKey,
       verificationKeys: newsroomKey,
       format: 'binary',
       // The source's clock is no judge of when the newsroom wrote; the key's validity at the
       // signature's own date is still checked.
       date: null as unknown as Date,
+      config: compression.config,
     });
     data = result.data as Uint8Array;
     signatures = result.signatures;
   } catch {
-    return { ok: false, problem: 'unreadable' };
+    return { ok: false, problem: compression.seen() ? 'compressed' : 'unreadable' };
   }
   if (signatures.length === 0) return { ok: false, problem: 'unsigned' };
   const newsroomIds = new Set(newsroomKey.getKeyIDs().map((id) => id.toHex()));
@@ -169,7 +223,28 @@ export async function openReply(message: Uint8Array | string, sourceKey: Private
   } catch {
     return { ok: false, problem: 'bad_signature' };
   }
+  for (const s of byNewsroom) {
+    if (!namesRecipient((await s.signature).packets, sourceFingerprint.toLowerCase())) return { ok: false, problem: 'not_for_you' };
+  }
   let end = data.length;
   while (end > 0 && data[end - 1] === 0) end--;
   return { ok: true, text: new TextDecoder('utf-8', { fatal: false }).decode(data.subarray(0, end)) };
+}
+
+/**
+ * True when the signature's hashed area holds REPLY_RECIPIENT_NOTATION and every such notation is
+ * exactly `fingerprint`. OpenPGP.js reads notations from the hashed area only (unhashed ones, which
+ * anyone could add, are kept aside in `unhashedSubpackets`).
+ */
+function namesRecipient(packets: Iterable<{ rawNotations: RawNotation[] }>, fingerprint: string): boolean {
+  const want = new TextEncoder().encode(fingerprint);
+  let named = false;
+  for (const packet of packets) {
+    for (const { name, value } of packet.rawNotations) {
+      if (name !== REPLY_RECIPIENT_NOTATION) continue;
+      if (value.length !== want.length || !value.every((b, i) => b === want[i])) return false;
+      named = true;
+    }
+  }
+  return named;
 }

@@ -2,7 +2,7 @@
  * @module protocol/source-keys — the source's reply key pair and the one way every part encrypts,
  * so the browser, the CLI and the tests produce the same packets.
  */
-import { createMessage, encrypt, enums, generateKey, type Key, type PrivateKey } from 'openpgp';
+import { createMessage, encrypt, enums, generateKey, type Key, type PrivateKey, type RawNotation } from 'openpgp';
 import { SOURCE_KEY_DATE, SOURCE_KEY_USER_ID } from './limits.ts';
 
 export type SourceKeys = { publicKey: string; lockedPrivateKey: string };
@@ -31,9 +31,10 @@ export async function generateSourceKeys(keyPassphrase: string, newsroomKey: Key
 /**
  * Binary OpenPGP message to every key in `publicKeys`: no compression (its length would leak
  * through the padding), SEIPDv1 for v4 keys (GnuPG 2.2), the literal packet dated 0 and unnamed.
- * With `signingKey` (unlocked), signed inside as `gpg --sign --encrypt` signs (replies).
+ * With `signingKey` (unlocked), signed inside as `gpg --sign --encrypt` signs (replies), with
+ * `notations` in the signature's hashed area.
  */
-export async function encryptToKeys(bytes: Uint8Array, publicKeys: Key[], signingKey?: PrivateKey): Promise<Uint8Array> {
+export async function encryptToKeys(bytes: Uint8Array, publicKeys: Key[], signingKey?: PrivateKey, notations: RawNotation[] = []): Promise<Uint8Array> {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`expected Uint8Array, got ${typeof bytes}`);
   if (publicKeys.length === 0) throw new TypeError('expected at least one recipient key, got none');
   // The packet versions are chosen here, not from the keys' feature flags: a v4 key that advertises
@@ -48,7 +49,7 @@ export async function encryptToKeys(bytes: Uint8Array, publicKeys: Key[], signin
   const out = await encrypt({
     message,
     encryptionKeys: publicKeys,
-    ...(signingKey ? { signingKeys: signingKey } : {}),
+    ...(signingKey ? { signingKeys: signingKey, signatureNotations: notations } : {}),
     sessionKey,
     format: 'binary',
     config: { aeadProtect: v6, preferredCompressionAlgorithm: enums.compression.uncompressed },

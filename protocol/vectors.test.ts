@@ -129,7 +129,8 @@ async function run({ headers: h, data, text }: Vector): Promise<string> {
       }
     case 'reply': {
       const newsroom = await demoNewsroom;
-      const opened = await openReply(data, newsroom, newsroom.toPublic());
+      // The newsroom opens its own copy: the binding must name the source (`to`), not the newsroom.
+      const opened = await openReply(data, newsroom, newsroom.toPublic(), h.to!);
       if (!opened.ok) return `reply failure: ${opened.problem}`;
       expect(opened.text).toBe(JSON.parse(h.text!));
       if (h.size !== undefined) expect([data.length, paddedLength(data.length)]).toEqual([Number(h.size), Number(h.size)]);

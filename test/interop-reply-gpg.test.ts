@@ -1,8 +1,9 @@
 /**
  * Editors are not locked in to `sealdrop reply`: a reply made by GnuPG as README says
  * (`gpg --sign --encrypt` to the source key, as served by the editor API, and to the newsroom key,
- * then `gpg --detach-sign` of that file) is accepted and the source reads it with its codename,
- * padded (`truncate -s %4096`, no compression) or not. Without the newsroom's detached signature, or
+ * with `--sig-notation to@sealdrop.org=<source fingerprint>` and `--compress-algo none`, then
+ * `gpg --detach-sign` of that file) is accepted and the source reads it with its codename, padded
+ * (`truncate -s %4096`) or not; without the notation, or compressed, the page refuses it. Without the newsroom's detached signature, or
  * with another key's, or encrypted to the wrong keys, it is refused and nothing is stored.
  */
 import { spawnSync } from 'node:child_process';
@@ -65,7 +66,7 @@ describe.skipIf(!hasGpg)('replies made with GnuPG', () => {
   /** README's commands: sign and encrypt the text file, then sign the encrypted file. Returns the two files' bytes. */
   async function gpgReply(
     text: string,
-    options: { armor?: boolean; pad?: boolean; recipients?: string[]; signer?: string; innerSignature?: boolean } = {},
+    options: { armor?: boolean; pad?: boolean; recipients?: string[]; signer?: string; innerSignature?: boolean; notation?: string | false; compress?: 'zlib' | 'zip' | 'bzip2' } = {},
   ): Promise<{ message: Buffer; signature: Buffer }> {
     const n = ++file;
     const plain = join(home.dir, `reply-${n}.txt`);
@@ -74,9 +75,12 @@ describe.skipIf(!hasGpg)('replies made with GnuPG', () => {
     // the padding README gives: zeros up to a multiple of 4096 bytes, sent uncompressed
     if (options.pad) expect(spawnSync('truncate', ['-s', '%4096', plain]).status).toBe(0);
     const recipients = (options.recipients ?? [sourceFingerprint, NEWSROOM]).flatMap((r) => ['--recipient', r]);
+    // README's binding: the source's fingerprint, lower-case, in the signature's to@sealdrop.org notation
+    const notation = options.notation ?? sourceFingerprint.toLowerCase();
     await gpg([
-      '--local-user', NEWSROOM, ...(options.innerSignature === false ? [] : ['--sign']), '--encrypt', ...recipients,
-      ...(options.pad ? ['--compress-algo', 'none'] : []), ...(options.armor ? ['--armor'] : []), '--output', out, plain,
+      '--local-user', NEWSROOM, ...(notation === false ? [] : ['--sig-notation', `to@sealdrop.org=${notation}`]),
+      ...(options.innerSignature === false ? [] : ['--sign']), '--encrypt', ...recipients,
+      '--compress-algo', options.compress ?? 'none', ...(options.armor ? ['--armor'] : []), '--output', out, plain,
     ]);
     await gpg(['--local-user', options.signer ?? NEWSROOM, '--detach-sign', out]);
     return { message: await readFile(out), signature: await readFile(`${out}.sig`) };
@@ -155,6 +159,30 @@ describe.skipIf(!hasGpg)('replies made with GnuPG', () => {
     expect(await sourceReads()).toContainEqual({ problem: 'unsigned' });
   });
 
+  const countOf = (shown: { text?: string; problem?: string }[], problem: string) => shown.filter((s) => s.problem === problem).length;
+
+  it('stores a gpg reply without --sig-notation, or naming another key, and the page refuses it as not_for_you', async () => {
+    const before = countOf(await sourceReads(), 'not_for_you');
+    expect((await postReply(await gpgReply('no notation', { notation: false }))).status).toBe(201);
+    expect((await postReply(await gpgReply('to the newsroom', { notation: NEWSROOM.toLowerCase() }))).status).toBe(201);
+    expect((await postReply(await gpgReply('upper case', { notation: sourceFingerprint.toUpperCase() }))).status).toBe(201);
+    const shown = await sourceReads();
+    expect(countOf(shown, 'not_for_you')).toBe(before + 3);
+    expect(shown.filter((s) => s.text !== undefined && /no notation|to the newsroom|upper case/.test(s.text))).toEqual([]);
+  });
+
+  it('stores a reply gpg compressed (--compress-algo zlib, zip or bzip2), and the page refuses it unopened as compressed', async () => {
+    const before = countOf(await sourceReads(), 'compressed');
+    for (const algorithm of ['zlib', 'zip', 'bzip2'] as const) {
+      const compressed = await gpgReply('compressed by gpg\n'.repeat(50), { compress: algorithm });
+      // the compressed packet (tag 8) is inside the encryption: gpg, as the newsroom, sees it
+      const listed = await runGpg(home.dir, ['--passphrase', DEMO_PASSPHRASE, '--list-packets'], compressed.message);
+      expect(listed.stdout.toString()).toMatch(/^:compressed packet: algo=[123]$/m);
+      expect((await postReply(compressed)).status).toBe(201);
+    }
+    expect(countOf(await sourceReads(), 'compressed')).toBe(before + 3);
+  });
+
   it('runs README\'s gpg lines as printed (the passphrase typed, the source key trusted), and the reply is accepted and read', async () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('--detach-sign'));
@@ -166,7 +194,7 @@ describe.skipIf(!hasGpg)('replies made with GnuPG', () => {
     await writeFile(join(dir, 'reply.txt'), 'Thank you. We will write again.\n');
     // what the editor does at the prompts: types the passphrase, says yes to the source's key
     const answers = `gpg() { command gpg --batch --pinentry-mode loopback --passphrase '${DEMO_PASSPHRASE}' --trust-model always "$@"; }\nset -e\n`;
-    const script = block!.replaceAll('NEWSROOM_FPR', NEWSROOM).replaceAll('SOURCE_FPR', sourceFingerprint).replaceAll('HANDLE', handle);
+    const script = block!.replaceAll('NEWSROOM_FPR', NEWSROOM).replaceAll('SOURCE_FPR', sourceFingerprint).replaceAll('source_fpr', sourceFingerprint.toLowerCase()).replaceAll('HANDLE', handle);
     const run = spawnSync('bash', ['-c', answers + script], { cwd: dir, env: { PATH: process.env.PATH, GNUPGHOME: home.dir }, encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const message = await readFile(join(dir, 'outbox', handle, 'reply-1.pgp'));

@@ -53,7 +53,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     } catch (error) {
       if (!(error instanceof OpenPgpCheckError)) throw error;
       io.stderr.write(`sealdrop: error: ${label} was not sent: it is not an encrypted OpenPGP message (${printable(error.message)})\n`);
-      io.stderr.write('sealdrop: hint: encrypt replies with "sealdrop reply" (or gpg --sign --encrypt to the source and newsroom keys)\n');
+      io.stderr.write('sealdrop: hint: encrypt replies with "sealdrop reply" (or gpg --compress-algo none --sig-notation to@sealdrop.org=SOURCE_FINGERPRINT --sign --encrypt to the source and newsroom keys; see README)\n');
       refused.push(label);
       continue;
     }
@@ -88,7 +88,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   }
   if (refused.length > 0) {
     throw new CliError(`${refused.length} of ${outgoing.length} replies were refused and stay in the outbox`, {
-      hint: 'a reply must be made with "sealdrop reply" (or gpg --sign --encrypt, then gpg --detach-sign) for that source\'s key from a current bundle, with the current newsroom key; a deleted source cannot be answered',
+      hint: 'a reply must be made with "sealdrop reply" (or gpg --compress-algo none --sig-notation to@sealdrop.org=SOURCE_FINGERPRINT --sign --encrypt, then gpg --detach-sign; see README) for that source\'s key from a current bundle, with the current newsroom key; a deleted source cannot be answered',
     });
   }
 }

@@ -77,7 +77,8 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     throw new Error('the encrypted reply is not addressed to the source key');
   }
   await checkReplySignature(ciphertext, signature, newsroomKey);
-  const opened = await openReply(ciphertext, secretKey, newsroomKey);
+  // Opened with the newsroom's own key, so the source it must name is given: the binding is checked too.
+  const opened = await openReply(ciphertext, secretKey, newsroomKey, (source.key as PublicKey).getFingerprint());
   if (!opened.ok) {
     throw new CliError(`the signed reply does not open as the source's page would open it (${opened.problem})`, {
       hint: "check this machine's clock: the newsroom key must have been valid at the date it shows",

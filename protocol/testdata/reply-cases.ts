@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as openpgp from 'openpgp';
 import { OpenPgpCheckError } from '../errors.ts';
-import { checkReplySignature, openReply, sealReply } from '../replies.ts';
+import { checkReplySignature, openReply, replyRecipientNotation, sealReply } from '../replies.ts';
 import { encryptToKeys, generateSourceKeys } from '../source-keys.ts';
 
 type Headers = Record<string, string | number>;
@@ -21,23 +21,41 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const uncompressed = { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed };
 
+/**
+ * The cross-source replay: `reply` opened with `key` (a source's, or the newsroom's), its signed
+ * literal data (signature, then literal: the signature is over the data alone) encrypted again to
+ * `recipients`, as anyone who can read one reply and write the replies table could.
+ */
+export async function replayReply(reply: Uint8Array, key: openpgp.PrivateKey, recipients: openpgp.PublicKey[], config: openpgp.PartialConfig = uncompressed): Promise<Uint8Array> {
+  const { data, signatures } = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: reply }), decryptionKeys: key, format: 'binary', date: null as unknown as Date });
+  const packets = new openpgp.PacketList<openpgp.AnyPacket>();
+  for (const s of signatures) packets.push(...(await s.signature).packets);
+  packets.push(...(await openpgp.createMessage({ binary: data as Uint8Array, date: new Date(0) })).packets);
+  const message = new openpgp.Message(packets as never);
+  return (await openpgp.encrypt({ message, encryptionKeys: recipients, format: 'binary', config })) as Uint8Array;
+}
+
 export async function writeReplyVectors(vector: Write): Promise<void> {
   const newsroom = await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: DEMO_SECRET }), passphrase: DEMO_PASSPHRASE });
   const newsroomPublic = newsroom.toPublic();
   const source = await openpgp.readKey({ armoredKey: (await generateSourceKeys('r'.repeat(64), newsroomPublic)).publicKey });
+  const otherSource = await openpgp.readKey({ armoredKey: (await generateSourceKeys('o'.repeat(64), newsroomPublic)).publicKey });
   const { privateKey: other } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Newsroom' }], format: 'object' });
   const to = [source, newsroomPublic];
-  const signedBy = async (signer: openpgp.PrivateKey, text: string) =>
-    (await openpgp.encrypt({ message: await openpgp.createMessage({ binary: utf8(text) }), encryptionKeys: to, signingKeys: signer, format: 'binary', config: uncompressed })) as Uint8Array;
+  const bound = [replyRecipientNotation(source)];
+  const signedBy = async (signer: openpgp.PrivateKey, text: string, notations = bound, config: openpgp.PartialConfig = uncompressed) =>
+    (await openpgp.encrypt({ message: await openpgp.createMessage({ binary: utf8(text) }), encryptionKeys: to, signingKeys: signer, signatureNotations: notations, format: 'binary', config })) as Uint8Array;
   const detached = async (signer: openpgp.PrivateKey, bytes: Uint8Array) =>
     (await openpgp.sign({ message: await openpgp.createMessage({ binary: bytes }), signingKeys: signer, detached: true, format: 'binary' })) as Uint8Array;
 
   // ---- the page's check: decrypt, then the newsroom's signature inside -----------------------------
   const check = async (name: string, message: Uint8Array, want: { text: string } | { problem: string }, extra: Headers = {}) => {
-    const opened = await openReply(message, newsroom, newsroomPublic);
+    const opened = await openReply(message, newsroom, newsroomPublic, source.getFingerprint());
     const got = opened.ok ? { text: opened.text } : { problem: opened.problem };
     if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${name}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
-    const headers = 'text' in want ? { expect: 'success', kind: 'reply', text: JSON.stringify(want.text), ...extra } : { expect: `reply failure: ${want.problem}`, kind: 'reply', ...extra };
+    const headers = 'text' in want
+      ? { expect: 'success', kind: 'reply', to: source.getFingerprint(), text: JSON.stringify(want.text), ...extra }
+      : { expect: `reply failure: ${want.problem}`, kind: 'reply', to: source.getFingerprint(), ...extra };
     vector(`reply-${name}`, headers, message, 'base64');
   };
   const short = await sealReply(utf8('Yes'), source, newsroom);
@@ -45,6 +63,21 @@ export async function writeReplyVectors(vector: Write): Promise<void> {
   const korean = await sealReply(utf8('감사합니다.\n안전하게 지내세요.\n'), source, newsroom);
   await check('sealed-korean', korean.message, { text: '감사합니다.\n안전하게 지내세요.\n' }, { size: korean.message.length });
   await check('signed-unpadded', await signedBy(newsroom, 'made with gpg\n'), { text: 'made with gpg\n' });
+  // A genuine reply to another source, its signed data encrypted again to this one (and the newsroom).
+  const toOther = await sealReply(utf8('We got your files. Come to the usual place at 9.'), otherSource, newsroom);
+  await check('replayed-from-other-source', await replayReply(toOther.message, newsroom, to), { problem: 'not_for_you' });
+  await check('no-recipient-notation', await signedBy(newsroom, 'made with gpg, no --sig-notation\n', []), { problem: 'not_for_you' });
+  const notationFor = (key: openpgp.PublicKey, value: string, extra: Partial<openpgp.RawNotation> = {}) => ({ ...replyRecipientNotation(key), value: utf8(value), ...extra });
+  await check('recipient-notation-upper-case', await signedBy(newsroom, 'x', [notationFor(source, source.getFingerprint().toUpperCase())]), { problem: 'not_for_you' });
+  await check('recipient-notation-two-names', await signedBy(newsroom, 'x', [...bound, replyRecipientNotation(otherSource)]), { problem: 'not_for_you' });
+  await check('recipient-notation-not-human-readable', await signedBy(newsroom, 'flag bits are not judged\n', [notationFor(source, source.getFingerprint(), { humanReadable: false })]), { text: 'flag bits are not judged\n' });
+  // The bomb: 4 MiB of zeros in 4 KiB. The page refuses the packet before inflating it.
+  const bomb = (await openpgp.encrypt({
+    message: await openpgp.createMessage({ binary: new Uint8Array(4 * 1024 * 1024) }), encryptionKeys: to, signingKeys: newsroom, signatureNotations: bound,
+    format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib },
+  })) as Uint8Array;
+  await check('compressed-bomb', bomb, { problem: 'compressed' });
+  await check('compressed-zip', await signedBy(newsroom, 'gpg compresses by default\n', bound, { preferredCompressionAlgorithm: openpgp.enums.compression.zip }), { problem: 'compressed' });
   await check('unsigned', await encryptToKeys(utf8('send us your name'), to), { problem: 'unsigned' });
   await check('other-signer', await signedBy(other, 'call this number'), { problem: 'wrong_signer' });
   const forged = await openpgp.sign({ message: await openpgp.createMessage({ binary: utf8('stay safe') }), signingKeys: newsroom, format: 'object' });

@@ -226,3 +226,41 @@ describe('migration 0003_spam on a database that already holds sources', () => {
     }
   });
 });
+
+describe('migration 0005_reply_once on a database that already holds a reply twice', () => {
+  it('keeps one copy of each, keeps different replies, and refuses a second copy from then on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-mig-'));
+    const client = new PGlite();
+    try {
+      await cp(MIGRATIONS_FOLDER, dir, { recursive: true });
+      const journal = JSON.parse(await readFile(join(dir, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+      const before = journal.entries.findIndex((entry) => entry.tag === '0005_reply_once');
+      expect(before).toBeGreaterThan(0);
+      journal.entries = journal.entries.slice(0, before);
+      await writeFile(join(dir, 'meta/_journal.json'), JSON.stringify(journal));
+      const db = drizzle({ client });
+      await migrate(db, { migrationsFolder: dir });
+      await db.execute(sql`insert into sources (id, lookup_hash, handle, public_key, locked_private_key, created_day)
+        values ('11111111-1111-4111-8111-111111111111', 'h1', 'quiet-otter', 'k', 'l', '2026-01-01'),
+               ('22222222-2222-4222-8222-222222222222', 'h2', 'noisy-magpie', 'k', 'l', '2026-01-01')`);
+      const insertReply = (source: string, hex: string) =>
+        db.execute(sql`insert into replies (source_id, message, size, created_day) values (${source}::uuid, decode(${hex}, 'hex'), 3, '2026-01-02')`);
+      await insertReply('11111111-1111-4111-8111-111111111111', 'c1c2c3');
+      await insertReply('11111111-1111-4111-8111-111111111111', 'c1c2c3');
+      await insertReply('11111111-1111-4111-8111-111111111111', 'c1c2c4');
+      // the same bytes to another source are another reply
+      await insertReply('22222222-2222-4222-8222-222222222222', 'c1c2c3');
+
+      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      expect(rowsOf(await db.execute(sql`select s.handle, encode(r.message, 'hex') as message from replies r join sources s on s.id = r.source_id order by 1, 2`))).toEqual([
+        { handle: 'noisy-magpie', message: 'c1c2c3' },
+        { handle: 'quiet-otter', message: 'c1c2c3' },
+        { handle: 'quiet-otter', message: 'c1c2c4' },
+      ]);
+      await expect(insertReply('11111111-1111-4111-8111-111111111111', 'c1c2c3')).rejects.toMatchObject({ cause: { code: '23505' } });
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

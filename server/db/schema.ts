@@ -10,6 +10,7 @@ import {
   customType,
   date,
   index,
+  uniqueIndex,
   integer,
   pgTable,
   primaryKey,
@@ -117,7 +118,10 @@ export const replies = pgTable(
     size: integer('size').notNull(),
     createdDay: day('created_day').notNull(),
   },
-  (t) => [index('replies_source_idx').on(t.sourceId)],
+  // One stored copy of a reply per source: pushing the same file again answers the stored id
+  // (PROTOCOL.md, "Editor API"). An index on a hash of the ciphertext tells no more than the
+  // ciphertext beside it (docs/OPERATIONS.md).
+  (t) => [index('replies_source_idx').on(t.sourceId), uniqueIndex('replies_once').on(t.sourceId, sql`sha256(${t.message})`)],
 );
 
 export const spentPow = pgTable(

@@ -342,6 +342,28 @@ describe('replies', () => {
     expect(await openReply(row!.message, await otterKey(), newsroom.key)).toEqual({ ok: true, text: 'Thank you. Can you send the memo?' });
   });
 
+  it('answers the same push again with the stored id (200), storing nothing twice, armored or binary; the same text sealed again is another reply', async () => {
+    const sealed = await sealDemoReply('Sent twice by a push cut off before its answer.', otter.key);
+    const before = await replyCount(otter);
+    const first = await reply('quiet-otter', sealed);
+    expect(first.status).toBe(201);
+    const { id } = (await first.json()) as { id: string };
+    const again = await reply('quiet-otter', sealed);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ id });
+    // the same message armored (its own detached signature over the armored text) is the same reply
+    const armored = armor(enums.armor.message, sealed.message);
+    const third = await reply('quiet-otter', { message: b64(armored), signature: b64((await signed(armored)).signature) });
+    expect([third.status, await third.json()]).toEqual([200, { id }]);
+    expect(await replyCount(otter)).toBe(before + 1);
+    // a new seal of the same words is new ciphertext: a second reply
+    const resealed = await reply('quiet-otter', await sealDemoReply('Sent twice by a push cut off before its answer.', otter.key));
+    expect(resealed.status).toBe(201);
+    expect(await replyCount(otter)).toBe(before + 2);
+    const actions = (await database.db.select({ action: audit.action, target: audit.target }).from(audit)).filter((a) => a.target?.endsWith(id));
+    expect(actions.map((a) => a.action)).toEqual(['reply', 'reply_again', 'reply_again']);
+  });
+
   it('stores replies of 3 and 4 bytes at the same size', async () => {
     const sizes: number[] = [];
     for (const text of ['Yes', 'Yes!']) {

@@ -265,11 +265,22 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
         if (!(error instanceof OpenPgpCheckError)) throw error;
         return refused(422, error.code, `${SIGNATURE_REFUSALS[error.code] ?? 'The signature is refused'}: ${error.message}.`);
       }
+      // The same file pushed again (a push cut off before its answer, say) is the reply already
+      // stored: its id, 200, nothing stored twice (the unique index replies_once).
       const [stored] = await db
         .insert(replies)
         .values({ sourceId: source.id, message, size: message.byteLength, createdDay: today() })
+        .onConflictDoNothing()
         .returning({ id: replies.id });
-      if (!stored) throw new Error('the reply insert returned no row');
+      if (!stored) {
+        const [existing] = await db
+          .select({ id: replies.id })
+          .from(replies)
+          .where(and(eq(replies.sourceId, source.id), eq(replies.message, message)));
+        if (!existing) throw new Error('the reply conflicted with no stored reply');
+        await record(c, 'reply_again', `${handle}/${existing.id}`);
+        return c.json({ id: existing.id }, 200);
+      }
       await record(c, 'reply', `${handle}/${stored.id}`);
       return c.json({ id: stored.id }, 201);
     },

@@ -1,11 +1,15 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkReplySignature, generateSourceKeys, inspectMessage, MAX_REPLY_BYTES, openReply, paddedLength } from '../../protocol/index.ts';
 import {
-  DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, listTree, makeTempDir, runCli, writeBundle,
+  DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, listTree, makeTempDir, runCli, runGpg, writeBundle,
 } from './helpers.ts';
+
+const gpgPresent = spawnSync('gpg', ['--version']).status === 0;
+if (!gpgPresent && process.env.CI === 'true') throw new Error('gpg is required in CI: install gnupg (apt-get install gnupg)');
 
 const SOURCE_PASSPHRASE = 'a'.repeat(64);
 const env = { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE };
@@ -29,11 +33,15 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
-/** What the source's page shows: the text, once the newsroom's signature inside checks. */
+/**
+ * What the source's page shows: the text, once the newsroom's signature inside checks and names the
+ * source key (the newsroom, opening its own copy, names the source's key itself).
+ */
 async function decryptWith(armoredPrivate: string, passphrase: string, message: Uint8Array): Promise<string> {
   const key = await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: armoredPrivate }), passphrase });
   const newsroom = await openpgp.readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') });
-  const opened = await openReply(message, key, newsroom);
+  const source = await openpgp.readKey({ armoredKey: sourceKeys.publicKey });
+  const opened = await openReply(message, key, newsroom, source.getFingerprint());
   if (!opened.ok) throw new Error(`reply refused: ${opened.problem}`);
   return opened.text;
 }
@@ -55,6 +63,29 @@ describe('sealdrop reply', () => {
     await checkReplySignature(ciphertext, signature, await openpgp.readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') }));
     expect(await decryptWith(sourceKeys.lockedPrivateKey, SOURCE_PASSPHRASE, ciphertext)).toBe(text);
     expect(await decryptWith(await readFile(DEMO_SECRET_KEY, 'utf8'), DEMO_PASSPHRASE, ciphertext)).toBe(text);
+  });
+
+  it.skipIf(!gpgPresent)('binds the reply to the source key: gpg decrypts the newsroom copy, verifies the signature inside and shows its notation to@sealdrop.org = the source fingerprint', async () => {
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out-gpg', '-'], { cwd: tmp.dir, env, input: 'bound to you' });
+    expect(r.code, r.stderr).toBe(0);
+    const home = join(tmp.dir, 'gnupg');
+    await mkdir(home, { mode: 0o700 });
+    try {
+      expect((await runGpg(home, ['--import', DEMO_SECRET_KEY])).code).toBe(0);
+      const read = await runGpg(home, ['--status-fd', '2', '--pinentry-mode', 'loopback', '--passphrase', DEMO_PASSPHRASE, '--decrypt', join(tmp.dir, r.stdout.trim())]);
+      expect(read.code, read.stderr).toBe(0);
+      expect(read.stderr).toMatch(/^\[GNUPG:\] GOODSIG /m);
+      expect(read.stderr).toMatch(/^\[GNUPG:\] VALIDSIG [0-9A-F]+ .* D59550C5A4895EA55787F850CA968B8EC7FC9799$/m);
+      const source = await openpgp.readKey({ armoredKey: sourceKeys.publicKey });
+      // gpg lists the hashed notations of the signature it verified: ours, not critical, human-readable
+      expect(read.stderr).toMatch(/^\[GNUPG:\] NOTATION_NAME to@sealdrop\.org$/m);
+      expect(read.stderr).toMatch(/^\[GNUPG:\] NOTATION_FLAGS 0 1$/m);
+      expect(read.stderr).toMatch(new RegExp(`^\\[GNUPG:\\] NOTATION_DATA ${source.getFingerprint()}$`, 'm'));
+      expect(source.getFingerprint()).toMatch(/^[0-9a-f]{40}$/);
+      expect(read.stdout.subarray(0, 12).toString()).toBe('bound to you');
+    } finally {
+      spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent']);
+    }
   });
 
   it('reads the reply from stdin with -, and each reply gets its own file', async () => {

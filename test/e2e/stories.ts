@@ -25,7 +25,9 @@ import {
 } from '../../client/strip/test-images.ts';
 import { parseEnvelope } from '../../protocol/envelope.ts';
 import { deriveSourceSecrets, hashLookupId } from '../../protocol/kdf.ts';
-import { encryptToKeys } from '../../protocol/source-keys.ts';
+import { replyRecipientNotation } from '../../protocol/replies.ts';
+import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
+import { replayReply } from '../../protocol/testdata/reply-cases.ts';
 import { addToken } from '../../server/admin.ts';
 import { dayOf, systemClock } from '../../server/clock.ts';
 import type { Db } from '../../server/db/open.ts';
@@ -92,6 +94,30 @@ async function signedReply(publicKey: string, text: string, signer: openpgp.Priv
   })) as Uint8Array;
 }
 
+/**
+ * The cross-source replay: a genuine reply to another source (one the attacker is, say), opened
+ * with that source's key and its signed data encrypted again to this source and the newsroom.
+ */
+async function replayedReply(publicKey: string, text: string): Promise<Uint8Array> {
+  const other = await generateSourceKeys('m'.repeat(64), await openpgp.readKey({ armoredKey: DEMO_PUBLIC_KEY }));
+  const { message } = await sealDemoReply(text, await openpgp.readKey({ armoredKey: other.publicKey }));
+  const otherKey = await openpgp.decryptKey({ privateKey: await openpgp.readPrivateKey({ armoredKey: other.lockedPrivateKey }), passphrase: 'm'.repeat(64) });
+  return replayReply(message, otherKey, [await openpgp.readKey({ armoredKey: publicKey }), await openpgp.readKey({ armoredKey: DEMO_PUBLIC_KEY })]);
+}
+
+/** A compression bomb with a good, bound newsroom signature: 16 MiB of zeros in about 16 KB. */
+async function compressedReply(publicKey: string): Promise<Uint8Array> {
+  const key = await openpgp.readKey({ armoredKey: publicKey });
+  return (await openpgp.encrypt({
+    message: await openpgp.createMessage({ binary: new Uint8Array(16 * 1024 * 1024) }),
+    encryptionKeys: [key, await openpgp.readKey({ armoredKey: DEMO_PUBLIC_KEY })],
+    signingKeys: await readDemoSecretKey(),
+    signatureNotations: [replyRecipientNotation(key)],
+    format: 'binary',
+    config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib },
+  })) as Uint8Array;
+}
+
 /** A newsroom signature over other words than the ones sent: sign one text, then swap the literal. */
 async function forgedReply(publicKey: string, signed: string, sent: string): Promise<Uint8Array> {
   const message = await openpgp.sign({ message: await openpgp.createMessage({ binary: new TextEncoder().encode(signed) }), signingKeys: await readDemoSecretKey(), format: 'object' });
@@ -106,8 +132,9 @@ async function forgedReply(publicKey: string, signed: string, sent: string): Pro
 }
 
 /**
- * gpg's route, as README gives it: `gpg --sign --encrypt` to the source key (from the editor API)
- * and the newsroom key, `gpg --detach-sign` of that file, then the pair through the editor API.
+ * gpg's route, as README gives it: `gpg --sig-notation to@sealdrop.org=<source fingerprint>
+ * --compress-algo none --sign --encrypt` to the source key (from the editor API) and the newsroom
+ * key, `gpg --detach-sign` of that file, then the pair through the editor API.
  */
 async function gpgReplies(db: Db, handle: string, text: string): Promise<Response> {
   const home = mkdtempSync(join(tmpdir(), 'sealdrop-e2e-gpg-'));
@@ -126,7 +153,10 @@ async function gpgReplies(db: Db, handle: string, text: string): Promise<Respons
     const source = (await openpgp.readKey({ armoredKey: sourceKey })).getFingerprint().toUpperCase();
     const newsroom = DEMO_FINGERPRINT.toUpperCase();
     const reply = join(home, 'reply.pgp');
-    await gpg(['--trust-model', 'always', '--passphrase', DEMO_PASSPHRASE, '--local-user', newsroom, '--sign', '--encrypt', '--recipient', source, '--recipient', newsroom, '--output', reply], text);
+    await gpg([
+      '--trust-model', 'always', '--passphrase', DEMO_PASSPHRASE, '--compress-algo', 'none', '--local-user', newsroom,
+      '--sig-notation', `to@sealdrop.org=${source.toLowerCase()}`, '--sign', '--encrypt', '--recipient', source, '--recipient', newsroom, '--output', reply,
+    ], text);
     await gpg(['--passphrase', DEMO_PASSPHRASE, '--local-user', newsroom, '--detach-sign', reply]);
     return editor.request(`/editor/v1/sources/${handle}/replies`, {
       method: 'POST',
@@ -227,7 +257,7 @@ export function defineSourceStories(name: BrowserName): void {
       await source.page.close();
     });
 
-    it('shows the newsroom\'s signed replies (sealdrop\'s padded, gpg\'s as made) and refuses planted ones, saying why', async () => {
+    it('shows the newsroom\'s signed replies (sealdrop\'s padded, gpg\'s as made) and refuses planted ones (unsigned, another signer, forged, a reply to another source copied here, compressed), saying why', async () => {
       const source = await SourceNavigator.open(launched.browser, server.origin);
       await source.sourceVisits('/');
       await source.sourceWaitsForThePageToBeReady();
@@ -242,11 +272,16 @@ export function defineSourceStories(name: BrowserName): void {
       const { privateKey: mallory } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Newsroom' }], format: 'object' });
       await plantReply(db, stored.id, await signedReply(stored.publicKey, 'Call this number.', mallory));
       await plantReply(db, stored.id, await forgedReply(stored.publicKey, 'Stay safe.', 'Meet us tonight.'));
+      // A genuine newsroom reply to another source, copied here: signed by the newsroom, not for her.
+      await plantReply(db, stored.id, await replayedReply(stored.publicKey, 'Bring the second folder to the usual place.'));
+      await plantReply(db, stored.id, await compressedReply(stored.publicKey));
       const expected = [
         { text: 'Signed by the newsroom.', refused: null },
         { text: 'Not shown: this reply is not signed by the newsroom, so it may not come from them. Do not answer it or do what it asks; you can delete it.', refused: 'unsigned' },
         { text: "Not shown: this reply is signed with a key that is not the newsroom's, so it may not come from them. Do not answer it or do what it asks; you can delete it.", refused: 'wrong_signer' },
         { text: "Not shown: this reply's signature does not match its text, so it was changed or forged. Do not answer it or do what it asks; you can delete it.", refused: 'bad_signature' },
+        { text: 'Not shown: this reply is signed by the newsroom but not for you: it was written to someone else and copied here. Do not answer it or do what it asks; you can delete it.', refused: 'not_for_you' },
+        { text: "Not shown: this reply came compressed, which this page refuses to open (a compressed reply can be made to fill the device's memory). Ask the newsroom to send it again; you can delete this one.", refused: 'compressed' },
       ];
       if (gpgPresent) {
         const pushed = await gpgReplies(db, stored.handle, 'Made with gpg, unpadded.\n');
@@ -259,13 +294,14 @@ export function defineSourceStories(name: BrowserName): void {
       const shown = await source.sourceReadsReplies();
       const byText = (a: { text: string }, b: { text: string }) => a.text.localeCompare(b.text);
       expect(shown.sort(byText)).toEqual(expected.sort(byText));
-      for (const text of ['Send us your name.', 'Call this number.', 'Meet us tonight.']) expect(await source.page.content()).not.toContain(text);
+      for (const text of ['Send us your name.', 'Call this number.', 'Meet us tonight.', 'Bring the second folder']) expect(await source.page.content()).not.toContain(text);
       expect(await source.accessibilityProblems(AXE), 'refused replies shown').toEqual([]);
 
       // the same refusal in the source's language
       await source.sourcePicksLanguage('ko');
       const korean = await source.sourceReadsReplies();
       expect(korean.find((r) => r.refused === 'unsigned')!.text).toMatch(/^표시하지 않음: 이 답장에는 편집국의 서명이 없어/);
+      expect(korean.find((r) => r.refused === 'not_for_you')!.text).toMatch(/^표시하지 않음: 이 답장에는 편집국의 서명이 있지만, 다른 사람에게 쓴 답장을/);
       expect(await source.cspViolations()).toEqual([]);
       await source.page.close();
     });
