@@ -696,14 +696,14 @@ describe('purge', () => {
     const complete = await submit(await ciphertext(1000));
     const before = await countRows(database.db);
     // the same day and the next: nothing to do yet
-    // (a stale time of a day, so that only the day rule deletes the upload here: stale-uploads.test.ts)
-    expect(await purgeExpired(database.db, clock, 24)).toEqual({ uploads: 0, staleUploads: 0, spentPow: 0 });
+    // (a stale time and a lease of a day, so that only the day rule deletes the upload here: quotas.test.ts)
+    expect(await purgeExpired(database.db, clock, 24, 24 * 60)).toEqual({ uploads: 0, staleUploads: 0, spentPow: 0 });
     now = new Date('2026-03-03T00:10:00Z');
-    const nextDay = await purgeExpired(database.db, clock, 24);
+    const nextDay = await purgeExpired(database.db, clock, 24, 24 * 60);
     expect(nextDay.uploads).toBe(0);
     expect(nextDay.spentPow).toBeGreaterThan(0);
     now = new Date('2026-03-04T00:01:00Z');
-    const result = await purgeExpired(database.db, clock, 24);
+    const result = await purgeExpired(database.db, clock, 24, 24 * 60);
     expect(result.uploads).toBeGreaterThan(0);
     const after = await countRows(database.db);
     expect(after.spent_pow).toBe(0);

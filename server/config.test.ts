@@ -22,6 +22,11 @@ describe('loadConfig', () => {
       storageFreeFloor: 4 * 1024 ** 3,
       storagePath: './data',
       uploadStaleHours: 6,
+      uploadLeaseMinutes: 10,
+      reserveSmallMax: 4 * 1024 ** 2,
+      reserveSmallShare: 2 * 1024 ** 3,
+      reserveUnsentPercent: 50,
+      reserveNewSourcePercent: 20,
       onionLocation: undefined,
       retentionDays: 30,
       logRequests: true,
@@ -68,6 +73,14 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the reservation bounds, and refuses a lease longer than the stale time or a new sources\' share above the unsent share', () => {
+    expect(
+      loadConfig({ UPLOAD_STALE_HOURS: '2', UPLOAD_LEASE_MINUTES: '120', RESERVE_SMALL_MAX: '8M', RESERVE_SMALL_SHARE: '0', RESERVE_UNSENT_PERCENT: '30', RESERVE_NEW_SOURCE_PERCENT: '30' }),
+    ).toMatchObject({ uploadLeaseMinutes: 120, reserveSmallMax: 8 * 1024 ** 2, reserveSmallShare: 0, reserveUnsentPercent: 30, reserveNewSourcePercent: 30 });
+    expect(() => loadConfig({ UPLOAD_STALE_HOURS: '2', UPLOAD_LEASE_MINUTES: '121' })).toThrow(/^UPLOAD_LEASE_MINUTES: expected /);
+    expect(() => loadConfig({ RESERVE_UNSENT_PERCENT: '30', RESERVE_NEW_SOURCE_PERCENT: '31' })).toThrow(/^RESERVE_NEW_SOURCE_PERCENT: expected /);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' })).toMatchObject({ databaseUrl: undefined, port: 8080 });
   });
@@ -89,6 +102,13 @@ describe('loadConfig', () => {
     ['STORAGE_FREE_FLOOR', '999999999999999T'],
     ['UPLOAD_STALE_HOURS', '0'],
     ['UPLOAD_STALE_HOURS', '25'],
+    ['UPLOAD_LEASE_MINUTES', '-3'],
+    ['UPLOAD_LEASE_MINUTES', '10.5'],
+    ['RESERVE_SMALL_MAX', '4MB'],
+    ['RESERVE_SMALL_SHARE', '-1'],
+    ['RESERVE_UNSENT_PERCENT', '-2'],
+    ['RESERVE_UNSENT_PERCENT', '101'],
+    ['RESERVE_NEW_SOURCE_PERCENT', '0.5'],
     ['POW_DIFFICULTY', '64'],
     ['ONION_LOCATION', 'http://example.com'],
     ['ONION_LOCATION', 'ftp://' + 'a'.repeat(56) + '.onion'],

@@ -25,8 +25,18 @@ export interface Config {
   storageFreeFloor: number;
   /** the folder whose file system's free space is watched: STORAGE_PATH, else DATA_DIR for the embedded database, else none */
   storagePath: string | undefined;
-  /** an upload that received no chunk for this many hours is deleted and its reservation freed */
+  /** an upload idle this many hours (though it received most of its bytes) is deleted and its reservation freed */
   uploadStaleHours: number;
+  /** an upload that received no chunk is deleted after this many minutes; the idle time allowed grows with the bytes received, up to uploadStaleHours */
+  uploadLeaseMinutes: number;
+  /** opens of at most this many bytes are small (text tips, small files): no bound on reservations applies to them */
+  reserveSmallMax: number;
+  /** bytes of the free room that opens larger than reserveSmallMax must leave to small opens */
+  reserveSmallShare: number;
+  /** percent of the free room that unsent reservations (announced minus received bytes) may hold after a large open */
+  reserveUnsentPercent: number;
+  /** the same for the reservations of new sources (no received submission yet); at most reserveUnsentPercent */
+  reserveNewSourcePercent: number;
   /** the onion service URL for the `Onion-Location` header, if any */
   onionLocation: string | undefined;
   retentionDays: number;
@@ -94,6 +104,17 @@ const VARIABLES = {
   STORAGE_FREE_FLOOR: { schema: bytes.default(4 * UNITS.G), expected: BYTES },
   STORAGE_PATH: { schema: z.string().min(1).optional(), expected: 'a folder path' },
   UPLOAD_STALE_HOURS: { schema: z.coerce.number().int().min(1).max(24).default(6), expected: 'an integer 1-24' },
+  UPLOAD_LEASE_MINUTES: {
+    schema: z.coerce.number().int().min(2).max(1440).default(10),
+    expected: 'an integer 2-1440 (minutes), at most UPLOAD_STALE_HOURS',
+  },
+  RESERVE_SMALL_MAX: { schema: bytes.default(4 * UNITS.M), expected: BYTES },
+  RESERVE_SMALL_SHARE: { schema: bytes.default(2 * UNITS.G), expected: BYTES },
+  RESERVE_UNSENT_PERCENT: { schema: z.coerce.number().int().min(1).max(100).default(50), expected: 'an integer 1-100 (percent)' },
+  RESERVE_NEW_SOURCE_PERCENT: {
+    schema: z.coerce.number().int().min(0).max(100).default(20),
+    expected: 'an integer 0-100 (percent), at most RESERVE_UNSENT_PERCENT',
+  },
   ONION_LOCATION: {
     schema: onionUrl.optional(),
     expected: 'an http:// URL of a v3 onion service (56 base32 characters + .onion)',
@@ -119,6 +140,14 @@ function read<K extends keyof typeof VARIABLES>(env: Env, name: K): z.output<(ty
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = read(env, 'DATABASE_URL');
   const dataDir = read(env, 'DATA_DIR');
+  const uploadStaleHours = read(env, 'UPLOAD_STALE_HOURS');
+  const uploadLeaseMinutes = read(env, 'UPLOAD_LEASE_MINUTES');
+  if (uploadLeaseMinutes > uploadStaleHours * 60) throw new ConfigError('UPLOAD_LEASE_MINUTES', VARIABLES.UPLOAD_LEASE_MINUTES.expected);
+  const reserveUnsentPercent = read(env, 'RESERVE_UNSENT_PERCENT');
+  const reserveNewSourcePercent = read(env, 'RESERVE_NEW_SOURCE_PERCENT');
+  if (reserveNewSourcePercent > reserveUnsentPercent) {
+    throw new ConfigError('RESERVE_NEW_SOURCE_PERCENT', VARIABLES.RESERVE_NEW_SOURCE_PERCENT.expected);
+  }
   return {
     databaseUrl,
     dataDir,
@@ -135,7 +164,12 @@ export function loadConfig(env: Env = process.env): Config {
     storageMaxDatabase: read(env, 'STORAGE_MAX_DATABASE'),
     storageFreeFloor: read(env, 'STORAGE_FREE_FLOOR'),
     storagePath: read(env, 'STORAGE_PATH') ?? (databaseUrl ? undefined : dataDir),
-    uploadStaleHours: read(env, 'UPLOAD_STALE_HOURS'),
+    uploadStaleHours,
+    uploadLeaseMinutes,
+    reserveSmallMax: read(env, 'RESERVE_SMALL_MAX'),
+    reserveSmallShare: read(env, 'RESERVE_SMALL_SHARE'),
+    reserveUnsentPercent,
+    reserveNewSourcePercent,
     onionLocation: read(env, 'ONION_LOCATION'),
     retentionDays: read(env, 'RETENTION_DAYS'),
     logRequests: read(env, 'LOG_REQUESTS'),

@@ -57,9 +57,13 @@ async function main(): Promise<void> {
     storageMaxDatabase: config.storageMaxDatabase,
     storageFreeFloor: config.storageFreeFloor,
     storagePath: config.storagePath,
+    reserveSmallMax: config.reserveSmallMax,
+    reserveSmallShare: config.reserveSmallShare,
+    reserveUnsentShare: config.reserveUnsentPercent / 100,
+    reserveNewSourceShare: config.reserveNewSourcePercent / 100,
   };
   const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check, openLimits });
-  const stopPurge = startPurgeTimer(database.db, clock, { staleHours: config.uploadStaleHours });
+  const stopPurge = startPurgeTimer(database.db, clock, { staleHours: config.uploadStaleHours, leaseMinutes: config.uploadLeaseMinutes });
   const stopRetention = startRetentionTimer({ db: database.db, clock, days: config.retentionDays, log });
   // what a seized running server tells about time and deleted rows stays within a bound
   const stopForget = startForgetTimer({ db: database.db, log, ...(database.kind === 'pglite' ? { dataDir: config.dataDir } : {}) });

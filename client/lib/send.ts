@@ -29,7 +29,7 @@ export type Tip = { language: string; message: string; files: File[] };
 /** Codes after which a fresh challenge may succeed where the old one failed. */
 const POW_REFUSALS = new Set(['pow_expired', 'pow_too_easy', 'pow_spent', 'bad_pow']);
 /** Refusals a new try cannot change today (429 and 507 would otherwise count as passing failures). */
-const QUOTA_REFUSALS = new Set(['source_quota', 'quota_full', 'storage_full']);
+const QUOTA_REFUSALS = new Set(['source_quota', 'quota_full', 'storage_full', 'reservations_full']);
 const OPEN_TRIES = 3;
 
 export async function sendTip(

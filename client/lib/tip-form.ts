@@ -275,6 +275,8 @@ function describeError(error: unknown, originalName: (sent: string | undefined) 
   // the quotas (server/source/open-limits.ts): one source's bytes of the day, or the server's room
   if (error instanceof ApiError && error.code === 'source_quota') return ['error_source_quota'];
   if (error instanceof ApiError && (error.code === 'quota_full' || error.code === 'storage_full')) return ['error_storage_full'];
+  // large uploads wait for their bytes and hold the room left for them: minutes, not days
+  if (error instanceof ApiError && error.code === 'reservations_full') return ['error_reservations_full'];
   if (error instanceof ApiError && error.retryable) return ['error_network'];
   return ['error_server', { code: e?.code ?? e?.name ?? 'error' }];
 }

@@ -23,6 +23,14 @@ export interface OpenLimits {
   storageFreeFloor: number;
   /** unset: the free space is not watched */
   storagePath?: string | undefined;
+  /** opens of at most this many bytes are small (text tips, small files): they only need to fit */
+  reserveSmallMax: number;
+  /** bytes of the free room a larger open must leave for small opens */
+  reserveSmallShare: number;
+  /** the fraction of the free room that unsent reservations may hold once a larger open is made */
+  reserveUnsentShare: number;
+  /** the same for the unsent reservations of new sources (no received submission yet) */
+  reserveNewSourceShare: number;
 }
 
 /** server/config.ts's defaults, without a watched folder (tests and the bench). */
@@ -32,15 +40,26 @@ export const DEFAULT_OPEN_LIMITS: OpenLimits = {
   storageMaxDatabase: undefined,
   storageFreeFloor: 4 * 1024 ** 3,
   storagePath: undefined,
+  reserveSmallMax: 4 * 1024 ** 2,
+  reserveSmallShare: 2 * 1024 ** 3,
+  reserveUnsentShare: 0.5,
+  reserveNewSourceShare: 0.2,
 };
 
 export const STORAGE_REFRESH_MS = 15_000;
 
 export const STORAGE_FULL_MESSAGE = 'The server cannot take new uploads now: its storage is nearly full. Received tips are kept.';
 
+export const RESERVATIONS_FULL_MESSAGE =
+  'Too many large uploads are waiting for their bytes now; try again in a few minutes. Text tips and small files are still taken.';
+
 export interface StorageWatch {
-  /** Refuses (507 storage_full) an open of `size` bytes that the database or its disk has no room for. */
-  check(size: number, now: Date): Promise<void>;
+  /**
+   * Refuses (507 storage_full) an open of `size` bytes that the database or its disk has no room
+   * for beside the reservations' unsent bytes; returns the bytes they can still take beyond what is
+   * stored (the free room reserveUpload decides in), or undefined when the storage is not watched.
+   */
+  check(size: number, now: Date): Promise<number | undefined>;
   /** an open of `size` bytes was made here since the last reading */
   noteOpened(size: number): void;
 }
@@ -59,36 +78,36 @@ export function createStorageWatch(options: {
 }): StorageWatch {
   const { db, limits, refreshMs = STORAGE_REFRESH_MS, freeBytes = freeBytesOf } = options;
   const watchesDatabase = limits.storageMaxDatabase !== undefined;
-  let reading: { at: number; database: number; reserved: number; free: number | undefined } | undefined;
+  let reading: { at: number; room: number; unsent: number } | undefined;
   let openedSince = 0;
   let refreshing: Promise<void> | undefined;
 
   async function refresh(now: Date): Promise<void> {
-    const [row] = rowsOf<{ database: number; reserved: number }>(
+    // the chunks already received are in the database's size (and on its disk): only what the
+    // uploads in progress have not sent yet is still to come
+    const [row] = rowsOf<{ database: number; unsent: number }>(
       await db.execute(sql`
         select ${watchesDatabase ? sql`pg_database_size(current_database())` : sql`0`}::bigint as database,
-          (select coalesce(sum(size), 0) from submissions where status = 'uploading')::bigint as reserved`),
+          (select coalesce(sum(greatest(0, s.size - s.chunk_size::bigint * (select count(*) from chunks c where c.submission_id = s.id))), 0)
+           from submissions s where s.status = 'uploading')::bigint as unsent`),
     );
-    const free = limits.storagePath ? await freeBytes(limits.storagePath) : undefined;
-    reading = { at: now.getTime(), database: Number(row?.database), reserved: Number(row?.reserved), free };
+    let room = Number.MAX_SAFE_INTEGER;
+    if (limits.storageMaxDatabase !== undefined) room = Math.min(room, limits.storageMaxDatabase - Number(row?.database));
+    if (limits.storagePath) room = Math.min(room, (await freeBytes(limits.storagePath)) - limits.storageFreeFloor);
+    reading = { at: now.getTime(), room, unsent: Number(row?.unsent) };
     openedSince = 0;
   }
 
   return {
     async check(size, now) {
-      if (!watchesDatabase && !limits.storagePath) return;
+      if (!watchesDatabase && !limits.storagePath) return undefined;
       if (!reading || now.getTime() - reading.at >= refreshMs || now.getTime() < reading.at) {
         refreshing ??= refresh(now).finally(() => (refreshing = undefined));
         await refreshing;
       }
-      // every upload in progress is counted in full: its missing chunks may still come
-      const ahead = reading!.reserved + openedSince + size;
-      if (limits.storageMaxDatabase !== undefined && reading!.database + ahead > limits.storageMaxDatabase) {
-        refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
-      }
-      if (reading!.free !== undefined && reading!.free - ahead < limits.storageFreeFloor) {
-        refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
-      }
+      // an early refusal before the dearer steps; reserveUpload decides again with fresh sums
+      if (reading!.unsent + openedSince + size > reading!.room) refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
+      return reading!.room;
     },
     noteOpened(size) {
       openedSince += size;
@@ -109,32 +128,48 @@ export interface Reservation {
   day: string;
 }
 
-export type ReservationOutcome = 'created' | 'unknown_codename' | 'codename_taken' | 'pow_spent' | 'source_quota' | 'quota_full';
+export type ReservationOutcome =
+  | 'created'
+  | 'unknown_codename'
+  | 'codename_taken'
+  | 'pow_spent'
+  | 'source_quota'
+  | 'quota_full'
+  | 'storage_full'
+  | 'reservations_full';
+
+const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken', 'pow_spent', 'source_quota', 'quota_full', 'storage_full', 'reservations_full']);
 
 /**
  * One decision, all or nothing: the codename is checked (known for a returning source, unknown for
- * a new one), the quotas, the token spent, and the upload made. A refused open spends no token.
- * The source's bytes of the day count every upload it opened that day (in progress, received or
- * downloaded; a new source's, by its pending lookup hash, its uploads in progress); the total counts
- * uploads in progress and tips not yet downloaded. Both are sums over indexed rows, under the lock:
- * the adaptive price keeps the opens that reach here to about the flood threshold a minute.
+ * a new one), the quotas, the bounds on unsent reservations, the token spent, and the upload made.
+ * A refused open spends no token. The source's bytes of the day count every upload it opened that
+ * day (in progress, received or downloaded; a new source's, by its pending lookup hash, its uploads
+ * in progress); the total counts uploads in progress and tips not yet downloaded. An open larger
+ * than reserveSmallMax must also leave reserveSmallShare of the free room to small opens and keep
+ * the unsent bytes of all reservations (and of new sources' reservations) within their shares of it
+ * (migrations/0006_reservations.sql). `storageRoom` is StorageWatch.check's answer. All are sums
+ * over indexed rows, under the lock: the adaptive price keeps the opens that reach here to about
+ * the flood threshold a minute.
  */
-export async function reserveUpload(db: Db, limits: OpenLimits, r: Reservation): Promise<ReservationOutcome> {
+export async function reserveUpload(
+  db: Db,
+  limits: OpenLimits,
+  r: Reservation,
+  storageRoom: number | undefined = undefined,
+): Promise<ReservationOutcome> {
   // one statement (no transaction held by the client: a connection lost mid-way leaves nothing
-  // waiting), the function of migrations/0004_pricing.sql
-  const [outcome] = rowsOf<{ known: number; created: number; source_day: number; total: number }>(
+  // waiting), the function of migrations/0006_reservations.sql
+  const room = storageRoom === undefined ? null : Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(storageRoom)));
+  const [outcome] = rowsOf<{ outcome: string }>(
     await db.execute(sql`
-      select o_known as known, o_created as created, o_source_day as source_day, o_total as total
+      select o_outcome as outcome
       from sealdrop_reserve_upload(${r.id}::uuid, ${r.lookupHash}::text, ${r.returning}::boolean, ${r.pow.idHash}::text,
         ${r.pow.expiresDay}::date, ${r.size}::bigint, ${r.chunkSize}::int, ${r.chunks}::int, ${r.sha256}::text,
         ${r.sourceKeys?.publicKey ?? null}::text, ${r.sourceKeys?.lockedPrivateKey ?? null}::text, ${r.day}::date,
-        ${limits.quotaSourcePerDay}::bigint, ${limits.quotaTotal}::bigint)`),
+        ${limits.quotaSourcePerDay}::bigint, ${limits.quotaTotal}::bigint, ${room}::bigint, ${limits.reserveSmallMax}::bigint,
+        ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8, ${limits.reserveNewSourceShare}::float8)`),
   );
-  if (Number(outcome?.created) === 1) return 'created';
-  const known = Number(outcome?.known) > 0;
-  if (r.returning && !known) return 'unknown_codename';
-  if (!r.returning && known) return 'codename_taken';
-  if (Number(outcome?.source_day) + r.size > limits.quotaSourcePerDay) return 'source_quota';
-  if (Number(outcome?.total) + r.size > limits.quotaTotal) return 'quota_full';
-  return 'pow_spent';
+  if (!outcome || !OUTCOMES.has(outcome.outcome)) throw new Error(`sealdrop_reserve_upload answered ${outcome?.outcome}`);
+  return outcome.outcome as ReservationOutcome;
 }

@@ -4,7 +4,7 @@ import { type Clock, dayOf, daysBefore } from '../clock.ts';
 import type { Db } from '../db/open.ts';
 import { spentPow, submissions } from '../db/schema.ts';
 import { forgetOldLoad } from './pow-load.ts';
-import { sweepStaleUploads } from './stale-uploads.ts';
+import { DEFAULT_LEASE_MINUTES, sweepStaleUploads, SWEEP_INTERVAL_MS } from './stale-uploads.ts';
 
 export const PURGE_INTERVAL_MS = 15 * 60 * 1000;
 /** server/config.ts's default UPLOAD_STALE_HOURS */
@@ -22,37 +22,51 @@ export interface PurgeResult {
  * proof-of-work rows whose token has expired. Days are all that is stored, so "after a day" means
  * "opened before yesterday's date"; a spent row goes once its expiry day is over, when the token is
  * refused as expired anyway, so forgetting it cannot allow a replay. Then uploads that received no
- * chunk for `staleHours` go too, and their reservations with them.
+ * chunk for their idle time (`leaseMinutes` without a chunk, up to `staleHours` as their bytes
+ * arrive) go too, and their reservations with them.
  */
-export async function purgeExpired(db: Db, clock: Clock, staleHours = DEFAULT_STALE_HOURS): Promise<PurgeResult> {
+export async function purgeExpired(
+  db: Db,
+  clock: Clock,
+  staleHours = DEFAULT_STALE_HOURS,
+  leaseMinutes = DEFAULT_LEASE_MINUTES,
+): Promise<PurgeResult> {
   const now = clock();
   const uploads = await db
     .delete(submissions)
     .where(and(eq(submissions.status, 'uploading'), lt(submissions.createdDay, daysBefore(now, 1))))
     .returning({ id: submissions.id });
   const pow = await db.delete(spentPow).where(lt(spentPow.expiresDay, dayOf(now))).returning({ id: spentPow.idHash });
-  const staleUploads = await sweepStaleUploads(db, now, staleHours);
+  const staleUploads = await sweepStaleUploads(db, now, staleHours, leaseMinutes);
   // the adaptive price's old minutes, also when no request came to read (and delete) them
   await forgetOldLoad(db, now);
   return { uploads: uploads.length, staleUploads, spentPow: pow.length };
 }
 
-/** Purges now and every `intervalMs`; returns the function that stops it. */
+/**
+ * Purges now and every `intervalMs`, and sweeps the idle uploads every `sweepIntervalMs` between
+ * (so a lease of minutes means minutes); returns the function that stops both. One run at a time.
+ */
 export function startPurgeTimer(
   db: Db,
   clock: Clock,
   {
     intervalMs = PURGE_INTERVAL_MS,
+    sweepIntervalMs = SWEEP_INTERVAL_MS,
     staleHours = DEFAULT_STALE_HOURS,
+    leaseMinutes = DEFAULT_LEASE_MINUTES,
     onError = (error: unknown) => console.error('sealdrop: purge failed:', error),
   } = {},
 ): () => void {
   let running: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    running = running.then(() => purgeExpired(db, clock, staleHours)).catch(onError);
+  const purge = () => {
+    running = running.then(() => purgeExpired(db, clock, staleHours, leaseMinutes)).catch(onError);
   };
-  tick();
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  const sweep = () => {
+    running = running.then(() => sweepStaleUploads(db, clock(), staleHours, leaseMinutes)).catch(onError);
+  };
+  purge();
+  const timers = [setInterval(purge, intervalMs), setInterval(sweep, sweepIntervalMs)];
+  for (const t of timers) t.unref();
+  return () => timers.forEach(clearInterval);
 }

@@ -7,7 +7,7 @@ import type { NewsroomKey } from '../newsroom-key.ts';
 import { buildTestApp, countRows, demoNewsroomKey } from '../test-helpers.ts';
 import { createStorageWatch, DEFAULT_OPEN_LIMITS, type OpenLimits } from './open-limits.ts';
 import { answer, ciphertextFor, newLookupId, openUpload, post, putChunk, sendTip } from './open.test-helpers.ts';
-import { purgeExpired } from './purge.ts';
+import { purgeExpired, startPurgeTimer } from './purge.ts';
 
 let database: Database;
 let newsroomKey: NewsroomKey;
@@ -150,36 +150,213 @@ describe('storage', () => {
 });
 
 describe('stale uploads', () => {
-  it('an upload without a chunk for the stale time is deleted and its reservation freed; one still receiving stays', async () => {
-    now = new Date('2026-06-07T09:00:00Z');
+  const minutes = (start: string, m: number) => new Date(Date.parse(start) + m * 60_000);
+
+  it('an upload that received no chunk is freed after the lease; one that received bytes may idle longer, in proportion', async () => {
+    const start = '2026-06-07T09:00:00Z';
+    now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
     const bytes = await ciphertextFor(newsroomKey, 3 * KB);
-    const t = await app({ quotaTotal: 2 * bytes.length });
+    const chunkSize = Math.ceil(bytes.length / 3);
+    const t = await app({ quotaTotal: 3 * bytes.length });
     const lookupId = newLookupId();
     await sendTip(t.app, { bytes, lookupId, sourceKeys });
-    const stalled = await answer(await openUpload(t.app, { bytes, lookupId, chunkSize: KB }));
-    expect(stalled.status).toBe(201);
-    await putChunk(t.app, stalled.body.uploadId, 0, bytes.subarray(0, KB));
+    const silent = await answer(await openUpload(t.app, { bytes, lookupId, chunkSize }));
+    const sending = await answer(await openUpload(t.app, { bytes, lookupId, chunkSize }));
+    expect([silent.status, sending.status]).toEqual([201, 201]);
+    await putChunk(t.app, sending.body.uploadId, 0, bytes.subarray(0, chunkSize));
     expect((await openUpload(t.app, { bytes, lookupId })).status).toBe(507);
-    const hours = (h: number) => new Date(Date.parse('2026-06-07T09:00:00Z') + h * 3600_000);
+    const sweep = () => purgeExpired(database.db, clock, 6, 10);
 
-    now = hours(0.1);
-    expect((await purgeExpired(database.db, clock, 6)).staleUploads).toBe(0);
-    now = hours(5.9);
-    expect((await purgeExpired(database.db, clock, 6)).staleUploads).toBe(0);
-    // a chunk late in the day keeps it for another six hours
-    await putChunk(t.app, stalled.body.uploadId, 1, bytes.subarray(KB, 2 * KB));
-    now = hours(6.5);
-    expect((await purgeExpired(database.db, clock, 6)).staleUploads).toBe(0);
-    now = hours(12.5);
-    expect((await purgeExpired(database.db, clock, 6)).staleUploads).toBe(1);
-    expect((await t.app.request(`/api/v1/uploads/${stalled.body.uploadId}`)).status).toBe(404);
+    // the first sweep sees both; the silent one holds its bytes for the lease only
+    expect((await sweep()).staleUploads).toBe(0);
+    now = minutes(start, 9);
+    expect((await sweep()).staleUploads).toBe(0);
+    now = minutes(start, 11);
+    expect((await sweep()).staleUploads).toBe(1);
+    expect((await t.app.request(`/api/v1/uploads/${silent.body.uploadId}`)).status).toBe(404);
+    // its room is free again at once
+    const third = await answer(await openUpload(t.app, { bytes, lookupId, chunkSize }));
+    expect(third.status).toBe(201);
+
+    // a third of its bytes received: 10 + 350 / 3 minutes (about 126) of idle time
+    now = minutes(start, 120);
+    await sweep();
+    expect((await t.app.request(`/api/v1/uploads/${sending.body.uploadId}`)).status).toBe(200);
+    // a second chunk (two thirds: about 243 minutes) counts from the sweep that sees it
+    await putChunk(t.app, sending.body.uploadId, 1, bytes.subarray(chunkSize, 2 * chunkSize));
+    now = minutes(start, 121);
+    expect((await sweep()).staleUploads).toBe(0);
+    // the third upload, opened after the sweep of minute 11, was first seen at minute 120
+    now = minutes(start, 131);
+    expect((await sweep()).staleUploads).toBe(1);
+    now = minutes(start, 121 + 235);
+    expect((await sweep()).staleUploads).toBe(0);
+    now = minutes(start, 121 + 250);
+    expect((await sweep()).staleUploads).toBe(1);
+    expect((await t.app.request(`/api/v1/uploads/${sending.body.uploadId}`)).status).toBe(404);
     expect(rowsOf(await database.db.execute(sql`select 1 from chunks c left join submissions s on s.id = c.submission_id where s.id is null`))).toEqual([]);
-    // the reservation is free again, and the tip received before is still there
+    // the tip received before is still there, and the room is free again
     await sendTip(t.app, { bytes, lookupId });
     expect((await lookup(t, lookupId)).body.submissions).toHaveLength(2);
     // the sweep's notes about uploads in progress go once they are received
-    await purgeExpired(database.db, clock, 6);
+    await sweep();
     expect(rowsOf(await database.db.execute(sql`select 1 from upload_progress`))).toEqual([]);
+  });
+
+  it('an upload receiving chunks keeps its reservation however long it takes, and the purge timer sweeps between purges', async () => {
+    const start = '2026-06-08T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const bytes = await ciphertextFor(newsroomKey, 8 * KB);
+    const t = await app({});
+    const lookupId = newLookupId();
+    await sendTip(t.app, { bytes, lookupId, sourceKeys });
+    const slow = await answer(await openUpload(t.app, { bytes, lookupId, chunkSize: KB }));
+    expect(slow.status).toBe(201);
+    const chunks = Math.ceil(bytes.length / KB);
+    // a chunk every nine minutes: never past the lease, though the whole takes over an hour
+    let last;
+    for (let i = 0; i < chunks; i++) {
+      now = minutes(start, 9 * i);
+      expect((await purgeExpired(database.db, clock, 6, 10)).staleUploads).toBe(0);
+      last = await answer(await putChunk(t.app, slow.body.uploadId, i, bytes.subarray(i * KB, (i + 1) * KB)));
+    }
+    expect(last?.body.complete).toBe(true);
+    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(2);
+
+    // the timer: a silent upload, then a sweep (not a purge) a lease later
+    const silent = await answer(await openUpload(t.app, { bytes, lookupId, chunkSize: KB }));
+    const errors: unknown[] = [];
+    let later = minutes(start, 200);
+    const stop = startPurgeTimer(database.db, () => later, { intervalMs: 3600_000, sweepIntervalMs: 50, leaseMinutes: 10, onError: (e) => errors.push(e) });
+    try {
+      await waitFor(async () => rowsOf(await database.db.execute(sql`select 1 from upload_progress`)).length === 1);
+      later = minutes(start, 215);
+      await waitFor(async () => (await t.app.request(`/api/v1/uploads/${silent.body.uploadId}`)).status === 404);
+      expect(errors).toEqual([]);
+    } finally {
+      stop();
+    }
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the state was not reached in 30 s');
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+describe('reservations (the attack: many never-sent 2 GiB opens from fresh sources)', () => {
+  /** A 2 GiB reservation that never sends a byte (what the attacker opened). */
+  const reserveLarge = (a: Awaited<ReturnType<typeof app>>, o: { lookupId: string; sourceKeys?: typeof sourceKeys }) =>
+    openUpload(a.app, { bytes: new Uint8Array(16), size: 2 * GiB, chunkSize: 4 * MiB, ...o }).then(answer);
+
+  it('with the default quota: fresh identities hold at most their share, an honest text tip and a returning source\'s upload still open', async () => {
+    now = new Date('2026-06-10T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app({});
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const returning = newLookupId();
+    await sendTip(t.app, { bytes: text, lookupId: returning, sourceKeys });
+    const tips = await receivedTips();
+
+    const outcomes: string[] = [];
+    let before = await countRows(database.db);
+    for (let i = 0; i < 28; i++) {
+      const r = await reserveLarge(t, { lookupId: newLookupId(), sourceKeys });
+      if (r.status !== 201) {
+        expect(r).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+        expect(typeof r.body.message).toBe('string');
+        expect(await countRows(database.db)).toEqual(before);
+      }
+      before = await countRows(database.db);
+      outcomes.push(r.status === 201 ? 'created' : r.body.error);
+    }
+    // 20 % of the 64 GiB free room is 12.8 GiB: six 2 GiB reservations
+    expect(outcomes.filter((o) => o === 'created')).toHaveLength(6);
+    expect(outcomes.slice(0, 6)).toEqual(Array(6).fill('created'));
+
+    // an honest new source's text tip, and a returning source's large upload, still open
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    expect((await reserveLarge(t, { lookupId: returning })).status).toBe(201);
+    // small opens are not held to the reservations' bounds
+    const small = await answer(await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 4 * MiB, chunkSize: 4 * MiB }));
+    expect(small.status).toBe(201);
+    expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
+  });
+
+  it('on a watched disk (the attack\'s 507 storage_full): the reservations hold at most their shares of the free room, the text tip gets in', async () => {
+    now = new Date('2026-06-11T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    const floor = 4 * GiB;
+    const limits = { ...DEFAULT_OPEN_LIMITS, storageFreeFloor: floor, storagePath: '/watched' };
+    // 20 GiB above the floor, as the chunks never come
+    const storage = createStorageWatch({ db: database.db, limits, freeBytes: async () => floor + 20 * GiB });
+    const t = await app(limits, { storage });
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const returning = newLookupId();
+    await sendTip(t.app, { bytes: text, lookupId: returning, sourceKeys });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await reserveLarge(t, { lookupId: newLookupId(), sourceKeys });
+      outcomes.push(r.status === 201 ? 'created' : `${r.status} ${r.body.error}`);
+    }
+    // 20 % of 20 GiB: two
+    expect(outcomes).toEqual([...Array(2).fill('created'), ...Array(10).fill('507 reservations_full')]);
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    // returning sources: up to 50 % of the room in all (10 GiB: three more), then refused too
+    const more: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const lookupId = newLookupId();
+      await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+      const r = await reserveLarge(t, { lookupId });
+      more.push(r.status === 201 ? 'created' : `${r.status} ${r.body.error}`);
+    }
+    expect(more).toEqual(['created', 'created', 'created', '507 reservations_full']);
+    // and still a text tip
+    await sendTip(t.app, { bytes: text, lookupId: returning });
+  });
+
+  it('large opens leave the small share: once only it is left, large ones get 507 and text tips still get in; received tips count, never touched', async () => {
+    now = new Date('2026-06-12T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    // room for five 2 GiB reservations from returning sources beside the 2 GiB small share, all shares at 100 %
+    const t = await app({ quotaTotal: 12 * GiB, reserveUnsentShare: 1, reserveNewSourceShare: 1 });
+    const lookups = Array.from({ length: 6 }, newLookupId);
+    for (const lookupId of lookups) await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+    const statuses = [];
+    for (const lookupId of lookups) {
+      const r = await reserveLarge(t, { lookupId });
+      statuses.push(r.status === 201 ? 'created' : `${r.status} ${r.body.error}`);
+    }
+    expect(statuses).toEqual([...Array(4).fill('created'), '507 quota_full', '507 quota_full']);
+    for (let i = 0; i < 5; i++) await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+  });
+
+  it('concurrent opens on two servers (one database, several connections) never pass the bounds', async () => {
+    now = new Date('2026-06-13T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    const [a, b] = await Promise.all([app({}), app({})]);
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const returning = Array.from({ length: 12 }, newLookupId);
+    for (const lookupId of returning) await sendTip(a.app, { bytes: text, lookupId, sourceKeys });
+    const fresh = await Promise.all(Array.from({ length: 16 }, (_, i) => reserveLarge(i % 2 ? a : b, { lookupId: newLookupId(), sourceKeys })));
+    expect(fresh.filter((r) => r.status === 201)).toHaveLength(6);
+    expect(fresh.filter((r) => r.status === 507 && r.body.error === 'reservations_full')).toHaveLength(10);
+    // 50 % of the free room (64 GiB less the received tips' bytes) is just under 16 reservations: nine more
+    const back = await Promise.all(returning.map((lookupId, i) => reserveLarge(i % 2 ? a : b, { lookupId })));
+    expect(back.filter((r) => r.status === 201)).toHaveLength(9);
+    expect(back.filter((r) => r.status === 507 && r.body.error === 'reservations_full')).toHaveLength(3);
+    const [{ unsent, open }] = rowsOf<{ unsent: number; open: number }>(
+      await database.db.execute(sql`select coalesce(sum(size), 0)::bigint as unsent, count(*)::int as open from submissions where status = 'uploading'`),
+    ) as [{ unsent: number; open: number }];
+    expect([Number(unsent), Number(open)]).toEqual([30 * GiB, 15]);
   });
 });

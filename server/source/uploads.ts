@@ -18,7 +18,7 @@ import { randomHandle } from './handles.ts';
 import { KeyCheckBusyError, KeyCheckTimeoutError, type KeyCheck } from './key-check-pool.ts';
 import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
-import { reserveUpload, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
+import { RESERVATIONS_FULL_MESSAGE, reserveUpload, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
 import { powPrice, verifyPow } from './pow.ts';
 import type { PowLoad } from './pow-load.ts';
 
@@ -87,7 +87,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   const pow = await verifyPow(deps.serverSecret, price.difficulty, now, request.pow.token, request.pow.nonce);
   checkUploadShape(request.size, request.chunkSize, request.chunks);
   // a full server refuses before the dearer steps
-  await deps.storage.check(request.size, now);
+  const storageRoom = await deps.storage.check(request.size, now);
   const lookupHash = hashLookupId(request.lookupId);
   const returning = !request.sourceKeys;
   if (request.sourceKeys) {
@@ -118,13 +118,15 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
     sha256: request.sha256,
     sourceKeys: request.sourceKeys,
     day: dayOf(now),
-  });
+  }, storageRoom);
   if (outcome === 'unknown_codename') refuse(404, 'unknown_codename', 'No source has this codename.');
   if (outcome === 'codename_taken') refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
   if (outcome === 'source_quota') {
     refuse(429, 'source_quota', 'This codename has sent as much as one source may send in a day; try again tomorrow (UTC).');
   }
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
+  if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
+  if (outcome === 'reservations_full') refuse(507, 'reservations_full', RESERVATIONS_FULL_MESSAGE);
   if (outcome === 'pow_spent') refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
   deps.powLoad.noteOpen(pow.difficulty - price.unflooded, now);
   deps.storage.noteOpened(request.size);
