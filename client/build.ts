@@ -287,15 +287,18 @@ function languageLinks(page: PageName, current: Language): string {
 }
 
 /**
- * Why JavaScript, and how to set "Safer", in the page's language only: one short block (the other
- * languages are a link away, above). The safety page works without the script, so there it says
- * that sending a tip needs it, below the advice.
+ * How to set "Safer", in the page's language only, and why JavaScript behind a `<details>` (it
+ * opens without a script): a notice shorter than a phone's screen in every language, the other
+ * languages a link away (above). The safety page works without the script, so there it says that
+ * sending a tip needs it, below the advice.
  */
 function noscriptBlock(page: PageName, c: Catalogue): string {
   const title = page === 'safety' ? c.noscript_tip_title : c.noscript_title;
-  return `<noscript><section class="noscript" data-testid="noscript"><h2>${escapeHtml(title)}</h2><p>${escapeHtml(c.noscript_why)}</p><p>${escapeHtml(
-    c.noscript_safer,
-  )}</p><p>${escapeHtml(c.noscript_safest)}</p></section></noscript>`;
+  const e = escapeHtml;
+  return (
+    `<noscript><section class="noscript" data-testid="noscript"><h2>${e(title)}</h2><p>${e(c.noscript_safer)}</p>` +
+    `<details><summary>${e(c.noscript_why_summary)}</summary><p>${e(c.noscript_why)}</p><p>${e(c.noscript_safest)}</p></details></section></noscript>`
+  );
 }
 
 /**
