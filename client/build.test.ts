@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatSiteManifest, parseSiteManifest } from '../protocol/site-manifest.ts';
 import { CONTENT_SECURITY_POLICY } from '../server/policies/security-headers.ts';
-import { buildInto, DIST, MANIFEST, manifestOf } from './build.ts';
-import { CATALOGUES, LANGUAGES } from './i18n/index.ts';
+import { buildInto, DIST, MANIFEST, manifestOf, PAGES as PAGE_NAMES, pageFile } from './build.ts';
+import { CATALOGUES, LANGUAGES, LANGUAGE_TAGS, type Language, type MessageKey } from './i18n/index.ts';
 import type { ModuleTable } from './lib/verified-modules.ts';
 
-const PAGES = ['index.html', 'return.html', 'safety.html'];
+/** Every page in every language: index.html, index.ko.html, … */
+const PAGES = PAGE_NAMES.flatMap((page) => LANGUAGES.map((language) => pageFile(page, language)));
+const LANGUAGE_PAGES = PAGE_NAMES.flatMap((page) => LANGUAGES.map((language) => [pageFile(page, language), page, language] as const));
 let files: Record<string, number>;
 
 // test/global-setup.ts built client/dist before any test; rebuilding here would swap the folder
@@ -50,13 +52,71 @@ describe('client build', () => {
     expect(html).not.toMatch(/(src|href|action)="(https?:)?\/\//i);
   });
 
-  it.each(PAGES)('%s explains, without JavaScript and in all five languages, how to set "Safer"', async (page) => {
-    const html = await readFile(join(DIST, page), 'utf8');
-    const noscript = /<noscript>([\s\S]*?)<\/noscript>/.exec(html)?.[1] ?? '';
-    for (const lang of LANGUAGES) {
-      const safer = CATALOGUES[lang].noscript_safer.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
-      expect(noscript, lang).toContain(safer);
+  it('writes each of the three pages in each of the five languages', () => {
+    expect(PAGES).toHaveLength(15);
+    for (const f of PAGES) expect(files[f], f).toBeGreaterThan(0);
+    expect(Object.keys(files).filter((f) => f.endsWith('.html')).sort()).toEqual([...PAGES].sort());
+  });
+
+  it.each(LANGUAGE_PAGES)('%s is written in its language, with no text left from another catalogue', async (file, _page, language) => {
+    const html = await readFile(join(DIST, file), 'utf8');
+    const catalogue = CATALOGUES[language];
+    expect(html).toContain(`<html lang="${LANGUAGE_TAGS[language]}" dir="${catalogue.dir}">`);
+    const elements = [...html.matchAll(/<(\w+)[^>]*\sdata-i18n="(\w+)"[^>]*>([^<]*)<\/\1>/g)];
+    expect(elements.length).toBeGreaterThan(5);
+    expect(html.match(/\sdata-i18n="/g)).toHaveLength(elements.length); // none left unfilled or nested
+    for (const [tag, , key, text] of elements) {
+      expect(Object.hasOwn(catalogue, key!), `${language} has ${key}`).toBe(true);
+      expect(unescapeHtml(text!), tag).toBe(catalogue[key as MessageKey]);
+      expect(text, tag).not.toBe('');
     }
+    const labels = [...html.matchAll(/\sdata-i18n-aria-label="(\w+)" aria-label="([^"]*)"/g)];
+    expect(labels.length).toBe(html.match(/data-i18n-aria-label=/g)?.length ?? 0);
+    for (const [, key, text] of labels) expect(unescapeHtml(text!)).toBe(catalogue[key as MessageKey]);
+    if (language !== 'en') {
+      // No English sentence where this language has its own: every English text of a key this
+      // catalogue translates is absent from the page.
+      for (const key of Object.keys(CATALOGUES.en) as MessageKey[]) {
+        const english = CATALOGUES.en[key];
+        if (english !== catalogue[key] && english.length > 12) expect(unescapeHtml(html), key).not.toContain(english);
+      }
+    }
+  });
+
+  it.each(LANGUAGE_PAGES)('%s explains, without JavaScript and in its language only, how to set "Safer", and links the others', async (file, page, language) => {
+    const html = await readFile(join(DIST, file), 'utf8');
+    const blocks = [...html.matchAll(/<noscript>([\s\S]*?)<\/noscript>/g)].map((m) => unescapeHtml(m[1]!));
+    expect(blocks).toHaveLength(2);
+    const [links, notice] = blocks as [string, string];
+    const c = CATALOGUES[language];
+    expect(notice).toContain(page === 'safety' ? c.noscript_tip_title : c.noscript_title);
+    for (const key of ['noscript_why', 'noscript_safer', 'noscript_safest'] as const) expect(notice, key).toContain(c[key]);
+    for (const other of LANGUAGES.filter((l) => l !== language)) expect(notice, other).not.toContain(CATALOGUES[other].noscript_safer);
+    // the same page in every language, each named in its own, by a plain link
+    const path = page === 'index' ? '/' : `/${page}.html`;
+    for (const l of LANGUAGES) {
+      const href = l === 'en' ? path : `${path}?lang=${l}`;
+      expect(links, l).toContain(`<a href="${href}" lang="${LANGUAGE_TAGS[l]}" hreflang="${LANGUAGE_TAGS[l]}"${l === language ? ' aria-current="true"' : ''}>${CATALOGUES[l].lang_name}</a>`);
+    }
+  });
+
+  it.each(LANGUAGE_PAGES)('%s keeps its language in every link between the pages', async (file, _page, language) => {
+    const html = await readFile(join(DIST, file), 'utf8');
+    const outside = html.replace(/<noscript>[\s\S]*?<\/noscript>/g, '');
+    const hrefs = [...outside.matchAll(/<a\b[^>]*\shref="([^"]*)"/g)].map((m) => m[1]!);
+    expect(hrefs.length).toBeGreaterThanOrEqual(4);
+    for (const href of hrefs) expect(href).toMatch(language === 'en' ? /^\/(?:return\.html|safety\.html)?$/ : new RegExp(`^/(?:return\\.html|safety\\.html)?\\?lang=${language}$`));
+    expect(outside.match(/aria-current="page"/g)).toHaveLength(1);
+  });
+
+  it.each(LANGUAGE_PAGES)('%s hides what needs the script (forms, picker, "Loading…") until it runs', async (file, page) => {
+    const html = await readFile(join(DIST, file), 'utf8');
+    const needsScript = (id: string) => new RegExp(`<\\w+ id="${id}"[^>]*\\shidden data-needs-script>`).test(html);
+    expect(needsScript('language'), 'the picker').toBe(false); // its box is hidden instead:
+    expect(html).toMatch(/<div class="language" hidden data-needs-script>/);
+    for (const form of html.match(/<form\b[^>]*>/g) ?? []) expect(form).toMatch(/\shidden data-needs-script>$/);
+    expect(html.match(/<form\b/g)?.length ?? 0).toBe(page === 'safety' ? 0 : page === 'index' ? 1 : 2);
+    if (page === 'index') expect(needsScript('status-line')).toBe(true);
   });
 
   it('lays out with logical properties only, so a right-to-left catalogue needs nothing else', async () => {
@@ -65,7 +125,7 @@ describe('client build', () => {
   });
 
   it('keeps typed text out of the browser\'s form history', async () => {
-    for (const page of ['index.html', 'return.html']) {
+    for (const page of PAGES) {
       const html = await readFile(join(DIST, page), 'utf8');
       for (const form of html.match(/<form\b[^>]*>/g) ?? []) expect(form, page).toContain('autocomplete="off"');
     }
@@ -80,6 +140,10 @@ describe('client build', () => {
     }
   });
 });
+
+function unescapeHtml(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+}
 
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -134,6 +198,7 @@ describe('the site manifest (client/site-manifest.txt)', () => {
     const text = await readFile(MANIFEST, 'utf8');
     const manifest = parseSiteManifest(text);
     expect(manifest.files.map((f) => f.path)).toEqual(Object.keys(files).sort());
+    for (const page of PAGES) expect(manifest.files.some((f) => f.path === page), page).toBe(true);
     for (const { path, sha256: hash } of manifest.files) expect(hash, path).toBe(sha256(await readFile(join(DIST, path))));
     expect(manifest.csp).toBe(CONTENT_SECURITY_POLICY);
     expect(manifest.version).toBe(JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version);

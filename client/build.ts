@@ -11,9 +11,14 @@
  *   client/workers/verified-import.ts), and each static import's specifier is checked to occur
  *   only where the loader rewrites it. The chunks stay split: the first load fetches only what the
  *   workers import statically.
- * - The HTML is filled with the English text (what a browser without JavaScript shows) and a
- *   `<noscript>` block in all five languages. No inline script or style anywhere: the CSP is
- *   `script-src 'self' blob:; style-src 'self'`.
+ * - Every page is written once per language, filled with that catalogue's text: `index.html` (English)
+ *   and `index.ko.html`, `index.zh.html`, … The server answers `/?lang=ko` with `index.ko.html`
+ *   (server/policies/static-pages.ts), so a browser without JavaScript (Tor Browser "Safest") reads
+ *   the page, its `<noscript>` notice and the safety advice in the chosen language, and reaches the
+ *   other languages by plain links. What only works with the script (the forms, the language
+ *   picker, "Loading…") is `hidden data-needs-script` until the script shows it
+ *   (client/lib/page.ts): nothing can be typed into a page that would lose it. No inline script or
+ *   style anywhere: the CSP is `script-src 'self' blob:; style-src 'self'`.
  * - Deterministic: the same source and lock file give the same bytes, hence the same manifest, which
  *   also names the version, the commit (when built from git) and the CSP the server must send.
  */
@@ -25,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { formatSiteManifest, type SiteManifest } from '../protocol/site-manifest.ts';
 import { CONTENT_SECURITY_POLICY } from '../server/policies/security-headers.ts';
-import { CATALOGUES, LANGUAGES, LANGUAGE_TAGS, type Catalogue, type MessageKey } from './i18n/index.ts';
+import { CATALOGUES, LANGUAGES, LANGUAGE_TAGS, type Catalogue, type Language, type MessageKey } from './i18n/index.ts';
 import type { ModuleTable } from './lib/verified-modules.ts';
 
 const CLIENT = dirname(fileURLToPath(import.meta.url));
@@ -33,7 +38,13 @@ const ROOT = dirname(CLIENT);
 export const DIST = join(CLIENT, 'dist');
 /** Beside the served folder, not in it: a site cannot vouch for itself. */
 export const MANIFEST = join(CLIENT, 'site-manifest.txt');
-const PAGES = ['index', 'return', 'safety'] as const;
+export const PAGES = ['index', 'return', 'safety'] as const;
+export type PageName = (typeof PAGES)[number];
+
+/** English keeps the plain name (`/` and a link without `?lang=` serve it); others get `.xx`. */
+export function pageFile(page: PageName, language: Language): string {
+  return language === 'en' ? `${page}.html` : `${page}.${language}.html`;
+}
 
 /** Tor Browser follows Firefox ESR; 115 is the oldest ESR still met in the field. */
 const TARGET = ['firefox115', 'chrome115', 'safari16'];
@@ -122,8 +133,10 @@ export async function buildInto(outDir: string): Promise<Record<string, number>>
   };
   for (const page of PAGES) {
     const template = await readFile(join(CLIENT, 'pages', `${page}.html`), 'utf8');
-    const html = await renderPage(template, partials, page === 'index', ASSETS);
-    await writeFile(join(outDir, `${page}.html`), html);
+    for (const language of LANGUAGES) {
+      const html = await renderPage(template, partials, page, language, ASSETS);
+      await writeFile(join(outDir, pageFile(page, language)), html);
+    }
   }
 
   const files: Record<string, number> = {};
@@ -217,17 +230,27 @@ function buildCommit(): string {
 async function renderPage(
   template: string,
   partials: { header: string; tipForm: string },
-  withWordlist: boolean,
+  page: PageName,
+  language: Language,
   assets: string,
 ): Promise<string> {
+  const catalogue = CATALOGUES[language];
+  const opening = '<html lang="en" dir="ltr">';
+  if (!template.includes(opening)) throw new Error(`${page}.html does not open with ${opening}`);
   let html = template
+    .replace(opening, `<html lang="${LANGUAGE_TAGS[language]}" dir="${catalogue.dir}">`)
     .replace('<!-- header -->', partials.header)
     .replace('<!-- tip-form -->', partials.tipForm)
-    .replace('<!-- noscript -->', noscriptBlock())
-    .replace('<!-- language-options -->', languageOptions())
-    .replace('<!-- wordlist -->', withWordlist ? WORDLIST_FIELD : '');
-  html = fillEnglish(html, CATALOGUES.en);
+    .replace('<!-- language-options -->', languageOptions(language))
+    .replace('<!-- wordlist -->', page === 'index' ? WORDLIST_FIELD : '');
+  html = fillCatalogue(html, catalogue, language);
+  html = localiseLinks(html, page, language);
+  // After the links were localised: these name the other languages' pages as they are.
+  html = html
+    .replace('<!-- language-links -->', languageLinks(page, language))
+    .replace('<!-- noscript -->', noscriptBlock(page, catalogue));
   html = await addIntegrity(html, assets);
+  if (/<!--/.test(html)) throw new Error(`${page}.html has a placeholder the build did not fill`);
   if (/<script(?![^>]*\bsrc=)/i.test(html) || /\sstyle=|<style/i.test(html)) {
     throw new Error('inline script or style in a page: the CSP would block it');
   }
@@ -238,28 +261,69 @@ async function renderPage(
 const WORDLIST_FIELD = `<label for="wordlist" data-i18n="codename_kind_label"></label>
   <select id="wordlist"></select>`;
 
-function languageOptions(): string {
+function languageOptions(current: Language): string {
   return LANGUAGES.map(
-    (l) => `<option value="${l}" lang="${LANGUAGE_TAGS[l]}">${escapeHtml(CATALOGUES[l].lang_name)}</option>`,
+    (l) => `<option value="${l}" lang="${LANGUAGE_TAGS[l]}"${l === current ? ' selected' : ''}>${escapeHtml(CATALOGUES[l].lang_name)}</option>`,
   ).join('');
 }
 
-/** Why JavaScript, and how to set "Safer", in every language (the URL's choice cannot be read). */
-function noscriptBlock(): string {
-  const sections = LANGUAGES.map((l) => {
-    const c = CATALOGUES[l];
-    return `<section lang="${LANGUAGE_TAGS[l]}" dir="${c.dir}"><h2>${escapeHtml(c.noscript_title)}</h2><p>${escapeHtml(
-      c.noscript_why,
-    )}</p><p>${escapeHtml(c.noscript_safer)}</p><p>${escapeHtml(c.noscript_safest)}</p></section>`;
-  }).join('');
-  return `<noscript><div class="noscript">${sections}</div></noscript>`;
+/** The path that serves `page` in `language` (what the script's links say too, client/lib/page.ts). */
+function pageUrl(page: PageName, language: Language): string {
+  const path = page === 'index' ? '/' : `/${page}.html`;
+  return language === 'en' ? path : `${path}?lang=${language}`;
 }
 
-/** `<x data-i18n="key"></x>` gets the English text; the page swaps it when another language is picked. */
-function fillEnglish(html: string, en: Catalogue): string {
-  return html.replace(/(<(\w+)[^>]*\sdata-i18n="(\w+)"[^>]*>)(<\/\2>)/g, (_whole, open: string, _tag, key: string, close: string) => {
-    if (!(key in en)) throw new Error(`unknown catalogue key ${key} in a page`);
-    return open + escapeHtml(en[key as MessageKey]) + close;
+/**
+ * Without JavaScript the picker cannot work: the same page in every language, each named in its
+ * own, as plain links (Tor Browser sends one Accept-Language for everyone, so the URL decides).
+ */
+function languageLinks(page: PageName, current: Language): string {
+  const items = LANGUAGES.map((l) => {
+    const name = escapeHtml(CATALOGUES[l].lang_name);
+    const attrs = `href="${pageUrl(page, l)}" lang="${LANGUAGE_TAGS[l]}" hreflang="${LANGUAGE_TAGS[l]}"`;
+    return `<li><a ${attrs}${l === current ? ' aria-current="true"' : ''}>${name}</a></li>`;
+  }).join('');
+  return `<noscript><ul class="language-links" aria-label="${escapeHtml(CATALOGUES[current].language_label)}">${items}</ul></noscript>`;
+}
+
+/**
+ * How to set "Safer", in the page's language only, and why JavaScript behind a `<details>` (it
+ * opens without a script): a notice shorter than a phone's screen in every language, the other
+ * languages a link away (above). The safety page works without the script, so there it says that
+ * sending a tip needs it, below the advice.
+ */
+function noscriptBlock(page: PageName, c: Catalogue): string {
+  const title = page === 'safety' ? c.noscript_tip_title : c.noscript_title;
+  const e = escapeHtml;
+  return (
+    `<noscript><section class="noscript" data-testid="noscript"><h2>${e(title)}</h2><p>${e(c.noscript_safer)}</p>` +
+    `<details><summary>${e(c.noscript_why_summary)}</summary><p>${e(c.noscript_why)}</p><p>${e(c.noscript_safest)}</p></details></section></noscript>`
+  );
+}
+
+/**
+ * `<x data-i18n="key"></x>` gets the catalogue's text and `data-i18n-aria-label="key"` its
+ * aria-label; the script swaps both when another language is picked. A key the catalogue lacks
+ * fails the build (no English left in a translated page).
+ */
+function fillCatalogue(html: string, catalogue: Catalogue, language: Language): string {
+  const text = (key: string): string => {
+    const value = Object.hasOwn(catalogue, key) ? catalogue[key as MessageKey] : undefined;
+    if (typeof value !== 'string' || value === '') throw new Error(`catalogue ${language} has no text for ${key}, which a page uses`);
+    return escapeHtml(value);
+  };
+  return html
+    .replace(/(<(\w+)[^>]*\sdata-i18n="(\w+)"[^>]*>)(<\/\2>)/g, (_whole, open: string, _tag, key: string, close: string) => open + text(key) + close)
+    .replace(/\sdata-i18n-aria-label="(\w+)"/g, (whole, key: string) => `${whole} aria-label="${text(key)}"`);
+}
+
+/** Links between the pages keep the language, and the nav marks the page it is on. */
+function localiseLinks(html: string, page: PageName, language: Language): string {
+  const here = page === 'index' ? 'submit' : page;
+  return html.replace(/<a\b([^>]*?)\shref="(\/|\/(index|return|safety)\.html)"([^>]*)>/g, (_whole, before: string, _href, named: string | undefined, after: string) => {
+    const target = (named ?? 'index') as PageName;
+    const current = new RegExp(`\\sdata-nav="${here}"`).test(before + after) ? ' aria-current="page"' : '';
+    return `<a${before} href="${pageUrl(target, language)}"${after}${current}>`;
   });
 }
 

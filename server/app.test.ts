@@ -200,6 +200,44 @@ describe('security headers and logs', () => {
     }
   });
 
+  it('answers ?lang=xx with the page the build wrote in that language, and any other lang with the English page', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-dist-'));
+    try {
+      const onion = 'http://' + 'b'.repeat(56) + '.onion';
+      const withPages = await buildTestApp(database.db, newsroomKey, clock, { staticRoot: dir, onionLocation: onion });
+      for (const page of ['index', 'return', 'safety']) {
+        await writeFile(join(dir, `${page}.html`), `${page} en`);
+        await writeFile(join(dir, `${page}.ko.html`), `${page} ko`);
+      }
+      await writeFile(join(dir, 'secret.html'), 'not a page in a language');
+      const body = async (path: string) => {
+        const res = await withPages.app.request(path);
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get('Content-Type'), path).toMatch(/^text\/html/);
+        expect(res.headers.get('Content-Security-Policy'), path).toBe(CONTENT_SECURITY_POLICY);
+        return res.text();
+      };
+      expect(await body('/?lang=ko')).toBe('index ko');
+      expect(await body('/index.html?lang=ko')).toBe('index ko');
+      expect(await body('/return.html?lang=ko')).toBe('return ko');
+      expect(await body('/safety.html?lang=ko&x=1')).toBe('safety ko');
+      expect((await withPages.app.request('/safety.html?lang=ko')).headers.get('Onion-Location')).toBe(`${onion}/safety.html`);
+      // the languages the build did not write, and anything that is not a language, read English
+      for (const lang of ['en', 'zh', 'KO', 'kor', '', '../secret', 'ko.html', '%2e%2e']) {
+        expect(await body(`/?lang=${lang}`), lang).toBe('index en');
+        expect(await body(`/return.html?lang=${lang}`), lang).toBe('return en');
+      }
+      expect(await body('/index.ko.html')).toBe('index ko');
+      // only the pages come in languages
+      expect((await withPages.app.request('/secret.html?lang=ko')).status).toBe(200);
+      expect(await (await withPages.app.request('/secret.html?lang=ko')).text()).toBe('not a page in a language');
+      expect((await withPages.app.request('/nope.html?lang=ko')).status).toBe(404);
+      expect(await (await withPages.app.request('/?lang=ko', { method: 'HEAD' })).text()).toBe('');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('logs method, route pattern and status only: no upload id, no address, no agent', async () => {
     const bytes = await ciphertext(3000);
     const { uploadId } = await submit(bytes, {});

@@ -8,6 +8,10 @@
  * (UNEXPECTED), a response without the manifest's Content-Security-Policy or with another header
  * that lets a browser treat the file otherwise (HEADER), and a page whose `integrity` attributes
  * do not pin the manifest's files (SRI). Any of them makes the command fail.
+ *
+ * Besides each file at its own path, what sources open is checked: `/` must serve index.html, and
+ * `/?lang=ko` (`/return.html?lang=ko`, …) the page the build wrote in that language
+ * (`index.ko.html`, `return.ko.html`, …; PROTOCOL.md, "Site manifest").
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -58,12 +62,13 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       findings.push(...headerFindings(path, file, manifest));
       for (const ref of referencesIn(path, file)) if (!named.has(ref)) named.set(ref, path);
     }
-    // The root serves the submit page.
-    const root = await fetchSiteFile(endpoint, '/', MAX_FILE_BYTES);
-    const index = manifest.files.find((f) => f.path === 'index.html');
-    if (root.status !== 200) findings.push({ result: 'MISSING', path: '/', detail: `the site answered ${root.status}` });
-    else if (index && sha256Hex(root.body) !== index.sha256) findings.push({ result: 'MISMATCH', path: '/', detail: `sha256 ${sha256Hex(root.body)}, index.html in the manifest is ${index.sha256}` });
-    else findings.push(...headerFindings('/', root, manifest).filter((f) => f.result !== 'ok'));
+    // The root serves the submit page, and ?lang= the pages in that language.
+    for (const [url, listed] of sourceUrls(manifest)) {
+      const file = await fetchSiteFile(endpoint, url, MAX_FILE_BYTES);
+      if (file.status !== 200) findings.push({ result: 'MISSING', path: url, detail: `the site answered ${file.status}` });
+      else if (sha256Hex(file.body) !== listed.sha256) findings.push({ result: 'MISMATCH', path: url, detail: `sha256 ${sha256Hex(file.body)}, ${listed.path} in the manifest is ${listed.sha256}` });
+      else findings.push(...headerFindings(url, file, manifest).filter((f) => f.result !== 'ok'));
+    }
 
     const listed = new Set(manifest.files.map((f) => f.path));
     const extra = [...named].filter(([path]) => !listed.has(path));
@@ -89,6 +94,24 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     });
   }
   io.stderr.write(`sealdrop: every file matches the manifest, with its CSP and integrity attributes\n`);
+}
+
+/**
+ * The addresses sources open that are no file's own path, each with the file it must serve: `/`
+ * → index.html; for each `P.xx.html` the manifest lists (xx two lower-case letters, P.html listed
+ * too), `/P.html?lang=xx`, or `/?lang=xx` for the index.
+ */
+function sourceUrls(manifest: SiteManifest): [string, SiteManifest['files'][number]][] {
+  const byPath = new Map(manifest.files.map((f) => [f.path, f]));
+  const out: [string, SiteManifest['files'][number]][] = [];
+  const index = byPath.get('index.html');
+  if (index) out.push(['/', index]);
+  for (const file of manifest.files) {
+    const m = /^([A-Za-z0-9_-]+)\.([a-z]{2})\.html$/.exec(file.path);
+    if (!m || !byPath.has(`${m[1]}.html`)) continue;
+    out.push([`${m[1] === 'index' ? '/' : `/${m[1]}.html`}?lang=${m[2]}`, file]);
+  }
+  return out;
 }
 
 async function readManifest(path: string): Promise<SiteManifest> {
@@ -136,7 +159,7 @@ function headerFindings(path: string, file: SiteFile, manifest: SiteManifest): F
   if (file.headers['x-content-type-options'] !== 'nosniff') out.push({ result: 'HEADER', path, detail: 'no X-Content-Type-Options: nosniff' });
   if (file.headers['set-cookie'] !== undefined) out.push({ result: 'HEADER', path, detail: 'sets a cookie' });
   const type = (file.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  const wanted = path === '/' || path.endsWith('.html') ? ['text/html'] : path.endsWith('.js') ? ['text/javascript', 'application/javascript'] : path.endsWith('.css') ? ['text/css'] : undefined;
+  const wanted = path.startsWith('/') || path.endsWith('.html') ? ['text/html'] : path.endsWith('.js') ? ['text/javascript', 'application/javascript'] : path.endsWith('.css') ? ['text/css'] : undefined;
   if (wanted && !wanted.includes(type)) out.push({ result: 'HEADER', path, detail: `Content-Type is "${type}", expected ${wanted.join(' or ')}` });
   return out;
 }

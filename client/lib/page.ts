@@ -4,9 +4,15 @@
  *
  * Every translated element carries `data-i18n` (and `data-i18n-values` for placeholders), so a
  * change of language rewrites the whole page in place, typed text and chosen files untouched.
+ *
+ * The build writes each page in every language (`index.ko.html`, served at `/?lang=ko`), so the
+ * page arrives in its language; without `?lang=` in the URL the page keeps the language it was
+ * built in. What works only with the script (the forms, the picker) arrives `hidden
+ * data-needs-script` and is shown here, first thing: without JavaScript nothing can be typed and lost.
  */
 import {
   CATALOGUES,
+  LANGUAGES,
   LANGUAGE_TAGS,
   isLanguage,
   languageFromSearch,
@@ -30,7 +36,8 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 export function initPage(): Page {
-  let language = languageFromSearch(location.search);
+  let language = new URLSearchParams(location.search).has('lang') ? languageFromSearch(location.search) : builtLanguage();
+  for (const el of document.querySelectorAll<HTMLElement>('[data-needs-script]')) el.hidden = false;
   const listeners: ((language: Language) => void)[] = [];
 
   const page: Page = {
@@ -63,6 +70,11 @@ export function initPage(): Page {
   }
   applyLanguage(language);
   return page;
+}
+
+/** The language the build wrote this page in (its `<html lang>`). */
+function builtLanguage(): Language {
+  return LANGUAGES.find((l) => LANGUAGE_TAGS[l] === document.documentElement.lang) ?? 'en';
 }
 
 function applyLanguage(language: Language): void {

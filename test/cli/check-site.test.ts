@@ -4,7 +4,7 @@
  * of the build with the app's own headers unless a case changes them) fails, each difference
  * named on its own line.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,7 +39,11 @@ async function hostileSite(alter: (root: string) => void, headers: (h: Record<st
   alter(root);
   const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' };
   const server = createServer((req, res) => {
-    const path = req.url === '/' ? '/index.html' : req.url!;
+    // as the source app does (server/policies/static-pages.ts): / is the index, ?lang= a language's page
+    const url = new URL(req.url!, 'http://site.invalid');
+    const base = url.pathname === '/' ? '/index.html' : url.pathname;
+    const lang = url.searchParams.get('lang');
+    const path = lang && /^[a-z]{2}$/.test(lang) && existsSync(join(root, base.replace(/\.html$/, `.${lang}.html`))) ? base.replace(/\.html$/, `.${lang}.html`) : base;
     let body: Buffer;
     try {
       body = readFileSync(join(root, decodeURIComponent(path)));
@@ -56,6 +60,12 @@ async function hostileSite(alter: (root: string) => void, headers: (h: Record<st
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** What sources open besides each file's own path: / and each page in another language by ?lang=. */
+const LANGUAGE_URLS = manifest.files
+  .map((f) => /^(index|return|safety)\.([a-z]{2})\.html$/.exec(f.path))
+  .filter((m) => m !== null)
+  .map((m) => [`${m[1] === 'index' ? '/' : `/${m[1]}.html`}?lang=${m[2]}`, `${m[1]}.${m[2]}.html`] as const);
+
 const check = (url: string, extra: string[] = []) => runCli(['check-site', '-m', MANIFEST, ...extra, url]);
 const line = (stdout: string, result: string, path: string) => stdout.split('\n').find((l) => new RegExp(`^${result} +${path.replace(/[.]/g, '\\.')}(\\s|$)`).test(l));
 
@@ -66,9 +76,11 @@ describe('sealdrop check-site', () => {
     for (const { path } of manifest.files) expect(line(r.stdout, 'ok', path), path).toBeDefined();
     expect(r.stdout.split('\n').filter((l) => l && !/^(RESULT|ok) /.test(l))).toEqual([]);
     expect(r.stderr).toMatch(/^sealdrop: every file matches the manifest/m);
-    // it asked for each file once, for / once, and for nothing else
+    // it asked for each file once, for / once, for each page in each language by ?lang= once, and for nothing else
+    expect(LANGUAGE_URLS).toHaveLength(12);
     const asked = app.requests.filter((q) => q.startsWith('GET '));
-    expect(asked.sort()).toEqual(['GET /', ...manifest.files.map((f) => `GET /${f.path}`)].sort());
+    expect(asked.sort()).toEqual(['GET /', ...manifest.files.map((f) => `GET /${f.path}`), ...LANGUAGE_URLS.map(([url]) => `GET ${url}`)].sort());
+    for (const [url] of LANGUAGE_URLS) expect(r.stdout, url).not.toContain(url);
   });
 
   it('reaches an onion through SOCKS5, sending the name unresolved', async () => {
@@ -78,7 +90,7 @@ describe('sealdrop check-site', () => {
     try {
       const r = await check(`http://${onion}`, ['--socks5', `127.0.0.1:${proxy.port}`]);
       expect(r.code, r.stderr).toBe(0);
-      expect(proxy.seen.length).toBe(manifest.files.length + 1);
+      expect(proxy.seen.length).toBe(manifest.files.length + 1 + LANGUAGE_URLS.length);
       for (const seen of proxy.seen) expect(seen).toMatchObject({ atyp: 0x03, host: onion, port: 80 });
     } finally {
       await proxy.close();
@@ -115,6 +127,27 @@ describe('sealdrop check-site', () => {
     expect(r.code).toBe(1);
     expect(line(r.stdout, 'MISMATCH', 'return.html')).toBeDefined();
     expect(line(r.stdout, 'SRI', 'return.html')).toMatch(/integrity of assets\/return\.js is "sha384-AAAA", its file is sha384-/);
+  });
+
+  it('names a site that answers ?lang= with another page than the one the build wrote in that language', async () => {
+    const url = await hostileSite(() => {}, (h, path) => {
+      if (path === '/safety.ru.html') h['Content-Security-Policy'] = "default-src 'self'";
+    });
+    // the Korean page is intact at /index.ko.html, but /?lang=ko is served the English one
+    const english = readFileSync(join(DIST, 'index.html'));
+    const server = createServer((req, res) => {
+      if (req.url === '/?lang=ko') res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8' }).end(english);
+      else void fetch(`${url}${req.url}`).then(async (r) => res.writeHead(r.status, Object.fromEntries(r.headers)).end(Buffer.from(await r.arrayBuffer())));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const r = await check(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.split('\n');
+    expect(lines.find((l) => /^MISMATCH +\/\?lang=ko +/.test(l))).toMatch(/, index\.ko\.html in the manifest is [0-9a-f]{64}$/);
+    expect(lines.find((l) => /^HEADER +\/safety\.html\?lang=ru +/.test(l))).toMatch(/Content-Security-Policy is "default-src 'self'"/);
+    expect(line(r.stdout, 'ok', 'index.ko.html')).toBeDefined();
+    expect(r.stderr).toMatch(/does not serve what the manifest lists: 1 mismatch, \d+ header$/m);
   });
 
   it('names a weakened CSP, a missing nosniff, a cookie and a wrong content type', async () => {

@@ -35,8 +35,15 @@ export type LaunchedBrowser = { browser: Browser; close(): Promise<void> };
 
 const LAUNCH_TIMEOUT_MS = 180_000;
 
-/** `jitOff` applies to Firefox only (the default there: the stories run as Tor Browser "Safer"). */
-export async function launchBrowser(name: BrowserName, options: { jitOff?: boolean } = {}): Promise<LaunchedBrowser> {
+/** What Tor Browser's "Safest" level switches off besides: JavaScript itself. */
+export const SAFEST_PREFS = { ...SAFER_PREFS, 'javascript.enabled': false };
+
+/**
+ * `jitOff` applies to Firefox only (the default there: the stories run as Tor Browser "Safer");
+ * `javascript: false` too, as "Safest" (in Chromium, switch it off per page:
+ * `page.setJavaScriptEnabled(false)`).
+ */
+export async function launchBrowser(name: BrowserName, options: { jitOff?: boolean; javascript?: boolean } = {}): Promise<LaunchedBrowser> {
   if (name === 'chromium') {
     const userDataDir = mkdtempSync(join(tmpdir(), 'sealdrop-chromium-'));
     const browser = await puppeteer.launch({
@@ -66,7 +73,7 @@ export async function launchBrowser(name: BrowserName, options: { jitOff?: boole
     browser: 'firefox',
     executablePath: EXECUTABLES.firefox,
     headless: true,
-    extraPrefsFirefox: options.jitOff === false ? {} : SAFER_PREFS,
+    extraPrefsFirefox: options.javascript === false ? SAFEST_PREFS : options.jitOff === false ? {} : SAFER_PREFS,
     // Firefox's first start with a fresh profile took over puppeteer's 30 s default on a loaded
     // two-core machine (seen three times in a row); a slow start is not what the stories test
     timeout: LAUNCH_TIMEOUT_MS,

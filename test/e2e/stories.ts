@@ -439,21 +439,6 @@ export function defineSourceStories(name: BrowserName): void {
       await source.page.close();
     });
 
-    // Chromium only: puppeteer cannot switch JavaScript off per page over WebDriver BiDi.
-    if (name === 'chromium') it('tells a browser without JavaScript why it is needed and how to set "Safer"', async () => {
-      const source = await SourceNavigator.open(launched.browser, server.origin);
-      await source.page.setJavaScriptEnabled(false);
-      for (const path of ['/', '/return.html', '/safety.html']) {
-        await source.sourceVisits(path);
-        const shown = await source.page.evaluate(() => document.body.innerText);
-        expect(shown, path).toContain('This page needs JavaScript');
-        expect(shown, path).toContain('“Safer”');
-        expect(shown, path).toContain('이 화면을 쓰려면 JavaScript가 필요합니다');
-        expect(shown, path).toContain('ទំព័រនេះត្រូវការ JavaScript');
-      }
-      await source.page.close();
-    });
-
     it('serves every page with the CSP, no violation, no foreign request, no serious accessibility problem, in every language', async () => {
       const source = await SourceNavigator.open(launched.browser, server.origin);
       for (const path of ['/', '/return.html', '/safety.html']) {
