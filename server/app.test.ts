@@ -221,7 +221,8 @@ describe('security headers and logs', () => {
       expect(await body('/index.html?lang=ko')).toBe('index ko');
       expect(await body('/return.html?lang=ko')).toBe('return ko');
       expect(await body('/safety.html?lang=ko&x=1')).toBe('safety ko');
-      expect((await withPages.app.request('/safety.html?lang=ko')).headers.get('Onion-Location')).toBe(`${onion}/safety.html`);
+      expect((await withPages.app.request('/safety.html?lang=ko&x=1')).headers.get('Onion-Location')).toBe(`${onion}/safety.html?lang=ko`);
+      expect((await withPages.app.request('/safety.html?lang=..%2Fx')).headers.get('Onion-Location')).toBe(`${onion}/safety.html`);
       // the languages the build did not write, and anything that is not a language, read English
       for (const lang of ['en', 'zh', 'KO', 'kor', '', '../secret', 'ko.html', '%2e%2e']) {
         expect(await body(`/?lang=${lang}`), lang).toBe('index en');

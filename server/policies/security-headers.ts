@@ -56,8 +56,12 @@ export const securityHeaders = (options: SecurityHeadersOptions = {}): Middlewar
     for (const name of BANNED) headers.delete(name);
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value);
     if (options.onionLocation && /^text\/html\b/i.test(headers.get('Content-Type') ?? '')) {
-      // the path and query, never more: the onion serves the same pages (no fragment reaches us)
-      headers.set('Onion-Location', new URL(c.req.path, options.onionLocation).toString());
+      // the path, and the page's language when it is a plain language code (the no-JS pages are
+      // chosen by ?lang=, static-pages.ts): nothing else of the request is written into the header
+      const target = new URL(c.req.path, options.onionLocation);
+      const lang = c.req.query('lang');
+      if (lang !== undefined && /^[a-z]{2}$/.test(lang)) target.search = `?lang=${lang}`;
+      headers.set('Onion-Location', target.toString());
     } else {
       headers.delete('Onion-Location');
     }
