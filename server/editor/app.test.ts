@@ -503,14 +503,21 @@ describe('replies', () => {
         duplex: 'half',
       } as RequestInit);
     });
-    await vi.waitFor(() => expect(holds).toHaveLength(MAX_REPLY_CHECKS));
-    // each held request is past its gate once its body is being read: wait for the gate to fill
+    await vi.waitFor(() => expect(holds).toHaveLength(MAX_REPLY_CHECKS), { timeout: 60_000, interval: 50 });
+    // each held request is past its gate once its body is being read: wait for the gate to fill,
+    // probing with a body the schema refuses (400 while there is room, 503 once full: never stored),
+    // so a slow machine cannot store the real reply before the gate is full
+    await vi.waitFor(
+      async () => {
+        const probe = await reply('quiet-otter', { message: 'not base64!' });
+        expect(probe.status).toBe(503);
+      },
+      { timeout: 60_000, interval: 50 },
+    );
     const sealed = await sealDemoReply('while busy', otter.key);
-    await vi.waitFor(async () => {
-      const busy = await reply('quiet-otter', sealed);
-      expect(busy.status).toBe(503);
-      expect(await busy.json()).toMatchObject({ error: 'busy' });
-    });
+    const busy = await reply('quiet-otter', sealed);
+    expect(busy.status).toBe(503);
+    expect(await busy.json()).toMatchObject({ error: 'busy' });
     for (const release of holds) release();
     for (const response of await Promise.all(held)) expect(response.status).toBe(400);
     expect((await reply('quiet-otter', sealed)).status).toBe(201);
