@@ -53,13 +53,20 @@ interface Child {
 }
 
 async function startServer(env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+  // BENCH_SERVER_NODE_ARGS: node flags for the server under test (e.g. --trace-gc, to see what its memory does)
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', SERVER], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bench server exited early (${code})`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+    // the first JSON line (node flags such as --trace-gc print to stdout too)
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (!line.startsWith('{')) return process.env.BENCH_SERVER_NODE_ARGS && console.log(`server: ${line}`);
+      resolve((JSON.parse(line) as { port: number }).port);
+    });
   });
   return {
     process: child,

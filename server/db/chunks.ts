@@ -23,8 +23,10 @@
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import type pg from 'pg';
 import type { Db } from './open.ts';
 import { chunkPoolOf, rowsOf } from './open.ts';
+import { ChunkInsertQuery } from './pg-chunk-insert.ts';
 
 type Executor = Pick<Db, 'execute'>;
 
@@ -34,7 +36,19 @@ export const READ_SLICE_BYTES = 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/**
+ * A chunk's bytes: one buffer, or the pieces its request body came in, in order (the chunk gate
+ * never joins them: server/source/chunk-gate.ts says why).
+ */
+export type ChunkBytes = Uint8Array | readonly Uint8Array[];
+export const piecesOf = (bytes: ChunkBytes): readonly Uint8Array[] => (bytes instanceof Uint8Array ? [bytes] : bytes);
+export const lengthOf = (bytes: ChunkBytes): number => piecesOf(bytes).reduce((n, piece) => n + piece.byteLength, 0);
+/** The bytes in one buffer (a copy when there are several pieces). */
+export function joined(bytes: ChunkBytes): Uint8Array {
+  const pieces = piecesOf(bytes);
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
 
 /**
  * Stores chunk `idx` unless it is already there. Returns 'stored', 'same' (already stored with these
@@ -49,20 +63,24 @@ export async function writeChunk(
   db: Executor,
   submissionId: string,
   idx: number,
-  bytes: Uint8Array,
+  bytes: ChunkBytes,
 ): Promise<'stored' | 'same' | 'different' | 'gone'> {
   const pool = chunkPoolOf(db);
   let inserted: number;
   if (pool) {
-    const result = await pool.query(
+    // the chunk's bytes go to the socket as they are (pg-chunk-insert.ts: node-postgres would copy them)
+    const insert = new ChunkInsertQuery(
       'insert into chunks (submission_id, idx, data) values ($1::uuid, $2::int, $3::bytea) on conflict (submission_id, idx) do nothing',
-      [submissionId, idx, asBuffer(bytes)],
+      [submissionId, String(idx)],
+      piecesOf(bytes),
     );
+    // (pg-pool answers a promise of the result for a query object too; its types say otherwise)
+    const result = await (pool.query(insert) as unknown as Promise<pg.QueryResult>);
     inserted = result.rowCount ?? 0;
   } else {
     const rows = rowsOf(
       await db.execute(sql`
-        insert into chunks (submission_id, idx, data) values (${submissionId}::uuid, ${idx}::int, decode(${toBase64(bytes)}, 'base64'))
+        insert into chunks (submission_id, idx, data) values (${submissionId}::uuid, ${idx}::int, decode(${toBase64(joined(bytes))}, 'base64'))
         on conflict (submission_id, idx) do nothing returning idx`),
     );
     inserted = rows.length;
@@ -73,9 +91,12 @@ export async function writeChunk(
 }
 
 /** The same bytes already stored? Compared inside the database, a digest each side. */
-async function compareStored(db: Executor, submissionId: string, idx: number, bytes: Uint8Array): Promise<'same' | 'different' | 'gone'> {
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  const query = sql`select encode(sha256(data), 'hex') = ${digest} and octet_length(data) = ${bytes.length}::int as same
+async function compareStored(db: Executor, submissionId: string, idx: number, bytes: ChunkBytes): Promise<'same' | 'different' | 'gone'> {
+  const hash = createHash('sha256');
+  for (const piece of piecesOf(bytes)) hash.update(piece);
+  const digest = hash.digest('hex');
+  const length = lengthOf(bytes);
+  const query = sql`select encode(sha256(data), 'hex') = ${digest} and octet_length(data) = ${length}::int as same
     from chunks where submission_id = ${submissionId}::uuid and idx = ${idx}::int`;
   const pool = chunkPoolOf(db);
   const [row] = pool
@@ -83,7 +104,7 @@ async function compareStored(db: Executor, submissionId: string, idx: number, by
         await pool.query<{ same: boolean }>(
           `select encode(sha256(data), 'hex') = $3 and octet_length(data) = $4::int as same
            from chunks where submission_id = $1::uuid and idx = $2::int`,
-          [submissionId, idx, digest, bytes.length],
+          [submissionId, idx, digest, length],
         )
       ).rows
     : rowsOf<{ same: boolean }>(await db.execute(query));
