@@ -13,7 +13,7 @@
  *   but no memory. A place costs a socket, not bytes, so the places are many.
  * - Bytes are counted as they arrive, and held as the pieces they came in: the body is never
  *   copied into one buffer (node-postgres's insert sends the pieces as they are,
- *   server/db/pg-chunk-insert.ts). The process holds at most `maxBytes` (plus `smallReserveBytes` kept for bodies of at most
+ *   server/db/pg-chunks.ts). The process holds at most `maxBytes` (plus `smallReserveBytes` kept for bodies of at most
  *   SMALL_BODY_BYTES: every text tip is one, so files never crowd out text), one upload at most
  *   `perUploadBytes`; a body that would pass a limit is refused there (503 `busy` / 429
  *   `too_many_chunks`), and the page sends it again after a back-off. One body is always let in.
