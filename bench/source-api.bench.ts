@@ -64,8 +64,8 @@ async function startServer(env: Record<string, string>): Promise<Child> {
     // the first JSON line (node flags such as --trace-gc print to stdout too)
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      if (!line.startsWith('{')) return process.env.BENCH_SERVER_NODE_ARGS && console.log(`server: ${line}`);
-      resolve((JSON.parse(line) as { port: number }).port);
+      if (line.startsWith('{')) resolve((JSON.parse(line) as { port: number }).port);
+      else console.log(`server: ${line}`);
     });
   });
   return {
