@@ -16,12 +16,24 @@ import { createKeyCheckPool } from '../server/source/key-check-pool.ts';
 import { DEMO_KEY_PATH } from '../server/test-helpers.ts';
 
 async function main() {
+  // BENCH_MEMORY_LOG=<ms>: samples process.memoryUsage() every <ms> ms (1000 when not a number),
+  // prints each sample to stderr, and at SIGTERM the sample with the highest RSS: where the
+  // memory was at the peak (heap, ArrayBuffers, other external, and the rest: code, stacks,
+  // worker threads, malloc's free lists)
+  let peakLine = () => '';
   if (process.env.BENCH_MEMORY_LOG) {
-    const mib = (n: number) => Math.round(n / 1048576);
+    const every = Number(process.env.BENCH_MEMORY_LOG) || 1000;
+    const mib = (n: number) => (n / 1048576).toFixed(1);
+    const line = (m: NodeJS.MemoryUsage) =>
+      `rss ${mib(m.rss)} heapUsed ${mib(m.heapUsed)} heapTotal ${mib(m.heapTotal)} arrayBuffers ${mib(m.arrayBuffers)} ` +
+      `otherExternal ${mib(m.external - m.arrayBuffers)} rest ${mib(m.rss - m.heapTotal - m.external)}`;
+    let peak = process.memoryUsage();
     setInterval(() => {
       const m = process.memoryUsage();
-      process.stderr.write(`mem rss ${mib(m.rss)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)}\n`);
-    }, 1000).unref();
+      if (m.rss > peak.rss) peak = m;
+      process.stderr.write(`mem ${line(m)}\n`);
+    }, every).unref();
+    peakLine = () => `mem at peak RSS (MiB): ${line(peak)}\n`;
   }
   let fetch: (request: Request) => Response | Promise<Response>;
   let close = async () => {};
@@ -55,6 +67,7 @@ async function main() {
     process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
   });
   process.once('SIGTERM', () => {
+    process.stderr.write(peakLine());
     server.close();
     void close().then(() => process.exit(0));
   });

@@ -14,6 +14,9 @@
  *     PARALLEL_CHUNKS chunks in flight, a 503/429 from the chunk gate retried after 100 ms): total
  *     MB/s from the first open to the last completed answer, the server's RSS growth, and the
  *     latency of a chunk's 200 (p50/p99, the completing chunks apart); goals ≥ 40 MB/s, < 128 MiB
+ * BENCH_SECTIONS (comma-separated, default all) runs only some of them: `throughput` (the first
+ * three), `ingest` (the 1 GiB upload), `concurrent` (the 8 uploads), e.g.
+ * `BENCH_SECTIONS=ingest,concurrent npm run bench -- source-api`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -37,6 +40,10 @@ const INGEST_BYTES = Number(process.env.BENCH_INGEST_BYTES ?? 1024 ** 3);
 const INGEST_PARALLEL = Number(process.env.BENCH_INGEST_PARALLEL ?? 1);
 const CONCURRENT_UPLOADS = Number(process.env.BENCH_CONCURRENT_UPLOADS ?? 8);
 const CONCURRENT_BYTES = Number(process.env.BENCH_CONCURRENT_BYTES ?? 128 * 1024 ** 2);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'throughput,ingest,concurrent').split(',').map((s) => s.trim()));
+for (const section of SECTIONS) {
+  if (!['throughput', 'ingest', 'concurrent'].includes(section)) throw new Error(`BENCH_SECTIONS: no section ${section} (throughput, ingest, concurrent)`);
+}
 const SERVER = fileURLToPath(new URL('./_source-server.ts', import.meta.url));
 
 interface Child {
@@ -46,13 +53,20 @@ interface Child {
 }
 
 async function startServer(env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+  // BENCH_SERVER_NODE_ARGS: node flags for the server under test (e.g. --trace-gc, to see what its memory does)
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', SERVER], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bench server exited early (${code})`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+    // the first JSON line (node flags such as --trace-gc print to stdout too)
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.startsWith('{')) resolve((JSON.parse(line) as { port: number }).port);
+      else console.log(`server: ${line}`);
+    });
   });
   return {
     process: child,
@@ -213,142 +227,153 @@ export async function run(): Promise<void> {
         return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
       }),
     );
-    const baseline = await startServer({ MODE: 'baseline' });
-    children.push(baseline);
-    const server = await startServer({ MODE: 'source', DATABASE_URL: url.toString(), POW_DIFFICULTY: '0' });
-    children.push(server);
-
-    const baselineOnce = async () => {
-      await expectStatus(await postJson(baseline.base, '/echo', { hello: 'world', n: 1 }), 200);
-    };
-    const tipOnce = async (client: number) => {
-      const tip = tips[client]!;
-      const { token } = JSON.parse(await expectStatus(await postJson(server.base, '/api/v1/pow', {}), 200)) as { token: string };
-      const opened = await postJson(server.base, '/api/v1/uploads', {
-        pow: { token, nonce: '0' },
-        lookupId: randomBytes(32).toString('hex'),
-        sourceKeys,
-        size: tip.bytes.length,
-        chunkSize: tip.bytes.length,
-        chunks: 1,
-        sha256: tip.sha256,
-      });
-      const { uploadId } = JSON.parse(await expectStatus(opened, 201)) as { uploadId: string };
-      const done = await fetch(`${server.base}/api/v1/uploads/${uploadId}/chunks/0`, {
-        method: 'PUT',
-        headers: { 'Content-Type': 'application/octet-stream' },
-        body: tip.bytes as Uint8Array<ArrayBuffer>,
-      });
-      const answer = JSON.parse(await expectStatus(done, 200)) as { complete: boolean };
-      if (!answer.complete) throw new Error('tip not complete');
-    };
-    const { token } = JSON.parse(await expectStatus(await postJson(server.base, '/api/v1/pow', {}), 200)) as { token: string };
-    const forged = token.slice(0, -43) + (token.at(-43) === 'A' ? 'B' : 'A') + token.slice(-42);
-    // a realistic open (new source, reply keys included) whose proof of work is forged
-    const junkBody = JSON.stringify({
-      pow: { token: forged, nonce: '0' },
-      lookupId: 'a'.repeat(64),
-      sourceKeys,
-      size: 5000,
-      chunkSize: 5000,
-      chunks: 1,
-      sha256: 'b'.repeat(64),
-    });
-    const floodOnce = async () => {
-      const res = await fetch(`${server.base}/api/v1/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: junkBody });
-      await expectStatus(res, 400);
-    };
-
-    // The machine is shared: phases are interleaved over ROUNDS rounds; the best round of each
-    // is reported (the least disturbed), and the server's own CPU per operation beside it.
-    const runs = { baseline: [] as Measured[], tips: [] as Measured[], flood: [] as Measured[] };
-    for (let round = 0; round < ROUNDS; round++) {
-      runs.baseline.push(await measure(baseline.process.pid!, baselineOnce));
-      runs.tips.push(await measure(server.process.pid!, tipOnce));
-      runs.flood.push(await measure(server.process.pid!, floodOnce));
-    }
-    await baseline.stop();
-    await server.stop();
-    if (ROUNDS > 0) report(runs);
-
-    // 4. 1 GiB ingest, in a fresh server process so its RSS growth is the upload's alone
-    const file = join(tmp, 'big.pgp');
-    const started = performance.now();
-    const big = await makeBigCiphertext(file, INGEST_BYTES);
-    console.log(`(made a ${fmt(big.size / 1024 ** 2, 1)} MiB OpenPGP message by streaming encryption in ${fmt((performance.now() - started) / 1000, 1)} s)`);
-    const ingestServer = await startServer({ MODE: 'source', DATABASE_URL: url.toString(), POW_DIFFICULTY: '0' });
-    children.push(ingestServer);
-    const pid = ingestServer.process.pid!;
-    // warm up: one small tip, so module loading and first-use allocations are not counted
-    {
-      const { token: warmToken } = JSON.parse(await expectStatus(await postJson(ingestServer.base, '/api/v1/pow', {}), 200)) as { token: string };
-      const tip = tips[0]!;
-      const opened = await postJson(ingestServer.base, '/api/v1/uploads', {
-        pow: { token: warmToken, nonce: '0' }, lookupId: randomBytes(32).toString('hex'), sourceKeys,
-        size: tip.bytes.length, chunkSize: tip.bytes.length, chunks: 1, sha256: tip.sha256,
-      });
-      const { uploadId } = JSON.parse(await expectStatus(opened, 201)) as { uploadId: string };
-      await expectStatus(await fetch(`${ingestServer.base}/api/v1/uploads/${uploadId}/chunks/0`, {
-        method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: tip.bytes as Uint8Array<ArrayBuffer>,
-      }), 200);
-    }
-    const rssBefore = await rssKiB(pid);
-    let rssPeak = rssBefore;
-    const sampler = setInterval(() => {
-      void rssKiB(pid).then((kib) => { rssPeak = Math.max(rssPeak, kib); }, () => {});
-    }, 50);
-    const chunkCount = Math.ceil(big.size / CHUNK_BYTES);
-    const t0 = performance.now();
-    const { token: bigToken } = JSON.parse(await expectStatus(await postJson(ingestServer.base, '/api/v1/pow', {}), 200)) as { token: string };
-    const opened = await postJson(ingestServer.base, '/api/v1/uploads', {
-      pow: { token: bigToken, nonce: '0' }, lookupId: randomBytes(32).toString('hex'), sourceKeys,
-      size: big.size, chunkSize: CHUNK_BYTES, chunks: chunkCount, sha256: big.sha256,
-    });
-    const { uploadId } = JSON.parse(await expectStatus(opened, 201)) as { uploadId: string };
-    const handle = await open(file, 'r');
-    let next = 0;
-    let completed = false;
-    try {
-      await Promise.all(
-        Array.from({ length: INGEST_PARALLEL }, async () => {
-          for (let i = next++; i < chunkCount; i = next++) {
-            const length = Math.min(CHUNK_BYTES, big.size - i * CHUNK_BYTES);
-            const buffer = Buffer.alloc(length);
-            await handle.read(buffer, 0, length, i * CHUNK_BYTES);
-            const res = await fetch(`${ingestServer.base}/api/v1/uploads/${uploadId}/chunks/${i}`, {
-              method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: buffer,
-            });
-            const answer = JSON.parse(await expectStatus(res, 200)) as { complete: boolean };
-            if (answer.complete) completed = true;
-          }
-        }),
-      );
-    } finally {
-      await handle.close();
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    clearInterval(sampler);
-    rssPeak = Math.max(rssPeak, await rssKiB(pid));
-    if (!completed) throw new Error('the 1 GiB upload never answered complete');
-    const mbps = big.size / 1e6 / seconds;
-    const growthMiB = (rssPeak - rssBefore) / 1024;
-    console.log(
-      `1 GiB ingest, 4 MiB chunks, ${INGEST_PARALLEL} at a time: ${fmt(mbps, 1)} MB/s over ${fmt(seconds, 1)} s incl. completion check ` +
-        `(goal ≥ 40 MB/s: ${verdict(mbps >= 40)})`,
-    );
-    console.log(
-      `server RSS during it: ${fmt(rssBefore / 1024, 1)} MiB before, peak ${fmt(rssPeak / 1024, 1)} MiB, growth ${fmt(growthMiB, 1)} MiB ` +
-        `(goal < 64 MiB: ${verdict(growthMiB < 64)})`,
-    );
-    await ingestServer.stop();
-
-    await concurrentIngest(url.toString(), tmp, sourceKeys, tips[0]!);
+    if (SECTIONS.has('throughput')) await throughput(url.toString(), tips, sourceKeys, children);
+    if (SECTIONS.has('ingest')) await ingest(url.toString(), tmp, tips[0]!, sourceKeys, children);
+    if (SECTIONS.has('concurrent')) await concurrentIngest(url.toString(), tmp, sourceKeys, tips[0]!);
   } finally {
     for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) await child.stop();
     await rm(tmp, { recursive: true, force: true });
     await admin.unsafe(`drop database if exists "${name}" with (force)`);
     await admin.end();
   }
+}
+
+type Tip = { bytes: Uint8Array; sha256: string };
+type SourceKeys = { publicKey: string; lockedPrivateKey: string };
+
+/** 1-3. baseline, text tips and refused opens, interleaved over ROUNDS rounds. */
+async function throughput(url: string, tips: Tip[], sourceKeys: SourceKeys, children: Child[]): Promise<void> {
+  const baseline = await startServer({ MODE: 'baseline' });
+  children.push(baseline);
+  const server = await startServer({ MODE: 'source', DATABASE_URL: url.toString(), POW_DIFFICULTY: '0' });
+  children.push(server);
+
+  const baselineOnce = async () => {
+    await expectStatus(await postJson(baseline.base, '/echo', { hello: 'world', n: 1 }), 200);
+  };
+  const tipOnce = async (client: number) => {
+    const tip = tips[client]!;
+    const { token } = JSON.parse(await expectStatus(await postJson(server.base, '/api/v1/pow', {}), 200)) as { token: string };
+    const opened = await postJson(server.base, '/api/v1/uploads', {
+      pow: { token, nonce: '0' },
+      lookupId: randomBytes(32).toString('hex'),
+      sourceKeys,
+      size: tip.bytes.length,
+      chunkSize: tip.bytes.length,
+      chunks: 1,
+      sha256: tip.sha256,
+    });
+    const { uploadId } = JSON.parse(await expectStatus(opened, 201)) as { uploadId: string };
+    const done = await fetch(`${server.base}/api/v1/uploads/${uploadId}/chunks/0`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: tip.bytes as Uint8Array<ArrayBuffer>,
+    });
+    const answer = JSON.parse(await expectStatus(done, 200)) as { complete: boolean };
+    if (!answer.complete) throw new Error('tip not complete');
+  };
+  const { token } = JSON.parse(await expectStatus(await postJson(server.base, '/api/v1/pow', {}), 200)) as { token: string };
+  const forged = token.slice(0, -43) + (token.at(-43) === 'A' ? 'B' : 'A') + token.slice(-42);
+  // a realistic open (new source, reply keys included) whose proof of work is forged
+  const junkBody = JSON.stringify({
+    pow: { token: forged, nonce: '0' },
+    lookupId: 'a'.repeat(64),
+    sourceKeys,
+    size: 5000,
+    chunkSize: 5000,
+    chunks: 1,
+    sha256: 'b'.repeat(64),
+  });
+  const floodOnce = async () => {
+    const res = await fetch(`${server.base}/api/v1/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: junkBody });
+    await expectStatus(res, 400);
+  };
+
+  // The machine is shared: phases are interleaved over ROUNDS rounds; the best round of each
+  // is reported (the least disturbed), and the server's own CPU per operation beside it.
+  const runs = { baseline: [] as Measured[], tips: [] as Measured[], flood: [] as Measured[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    runs.baseline.push(await measure(baseline.process.pid!, baselineOnce));
+    runs.tips.push(await measure(server.process.pid!, tipOnce));
+    runs.flood.push(await measure(server.process.pid!, floodOnce));
+  }
+  await baseline.stop();
+  await server.stop();
+  if (ROUNDS > 0) report(runs);
+}
+
+/** 4. One upload of INGEST_BYTES, INGEST_PARALLEL chunks at a time. */
+async function ingest(url: string, tmp: string, warmTip: Tip, sourceKeys: SourceKeys, children: Child[]): Promise<void> {
+  // 4. 1 GiB ingest, in a fresh server process so its RSS growth is the upload's alone
+  const file = join(tmp, 'big.pgp');
+  const started = performance.now();
+  const big = await makeBigCiphertext(file, INGEST_BYTES);
+  console.log(`(made a ${fmt(big.size / 1024 ** 2, 1)} MiB OpenPGP message by streaming encryption in ${fmt((performance.now() - started) / 1000, 1)} s)`);
+  const ingestServer = await startServer({ MODE: 'source', DATABASE_URL: url.toString(), POW_DIFFICULTY: '0' });
+  children.push(ingestServer);
+  const pid = ingestServer.process.pid!;
+  // warm up: one small tip, so module loading and first-use allocations are not counted
+  {
+    const { token: warmToken } = JSON.parse(await expectStatus(await postJson(ingestServer.base, '/api/v1/pow', {}), 200)) as { token: string };
+    const tip = warmTip;
+    const opened = await postJson(ingestServer.base, '/api/v1/uploads', {
+      pow: { token: warmToken, nonce: '0' }, lookupId: randomBytes(32).toString('hex'), sourceKeys,
+      size: tip.bytes.length, chunkSize: tip.bytes.length, chunks: 1, sha256: tip.sha256,
+    });
+    const { uploadId } = JSON.parse(await expectStatus(opened, 201)) as { uploadId: string };
+    await expectStatus(await fetch(`${ingestServer.base}/api/v1/uploads/${uploadId}/chunks/0`, {
+      method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: tip.bytes as Uint8Array<ArrayBuffer>,
+    }), 200);
+  }
+  const rssBefore = await rssKiB(pid);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => {
+    void rssKiB(pid).then((kib) => { rssPeak = Math.max(rssPeak, kib); }, () => {});
+  }, 50);
+  const chunkCount = Math.ceil(big.size / CHUNK_BYTES);
+  const t0 = performance.now();
+  const { token: bigToken } = JSON.parse(await expectStatus(await postJson(ingestServer.base, '/api/v1/pow', {}), 200)) as { token: string };
+  const opened = await postJson(ingestServer.base, '/api/v1/uploads', {
+    pow: { token: bigToken, nonce: '0' }, lookupId: randomBytes(32).toString('hex'), sourceKeys,
+    size: big.size, chunkSize: CHUNK_BYTES, chunks: chunkCount, sha256: big.sha256,
+  });
+  const { uploadId } = JSON.parse(await expectStatus(opened, 201)) as { uploadId: string };
+  const handle = await open(file, 'r');
+  let next = 0;
+  let completed = false;
+  try {
+    await Promise.all(
+      Array.from({ length: INGEST_PARALLEL }, async () => {
+        for (let i = next++; i < chunkCount; i = next++) {
+          const length = Math.min(CHUNK_BYTES, big.size - i * CHUNK_BYTES);
+          const buffer = Buffer.alloc(length);
+          await handle.read(buffer, 0, length, i * CHUNK_BYTES);
+          const res = await fetch(`${ingestServer.base}/api/v1/uploads/${uploadId}/chunks/${i}`, {
+            method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: buffer,
+          });
+          const answer = JSON.parse(await expectStatus(res, 200)) as { complete: boolean };
+          if (answer.complete) completed = true;
+        }
+      }),
+    );
+  } finally {
+    await handle.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  rssPeak = Math.max(rssPeak, await rssKiB(pid));
+  if (!completed) throw new Error('the 1 GiB upload never answered complete');
+  const mbps = big.size / 1e6 / seconds;
+  const growthMiB = (rssPeak - rssBefore) / 1024;
+  console.log(
+    `1 GiB ingest, 4 MiB chunks, ${INGEST_PARALLEL} at a time: ${fmt(mbps, 1)} MB/s over ${fmt(seconds, 1)} s incl. completion check ` +
+      `(goal ≥ 40 MB/s: ${verdict(mbps >= 40)})`,
+  );
+  console.log(
+    `server RSS during it: ${fmt(rssBefore / 1024, 1)} MiB before, peak ${fmt(rssPeak / 1024, 1)} MiB, growth ${fmt(growthMiB, 1)} MiB ` +
+      `(goal < 64 MiB: ${verdict(growthMiB < 64)})`,
+  );
+  await ingestServer.stop();
 }
 
 const percentile = (xs: number[], p: number) => {

@@ -169,14 +169,14 @@ export function createApp(deps: AppDeps): Hono {
     // taken before a byte of the body is read; its bytes are counted as they come, and given back
     // once the chunk is committed (or refused, or cut: server/source/chunk-gate.ts)
     const ticket = chunkGate.enter(row.id, length);
-    let bytes: Uint8Array;
+    let bytes: Uint8Array[];
     try {
       bytes = await ticket.read(c.req.raw);
     } catch (error) {
       ticket.release();
       throw error;
     }
-    // the body stays lent until the write settles, even when the answer goes first (a deadline)
+    // the body stays counted until the write settles, even when the answer goes first (a deadline)
     const work = putChunk(uploadDeps(), row, index, bytes, ticket.release);
     work.then(ticket.release, ticket.release);
     // completion reads the whole upload back: its deadline grows with the upload's size

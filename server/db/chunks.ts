@@ -1,30 +1,33 @@
 /**
  * @module server/db/chunks — ciphertext chunks in and out of PostgreSQL/PGlite.
  *
- * Every byte goes through ordinary parameterised statements, which always settle: a chunk is
- * inserted with `ON CONFLICT DO NOTHING` and read back by `substring` in slices. When `writeChunk`
- * returns, its implicit transaction has committed (synchronous_commit on), so a 200 built on it
- * survives `kill -9` of the server and a restart of PostgreSQL.
+ * A chunk is inserted with `ON CONFLICT DO NOTHING` and read back by `substring` in slices, in
+ * statements that always settle. When `writeChunk` returns, its implicit transaction has committed
+ * (synchronous_commit on), so a 200 built on it survives `kill -9` of the server and a restart of
+ * PostgreSQL.
  *
- * Why not COPY, as v1 did: postgres.js 3.4 never settles a COPY writable the database rejects (a
- * second identical COPY gets neither 'finish' nor 'error', porsager/postgres#1173), its 'finish'
- * fires when the bytes left for the socket, not at commit, and a COPY readable can leave its
- * connection hanging (#499): under concurrent uploads that gave 500s, hung requests and
- * acknowledged chunks that were never stored.
+ * Why not COPY into the table, as v1 did: postgres.js 3.4 never settles a COPY writable the
+ * database rejects (a second identical COPY gets neither 'finish' nor 'error',
+ * porsager/postgres#1173), its 'finish' fires when the bytes left for the socket, not at commit,
+ * and a COPY readable can leave its connection hanging (#499): under concurrent uploads that gave
+ * 500s, hung requests and acknowledged chunks that were never stored. (Slices are read with COPY
+ * TO STDOUT on node-postgres, below, where it is an ordinary query that settles like any other.)
  *
- * On PostgreSQL chunk writes use node-postgres (`pg`), on a pool of their own (open.ts): it sends
- * a Buffer parameter as binary, where postgres.js sends every parameter as text. Measured here (4 MiB inserts, 3 at a time, reused body buffers, a busy
- * 2-core machine): node-postgres 90-144 MB/s with 29-36 MiB of RSS growth; postgres.js with
- * base64 through `decode` 70-100 MB/s with 95-123 MiB (it copies the 5.6 MB string twice more on
- * its way to the socket). Reads go through the same pool, base64 through `encode`, in slices
- * (below). On PGlite (in-process, one connection) chunks go in as base64 text through `decode`
- * (40 MB/s; a bytea parameter is ~20x slower there) and come out the same way.
+ * On PostgreSQL chunk bytes go through node-postgres (`pg`), on a pool of their own (open.ts),
+ * neither copied on the way in nor made text on the way out (server/db/pg-chunks.ts); postgres.js
+ * sends every parameter as text (measured: with base64 through `decode` 70-100 MB/s and 95-123
+ * MiB of RSS growth, against node-postgres's 90-144 MB/s and 29-36 MiB, 4 MiB inserts, 3 at a
+ * time, a busy 2-core machine). On PGlite (in-process, one connection) chunks go in as base64
+ * text through `decode` (40 MB/s; a bytea parameter is ~20x slower there) and come out the same
+ * way.
  * Figures of the whole server: `npm run bench -- source-api`.
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import type pg from 'pg';
 import type { Db } from './open.ts';
 import { chunkPoolOf, rowsOf } from './open.ts';
+import { ChunkInsertQuery, CopyIntAndBytesQuery } from './pg-chunks.ts';
 
 type Executor = Pick<Db, 'execute'>;
 
@@ -34,7 +37,19 @@ export const READ_SLICE_BYTES = 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/**
+ * A chunk's bytes: one buffer, or the pieces its request body came in, in order (the chunk gate
+ * never joins them: server/source/chunk-gate.ts says why).
+ */
+export type ChunkBytes = Uint8Array | readonly Uint8Array[];
+export const piecesOf = (bytes: ChunkBytes): readonly Uint8Array[] => (bytes instanceof Uint8Array ? [bytes] : bytes);
+export const lengthOf = (bytes: ChunkBytes): number => piecesOf(bytes).reduce((n, piece) => n + piece.byteLength, 0);
+/** The bytes in one buffer (a copy when there are several pieces). */
+export function joined(bytes: ChunkBytes): Uint8Array {
+  const pieces = piecesOf(bytes);
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
 
 /**
  * Stores chunk `idx` unless it is already there. Returns 'stored', 'same' (already stored with these
@@ -49,20 +64,24 @@ export async function writeChunk(
   db: Executor,
   submissionId: string,
   idx: number,
-  bytes: Uint8Array,
+  bytes: ChunkBytes,
 ): Promise<'stored' | 'same' | 'different' | 'gone'> {
   const pool = chunkPoolOf(db);
   let inserted: number;
   if (pool) {
-    const result = await pool.query(
+    // the chunk's bytes go to the socket as they are (pg-chunks.ts: node-postgres would copy them)
+    const insert = new ChunkInsertQuery(
       'insert into chunks (submission_id, idx, data) values ($1::uuid, $2::int, $3::bytea) on conflict (submission_id, idx) do nothing',
-      [submissionId, idx, asBuffer(bytes)],
+      [submissionId, String(idx)],
+      piecesOf(bytes),
     );
+    // (pg-pool answers a promise of the result for a query object too; its types say otherwise)
+    const result = await (pool.query(insert) as unknown as Promise<pg.QueryResult>);
     inserted = result.rowCount ?? 0;
   } else {
     const rows = rowsOf(
       await db.execute(sql`
-        insert into chunks (submission_id, idx, data) values (${submissionId}::uuid, ${idx}::int, decode(${toBase64(bytes)}, 'base64'))
+        insert into chunks (submission_id, idx, data) values (${submissionId}::uuid, ${idx}::int, decode(${toBase64(joined(bytes))}, 'base64'))
         on conflict (submission_id, idx) do nothing returning idx`),
     );
     inserted = rows.length;
@@ -73,9 +92,12 @@ export async function writeChunk(
 }
 
 /** The same bytes already stored? Compared inside the database, a digest each side. */
-async function compareStored(db: Executor, submissionId: string, idx: number, bytes: Uint8Array): Promise<'same' | 'different' | 'gone'> {
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  const query = sql`select encode(sha256(data), 'hex') = ${digest} and octet_length(data) = ${bytes.length}::int as same
+async function compareStored(db: Executor, submissionId: string, idx: number, bytes: ChunkBytes): Promise<'same' | 'different' | 'gone'> {
+  const hash = createHash('sha256');
+  for (const piece of piecesOf(bytes)) hash.update(piece);
+  const digest = hash.digest('hex');
+  const length = lengthOf(bytes);
+  const query = sql`select encode(sha256(data), 'hex') = ${digest} and octet_length(data) = ${length}::int as same
     from chunks where submission_id = ${submissionId}::uuid and idx = ${idx}::int`;
   const pool = chunkPoolOf(db);
   const [row] = pool
@@ -83,7 +105,7 @@ async function compareStored(db: Executor, submissionId: string, idx: number, by
         await pool.query<{ same: boolean }>(
           `select encode(sha256(data), 'hex') = $3 and octet_length(data) = $4::int as same
            from chunks where submission_id = $1::uuid and idx = $2::int`,
-          [submissionId, idx, digest, bytes.length],
+          [submissionId, idx, digest, length],
         )
       ).rows
     : rowsOf<{ same: boolean }>(await db.execute(query));
@@ -93,10 +115,9 @@ async function compareStored(db: Executor, submissionId: string, idx: number, by
 
 /**
  * One slice of a chunk and the chunk's whole length; undefined when the chunk is not there.
- * Base64 text through `encode` on both drivers: node-postgres's binary results decode every value
- * as UTF-8 text (pg-protocol 1.x) so they cannot carry bytea, and postgres.js joins a large row's
- * socket pieces by repeated concatenation (garbage growing with the square of the row's size), so
- * on PostgreSQL slices are read through the chunk pool too.
+ * On PostgreSQL through the chunk pool as raw bytes (binary COPY: server/db/pg-chunks.ts says
+ * why; postgres.js joins a large row's socket pieces by repeated concatenation, garbage growing
+ * with the square of the row's size). On PGlite base64 text through `encode`.
  */
 async function readSlice(
   db: Executor,
@@ -105,19 +126,26 @@ async function readSlice(
   from: number,
 ): Promise<{ length: number; bytes: Buffer } | undefined> {
   const pool = chunkPoolOf(db);
-  const [row] = pool
-    ? (
-        await pool.query<{ length: number; b64: string }>(
-          `select octet_length(data) as length, encode(substring(data from $3::int for $4::int), 'base64') as b64
-           from chunks where submission_id = $1::uuid and idx = $2::int`,
-          [submissionId, idx, from + 1, READ_SLICE_BYTES],
-        )
-      ).rows
-    : rowsOf<{ length: number; b64: string }>(
-        await db.execute(sql`
-          select octet_length(data) as length, encode(substring(data from ${from + 1}::int for ${READ_SLICE_BYTES}::int), 'base64') as b64
-          from chunks where submission_id = ${submissionId}::uuid and idx = ${idx}::int`),
-      );
+  if (pool) {
+    // COPY takes no parameters: the values go into its text, so they are checked first
+    if (!UUID.test(submissionId) || !Number.isSafeInteger(idx) || idx < 0 || !Number.isSafeInteger(from) || from < 0) {
+      throw new TypeError('readSlice: expected a lower-case uuid and whole numbers');
+    }
+    const copy = new CopyIntAndBytesQuery(
+      `copy (select octet_length(data), substring(data from ${from + 1} for ${READ_SLICE_BYTES})
+        from chunks where submission_id = '${submissionId}' and idx = ${idx}) to stdout with (format binary)`,
+      READ_SLICE_BYTES + 64,
+    );
+    // (pg-pool answers a promise for a query object too; its types say otherwise)
+    await (pool.query(copy) as unknown as Promise<unknown>);
+    const [row] = copy.copiedRows();
+    return row && { length: row.int, bytes: row.bytes };
+  }
+  const [row] = rowsOf<{ length: number; b64: string }>(
+    await db.execute(sql`
+      select octet_length(data) as length, encode(substring(data from ${from + 1}::int for ${READ_SLICE_BYTES}::int), 'base64') as b64
+      from chunks where submission_id = ${submissionId}::uuid and idx = ${idx}::int`),
+  );
   return row ? { length: Number(row.length), bytes: Buffer.from(row.b64, 'base64') } : undefined;
 }
 

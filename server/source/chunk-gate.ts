@@ -11,9 +11,9 @@
  * So the gate counts what a body has actually sent, not what it announced:
  * - A request takes a place (at most `maxRequests` in the process, `perUploadRequests` per upload)
  *   but no memory. A place costs a socket, not bytes, so the places are many.
- * - Bytes are counted as they arrive, and held as the pieces they came in until the body is
- *   whole; only then is it copied into one buffer (a spare one the gate lends when there is one).
- *   The process holds at most `maxBytes` (plus `smallReserveBytes` kept for bodies of at most
+ * - Bytes are counted as they arrive, and held as the pieces they came in: the body is never
+ *   copied into one buffer (node-postgres's insert sends the pieces as they are,
+ *   server/db/pg-chunks.ts). The process holds at most `maxBytes` (plus `smallReserveBytes` kept for bodies of at most
  *   SMALL_BODY_BYTES: every text tip is one, so files never crowd out text), one upload at most
  *   `perUploadBytes`; a body that would pass a limit is refused there (503 `busy` / 429
  *   `too_many_chunks`), and the page sends it again after a back-off. One body is always let in.
@@ -27,10 +27,12 @@
  *   per body for as long as it holds them (256 places: 256 KiB/s).
  * Counted per process, in memory: several processes each hold their own.
  *
- * Lent buffers: a 4 MiB chunk then leaves no 4 MiB of garbage behind, which V8 would collect only
- * once tens of MiB of it had piled up (server RSS, `npm run bench -- source-api`). A lent buffer
- * is the request's alone until it calls `release`, which it must do only once nothing (no
- * database write in flight) still reads it.
+ * Why pieces and not one buffer: v1 copied each whole body into a fresh 4 MiB buffer, then into
+ * spare buffers the gate lent; either way a chunk was held twice over (its pieces, garbage until
+ * V8 collected them, beside the copy), and eight lent buffers stayed in memory for good. Held as
+ * pieces, a chunk's bytes are in memory once (server RSS, `npm run bench -- source-api`, upload
+ * sections). A request calls `release` only once nothing (no database write in flight) still
+ * reads its pieces.
  */
 import { MAX_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protocol/limits.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -73,12 +75,13 @@ export const DEFAULT_SLOW_GRACE_MS = 10_000;
 
 export interface ChunkTicket {
   /**
-   * Reads the body, which must be exactly the admitted length, counting its bytes as they come.
+   * Reads the body, which must be exactly the admitted length, counting its bytes as they come;
+   * answers it as the pieces it came in (in order; their lengths add up to the admitted length).
    * Refusals (RefusalError): 413 chunk_too_large, 400 wrong_chunk_size, 400 body_aborted (the
    * client went away), 408 chunk_stalled, 503 busy, 429 too_many_chunks.
    */
-  read(request: Request): Promise<Uint8Array>;
-  /** gives the place and bytes back (the buffer to the gate); idempotent; only once nothing reads the body */
+  read(request: Request): Promise<Uint8Array[]>;
+  /** gives the place and bytes back; idempotent; only once nothing reads the body */
   release(): void;
 }
 
@@ -136,8 +139,6 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   const uploads = new Map<string, Upload>();
   let bytesHeld = 0;
   let peakBytes = 0;
-  const spare: Uint8Array[] = [];
-  const maxSpare = Math.max(1, Math.floor(maxBytes / MAX_CHUNK_BYTES));
 
   const count = (entry: Entry, bytes: number) => {
     entry.bytes += bytes;
@@ -214,7 +215,6 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
         id, upload, bytes: 0, received: 0, start: t, last: t, markT: t, markReceived: 0, prevT: t, prevReceived: 0, reading: false, done: false,
       };
       entries.add(entry);
-      let lent: Uint8Array | undefined;
       let released = false;
 
       return {
@@ -226,7 +226,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
           if (declared !== undefined && declared < length) throw tooShort(declared);
           const reader = request.body?.getReader();
           if (!reader) {
-            if (length === 0) return new Uint8Array(0);
+            if (length === 0) return [];
             throw tooShort(0);
           }
           entry.reading = true;
@@ -275,23 +275,12 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
             entry.reading = false;
             entry.onCut = undefined;
           }
-          // whole: one buffer (a spare full-size one when there is one), the pieces let go
-          if (pieces.length === 1 && length < MAX_CHUNK_BYTES) return pieces[0]!;
-          lent = (length <= MAX_CHUNK_BYTES ? spare.pop() : undefined) ?? new Uint8Array(length);
-          let at = 0;
-          for (const p of pieces) {
-            lent.set(p, at);
-            at += p.length;
-          }
-          pieces.length = 0;
-          return lent.subarray(0, length);
+          return pieces;
         },
         release() {
           if (released) return;
           released = true;
           forget(entry);
-          if (lent && lent.length === MAX_CHUNK_BYTES && spare.length < maxSpare) spare.push(lent);
-          lent = undefined;
         },
       };
     },

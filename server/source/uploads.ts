@@ -9,7 +9,7 @@ import { OpenPgpCheckError } from '../../protocol/errors.ts';
 import { hashLookupId } from '../../protocol/kdf.ts';
 import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_CIPHERTEXT_BYTES } from '../../protocol/limits.ts';
 import { dayOf } from '../clock.ts';
-import { receivedChunks, streamCiphertext, writeChunk } from '../db/chunks.ts';
+import { joined, lengthOf, piecesOf, receivedChunks, streamCiphertext, writeChunk, type ChunkBytes } from '../db/chunks.ts';
 import { isDatabaseUnavailable, isForeignKeyViolation, isUniqueViolation } from '../db/errors.ts';
 import { rowsOf, type Db } from '../db/open.ts';
 import { submissions } from '../db/schema.ts';
@@ -179,11 +179,11 @@ export async function putChunk(
   deps: UploadDeps,
   row: SubmissionRow,
   idx: number,
-  bytes: Uint8Array,
+  bytes: ChunkBytes,
   stored: () => void = () => {},
 ): Promise<ChunkResult> {
   const { db } = deps;
-  if (bytes.length !== expectedChunkLength(row, idx)) {
+  if (lengthOf(bytes) !== expectedChunkLength(row, idx)) {
     refuse(400, 'wrong_chunk_size', `Chunk ${idx} must be exactly ${expectedChunkLength(row, idx)} bytes.`);
   }
   // a one-chunk upload (every text tip) is checked from memory before anything is stored, then
@@ -249,7 +249,7 @@ async function completeInTurn(deps: UploadDeps, row: SubmissionRow): Promise<Chu
  * Two requests may race here with the last chunks; the row lock decides, and the loser answers
  * with the winner's result.
  */
-async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Uint8Array): Promise<ChunkResult> {
+async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: ChunkBytes): Promise<ChunkResult> {
   const { db } = deps;
   if (!single) {
     const [{ total } = { total: 0 }] = rowsOf<{ total: number }>(
@@ -258,7 +258,7 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Uin
     if (Number(total) !== row.size) return discard(db, row, 422, 'wrong_size', 'The chunks do not add up to the announced size.');
   }
   deps.onCompletionCheck?.();
-  const chunks = single ? (async function* () { yield single; })() : streamCiphertext(db, row.id, row.chunks);
+  const chunks = single ? (async function* () { yield* piecesOf(single); })() : streamCiphertext(db, row.id, row.chunks);
   let checked: Awaited<ReturnType<typeof checkCiphertext>>;
   try {
     checked = await checkCiphertext(chunks);
@@ -301,11 +301,12 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Uin
 async function finishUpload(
   deps: UploadDeps,
   row: SubmissionRow,
-  single?: Uint8Array,
+  single?: ChunkBytes,
 ): Promise<'gone' | 'done' | 'taken' | 'received' | 'different'> {
   const { db, now } = deps;
   const day = dayOf(now);
-  const b64 = single ? Buffer.from(single.buffer, single.byteOffset, single.byteLength).toString('base64') : '';
+  const one = single && joined(single);
+  const b64 = one ? Buffer.from(one.buffer, one.byteOffset, one.byteLength).toString('base64') : '';
   for (let attempt = 0; attempt < 40; attempt++) {
     let result: { found: number; updated: number } | undefined;
     try {
@@ -350,7 +351,7 @@ async function finishUpload(
 }
 
 /** After a lost race: is the upload gone, finished (with these bytes?) or still uploading? */
-async function currentState(db: Db, id: string, single?: Uint8Array): Promise<'gone' | 'done' | 'different' | 'uploading'> {
+async function currentState(db: Db, id: string, single?: ChunkBytes): Promise<'gone' | 'done' | 'different' | 'uploading'> {
   const [now] = await db.select({ status: submissions.status }).from(submissions).where(eq(submissions.id, id));
   if (!now) return 'gone';
   if (now.status === 'uploading') return 'uploading';
