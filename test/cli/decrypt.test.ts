@@ -317,14 +317,14 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
 
 describe('sealdrop decrypt: other key kinds', () => {
   it('decrypts a submission to a v6 key made by "sealdrop keygen --v6" (SEIPDv2, streamed)', async () => {
-    const made = await runCli(['keygen', '--v6', '-o', 'v6'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six' } });
+    const made = await runCli(['keygen', '--v6', '-o', 'v6'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six sided dice' } });
     expect(made.code).toBe(0);
     const key = await openpgp.readKey({ armoredKey: await readFile(join(tmp.dir, 'v6.pub.asc'), 'utf8') });
     const id = randomId();
     const bytes = new Uint8Array(2_000_000).map((_, i) => i % 251);
     const envelope = await buildEnvelope({ language: 'km', message: 'សួស្តី', files: [{ name: 'data.bin', type: 'application/octet-stream', bytes, stripped: false }] });
     await writeBundle(join(tmp.dir, 'v6bundle'), [{ id, handle: 'swift-owl', ciphertext: await encryptToKeys(envelope, [key]) }]);
-    const r = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6bundle', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six' } });
+    const r = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6bundle', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six sided dice' } });
     expect(r.stderr).toContain('decrypted 1 submission');
     expect(r.code).toBe(0);
     const dir = join(tmp.dir, 'v6out/swift-owl', `2026-11-27_${id.slice(0, 8)}`);
@@ -336,7 +336,7 @@ describe('sealdrop decrypt: other key kinds', () => {
     small[Math.floor(small.length / 2)]! ^= 0x01;
     const tamperedId = randomId();
     await writeBundle(join(tmp.dir, 'v6tampered'), [{ id: tamperedId, handle: 'swift-owl', ciphertext: small }]);
-    const t = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6tampered', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six' } });
+    const t = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6tampered', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six sided dice' } });
     expect(t.code).toBe(1);
     expect(row(t.stdout, tamperedId)).toMatch(/FAILED integrity check failed$/);
     expect(t.stderr).toMatch(/^sealdrop: hint: nothing from it was kept/m);
