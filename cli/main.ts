@@ -12,7 +12,7 @@ export const USAGE = `Usage:
     sealdrop pull [--server URL] [--socks5 HOST:PORT] [FILTERS] -o BUNDLE_DIR [ID ...]
     sealdrop delete [--server URL] [--socks5 HOST:PORT] ID ...
     sealdrop spam [--server URL] [--socks5 HOST:PORT] [--undo] HANDLE ...
-    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR -o OUT_DIR
+    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp -o OUT_DIR
     sealdrop reply -i KEY.sec.asc --bundle BUNDLE_DIR --to HANDLE [--outbox DIR] FILE|-
     sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
     sealdrop check-site -m MANIFEST [--socks5 HOST:PORT] URL
