@@ -15,7 +15,8 @@ import { loadInstance } from './instance.ts';
 import { startForgetTimer } from './db/forget.ts';
 import { startRetentionTimer } from './retention.ts';
 import { installGracefulShutdown } from './shutdown.ts';
-import { DEMO_KEY_WARNING, loadNewsroomKey, NewsroomKeyError } from './newsroom-key.ts';
+import { DEMO_KEY_WARNING, loadNewsroomKey, NewsroomKeyError, newsroomKeyHint } from './newsroom-key.ts';
+import { formatFingerprint } from '../protocol/fingerprint.ts';
 import { createKeyCheckPool } from './source/key-check-pool.ts';
 import { startPurgeTimer } from './source/purge.ts';
 
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
   urls.push(`editor API on ${editor.url}editor/v1`);
   // --- end of the editor listener ---
 
+  // the fingerprint as the source's page and `sealdrop keygen` show it: the operator compares it
+  // with the one the newsroom publishes, before anyone sends
+  urls.push(`newsroom key ${formatFingerprint(newsroomKey.fingerprint)}${newsroomKey.isDemoKey ? ' (DEMO)' : ''}`);
   log(`${urls.join(', ')} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
 
   // on SIGTERM/SIGINT: stop listening, finish requests in flight, stop the timers, then close the
@@ -103,9 +107,7 @@ process.on('unhandledRejection', (reason: unknown) => {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DatabaseOpenError) {
     console.error(`sealdrop: error: ${error.message}`);
-    if (error instanceof NewsroomKeyError) {
-      console.error('sealdrop: hint: NEWSROOM_KEY_FILE must be the newsroom PUBLIC key (sealdrop keygen writes it)');
-    }
+    if (error instanceof NewsroomKeyError) console.error(`sealdrop: hint: ${newsroomKeyHint(error.code)}`);
   } else if (isDatabaseUnavailable(error)) {
     console.error('sealdrop: error: the database went away while the server was starting');
     console.error('sealdrop: hint: check that PostgreSQL is up and DATABASE_URL points at it, then start again');
