@@ -5,6 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { executeAdminRequest } from './admin.ts';
+import { listenAdminSocket } from './admin-socket.ts';
 import { createApp } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -81,11 +83,19 @@ async function main(): Promise<void> {
   // the fingerprint as the source's page and `sealdrop keygen` show it: the operator compares it
   // with the one the newsroom publishes, before anyone sends
   urls.push(`newsroom key ${formatFingerprint(newsroomKey.fingerprint)}${newsroomKey.isDemoKey ? ' (DEMO)' : ''}`);
+  // `npm run admin` reaches an embedded database through the server (server/admin-socket.ts);
+  // PostgreSQL serves the admin command directly
+  const stops: Array<() => void | Promise<void>> = [];
+  if (database.kind === 'pglite') {
+    const socket = await listenAdminSocket({ dataDir: config.dataDir, db: database.db, execute: executeAdminRequest });
+    if ('unavailable' in socket) console.error(`sealdrop: warning: no admin socket: ${socket.unavailable}; stop the server to run "npm run admin"`);
+    else stops.push(() => socket.close());
+  }
   log(`${urls.join(', ')} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
 
   // on SIGTERM/SIGINT: stop listening, finish requests in flight, stop the timers, then close the
   // database (PGlite must be closed to leave its data folder consistent)
-  installGracefulShutdown({ servers, db: database, stops: [stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
+  installGracefulShutdown({ servers, db: database, stops: [...stops, stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
 }
 
 // The last net under the database drivers: a connection error that escaped as an unhandled
