@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { unpackTar } from 'modern-tar';
 import { armor, createMessage, decryptKey, enums, generateKey, readPrivateKey, sign } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -10,6 +10,7 @@ import { audit, editorTokens, replies, sources, submissions } from '../db/schema
 import { createTestDatabase } from '../db/test-db.ts';
 import { createApp } from '../app.ts';
 import { loadInstance } from '../instance.ts';
+import { lookupSource } from '../source/lookup.ts';
 import { parseNewsroomKey } from '../newsroom-key.ts';
 import { createEditorApp, MAX_REPLY_CHECKS } from './app.ts';
 import { generateToken, hashToken } from './token.ts';
@@ -346,6 +347,23 @@ describe('replies', () => {
     expect(new Uint8Array(row!.message)).toEqual(sealed.message);
     expect(row!.size).toBe(paddedLength(row!.size));
     expect(await openReply(row!.message, await otterKey(), newsroom.key)).toEqual({ ok: true, text: 'Thank you. Can you send the memo?' });
+  });
+
+  it('numbers a day\'s replies in the order they are stored, and the source reads them in that order, not by random id', async () => {
+    const posted: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const response = await reply('quiet-otter', await sealDemoReply(`reply ${i}`, otter.key));
+      expect(response.status).toBe(201);
+      posted.push(((await response.json()) as { id: string }).id);
+    }
+    const rows = await database.db.select({ id: replies.id, seq: replies.daySeq }).from(replies).where(inArray(replies.id, posted));
+    const seqOf = new Map(rows.map((row) => [row.id, row.seq!]));
+    const seqs = posted.map((id) => seqOf.get(id)!);
+    // consecutive, as stored (other tests' replies of the same day came first)
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    const seen = (await lookupSource(database.db, otter.lookupId)).replies.map((r) => r.id).filter((id) => posted.includes(id));
+    // (by random id, six replies come out in the order posted once in 720 runs)
+    expect(seen).toEqual(posted);
   });
 
   it('stores replies of 3 and 4 bytes at the same size', async () => {

@@ -2,7 +2,7 @@
  * @module the editor API (docs/INTERNALS.md "HTTP — editor listener"): its own Hono app on its own
  * listener, every route behind an editor token, every action written to the audit table.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { readKey, unarmor } from 'openpgp';
 import { z } from 'zod';
@@ -267,7 +267,14 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
       }
       const [stored] = await db
         .insert(replies)
-        .values({ sourceId: source.id, message, size: message.byteLength, createdDay: today() })
+        .values({
+          sourceId: source.id,
+          message,
+          size: message.byteLength,
+          createdDay: today(),
+          // the day's next number: the order replies were stored in, no time (migration 0005)
+          daySeq: sql`(select coalesce(max(d.day_seq), 0) + 1 from replies d where d.created_day = ${today()}::date)`,
+        })
         .returning({ id: replies.id });
       if (!stored) throw new Error('the reply insert returned no row');
       await record(c, 'reply', `${handle}/${stored.id}`);
