@@ -27,8 +27,7 @@ export function parseCommandArgs(
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: true }) as ParsedArgs;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw usageError(`${command}: ${lowerFirst(message.replace(/\.$/, ''))}`, `run "sealdrop --help" for the options of ${command}`);
+    throw parseArgsError(command, error, options);
   }
   const count = parsed.positionals.length;
   if (count < positionals.min) {
@@ -65,6 +64,33 @@ export function requireOption(command: string, parsed: ParsedArgs, name: string,
   return value;
 }
 
-function lowerFirst(text: string): string {
-  return text.length > 0 ? text[0]!.toLowerCase() + text.slice(1) : text;
+/** The options of a command as its user types them: `-o/--output VALUE, --v6`. */
+export function describeOptions(options: OptionSpec): string {
+  return Object.entries(options)
+    .map(([name, spec]) => `${spec.short ? `-${spec.short}/` : ''}--${name}${spec.type === 'string' ? ' VALUE' : ''}`)
+    .join(', ');
+}
+
+/**
+ * node:util parseArgs's own error text ("Unknown option '--x'. To specify a positional argument
+ * starting with a '-', place it at the end…") in the CLI's voice: what was wrong, then the options
+ * the command does take.
+ */
+function parseArgsError(command: string, error: unknown, options: OptionSpec): Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
+  const known = Object.keys(options).length > 0
+    ? `${command} takes ${describeOptions(options)}; run "sealdrop --help"`
+    : `${command} takes no option; run "sealdrop --help"`;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    return usageError(`unknown option ${quoted}`, known);
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // "Option '-o, --output <value>' argument missing" or "Option '--v6' does not take an argument"
+    const name = quoted.replace(/ <value>$/, '').replace(', ', '/');
+    if (/argument missing/.test(message)) return usageError(`option ${name} of ${command} needs a value`, known);
+    if (/does not take an argument/.test(message)) return usageError(`option ${name} of ${command} takes no value`, known);
+  }
+  return usageError(`${command}: ${message.replace(/\.$/, '').replace(/^./, (c) => c.toLowerCase())}`, known);
 }

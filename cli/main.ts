@@ -12,14 +12,16 @@ export const USAGE = `Usage:
     sealdrop pull [--server URL] [--socks5 HOST:PORT] [FILTERS] -o BUNDLE_DIR [ID ...]
     sealdrop delete [--server URL] [--socks5 HOST:PORT] ID ...
     sealdrop spam [--server URL] [--socks5 HOST:PORT] [--undo] HANDLE ...
-    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR -o OUT_DIR
+    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp -o OUT_DIR
     sealdrop reply -i KEY.sec.asc --bundle BUNDLE_DIR --to HANDLE [--outbox DIR] FILE|-
     sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
     sealdrop check-site -m MANIFEST [--socks5 HOST:PORT] URL
 
 Commands:
     keygen     Make a newsroom key pair: NAME.pub.asc for the server, NAME.sec.asc
-               (passphrase-locked, mode 0600) to keep on the offline machine.
+               (locked with a passphrase of at least 12 characters, mode 0600) to keep
+               on the offline machine. Prints the fingerprint in groups of four, as
+               the source's page and "gpg --fingerprint" show it.
     list       Online. Show the new submissions on the server (ID, HANDLE, DAY,
                padded SIZE, STATUS) without downloading them.
     pull       Online. Download the new submissions from the editor API into
@@ -51,8 +53,10 @@ Options:
     -o, --output PATH          Where to write (key name prefix, bundle or output folder).
     -i, --identity FILE        Newsroom secret key. Repeat it to also try older keys.
     -m, --manifest FILE        The site manifest to check against.
-    --v6                       Make an RFC 9580 (v6) key instead of a v4 curve25519 one
-                               (v4 keys can be read by older GnuPG versions).
+    --v6                       Make an RFC 9580 (v6) key instead of the v4 curve25519 one.
+                               Only sealdrop can use it: GnuPG 2.2 (Debian 12) and sqop
+                               cannot import a v6 key or decrypt to it, so the "no lock-in"
+                               gpg routine does not work with it. Leave it out unless you know.
     --bundle DIR               A bundle folder written by "sealdrop pull".
     --to HANDLE                The source to answer (see the decrypt summary).
     --outbox DIR               Where replies are written (default: ./outbox).
@@ -72,7 +76,7 @@ The secret key never has to touch a machine that is online.
 
 Examples:
     $ sealdrop keygen -o newsroom
-    d59550c5a4895ea55787f850ca968b8ec7fc9799
+    0123 4567 89AB CDEF 0123 4567 89AB CDEF 0123 4567
     $ export SEALDROP_TOKEN=sde_... SEALDROP_SERVER=http://127.0.0.1:8081
     $ sealdrop list
     $ sealdrop spam noisy-magpie

@@ -6,8 +6,9 @@
 
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as openpgp from 'openpgp';
+import { formatFingerprint } from '../protocol/fingerprint.ts';
 import { EnvelopeError } from '../protocol/index.ts';
 import type { BundleSubmission } from './bundle.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
@@ -17,6 +18,9 @@ import { pathExists } from './files.ts';
 export const STAGING_PREFIX = '.staging-';
 const READ_CHUNK = 1024 * 1024;
 const WILDCARD_KEY_ID = '0000000000000000';
+/** keys.example/newsroom.pub.asc, whose secret half is published: its fingerprint and encryption subkey id. */
+const DEMO_FINGERPRINT = 'd59550c5a4895ea55787f850ca968b8ec7fc9799';
+const DEMO_ENCRYPTION_KEY_ID = '05c27a8801181997';
 
 export type SubmissionOutcome =
   | { status: 'ok'; submission: BundleSubmission; path: string; messageBytes: number; files: number; savedNames: string[] }
@@ -160,13 +164,7 @@ async function decryptInto(
     }
     const recipients = message.getEncryptionKeyIDs().map((id) => id.toHex());
     const keys = identities.filter((identity) => recipients.some((id) => id === WILDCARD_KEY_ID || identity.keyIds.has(id)));
-    if (keys.length === 0) {
-      throw new SubmissionError(
-        'wrong key',
-        `none of the -i keys can decrypt it: it is encrypted to key ${recipients.join(', ') || '(none named)'}`,
-        'give the newsroom key it was encrypted to; after a key rotation add the old key too: -i NEW.sec.asc -i OLD.sec.asc',
-      );
-    }
+    if (keys.length === 0) throw wrongKeyError(recipients, identities);
 
     const cap = plaintextCap(size);
     let plaintext: ReadableStream<Uint8Array>;
@@ -236,6 +234,30 @@ async function decryptInto(
     await writer.abort();
     await handle.close();
   }
+}
+
+/**
+ * The ciphertext names only the 16-digit id of an encryption subkey, which nobody is shown: the
+ * error says which key that is when sealdrop knows it (the DEMO key a trial server starts with),
+ * and names the -i keys by the fingerprint keygen printed and the page shows.
+ */
+function wrongKeyError(recipients: string[], identities: Identity[]): SubmissionError {
+  const given = identities
+    .map((identity) => `${formatFingerprint(identity.fingerprint)} (${basename(identity.path)})`)
+    .join('; ');
+  if (recipients.includes(DEMO_ENCRYPTION_KEY_ID)) {
+    return new SubmissionError(
+      'wrong key',
+      `it is encrypted to the DEMO key ${formatFingerprint(DEMO_FINGERPRINT)} of keys.example/, not to the -i key ${given}`,
+      'the server was running with the demo key when this was sent: set NEWSROOM_KEY_FILE to your NAME.pub.asc and restart it; what came in before can only be read with -i keys.example/newsroom.sec.asc (and its secret half is public)',
+    );
+  }
+  const named = recipients.map((id) => id.toUpperCase()).join(', ') || '(none named)';
+  return new SubmissionError(
+    'wrong key',
+    `none of the -i keys can decrypt it: it is encrypted to a key whose encryption subkey id is ${named}, and -i gave ${given}`,
+    'give the secret half of the key the server was given (its start line and the source\'s page show that key\'s fingerprint; "gpg --list-keys --keyid-format long" shows its subkey id); after a key rotation add the old key too: -i NEW.sec.asc -i OLD.sec.asc',
+  );
 }
 
 function envelopeFailure(error: EnvelopeError): SubmissionError {

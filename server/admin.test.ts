@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addToken, listTokens, revokeToken, runAdmin } from './admin.ts';
+import { adminSocketPath } from './admin-socket.ts';
 import type { Database } from './db/open.ts';
 import { audit, editorTokens } from './db/schema.ts';
 import { createTestDatabase } from './db/test-db.ts';
@@ -79,17 +81,38 @@ describe('usage errors (no database opened)', () => {
   });
 });
 
-describe('the embedded database while the server runs', () => {
-  it('refuses when something answers on the editor port, and opens nothing', async () => {
+describe('the embedded database: which folder', () => {
+  it('! refuses a DATA_DIR that does not exist, and makes nothing (a new database would hold tokens no server reads)', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'sealdrop-admin-nodir-'));
+    try {
+      const stdout = collect();
+      const stderr = collect();
+      const code = await runAdmin(['token', 'add', 'frank'], { stdout, stderr, env: { DATA_DIR: join(parent, 'data'), EDITOR_PORT: '0' } });
+      expect(code).toBe(1);
+      expect(stdout.text).toBe('');
+      expect(stderr.text).toBe(
+        `sealdrop-admin: error: the data folder ${join(parent, 'data')} does not exist\n` +
+          `sealdrop-admin: hint: set DATA_DIR to the server's data folder (its start line ends with "embedded database in …") or run this where you ran npm start; DATA_DIR is ${join(parent, 'data')}\n`,
+      );
+      expect(readdirSync(parent)).toEqual([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('! refuses when a server answers on the editor port but not on this folder\'s admin socket, and opens nothing', async () => {
     const listener = net.createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     const port = (listener.address() as net.AddressInfo).port;
     const dataDir = mkdtempSync(join(tmpdir(), 'sealdrop-admin-busy-'));
     try {
       const stderr = collect();
-      const code = await runAdmin(['token', 'add', 'frank'], { stdout: collect(), stderr, env: { DATA_DIR: join(dataDir, 'data'), EDITOR_PORT: String(port) } });
+      const code = await runAdmin(['token', 'add', 'frank'], { stdout: collect(), stderr, env: { DATA_DIR: dataDir, EDITOR_PORT: String(port) } });
       expect(code).toBe(1);
-      expect(stderr.text).toMatch(/^sealdrop-admin: error: the server seems to be running on the embedded database in .*\nsealdrop-admin: hint: stop the server/);
+      expect(stderr.text).toBe(
+        `sealdrop-admin: error: a server answers on 127.0.0.1:${port}, but not on the admin socket of ${dataDir}: it runs on another data folder or on PostgreSQL\n` +
+          'sealdrop-admin: hint: set DATA_DIR (or DATABASE_URL) to what the server uses: its start line names it\n',
+      );
       expect(readdirSync(dataDir)).toEqual([]);
     } finally {
       await new Promise<void>((resolve) => listener.close(() => resolve()));
@@ -104,7 +127,10 @@ describe('npm run admin, as a process on an embedded database', () => {
   const admin = (...args: string[]) =>
     run('npx', ['tsx', 'server/admin.ts', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, EDITOR_PORT: '0' } });
 
-  it('adds (token on stdout only), lists, revokes', async () => {
+  it('says so when there is no token yet, then adds (token on stdout only), lists, revokes', async () => {
+    const empty = await admin('token', 'list');
+    expect(empty.stdout).toBe('');
+    expect(empty.stderr).toBe('sealdrop-admin: no tokens yet; make one with "npm run --silent admin -- token add NAME --out NAME.token"\n');
     const added = await admin('token', 'add', 'erin');
     expect(added.stdout).toMatch(/^sde_[A-Za-z0-9_-]{43}\n$/);
     expect(added.stderr).toContain('shown only this once');
@@ -114,5 +140,106 @@ describe('npm run admin, as a process on an embedded database', () => {
     expect(listed.stdout).toMatch(/^NAME {2}CREATED {5}REVOKED\nerin {2}\d{4}-\d{2}-\d{2} {2}\d{4}-\d{2}-\d{2}\n$/);
     const again = admin('token', 'revoke', 'erin');
     await expect(again).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/^sealdrop-admin: error: the token erin was revoked already/) });
+  }, 600_000);
+
+  it('--out writes the token to a new file of mode 0600 and nothing to stdout; an existing file is refused before a token is made', async () => {
+    const file = join(dataDir, '..', `${dataDir.split('/').pop()}-gina.token`);
+    try {
+      const made = await admin('token', 'add', 'gina', '--out', file);
+      expect(made.stdout).toBe('');
+      expect(made.stderr).toBe(`sealdrop-admin: token for gina written to ${file} (mode 0600); it is shown nowhere else\n`);
+      expect(readFileSync(file, 'utf8')).toMatch(/^sde_[A-Za-z0-9_-]{43}\n$/);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const twice = admin('token', 'add', 'hal', '--out', file);
+      await expect(twice).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/exists already\nsealdrop-admin: hint: a token file is never overwritten/) });
+      expect((await admin('token', 'list')).stdout).not.toMatch(/^hal /m);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }, 600_000);
+
+  it('audit prints the trail by day; --since filters; a bad day is a usage error', async () => {
+    const trail = await admin('audit');
+    expect(trail.stdout.split('\n')[0]).toMatch(/^DAY {9}EDITOR +ACTION +TARGET$/);
+    expect(trail.stdout).toMatch(/^\d{4}-\d{2}-\d{2} {2}admin +token_add +erin$/m);
+    expect(trail.stdout).toMatch(/^\d{4}-\d{2}-\d{2} {2}admin +token_revoke +erin$/m);
+    const future = await admin('audit', '--since', '2999-01-01');
+    expect(future.stdout).toBe('');
+    expect(future.stderr).toBe('sealdrop-admin: the audit trail is empty since 2999-01-01\n');
+    await expect(admin('audit', '--since', 'yesterday')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/expected --since YYYY-MM-DD/) });
+  }, 600_000);
+});
+
+describe('npm run admin while npm start runs on the same embedded database', () => {
+  const home = mkdtempSync(join(tmpdir(), 'sealdrop-admin-live-'));
+  const dataDir = join(home, 'data');
+  let server: ChildProcess;
+  let output = '';
+  let editorUrl = '';
+  beforeAll(async () => {
+    server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', EDITOR_PORT: '0', LOG_REQUESTS: '0', POW_DIFFICULTY: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+    server.stderr!.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+    for (;;) {
+      const started = /editor API on (http:\/\/\S+\/)editor\/v1/.exec(output);
+      if (started) {
+        editorUrl = started[1]!;
+        break;
+      }
+      if (server.exitCode !== null) throw new Error(`the server stopped: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
+  afterAll(async () => {
+    if (server.exitCode === null) {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  // npm's own banner, without --silent, lands on stdout: with --out the token is not beside it
+  const npmAdmin = (...args: string[]) =>
+    run('npm', ['run', 'admin', '--', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, EDITOR_PORT: '0' } });
+
+  it('token add, list, revoke and audit go through the server\'s admin socket (mode 0600 in a 0700 folder), and the token works at once', async () => {
+    const socket = adminSocketPath(dataDir);
+    expect(statSync(socket).isSocket()).toBe(true);
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'admin')).mode & 0o777).toBe(0o700);
+
+    const file = join(home, 'ivy.token');
+    const made = await npmAdmin('token', 'add', 'ivy', '--out', file);
+    expect(made.stdout).toContain('> tsx server/admin.ts token add ivy'); // the banner
+    expect(made.stdout).not.toMatch(/sde_/);
+    const token = readFileSync(file, 'utf8').trim();
+    const headers = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${editorUrl}editor/v1/submissions`, { headers })).status).toBe(200);
+
+    const listed = await npmAdmin('token', 'list');
+    expect(listed.stdout).toMatch(/^ivy +\d{4}-\d{2}-\d{2} {2}-$/m);
+    await npmAdmin('token', 'revoke', 'ivy');
+    expect((await fetch(`${editorUrl}editor/v1/submissions`, { headers })).status).toBe(401);
+    expect((await fetch(`${editorUrl}editor/v1/submissions`, { headers: { authorization: `Bearer sde_${'x'.repeat(43)}` } })).status).toBe(401);
+
+    const trail = (await npmAdmin('audit')).stdout;
+    expect(trail).toMatch(/ ivy +list +received$/m);
+    expect(trail).toMatch(/ ivy +auth_revoked +-$/m);
+    expect(trail).toMatch(/ - +auth_failed +-$/m);
+    expect(trail).toMatch(/ admin +token_revoke +ivy$/m);
+    // and the server, not a second PGlite, did it: the data folder's lock is still the server's
+    expect(readFileSync(join(dataDir, 'sealdrop.lock'), 'utf8').trim()).toBe(String(server.pid));
+  }, 600_000);
+
+  it('the socket goes with the server: after it stops, the commands open the folder themselves', async () => {
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+    expect(existsSync(adminSocketPath(dataDir))).toBe(false);
+    const listed = await npmAdmin('token', 'list');
+    expect(listed.stdout).toMatch(/^ivy +\d{4}-\d{2}-\d{2} {2}\d{4}-\d{2}-\d{2}$/m);
+  }, 600_000);
 });

@@ -5,6 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { executeAdminRequest } from './admin.ts';
+import { listenAdminSocket } from './admin-socket.ts';
 import { createApp } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -15,7 +17,8 @@ import { loadInstance } from './instance.ts';
 import { startForgetTimer } from './db/forget.ts';
 import { startRetentionTimer } from './retention.ts';
 import { installGracefulShutdown } from './shutdown.ts';
-import { DEMO_KEY_WARNING, loadNewsroomKey, NewsroomKeyError } from './newsroom-key.ts';
+import { DEMO_KEY_WARNING, loadNewsroomKey, NewsroomKeyError, newsroomKeyHint } from './newsroom-key.ts';
+import { formatFingerprint } from '../protocol/fingerprint.ts';
 import { createKeyCheckPool } from './source/key-check-pool.ts';
 import { startPurgeTimer } from './source/purge.ts';
 
@@ -81,11 +84,22 @@ async function main(): Promise<void> {
   urls.push(`editor API on ${editor.url}editor/v1`);
   // --- end of the editor listener ---
 
+  // the fingerprint as the source's page and `sealdrop keygen` show it: the operator compares it
+  // with the one the newsroom publishes, before anyone sends
+  urls.push(`newsroom key ${formatFingerprint(newsroomKey.fingerprint)}${newsroomKey.isDemoKey ? ' (DEMO)' : ''}`);
+  // `npm run admin` reaches an embedded database through the server (server/admin-socket.ts);
+  // PostgreSQL serves the admin command directly
+  const stops: Array<() => void | Promise<void>> = [];
+  if (database.kind === 'pglite') {
+    const socket = await listenAdminSocket({ dataDir: config.dataDir, db: database.db, execute: executeAdminRequest });
+    if ('unavailable' in socket) console.error(`sealdrop: warning: no admin socket: ${socket.unavailable}; stop the server to run "npm run admin"`);
+    else stops.push(() => socket.close());
+  }
   log(`${urls.join(', ')} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
 
   // on SIGTERM/SIGINT: stop listening, finish requests in flight, stop the timers, then close the
   // database (PGlite must be closed to leave its data folder consistent)
-  installGracefulShutdown({ servers, db: database, stops: [stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
+  installGracefulShutdown({ servers, db: database, stops: [...stops, stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
 }
 
 // The last net under the database drivers: a connection error that escaped as an unhandled
@@ -107,9 +121,7 @@ process.on('unhandledRejection', (reason: unknown) => {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DatabaseOpenError) {
     console.error(`sealdrop: error: ${error.message}`);
-    if (error instanceof NewsroomKeyError) {
-      console.error('sealdrop: hint: NEWSROOM_KEY_FILE must be the newsroom PUBLIC key (sealdrop keygen writes it)');
-    }
+    if (error instanceof NewsroomKeyError) console.error(`sealdrop: hint: ${newsroomKeyHint(error.code)}`);
   } else if (isDatabaseUnavailable(error)) {
     console.error('sealdrop: error: the database went away while the server was starting');
     console.error('sealdrop: hint: check that PostgreSQL is up and DATABASE_URL points at it, then start again');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_KEY_FINGERPRINT, loadNewsroomKey, NewsroomKeyError } from './newsroom-key.ts';
+import { DEMO_KEY_FINGERPRINT, loadNewsroomKey, NewsroomKeyError, newsroomKeyHint } from './newsroom-key.ts';
 import { DEMO_KEY_PATH } from './test-helpers.ts';
 
 let dir: string;
@@ -66,5 +66,39 @@ describe('loadNewsroomKey', () => {
   it('refuses a missing file and a file that is no key', async () => {
     expect((await refusal(join(dir, 'missing.asc'))).code).toBe('unreadable');
     expect((await refusal(await keyFile('junk.asc', 'hello'))).code).toBe('not_a_key');
+  });
+});
+
+describe('loadNewsroomKey: binary key files', () => {
+  it('reads a binary public key (gpg --export without --armor) like the armored one', async () => {
+    const { publicKey } = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'n' }], format: 'binary' });
+    const path = join(dir, 'binary.pub.gpg');
+    await writeFile(path, publicKey);
+    const key = await loadNewsroomKey(path, new Date());
+    expect(key.fingerprint).toMatch(/^[0-9a-f]{40}$/);
+    expect(key.isDemoKey).toBe(false);
+    expect(key.armored).toContain('BEGIN PGP PUBLIC KEY BLOCK');
+  });
+
+  it('! a binary secret key is refused as secret key material, with the PUBLIC-key hint', async () => {
+    const { privateKey } = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'n' }], format: 'binary' });
+    const path = join(dir, 'binary.sec.gpg');
+    await writeFile(path, privateKey);
+    const error = await refusal(path);
+    expect(error.code).toBe('secret_key_material');
+    expect(error.message).toContain('got secret key material (binary)');
+    expect(newsroomKeyHint(error.code)).toMatch(/^NEWSROOM_KEY_FILE must be the newsroom PUBLIC key/);
+  });
+
+  it('! bytes that are no key at all: refused as not a key, with a hint naming both forms', async () => {
+    const path = join(dir, 'noise.bin');
+    await writeFile(path, new Uint8Array(64).fill(0x99));
+    const error = await refusal(path);
+    expect(error.code).toBe('not_a_key');
+    expect(error.message).toMatch(/expected an OpenPGP public key \(armored, or binary as "gpg --export" writes it\), got neither/);
+    expect(newsroomKeyHint(error.code)).toContain('armored (NAME.pub.asc from sealdrop keygen) or binary (gpg --export FINGERPRINT)');
+    // and a missing file is a path problem, not a "must be public" one
+    const missing = await refusal(join(dir, 'absent.asc'));
+    expect(newsroomKeyHint(missing.code)).toMatch(/^check the path in NEWSROOM_KEY_FILE/);
   });
 });

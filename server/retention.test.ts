@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { rowsOf, type Database } from './db/open.ts';
-import { chunks, replies, sources, submissions } from './db/schema.ts';
+import { audit, chunks, replies, sources, submissions } from './db/schema.ts';
 import { createTestDatabase } from './db/test-db.ts';
 import { purgeRetention, startRetentionTimer } from './retention.ts';
 
@@ -79,18 +79,18 @@ describe('purgeRetention', () => {
     const older = await addSubmission({ sourceId: source.id, status: 'downloaded', downloadedDay: '2026-01-29' });
 
     // 2026-03-01 is 30 days after 2026-01-30 and 31 after 2026-01-29
-    expect(await purgeRetention(database.db, dayClock('2026-03-01'), 30)).toEqual({ submissions: 1, sources: 0 });
+    expect(await purgeRetention(database.db, dayClock('2026-03-01'), 30)).toMatchObject({ submissions: 1, sources: 0 });
     expect(await idsOf(submissions)).toEqual([edge.id]);
     // the chunks went with the submission
     expect(await database.db.select({ id: chunks.submissionId }).from(chunks)).toEqual([{ id: edge.id }]);
 
     // late in the same day: nothing more (days, not hours)
-    expect(await purgeRetention(database.db, dayClock('2026-03-01', '23:59:59'), 30)).toEqual({
+    expect(await purgeRetention(database.db, dayClock('2026-03-01', '23:59:59'), 30)).toMatchObject({
       submissions: 0,
       sources: 0,
     });
     // the next day the edge case goes, and with it the source, which has nothing left
-    expect(await purgeRetention(database.db, dayClock('2026-03-02', '00:00:01'), 30)).toEqual({
+    expect(await purgeRetention(database.db, dayClock('2026-03-02', '00:00:01'), 30)).toMatchObject({
       submissions: 1,
       sources: 1,
     });
@@ -123,7 +123,7 @@ describe('purgeRetention', () => {
     const firstUpload = await addSubmission({ status: 'uploading', pendingLookupHash: hex(32) });
 
     const result = await purgeRetention(database.db, dayClock('2026-03-01'), 30);
-    expect(result).toEqual({ submissions: 4, sources: 1 });
+    expect(result).toMatchObject({ submissions: 4, sources: 1 });
     expect(await idsOf(sources)).toEqual([unread.id, replied.id, returning.id, pending.id].sort());
     expect(await idsOf(submissions)).toEqual(
       [unreadSubmission.id, inProgress.id, pendingUpload.id, firstUpload.id].sort(),
@@ -132,12 +132,51 @@ describe('purgeRetention', () => {
     expect(replyCount!.n).toBe(1);
 
     // idempotent
-    expect(await purgeRetention(database.db, dayClock('2026-03-01'), 30)).toEqual({ submissions: 0, sources: 0 });
+    expect(await purgeRetention(database.db, dayClock('2026-03-01'), 30)).toMatchObject({ submissions: 0, sources: 0 });
 
     // once the source deletes its reply, the next run deletes the source
     await database.db.delete(replies).where(eq(replies.sourceId, replied.id));
-    expect(await purgeRetention(database.db, dayClock('2026-03-02'), 30)).toEqual({ submissions: 0, sources: 1 });
+    expect(await purgeRetention(database.db, dayClock('2026-03-02'), 30)).toMatchObject({ submissions: 0, sources: 1 });
     expect(await idsOf(sources)).not.toContain(replied.id);
+  });
+
+  it('once a source and its submissions are gone, the audit keeps who did what on which day, but no handle or id', async () => {
+    await database.db.delete(audit);
+    const gone = await addSource('faded-heron');
+    const goneSubmission = await addSubmission({ sourceId: gone.id, status: 'downloaded', downloadedDay: '2025-01-01' });
+    const kept = await addSource('still-here');
+    const keptSubmission = await addSubmission({ sourceId: kept.id, status: 'received' });
+    const day = '2025-01-01';
+    await database.db.insert(audit).values([
+      { editor: 'alice', action: 'download', target: goneSubmission.id, day },
+      { editor: 'alice', action: 'ack', target: goneSubmission.id, day },
+      { editor: 'alice', action: 'source_key', target: 'faded-heron', day },
+      { editor: 'alice', action: 'reply', target: `faded-heron/${hex(16)}`, day },
+      { editor: 'alice', action: 'spam', target: 'faded-heron', day },
+      { editor: 'bob', action: 'download', target: keptSubmission.id, day },
+      { editor: 'bob', action: 'reply', target: 'still-here/abc', day },
+      { editor: 'bob', action: 'list', target: 'received', day },
+      { editor: 'bob', action: 'bundle', target: '2', day },
+      { editor: 'admin', action: 'token_add', target: 'alice', day },
+      { editor: '-', action: 'auth_failed', target: null, day },
+    ]);
+    const result = await purgeRetention(database.db, dayClock('2026-03-01'), 30);
+    expect(result).toEqual({ submissions: 1, sources: 1, auditScrubbed: 5 });
+    const rows = await database.db.select({ editor: audit.editor, action: audit.action, target: audit.target }).from(audit);
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain('faded-heron');
+    expect(text).not.toContain(goneSubmission.id);
+    expect(rows).toHaveLength(11);
+    expect(rows.filter((row) => row.editor === 'alice').map((row) => [row.action, row.target]).sort()).toEqual(
+      [['ack', null], ['download', null], ['reply', null], ['source_key', null], ['spam', null]],
+    );
+    // what still exists keeps its name; targets that name no source or submission are untouched
+    expect(text).toContain(keptSubmission.id);
+    expect(text).toContain('still-here/abc');
+    expect(rows).toContainEqual({ editor: 'bob', action: 'list', target: 'received' });
+    expect(rows).toContainEqual({ editor: 'admin', action: 'token_add', target: 'alice' });
+    // idempotent
+    expect((await purgeRetention(database.db, dayClock('2026-03-01'), 30)).auditScrubbed).toBe(0);
   });
 
   // Needs two connections at once: PostgreSQL only (CI sets TEST_DATABASE_URL).
@@ -178,7 +217,7 @@ describe('purgeRetention', () => {
       }
       release();
       await upload;
-      expect(await purge).toEqual({ submissions: 1, sources: 0 });
+      expect(await purge).toMatchObject({ submissions: 1, sources: 0 });
       expect(await idsOf(sources)).toEqual([source.id]);
       const left = await database.db.select().from(submissions);
       expect(left.map((row) => row.status)).toEqual(['uploading']);

@@ -7,6 +7,7 @@
 // - A source goes once it has no submission left and no reply left. A source that still has
 //   replies is kept, read or not: the source may come back weeks later to read them, and deleting
 //   a reply is the source's own act (or the newsroom's). A source with an upload in progress is kept.
+// - The audit rows naming a submission or a source that is gone lose that name (scrubAudit).
 // Days only, like everything Sealdrop stores: the clock is read as a UTC day.
 import { sql } from 'drizzle-orm';
 import { daysBefore, type Clock } from './clock.ts';
@@ -15,6 +16,8 @@ import { rowsOf, type Db } from './db/open.ts';
 export interface RetentionResult {
   submissions: number;
   sources: number;
+  /** audit rows whose target (an id or a handle) was removed because its row is gone */
+  auditScrubbed: number;
 }
 
 export const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -61,7 +64,34 @@ export async function purgeRetention(db: Db, clock: Clock, days: number): Promis
     return deleted;
   });
 
-  return { submissions: gone.length, sources: sourcesGone };
+  const auditScrubbed = await scrubAudit(db);
+  return { submissions: gone.length, sources: sourcesGone, auditScrubbed };
+}
+
+/** Audit actions whose target is a submission id, and those whose target is a source handle (a reply's is `handle/replyId`). */
+const SUBMISSION_ACTIONS = ['download', 'ack', 'delete_submission'];
+const SOURCE_ACTIONS = ['spam', 'unspam', 'delete_source', 'source_key', 'reply_refused', 'reply'];
+
+/**
+ * Once a submission or a source is gone (retention, or an editor deleted it), the audit trail keeps
+ * who did what on which day, but no longer its id or handle: its target becomes null. Otherwise
+ * the audit would hold, for ever, the one list of every handle and id the server ever had, and a
+ * seized server would tell which handles came back on which days long after their rows were gone.
+ * The forget pass (server/db/forget.ts) then rewrites the table files, so the old values leave the
+ * disk within its bound too.
+ */
+async function scrubAudit(db: Db): Promise<number> {
+  const list = (actions: string[]) => sql.join(actions.map((action) => sql`${action}`), sql`, `);
+  const rows = rowsOf<{ id: string }>(
+    await db.execute(sql`
+      update audit a set target = null
+      where a.target is not null and (
+        (a.action in (${list(SUBMISSION_ACTIONS)}) and a.target not in (select id::text from submissions))
+        or (a.action in (${list(SOURCE_ACTIONS)}) and split_part(a.target, '/', 1) not in (select handle from sources))
+      )
+      returning a.id`),
+  );
+  return rows.length;
 }
 
 export interface RetentionTimerOptions {

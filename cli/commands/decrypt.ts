@@ -4,12 +4,12 @@
  * streaming, keeping nothing from a submission whose integrity check fails.
  */
 
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { parseCommandArgs, requireOption, stringOptions } from '../args.ts';
-import { readBundle } from '../bundle.ts';
+import { readBundle, type Bundle } from '../bundle.ts';
 import { CliError, printable, usageError } from '../errors.ts';
-import { fileError, resolvePath } from '../files.ts';
+import { fileError, pathExists, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
 import type { CliIo } from '../io.ts';
 import { ProgressBar } from '../progress.ts';
@@ -28,7 +28,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     throw usageError('decrypt: missing -i KEY.sec.asc', 'give the newsroom secret key: sealdrop decrypt -i newsroom.sec.asc BUNDLE_DIR -o OUT_DIR');
   }
   const outDir = resolvePath(io.cwd, requireOption('decrypt', parsed, 'output', 'name the folder to decrypt into: -o OUT_DIR'));
-  const bundle = await readBundle(resolvePath(io.cwd, parsed.positionals[0]!));
+  const bundle = await readBundleOrOne(resolvePath(io.cwd, parsed.positionals[0]!), parsed.positionals[0]!);
   if (bundle.submissions.length === 0) {
     io.stderr.write('sealdrop: the bundle holds no submissions\n');
     return;
@@ -89,6 +89,34 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     `sealdrop: decrypted ${done} submission${done === 1 ? '' : 's'} into ${printable(outDir)}` +
       (skipped > 0 ? ` (${skipped} already there, left as they were)` : '') + '\n',
   );
+}
+
+/**
+ * The bundle folder, or one submission file of a bundle (`BUNDLE/submissions/ID.pgp`): then only
+ * that submission, checked against the bundle.json beside it. A lone .pgp file outside a bundle has
+ * no handle and no checksum to hold it to: the error says so and points at the gpg routine.
+ */
+async function readBundleOrOne(path: string, given: string): Promise<Bundle> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw fileError(error, path, 'bundle folder');
+  }
+  if (info.isDirectory()) return readBundle(path);
+  const bundleDir = dirname(dirname(path));
+  const relative = `submissions/${basename(path)}`;
+  const inBundle = basename(dirname(path)) === 'submissions' && (await pathExists(join(bundleDir, 'bundle.json')));
+  if (inBundle) {
+    const bundle = await readBundle(bundleDir);
+    const submissions = bundle.submissions.filter((s) => s.path === relative);
+    if (submissions.length === 1) return { ...bundle, submissions };
+  }
+  throw new CliError(`${printable(given)} is a file; decrypt takes the BUNDLE_DIR written by "sealdrop pull" (a folder with bundle.json)`, {
+    hint: inBundle
+      ? `the bundle.json of ${printable(bundleDir)} does not list ${printable(relative)}; give the folder: sealdrop decrypt -i KEY.sec.asc ${printable(bundleDir)} -o OUT_DIR`
+      : 'a file of a bundle\'s submissions/ folder is decrypted alone; for a lone .pgp file use GnuPG as the README shows (gpg --output x.tar --decrypt FILE.pgp, then tar into a new folder)',
+  });
 }
 
 /**

@@ -101,7 +101,7 @@ export async function editorRequest(endpoint: EditorEndpoint, options: EditorReq
   if (options.body) headers['content-type'] = options.contentType ?? 'application/octet-stream';
   const response = await sendRequest(endpoint, { ...options, headers, what: 'the editor API' });
   if ((response.statusCode ?? 0) >= 400) {
-    throw await toRequestError(response);
+    throw await toRequestError(response, endpoint.server);
   }
   return response;
 }
@@ -167,19 +167,34 @@ export async function sendRequest(endpoint: { server: URL; socks5?: Socks5Proxy 
   return response;
 }
 
-async function toRequestError(response: http.IncomingMessage): Promise<EditorRequestError> {
+/** What the server's catch-all answers for a route it does not have (server/policies/errors.ts). */
+const NO_SUCH_ROUTE = 'Not found.';
+
+async function toRequestError(response: http.IncomingMessage, server: URL): Promise<EditorRequestError> {
   const status = response.statusCode ?? 0;
   let code: string | undefined;
   let message = `the server answered ${status}`;
+  let routeUnknown = status === 404;
   try {
     const body = JSON.parse(new TextDecoder().decode(await readBody(response, 64 * 1024))) as unknown;
     if (body && typeof body === 'object') {
       const { error, message: text } = body as { error?: unknown; message?: unknown };
       if (typeof error === 'string') code = printable(error);
       if (typeof text === 'string') message = `${message}: ${printable(text)}`;
+      // the editor API's own 404s say what is missing ("No such submission."); the catch-all's
+      // does not: the route itself is unknown there
+      if (typeof text === 'string' && text !== NO_SUCH_ROUTE) routeUnknown = false;
     }
   } catch {
     response.destroy();
+  }
+  if (routeUnknown) {
+    // most often --server names the source site's port (PORT, 8080), one below the editor's
+    // no status: the callers' "this one item is not there" handling of a 404 must not apply
+    return new EditorRequestError(`${printable(server.origin)} is not the editor API: it knows no /editor/v1 route (it answered 404)`, {
+      code: 'not_editor_api',
+      hint: 'the source pages and the editor API listen on different ports (PORT, 8080 by default, and EDITOR_PORT, 8081; the server\'s start line shows both): give the editor API\'s, e.g. --server http://127.0.0.1:8081',
+    });
   }
   const hint =
     status === 401

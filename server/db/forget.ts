@@ -33,6 +33,16 @@ export const REWRITE_INTERVAL_MS = 60 * 60 * 1000;
 export const CHUNKS_REWRITE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /**
+ * The end of a `set` clause: the row's place among its day's numbered rows, by (day_seq, id), one
+ * window pass joined back on id (every row is in it, so every row is still written); null stays null.
+ */
+function renumbered(table: string, day: string): string {
+  return `case when ${table}.day_seq is null then null else r.n end
+    from (select id, row_number() over (partition by ${day}, day_seq is null order by day_seq, id) as n from ${table}) r
+    where r.id = ${table}.id`;
+}
+
+/**
  * Every table but chunks: small, rewritten every time (updates leave dead rows too). Each is first
  * updated whole in one statement, so that every row carries the same transaction id (row headers
  * keep the id that wrote them, which orders rows within a day, and VACUUM FULL keeps them), then
@@ -42,8 +52,10 @@ export const CHUNKS_REWRITE_INTERVAL_MS = 24 * 60 * 60 * 1000;
  */
 export const SMALL_TABLES = [
   { table: 'sources', touch: 'lookup_hash = lookup_hash', order: 'sources_pkey' },
-  { table: 'submissions', touch: 'size = size', order: 'submissions_pkey' },
-  { table: 'replies', touch: "message = message || ''::bytea", order: 'replies_pkey' },
+  // the touch of these two also renumbers each day's day_seq 1..n in its order: a deleted row
+  // leaves no gap that would tell a tip or a reply was there (migration 0007)
+  { table: 'submissions', touch: `day_seq = ${renumbered('submissions', 'received_day')}`, order: 'submissions_pkey' },
+  { table: 'replies', touch: `message = message || ''::bytea, day_seq = ${renumbered('replies', 'created_day')}`, order: 'replies_pkey' },
   { table: 'spent_pow', touch: 'expires_day = expires_day', order: 'spent_pow_pkey' },
   { table: 'pow_load', touch: 'work = work', order: 'pow_load_pkey' },
   { table: 'upload_progress', touch: 'tick = tick', order: 'upload_progress_pkey' },

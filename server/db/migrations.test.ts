@@ -20,10 +20,10 @@ const CONTRACT: Record<string, string[]> = {
   sources: ['id', 'lookup_hash', 'handle', 'public_key', 'locked_private_key', 'created_day', 'spam'],
   submissions: [
     'id', 'source_id', 'status', 'size', 'chunk_size', 'chunks', 'sha256', 'pending_lookup_hash',
-    'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day',
+    'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day', 'day_seq',
   ],
   chunks: ['submission_id', 'idx', 'data'],
-  replies: ['id', 'source_id', 'message', 'size', 'created_day'],
+  replies: ['id', 'source_id', 'message', 'size', 'created_day', 'day_seq'],
   spent_pow: ['id_hash', 'expires_day'],
   pow_load: ['bucket', 'work'],
   upload_progress: ['submission_id', 'chunks', 'tick'],
@@ -258,6 +258,49 @@ describe('migration 0005_reply_once on a database that already holds a reply twi
         { handle: 'quiet-otter', message: 'c1c2c4' },
       ]);
       await expect(insertReply('11111111-1111-4111-8111-111111111111', 'c1c2c3')).rejects.toMatchObject({ cause: { code: '23505' } });
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('migration 0007_day_order on a database that already holds tips and replies', () => {
+  it('numbers each day\'s received tips and replies 1..n (by id, the order they had), leaves uploads unnumbered', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-mig-'));
+    const client = new PGlite();
+    try {
+      await cp(MIGRATIONS_FOLDER, dir, { recursive: true });
+      const journal = JSON.parse(await readFile(join(dir, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+      const before = journal.entries.findIndex((entry) => entry.tag === '0007_day_order');
+      expect(before).toBeGreaterThan(0);
+      journal.entries = journal.entries.slice(0, before);
+      await writeFile(join(dir, 'meta/_journal.json'), JSON.stringify(journal));
+      const db = drizzle({ client });
+      await migrate(db, { migrationsFolder: dir });
+      await db.execute(sql`insert into sources (id, lookup_hash, handle, public_key, locked_private_key, created_day)
+        values ('11111111-1111-4111-8111-111111111111', 'h1', 'quiet-otter', 'k', 'l', '2026-01-01')`);
+      await db.execute(sql`insert into submissions (id, source_id, status, size, chunk_size, chunks, sha256, created_day, received_day) values
+        ('cccccccc-0000-4000-8000-000000000000', '11111111-1111-4111-8111-111111111111', 'received', 10, 10, 1, 'x', '2026-01-01', '2026-01-01'),
+        ('aaaaaaaa-0000-4000-8000-000000000000', '11111111-1111-4111-8111-111111111111', 'downloaded', 10, 10, 1, 'x', '2026-01-01', '2026-01-01'),
+        ('bbbbbbbb-0000-4000-8000-000000000000', '11111111-1111-4111-8111-111111111111', 'received', 10, 10, 1, 'x', '2026-01-01', '2026-01-02')`);
+      await db.execute(sql`insert into submissions (id, status, size, chunk_size, chunks, sha256, pending_lookup_hash, created_day) values
+        ('dddddddd-0000-4000-8000-000000000000', 'uploading', 10, 10, 1, 'y', 'h2', '2026-01-02')`);
+      await db.execute(sql`insert into replies (id, source_id, message, size, created_day) values
+        ('eeeeeeee-0000-4000-8000-000000000000', '11111111-1111-4111-8111-111111111111', decode('00', 'hex'), 1, '2026-01-03'),
+        ('dddddddd-0000-4000-8000-000000000000', '11111111-1111-4111-8111-111111111111', decode('01', 'hex'), 1, '2026-01-03')`);
+
+      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      expect(rowsOf(await db.execute(sql`select left(id::text, 1) as id, day_seq from submissions order by id`))).toEqual([
+        { id: 'a', day_seq: 1 },
+        { id: 'b', day_seq: 1 },
+        { id: 'c', day_seq: 2 },
+        { id: 'd', day_seq: null },
+      ]);
+      expect(rowsOf(await db.execute(sql`select left(id::text, 1) as id, day_seq from replies order by id`))).toEqual([
+        { id: 'd', day_seq: 1 },
+        { id: 'e', day_seq: 2 },
+      ]);
     } finally {
       await client.close();
       await rm(dir, { recursive: true, force: true });

@@ -81,6 +81,12 @@ export const submissions = pgTable(
     pendingLockedPrivateKey: text('pending_locked_private_key'),
     createdDay: day('created_day').notNull(),
     receivedDay: day('received_day'),
+    /**
+     * Arrival order within `received_day`: 1, 2, 3 … as completions come (migration 0007); null
+     * while uploading. An order, never a time; the forget pass renumbers each day densely, so a
+     * deleted submission leaves no gap (docs/OPERATIONS.md, "What a seized server reveals").
+     */
+    daySeq: integer('day_seq'),
     downloadedDay: day('downloaded_day'),
   },
   (t) => [
@@ -117,6 +123,8 @@ export const replies = pgTable(
     message: bytea('message').notNull(),
     size: integer('size').notNull(),
     createdDay: day('created_day').notNull(),
+    /** order within `created_day`, as `submissions.day_seq` (migration 0007) */
+    daySeq: integer('day_seq'),
   },
   // One stored copy of a reply per source: pushing the same file again answers the stored id
   // (PROTOCOL.md, "Editor API"). An index on a hash of the ciphertext tells no more than the

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { unpackTar } from 'modern-tar';
 import { armor, createMessage, decryptKey, enums, generateKey, readPrivateKey, sign } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encryptToKeys, MAX_REPLY_BYTES, MAX_REPLY_SIGNATURE_BYTES, openReply, paddedLength, type NewsroomKey } from '../../protocol/index.ts';
 import { addToken, revokeToken } from '../admin.ts';
 import type { Database } from '../db/open.ts';
-import { audit, replies, sources, submissions } from '../db/schema.ts';
+import { audit, editorTokens, replies, sources, submissions } from '../db/schema.ts';
 import { createTestDatabase } from '../db/test-db.ts';
 import { createApp } from '../app.ts';
 import { loadInstance } from '../instance.ts';
+import { lookupSource } from '../source/lookup.ts';
 import { parseNewsroomKey } from '../newsroom-key.ts';
 import { createEditorApp, MAX_REPLY_CHECKS } from './app.ts';
-import { generateToken } from './token.ts';
+import { generateToken, hashToken } from './token.ts';
 import {
   insertSource, insertSubmission, readDemoNewsroomKey, readDemoSecretKey, sealDemoReply, type FixtureSource, type FixtureSubmission,
 } from './test-fixtures.ts';
@@ -103,9 +104,15 @@ describe('authentication', () => {
     expect(after.at(-1)).toMatchObject({ editor: '-', day: DAY, target: null });
   });
 
-  it('refuses a revoked token', async () => {
+  it('refuses a revoked token the same way, but audits it as auth_revoked under its name, not as a guess', async () => {
+    const guesses = (await auditRows()).filter((row) => row.action === 'auth_failed').length;
     const response = await get('/editor/v1/submissions', revoked);
     expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'unauthorized' });
+    const rows = await auditRows();
+    expect(rows.filter((row) => row.action === 'auth_failed').length).toBe(guesses);
+    const [name] = await database.db.select({ name: editorTokens.name }).from(editorTokens).where(eq(editorTokens.tokenHash, hashToken(revoked)));
+    expect(rows.filter((row) => row.action === 'auth_revoked')).toEqual([expect.objectContaining({ editor: name!.name, target: null, day: DAY })]);
   });
 
   it('refuses every route without a token, and answers unknown ones with 404 only after auth', async () => {
@@ -364,6 +371,23 @@ describe('replies', () => {
     expect(actions.map((a) => a.action)).toEqual(['reply', 'reply_again', 'reply_again']);
   });
 
+  it('numbers a day\'s replies in the order they are stored, and the source reads them in that order, not by random id', async () => {
+    const posted: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const response = await reply('quiet-otter', await sealDemoReply(`reply ${i}`, otter.key));
+      expect(response.status).toBe(201);
+      posted.push(((await response.json()) as { id: string }).id);
+    }
+    const rows = await database.db.select({ id: replies.id, seq: replies.daySeq }).from(replies).where(inArray(replies.id, posted));
+    const seqOf = new Map(rows.map((row) => [row.id, row.seq!]));
+    const seqs = posted.map((id) => seqOf.get(id)!);
+    // consecutive, as stored (other tests' replies of the same day came first)
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    const seen = (await lookupSource(database.db, otter.lookupId)).replies.map((r) => r.id).filter((id) => posted.includes(id));
+    // (by random id, six replies come out in the order posted once in 720 runs)
+    expect(seen).toEqual(posted);
+  });
+
   it('stores replies of 3 and 4 bytes at the same size', async () => {
     const sizes: number[] = [];
     for (const text of ['Yes', 'Yes!']) {
@@ -552,6 +576,7 @@ describe('audit', () => {
     // request-log lines carry route patterns, never ids, handles or tokens
     expect(logged).toContain('GET /editor/v1/submissions/:id/ciphertext 200');
     for (const secret of [first.id, 'quiet-otter', token]) expect(logged.join('\n')).not.toContain(secret);
-    expect(rows.some((row) => row.editor === 'bob' && row.action !== 'token_add' && row.action !== 'token_revoke')).toBe(false);
+    // the revoked token did nothing: its one row is the refused attempt (token changes are the admin's rows)
+    expect(rows.filter((row) => row.editor === 'bob').map((row) => row.action).sort()).toEqual(['auth_revoked']);
   });
 });

@@ -2,7 +2,7 @@
  * @module the editor API (docs/INTERNALS.md "HTTP — editor listener"): its own Hono app on its own
  * listener, every route behind an editor token, every action written to the audit table.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { readKey, unarmor } from 'openpgp';
 import { z } from 'zod';
@@ -269,7 +269,14 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
       // stored: its id, 200, nothing stored twice (the unique index replies_once).
       const [stored] = await db
         .insert(replies)
-        .values({ sourceId: source.id, message, size: message.byteLength, createdDay: today() })
+        .values({
+          sourceId: source.id,
+          message,
+          size: message.byteLength,
+          createdDay: today(),
+          // the day's next number: the order replies were stored in, no time (migration 0007)
+          daySeq: sql`(select coalesce(max(d.day_seq), 0) + 1 from replies d where d.created_day = ${today()}::date)`,
+        })
         .onConflictDoNothing()
         .returning({ id: replies.id });
       if (!stored) {

@@ -2,7 +2,9 @@
  * @module editor bearer-token authentication (RFC 6750 §2.1 header only).
  *
  * The presented token is hashed (SHA-256) and the stored row is found by that hash; the hashes are
- * then compared with `timingSafeEqual`, and revoked tokens are refused. A valid token always goes
+ * then compared with `timingSafeEqual`, and revoked tokens are refused: audited as `auth_revoked`
+ * under the token's name, where a token nobody was given is `auth_failed` under "-" (the answer,
+ * 401 after the same delay, is the same for both). A valid token always goes
  * through: the gate below only ever holds back failures, so a flood of guesses cannot lock the
  * editors out.
  *
@@ -20,7 +22,7 @@
  * no help (2^-200 after a century at a million guesses a second); what the gate guards against is
  * editors locked out, and a flood filling memory and the audit table.
  */
-import { and, count, eq } from 'drizzle-orm';
+import { and, count, eq, inArray } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../db/open.ts';
 import { audit, editorTokens } from '../db/schema.ts';
@@ -35,7 +37,7 @@ export interface EditorAuthOptions {
   /** how many failed attempts may be waiting at once before further failures get 429 (default 8) */
   maxFailing?: number;
   /**
-   * at most this many `auth_failed` audit rows per day (default 1000): a flood of guesses must not
+   * at most this many `auth_failed` and `auth_revoked` audit rows per day (default 1000): a flood of guesses must not
    * fill the database; the request log still shows every 401
    */
   maxAuditedFailuresPerDay?: number;
@@ -50,6 +52,8 @@ export const editorAuth = (options: EditorAuthOptions): MiddlewareHandler<Editor
   let failing = 0;
   return async function editorAuth(c, next) {
     const presented = BEARER.exec(c.req.header('authorization') ?? '')?.[1];
+    // whose revoked token was tried, if it was one: the audit tells it from a guess
+    let revokedOf: string | undefined;
     if (presented !== undefined && isWellFormedToken(presented)) {
       const hash = hashToken(presented);
       const [row] = await db
@@ -60,6 +64,7 @@ export const editorAuth = (options: EditorAuthOptions): MiddlewareHandler<Editor
         c.set('editor', row.name);
         return next();
       }
+      if (row && tokenHashesEqual(row.tokenHash, hash)) revokedOf = row.name;
     }
     // a failure: the check and the claim with no await between them (the cap cannot leak)
     if (failing >= maxFailing) {
@@ -72,9 +77,13 @@ export const editorAuth = (options: EditorAuthOptions): MiddlewareHandler<Editor
       const [logged] = await db
         .select({ n: count() })
         .from(audit)
-        .where(and(eq(audit.action, 'auth_failed'), eq(audit.day, day)));
+        .where(and(inArray(audit.action, ['auth_failed', 'auth_revoked']), eq(audit.day, day)));
       if ((logged?.n ?? 0) < maxAuditedFailuresPerDay) {
-        await db.insert(audit).values({ editor: '-', action: 'auth_failed', target: null, day });
+        await db.insert(audit).values(
+          revokedOf === undefined
+            ? { editor: '-', action: 'auth_failed', target: null, day }
+            : { editor: revokedOf, action: 'auth_revoked', target: null, day },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, failureDelayMs));
     } finally {

@@ -112,7 +112,7 @@ export async function planBundle(db: Db, selection?: BundleSelection): Promise<B
         ? and(inArray(submissions.id, selection.submissions), inArray(submissions.status, ['received', 'downloaded']))
         : eq(submissions.status, 'received'),
     )
-    .orderBy(asc(submissions.receivedDay), asc(submissions.id));
+    .orderBy(asc(submissions.receivedDay), asc(submissions.daySeq), asc(submissions.id));
   const extraKeys = selection && selection.sources.length > 0
     ? await db.select({ handle: sources.handle, publicKey: sources.publicKey }).from(sources).where(inArray(sources.handle, selection.sources))
     : [];

@@ -3,7 +3,7 @@
  * submission list with its filters and pages, and marking a source spam. Days only, like
  * everything stored: a filter names a day, a page cursor names a day and an id, nothing finer.
  */
-import { and, asc, eq, gt, gte, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/open.ts';
 import { sources, submissions } from '../db/schema.ts';
@@ -40,10 +40,10 @@ const listQuery = z.strictObject({
   max_size: positive(Number.MAX_SAFE_INTEGER).optional(),
   source: z.string().max(64).regex(HANDLE).optional(),
   limit: positive(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT),
-  // the last item of the previous page: its day and id
+  // the last item of the previous page: its day, its place in the day (day_seq) and its id
   after: z
     .string()
-    .refine((text) => text.length === 47 && text[10] === '_' && isDay(text.slice(0, 10)) && UUID.test(text.slice(11)))
+    .refine((text) => CURSOR.test(text) && isDay(text.slice(0, 10)) && UUID.test(text.slice(-36)))
     .optional(),
 });
 
@@ -78,7 +78,10 @@ export interface ListedSubmission {
   status: EditorStatus;
 }
 
-/** One page, oldest first (by day, then id); `next` is the cursor of the following page, or null. */
+/** `YYYY-MM-DD_SEQ_UUID`: the day, the place within it, the id. */
+const CURSOR = /^\d{4}-\d{2}-\d{2}_(0|[1-9]\d{0,8})_[0-9a-f-]{36}$/;
+
+/** One page, oldest first (by day, then arrival within the day, then id); `next` is the cursor of the following page, or null. */
 export async function listSubmissions(db: Db, filter: ListFilter): Promise<{ submissions: ListedSubmission[]; next: string | null }> {
   const statuses: EditorStatus[] = filter.status === 'all' ? [...EDITOR_STATUSES] : [filter.status];
   // received_day is set for every received or downloaded submission (the completion sets it)
@@ -87,15 +90,17 @@ export async function listSubmissions(db: Db, filter: ListFilter): Promise<{ sub
   if (filter.max_size) conditions.push(lte(submissions.size, filter.max_size));
   if (filter.source) conditions.push(eq(sources.handle, filter.source));
   if (filter.after) {
-    const [afterDay, afterId] = [filter.after.slice(0, 10), filter.after.slice(11)];
-    conditions.push(or(gt(submissions.receivedDay, afterDay), and(eq(submissions.receivedDay, afterDay), sql`${submissions.id} > ${afterId}::uuid`))!);
+    const [afterDay, afterSeq, afterId] = [filter.after.slice(0, 10), Number(filter.after.slice(11, -37)), filter.after.slice(-36)];
+    // keyset pagination over (day, day_seq, id); day_seq is set at completion (0 stands in for a
+    // row written without one, as a test's fixture may)
+    conditions.push(sql`(${submissions.receivedDay}, coalesce(${submissions.daySeq}, 0), ${submissions.id}) > (${afterDay}::date, ${afterSeq}::int, ${afterId}::uuid)`);
   }
   const rows = await db
-    .select({ id: submissions.id, handle: sources.handle, size: submissions.size, day: submissions.receivedDay, status: submissions.status })
+    .select({ id: submissions.id, handle: sources.handle, size: submissions.size, day: submissions.receivedDay, seq: submissions.daySeq, status: submissions.status })
     .from(submissions)
     .innerJoin(sources, eq(submissions.sourceId, sources.id))
     .where(and(...conditions))
-    .orderBy(asc(submissions.receivedDay), asc(submissions.id))
+    .orderBy(asc(submissions.receivedDay), sql`coalesce(${submissions.daySeq}, 0)`, asc(submissions.id))
     .limit(filter.limit + 1);
   const page = rows.slice(0, filter.limit).map((row) => ({
     id: row.id,
@@ -104,8 +109,8 @@ export async function listSubmissions(db: Db, filter: ListFilter): Promise<{ sub
     day: row.day ?? '',
     status: row.status as EditorStatus,
   }));
-  const last = page.at(-1);
-  return { submissions: page, next: rows.length > filter.limit && last ? `${last.day}_${last.id}` : null };
+  const last = rows[filter.limit - 1];
+  return { submissions: page, next: rows.length > filter.limit && last ? `${last.day}_${last.seq ?? 0}_${last.id}` : null };
 }
 
 /**

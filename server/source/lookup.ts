@@ -32,12 +32,12 @@ export async function lookupSource(db: Db, lookupId: string): Promise<LookupResu
     .select({ id: submissions.id, day: submissions.receivedDay, status: submissions.status, size: submissions.size })
     .from(submissions)
     .where(and(eq(submissions.sourceId, source.id), ne(submissions.status, 'uploading')))
-    .orderBy(asc(submissions.receivedDay), asc(submissions.id));
+    .orderBy(asc(submissions.receivedDay), asc(submissions.daySeq), asc(submissions.id));
   const rows = await db
     .select({ id: replies.id, day: replies.createdDay, message: replies.message })
     .from(replies)
     .where(eq(replies.sourceId, source.id))
-    .orderBy(asc(replies.createdDay), asc(replies.id));
+    .orderBy(asc(replies.createdDay), asc(replies.daySeq), asc(replies.id));
   return {
     publicKey: source.publicKey,
     lockedPrivateKey: source.lockedPrivateKey,

@@ -323,7 +323,10 @@ async function finishUpload(
             returning id),
           upd as (
             update submissions s set source_id = coalesce(s.source_id, (select id from src)), status = 'received',
-              received_day = ${day}::date, pending_lookup_hash = null, pending_public_key = null, pending_locked_private_key = null
+              received_day = ${day}::date, pending_lookup_hash = null, pending_public_key = null, pending_locked_private_key = null,
+              -- arrival order within the day (migration 0007); two completions at the same instant may
+              -- share a number, and then their ids order them
+              day_seq = (select coalesce(max(d.day_seq), 0) + 1 from submissions d where d.received_day = ${day}::date)
             where s.id = ${row.id}::uuid and s.status = 'uploading' and (s.source_id is not null or exists (select 1 from src))
             returning s.id)${
               single

@@ -4,9 +4,10 @@
  * failed submission.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { buildEnvelope, encryptToKeys } from '../../protocol/index.ts';
 import { makeSubmission, manifestText, randomId, rawEnvelope, readDemoPublicKey, tarHeader, type RawEntry } from './fixtures.ts';
 import {
@@ -120,10 +121,46 @@ describe('sealdrop decrypt: a good bundle', () => {
     expect(r.code).toBe(1);
     expect(row(r.stdout, ids.old)).toMatch(/FAILED wrong key$/);
     expect(row(r.stdout, ids.a)).toMatch(/OK$/);
-    expect(r.stderr).toMatch(new RegExp(`^sealdrop: error: submission ${ids.old.slice(0, 8)} from quiet-otter: none of the -i keys can decrypt it: it is encrypted to key [0-9a-f]{16}$`, 'm'));
-    expect(r.stderr).toContain('sealdrop: hint: give the newsroom key it was encrypted to; after a key rotation add the old key too: -i NEW.sec.asc -i OLD.sec.asc');
+    // named by the fingerprint keygen prints and the page shows, not by a subkey id shown nowhere
+    const oldKey = await openpgp.readPrivateKey({ armoredKey: await readFile(oldKeyPath, 'utf8') });
+    const oldSubkey = oldKey.subkeys[0]!.getKeyID().toHex().toUpperCase();
+    expect(r.stderr).toContain(
+      `sealdrop: error: submission ${ids.old.slice(0, 8)} from quiet-otter: none of the -i keys can decrypt it: it is encrypted to a key whose encryption subkey id is ${oldSubkey}, and -i gave D595 50C5 A489 5EA5 5787 F850 CA96 8B8E C7FC 9799 (newsroom.sec.asc)\n`,
+    );
+    expect(r.stderr).toMatch(/^sealdrop: hint: give the secret half of the key the server was given \(its start line and the source's page show that key's fingerprint.*after a key rotation add the old key too: -i NEW\.sec\.asc -i OLD\.sec\.asc$/m);
     expect(r.stderr).toMatch(/^sealdrop: error: 1 of 3 submissions could not be decrypted$/m);
     expect(await outputOf(join(tmp.dir, 'out-new-only'), 'quiet-otter', ids.old, '2026-10-01')).toEqual([]);
+  });
+
+  it('decrypts one submission file of a bundle (BUNDLE/submissions/ID.pgp) alone, checked against its bundle.json', async () => {
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, join('good', 'submissions', `${ids.b}.pgp`), '-o', 'out-one'], { cwd: tmp.dir, env });
+    expect(r.stderr).toBe(`sealdrop: decrypted 1 submission into ${join(tmp.dir, 'out-one')}\n`);
+    expect(r.code).toBe(0);
+    expect(row(r.stdout, ids.b)).toMatch(/^brave-lynx +2026-11-26 +[0-9a-f]{8} +24 B +0 +OK$/);
+    expect(await listTree(join(tmp.dir, 'out-one'))).toEqual(['brave-lynx/', `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/`, `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/manifest.json`, `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/message.txt`]);
+  });
+
+  it('! a lone .pgp file outside a bundle: says what decrypt expects, and how to read it with gpg', async () => {
+    await writeFile(join(tmp.dir, 'x.pgp'), await readFile(join(tmp.dir, 'good', 'submissions', `${ids.b}.pgp`)));
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'x.pgp', '-o', 'out-lone'], { cwd: tmp.dir, env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'sealdrop: error: x.pgp is a file; decrypt takes the BUNDLE_DIR written by "sealdrop pull" (a folder with bundle.json)\n' +
+        "sealdrop: hint: a file of a bundle's submissions/ folder is decrypted alone; for a lone .pgp file use GnuPG as the README shows (gpg --output x.tar --decrypt FILE.pgp, then tar into a new folder)\n",
+    );
+    expect(r.stderr).not.toContain('a part of the path is not a folder');
+    expect(await exists(join(tmp.dir, 'out-lone'))).toBe(false);
+  });
+
+  it('! wrong key: a submission sent while the server ran with the DEMO key is named as such, with what to change', async () => {
+    const r = await runCli(['decrypt', '-i', oldKeyPath, 'good', '-o', 'out-old-only'], { cwd: tmp.dir, env });
+    expect(r.code).toBe(1);
+    expect(row(r.stdout, ids.a)).toMatch(/FAILED wrong key$/);
+    const oldKey = await openpgp.readPrivateKey({ armoredKey: await readFile(oldKeyPath, 'utf8') });
+    expect(r.stderr).toContain(
+      `from quiet-otter: it is encrypted to the DEMO key D595 50C5 A489 5EA5 5787 F850 CA96 8B8E C7FC 9799 of keys.example/, not to the -i key ${formatFingerprint(oldKey.getFingerprint())} (${basename(oldKeyPath)})\n`,
+    );
+    expect(r.stderr).toContain('sealdrop: hint: the server was running with the demo key when this was sent: set NEWSROOM_KEY_FILE to your NAME.pub.asc');
   });
 
   it('! wrong passphrase: stops before writing anything', async () => {
@@ -317,14 +354,14 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
 
 describe('sealdrop decrypt: other key kinds', () => {
   it('decrypts a submission to a v6 key made by "sealdrop keygen --v6" (SEIPDv2, streamed)', async () => {
-    const made = await runCli(['keygen', '--v6', '-o', 'v6'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six' } });
+    const made = await runCli(['keygen', '--v6', '-o', 'v6'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six sided dice' } });
     expect(made.code).toBe(0);
     const key = await openpgp.readKey({ armoredKey: await readFile(join(tmp.dir, 'v6.pub.asc'), 'utf8') });
     const id = randomId();
     const bytes = new Uint8Array(2_000_000).map((_, i) => i % 251);
     const envelope = await buildEnvelope({ language: 'km', message: 'សួស្តី', files: [{ name: 'data.bin', type: 'application/octet-stream', bytes, stripped: false }] });
     await writeBundle(join(tmp.dir, 'v6bundle'), [{ id, handle: 'swift-owl', ciphertext: await encryptToKeys(envelope, [key]) }]);
-    const r = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6bundle', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six' } });
+    const r = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6bundle', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six sided dice' } });
     expect(r.stderr).toContain('decrypted 1 submission');
     expect(r.code).toBe(0);
     const dir = join(tmp.dir, 'v6out/swift-owl', `2026-11-27_${id.slice(0, 8)}`);
@@ -336,7 +373,7 @@ describe('sealdrop decrypt: other key kinds', () => {
     small[Math.floor(small.length / 2)]! ^= 0x01;
     const tamperedId = randomId();
     await writeBundle(join(tmp.dir, 'v6tampered'), [{ id: tamperedId, handle: 'swift-owl', ciphertext: small }]);
-    const t = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6tampered', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six' } });
+    const t = await runCli(['decrypt', '-i', 'v6.sec.asc', 'v6tampered', '-o', 'v6out'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'six sided dice' } });
     expect(t.code).toBe(1);
     expect(row(t.stdout, tamperedId)).toMatch(/FAILED integrity check failed$/);
     expect(t.stderr).toMatch(/^sealdrop: hint: nothing from it was kept/m);

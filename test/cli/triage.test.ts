@@ -235,6 +235,20 @@ describe('sealdrop pull, selectively', () => {
   });
 });
 
+describe('sealdrop against the wrong port', () => {
+  it('! --server naming the source site says it is not the editor API, and which port is', async () => {
+    for (const args of [['list'], ['pull', '-o', 'wrong-port'], ['delete', '00000000-0000-4000-8000-000000000000']]) {
+      const r = await runCli([...args, '--server', server.sourceUrl], { cwd: tmp.dir, env: { SEALDROP_TOKEN: server.token } });
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toBe(
+        `sealdrop: error: ${server.sourceUrl} is not the editor API: it knows no /editor/v1 route (it answered 404)\n` +
+          "sealdrop: hint: the source pages and the editor API listen on different ports (PORT, 8080 by default, and EDITOR_PORT, 8081; the server's start line shows both): give the editor API's, e.g. --server http://127.0.0.1:8081\n",
+      );
+    }
+    expect(await exists(join(tmp.dir, 'wrong-port'))).toBe(false);
+  });
+});
+
 describe('sealdrop delete', () => {
   it('deletes a tip unread, and says so for one that is gone', async () => {
     const r = await cli(['delete', bigTip.submissionId]);

@@ -3,10 +3,12 @@
  * migrates and serves": the Dockerfile's ENTRYPOINT + CMD (read from the Dockerfile, so the two
  * cannot drift), a fresh database, /health, the tables, the image's HEALTHCHECK, SIGTERM.
  */
-import { chownSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKey, readKey } from 'openpgp';
 import postgres from 'postgres';
+import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onHost, readImageCommand, ROOT, startImageCommand } from './dockerfile.ts';
 import { createEmptyDatabase } from './pg.ts';
@@ -56,6 +58,8 @@ describe('the Dockerfile start command', () => {
       const health = await fetch(new URL('/health', server.sourceUrl));
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ ok: true });
+      // the start line names the loaded key as the page and keygen show it, and that it is the demo key
+      expect(server.watched.output()).toMatch(/, newsroom key D595 50C5 A489 5EA5 5787 F850 CA96 8B8E C7FC 9799 \(DEMO\) \(PostgreSQL\)$/m);
       // the editor listener is up too (it wants a token)
       expect((await fetch(new URL('/editor/v1/submissions', server.editorUrl))).status).toBe(401);
 
@@ -135,6 +139,35 @@ describe('the Dockerfile start command', () => {
       }
     },
   );
+
+  it('takes a binary key file (gpg --export without --armor) and prints the loaded key\'s fingerprint, grouped, on its start line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdrop-binkey-'));
+    try {
+      const { publicKey, privateKey } = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'binary newsroom' }], format: 'binary' });
+      writeFileSync(join(dir, 'newsroom.pub.gpg'), publicKey);
+      writeFileSync(join(dir, 'newsroom.sec.gpg'), privateKey);
+      const fingerprint = formatFingerprint((await readKey({ binaryKey: publicKey })).getFingerprint());
+      const server = await startImageCommand(env({ NEWSROOM_KEY_FILE: join(dir, 'newsroom.pub.gpg') }));
+      try {
+        expect(server.watched.output()).toMatch(new RegExp(`^sealdrop: source pages on http://\\S+, editor API on http://\\S+, newsroom key ${fingerprint} \\(PostgreSQL\\)$`, 'm'));
+        expect(server.watched.output()).not.toContain('DEMO');
+        expect((await fetch(new URL('/health', server.sourceUrl))).status).toBe(200);
+      } finally {
+        server.watched.child.kill('SIGTERM');
+      }
+      expect((await server.watched.exited).code).toBe(0);
+
+      // a binary SECRET key is refused as such, and the hint about the PUBLIC key is the true one
+      const image = readImageCommand();
+      const [command, ...args] = onHost(image, [...image.entrypoint, ...image.cmd]);
+      const refused = await runProgram(command!, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env({ NEWSROOM_KEY_FILE: join(dir, 'newsroom.sec.gpg') }) } });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('got secret key material (binary)');
+      expect(refused.stderr).toContain('sealdrop: hint: NEWSROOM_KEY_FILE must be the newsroom PUBLIC key');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('refuses to start without a usable newsroom key (the image ships none)', async () => {
     const image = readImageCommand();
