@@ -5,9 +5,10 @@
  * and thawed, and one connection dropped after a number of bytes.
  *
  * Bytes are delivered in order per connection. A connection's reading is paused while more than
- * HIGH_WATER bytes of it wait in the link, so the sender meets back-pressure as it would on a real
- * slow link (its socket buffers fill, then its writes wait) instead of handing everything to the
- * proxy at once.
+ * HIGH_WATER bytes of it wait for the capped rate (the queue at the bottleneck), so the sender
+ * meets back-pressure as it would on a real slow link (its socket buffers fill, then its writes
+ * wait) instead of handing everything to the proxy at once; bytes past the bottleneck and in
+ * their latency do not count (the link keeps its rate whatever the latency).
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 
@@ -32,8 +33,8 @@ export type SlowLinkProxy = {
   freeze(): void;
   thaw(): void;
   /**
-   * The next connection to carry `afterBytes` upstream from now is cut both ways (as a relay
-   * dying cuts it); resolves when it was.
+   * Once `afterBytes` more bytes went upstream (over all connections), the connection carrying
+   * the next one is cut both ways, as a relay dying cuts it; resolves when it was.
    */
   dropOneConnection(afterBytes: number): Promise<void>;
   close(): Promise<void>;
@@ -46,13 +47,13 @@ const HIGH_WATER = 64 * 1024;
 class Direction {
   private freeAt = 0;
   constructor(public shape: LinkShape) {}
-  /** The time the `bytes` arrive at the far end. */
-  reserve(bytes: number): number {
+  /** When the `bytes` are past the capped rate, and when they arrive at the far end. */
+  reserve(bytes: number): { passed: number; arrives: number } {
     const now = Date.now();
     const rate = this.shape.bytesPerSecond;
     const start = Math.max(now, this.freeAt);
     this.freeAt = rate ? start + (bytes * 1000) / rate : start;
-    return this.freeAt + (this.shape.latencyMs ?? 0);
+    return { passed: this.freeAt, arrives: this.freeAt + (this.shape.latencyMs ?? 0) };
   }
 }
 
@@ -60,39 +61,67 @@ export async function startSlowLinkProxy(target: { host: string; port: number },
   const up = new Direction(shape);
   const down = new Direction(shape);
   let frozen = false;
-  /** deliveries that came due while frozen, in order */
-  const held: (() => void)[] = [];
   const sockets = new Set<Socket>();
+  /** each direction of each connection, so a thaw can restart them */
+  const pumps = new Set<() => void>();
   let bytesUp = 0;
   let bytesDown = 0;
   let connections = 0;
-  let drop: { afterBytes: number; resolve: () => void; counted: Map<Socket, number> } | undefined;
+  let drop: { afterBytes: number; resolve: () => void; seen: number } | undefined;
 
-  const deliverAt = (at: number, deliver: () => void) => {
-    const run = () => (frozen ? held.push(deliver) : deliver());
-    setTimeout(run, Math.max(0, at - Date.now()));
-  };
-
-  /** Carries `from`'s bytes to `to` through `direction`. */
+  /**
+   * Carries `from`'s bytes to `to` through `direction`, strictly in order: one queue per
+   * direction of a connection and one timer for its head (timers of different lengths due in the
+   * same millisecond may fire in any order).
+   */
   function pipe(from: Socket, to: Socket, direction: Direction, count: (n: number) => void, onBytes?: (n: number) => void) {
+    /** bytes still queued before the capped rate */
     let waiting = 0;
+    const queue: { passed: number; arrives: number; piece: Buffer | 'end'; bytes: number; counted: boolean }[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pump = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (frozen) return;
+      const now = Date.now();
+      for (const entry of queue) {
+        if (entry.counted || entry.passed > now) continue;
+        entry.counted = true;
+        waiting -= entry.bytes;
+      }
+      while (queue.length > 0 && queue[0]!.arrives <= now) {
+        const { piece } = queue.shift()!;
+        if (to.destroyed) continue;
+        if (piece === 'end') to.end();
+        else {
+          to.write(piece);
+          count(piece.length);
+        }
+      }
+      if (waiting < HIGH_WATER && !from.destroyed) from.resume();
+      const next = queue.find((e) => !e.counted)?.passed ?? queue[0]?.arrives;
+      if (next !== undefined) timer = setTimeout(pump, Math.max(0, Math.min(next, queue[0]!.arrives) - now));
+    };
+    pumps.add(pump);
+    const push = (piece: Buffer | 'end') => {
+      const bytes = piece === 'end' ? 0 : piece.length;
+      waiting += bytes;
+      queue.push({ ...direction.reserve(bytes), piece, bytes, counted: false });
+      if (!timer) pump();
+    };
     from.on('data', (data: Buffer) => {
       for (let offset = 0; offset < data.length; offset += PIECE) {
         const piece = data.subarray(offset, offset + PIECE);
-        waiting += piece.length;
         onBytes?.(piece.length);
-        deliverAt(direction.reserve(piece.length), () => {
-          waiting -= piece.length;
-          if (!to.destroyed) {
-            to.write(piece);
-            count(piece.length);
-          }
-          if (waiting < HIGH_WATER && !frozen && !from.destroyed) from.resume();
-        });
+        if (from.destroyed) return;
+        push(piece);
       }
       if (waiting >= HIGH_WATER) from.pause();
     });
-    from.on('end', () => deliverAt(direction.reserve(0), () => !to.destroyed && to.end()));
+    from.on('end', () => push('end'));
+    from.on('close', () => {
+      if (queue.length === 0) pumps.delete(pump);
+    });
   }
 
   const server: Server = createServer((client) => {
@@ -112,9 +141,8 @@ export async function startSlowLinkProxy(target: { host: string; port: number },
     upstream.on('error', cut).on('close', () => sockets.delete(upstream));
     pipe(client, upstream, up, (n) => (bytesUp += n), (n) => {
       if (!drop) return;
-      const seen = (drop.counted.get(client) ?? 0) + n;
-      drop.counted.set(client, seen);
-      if (seen >= drop.afterBytes) {
+      drop.seen += n;
+      if (drop.seen > drop.afterBytes) {
         const { resolve } = drop;
         drop = undefined;
         cut();
@@ -148,11 +176,10 @@ export async function startSlowLinkProxy(target: { host: string; port: number },
     },
     thaw() {
       frozen = false;
-      for (const deliver of held.splice(0)) deliver();
-      for (const socket of sockets) if (!socket.destroyed) socket.resume();
+      for (const pump of pumps) pump();
     },
     dropOneConnection(afterBytes) {
-      return new Promise((resolve) => (drop = { afterBytes, resolve, counted: new Map() }));
+      return new Promise((resolve) => (drop = { afterBytes, resolve, seen: 0 }));
     },
     async close() {
       for (const socket of sockets) socket.destroy();
