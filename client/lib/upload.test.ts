@@ -255,6 +255,38 @@ describe('uploadChunks', () => {
     expect(retries.map((r) => [r.index, r.reason])).toEqual([[1, 'stalled']]);
   }, 20_000);
 
+  it('times again by the measured rate a chunk that was already waiting when the rate became known', async () => {
+    // chunks 0 and 1 leave together, before any rate; 0 is never answered the first time, 1 at once
+    const big = new Uint8Array(3 * 8000);
+    const answered = new Set<number>();
+    const sends: number[] = [];
+    const retries: RetryInfo[] = [];
+    const result = await uploadChunks({
+      source: bytesSource(big, 8000),
+      send: (index, bytes, signal, onBytes) =>
+        new Promise((resolve, reject) => {
+          sends.push(index);
+          onBytes(bytes.length);
+          if (index === 0 && sends.filter((i) => i === 0).length === 1) {
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+            return;
+          }
+          // complete once every chunk is in, as the server is
+          answered.add(index);
+          resolve(answered.size === 3 ? { complete: true, submissionId: 'sub-retimed' } : { complete: false, received: [...answered] });
+        }),
+      signal: never(),
+      parallel: 2,
+      answerMs: 60_000,
+      measuredAnswerMs: 200,
+      baseDelayMs: 1,
+      onRetry: (info) => retries.push(info),
+    });
+    expect(result.submissionId).toBe('sub-retimed');
+    expect(retries.map((r) => [r.index, r.reason])).toEqual([[0, 'stalled']]);
+    expect(sends.filter((i) => i === 0)).toHaveLength(2);
+  }, 20_000);
+
   it('gives up when nothing was acknowledged within the retry budget, with the last error', async () => {
     faults.set('deadx2/0', Array(50).fill('503'));
     let clock = 0;

@@ -15,10 +15,12 @@
  * whatever its buffers and the Tor client's hold: megabytes).
  *
  * Once that rate is known, a chunk's answer timeout is measured by it (MEASURED_ANSWER_MS plus
- * RATE_SLACK times the chunk's time at the measured rate, never more than the fixed one): a
- * frozen circuit is then noticed in about half a minute, not after the ten minutes a 4 MiB chunk
- * is given at the slowest link. A chunk sent again after a stall goes back to the fixed timeout,
- * so a link that became much slower is not cut again and again.
+ * RATE_SLACK times the chunk's time at the measured rate, never more than the fixed one), also
+ * for the chunks already waiting when it becomes known (the first ones of every upload): a frozen
+ * circuit is then noticed in about half a minute, not after the ten minutes a 4 MiB chunk is
+ * given at the slowest link. The last chunk keeps `answerMs` as its fixed part (its answer waits
+ * for the server's check of the whole upload). A chunk sent again after a stall goes back to the
+ * fixed timeout, so a link that became much slower is not cut again and again.
  */
 import { PARALLEL_CHUNKS } from '../../protocol/limits.ts';
 import { ApiError, chunkUrl, readAnswer, type ChunkAnswer } from './api.ts';
@@ -120,6 +122,8 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
   let lastSuccess = startedAt;
   /** acknowledged bytes per second since the start; undefined until a chunk is acknowledged */
   let rate: number | undefined;
+  /** the requests waiting for an answer, to time again when the rate changes */
+  const waiting = new Set<() => void>();
   let nextToRead = 0;
   let announcedLast = false;
   let retrying = false;
@@ -147,8 +151,15 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
         options.onLastChunk?.();
       }
       try {
-        // the last chunk's answer waits for the server's check of the whole upload: the fixed timeout
-        const measured = attempt === 1 && index !== count - 1 ? rate : undefined;
+        const measured: MeasuredTiming | undefined =
+          attempt === 1
+            ? {
+                rate: () => rate,
+                // the last chunk's answer waits for the server's check of the whole upload
+                base: index === count - 1 ? (options.answerMs ?? DEFAULT_ANSWER_MS) : (options.measuredAnswerMs ?? MEASURED_ANSWER_MS),
+                waiting,
+              }
+            : undefined;
         const answer = await sendWithTimeouts(send, index, bytes, both, options, parallel, measured);
         if (!acknowledged.has(index)) {
           acknowledged.add(index);
@@ -156,6 +167,7 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
         }
         lastSuccess = now();
         rate = (acknowledgedBytes * 1000) / Math.max(1, lastSuccess - startedAt);
+        for (const retime of waiting) retime();
         if (retrying) {
           retrying = false;
           options.onRecovered?.();
@@ -222,20 +234,29 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
   throw signal.reason ?? new DOMException('aborted', 'AbortError');
 }
 
+/** How a first attempt's answer timeout follows the measured rate. */
+type MeasuredTiming = {
+  rate(): number | undefined;
+  /** the timeout's fixed part with a measured rate */
+  base: number;
+  /** where the request registers to be timed again when the rate changes */
+  waiting: Set<() => void>;
+};
+
 /** One request with the stall and answer timeouts; the caller's signal aborts it too. */
 async function sendWithTimeouts(
   send: ChunkSender,
   index: number,
   bytes: Uint8Array,
   signal: AbortSignal,
-  options: Pick<UploadOptions, 'stallMs' | 'answerMs' | 'measuredAnswerMs'>,
+  options: Pick<UploadOptions, 'stallMs' | 'answerMs'>,
   /** chunks in flight at once: they share the link, so each crosses it at 1/parallel of its pace */
   parallel: number,
-  /** the acknowledged rate measured so far (bytes per second), when this request may be timed by it */
-  measuredRate: number | undefined,
+  /** absent: the fixed answer timeout only */
+  measured: MeasuredTiming | undefined,
 ): Promise<ChunkAnswer> {
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
-  const answerMs = answerTimeout(bytes.length, parallel, options.answerMs ?? DEFAULT_ANSWER_MS, measuredRate, options.measuredAnswerMs);
+  const answerMs = options.answerMs ?? DEFAULT_ANSWER_MS;
   const request = new AbortController();
   let stalled: StallError | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -246,19 +267,32 @@ async function sendWithTimeouts(
       request.abort(stalled);
     }, ms);
   };
+  /** when the page handed over the body's last byte (real time: the timers are real) */
+  let sentAt: number | undefined;
+  const armAnswer = () => {
+    const ms = answerTimeout(bytes.length, parallel, answerMs, measured?.rate(), measured?.base);
+    arm(Math.max(0, sentAt! + ms - Date.now()), `no answer ${Math.round(ms / 1000)} s after it was sent`);
+  };
+  const retime = () => {
+    if (sentAt !== undefined) armAnswer();
+  };
   const onAbort = () => request.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
+  measured?.waiting.add(retime);
   arm(stallMs, `nothing sent for ${Math.round(stallMs / 1000)} s`);
   try {
     return await send(index, bytes, request.signal, (sent) => {
-      if (sent >= bytes.length) arm(answerMs, `no answer ${Math.round(answerMs / 1000)} s after it was sent`);
-      else arm(stallMs, `nothing sent for ${Math.round(stallMs / 1000)} s`);
+      if (sent >= bytes.length) {
+        sentAt ??= Date.now();
+        armAnswer();
+      } else arm(stallMs, `nothing sent for ${Math.round(stallMs / 1000)} s`);
     });
   } catch (error) {
     if (stalled) throw stalled;
     throw error;
   } finally {
     clearTimeout(timer);
+    measured?.waiting.delete(retime);
     signal.removeEventListener('abort', onAbort);
   }
 }
