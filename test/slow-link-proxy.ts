@@ -17,6 +17,11 @@ export type LinkShape = {
   latencyMs?: number;
   /** each direction's rate (default unlimited) */
   bytesPerSecond?: number;
+  /**
+   * A new connection's first bytes wait one round trip (2 × latencyMs), as a new Tor stream waits
+   * for its RELAY_BEGIN to be answered before the browser may send (default false).
+   */
+  openingRoundTrip?: boolean;
 };
 
 export type SlowLinkProxy = {
@@ -31,6 +36,8 @@ export type SlowLinkProxy = {
   setShape(shape: LinkShape): void;
   /** Nothing moves either way (connections are still accepted) until `thaw`. */
   freeze(): void;
+  /** Freezes once `bytesUp` bytes in all went upstream (a circuit that dies at a known point of an upload). */
+  freezeAfter(bytesUp: number): Promise<void>;
   thaw(): void;
   /**
    * Once `afterBytes` more bytes went upstream (over all connections), the connection carrying
@@ -68,6 +75,7 @@ export async function startSlowLinkProxy(target: { host: string; port: number },
   let bytesDown = 0;
   let connections = 0;
   let drop: { afterBytes: number; resolve: () => void; seen: number } | undefined;
+  let freezeAt: { bytesUp: number; resolve: () => void } | undefined;
 
   /**
    * Carries `from`'s bytes to `to` through `direction`, strictly in order: one queue per
@@ -89,7 +97,7 @@ export async function startSlowLinkProxy(target: { host: string; port: number },
         entry.counted = true;
         waiting -= entry.bytes;
       }
-      while (queue.length > 0 && queue[0]!.arrives <= now) {
+      while (!frozen && queue.length > 0 && queue[0]!.arrives <= now) {
         const { piece } = queue.shift()!;
         if (to.destroyed) continue;
         if (piece === 'end') to.end();
@@ -98,6 +106,7 @@ export async function startSlowLinkProxy(target: { host: string; port: number },
           count(piece.length);
         }
       }
+      if (frozen) return;
       if (waiting < HIGH_WATER && !from.destroyed) from.resume();
       const next = queue.find((e) => !e.counted)?.passed ?? queue[0]?.arrives;
       if (next !== undefined) timer = setTimeout(pump, Math.max(0, Math.min(next, queue[0]!.arrives) - now));
@@ -124,11 +133,18 @@ export async function startSlowLinkProxy(target: { host: string; port: number },
     });
   }
 
+  function freeze() {
+    frozen = true;
+    for (const socket of sockets) socket.pause();
+  }
+
   const server: Server = createServer((client) => {
     connections++;
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
-    if (frozen) client.pause();
+    const opening = up.shape.openingRoundTrip ? 2 * (up.shape.latencyMs ?? 0) : 0;
+    if (frozen || opening > 0) client.pause();
+    if (opening > 0) setTimeout(() => !frozen && !client.destroyed && client.resume(), opening);
     const cut = () => {
       // a reset, as a relay that died leaves the browser's stream
       client.resetAndDestroy();
@@ -139,7 +155,15 @@ export async function startSlowLinkProxy(target: { host: string; port: number },
     // an error cuts both ways; an orderly end travels through the link behind the bytes before it
     client.on('error', cut).on('close', () => sockets.delete(client));
     upstream.on('error', cut).on('close', () => sockets.delete(upstream));
-    pipe(client, upstream, up, (n) => (bytesUp += n), (n) => {
+    pipe(client, upstream, up, (n) => {
+      bytesUp += n;
+      if (freezeAt && bytesUp >= freezeAt.bytesUp) {
+        const { resolve } = freezeAt;
+        freezeAt = undefined;
+        freeze();
+        resolve();
+      }
+    }, (n) => {
       if (!drop) return;
       drop.seen += n;
       if (drop.seen > drop.afterBytes) {
@@ -170,9 +194,9 @@ export async function startSlowLinkProxy(target: { host: string; port: number },
       up.shape = next;
       down.shape = next;
     },
-    freeze() {
-      frozen = true;
-      for (const socket of sockets) socket.pause();
+    freeze,
+    freezeAfter(bytes) {
+      return new Promise((resolve) => (freezeAt = { bytesUp: bytes, resolve }));
     },
     thaw() {
       frozen = false;
