@@ -369,8 +369,8 @@ describe('answerTimeout', () => {
   it('is the fixed time plus the chunk at the slowest link, or the measured one when shorter', () => {
     const MiB = 1024 * 1024;
     expect(answerTimeout(4 * MiB, 2, 90_000)).toBe(90_000 + Math.ceil((8 * MiB * 1000) / SLOW_LINK_BYTES_PER_SECOND));
-    // at 125 kB/s (1 Mbit/s) two 4 MiB chunks in flight: 30 s + 4 × 67 s
-    expect(answerTimeout(4 * MiB, 2, 90_000, 125_000)).toBe(30_000 + Math.ceil((RATE_SLACK * 8 * MiB * 1000) / 125_000));
+    // at 125 kB/s (1 Mbit/s) two 4 MiB chunks in flight: 20 s + 3 × 67 s
+    expect(answerTimeout(4 * MiB, 2, 90_000, 125_000)).toBe(20_000 + Math.ceil((RATE_SLACK * 8 * MiB * 1000) / 125_000));
     // a measured rate slower than the slowest link never lengthens it
     expect(answerTimeout(4 * MiB, 2, 90_000, 1000)).toBe(answerTimeout(4 * MiB, 2, 90_000));
   });

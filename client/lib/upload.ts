@@ -85,9 +85,9 @@ export const DEFAULT_RETRY_BUDGET_MS = 10 * 60_000;
 export const DEFAULT_STALL_MS = 30_000;
 export const DEFAULT_ANSWER_MS = 90_000;
 /** With a measured rate: the answer timeout's fixed part (the server's own work, a round trip over Tor). */
-export const MEASURED_ANSWER_MS = 30_000;
+export const MEASURED_ANSWER_MS = 20_000;
 /** With a measured rate: how many times the chunk's expected time it is given (a Tor circuit's pace varies). */
-export const RATE_SLACK = 4;
+export const RATE_SLACK = 3;
 /**
  * The slowest link a chunk is given time for, in bytes per second: the answer timeout of a chunk
  * is `answerMs` plus its size at this rate, times the chunks in flight (they share the link: the
