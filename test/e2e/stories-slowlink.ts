@@ -116,8 +116,10 @@ export function defineSlowLinkStories(name: BrowserName, language: Language): vo
       // back with the codename (directly, not through the slow link): one tip listed, then two
       const back = await SourceNavigator.open(launched.browser, server.origin);
       await back.sourceVisits(`/return.html?lang=${language}`);
-      const { statuses } = await back.sourceReturnsWithCodename(codename);
-      expect(statuses).toEqual(['received']);
+      await back.sourceWaitsForThePageToBeReady('check');
+      // (words or digits: the Russian page offers digits first)
+      const opened = await back.sourceOpensCodename(codename);
+      expect(opened).toMatchObject({ opened: true, statuses: ['received'] });
       await back.sourceSendsFollowUp('one more thing');
       await back.page.waitForFunction(() => document.querySelectorAll('[data-testid=status]').length === 2, { timeout: 120_000 });
       expect((await back.sourceReadsAccount()).statuses).toEqual(['received', 'received']);
