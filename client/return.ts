@@ -170,7 +170,7 @@ codenameForm.addEventListener('submit', async (event) => {
   }
 });
 
-async function showAccount(found: LookupAnswer): Promise<void> {
+function showStatuses(found: LookupAnswer): void {
   statuses.replaceChildren(
     ...found.submissions.map((s) => {
       const li = document.createElement('li');
@@ -181,6 +181,10 @@ async function showAccount(found: LookupAnswer): Promise<void> {
       return li;
     }),
   );
+}
+
+async function showAccount(found: LookupAnswer): Promise<void> {
+  showStatuses(found);
   // A key that will not unlock still leaves the statuses and the follow-up form usable.
   const decrypted = await context!.crypto
     .call('decrypt-replies', {
@@ -250,6 +254,13 @@ const tipForm = setupTipForm(page, async (tip, signal, events) => {
   await sendTip(context, async () => ({ lookupId: id }), tip, signal, events);
   tipForm.reset();
   show(followupSent, true);
+  // The list above shows what the server holds, so it is asked again rather than guessed; if the
+  // answer does not come, the old list stays and the "sent" line says what happened.
+  try {
+    showStatuses(await lookupSource(id));
+  } catch {
+    // kept as it was
+  }
 });
 
 try {

@@ -32,8 +32,8 @@ const schemePicker = byId<HTMLSelectElement>('wordlist');
 const done = byId('done');
 const form = byId('tip-form');
 const codenameOut = byId('codename');
-const copy = byId<HTMLButtonElement>('copy');
-const copied = byId('copied');
+const heading = byId('submit-heading');
+const intro = byId('submit-intro');
 const wroteItDown = byId<HTMLInputElement>('wrote-it-down');
 
 for (const [value, label, lang] of SCHEMES) {
@@ -113,22 +113,18 @@ const tipForm = setupTipForm(page, async (tip, signal, events) => {
   }
   const { boxes } = await chosen;
   showCodename(boxes, scheme);
+  // what is left on the screen is the tip's outcome: no "Send a tip" above "Your tip was sent"
   show(form, false);
+  show(heading, false);
+  show(intro, false);
   show(done, true);
   window.addEventListener('beforeunload', leaveGuard);
   done.querySelector('h2')?.setAttribute('tabindex', '-1');
   (done.querySelector('h2') as HTMLElement | null)?.focus();
 });
 
-copy.addEventListener('click', async () => {
-  try {
-    await navigator.clipboard.writeText([...codenameOut.querySelectorAll('li')].map((li) => li.textContent).join(' '));
-    page.setText(copied, 'codename_copied');
-  } catch {
-    // No clipboard access (Tor Browser may refuse it): select the words so Ctrl+C works.
-    getSelection()?.selectAllChildren(codenameOut);
-  }
-});
+// No copy button: the page's advice is paper only, and a clipboard is read by whatever runs on
+// the device (clipboard managers keep a history, some sync it to other devices and clouds).
 
 wroteItDown.addEventListener('change', () => {
   if (wroteItDown.checked) window.removeEventListener('beforeunload', leaveGuard);

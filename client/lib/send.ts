@@ -13,8 +13,8 @@ export type Identity = { lookupId: string; sourceKeys?: SourceKeys };
 export type Stage = 'preparing' | 'cleaning' | 'encrypting' | 'pow' | 'uploading';
 export type SendEvents = {
   onStage(stage: Stage): void;
-  /** the fraction of the ciphertext the server acknowledged (committed) */
-  onUpload(fraction: number): void;
+  /** the fraction of the ciphertext the server acknowledged (committed), and the time left at the acknowledged rate */
+  onUpload(fraction: number, remainingMs: number | undefined): void;
   /** a chunk failed or stalled and is sent again; the upload gives up in `giveUpInMs` without progress */
   onRetry(info: Pick<RetryInfo, 'reason' | 'giveUpInMs'>): void;
   /** a chunk got through after retries */
@@ -78,7 +78,7 @@ export async function sendTip(
     send: xhrChunkSender(uploadId),
     signal,
     parallel: context.config.limits?.parallelChunks,
-    onProgress: ({ acknowledged, total }) => events.onUpload(acknowledged / total),
+    onProgress: ({ acknowledged, total, remainingMs }) => events.onUpload(acknowledged / total, remainingMs),
     onRetry: ({ reason, giveUpInMs }) => events.onRetry({ reason, giveUpInMs }),
     onRecovered: () => events.onRecovered(),
     onLastChunk: () => events.onLastChunk(),

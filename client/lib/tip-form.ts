@@ -7,7 +7,8 @@
  * camera's photo counter), so every file is sent as `file-N` with its extension unless the
  * source types another name; the name typed is what goes into the envelope's manifest.
  */
-import { MAX_FILES, MAX_MESSAGE_BYTES } from '../../protocol/limits.ts';
+import { MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES } from '../../protocol/limits.ts';
+import { paddedLength } from '../../protocol/padme.ts';
 import type { MessageKey } from '../i18n/index.ts';
 import { detectFileKind, type FileKind } from '../strip/detect.ts';
 import { ApiError } from './api.ts';
@@ -69,6 +70,7 @@ export function setupTipForm(
   const errorLine = byId('error');
   const keyCheck = byId('key-check');
   const keyFingerprint = byId('key-fingerprint');
+  const limitsLine = byId('files-limits');
   const encoder = new TextEncoder();
   let files: Attached[] = [];
   let fileCount = 0;
@@ -154,12 +156,20 @@ export function setupTipForm(
   }
 
   message.addEventListener('input', updateCounter);
+  // the limits are stated before any file is chosen, and a file that cannot fit is refused at once
+  page.setText(limitsLine, 'files_limits', { files: MAX_FILES, size: LARGEST_TIP_GB });
   input.addEventListener('change', async () => {
     showError(undefined);
     const chosen = [...(input.files ?? [])];
     input.value = '';
     if (files.length + chosen.length > MAX_FILES) return showError('files_too_many');
-    for (const file of chosen) await addFile(file);
+    for (const file of chosen) {
+      if (!tipFits([...files.map((f) => f.file.size), file.size])) {
+        showError(tipFits([file.size]) ? 'files_too_large' : 'file_too_large', { name: file.name, size: LARGEST_TIP_GB });
+        continue;
+      }
+      await addFile(file);
+    }
   });
 
   cancel.addEventListener('click', () => busy?.abort(new DOMException('cancelled by the source', 'AbortError')));
@@ -176,27 +186,31 @@ export function setupTipForm(
     busy = new AbortController();
     let shownWait = '';
     let waitShownAt = -Infinity;
+    let lastRemainingMs: number | undefined;
     submit.disabled = true;
     show(progressBox, true);
     cancel.disabled = false;
     const events: SendEvents = {
       onStage(stage) {
-        if (stage === 'uploading') return events.onUpload(0);
+        if (stage === 'uploading') return events.onUpload(0, undefined);
         bar.removeAttribute('value');
         // Only cleaned files (images, Office files) bring this stage: "from images" unless there is a document.
         const documents = files.some((f) => f.kind === 'ooxml');
         page.setText(progressText, stage === 'cleaning' && documents ? 'progress_cleaning_files' : STAGE_TEXT[stage]);
       },
-      onUpload(fraction) {
+      onUpload(fraction, remainingMs) {
         bar.value = fraction;
-        page.setText(progressText, 'progress_uploading', { percent: Math.floor(fraction * 100) });
+        lastRemainingMs = remainingMs;
+        const [key, values] = uploadLine(fraction, remainingMs);
+        page.setText(progressText, key, values);
       },
       onRetry({ reason, giveUpInMs }) {
         const minutes = Math.max(1, Math.ceil(giveUpInMs / 60_000));
         page.setText(progressText, reason === 'stalled' ? 'progress_stalled' : 'progress_retrying', { minutes });
       },
       onRecovered() {
-        page.setText(progressText, 'progress_uploading', { percent: Math.floor((bar.value || 0) * 100) });
+        const [key, values] = uploadLine(bar.value || 0, lastRemainingMs);
+        page.setText(progressText, key, values);
       },
       onLastChunk() {
         // Once the last part is on its way the server may finish the tip: a cancel would lie.
@@ -239,6 +253,42 @@ export function setupTipForm(
       updateCounter();
     },
   };
+}
+
+/**
+ * The files a tip can carry, whatever its message and names: the padded envelope (PROTOCOL.md
+ * "Envelope") with the largest manifest and message, and a tar header per file, within
+ * MAX_ENVELOPE_BYTES. A little stricter than the worker's own check, never looser.
+ */
+export function tipFits(fileSizes: number[]): boolean {
+  const BLOCK = 512;
+  const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+  let tar = BLOCK + roundUp(MAX_MANIFEST_BYTES) + BLOCK + roundUp(MAX_MESSAGE_BYTES) + 2 * BLOCK;
+  for (const size of fileSizes) tar += BLOCK + roundUp(size);
+  return tar <= MAX_ENVELOPE_BYTES && paddedLength(tar) <= MAX_ENVELOPE_BYTES;
+}
+
+/** The largest single file tipFits takes, in GiB rounded down to a tenth (what the page states). */
+function largestTipGb(): number {
+  let low = 0;
+  let high = MAX_ENVELOPE_BYTES;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (tipFits([mid])) low = mid;
+    else high = mid - 1;
+  }
+  return Math.floor((low / 1024 ** 3) * 10) / 10;
+}
+const LARGEST_TIP_GB = largestTipGb();
+
+/** "Sending… 42%", with the time left at the acknowledged rate once there is one. */
+function uploadLine(fraction: number, remainingMs: number | undefined): [MessageKey, Record<string, number>] {
+  const percent = Math.floor(fraction * 100);
+  if (remainingMs === undefined || fraction >= 1) return ['progress_uploading', { percent }];
+  const minutes = Math.ceil(remainingMs / 60_000);
+  if (remainingMs < 60_000) return ['progress_uploading_soon', { percent }];
+  if (minutes < 60) return ['progress_uploading_minutes', { percent, minutes }];
+  return ['progress_uploading_hours', { percent, hours: Math.floor(minutes / 60), minutes: minutes % 60 }];
 }
 
 const WAIT_UPDATE_MS = 3000;

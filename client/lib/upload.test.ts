@@ -2,7 +2,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from './api.ts';
-import { backoffDelay, bytesSource, chunkCount, fetchChunkSender, type RetryInfo, SLOW_LINK_BYTES_PER_SECOND, uploadChunks } from './upload.ts';
+import {
+  answerTimeout,
+  backoffDelay,
+  bytesSource,
+  chunkCount,
+  fetchChunkSender,
+  RATE_SLACK,
+  type RetryInfo,
+  SLOW_LINK_BYTES_PER_SECOND,
+  type UploadProgress,
+  uploadChunks,
+} from './upload.ts';
 
 /**
  * A real HTTP server that plays the chunk route of docs/INTERNALS.md and misbehaves on request:
@@ -191,6 +202,91 @@ describe('uploadChunks', () => {
     expect(sends).toBe(1);
   });
 
+  it('estimates the time left from the acknowledged rate, nothing before the first acknowledgement', async () => {
+    let clock = 0;
+    const progress: UploadProgress[] = [];
+    await uploadChunks({
+      source: bytesSource(ciphertext, 250),
+      // each chunk "takes" two seconds to be acknowledged: 125 bytes per second
+      send: async (...args) => {
+        clock += 2000;
+        return fetchChunkSender('ratex4', origin)(...args);
+      },
+      signal: never(),
+      parallel: 1,
+      now: () => clock,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(progress.map((p) => [p.acknowledged, p.bytesPerSecond, p.remainingMs])).toEqual([
+      [250, 125, 6000],
+      [500, 125, 4000],
+      [750, 125, 2000],
+      [1000, 125, 0],
+    ]);
+  });
+
+  it('once the rate is known, notices a frozen chunk by it (not after the slowest link\'s time), and sends it again', async () => {
+    // chunk 0 acknowledged at once; chunk 1 "sent" but never answered the first time
+    const big = new Uint8Array(3 * 8000);
+    const sends: number[] = [];
+    const retries: RetryInfo[] = [];
+    const result = await uploadChunks({
+      source: bytesSource(big, 8000),
+      send: (index, bytes, signal, onBytes) =>
+        new Promise((resolve, reject) => {
+          sends.push(index);
+          onBytes(bytes.length);
+          if (index === 1 && sends.filter((i) => i === 1).length === 1) {
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+            return;
+          }
+          resolve(index === 2 ? { complete: true, submissionId: 'sub-frozen' } : { complete: false, received: [index] });
+        }),
+      signal: never(),
+      parallel: 1,
+      // the fixed timeout alone is 60 s plus 0.5 s for the 8000 bytes at the slowest link
+      answerMs: 60_000,
+      measuredAnswerMs: 200,
+      baseDelayMs: 1,
+      onRetry: (info) => retries.push(info),
+    });
+    expect(result.submissionId).toBe('sub-frozen');
+    expect(sends).toEqual([0, 1, 1, 2]);
+    expect(retries.map((r) => [r.index, r.reason])).toEqual([[1, 'stalled']]);
+  }, 20_000);
+
+  it('times again by the measured rate a chunk that was already waiting when the rate became known', async () => {
+    // chunks 0 and 1 leave together, before any rate; 0 is never answered the first time, 1 at once
+    const big = new Uint8Array(3 * 8000);
+    const answered = new Set<number>();
+    const sends: number[] = [];
+    const retries: RetryInfo[] = [];
+    const result = await uploadChunks({
+      source: bytesSource(big, 8000),
+      send: (index, bytes, signal, onBytes) =>
+        new Promise((resolve, reject) => {
+          sends.push(index);
+          onBytes(bytes.length);
+          if (index === 0 && sends.filter((i) => i === 0).length === 1) {
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+            return;
+          }
+          // complete once every chunk is in, as the server is
+          answered.add(index);
+          resolve(answered.size === 3 ? { complete: true, submissionId: 'sub-retimed' } : { complete: false, received: [...answered] });
+        }),
+      signal: never(),
+      parallel: 2,
+      answerMs: 60_000,
+      measuredAnswerMs: 200,
+      baseDelayMs: 1,
+      onRetry: (info) => retries.push(info),
+    });
+    expect(result.submissionId).toBe('sub-retimed');
+    expect(retries.map((r) => [r.index, r.reason])).toEqual([[0, 'stalled']]);
+    expect(sends.filter((i) => i === 0)).toHaveLength(2);
+  }, 20_000);
+
   it('gives up when nothing was acknowledged within the retry budget, with the last error', async () => {
     faults.set('deadx2/0', Array(50).fill('503'));
     let clock = 0;
@@ -266,6 +362,17 @@ describe('backoffDelay', () => {
       expect(d).toBeGreaterThanOrEqual(nominal * 0.5);
       expect(d).toBeLessThanOrEqual(nominal * 1.5);
     }
+  });
+});
+
+describe('answerTimeout', () => {
+  it('is the fixed time plus the chunk at the slowest link, or the measured one when shorter', () => {
+    const MiB = 1024 * 1024;
+    expect(answerTimeout(4 * MiB, 2, 90_000)).toBe(90_000 + Math.ceil((8 * MiB * 1000) / SLOW_LINK_BYTES_PER_SECOND));
+    // at 125 kB/s (1 Mbit/s) two 4 MiB chunks in flight: 20 s + 3 × 67 s
+    expect(answerTimeout(4 * MiB, 2, 90_000, 125_000)).toBe(20_000 + Math.ceil((RATE_SLACK * 8 * MiB * 1000) / 125_000));
+    // a measured rate slower than the slowest link never lengthens it
+    expect(answerTimeout(4 * MiB, 2, 90_000, 1000)).toBe(answerTimeout(4 * MiB, 2, 90_000));
   });
 });
 

@@ -10,7 +10,17 @@
  * `retryBudgetMs` (minutes, not a count of tries: a circuit that recovers after three minutes
  * should not lose a long upload), or on a refusal the server means (4xx other than 408/429).
  * A 200 means the chunk is committed on the server (protocol/PROTOCOL.md, "What an answer
- * guarantees"), so progress counts acknowledged bytes only.
+ * guarantees"), so progress counts acknowledged bytes only, and the time left is estimated from the
+ * rate at which bytes were acknowledged (what the browser says it sent is ahead of the link by
+ * whatever its buffers and the Tor client's hold: megabytes).
+ *
+ * Once that rate is known, a chunk's answer timeout is measured by it (MEASURED_ANSWER_MS plus
+ * RATE_SLACK times the chunk's time at the measured rate, never more than the fixed one), also
+ * for the chunks already waiting when it becomes known (the first ones of every upload): a frozen
+ * circuit is then noticed in about half a minute, not after the ten minutes a 4 MiB chunk is
+ * given at the slowest link. The last chunk keeps `answerMs` as its fixed part (its answer waits
+ * for the server's check of the whole upload). A chunk sent again after a stall goes back to the
+ * fixed timeout, so a link that became much slower is not cut again and again.
  */
 import { PARALLEL_CHUNKS } from '../../protocol/limits.ts';
 import { ApiError, chunkUrl, readAnswer, type ChunkAnswer } from './api.ts';
@@ -31,7 +41,11 @@ export type ChunkSource = { size: number; chunkSize: number; read(index: number)
 
 export type RetryReason = 'stalled' | 'network' | 'server';
 export type RetryInfo = { index: number; reason: RetryReason; error: ApiError; giveUpInMs: number };
-export type UploadProgress = { acknowledged: number; total: number };
+/**
+ * `bytesPerSecond`: acknowledged bytes over the time since the upload started; `remainingMs`: the
+ * bytes not yet acknowledged at that rate. Both absent until a chunk was acknowledged.
+ */
+export type UploadProgress = { acknowledged: number; total: number; bytesPerSecond?: number; remainingMs?: number };
 
 export type UploadOptions = {
   source: ChunkSource;
@@ -52,13 +66,15 @@ export type UploadOptions = {
   onRecovered?: () => void;
   /** give up when nothing was acknowledged for this long (default 10 minutes) */
   retryBudgetMs?: number;
-  /** abort a request that sent nothing for this long (default 45 s) */
+  /** abort a request that sent nothing for this long (default 30 s) */
   stallMs?: number;
   /**
    * abort a request with no answer this long after its last byte, plus the chunk's size at
    * SLOW_LINK_BYTES_PER_SECOND times `parallel` (default 90 s: completion reads the whole upload back)
    */
   answerMs?: number;
+  /** with a measured rate, the answer timeout's fixed part (default MEASURED_ANSWER_MS) */
+  measuredAnswerMs?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** the clock (tests) */
@@ -66,8 +82,12 @@ export type UploadOptions = {
 };
 
 export const DEFAULT_RETRY_BUDGET_MS = 10 * 60_000;
-export const DEFAULT_STALL_MS = 45_000;
+export const DEFAULT_STALL_MS = 30_000;
 export const DEFAULT_ANSWER_MS = 90_000;
+/** With a measured rate: the answer timeout's fixed part (the server's own work, a round trip over Tor). */
+export const MEASURED_ANSWER_MS = 20_000;
+/** With a measured rate: how many times the chunk's expected time it is given (a Tor circuit's pace varies). */
+export const RATE_SLACK = 3;
 /**
  * The slowest link a chunk is given time for, in bytes per second: the answer timeout of a chunk
  * is `answerMs` plus its size at this rate, times the chunks in flight (they share the link: the
@@ -98,7 +118,12 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
   signal.throwIfAborted();
   const acknowledged = new Set<number>();
   let acknowledgedBytes = 0;
-  let lastSuccess = now();
+  const startedAt = now();
+  let lastSuccess = startedAt;
+  /** acknowledged bytes per second since the start; undefined until a chunk is acknowledged */
+  let rate: number | undefined;
+  /** the requests waiting for an answer, to time again when the rate changes */
+  const waiting = new Set<() => void>();
   let nextToRead = 0;
   let announcedLast = false;
   let retrying = false;
@@ -126,17 +151,32 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
         options.onLastChunk?.();
       }
       try {
-        const answer = await sendWithTimeouts(send, index, bytes, both, options, parallel);
+        const measured: MeasuredTiming | undefined =
+          attempt === 1
+            ? {
+                rate: () => rate,
+                // the last chunk's answer waits for the server's check of the whole upload
+                base: index === count - 1 ? (options.answerMs ?? DEFAULT_ANSWER_MS) : (options.measuredAnswerMs ?? MEASURED_ANSWER_MS),
+                waiting,
+              }
+            : undefined;
+        const answer = await sendWithTimeouts(send, index, bytes, both, options, parallel, measured);
         if (!acknowledged.has(index)) {
           acknowledged.add(index);
           acknowledgedBytes += bytes.length;
         }
         lastSuccess = now();
+        rate = (acknowledgedBytes * 1000) / Math.max(1, lastSuccess - startedAt);
+        for (const retime of waiting) retime();
         if (retrying) {
           retrying = false;
           options.onRecovered?.();
         }
-        onProgress?.({ acknowledged: acknowledgedBytes, total: source.size });
+        onProgress?.({
+          acknowledged: acknowledgedBytes,
+          total: source.size,
+          ...(rate ? { bytesPerSecond: rate, remainingMs: Math.round(((source.size - acknowledgedBytes) * 1000) / rate) } : {}),
+        });
         if (answer.complete) finish({ submissionId: answer.submissionId });
         return;
       } catch (error) {
@@ -194,6 +234,15 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
   throw signal.reason ?? new DOMException('aborted', 'AbortError');
 }
 
+/** How a first attempt's answer timeout follows the measured rate. */
+type MeasuredTiming = {
+  rate(): number | undefined;
+  /** the timeout's fixed part with a measured rate */
+  base: number;
+  /** where the request registers to be timed again when the rate changes */
+  waiting: Set<() => void>;
+};
+
 /** One request with the stall and answer timeouts; the caller's signal aborts it too. */
 async function sendWithTimeouts(
   send: ChunkSender,
@@ -203,9 +252,11 @@ async function sendWithTimeouts(
   options: Pick<UploadOptions, 'stallMs' | 'answerMs'>,
   /** chunks in flight at once: they share the link, so each crosses it at 1/parallel of its pace */
   parallel: number,
+  /** absent: the fixed answer timeout only */
+  measured: MeasuredTiming | undefined,
 ): Promise<ChunkAnswer> {
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
-  const answerMs = (options.answerMs ?? DEFAULT_ANSWER_MS) + Math.ceil((bytes.length * parallel * 1000) / SLOW_LINK_BYTES_PER_SECOND);
+  const answerMs = options.answerMs ?? DEFAULT_ANSWER_MS;
   const request = new AbortController();
   let stalled: StallError | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -216,21 +267,51 @@ async function sendWithTimeouts(
       request.abort(stalled);
     }, ms);
   };
+  /** when the page handed over the body's last byte (real time: the timers are real) */
+  let sentAt: number | undefined;
+  const armAnswer = () => {
+    const ms = answerTimeout(bytes.length, parallel, answerMs, measured?.rate(), measured?.base);
+    arm(Math.max(0, sentAt! + ms - Date.now()), `no answer ${Math.round(ms / 1000)} s after it was sent`);
+  };
+  const retime = () => {
+    if (sentAt !== undefined) armAnswer();
+  };
   const onAbort = () => request.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
+  measured?.waiting.add(retime);
   arm(stallMs, `nothing sent for ${Math.round(stallMs / 1000)} s`);
   try {
     return await send(index, bytes, request.signal, (sent) => {
-      if (sent >= bytes.length) arm(answerMs, `no answer ${Math.round(answerMs / 1000)} s after it was sent`);
-      else arm(stallMs, `nothing sent for ${Math.round(stallMs / 1000)} s`);
+      if (sent >= bytes.length) {
+        sentAt ??= Date.now();
+        armAnswer();
+      } else arm(stallMs, `nothing sent for ${Math.round(stallMs / 1000)} s`);
     });
   } catch (error) {
     if (stalled) throw stalled;
     throw error;
   } finally {
     clearTimeout(timer);
+    measured?.waiting.delete(retime);
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * How long a request may wait for its answer after its last byte left the page: `answerMs` plus the
+ * chunk's time at the slowest link; with a measured rate, MEASURED_ANSWER_MS plus RATE_SLACK times
+ * its time at that rate, if that is shorter.
+ */
+export function answerTimeout(
+  bytes: number,
+  parallel: number,
+  answerMs: number,
+  measuredRate?: number,
+  measuredAnswerMs = MEASURED_ANSWER_MS,
+): number {
+  const fixed = answerMs + Math.ceil((bytes * parallel * 1000) / SLOW_LINK_BYTES_PER_SECOND);
+  if (!measuredRate || measuredRate <= 0) return fixed;
+  return Math.min(fixed, measuredAnswerMs + Math.ceil((RATE_SLACK * bytes * parallel * 1000) / measuredRate));
 }
 
 /** A ChunkSource over a ciphertext held in memory. */

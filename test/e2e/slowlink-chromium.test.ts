@@ -1,0 +1,3 @@
+import { defineSlowLinkStories } from './stories-slowlink.ts';
+
+defineSlowLinkStories('chromium', 'ru');
