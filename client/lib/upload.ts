@@ -84,10 +84,15 @@ export type UploadOptions = {
 export const DEFAULT_RETRY_BUDGET_MS = 10 * 60_000;
 export const DEFAULT_STALL_MS = 30_000;
 export const DEFAULT_ANSWER_MS = 90_000;
-/** With a measured rate: the answer timeout's fixed part (the server's own work, a round trip over Tor). */
-export const MEASURED_ANSWER_MS = 20_000;
-/** With a measured rate: how many times the chunk's expected time it is given (a Tor circuit's pace varies). */
-export const RATE_SLACK = 3;
+/**
+ * With a measured rate: the answer timeout's fixed part — the server's own work (it may wait up to
+ * its 20 s database deadline before and again after a body) and round trips over Tor. 20 s with
+ * 3 × the pace cut 5 healthy chunks of 8 sources sending at once (test/load/concurrency.test.ts):
+ * each cut re-sends a chunk over the source's slow link, so the bound errs on the long side.
+ */
+export const MEASURED_ANSWER_MS = 60_000;
+/** With a measured rate: how many times the chunk's expected time it is given (a Tor circuit's pace, and a busy server's, vary). */
+export const RATE_SLACK = 4;
 /**
  * The slowest link a chunk is given time for, in bytes per second: the answer timeout of a chunk
  * is `answerMs` plus its size at this rate, times the chunks in flight (they share the link: the
