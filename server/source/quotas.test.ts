@@ -7,7 +7,9 @@ import type { NewsroomKey } from '../newsroom-key.ts';
 import { buildTestApp, countRows, demoNewsroomKey } from '../test-helpers.ts';
 import { createStorageWatch, DEFAULT_OPEN_LIMITS, type OpenLimits } from './open-limits.ts';
 import { answer, ciphertextFor, newLookupId, openUpload, post, putChunk, sendTip } from './open.test-helpers.ts';
+import { createChunkGate } from './chunk-gate.ts';
 import { purgeExpired, startPurgeTimer } from './purge.ts';
+import { tickOf } from './stale-uploads.ts';
 
 let database: Database;
 let newsroomKey: NewsroomKey;
@@ -201,6 +203,53 @@ describe('stale uploads', () => {
     expect((await lookup(t, lookupId)).body.submissions).toHaveLength(1);
     await sweep();
     expect(rowsOf(await database.db.execute(sql`select 1 from upload_progress`))).toEqual([]);
+  });
+
+  it('a chunk body still arriving at the minimum rate keeps its upload past the lease; a trickle below it does not', async () => {
+    const start = '2026-06-09T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    // the gate's minute shortened to half a second; the rate is the default's (2000 B/s)
+    const t = await app({}, { chunkGate: createChunkGate({ flowMarkMs: 500 }) });
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const lookupId = newLookupId();
+    await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+    const open = () => openUpload(t.app, { bytes: text, lookupId, size: 64 * MiB, chunkSize: 4 * MiB }).then(answer);
+    const [flowing, trickling] = [await open(), await open()];
+    const sweep = () => purgeExpired(database.db, clock, 6, 10);
+    expect((await sweep()).staleUploads).toBe(0);
+    // past the lease: no chunk stored for either, one body at about 5 kB/s, the other at 10 B/s
+    now = minutes(start, 11);
+    const dribble = (uploadId: string, piece: number, everyMs: number) => {
+      let pulls = 0;
+      let stopped = false;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((r) => setTimeout(r, everyMs));
+          if (stopped) return controller.error(new Error('stopped'));
+          pulls++;
+          controller.enqueue(new Uint8Array(piece));
+        },
+      });
+      const answered = t.app.request(`/api/v1/uploads/${uploadId}/chunks/0`, {
+        method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body, duplex: 'half',
+      } as RequestInit);
+      return { pulls: () => pulls, stop: () => ((stopped = true), answered) };
+    };
+    const fast = dribble(flowing.body.uploadId, 1024, 200);
+    const slow = dribble(trickling.body.uploadId, 1, 100);
+    const ticks = async () => new Map(rowsOf<{ id: string; tick: number }>(await database.db.execute(sql`select submission_id as id, tick from upload_progress`)).map((r) => [r.id, Number(r.tick)]));
+    // the flowing body marks its upload with the current minute; the trickle has passed several marks by then
+    await waitFor(async () => [...(await ticks()).values()].includes(tickOf(now)) && slow.pulls() >= 25);
+    expect([...(await ticks()).values()].filter((x) => x === tickOf(now))).toHaveLength(1);
+    expect((await sweep()).staleUploads).toBe(1);
+    expect((await t.app.request(`/api/v1/uploads/${flowing.body.uploadId}`)).status).toBe(200);
+    expect((await t.app.request(`/api/v1/uploads/${trickling.body.uploadId}`)).status).toBe(404);
+    await Promise.all([fast.stop(), slow.stop()]);
+    // once its body stops, the kept upload has the lease again from its mark
+    now = minutes(start, 11 + 10);
+    expect((await sweep()).staleUploads).toBe(1);
+    expect((await t.app.request(`/api/v1/uploads/${flowing.body.uploadId}`)).status).toBe(404);
   });
 
   it('an upload receiving chunks keeps its reservation however long it takes, and the purge timer sweeps between purges', async () => {
