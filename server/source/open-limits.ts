@@ -59,7 +59,7 @@ export const isTextTip = (size: number, chunks: number): boolean => chunks === 1
 export const STORAGE_FULL_MESSAGE = 'The server cannot take new uploads now: its storage is nearly full. Received tips are kept.';
 
 export const RESERVATIONS_FULL_MESSAGE =
-  'Too many large uploads are waiting for their bytes now; try again in a few minutes. Text tips and small files are still taken.';
+  'Too many uploads are waiting for their bytes now; try again in a few minutes. A message without files (one chunk of at most 1 MiB) is still taken.';
 
 export interface StorageWatch {
   /**
