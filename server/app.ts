@@ -35,6 +35,7 @@ import { createStorageWatch, DEFAULT_OPEN_LIMITS, type OpenLimits, type StorageW
 import { issuePow, powPrice } from './source/pow.ts';
 import { createPowLoad, type PowLoad } from './source/pow-load.ts';
 import { type ChunkGate, createChunkGate } from './source/chunk-gate.ts';
+import { markUploadFlowing } from './source/stale-uploads.ts';
 import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
 import { KeyCheckTokens } from './source/key-check-tokens.ts';
 import { isCompleting, openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
@@ -168,7 +169,10 @@ export function createApp(deps: AppDeps): Hono {
     const { row, length } = await withDeadline(prepareChunk(db, c.req.param('uploadId'), index), databaseDeadlineMs);
     // taken before a byte of the body is read; its bytes are counted as they come, and given back
     // once the chunk is committed (or refused, or cut: server/source/chunk-gate.ts)
-    const ticket = chunkGate.enter(row.id, length);
+    const ticket = chunkGate.enter(row.id, length, () => {
+      // a body flowing for it keeps the upload's lease (server/source/stale-uploads.ts)
+      markUploadFlowing(db, row.id, clock()).catch(() => {});
+    });
     let bytes: Uint8Array[];
     try {
       bytes = await ticket.read(c.req.raw);

@@ -25,6 +25,9 @@
  *   which a lifetime average took an hour to call slow. An honest Tor upload at 8-16 kB/s per
  *   chunk keeps its place; holding memory or places now costs an attacker its bytes and 1 KiB/s
  *   per body for as long as it holds them (256 places: 256 KiB/s).
+ * - A body arriving at DEFAULT_FLOW_BYTES_PER_SECOND or more, averaged over a minute, calls its
+ *   `onFlowing` once that minute: the app marks its upload alive (`upload_progress`), so a slow
+ *   link whose first chunks take longer than the lease keeps its upload.
  * Counted per process, in memory: several processes each hold their own.
  *
  * Why pieces and not one buffer: v1 copied each whole body into a fresh 4 MiB buffer, then into
@@ -56,6 +59,10 @@ export interface ChunkGateOptions {
   slowBytesPerSecond?: number;
   /** ...once it has been sending this long, is cut to make room (default 10 s) */
   graceMs?: number;
+  /** how often a flowing body tells its upload it is alive (default 60 s) */
+  flowMarkMs?: number;
+  /** ...when it sent at least this many bytes a second over that time (default 2000) */
+  flowBytesPerSecond?: number;
   /** the time in ms (tests) */
   now?: () => number;
 }
@@ -71,6 +78,13 @@ export const DEFAULT_PER_UPLOAD_REQUESTS = 32;
 export const DEFAULT_CHUNK_IDLE_MS = 30_000;
 export const DEFAULT_SLOW_BYTES_PER_SECOND = 1024;
 export const DEFAULT_SLOW_GRACE_MS = 10_000;
+/**
+ * A body flowing at least DEFAULT_FLOW_BYTES_PER_SECOND, averaged over DEFAULT_FLOW_MARK_MS, keeps
+ * its upload's lease (server/source/stale-uploads.ts): an honest 8 kB/s Tor link sending two chunks
+ * at once gives each 4 kB/s, twice the minimum; a trickle of a byte every 20 s keeps nothing.
+ */
+export const DEFAULT_FLOW_MARK_MS = 60_000;
+export const DEFAULT_FLOW_BYTES_PER_SECOND = 2000;
 
 
 export interface ChunkTicket {
@@ -86,8 +100,12 @@ export interface ChunkTicket {
 }
 
 export interface ChunkGate {
-  /** Takes a chunk request of `length` bytes for upload `id`, or throws the refusal (nothing read, nothing held). */
-  enter(id: string, length: number): ChunkTicket;
+  /**
+   * Takes a chunk request of `length` bytes for upload `id`, or throws the refusal (nothing read,
+   * nothing held). `onFlowing` is called at most once per flowMarkMs while its body arrives at
+   * flowBytesPerSecond or more over that time (the app marks the upload alive in the database).
+   */
+  enter(id: string, length: number, onFlowing?: () => void): ChunkTicket;
   /** places and bytes held now, and the most bytes ever held (tests, the bench) */
   held(): { bytes: number; chunks: number; peakBytes: number };
   /** stops the idle timers (tests; a server's gate lives as long as the process) */
@@ -114,6 +132,9 @@ interface Entry {
   markReceived: number;
   prevT: number;
   prevReceived: number;
+  /** since when, and from how many bytes received, the flow toward the next lease mark is counted */
+  flowT: number;
+  flowReceived: number;
   reading: boolean;
   cut?: RefusalError;
   onCut?: () => void;
@@ -134,6 +155,8 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   const idleMs = options.idleMs ?? DEFAULT_CHUNK_IDLE_MS;
   const slowBytesPerSecond = options.slowBytesPerSecond ?? DEFAULT_SLOW_BYTES_PER_SECOND;
   const graceMs = options.graceMs ?? DEFAULT_SLOW_GRACE_MS;
+  const flowMarkMs = options.flowMarkMs ?? DEFAULT_FLOW_MARK_MS;
+  const flowBytesPerSecond = options.flowBytesPerSecond ?? DEFAULT_FLOW_BYTES_PER_SECOND;
   const now = options.now ?? (() => performance.now());
   const entries = new Set<Entry>();
   const uploads = new Map<string, Upload>();
@@ -195,7 +218,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   };
 
   return {
-    enter(id, length) {
+    enter(id, length, onFlowing) {
       let upload = uploads.get(id);
       if (upload && upload.requests >= perUploadRequests) {
         const victim = slowest(upload);
@@ -212,7 +235,8 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
       upload.requests++;
       const t = now();
       const entry: Entry = {
-        id, upload, bytes: 0, received: 0, start: t, last: t, markT: t, markReceived: 0, prevT: t, prevReceived: 0, reading: false, done: false,
+        id, upload, bytes: 0, received: 0, start: t, last: t, markT: t, markReceived: 0, prevT: t, prevReceived: 0, flowT: t, flowReceived: 0,
+        reading: false, done: false,
       };
       entries.add(entry);
       let released = false;
@@ -230,7 +254,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
             throw tooShort(0);
           }
           entry.reading = true;
-          entry.start = entry.last = entry.markT = entry.prevT = now();
+          entry.start = entry.last = entry.markT = entry.prevT = entry.flowT = now();
           let wake: (() => void) | undefined;
           const stopped = new Promise<void>((resolve) => (wake = resolve));
           entry.onCut = () => wake?.();
@@ -260,6 +284,11 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
                 entry.markReceived = entry.received;
               }
               entry.received += piece.length;
+              if (t - entry.flowT >= flowMarkMs) {
+                if (((entry.received - entry.flowReceived) * 1000) / (t - entry.flowT) >= flowBytesPerSecond) onFlowing?.();
+                entry.flowT = t;
+                entry.flowReceived = entry.received;
+              }
               armIdle();
               makeRoom(entry, piece.length, length <= SMALL_BODY_BYTES);
               count(entry, piece.length);

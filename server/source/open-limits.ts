@@ -48,10 +48,18 @@ export const DEFAULT_OPEN_LIMITS: OpenLimits = {
 
 export const STORAGE_REFRESH_MS = 15_000;
 
+/**
+ * A text tip: an open of one chunk of at most this many bytes (what the page sends for a message
+ * without files; POW_FREE_BYTES). It is decided by the bytes stored only (received tips, chunks
+ * arrived, its size): no reservation of anyone else's can refuse a message.
+ */
+export const TEXT_TIP_MAX_BYTES = 1024 * 1024;
+export const isTextTip = (size: number, chunks: number): boolean => chunks === 1 && size <= TEXT_TIP_MAX_BYTES;
+
 export const STORAGE_FULL_MESSAGE = 'The server cannot take new uploads now: its storage is nearly full. Received tips are kept.';
 
 export const RESERVATIONS_FULL_MESSAGE =
-  'Too many large uploads are waiting for their bytes now; try again in a few minutes. Text tips and small files are still taken.';
+  'Too many uploads are waiting for their bytes now; try again in a few minutes. A message without files (one chunk of at most 1 MiB) is still taken.';
 
 export interface StorageWatch {
   /**
@@ -59,7 +67,7 @@ export interface StorageWatch {
    * for beside the reservations' unsent bytes; returns the bytes they can still take beyond what is
    * stored (the free room reserveUpload decides in), or undefined when the storage is not watched.
    */
-  check(size: number, now: Date): Promise<number | undefined>;
+  check(size: number, now: Date, textTip?: boolean): Promise<number | undefined>;
   /** an open of `size` bytes was made here since the last reading */
   noteOpened(size: number): void;
 }
@@ -99,14 +107,14 @@ export function createStorageWatch(options: {
   }
 
   return {
-    async check(size, now) {
+    async check(size, now, textTip = false) {
       if (!watchesDatabase && !limits.storagePath) return undefined;
       if (!reading || now.getTime() - reading.at >= refreshMs || now.getTime() < reading.at) {
         refreshing ??= refresh(now).finally(() => (refreshing = undefined));
         await refreshing;
       }
       // an early refusal before the dearer steps; reserveUpload decides again with fresh sums
-      if (reading!.unsent + openedSince + size > reading!.room) refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
+      if ((textTip ? 0 : reading!.unsent + openedSince) + size > reading!.room) refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
       return reading!.room;
     },
     noteOpened(size) {
@@ -148,7 +156,7 @@ const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken
  * in progress); the total counts uploads in progress and tips not yet downloaded. An open larger
  * than reserveSmallMax must also leave reserveSmallShare of the free room to small opens and keep
  * the unsent bytes of all reservations (and of new sources' reservations) within their shares of it
- * (migrations/0006_reservations.sql). `storageRoom` is StorageWatch.check's answer. All are sums
+ * (migrations/0006_reservations.sql, 0008_small_reservations.sql). `storageRoom` is StorageWatch.check's answer. All are sums
  * over indexed rows, under the lock: the adaptive price keeps the opens that reach here to about
  * the flood threshold a minute.
  */
@@ -159,7 +167,7 @@ export async function reserveUpload(
   storageRoom: number | undefined = undefined,
 ): Promise<ReservationOutcome> {
   // one statement (no transaction held by the client: a connection lost mid-way leaves nothing
-  // waiting), the function of migrations/0006_reservations.sql
+  // waiting), the function of migrations/0008_small_reservations.sql
   const room = storageRoom === undefined ? null : Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(storageRoom)));
   const [outcome] = rowsOf<{ outcome: string }>(
     await db.execute(sql`
@@ -168,7 +176,8 @@ export async function reserveUpload(
         ${r.pow.expiresDay}::date, ${r.size}::bigint, ${r.chunkSize}::int, ${r.chunks}::int, ${r.sha256}::text,
         ${r.sourceKeys?.publicKey ?? null}::text, ${r.sourceKeys?.lockedPrivateKey ?? null}::text, ${r.day}::date,
         ${limits.quotaSourcePerDay}::bigint, ${limits.quotaTotal}::bigint, ${room}::bigint, ${limits.reserveSmallMax}::bigint,
-        ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8, ${limits.reserveNewSourceShare}::float8)`),
+        ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8, ${limits.reserveNewSourceShare}::float8,
+        ${TEXT_TIP_MAX_BYTES}::bigint)`),
   );
   if (!outcome || !OUTCOMES.has(outcome.outcome)) throw new Error(`sealdrop_reserve_upload answered ${outcome?.outcome}`);
   return outcome.outcome as ReservationOutcome;

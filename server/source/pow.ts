@@ -37,15 +37,25 @@ export interface PowPrice {
 }
 
 /**
+ * Flood bits never lift a price past the largest upload's unflooded price plus this many bits
+ * (PROTOCOL.md "Pricing"): at base 16, 25 bits, about 17 minutes in Tor Browser "Safer".
+ */
+export const POW_CEILING_FLOOD_BITS = 2;
+
+/** The most an open may be asked at `base`: base + powSizeBits(MAX_CIPHERTEXT_BYTES) + POW_CEILING_FLOOD_BITS. */
+export const powCeiling = (base: number): number => base + powSizeBits(MAX_CIPHERTEXT_BYTES) + POW_CEILING_FLOOD_BITS;
+
+/**
  * The difficulty asked of an open of `size` bytes now (PROTOCOL.md "Pricing"): the base, plus the
- * size curve's bits, plus what a flood adds. A base of 0 switches proof of work off (tests, demos):
- * nothing is added then.
+ * size curve's bits, plus what a flood adds, but never more than powCeiling(base): a flood raises
+ * small opens by its full bits and the largest by two at most, so a 2 GiB upload costs minutes
+ * even then. A base of 0 switches proof of work off (tests, demos): nothing is added then.
  */
 export async function powPrice(base: number, load: PowLoad, size: number, now: Date): Promise<PowPrice> {
   if (base === 0) return { difficulty: 0, unflooded: 0 };
   // an announced size past the limit is refused as too_large by the shape check, not priced
   const unflooded = base + powSizeBits(Math.min(size, MAX_CIPHERTEXT_BYTES));
-  return { difficulty: unflooded + (await load.floodBits(now)), unflooded };
+  return { difficulty: Math.min(unflooded + (await load.floodBits(now)), Math.max(unflooded, powCeiling(base))), unflooded };
 }
 
 export interface VerifiedPow {

@@ -8,6 +8,7 @@ import type { NewsroomKey } from '../newsroom-key.ts';
 import { buildTestApp, demoNewsroomKey, type TestApp } from '../test-helpers.ts';
 import { answer, ciphertextFor, newLookupId, openUpload, post, sendTip, solvedPow } from './open.test-helpers.ts';
 import { floodBitsOf, POW_LOAD_REFRESH_MS } from './pow-load.ts';
+import { POW_CEILING_FLOOD_BITS, powCeiling } from './pow.ts';
 import { purgeExpired } from './purge.ts';
 
 let database: Database;
@@ -128,6 +129,28 @@ describe('the adaptive difficulty', () => {
     later(MAX_BITS * 60_000);
     await priceOf(a);
     expect(await powLoadRows()).toEqual([]);
+  });
+
+  it('never lifts a price past the largest upload\'s unflooded price plus two bits: a flood at its cap raises a text tip fully, 2 GiB by two bits', async () => {
+    const a = await build();
+    const bytes = await ciphertextFor(newsroomKey, 500);
+    const lookupId = newLookupId();
+    await sendTip(a.app, { bytes, lookupId, sourceKeys });
+    const sizeBits2G = (await priceOf(a, MAX_CIPHERTEXT_BYTES)) - BASE;
+    expect(sizeBits2G).toBe(7);
+    expect(powCeiling(BASE)).toBe(BASE + 7 + POW_CEILING_FLOOD_BITS);
+    // a flood this minute worth MAX_BITS bits (work ≥ threshold × 2^(MAX_BITS − 1)), as the processes write it
+    await database.db.execute(sql`insert into pow_load (bucket, work) values (${Math.floor(now.getTime() / 60_000)}::int, ${THRESHOLD * 2 ** MAX_BITS}::bigint)`);
+    later(POW_LOAD_REFRESH_MS);
+    expect(await priceOf(a)).toBe(BASE + MAX_BITS);
+    expect(await priceOf(a, 16 * 1024 * 1024)).toBe(BASE + 2 + MAX_BITS);
+    expect(await priceOf(a, 256 * 1024 * 1024)).toBe(BASE + 7 + 2);
+    expect(await priceOf(a, MAX_CIPHERTEXT_BYTES)).toBe(BASE + 7 + POW_CEILING_FLOOD_BITS);
+    // an open of 2 GiB with a token of the capped price opens; the flood's minute then decays away
+    const big = await answer(await openUpload(a.app, { bytes, lookupId, size: MAX_CIPHERTEXT_BYTES, chunkSize: 4 * 1024 * 1024, pow: await solvedPow(a.app, MAX_CIPHERTEXT_BYTES) }));
+    expect(big.status).toBe(201);
+    later((MAX_BITS + 1) * 60_000);
+    expect(await priceOf(a, MAX_CIPHERTEXT_BYTES)).toBe(BASE + 7);
   });
 
   it('holds steady while the flood goes on at the higher price (opens count the work they paid for)', async () => {

@@ -7,7 +7,9 @@ import type { NewsroomKey } from '../newsroom-key.ts';
 import { buildTestApp, countRows, demoNewsroomKey } from '../test-helpers.ts';
 import { createStorageWatch, DEFAULT_OPEN_LIMITS, type OpenLimits } from './open-limits.ts';
 import { answer, ciphertextFor, newLookupId, openUpload, post, putChunk, sendTip } from './open.test-helpers.ts';
+import { createChunkGate } from './chunk-gate.ts';
 import { purgeExpired, startPurgeTimer } from './purge.ts';
+import { tickOf } from './stale-uploads.ts';
 
 let database: Database;
 let newsroomKey: NewsroomKey;
@@ -89,21 +91,25 @@ describe('quotas', () => {
     expect(inProgress.status).toBe(201);
     const tips = await receivedTips();
     const before = await countRows(database.db);
-    for (const o of [{ bytes, lookupId }, { bytes, lookupId: newLookupId(), sourceKeys }]) {
+    // uploads of several chunks count what is reserved, not yet sent
+    for (const o of [{ bytes, lookupId, chunkSize: KB }, { bytes, lookupId: newLookupId(), sourceKeys, chunkSize: KB }]) {
       const refused = await answer(await openUpload(t.app, o));
       expect(refused).toMatchObject({ status: 507, body: { error: 'quota_full' } });
     }
     expect(await countRows(database.db)).toEqual(before);
+    // a text tip (one chunk, at most 1 MiB) counts only what is stored: room for one more, then none
+    await sendTip(t.app, { bytes, lookupId });
+    expect(await answer(await openUpload(t.app, { bytes, lookupId }))).toMatchObject({ status: 507, body: { error: 'quota_full' } });
     // the upload already open goes on and is received
     let last;
     for (let i = 0; i * KB < bytes.length; i++) {
       last = await answer(await putChunk(t.app, inProgress.body.uploadId, i, bytes.subarray(i * KB, (i + 1) * KB)));
     }
     expect(last?.body.complete).toBe(true);
-    expect((await receivedTips()).length).toBe(tips.length + 1);
-    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(3);
-    // a downloaded tip no longer counts against the total
-    await database.db.execute(sql`update submissions set status = 'downloaded', downloaded_day = '2026-06-04' where id = ${tips[0]!.id}::uuid`);
+    expect((await receivedTips()).length).toBe(tips.length + 2);
+    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(4);
+    // downloaded tips no longer count against the total
+    await database.db.execute(sql`update submissions set status = 'downloaded', downloaded_day = '2026-06-04' where id in (${tips[0]!.id}::uuid, ${tips[1]!.id}::uuid)`);
     await sendTip(t.app, { bytes, lookupId });
   });
 });
@@ -144,64 +150,106 @@ describe('storage', () => {
     expect((await openUpload(t.app, { bytes, lookupId, sourceKeys })).status).toBe(507);
     now = new Date(now.getTime() + 1000);
     await sendTip(t.app, { bytes, lookupId, sourceKeys });
-    // what this process opened since the reading counts against the room left
-    expect((await openUpload(t.app, { bytes, lookupId })).status).toBe(507);
+    // what this process opened since the reading counts against the room left (an upload of several chunks)
+    expect((await openUpload(t.app, { bytes, lookupId, chunkSize: KB })).status).toBe(507);
   });
 });
 
 describe('stale uploads', () => {
   const minutes = (start: string, m: number) => new Date(Date.parse(start) + m * 60_000);
 
-  it('an upload that received no chunk is freed after the lease; one that received bytes may idle longer, in proportion', async () => {
+  it('an upload that received no chunk is freed after the lease; idle time grows by a minute per MiB received, not by the share of its size', async () => {
     const start = '2026-06-07T09:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
     const bytes = await ciphertextFor(newsroomKey, 3 * KB);
-    const chunkSize = Math.ceil(bytes.length / 3);
-    const t = await app({ quotaTotal: 3 * bytes.length });
+    const filler = new Uint8Array(3 * MiB).fill(7);
+    const t = await app({});
     const lookupId = newLookupId();
     await sendTip(t.app, { bytes, lookupId, sourceKeys });
-    const silent = await answer(await openUpload(t.app, { bytes, lookupId, chunkSize }));
-    const sending = await answer(await openUpload(t.app, { bytes, lookupId, chunkSize }));
-    expect([silent.status, sending.status]).toEqual([201, 201]);
-    await putChunk(t.app, sending.body.uploadId, 0, bytes.subarray(0, chunkSize));
-    expect((await openUpload(t.app, { bytes, lookupId })).status).toBe(507);
+    const silent = await answer(await openUpload(t.app, { bytes, lookupId, size: 4 * MiB, chunkSize: 32 * KB }));
+    // half of a small reservation, in 32 KiB chunks: 2 MiB (under the share rule it would have bought 175 minutes)
+    const half = await answer(await openUpload(t.app, { bytes, lookupId, size: 4 * MiB, chunkSize: 32 * KB }));
+    // 3 MiB of a 64 MiB upload
+    const large = await answer(await openUpload(t.app, { bytes, lookupId, size: 64 * MiB, chunkSize: MiB }));
+    expect([silent.status, half.status, large.status]).toEqual([201, 201, 201]);
+    for (let i = 0; i < 64; i++) expect((await putChunk(t.app, half.body.uploadId, i, filler.subarray(0, 32 * KB))).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await putChunk(t.app, large.body.uploadId, i, filler.subarray(0, MiB))).status).toBe(200);
     const sweep = () => purgeExpired(database.db, clock, 6, 10);
+    const alive = async () => {
+      const ids = [silent, half, large].map((u) => u.body.uploadId as string);
+      const statuses = await Promise.all(ids.map(async (id) => (await t.app.request(`/api/v1/uploads/${id}`)).status));
+      return statuses.map((s) => s === 200);
+    };
 
-    // the first sweep sees both; the silent one holds its bytes for the lease only
+    // the first sweep sees them; the silent one holds its bytes for the lease only
     expect((await sweep()).staleUploads).toBe(0);
     now = minutes(start, 9);
     expect((await sweep()).staleUploads).toBe(0);
+    now = minutes(start, 10);
+    expect((await sweep()).staleUploads).toBe(1);
+    expect(await alive()).toEqual([false, true, true]);
+    // 2 MiB received: lease + 2 minutes; 3 MiB: lease + 3
     now = minutes(start, 11);
-    expect((await sweep()).staleUploads).toBe(1);
-    expect((await t.app.request(`/api/v1/uploads/${silent.body.uploadId}`)).status).toBe(404);
-    // its room is free again at once
-    const third = await answer(await openUpload(t.app, { bytes, lookupId, chunkSize }));
-    expect(third.status).toBe(201);
-
-    // a third of its bytes received: 10 + 350 / 3 minutes (about 126) of idle time
-    now = minutes(start, 120);
-    await sweep();
-    expect((await t.app.request(`/api/v1/uploads/${sending.body.uploadId}`)).status).toBe(200);
-    // a second chunk (two thirds: about 243 minutes) counts from the sweep that sees it
-    await putChunk(t.app, sending.body.uploadId, 1, bytes.subarray(chunkSize, 2 * chunkSize));
-    now = minutes(start, 121);
     expect((await sweep()).staleUploads).toBe(0);
-    // the third upload, opened after the sweep of minute 11, was first seen at minute 120
-    now = minutes(start, 131);
+    now = minutes(start, 12);
     expect((await sweep()).staleUploads).toBe(1);
-    now = minutes(start, 121 + 235);
-    expect((await sweep()).staleUploads).toBe(0);
-    now = minutes(start, 121 + 250);
+    expect(await alive()).toEqual([false, false, true]);
+    now = minutes(start, 13);
     expect((await sweep()).staleUploads).toBe(1);
-    expect((await t.app.request(`/api/v1/uploads/${sending.body.uploadId}`)).status).toBe(404);
+    expect(await alive()).toEqual([false, false, false]);
     expect(rowsOf(await database.db.execute(sql`select 1 from chunks c left join submissions s on s.id = c.submission_id where s.id is null`))).toEqual([]);
-    // the tip received before is still there, and the room is free again
-    await sendTip(t.app, { bytes, lookupId });
-    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(2);
-    // the sweep's notes about uploads in progress go once they are received
+    // the tip received before is still there
+    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(1);
     await sweep();
     expect(rowsOf(await database.db.execute(sql`select 1 from upload_progress`))).toEqual([]);
+  });
+
+  it('a chunk body still arriving at the minimum rate keeps its upload past the lease; a trickle below it does not', async () => {
+    const start = '2026-06-09T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    // the gate's minute shortened to half a second; the rate is the default's (2000 B/s)
+    const t = await app({}, { chunkGate: createChunkGate({ flowMarkMs: 500 }) });
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const lookupId = newLookupId();
+    await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+    const open = () => openUpload(t.app, { bytes: text, lookupId, size: 64 * MiB, chunkSize: 4 * MiB }).then(answer);
+    const [flowing, trickling] = [await open(), await open()];
+    const sweep = () => purgeExpired(database.db, clock, 6, 10);
+    expect((await sweep()).staleUploads).toBe(0);
+    // past the lease: no chunk stored for either, one body at about 5 kB/s, the other at 10 B/s
+    now = minutes(start, 11);
+    const dribble = (uploadId: string, piece: number, everyMs: number) => {
+      let pulls = 0;
+      let stopped = false;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((r) => setTimeout(r, everyMs));
+          if (stopped) return controller.error(new Error('stopped'));
+          pulls++;
+          controller.enqueue(new Uint8Array(piece));
+        },
+      });
+      const answered = t.app.request(`/api/v1/uploads/${uploadId}/chunks/0`, {
+        method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body, duplex: 'half',
+      } as RequestInit);
+      return { pulls: () => pulls, stop: () => ((stopped = true), answered) };
+    };
+    const fast = dribble(flowing.body.uploadId, 1024, 200);
+    const slow = dribble(trickling.body.uploadId, 1, 100);
+    const ticks = async () => new Map(rowsOf<{ id: string; tick: number }>(await database.db.execute(sql`select submission_id as id, tick from upload_progress`)).map((r) => [r.id, Number(r.tick)]));
+    // the flowing body marks its upload with the current minute; the trickle has passed several marks by then
+    await waitFor(async () => [...(await ticks()).values()].includes(tickOf(now)) && slow.pulls() >= 25);
+    expect([...(await ticks()).values()].filter((x) => x === tickOf(now))).toHaveLength(1);
+    expect((await sweep()).staleUploads).toBe(1);
+    expect((await t.app.request(`/api/v1/uploads/${flowing.body.uploadId}`)).status).toBe(200);
+    expect((await t.app.request(`/api/v1/uploads/${trickling.body.uploadId}`)).status).toBe(404);
+    await Promise.all([fast.stop(), slow.stop()]);
+    // once its body stops, the kept upload has the lease again from its mark
+    now = minutes(start, 11 + 10);
+    expect((await sweep()).staleUploads).toBe(1);
+    expect((await t.app.request(`/api/v1/uploads/${flowing.body.uploadId}`)).status).toBe(404);
   });
 
   it('an upload receiving chunks keeps its reservation however long it takes, and the purge timer sweeps between purges', async () => {
@@ -338,6 +386,40 @@ describe('reservations (the attack: many never-sent 2 GiB opens from fresh sourc
     }
     expect(statuses).toEqual([...Array(4).fill('created'), '507 quota_full', '507 quota_full']);
     for (let i = 0; i < 5; i++) await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+  });
+
+  it('small reservations have their own pool (new sources a share of it); text tips are decided by stored bytes only, never refused by reservations', async () => {
+    now = new Date('2026-06-14T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    // the second attack, scaled: 512 MiB in all, a 64 MiB small pool, new sources 20 % of it (12.8 MiB)
+    const t = await app({ quotaTotal: 512 * MiB, reserveSmallShare: 64 * MiB, reserveUnsentShare: 1, reserveNewSourceShare: 0.2 });
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const returning = newLookupId();
+    await sendTip(t.app, { bytes: text, lookupId: returning, sourceKeys });
+    const tips = await receivedTips();
+    const small = (o: { lookupId: string; sourceKeys?: typeof sourceKeys }) =>
+      openUpload(t.app, { bytes: text, size: 4 * MiB, chunkSize: 32 * KB, ...o }).then(answer);
+    const tally = (rs: { status: number; body: { error?: string } }[]) => rs.map((r) => (r.status === 201 ? 'created' : `${r.status} ${r.body.error}`));
+
+    const fresh = [];
+    for (let i = 0; i < 5; i++) fresh.push(await small({ lookupId: newLookupId(), sourceKeys }));
+    expect(tally(fresh)).toEqual([...Array(3).fill('created'), '507 reservations_full', '507 reservations_full']);
+    // a text tip from a new source still opens and arrives
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    // returning sources fill the rest of the pool (16 in all), then are refused too
+    const back = [];
+    for (let i = 0; i < 14; i++) back.push(await small({ lookupId: returning }));
+    expect(tally(back)).toEqual([...Array(13).fill('created'), '507 reservations_full']);
+    // large opens still have their room (512 − 64 MiB less the stored bytes: six of 64 MiB)
+    const large = [];
+    for (let i = 0; i < 7; i++) large.push(await answer(await openUpload(t.app, { bytes: text, lookupId: returning, size: 64 * MiB, chunkSize: 4 * MiB })));
+    expect(tally(large)).toEqual([...Array(6).fill('created'), '507 quota_full']);
+    // every reservation full: text tips (one chunk, at most 1 MiB) from new and returning sources still get in
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    await sendTip(t.app, { bytes: text, lookupId: returning });
+    // a one-chunk open past 1 MiB is not a text tip: the pool refuses it
+    expect(tally([await answer(await openUpload(t.app, { bytes: text, lookupId: returning, size: 2 * MiB, chunkSize: 2 * MiB }))])).toEqual(['507 reservations_full']);
+    expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
   });
 
   it('concurrent opens on two servers (one database, several connections) never pass the bounds', async () => {

@@ -2,11 +2,15 @@
  * @module server/source/stale-uploads — an upload that sits idle too long is deleted, and the bytes
  * it reserved against the quotas are free again (OPERATIONS.md "Under attack"). How long it may sit
  * idle grows with what it has received: an upload that received no chunk holds its reservation for
- * the lease (UPLOAD_LEASE_MINUTES, 10 by default) only; one that received a fraction f of its bytes
- * may sit idle for lease + f × (UPLOAD_STALE_HOURS − lease). Holding storage for hours costs
- * sending the bytes, not only the proof of work.
+ * the lease (UPLOAD_LEASE_MINUTES, 10 by default) only; one that received B bytes may sit idle for
+ * lease + ⌊B / 1 MiB⌋ minutes (IDLE_TICKS_PER_MIB), at most UPLOAD_STALE_HOURS: absolute bytes, not
+ * the share of its size, so tiny chunks into small reservations buy nothing. Holding storage for
+ * hours costs sending the bytes, not only the proof of work.
  *
- * Nothing on the chunk path records a time: the sweep (run every SWEEP_INTERVAL_MS by the purge
+ * Bytes still arriving count too: while a chunk's body flows at the gate's minimum rate
+ * (2000 B/s over a minute, server/source/chunk-gate.ts) the app marks the upload's row with the
+ * current tick (markUploadFlowing), so an honest slow link's first chunks, longer than the lease,
+ * keep their upload. Otherwise the sweep (run every SWEEP_INTERVAL_MS by the purge
  * timer, in every process) counts each upload's chunks and keeps, in `upload_progress`, that count
  * and the sweep tick (a minute) at which it last changed. Every step is idempotent, so several
  * processes sweeping at once reach the same result. A received upload's row is deleted by the
@@ -23,6 +27,21 @@ export const DEFAULT_LEASE_MINUTES = 10;
 
 export const tickOf = (now: Date): number => Math.floor(now.getTime() / SWEEP_TICK_MS);
 
+/** idle minutes an upload earns, beyond the lease, for each MiB it has received (up to the stale time) */
+export const IDLE_TICKS_PER_MIB = 1;
+
+/**
+ * Marks an upload alive now (a chunk's body is flowing for it at the gate's minimum rate:
+ * server/source/chunk-gate.ts): its idle time starts again, on every process's sweep.
+ */
+export async function markUploadFlowing(db: Db, submissionId: string, now: Date): Promise<void> {
+  await db.execute(sql`
+    insert into upload_progress (submission_id, chunks, tick)
+    select s.id, (select count(*) from chunks c where c.submission_id = s.id)::int, ${tickOf(now)}::int
+    from submissions s where s.id = ${submissionId}::uuid and s.status = 'uploading'
+    on conflict (submission_id) do update set chunks = excluded.chunks, tick = greatest(upload_progress.tick, excluded.tick)`);
+}
+
 /**
  * Notes what changed since the last sweep, then deletes the uploads idle past their time; returns
  * how many. An upload is first seen (and its idle time starts) at the first sweep after its open.
@@ -37,14 +56,15 @@ export async function sweepStaleUploads(db: Db, now: Date, staleHours: number, l
     from submissions s where s.status = 'uploading'
     on conflict (submission_id) do update set chunks = excluded.chunks, tick = excluded.tick
     where upload_progress.chunks <> excluded.chunks`);
-  // the idle ticks allowed: the lease, plus the rest of the stale time in proportion to the bytes
-  // received; a chunk that arrived since the statement above keeps its upload (the count is compared again)
+  // the idle ticks allowed: the lease, plus IDLE_TICKS_PER_MIB for each whole MiB received, up to
+  // the stale time; a chunk that arrived since the statement above keeps its upload (the count is compared again)
   const deleted = rowsOf<{ id: string }>(
     await db.execute(sql`
       delete from submissions s using upload_progress p
       where p.submission_id = s.id and s.status = 'uploading'
         and p.tick <= ${tick}::int - (${leaseTicks}::bigint
-          + (${staleTicks - leaseTicks}::bigint * least(s.size, s.chunk_size::bigint * p.chunks)) / s.size)
+          + least(${staleTicks - leaseTicks}::bigint,
+            (${IDLE_TICKS_PER_MIB}::bigint * least(s.size, s.chunk_size::bigint * p.chunks)) / 1048576))
         and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
       returning s.id`),
   );

@@ -18,7 +18,7 @@ import { randomHandle } from './handles.ts';
 import { KeyCheckBusyError, KeyCheckTimeoutError, type KeyCheck } from './key-check-pool.ts';
 import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
-import { RESERVATIONS_FULL_MESSAGE, reserveUpload, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
+import { isTextTip, RESERVATIONS_FULL_MESSAGE, reserveUpload, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
 import { powPrice, verifyPow } from './pow.ts';
 import type { PowLoad } from './pow-load.ts';
 
@@ -87,7 +87,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   const pow = await verifyPow(deps.serverSecret, price.difficulty, now, request.pow.token, request.pow.nonce);
   checkUploadShape(request.size, request.chunkSize, request.chunks);
   // a full server refuses before the dearer steps
-  const storageRoom = await deps.storage.check(request.size, now);
+  const storageRoom = await deps.storage.check(request.size, now, isTextTip(request.size, request.chunks));
   const lookupHash = hashLookupId(request.lookupId);
   const returning = !request.sourceKeys;
   if (request.sourceKeys) {
