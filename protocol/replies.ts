@@ -11,7 +11,7 @@ import {
 } from 'openpgp';
 import { readPackets } from './_packets.ts';
 import { OpenPgpCheckError } from './errors.ts';
-import { MAX_REPLY_BYTES, MAX_REPLY_SIGNATURE_BYTES } from './limits.ts';
+import { MAX_ARMORED_REPLY_CHARS, MAX_REPLY_BYTES, MAX_REPLY_SIGNATURE_BYTES } from './limits.ts';
 import { paddedLength } from './padme.ts';
 import { encryptToKeys } from './source-keys.ts';
 
@@ -29,8 +29,7 @@ export type OpenedReply = { ok: true; text: string; signedAt: number; signatureI
 
 /** Signature and one-pass signature packets a reply may hold (one newsroom signature, perhaps an editor's): more are refused unverified, as `unreadable`. */
 export const MAX_REPLY_SIGNATURES = 4;
-/** An armored reply of MAX_REPLY_BYTES: base64 with line breaks, headers and checksum. */
-const MAX_ARMORED_REPLY_CHARS = Math.ceil(MAX_REPLY_BYTES / 3) * 4 * (65 / 64) + 1024;
+
 
 /**
  * The notation (RFC 4880 §5.2.3.16, user namespace) in the hashed area of the newsroom's inner
