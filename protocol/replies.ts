@@ -217,8 +217,9 @@ export async function openReply(
       const tag = (p.constructor as { tag?: number }).tag;
       return tag === enums.packet.signature || tag === enums.packet.onePassSignature;
     });
-    // Counted before any is verified: each verification costs a hash of the whole text.
-    if (signaturePackets.length > 2 * MAX_REPLY_SIGNATURES) return { ok: false, problem: 'unreadable' };
+    // Counted before any is verified: each verification costs a hash of the whole text. (OpenPGP.js
+    // lists a one-pass signature and keeps its trailing signature packet aside, so each counts once.)
+    if (signaturePackets.length > MAX_REPLY_SIGNATURES) return { ok: false, problem: 'unreadable' };
     const literal = decrypted.getLiteralData();
     if (!(literal instanceof Uint8Array)) return { ok: false, problem: 'unreadable' };
     data = literal;
