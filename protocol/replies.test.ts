@@ -6,7 +6,7 @@ import { MAX_REPLY_BYTES } from './limits.ts';
 import { paddedLength } from './padme.ts';
 import { replayReply } from './testdata/reply-cases.ts';
 import { checkReplySignature, MAX_REPLY_SIGNATURES, openReply, REPLY_RECIPIENT_NOTATION, replyRecipientNotation, sealReply } from './replies.ts';
-import { encryptToKeys, generateSourceKeys } from './source-keys.ts';
+import { affordableToUnlock, encryptToKeys, generateSourceKeys } from './source-keys.ts';
 
 const DEMO_SECRET = readFileSync(new URL('../keys.example/newsroom.sec.asc', import.meta.url), 'utf8');
 const SOURCE_PASSPHRASE = 's'.repeat(64);
@@ -318,3 +318,19 @@ async function wrapInCompressedPacket(message: Uint8Array, key: openpgp.PrivateK
   outer.push(compressed);
   return (await openpgp.encrypt({ message: new openpgp.Message(outer as never), encryptionKeys: [sourcePublic], format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed } })) as Uint8Array;
 }
+
+describe('affordableToUnlock', () => {
+  it('refuses a served key locked with an Argon2 S2K dearer than MAX_ARGON2, and takes the iterated S2K source keys use', async () => {
+    const lockWith = async (passes: number) => {
+      const { privateKey } = await openpgp.generateKey({
+        type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], passphrase: 'p', format: 'object',
+        config: { aeadProtect: true, s2kType: openpgp.enums.s2k.argon2, s2kArgon2Params: { passes, parallelism: 1, memoryExponent: 10 } },
+      });
+      return privateKey;
+    };
+    expect(affordableToUnlock(await lockWith(3))).toBe(true);
+    expect(affordableToUnlock(await lockWith(4))).toBe(false);
+    const keys = await generateSourceKeys(SOURCE_PASSPHRASE, newsroomPublic);
+    expect(affordableToUnlock(await openpgp.readPrivateKey({ armoredKey: keys.lockedPrivateKey }))).toBe(true);
+  });
+});
