@@ -242,7 +242,9 @@ async function renderPage(
     .replace('<!-- header -->', partials.header)
     .replace('<!-- tip-form -->', partials.tipForm)
     .replace('<!-- language-options -->', languageOptions(language))
-    .replace('<!-- wordlist -->', page === 'index' ? WORDLIST_FIELD : '');
+    .replace('<!-- wordlist -->', page === 'index' ? WORDLIST_FIELD : '')
+    // Replies on the return page are checked against the same key: its box says so.
+    .replace('data-i18n="key_fingerprint_label"', page === 'return' ? 'data-i18n="key_fingerprint_label_return"' : 'data-i18n="key_fingerprint_label"');
   html = fillCatalogue(html, catalogue, language);
   html = localiseLinks(html, page, language);
   // After the links were localised: these name the other languages' pages as they are.

@@ -152,7 +152,10 @@ codenameForm.addEventListener('submit', async (event) => {
     show(codenameForm, false);
   } catch (error) {
     const unknown = error instanceof ApiError && error.code === 'unknown_codename';
-    page.setText(lookupError, unknown ? 'unknown_codename' : error instanceof ApiError && error.retryable ? 'error_network' : 'error_server', {
+    const key = unknown ? 'unknown_codename'
+      : error instanceof ApiError && error.code === 'bad_answer' ? 'lookup_bad_answer'
+      : error instanceof ApiError && error.retryable ? 'error_network' : 'error_server';
+    page.setText(lookupError, key, {
       code: (error as { code?: string }).code ?? 'error',
     });
     show(lookupError, true);
@@ -193,8 +196,7 @@ async function showAccount(found: LookupAnswer): Promise<void> {
       replies: found.replies.map(({ id, message }) => ({ id, message })),
     })
     .catch(() => []);
-  const opened = new Map(decrypted.map((r) => [r.id, r]));
-  replies.replaceChildren(...found.replies.map((r) => renderReply(r.id, r.day, opened.get(r.id))));
+  replies.replaceChildren(...arrangeReplies(found.replies, decrypted).map((r) => renderReply(r.ids, r.day, r.opened)));
   show(noReplies, found.replies.length === 0);
   show(account, true);
   account.querySelector('h2')?.setAttribute('tabindex', '-1');
@@ -211,7 +213,33 @@ const REFUSED: Record<ReplyProblem, MessageKey> = {
   not_for_you: 'reply_not_for_you',
 };
 
-function renderReply(id: string, day: string, opened: { text?: string; problem?: ReplyProblem } | undefined): HTMLElement {
+type Opened = { text?: string; problem?: ReplyProblem; signedAt?: number; signatureId?: string };
+
+/**
+ * What the page shows of the server's replies (PROTOCOL.md, "Replies"): a verified reply under the
+ * UTC day its newsroom signature was made (the server's `day` is not shown for it), once however
+ * many copies of the same signature the server sends (its delete button deletes every copy), in the
+ * order of those signed times; then the refused ones, in the server's order, under the server's
+ * (checked) day.
+ */
+function arrangeReplies(served: LookupAnswer['replies'], decrypted: ({ id: string } & Opened)[]): { ids: string[]; day: string; opened: Opened | undefined }[] {
+  const opened = new Map(decrypted.map((r) => [r.id, r]));
+  const verified = new Map<string, { ids: string[]; day: string; signedAt: number; opened: Opened }>();
+  const refused: { ids: string[]; day: string; opened: Opened | undefined }[] = [];
+  for (const r of served) {
+    const o = opened.get(r.id);
+    if (o?.text === undefined || o.signedAt === undefined || o.signatureId === undefined) {
+      refused.push({ ids: [r.id], day: r.day, opened: o });
+      continue;
+    }
+    const seen = verified.get(o.signatureId);
+    if (seen) seen.ids.push(r.id);
+    else verified.set(o.signatureId, { ids: [r.id], day: new Date(o.signedAt).toISOString().slice(0, 10), signedAt: o.signedAt, opened: o });
+  }
+  return [...[...verified.values()].sort((a, b) => a.signedAt - b.signedAt), ...refused];
+}
+
+function renderReply(ids: string[], day: string, opened: Opened | undefined): HTMLElement {
   const article = document.createElement('article');
   article.dataset.testid = 'reply';
   const heading = document.createElement('h3');
@@ -232,7 +260,7 @@ function renderReply(id: string, day: string, opened: { text?: string; problem?:
   remove.addEventListener('click', async () => {
     remove.disabled = true;
     try {
-      await deleteReply(lookupId!, id);
+      for (const id of ids) await deleteReply(lookupId!, id);
       article.remove();
       page.setText(replyNote, 'reply_deleted');
       show(noReplies, replies.children.length === 0);

@@ -36,6 +36,13 @@ export const MIN_PADDED_BYTES = 4096;
 export const MAX_ENVELOPE_BYTES = MAX_CIPHERTEXT_BYTES - 64 * 1024;
 
 export const MAX_REPLY_BYTES = 1024 * 1024;
+/** A reply of MAX_REPLY_BYTES armored: base64 in 64-character lines, headers and checksum. */
+export const MAX_ARMORED_REPLY_CHARS = Math.ceil(MAX_REPLY_BYTES / 3) * 4 * (65 / 64) + 1024;
+/** The armored source keys the server accepts (server/app.ts), and so the page takes back. */
+export const MAX_ARMORED_KEY_CHARS = 32 * 1024;
+/** Statuses and replies the return page takes in one lookup answer; a longer list is refused as the server's error. */
+export const MAX_LOOKUP_SUBMISSIONS = 10_000;
+export const MAX_LOOKUP_REPLIES = 1_000;
 /**
  * A reply's detached signature, binary or armored: an RSA-4096 signature with OpenPGP.js's salt
  * notation is about 600 bytes binary, 900 armored; an Ed25519 one under 200.

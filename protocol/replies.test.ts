@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OpenPgpCheckError } from './errors.ts';
+import { MAX_REPLY_BYTES } from './limits.ts';
 import { paddedLength } from './padme.ts';
 import { replayReply } from './testdata/reply-cases.ts';
-import { checkReplySignature, openReply, REPLY_RECIPIENT_NOTATION, replyRecipientNotation, sealReply } from './replies.ts';
-import { encryptToKeys, generateSourceKeys } from './source-keys.ts';
+import { checkReplySignature, MAX_REPLY_SIGNATURES, openReply, REPLY_RECIPIENT_NOTATION, replyRecipientNotation, sealReply } from './replies.ts';
+import { affordableToUnlock, encryptToKeys, generateSourceKeys } from './source-keys.ts';
 
 const DEMO_SECRET = readFileSync(new URL('../keys.example/newsroom.sec.asc', import.meta.url), 'utf8');
 const SOURCE_PASSPHRASE = 's'.repeat(64);
@@ -69,8 +70,8 @@ describe('sealReply', () => {
     const four = await sealReply(utf8('No.!'), sourcePublic, newsroom);
     expect(three.message.length).toBe(four.message.length);
     expect(three.message.length).toBe(paddedLength(three.message.length));
-    expect(await openReply(three.message, sourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'Yes' });
-    expect(await openReply(four.message, sourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'No.!' });
+    expect(await openReply(three.message, sourcePrivate, newsroomPublic)).toMatchObject({ ok: true, text: 'Yes' });
+    expect(await openReply(four.message, sourcePrivate, newsroomPublic)).toMatchObject({ ok: true, text: 'No.!' });
   });
 
   it('lands exactly on a PADMÉ size for lengths around the packet-header and PADMÉ steps', async () => {
@@ -138,6 +139,40 @@ describe('checkReplySignature', () => {
 });
 
 describe('openReply', () => {
+
+  it('dates a reply by its signature, not by any clock, and gives every copy of one signed reply the same signatureId', async () => {
+    const signedOn = new Date('2026-03-04T23:59:58Z');
+    const once = (await openpgp.sign({
+      message: await openpgp.createMessage({ binary: utf8('the same words') }),
+      signingKeys: newsroom, signatureNotations: [replyRecipientNotation(sourcePublic)], date: signedOn, format: 'object',
+    }));
+    const encryptAgain = async () => (await openpgp.encrypt({ message: once, encryptionKeys: [sourcePublic, newsroomPublic], format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed } })) as Uint8Array;
+    const [a, b] = [await encryptAgain(), await encryptAgain()];
+    expect(a).not.toEqual(b);
+    const openedA = await openReply(a, sourcePrivate, newsroomPublic);
+    const openedB = await openReply(b, sourcePrivate, newsroomPublic);
+    expect(openedA).toMatchObject({ ok: true, text: 'the same words', signedAt: signedOn.getTime() });
+    expect(openedA.ok && openedB.ok && openedA.signatureId === openedB.signatureId).toBe(true);
+    const fresh = await openReply(await signedBy(newsroom, 'the same words'), sourcePrivate, newsroomPublic);
+    expect(fresh.ok && openedA.ok && fresh.signatureId !== openedA.signatureId).toBe(true);
+  });
+
+  it('refuses a reply larger than MAX_REPLY_BYTES, and one with more than MAX_REPLY_SIGNATURES signatures, as unreadable without verifying', async () => {
+    const big = await encryptToKeys(new Uint8Array(MAX_REPLY_BYTES + 1).fill(0x61), [sourcePublic, newsroomPublic]);
+    expect(await openReply(big, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'unreadable' });
+    expect(await openReply(openpgp.armor(openpgp.enums.armor.message, big), sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'unreadable' });
+    const signers = Array.from({ length: MAX_REPLY_SIGNATURES + 1 }, () => newsroom);
+    const many = (await openpgp.encrypt({
+      message: await openpgp.createMessage({ binary: utf8('many') }), encryptionKeys: [sourcePublic, newsroomPublic], signingKeys: signers,
+      signatureNotations: [replyRecipientNotation(sourcePublic)], format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
+    })) as Uint8Array;
+    expect(await openReply(many, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'unreadable' });
+    const few = (await openpgp.encrypt({
+      message: await openpgp.createMessage({ binary: utf8('two') }), encryptionKeys: [sourcePublic, newsroomPublic], signingKeys: [newsroom, newsroom],
+      signatureNotations: [replyRecipientNotation(sourcePublic)], format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
+    })) as Uint8Array;
+    expect(await openReply(few, sourcePrivate, newsroomPublic)).toMatchObject({ ok: true, text: 'two' });
+  });
   it('refuses an unsigned reply, one signed by another key, and an undecryptable one, saying which', async () => {
     const unsigned = await encryptToKeys(utf8('send your name'), [sourcePublic, newsroomPublic]);
     expect(await openReply(unsigned, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'unsigned' });
@@ -168,21 +203,21 @@ describe('openReply', () => {
     const [a, b] = [await keysOf('v'.repeat(64)), await keysOf('w'.repeat(64))];
     expect(a.public.getFingerprint()).toMatch(/^[0-9a-f]{64}$/);
     const { message } = await sealReply(utf8('v6 reply'), a.public, v6Newsroom);
-    expect(await openReply(message, a.private, v6Newsroom.toPublic())).toEqual({ ok: true, text: 'v6 reply' });
+    expect(await openReply(message, a.private, v6Newsroom.toPublic())).toMatchObject({ ok: true, text: 'v6 reply' });
     const replayed = await replayReply(message, a.private, [b.public, v6Newsroom.toPublic()]);
     expect(await openReply(replayed, b.private, v6Newsroom.toPublic())).toEqual({ ok: false, problem: 'not_for_you' });
   });
 
   it('refuses a genuine reply to one source re-encrypted to another as not_for_you, and shows it to its own source', async () => {
     const { message } = await sealReply(utf8('We got your files.'), otherSourcePublic, newsroom);
-    expect(await openReply(message, otherSourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'We got your files.' });
+    expect(await openReply(message, otherSourcePrivate, newsroomPublic)).toMatchObject({ ok: true, text: 'We got your files.' });
     // The attacker is the other source (or anyone who read that reply): the signed data, re-encrypted.
     const replayed = await replayReply(message, otherSourcePrivate, [sourcePublic, newsroomPublic]);
     expect(await openReply(replayed, sourcePrivate, newsroomPublic)).toEqual({ ok: false, problem: 'not_for_you' });
     // The same packets encrypted back to the source they name still open: the check is the binding, not the route.
-    expect(await openReply(await replayReply(message, otherSourcePrivate, [otherSourcePublic]), otherSourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'We got your files.' });
+    expect(await openReply(await replayReply(message, otherSourcePrivate, [otherSourcePublic]), otherSourcePrivate, newsroomPublic)).toMatchObject({ ok: true, text: 'We got your files.' });
     // The newsroom opening its own copy names the source it expects.
-    expect(await openReply(message, newsroom, newsroomPublic, otherSourcePublic.getFingerprint())).toEqual({ ok: true, text: 'We got your files.' });
+    expect(await openReply(message, newsroom, newsroomPublic, otherSourcePublic.getFingerprint())).toMatchObject({ ok: true, text: 'We got your files.' });
     expect(await openReply(message, newsroom, newsroomPublic, sourcePublic.getFingerprint())).toEqual({ ok: false, problem: 'not_for_you' });
   });
 
@@ -203,7 +238,7 @@ describe('openReply', () => {
       expect(await openReply(await signedBy(newsroom, 'x', notations), sourcePrivate, newsroomPublic), name).toEqual({ ok: false, problem: 'not_for_you' });
     }
     // Twice the right one is still only the right one.
-    expect(await openReply(await signedBy(newsroom, 'x', [...withValue(fingerprint), ...withValue(fingerprint)]), sourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'x' });
+    expect(await openReply(await signedBy(newsroom, 'x', [...withValue(fingerprint), ...withValue(fingerprint)]), sourcePrivate, newsroomPublic)).toMatchObject({ ok: true, text: 'x' });
   });
 
   it('does not take the notation from the unhashed area, which anyone can add without breaking the signature', async () => {
@@ -265,8 +300,8 @@ describe('openReply', () => {
 
   it('shows a signed reply without padding (as gpg makes it), armored or binary', async () => {
     const plain = await signedBy(newsroom, 'made elsewhere\n');
-    expect(await openReply(plain, sourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'made elsewhere\n' });
-    expect(await openReply(openpgp.armor(openpgp.enums.armor.message, plain), sourcePrivate, newsroomPublic)).toEqual({ ok: true, text: 'made elsewhere\n' });
+    expect(await openReply(plain, sourcePrivate, newsroomPublic)).toMatchObject({ ok: true, text: 'made elsewhere\n' });
+    expect(await openReply(openpgp.armor(openpgp.enums.armor.message, plain), sourcePrivate, newsroomPublic)).toMatchObject({ ok: true, text: 'made elsewhere\n' });
   });
 });
 
@@ -283,3 +318,19 @@ async function wrapInCompressedPacket(message: Uint8Array, key: openpgp.PrivateK
   outer.push(compressed);
   return (await openpgp.encrypt({ message: new openpgp.Message(outer as never), encryptionKeys: [sourcePublic], format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed } })) as Uint8Array;
 }
+
+describe('affordableToUnlock', () => {
+  it('refuses a served key locked with an Argon2 S2K dearer than MAX_ARGON2, and takes the iterated S2K source keys use', async () => {
+    const lockWith = async (passes: number) => {
+      const { privateKey } = await openpgp.generateKey({
+        type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'source' }], passphrase: 'p', format: 'object',
+        config: { aeadProtect: true, s2kType: openpgp.enums.s2k.argon2, s2kArgon2Params: { passes, parallelism: 1, memoryExponent: 10 } },
+      });
+      return privateKey;
+    };
+    expect(affordableToUnlock(await lockWith(3))).toBe(true);
+    expect(affordableToUnlock(await lockWith(4))).toBe(false);
+    const keys = await generateSourceKeys(SOURCE_PASSPHRASE, newsroomPublic);
+    expect(affordableToUnlock(await openpgp.readPrivateKey({ armoredKey: keys.lockedPrivateKey }))).toBe(true);
+  });
+});

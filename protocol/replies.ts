@@ -6,12 +6,12 @@
  * source it names inside that signature).
  */
 import {
-  createMessage, decrypt, enums, readMessage, readSignature, sign, unarmor, verify,
+  config as defaultConfig, createMessage, enums, readMessage, readSignature, sign, unarmor, verify,
   type PartialConfig, type PrivateKey, type PublicKey, type RawNotation,
 } from 'openpgp';
 import { readPackets } from './_packets.ts';
 import { OpenPgpCheckError } from './errors.ts';
-import { MAX_REPLY_SIGNATURE_BYTES } from './limits.ts';
+import { MAX_ARMORED_REPLY_CHARS, MAX_REPLY_BYTES, MAX_REPLY_SIGNATURE_BYTES } from './limits.ts';
 import { paddedLength } from './padme.ts';
 import { encryptToKeys } from './source-keys.ts';
 
@@ -20,7 +20,16 @@ export type SealedReply = { message: Uint8Array; signature: Uint8Array };
 
 /** Why a page refuses to show a reply; `unreadable` when it does not even decrypt. */
 export type ReplyProblem = 'unreadable' | 'compressed' | 'unsigned' | 'wrong_signer' | 'bad_signature' | 'not_for_you';
-export type OpenedReply = { ok: true; text: string } | { ok: false; problem: ReplyProblem };
+/**
+ * An opened reply: its text, when the newsroom signed it (`signedAt`, ms since 1970, from the
+ * signature's hashed creation time: the day the page shows, never the server's), and `signatureId`
+ * (the newsroom signature packet's bytes, hex), the same for every copy of one signed reply.
+ */
+export type OpenedReply = { ok: true; text: string; signedAt: number; signatureId: string } | { ok: false; problem: ReplyProblem };
+
+/** Signature and one-pass signature packets a reply may hold (one newsroom signature, perhaps an editor's): more are refused unverified, as `unreadable`. */
+export const MAX_REPLY_SIGNATURES = 4;
+
 
 /**
  * The notation (RFC 4880 §5.2.3.16, user namespace) in the hashed area of the newsroom's inner
@@ -190,25 +199,37 @@ export async function openReply(
   newsroomKey: PublicKey,
   sourceFingerprint: string = decryptionKey.getFingerprint(),
 ): Promise<OpenedReply> {
+  // Size first: nothing larger than the server may store is parsed, let alone verified.
+  if (typeof message === 'string' ? message.length > MAX_ARMORED_REPLY_CHARS : message.length > MAX_REPLY_BYTES) {
+    return { ok: false, problem: 'unreadable' };
+  }
   let data: Uint8Array;
-  let signatures: Awaited<ReturnType<typeof decrypt>>['signatures'];
+  let signatures: Awaited<ReturnType<Awaited<ReturnType<typeof readMessage>>['verify']>>;
   const compression = refuseCompression();
+  const config = { ...defaultConfig, ...compression.config };
   try {
     const parsed = typeof message === 'string'
-      ? await readMessage({ armoredMessage: message, config: compression.config })
-      : await readMessage({ binaryMessage: message, config: compression.config });
-    const result = await decrypt({
-      message: parsed,
-      decryptionKeys: decryptionKey,
-      verificationKeys: newsroomKey,
-      format: 'binary',
-      // The source's clock is no judge of when the newsroom wrote; the key's validity at the
-      // signature's own date is still checked.
-      date: null as unknown as Date,
-      config: compression.config,
+      ? await readMessage({ armoredMessage: message, config })
+      : await readMessage({ binaryMessage: message, config });
+    if (typeof message === 'string' && parsed.write().length > MAX_REPLY_BYTES) return { ok: false, problem: 'unreadable' };
+    const decrypted = await parsed.decrypt([decryptionKey], undefined, undefined, undefined, config);
+    const signaturePackets = decrypted.packets.filter((p) => {
+      const tag = (p.constructor as { tag?: number }).tag;
+      return tag === enums.packet.signature || tag === enums.packet.onePassSignature;
     });
-    data = result.data as Uint8Array;
-    signatures = result.signatures;
+    // Counted before any is verified: each verification costs a hash of the whole text. (OpenPGP.js
+    // lists a one-pass signature and keeps its trailing signature packet aside, so each counts once.)
+    if (signaturePackets.length > MAX_REPLY_SIGNATURES) return { ok: false, problem: 'unreadable' };
+    const literal = decrypted.getLiteralData();
+    if (!(literal instanceof Uint8Array)) return { ok: false, problem: 'unreadable' };
+    data = literal;
+    // The source's clock is no judge of when the newsroom wrote; the key's validity at the
+    // signature's own date is still checked.
+    signatures = await decrypted.verify([newsroomKey], null as unknown as Date, config);
+    if (signatures.length > MAX_REPLY_SIGNATURES) {
+      for (const s of signatures) s.verified.catch(() => undefined);
+      return { ok: false, problem: 'unreadable' };
+    }
   } catch {
     return { ok: false, problem: compression.seen() ? 'compressed' : 'unreadable' };
   }
@@ -226,9 +247,13 @@ export async function openReply(
   for (const s of byNewsroom) {
     if (!namesRecipient((await s.signature).packets, sourceFingerprint.toLowerCase())) return { ok: false, problem: 'not_for_you' };
   }
+  const first = (await byNewsroom[0]!.signature).packets[0]!;
+  const signedAt = first.created?.getTime();
+  if (signedAt === undefined || !Number.isFinite(signedAt)) return { ok: false, problem: 'bad_signature' };
+  const signatureId = Array.from(first.write(), (b) => b.toString(16).padStart(2, '0')).join('');
   let end = data.length;
   while (end > 0 && data[end - 1] === 0) end--;
-  return { ok: true, text: new TextDecoder('utf-8', { fatal: false }).decode(data.subarray(0, end)) };
+  return { ok: true, text: new TextDecoder('utf-8', { fatal: false }).decode(data.subarray(0, end)), signedAt, signatureId };
 }
 
 /**

@@ -56,3 +56,21 @@ export async function encryptToKeys(bytes: Uint8Array, publicKeys: Key[], signin
   });
   return out as Uint8Array;
 }
+
+/**
+ * The most an Argon2 S2K on a served locked key may cost before the page tries to unlock it:
+ * OpenPGP.js's own defaults (3 passes, 4 lanes, 2^16 KiB = 64 MiB). Source keys use the iterated
+ * S2K (bounded by its one-byte count); a server that serves a key locked with t=4, m=2^19 KiB made
+ * Node spend 50 s and 682 MiB on it. `unlockConfig` caps the memory inside OpenPGP.js too.
+ */
+export const MAX_ARGON2 = { passes: 3, parallelism: 4, memoryExponent: 16 } as const;
+export const unlockConfig = { maxArgon2MemoryExponent: MAX_ARGON2.memoryExponent } as const;
+
+/** True when every secret-key packet of `key` is unlocked by an S2K no dearer than MAX_ARGON2. */
+export function affordableToUnlock(key: PrivateKey): boolean {
+  const packets = [key.keyPacket, ...key.subkeys.map((s) => s.keyPacket)] as unknown as { s2k?: { type?: string; t?: number; p?: number; encodedM?: number } | null }[];
+  return packets.every(({ s2k }) => {
+    if (!s2k || s2k.type !== 'argon2') return true;
+    return (s2k.t ?? Infinity) <= MAX_ARGON2.passes && (s2k.p ?? Infinity) <= MAX_ARGON2.parallelism && (s2k.encodedM ?? Infinity) <= MAX_ARGON2.memoryExponent;
+  });
+}

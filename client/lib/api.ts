@@ -4,6 +4,7 @@
  * Requests carry no credentials and no referrer; the server answers errors as
  * `{ error: code, message }`, and the page maps `code` to its catalogues.
  */
+import { MAX_ARMORED_KEY_CHARS, MAX_ARMORED_REPLY_CHARS, MAX_CIPHERTEXT_BYTES, MAX_LOOKUP_REPLIES, MAX_LOOKUP_SUBMISSIONS } from '../../protocol/limits.ts';
 
 export type ServerConfig = {
   version: number;
@@ -103,8 +104,57 @@ export const requestPow = (size?: number, signal?: AbortSignal) =>
   requestJson<PowChallenge>('/api/v1/pow', postJson(size === undefined ? {} : { size }, signal));
 export const openUpload = (body: OpenUploadBody, signal?: AbortSignal) =>
   requestJson<{ uploadId: string }>('/api/v1/uploads', postJson(body, signal));
-export const lookupSource = (lookupId: string, signal?: AbortSignal) =>
-  requestJson<LookupAnswer>('/api/v1/source/lookup', postJson({ lookupId }, signal));
+/** The lookup answer, checked field by field (checkLookupAnswer) before the page uses any of it. */
+export const lookupSource = async (lookupId: string, signal?: AbortSignal) =>
+  checkLookupAnswer(await requestJson<unknown>('/api/v1/source/lookup', postJson({ lookupId }, signal)));
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const STATUSES: readonly string[] = ['uploading', 'received', 'downloaded'];
+
+/** True for a calendar day written YYYY-MM-DD (2026-02-30 is not one). */
+export function isDay(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+}
+
+function isRecord(value: unknown, keys: readonly string[]): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const own = Object.keys(value);
+  return own.length === keys.length && keys.every((k) => own.includes(k));
+}
+
+const isText = (value: unknown, max: number): value is string => typeof value === 'string' && value.length > 0 && value.length <= max;
+
+/**
+ * The whole lookup answer, as the server's own schema makes it (server/source/lookup.ts): exactly
+ * these fields, each of its type and size, at most MAX_LOOKUP_SUBMISSIONS statuses and
+ * MAX_LOOKUP_REPLIES replies, every day a real YYYY-MM-DD. Anything else is the server's fault
+ * (ApiError `bad_answer`) and none of it is shown: a server that writes text where a day belongs
+ * could put words above a verified reply.
+ */
+export function checkLookupAnswer(value: unknown): LookupAnswer {
+  const bad = (what: string): never => {
+    throw new ApiError(200, 'bad_answer', `the lookup answer is not what this page expects: ${what}`);
+  };
+  if (!isRecord(value, ['publicKey', 'lockedPrivateKey', 'submissions', 'replies'])) return bad('expected exactly publicKey, lockedPrivateKey, submissions, replies');
+  if (!isText(value.publicKey, MAX_ARMORED_KEY_CHARS) || !isText(value.lockedPrivateKey, MAX_ARMORED_KEY_CHARS)) return bad('keys');
+  const { submissions, replies } = value;
+  if (!Array.isArray(submissions) || submissions.length > MAX_LOOKUP_SUBMISSIONS) return bad('submissions');
+  if (!Array.isArray(replies) || replies.length > MAX_LOOKUP_REPLIES) return bad('replies');
+  for (const s of submissions as unknown[]) {
+    if (!isRecord(s, ['id', 'day', 'status', 'size']) || typeof s.id !== 'string' || !UUID.test(s.id) || !isDay(s.day)
+      || typeof s.status !== 'string' || !STATUSES.includes(s.status)
+      || !Number.isSafeInteger(s.size) || (s.size as number) < 0 || (s.size as number) > MAX_CIPHERTEXT_BYTES) return bad('a submission');
+  }
+  const ids = new Set<string>();
+  for (const r of replies as unknown[]) {
+    if (!isRecord(r, ['id', 'day', 'message']) || typeof r.id !== 'string' || !UUID.test(r.id) || ids.has(r.id) || !isDay(r.day)
+      || !isText(r.message, MAX_ARMORED_REPLY_CHARS)) return bad('a reply');
+    ids.add(r.id);
+  }
+  return value as LookupAnswer;
+}
 export const deleteReply = (lookupId: string, replyId: string) =>
   requestJson<{ deleted: true }>('/api/v1/source/replies/delete', postJson({ lookupId, replyId }));
 

@@ -11,7 +11,7 @@ import { toHex } from '../../protocol/encoding.ts';
 import { buildEnvelope } from '../../protocol/envelope.ts';
 import { deriveSourceSecrets } from '../../protocol/kdf.ts';
 import { openReply } from '../../protocol/replies.ts';
-import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
+import { affordableToUnlock, encryptToKeys, generateSourceKeys, unlockConfig } from '../../protocol/source-keys.ts';
 import { detectFileKind, isCleanable, type CleanableKind } from '../strip/detect.ts';
 import type { CryptoCalls, CryptoOp, Progress, TipFile, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
 import { useModules } from './verified-import.ts';
@@ -133,16 +133,16 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
 
   async 'decrypt-replies'({ lockedPrivateKey, newsroomKey: armored, replies }) {
     if (!keyPassphrase) throw new Error('expected the codename to be derived before decrypting replies');
-    const privateKey = await decryptKey({
-      privateKey: await readPrivateKey({ armoredKey: lockedPrivateKey }),
-      passphrase: keyPassphrase,
-    });
+    const locked = await readPrivateKey({ armoredKey: lockedPrivateKey });
+    // The server chose how this key is locked: a dear Argon2 S2K would hold the device for minutes.
+    if (!affordableToUnlock(locked)) throw new Error('the served key is locked with an Argon2 S2K dearer than this page unlocks');
+    const privateKey = await decryptKey({ privateKey: locked, passphrase: keyPassphrase, config: unlockConfig });
     // The key this page encrypts tips to: a reply shows only with its signature (PROTOCOL.md, "Replies").
     const newsroom = await newsroomKey(armored);
     const out: CryptoCalls['decrypt-replies']['result'] = [];
     for (const reply of replies) {
       const opened = await openReply(reply.message, privateKey, newsroom);
-      out.push(opened.ok ? { id: reply.id, text: opened.text } : { id: reply.id, problem: opened.problem });
+      out.push(opened.ok ? { id: reply.id, text: opened.text, signedAt: opened.signedAt, signatureId: opened.signatureId } : { id: reply.id, problem: opened.problem });
     }
     return out;
   },

@@ -26,7 +26,7 @@ export type CryptoCalls = {
   /** Each reply's text, or why it is not shown (`problem`): only the newsroom key's signature makes a reply shown. */
   'decrypt-replies': {
     args: { lockedPrivateKey: string; newsroomKey: string; replies: { id: string; message: string }[] };
-    result: ({ id: string; text: string; problem?: undefined } | { id: string; text?: undefined; problem: ReplyProblem })[];
+    result: ({ id: string; text: string; signedAt: number; signatureId: string; problem?: undefined } | { id: string; text?: undefined; problem: ReplyProblem })[];
   };
 };
 export type CryptoOp = keyof CryptoCalls;

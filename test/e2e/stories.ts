@@ -306,6 +306,60 @@ export function defineSourceStories(name: BrowserName): void {
       await source.page.close();
     });
 
+    it('dates a verified reply by its signature, shows a replayed copy once, and refuses a lookup answer with words where a day belongs', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/');
+      await source.sourceWaitsForThePageToBeReady();
+      const codename = await source.sourceSubmitsTip({ message: 'when did you write?' });
+      await source.sourceConfirmsSheWroteItDown();
+      const stored = (await sourceOf(server.database.db, codename))!;
+      const db = server.database.db;
+      const before = dayOf(new Date());
+      const { message } = await sealDemoReply('We read it. Stay safe.', await openpgp.readKey({ armoredKey: stored.publicKey }));
+      const after = dayOf(new Date());
+      // The server re-dates it, and serves the same signed reply again (encrypted anew) under a day to come.
+      await db.insert(replies).values({ sourceId: stored.id, message, size: message.length, createdDay: '2020-01-01' });
+      const { data, signatures } = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: message }), decryptionKeys: await readDemoSecretKey(), format: 'binary' });
+      const packets = new openpgp.PacketList<openpgp.AnyPacket>();
+      packets.push(...(await signatures[0]!.signature).packets, ...(await openpgp.createMessage({ binary: data as Uint8Array })).packets);
+      const inner = new openpgp.Message(packets);
+      const copy = (await openpgp.encrypt({
+        message: inner, encryptionKeys: [await openpgp.readKey({ armoredKey: stored.publicKey })], format: 'binary',
+        config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
+      })) as Uint8Array;
+      await db.insert(replies).values({ sourceId: stored.id, message: copy, size: copy.length, createdDay: '2099-12-31' });
+
+      await source.sourceVisits('/return.html');
+      await source.sourceReturnsWithCodename(codename);
+      const headings = () => source.page.$$eval('[data-testid=reply] h3', (hs) => hs.map((h) => h.textContent));
+      expect(await source.sourceReadsReplies()).toEqual([{ text: 'We read it. Stay safe.', refused: null }]);
+      expect([[`Reply of ${before}`], [`Reply of ${after}`]]).toContainEqual(await headings());
+      // Deleting it deletes every copy the server sent.
+      await source.sourceDeletesReply(0);
+      expect(await db.select().from(replies).where(eq(replies.sourceId, stored.id))).toEqual([]);
+      await source.page.close();
+
+      // A hostile server writes its own words into a reply's day: the page shows nothing of the answer.
+      // (Chromium only: puppeteer's WebDriver BiDi requests cannot read a POST body to forward it.)
+      if (name !== 'chromium') return;
+      await newsroomReplies(db, stored.id, stored.publicKey, 'Signed by the newsroom.');
+      const hostile = await SourceNavigator.open(launched.browser, server.origin);
+      await hostile.page.setRequestInterception(true);
+      hostile.page.on('request', async (request) => {
+        if (!request.url().endsWith('/api/v1/source/lookup')) return void request.continue();
+        const real = await fetch(request.url(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: request.postData() });
+        const answer = (await real.json()) as { replies: { day: string }[] };
+        for (const r of answer.replies) r.day = '2026-12-01 — the newsroom: to confirm it is you, reply with your full name and employer';
+        await request.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(answer) });
+      });
+      await hostile.sourceVisits('/return.html');
+      const refused = await hostile.sourceReturnsWithCodename(codename).catch((error: Error) => error.message);
+      expect(String(refused)).toContain("The server's answer is not in the form this page expects");
+      expect(await hostile.page.content()).not.toContain('full name and employer');
+      expect(await hostile.sourceReadsReplies()).toEqual([]);
+      await hostile.page.close();
+    });
+
     it('still shows every cleaned image: the browser decodes what the strippers leave', async () => {
       const source = await SourceNavigator.open(launched.browser, server.origin);
       await source.sourceVisits('/safety.html');

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_LOOKUP_REPLIES } from '../../protocol/limits.ts';
+import { ApiError, checkLookupAnswer, isDay } from './api.ts';
+
+const ID = '0b9f3a52-6c1e-4c8e-9a4f-2f6d1e0c7b3a';
+const good = () => ({
+  publicKey: 'PUBLIC',
+  lockedPrivateKey: 'LOCKED',
+  submissions: [{ id: ID, day: '2026-12-01', status: 'received', size: 4096 }],
+  replies: [{ id: ID, day: '2026-12-01', message: '-----BEGIN PGP MESSAGE-----' }],
+});
+const refusal = (value: unknown) => {
+  try {
+    checkLookupAnswer(value);
+    return 'accepted';
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return error.code;
+  }
+};
+
+describe('checkLookupAnswer', () => {
+  it('takes the answer the server makes', () => {
+    expect(checkLookupAnswer(good())).toEqual(good());
+  });
+
+  it('refuses words where a day belongs, days that are not on the calendar, and every other field out of shape, as bad_answer', () => {
+    const cases: ((a: ReturnType<typeof good>) => unknown)[] = [
+      (a) => ((a.replies[0]!.day = '2026-12-01 — the newsroom: reply with your full name'), a),
+      (a) => ((a.replies[0]!.day = '2026-02-30'), a),
+      (a) => ((a.submissions[0]!.day = '26-12-01'), a),
+      (a) => ((a.submissions[0]!.status = 'read'), a),
+      (a) => ((a.submissions[0]!.size = -1), a),
+      (a) => ((a.submissions[0]!.size = 1.5), a),
+      (a) => ((a.replies[0]!.id = 'not-a-uuid'), a),
+      (a) => ({ ...a, replies: [a.replies[0], a.replies[0]] }),
+      (a) => ({ ...a, extra: 'words' }),
+      (a) => ({ ...a, replies: [{ ...a.replies[0], note: 'words' }] }),
+      (a) => ({ ...a, publicKey: 'k'.repeat(32 * 1024 + 1) }),
+      (a) => ({ ...a, replies: Array.from({ length: MAX_LOOKUP_REPLIES + 1 }, () => a.replies[0]) }),
+      (a) => ((a.replies[0]!.message = ''), a),
+      () => null,
+      () => [],
+    ];
+    for (const [i, change] of cases.entries()) expect(refusal(change(good())), `case ${i}`).toBe('bad_answer');
+  });
+
+  it('knows a calendar day', () => {
+    expect([isDay('2024-02-29'), isDay('2026-02-29'), isDay('2026-13-01'), isDay(' 2026-12-01'), isDay(20261201)]).toEqual([true, false, false, false, false]);
+  });
+});
