@@ -1,12 +1,14 @@
 /**
- * @module client/lib/send — one tip from the form to the server: encrypt in the worker, spend the
- * proof of work to open an upload, send the chunks. For a text tip that is two round trips after
+ * @module client/lib/send — one tip from the form to the server: start the streamed encryption in
+ * the worker (which tells the exact size), spend the proof of work to open an upload, then send
+ * the chunks as the worker encrypts them; the last carries the SHA-256 of the whole (PROTOCOL.md,
+ * "Upload protocol"). Whatever the files' size, the page holds a few chunks, never the ciphertext. For a text tip that is two round trips after
  * the page loaded (open, one chunk): the challenge came with /api/v1/config and was solved early.
  * A larger upload pays more (PROTOCOL.md "Pricing"): it asks for a challenge priced for its size.
  */
 import { CHUNK_BYTES } from '../../protocol/limits.ts';
 import { ApiError, openUpload, type ServerConfig, type SourceKeys } from './api.ts';
-import { bytesSource, chunkCount, type RetryInfo, uploadChunks, xhrChunkSender } from './upload.ts';
+import { chunkCount, type ChunkSource, type RetryInfo, uploadChunks, xhrChunkSender } from './upload.ts';
 import type { CryptoWorker, PowProgress, PowSolver } from './workers.ts';
 
 export type Identity = { lookupId: string; sourceKeys?: SourceKeys };
@@ -40,18 +42,28 @@ export async function sendTip(
   events: SendEvents,
 ): Promise<{ submissionId: string }> {
   events.onStage('preparing');
-  const files = await Promise.all(
-    tip.files.map(async (file) => ({ name: file.name, type: file.type, bytes: new Uint8Array(await file.arrayBuffer()) })),
+  // The files stay where they are (File objects): the worker cleans what it cleans, reads the rest
+  // slice by slice as the chunks are asked for, and tells the ciphertext's exact size now.
+  const { streamId, size } = await context.crypto.call(
+    'encrypt-open',
+    { newsroomKey: context.config.newsroomKey, language: tip.language, message: tip.message, files: tip.files },
+    { onProgress: (p) => events.onStage(p.stage === 'cleaning' ? 'cleaning' : 'encrypting') },
   );
-  signal.throwIfAborted();
-  const { ciphertext, sha256 } = await context.crypto.call(
-    'encrypt',
-    { newsroomKey: context.config.newsroomKey, language: tip.language, message: tip.message, files },
-    {
-      onProgress: (p) => events.onStage(p.stage === 'cleaning' ? 'cleaning' : 'encrypting'),
-      transfer: files.map((f) => f.bytes.buffer),
-    },
-  );
+  try {
+    return await sendStream(context, identity, { streamId, size }, signal, events);
+  } finally {
+    // a no-op once the last chunk was read; otherwise stops the encryption the tip no longer needs
+    void context.crypto.call('encrypt-cancel', { streamId }).catch(() => {});
+  }
+}
+
+async function sendStream(
+  context: { config: ServerConfig; crypto: CryptoWorker; pow: PowSolver },
+  identity: () => Promise<Identity>,
+  { streamId, size }: { streamId: number; size: number },
+  signal: AbortSignal,
+  events: SendEvents,
+): Promise<{ submissionId: string }> {
   signal.throwIfAborted();
   const { lookupId, sourceKeys } = await identity();
   signal.throwIfAborted();
@@ -60,9 +72,10 @@ export async function sendTip(
   let uploadId: string | undefined;
   for (let attempt = 1; uploadId === undefined; attempt++) {
     events.onStage('pow');
-    const pow = await context.pow.take(signal, { size: ciphertext.length, onProgress: (p) => events.onPowProgress(p) });
+    const pow = await context.pow.take(signal, { size, onProgress: (p) => events.onPowProgress(p) });
     try {
-      const body = { pow, lookupId, size: ciphertext.length, chunkSize, chunks: chunkCount(ciphertext.length, chunkSize), sha256 };
+      // no SHA-256 here: it is known only once the last chunk is encrypted, and goes with it
+      const body = { pow, lookupId, size, chunkSize, chunks: chunkCount(size, chunkSize) };
       ({ uploadId } = await openUpload(sourceKeys ? { ...body, sourceKeys } : body, signal));
     } catch (error) {
       // The token is spent or refused either way: the next try asks for a new one.
@@ -73,9 +86,27 @@ export async function sendTip(
   }
 
   events.onStage('uploading');
+  let sha256: string | undefined;
+  let reading: Promise<unknown> = Promise.resolve();
+  const source: ChunkSource = {
+    size,
+    chunkSize,
+    // The uploader asks for each chunk once, in order, when a slot is free: at most its chunks in
+    // flight (kept until acknowledged, for their retries) and the one being encrypted are held.
+    read: (index) => {
+      const next = reading.then(async () => {
+        const chunk = await context.crypto.call('encrypt-read', { streamId, chunkSize });
+        if (chunk.sha256) sha256 = chunk.sha256;
+        if (index === chunkCount(size, chunkSize) - 1 && !sha256) throw new Error('expected the SHA-256 with the last chunk');
+        return chunk.bytes;
+      });
+      reading = next.catch(() => {});
+      return next;
+    },
+  };
   return uploadChunks({
-    source: bytesSource(ciphertext, chunkSize),
-    send: xhrChunkSender(uploadId),
+    source,
+    send: xhrChunkSender(uploadId, (index) => (index === chunkCount(size, chunkSize) - 1 ? sha256 : undefined)),
     signal,
     parallel: context.config.limits?.parallelChunks,
     onProgress: ({ acknowledged, total }) => events.onUpload(acknowledged / total),
