@@ -145,10 +145,17 @@ export async function sourceSendsLargeFile(browser: Browser, server: SourceServe
   const started = Date.now();
   try {
     await source.page.click('[data-testid=submit]');
-    await source.page.waitForFunction(
-      () => document.querySelector('[data-testid=codename]')?.textContent || document.querySelector('#error:not([hidden])'),
-      { timeout: 1_500_000, polling: 500 },
-    );
+    // asked from here, one short call at a time: a page-side wait is one protocol call, which
+    // puppeteer cuts after its protocol timeout (180 s), shorter than a slow machine's send
+    const deadline = Date.now() + 1_500_000;
+    while (
+      !(await source.page.evaluate(
+        () => Boolean(document.querySelector('[data-testid=codename]')?.textContent || document.querySelector('#error:not([hidden])')),
+      ))
+    ) {
+      if (Date.now() > deadline) throw new Error('expected the tip to be sent (or refused) within 25 minutes');
+      await new Promise((r) => setTimeout(r, 500));
+    }
   } finally {
     sending = false;
     await sampler;
