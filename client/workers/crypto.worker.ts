@@ -9,11 +9,11 @@ import { decryptKey, readKey, readPrivateKey, type Key } from 'openpgp';
 import { checkCodename, codenameBoxes, generateCodename } from '../../protocol/codename.ts';
 import { toHex } from '../../protocol/encoding.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { envelopeStream, planEnvelope } from '../../protocol/envelope.ts';
+import { buildEnvelope, envelopeStream, planEnvelope } from '../../protocol/envelope.ts';
 import { ENVELOPE_PIECE_BYTES, encryptStreamToKeys, type EncryptedStream } from '../../protocol/encrypt-stream.ts';
 import { deriveSourceSecrets } from '../../protocol/kdf.ts';
 import { openReply } from '../../protocol/replies.ts';
-import { generateSourceKeys } from '../../protocol/source-keys.ts';
+import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
 import { detectFileKind, isCleanable, type CleanableKind } from '../strip/detect.ts';
 import type { CryptoCalls, CryptoOp, Progress, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
 import { useModules } from './verified-import.ts';
@@ -87,6 +87,35 @@ class FileNotCleanedError extends Error {
   }
 }
 
+/**
+ * Each file's cleaned bytes, or undefined for a file not cleaned. A file to clean is read and
+ * cleaned whole (images and Office files: the cleaners work on the whole file).
+ */
+async function cleanFiles(files: File[], progress: (p: Progress) => void): Promise<(Uint8Array | undefined)[]> {
+  // The same detection the page ran when the file was attached, on the same bytes, so the
+  // page's note ("will be removed" or a warning) says what happens here.
+  const kinds = await Promise.all(files.map((f) => detectFileKind(async (start, end) => readSlice(f, start, end), f.size)));
+  const toClean = kinds.filter(isCleanable).length;
+  // The cleaners (12 KB gzipped) load only for a tip with a file to clean; if they cannot be
+  // fetched, the call fails and nothing is sent.
+  const cleaners = toClean ? await import('../strip/index.ts') : undefined;
+  const cleaned: (Uint8Array | undefined)[] = [];
+  for (const [i, file] of files.entries()) {
+    const kind = kinds[i]!;
+    if (!isCleanable(kind)) {
+      cleaned.push(undefined);
+      continue;
+    }
+    progress({ stage: 'cleaning', fraction: cleaned.filter(Boolean).length / toClean });
+    try {
+      cleaned.push(await cleaners!.cleanFile(kind, new Uint8Array(await file.arrayBuffer())));
+    } catch (error) {
+      throw new FileNotCleanedError(file.name, kind, error);
+    }
+  }
+  return cleaned;
+}
+
 const handlers: { [K in CryptoOp]: Handler<K> } = {
   async 'use-modules'({ table, base, urls }) {
     useModules(table, base, urls);
@@ -114,31 +143,23 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     return { lookupId: derive(codename, instanceSalt, progress) };
   },
 
+  async encrypt({ newsroomKey: armored, language, message, files }, progress) {
+    const cleaned = await cleanFiles(files, progress);
+    progress({ stage: 'encrypting' });
+    const whole = await Promise.all(
+      files.map(async (f, i) => ({ name: f.name, type: f.type, stripped: cleaned[i] !== undefined, bytes: cleaned[i] ?? new Uint8Array(await f.arrayBuffer()) })),
+    );
+    const envelope = await buildEnvelope({ language, message, files: whole });
+    const ciphertext = await encryptToKeys(envelope, [await newsroomKey(armored)]);
+    envelope.fill(0);
+    const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext as Uint8Array<ArrayBuffer>)));
+    return { ciphertext, sha256, stripped: cleaned.map((c) => c !== undefined) };
+  },
+
   async 'encrypt-open'({ newsroomKey: armored, language, message, files }, progress) {
-    // The same detection the page ran when the file was attached, on the same bytes, so the
-    // page's note ("will be removed" or a warning) says what happens here.
-    const kinds = await Promise.all(files.map((f) => detectFileKind(async (start, end) => readSlice(f, start, end), f.size)));
-    const toClean = kinds.filter(isCleanable).length;
-    // The cleaners (12 KB gzipped) load only for a tip with a file to clean; if they cannot be
-    // fetched, the call fails and nothing is sent.
-    const cleaners = toClean ? await import('../strip/index.ts') : undefined;
-    // A file to clean is read and cleaned whole (images and Office files: the cleaners work on
-    // the whole file) and held cleaned until its turn; every other file is read in slices as the
-    // upload asks for it.
-    const cleaned: (Uint8Array | undefined)[] = [];
-    for (const [i, file] of files.entries()) {
-      const kind = kinds[i]!;
-      if (!isCleanable(kind)) {
-        cleaned.push(undefined);
-        continue;
-      }
-      progress({ stage: 'cleaning', fraction: cleaned.filter(Boolean).length / toClean });
-      try {
-        cleaned.push(await cleaners!.cleanFile(kind, new Uint8Array(await file.arrayBuffer())));
-      } catch (error) {
-        throw new FileNotCleanedError(file.name, kind, error);
-      }
-    }
+    // a file cleaned is held cleaned until its turn; every other file is read in slices as the
+    // upload asks for it
+    const cleaned = await cleanFiles(files, progress);
     progress({ stage: 'encrypting' });
     const plan = planEnvelope({
       language,
@@ -219,7 +240,12 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   try {
     const handler = handlers[op] as Handler<typeof op>;
     const result = await handler(args as never, (progress) => post({ id, kind: 'progress', progress }));
-    const transfer = op === 'encrypt-read' ? [(result as CryptoCalls['encrypt-read']['result']).bytes.buffer] : [];
+    const transfer =
+      op === 'encrypt-read'
+        ? [(result as CryptoCalls['encrypt-read']['result']).bytes.buffer]
+        : op === 'encrypt'
+          ? [(result as CryptoCalls['encrypt']['result']).ciphertext.buffer]
+          : [];
     post({ id, kind: 'result', result }, transfer);
   } catch (error) {
     post({ id, kind: 'error', error: failure(error) });

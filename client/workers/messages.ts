@@ -18,6 +18,14 @@ export type CryptoCalls = {
   /** The passphrase stays in the worker, for 'decrypt-replies'. */
   derive: { args: { codename: string; instanceSalt: string }; result: { lookupId: string } };
   /**
+   * A tip small enough to hold (client/lib/send.ts WHOLE_TIP_BYTES): cleaned, encrypted whole and
+   * hashed (WebCrypto), the ciphertext handed over (transferred).
+   */
+  encrypt: {
+    args: { newsroomKey: string; language: string; message: string; files: File[] };
+    result: { ciphertext: Uint8Array; sha256: string; stripped: boolean[] };
+  };
+  /**
    * Cleans what it cleans, plans the envelope and starts its streamed encryption: the exact
    * ciphertext size is known now, nothing of the files beyond their first bytes has been read.
    * Files are sent as File objects (structured clone: no copy of their bytes).
