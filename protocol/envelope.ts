@@ -56,7 +56,22 @@ export function normalizeMediaType(type: string): string {
   return MEDIA_TYPE.test(t) ? t : UNKNOWN_TYPE;
 }
 
-export async function buildEnvelope({ language, message, files }: EnvelopeInput): Promise<Uint8Array> {
+/** A file of the envelope by its size: its bytes come later, in order (envelopeStream). */
+export type PlannedFile = { name: string; type: string; size: number; stripped: boolean };
+export type EnvelopePlan = {
+  manifest: Manifest;
+  /** manifest.json and message.txt, as they go into the archive */
+  manifestBytes: Uint8Array;
+  messageBytes: Uint8Array;
+  /** the padded length: the envelope's exact size */
+  length: number;
+};
+
+/**
+ * Everything about an envelope but the files' bytes: the manifest (safe, unique names) and the
+ * padded length, from the files' sizes alone. Throws EnvelopeError as buildEnvelope does.
+ */
+export function planEnvelope({ language, message, files }: { language: string; message: string; files: PlannedFile[] }): EnvelopePlan {
   if (!isLanguageTag(language)) {
     fail('bad_language', `expected a BCP 47 language tag such as "ko" or "zh-Hans", got ${JSON.stringify(language)}`);
   }
@@ -66,29 +81,110 @@ export async function buildEnvelope({ language, message, files }: EnvelopeInput)
   if (!Array.isArray(files) || files.length > MAX_FILES) fail('too_many_files', `expected at most ${MAX_FILES} files, got ${files?.length}`);
 
   const taken = new Set<string>();
-  const entries: { name: string; prefix: string; data: Uint8Array }[] = [];
   const manifest: Manifest = { version: PROTOCOL_VERSION, language, message: { bytes: text.length }, files: [] };
   for (const f of files) {
-    if (!(f.bytes instanceof Uint8Array)) fail('bad_file', `expected file bytes as Uint8Array, got ${typeof f.bytes}`);
+    if (!Number.isSafeInteger(f.size) || f.size < 0) fail('bad_file', `expected a file size in bytes, got ${f.size}`);
     if (typeof f.stripped !== 'boolean') fail('bad_file', `expected "stripped" to be a boolean, got ${typeof f.stripped}`);
     const name = safeFileName(f.name, taken);
-    manifest.files.push({ name, path: `files/${name}`, type: normalizeMediaType(f.type), size: f.bytes.length, stripped: f.stripped });
-    entries.push({ name, prefix: 'files', data: f.bytes });
+    manifest.files.push({ name, path: `files/${name}`, type: normalizeMediaType(f.type), size: f.size, stripped: f.stripped });
   }
   const manifestBytes = utf8Encode(serializeManifest(manifest));
-  entries.unshift({ name: 'manifest.json', prefix: '', data: manifestBytes }, { name: 'message.txt', prefix: '', data: text });
+  const length = envelopeLength(manifest, manifestBytes.length);
+  if (length > MAX_ENVELOPE_BYTES) fail('too_large', `expected a padded envelope of at most ${MAX_ENVELOPE_BYTES} bytes, got ${length}`);
+  return { manifest, manifestBytes, messageBytes: text, length };
+}
 
-  const tarLength = entries.reduce((n, e) => n + BLOCK + roundUp(e.data.length), 0) + 2 * BLOCK;
-  const total = paddedLength(tarLength);
-  if (total > MAX_ENVELOPE_BYTES) fail('too_large', `expected a padded envelope of at most ${MAX_ENVELOPE_BYTES} bytes, got ${total}`);
-  const out = new Uint8Array(total); // zero-filled: block padding, end marker and PADMÉ padding
+export async function buildEnvelope({ language, message, files }: EnvelopeInput): Promise<Uint8Array> {
+  for (const f of files ?? []) {
+    if (!(f.bytes instanceof Uint8Array)) fail('bad_file', `expected file bytes as Uint8Array, got ${typeof f.bytes}`);
+  }
+  const plan = planEnvelope({ language, message, files: Array.isArray(files) ? files.map((f) => ({ ...f, size: f.bytes.length })) : files });
+  const out = new Uint8Array(plan.length); // zero-filled: block padding, end marker and PADMÉ padding
   let o = 0;
-  for (const e of entries) {
-    out.set(writeHeader(e.name, e.prefix, e.data.length), o);
+  for (const e of entriesOf(plan, (i) => files[i]!.bytes)) {
+    out.set(writeHeader(e.name, e.prefix, e.size), o);
     out.set(e.data, o + BLOCK);
-    o += BLOCK + roundUp(e.data.length);
+    o += BLOCK + roundUp(e.size);
   }
   return out;
+}
+
+function entriesOf<T>(plan: EnvelopePlan, data: (file: number) => T) {
+  return [
+    { name: 'manifest.json', prefix: '', size: plan.manifestBytes.length, data: plan.manifestBytes as Uint8Array | T },
+    { name: 'message.txt', prefix: '', size: plan.messageBytes.length, data: plan.messageBytes as Uint8Array | T },
+    ...plan.manifest.files.map((f, i) => ({ name: f.name, prefix: 'files', size: f.size, data: data(i) as Uint8Array | T })),
+  ];
+}
+
+/** The bytes of one file, in order, in pieces of any size. */
+export type FileBytes = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/**
+ * The envelope of `plan` as a stream, in pieces of exactly `pieceBytes` (the last shorter: the
+ * streamed encryption's framing rests on it, protocol/encrypt-stream). `files(i)` gives the bytes
+ * of the plan's file i when its turn comes, so only one piece is held at a time; a file that
+ * gives other than its planned size fails the stream (EnvelopeError `file_changed`).
+ */
+export function envelopeStream(plan: EnvelopePlan, files: (file: number) => FileBytes, pieceBytes: number): ReadableStream<Uint8Array> {
+  async function* pieces(): AsyncGenerator<Uint8Array> {
+    let piece = new Uint8Array(pieceBytes);
+    let used = 0;
+    let written = 0;
+    // copies `bytes` (or `zeros` zero bytes) into pieces, handing each full one out
+    async function* put(bytes: Uint8Array | undefined, zeros = 0): AsyncGenerator<Uint8Array> {
+      let left = bytes ? bytes.length : zeros;
+      let from = 0;
+      while (left > 0) {
+        const n = Math.min(left, pieceBytes - used);
+        if (bytes) piece.set(bytes.subarray(from, from + n), used); // a new piece is zero-filled
+        used += n;
+        from += n;
+        left -= n;
+        written += n;
+        if (used === pieceBytes) {
+          yield piece;
+          piece = new Uint8Array(pieceBytes);
+          used = 0;
+        }
+      }
+    }
+    for (const e of entriesOf(plan, files)) {
+      yield* put(writeHeader(e.name, e.prefix, e.size));
+      let got = 0;
+      for await (const part of e.data instanceof Uint8Array ? [e.data] : e.data) {
+        if (!(part instanceof Uint8Array)) fail('bad_file', `expected file bytes as Uint8Array, got ${typeof part}`);
+        got += part.length;
+        if (got > e.size) break;
+        yield* put(part);
+      }
+      if (got !== e.size) {
+        fail('file_changed', `expected ${e.name} to be ${e.size} bytes as when it was chosen, got ${got > e.size ? 'more' : got}`);
+      }
+      yield* put(undefined, roundUp(e.size) - e.size);
+    }
+    // the end marker and the PADMÉ padding
+    yield* put(undefined, plan.length - written);
+    if (used > 0) yield piece.subarray(0, used);
+  }
+  const it = pieces();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const next = await it.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      async cancel() {
+        await it.return(undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 const TYPEFLAGS: Record<string, string> = {

@@ -16,6 +16,7 @@ import { checkKeysHere, createKeyCheckPool, KeyCheckBusyError } from './source/k
 import { CHECK_MODULE, marked, STALL_HEADER } from './source/key-check-pool.test-helpers.ts';
 import { dsaKey, rsaKey } from '../protocol/testdata/hostile-keys.ts';
 import { purgeExpired, startPurgeTimer } from './source/purge.ts';
+import { submissionIdOf } from './source/uploads.ts';
 import { buildTestApp, countRows, demoNewsroomKey, sha256Hex, type TestApp } from './test-helpers.ts';
 
 let database: Database;
@@ -71,7 +72,8 @@ interface OpenOptions {
   lookupId?: string;
   keys?: boolean;
   chunkSize?: number;
-  sha256?: string;
+  /** null: none at the open (a streaming page sends it with the last chunk) */
+  sha256?: string | null;
   token?: string;
   nonce?: string;
 }
@@ -85,13 +87,13 @@ async function openFor(bytes: Uint8Array, o: OpenOptions = {}, app = t.app) {
     size: bytes.length,
     chunkSize,
     chunks: Math.ceil(bytes.length / chunkSize),
-    sha256: o.sha256 ?? sha256Hex(bytes),
+    ...(o.sha256 === null ? {} : { sha256: o.sha256 ?? sha256Hex(bytes) }),
   };
   return { res: await post(app, '/api/v1/uploads', body), body };
 }
 
-async function put(uploadId: string, index: number | string, bytes: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
-  return t.app.request(`/api/v1/uploads/${uploadId}/chunks/${index}`, {
+async function put(uploadId: string, index: number | string, bytes: Uint8Array, headers: Record<string, string> = {}, query = ''): Promise<Response> {
+  return t.app.request(`/api/v1/uploads/${uploadId}/chunks/${index}${query}`, {
     method: 'PUT',
     headers: { 'Content-Type': 'application/octet-stream', ...headers },
     body: bytes as Uint8Array<ArrayBuffer>,
@@ -688,6 +690,72 @@ describe('refusals for chunks: a clear 4xx and nothing stored', () => {
     await expectDiscarded(cut, { chunkSize: 1024 }, 'not_encrypted');
     const extra = new Uint8Array([...bytes, ...(await ciphertext(100))]);
     await expectDiscarded(extra, { chunkSize: 1024 }, 'not_encrypted');
+  });
+});
+
+describe('the SHA-256 with the last chunk (a streaming page)', () => {
+  const storedSha256 = async (uploadId: string) => {
+    const [row] = rowsOf<{ sha256: string }>(
+      await database.db.execute(sql`select sha256 from submissions where id = ${submissionIdOf(uploadId)!}::uuid`),
+    );
+    return row?.sha256;
+  };
+  async function opened(bytes: Uint8Array, o: OpenOptions = {}) {
+    const { res, body } = await openFor(bytes, { sha256: null, ...o });
+    expect(res.status, JSON.stringify(await res.clone().json())).toBe(201);
+    return { uploadId: (await json(res)).uploadId as string, parts: slices(bytes, body.chunkSize) };
+  }
+
+  it('a one-chunk upload: the hash comes with its chunk, is checked, and is stored as if announced', async () => {
+    const bytes = await ciphertext(3000);
+    const { uploadId, parts } = await opened(bytes);
+    const done = await json(await put(uploadId, 0, parts[0]!, {}, `?sha256=${sha256Hex(bytes)}`));
+    expect(done.complete).toBe(true);
+    expect(await storedSha256(uploadId)).toBe(sha256Hex(bytes));
+  });
+
+  it('several chunks: the last one carries the hash, wherever it comes in the order', async () => {
+    const bytes = await ciphertext(5000);
+    const { uploadId, parts } = await opened(bytes, { chunkSize: 1024 });
+    const last = parts.length - 1;
+    expect((await put(uploadId, last, parts[last]!, {}, `?sha256=${sha256Hex(bytes)}`)).status).toBe(200);
+    // the same last chunk again, with the same hash: a no-op
+    expect((await put(uploadId, last, parts[last]!, {}, `?sha256=${sha256Hex(bytes)}`)).status).toBe(200);
+    let answer: any;
+    for (let i = 0; i < last; i++) answer = await json(await put(uploadId, i, parts[i]!));
+    expect(answer.complete).toBe(true);
+    expect(await storedSha256(uploadId)).toBe(sha256Hex(bytes));
+  });
+
+  it('refuses a last chunk without it, a hash on another chunk, a malformed one and a second value; stores nothing', async () => {
+    const bytes = await ciphertext(2800);
+    const { uploadId, parts } = await opened(bytes, { chunkSize: 1024 });
+    await expectRefusal(() => put(uploadId, 2, parts[2]!), 400, 'missing_sha256');
+    await expectRefusal(() => put(uploadId, 0, parts[0]!, {}, `?sha256=${sha256Hex(bytes)}`), 400, 'bad_sha256');
+    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, `?sha256=${'AB'.repeat(32)}`), 400, 'bad_sha256');
+    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, '?sha256=abc'), 400, 'bad_sha256');
+    expect(await storedSha256(uploadId)).toBe('');
+    expect((await put(uploadId, 2, parts[2]!, {}, `?sha256=${sha256Hex(bytes)}`)).status).toBe(200);
+    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, `?sha256=${'ab'.repeat(32)}`), 409, 'sha256_conflict');
+    // an old page's upload (hash at the open): a last chunk naming another hash is a conflict too
+    const old = await openFor(bytes, { chunkSize: 1024 });
+    const oldId = (await json(old.res)).uploadId as string;
+    await expectRefusal(() => put(oldId, 2, parts[2]!, {}, `?sha256=${'ab'.repeat(32)}`), 409, 'sha256_conflict');
+    expect((await put(oldId, 2, parts[2]!)).status).toBe(200);
+  });
+
+  it('a hash that does not match the chunks: the whole upload is discarded (422 hash_mismatch)', async () => {
+    const before = await countRows(database.db);
+    const bytes = await ciphertext(2800);
+    const { uploadId, parts } = await opened(bytes, { chunkSize: 1024 });
+    await put(uploadId, 0, parts[0]!);
+    await put(uploadId, 1, parts[1]!);
+    const res = await put(uploadId, 2, parts[2]!, {}, `?sha256=${'ab'.repeat(32)}`);
+    expect({ status: res.status, error: (await json(res)).error }).toEqual({ status: 422, error: 'hash_mismatch' });
+    expect(await countRows(database.db)).toEqual({ ...before, spent_pow: before.spent_pow! + 1 });
+    const single = await opened(bytes);
+    const refused = await put(single.uploadId, 0, bytes, {}, `?sha256=${'ab'.repeat(32)}`);
+    expect((await json(refused)).error).toBe('hash_mismatch');
   });
 });
 

@@ -81,7 +81,8 @@ const openUploadBody = z.strictObject({
   size: count,
   chunkSize: count,
   chunks: count,
-  sha256: hex64,
+  /** the whole ciphertext's SHA-256; a streaming page sends it with the last chunk instead (PROTOCOL.md, "Upload protocol") */
+  sha256: hex64.optional(),
 });
 const powBody = z.strictObject({ size: z.number().int().min(0).max(MAX_CIPHERTEXT_BYTES).optional() });
 const lookupBody = z.strictObject({ lookupId: hex64 });
@@ -166,6 +167,8 @@ export function createApp(deps: AppDeps): Hono {
     const indexText = c.req.param('index');
     if (!/^(0|[1-9][0-9]{0,9})$/.test(indexText)) refuse(400, 'bad_chunk_index', 'The chunk index must be a decimal number.');
     const index = Number(indexText);
+    const sha256 = c.req.query('sha256');
+    if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) refuse(400, 'bad_sha256', 'sha256 must be 64 lower-case hex digits.');
     const { row, length } = await withDeadline(prepareChunk(db, c.req.param('uploadId'), index), databaseDeadlineMs);
     // taken before a byte of the body is read; its bytes are counted as they come, and given back
     // once the chunk is committed (or refused, or cut: server/source/chunk-gate.ts)
@@ -181,7 +184,7 @@ export function createApp(deps: AppDeps): Hono {
       throw error;
     }
     // the body stays counted until the write settles, even when the answer goes first (a deadline)
-    const work = putChunk(uploadDeps(), row, index, bytes, ticket.release);
+    const work = putChunk(uploadDeps(), row, index, bytes, ticket.release, sha256);
     work.then(ticket.release, ticket.release);
     // completion reads the whole upload back: its deadline grows with the upload's size
     const ms = databaseDeadlineMs + Math.ceil(row.size / COMPLETION_BYTES_PER_SECOND) * 1000;

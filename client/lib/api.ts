@@ -23,7 +23,8 @@ export type OpenUploadBody = {
   size: number;
   chunkSize: number;
   chunks: number;
-  sha256: string;
+  /** an old page's: a streaming page sends it with the last chunk (chunkUrl) */
+  sha256?: string;
 };
 export type ChunkAnswer = { complete: false; received: number[] } | { complete: true; submissionId: string };
 export type Submission = { id: string; day: string; status: 'uploading' | 'received' | 'downloaded'; size: number };
@@ -158,6 +159,6 @@ export function checkLookupAnswer(value: unknown): LookupAnswer {
 export const deleteReply = (lookupId: string, replyId: string) =>
   requestJson<{ deleted: true }>('/api/v1/source/replies/delete', postJson({ lookupId, replyId }));
 
-export function chunkUrl(uploadId: string, index: number): string {
-  return `/api/v1/uploads/${encodeURIComponent(uploadId)}/chunks/${index}`;
+export function chunkUrl(uploadId: string, index: number, sha256?: string): string {
+  return `/api/v1/uploads/${encodeURIComponent(uploadId)}/chunks/${index}${sha256 ? `?sha256=${sha256}` : ''}`;
 }

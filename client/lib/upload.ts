@@ -368,13 +368,16 @@ function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
   return both.signal;
 }
 
-/** The browser's sender: XMLHttpRequest, because fetch cannot report upload progress. */
-export function xhrChunkSender(uploadId: string): ChunkSender {
+/**
+ * The browser's sender: XMLHttpRequest, because fetch cannot report upload progress. `sha256Of`
+ * gives the SHA-256 a chunk carries (the last one of a streamed upload), asked when it is sent.
+ */
+export function xhrChunkSender(uploadId: string, sha256Of: (index: number) => string | undefined = () => undefined): ChunkSender {
   return (index, bytes, signal, onBytes) =>
     new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
       const xhr = new XMLHttpRequest();
-      xhr.open('PUT', chunkUrl(uploadId, index));
+      xhr.open('PUT', chunkUrl(uploadId, index, sha256Of(index)));
       xhr.setRequestHeader('content-type', 'application/octet-stream');
       xhr.withCredentials = false;
       xhr.upload.onprogress = (event) => onBytes(event.loaded);
@@ -391,8 +394,9 @@ export function xhrChunkSender(uploadId: string): ChunkSender {
       xhr.ontimeout = () => reject(new ApiError(0, 'network', `chunk ${index} timed out`));
       xhr.onabort = () => reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
       signal.addEventListener('abort', () => xhr.abort(), { once: true });
-      // A copy that owns its buffer: XHR sends a view's whole underlying buffer in some engines.
-      xhr.send(bytes.slice());
+      // A view must be copied to a buffer of its own (XHR sends a view's whole underlying buffer
+      // in some engines); a chunk that owns its buffer (the worker's) goes as it is: no copy.
+      xhr.send(bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice());
     });
 }
 

@@ -8,12 +8,14 @@
 import { decryptKey, readKey, readPrivateKey, type Key } from 'openpgp';
 import { checkCodename, codenameBoxes, generateCodename } from '../../protocol/codename.ts';
 import { toHex } from '../../protocol/encoding.ts';
-import { buildEnvelope } from '../../protocol/envelope.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { buildEnvelope, envelopeStream, planEnvelope } from '../../protocol/envelope.ts';
+import { ENVELOPE_PIECE_BYTES, encryptStreamToKeys, type EncryptedStream } from '../../protocol/encrypt-stream.ts';
 import { deriveSourceSecrets } from '../../protocol/kdf.ts';
 import { openReply } from '../../protocol/replies.ts';
 import { affordableToUnlock, encryptToKeys, generateSourceKeys, unlockConfig } from '../../protocol/source-keys.ts';
 import { detectFileKind, isCleanable, type CleanableKind } from '../strip/detect.ts';
-import type { CryptoCalls, CryptoOp, Progress, TipFile, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
+import type { CryptoCalls, CryptoOp, Progress, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
 import { useModules } from './verified-import.ts';
 
 type Handler<K extends CryptoOp> = (
@@ -22,6 +24,20 @@ type Handler<K extends CryptoOp> = (
 ) => Promise<CryptoCalls[K]['result']>;
 
 let keyPassphrase: string | undefined;
+/** Streamed encryptions in progress ('encrypt-open' to the last 'encrypt-read'). */
+const streams = new Map<number, { encrypted: EncryptedStream; hash: ReturnType<typeof sha256.create>; sent: number; pending: Uint8Array | undefined }>();
+let nextStreamId = 1;
+/** A file is read in slices of this size as the envelope needs them. */
+const FILE_SLICE_BYTES = 1024 * 1024;
+
+async function readSlice(file: Blob, start: number, end: number): Promise<Uint8Array> {
+  return new Uint8Array(await file.slice(start, end).arrayBuffer());
+}
+
+/** The file's bytes, one slice at a time, read only when asked for. */
+async function* fileSlices(file: File): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < file.size; at += FILE_SLICE_BYTES) yield await readSlice(file, at, Math.min(file.size, at + FILE_SLICE_BYTES));
+}
 const newsroomKeys = new Map<string, Promise<Key>>();
 
 function newsroomKey(armored: string): Promise<Key> {
@@ -71,6 +87,35 @@ class FileNotCleanedError extends Error {
   }
 }
 
+/**
+ * Each file's cleaned bytes, or undefined for a file not cleaned. A file to clean is read and
+ * cleaned whole (images and Office files: the cleaners work on the whole file).
+ */
+async function cleanFiles(files: File[], progress: (p: Progress) => void): Promise<(Uint8Array | undefined)[]> {
+  // The same detection the page ran when the file was attached, on the same bytes, so the
+  // page's note ("will be removed" or a warning) says what happens here.
+  const kinds = await Promise.all(files.map((f) => detectFileKind(async (start, end) => readSlice(f, start, end), f.size)));
+  const toClean = kinds.filter(isCleanable).length;
+  // The cleaners (12 KB gzipped) load only for a tip with a file to clean; if they cannot be
+  // fetched, the call fails and nothing is sent.
+  const cleaners = toClean ? await import('../strip/index.ts') : undefined;
+  const cleaned: (Uint8Array | undefined)[] = [];
+  for (const [i, file] of files.entries()) {
+    const kind = kinds[i]!;
+    if (!isCleanable(kind)) {
+      cleaned.push(undefined);
+      continue;
+    }
+    progress({ stage: 'cleaning', fraction: cleaned.filter(Boolean).length / toClean });
+    try {
+      cleaned.push(await cleaners!.cleanFile(kind, new Uint8Array(await file.arrayBuffer())));
+    } catch (error) {
+      throw new FileNotCleanedError(file.name, kind, error);
+    }
+  }
+  return cleaned;
+}
+
 const handlers: { [K in CryptoOp]: Handler<K> } = {
   async 'use-modules'({ table, base, urls }) {
     useModules(table, base, urls);
@@ -99,36 +144,72 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
   },
 
   async encrypt({ newsroomKey: armored, language, message, files }, progress) {
-    // The same detection the page ran when the file was attached, on the same bytes, so the
-    // page's note ("will be removed" or a warning) says what happens here.
-    const kinds = await Promise.all(files.map((f) => detectFileKind(async (start, end) => f.bytes.subarray(start, end), f.bytes.length)));
-    const toClean = kinds.filter(isCleanable).length;
-    // The cleaners (12 KB gzipped) load only for a tip with a file to clean; if they cannot be
-    // fetched, the call fails and nothing is sent.
-    const cleaners = toClean ? await import('../strip/index.ts') : undefined;
-    const stripped: boolean[] = [];
-    const cleaned: (TipFile & { stripped: boolean })[] = [];
-    for (const [i, file] of files.entries()) {
-      const kind = kinds[i]!;
-      if (!isCleanable(kind)) {
-        cleaned.push({ ...file, stripped: false });
-        stripped.push(false);
-        continue;
-      }
-      progress({ stage: 'cleaning', fraction: stripped.filter(Boolean).length / toClean });
-      try {
-        cleaned.push({ ...file, bytes: await cleaners!.cleanFile(kind, file.bytes), stripped: true });
-      } catch (error) {
-        throw new FileNotCleanedError(file.name, kind, error);
-      }
-      stripped.push(true);
-    }
+    const cleaned = await cleanFiles(files, progress);
     progress({ stage: 'encrypting' });
-    const envelope = await buildEnvelope({ language, message, files: cleaned });
+    const whole = await Promise.all(
+      files.map(async (f, i) => ({ name: f.name, type: f.type, stripped: cleaned[i] !== undefined, bytes: cleaned[i] ?? new Uint8Array(await f.arrayBuffer()) })),
+    );
+    const envelope = await buildEnvelope({ language, message, files: whole });
     const ciphertext = await encryptToKeys(envelope, [await newsroomKey(armored)]);
     envelope.fill(0);
     const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext as Uint8Array<ArrayBuffer>)));
-    return { ciphertext, sha256, stripped };
+    return { ciphertext, sha256, stripped: cleaned.map((c) => c !== undefined) };
+  },
+
+  async 'encrypt-open'({ newsroomKey: armored, language, message, files }, progress) {
+    // a file cleaned is held cleaned until its turn; every other file is read in slices as the
+    // upload asks for it
+    const cleaned = await cleanFiles(files, progress);
+    progress({ stage: 'encrypting' });
+    const plan = planEnvelope({
+      language,
+      message,
+      files: files.map((f, i) => ({ name: f.name, type: f.type, size: cleaned[i]?.length ?? f.size, stripped: cleaned[i] !== undefined })),
+    });
+    const plaintext = envelopeStream(plan, (i) => cleaned[i] ? [cleaned[i]] : fileSlices(files[i]!), ENVELOPE_PIECE_BYTES);
+    const encrypted = await encryptStreamToKeys(plan.length, plaintext, [await newsroomKey(armored)]);
+    const streamId = nextStreamId++;
+    streams.set(streamId, { encrypted, hash: sha256.create(), sent: 0, pending: undefined });
+    return { streamId, size: encrypted.size, stripped: cleaned.map((c) => c !== undefined) };
+  },
+
+  async 'encrypt-read'({ streamId, chunkSize }) {
+    const state = streams.get(streamId);
+    if (!state) throw new Error(`expected an open encryption stream, got id ${streamId}`);
+    const { encrypted } = state;
+    const length = Math.min(chunkSize, encrypted.size - state.sent);
+    if (length <= 0) throw new Error(`expected a chunk within the ${encrypted.size}-byte ciphertext, all of it was read`);
+    const bytes = new Uint8Array(length);
+    let have = 0;
+    try {
+      while (have < length) {
+        const piece = state.pending ?? (await encrypted.read());
+        state.pending = undefined;
+        if (!piece) throw new Error(`expected ${encrypted.size} bytes of ciphertext, the encryption ended at ${state.sent + have}`);
+        const n = Math.min(piece.length, length - have);
+        bytes.set(piece.subarray(0, n), have);
+        if (n < piece.length) state.pending = piece.subarray(n);
+        have += n;
+      }
+      state.hash.update(bytes);
+      state.sent += length;
+      if (state.sent < encrypted.size) return { bytes };
+      // the end: the stream must end here too (encrypt-stream checks the lengths it wrote)
+      if (state.pending || (await encrypted.read())) throw new Error(`expected the ciphertext to end at ${encrypted.size} bytes`);
+      streams.delete(streamId);
+      return { bytes, sha256: toHex(state.hash.digest()) };
+    } catch (error) {
+      streams.delete(streamId);
+      await encrypted.cancel(error);
+      throw error;
+    }
+  },
+
+  async 'encrypt-cancel'({ streamId }) {
+    const state = streams.get(streamId);
+    streams.delete(streamId);
+    await state?.encrypted.cancel(new DOMException('the tip was cancelled', 'AbortError'));
+    return null;
   },
 
   async 'decrypt-replies'({ lockedPrivateKey, newsroomKey: armored, replies }) {
@@ -159,7 +240,12 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   try {
     const handler = handlers[op] as Handler<typeof op>;
     const result = await handler(args as never, (progress) => post({ id, kind: 'progress', progress }));
-    const transfer = op === 'encrypt' ? [(result as CryptoCalls['encrypt']['result']).ciphertext.buffer] : [];
+    const transfer =
+      op === 'encrypt-read'
+        ? [(result as CryptoCalls['encrypt-read']['result']).bytes.buffer]
+        : op === 'encrypt'
+          ? [(result as CryptoCalls['encrypt']['result']).ciphertext.buffer]
+          : [];
     post({ id, kind: 'result', result }, transfer);
   } catch (error) {
     post({ id, kind: 'error', error: failure(error) });

@@ -4,8 +4,6 @@ import type { ReplyProblem } from '../../protocol/replies.ts';
 import type { SourceKeys } from '../lib/api.ts';
 import type { ModuleTable } from '../lib/verified-modules.ts';
 
-export type TipFile = { name: string; type: string; bytes: Uint8Array };
-
 export type CryptoCalls = {
   /** The page's first call: the build's module table, /assets/'s URL, the blob: URLs it made (client/lib/verified-modules.ts). */
   'use-modules': { args: { table: ModuleTable; base: string; urls: Record<string, string> }; result: null };
@@ -19,10 +17,30 @@ export type CryptoCalls = {
   };
   /** The passphrase stays in the worker, for 'decrypt-replies'. */
   derive: { args: { codename: string; instanceSalt: string }; result: { lookupId: string } };
+  /**
+   * A tip small enough to hold (client/lib/send.ts WHOLE_TIP_BYTES): cleaned, encrypted whole and
+   * hashed (WebCrypto), the ciphertext handed over (transferred).
+   */
   encrypt: {
-    args: { newsroomKey: string; language: string; message: string; files: TipFile[] };
+    args: { newsroomKey: string; language: string; message: string; files: File[] };
     result: { ciphertext: Uint8Array; sha256: string; stripped: boolean[] };
   };
+  /**
+   * Cleans what it cleans, plans the envelope and starts its streamed encryption: the exact
+   * ciphertext size is known now, nothing of the files beyond their first bytes has been read.
+   * Files are sent as File objects (structured clone: no copy of their bytes).
+   */
+  'encrypt-open': {
+    args: { newsroomKey: string; language: string; message: string; files: File[] };
+    result: { streamId: number; size: number; stripped: boolean[] };
+  };
+  /**
+   * The next `chunkSize` bytes of the ciphertext (fewer for the last chunk), read, encrypted and
+   * handed over (transferred) now; with the last, the SHA-256 of the whole ciphertext.
+   */
+  'encrypt-read': { args: { streamId: number; chunkSize: number }; result: { bytes: Uint8Array; sha256?: string } };
+  /** Stops a streamed encryption and forgets it (the tip was cancelled or failed). */
+  'encrypt-cancel': { args: { streamId: number }; result: null };
   /** Each reply's text, or why it is not shown (`problem`): only the newsroom key's signature makes a reply shown. */
   'decrypt-replies': {
     args: { lockedPrivateKey: string; newsroomKey: string; replies: { id: string; message: string }[] };

@@ -74,7 +74,10 @@ export const submissions = pgTable(
     size: bigint('size', { mode: 'number' }).notNull(),
     chunkSize: integer('chunk_size').notNull(),
     chunks: integer('chunks').notNull(),
-    /** hex SHA-256 of the whole ciphertext, announced when the upload is opened */
+    /**
+     * hex SHA-256 of the whole ciphertext, announced when the upload is opened, or '' until the
+     * last chunk brings it (a streaming page: server/source/uploads.ts, SHA256_WITH_LAST_CHUNK)
+     */
     sha256: text('sha256').notNull(),
     pendingLookupHash: text('pending_lookup_hash'),
     pendingPublicKey: text('pending_public_key'),

@@ -51,8 +51,12 @@ export interface OpenUploadRequest {
   size: number;
   chunkSize: number;
   chunks: number;
-  sha256: string;
+  /** absent: the page streams, and sends the SHA-256 with the last chunk */
+  sha256?: string | undefined;
 }
+
+/** The sha256 column of an upload whose page sends the SHA-256 with its last chunk, until it does. */
+export const SHA256_WITH_LAST_CHUNK = '';
 
 // The upload id is the submission's uuid as 22 base64url characters: 122 random bits, the
 // capability to add chunks. It only works while the upload is open (and answers "complete" after).
@@ -115,7 +119,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
     size: request.size,
     chunkSize: request.chunkSize,
     chunks: request.chunks,
-    sha256: request.sha256,
+    sha256: request.sha256 ?? SHA256_WITH_LAST_CHUNK,
     sourceKeys: request.sourceKeys,
     day: dayOf(now),
   }, storageRoom);
@@ -181,11 +185,13 @@ export async function putChunk(
   idx: number,
   bytes: ChunkBytes,
   stored: () => void = () => {},
+  sha256?: string,
 ): Promise<ChunkResult> {
   const { db } = deps;
   if (lengthOf(bytes) !== expectedChunkLength(row, idx)) {
     refuse(400, 'wrong_chunk_size', `Chunk ${idx} must be exactly ${expectedChunkLength(row, idx)} bytes.`);
   }
+  if (sha256 !== undefined || idx === row.chunks - 1) row = await declareSha256(db, row, idx, sha256);
   // a one-chunk upload (every text tip) is checked from memory before anything is stored, then
   // stored and marked received in one transaction
   if (row.status === 'uploading' && row.chunks === 1) return completeUpload(deps, row, bytes);
@@ -204,6 +210,35 @@ export async function putChunk(
   const received = await receivedChunks(db, row.id);
   if (received.length < row.chunks) return { received, complete: false };
   return completeOnce(deps, row);
+}
+
+/**
+ * The SHA-256 that comes with the last chunk (a streaming page knows it only then): recorded
+ * before the chunk is stored, so every completion finds it. Only the last chunk may carry it;
+ * the last chunk of an upload opened without it must; once recorded (at the open, or by an
+ * earlier copy of the last chunk) another value is a conflict. A refusal stores nothing.
+ */
+async function declareSha256(db: Db, row: SubmissionRow, idx: number, sha256: string | undefined): Promise<SubmissionRow> {
+  if (idx !== row.chunks - 1) return refuse(400, 'bad_sha256', 'Only the last chunk may carry the SHA-256.');
+  if (sha256 === undefined) {
+    if (row.sha256 === SHA256_WITH_LAST_CHUNK && row.status === 'uploading') {
+      refuse(400, 'missing_sha256', 'The last chunk of this upload must carry the SHA-256 of the whole ciphertext (?sha256=).');
+    }
+    return row;
+  }
+  // a one-chunk upload is checked from memory and stored at once, the SHA-256 with it (finishUpload)
+  if (row.sha256 === SHA256_WITH_LAST_CHUNK && row.chunks === 1 && row.status === 'uploading') return { ...row, sha256 };
+  if (row.sha256 === SHA256_WITH_LAST_CHUNK) {
+    await db
+      .update(submissions)
+      .set({ sha256 })
+      .where(and(eq(submissions.id, row.id), eq(submissions.sha256, SHA256_WITH_LAST_CHUNK)));
+    const [now] = await db.select({ sha256: submissions.sha256 }).from(submissions).where(eq(submissions.id, row.id));
+    if (!now) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
+    row = { ...row, sha256: now.sha256 };
+  }
+  if (row.sha256 !== sha256) refuse(409, 'sha256_conflict', 'This upload has another SHA-256 already.');
+  return row;
 }
 
 // Completing a multi-chunk upload reads the whole ciphertext back (up to 2 GiB, through a
@@ -233,10 +268,14 @@ async function completeInTurn(deps: UploadDeps, row: SubmissionRow): Promise<Chu
   checksRunning++;
   try {
     // while this one waited, another process may have finished (or discarded) the upload
-    const [current] = await deps.db.select({ status: submissions.status }).from(submissions).where(eq(submissions.id, row.id));
+    const [current] = await deps.db
+      .select({ status: submissions.status, sha256: submissions.sha256 })
+      .from(submissions)
+      .where(eq(submissions.id, row.id));
     if (!current) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
     if (current.status !== 'uploading') return { complete: true, submissionId: row.id };
-    return await completeUpload(deps, row);
+    // the SHA-256 may have come with the last chunk, after `row` was read
+    return await completeUpload(deps, { ...row, sha256: current.sha256 });
   } finally {
     checksRunning--;
     waitingForCheck.shift()?.();
@@ -322,7 +361,7 @@ async function finishUpload(
             on conflict (handle) do nothing
             returning id),
           upd as (
-            update submissions s set source_id = coalesce(s.source_id, (select id from src)), status = 'received',
+            update submissions s set source_id = coalesce(s.source_id, (select id from src)), status = 'received', sha256 = ${row.sha256},
               received_day = ${day}::date, pending_lookup_hash = null, pending_public_key = null, pending_locked_private_key = null,
               -- arrival order within the day (migration 0007); two completions at the same instant may
               -- share a number, and then their ids order them
