@@ -346,7 +346,7 @@ describe('replies', () => {
     expect(row).toMatchObject({ sourceId: otter.id, size: sealed.message.byteLength, createdDay: DAY });
     expect(new Uint8Array(row!.message)).toEqual(sealed.message);
     expect(row!.size).toBe(paddedLength(row!.size));
-    expect(await openReply(row!.message, await otterKey(), newsroom.key)).toEqual({ ok: true, text: 'Thank you. Can you send the memo?' });
+    expect(await openReply(row!.message, await otterKey(), newsroom.key)).toMatchObject({ ok: true, text: 'Thank you. Can you send the memo?' });
   });
 
   it('answers the same push again with the stored id (200), storing nothing twice, armored or binary; the same text sealed again is another reply', async () => {
