@@ -108,7 +108,7 @@ export function defineFingerprintStories(name: BrowserName): void {
       expect(await source.sourceOpensCodename(codename)).toMatchObject({ opened: true });
       const again = await source.sourceReadsKeyCheck();
       expect(again).toMatchObject({ shown: true, fingerprint: expected });
-      expect(again.lines).toEqual([CATALOGUES.km.key_fingerprint_label, expected, CATALOGUES.km.key_fingerprint_compare]);
+      expect(again.lines).toEqual([CATALOGUES.km.key_fingerprint_label_return, expected, CATALOGUES.km.key_fingerprint_compare]);
       expect(again.right).toBeLessThanOrEqual(400);
       expect(await source.wordsBrokenAcrossLines('#key-fingerprint')).toEqual([]);
       expect(await source.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(400);
