@@ -13,7 +13,8 @@
  * definite length is written in their place, as `encryptToKeys` writes it. The encrypted bytes
  * are OpenPGP.js's own, untouched.
  */
-import { createMessage, encrypt, enums, type Key } from 'openpgp';
+import { createMessage, encrypt, type Key } from 'openpgp';
+import { recipientPackets } from './source-keys.ts';
 
 /** The size of every piece of plaintext handed to OpenPGP.js but the last. */
 export const ENVELOPE_PIECE_BYTES = 64 * 1024;
@@ -144,23 +145,14 @@ export async function encryptStreamToKeys(
 ): Promise<EncryptedStream> {
   if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`expected a plaintext length, got ${length}`);
   if (publicKeys.length === 0) throw new TypeError('expected at least one recipient key, got none');
-  const v6 = publicKeys.every((k) => k.keyPacket.version === 6);
-  const sessionKey = {
-    data: crypto.getRandomValues(new Uint8Array(32)),
-    algorithm: 'aes256' as const,
-    ...(v6 ? { aeadAlgorithm: 'ocb' as const } : {}),
-  };
+  const { v6, sessionKey, config } = recipientPackets(publicKeys);
   const message = await createMessage({ binary: plaintext, format: 'binary', date: new Date(0) });
   const out = (await encrypt({
     message,
     encryptionKeys: publicKeys,
     sessionKey,
     format: 'binary',
-    config: {
-      aeadProtect: v6,
-      aeadChunkSizeByte: AEAD_CHUNK_SIZE_BYTE,
-      preferredCompressionAlgorithm: enums.compression.uncompressed,
-    },
+    config: { ...config, aeadChunkSizeByte: AEAD_CHUNK_SIZE_BYTE },
   })) as unknown as ReadableStream<Uint8Array>;
   sessionKey.data.fill(0);
   const reader = out.getReader();

@@ -37,14 +37,7 @@ export async function generateSourceKeys(keyPassphrase: string, newsroomKey: Key
 export async function encryptToKeys(bytes: Uint8Array, publicKeys: Key[], signingKey?: PrivateKey, notations: RawNotation[] = []): Promise<Uint8Array> {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`expected Uint8Array, got ${typeof bytes}`);
   if (publicKeys.length === 0) throw new TypeError('expected at least one recipient key, got none');
-  // The packet versions are chosen here, not from the keys' feature flags: a v4 key that advertises
-  // SEIPDv2 would otherwise get a message GnuPG 2.2 cannot read. All v6: PKESK v6 + SEIPDv2 (OCB).
-  const v6 = publicKeys.every((k) => k.keyPacket.version === 6);
-  const sessionKey = {
-    data: crypto.getRandomValues(new Uint8Array(32)),
-    algorithm: 'aes256' as const,
-    ...(v6 ? { aeadAlgorithm: 'ocb' as const } : {}),
-  };
+  const { sessionKey, config } = recipientPackets(publicKeys);
   const message = await createMessage({ binary: bytes, format: 'binary', date: new Date(0) });
   const out = await encrypt({
     message,
@@ -52,9 +45,28 @@ export async function encryptToKeys(bytes: Uint8Array, publicKeys: Key[], signin
     ...(signingKey ? { signingKeys: signingKey, signatureNotations: notations } : {}),
     sessionKey,
     format: 'binary',
-    config: { aeadProtect: v6, preferredCompressionAlgorithm: enums.compression.uncompressed },
+    config,
   });
   return out as Uint8Array;
+}
+
+/**
+ * The session key and packet choices for a message to `publicKeys`, shared by `encryptToKeys` and
+ * the streamed `encryptStreamToKeys`. The packet versions are chosen here, not from the keys'
+ * feature flags: a v4 key that advertises SEIPDv2 would otherwise get a message GnuPG 2.2 cannot
+ * read. All v6: PKESK v6 + SEIPDv2 (OCB). Never compressed.
+ */
+export function recipientPackets(publicKeys: Key[]) {
+  const v6 = publicKeys.every((k) => k.keyPacket.version === 6);
+  return {
+    v6,
+    sessionKey: {
+      data: crypto.getRandomValues(new Uint8Array(32)),
+      algorithm: 'aes256' as const,
+      ...(v6 ? { aeadAlgorithm: 'ocb' as const } : {}),
+    },
+    config: { aeadProtect: v6, preferredCompressionAlgorithm: enums.compression.uncompressed },
+  };
 }
 
 /**
