@@ -129,7 +129,7 @@ successes.push(
   }],
 );
 for (const [name, input] of successes) {
-  const key = input.sourceKeyFingerprint === undefined ? {} : { 'source-key': input.sourceKeyFingerprint };
+  const key: Headers = input.sourceKeyFingerprint === undefined ? {} : { 'source-key': input.sourceKeyFingerprint };
   vector(name, { expect: 'success', kind: 'envelope', files: input.files.length, ...key }, await buildEnvelope(input));
 }
 
