@@ -210,7 +210,7 @@ describe('sealdrop pull, selectively', () => {
     const r = await cli(['pull', '-o', 'again', oldTip.submissionId]);
     expect(r.code, r.stderr).toBe(0);
     expect(await bundleIds('again')).toEqual({ submissions: [oldTip.submissionId], sources: [handles.quiet!] });
-    const decrypted = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'again', '-o', 'again-tips'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE } });
+    const decrypted = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'again', '-o', 'again-tips'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE } });
     expect(decrypted.code, decrypted.stderr).toBe(0);
     const [folder] = await readdir(join(tmp.dir, 'again-tips', handles.quiet!));
     expect(folder).toBe(`${OLD_DAY}_${oldTip.submissionId.slice(0, 8)}`);
