@@ -12,8 +12,8 @@ export const USAGE = `Usage:
     sealdrop pull [--server URL] [--socks5 HOST:PORT] [FILTERS] -o BUNDLE_DIR [ID ...]
     sealdrop delete [--server URL] [--socks5 HOST:PORT] ID ...
     sealdrop spam [--server URL] [--socks5 HOST:PORT] [--undo] HANDLE ...
-    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp -o OUT_DIR
-    sealdrop reply -i KEY.sec.asc --bundle BUNDLE_DIR --to HANDLE [--outbox DIR] FILE|-
+    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp -o OUT_DIR [--inbox DIR]
+    sealdrop reply -i KEY.sec.asc --to HANDLE [--bundle BUNDLE_DIR] [--inbox DIR] [--outbox DIR] FILE|-
     sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
     sealdrop check-site -m MANIFEST [--socks5 HOST:PORT] URL
 
@@ -34,9 +34,11 @@ Commands:
                --undo lifts the mark (nothing dropped comes back).
     decrypt    Offline. Decrypt a pulled bundle into OUT_DIR, one folder per source
                and submission. Nothing is kept from a submission that fails its check.
+               Pins each source's key in the inbox when its tip names the bundle's key.
     reply      Offline. Sign a reply (UTF-8 text from FILE, or - for stdin) with the
                newsroom key, pad it, and encrypt it to the source HANDLE and to the
                newsroom key, into the outbox (REPLY.pgp and its signature REPLY.pgp.sig).
+               Only to the key pinned for HANDLE; a --bundle given must agree with it.
     push       Online. Upload every signed reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
     check-site Online. Fetch every file the source site at URL serves and compare it,
                with its CSP and integrity attributes, with the site manifest the
@@ -59,6 +61,8 @@ Options:
                                gpg routine does not work with it. Leave it out unless you know.
     --bundle DIR               A bundle folder written by "sealdrop pull".
     --to HANDLE                The source to answer (see the decrypt summary).
+    --inbox DIR                The offline inbox, where source keys are pinned
+                               (default: $SEALDROP_INBOX, else ~/sealdrop-inbox).
     --outbox DIR               Where replies are written (default: ./outbox).
     --server URL               The editor API address (default: $SEALDROP_SERVER).
     --socks5 HOST:PORT         Reach the server through Tor (e.g. 127.0.0.1:9050).
@@ -70,6 +74,7 @@ Environment:
     SEALDROP_TOKEN             The editor API token for the online commands (never
                                a flag: it would end up in the shell history).
     SEALDROP_SERVER            The editor API address when --server is not given.
+    SEALDROP_INBOX             The offline inbox when --inbox is not given.
 
 Results go to stdout; everything else, including errors, goes to stderr.
 The secret key never has to touch a machine that is online.
@@ -82,7 +87,7 @@ Examples:
     $ sealdrop spam noisy-magpie
     $ sealdrop pull --max-size 1M -o bundle
     $ sealdrop decrypt -i newsroom.sec.asc bundle -o tips
-    $ sealdrop reply -i newsroom.sec.asc --bundle bundle --to quiet-otter reply.txt
+    $ sealdrop reply -i newsroom.sec.asc --to quiet-otter reply.txt
     $ sealdrop push outbox
     $ sealdrop pull --source quiet-otter --all -o again
     $ sealdrop check-site -m site-manifest.txt --socks5 127.0.0.1:9050 http://<address>.onion

@@ -1,21 +1,28 @@
 /**
- * @module cli/commands/reply — `sealdrop reply -i KEY --bundle DIR --to HANDLE [--outbox DIR] FILE|-`:
+ * @module cli/commands/reply — `sealdrop reply -i KEY --to HANDLE [--bundle DIR] [--inbox DIR] [--outbox DIR] FILE|-`:
  * sign a reply with the newsroom key, pad it, encrypt it to the source and to the newsroom, and sign
  * the ciphertext (the detached signature the editor API checks), into the outbox, offline.
+ *
+ * The source key is the one pinned for HANDLE in the inbox (cli/key-pins.ts), which `sealdrop
+ * decrypt` pins only when the source's own tip names it: never a key the server alone vouches
+ * for. A bundle given with --bundle must agree with the pin; without a pin there is no reply.
  */
 
 import { mkdir, open } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { PublicKey } from 'openpgp';
-import { checkReplySignature, encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, openReply, sealReply } from '../../protocol/index.ts';
+import { checkReplySignature, checkSourcePublicKey, encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, openReply, sealReply } from '../../protocol/index.ts';
+import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { parseCommandArgs, requireOption, stringOption, stringOptions } from '../args.ts';
-import { readBundle } from '../bundle.ts';
+import { isValidHandle, readBundle } from '../bundle.ts';
 import { CliError, usageError } from '../errors.ts';
 import { fileError, resolvePath, writeNewFile } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
+import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
-import { readSourcePublicKey } from '../source-key.ts';
+import { readKeyPin } from '../key-pins.ts';
+import { readSourcePublicKey, type SourcePublicKey } from '../source-key.ts';
 
 export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
@@ -25,6 +32,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       identity: { type: 'string', short: 'i', multiple: true },
       bundle: { type: 'string' },
       to: { type: 'string' },
+      inbox: { type: 'string' },
       outbox: { type: 'string' },
     },
     { min: 1, max: 1, name: 'the reply FILE (or - to read it from stdin)' },
@@ -33,13 +41,12 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   if (identities.length !== 1) {
     throw usageError('reply: give exactly one -i KEY.sec.asc, the current newsroom key', 'the reply is signed with this key, and encrypted to it so the newsroom can read it later');
   }
-  const bundleDir = resolvePath(io.cwd, requireOption('reply', parsed, 'bundle', 'give the bundle the source\'s submission came in: --bundle DIR'));
   const handle = requireOption('reply', parsed, 'to', 'name the source to answer: --to HANDLE (see the decrypt summary)');
+  const bundleOption = stringOption(parsed, 'bundle');
   const outbox = resolvePath(io.cwd, stringOption(parsed, 'outbox') ?? 'outbox');
   const input = parsed.positionals[0]!;
 
-  const bundle = await readBundle(bundleDir);
-  const source = await readSourcePublicKey(bundle, handle);
+  const source = await pinnedSourceKey(handle, resolveInboxDir(stringOption(parsed, 'inbox'), io), bundleOption === undefined ? undefined : resolvePath(io.cwd, bundleOption));
   const text = await readReplyText(input, io);
   // Unlocked only once the reply is known to be sendable: the key signs it (the source's page
   // shows no reply without the newsroom's signature).
@@ -100,6 +107,44 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   io.stderr.write(
     `sealdrop: reply to ${handle} signed and encrypted (${text.length} bytes of text, ${ciphertext.length} padded); carry the outbox to the online machine and run "sealdrop push ${relative(io.cwd, outbox) || '.'}"\n`,
   );
+}
+
+/**
+ * The key to answer `handle` with: its pin, and only its pin. A bundle, if given, must hold the
+ * same key for it or none (a bundle without this source is fine: the pin is enough).
+ */
+async function pinnedSourceKey(handle: string, inboxDir: string, bundleDir: string | undefined): Promise<SourcePublicKey> {
+  if (!isValidHandle(handle)) {
+    throw new CliError(`${JSON.stringify(handle)} is not a source handle`, {
+      hint: 'handles are lower-case words joined by "-", as in the decrypt summary (e.g. quiet-otter)',
+    });
+  }
+  const pin = await readKeyPin(inboxDir, handle);
+  if (bundleDir !== undefined) {
+    const bundle = await readBundle(bundleDir);
+    if (!pin || bundle.sources.some((s) => s.handle === handle)) {
+      const offered = await readSourcePublicKey(bundle, handle);
+      if (pin && offered.fingerprint !== pin.fingerprint) {
+        throw new CliError(
+          `the bundle's key for ${handle} is not the pinned one: the bundle has ${formatFingerprint(offered.fingerprint)}, the source's own tip named ${formatFingerprint(pin.fingerprint)}`,
+          { hint: 'the server may be tampered with; no reply was written. Leave out --bundle to answer the pinned key, after finding out why the server sent another' },
+        );
+      }
+    }
+  }
+  if (!pin) {
+    throw new CliError(`no pinned key for ${handle} in ${inboxDir}: sealdrop answers only a key the source's own tip names`, {
+      hint: `decrypt a tip of ${handle} first ("sealdrop decrypt -i KEY BUNDLE_DIR -o OUT_DIR", same --inbox); a source whose tips all came from an older page is pinned by its next tip`,
+    });
+  }
+  try {
+    return { handle, armored: pin.publicKey, ...(await checkSourcePublicKey(pin.publicKey)) };
+  } catch (error) {
+    throw new CliError(`refusing the pinned key of ${handle} (${pin.path}): ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'the key may have expired; the source\'s page makes keys that do not, so the pin file may have been changed',
+      cause: error,
+    });
+  }
 }
 
 /** The reply as UTF-8 bytes: checked for size, valid UTF-8 and content. */

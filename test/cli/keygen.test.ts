@@ -92,7 +92,7 @@ describe('sealdrop keygen', () => {
     expect(unknown.stderr).toBe('sealdrop: error: unknown option --rsa\nsealdrop: hint: keygen takes -o/--output VALUE, --v6; run "sealdrop --help"\n');
     const noValue = await runCli(['decrypt', 'bundle', '-o'], { cwd: tmp.dir });
     expect(noValue.code).toBe(2);
-    expect(noValue.stderr).toMatch(/^sealdrop: error: option -o\/--output of decrypt needs a value\nsealdrop: hint: decrypt takes -i\/--identity VALUE, -o\/--output VALUE; run "sealdrop --help"\n$/);
+    expect(noValue.stderr).toMatch(/^sealdrop: error: option -o\/--output of decrypt needs a value\nsealdrop: hint: decrypt takes -i\/--identity VALUE, -o\/--output VALUE, --inbox VALUE; run "sealdrop --help"\n$/);
     const flagValue = await runCli(['keygen', '--v6=yes', '-o', 'x'], { cwd: tmp.dir });
     expect(flagValue.stderr).toContain('sealdrop: error: option --v6 of keygen takes no value');
     for (const r of [unknown, noValue, flagValue]) expect(r.stderr).not.toMatch(/positional argument|Unknown option|argument missing/);
