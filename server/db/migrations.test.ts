@@ -26,7 +26,7 @@ const CONTRACT: Record<string, string[]> = {
   replies: ['id', 'source_id', 'message', 'size', 'created_day', 'day_seq'],
   spent_pow: ['id_hash', 'expires_day'],
   pow_load: ['bucket', 'work'],
-  upload_progress: ['submission_id', 'chunks', 'tick'],
+  upload_progress: ['submission_id', 'chunks', 'tick', 'first_tick', 'flowed'],
   editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day'],
   audit: ['id', 'editor', 'action', 'target', 'day'],
   housekeeping: ['flag'],
