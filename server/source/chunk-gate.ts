@@ -26,8 +26,8 @@
  *   chunk keeps its place; holding memory or places now costs an attacker its bytes and 1 KiB/s
  *   per body for as long as it holds them (256 places: 256 KiB/s).
  * - Every `flowMarkMs` (a minute) a body reports the bytes it received since its last report
- *   (`onFlowing`), and a body that ends without being stored (cut, aborted, refused) reports the
- *   rest: the app adds them to the time its upload has paid for (server/source/stale-uploads.ts),
+ *   (`onFlowing`), and a body that ends without being stored (cut, or its connection lost)
+ *   reports the rest: the app adds them to the time its upload has paid for (server/source/stale-uploads.ts),
  *   so a slow link whose first chunks take longer than the lease keeps its upload, and a trickle
  *   buys what its bytes buy, no more.
  * Counted per process, in memory: several processes each hold their own.
@@ -102,8 +102,8 @@ export interface ChunkGate {
   /**
    * Takes a chunk request of `length` bytes for upload `id`, or throws the refusal (nothing read,
    * nothing held). `onFlowing(bytes)` is called at most once per flowMarkMs with the bytes of the
-   * body received since its last call, and once more with the rest when the body ends unread (cut,
-   * aborted, refused): the app counts them for the upload's time in the database.
+   * body received since its last call, and once more with the rest when the body is cut or its
+   * connection lost (not when it has the wrong length): the app counts them for the upload's time.
    */
   enter(id: string, length: number, onFlowing?: (bytes: number) => void): ChunkTicket;
   /** places and bytes held now, and the most bytes ever held (tests, the bench) */
@@ -296,8 +296,10 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
             }
             if (filled < length) throw tooShort(filled);
           } catch (error) {
-            // what arrived of a body that will not be stored still came
-            if (entry.received > entry.flowReceived) onFlowing?.(entry.received - entry.flowReceived);
+            // what arrived of a body cut on its way (or lost with its connection) still came; a
+            // body of the wrong length is bad input, and its rest counts for nothing
+            const wrongLength = error instanceof RefusalError && (error.code === 'chunk_too_large' || error.code === 'wrong_chunk_size');
+            if (!wrongLength && entry.received > entry.flowReceived) onFlowing?.(entry.received - entry.flowReceived);
             entry.flowReceived = entry.received;
             await reader.cancel().catch(() => {});
             throw error;
