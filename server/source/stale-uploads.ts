@@ -34,8 +34,8 @@ export const SWEEP_INTERVAL_MS = SWEEP_TICK_MS;
 /** server/config.ts's default UPLOAD_LEASE_MINUTES */
 export const DEFAULT_LEASE_MINUTES = 10;
 /**
- * server/config.ts's default UPLOAD_PACE (bytes a second): a Tor circuit of 16 kbit/s. The page's
- * slowest honest link in our measurements sent 8 kB/s (four times this); 1 Mbit/s is 60 times.
+ * server/config.ts's default UPLOAD_PACE (bytes a second): a Tor circuit of 16 kbit/s. The slowest
+ * link these documents plan for sends 8 kB/s (four times this); 1 Mbit/s is 60 times.
  */
 export const DEFAULT_UPLOAD_PACE = 2000;
 
