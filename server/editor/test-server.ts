@@ -2,6 +2,7 @@
  * @module server/editor/test-server (tests only) — both listeners on real sockets (port 0) over a test database,
  * and a source that submits the way the page does, through the protocol code and the source API.
  */
+import { MIN_CHUNK_BYTES } from '../../protocol/limits.ts';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type http from 'node:http';
@@ -133,7 +134,8 @@ export async function submitTip(
   });
   const ciphertext = await encryptToKeys(envelope, [newsroom]);
   const nonce = await solvePow(config.pow.token, config.pow.difficulty);
-  const chunkSize = 2048;
+  // several chunks once the tip is larger than the smallest chunk an upload of several may have
+  const chunkSize = MIN_CHUNK_BYTES;
   const chunks = Math.ceil(ciphertext.byteLength / chunkSize);
   const opened = await api<{ uploadId: string }>(
     `${sourceUrl}/api/v1/uploads`,
