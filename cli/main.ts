@@ -13,7 +13,7 @@ export const USAGE = `Usage:
     sealdrop delete [--server URL] [--socks5 HOST:PORT] ID ...
     sealdrop spam [--server URL] [--socks5 HOST:PORT] [--undo] HANDLE ...
     sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp -o OUT_DIR [--inbox DIR]
-    sealdrop reply -i KEY.sec.asc --to HANDLE [--bundle BUNDLE_DIR] [--inbox DIR] [--outbox DIR] FILE|-
+    sealdrop reply -i KEY.sec.asc (--tip TIP_DIR | --to HANDLE [--bundle BUNDLE_DIR]) [--inbox DIR] [--outbox DIR] FILE|-
     sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
     sealdrop check-site -m MANIFEST [--socks5 HOST:PORT] URL
 
@@ -34,11 +34,13 @@ Commands:
                --undo lifts the mark (nothing dropped comes back).
     decrypt    Offline. Decrypt a pulled bundle into OUT_DIR, one folder per source
                and submission. Nothing is kept from a submission that fails its check.
-               Pins each source's key in the inbox when its tip names the bundle's key.
+               Pins each source's key in the inbox when its tip is signed by the bundle's
+               key for its handle; the KEY column shows which key signed each tip.
     reply      Offline. Sign a reply (UTF-8 text from FILE, or - for stdin) with the
                newsroom key, pad it, and encrypt it to the source HANDLE and to the
                newsroom key, into the outbox (REPLY.pgp and its signature REPLY.pgp.sig).
-               Only to the key pinned for HANDLE; a --bundle given must agree with it.
+               --tip: to the key that signed that decrypted tip; --to: to the key pinned
+               for HANDLE (refused when two keys signed under it); --bundle must agree.
     push       Online. Upload every signed reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
     check-site Online. Fetch every file the source site at URL serves and compare it,
                with its CSP and integrity attributes, with the site manifest the

@@ -1,11 +1,13 @@
 /**
- * @module cli/commands/reply — `sealdrop reply -i KEY --to HANDLE [--bundle DIR] [--inbox DIR] [--outbox DIR] FILE|-`:
+ * @module cli/commands/reply — `sealdrop reply -i KEY (--to HANDLE [--bundle DIR] | --tip TIP_DIR) [--inbox DIR] [--outbox DIR] FILE|-`:
  * sign a reply with the newsroom key, pad it, encrypt it to the source and to the newsroom, and sign
  * the ciphertext (the detached signature the editor API checks), into the outbox, offline.
  *
- * The source key is the one pinned for HANDLE in the inbox (cli/key-pins.ts), which `sealdrop
- * decrypt` pins only when the source's own tip names it: never a key the server alone vouches
- * for. A bundle given with --bundle must agree with the pin; without a pin there is no reply.
+ * The reply goes to a key that signed a tip (PROTOCOL.md, "Signed tips"), never to a key the
+ * server alone vouches for. `--tip TIP_DIR` (a folder "sealdrop decrypt" wrote) answers the key
+ * that signed that tip; `--to HANDLE` answers the handle's pin (cli/key-pins.ts), and refuses a
+ * handle under which two keys signed tips, since the handle is only the server's word. A bundle
+ * given with --bundle must agree with the pin; without a pin there is no reply.
  */
 
 import { mkdir, open } from 'node:fs/promises';
@@ -21,8 +23,9 @@ import { fileError, resolvePath, writeNewFile } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
-import { readKeyPin } from '../key-pins.ts';
+import { readKeyDisputes, readKeyIndex, readKeyPin } from '../key-pins.ts';
 import { readSourcePublicKey, type SourcePublicKey } from '../source-key.ts';
+import { readTipSignature } from '../tip-signature.ts';
 
 export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
@@ -32,6 +35,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       identity: { type: 'string', short: 'i', multiple: true },
       bundle: { type: 'string' },
       to: { type: 'string' },
+      tip: { type: 'string' },
       inbox: { type: 'string' },
       outbox: { type: 'string' },
     },
@@ -41,12 +45,23 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   if (identities.length !== 1) {
     throw usageError('reply: give exactly one -i KEY.sec.asc, the current newsroom key', 'the reply is signed with this key, and encrypted to it so the newsroom can read it later');
   }
-  const handle = requireOption('reply', parsed, 'to', 'name the source to answer: --to HANDLE (see the decrypt summary)');
+  const tipOption = stringOption(parsed, 'tip');
   const bundleOption = stringOption(parsed, 'bundle');
+  if (tipOption !== undefined && (stringOption(parsed, 'to') !== undefined || bundleOption !== undefined)) {
+    throw usageError('reply: --tip names whom to answer by itself; leave out --to and --bundle', 'sealdrop reply -i KEY --tip OUT_DIR/HANDLE/DAY_ID FILE');
+  }
   const outbox = resolvePath(io.cwd, stringOption(parsed, 'outbox') ?? 'outbox');
   const input = parsed.positionals[0]!;
+  const inboxDir = resolveInboxDir(stringOption(parsed, 'inbox'), io);
 
-  const source = await pinnedSourceKey(handle, resolveInboxDir(stringOption(parsed, 'inbox'), io), bundleOption === undefined ? undefined : resolvePath(io.cwd, bundleOption));
+  const source = tipOption !== undefined
+    ? await signerOfTip(resolvePath(io.cwd, tipOption), inboxDir)
+    : await pinnedSourceKey(
+      requireOption('reply', parsed, 'to', 'name whom to answer: --tip TIP_DIR (a folder "sealdrop decrypt" wrote), or --to HANDLE (see the decrypt summary)'),
+      inboxDir,
+      bundleOption === undefined ? undefined : resolvePath(io.cwd, bundleOption),
+    );
+  const { handle } = source;
   const text = await readReplyText(input, io);
   // Unlocked only once the reply is known to be sendable: the key signs it (the source's page
   // shows no reply without the newsroom's signature).
@@ -127,24 +142,63 @@ async function pinnedSourceKey(handle: string, inboxDir: string, bundleDir: stri
       if (pin && offered.fingerprint !== pin.fingerprint) {
         throw new CliError(
           `the bundle's key for ${handle} is not the pinned one: the bundle has ${formatFingerprint(offered.fingerprint)}, the source's own tip named ${formatFingerprint(pin.fingerprint)}`,
-          { hint: 'the server may be tampered with; no reply was written. Leave out --bundle to answer the pinned key, after finding out why the server sent another' },
+          { hint: 'the server may be tampered with; no reply was written. The pin is the key of the first signed tip decrypted under this handle, which proves only that its writer holds it; to answer the writer of one tip, use --tip TIP_DIR' },
         );
       }
     }
   }
   if (!pin) {
-    throw new CliError(`no pinned key for ${handle} in ${inboxDir}: sealdrop answers only a key the source's own tip names`, {
-      hint: `decrypt a tip of ${handle} first ("sealdrop decrypt -i KEY BUNDLE_DIR -o OUT_DIR", same --inbox); a source whose tips all came from an older page is pinned by its next tip`,
+    throw new CliError(`no pinned key for ${handle} in ${inboxDir}: sealdrop answers only a key that signed a tip`, {
+      hint: `decrypt a tip of ${handle} first ("sealdrop decrypt -i KEY BUNDLE_DIR -o OUT_DIR", same --inbox); unsigned tips (older pages, tips over 64 MiB) pin nothing: the source is pinned by its next signed tip`,
     });
   }
+  const disputes = await readKeyDisputes(inboxDir, handle);
+  if (disputes.length > 0) {
+    const first = await readKeyIndex(inboxDir, pin.fingerprint).catch(() => undefined);
+    const tips = [
+      `${formatFingerprint(pin.fingerprint)} signed ${first?.tip ?? 'the tip that pinned it'}: sealdrop reply --tip ${first?.tip ?? 'TIP_DIR'}`,
+      ...disputes.map((d) => `${formatFingerprint(d.fingerprint)} signed ${d.tip}: sealdrop reply --tip ${d.tip}`),
+    ];
+    throw new CliError(`${handle} is disputed: ${disputes.length + 1} keys signed tips under it, so the handle does not say whom to answer; no reply was written`, {
+      hint: `the handle is the server's word, a signature is the writer's; neither key is more genuine for being decrypted first. Answer a tip by the key that signed it — ${tips.join('; ')}`,
+    });
+  }
+  return usablePinnedKey(handle, pin.publicKey, pin.path);
+}
+
+async function usablePinnedKey(handle: string, armored: string, path: string): Promise<SourcePublicKey> {
   try {
-    return { handle, armored: pin.publicKey, ...(await checkSourcePublicKey(pin.publicKey)) };
+    return { handle, armored, ...(await checkSourcePublicKey(armored)) };
   } catch (error) {
-    throw new CliError(`refusing the pinned key of ${handle} (${pin.path}): ${error instanceof Error ? error.message : String(error)}`, {
+    throw new CliError(`refusing the pinned key of ${handle} (${path}): ${error instanceof Error ? error.message : String(error)}`, {
       hint: 'the key may have expired; the source\'s page makes keys that do not, so the pin file may have been changed',
       cause: error,
     });
   }
+}
+
+/**
+ * The key that signed the tip in `tipDir` (its signature.json, written by "sealdrop decrypt"),
+ * provided decrypt took it: the handle's pin, or a key recorded as disputing the handle. A tip
+ * unsigned, badly signed or quarantined has no key to answer.
+ */
+async function signerOfTip(tipDir: string, inboxDir: string): Promise<SourcePublicKey> {
+  const signature = await readTipSignature(tipDir);
+  if (signature.status !== 'signed' || signature.handle === undefined) {
+    throw new CliError(`${tipDir} is not a tip signed by its source's key (${signature.status === 'unchecked' ? 'no signature record: not a folder "sealdrop decrypt" wrote, or decrypted before signatures were checked' : signature.status})`, {
+      hint: signature.status === 'unsigned'
+        ? 'an unsigned tip proves no key; answer its handle with --to HANDLE only if that handle is pinned by a signed tip'
+        : 'give a folder that "sealdrop decrypt" wrote, OUT_DIR/HANDLE/DAY_ID',
+    });
+  }
+  const { handle, fingerprint } = signature;
+  const pin = await readKeyPin(inboxDir, handle);
+  if (pin?.fingerprint === fingerprint) return usablePinnedKey(handle, pin.publicKey, pin.path);
+  const dispute = (await readKeyDisputes(inboxDir, handle)).find((d) => d.fingerprint === fingerprint);
+  if (dispute) return usablePinnedKey(handle, dispute.publicKey, dispute.tip);
+  throw new CliError(`the key ${formatFingerprint(fingerprint)} that signed ${tipDir} is neither pinned nor disputed under ${handle} in ${inboxDir}`, {
+    hint: 'decrypt said why when it decrypted that tip (a key under two handles, or a tip in quarantine); use the same --inbox as decrypt',
+  });
 }
 
 /** The reply as UTF-8 bytes: checked for size, valid UTF-8 and content. */

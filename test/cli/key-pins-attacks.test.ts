@@ -13,30 +13,27 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSourceKeys, type EnvelopeInput } from '../../protocol/index.ts';
-import { makeSubmission, randomId, readDemoPublicKey } from './fixtures.ts';
+import { type EnvelopeInput } from '../../protocol/index.ts';
+import { makeSourceKeys, makeSubmission, randomId } from './fixtures.ts';
 import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, exists, makeTempDir, runCli, writeBundle } from './helpers.ts';
 
 const env = { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE };
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-type Keys = { publicKey: string; fingerprint: string };
+type Keys = Awaited<ReturnType<typeof makeSourceKeys>>;
 let source: Keys;
 
-async function sourceKeys(passphrase: string): Promise<Keys> {
-  const keys = await generateSourceKeys(passphrase, await readDemoPublicKey());
-  return { publicKey: keys.publicKey, fingerprint: (await openpgp.readKey({ armoredKey: keys.publicKey })).getFingerprint() };
-}
-async function tip(handle: string, message: string, names: string) {
+/** A tip naming `names`; signed by `signer` as the source's page signs it, or unsigned as the server alone can make it. */
+async function tip(handle: string, message: string, names: string, signer?: openpgp.PrivateKey) {
   const input: EnvelopeInput = { language: 'en', message, files: [], sourceKeyFingerprint: names };
-  return { id: randomId(), handle, ciphertext: await makeSubmission(input) };
+  return { id: randomId(), handle, ciphertext: await makeSubmission(input, undefined, signer) };
 }
 const decrypt = (bundle: string, out: string) => runCli(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', bundle, '-o', out], { cwd: tmp.dir, env });
 const pinFile = (handle: string) => join(tmp.dir, 'inbox', 'keys', `${handle}.json`);
 
 beforeAll(async () => {
   tmp = await makeTempDir();
-  source = await sourceKeys('s'.repeat(64));
-  const real = await tip('quiet-otter', 'the real first tip', source.fingerprint);
+  source = await makeSourceKeys('s'.repeat(64));
+  const real = await tip('quiet-otter', 'the real first tip', source.fingerprint, source.signingKey);
   await writeBundle(join(tmp.dir, 'b1'), [real], [{ handle: 'quiet-otter', publicKey: source.publicKey }]);
   const r = await decrypt('b1', 'out');
   expect(r.code, r.stderr).toBe(0);
