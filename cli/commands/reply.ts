@@ -50,17 +50,16 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   if (tipOption !== undefined && (stringOption(parsed, 'to') !== undefined || bundleOption !== undefined)) {
     throw usageError('reply: --tip names whom to answer by itself; leave out --to and --bundle', 'sealdrop reply -i KEY --tip OUT_DIR/HANDLE/DAY_ID FILE');
   }
+  const to = tipOption === undefined
+    ? requireOption('reply', parsed, 'to', 'name whom to answer: --tip TIP_DIR (a folder "sealdrop decrypt" wrote), or --to HANDLE (see the decrypt summary)')
+    : undefined;
   const outbox = resolvePath(io.cwd, stringOption(parsed, 'outbox') ?? 'outbox');
   const input = parsed.positionals[0]!;
   const inboxDir = resolveInboxDir(stringOption(parsed, 'inbox'), io);
 
-  const source = tipOption !== undefined
-    ? await signerOfTip(resolvePath(io.cwd, tipOption), inboxDir)
-    : await pinnedSourceKey(
-      requireOption('reply', parsed, 'to', 'name whom to answer: --tip TIP_DIR (a folder "sealdrop decrypt" wrote), or --to HANDLE (see the decrypt summary)'),
-      inboxDir,
-      bundleOption === undefined ? undefined : resolvePath(io.cwd, bundleOption),
-    );
+  const source = to === undefined
+    ? await signerOfTip(resolvePath(io.cwd, tipOption!), inboxDir)
+    : await pinnedSourceKey(to, inboxDir, bundleOption === undefined ? undefined : resolvePath(io.cwd, bundleOption));
   const { handle } = source;
   const text = await readReplyText(input, io);
   // Unlocked only once the reply is known to be sendable: the key signs it (the source's page
