@@ -1,9 +1,9 @@
 /**
  * @module cli/key-pins — the source keys the offline machine trusts to answer: one pin per handle,
- * `<inbox>/keys/<handle>.json`, made by `sealdrop decrypt` when a tip's envelope names the same key
- * as the bundle carries for its source (PROTOCOL.md, "Envelope"), read by `sealdrop reply`, which
- * encrypts to no other key. A server that swaps a source's key in a bundle is then caught, not
- * answered.
+ * `<inbox>/keys/<handle>.json`, made by `sealdrop decrypt` when a tip is signed by the key the
+ * bundle carries for its source and names it (PROTOCOL.md, "Signed tips"; cli/tip-attribution.ts),
+ * read by `sealdrop reply`, which encrypts to no other key. A server that swaps a source's key in a
+ * bundle is then caught, not answered.
  *
  * API: `readKeyPin(inbox, handle)` → the pin or undefined; `pinSourceKey(inbox, handle, key)` →
  * 'pinned' | 'already' (throws KeyPinConflictError when the handle is pinned to another key);
@@ -40,7 +40,7 @@ export interface KeyPin {
 export class KeyPinConflictError extends CliError {
   constructor(readonly handle: string, readonly pinned: string, readonly offered: string, readonly path: string) {
     super(`${handle} is pinned to the key ${formatFingerprint(pinned)}, not to ${formatFingerprint(offered)}`, {
-      hint: `a source's key never changes: the server may have put another source's tip under ${handle}; the pin ${path} stays as it is`,
+      hint: `two keys under one handle: the handle is the server's word, and the key pinned first is not the genuine one for that; the pin ${path} stays as it is`,
     });
     this.name = 'KeyPinConflictError';
   }
