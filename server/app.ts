@@ -2,6 +2,7 @@
  * @module server/app — the source-facing Hono app (docs/INTERNALS.md "HTTP — source listener").
  * Routes are thin: validation here, the work in server/source/*.ts.
  */
+import type { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import {
@@ -178,7 +179,8 @@ export function createApp(deps: AppDeps): Hono {
     });
     let bytes: Uint8Array[];
     try {
-      bytes = await ticket.read(c.req.raw);
+      // on Node (node-server), the request it came from: read as it is, not through a copying web stream
+      bytes = await ticket.read(c.req.raw, (c.env as { incoming?: Readable } | undefined)?.incoming);
     } catch (error) {
       ticket.release();
       throw error;
