@@ -186,7 +186,12 @@ export function createApp(deps: AppDeps): Hono {
       throw error;
     }
     // the body stays counted until the write settles, even when the answer goes first (a deadline)
-    const work = putChunk(uploadDeps(), row, index, bytes, ticket.release, sha256);
+    // once the database has answered the write, nothing reads the pieces: their memory goes now
+    const stored = () => {
+      ticket.release();
+      ticket.discard();
+    };
+    const work = putChunk(uploadDeps(), row, index, bytes, stored, sha256);
     work.then(ticket.release, ticket.release);
     // completion reads the whole upload back: its deadline grows with the upload's size
     const ms = databaseDeadlineMs + Math.ceil(row.size / COMPLETION_BYTES_PER_SECOND) * 1000;

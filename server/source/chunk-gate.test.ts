@@ -207,3 +207,33 @@ describe('the chunk gate on a Node request body (as node-server hands it over)',
     expect(await reader.read()).toEqual({ done: true, value: undefined });
   });
 });
+
+describe('discarding the pieces of a Node request body once written', () => {
+  it('frees them at once where ArrayBuffer.prototype.transfer exists, and leaves request.body pieces alone', async () => {
+    const { PassThrough } = await import('node:stream');
+    const gate = createChunkGate();
+    const incoming = new PassThrough();
+    const ticket = gate.enter('u1', 8);
+    const read = ticket.read(new Request('http://gate.test/', { method: 'PUT', headers: { 'Content-Length': '8' } }), incoming);
+    const [a, b] = [Buffer.alloc(4, 1), Buffer.alloc(4, 2)];
+    incoming.end(Buffer.concat([a, b]));
+    const pieces = await read;
+    expect(lengthOf(pieces)).toBe(8);
+    ticket.release();
+    ticket.discard();
+    const canFree = typeof (new ArrayBuffer(1) as ArrayBuffer & { transfer?: unknown }).transfer === 'function';
+    // a piece that is all of its buffer is emptied (freed); without transfer, nothing changes
+    expect(lengthOf(pieces)).toBe(canFree ? 0 : 8);
+
+    const web = body(8);
+    const webTicket = gate.enter('u2', 8);
+    const webRead = webTicket.read(web.request);
+    web.push(8);
+    web.end();
+    const webPieces = await webRead;
+    webTicket.release();
+    webTicket.discard();
+    expect(lengthOf(webPieces)).toBe(8);
+    gate.close();
+  });
+});
