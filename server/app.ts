@@ -2,6 +2,7 @@
  * @module server/app — the source-facing Hono app (docs/INTERNALS.md "HTTP — source listener").
  * Routes are thin: validation here, the work in server/source/*.ts.
  */
+import type { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import {
@@ -181,13 +182,19 @@ export function createApp(deps: AppDeps): Hono {
     });
     let bytes: Uint8Array[];
     try {
-      bytes = await ticket.read(c.req.raw);
+      // on Node (node-server), the request it came from: read as it is, not through a copying web stream
+      bytes = await ticket.read(c.req.raw, (c.env as { incoming?: Readable } | undefined)?.incoming);
     } catch (error) {
       ticket.release();
       throw error;
     }
     // the body stays counted until the write settles, even when the answer goes first (a deadline)
-    const work = putChunk(uploadDeps(), row, index, bytes, ticket.release, sha256);
+    // once the database has answered the write, nothing reads the pieces: their memory goes now
+    const stored = () => {
+      ticket.release();
+      ticket.discard();
+    };
+    const work = putChunk(uploadDeps(), row, index, bytes, stored, sha256);
     work.then(ticket.release, ticket.release);
     // stored: the chunk's bytes count now, not the ones counted on their way
     if (counted > 0) work.then(() => marks.then(() => noteFlowStored(db, row.id, counted))).catch(() => {});
