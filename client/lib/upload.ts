@@ -412,7 +412,7 @@ export function fetchChunkSender(uploadId: string, origin = ''): ChunkSender {
         method: 'PUT',
         headers: { 'content-type': 'application/octet-stream' },
         body: bytes.slice(),
-        credentials: 'omit',
+        credentials: 'same-origin',
         signal,
       });
     } catch (error) {
