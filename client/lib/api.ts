@@ -24,7 +24,7 @@ export type OpenUploadBody = {
   size: number;
   chunkSize: number;
   chunks: number;
-  /** an old page's: a streaming page sends it with the last chunk (chunkUrl) */
+  /** the whole ciphertext's, from a page that holds it; a streaming page sends each chunk's SHA-256 instead (chunkUrl) */
   sha256?: string;
 };
 export type ChunkAnswer = { complete: false; received: number[] } | { complete: true; submissionId: string };
@@ -169,6 +169,13 @@ export function checkLookupAnswer(value: unknown): LookupAnswer {
 export const deleteReply = (lookupId: string, replyId: string) =>
   requestJson<{ deleted: true }>('/api/v1/source/replies/delete', postJson({ lookupId, replyId }));
 
-export function chunkUrl(uploadId: string, index: number, sha256?: string): string {
-  return `/api/v1/uploads/${encodeURIComponent(uploadId)}/chunks/${index}${sha256 ? `?sha256=${sha256}` : ''}`;
+/** What a chunk's URL carries for a streaming page: its own SHA-256, and with the last the SHA-256 of all their digests. */
+export type ChunkHashes = { sha256?: string; digests?: string };
+
+export function chunkUrl(uploadId: string, index: number, hashes: ChunkHashes = {}): string {
+  const query = new URLSearchParams();
+  if (hashes.sha256) query.set('sha256', hashes.sha256);
+  if (hashes.digests) query.set('digests', hashes.digests);
+  const search = query.toString();
+  return `/api/v1/uploads/${encodeURIComponent(uploadId)}/chunks/${index}${search ? `?${search}` : ''}`;
 }
