@@ -68,8 +68,9 @@ export async function sendTip(
  * Measured in Firefox ESR with the JIT off, 10 MB file: whole 14.8 s, streamed 160.9 s from send
  * to codename (scratch measurement, see the commit), when the streamed path hashed the whole
  * ciphertext in JavaScript (10.2 s per 10 MB there; WebCrypto 0.02 s). It now hashes each chunk
- * with WebCrypto: 12.0 and 17.9 s streamed, against 29.5 and 18.1 s before, on a loaded
- * two-core machine (load 13-16); OpenPGP.js still writes a stream's MDC (SHA-1) in JavaScript.
+ * with WebCrypto. 10 MB forced through the streamed path, loopback, a two-core machine at load
+ * 9-16: median 12.0 s of 5 (8.3-17.9) against 27.4 s (17.4-32.2) before; whole 1.3 and 1.6 s
+ * on the same machine. What is left is OpenPGP.js's streamed encryption (the MDC's SHA-1 in JavaScript).
  * Held whole, a tip at the limit costs about three times it (files, envelope, ciphertext).
  */
 export const WHOLE_TIP_BYTES = 64 * 1024 * 1024;
