@@ -1,16 +1,19 @@
 /**
- * @module cli/commands/decrypt — `sealdrop decrypt -i KEY.sec.asc [-i OLD.sec.asc …] BUNDLE_DIR -o OUT_DIR`:
- * decrypt a pulled bundle offline into OUT_DIR/<handle>/<day>_<id8>/, one submission at a time,
- * streaming, keeping nothing from a submission whose integrity check fails.
+ * @module cli/commands/decrypt — `sealdrop decrypt -i KEY.sec.asc [-i OLD.sec.asc …] [--inbox DIR] BUNDLE_DIR`:
+ * decrypt a pulled bundle offline into the inbox (cli/inbox.ts), one submission at a time,
+ * streaming, keeping nothing from a submission whose integrity check fails. With `-o OUT_DIR`
+ * instead: plain folders OUT_DIR/<handle>/<day>_<id8>/, outside any inbox.
  */
 
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parseCommandArgs, requireOption, stringOptions } from '../args.ts';
+import { parseCommandArgs, stringOption, stringOptions } from '../args.ts';
 import { readBundle, type Bundle } from '../bundle.ts';
 import { CliError, printable, usageError } from '../errors.ts';
 import { fileError, pathExists, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
+import { addTip, ensureInbox, hasTip, readSourceIndex, summarize, tipDir, updateInboxList } from '../inbox.ts';
+import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
 import { ProgressBar } from '../progress.ts';
 import { decryptSubmission, STAGING_PREFIX, type SubmissionOutcome } from '../submission.ts';
@@ -20,14 +23,20 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
     'decrypt',
     args,
-    { identity: { type: 'string', short: 'i', multiple: true }, output: { type: 'string', short: 'o' } },
+    { identity: { type: 'string', short: 'i', multiple: true }, output: { type: 'string', short: 'o' }, inbox: { type: 'string' } },
     { min: 1, max: 1, name: 'the BUNDLE_DIR written by "sealdrop pull"' },
   );
   const keyPaths = stringOptions(parsed, 'identity');
   if (keyPaths.length === 0) {
-    throw usageError('decrypt: missing -i KEY.sec.asc', 'give the newsroom secret key: sealdrop decrypt -i newsroom.sec.asc BUNDLE_DIR -o OUT_DIR');
+    throw usageError('decrypt: missing -i KEY.sec.asc', 'give the newsroom secret key: sealdrop decrypt -i newsroom.sec.asc BUNDLE_DIR');
   }
-  const outDir = resolvePath(io.cwd, requireOption('decrypt', parsed, 'output', 'name the folder to decrypt into: -o OUT_DIR'));
+  const output = stringOption(parsed, 'output');
+  if (output !== undefined && stringOption(parsed, 'inbox') !== undefined) {
+    throw usageError('decrypt: -o and --inbox cannot be used together', 'decrypt into the inbox (--inbox DIR, or none for the default) or into plain folders (-o OUT_DIR)');
+  }
+  // The inbox: its staging folders live at its top, on the same file system as the tips.
+  const inbox = output === undefined ? resolveInboxDir(stringOption(parsed, 'inbox'), io) : undefined;
+  const outDir = inbox ?? resolvePath(io.cwd, output!);
   const bundle = await readBundleOrOne(resolvePath(io.cwd, parsed.positionals[0]!), parsed.positionals[0]!);
   if (bundle.submissions.length === 0) {
     io.stderr.write('sealdrop: the bundle holds no submissions\n');
@@ -38,15 +47,22 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   try {
     await mkdir(outDir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw fileError(error, outDir, 'output folder');
+    throw fileError(error, outDir, inbox ? 'inbox folder' : 'output folder');
   }
+  if (inbox) await ensureInbox(inbox);
   await removeStaleStaging(outDir, io);
 
   const progress = new ProgressBar(io.stderr, bundle.submissions.reduce((n, s) => n + s.size, 0));
   const outcomes: SubmissionOutcome[] = [];
   const claimed = new Map<string, string>();
+  const touched = new Set<string>();
   for (const [index, submission] of bundle.submissions.entries()) {
     progress.setLabel(`${index + 1}/${bundle.submissions.length} ${submission.handle}`);
+    if (inbox && (await hasTip(inbox, submission.handle, submission.id))) {
+      progress.advance(submission.size);
+      outcomes.push({ status: 'skipped', submission, path: tipDir(inbox, submission.handle, submission.id) });
+      continue;
+    }
     const outcome = await decryptSubmission({
       submission,
       bundleDir: bundle.dir,
@@ -54,7 +70,14 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       identities,
       claimed,
       onCiphertextBytes: (n) => progress.advance(n),
+      ...(inbox ? { target: tipDir(inbox, submission.handle, submission.id), numberFiles: true } : {}),
     });
+    // In the inbox a folder there but not in the index is a tip whose run stopped between the
+    // two (the folder is renamed into place only once checked): it is indexed now.
+    if (inbox && outcome.status !== 'failed') {
+      await addTip(inbox, submission.handle, submission.id, submission.day);
+      touched.add(submission.handle);
+    }
     outcomes.push(outcome);
     if (outcome.status === 'failed') {
       progress.clear();
@@ -64,6 +87,11 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     }
   }
   progress.clear();
+  if (inbox) {
+    const summaries = [];
+    for (const handle of touched) summaries.push(summarize((await readSourceIndex(inbox, handle))!));
+    await updateInboxList(inbox, summaries);
+  }
 
   io.stdout.write(formatTable(
     ['HANDLE', 'DAY', 'ID', 'MESSAGE', 'FILES', 'STATUS'],
@@ -73,7 +101,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       o.submission.id.slice(0, 8),
       o.status === 'ok' ? `${o.messageBytes} B` : '-',
       o.status === 'ok' ? String(o.files) : '-',
-      o.status === 'ok' ? 'OK' : o.status === 'skipped' ? 'SKIPPED already decrypted' : `FAILED ${o.reason}`,
+      o.status === 'ok' ? 'OK' : o.status === 'skipped' ? (inbox ? 'SKIPPED already in the inbox' : 'SKIPPED already decrypted') : `FAILED ${o.reason}`,
     ]),
   ));
 
@@ -86,7 +114,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   const done = outcomes.filter((o) => o.status === 'ok').length;
   const skipped = outcomes.length - done;
   io.stderr.write(
-    `sealdrop: decrypted ${done} submission${done === 1 ? '' : 's'} into ${printable(outDir)}` +
+    `sealdrop: decrypted ${done} submission${done === 1 ? '' : 's'} into ${inbox ? 'the inbox ' : ''}${printable(outDir)}` +
       (skipped > 0 ? ` (${skipped} already there, left as they were)` : '') + '\n',
   );
 }
@@ -114,7 +142,7 @@ async function readBundleOrOne(path: string, given: string): Promise<Bundle> {
   }
   throw new CliError(`${printable(given)} is a file; decrypt takes the BUNDLE_DIR written by "sealdrop pull" (a folder with bundle.json)`, {
     hint: inBundle
-      ? `the bundle.json of ${printable(bundleDir)} does not list ${printable(relative)}; give the folder: sealdrop decrypt -i KEY.sec.asc ${printable(bundleDir)} -o OUT_DIR`
+      ? `the bundle.json of ${printable(bundleDir)} does not list ${printable(relative)}; give the folder: sealdrop decrypt -i KEY.sec.asc ${printable(bundleDir)}`
       : 'a file of a bundle\'s submissions/ folder is decrypted alone; for a lone .pgp file use GnuPG as the README shows (gpg --output x.tar --decrypt FILE.pgp, then tar into a new folder)',
   });
 }
