@@ -1,0 +1,131 @@
+/**
+ * The editor's inbox across bundles (issue 14), against a running server: three bundles (one of
+ * them decrypted twice) into one inbox; the same source across bundles is one conversation, in
+ * arrival order; nothing is added twice; a reply sent is kept in the conversation.
+ */
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InboxList, SourceIndex } from '../../cli/inbox.ts';
+import { startServer, submitTip, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
+import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, listTree, makeTempDir, runCli } from './helpers.ts';
+
+let server: RunningServer;
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let otter: SubmittedTip[];
+let lynx: SubmittedTip;
+
+const offline = () => ({ SEALDROP_PASSPHRASE: DEMO_PASSPHRASE, SEALDROP_INBOX: join(tmp.dir, 'inbox') });
+const online = () => ({ SEALDROP_TOKEN: server.token, SEALDROP_SERVER: server.editorUrl });
+const readJson = async <T>(path: string): Promise<T> => JSON.parse(await readFile(join(tmp.dir, 'inbox', path), 'utf8')) as T;
+
+async function pull(dir: string, ...args: string[]): Promise<void> {
+  const r = await runCli(['pull', ...args, '-o', dir], { cwd: tmp.dir, env: online() });
+  expect(r.code, r.stderr).toBe(0);
+}
+
+async function decrypt(dir: string) {
+  const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, dir], { cwd: tmp.dir, env: offline() });
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
+
+async function handleOf(dir: string, id: string): Promise<string> {
+  const bundle = JSON.parse(await readFile(join(tmp.dir, dir, 'bundle.json'), 'utf8')) as { submissions: { id: string; handle: string }[] };
+  return bundle.submissions.find((s) => s.id === id)!.handle;
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  tmp = await makeTempDir('sealdrop-inbox-');
+  const first = await submitTip(server.sourceUrl, {
+    message: '<script>alert(1)</script> first',
+    files: [{ name: 'ledger.pdf', type: 'application/pdf', bytes: new TextEncoder().encode('%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\n') }],
+  });
+  lynx = await submitTip(server.sourceUrl, { message: 'Здравствуйте' });
+  otter = [first];
+});
+
+afterAll(async () => {
+  await server?.close();
+  await tmp?.cleanup();
+});
+
+describe('the inbox across bundles', () => {
+  let handle: string;
+  let lynxHandle: string;
+
+  it('adds a first bundle: one conversation per source, files numbered, risky ones marked', async () => {
+    await pull('b1');
+    const r = await decrypt('b1');
+    expect(r.stderr).toBe(`sealdrop: decrypted 2 submissions into the inbox ${join(tmp.dir, 'inbox')}\n`);
+    handle = await handleOf('b1', otter[0]!.submissionId);
+    lynxHandle = await handleOf('b1', lynx.submissionId);
+
+    const index = await readJson<SourceIndex>(`sources/${handle}/index.json`);
+    expect(index.tips).toHaveLength(1);
+    expect(index.tips[0]).toMatchObject({
+      id: otter[0]!.submissionId,
+      language: 'en',
+      read: false,
+      files: [{ name: 'ledger.pdf', file: 1, type: 'application/pdf', stripped: false, risk: { kind: 'pdf-script' } }],
+    });
+    const tip = join(tmp.dir, 'inbox', 'sources', handle, 'tips', otter[0]!.submissionId);
+    expect(await readFile(join(tip, 'message.txt'), 'utf8')).toBe('<script>alert(1)</script> first');
+    expect(await readdir(join(tip, 'files'))).toEqual(['1']);
+    // the inbox is the editor's alone
+    expect((await stat(join(tmp.dir, 'inbox'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(tip, 'files', '1'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(tmp.dir, 'inbox', 'sources.json'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('adds a second bundle to the same conversation, after what came before', async () => {
+    otter.push(await submitTip(server.sourceUrl, { message: 'second', codename: otter[0]!.codename }));
+    otter.push(await submitTip(server.sourceUrl, { message: 'third', codename: otter[0]!.codename }));
+    await pull('b2');
+    await decrypt('b2');
+    const index = await readJson<SourceIndex>(`sources/${handle}/index.json`);
+    expect(index.tips.map((t) => t.id)).toEqual(otter.map((t) => t.submissionId));
+  });
+
+  it('adds a repeated bundle and a re-pull of the whole source without a duplicate', async () => {
+    const before = await listTree(join(tmp.dir, 'inbox'));
+    const again = await decrypt('b1');
+    expect(again.stdout).toMatch(/SKIPPED already in the inbox/);
+    expect(again.stderr).toBe(`sealdrop: decrypted 0 submissions into the inbox ${join(tmp.dir, 'inbox')} (2 already there, left as they were)\n`);
+    await pull('b3', '--source', handle, '--all');
+    const third = await decrypt('b3');
+    expect(third.stderr).toContain('decrypted 0 submissions');
+    expect(await listTree(join(tmp.dir, 'inbox'))).toEqual(before);
+    const index = await readJson<SourceIndex>(`sources/${handle}/index.json`);
+    expect(index.tips.map((t) => t.id)).toEqual(otter.map((t) => t.submissionId));
+  });
+
+  it('lists each source once with its last day and unread count', async () => {
+    const list = await readJson<InboxList>('sources.json');
+    expect(list.sources.map((s) => s.handle).sort()).toEqual([handle, lynxHandle].sort());
+    expect(list.sources.find((s) => s.handle === handle)).toMatchObject({ tips: 3, unread: 3, replies: 0 });
+    expect(list.sources.find((s) => s.handle === lynxHandle)).toMatchObject({ tips: 1, unread: 1, replies: 0 });
+    expect(list.sources[0]!.lastDay).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it('keeps a reply sent with "sealdrop reply" in the conversation (text, day, outbox file)', async () => {
+    await writeFile(join(tmp.dir, 'reply.txt'), '고맙습니다. Thank you.\n');
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'b1', '--to', handle, '--outbox', 'outbox', 'reply.txt'], { cwd: tmp.dir, env: offline() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('kept in the inbox');
+    const index = await readJson<SourceIndex>(`sources/${handle}/index.json`);
+    expect(index.replies).toHaveLength(1);
+    const [reply] = index.replies;
+    expect(r.stdout.trim()).toBe(join('outbox', reply!.outboxFile));
+    expect(reply!.day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(await readFile(join(tmp.dir, 'inbox', 'sources', handle, 'replies', `${reply!.id}.txt`), 'utf8')).toBe('고맙습니다. Thank you.\n');
+    const list = await readJson<InboxList>('sources.json');
+    expect(list.sources.find((s) => s.handle === handle)).toMatchObject({ replies: 1 });
+  });
+
+  it('no time of day anywhere in the indexes', async () => {
+    const text = (await readFile(join(tmp.dir, 'inbox', 'sources.json'), 'utf8')) + (await readFile(join(tmp.dir, 'inbox', 'sources', handle, 'index.json'), 'utf8'));
+    expect(text).not.toMatch(/\d{2}:\d{2}|T\d{2}/);
+  });
+});
