@@ -95,7 +95,7 @@ export interface CommandModule {
 
 // The command modules are loaded on demand (a typo in one command never breaks the others) and by
 // URL, so that a copy without the online half (pull, push) still type-checks and runs the rest.
-const COMMAND_NAMES = ['keygen', 'list', 'pull', 'delete', 'spam', 'decrypt', 'reply', 'push', 'check-site'] as const;
+const COMMAND_NAMES = ['keygen', 'list', 'pull', 'delete', 'spam', 'decrypt', 'read', 'reply', 'push', 'check-site'] as const;
 
 type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -127,7 +127,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       throw new CliError(`unknown command ${JSON.stringify(first)}`, {
         hint: first.startsWith('-')
           ? 'the command comes first: sealdrop COMMAND [options]; run "sealdrop --help"'
-          : 'the commands are keygen, list, pull, delete, spam, decrypt, reply, push and check-site; run "sealdrop --help"',
+          : 'the commands are keygen, list, pull, delete, spam, decrypt, read, reply, push and check-site; run "sealdrop --help"',
         exitCode: EXIT_USAGE,
       });
     }
