@@ -12,8 +12,9 @@ export const USAGE = `Usage:
     sealdrop pull [--server URL] [--socks5 HOST:PORT] [FILTERS] -o BUNDLE_DIR [ID ...]
     sealdrop delete [--server URL] [--socks5 HOST:PORT] ID ...
     sealdrop spam [--server URL] [--socks5 HOST:PORT] [--undo] HANDLE ...
-    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp -o OUT_DIR
-    sealdrop reply -i KEY.sec.asc --bundle BUNDLE_DIR --to HANDLE [--outbox DIR] FILE|-
+    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] [--inbox DIR | -o OUT_DIR] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp
+    sealdrop read [--inbox DIR] [--port PORT]
+    sealdrop reply -i KEY.sec.asc --bundle BUNDLE_DIR --to HANDLE [--outbox DIR] [--inbox DIR] FILE|-
     sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
     sealdrop check-site -m MANIFEST [--socks5 HOST:PORT] URL
 
@@ -32,11 +33,18 @@ Commands:
     spam       Online. Mark sources spam: their submissions not yet pulled and
                their uploads in progress are dropped, new uploads refused.
                --undo lifts the mark (nothing dropped comes back).
-    decrypt    Offline. Decrypt a pulled bundle into OUT_DIR, one folder per source
-               and submission. Nothing is kept from a submission that fails its check.
+    decrypt    Offline. Decrypt a pulled bundle into the inbox: one conversation per
+               source across bundles, in arrival order; a submission already there is
+               skipped; risky files (programs, macros, PDF scripts, archives, SVG) are
+               marked. With -o, plain folders in OUT_DIR instead (no inbox). Nothing is
+               kept from a submission that fails its check.
+    read       Offline. Show the inbox in this machine's browser: prints an address
+               on 127.0.0.1 that works only while read runs (Ctrl-C ends it). Sources,
+               conversations, files as downloads; everything shown as plain text.
     reply      Offline. Sign a reply (UTF-8 text from FILE, or - for stdin) with the
                newsroom key, pad it, and encrypt it to the source HANDLE and to the
-               newsroom key, into the outbox (REPLY.pgp and its signature REPLY.pgp.sig).
+               newsroom key, into the outbox (REPLY.pgp and its signature REPLY.pgp.sig),
+               and keep it in the source's conversation in the inbox.
     push       Online. Upload every signed reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
     check-site Online. Fetch every file the source site at URL serves and compare it,
                with its CSP and integrity attributes, with the site manifest the
@@ -57,6 +65,8 @@ Options:
                                Only sealdrop can use it: GnuPG 2.2 (Debian 12) and sqop
                                cannot import a v6 key or decrypt to it, so the "no lock-in"
                                gpg routine does not work with it. Leave it out unless you know.
+    --inbox DIR                The offline inbox (default: $SEALDROP_INBOX, else ~/sealdrop-inbox).
+    --port PORT                The read view's port on 127.0.0.1 (default: a free one).
     --bundle DIR               A bundle folder written by "sealdrop pull".
     --to HANDLE                The source to answer (see the decrypt summary).
     --outbox DIR               Where replies are written (default: ./outbox).
@@ -70,6 +80,7 @@ Environment:
     SEALDROP_TOKEN             The editor API token for the online commands (never
                                a flag: it would end up in the shell history).
     SEALDROP_SERVER            The editor API address when --server is not given.
+    SEALDROP_INBOX             The offline inbox when --inbox is not given.
 
 Results go to stdout; everything else, including errors, goes to stderr.
 The secret key never has to touch a machine that is online.
@@ -81,7 +92,9 @@ Examples:
     $ sealdrop list
     $ sealdrop spam noisy-magpie
     $ sealdrop pull --max-size 1M -o bundle
-    $ sealdrop decrypt -i newsroom.sec.asc bundle -o tips
+    $ sealdrop decrypt -i newsroom.sec.asc bundle
+    $ sealdrop read
+    http://127.0.0.1:41234/3q2-xxxxxxxxxxxxxxxxxxxxxxxxxxxxx/
     $ sealdrop reply -i newsroom.sec.asc --bundle bundle --to quiet-otter reply.txt
     $ sealdrop push outbox
     $ sealdrop pull --source quiet-otter --all -o again
