@@ -3,12 +3,38 @@
  * them decrypted twice) into one inbox; the same source across bundles is one conversation, in
  * arrival order; nothing is added twice; a reply sent is kept in the conversation.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboxList, SourceIndex } from '../../cli/inbox.ts';
 import { startServer, submitTip, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
-import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, listTree, makeTempDir, runCli } from './helpers.ts';
+import { BIN, DEMO_PASSPHRASE, DEMO_SECRET_KEY, listTree, makeTempDir, runCli } from './helpers.ts';
+
+/** `sealdrop read …` left running: its address (the first line on stdout), and how it ends. */
+async function startRead(args: string[], env: Record<string, string>, cwd: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<{ code: number | null; stderr: string }> }> {
+  const child = spawn(process.execPath, [BIN, 'read', ...args], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`read exited (${code}) before printing its address: ${stderr}`)));
+  });
+  return {
+    url,
+    child,
+    async stop() {
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return { code, stderr };
+    },
+  };
+}
 
 let server: RunningServer;
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -127,5 +153,26 @@ describe('the inbox across bundles', () => {
   it('no time of day anywhere in the indexes', async () => {
     const text = (await readFile(join(tmp.dir, 'inbox', 'sources.json'), 'utf8')) + (await readFile(join(tmp.dir, 'inbox', 'sources', handle, 'index.json'), 'utf8'));
     expect(text).not.toMatch(/\d{2}:\d{2}|T\d{2}/);
+  });
+
+  it('"sealdrop read" serves the same conversation on 127.0.0.1 under a per-run address, until it is stopped', async () => {
+    const first = await startRead([], offline(), tmp.dir);
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/$/);
+    const list = (await (await fetch(`${first.url}api/sources`)).json()) as { sources: { handle: string; unread: number }[] };
+    expect(list.sources.find((s) => s.handle === handle)).toMatchObject({ unread: 3 });
+    const conversation = (await (await fetch(`${first.url}api/sources/${handle}`)).json()) as { tips: { id: string; message: string }[]; replies: { text: string }[] };
+    expect(conversation.tips.map((t) => t.id)).toEqual(otter.map((t) => t.submissionId));
+    expect(conversation.tips.map((t) => t.message)).toEqual(['<script>alert(1)</script> first', 'second', 'third']);
+    expect(conversation.replies.map((r) => r.text)).toEqual(['고맙습니다. Thank you.\n']);
+    const stopped = await first.stop();
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toContain('sealdrop: read view closed');
+    // opened: read
+    expect((await readJson<InboxList>('sources.json')).sources.find((s) => s.handle === handle)).toMatchObject({ unread: 0 });
+    // another run, another address; the old one is gone
+    const second = await startRead(['--port', '0'], offline(), tmp.dir);
+    expect(second.url).not.toBe(first.url);
+    await expect(fetch(`${first.url}api/sources`)).rejects.toThrow();
+    await second.stop();
   });
 });
