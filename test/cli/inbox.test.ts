@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboxList, SourceIndex } from '../../cli/inbox.ts';
@@ -125,6 +125,14 @@ describe('the inbox across bundles', () => {
     expect(await listTree(join(tmp.dir, 'inbox'))).toEqual(before);
     const index = await readJson<SourceIndex>(`sources/${handle}/index.json`);
     expect(index.tips.map((t) => t.id)).toEqual(otter.map((t) => t.submissionId));
+  });
+
+  it('indexes a tip whose run stopped after its folder was in place but before its index was written', async () => {
+    const index = join(tmp.dir, 'inbox', 'sources', lynxHandle, 'index.json');
+    await rm(index);
+    const r = await decrypt('b1');
+    expect(r.stdout).toMatch(/SKIPPED already in the inbox/);
+    expect((await readJson<SourceIndex>(`sources/${lynxHandle}/index.json`)).tips.map((t) => t.id)).toEqual([lynx.submissionId]);
   });
 
   it('lists each source once with its last day and unread count', async () => {
