@@ -3,17 +3,21 @@
  * newsroom key, padded, encrypted to the source and to the newsroom, the ciphertext signed (the
  * detached signature the editor API checks), every check the server and the source's page make
  * made here first; then kept in the inbox's conversation. Shared by `sealdrop reply` and the read
- * view (`sealdrop read`).
+ * view (`sealdrop read`), and so is the choice of the key: the one pinned for the source
+ * (cli/key-pins.ts), never one the server alone vouches for.
  */
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PrivateKey, PublicKey } from 'openpgp';
-import { checkReplySignature, encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, openReply, sealReply } from '../protocol/index.ts';
+import { checkReplySignature, checkSourcePublicKey, encryptionKeyIds, inspectMessage, MAX_REPLY_BYTES, openReply, sealReply } from '../protocol/index.ts';
+import { formatFingerprint } from '../protocol/fingerprint.ts';
+import { isValidHandle, readBundle } from './bundle.ts';
 import { CliError } from './errors.ts';
 import { fileError, writeNewFile } from './files.ts';
 import { addReply, newReplyId, today } from './inbox.ts';
-import type { SourcePublicKey } from './source-key.ts';
+import { readKeyPin } from './key-pins.ts';
+import { readSourcePublicKey, type SourcePublicKey } from './source-key.ts';
 
 export interface WriteReplyOptions {
   /** the reply's UTF-8 bytes, checked by checkReplyText */
@@ -118,4 +122,42 @@ export async function writeReply({ text, source, secretKey, keyName, outbox, inb
     ? false
     : await addReply(inbox, source.handle, { id, day: today(), bytes: text.length, outboxFile: `${source.handle}/${id}.pgp` }, text);
   return { id, path, ciphertextBytes: ciphertext.length, recorded };
+}
+
+/**
+ * The key to answer `handle` with: its pin, and only its pin. A bundle, if given, must hold the
+ * same key for it or none (a bundle without this source is fine: the pin is enough).
+ */
+export async function pinnedSourceKey(handle: string, inboxDir: string, bundleDir: string | undefined): Promise<SourcePublicKey> {
+  if (!isValidHandle(handle)) {
+    throw new CliError(`${JSON.stringify(handle)} is not a source handle`, {
+      hint: 'handles are lower-case words joined by "-", as in the decrypt summary (e.g. quiet-otter)',
+    });
+  }
+  const pin = await readKeyPin(inboxDir, handle);
+  if (bundleDir !== undefined) {
+    const bundle = await readBundle(bundleDir);
+    if (!pin || bundle.sources.some((s) => s.handle === handle)) {
+      const offered = await readSourcePublicKey(bundle, handle);
+      if (pin && offered.fingerprint !== pin.fingerprint) {
+        throw new CliError(
+          `the bundle's key for ${handle} is not the pinned one: the bundle has ${formatFingerprint(offered.fingerprint)}, the source's own tip named ${formatFingerprint(pin.fingerprint)}`,
+          { hint: 'the server may be tampered with; no reply was written. Leave out --bundle to answer the pinned key, after finding out why the server sent another' },
+        );
+      }
+    }
+  }
+  if (!pin) {
+    throw new CliError(`no pinned key for ${handle} in ${inboxDir}: sealdrop answers only a key the source's own tip names`, {
+      hint: `decrypt a tip of ${handle} first ("sealdrop decrypt -i KEY BUNDLE_DIR", same --inbox); a source whose tips all came from an older page is pinned by its next tip`,
+    });
+  }
+  try {
+    return { handle, armored: pin.publicKey, ...(await checkSourcePublicKey(pin.publicKey)) };
+  } catch (error) {
+    throw new CliError(`refusing the pinned key of ${handle} (${pin.path}): ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'the key may have expired; the source\'s page makes keys that do not, so the pin file may have been changed',
+      cause: error,
+    });
+  }
 }

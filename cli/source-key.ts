@@ -13,6 +13,8 @@ import { fileError } from './files.ts';
  */
 export interface SourcePublicKey extends SourcePublicKeyInfo {
   handle: string;
+  /** The key as the bundle carries it (armored), for a pin (cli/key-pins.ts). */
+  armored: string;
 }
 
 /** Reads `BUNDLE/sources/HANDLE.asc` and checks it. */
@@ -39,7 +41,7 @@ export async function readSourcePublicKey(bundle: Bundle, handle: string): Promi
     throw fileError(error, path, 'source key file');
   }
   try {
-    return { handle, ...(await checkSourcePublicKey(armored)) };
+    return { handle, armored, ...(await checkSourcePublicKey(armored)) };
   } catch (error) {
     throw new CliError(`refusing the key of source ${handle}: ${error instanceof Error ? error.message : String(error)}`, {
       hint: 'a source key is made by the source\'s browser; this one was not, so the bundle may have been tampered with — pull it again',

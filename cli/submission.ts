@@ -23,7 +23,7 @@ const DEMO_FINGERPRINT = 'd59550c5a4895ea55787f850ca968b8ec7fc9799';
 const DEMO_ENCRYPTION_KEY_ID = '05c27a8801181997';
 
 export type SubmissionOutcome =
-  | { status: 'ok'; submission: BundleSubmission; path: string; messageBytes: number; files: number; savedNames: string[] }
+  | { status: 'ok'; submission: BundleSubmission; path: string; messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string }
   | { status: 'skipped'; submission: BundleSubmission; path: string }
   | { status: 'failed'; submission: BundleSubmission; reason: string; error: string; hint: string };
 
@@ -129,7 +129,7 @@ export async function decryptSubmission(options: DecryptSubmissionOptions): Prom
 async function decryptInto(
   { submission, bundleDir, identities, onCiphertextBytes }: DecryptSubmissionOptions,
   staging: string,
-): Promise<{ messageBytes: number; files: number; savedNames: string[] }> {
+): Promise<{ messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string }> {
   const file = join(bundleDir, submission.path);
   let size: number;
   try {
@@ -244,7 +244,13 @@ async function decryptInto(
       if (error instanceof EnvelopeError) throw envelopeFailure(error);
       throw error;
     }
-    return { messageBytes: result.messageBytes, files: result.savedNames.length, savedNames: result.savedNames };
+    return {
+      messageBytes: result.messageBytes,
+      files: result.savedNames.length,
+      savedNames: result.savedNames,
+      // the source key the envelope names (PROTOCOL.md, "Envelope"); absent from older pages' tips
+      ...(result.manifest.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: result.manifest.sourceKeyFingerprint }),
+    };
   } finally {
     await writer.abort();
     await handle.close();

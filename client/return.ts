@@ -31,6 +31,8 @@ const followupSent = byId('followup-sent');
 
 let context: { config: ServerConfig; crypto: CryptoWorker; pow: PowSolver } | undefined;
 let lookupId: string | undefined;
+/** The opened source's locked key: a follow-up names it once the worker unlocks it (PROTOCOL.md, "Envelope"). */
+let lockedPrivateKey: string | undefined;
 let checking = 0;
 
 const DIGIT_FAILURES = new Set(['digit_count', 'bad_group', 'group_order', 'not_a_digit']);
@@ -137,6 +139,7 @@ codenameForm.addEventListener('submit', async (event) => {
       try {
         found = await lookupSource(derived.lookupId);
         lookupId = derived.lookupId;
+        lockedPrivateKey = found.lockedPrivateKey;
         break;
       } catch (error) {
         lastError = error;
@@ -276,10 +279,11 @@ function renderReply(ids: string[], day: string, opened: Opened | undefined): HT
 }
 
 const tipForm = setupTipForm(page, async (tip, signal, events) => {
-  if (!context || !lookupId) throw new Error('expected an opened codename');
+  if (!context || !lookupId || lockedPrivateKey === undefined) throw new Error('expected an opened codename');
   show(followupSent, false);
   const id = lookupId;
-  await sendTip(context, async () => ({ lookupId: id }), tip, signal, events);
+  const locked = lockedPrivateKey;
+  await sendTip(context, async () => ({ lookupId: id }), async () => ({ lockedPrivateKey: locked }), tip, signal, events);
   tipForm.reset();
   show(followupSent, true);
   // The list above shows what the server holds, so it is asked again rather than guessed; if the

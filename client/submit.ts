@@ -104,7 +104,13 @@ const tipForm = setupTipForm(page, async (tip, signal, events) => {
   const chosen = identity;
   const scheme = identityScheme;
   try {
-    await sendTip(context, () => (tried.add(chosen), chosen), tip, signal, events);
+    // the envelope names the reply key this page made (PROTOCOL.md, "Envelope")
+    const sourceKey = async () => {
+      const { sourceKeys } = await chosen;
+      if (!sourceKeys) throw new Error('expected the new identity to carry its reply key');
+      return { publicKey: sourceKeys.publicKey };
+    };
+    await sendTip(context, () => (tried.add(chosen), chosen), sourceKey, tip, signal, events);
   } catch (error) {
     // 88 random bits or more are never taken by someone else: a refused codename after an earlier try
     // means that try was delivered, only its answer never came back. Keep that codename.

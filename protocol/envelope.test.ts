@@ -96,6 +96,17 @@ describe('envelope', () => {
     const many = Array.from({ length: MAX_FILES + 1 }, (_, i) => ({ name: `${i}`, type: '', bytes: new Uint8Array(1), stripped: false }));
     await expect(buildEnvelope({ ...input, files: many })).rejects.toThrow(EnvelopeError);
     await expect(buildEnvelope({ ...input, message: 'a\ud800' })).rejects.toThrow();
+    for (const bad of ['D59550C5A4895EA55787F850CA968B8EC7FC9799', 'ca968b8ec7fc9799', '', 'd59550c5a4895ea55787f850ca968b8ec7fc979g']) {
+      await expect(buildEnvelope({ ...input, sourceKeyFingerprint: bad })).rejects.toMatchObject({ code: 'bad_fingerprint' });
+    }
+  });
+
+  it('names the source key last in the manifest when given, and parses back to it', async () => {
+    const fingerprint = 'd59550c5a4895ea55787f850ca968b8ec7fc9799';
+    const env = await parseEnvelope(await buildEnvelope({ ...input, sourceKeyFingerprint: fingerprint }));
+    expect(env.manifest.sourceKeyFingerprint).toBe(fingerprint);
+    expect(serializeManifest(env.manifest).endsWith(`],"sourceKeyFingerprint":"${fingerprint}"}`)).toBe(true);
+    expect((await parseEnvelope(await buildEnvelope(input))).manifest).not.toHaveProperty('sourceKeyFingerprint');
   });
 
   it('refuses extra bytes, a missing byte, and non-zero padding', async () => {

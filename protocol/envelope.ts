@@ -13,11 +13,17 @@ import { paddedLength } from './padme.ts';
 export { fileNameKey, safeFileName } from './file-name.ts';
 
 export type ManifestFile = { name: string; path: string; type: string; size: number; stripped: boolean };
-export type Manifest = { version: number; language: string; message: { bytes: number }; files: ManifestFile[] };
+/**
+ * `sourceKeyFingerprint`: the primary key fingerprint (lower-case hex, v4 40 / v6 64 digits) of the
+ * source's reply key, as the page that made the tip holds it. Absent in envelopes of older pages.
+ * The offline machine pins the source's key by it (PROTOCOL.md, "Envelope").
+ */
+export type Manifest = { version: number; language: string; message: { bytes: number }; files: ManifestFile[]; sourceKeyFingerprint?: string };
 export type EnvelopeInput = {
   language: string;
   message: string;
   files: { name: string; type: string; bytes: Uint8Array; stripped: boolean }[];
+  sourceKeyFingerprint?: string;
 };
 export type Envelope = {
   manifest: Manifest;
@@ -30,6 +36,8 @@ export const LANGUAGE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
 export const MAX_LANGUAGE_CHARS = 35;
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/;
 const UNKNOWN_TYPE = 'application/octet-stream';
+/** A primary key fingerprint as the manifest holds it: lower-case hex, v4 (40 digits) or v6 (64). */
+export const KEY_FINGERPRINT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 const fail = (code: string, message: string): never => {
   throw new EnvelopeError(code, message);
@@ -40,13 +48,14 @@ export function isLanguageTag(value: unknown): value is string {
   return typeof value === 'string' && LANGUAGE_TAG.test(value) && value.length <= MAX_LANGUAGE_CHARS;
 }
 
-/** Fixed key order, no white space: the only manifest text a parser accepts. */
+/** Fixed key order, no white space: the only manifest text a parser accepts. `sourceKeyFingerprint`, if any, comes last. */
 export function serializeManifest(m: Manifest): string {
   return JSON.stringify({
     version: m.version,
     language: m.language,
     message: { bytes: m.message.bytes },
     files: m.files.map((f) => ({ name: f.name, path: f.path, type: f.type, size: f.size, stripped: f.stripped })),
+    ...(m.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: m.sourceKeyFingerprint }),
   });
 }
 
@@ -71,7 +80,12 @@ export type EnvelopePlan = {
  * Everything about an envelope but the files' bytes: the manifest (safe, unique names) and the
  * padded length, from the files' sizes alone. Throws EnvelopeError as buildEnvelope does.
  */
-export function planEnvelope({ language, message, files }: { language: string; message: string; files: PlannedFile[] }): EnvelopePlan {
+export function planEnvelope(
+  { language, message, files, sourceKeyFingerprint }: { language: string; message: string; files: PlannedFile[]; sourceKeyFingerprint?: string },
+): EnvelopePlan {
+  if (sourceKeyFingerprint !== undefined && (typeof sourceKeyFingerprint !== 'string' || !KEY_FINGERPRINT.test(sourceKeyFingerprint))) {
+    fail('bad_fingerprint', `expected the source key's fingerprint as 40 or 64 lower-case hex digits, got ${typeof sourceKeyFingerprint === 'string' ? `${sourceKeyFingerprint.length} characters` : typeof sourceKeyFingerprint}`);
+  }
   if (!isLanguageTag(language)) {
     fail('bad_language', `expected a BCP 47 language tag such as "ko" or "zh-Hans", got ${JSON.stringify(language)}`);
   }
@@ -88,17 +102,23 @@ export function planEnvelope({ language, message, files }: { language: string; m
     const name = safeFileName(f.name, taken);
     manifest.files.push({ name, path: `files/${name}`, type: normalizeMediaType(f.type), size: f.size, stripped: f.stripped });
   }
+  if (sourceKeyFingerprint !== undefined) manifest.sourceKeyFingerprint = sourceKeyFingerprint;
   const manifestBytes = utf8Encode(serializeManifest(manifest));
   const length = envelopeLength(manifest, manifestBytes.length);
   if (length > MAX_ENVELOPE_BYTES) fail('too_large', `expected a padded envelope of at most ${MAX_ENVELOPE_BYTES} bytes, got ${length}`);
   return { manifest, manifestBytes, messageBytes: text, length };
 }
 
-export async function buildEnvelope({ language, message, files }: EnvelopeInput): Promise<Uint8Array> {
+export async function buildEnvelope({ language, message, files, sourceKeyFingerprint }: EnvelopeInput): Promise<Uint8Array> {
   for (const f of files ?? []) {
     if (!(f.bytes instanceof Uint8Array)) fail('bad_file', `expected file bytes as Uint8Array, got ${typeof f.bytes}`);
   }
-  const plan = planEnvelope({ language, message, files: Array.isArray(files) ? files.map((f) => ({ ...f, size: f.bytes.length })) : files });
+  const plan = planEnvelope({
+    language,
+    message,
+    files: Array.isArray(files) ? files.map((f) => ({ ...f, size: f.bytes.length })) : files,
+    ...(sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint }),
+  });
   const out = new Uint8Array(plan.length); // zero-filled: block padding, end marker and PADMÉ padding
   let o = 0;
   for (const e of entriesOf(plan, (i) => files[i]!.bytes)) {
@@ -227,8 +247,8 @@ function firstDifferentField(a: Uint8Array, b: Uint8Array): Field {
 
 /**
  * Reads manifest.json as parseEnvelope does: UTF-8 JSON in the canonical form (serializeManifest),
- * this protocol version, a language tag, counts, media types, and safe, unique file names whose
- * paths are `files/<name>`. Throws EnvelopeError otherwise. For parsers that read an envelope
+ * this protocol version, a language tag, counts, media types, safe, unique file names whose
+ * paths are `files/<name>`, and, if present, the source key's fingerprint in lower-case hex. Throws EnvelopeError otherwise. For parsers that read an envelope
  * in pieces (the CLI's streaming writer).
  */
 export function parseManifest(bytes: Uint8Array): Manifest {
@@ -253,6 +273,9 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     const ok = typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.path === 'string' &&
       typeof f.type === 'string' && MEDIA_TYPE.test(f.type) && isCount(f.size) && typeof f.stripped === 'boolean';
     if (!ok) fail('bad_manifest', `expected files[${i}] = { name, path, type (media type), size, stripped }`);
+  }
+  if ('sourceKeyFingerprint' in m && (typeof m.sourceKeyFingerprint !== 'string' || !KEY_FINGERPRINT.test(m.sourceKeyFingerprint))) {
+    fail('bad_manifest', 'expected sourceKeyFingerprint to be 40 or 64 lower-case hex digits');
   }
   if (serializeManifest(m) !== text) fail('non_canonical_manifest', 'expected the canonical manifest form (fixed key order, no white space, no other keys)');
   const manifest = m as Manifest;

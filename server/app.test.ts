@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { generateKey, readKey } from 'openpgp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MIN_CHUNK_BYTES } from '../protocol/limits.ts';
 import { checkPowSolution, solvePow } from '../protocol/pow.ts';
 import { encryptToKeys, generateSourceKeys } from '../protocol/source-keys.ts';
 import { rowsOf, type Database } from './db/open.ts';
@@ -299,13 +300,13 @@ describe('a first submission (new source)', () => {
 
 describe('a returning source, several chunks', () => {
   it('takes chunks in any order, tells what it has, and completes on the last one', async () => {
-    const first = await submit(await ciphertext(2000));
+    const first = await submit(await ciphertext(2000 * 64));
     expect((await json(first.last)).complete).toBe(true);
-    const bytes = await ciphertext(5000);
-    const { res, body } = await openFor(bytes, { lookupId: first.lookupId, keys: false, chunkSize: 1024 });
+    const bytes = await ciphertext(5000 * 64);
+    const { res, body } = await openFor(bytes, { lookupId: first.lookupId, keys: false, chunkSize: MIN_CHUNK_BYTES });
     expect(res.status).toBe(201);
     const { uploadId } = await json(res);
-    const parts = slices(bytes, 1024);
+    const parts = slices(bytes, MIN_CHUNK_BYTES);
     expect(parts.length).toBe(body.chunks);
     const order = [3, 0, parts.length - 1, 1, 2, ...parts.map((_, i) => i).slice(4, -1)];
     for (const [n, i] of order.entries()) {
@@ -326,10 +327,10 @@ describe('a returning source, several chunks', () => {
   });
 
   it('treats a re-sent chunk with the same bytes as a no-op, other bytes as a conflict', async () => {
-    const bytes = await ciphertext(2800);
-    const { res } = await openFor(bytes, { chunkSize: 1024 });
+    const bytes = await ciphertext(2800 * 64);
+    const { res } = await openFor(bytes, { chunkSize: MIN_CHUNK_BYTES });
     const { uploadId } = await json(res);
-    const parts = slices(bytes, 1024);
+    const parts = slices(bytes, MIN_CHUNK_BYTES);
     expect((await put(uploadId, 0, parts[0]!)).status).toBe(200);
     expect(await json(await put(uploadId, 0, parts[0]!))).toEqual({ received: [0], complete: false });
     const other = new Uint8Array(parts[0]!);
@@ -456,10 +457,10 @@ describe('races', () => {
       },
     });
     const app = (await buildTestApp(counted, newsroomKey, clock)).app;
-    const bytes = await ciphertext(3000);
-    const { res, body } = await openFor(bytes, { chunkSize: 1024 }, app);
+    const bytes = await ciphertext(3000 * 64);
+    const { res, body } = await openFor(bytes, { chunkSize: MIN_CHUNK_BYTES }, app);
     const { uploadId } = await json(res);
-    const parts = slices(bytes, 1024);
+    const parts = slices(bytes, MIN_CHUNK_BYTES);
     const putTo = (i: number) =>
       app.request(`/api/v1/uploads/${uploadId}/chunks/${i}`, {
         method: 'PUT',
@@ -610,6 +611,9 @@ describe('refusals at open: a clear 4xx and nothing stored', () => {
     await expectRefusal(() => post(t.app, '/api/v1/uploads', { ...good, chunks: 2 }), 400, 'bad_chunk_count');
     await expectRefusal(() => post(t.app, '/api/v1/uploads', { ...good, size: 3 * 1024 ** 3, chunkSize: 4194304, chunks: 768 }), 413, 'too_large');
     await expectRefusal(() => post(t.app, '/api/v1/uploads', { ...good, chunkSize: 8 * 1024 * 1024 }), 400, 'bad_chunk_size');
+    // several chunks must each be at least 64 KiB (one chunk may be any size)
+    const small = { ...good, size: 2 * MIN_CHUNK_BYTES - 2, chunkSize: MIN_CHUNK_BYTES - 1, chunks: 2 };
+    await expectRefusal(() => post(t.app, '/api/v1/uploads', small), 400, 'bad_chunk_size');
     await expectRefusal(() => post(t.app, '/api/v1/pow', { hello: 1 }), 400, 'bad_request');
     await expectRefusal(() => post(t.app, '/api/v1/source/lookup', 'x'.repeat(70_000)), 413, 'too_large');
     // the token was not spent by any of these
@@ -625,12 +629,12 @@ describe('refusals for chunks: a clear 4xx and nothing stored', () => {
   }
 
   it('truncated, oversized, extra-index and unknown-upload chunks', async () => {
-    const bytes = await ciphertext(2800);
-    const { uploadId, parts } = await opened(bytes, { chunkSize: 1024 });
+    const bytes = await ciphertext(2800 * 64);
+    const { uploadId, parts } = await opened(bytes, { chunkSize: MIN_CHUNK_BYTES });
     expect(parts).toHaveLength(3);
     await expectRefusal(() => put(uploadId, 0, parts[0]!.subarray(0, 1000)), 400, 'wrong_chunk_size');
     await expectRefusal(() => put(uploadId, 2, parts[1]!), 413, 'chunk_too_large');
-    await expectRefusal(() => put(uploadId, 0, new Uint8Array(5000)), 413, 'chunk_too_large');
+    await expectRefusal(() => put(uploadId, 0, new Uint8Array(MIN_CHUNK_BYTES + 5000)), 413, 'chunk_too_large');
     await expectRefusal(() => put(uploadId, 3, parts[2]!), 400, 'bad_chunk_index');
     await expectRefusal(() => put(uploadId, '-1', parts[2]!), 400, 'bad_chunk_index');
     await expectRefusal(() => put(uploadId, '01', parts[1]!), 400, 'bad_chunk_index');
@@ -640,7 +644,7 @@ describe('refusals for chunks: a clear 4xx and nothing stored', () => {
     // an oversized body that lies about its length is cut off while streaming
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
-        for (let i = 0; i < 8; i++) controller.enqueue(new Uint8Array(512));
+        for (let i = 0; i < 8; i++) controller.enqueue(new Uint8Array(MIN_CHUNK_BYTES / 4));
         controller.close();
       },
     });
@@ -666,30 +670,30 @@ describe('refusals for chunks: a clear 4xx and nothing stored', () => {
   }
 
   it('a message to the wrong key (one chunk and several)', async () => {
-    const wrong = await ciphertext(3000, [otherKey]);
+    const wrong = await ciphertext(3000 * 64, [otherKey]);
     await expectDiscarded(wrong, {}, 'wrong_recipient');
-    await expectDiscarded(wrong, { chunkSize: 1024 }, 'wrong_recipient');
+    await expectDiscarded(wrong, { chunkSize: MIN_CHUNK_BYTES }, 'wrong_recipient');
   });
 
   it('plaintext instead of ciphertext', async () => {
-    const plain = new TextEncoder().encode('My secret tip, in the clear. '.repeat(100));
+    const plain = new TextEncoder().encode('My secret tip, in the clear. '.repeat(6400));
     await expectDiscarded(plain, {}, 'not_encrypted');
-    await expectDiscarded(plain, { chunkSize: 1024 }, 'not_encrypted');
+    await expectDiscarded(plain, { chunkSize: MIN_CHUNK_BYTES }, 'not_encrypted');
   });
 
   it('a mismatched hash, and chunks swapped (sent in the wrong places)', async () => {
-    const bytes = await ciphertext(2800);
+    const bytes = await ciphertext(2800 * 64);
     await expectDiscarded(bytes, { sha256: 'ab'.repeat(32) }, 'hash_mismatch');
-    await expectDiscarded(bytes, { chunkSize: 1024 }, 'hash_mismatch', 422, (p) => [p[1]!, p[0]!, p[2]!]);
+    await expectDiscarded(bytes, { chunkSize: MIN_CHUNK_BYTES }, 'hash_mismatch', 422, (p) => [p[1]!, p[0]!, p[2]!]);
   });
 
   it('a truncated ciphertext, and data after the encrypted packet, with honest hashes', async () => {
-    const bytes = await ciphertext(3000);
+    const bytes = await ciphertext(3000 * 64);
     const cut = bytes.subarray(0, bytes.length - 10);
     await expectDiscarded(cut, {}, 'not_encrypted');
-    await expectDiscarded(cut, { chunkSize: 1024 }, 'not_encrypted');
-    const extra = new Uint8Array([...bytes, ...(await ciphertext(100))]);
-    await expectDiscarded(extra, { chunkSize: 1024 }, 'not_encrypted');
+    await expectDiscarded(cut, { chunkSize: MIN_CHUNK_BYTES }, 'not_encrypted');
+    const extra = new Uint8Array([...bytes, ...(await ciphertext(100 * 64))]);
+    await expectDiscarded(extra, { chunkSize: MIN_CHUNK_BYTES }, 'not_encrypted');
   });
 });
 
@@ -715,8 +719,8 @@ describe('the SHA-256 with the last chunk (a streaming page)', () => {
   });
 
   it('several chunks: the last one carries the hash, wherever it comes in the order', async () => {
-    const bytes = await ciphertext(5000);
-    const { uploadId, parts } = await opened(bytes, { chunkSize: 1024 });
+    const bytes = await ciphertext(5000 * 64);
+    const { uploadId, parts } = await opened(bytes, { chunkSize: MIN_CHUNK_BYTES });
     const last = parts.length - 1;
     expect((await put(uploadId, last, parts[last]!, {}, `?sha256=${sha256Hex(bytes)}`)).status).toBe(200);
     // the same last chunk again, with the same hash: a no-op
@@ -728,8 +732,8 @@ describe('the SHA-256 with the last chunk (a streaming page)', () => {
   });
 
   it('refuses a last chunk without it, a hash on another chunk, a malformed one and a second value; stores nothing', async () => {
-    const bytes = await ciphertext(2800);
-    const { uploadId, parts } = await opened(bytes, { chunkSize: 1024 });
+    const bytes = await ciphertext(2800 * 64);
+    const { uploadId, parts } = await opened(bytes, { chunkSize: MIN_CHUNK_BYTES });
     await expectRefusal(() => put(uploadId, 2, parts[2]!), 400, 'missing_sha256');
     await expectRefusal(() => put(uploadId, 0, parts[0]!, {}, `?sha256=${sha256Hex(bytes)}`), 400, 'bad_sha256');
     await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, `?sha256=${'AB'.repeat(32)}`), 400, 'bad_sha256');
@@ -738,7 +742,7 @@ describe('the SHA-256 with the last chunk (a streaming page)', () => {
     expect((await put(uploadId, 2, parts[2]!, {}, `?sha256=${sha256Hex(bytes)}`)).status).toBe(200);
     await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, `?sha256=${'ab'.repeat(32)}`), 409, 'sha256_conflict');
     // an old page's upload (hash at the open): a last chunk naming another hash is a conflict too
-    const old = await openFor(bytes, { chunkSize: 1024 });
+    const old = await openFor(bytes, { chunkSize: MIN_CHUNK_BYTES });
     const oldId = (await json(old.res)).uploadId as string;
     await expectRefusal(() => put(oldId, 2, parts[2]!, {}, `?sha256=${'ab'.repeat(32)}`), 409, 'sha256_conflict');
     expect((await put(oldId, 2, parts[2]!)).status).toBe(200);
@@ -746,8 +750,8 @@ describe('the SHA-256 with the last chunk (a streaming page)', () => {
 
   it('a hash that does not match the chunks: the whole upload is discarded (422 hash_mismatch)', async () => {
     const before = await countRows(database.db);
-    const bytes = await ciphertext(2800);
-    const { uploadId, parts } = await opened(bytes, { chunkSize: 1024 });
+    const bytes = await ciphertext(2800 * 64);
+    const { uploadId, parts } = await opened(bytes, { chunkSize: MIN_CHUNK_BYTES });
     await put(uploadId, 0, parts[0]!);
     await put(uploadId, 1, parts[1]!);
     const res = await put(uploadId, 2, parts[2]!, {}, `?sha256=${'ab'.repeat(32)}`);
@@ -796,11 +800,11 @@ describe('lookup and deleting replies', () => {
 
 describe('purge', () => {
   it('forgets uploads unfinished after a day and spent challenges past their expiry, nothing else', async () => {
-    const bytes = await ciphertext(3000);
-    const { res } = await openFor(bytes, { chunkSize: 1024 });
+    const bytes = await ciphertext(3000 * 64);
+    const { res } = await openFor(bytes, { chunkSize: MIN_CHUNK_BYTES });
     const { uploadId } = await json(res);
-    await put(uploadId, 0, bytes.subarray(0, 1024));
-    const complete = await submit(await ciphertext(1000));
+    await put(uploadId, 0, bytes.subarray(0, MIN_CHUNK_BYTES));
+    const complete = await submit(await ciphertext(1000 * 64));
     const before = await countRows(database.db);
     // the same day and the next: nothing to do yet
     // (a stale time and a lease of a day, so that only the day rule deletes the upload here: quotas.test.ts)
@@ -825,8 +829,8 @@ describe('purge', () => {
 
 describe('purge timer', () => {
   it('purges at once when started, and stops', async () => {
-    const bytes = await ciphertext(3000);
-    const { res } = await openFor(bytes, { chunkSize: 1024 });
+    const bytes = await ciphertext(3000 * 64);
+    const { res } = await openFor(bytes, { chunkSize: MIN_CHUNK_BYTES });
     expect(res.status).toBe(201);
     const later = new Date('2026-03-05T10:00:00Z');
     const errors: unknown[] = [];

@@ -35,7 +35,7 @@ import { createStorageWatch, DEFAULT_OPEN_LIMITS, type OpenLimits, type StorageW
 import { issuePow, powPrice } from './source/pow.ts';
 import { createPowLoad, type PowLoad } from './source/pow-load.ts';
 import { type ChunkGate, createChunkGate } from './source/chunk-gate.ts';
-import { markUploadFlowing } from './source/stale-uploads.ts';
+import { markUploadFlowing, noteFlowStored } from './source/stale-uploads.ts';
 import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
 import { KeyCheckTokens } from './source/key-check-tokens.ts';
 import { isCompleting, openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
@@ -172,9 +172,12 @@ export function createApp(deps: AppDeps): Hono {
     const { row, length } = await withDeadline(prepareChunk(db, c.req.param('uploadId'), index), databaseDeadlineMs);
     // taken before a byte of the body is read; its bytes are counted as they come, and given back
     // once the chunk is committed (or refused, or cut: server/source/chunk-gate.ts)
-    const ticket = chunkGate.enter(row.id, length, () => {
-      // a body flowing for it keeps the upload's lease (server/source/stale-uploads.ts)
-      markUploadFlowing(db, row.id, clock()).catch(() => {});
+    // the body's bytes pay for its upload's time as they arrive (server/source/stale-uploads.ts)
+    let counted = 0;
+    let marks: Promise<unknown> = Promise.resolve();
+    const ticket = chunkGate.enter(row.id, length, (arrived) => {
+      counted += arrived;
+      marks = marks.then(() => markUploadFlowing(db, row.id, clock(), arrived)).catch(() => {});
     });
     let bytes: Uint8Array[];
     try {
@@ -186,6 +189,8 @@ export function createApp(deps: AppDeps): Hono {
     // the body stays counted until the write settles, even when the answer goes first (a deadline)
     const work = putChunk(uploadDeps(), row, index, bytes, ticket.release, sha256);
     work.then(ticket.release, ticket.release);
+    // stored: the chunk's bytes count now, not the ones counted on their way
+    if (counted > 0) work.then(() => marks.then(() => noteFlowStored(db, row.id, counted))).catch(() => {});
     // completion reads the whole upload back: its deadline grows with the upload's size
     const ms = databaseDeadlineMs + Math.ceil(row.size / COMPLETION_BYTES_PER_SECOND) * 1000;
     return c.json(await withDeadline(work, ms, () => (isCompleting(row.id) ? stillCompleting() : databaseTooSlow())));

@@ -27,8 +27,10 @@ export interface Config {
   storagePath: string | undefined;
   /** an upload idle this many hours (though it received most of its bytes) is deleted and its reservation freed */
   uploadStaleHours: number;
-  /** an upload that received no chunk is deleted after this many minutes; the idle time allowed grows with the bytes received, up to uploadStaleHours */
+  /** an upload lives this many minutes from its first sweep, plus the time its bytes pay for at uploadPace (server/source/stale-uploads.ts) */
   uploadLeaseMinutes: number;
+  /** bytes a second an upload must send, on average since it was opened, to keep its reservation */
+  uploadPace: number;
   /** opens of at most this many bytes are small (text tips, small files): no bound on reservations applies to them */
   reserveSmallMax: number;
   /** bytes of the free room that opens larger than reserveSmallMax must leave to small opens */
@@ -108,6 +110,10 @@ const VARIABLES = {
     schema: z.coerce.number().int().min(2).max(1440).default(10),
     expected: 'an integer 2-1440 (minutes), at most UPLOAD_STALE_HOURS',
   },
+  UPLOAD_PACE: {
+    schema: z.coerce.number().int().min(100).max(1_000_000).default(2000),
+    expected: 'an integer 100-1000000 (bytes a second)',
+  },
   RESERVE_SMALL_MAX: { schema: bytes.default(4 * UNITS.M), expected: BYTES },
   RESERVE_SMALL_SHARE: { schema: bytes.default(2 * UNITS.G), expected: BYTES },
   RESERVE_UNSENT_PERCENT: { schema: z.coerce.number().int().min(1).max(100).default(50), expected: 'an integer 1-100 (percent)' },
@@ -166,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     storagePath: read(env, 'STORAGE_PATH') ?? (databaseUrl ? undefined : dataDir),
     uploadStaleHours,
     uploadLeaseMinutes,
+    uploadPace: read(env, 'UPLOAD_PACE'),
     reserveSmallMax: read(env, 'RESERVE_SMALL_MAX'),
     reserveSmallShare: read(env, 'RESERVE_SMALL_SHARE'),
     reserveUnsentPercent,

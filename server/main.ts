@@ -76,7 +76,11 @@ async function main(): Promise<void> {
     reserveNewSourceShare: config.reserveNewSourcePercent / 100,
   };
   const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check, openLimits });
-  const stopPurge = startPurgeTimer(database.db, clock, { staleHours: config.uploadStaleHours, leaseMinutes: config.uploadLeaseMinutes });
+  const stopPurge = startPurgeTimer(database.db, clock, {
+    staleHours: config.uploadStaleHours,
+    leaseMinutes: config.uploadLeaseMinutes,
+    pace: config.uploadPace,
+  });
   const stopRetention = startRetentionTimer({ db: database.db, clock, days: config.retentionDays, log });
   // what a seized running server tells about time and deleted rows stays within a bound
   const stopForget = startForgetTimer({ db: database.db, log, ...(database.kind === 'pglite' ? { dataDir: config.dataDir } : {}) });

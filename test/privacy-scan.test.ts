@@ -4,6 +4,7 @@
  * X-Forwarded-For and Referer; then every table is dumped (all columns, as text) and the server's
  * log and console output are read, and none of those values may appear anywhere; nor a time of day.
  */
+import { MIN_CHUNK_BYTES } from '../protocol/limits.ts';
 import { randomBytes, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
@@ -80,8 +81,8 @@ beforeAll(async () => {
     const returning = n >= 4;
     const lookupId = returning ? lookupIds[n - 4]! : randomBytes(32).toString('hex');
     // the message itself names the probe values: they are encrypted, so must not show in the dump
-    const bytes = await encryptToKeys(new TextEncoder().encode(`tip ${n} from ${AGENT} at ${FORWARDED}`.padEnd(3000, '.')), [newsroomKey.key]);
-    const chunkSize = n % 2 ? 1024 : bytes.length;
+    const bytes = await encryptToKeys(new TextEncoder().encode(`tip ${n} from ${AGENT} at ${FORWARDED}`.padEnd(140_000, '.')), [newsroomKey.key]);
+    const chunkSize = n % 2 ? MIN_CHUNK_BYTES : bytes.length;
     const opened = await postJson('/api/v1/uploads', {
       pow: { token: await pow(), nonce: '0' },
       lookupId,
@@ -101,16 +102,16 @@ beforeAll(async () => {
     if (!returning) lookupIds.push(lookupId);
   }
   // an unfinished upload, some refusals and lookups
-  const stuck = await encryptToKeys(new Uint8Array(5000), [newsroomKey.key]);
+  const stuck = await encryptToKeys(new Uint8Array(140_000), [newsroomKey.key]);
   const open = await postJson('/api/v1/uploads', {
     pow: { token: await pow(), nonce: '0' },
     lookupId: lookupIds[0],
     size: stuck.length,
-    chunkSize: 1024,
-    chunks: Math.ceil(stuck.length / 1024),
+    chunkSize: MIN_CHUNK_BYTES,
+    chunks: Math.ceil(stuck.length / MIN_CHUNK_BYTES),
     sha256: createHash('sha256').update(stuck).digest('hex'),
   });
-  await putChunk(((await open.json()) as { uploadId: string }).uploadId, 0, stuck.subarray(0, 1024));
+  await putChunk(((await open.json()) as { uploadId: string }).uploadId, 0, stuck.subarray(0, MIN_CHUNK_BYTES));
   expect((await postJson('/api/v1/uploads', { pow: { token: 'v1.x', nonce: '0' } })).status).toBe(400);
   expect((await postJson('/api/v1/source/lookup', { lookupId: randomBytes(32).toString('hex') })).status).toBe(404);
   for (const lookupId of lookupIds) expect((await postJson('/api/v1/source/lookup', { lookupId })).status).toBe(200);

@@ -1,20 +1,26 @@
 /**
- * @module cli/commands/decrypt — `sealdrop decrypt -i KEY.sec.asc [-i OLD.sec.asc …] [--inbox DIR] BUNDLE_DIR`:
+ * @module cli/commands/decrypt — `sealdrop decrypt -i KEY.sec.asc [-i OLD.sec.asc …] [--inbox DIR] [-o OUT_DIR] BUNDLE_DIR`:
  * decrypt a pulled bundle offline into the inbox (cli/inbox.ts), one submission at a time,
  * streaming, keeping nothing from a submission whose integrity check fails. With `-o OUT_DIR`
- * instead: plain folders OUT_DIR/<handle>/<day>_<id8>/, outside any inbox.
+ * instead: plain folders OUT_DIR/<handle>/<day>_<id8>/, outside the inbox's conversations. Then
+ * pin each source's key in the inbox (cli/key-pins.ts) when its tip's envelope names the key the
+ * bundle carries, and say so loudly when it names another.
  */
 
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseCommandArgs, stringOption, stringOptions } from '../args.ts';
 import { readBundle, type Bundle } from '../bundle.ts';
+import { parseManifest } from '../../protocol/envelope.ts';
+import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { CliError, printable, usageError } from '../errors.ts';
 import { fileError, pathExists, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
 import { addTip, ensureInbox, hasTip, readSourceIndex, summarize, tipDir, updateInboxList } from '../inbox.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
+import { KeyPinConflictError, pinSourceKey, readKeyPin } from '../key-pins.ts';
+import { readSourcePublicKey, type SourcePublicKey } from '../source-key.ts';
 import { ProgressBar } from '../progress.ts';
 import { decryptSubmission, STAGING_PREFIX, type SubmissionOutcome } from '../submission.ts';
 import { formatTable } from '../table.ts';
@@ -31,10 +37,8 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     throw usageError('decrypt: missing -i KEY.sec.asc', 'give the newsroom secret key: sealdrop decrypt -i newsroom.sec.asc BUNDLE_DIR');
   }
   const output = stringOption(parsed, 'output');
-  if (output !== undefined && stringOption(parsed, 'inbox') !== undefined) {
-    throw usageError('decrypt: -o and --inbox cannot be used together', 'decrypt into the inbox (--inbox DIR, or none for the default) or into plain folders (-o OUT_DIR)');
-  }
-  // The inbox: its staging folders live at its top, on the same file system as the tips.
+  // The inbox: its staging folders live at its top, on the same file system as the tips. With -o,
+  // --inbox names only where the source keys are pinned.
   const inbox = output === undefined ? resolveInboxDir(stringOption(parsed, 'inbox'), io) : undefined;
   const outDir = inbox ?? resolvePath(io.cwd, output!);
   const bundle = await readBundleOrOne(resolvePath(io.cwd, parsed.positionals[0]!), parsed.positionals[0]!);
@@ -92,6 +96,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     for (const handle of touched) summaries.push(summarize((await readSourceIndex(inbox, handle))!));
     await updateInboxList(inbox, summaries);
   }
+  const keyProblems = await pinSourceKeys(bundle, outcomes, () => inbox ?? resolveInboxDir(stringOption(parsed, 'inbox'), io), io);
 
   io.stdout.write(formatTable(
     ['HANDLE', 'DAY', 'ID', 'MESSAGE', 'FILES', 'STATUS'],
@@ -109,6 +114,11 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   if (failed > 0) {
     throw new CliError(`${failed} of ${outcomes.length} submissions could not be decrypted`, {
       hint: 'see the errors above; nothing was kept from those submissions',
+    });
+  }
+  if (keyProblems > 0) {
+    throw new CliError(`${keyProblems} submission${keyProblems === 1 ? ' names' : 's name'} a source key other than the one the bundle or the pin holds`, {
+      hint: 'the submissions were decrypted and kept; see the errors above, and do not reply with this bundle',
     });
   }
   const done = outcomes.filter((o) => o.status === 'ok').length;
@@ -157,5 +167,93 @@ async function removeStaleStaging(outDir: string, io: CliIo): Promise<void> {
       await rm(join(outDir, entry.name), { recursive: true, force: true });
       io.stderr.write(`sealdrop: removed ${printable(entry.name)}, left unchecked by an interrupted run\n`);
     }
+  }
+}
+
+/**
+ * Pins handle → key for each submission whose envelope names its source's key (PROTOCOL.md,
+ * "Envelope"): only when the bundle carries that very key. A bundle key the envelope does not
+ * name, or a pin of another key, is reported as an error and pins nothing; the count of those is
+ * returned. Tips from older pages name no key: their source stays unpinned, and that is said.
+ * A repeated decrypt (submissions already there) reads their manifest.json again: the same pins,
+ * the same errors.
+ */
+async function pinSourceKeys(bundle: Bundle, outcomes: SubmissionOutcome[], inbox: () => string, io: CliIo): Promise<number> {
+  const bundleKeys = new Map<string, Promise<SourcePublicKey | CliError>>();
+  const bundleKey = (handle: string) => {
+    let key = bundleKeys.get(handle);
+    if (!key) {
+      key = readSourcePublicKey(bundle, handle).catch((error: unknown) => {
+        if (error instanceof CliError) return error;
+        throw error;
+      });
+      bundleKeys.set(handle, key);
+    }
+    return key;
+  };
+  const warn = (line: string) => io.stderr.write(`sealdrop: warning: ${printable(line)}
+`);
+  const error = (line: string, hint: string) => io.stderr.write(`sealdrop: error: ${printable(line)}
+sealdrop: hint: ${printable(hint)}
+`);
+  let problems = 0;
+  const unnamed = new Set<string>();
+  const refused = new Set<string>();
+  for (const o of outcomes) {
+    if (o.status === 'failed') continue;
+    const { handle } = o.submission;
+    const named = o.status === 'ok' ? o.sourceKeyFingerprint : await fingerprintOfDecrypted(o.path);
+    if (named === undefined) {
+      unnamed.add(handle);
+      continue;
+    }
+    const key = await bundleKey(handle);
+    const id8 = o.submission.id.slice(0, 8);
+    if (key instanceof CliError) {
+      warn(`${handle}: submission ${id8} names the source key ${formatFingerprint(named)}, but the bundle holds no usable key for ${handle} (${key.message}): not pinned`);
+      continue;
+    }
+    if (key.fingerprint !== named) {
+      problems++;
+      refused.add(handle);
+      error(
+        `${handle}: the server sent a key that is not the one the source's own tip names — the server may be tampered with; do not reply with this bundle`,
+        `submission ${id8} names ${formatFingerprint(named)}; the bundle's key for ${handle} is ${formatFingerprint(key.fingerprint)}; nothing was pinned`,
+      );
+      continue;
+    }
+    try {
+      if ((await pinSourceKey(inbox(), handle, key)) === 'pinned') {
+        io.stderr.write(`sealdrop: pinned the key of ${printable(handle)}: ${formatFingerprint(named)}
+`);
+      }
+    } catch (e) {
+      if (!(e instanceof KeyPinConflictError)) throw e;
+      problems++;
+      refused.add(handle);
+      error(`${handle}: submission ${id8} names the key ${formatFingerprint(named)}, but ${handle} is pinned to ${formatFingerprint(e.pinned)}`, e.hint!);
+    }
+  }
+  for (const handle of unnamed) {
+    if (refused.has(handle)) continue;
+    let pinned = false;
+    try {
+      pinned = (await readKeyPin(inbox(), handle)) !== undefined;
+    } catch {
+      // no inbox folder to look in (HOME unset): the warning below holds either way
+    }
+    if (!pinned) {
+      warn(`${handle}: its tip comes from an older page that does not name the source's key: the key is unpinned, and "sealdrop reply" answers ${handle} only once a tip that names it is decrypted`);
+    }
+  }
+  return problems;
+}
+
+/** The fingerprint a submission decrypted in an earlier run names, from its manifest.json. */
+async function fingerprintOfDecrypted(path: string): Promise<string | undefined> {
+  try {
+    return parseManifest(await readFile(join(path, 'manifest.json'))).sourceKeyFingerprint;
+  } catch {
+    return undefined;
   }
 }

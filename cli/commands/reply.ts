@@ -1,21 +1,24 @@
 /**
- * @module cli/commands/reply — `sealdrop reply -i KEY --bundle DIR --to HANDLE [--outbox DIR] FILE|-`:
+ * @module cli/commands/reply — `sealdrop reply -i KEY --to HANDLE [--bundle DIR] [--inbox DIR] [--outbox DIR] FILE|-`:
  * sign a reply with the newsroom key, pad it, encrypt it to the source and to the newsroom, and sign
- * the ciphertext (the detached signature the editor API checks), into the outbox, offline.
+ * the ciphertext (the detached signature the editor API checks), into the outbox, offline, and keep
+ * it in the source's conversation in the inbox (cli/outbox.ts).
+ *
+ * The source key is the one pinned for HANDLE in the inbox (cli/key-pins.ts), which `sealdrop
+ * decrypt` pins only when the source's own tip names it: never a key the server alone vouches
+ * for. A bundle given with --bundle must agree with the pin; without a pin there is no reply.
  */
 
 import { open } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { MAX_REPLY_BYTES } from '../../protocol/index.ts';
 import { parseCommandArgs, requireOption, stringOption, stringOptions } from '../args.ts';
-import { readBundle } from '../bundle.ts';
 import { CliError, usageError } from '../errors.ts';
 import { fileError, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
-import { checkReplyText, writeReply } from '../outbox.ts';
-import { readSourcePublicKey } from '../source-key.ts';
+import { checkReplyText, pinnedSourceKey, writeReply } from '../outbox.ts';
 
 export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
@@ -34,17 +37,13 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   if (identities.length !== 1) {
     throw usageError('reply: give exactly one -i KEY.sec.asc, the current newsroom key', 'the reply is signed with this key, and encrypted to it so the newsroom can read it later');
   }
-  const bundleDir = resolvePath(io.cwd, requireOption('reply', parsed, 'bundle', 'give the bundle the source\'s submission came in: --bundle DIR'));
   const handle = requireOption('reply', parsed, 'to', 'name the source to answer: --to HANDLE (see the decrypt summary)');
+  const bundleOption = stringOption(parsed, 'bundle');
   const outbox = resolvePath(io.cwd, stringOption(parsed, 'outbox') ?? 'outbox');
-  // The reply is kept in the inbox when it holds a conversation with the source; a machine with no
-  // inbox (no HOME, decrypt -o only) still replies.
-  const inboxOption = stringOption(parsed, 'inbox');
-  const inbox = inboxOption !== undefined || io.env.SEALDROP_INBOX || io.env.HOME ? resolveInboxDir(inboxOption, io) : undefined;
+  const inbox = resolveInboxDir(stringOption(parsed, 'inbox'), io);
   const input = parsed.positionals[0]!;
 
-  const bundle = await readBundle(bundleDir);
-  const source = await readSourcePublicKey(bundle, handle);
+  const source = await pinnedSourceKey(handle, inbox, bundleOption === undefined ? undefined : resolvePath(io.cwd, bundleOption));
   const text = await readReplyText(input, io);
   // Unlocked only once the reply is known to be sendable: the key signs it (the source's page
   // shows no reply without the newsroom's signature).

@@ -9,6 +9,7 @@
 import { CHUNK_BYTES } from '../../protocol/limits.ts';
 import { ApiError, openUpload, type ServerConfig, type SourceKeys } from './api.ts';
 import { bytesSource, chunkCount, type ChunkSource, type RetryInfo, uploadChunks, xhrChunkSender } from './upload.ts';
+import type { SourceKeyRef } from '../workers/messages.ts';
 import type { CryptoWorker, PowProgress, PowSolver } from './workers.ts';
 
 export type Identity = { lookupId: string; sourceKeys?: SourceKeys };
@@ -34,16 +35,21 @@ const POW_REFUSALS = new Set(['pow_expired', 'pow_too_easy', 'pow_spent', 'bad_p
 const QUOTA_REFUSALS = new Set(['source_quota', 'quota_full', 'storage_full', 'reservations_full']);
 const OPEN_TRIES = 3;
 
+/**
+ * `sourceKey` says where the worker takes the source's key from to name it in the envelope
+ * (PROTOCOL.md, "Envelope"): the newsroom's offline machine pins the key it answers by it.
+ */
 export async function sendTip(
   context: { config: ServerConfig; crypto: CryptoWorker; pow: PowSolver },
   identity: () => Promise<Identity>,
+  sourceKey: () => Promise<SourceKeyRef>,
   tip: Tip,
   signal: AbortSignal,
   events: SendEvents,
 ): Promise<{ submissionId: string }> {
   events.onStage('preparing');
   const onProgress = (p: { stage: string }) => events.onStage(p.stage === 'cleaning' ? 'cleaning' : 'encrypting');
-  const args = { newsroomKey: context.config.newsroomKey, language: tip.language, message: tip.message, files: tip.files };
+  const args = { newsroomKey: context.config.newsroomKey, sourceKey: await sourceKey(), language: tip.language, message: tip.message, files: tip.files };
   if (tipBytes(tip) <= WHOLE_TIP_BYTES) {
     // A tip the page can hold: encrypted whole, hashed by WebCrypto, sent from the one buffer.
     // Far faster where the JIT is off (Tor Browser "Safer"), where the streamed path hashes in

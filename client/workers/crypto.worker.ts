@@ -15,7 +15,7 @@ import { deriveSourceSecrets } from '../../protocol/kdf.ts';
 import { openReply } from '../../protocol/replies.ts';
 import { affordableToUnlock, encryptToKeys, generateSourceKeys, unlockConfig } from '../../protocol/source-keys.ts';
 import { detectFileKind, isCleanable, type CleanableKind } from '../strip/detect.ts';
-import type { CryptoCalls, CryptoOp, Progress, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
+import type { CryptoCalls, CryptoOp, Progress, SourceKeyRef, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
 import { useModules } from './verified-import.ts';
 
 type Handler<K extends CryptoOp> = (
@@ -49,6 +49,35 @@ function newsroomKey(armored: string): Promise<Key> {
   return key;
 }
 
+/** The source key's fingerprint by the armored key it was read from: a locked key is unlocked once. */
+const sourceFingerprints = new Map<string, Promise<string | undefined>>();
+
+/**
+ * The fingerprint the envelope names (PROTOCOL.md, "Envelope"), from a key this page can vouch for:
+ * the public key it made, or the served locked key once it unlocks with the codename's passphrase.
+ * A served key that does not unlock (not this source's, or locked too dearly) names nothing: the
+ * tip still goes, and the offline machine says its key is unpinned.
+ */
+function sourceKeyFingerprint(source: SourceKeyRef): Promise<string | undefined> {
+  const armored = 'publicKey' in source ? source.publicKey : source.lockedPrivateKey;
+  let fingerprint = sourceFingerprints.get(armored);
+  if (!fingerprint) {
+    fingerprint = 'publicKey' in source
+      ? readKey({ armoredKey: armored }).then((key) => key.getFingerprint())
+      : unlockSourceKey(armored).then((key) => key.getFingerprint(), () => undefined);
+    sourceFingerprints.set(armored, fingerprint);
+  }
+  return fingerprint;
+}
+
+async function unlockSourceKey(lockedPrivateKey: string) {
+  if (!keyPassphrase) throw new Error('expected the codename to be derived before unlocking its key');
+  const locked = await readPrivateKey({ armoredKey: lockedPrivateKey });
+  // The server chose how this key is locked: a dear Argon2 S2K would hold the device for minutes.
+  if (!affordableToUnlock(locked)) throw new Error('the served key is locked with an Argon2 S2K dearer than this page unlocks');
+  return decryptKey({ privateKey: locked, passphrase: keyPassphrase, config: unlockConfig });
+}
+
 function derive(codename: string, instanceSalt: string, progress: (p: Progress) => void): string {
   let last = 0;
   const secrets = deriveSourceSecrets(codename, instanceSalt, {
@@ -61,6 +90,7 @@ function derive(codename: string, instanceSalt: string, progress: (p: Progress) 
     },
   });
   keyPassphrase = secrets.keyPassphrase;
+  sourceFingerprints.clear();
   return secrets.lookupId;
 }
 
@@ -143,27 +173,30 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     return { lookupId: derive(codename, instanceSalt, progress) };
   },
 
-  async encrypt({ newsroomKey: armored, language, message, files }, progress) {
+  async encrypt({ newsroomKey: armored, sourceKey, language, message, files }, progress) {
     const cleaned = await cleanFiles(files, progress);
     progress({ stage: 'encrypting' });
     const whole = await Promise.all(
       files.map(async (f, i) => ({ name: f.name, type: f.type, stripped: cleaned[i] !== undefined, bytes: cleaned[i] ?? new Uint8Array(await f.arrayBuffer()) })),
     );
-    const envelope = await buildEnvelope({ language, message, files: whole });
+    const fingerprint = await sourceKeyFingerprint(sourceKey);
+    const envelope = await buildEnvelope({ language, message, files: whole, ...(fingerprint ? { sourceKeyFingerprint: fingerprint } : {}) });
     const ciphertext = await encryptToKeys(envelope, [await newsroomKey(armored)]);
     envelope.fill(0);
     const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext as Uint8Array<ArrayBuffer>)));
     return { ciphertext, sha256, stripped: cleaned.map((c) => c !== undefined) };
   },
 
-  async 'encrypt-open'({ newsroomKey: armored, language, message, files }, progress) {
+  async 'encrypt-open'({ newsroomKey: armored, sourceKey, language, message, files }, progress) {
     // a file cleaned is held cleaned until its turn; every other file is read in slices as the
     // upload asks for it
     const cleaned = await cleanFiles(files, progress);
     progress({ stage: 'encrypting' });
+    const fingerprint = await sourceKeyFingerprint(sourceKey);
     const plan = planEnvelope({
       language,
       message,
+      ...(fingerprint ? { sourceKeyFingerprint: fingerprint } : {}),
       files: files.map((f, i) => ({ name: f.name, type: f.type, size: cleaned[i]?.length ?? f.size, stripped: cleaned[i] !== undefined })),
     });
     const plaintext = envelopeStream(plan, (i) => cleaned[i] ? [cleaned[i]] : fileSlices(files[i]!), ENVELOPE_PIECE_BYTES);
@@ -214,10 +247,9 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
 
   async 'decrypt-replies'({ lockedPrivateKey, newsroomKey: armored, replies }) {
     if (!keyPassphrase) throw new Error('expected the codename to be derived before decrypting replies');
-    const locked = await readPrivateKey({ armoredKey: lockedPrivateKey });
-    // The server chose how this key is locked: a dear Argon2 S2K would hold the device for minutes.
-    if (!affordableToUnlock(locked)) throw new Error('the served key is locked with an Argon2 S2K dearer than this page unlocks');
-    const privateKey = await decryptKey({ privateKey: locked, passphrase: keyPassphrase, config: unlockConfig });
+    const privateKey = await unlockSourceKey(lockedPrivateKey);
+    // unlocked: a follow-up tip names this key without unlocking it again
+    sourceFingerprints.set(lockedPrivateKey, Promise.resolve(privateKey.getFingerprint()));
     // The key this page encrypts tips to: a reply shows only with its signature (PROTOCOL.md, "Replies").
     const newsroom = await newsroomKey(armored);
     const out: CryptoCalls['decrypt-replies']['result'] = [];

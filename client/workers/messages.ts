@@ -4,6 +4,13 @@ import type { ReplyProblem } from '../../protocol/replies.ts';
 import type { SourceKeys } from '../lib/api.ts';
 import type { ModuleTable } from '../lib/verified-modules.ts';
 
+/**
+ * Where the worker takes the source's key from, to name it in the envelope (PROTOCOL.md, "Envelope"):
+ * a first tip, the public key 'new-identity' made; a follow-up, the locked key it unlocks with the
+ * codename's passphrase (never the server's public key for it: the server may lie).
+ */
+export type SourceKeyRef = { publicKey: string } | { lockedPrivateKey: string };
+
 export type CryptoCalls = {
   /** The page's first call: the build's module table, /assets/'s URL, the blob: URLs it made (client/lib/verified-modules.ts). */
   'use-modules': { args: { table: ModuleTable; base: string; urls: Record<string, string> }; result: null };
@@ -22,7 +29,7 @@ export type CryptoCalls = {
    * hashed (WebCrypto), the ciphertext handed over (transferred).
    */
   encrypt: {
-    args: { newsroomKey: string; language: string; message: string; files: File[] };
+    args: { newsroomKey: string; sourceKey: SourceKeyRef; language: string; message: string; files: File[] };
     result: { ciphertext: Uint8Array; sha256: string; stripped: boolean[] };
   };
   /**
@@ -31,7 +38,7 @@ export type CryptoCalls = {
    * Files are sent as File objects (structured clone: no copy of their bytes).
    */
   'encrypt-open': {
-    args: { newsroomKey: string; language: string; message: string; files: File[] };
+    args: { newsroomKey: string; sourceKey: SourceKeyRef; language: string; message: string; files: File[] };
     result: { streamId: number; size: number; stripped: boolean[] };
   };
   /**

@@ -118,8 +118,19 @@ const successes: [string, Parameters<typeof buildEnvelope>[0]][] = [
   ['envelope-longest-name', { language: 'km', message: 'ឯកសារ', files: [{ name: '가'.repeat(32) + '.pdf', type: 'application/pdf', bytes: enc('x'), stripped: false }] }],
   ['envelope-empty-file', { language: 'zh-Hans', message: '你好', files: [{ name: 'empty', type: '', bytes: new Uint8Array(0), stripped: false }] }],
 ];
+// The source key's fingerprint (PROTOCOL.md, "Envelope"): keys.example's v4 demo key's, and one of v6 length.
+const V4_FINGERPRINT = 'd59550c5a4895ea55787f850ca968b8ec7fc9799';
+const V6_FINGERPRINT = 'cb186c4f0609a697e4d52dfa6c722b0c1f1e27c18a56708f6525ec27bad9acc9';
+successes.push(
+  ['envelope-source-key-v4', { language: 'ko', message: '두 번째 제보입니다.', files: [], sourceKeyFingerprint: V4_FINGERPRINT }],
+  ['envelope-source-key-v6', {
+    language: 'en', message: 'a follow-up', files: [{ name: 'notes.txt', type: 'text/plain', bytes: enc('notes'), stripped: false }],
+    sourceKeyFingerprint: V6_FINGERPRINT,
+  }],
+);
 for (const [name, input] of successes) {
-  vector(name, { expect: 'success', kind: 'envelope', files: input.files.length }, await buildEnvelope(input));
+  const key: Headers = input.sourceKeyFingerprint === undefined ? {} : { 'source-key': input.sourceKeyFingerprint };
+  vector(name, { expect: 'success', kind: 'envelope', files: input.files.length, ...key }, await buildEnvelope(input));
 }
 
 type Raw = { name: string; prefix?: string; data: Uint8Array; patch?: Partial<Record<Field, string>>; badChecksum?: boolean };
@@ -202,6 +213,14 @@ const failures: [string, string, Uint8Array][] = [
   ['manifest-key-order', 'non_canonical_manifest', rawTar(withManifest(new TextDecoder().decode(m2).replace('{"version":1,"language":"en"', '{"language":"en","version":1')))],
   ['manifest-extra-key', 'non_canonical_manifest', rawTar(withManifest(new TextDecoder().decode(m2).replace('{"version":1', '{"version":1,"sender":"x"')))],
   ['manifest-escaped-unicode', 'non_canonical_manifest', rawTar(withManifest(new TextDecoder().decode(m2).replace('"en"', '"\\u0065n"')))],
+  ['manifest-source-key-upper-case', 'bad_manifest', rawTar(withManifest(manifest([{ name: 'a.txt', size: 3 }, { name: 'b.bin', size: 5 }], msg.length, { sourceKeyFingerprint: V4_FINGERPRINT.toUpperCase() })))],
+  ['manifest-source-key-short', 'bad_manifest', rawTar(withManifest(manifest([{ name: 'a.txt', size: 3 }, { name: 'b.bin', size: 5 }], msg.length, { sourceKeyFingerprint: V4_FINGERPRINT.slice(0, 39) })))],
+  ['manifest-source-key-key-id', 'bad_manifest', rawTar(withManifest(manifest([{ name: 'a.txt', size: 3 }, { name: 'b.bin', size: 5 }], msg.length, { sourceKeyFingerprint: V4_FINGERPRINT.slice(24) })))],
+  ['manifest-source-key-grouped', 'bad_manifest', rawTar(withManifest(manifest([{ name: 'a.txt', size: 3 }, { name: 'b.bin', size: 5 }], msg.length, { sourceKeyFingerprint: V4_FINGERPRINT.match(/.{4}/g)!.join(' ') })))],
+  ['manifest-source-key-null', 'bad_manifest', rawTar(withManifest(new TextDecoder().decode(m2).replace(/}$/, ',"sourceKeyFingerprint":null}')))],
+  ['manifest-source-key-empty', 'bad_manifest', rawTar(withManifest(new TextDecoder().decode(m2).replace(/}$/, ',"sourceKeyFingerprint":""}')))],
+  ['manifest-source-key-first', 'non_canonical_manifest', rawTar(withManifest(new TextDecoder().decode(m2).replace('{"version":1', `{"sourceKeyFingerprint":"${V4_FINGERPRINT}","version":1`)))],
+  ['manifest-source-key-twice', 'non_canonical_manifest', rawTar(withManifest(new TextDecoder().decode(m2).replace(/}$/, `,"sourceKeyFingerprint":"${V6_FINGERPRINT}","sourceKeyFingerprint":"${V4_FINGERPRINT}"}`)))],
   ['manifest-not-json', 'bad_manifest', rawTar(withManifest('{"version":1,'))],
   ['manifest-version-2', 'unsupported_version', rawTar(withManifest(new TextDecoder().decode(m2).replace('"version":1', '"version":2')))],
   ['manifest-bad-media-type', 'bad_manifest', rawTar(withManifest(manifest([{ name: 'a.txt', size: 3, type: 'Text/Plain' }, { name: 'b.bin', size: 5 }])))],

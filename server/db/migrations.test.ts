@@ -26,7 +26,7 @@ const CONTRACT: Record<string, string[]> = {
   replies: ['id', 'source_id', 'message', 'size', 'created_day', 'day_seq'],
   spent_pow: ['id_hash', 'expires_day'],
   pow_load: ['bucket', 'work'],
-  upload_progress: ['submission_id', 'chunks', 'tick'],
+  upload_progress: ['submission_id', 'chunks', 'tick', 'first_tick', 'flowed'],
   editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day'],
   audit: ['id', 'editor', 'action', 'target', 'day'],
   housekeeping: ['flag'],
@@ -301,6 +301,37 @@ describe('migration 0007_day_order on a database that already holds tips and rep
         { id: 'd', day_seq: 1 },
         { id: 'e', day_seq: 2 },
       ]);
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('migration 0009_upload_pace on a database with uploads in progress', () => {
+  it('starts each noted upload from its last move with nothing flowed, and keeps the other columns', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-mig-'));
+    const client = new PGlite();
+    try {
+      await cp(MIGRATIONS_FOLDER, dir, { recursive: true });
+      const journal = JSON.parse(await readFile(join(dir, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+      const before = journal.entries.findIndex((entry) => entry.tag === '0009_upload_pace');
+      expect(before).toBeGreaterThan(0);
+      journal.entries = journal.entries.slice(0, before);
+      await writeFile(join(dir, 'meta/_journal.json'), JSON.stringify(journal));
+      const db = drizzle({ client });
+      await migrate(db, { migrationsFolder: dir });
+      await db.execute(sql`insert into submissions (id, status, size, chunk_size, chunks, sha256, pending_lookup_hash, created_day)
+        values ('33333333-3333-4333-8333-333333333333', 'uploading', 200000, 65536, 4, 'x', 'h1', '2026-01-02')`);
+      await db.execute(sql`insert into upload_progress (submission_id, chunks, tick) values ('33333333-3333-4333-8333-333333333333', 2, 29456000)`);
+
+      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      expect(rowsOf(await db.execute(sql`select chunks, tick, first_tick, flowed::int as flowed from upload_progress`))).toEqual([
+        { chunks: 2, tick: 29456000, first_tick: 29456000, flowed: 0 },
+      ]);
+      // a row made from now on needs its first tick
+      await expect(db.execute(sql`insert into upload_progress (submission_id, chunks, tick) values ('33333333-3333-4333-8333-333333333333', 0, 1)
+        on conflict do nothing`)).rejects.toThrow();
     } finally {
       await client.close();
       await rm(dir, { recursive: true, force: true });

@@ -158,17 +158,22 @@ export const powLoad = pgTable('pow_load', {
 });
 
 /**
- * What the stale-upload sweep last saw of each upload in progress (server/source/stale-uploads.ts):
- * its chunk count and the sweep tick (a quarter hour) when that count last changed. The row goes
- * with its upload, or at the next sweep once the upload is received.
+ * What the stale-upload sweep knows of each upload in progress (server/source/stale-uploads.ts):
+ * the minute it was first seen, its chunk count and the minute that count (or a body arriving for
+ * it) last moved, and the bytes of chunk bodies counted while they arrived and not stored yet. The
+ * row goes with its upload, or at the next sweep once the upload is received.
  */
 export const uploadProgress = pgTable('upload_progress', {
   submissionId: uuid('submission_id')
     .primaryKey()
     .references(() => submissions.id, { onDelete: 'cascade' }),
   chunks: integer('chunks').notNull(),
-  /** quarter hours since the epoch (UTC) */
+  /** minutes since the epoch (UTC) of the last move (quarter hours before migration 0006) */
   tick: integer('tick').notNull(),
+  /** minutes since the epoch (UTC) when the upload was first seen (migration 0009) */
+  firstTick: integer('first_tick').notNull(),
+  /** bytes of bodies counted as they arrived, not stored yet */
+  flowed: bigint('flowed', { mode: 'number' }).notNull().default(0),
 });
 
 export const editorTokens = pgTable('editor_tokens', {

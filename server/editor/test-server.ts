@@ -2,6 +2,7 @@
  * @module server/editor/test-server (tests only) — both listeners on real sockets (port 0) over a test database,
  * and a source that submits the way the page does, through the protocol code and the source API.
  */
+import { MIN_CHUNK_BYTES } from '../../protocol/limits.ts';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type http from 'node:http';
@@ -103,16 +104,19 @@ export interface SubmittedTip {
   lookupId: string;
   keyPassphrase: string;
   submissionId: string;
+  /** The fingerprint the envelope names (PROTOCOL.md, "Envelope"), if it names one. */
+  sourceKeyFingerprint?: string;
 }
 
 /**
  * What the page does: config → envelope → encryptToKeys to the newsroom key → proof of work →
  * open the upload (with the new source's keys) → every chunk. Chunks of 2 KiB, so a tip spans
- * several. Pass `codename` for a returning source.
+ * several. Pass `codename` for a returning source, with the `sourceKeyFingerprint` its first tip
+ * returned to name the key as a current page does (the page unlocks the served key for it).
  */
 export async function submitTip(
   sourceUrl: string,
-  tip: { message: string; files?: { name: string; type: string; bytes: Uint8Array }[]; codename?: string },
+  tip: { message: string; files?: { name: string; type: string; bytes: Uint8Array }[]; codename?: string; sourceKeyFingerprint?: string },
 ): Promise<SubmittedTip> {
   const { body: config } = await api<{ instanceSalt: string; newsroomKey: string; pow: { token: string; difficulty: number } }>(
     `${sourceUrl}/api/v1/config`,
@@ -120,21 +124,25 @@ export async function submitTip(
   const codename = tip.codename ?? generateCodename('english');
   const { lookupId, keyPassphrase } = deriveSourceSecrets(codename, config.instanceSalt);
   const newsroom = await readKey({ armoredKey: config.newsroomKey });
+  const sourceKeys = tip.codename ? undefined : await generateSourceKeys(keyPassphrase, newsroom);
+  const sourceKeyFingerprint = sourceKeys ? (await readKey({ armoredKey: sourceKeys.publicKey })).getFingerprint() : tip.sourceKeyFingerprint;
   const envelope = await buildEnvelope({
     language: 'en',
     message: tip.message,
     files: (tip.files ?? []).map((file) => ({ ...file, stripped: false })),
+    ...(sourceKeyFingerprint ? { sourceKeyFingerprint } : {}),
   });
   const ciphertext = await encryptToKeys(envelope, [newsroom]);
   const nonce = await solvePow(config.pow.token, config.pow.difficulty);
-  const chunkSize = 2048;
+  // several chunks once the tip is larger than the smallest chunk an upload of several may have
+  const chunkSize = MIN_CHUNK_BYTES;
   const chunks = Math.ceil(ciphertext.byteLength / chunkSize);
   const opened = await api<{ uploadId: string }>(
     `${sourceUrl}/api/v1/uploads`,
     postJson({
       pow: { token: config.pow.token, nonce },
       lookupId,
-      ...(tip.codename ? {} : { sourceKeys: await generateSourceKeys(keyPassphrase, newsroom) }),
+      ...(sourceKeys ? { sourceKeys } : {}),
       size: ciphertext.byteLength,
       chunkSize,
       chunks,
@@ -153,7 +161,7 @@ export async function submitTip(
     if (put.body.complete) submissionId = put.body.submissionId;
   }
   if (!submissionId) throw new Error('the upload never completed');
-  return { codename, lookupId, keyPassphrase, submissionId };
+  return { codename, lookupId, keyPassphrase, submissionId, ...(sourceKeyFingerprint ? { sourceKeyFingerprint } : {}) };
 }
 
 export interface LookupAnswer {

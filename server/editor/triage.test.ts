@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { count, eq } from 'drizzle-orm';
 import { unpackTar } from 'modern-tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { solvePow, type NewsroomKey } from '../../protocol/index.ts';
+import { MIN_CHUNK_BYTES, solvePow, type NewsroomKey } from '../../protocol/index.ts';
 import { addToken } from '../admin.ts';
 import { createApp } from '../app.ts';
 import type { Database } from '../db/open.ts';
@@ -217,7 +217,7 @@ async function openAsReturning(source: FixtureSource): Promise<{ status: number;
   const response = await sourceApp.request('/api/v1/uploads', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ pow: { token: pow.token, nonce }, lookupId: source.lookupId, size: 5000, chunkSize: 4096, chunks: 2, sha256: 'a'.repeat(64) }),
+    body: JSON.stringify({ pow: { token: pow.token, nonce }, lookupId: source.lookupId, size: 100_000, chunkSize: MIN_CHUNK_BYTES, chunks: 2, sha256: 'a'.repeat(64) }),
   });
   const body = (await response.json()) as { error?: string; uploadId?: string };
   return { status: response.status, ...body };
@@ -254,7 +254,7 @@ describe('spam', () => {
     const chunk = await sourceApp.request(`/api/v1/uploads/${inProgress.uploadId}/chunks/0`, {
       method: 'PUT',
       headers: { 'content-type': 'application/octet-stream' },
-      body: new Uint8Array(4096),
+      body: new Uint8Array(MIN_CHUNK_BYTES),
     });
     expect(chunk.status).toBe(404);
 

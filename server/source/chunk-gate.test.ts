@@ -121,4 +121,40 @@ describe('the chunk gate', () => {
     torTicket.release();
     gate.close();
   });
+
+  it('reports each body\'s bytes to its upload once a mark, and what a cut body sent; a body of the wrong length counts for nothing more', async () => {
+    let clock = 0;
+    const gate = createChunkGate({ flowMarkMs: 60_000, idleMs: 60_000, now: () => clock });
+    const reports: Record<string, number[]> = { cut: [], stored: [], long: [] };
+    const cut = body(4 * MiB);
+    const cutRead = gate.enter('u1', 4 * MiB, (n) => reports.cut!.push(n)).read(cut.request).catch(codeOf);
+    const stored = body(250_000);
+    const storedTicket = gate.enter('u2', 250_000, (n) => reports.stored!.push(n));
+    const storedRead = storedTicket.read(stored.request);
+    // 2 000 B/s for two minutes: a report each minute
+    for (let i = 0; i < 120; i++) {
+      clock += 1000;
+      cut.push(2000);
+      stored.push(2000);
+      await tick();
+    }
+    expect(reports).toEqual({ cut: [120_000, 120_000], stored: [120_000, 120_000], long: [] });
+    // the stored body's last 10 000 bytes are not reported: its stored bytes count from now
+    stored.push(10_000);
+    stored.end();
+    expect(lengthOf(await storedRead)).toBe(250_000);
+    storedTicket.release();
+    // 500 bytes more, then the body is cut: they are reported
+    cut.push(500);
+    await tick();
+    gate.close();
+    expect(await cutRead).toBe('503 busy');
+    expect(reports).toEqual({ cut: [120_000, 120_000, 500], stored: [120_000, 120_000], long: [] });
+    // a body longer than announced: refused, and what it sent is not reported
+    const long = body(64 * KiB);
+    const longRead = gate.enter('u3', 64 * KiB, (n) => reports.long!.push(n)).read(long.request).catch(codeOf);
+    long.push(64 * KiB + 1);
+    expect(await longRead).toBe('413 chunk_too_large');
+    expect(reports.long).toEqual([]);
+  });
 });

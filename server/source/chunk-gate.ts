@@ -25,9 +25,11 @@
  *   which a lifetime average took an hour to call slow. An honest Tor upload at 8-16 kB/s per
  *   chunk keeps its place; holding memory or places now costs an attacker its bytes and 1 KiB/s
  *   per body for as long as it holds them (256 places: 256 KiB/s).
- * - A body arriving at DEFAULT_FLOW_BYTES_PER_SECOND or more, averaged over a minute, calls its
- *   `onFlowing` once that minute: the app marks its upload alive (`upload_progress`), so a slow
- *   link whose first chunks take longer than the lease keeps its upload.
+ * - Every `flowMarkMs` (a minute) a body reports the bytes it received since its last report
+ *   (`onFlowing`), and a body that ends without being stored (cut, or its connection lost)
+ *   reports the rest: the app adds them to the time its upload has paid for (server/source/stale-uploads.ts),
+ *   so a slow link whose first chunks take longer than the lease keeps its upload, and a trickle
+ *   buys what its bytes buy, no more.
  * Counted per process, in memory: several processes each hold their own.
  *
  * Why pieces and not one buffer: v1 copied each whole body into a fresh 4 MiB buffer, then into
@@ -59,10 +61,8 @@ export interface ChunkGateOptions {
   slowBytesPerSecond?: number;
   /** ...once it has been sending this long, is cut to make room (default 10 s) */
   graceMs?: number;
-  /** how often a flowing body tells its upload it is alive (default 60 s) */
+  /** how often a body reports the bytes it received to its upload (default 60 s) */
   flowMarkMs?: number;
-  /** ...when it sent at least this many bytes a second over that time (default 2000) */
-  flowBytesPerSecond?: number;
   /** the time in ms (tests) */
   now?: () => number;
 }
@@ -79,12 +79,11 @@ export const DEFAULT_CHUNK_IDLE_MS = 30_000;
 export const DEFAULT_SLOW_BYTES_PER_SECOND = 1024;
 export const DEFAULT_SLOW_GRACE_MS = 10_000;
 /**
- * A body flowing at least DEFAULT_FLOW_BYTES_PER_SECOND, averaged over DEFAULT_FLOW_MARK_MS, keeps
- * its upload's lease (server/source/stale-uploads.ts): an honest 8 kB/s Tor link sending two chunks
- * at once gives each 4 kB/s, twice the minimum; a trickle of a byte every 20 s keeps nothing.
+ * A body reports the bytes it received every DEFAULT_FLOW_MARK_MS: one database write a minute per
+ * body in flight (at most DEFAULT_CHUNK_REQUESTS per process), and a 4 MiB chunk over an 8 kB/s
+ * link has paid for most of its time before it is stored.
  */
 export const DEFAULT_FLOW_MARK_MS = 60_000;
-export const DEFAULT_FLOW_BYTES_PER_SECOND = 2000;
 
 
 export interface ChunkTicket {
@@ -102,10 +101,11 @@ export interface ChunkTicket {
 export interface ChunkGate {
   /**
    * Takes a chunk request of `length` bytes for upload `id`, or throws the refusal (nothing read,
-   * nothing held). `onFlowing` is called at most once per flowMarkMs while its body arrives at
-   * flowBytesPerSecond or more over that time (the app marks the upload alive in the database).
+   * nothing held). `onFlowing(bytes)` is called at most once per flowMarkMs with the bytes of the
+   * body received since its last call, and once more with the rest when the body is cut or its
+   * connection lost (not when it has the wrong length): the app counts them for the upload's time.
    */
-  enter(id: string, length: number, onFlowing?: () => void): ChunkTicket;
+  enter(id: string, length: number, onFlowing?: (bytes: number) => void): ChunkTicket;
   /** places and bytes held now, and the most bytes ever held (tests, the bench) */
   held(): { bytes: number; chunks: number; peakBytes: number };
   /** stops the idle timers (tests; a server's gate lives as long as the process) */
@@ -132,7 +132,7 @@ interface Entry {
   markReceived: number;
   prevT: number;
   prevReceived: number;
-  /** since when, and from how many bytes received, the flow toward the next lease mark is counted */
+  /** since when, and from how many bytes received, the next report to the upload counts */
   flowT: number;
   flowReceived: number;
   reading: boolean;
@@ -156,7 +156,6 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   const slowBytesPerSecond = options.slowBytesPerSecond ?? DEFAULT_SLOW_BYTES_PER_SECOND;
   const graceMs = options.graceMs ?? DEFAULT_SLOW_GRACE_MS;
   const flowMarkMs = options.flowMarkMs ?? DEFAULT_FLOW_MARK_MS;
-  const flowBytesPerSecond = options.flowBytesPerSecond ?? DEFAULT_FLOW_BYTES_PER_SECOND;
   const now = options.now ?? (() => performance.now());
   const entries = new Set<Entry>();
   const uploads = new Map<string, Upload>();
@@ -285,7 +284,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
               }
               entry.received += piece.length;
               if (t - entry.flowT >= flowMarkMs) {
-                if (((entry.received - entry.flowReceived) * 1000) / (t - entry.flowT) >= flowBytesPerSecond) onFlowing?.();
+                onFlowing?.(entry.received - entry.flowReceived);
                 entry.flowT = t;
                 entry.flowReceived = entry.received;
               }
@@ -297,6 +296,11 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
             }
             if (filled < length) throw tooShort(filled);
           } catch (error) {
+            // what arrived of a body cut on its way (or lost with its connection) still came; a
+            // body of the wrong length is bad input, and its rest counts for nothing
+            const wrongLength = error instanceof RefusalError && (error.code === 'chunk_too_large' || error.code === 'wrong_chunk_size');
+            if (!wrongLength && entry.received > entry.flowReceived) onFlowing?.(entry.received - entry.flowReceived);
+            entry.flowReceived = entry.received;
             await reader.cancel().catch(() => {});
             throw error;
           } finally {

@@ -4,7 +4,7 @@ import { type Clock, dayOf, daysBefore } from '../clock.ts';
 import type { Db } from '../db/open.ts';
 import { spentPow, submissions } from '../db/schema.ts';
 import { forgetOldLoad } from './pow-load.ts';
-import { DEFAULT_LEASE_MINUTES, sweepStaleUploads, SWEEP_INTERVAL_MS } from './stale-uploads.ts';
+import { DEFAULT_LEASE_MINUTES, DEFAULT_UPLOAD_PACE, sweepStaleUploads, SWEEP_INTERVAL_MS } from './stale-uploads.ts';
 
 export const PURGE_INTERVAL_MS = 15 * 60 * 1000;
 /** server/config.ts's default UPLOAD_STALE_HOURS */
@@ -12,7 +12,7 @@ export const DEFAULT_STALE_HOURS = 6;
 
 export interface PurgeResult {
   uploads: number;
-  /** uploads deleted because no chunk came for the stale time (server/source/stale-uploads.ts) */
+  /** uploads deleted because they did not send at the pace, or nothing for the stale time (server/source/stale-uploads.ts) */
   staleUploads: number;
   spentPow: number;
 }
@@ -21,15 +21,16 @@ export interface PurgeResult {
  * Deletes uploads still unfinished a day after they were opened (with their chunks) and spent
  * proof-of-work rows whose token has expired. Days are all that is stored, so "after a day" means
  * "opened before yesterday's date"; a spent row goes once its expiry day is over, when the token is
- * refused as expired anyway, so forgetting it cannot allow a replay. Then uploads that received no
- * chunk for their idle time (`leaseMinutes` without a chunk, up to `staleHours` as their bytes
- * arrive) go too, and their reservations with them.
+ * refused as expired anyway, so forgetting it cannot allow a replay. Then uploads past the time
+ * their bytes paid for (`leaseMinutes` plus their bytes at `pace` bytes a second, and at most
+ * `staleHours` since they last moved) go too, and their reservations with them.
  */
 export async function purgeExpired(
   db: Db,
   clock: Clock,
   staleHours = DEFAULT_STALE_HOURS,
   leaseMinutes = DEFAULT_LEASE_MINUTES,
+  pace = DEFAULT_UPLOAD_PACE,
 ): Promise<PurgeResult> {
   const now = clock();
   const uploads = await db
@@ -37,7 +38,7 @@ export async function purgeExpired(
     .where(and(eq(submissions.status, 'uploading'), lt(submissions.createdDay, daysBefore(now, 1))))
     .returning({ id: submissions.id });
   const pow = await db.delete(spentPow).where(lt(spentPow.expiresDay, dayOf(now))).returning({ id: spentPow.idHash });
-  const staleUploads = await sweepStaleUploads(db, now, staleHours, leaseMinutes);
+  const staleUploads = await sweepStaleUploads(db, now, staleHours, leaseMinutes, pace);
   // the adaptive price's old minutes, also when no request came to read (and delete) them
   await forgetOldLoad(db, now);
   return { uploads: uploads.length, staleUploads, spentPow: pow.length };
@@ -55,15 +56,16 @@ export function startPurgeTimer(
     sweepIntervalMs = SWEEP_INTERVAL_MS,
     staleHours = DEFAULT_STALE_HOURS,
     leaseMinutes = DEFAULT_LEASE_MINUTES,
+    pace = DEFAULT_UPLOAD_PACE,
     onError = (error: unknown) => console.error('sealdrop: purge failed:', error),
   } = {},
 ): () => void {
   let running: Promise<unknown> = Promise.resolve();
   const purge = () => {
-    running = running.then(() => purgeExpired(db, clock, staleHours, leaseMinutes)).catch(onError);
+    running = running.then(() => purgeExpired(db, clock, staleHours, leaseMinutes, pace)).catch(onError);
   };
   const sweep = () => {
-    running = running.then(() => sweepStaleUploads(db, clock(), staleHours, leaseMinutes)).catch(onError);
+    running = running.then(() => sweepStaleUploads(db, clock(), staleHours, leaseMinutes, pace)).catch(onError);
   };
   purge();
   const timers = [setInterval(purge, intervalMs), setInterval(sweep, sweepIntervalMs)];

@@ -1,20 +1,29 @@
 /**
- * @module server/source/stale-uploads — an upload that sits idle too long is deleted, and the bytes
- * it reserved against the quotas are free again (OPERATIONS.md "Under attack"). How long it may sit
- * idle grows with what it has received: an upload that received no chunk holds its reservation for
- * the lease (UPLOAD_LEASE_MINUTES, 10 by default) only; one that received B bytes may sit idle for
- * lease + ⌊B / 1 MiB⌋ minutes (IDLE_TICKS_PER_MIB), at most UPLOAD_STALE_HOURS: absolute bytes, not
- * the share of its size, so tiny chunks into small reservations buy nothing. Holding storage for
- * hours costs sending the bytes, not only the proof of work.
+ * @module server/source/stale-uploads — holding reserved bytes costs sending bytes: an upload that
+ * does not send at UPLOAD_PACE on average is deleted, and the bytes it reserved against the quotas
+ * are free again (OPERATIONS.md "Under attack").
  *
- * Bytes still arriving count too: while a chunk's body flows at the gate's minimum rate
- * (2000 B/s over a minute, server/source/chunk-gate.ts) the app marks the upload's row with the
- * current tick (markUploadFlowing), so an honest slow link's first chunks, longer than the lease,
- * keep their upload. Otherwise the sweep (run every SWEEP_INTERVAL_MS by the purge
- * timer, in every process) counts each upload's chunks and keeps, in `upload_progress`, that count
- * and the sweep tick (a minute) at which it last changed. Every step is idempotent, so several
- * processes sweeping at once reach the same result. A received upload's row is deleted by the
- * next sweep; the table only ever describes uploads in progress, to the minute.
+ * An upload first seen at minute F (the first sweep after its open) may live until
+ *
+ *     F + lease + (bytes stored + bytes arrived in bodies not stored yet) / pace seconds,
+ *
+ * and no longer than UPLOAD_STALE_HOURS after the last minute it moved (a chunk stored, or bytes of
+ * a body counted). Bytes, not chunks: a new chunk adds its bytes' worth of time and nothing more,
+ * so the issue-9 attacker's 8 KiB chunk every 50 s (160 B/s, which reset an idle clock before)
+ * runs out of the lease; any upload sending at the pace since its open, pauses included, keeps
+ * its reservation. The stored bytes are what the chunk rows hold (not counts times sizes).
+ *
+ * Bytes still arriving count too: a chunk body over a slow link can take longer than the lease
+ * before its row is stored, so the chunk gate reports each body's bytes once a minute
+ * (server/source/chunk-gate.ts) and the app adds them to `upload_progress.flowed`
+ * (markUploadFlowing); once the body is stored its stored bytes count instead and the app takes
+ * them out again (noteFlowStored). A body cut on its way keeps what it sent: those bytes came.
+ *
+ * The sweep (every SWEEP_INTERVAL_MS in every process, from the purge timer) notes each upload's
+ * first minute and chunk count in `upload_progress`, then deletes the uploads past their time.
+ * Every step is a function of the rows and the minute, so several processes sweeping at once
+ * reach the same result. A received upload's row is deleted by the next sweep; the table only
+ * ever describes uploads in progress, to the minute.
  */
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/open.ts';
@@ -24,47 +33,63 @@ export const SWEEP_TICK_MS = 60 * 1000;
 export const SWEEP_INTERVAL_MS = SWEEP_TICK_MS;
 /** server/config.ts's default UPLOAD_LEASE_MINUTES */
 export const DEFAULT_LEASE_MINUTES = 10;
+/**
+ * server/config.ts's default UPLOAD_PACE (bytes a second): a Tor circuit of 16 kbit/s. The slowest
+ * link these documents plan for sends 8 kB/s (four times this); 1 Mbit/s is 60 times.
+ */
+export const DEFAULT_UPLOAD_PACE = 2000;
 
 export const tickOf = (now: Date): number => Math.floor(now.getTime() / SWEEP_TICK_MS);
 
-/** idle minutes an upload earns, beyond the lease, for each MiB it has received (up to the stale time) */
-export const IDLE_TICKS_PER_MIB = 1;
-
 /**
- * Marks an upload alive now (a chunk's body is flowing for it at the gate's minimum rate:
- * server/source/chunk-gate.ts): its idle time starts again, on every process's sweep.
+ * Adds `bytes` of a chunk body that arrived for the upload (the chunk gate's report, once a
+ * minute) to the time it has paid for, and notes that it moved now; on every process's sweep.
  */
-export async function markUploadFlowing(db: Db, submissionId: string, now: Date): Promise<void> {
+export async function markUploadFlowing(db: Db, submissionId: string, now: Date, bytes: number): Promise<void> {
   await db.execute(sql`
-    insert into upload_progress (submission_id, chunks, tick)
-    select s.id, (select count(*) from chunks c where c.submission_id = s.id)::int, ${tickOf(now)}::int
+    insert into upload_progress (submission_id, chunks, tick, first_tick, flowed)
+    select s.id, (select count(*) from chunks c where c.submission_id = s.id)::int, ${tickOf(now)}::int, ${tickOf(now)}::int, ${bytes}::bigint
     from submissions s where s.id = ${submissionId}::uuid and s.status = 'uploading'
-    on conflict (submission_id) do update set chunks = excluded.chunks, tick = greatest(upload_progress.tick, excluded.tick)`);
+    on conflict (submission_id) do update set chunks = excluded.chunks, tick = greatest(upload_progress.tick, excluded.tick),
+      flowed = upload_progress.flowed + excluded.flowed`);
+}
+
+/** A body whose arriving bytes were counted (`bytes`) is stored: its chunk's bytes count now instead. */
+export async function noteFlowStored(db: Db, submissionId: string, bytes: number): Promise<void> {
+  await db.execute(sql`
+    update upload_progress set flowed = greatest(0, flowed - ${bytes}::bigint) where submission_id = ${submissionId}::uuid`);
 }
 
 /**
- * Notes what changed since the last sweep, then deletes the uploads idle past their time; returns
- * how many. An upload is first seen (and its idle time starts) at the first sweep after its open.
+ * Notes the uploads first seen and the chunk counts that moved, then deletes the uploads past
+ * their time (see the module comment); returns how many.
  */
-export async function sweepStaleUploads(db: Db, now: Date, staleHours: number, leaseMinutes = DEFAULT_LEASE_MINUTES): Promise<number> {
+export async function sweepStaleUploads(
+  db: Db,
+  now: Date,
+  staleHours: number,
+  leaseMinutes = DEFAULT_LEASE_MINUTES,
+  pace = DEFAULT_UPLOAD_PACE,
+): Promise<number> {
   const tick = tickOf(now);
   const staleTicks = Math.round((staleHours * 3600_000) / SWEEP_TICK_MS);
   const leaseTicks = Math.min(staleTicks, Math.round((leaseMinutes * 60_000) / SWEEP_TICK_MS));
+  const bytesPerTick = Math.max(1, Math.round((pace * SWEEP_TICK_MS) / 1000));
   await db.execute(sql`
-    insert into upload_progress (submission_id, chunks, tick)
-    select s.id, (select count(*) from chunks c where c.submission_id = s.id)::int, ${tick}::int
+    insert into upload_progress (submission_id, chunks, tick, first_tick, flowed)
+    select s.id, (select count(*) from chunks c where c.submission_id = s.id)::int, ${tick}::int, ${tick}::int, 0
     from submissions s where s.status = 'uploading'
-    on conflict (submission_id) do update set chunks = excluded.chunks, tick = excluded.tick
+    on conflict (submission_id) do update set chunks = excluded.chunks, tick = greatest(upload_progress.tick, excluded.tick)
     where upload_progress.chunks <> excluded.chunks`);
-  // the idle ticks allowed: the lease, plus IDLE_TICKS_PER_MIB for each whole MiB received, up to
-  // the stale time; a chunk that arrived since the statement above keeps its upload (the count is compared again)
+  // past its paid time, or still for the stale time; a chunk that arrived since the statement above
+  // keeps its upload until the next sweep (the count is compared again)
   const deleted = rowsOf<{ id: string }>(
     await db.execute(sql`
       delete from submissions s using upload_progress p
       where p.submission_id = s.id and s.status = 'uploading'
-        and p.tick <= ${tick}::int - (${leaseTicks}::bigint
-          + least(${staleTicks - leaseTicks}::bigint,
-            (${IDLE_TICKS_PER_MIB}::bigint * least(s.size, s.chunk_size::bigint * p.chunks)) / 1048576))
+        and (${tick}::bigint - p.first_tick >= ${leaseTicks}::bigint
+              + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + p.flowed) / ${bytesPerTick}::bigint
+          or ${tick}::bigint - p.tick >= ${staleTicks}::bigint)
         and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
       returning s.id`),
   );

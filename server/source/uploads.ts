@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { OpenPgpCheckError } from '../../protocol/errors.ts';
 import { hashLookupId } from '../../protocol/kdf.ts';
-import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_CIPHERTEXT_BYTES } from '../../protocol/limits.ts';
+import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_CIPHERTEXT_BYTES, MIN_CHUNK_BYTES } from '../../protocol/limits.ts';
 import { dayOf } from '../clock.ts';
 import { joined, lengthOf, piecesOf, receivedChunks, streamCiphertext, writeChunk, type ChunkBytes } from '../db/chunks.ts';
 import { isDatabaseUnavailable, isForeignKeyViolation, isUniqueViolation } from '../db/errors.ts';
@@ -22,8 +22,6 @@ import { isTextTip, RESERVATIONS_FULL_MESSAGE, reserveUpload, STORAGE_FULL_MESSA
 import { powPrice, verifyPow } from './pow.ts';
 import type { PowLoad } from './pow-load.ts';
 
-/** The smallest chunk size accepted for a multi-chunk upload (keeps the chunk count sane). */
-export const MIN_CHUNK_BYTES = 1024;
 
 export interface UploadDeps {
   db: Db;

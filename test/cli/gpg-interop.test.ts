@@ -90,9 +90,15 @@ describe.skipIf(!gpgPresent)('GnuPG interoperability', () => {
     expect(await readFile(join(extractTo, 'message.txt'), 'utf8')).toBe(envelopeInput.message);
 
     // The newsroom's copy of a reply made by "sealdrop reply" is readable with gpg too.
+    // Its key is pinned first, by decrypting a tip that names it (README, "Replying").
     const sourceKeys = await generateSourceKeys('s'.repeat(64), key);
-    await writeBundle(join(tmp.dir, 'replybundle'), [], [{ handle: 'kind-wren', publicKey: sourceKeys.publicKey }]);
-    const reply = await runCli(['reply', '-i', 'sd.sec.asc', '--bundle', 'replybundle', '--to', 'kind-wren', '-'], {
+    const sourceKeyFingerprint = (await openpgp.readKey({ armoredKey: sourceKeys.publicKey })).getFingerprint();
+    const tip = await encryptToKeys(await buildEnvelope({ ...envelopeInput, sourceKeyFingerprint }), [key]);
+    await writeBundle(join(tmp.dir, 'replybundle'), [{ id: randomId(), handle: 'kind-wren', ciphertext: tip }], [{ handle: 'kind-wren', publicKey: sourceKeys.publicKey }]);
+    const pinned = await runCli(['decrypt', '-i', 'sd.sec.asc', '--inbox', 'inbox', 'replybundle', '-o', 'replyout'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: PASSPHRASE } });
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect(pinned.stderr).toContain('sealdrop: pinned the key of kind-wren');
+    const reply = await runCli(['reply', '-i', 'sd.sec.asc', '--inbox', 'inbox', '--bundle', 'replybundle', '--to', 'kind-wren', '-'], {
       cwd: tmp.dir,
       env: { SEALDROP_PASSPHRASE: PASSPHRASE },
       input: 'Received, thank you.',
@@ -114,9 +120,13 @@ describe.skipIf(!gpgPresent)('GnuPG interoperability', () => {
     // The browser's side: protocol's builder and encryptToKeys, to the GnuPG-made public key.
     const key = await openpgp.readKey({ armoredKey: pub.stdout.toString('utf8') });
     const id = randomId();
-    await writeBundle(join(tmp.dir, 'gpgbundle'), [{ id, handle: 'pale-moth', ciphertext: await encryptToKeys(await buildEnvelope(envelopeInput), [key]) }]);
-    const r = await runCli(['decrypt', '-i', 'gpg.sec.asc', 'gpgbundle', '-o', 'gpgout'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: PASSPHRASE } });
+    const sourceKeys = await generateSourceKeys('t'.repeat(64), key);
+    const sourceKeyFingerprint = (await openpgp.readKey({ armoredKey: sourceKeys.publicKey })).getFingerprint();
+    const tip = await encryptToKeys(await buildEnvelope({ ...envelopeInput, sourceKeyFingerprint }), [key]);
+    await writeBundle(join(tmp.dir, 'gpgbundle'), [{ id, handle: 'pale-moth', ciphertext: tip }], [{ handle: 'pale-moth', publicKey: sourceKeys.publicKey }]);
+    const r = await runCli(['decrypt', '-i', 'gpg.sec.asc', '--inbox', 'inbox', 'gpgbundle', '-o', 'gpgout'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: PASSPHRASE } });
     expect(r.stderr).toContain('decrypted 1 submission');
+    expect(r.stderr).toContain('sealdrop: pinned the key of pale-moth');
     expect(r.code).toBe(0);
     const dir = join(tmp.dir, 'gpgout/pale-moth', `2026-11-27_${id.slice(0, 8)}`);
     expect(await readFile(join(dir, 'message.txt'), 'utf8')).toBe(envelopeInput.message);
@@ -128,9 +138,8 @@ describe.skipIf(!gpgPresent)('GnuPG interoperability', () => {
     expect(wrong.stderr).toContain('sealdrop: error: wrong passphrase for the secret key gpg.sec.asc');
 
     // sealdrop reply with the GnuPG-made key: gpg reads the newsroom's copy.
-    const sourceKeys = await generateSourceKeys('t'.repeat(64), key);
-    await writeBundle(join(tmp.dir, 'gpgreply'), [], [{ handle: 'pale-moth', publicKey: sourceKeys.publicKey }]);
-    const reply = await runCli(['reply', '-i', 'gpg.sec.asc', '--bundle', 'gpgreply', '--to', 'pale-moth', '-'], {
+    // its key pinned by the decrypt above: no bundle needed
+    const reply = await runCli(['reply', '-i', 'gpg.sec.asc', '--inbox', 'inbox', '--to', 'pale-moth', '-'], {
       cwd: tmp.dir,
       env: { SEALDROP_PASSPHRASE: PASSPHRASE },
       input: '回复',

@@ -9,8 +9,10 @@ import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboxList, SourceIndex } from '../../cli/inbox.ts';
-import { startServer, submitTip, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
-import { BIN, DEMO_PASSPHRASE, DEMO_SECRET_KEY, listTree, makeTempDir, runCli } from './helpers.ts';
+import { decryptKey, readKey, readPrivateKey } from 'openpgp';
+import { openReply } from '../../protocol/index.ts';
+import { lookUp, startServer, submitTip, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
+import { BIN, DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, listTree, makeTempDir, runCli } from './helpers.ts';
 
 /** `sealdrop read …` left running: its address (the first line on stdout), and how it ends. */
 async function startRead(args: string[], env: Record<string, string>, cwd: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<{ code: number | null; stderr: string }> }> {
@@ -84,9 +86,11 @@ describe('the inbox across bundles', () => {
   it('adds a first bundle: one conversation per source, files numbered, risky ones marked', async () => {
     await pull('b1');
     const r = await decrypt('b1');
-    expect(r.stderr).toBe(`sealdrop: decrypted 2 submissions into the inbox ${join(tmp.dir, 'inbox')}\n`);
     handle = await handleOf('b1', otter[0]!.submissionId);
     lynxHandle = await handleOf('b1', lynx.submissionId);
+    // the keys pinned (cli/key-pins.ts) beside the conversations
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('sealdrop: pinned the key of ')).length).toBe(2);
+    expect(r.stderr).toContain(`sealdrop: decrypted 2 submissions into the inbox ${join(tmp.dir, 'inbox')}\n`);
 
     const index = await readJson<SourceIndex>(`sources/${handle}/index.json`);
     expect(index.tips).toHaveLength(1);
@@ -119,6 +123,7 @@ describe('the inbox across bundles', () => {
     const again = await decrypt('b1');
     expect(again.stdout).toMatch(/SKIPPED already in the inbox/);
     expect(again.stderr).toBe(`sealdrop: decrypted 0 submissions into the inbox ${join(tmp.dir, 'inbox')} (2 already there, left as they were)\n`);
+    expect(await readdir(join(tmp.dir, 'inbox'))).toEqual(expect.arrayContaining(['keys', 'sources', 'sources.json']));
     await pull('b3', '--source', handle, '--all');
     const third = await decrypt('b3');
     expect(third.stderr).toContain('decrypted 0 submissions');
@@ -145,7 +150,7 @@ describe('the inbox across bundles', () => {
 
   it('keeps a reply sent with "sealdrop reply" in the conversation (text, day, outbox file)', async () => {
     await writeFile(join(tmp.dir, 'reply.txt'), '고맙습니다. Thank you.\n');
-    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'b1', '--to', handle, '--outbox', 'outbox', 'reply.txt'], { cwd: tmp.dir, env: offline() });
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--to', handle, '--outbox', 'outbox', 'reply.txt'], { cwd: tmp.dir, env: offline() });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('kept in the inbox');
     const index = await readJson<SourceIndex>(`sources/${handle}/index.json`);
@@ -182,5 +187,33 @@ describe('the inbox across bundles', () => {
     expect(second.url).not.toBe(first.url);
     await expect(fetch(`${first.url}api/sources`)).rejects.toThrow();
     await second.stop();
+  });
+
+  it('a reply from the read view: signed and encrypted into the outbox, kept in the conversation, pushed, and read by the source', async () => {
+    const view = await startRead(['-i', DEMO_SECRET_KEY, '--outbox', 'outbox'], offline(), tmp.dir);
+    const post = (path: string, body: unknown) =>
+      fetch(`${view.url}api/sources/${path}/replies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const written = await post(handle, { text: '다시 연락 주세요. Write again.\n' });
+    expect(written.status).toBe(201);
+    const { id, outboxFile } = (await written.json()) as { id: string; outboxFile: string };
+    expect(outboxFile).toBe(`${handle}/${id}.pgp`);
+    // refused as sealdrop reply refuses, nothing written
+    const empty = await post(handle, { text: '   ' });
+    expect(empty.status).toBe(422);
+    expect(await empty.json()).toMatchObject({ error: 'refused', message: 'the reply is empty' });
+    const stopped = await view.stop();
+    expect(stopped.stderr).toContain(`sealdrop: reply to ${handle} written to ${join('outbox', outboxFile)}`);
+
+    const index = await readJson<SourceIndex>(`sources/${handle}/index.json`);
+    expect(index.replies.map((r) => r.id)).toHaveLength(2);
+    expect(index.replies[1]).toMatchObject({ id, outboxFile });
+
+    const pushed = await runCli(['push', 'outbox'], { cwd: tmp.dir, env: online() });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const seen = await lookUp(server.sourceUrl, otter[0]!.lookupId);
+    const privateKey = await decryptKey({ privateKey: await readPrivateKey({ armoredKey: seen.lockedPrivateKey }), passphrase: otter[0]!.keyPassphrase });
+    const newsroom = await readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') });
+    const opened = await Promise.all(seen.replies.map((r) => openReply(r.message, privateKey, newsroom)));
+    expect(opened.map((o) => (o.ok ? o.text : o.problem))).toEqual(['고맙습니다. Thank you.\n', '다시 연락 주세요. Write again.\n']);
   });
 });

@@ -30,7 +30,7 @@ beforeAll(async () => {
     files: [{ name: 'memo.txt', type: 'text/plain', bytes: MEMO }],
   });
   // the same source comes back with a second tip
-  second = await submitTip(server.sourceUrl, { message: 'One more thing.', codename: first.codename });
+  second = await submitTip(server.sourceUrl, { message: 'One more thing.', codename: first.codename, sourceKeyFingerprint: first.sourceKeyFingerprint! });
 });
 
 afterAll(async () => {
@@ -80,11 +80,13 @@ describe('the editor loop', () => {
   });
 
   it('decrypts the pulled bundle offline', async () => {
-    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'bundle', '-o', 'tips'], {
+    const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'bundle', '-o', 'tips'], {
       cwd: tmp.dir,
       env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE },
     });
     expect(r.code, r.stderr).toBe(0);
+    // both tips name the source's key, the one the bundle carries: pinned once
+    expect(r.stderr.match(/^sealdrop: pinned the key of /gm)).toHaveLength(1);
     const folders = await readdir(join(tmp.dir, 'tips', handle));
     const firstFolder = folders.find((name) => name.endsWith(`_${first.submissionId.slice(0, 8)}`));
     expect(firstFolder).toMatch(/^\d{4}-\d{2}-\d{2}_[0-9a-f]{8}$/);
@@ -97,7 +99,7 @@ describe('the editor loop', () => {
 
   it('writes a reply offline and pushes it; the source reads it with its codename', async () => {
     await writeFile(join(tmp.dir, 'reply.txt'), REPLY);
-    const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', handle, '--outbox', 'outbox', 'reply.txt'], {
+    const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', '--bundle', 'bundle', '--to', handle, '--outbox', 'outbox', 'reply.txt'], {
       cwd: tmp.dir,
       env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE },
     });
@@ -190,7 +192,7 @@ describe('through Tor', () => {
     const editorPort = Number(new URL(server.editorUrl).port);
     const proxy = await startProxy({ route: (host) => (host === onion ? { port: editorPort } : { reply: 0xf0 }) });
     try {
-      const third = await submitTip(server.sourceUrl, { message: 'via tor', codename: first.codename });
+      const third = await submitTip(server.sourceUrl, { message: 'via tor', codename: first.codename, sourceKeyFingerprint: first.sourceKeyFingerprint! });
       const env = { SEALDROP_TOKEN: server.token };
       const socks = ['--server', `http://${onion}`, '--socks5', `127.0.0.1:${proxy.port}`];
       const pulled = await runCli(['pull', ...socks, '-o', 'tor-bundle'], { cwd: tmp.dir, env });
@@ -198,7 +200,7 @@ describe('through Tor', () => {
       expect(await exists(join(tmp.dir, 'tor-bundle', 'submissions', `${third.submissionId}.pgp`))).toBe(true);
 
       await writeFile(join(tmp.dir, 'tor-reply.txt'), 'over tor');
-      const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'tor-bundle', '--to', handle, '--outbox', 'tor-outbox', 'tor-reply.txt'], {
+      const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', '--bundle', 'tor-bundle', '--to', handle, '--outbox', 'tor-outbox', 'tor-reply.txt'], {
         cwd: tmp.dir,
         env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE },
       });

@@ -7,12 +7,13 @@ import { checkReplySignature, generateSourceKeys, inspectMessage, MAX_REPLY_BYTE
 import {
   DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, listTree, makeTempDir, runCli, runGpg, writeBundle,
 } from './helpers.ts';
+import { pinSourceKey } from '../../cli/key-pins.ts';
 
 const gpgPresent = spawnSync('gpg', ['--version']).status === 0;
 if (!gpgPresent && process.env.CI === 'true') throw new Error('gpg is required in CI: install gnupg (apt-get install gnupg)');
 
 const SOURCE_PASSPHRASE = 'a'.repeat(64);
-const env = { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE };
+const env: Record<string, string> = { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE };
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let sourceKeys: { publicKey: string; lockedPrivateKey: string };
 let bundleDir: string;
@@ -23,6 +24,9 @@ beforeAll(async () => {
   sourceKeys = await generateSourceKeys(SOURCE_PASSPHRASE, newsroom);
   // A key that did not come from a source's browser: a person's name, today's date.
   const { publicKey: foreign } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Mallory' }], format: 'armored' });
+  // quiet-otter's key pinned as "sealdrop decrypt" pins it (test/cli/key-pins.test.ts runs that whole story)
+  env.SEALDROP_INBOX = join(tmp.dir, 'inbox');
+  await pinSourceKey(env.SEALDROP_INBOX, 'quiet-otter', { fingerprint: (await openpgp.readKey({ armoredKey: sourceKeys.publicKey })).getFingerprint(), armored: sourceKeys.publicKey });
   bundleDir = join(tmp.dir, 'bundle');
   await writeBundle(bundleDir, [], [
     { handle: 'quiet-otter', publicKey: sourceKeys.publicKey },
@@ -101,7 +105,7 @@ describe('sealdrop reply', () => {
   });
 
   it('! refuses a source key that a source\'s browser did not make', async () => {
-    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'odd-fox', '--outbox', 'out3', '-'], { cwd: tmp.dir, input: 'hello' });
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'odd-fox', '--outbox', 'out3', '-'], { cwd: tmp.dir, env: { SEALDROP_INBOX: env.SEALDROP_INBOX! }, input: 'hello' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^sealdrop: error: refusing the key of source odd-fox: expected creation date/m);
     expect(r.stderr).toMatch(/^sealdrop: hint: .*tampered/m);
@@ -109,20 +113,20 @@ describe('sealdrop reply', () => {
   });
 
   it('! an unknown handle lists the handles the bundle has', async () => {
-    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'loud-crow', '-'], { cwd: tmp.dir, input: 'hello' });
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'loud-crow', '-'], { cwd: tmp.dir, env: { SEALDROP_INBOX: env.SEALDROP_INBOX! }, input: 'hello' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('sealdrop: error: the bundle has no key for the source loud-crow');
     expect(r.stderr).toContain('sealdrop: hint: this bundle has keys for: quiet-otter, odd-fox');
   });
 
   it('! a handle that could climb out of the outbox is refused', async () => {
-    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', '../../etc', '-'], { cwd: tmp.dir, input: 'hello' });
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', '../../etc', '-'], { cwd: tmp.dir, env: { SEALDROP_INBOX: env.SEALDROP_INBOX! }, input: 'hello' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('sealdrop: error: "../../etc" is not a source handle');
   });
 
   it('! a wrong passphrase writes nothing and says so', async () => {
-    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out5', '-'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: 'not it' }, input: 'hello' });
+    const r = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out5', '-'], { cwd: tmp.dir, env: { ...env, SEALDROP_PASSPHRASE: 'not it' }, input: 'hello' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^sealdrop: error: wrong passphrase for the secret key/m);
     expect(await listTree(tmp.dir)).not.toContain('out5/');
@@ -130,23 +134,23 @@ describe('sealdrop reply', () => {
 
   it('! refuses text that is not UTF-8, empty, holds NUL, or too long', async () => {
     const args = ['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '--outbox', 'out4', '-'];
-    const latin1 = await runCli(args, { cwd: tmp.dir, input: new Uint8Array([0x63, 0x61, 0x66, 0xe9]) });
+    const latin1 = await runCli(args, { cwd: tmp.dir, env: { SEALDROP_INBOX: env.SEALDROP_INBOX! }, input: new Uint8Array([0x63, 0x61, 0x66, 0xe9]) });
     expect(latin1.code).toBe(1);
     expect(latin1.stderr).toContain('sealdrop: error: the reply is not UTF-8 text');
     expect(latin1.stderr).toContain('sealdrop: hint: save the reply as plain UTF-8 text');
-    const empty = await runCli(args, { cwd: tmp.dir, input: ' \n' });
+    const empty = await runCli(args, { cwd: tmp.dir, env: { SEALDROP_INBOX: env.SEALDROP_INBOX! }, input: ' \n' });
     expect(empty.stderr).toContain('sealdrop: error: the reply is empty');
     const nul = await runCli(args, { cwd: tmp.dir, env, input: 'yes\0' });
     expect(nul.code).toBe(1);
     expect(nul.stderr).toContain('sealdrop: error: the reply holds NUL bytes');
-    const long = await runCli(args, { cwd: tmp.dir, input: 'x'.repeat(MAX_REPLY_BYTES + 1) });
+    const long = await runCli(args, { cwd: tmp.dir, env: { SEALDROP_INBOX: env.SEALDROP_INBOX! }, input: 'x'.repeat(MAX_REPLY_BYTES + 1) });
     expect(long.code).toBe(1);
     expect(long.stderr).toContain(`sealdrop: error: the reply is longer than ${MAX_REPLY_BYTES} bytes`);
     expect(await listTree(tmp.dir)).not.toContain('out4/');
   });
 
   it('! the public key given as -i gets a hint to use the secret key file', async () => {
-    const r = await runCli(['reply', '-i', DEMO_PUBLIC_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '-'], { cwd: tmp.dir, input: 'hi' });
+    const r = await runCli(['reply', '-i', DEMO_PUBLIC_KEY, '--bundle', 'bundle', '--to', 'quiet-otter', '-'], { cwd: tmp.dir, env: { SEALDROP_INBOX: env.SEALDROP_INBOX! }, input: 'hi' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^sealdrop: error: .*newsroom\.pub\.asc is a public key, not a secret key$/m);
     expect(r.stderr).toContain('sealdrop: hint: use the secret half');

@@ -30,7 +30,7 @@ beforeAll(async () => {
   server = await startServer();
   tmp = await makeTempDir('sealdrop-triage-');
   oldTip = await submitTip(server.sourceUrl, { message: 'The first thing I saw.' });
-  newTip = await submitTip(server.sourceUrl, { message: 'And then the second.', codename: oldTip.codename });
+  newTip = await submitTip(server.sourceUrl, { message: 'And then the second.', codename: oldTip.codename, sourceKeyFingerprint: oldTip.sourceKeyFingerprint! });
   bigTip = await submitTip(server.sourceUrl, {
     message: 'The spreadsheet is attached.',
     files: [{ name: 'ledger.csv', type: 'text/csv', bytes: new TextEncoder().encode('row,amount\n'.repeat(3000)) }],
@@ -190,12 +190,19 @@ describe('sealdrop pull, selectively', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('no submissions; the key of 1 source in key-only\n');
     expect(await listTree(join(tmp.dir, 'key-only'))).toEqual(['bundle.json', 'sources/', `sources/${handles.quiet}.asc`]);
-    // the key is enough to answer the source
+    // the server's key alone does not answer the source: only a key its own tip named (cli/key-pins.ts)
     await writeFile(join(tmp.dir, 'reply.txt'), 'We read both. Thank you.\n');
     // (replies are signed: the newsroom key is unlocked, as for decrypt)
-    const replied = await runCli(['reply', '-i', DEMO_SECRET_KEY, '--bundle', 'key-only', '--to', handles.quiet!, '--outbox', 'outbox', 'reply.txt'], {
+    const reply = () => runCli(['reply', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', '--bundle', 'key-only', '--to', handles.quiet!, '--outbox', 'outbox', 'reply.txt'], {
       cwd: tmp.dir, env: { ...env(), SEALDROP_PASSPHRASE: DEMO_PASSPHRASE },
     });
+    const unpinned = await reply();
+    expect(unpinned.code).toBe(1);
+    expect(unpinned.stderr).toContain(`sealdrop: error: no pinned key for ${handles.quiet}`);
+    // once a tip of the source is decrypted, the key-only bundle agrees with the pin and is enough
+    const decrypted = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'small', '-o', 'small-tips'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE } });
+    expect(decrypted.code, decrypted.stderr).toBe(0);
+    const replied = await reply();
     expect(replied.code, replied.stderr).toBe(0);
   });
 
@@ -203,7 +210,7 @@ describe('sealdrop pull, selectively', () => {
     const r = await cli(['pull', '-o', 'again', oldTip.submissionId]);
     expect(r.code, r.stderr).toBe(0);
     expect(await bundleIds('again')).toEqual({ submissions: [oldTip.submissionId], sources: [handles.quiet!] });
-    const decrypted = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'again', '-o', 'again-tips'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE } });
+    const decrypted = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'again', '-o', 'again-tips'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE } });
     expect(decrypted.code, decrypted.stderr).toBe(0);
     const [folder] = await readdir(join(tmp.dir, 'again-tips', handles.quiet!));
     expect(folder).toBe(`${OLD_DAY}_${oldTip.submissionId.slice(0, 8)}`);

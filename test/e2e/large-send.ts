@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { eq } from 'drizzle-orm';
 import type { Browser, CDPSession, Page } from 'puppeteer-core';
+import * as openpgp from 'openpgp';
 import { streamCiphertext } from '../../server/db/chunks.ts';
-import { submissions } from '../../server/db/schema.ts';
+import { sources, submissions } from '../../server/db/schema.ts';
 import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, listTree, runCli } from '../cli/helpers.ts';
 import type { SourceServer } from './harness.ts';
 import { SourceNavigator } from './navigator.ts';
@@ -171,12 +172,18 @@ export async function sourceSendsLargeFile(browser: Browser, server: SourceServe
  * The newsroom's side: the submission's ciphertext streamed out of the database into a bundle (as
  * `sealdrop pull` writes one), then `sealdrop decrypt`. Resolves with the decrypted file's SHA-256.
  */
-export async function newsroomDecryptsLargeSubmission(server: SourceServer, sourceId: string, dir: string): Promise<{ sha256: string; chunks: number; files: string[] }> {
+export async function newsroomDecryptsLargeSubmission(
+  server: SourceServer, sourceId: string, dir: string,
+): Promise<{ sha256: string; chunks: number; files: string[]; pinned: string | undefined; sourceKeyFingerprint: string }> {
   const [row] = await server.database.db.select().from(submissions).where(eq(submissions.sourceId, sourceId));
+  const [source] = await server.database.db.select().from(sources).where(eq(sources.id, sourceId));
+  if (!source) throw new Error('expected the source to be stored');
   if (!row) throw new Error('expected the submission to be stored');
   const bundle = join(dir, 'bundle');
   await mkdir(join(bundle, 'submissions'), { recursive: true });
   await mkdir(join(bundle, 'sources'), { recursive: true });
+  // the source's key as the editor API's bundle carries it: decrypt pins it if the envelope names it
+  await writeFile(join(bundle, 'sources', 'quiet-otter.asc'), source.publicKey);
   const out = createWriteStream(join(bundle, 'submissions', `${row.id}.pgp`));
   const hash = createHash('sha256');
   for await (const piece of streamCiphertext(server.database.db, row.id, row.chunks)) {
@@ -192,12 +199,14 @@ export async function newsroomDecryptsLargeSubmission(server: SourceServer, sour
     JSON.stringify({
       version: 1,
       submissions: [{ id: row.id, handle: 'quiet-otter', day: '2026-11-27', size: row.size, sha256, path: `submissions/${row.id}.pgp` }],
-      sources: [],
+      sources: [{ handle: 'quiet-otter', path: 'sources/quiet-otter.asc' }],
     }),
   );
-  const result = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'bundle', '-o', 'out'], { cwd: dir, env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE } });
+  const result = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'bundle', '-o', 'out'], { cwd: dir, env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE } });
   if (result.code !== 0) throw new Error(`sealdrop decrypt failed (${result.code}): ${result.stderr}`);
   const files = (await listTree(join(dir, 'out'))).filter((p) => /\/files\/[^/]+$/.test(p));
   if (files.length !== 1) throw new Error(`expected one decrypted file, got ${files.join(', ')}`);
-  return { sha256: await sha256OfFile(join(dir, 'out', files[0]!)), chunks: row.chunks, files };
+  const pinned = /^sealdrop: pinned the key of quiet-otter: (.+)$/m.exec(result.stderr)?.[1];
+  const sourceKeyFingerprint = (await openpgp.readKey({ armoredKey: source.publicKey })).getFingerprint();
+  return { sha256: await sha256OfFile(join(dir, 'out', files[0]!)), chunks: row.chunks, files, pinned, sourceKeyFingerprint };
 }

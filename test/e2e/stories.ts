@@ -221,6 +221,9 @@ export function defineSourceStories(name: BrowserName): void {
       const { ciphertext, envelope } = await newsroomOpens(server.database.db, submission!.id);
       expect(containsBytes(ciphertext, new TextEncoder().encode('ministry'))).toBe(false);
       expect(envelope.message).toBe(message);
+      // the envelope names the reply key the page made, the one the server was given (PROTOCOL.md, "Envelope")
+      const sourceFingerprint = (await openpgp.readKey({ armoredKey: stored!.publicKey })).getFingerprint();
+      expect(envelope.manifest.sourceKeyFingerprint).toBe(sourceFingerprint);
       expect(envelope.files).toHaveLength(1);
       const [arrived] = envelope.files;
       expect(arrived!.name).toBe('file-1.jpg'); // the camera's name is not sent (stories-metadata.ts)
@@ -250,7 +253,10 @@ export function defineSourceStories(name: BrowserName): void {
       const all = await server.database.db.select().from(submissions).where(eq(submissions.sourceId, stored!.id));
       expect(all.map((s) => s.status)).toEqual(['received', 'received']);
       const followUp = all.find((s) => s.id !== submission!.id)!;
-      expect((await newsroomOpens(server.database.db, followUp.id)).envelope.message).toBe('One more thing: three people had access.');
+      const followUpEnvelope = (await newsroomOpens(server.database.db, followUp.id)).envelope;
+      expect(followUpEnvelope.message).toBe('One more thing: three people had access.');
+      // a follow-up names the key the page unlocked with the codename
+      expect(followUpEnvelope.manifest.sourceKeyFingerprint).toBe(sourceFingerprint);
 
       expect(source.foreignRequests()).toEqual([]);
       expect(await source.cspViolations()).toEqual([]);
