@@ -95,9 +95,9 @@
           el('pre', { className: 'message', text: visible(reply.text), dir: 'auto' })));
       }
     }
-    $('reply-box').hidden = !canReply;
     $('reply-status').textContent = '';
-    await loadSources();
+    await loadSources(); // also learns whether this run can reply
+    $('reply-box').hidden = !canReply;
   }
 
   async function sendReply() {

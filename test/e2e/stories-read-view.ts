@@ -11,6 +11,7 @@ import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDemoPublicKey, makeSubmission, randomId } from '../cli/fixtures.ts';
 import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, makeTempDir, runCli, writeBundle } from '../cli/helpers.ts';
+import { addReply, newReplyId, today } from '../../cli/inbox.ts';
 import { startReadServer, type ReadServer } from '../../cli/read-server.ts';
 import { browserAvailable, launchBrowser, type BrowserName, type LaunchedBrowser } from './browsers.ts';
 
@@ -62,7 +63,19 @@ export function defineReadViewStories(name: BrowserName): void {
         env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE, SEALDROP_INBOX: join(tmp.dir, 'inbox') },
       });
       expect(r.code, r.stderr).toBe(0);
-      view = await startReadServer({ inbox: join(tmp.dir, 'inbox'), port: 0 });
+      // The reply box's path through the page and the server; what sealdrop read -i does with the
+      // text (sign, encrypt, outbox) is test/cli/inbox.test.ts's, against a running server.
+      const inbox = join(tmp.dir, 'inbox');
+      view = await startReadServer({
+        inbox,
+        port: 0,
+        reply: async (handle, text) => {
+          const id = newReplyId();
+          const outboxFile = `${handle}/${id}.pgp`;
+          await addReply(inbox, handle, { id, day: today(), bytes: text.length, outboxFile }, text);
+          return { id, outboxFile };
+        },
+      });
       launched = await launchBrowser(name);
       page = await launched.browser.newPage();
       page.setDefaultTimeout(90_000);
@@ -148,6 +161,18 @@ export function defineReadViewStories(name: BrowserName): void {
       await page.reload({ waitUntil: 'load' });
       await page.waitForSelector('#sources a');
       expect(await page.$eval('#sources a[data-handle="quiet-otter"]', (a) => a.textContent)).toBe('quiet-otterlast 2026-11-21 · 2 tips · 0 replies');
+      expect(await page.$eval('#sources a[data-handle="brave-lynx"]', (a) => a.textContent)).toBe('brave-lynxlast 2026-11-19 · 1 tip, 1 unread · 0 replies');
+    });
+
+    it('writes a reply from the box and shows it in the conversation, as text', async () => {
+      await page.click('#sources a[data-handle="quiet-otter"]');
+      await page.waitForSelector('#reply-box:not([hidden])');
+      await page.$eval('#reply-text', (el) => ((el as HTMLTextAreaElement).value = '<script>alert(7)</script> 고맙습니다\n'));
+      await page.click('#reply-send');
+      await page.waitForFunction(() => document.querySelector('#reply-status')?.textContent?.startsWith('Written to the outbox'));
+      const reply = await page.$eval('#items .reply .message', (m) => ({ text: m.textContent, children: m.children.length, dir: m.getAttribute('dir') }));
+      expect(reply).toEqual({ text: '<script>alert(7)</script> 고맙습니다\n', children: 0, dir: 'auto' });
+      expect(await page.$eval('#reply-text', (el) => (el as HTMLTextAreaElement).value)).toBe('');
     });
 
     it('nothing executed: no dialog, no CSP violation, no request but the view\'s own', async () => {
