@@ -9,7 +9,7 @@
 
 import { relative } from 'node:path';
 import { parseCommandArgs, stringOption, stringOptions } from '../args.ts';
-import { printable, usageError } from '../errors.ts';
+import { CliError, printable, usageError } from '../errors.ts';
 import { pathExists, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
@@ -47,7 +47,19 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       return { id: written.id, outboxFile: relative(outbox, written.path) };
     };
   }
-  const server = await startReadServer({ inbox, port: Number(portText), ...(reply ? { reply } : {}) });
+  let server;
+  try {
+    server = await startReadServer({ inbox, port: Number(portText), ...(reply ? { reply } : {}) });
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new CliError(`read: cannot listen on 127.0.0.1:${portText} (${code === 'EADDRINUSE' ? 'the port is in use' : 'no permission'})`, {
+        hint: 'leave --port out for a free port, or give one above 1024 that nothing else uses',
+        cause: error,
+      });
+    }
+    throw error;
+  }
   io.stdout.write(`${server.url}\n`);
   io.stderr.write('sealdrop: open that address in this machine\'s browser; it works only here and only while this runs (Ctrl-C ends it)\n');
   if (reply) io.stderr.write(`sealdrop: replies go to ${printable(outbox)}; carry it to the online machine and run "sealdrop push"\n`);

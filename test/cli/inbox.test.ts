@@ -186,6 +186,10 @@ describe('the inbox across bundles', () => {
     const second = await startRead(['--port', '0'], offline(), tmp.dir);
     expect(second.url).not.toBe(first.url);
     await expect(fetch(`${first.url}api/sources`)).rejects.toThrow();
+    // its port taken: said so, with what to do
+    const taken = await runCli(['read', '--port', new URL(second.url).port], { cwd: tmp.dir, env: offline() });
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toBe(`sealdrop: error: read: cannot listen on 127.0.0.1:${new URL(second.url).port} (the port is in use)\nsealdrop: hint: leave --port out for a free port, or give one above 1024 that nothing else uses\n`);
     await second.stop();
   });
 
