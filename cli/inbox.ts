@@ -150,21 +150,23 @@ export function summarize(index: SourceIndex): SourceSummary {
   };
 }
 
-/** Whether the inbox already holds this submission. */
-export async function hasTip(inbox: string, handle: string, id: string): Promise<boolean> {
-  const index = await readSourceIndex(inbox, handle);
+/** Whether the inbox already holds this submission (in `pending`, decrypt's indexes not yet written, first). */
+export async function hasTip(inbox: string, handle: string, id: string, pending?: Map<string, SourceIndex>): Promise<boolean> {
+  const index = pending?.get(handle) ?? (await readSourceIndex(inbox, handle));
   return index?.tips.some((t) => t.id === id) ?? false;
 }
 
 /**
  * Adds a tip already decrypted into tipDir(inbox, handle, id) to its source's index: after the
  * last tip of the same or an earlier day, so a day keeps the order tips were added in. Adding an
- * id the index holds changes nothing. Returns whether it was added. The list is left to the
- * caller (updateInboxList with summarize of readSourceIndex).
+ * id the index holds changes nothing. Returns whether it was added. With `pending` (decrypt's
+ * run), the changed index is kept there instead of written: writePendingIndexes writes each once
+ * at the end (a run stopped before that leaves tip folders its next run indexes). The list is left
+ * to the caller (updateInboxList).
  */
-export async function addTip(inbox: string, handle: string, id: string, day: string): Promise<boolean> {
+export async function addTip(inbox: string, handle: string, id: string, day: string, pending?: Map<string, SourceIndex>): Promise<boolean> {
   if (!DAY.test(day)) throw new Error(`expected a YYYY-MM-DD day, got ${JSON.stringify(day)}`);
-  const index = (await readSourceIndex(inbox, handle)) ?? { version: INBOX_VERSION, handle, tips: [], replies: [] };
+  const index = pending?.get(handle) ?? (await readSourceIndex(inbox, handle)) ?? { version: INBOX_VERSION, handle, tips: [], replies: [] };
   if (index.tips.some((t) => t.id === id)) return false;
   const dir = tipDir(inbox, handle, id);
   const manifest = parseManifest(await readFile(join(dir, 'manifest.json')));
@@ -183,8 +185,15 @@ export async function addTip(inbox: string, handle: string, id: string, day: str
   let at = index.tips.length;
   while (at > 0 && index.tips[at - 1]!.day > day) at--;
   index.tips.splice(at, 0, tip);
-  await writeSourceIndex(inbox, index, false);
+  if (pending) pending.set(handle, index);
+  else await writeSourceIndex(inbox, index, false);
   return true;
+}
+
+/** Writes the indexes addTip kept in `pending`, then their lines of the list. */
+export async function writePendingIndexes(inbox: string, pending: Map<string, SourceIndex>): Promise<void> {
+  for (const index of pending.values()) await writeSourceIndex(inbox, index, false);
+  await updateInboxList(inbox, [...pending.values()].map(summarize));
 }
 
 /** The id a new reply is stored under (the same as its outbox file's name). */

@@ -16,7 +16,7 @@ import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { CliError, printable, usageError } from '../errors.ts';
 import { fileError, pathExists, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
-import { addTip, ensureInbox, hasTip, readSourceIndex, summarize, tipDir, updateInboxList } from '../inbox.ts';
+import { addTip, ensureInbox, hasTip, tipDir, writePendingIndexes, type SourceIndex } from '../inbox.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
 import { KeyPinConflictError, pinSourceKey, readKeyPin } from '../key-pins.ts';
@@ -59,42 +59,42 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   const progress = new ProgressBar(io.stderr, bundle.submissions.reduce((n, s) => n + s.size, 0));
   const outcomes: SubmissionOutcome[] = [];
   const claimed = new Map<string, string>();
-  const touched = new Set<string>();
-  for (const [index, submission] of bundle.submissions.entries()) {
-    progress.setLabel(`${index + 1}/${bundle.submissions.length} ${submission.handle}`);
-    if (inbox && (await hasTip(inbox, submission.handle, submission.id))) {
-      progress.advance(submission.size);
-      outcomes.push({ status: 'skipped', submission, path: tipDir(inbox, submission.handle, submission.id) });
-      continue;
+  // The indexes this run changes, written once each at the end (a bundle brings several tips of a
+  // source: one fsynced write per source, not per tip).
+  const pending = new Map<string, SourceIndex>();
+  try {
+    for (const [index, submission] of bundle.submissions.entries()) {
+      progress.setLabel(`${index + 1}/${bundle.submissions.length} ${submission.handle}`);
+      if (inbox && (await hasTip(inbox, submission.handle, submission.id, pending))) {
+        progress.advance(submission.size);
+        outcomes.push({ status: 'skipped', submission, path: tipDir(inbox, submission.handle, submission.id) });
+        continue;
+      }
+      const outcome = await decryptSubmission({
+        submission,
+        bundleDir: bundle.dir,
+        outDir,
+        identities,
+        claimed,
+        onCiphertextBytes: (n) => progress.advance(n),
+        ...(inbox ? { target: tipDir(inbox, submission.handle, submission.id), numberFiles: true } : {}),
+      });
+      // In the inbox a folder there but not in the index is a tip whose run stopped between the
+      // two (the folder is renamed into place only once checked): it is indexed now.
+      if (inbox && outcome.status !== 'failed') {
+        await addTip(inbox, submission.handle, submission.id, submission.day, pending);
+      }
+      outcomes.push(outcome);
+      if (outcome.status === 'failed') {
+        progress.clear();
+        // The reason may quote a hostile sender's file name or path: it reaches the terminal escaped.
+        io.stderr.write(`sealdrop: error: submission ${submission.id.slice(0, 8)} from ${printable(submission.handle)}: ${printable(outcome.error)}\n`);
+        io.stderr.write(`sealdrop: hint: ${printable(outcome.hint)}\n`);
+      }
     }
-    const outcome = await decryptSubmission({
-      submission,
-      bundleDir: bundle.dir,
-      outDir,
-      identities,
-      claimed,
-      onCiphertextBytes: (n) => progress.advance(n),
-      ...(inbox ? { target: tipDir(inbox, submission.handle, submission.id), numberFiles: true } : {}),
-    });
-    // In the inbox a folder there but not in the index is a tip whose run stopped between the
-    // two (the folder is renamed into place only once checked): it is indexed now.
-    if (inbox && outcome.status !== 'failed') {
-      await addTip(inbox, submission.handle, submission.id, submission.day);
-      touched.add(submission.handle);
-    }
-    outcomes.push(outcome);
-    if (outcome.status === 'failed') {
-      progress.clear();
-      // The reason may quote a hostile sender's file name or path: it reaches the terminal escaped.
-      io.stderr.write(`sealdrop: error: submission ${submission.id.slice(0, 8)} from ${printable(submission.handle)}: ${printable(outcome.error)}\n`);
-      io.stderr.write(`sealdrop: hint: ${printable(outcome.hint)}\n`);
-    }
-  }
-  progress.clear();
-  if (inbox) {
-    const summaries = [];
-    for (const handle of touched) summaries.push(summarize((await readSourceIndex(inbox, handle))!));
-    await updateInboxList(inbox, summaries);
+  } finally {
+    progress.clear();
+    if (inbox) await writePendingIndexes(inbox, pending);
   }
   const keyProblems = await pinSourceKeys(bundle, outcomes, () => inbox ?? resolveInboxDir(stringOption(parsed, 'inbox'), io), io);
 
