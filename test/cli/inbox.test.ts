@@ -14,9 +14,13 @@ import { openReply } from '../../protocol/index.ts';
 import { lookUp, startServer, submitTip, type RunningServer, type SubmittedTip } from '../../server/editor/test-server.ts';
 import { BIN, DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, listTree, makeTempDir, runCli } from './helpers.ts';
 
+/** Every `sealdrop read` started, stopped in afterAll even when a test failed before its stop(). */
+const reads: ChildProcess[] = [];
+
 /** `sealdrop read …` left running: its address (the first line on stdout), and how it ends. */
 async function startRead(args: string[], env: Record<string, string>, cwd: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<{ code: number | null; stderr: string }> }> {
   const child = spawn(process.execPath, [BIN, 'read', ...args], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  reads.push(child);
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
@@ -75,6 +79,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const child of reads) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   await server?.close();
   await tmp?.cleanup();
 });
