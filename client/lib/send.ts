@@ -91,21 +91,29 @@ async function sendStream(
   const chunkSize = CHUNK_BYTES;
   let sha256: string | undefined;
   let reading: Promise<unknown> = Promise.resolve();
+  const read = (index: number) => {
+    const next = reading.then(async () => {
+      const chunk = await context.crypto.call('encrypt-read', { streamId, chunkSize });
+      if (chunk.sha256) sha256 = chunk.sha256;
+      if (index === chunkCount(size, chunkSize) - 1 && !sha256) throw new Error('expected the SHA-256 with the last chunk');
+      return chunk.bytes;
+    });
+    reading = next.catch(() => {});
+    return next;
+  };
+  // The first chunk is encrypted while the proof of work is solved (a minute for 4 MiB with the
+  // JIT off), so it leaves as soon as the upload is open: a reservation that has shown no byte a
+  // minute after its open is only a claim, and a full pool gives its room to another open
+  // (OPERATIONS.md "Under attack", CLAIM_GRACE_SECONDS).
+  const first = read(0);
+  first.catch(() => {});
   const source: ChunkSource = {
     size,
     chunkSize,
     // The uploader asks for each chunk once, in order, when a slot is free: at most its chunks in
-    // flight (kept until acknowledged, for their retries) and the one being encrypted are held.
-    read: (index) => {
-      const next = reading.then(async () => {
-        const chunk = await context.crypto.call('encrypt-read', { streamId, chunkSize });
-        if (chunk.sha256) sha256 = chunk.sha256;
-        if (index === chunkCount(size, chunkSize) - 1 && !sha256) throw new Error('expected the SHA-256 with the last chunk');
-        return chunk.bytes;
-      });
-      reading = next.catch(() => {});
-      return next;
-    },
+    // flight (kept until acknowledged, for their retries) and the one being encrypted (or, while
+    // the upload is opened, the first) are held.
+    read: (index) => (index === 0 ? first : read(index)),
   };
   // no SHA-256 at the open: it is known only once the last chunk is encrypted, and goes with it
   return sendUpload(context, identity, { size, lastChunkSha256: () => sha256 }, () => source, signal, events);
