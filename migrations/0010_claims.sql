@@ -3,15 +3,16 @@
 -- opens a minute, below the flood threshold, and honest files got 507 reservations_full. Now a
 -- reservation that has shown no byte is only a CLAIM (server/source/open-limits.ts, "Claims"): an
 -- open that a pool or bound would refuse first takes the room of the claims in that same pool or
--- bound, oldest first and as many as needed, that are older than p_grace_seconds, have no chunk
+-- bound, oldest first and as many as needed, that are older than the grace, have no chunk
 -- stored and fewer than least(size, p_claim_bytes) bytes counted arriving by the chunk gate. They
 -- are deleted as a stale upload is. Under the same advisory lock as every open: two opens never
 -- take the same claim's room. Received tips and uploads with a stored chunk are never taken.
--- "opened_second" is the open's second (seconds since the epoch); the open now writes the upload's
--- upload_progress row itself (first_tick = the open's minute: the lease counts from the open, no
--- longer from the first sweep after it, at most a minute earlier). Rows from before have none and
--- are never claims.
-ALTER TABLE "upload_progress" ADD COLUMN "opened_second" bigint;--> statement-breakpoint
+-- The open now writes its upload's upload_progress row itself, with first_tick = the open's minute
+-- (the lease counts from the open, no longer from the first sweep after it: at most a minute
+-- earlier). A claim's age is counted in those minutes, p_grace_ticks = ceil(grace / 60 s): it is
+-- displaced only once tick - first_tick > p_grace_ticks, so at least the grace after its open
+-- whichever second of its minute it was opened in. Minutes, not seconds: no finer time of anything
+-- is stored (DESIGN.md promise 2). Rows from before (first sweep's minute) are claims by the same rule.
 DROP FUNCTION "sealdrop_reserve_upload"(uuid, text, boolean, text, date, bigint, integer, integer, text, text, text, date, bigint, bigint, bigint, bigint, bigint, double precision, double precision, bigint);
 --> statement-breakpoint
 CREATE FUNCTION "sealdrop_reserve_upload"(
@@ -19,7 +20,7 @@ CREATE FUNCTION "sealdrop_reserve_upload"(
   p_chunk_size integer, p_chunks integer, p_sha256 text, p_public_key text, p_locked_key text, p_day date,
   p_quota_source bigint, p_quota_total bigint, p_storage_room bigint, p_small_max bigint,
   p_small_share bigint, p_unsent_share double precision, p_new_share double precision, p_text_max bigint,
-  p_now_second bigint, p_tick integer, p_grace_seconds integer, p_claim_bytes bigint)
+  p_tick integer, p_grace_ticks integer, p_claim_bytes bigint)
 RETURNS TABLE (o_outcome text, o_unsent bigint, o_unsent_new bigint, o_free bigint, o_displaced integer)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -103,10 +104,10 @@ BEGIN
       SELECT m.id, m.size, m.source_id IS NULL AS new_source
       FROM submissions m JOIN upload_progress p ON p.submission_id = m.id
       WHERE m.status = 'uploading' AND (m.size <= p_small_max) = v_small
-        AND p.opened_second IS NOT NULL AND p_now_second - p.opened_second >= p_grace_seconds
+        AND p_tick - p.first_tick > p_grace_ticks
         AND p.flowed < least(m.size, p_claim_bytes)
         AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.submission_id = m.id)
-      ORDER BY p.opened_second, m.id
+      ORDER BY p.first_tick, m.id
     LOOP
       EXIT WHEN v_need_all <= 0 AND v_need_new <= 0;
       IF v_need_all > 0 OR (v_need_new > 0 AND v_claim.new_source) THEN
@@ -131,8 +132,8 @@ BEGIN
         pending_lookup_hash, pending_public_key, pending_locked_private_key, created_day)
       VALUES (p_id, v_source, 'uploading', p_size, p_chunk_size, p_chunks, p_sha256,
         CASE WHEN p_returning THEN NULL ELSE p_lookup_hash END, p_public_key, p_locked_key, p_day);
-      INSERT INTO upload_progress (submission_id, chunks, tick, first_tick, flowed, opened_second)
-      VALUES (p_id, 0, p_tick, p_tick, 0, p_now_second);
+      INSERT INTO upload_progress (submission_id, chunks, tick, first_tick, flowed)
+      VALUES (p_id, 0, p_tick, p_tick, 0);
       v_outcome := 'created';
     ELSE
       v_outcome := 'pow_spent';

@@ -117,8 +117,8 @@ const VARIABLES = {
     expected: 'an integer 100-1000000 (bytes a second)',
   },
   CLAIM_GRACE_SECONDS: {
-    schema: z.coerce.number().int().min(10).max(3600).default(60),
-    expected: 'an integer 10-3600 (seconds)',
+    schema: z.coerce.number().int().min(60).max(3600).default(60),
+    expected: 'an integer 60-3600 (seconds; counted in whole minutes)',
   },
   RESERVE_SMALL_MAX: { schema: bytes.default(4 * UNITS.M), expected: BYTES },
   RESERVE_SMALL_SHARE: { schema: bytes.default(2 * UNITS.G), expected: BYTES },

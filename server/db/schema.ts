@@ -170,16 +170,10 @@ export const uploadProgress = pgTable('upload_progress', {
   chunks: integer('chunks').notNull(),
   /** minutes since the epoch (UTC) of the last move (quarter hours before migration 0006) */
   tick: integer('tick').notNull(),
-  /** minutes since the epoch (UTC) when the upload was first seen (migration 0009) */
+  /** minutes since the epoch (UTC) of the open (migration 0010, which writes the row at the open; before, the first sweep's) */
   firstTick: integer('first_tick').notNull(),
   /** bytes of bodies counted as they arrived, not stored yet */
   flowed: bigint('flowed', { mode: 'number' }).notNull().default(0),
-  /**
-   * seconds since the epoch (UTC) of the open (migration 0010), set by the open itself; null for
-   * uploads opened before it. How long a reservation that showed no byte has been only a claim
-   * (server/source/open-limits.ts, "Claims"); gone with the row once the upload is received.
-   */
-  openedSecond: bigint('opened_second', { mode: 'number' }),
 });
 
 export const editorTokens = pgTable('editor_tokens', {

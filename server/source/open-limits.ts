@@ -13,7 +13,8 @@
  * Claims (migrations/0010_claims.sql). A reservation that has shown no byte is only a claim, and a
  * claim can be displaced: when an open would be refused because the small pool, its new-source
  * share or a bound on large unsent reservations is full, it first takes the room of the claims in
- * that same pool or bound that are older than claimGraceSeconds and have no chunk stored and fewer
+ * that same pool or bound that are older than claimGraceSeconds (counted in whole minutes:
+ * claimGraceTicks) and have no chunk stored and fewer
  * than CLAIM_SHOWN_BYTES counted arriving (the chunk gate reports a body's first
  * CLAIM_SHOWN_BYTES at once: server/source/chunk-gate.ts), oldest first, as many as needed, or
  * none when they are not enough. They are deleted as a stale upload is; their chunks then get 404
@@ -72,8 +73,9 @@ export const DEFAULT_OPEN_LIMITS: OpenLimits = {
  * chunk request's way out over a 400 ms-RTT Tor link, a new circuit stream included, 1-2 s; then
  * CLAIM_SHOWN_BYTES of body, 8 s at the slowest link these documents plan for (8 kB/s) and 33 s
  * at UPLOAD_PACE; then the report's database write. 60 s is twice the honest worst case at the
- * pace. Longer would let a zero-byte attacker open less often (it must open again within the
- * grace: a hundred reservations cost a hundred opens a minute, past the flood threshold).
+ * pace. Longer would let a zero-byte attacker open less often: counted in minutes, a claim is
+ * displaced 61-120 s after its open, so holding a hundred reservations while sending nothing takes
+ * an open of each every two minutes (about 51 a minute).
  */
 export const DEFAULT_CLAIM_GRACE_SECONDS = 60;
 
@@ -83,6 +85,13 @@ export const DEFAULT_CLAIM_GRACE_SECONDS = 60;
  * would not do: an attacker sending one byte per reservation would hold the pool for the lease.
  */
 export const CLAIM_SHOWN_BYTES = MIN_CHUNK_BYTES;
+
+/**
+ * The grace in whole minutes (the sweep's ticks; no finer time of an upload is stored, DESIGN.md
+ * promise 2): a claim is displaced once the open's minute is more than this many minutes past its
+ * own, so at least the grace after its open and at most a minute more.
+ */
+export const claimGraceTicks = (graceSeconds: number): number => Math.max(1, Math.ceil(graceSeconds / 60));
 
 export const STORAGE_REFRESH_MS = 15_000;
 
@@ -218,8 +227,8 @@ export async function reserveUpload(
         ${r.sourceKeys?.publicKey ?? null}::text, ${r.sourceKeys?.lockedPrivateKey ?? null}::text, ${r.day}::date,
         ${limits.quotaSourcePerDay}::bigint, ${limits.quotaTotal}::bigint, ${room}::bigint, ${limits.reserveSmallMax}::bigint,
         ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8, ${limits.reserveNewSourceShare}::float8,
-        ${TEXT_TIP_MAX_BYTES}::bigint, ${Math.floor(r.now.getTime() / 1000)}::bigint, ${tickOf(r.now)}::int,
-        ${Math.max(0, Math.ceil(limits.claimGraceSeconds))}::int, ${CLAIM_SHOWN_BYTES}::bigint)`),
+        ${TEXT_TIP_MAX_BYTES}::bigint, ${tickOf(r.now)}::int, ${claimGraceTicks(limits.claimGraceSeconds)}::int,
+        ${CLAIM_SHOWN_BYTES}::bigint)`),
   );
   if (!outcome || !OUTCOMES.has(outcome.outcome)) throw new Error(`sealdrop_reserve_upload answered ${outcome?.outcome}`);
   return outcome.outcome as ReservationOutcome;

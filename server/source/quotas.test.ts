@@ -477,8 +477,9 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
     expect((await uploading()).length).toBe(8);
     // an honest new source's 2 MiB file, 30 s into minute 25: the oldest claim (past its grace) goes
     now = at(start, 25 * 60 + 30);
-    const ages = new Map(rowsOf<{ id: string; opened: number }>(await database.db.execute(sql`select submission_id as id, opened_second as opened from upload_progress`)).map((r) => [r.id, Number(r.opened)]));
-    const oldest = [...attackers].sort((x, y) => ages.get(submissionIdOf(x)!)! - ages.get(submissionIdOf(y)!)! || submissionIdOf(x)!.localeCompare(submissionIdOf(y)!))[0]!;
+    const ages = new Map(rowsOf<{ id: string; opened: number }>(await database.db.execute(sql`select submission_id as id, first_tick as opened from upload_progress`)).map((r) => [r.id, Number(r.opened)]));
+    const key = (x: string) => [ages.get(submissionIdOf(x)!)!, submissionIdOf(x)!] as const;
+    const oldest = [...attackers].sort((x, y) => key(x)[0] - key(y)[0] || (key(x)[1] < key(y)[1] ? -1 : 1))[0]!;
     const opened = await honestOpen(b);
     expect(opened.status, JSON.stringify(opened.body)).toBe(201);
     // 2 MiB needed, one 4 MiB claim gave it: seven claims left beside the honest upload
@@ -500,19 +501,22 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
     expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
   });
 
-  it('a claim inside its grace is not displaced: the open gets 507 and nothing changes; a second later it is', async () => {
+  it('a claim inside its grace is not displaced: the open gets 507 and nothing changes; in the second minute after its own it is', async () => {
     const start = '2026-07-02T09:00:00Z';
-    now = new Date(start);
+    now = at(start, 50);
     await database.db.execute(sql`delete from submissions`);
     const t = await app(limits);
     await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
     const tips = await receivedTips();
     for (let i = 0; i < 8; i++) expect((await claimOpen(t, text)).status).toBe(201);
-    now = at(start, 59);
-    const before = await countRows(database.db);
-    expect(await honestOpen(t)).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
-    expect(await countRows(database.db)).toEqual(before);
-    now = at(start, 60);
+    // 59 s after the claims' open, a minute later on the clock; then 69 s, still the next minute
+    for (const s of [109, 119]) {
+      now = at(start, s);
+      const before = await countRows(database.db);
+      expect(await honestOpen(t)).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+      expect(await countRows(database.db)).toEqual(before);
+    }
+    now = at(start, 120);
     expect((await honestOpen(t)).status).toBe(201);
     expect((await uploading()).length).toBe(8);
     expect(await receivedTips()).toEqual(tips);

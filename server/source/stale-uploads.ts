@@ -24,7 +24,7 @@
  * first minute and chunk count in `upload_progress`, then deletes the uploads past their time.
  * Every step is a function of the rows and the minute, so several processes sweeping at once
  * reach the same result. A received upload's row is deleted by the next sweep; the table only
- * ever describes uploads in progress, to the minute (and the second of the open, for claims).
+ * ever describes uploads in progress, to the minute.
  */
 import { sql } from 'drizzle-orm';
 import { isForeignKeyViolation } from '../db/errors.ts';
