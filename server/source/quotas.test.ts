@@ -582,6 +582,35 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
     expect(await receivedTips()).toEqual(tips);
   });
 
+  it('a large open takes the room of large claims only, in the new sources\' large bound; small claims stay', async () => {
+    const start = '2026-07-05T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    // new sources' large unsent bytes within 10 % of a 1 GiB total: two 50 MiB claims fill it
+    const t = await app({ quotaTotal: 1024 * MiB, reserveSmallShare: 64 * MiB, reserveUnsentShare: 1, reserveNewSourceShare: 0.1 });
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    const large = () => openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 50 * MiB, chunkSize: 4 * MiB }).then(answer);
+    const first = await large();
+    now = at(start, 60);
+    const second = await large();
+    const small = await claimOpen(t, text);
+    expect([first.status, second.status, small.status]).toEqual([201, 201, 201]);
+    expect(await large()).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+    // a 10 MiB file from a new source, once both are past their grace: the older claim goes
+    now = at(start, 240);
+    const file = await ciphertextFor(newsroomKey, 10 * MiB);
+    const opened = await openUpload(t.app, { bytes: file, lookupId: newLookupId(), sourceKeys, chunkSize: 4 * MiB }).then(answer);
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    expect(await statusOf(t, first.body.uploadId)).toBe(404);
+    expect(await statusOf(t, second.body.uploadId)).toBe(200);
+    expect(await statusOf(t, small.body.uploadId)).toBe(200);
+    let last: Awaited<ReturnType<typeof answer>> | undefined;
+    for (let i = 0; i * 4 * MiB < file.length; i++) last = await answer(await putChunk(t.app, opened.body.uploadId, i, file.subarray(i * 4 * MiB, (i + 1) * 4 * MiB)));
+    expect(last?.body.complete, JSON.stringify(last?.body)).toBe(true);
+    expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
+  });
+
   it('opens on two processes at once into a full pool never take the same claim\'s room nor overfill the pool', async () => {
     const start = '2026-07-04T09:00:00Z';
     now = new Date(start);
