@@ -13,6 +13,7 @@ import { BLOCK, checksum, FIELDS, roundUp, writeHeader, type Field } from '../_t
 import { writeCodenameVectors } from './codename-cases.ts';
 import { writeReplyVectors } from './reply-cases.ts';
 import { writeSiteManifestVectors } from './site-manifest-cases.ts';
+import { writeUploadDigestVectors } from './upload-digest-cases.ts';
 import {
   armorPrivate, armorPublic, dsaKey, openpgpKey, packetsOf, rsaKey, TAGS, v6RsaKey, writePackets, type KeyPair, type Packet,
 } from './hostile-keys.ts';
@@ -341,6 +342,7 @@ for (const [name, code, data, extra] of pgpFailures) {
 }
 // ---- site manifest ------------------------------------------------------------------------------
 writeSiteManifestVectors(vector);
+writeUploadDigestVectors(vector);
 // ---- replies ------------------------------------------------------------------------------------
 await writeReplyVectors(vector);
 // ---- Source reply keys --------------------------------------------------------------------------

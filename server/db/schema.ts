@@ -75,8 +75,10 @@ export const submissions = pgTable(
     chunkSize: integer('chunk_size').notNull(),
     chunks: integer('chunks').notNull(),
     /**
-     * hex SHA-256 of the whole ciphertext, announced when the upload is opened, or '' until the
-     * last chunk brings it (a streaming page: server/source/uploads.ts, SHA256_WITH_LAST_CHUNK)
+     * hex SHA-256 of the whole ciphertext: announced when the upload is opened, or, for a
+     * streaming page, '' until its last chunk brings the SHA-256 of the chunks' digests (kept as
+     * 'digests:<hex>') and then the one the completion computed (server/source/uploads.ts,
+     * DIGESTS_WITH_LAST_CHUNK); a received submission always has the whole ciphertext's
      */
     sha256: text('sha256').notNull(),
     pendingLookupHash: text('pending_lookup_hash'),
