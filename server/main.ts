@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     reserveSmallShare: config.reserveSmallShare,
     reserveUnsentShare: config.reserveUnsentPercent / 100,
     reserveNewSourceShare: config.reserveNewSourcePercent / 100,
+    claimGraceSeconds: config.claimGraceSeconds,
   };
   const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check, openLimits });
   const stopPurge = startPurgeTimer(database.db, clock, {

@@ -172,7 +172,7 @@ export const uploadProgress = pgTable('upload_progress', {
   chunks: integer('chunks').notNull(),
   /** minutes since the epoch (UTC) of the last move (quarter hours before migration 0006) */
   tick: integer('tick').notNull(),
-  /** minutes since the epoch (UTC) when the upload was first seen (migration 0009) */
+  /** minutes since the epoch (UTC) of the open (migration 0010, which writes the row at the open; before, the first sweep's) */
   firstTick: integer('first_tick').notNull(),
   /** bytes of bodies counted as they arrived, not stored yet */
   flowed: bigint('flowed', { mode: 'number' }).notNull().default(0),

@@ -122,7 +122,7 @@ describe('the chunk gate', () => {
     gate.close();
   });
 
-  it('reports each body\'s bytes to its upload once a mark, and what a cut body sent; a body of the wrong length counts for nothing more', async () => {
+  it('reports each body\'s first 64 KiB at once, then its bytes once a mark, and what a cut body sent; a body of the wrong length counts for nothing more', async () => {
     let clock = 0;
     const gate = createChunkGate({ flowMarkMs: 60_000, idleMs: 60_000, now: () => clock });
     const reports: Record<string, number[]> = { cut: [], stored: [], long: [] };
@@ -131,15 +131,23 @@ describe('the chunk gate', () => {
     const stored = body(250_000);
     const storedTicket = gate.enter('u2', 250_000, (n) => reports.stored!.push(n));
     const storedRead = storedTicket.read(stored.request);
-    // 2 000 B/s for two minutes: a report each minute
-    for (let i = 0; i < 120; i++) {
+    // 2 000 B/s for two minutes: the first 64 KiB at once (at 33 s: 66 000 bytes; nothing before
+    // it, so a silent body stays a claim), then a report a minute after it
+    for (let i = 0; i < 32; i++) {
       clock += 1000;
       cut.push(2000);
       stored.push(2000);
       await tick();
     }
-    expect(reports).toEqual({ cut: [120_000, 120_000], stored: [120_000, 120_000], long: [] });
-    // the stored body's last 10 000 bytes are not reported: its stored bytes count from now
+    expect(reports).toEqual({ cut: [], stored: [], long: [] });
+    for (let i = 32; i < 120; i++) {
+      clock += 1000;
+      cut.push(2000);
+      stored.push(2000);
+      await tick();
+    }
+    expect(reports).toEqual({ cut: [66_000, 120_000], stored: [66_000, 120_000], long: [] });
+    // the stored body's last 64 000 bytes are not reported: its stored bytes count from now
     stored.push(10_000);
     stored.end();
     expect(lengthOf(await storedRead)).toBe(250_000);
@@ -149,7 +157,16 @@ describe('the chunk gate', () => {
     await tick();
     gate.close();
     expect(await cutRead).toBe('503 busy');
-    expect(reports).toEqual({ cut: [120_000, 120_000, 500], stored: [120_000, 120_000], long: [] });
+    expect(reports).toEqual({ cut: [66_000, 120_000, 54_500], stored: [66_000, 120_000], long: [] });
+    // a body complete with its first piece is stored at once: no report on its way
+    const whole = body(64 * KiB);
+    const wholeTicket = gate.enter('u4', 64 * KiB, (n) => reports.long!.push(n));
+    const wholeRead = wholeTicket.read(whole.request);
+    whole.push(64 * KiB);
+    whole.end();
+    expect(lengthOf(await wholeRead)).toBe(64 * KiB);
+    wholeTicket.release();
+    expect(reports.long).toEqual([]);
     // a body longer than announced: refused, and what it sent is not reported
     const long = body(64 * KiB);
     const longRead = gate.enter('u3', 64 * KiB, (n) => reports.long!.push(n)).read(long.request).catch(codeOf);

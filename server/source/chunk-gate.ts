@@ -30,6 +30,10 @@
  *   reports the rest: the app adds them to the time its upload has paid for (server/source/stale-uploads.ts),
  *   so a slow link whose first chunks take longer than the lease keeps its upload, and a trickle
  *   buys what its bytes buy, no more.
+ * - The first report comes at once, not after a minute: as soon as a body has brought
+ *   `firstFlowBytes` (64 KiB, or its whole length when shorter). Until then its upload may be only
+ *   a claim, and a full pool's open may take its room (server/source/open-limits.ts, "Claims"); an
+ *   honest page that has started its first chunk shows it within seconds.
  * Counted per process, in memory: several processes each hold their own.
  *
  * Why pieces and not one buffer: v1 copied each whole body into a fresh 4 MiB buffer, then into
@@ -40,7 +44,7 @@
  * reads its pieces.
  */
 import type { Readable } from 'node:stream';
-import { MAX_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protocol/limits.ts';
+import { MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protocol/limits.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { declaredLength } from '../policies/read-body.ts';
 import { RefusalError } from './errors.ts';
@@ -64,6 +68,8 @@ export interface ChunkGateOptions {
   graceMs?: number;
   /** how often a body reports the bytes it received to its upload (default 60 s) */
   flowMarkMs?: number;
+  /** a body reports at once when it has received this many bytes (or its whole length, if shorter): default MIN_CHUNK_BYTES */
+  firstFlowBytes?: number;
   /** the time in ms (tests) */
   now?: () => number;
 }
@@ -172,6 +178,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   const slowBytesPerSecond = options.slowBytesPerSecond ?? DEFAULT_SLOW_BYTES_PER_SECOND;
   const graceMs = options.graceMs ?? DEFAULT_SLOW_GRACE_MS;
   const flowMarkMs = options.flowMarkMs ?? DEFAULT_FLOW_MARK_MS;
+  const firstFlowBytes = options.firstFlowBytes ?? MIN_CHUNK_BYTES;
   const now = options.now ?? (() => performance.now());
   const entries = new Set<Entry>();
   const uploads = new Map<string, Upload>();
@@ -281,6 +288,9 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
           };
           const pieces: Uint8Array[] = [];
           let filled = 0;
+          // the first report waits for this many bytes only, not for flowMarkMs
+          const firstMark = Math.max(1, Math.min(length, firstFlowBytes));
+          let shown = false;
           try {
             armIdle();
             for (;;) {
@@ -300,7 +310,9 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
                 entry.markReceived = entry.received;
               }
               entry.received += piece.length;
-              if (t - entry.flowT >= flowMarkMs) {
+              // (a body complete with this piece is about to be stored: its chunk shows it)
+              if (t - entry.flowT >= flowMarkMs || (!shown && entry.received >= firstMark && entry.received < length)) {
+                shown = true;
                 onFlowing?.(entry.received - entry.flowReceived);
                 entry.flowT = t;
                 entry.flowReceived = entry.received;

@@ -130,6 +130,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
     sha256: request.sha256 ?? DIGESTS_WITH_LAST_CHUNK,
     sourceKeys: request.sourceKeys,
     day: dayOf(now),
+    now,
   }, storageRoom);
   if (outcome === 'unknown_codename') refuse(404, 'unknown_codename', 'No source has this codename.');
   if (outcome === 'codename_taken') refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
