@@ -48,12 +48,21 @@ COPY --from=build /app/client/dist ./client/dist
 # The SHA-256 of every file in client/dist, to publish: docker compose exec app cat client/site-manifest.txt
 COPY --from=build /app/client/site-manifest.txt ./client/site-manifest.txt
 
+# MALLOC_*: glibc malloc's settings for the server's memory under uploads (docs/OPERATIONS.md,
+# "Memory, and uploads at once": what was measured). At most 2 arenas (the default is 8 per
+# core): each thread's arena kept what it had freed. A fixed mmap threshold of 128 KiB: glibc's
+# moving one rises with the first large buffer freed, and then the 1-2 MiB buffers of chunk
+# slices read back came from the heap between the chunks' small pieces, which kept their
+# high-water mark. docker-compose.yml, package.json "start" and `npm run bench` use the same
+# values (test/ops/compose.test.ts).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
     EDITOR_PORT=8081 \
     DATA_DIR=/data \
-    NEWSROOM_KEY_FILE=/run/sealdrop/newsroom.pub.asc
+    NEWSROOM_KEY_FILE=/run/sealdrop/newsroom.pub.asc \
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072
 # EDITOR_HOST stays 127.0.0.1 unless set: docker-compose.yml opens it to the Tor container only.
 EXPOSE 8080 8081
 USER 10001:10001

@@ -31,6 +31,7 @@ import postgres from 'postgres';
 import { CHUNK_BYTES, PARALLEL_CHUNKS } from '../protocol/limits.ts';
 import { encryptToKeys, generateSourceKeys } from '../protocol/source-keys.ts';
 import { demoNewsroomKey } from '../server/test-helpers.ts';
+import { readImageCommand } from '../test/ops/dockerfile.ts';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CLIENTS = 50;
@@ -45,6 +46,21 @@ for (const section of SECTIONS) {
   if (!['throughput', 'ingest', 'concurrent'].includes(section)) throw new Error(`BENCH_SECTIONS: no section ${section} (throughput, ingest, concurrent)`);
 }
 const SERVER = fileURLToPath(new URL('./_source-server.ts', import.meta.url));
+/**
+ * The server under test starts as the image starts it (the Dockerfile's runtime stage): the node
+ * flags of its CMD, and the variables of its ENV that shape the process itself (glibc malloc's
+ * MALLOC_*, NODE_*), so the RSS figures are production's (docs/OPERATIONS.md, "Memory"). A
+ * variable set in the bench's own environment wins (to measure another setting); the bench
+ * prints what the server got.
+ */
+const IMAGE = readImageCommand();
+const PRODUCTION_NODE_FLAGS = IMAGE.cmd.slice(1, -1);
+const PRODUCTION_ENV = Object.fromEntries(
+  Object.entries(IMAGE.env)
+    .filter(([name]) => /^(MALLOC_|NODE_)/.test(name))
+    .map(([name, value]) => [name, process.env[name] ?? value]),
+);
+if (IMAGE.cmd[0] !== 'node' || !IMAGE.cmd.at(-1)?.endsWith('.ts')) throw new Error(`the Dockerfile's CMD is not node <flags> <server>.ts: ${JSON.stringify(IMAGE.cmd)}`);
 
 interface Child {
   process: ChildProcess;
@@ -55,8 +71,8 @@ interface Child {
 async function startServer(env: Record<string, string>): Promise<Child> {
   // BENCH_SERVER_NODE_ARGS: node flags for the server under test (e.g. --trace-gc, to see what its memory does)
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', SERVER], {
-    env: { ...process.env, ...env },
+  const child = spawn(process.execPath, [...PRODUCTION_NODE_FLAGS, ...nodeArgs, SERVER], {
+    env: { ...process.env, ...PRODUCTION_ENV, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -217,6 +233,17 @@ export async function run(): Promise<void> {
   const children: Child[] = [];
   try {
     console.log(`PostgreSQL: ${url.host}, fresh database ${name}; ${CLIENTS} concurrent clients, ${PHASE_MS / 1000} s per phase`);
+    const extra = process.env.BENCH_SERVER_NODE_ARGS ? ` ${process.env.BENCH_SERVER_NODE_ARGS}` : '';
+    if (typeof (new ArrayBuffer(0) as ArrayBuffer & { transfer?: unknown }).transfer !== 'function' && !extra.includes('--harmony-rab-gsab-transfer')) {
+      console.log(
+        `(node ${process.version} has no ArrayBuffer.prototype.transfer: the server leaves written chunk pieces to V8's GC, where production's ` +
+          'Node 22 frees them at once (server/source/chunk-gate.ts, discard); BENCH_SERVER_NODE_ARGS=--harmony-rab-gsab-transfer measures that here)',
+      );
+    }
+    console.log(
+      `server under test: node ${PRODUCTION_NODE_FLAGS.join(' ')}${extra}, ` +
+        `${Object.entries(PRODUCTION_ENV).map(([k, v]) => `${k}=${v}`).join(' ') || 'no MALLOC_/NODE_ variable'} (the Dockerfile's CMD and ENV)`,
+    );
 
     const newsroomKey = await demoNewsroomKey();
     const sourceKeys = await generateSourceKeys('c'.repeat(64), newsroomKey.key);

@@ -12,7 +12,8 @@ export const USAGE = `Usage:
     sealdrop pull [--server URL] [--socks5 HOST:PORT] [FILTERS] -o BUNDLE_DIR [ID ...]
     sealdrop delete [--server URL] [--socks5 HOST:PORT] ID ...
     sealdrop spam [--server URL] [--socks5 HOST:PORT] [--undo] HANDLE ...
-    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp -o OUT_DIR [--inbox DIR]
+    sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] [--inbox DIR] [-o OUT_DIR] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp
+    sealdrop read [-i KEY.sec.asc] [--inbox DIR] [--outbox DIR] [--port PORT]
     sealdrop reply -i KEY.sec.asc (--tip TIP_DIR | --to HANDLE [--bundle BUNDLE_DIR]) [--inbox DIR] [--outbox DIR] FILE|-
     sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
     sealdrop check-site -m MANIFEST [--socks5 HOST:PORT] URL
@@ -32,13 +33,21 @@ Commands:
     spam       Online. Mark sources spam: their submissions not yet pulled and
                their uploads in progress are dropped, new uploads refused.
                --undo lifts the mark (nothing dropped comes back).
-    decrypt    Offline. Decrypt a pulled bundle into OUT_DIR, one folder per source
-               and submission. Nothing is kept from a submission that fails its check.
-               Pins each source's key in the inbox when its tip is signed by the bundle's
-               key for its handle; the KEY column shows which key signed each tip.
+    decrypt    Offline. Decrypt a pulled bundle into the inbox: one conversation per
+               source across bundles, in arrival order; a submission already there is
+               skipped; risky files (programs, macros, PDF scripts, archives, SVG) are
+               marked. With -o, plain folders in OUT_DIR instead. Pins each source's key
+               in the inbox when its tip is signed by the bundle's key for its handle;
+               the KEY column shows which key signed each tip. Nothing is kept from a
+               submission that fails its check.
+    read       Offline. Show the inbox in this machine's browser: prints an address
+               on 127.0.0.1 that works only while read runs (Ctrl-C ends it). Sources,
+               conversations, files as downloads; everything shown as plain text.
+               With -i, a reply box writes replies into the outbox as reply does.
     reply      Offline. Sign a reply (UTF-8 text from FILE, or - for stdin) with the
                newsroom key, pad it, and encrypt it to the source HANDLE and to the
-               newsroom key, into the outbox (REPLY.pgp and its signature REPLY.pgp.sig).
+               newsroom key, into the outbox (REPLY.pgp and its signature REPLY.pgp.sig),
+               and keep it in the source's conversation in the inbox.
                --tip: to the key that signed that decrypted tip; --to: to the key pinned
                for HANDLE (refused when two keys signed under it); --bundle must agree.
     push       Online. Upload every signed reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
@@ -61,9 +70,10 @@ Options:
                                Only sealdrop can use it: GnuPG 2.2 (Debian 12) and sqop
                                cannot import a v6 key or decrypt to it, so the "no lock-in"
                                gpg routine does not work with it. Leave it out unless you know.
+    --port PORT                The read view's port on 127.0.0.1 (default: a free one).
     --bundle DIR               A bundle folder written by "sealdrop pull".
     --to HANDLE                The source to answer (see the decrypt summary).
-    --inbox DIR                The offline inbox, where source keys are pinned
+    --inbox DIR                The offline inbox: conversations and pinned source keys
                                (default: $SEALDROP_INBOX, else ~/sealdrop-inbox).
     --outbox DIR               Where replies are written (default: ./outbox).
     --server URL               The editor API address (default: $SEALDROP_SERVER).
@@ -88,7 +98,9 @@ Examples:
     $ sealdrop list
     $ sealdrop spam noisy-magpie
     $ sealdrop pull --max-size 1M -o bundle
-    $ sealdrop decrypt -i newsroom.sec.asc bundle -o tips
+    $ sealdrop decrypt -i newsroom.sec.asc bundle
+    $ sealdrop read -i newsroom.sec.asc
+    http://127.0.0.1:41234/3q2-xxxxxxxxxxxxxxxxxxxxxxxxxxxxx/
     $ sealdrop reply -i newsroom.sec.asc --to quiet-otter reply.txt
     $ sealdrop push outbox
     $ sealdrop pull --source quiet-otter --all -o again
@@ -102,7 +114,7 @@ export interface CommandModule {
 
 // The command modules are loaded on demand (a typo in one command never breaks the others) and by
 // URL, so that a copy without the online half (pull, push) still type-checks and runs the rest.
-const COMMAND_NAMES = ['keygen', 'list', 'pull', 'delete', 'spam', 'decrypt', 'reply', 'push', 'check-site'] as const;
+const COMMAND_NAMES = ['keygen', 'list', 'pull', 'delete', 'spam', 'decrypt', 'read', 'reply', 'push', 'check-site'] as const;
 
 type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -134,7 +146,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       throw new CliError(`unknown command ${JSON.stringify(first)}`, {
         hint: first.startsWith('-')
           ? 'the command comes first: sealdrop COMMAND [options]; run "sealdrop --help"'
-          : 'the commands are keygen, list, pull, delete, spam, decrypt, reply, push and check-site; run "sealdrop --help"',
+          : 'the commands are keygen, list, pull, delete, spam, decrypt, read, reply, push and check-site; run "sealdrop --help"',
         exitCode: EXIT_USAGE,
       });
     }

@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { formatFingerprint } from '../protocol/fingerprint.ts';
 import { EnvelopeError } from '../protocol/index.ts';
@@ -61,11 +61,21 @@ export interface DecryptSubmissionOptions {
   claimed?: Map<string, string>;
   /** The bundle's source keys, to check the tip's signature against (cli/tip-signature.ts). */
   sourceKeys?: SourcePublicKey[];
+  /**
+   * The folder to decrypt into, instead of OUT_DIR/<handle>/<day>_<id8> (the inbox gives
+   * <inbox>/sources/<handle>/tips/<id>); its staging folder is still made in `outDir`.
+   */
+  target?: string;
+  /**
+   * Store the files as files/1, files/2, … in manifest order (the inbox: a sender's name, even a
+   * cleaned one, never becomes a path there; the index keeps the name to show).
+   */
+  numberFiles?: boolean;
 }
 
 export async function decryptSubmission(options: DecryptSubmissionOptions): Promise<SubmissionOutcome> {
   const { submission, outDir } = options;
-  const target = join(outDir, submission.handle, `${submission.day}_${submission.id.slice(0, 8)}`);
+  const target = options.target ?? join(outDir, submission.handle, `${submission.day}_${submission.id.slice(0, 8)}`);
   const claimedBy = options.claimed?.get(target);
   if (claimedBy !== undefined && claimedBy !== submission.id) {
     // Two submissions of one source and day whose ids share their first 8 characters (1 in 2^32):
@@ -85,7 +95,12 @@ export async function decryptSubmission(options: DecryptSubmissionOptions): Prom
   try {
     staging = await mkdtemp(join(outDir, STAGING_PREFIX));
     const result = await decryptInto(options, staging);
-    await mkdir(join(outDir, submission.handle), { recursive: true, mode: 0o700 });
+    if (options.numberFiles) {
+      for (const [index, name] of result.savedNames.entries()) {
+        await rename(join(staging, 'files', name), join(staging, 'files', String(index + 1)));
+      }
+    }
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
     // Claim the name first (fails if it appeared meanwhile), then swap the checked folder in:
     // rename(2) replaces an empty directory atomically.
     await mkdir(target, { mode: 0o700 });

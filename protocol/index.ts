@@ -13,3 +13,4 @@ export * from './envelope.ts';
 export * from './bundle.ts';
 export * from './fingerprint.ts';
 export * from './site-manifest.ts';
+export * from './upload-digests.ts';

@@ -12,6 +12,7 @@ import {
   type CuratedLanguage,
 } from './index.ts';
 import { formatSiteManifest, parseSiteManifest } from './site-manifest.ts';
+import { chunkSha256, digestsSha256 } from './upload-digests.ts';
 import { codenameHeaders } from './testdata/codename-cases.ts';
 
 const dir = new URL('./testdata/', import.meta.url);
@@ -199,6 +200,14 @@ async function run({ headers: h, data, text }: Vector): Promise<string> {
       } finally {
         vi.restoreAllMocks();
       }
+    }
+    case 'upload-digests': {
+      // as the page makes them (WebCrypto); the server's own reading is in server/source/message-check.test.ts
+      const size = Number(h['chunk-size']);
+      const chunks = Array.from({ length: Math.max(1, Math.ceil(data.length / size)) }, (_, k) => data.subarray(k * size, (k + 1) * size));
+      const digests = await Promise.all(chunks.map(chunkSha256));
+      expect(digests.map((d) => Buffer.from(d).toString('hex')).join(' ')).toBe(h['chunk-sha256']);
+      return Buffer.from(await digestsSha256(digests)).toString('hex') === h.digests ? 'success' : 'upload-digests failure: hash_mismatch';
     }
     default:
       throw new Error(`unknown kind ${h.kind}`);

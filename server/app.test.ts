@@ -697,7 +697,7 @@ describe('refusals for chunks: a clear 4xx and nothing stored', () => {
   });
 });
 
-describe('the SHA-256 with the last chunk (a streaming page)', () => {
+describe('chunk digests (a streaming page: no SHA-256 at the open)', () => {
   const storedSha256 = async (uploadId: string) => {
     const [row] = rowsOf<{ sha256: string }>(
       await database.db.execute(sql`select sha256 from submissions where id = ${submissionIdOf(uploadId)!}::uuid`),
@@ -709,56 +709,74 @@ describe('the SHA-256 with the last chunk (a streaming page)', () => {
     expect(res.status, JSON.stringify(await res.clone().json())).toBe(201);
     return { uploadId: (await json(res)).uploadId as string, parts: slices(bytes, body.chunkSize) };
   }
+  const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest();
+  /** The SHA-256 over the parts' SHA-256 digests, in order (PROTOCOL.md, "Upload protocol"). */
+  const digestsOf = (parts: Uint8Array[]) => createHash('sha256').update(Buffer.concat(parts.map(digest))).digest('hex');
+  const query = (part: Uint8Array, digests?: string) => `?sha256=${sha256Hex(part)}${digests ? `&digests=${digests}` : ''}`;
 
-  it('a one-chunk upload: the hash comes with its chunk, is checked, and is stored as if announced', async () => {
+  it('a one-chunk upload: the chunk carries its SHA-256 and the digests; the whole SHA-256 is stored', async () => {
     const bytes = await ciphertext(3000);
     const { uploadId, parts } = await opened(bytes);
-    const done = await json(await put(uploadId, 0, parts[0]!, {}, `?sha256=${sha256Hex(bytes)}`));
+    const done = await json(await put(uploadId, 0, parts[0]!, {}, query(parts[0]!, digestsOf(parts))));
     expect(done.complete).toBe(true);
     expect(await storedSha256(uploadId)).toBe(sha256Hex(bytes));
   });
 
-  it('several chunks: the last one carries the hash, wherever it comes in the order', async () => {
+  it('several chunks: each carries its SHA-256, the last the digests, wherever it comes in the order', async () => {
     const bytes = await ciphertext(5000 * 64);
     const { uploadId, parts } = await opened(bytes, { chunkSize: MIN_CHUNK_BYTES });
     const last = parts.length - 1;
-    expect((await put(uploadId, last, parts[last]!, {}, `?sha256=${sha256Hex(bytes)}`)).status).toBe(200);
-    // the same last chunk again, with the same hash: a no-op
-    expect((await put(uploadId, last, parts[last]!, {}, `?sha256=${sha256Hex(bytes)}`)).status).toBe(200);
+    expect((await put(uploadId, last, parts[last]!, {}, query(parts[last]!, digestsOf(parts)))).status).toBe(200);
+    // the same last chunk again, with the same digests: a no-op
+    expect((await put(uploadId, last, parts[last]!, {}, query(parts[last]!, digestsOf(parts)))).status).toBe(200);
     let answer: any;
-    for (let i = 0; i < last; i++) answer = await json(await put(uploadId, i, parts[i]!));
+    for (let i = 0; i < last; i++) answer = await json(await put(uploadId, i, parts[i]!, {}, query(parts[i]!)));
     expect(answer.complete).toBe(true);
+    // what the editors check downloads against: the whole ciphertext's SHA-256
     expect(await storedSha256(uploadId)).toBe(sha256Hex(bytes));
+    // an answer lost: any copy of a chunk, with what it carried, answers "complete"
+    expect(await json(await put(uploadId, last, parts[last]!, {}, query(parts[last]!, digestsOf(parts))))).toMatchObject({ complete: true });
   });
 
-  it('refuses a last chunk without it, a hash on another chunk, a malformed one and a second value; stores nothing', async () => {
-    const bytes = await ciphertext(2800 * 64);
-    const { uploadId, parts } = await opened(bytes, { chunkSize: MIN_CHUNK_BYTES });
-    await expectRefusal(() => put(uploadId, 2, parts[2]!), 400, 'missing_sha256');
-    await expectRefusal(() => put(uploadId, 0, parts[0]!, {}, `?sha256=${sha256Hex(bytes)}`), 400, 'bad_sha256');
-    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, `?sha256=${'AB'.repeat(32)}`), 400, 'bad_sha256');
-    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, '?sha256=abc'), 400, 'bad_sha256');
-    expect(await storedSha256(uploadId)).toBe('');
-    expect((await put(uploadId, 2, parts[2]!, {}, `?sha256=${sha256Hex(bytes)}`)).status).toBe(200);
-    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, `?sha256=${'ab'.repeat(32)}`), 409, 'sha256_conflict');
-    // an old page's upload (hash at the open): a last chunk naming another hash is a conflict too
-    const old = await openFor(bytes, { chunkSize: MIN_CHUNK_BYTES });
-    const oldId = (await json(old.res)).uploadId as string;
-    await expectRefusal(() => put(oldId, 2, parts[2]!, {}, `?sha256=${'ab'.repeat(32)}`), 409, 'sha256_conflict');
-    expect((await put(oldId, 2, parts[2]!)).status).toBe(200);
-  });
-
-  it('a hash that does not match the chunks: the whole upload is discarded (422 hash_mismatch)', async () => {
+  it('refuses a chunk without its SHA-256 or with another, digests missing, misplaced, malformed or changed, and unknown parameters; stores nothing', async () => {
     const before = await countRows(database.db);
     const bytes = await ciphertext(2800 * 64);
     const { uploadId, parts } = await opened(bytes, { chunkSize: MIN_CHUNK_BYTES });
-    await put(uploadId, 0, parts[0]!);
-    await put(uploadId, 1, parts[1]!);
-    const res = await put(uploadId, 2, parts[2]!, {}, `?sha256=${'ab'.repeat(32)}`);
+    const digests = digestsOf(parts);
+    await expectRefusal(() => put(uploadId, 0, parts[0]!), 400, 'missing_sha256');
+    await expectRefusal(() => put(uploadId, 0, parts[0]!, {}, `?sha256=${sha256Hex(parts[1]!)}`), 400, 'bad_chunk_hash');
+    await expectRefusal(() => put(uploadId, 0, parts[0]!, {}, `?sha256=${sha256Hex(parts[0]!).toUpperCase()}`), 400, 'bad_sha256');
+    await expectRefusal(() => put(uploadId, 0, parts[0]!, {}, `${query(parts[0]!)}&sha256=${sha256Hex(parts[0]!)}`), 400, 'bad_sha256');
+    await expectRefusal(() => put(uploadId, 0, parts[0]!, {}, query(parts[0]!, digests)), 400, 'bad_digests');
+    await expectRefusal(() => put(uploadId, 0, parts[0]!, {}, `${query(parts[0]!)}&x=1`), 400, 'bad_query');
+    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, query(parts[2]!)), 400, 'missing_digests');
+    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, `${query(parts[2]!)}&digests=abc`), 400, 'bad_digests');
+    // the whole SHA-256 a page of the build before sent with its last chunk: not this chunk's
+    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, `?sha256=${sha256Hex(bytes)}`), 400, 'bad_chunk_hash');
+    expect(await storedSha256(uploadId)).toBe('');
+    expect(await countRows(database.db)).toMatchObject({ chunks: before.chunks });
+    expect((await put(uploadId, 2, parts[2]!, {}, query(parts[2]!, digests))).status).toBe(200);
+    await expectRefusal(() => put(uploadId, 2, parts[2]!, {}, query(parts[2]!, 'ab'.repeat(32))), 409, 'digests_conflict');
+    // an upload opened with the whole SHA-256 takes no digests; a chunk's own SHA-256 is checked
+    const whole = await openFor(bytes, { chunkSize: MIN_CHUNK_BYTES });
+    const wholeId = (await json(whole.res)).uploadId as string;
+    await expectRefusal(() => put(wholeId, 2, parts[2]!, {}, query(parts[2]!, digests)), 400, 'bad_digests');
+    await expectRefusal(() => put(wholeId, 2, parts[2]!, {}, `?sha256=${sha256Hex(parts[1]!)}`), 400, 'bad_chunk_hash');
+    expect((await put(wholeId, 2, parts[2]!)).status).toBe(200);
+  });
+
+  it('digests that do not match the chunks read back: the whole upload is discarded (422 hash_mismatch)', async () => {
+    const before = await countRows(database.db);
+    const bytes = await ciphertext(2800 * 64);
+    const { uploadId, parts } = await opened(bytes, { chunkSize: MIN_CHUNK_BYTES });
+    await put(uploadId, 0, parts[0]!, {}, query(parts[0]!));
+    await put(uploadId, 1, parts[1]!, {}, query(parts[1]!));
+    // the digests of the chunks in another order: each chunk is what it says, the whole is not
+    const res = await put(uploadId, 2, parts[2]!, {}, query(parts[2]!, digestsOf([parts[1]!, parts[0]!, parts[2]!])));
     expect({ status: res.status, error: (await json(res)).error }).toEqual({ status: 422, error: 'hash_mismatch' });
     expect(await countRows(database.db)).toEqual({ ...before, spent_pow: before.spent_pow! + 1 });
     const single = await opened(bytes);
-    const refused = await put(single.uploadId, 0, bytes, {}, `?sha256=${'ab'.repeat(32)}`);
+    const refused = await put(single.uploadId, 0, bytes, {}, query(bytes, 'ab'.repeat(32)));
     expect((await json(refused)).error).toBe('hash_mismatch');
   });
 });

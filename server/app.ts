@@ -2,6 +2,7 @@
  * @module server/app — the source-facing Hono app (docs/INTERNALS.md "HTTP — source listener").
  * Routes are thin: validation here, the work in server/source/*.ts.
  */
+import type { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import {
@@ -38,7 +39,7 @@ import { type ChunkGate, createChunkGate } from './source/chunk-gate.ts';
 import { markUploadFlowing, noteFlowStored } from './source/stale-uploads.ts';
 import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
 import { KeyCheckTokens } from './source/key-check-tokens.ts';
-import { isCompleting, openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
+import { type ChunkQuery, isCompleting, openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
 
 export interface AppDeps {
   db: Db;
@@ -81,7 +82,7 @@ const openUploadBody = z.strictObject({
   size: count,
   chunkSize: count,
   chunks: count,
-  /** the whole ciphertext's SHA-256; a streaming page sends it with the last chunk instead (PROTOCOL.md, "Upload protocol") */
+  /** the whole ciphertext's SHA-256; a streaming page sends each chunk's with it instead (PROTOCOL.md, "Upload protocol") */
   sha256: hex64.optional(),
 });
 const powBody = z.strictObject({ size: z.number().int().min(0).max(MAX_CIPHERTEXT_BYTES).optional() });
@@ -167,8 +168,7 @@ export function createApp(deps: AppDeps): Hono {
     const indexText = c.req.param('index');
     if (!/^(0|[1-9][0-9]{0,9})$/.test(indexText)) refuse(400, 'bad_chunk_index', 'The chunk index must be a decimal number.');
     const index = Number(indexText);
-    const sha256 = c.req.query('sha256');
-    if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) refuse(400, 'bad_sha256', 'sha256 must be 64 lower-case hex digits.');
+    const query = chunkQuery(c.req.queries());
     const { row, length } = await withDeadline(prepareChunk(db, c.req.param('uploadId'), index), databaseDeadlineMs);
     // taken before a byte of the body is read; its bytes are counted as they come, and given back
     // once the chunk is committed (or refused, or cut: server/source/chunk-gate.ts)
@@ -181,13 +181,19 @@ export function createApp(deps: AppDeps): Hono {
     });
     let bytes: Uint8Array[];
     try {
-      bytes = await ticket.read(c.req.raw);
+      // on Node (node-server), the request it came from: read as it is, not through a copying web stream
+      bytes = await ticket.read(c.req.raw, (c.env as { incoming?: Readable } | undefined)?.incoming);
     } catch (error) {
       ticket.release();
       throw error;
     }
     // the body stays counted until the write settles, even when the answer goes first (a deadline)
-    const work = putChunk(uploadDeps(), row, index, bytes, ticket.release, sha256);
+    // once the database has answered the write, nothing reads the pieces: their memory goes now
+    const stored = () => {
+      ticket.release();
+      ticket.discard();
+    };
+    const work = putChunk(uploadDeps(), row, index, bytes, stored, query);
     work.then(ticket.release, ticket.release);
     // stored: the chunk's bytes count now, not the ones counted on their way
     if (counted > 0) work.then(() => marks.then(() => noteFlowStored(db, row.id, counted))).catch(() => {});
@@ -209,6 +215,22 @@ export function createApp(deps: AppDeps): Hono {
   app.all('/api/*', (c) => c.json({ error: 'not_found', message: 'No such API route.' }, 404));
   app.use('/*', staticPages(deps.staticRoot));
   return app;
+}
+
+/**
+ * A chunk URL's query: at most `sha256` (the chunk's own SHA-256) and `digests` (the SHA-256 of
+ * all the chunks' digests, with the last chunk), once each, 64 lower-case hex digits; nothing else.
+ */
+function chunkQuery(queries: Record<string, string[]>): ChunkQuery {
+  const out: ChunkQuery = {};
+  for (const [name, values] of Object.entries(queries)) {
+    if (name !== 'sha256' && name !== 'digests') refuse(400, 'bad_query', 'A chunk URL takes only sha256 and digests.');
+    if (values.length !== 1 || !/^[0-9a-f]{64}$/.test(values[0]!)) {
+      refuse(400, name === 'sha256' ? 'bad_sha256' : 'bad_digests', `${name} must be given once, as 64 lower-case hex digits.`);
+    }
+    out[name as keyof ChunkQuery] = values[0];
+  }
+  return out;
 }
 
 /** The upload is being checked (it may take minutes for 2 GiB): the page asks again later. */

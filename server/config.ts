@@ -31,6 +31,8 @@ export interface Config {
   uploadLeaseMinutes: number;
   /** bytes a second an upload must send, on average since it was opened, to keep its reservation */
   uploadPace: number;
+  /** a reservation that has shown no byte this many seconds after its open is only a claim: a full pool's open may take its room (server/source/open-limits.ts) */
+  claimGraceSeconds: number;
   /** opens of at most this many bytes are small (text tips, small files): no bound on reservations applies to them */
   reserveSmallMax: number;
   /** bytes of the free room that opens larger than reserveSmallMax must leave to small opens */
@@ -114,6 +116,10 @@ const VARIABLES = {
     schema: z.coerce.number().int().min(100).max(1_000_000).default(2000),
     expected: 'an integer 100-1000000 (bytes a second)',
   },
+  CLAIM_GRACE_SECONDS: {
+    schema: z.coerce.number().int().min(60).max(3600).default(60),
+    expected: 'an integer 60-3600 (seconds; counted in whole minutes)',
+  },
   RESERVE_SMALL_MAX: { schema: bytes.default(4 * UNITS.M), expected: BYTES },
   RESERVE_SMALL_SHARE: { schema: bytes.default(2 * UNITS.G), expected: BYTES },
   RESERVE_UNSENT_PERCENT: { schema: z.coerce.number().int().min(1).max(100).default(50), expected: 'an integer 1-100 (percent)' },
@@ -173,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploadStaleHours,
     uploadLeaseMinutes,
     uploadPace: read(env, 'UPLOAD_PACE'),
+    claimGraceSeconds: read(env, 'CLAIM_GRACE_SECONDS'),
     reserveSmallMax: read(env, 'RESERVE_SMALL_MAX'),
     reserveSmallShare: read(env, 'RESERVE_SMALL_SHARE'),
     reserveUnsentPercent,

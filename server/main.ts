@@ -13,6 +13,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { isDatabaseUnavailable } from './db/errors.ts';
 import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
+import { applyHttpTimeouts } from './http-timeouts.ts';
 import { loadInstance } from './instance.ts';
 import { startForgetTimer } from './db/forget.ts';
 import { startRetentionTimer } from './retention.ts';
@@ -24,22 +25,14 @@ import { startPurgeTimer } from './source/purge.ts';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-/**
- * How long a whole request may take to arrive. Node's default (5 minutes) answered 408 to every
- * 4 MiB chunk on a link under 14 kB/s per chunk (an 8 kB/s Tor link sending two at once: 524 s
- * each), before the chunk gate or the lease had a say. 40 minutes lets a chunk arrive at the gate's
- * lease-keeping minimum (2000 B/s: 35 minutes); silent or slow sockets are still cut by the gate
- * (30 s of silence; under 1 KiB/s when room is wanted) and headers by Node's headersTimeout (60 s).
- */
-export const REQUEST_TIMEOUT_MS = 40 * 60_000;
-
 function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number) {
   return new Promise<{ server: ServerType; url: string }>((resolve, reject) => {
     const server = serve({ fetch, hostname, port }, (info: AddressInfo) => {
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       resolve({ server, url: `http://${host}:${info.port}/` });
     });
-    (server as import('node:http').Server).requestTimeout = REQUEST_TIMEOUT_MS;
+    // a chunk may crawl in for minutes; an idle connection waits for the next request (http-timeouts.ts)
+    applyHttpTimeouts(server as import('node:http').Server);
     server.once('error', reject);
   });
 }
@@ -74,6 +67,7 @@ async function main(): Promise<void> {
     reserveSmallShare: config.reserveSmallShare,
     reserveUnsentShare: config.reserveUnsentPercent / 100,
     reserveNewSourceShare: config.reserveNewSourcePercent / 100,
+    claimGraceSeconds: config.claimGraceSeconds,
   };
   const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check, openLimits });
   const stopPurge = startPurgeTimer(database.db, clock, {

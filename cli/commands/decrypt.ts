@@ -1,18 +1,20 @@
 /**
- * @module cli/commands/decrypt — `sealdrop decrypt -i KEY.sec.asc [-i OLD.sec.asc …] BUNDLE_DIR -o OUT_DIR [--inbox DIR]`:
- * decrypt a pulled bundle offline into OUT_DIR/<handle>/<day>_<id8>/, one submission at a time,
- * streaming, keeping nothing from a submission whose integrity check fails. Then attribute each tip
- * (cli/tip-attribution.ts): pin its source's key in the inbox only when the tip is signed by the
- * bundle's key for its handle, and say so loudly when it is not.
+ * @module cli/commands/decrypt — `sealdrop decrypt -i KEY.sec.asc [-i OLD.sec.asc …] [--inbox DIR] [-o OUT_DIR] BUNDLE_DIR`:
+ * decrypt a pulled bundle offline into the inbox (cli/inbox.ts), one submission at a time,
+ * streaming, keeping nothing from a submission whose integrity check fails. With `-o OUT_DIR`
+ * instead: plain folders OUT_DIR/<handle>/<day>_<id8>/, outside the inbox's conversations. Then
+ * attribute each tip (cli/tip-attribution.ts): pin its source's key in the inbox only when the tip
+ * is signed by the bundle's key for its handle, and say so loudly when it is not.
  */
 
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parseCommandArgs, requireOption, stringOption, stringOptions } from '../args.ts';
+import { parseCommandArgs, stringOption, stringOptions } from '../args.ts';
 import { readBundle, type Bundle } from '../bundle.ts';
 import { CliError, printable, usageError } from '../errors.ts';
 import { fileError, pathExists, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
+import { addTip, ensureInbox, hasTip, tipDir, writePendingIndexes, type SourceIndex } from '../inbox.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
 import { ProgressBar } from '../progress.ts';
@@ -29,9 +31,13 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   );
   const keyPaths = stringOptions(parsed, 'identity');
   if (keyPaths.length === 0) {
-    throw usageError('decrypt: missing -i KEY.sec.asc', 'give the newsroom secret key: sealdrop decrypt -i newsroom.sec.asc BUNDLE_DIR -o OUT_DIR');
+    throw usageError('decrypt: missing -i KEY.sec.asc', 'give the newsroom secret key: sealdrop decrypt -i newsroom.sec.asc BUNDLE_DIR');
   }
-  const outDir = resolvePath(io.cwd, requireOption('decrypt', parsed, 'output', 'name the folder to decrypt into: -o OUT_DIR'));
+  const output = stringOption(parsed, 'output');
+  // The inbox: its staging folders live at its top, on the same file system as the tips. With -o,
+  // --inbox names only where the source keys are pinned.
+  const inbox = output === undefined ? resolveInboxDir(stringOption(parsed, 'inbox'), io) : undefined;
+  const outDir = inbox ?? resolvePath(io.cwd, output!);
   const bundle = await readBundleOrOne(resolvePath(io.cwd, parsed.positionals[0]!), parsed.positionals[0]!);
   if (bundle.submissions.length === 0) {
     io.stderr.write('sealdrop: the bundle holds no submissions\n');
@@ -42,35 +48,54 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   try {
     await mkdir(outDir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw fileError(error, outDir, 'output folder');
+    throw fileError(error, outDir, inbox ? 'inbox folder' : 'output folder');
   }
+  if (inbox) await ensureInbox(inbox);
   await removeStaleStaging(outDir, io);
 
   const sourceKeys = await bundleSourceKeys(bundle);
   const progress = new ProgressBar(io.stderr, bundle.submissions.reduce((n, s) => n + s.size, 0));
   const outcomes: SubmissionOutcome[] = [];
   const claimed = new Map<string, string>();
-  for (const [index, submission] of bundle.submissions.entries()) {
-    progress.setLabel(`${index + 1}/${bundle.submissions.length} ${submission.handle}`);
-    const outcome = await decryptSubmission({
-      submission,
-      bundleDir: bundle.dir,
-      outDir,
-      identities,
-      claimed,
-      sourceKeys: usableKeys(sourceKeys),
-      onCiphertextBytes: (n) => progress.advance(n),
-    });
-    outcomes.push(outcome);
-    if (outcome.status === 'failed') {
-      progress.clear();
-      // The reason may quote a hostile sender's file name or path: it reaches the terminal escaped.
-      io.stderr.write(`sealdrop: error: submission ${submission.id.slice(0, 8)} from ${printable(submission.handle)}: ${printable(outcome.error)}\n`);
-      io.stderr.write(`sealdrop: hint: ${printable(outcome.hint)}\n`);
+  // The indexes this run changes, written once each at the end (a bundle brings several tips of a
+  // source: one fsynced write per source, not per tip).
+  const pending = new Map<string, SourceIndex>();
+  try {
+    for (const [index, submission] of bundle.submissions.entries()) {
+      progress.setLabel(`${index + 1}/${bundle.submissions.length} ${submission.handle}`);
+      if (inbox && (await hasTip(inbox, submission.handle, submission.id, pending))) {
+        progress.advance(submission.size);
+        outcomes.push({ status: 'skipped', submission, path: tipDir(inbox, submission.handle, submission.id) });
+        continue;
+      }
+      const outcome = await decryptSubmission({
+        submission,
+        bundleDir: bundle.dir,
+        outDir,
+        identities,
+        claimed,
+        sourceKeys: usableKeys(sourceKeys),
+        onCiphertextBytes: (n) => progress.advance(n),
+        ...(inbox ? { target: tipDir(inbox, submission.handle, submission.id), numberFiles: true } : {}),
+      });
+      // In the inbox a folder there but not in the index is a tip whose run stopped between the
+      // two (the folder is renamed into place only once checked): it is indexed now.
+      if (inbox && outcome.status !== 'failed') {
+        await addTip(inbox, submission.handle, submission.id, submission.day, pending);
+      }
+      outcomes.push(outcome);
+      if (outcome.status === 'failed') {
+        progress.clear();
+        // The reason may quote a hostile sender's file name or path: it reaches the terminal escaped.
+        io.stderr.write(`sealdrop: error: submission ${submission.id.slice(0, 8)} from ${printable(submission.handle)}: ${printable(outcome.error)}\n`);
+        io.stderr.write(`sealdrop: hint: ${printable(outcome.hint)}\n`);
+      }
     }
+  } finally {
+    progress.clear();
+    if (inbox) await writePendingIndexes(inbox, pending);
   }
-  progress.clear();
-  const { problems: keyProblems, keyCells } = await attributeTips(sourceKeys, outcomes, () => resolveInboxDir(stringOption(parsed, 'inbox'), io), io);
+  const { problems: keyProblems, keyCells } = await attributeTips(sourceKeys, outcomes, () => inbox ?? resolveInboxDir(stringOption(parsed, 'inbox'), io), io);
 
   io.stdout.write(formatTable(
     ['HANDLE', 'KEY', 'DAY', 'ID', 'MESSAGE', 'FILES', 'STATUS'],
@@ -81,7 +106,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       o.submission.id.slice(0, 8),
       o.status === 'ok' ? `${o.messageBytes} B` : '-',
       o.status === 'ok' ? String(o.files) : '-',
-      o.status === 'ok' ? 'OK' : o.status === 'skipped' ? 'SKIPPED already decrypted' : `FAILED ${o.reason}`,
+      o.status === 'ok' ? 'OK' : o.status === 'skipped' ? (inbox ? 'SKIPPED already in the inbox' : 'SKIPPED already decrypted') : `FAILED ${o.reason}`,
     ]),
   ));
 
@@ -99,7 +124,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   const done = outcomes.filter((o) => o.status === 'ok').length;
   const skipped = outcomes.length - done;
   io.stderr.write(
-    `sealdrop: decrypted ${done} submission${done === 1 ? '' : 's'} into ${printable(outDir)}` +
+    `sealdrop: decrypted ${done} submission${done === 1 ? '' : 's'} into ${inbox ? 'the inbox ' : ''}${printable(outDir)}` +
       (skipped > 0 ? ` (${skipped} already there, left as they were)` : '') + '\n',
   );
 }
@@ -127,7 +152,7 @@ async function readBundleOrOne(path: string, given: string): Promise<Bundle> {
   }
   throw new CliError(`${printable(given)} is a file; decrypt takes the BUNDLE_DIR written by "sealdrop pull" (a folder with bundle.json)`, {
     hint: inBundle
-      ? `the bundle.json of ${printable(bundleDir)} does not list ${printable(relative)}; give the folder: sealdrop decrypt -i KEY.sec.asc ${printable(bundleDir)} -o OUT_DIR`
+      ? `the bundle.json of ${printable(bundleDir)} does not list ${printable(relative)}; give the folder: sealdrop decrypt -i KEY.sec.asc ${printable(bundleDir)}`
       : 'a file of a bundle\'s submissions/ folder is decrypted alone; for a lone .pgp file use GnuPG as the README shows (gpg --output x.tar --decrypt FILE.pgp, then tar into a new folder)',
   });
 }

@@ -1,7 +1,8 @@
 /**
  * @module client/lib/api — the source API of docs/INTERNALS.md, nothing else.
  *
- * Requests carry no credentials and no referrer; the server answers errors as
+ * Requests carry no referrer, and no credentials because the server sets none (no cookie, no
+ * authentication: each request carries what it needs); the server answers errors as
  * `{ error: code, message }`, and the page maps `code` to its catalogues.
  */
 import { MAX_ARMORED_KEY_CHARS, MAX_ARMORED_REPLY_CHARS, MAX_CIPHERTEXT_BYTES, MAX_LOOKUP_REPLIES, MAX_LOOKUP_SUBMISSIONS } from '../../protocol/limits.ts';
@@ -23,7 +24,7 @@ export type OpenUploadBody = {
   size: number;
   chunkSize: number;
   chunks: number;
-  /** an old page's: a streaming page sends it with the last chunk (chunkUrl) */
+  /** the whole ciphertext's, from a page that holds it; a streaming page sends each chunk's SHA-256 instead (chunkUrl) */
   sha256?: string;
 };
 export type ChunkAnswer = { complete: false; received: number[] } | { complete: true; submissionId: string };
@@ -47,7 +48,16 @@ export class ApiError extends Error {
   }
 }
 
-const BASE_INIT: RequestInit = { credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer', redirect: 'error' };
+/**
+ * Credentials 'same-origin', as the page itself, its scripts and the chunks' XMLHttpRequest are fetched (an
+ * XHR cannot omit credentials to its own origin): browsers keep the connections of requests that
+ * omit credentials apart (Firefox's anonymous connections, Chromium's privacy-mode sockets), so with
+ * 'omit' the first chunk of every tip waited for a connection of its own, over Tor a new stream and
+ * a round trip (800 ms at 400 ms each way), just after the open had left one idle. The server
+ * strips Set-Cookie from every source response (server/policies/security-headers.ts) and reads
+ * none, so 'omit' kept nothing from it that the page's own loads and the chunks did not send.
+ */
+const BASE_INIT: RequestInit = { credentials: 'same-origin', cache: 'no-store', referrerPolicy: 'no-referrer', redirect: 'error' };
 
 export async function requestJson<T>(path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
@@ -159,6 +169,13 @@ export function checkLookupAnswer(value: unknown): LookupAnswer {
 export const deleteReply = (lookupId: string, replyId: string) =>
   requestJson<{ deleted: true }>('/api/v1/source/replies/delete', postJson({ lookupId, replyId }));
 
-export function chunkUrl(uploadId: string, index: number, sha256?: string): string {
-  return `/api/v1/uploads/${encodeURIComponent(uploadId)}/chunks/${index}${sha256 ? `?sha256=${sha256}` : ''}`;
+/** What a chunk's URL carries for a streaming page: its own SHA-256, and with the last the SHA-256 of all their digests. */
+export type ChunkHashes = { sha256?: string; digests?: string };
+
+export function chunkUrl(uploadId: string, index: number, hashes: ChunkHashes = {}): string {
+  const query = new URLSearchParams();
+  if (hashes.sha256) query.set('sha256', hashes.sha256);
+  if (hashes.digests) query.set('digests', hashes.digests);
+  const search = query.toString();
+  return `/api/v1/uploads/${encodeURIComponent(uploadId)}/chunks/${index}${search ? `?${search}` : ''}`;
 }

@@ -327,6 +327,9 @@ function describeError(error: unknown, originalName: (sent: string | undefined) 
   if (error instanceof ApiError && (error.code === 'quota_full' || error.code === 'storage_full')) return ['error_storage_full'];
   // large uploads wait for their bytes and hold the room left for them: minutes, not days
   if (error instanceof ApiError && error.code === 'reservations_full') return ['error_reservations_full'];
+  // the upload was deleted on its way: swept for sending too slowly, or its room given to another
+  // open while it had shown no byte (OPERATIONS.md "Under attack"); opening it again starts over
+  if (error instanceof ApiError && error.code === 'unknown_upload') return ['error_upload_expired'];
   if (error instanceof ApiError && error.retryable) return ['error_network'];
   return ['error_server', { code: e?.code ?? e?.name ?? 'error' }];
 }

@@ -23,7 +23,7 @@
  * fixed timeout, so a link that became much slower is not cut again and again.
  */
 import { PARALLEL_CHUNKS } from '../../protocol/limits.ts';
-import { ApiError, chunkUrl, readAnswer, type ChunkAnswer } from './api.ts';
+import { ApiError, chunkUrl, readAnswer, type ChunkAnswer, type ChunkHashes } from './api.ts';
 
 /** Sends one chunk; reports bytes sent so far within it; rejects with ApiError or AbortError. */
 export type ChunkSender = (
@@ -369,15 +369,15 @@ function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
 }
 
 /**
- * The browser's sender: XMLHttpRequest, because fetch cannot report upload progress. `sha256Of`
- * gives the SHA-256 a chunk carries (the last one of a streamed upload), asked when it is sent.
+ * The browser's sender: XMLHttpRequest, because fetch cannot report upload progress. `hashesOf`
+ * gives what a chunk's URL carries (a streamed upload's chunk SHA-256s and digests), asked when it is sent.
  */
-export function xhrChunkSender(uploadId: string, sha256Of: (index: number) => string | undefined = () => undefined): ChunkSender {
+export function xhrChunkSender(uploadId: string, hashesOf: (index: number) => ChunkHashes = () => ({})): ChunkSender {
   return (index, bytes, signal, onBytes) =>
     new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
       const xhr = new XMLHttpRequest();
-      xhr.open('PUT', chunkUrl(uploadId, index, sha256Of(index)));
+      xhr.open('PUT', chunkUrl(uploadId, index, hashesOf(index)));
       xhr.setRequestHeader('content-type', 'application/octet-stream');
       xhr.withCredentials = false;
       xhr.upload.onprogress = (event) => onBytes(event.loaded);
@@ -412,7 +412,7 @@ export function fetchChunkSender(uploadId: string, origin = ''): ChunkSender {
         method: 'PUT',
         headers: { 'content-type': 'application/octet-stream' },
         body: bytes.slice(),
-        credentials: 'omit',
+        credentials: 'same-origin',
         signal,
       });
     } catch (error) {

@@ -76,7 +76,8 @@ export class VerifiedModules {
   private async load(path: string): Promise<string> {
     const entry = Object.hasOwn(this.table, path) ? this.table[path] : undefined;
     if (!entry) throw new ModuleIntegrityError(path, 'not a module of this build');
-    const response = await fetch(new URL(path, this.base), { credentials: 'omit', redirect: 'error', cache: 'no-store' });
+    // 'same-origin': on the page's own connections (client/lib/api.ts says why)
+    const response = await fetch(new URL(path, this.base), { credentials: 'same-origin', redirect: 'error', cache: 'no-store' });
     if (!response.ok) throw new Error(`${path}: the server answered ${response.status}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     const digest = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));

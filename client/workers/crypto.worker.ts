@@ -8,10 +8,10 @@
 import { decryptKey, readKey, readPrivateKey, type Key, type PrivateKey } from 'openpgp';
 import { checkCodename, codenameBoxes, generateCodename } from '../../protocol/codename.ts';
 import { toHex } from '../../protocol/encoding.ts';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { buildEnvelope, envelopeStream, planEnvelope } from '../../protocol/envelope.ts';
 import { ENVELOPE_PIECE_BYTES, encryptStreamToKeys, type EncryptedStream } from '../../protocol/encrypt-stream.ts';
 import { deriveSourceSecrets } from '../../protocol/kdf.ts';
+import { chunkSha256, digestsSha256 } from '../../protocol/upload-digests.ts';
 import { openReply } from '../../protocol/replies.ts';
 import { affordableToUnlock, encryptTip, generateSourceKeyPair, unlockConfig } from '../../protocol/source-keys.ts';
 import { detectFileKind, isCleanable, type CleanableKind } from '../strip/detect.ts';
@@ -25,7 +25,7 @@ type Handler<K extends CryptoOp> = (
 
 let keyPassphrase: string | undefined;
 /** Streamed encryptions in progress ('encrypt-open' to the last 'encrypt-read'). */
-const streams = new Map<number, { encrypted: EncryptedStream; hash: ReturnType<typeof sha256.create>; sent: number; pending: Uint8Array | undefined }>();
+const streams = new Map<number, { encrypted: EncryptedStream; digests: Uint8Array[]; sent: number; pending: Uint8Array | undefined }>();
 let nextStreamId = 1;
 /** A file is read in slices of this size as the envelope needs them. */
 const FILE_SLICE_BYTES = 1024 * 1024;
@@ -210,7 +210,7 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     const plaintext = envelopeStream(plan, (i) => cleaned[i] ? [cleaned[i]] : fileSlices(files[i]!), ENVELOPE_PIECE_BYTES);
     const encrypted = await encryptStreamToKeys(plan.length, plaintext, [await newsroomKey(armored)]);
     const streamId = nextStreamId++;
-    streams.set(streamId, { encrypted, hash: sha256.create(), sent: 0, pending: undefined });
+    streams.set(streamId, { encrypted, digests: [], sent: 0, pending: undefined });
     return { streamId, size: encrypted.size, stripped: cleaned.map((c) => c !== undefined) };
   },
 
@@ -232,13 +232,15 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
         if (n < piece.length) state.pending = piece.subarray(n);
         have += n;
       }
-      state.hash.update(bytes);
+      // WebCrypto's SHA-256 (protocol/upload-digests.ts): each chunk's, and at the end the SHA-256 of them all
+      const digest = await chunkSha256(bytes);
+      state.digests.push(digest);
       state.sent += length;
-      if (state.sent < encrypted.size) return { bytes };
+      if (state.sent < encrypted.size) return { bytes, sha256: toHex(digest) };
       // the end: the stream must end here too (encrypt-stream checks the lengths it wrote)
       if (state.pending || (await encrypted.read())) throw new Error(`expected the ciphertext to end at ${encrypted.size} bytes`);
       streams.delete(streamId);
-      return { bytes, sha256: toHex(state.hash.digest()) };
+      return { bytes, sha256: toHex(digest), digests: toHex(await digestsSha256(state.digests)) };
     } catch (error) {
       streams.delete(streamId);
       await encrypted.cancel(error);

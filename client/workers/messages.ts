@@ -45,7 +45,8 @@ export type CryptoCalls = {
    * The next `chunkSize` bytes of the ciphertext (fewer for the last chunk), read, encrypted and
    * handed over (transferred) now; with the last, the SHA-256 of the whole ciphertext.
    */
-  'encrypt-read': { args: { streamId: number; chunkSize: number }; result: { bytes: Uint8Array; sha256?: string } };
+  /** each chunk with its SHA-256; the last also with `digests`, the SHA-256 of all the chunks' digests (PROTOCOL.md, "Upload protocol") */
+  'encrypt-read': { args: { streamId: number; chunkSize: number }; result: { bytes: Uint8Array; sha256: string; digests?: string } };
   /** Stops a streamed encryption and forgets it (the tip was cancelled or failed). */
   'encrypt-cancel': { args: { streamId: number }; result: null };
   /** Each reply's text, or why it is not shown (`problem`): only the newsroom key's signature makes a reply shown. */

@@ -14,6 +14,7 @@ import { writeCodenameVectors } from './codename-cases.ts';
 import { writeReplyVectors } from './reply-cases.ts';
 import { writeSiteManifestVectors } from './site-manifest-cases.ts';
 import { writeTipVectors } from './tip-cases.ts';
+import { writeUploadDigestVectors } from './upload-digest-cases.ts';
 import {
   armorPrivate, armorPublic, dsaKey, openpgpKey, packetsOf, rsaKey, TAGS, v6RsaKey, writePackets, type KeyPair, type Packet,
 } from './hostile-keys.ts';
@@ -342,6 +343,7 @@ for (const [name, code, data, extra] of pgpFailures) {
 }
 // ---- site manifest ------------------------------------------------------------------------------
 writeSiteManifestVectors(vector);
+writeUploadDigestVectors(vector);
 // ---- replies ------------------------------------------------------------------------------------
 await writeReplyVectors(vector);
 await writeTipVectors(vector);

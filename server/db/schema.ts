@@ -75,8 +75,10 @@ export const submissions = pgTable(
     chunkSize: integer('chunk_size').notNull(),
     chunks: integer('chunks').notNull(),
     /**
-     * hex SHA-256 of the whole ciphertext, announced when the upload is opened, or '' until the
-     * last chunk brings it (a streaming page: server/source/uploads.ts, SHA256_WITH_LAST_CHUNK)
+     * hex SHA-256 of the whole ciphertext: announced when the upload is opened, or, for a
+     * streaming page, '' until its last chunk brings the SHA-256 of the chunks' digests (kept as
+     * 'digests:<hex>') and then the one the completion computed (server/source/uploads.ts,
+     * DIGESTS_WITH_LAST_CHUNK); a received submission always has the whole ciphertext's
      */
     sha256: text('sha256').notNull(),
     pendingLookupHash: text('pending_lookup_hash'),
@@ -170,7 +172,7 @@ export const uploadProgress = pgTable('upload_progress', {
   chunks: integer('chunks').notNull(),
   /** minutes since the epoch (UTC) of the last move (quarter hours before migration 0006) */
   tick: integer('tick').notNull(),
-  /** minutes since the epoch (UTC) when the upload was first seen (migration 0009) */
+  /** minutes since the epoch (UTC) of the open (migration 0010, which writes the row at the open; before, the first sweep's) */
   firstTick: integer('first_tick').notNull(),
   /** bytes of bodies counted as they arrived, not stored yet */
   flowed: bigint('flowed', { mode: 'number' }).notNull().default(0),

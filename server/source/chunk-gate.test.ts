@@ -122,7 +122,7 @@ describe('the chunk gate', () => {
     gate.close();
   });
 
-  it('reports each body\'s bytes to its upload once a mark, and what a cut body sent; a body of the wrong length counts for nothing more', async () => {
+  it('reports each body\'s first 64 KiB at once, then its bytes once a mark, and what a cut body sent; a body of the wrong length counts for nothing more', async () => {
     let clock = 0;
     const gate = createChunkGate({ flowMarkMs: 60_000, idleMs: 60_000, now: () => clock });
     const reports: Record<string, number[]> = { cut: [], stored: [], long: [] };
@@ -131,15 +131,23 @@ describe('the chunk gate', () => {
     const stored = body(250_000);
     const storedTicket = gate.enter('u2', 250_000, (n) => reports.stored!.push(n));
     const storedRead = storedTicket.read(stored.request);
-    // 2 000 B/s for two minutes: a report each minute
-    for (let i = 0; i < 120; i++) {
+    // 2 000 B/s for two minutes: the first 64 KiB at once (at 33 s: 66 000 bytes; nothing before
+    // it, so a silent body stays a claim), then a report a minute after it
+    for (let i = 0; i < 32; i++) {
       clock += 1000;
       cut.push(2000);
       stored.push(2000);
       await tick();
     }
-    expect(reports).toEqual({ cut: [120_000, 120_000], stored: [120_000, 120_000], long: [] });
-    // the stored body's last 10 000 bytes are not reported: its stored bytes count from now
+    expect(reports).toEqual({ cut: [], stored: [], long: [] });
+    for (let i = 32; i < 120; i++) {
+      clock += 1000;
+      cut.push(2000);
+      stored.push(2000);
+      await tick();
+    }
+    expect(reports).toEqual({ cut: [66_000, 120_000], stored: [66_000, 120_000], long: [] });
+    // the stored body's last 64 000 bytes are not reported: its stored bytes count from now
     stored.push(10_000);
     stored.end();
     expect(lengthOf(await storedRead)).toBe(250_000);
@@ -149,12 +157,136 @@ describe('the chunk gate', () => {
     await tick();
     gate.close();
     expect(await cutRead).toBe('503 busy');
-    expect(reports).toEqual({ cut: [120_000, 120_000, 500], stored: [120_000, 120_000], long: [] });
+    expect(reports).toEqual({ cut: [66_000, 120_000, 54_500], stored: [66_000, 120_000], long: [] });
+    // a body complete with its first piece is stored at once: no report on its way
+    const whole = body(64 * KiB);
+    const wholeTicket = gate.enter('u4', 64 * KiB, (n) => reports.long!.push(n));
+    const wholeRead = wholeTicket.read(whole.request);
+    whole.push(64 * KiB);
+    whole.end();
+    expect(lengthOf(await wholeRead)).toBe(64 * KiB);
+    wholeTicket.release();
+    expect(reports.long).toEqual([]);
     // a body longer than announced: refused, and what it sent is not reported
     const long = body(64 * KiB);
     const longRead = gate.enter('u3', 64 * KiB, (n) => reports.long!.push(n)).read(long.request).catch(codeOf);
     long.push(64 * KiB + 1);
     expect(await longRead).toBe('413 chunk_too_large');
     expect(reports.long).toEqual([]);
+  });
+});
+
+describe('the chunk gate on a Node request body (as node-server hands it over)', () => {
+  /** One HTTP request to a real Node server whose handler gives the gate the IncomingMessage. */
+  async function serveOnce(length: number, send: (request: import('node:http').ClientRequest) => void) {
+    const { createServer, request: httpRequest } = await import('node:http');
+    const gate = createChunkGate({ maxBytes: 8 * MiB });
+    const emitted: Buffer[] = [];
+    const result = new Promise<{ pieces: Uint8Array[]; held: number } | string>((resolve) => {
+      const server = createServer((incoming) => {
+        incoming.on('data', (piece: Buffer) => emitted.push(piece));
+        const ticket = gate.enter('u1', length);
+        const declared = incoming.headers['content-length'];
+        const headers = new Headers(declared === undefined ? {} : { 'Content-Length': declared });
+        ticket.read(new Request('http://gate.test/', { method: 'PUT', headers }), incoming).then(
+          (pieces) => resolve({ pieces, held: gate.held().bytes }),
+          (error: unknown) => resolve(codeOf(error)),
+        ).finally(() => {
+          ticket.release();
+          server.close();
+          server.closeAllConnections();
+        });
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as import('node:net').AddressInfo;
+        const client = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: '/' });
+        client.on('error', () => {});
+        send(client);
+      });
+    });
+    return { result: await result, emitted, gate };
+  }
+
+  it('answers the very pieces Node read (no copy), counted, and gives them back on release', async () => {
+    const bytes = Buffer.alloc(4 * MiB, 7);
+    const { result, emitted, gate } = await serveOnce(bytes.length, (client) => {
+      client.setHeader('Content-Length', bytes.length);
+      client.end(bytes);
+    });
+    if (typeof result === 'string') throw new Error(result);
+    expect(lengthOf(result.pieces)).toBe(4 * MiB);
+    expect(result.held).toBe(4 * MiB);
+    expect(result.pieces.length).toBeGreaterThan(1);
+    expect(result.pieces.length).toBe(emitted.length);
+    result.pieces.forEach((piece, i) => expect(piece.buffer).toBe(emitted[i]!.buffer));
+    expect(Buffer.concat(result.pieces).equals(bytes)).toBe(true);
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 0 });
+    gate.close();
+  });
+
+  it('refuses a body that ends before its length when the client goes away (400 body_aborted)', async () => {
+    const { result, gate } = await serveOnce(4 * MiB, (client) => {
+      client.setHeader('Content-Length', 4 * MiB);
+      client.write(Buffer.alloc(MiB, 1), () => setTimeout(() => client.destroy(), 50));
+    });
+    expect(result).toBe('400 body_aborted');
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 0 });
+    gate.close();
+  });
+
+  it('refuses a body longer than its length (413 chunk_too_large) and stops reading it', async () => {
+    const { result, gate } = await serveOnce(MiB, (client) => {
+      client.setHeader('Transfer-Encoding', 'chunked');
+      client.end(Buffer.alloc(2 * MiB, 1));
+    });
+    expect(result).toBe('413 chunk_too_large');
+    gate.close();
+  });
+
+  it('reads the socket only as fast as the pieces are taken (the stream pauses with a piece waiting)', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { nodeBodyReader } = await import('./chunk-gate.ts');
+    const incoming = new PassThrough();
+    const reader = nodeBodyReader(incoming);
+    const first = Buffer.alloc(10, 1);
+    incoming.write(first);
+    await tick();
+    expect(incoming.isPaused()).toBe(true);
+    incoming.write(Buffer.alloc(10, 2));
+    await tick();
+    expect(await reader.read()).toEqual({ done: false, value: first });
+    expect((await reader.read()).value).toEqual(Buffer.alloc(10, 2));
+    incoming.end();
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
+  });
+});
+
+describe('discarding the pieces of a Node request body once written', () => {
+  it('frees them at once where ArrayBuffer.prototype.transfer exists, and leaves request.body pieces alone', async () => {
+    const { PassThrough } = await import('node:stream');
+    const gate = createChunkGate();
+    const incoming = new PassThrough();
+    const ticket = gate.enter('u1', 8);
+    const read = ticket.read(new Request('http://gate.test/', { method: 'PUT', headers: { 'Content-Length': '8' } }), incoming);
+    const [a, b] = [Buffer.alloc(4, 1), Buffer.alloc(4, 2)];
+    incoming.end(Buffer.concat([a, b]));
+    const pieces = await read;
+    expect(lengthOf(pieces)).toBe(8);
+    ticket.release();
+    ticket.discard();
+    const canFree = typeof (new ArrayBuffer(1) as ArrayBuffer & { transfer?: unknown }).transfer === 'function';
+    // a piece that is all of its buffer is emptied (freed); without transfer, nothing changes
+    expect(lengthOf(pieces)).toBe(canFree ? 0 : 8);
+
+    const web = body(8);
+    const webTicket = gate.enter('u2', 8);
+    const webRead = webTicket.read(web.request);
+    web.push(8);
+    web.end();
+    const webPieces = await webRead;
+    webTicket.release();
+    webTicket.discard();
+    expect(lengthOf(webPieces)).toBe(8);
+    gate.close();
   });
 });

@@ -30,6 +30,10 @@
  *   reports the rest: the app adds them to the time its upload has paid for (server/source/stale-uploads.ts),
  *   so a slow link whose first chunks take longer than the lease keeps its upload, and a trickle
  *   buys what its bytes buy, no more.
+ * - The first report comes at once, not after a minute: as soon as a body has brought
+ *   `firstFlowBytes` (64 KiB, or its whole length when shorter). Until then its upload may be only
+ *   a claim, and a full pool's open may take its room (server/source/open-limits.ts, "Claims"); an
+ *   honest page that has started its first chunk shows it within seconds.
  * Counted per process, in memory: several processes each hold their own.
  *
  * Why pieces and not one buffer: v1 copied each whole body into a fresh 4 MiB buffer, then into
@@ -39,7 +43,8 @@
  * sections). A request calls `release` only once nothing (no database write in flight) still
  * reads its pieces.
  */
-import { MAX_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protocol/limits.ts';
+import type { Readable } from 'node:stream';
+import { MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protocol/limits.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { declaredLength } from '../policies/read-body.ts';
 import { RefusalError } from './errors.ts';
@@ -63,6 +68,8 @@ export interface ChunkGateOptions {
   graceMs?: number;
   /** how often a body reports the bytes it received to its upload (default 60 s) */
   flowMarkMs?: number;
+  /** a body reports at once when it has received this many bytes (or its whole length, if shorter): default MIN_CHUNK_BYTES */
+  firstFlowBytes?: number;
   /** the time in ms (tests) */
   now?: () => number;
 }
@@ -92,10 +99,25 @@ export interface ChunkTicket {
    * answers it as the pieces it came in (in order; their lengths add up to the admitted length).
    * Refusals (RefusalError): 413 chunk_too_large, 400 wrong_chunk_size, 400 body_aborted (the
    * client went away), 408 chunk_stalled, 503 busy, 429 too_many_chunks.
+   * `incoming`: the Node request `request` was made from (node-server's `c.env.incoming`), read
+   * instead of `request.body` when given: the web stream over it (Node's `Readable.toWeb`)
+   * copies every piece into a new Uint8Array, so each body byte was allocated twice, and the
+   * first copy was garbage at once (server RSS in `npm run bench -- source-api`, upload sections).
    */
-  read(request: Request): Promise<Uint8Array[]>;
+  read(request: Request, incoming?: Readable): Promise<Uint8Array[]>;
   /** gives the place and bytes back; idempotent; only once nothing reads the body */
   release(): void;
+  /**
+   * Frees the memory of the pieces read from a Node request at once (detaches their buffers:
+   * they read as empty afterwards), rather than when V8 next collects them: dead chunk pieces
+   * piled up to 60-100 MiB between collections under uploads (server RSS, `npm run bench --
+   * source-api`). Only after the database has answered the write of these very bytes (their
+   * write is then no longer in flight on any socket), never on a failed one. Needs
+   * ArrayBuffer.prototype.transfer (Node 22; on Node 20 only with --harmony-rab-gsab-transfer):
+   * without it, does nothing. Pieces from `request.body` are not touched (their buffers may be
+   * the caller's).
+   */
+  discard(): void;
 }
 
 export interface ChunkGate {
@@ -156,6 +178,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   const slowBytesPerSecond = options.slowBytesPerSecond ?? DEFAULT_SLOW_BYTES_PER_SECOND;
   const graceMs = options.graceMs ?? DEFAULT_SLOW_GRACE_MS;
   const flowMarkMs = options.flowMarkMs ?? DEFAULT_FLOW_MARK_MS;
+  const firstFlowBytes = options.firstFlowBytes ?? MIN_CHUNK_BYTES;
   const now = options.now ?? (() => performance.now());
   const entries = new Set<Entry>();
   const uploads = new Map<string, Upload>();
@@ -239,15 +262,16 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
       };
       entries.add(entry);
       let released = false;
+      let fromNode: Uint8Array[] | undefined;
 
       return {
-        async read(request) {
+        async read(request, incoming) {
           const tooLong = () => refusal(413, 'chunk_too_large', `This chunk must be exactly ${length} bytes.`);
           const tooShort = (got: number) => refusal(400, 'wrong_chunk_size', `This chunk must be exactly ${length} bytes. Got ${got}.`);
           const declared = declaredLength(request);
           if (declared !== undefined && declared > length) throw tooLong();
           if (declared !== undefined && declared < length) throw tooShort(declared);
-          const reader = request.body?.getReader();
+          const reader = incoming ? nodeBodyReader(incoming) : request.body?.getReader();
           if (!reader) {
             if (length === 0) return [];
             throw tooShort(0);
@@ -264,6 +288,9 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
           };
           const pieces: Uint8Array[] = [];
           let filled = 0;
+          // the first report waits for this many bytes only, not for flowMarkMs
+          const firstMark = Math.max(1, Math.min(length, firstFlowBytes));
+          let shown = false;
           try {
             armIdle();
             for (;;) {
@@ -283,7 +310,9 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
                 entry.markReceived = entry.received;
               }
               entry.received += piece.length;
-              if (t - entry.flowT >= flowMarkMs) {
+              // (a body complete with this piece is about to be stored: its chunk shows it)
+              if (t - entry.flowT >= flowMarkMs || (!shown && entry.received >= firstMark && entry.received < length)) {
+                shown = true;
                 onFlowing?.(entry.received - entry.flowReceived);
                 entry.flowT = t;
                 entry.flowReceived = entry.received;
@@ -295,6 +324,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
               filled += piece.length;
             }
             if (filled < length) throw tooShort(filled);
+            if (incoming) fromNode = pieces;
           } catch (error) {
             // what arrived of a body cut on its way (or lost with its connection) still came; a
             // body of the wrong length is bad input, and its rest counts for nothing
@@ -315,11 +345,100 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
           released = true;
           forget(entry);
         },
+        discard() {
+          const pieces = fromNode;
+          fromNode = undefined;
+          if (pieces) for (const piece of pieces) freePiece(piece);
+        },
       };
     },
     held: () => ({ bytes: bytesHeld, chunks: entries.size, peakBytes }),
     close() {
       for (const entry of [...entries]) if (entry.reading) cut(entry, busy());
+    },
+  };
+}
+
+type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+
+/** Detaches a piece's buffer (its memory freed now) when the piece is all of that buffer. */
+function freePiece(piece: Uint8Array): void {
+  const buffer = piece.buffer as Transferable;
+  // a piece sharing its buffer with other bytes (Node's small-Buffer pool) is left to the GC
+  if (typeof buffer.transfer !== 'function' || buffer instanceof SharedArrayBuffer) return;
+  if (piece.byteOffset !== 0 || piece.byteLength !== buffer.byteLength || buffer.byteLength === 0) return;
+  buffer.transfer(0);
+}
+
+/**
+ * A reader over a Node request body, as `ReadableStream.getReader()` reads: each piece as Node's
+ * HTTP parser made it (one Buffer of its own per piece, never joined nor copied), the stream
+ * paused while a piece waits to be read (the socket is not read ahead: backpressure as before).
+ * `read` rejects when the body ends before its end (the client went away); `cancel` stops
+ * reading and leaves the rest of the body to whoever answers the request.
+ */
+export function nodeBodyReader(incoming: Readable): { read(): Promise<ReadableStreamReadResult<Uint8Array>>; cancel(): Promise<void> } {
+  const pieces: Uint8Array[] = [];
+  let ended = false;
+  let failed: Error | undefined;
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onData = (piece: Buffer) => {
+    pieces.push(piece);
+    incoming.pause();
+    signal();
+  };
+  const onEnd = () => {
+    ended = true;
+    signal();
+  };
+  const onError = (error: Error) => {
+    failed ??= error;
+    signal();
+  };
+  // 'close' before 'end': the connection went away mid-body
+  const onClose = () => {
+    if (!ended) failed ??= new Error('the request body ended before its end');
+    signal();
+  };
+  incoming.on('data', onData);
+  incoming.once('end', onEnd);
+  // stays on: an error after the body was read (the client went away) must not be unhandled
+  incoming.on('error', onError);
+  incoming.once('close', onClose);
+  const detach = () => {
+    incoming.off('data', onData);
+    incoming.off('end', onEnd);
+    incoming.off('close', onClose);
+  };
+  return {
+    async read() {
+      for (;;) {
+        const piece = pieces.shift();
+        if (piece) return { done: false, value: piece };
+        if (failed) {
+          detach();
+          throw failed;
+        }
+        if (ended || incoming.readableEnded) {
+          detach();
+          return { done: true, value: undefined };
+        }
+        const woken = new Promise<void>((resolve) => (wake = resolve));
+        incoming.resume();
+        await woken;
+      }
+    },
+    async cancel() {
+      // left paused, unread: once the refusal is answered, node-server drains the rest of the
+      // body (within its own limits) or closes the socket, as when the body was a web stream
+      detach();
+      pieces.length = 0;
+      incoming.pause();
     },
   };
 }

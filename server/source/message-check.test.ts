@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createMessage, encrypt, enums, generateKey, readKey } from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectMessage } from '../../protocol/openpgp-checks.ts';
@@ -126,5 +127,20 @@ describe('a signed tip', () => {
     const bytes = Buffer.from(signedTip);
     expect(bytes.includes(Buffer.from(source.signingKey.getKeyID().toHex(), 'hex'))).toBe(false);
     expect(bytes.includes(Buffer.from(source.signingKey.getFingerprint(), 'hex'))).toBe(false);
+  });
+});
+
+describe('the chunks\' digests, read back (protocol/testdata/upload-digests-*)', () => {
+  const dir = new URL('../../protocol/testdata/', import.meta.url);
+  const names = readdirSync(dir).filter((f) => f.startsWith('upload-digests-'));
+  it.each(names)('%s: the same digests as the page makes, however the pieces are cut', async (name) => {
+    const file = readFileSync(new URL(name, dir), 'utf8');
+    const split = file.indexOf('\n\n');
+    const h = Object.fromEntries(file.slice(0, split).split('\n').map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
+    const bytes = new Uint8Array(Buffer.from(file.slice(split + 2).replace(/\n/g, ''), 'base64'));
+    for (const piece of [1000, 333, bytes.length]) {
+      const { digests } = await checkCiphertext(chunksOf(bytes, piece), { chunkSize: Number(h['chunk-size']) });
+      expect(digests === h.digests ? 'success' : 'upload-digests failure: hash_mismatch').toBe(h.expect);
+    }
   });
 });

@@ -9,11 +9,27 @@
  * opens (on every process) are decided one at a time and two at once cannot both fit in the room
  * left for one. The storage figures are read at most every STORAGE_REFRESH_MS per process (a
  * directory walk in PostgreSQL, a statfs here), before the dearer steps of an open.
+ *
+ * Claims (migrations/0010_claims.sql). A reservation that has shown no byte is only a claim, and a
+ * claim can be displaced: when an open would be refused because the small pool, its new-source
+ * share or a bound on large unsent reservations is full, it first takes the room of the claims in
+ * that same pool or bound that are older than claimGraceSeconds (counted in whole minutes:
+ * claimGraceTicks) and have no chunk stored and fewer
+ * than CLAIM_SHOWN_BYTES counted arriving (the chunk gate reports a body's first
+ * CLAIM_SHOWN_BYTES at once: server/source/chunk-gate.ts), oldest first, as many as needed, or
+ * none when they are not enough. They are deleted as a stale upload is; their chunks then get 404
+ * unknown_upload. Received tips and uploads with a chunk stored are never displaced. Without it,
+ * reservations that send nothing held a pool for the lease (ten minutes) and then were opened
+ * again: ten 17-bit proofs of work a minute kept every honest file out. Now holding a reservation
+ * past the grace costs its first bytes, and its time after the lease UPLOAD_PACE bytes a second
+ * (server/source/stale-uploads.ts).
  */
 import { statfs } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/open.ts';
 import { refuse } from './errors.ts';
+import { MIN_CHUNK_BYTES } from '../../protocol/limits.ts';
+import { tickOf } from './stale-uploads.ts';
 
 export interface OpenLimits {
   quotaSourcePerDay: number;
@@ -31,6 +47,8 @@ export interface OpenLimits {
   reserveUnsentShare: number;
   /** the same for the unsent reservations of new sources (no received submission yet) */
   reserveNewSourceShare: number;
+  /** a reservation that has shown no byte this many seconds after its open is only a claim ("Claims") */
+  claimGraceSeconds: number;
 }
 
 /** server/config.ts's defaults, without a watched folder (tests and the bench). */
@@ -44,7 +62,36 @@ export const DEFAULT_OPEN_LIMITS: OpenLimits = {
   reserveSmallShare: 2 * 1024 ** 3,
   reserveUnsentShare: 0.5,
   reserveNewSourceShare: 0.2,
+  claimGraceSeconds: 60,
 };
+
+/**
+ * server/config.ts's default CLAIM_GRACE_SECONDS. The page opens an upload only once its first
+ * chunk is ready (encrypted whole up to WHOLE_TIP_BYTES; the streamed path encrypts its first
+ * chunk while the proof of work is solved: client/lib/send.ts) and sends it at once, two in
+ * parallel. From the open's commit to the gate's first report: the answer's way back and the
+ * chunk request's way out over a 400 ms-RTT Tor link, a new circuit stream included, 1-2 s; then
+ * CLAIM_SHOWN_BYTES of body, 8 s at the slowest link these documents plan for (8 kB/s) and 33 s
+ * at UPLOAD_PACE; then the report's database write. 60 s is twice the honest worst case at the
+ * pace. Longer would let a zero-byte attacker open less often: counted in minutes, a claim is
+ * displaced 61-120 s after its open, so holding a hundred reservations while sending nothing takes
+ * an open of each every two minutes (about 51 a minute).
+ */
+export const DEFAULT_CLAIM_GRACE_SECONDS = 60;
+
+/**
+ * A reservation has shown itself once a chunk of it is stored or the chunk gate has counted this
+ * many bytes of it arriving (or its whole size, when smaller): one minimum chunk. A byte or two
+ * would not do: an attacker sending one byte per reservation would hold the pool for the lease.
+ */
+export const CLAIM_SHOWN_BYTES = MIN_CHUNK_BYTES;
+
+/**
+ * The grace in whole minutes (the sweep's ticks; no finer time of an upload is stored, DESIGN.md
+ * promise 2): a claim is displaced once the open's minute is more than this many minutes past its
+ * own, so at least the grace after its open and at most a minute more.
+ */
+export const claimGraceTicks = (graceSeconds: number): number => Math.max(1, Math.ceil(graceSeconds / 60));
 
 export const STORAGE_REFRESH_MS = 15_000;
 
@@ -134,6 +181,8 @@ export interface Reservation {
   sha256: string;
   sourceKeys?: { publicKey: string; lockedPrivateKey: string } | undefined;
   day: string;
+  /** the open's time (the claims' grace is counted from it) */
+  now: Date;
 }
 
 export type ReservationOutcome =
@@ -156,7 +205,8 @@ const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken
  * in progress); the total counts uploads in progress and tips not yet downloaded. An open larger
  * than reserveSmallMax must also leave reserveSmallShare of the free room to small opens and keep
  * the unsent bytes of all reservations (and of new sources' reservations) within their shares of it
- * (migrations/0006_reservations.sql, 0008_small_reservations.sql). `storageRoom` is StorageWatch.check's answer. All are sums
+ * (migrations/0006_reservations.sql, 0008_small_reservations.sql). A pool or bound that is full
+ * first gives the open the room of its claims (below). `storageRoom` is StorageWatch.check's answer. All are sums
  * over indexed rows, under the lock: the adaptive price keeps the opens that reach here to about
  * the flood threshold a minute.
  */
@@ -177,7 +227,8 @@ export async function reserveUpload(
         ${r.sourceKeys?.publicKey ?? null}::text, ${r.sourceKeys?.lockedPrivateKey ?? null}::text, ${r.day}::date,
         ${limits.quotaSourcePerDay}::bigint, ${limits.quotaTotal}::bigint, ${room}::bigint, ${limits.reserveSmallMax}::bigint,
         ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8, ${limits.reserveNewSourceShare}::float8,
-        ${TEXT_TIP_MAX_BYTES}::bigint)`),
+        ${TEXT_TIP_MAX_BYTES}::bigint, ${tickOf(r.now)}::int, ${claimGraceTicks(limits.claimGraceSeconds)}::int,
+        ${CLAIM_SHOWN_BYTES}::bigint)`),
   );
   if (!outcome || !OUTCOMES.has(outcome.outcome)) throw new Error(`sealdrop_reserve_upload answered ${outcome?.outcome}`);
   return outcome.outcome as ReservationOutcome;

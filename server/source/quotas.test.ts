@@ -399,15 +399,18 @@ describe('stale uploads: holding reserved bytes costs sending them (lease + byte
     const t = await app({});
     const lookupId = newLookupId();
     await sendTip(t.app, { bytes, lookupId, sourceKeys });
-    // a silent upload, then a sweep (not a purge) a lease later
+    // a silent upload (its open notes its minute), then a sweep (not a purge) a lease later
     const silent = await answer(await openUpload(t.app, { bytes, lookupId, size: 4 * MiB, chunkSize: MIN_CHUNK_BYTES }));
     expect(silent.status).toBe(201);
+    expect(rowsOf(await database.db.execute(sql`select 1 from upload_progress`))).toHaveLength(2);
     const errors: unknown[] = [];
-    let later = minutes(start, 200);
+    let later = minutes(start, 5);
     const stop = startPurgeTimer(database.db, () => later, { intervalMs: 3600_000, sweepIntervalMs: 50, leaseMinutes: 10, onError: (e) => errors.push(e) });
     try {
+      // the received tip's row goes with the first sweep; the silent upload's lease runs from its open
       await waitFor(async () => rowsOf(await database.db.execute(sql`select 1 from upload_progress`)).length === 1);
-      later = minutes(start, 215);
+      expect((await t.app.request(`/api/v1/uploads/${silent.body.uploadId}`)).status).toBe(200);
+      later = minutes(start, 10);
       await waitFor(async () => (await t.app.request(`/api/v1/uploads/${silent.body.uploadId}`)).status === 404);
       expect(errors).toEqual([]);
     } finally {
@@ -426,6 +429,210 @@ async function waitFor(condition: () => Promise<boolean>): Promise<void> {
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
+
+describe('claims: a reservation that has shown no byte can be displaced once past its grace', () => {
+  const at = (start: string, s: number) => new Date(Date.parse(start) + s * 1000);
+  // the new sources' small pool scaled to eight 4 MiB reservations (the default holds about a hundred)
+  const limits = { reserveSmallShare: 64 * MiB, reserveNewSourceShare: 0.5 };
+  const statusOf = async (t: { app: { request: (p: string) => Response | Promise<Response> } }, uploadId: string) =>
+    (await t.app.request(`/api/v1/uploads/${uploadId}`)).status;
+  const uploading = async () =>
+    rowsOf<{ id: string; size: number }>(await database.db.execute(sql`select id, size from submissions where status = 'uploading' order by id`));
+  const claimOpen = (t: Awaited<ReturnType<typeof app>>, text: Uint8Array) =>
+    openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 4 * MiB, chunkSize: MIN_CHUNK_BYTES }).then(answer);
+  let text: Uint8Array;
+  let honest: Uint8Array;
+  beforeAll(async () => {
+    text = await ciphertextFor(newsroomKey, 2 * KB);
+    honest = await ciphertextFor(newsroomKey, 2 * MiB - 4 * KB);
+  });
+  const honestOpen = (t: Awaited<ReturnType<typeof app>>) => openUpload(t.app, { bytes: honest, lookupId: newLookupId(), sourceKeys }).then(answer);
+
+  it('the zero-byte re-open attack (two processes) holds no honest file out: the oldest claims past the grace make room, just as many as needed, and the file arrives', async () => {
+    const start = '2026-07-01T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const [a, b] = await Promise.all([app(limits), app(limits)]);
+    await sendTip(a.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    // the attacker fills the pool, sends nothing, and opens each reservation again as the sweep
+    // takes it (its lease, ten minutes): for 25 minutes the pool stays full of claims
+    let attackers: string[] = [];
+    for (let m = 0; m <= 25; m++) {
+      now = at(start, 60 * m);
+      await Promise.all([purgeExpired(database.db, clock, 6, 10), purgeExpired(database.db, clock, 6, 10)]);
+      const alive: string[] = [];
+      for (const id of attackers) if ((await statusOf(a, id)) === 200) alive.push(id);
+      attackers = alive;
+      while (attackers.length < 8) {
+        const r = await claimOpen(attackers.length % 2 ? a : b, text);
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
+        attackers.push(r.body.uploadId);
+      }
+      // one more claim does not fit: the attacker's own claims are not displaced by a claim inside
+      // the first minute (none is past its grace yet), later it only trades one claim for another
+      if (m === 0) expect(await claimOpen(a, text)).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+    }
+    expect(attackers).toHaveLength(8);
+    expect((await uploading()).length).toBe(8);
+    // an honest new source's 2 MiB file, 30 s into minute 25: the oldest claim (past its grace) goes
+    now = at(start, 25 * 60 + 30);
+    const ages = new Map(rowsOf<{ id: string; opened: number }>(await database.db.execute(sql`select submission_id as id, first_tick as opened from upload_progress`)).map((r) => [r.id, Number(r.opened)]));
+    const key = (x: string) => [ages.get(submissionIdOf(x)!)!, submissionIdOf(x)!] as const;
+    const oldest = [...attackers].sort((x, y) => key(x)[0] - key(y)[0] || (key(x)[1] < key(y)[1] ? -1 : 1))[0]!;
+    const opened = await honestOpen(b);
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    // 2 MiB needed, one 4 MiB claim gave it: seven claims left beside the honest upload
+    const left = [];
+    for (const id of attackers) if ((await statusOf(a, id)) === 200) left.push(id);
+    expect(left).toHaveLength(7);
+    expect(left).not.toContain(oldest);
+    expect((await uploading()).length).toBe(8);
+    // the displaced claim's chunks get what a swept upload's get
+    expect(await answer(await putChunk(a.app, oldest, 0, new Uint8Array(MIN_CHUNK_BYTES)))).toMatchObject({ status: 404, body: { error: 'unknown_upload' } });
+    const arrived = await answer(await putChunk(a.app, opened.body.uploadId, 0, honest));
+    expect(arrived.body.complete, JSON.stringify(arrived.body)).toBe(true);
+    // a second honest file fits in what the first left (2 MiB) without displacing anyone
+    const second = await honestOpen(a);
+    expect(second.status).toBe(201);
+    const stillLeft = [];
+    for (const id of attackers) if ((await statusOf(a, id)) === 200) stillLeft.push(id);
+    expect(stillLeft).toEqual(left);
+    expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
+  });
+
+  it('a claim inside its grace is not displaced: the open gets 507 and nothing changes; in the second minute after its own it is', async () => {
+    const start = '2026-07-02T09:00:00Z';
+    now = at(start, 50);
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app(limits);
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    for (let i = 0; i < 8; i++) expect((await claimOpen(t, text)).status).toBe(201);
+    // 59 s after the claims' open, a minute later on the clock; then 69 s, still the next minute
+    for (const s of [109, 119]) {
+      now = at(start, s);
+      const before = await countRows(database.db);
+      expect(await honestOpen(t)).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+      expect(await countRows(database.db)).toEqual(before);
+    }
+    now = at(start, 120);
+    expect((await honestOpen(t)).status).toBe(201);
+    expect((await uploading()).length).toBe(8);
+    expect(await receivedTips()).toEqual(tips);
+  });
+
+  it('an upload with a chunk stored or a body arriving is never displaced; claims are, until none is left', async () => {
+    const start = '2026-07-03T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app(limits);
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    // the two oldest: one with a chunk stored, one whose first chunk is on its way
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      now = at(start, i);
+      // the arriving one sends its 4 MiB as one chunk
+      const r = i === 1
+        ? await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 4 * MiB, chunkSize: 4 * MiB }).then(answer)
+        : await claimOpen(t, text);
+      expect(r.status).toBe(201);
+      ids.push(r.body.uploadId);
+    }
+    const [stored, arriving, ...claims] = ids as [string, string, ...string[]];
+    expect((await putChunk(t.app, stored, 0, new Uint8Array(MIN_CHUNK_BYTES).fill(1))).status).toBe(200);
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent >= MIN_CHUNK_BYTES + 16 * KB) {
+          await held;
+          return controller.error(new Error('stopped'));
+        }
+        controller.enqueue(new Uint8Array(16 * KB).fill(2));
+        sent += 16 * KB;
+      },
+    });
+    // 80 KiB of a 4 MiB body, and then it waits: its first 64 KiB were reported as they came
+    const answered = Promise.resolve(t.app.request(`/api/v1/uploads/${arriving}/chunks/0`, {
+      method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body, duplex: 'half',
+    } as RequestInit));
+    await waitFor(async () =>
+      rowsOf<{ flowed: number }>(await database.db.execute(sql`select flowed from upload_progress where submission_id = ${submissionIdOf(arriving)!}::uuid`)).some((r) => Number(r.flowed) >= MIN_CHUNK_BYTES));
+    // well past the grace: six claims make room for twelve honest 2 MiB files, then the pool is full
+    now = at(start, 600);
+    let opened = 0;
+    for (;;) {
+      const r = await honestOpen(t);
+      if (r.status !== 201) {
+        expect(r).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+        break;
+      }
+      opened++;
+    }
+    expect(opened).toBe(12);
+    expect(await statusOf(t, stored)).toBe(200);
+    expect(await statusOf(t, arriving)).toBe(200);
+    for (const id of claims) expect(await statusOf(t, id)).toBe(404);
+    expect((await uploading()).length).toBe(14);
+    release();
+    expect((await answered).status).toBe(400);
+    expect(await receivedTips()).toEqual(tips);
+  });
+
+  it('a large open takes the room of large claims only, in the new sources\' large bound; small claims stay', async () => {
+    const start = '2026-07-05T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    // new sources' large unsent bytes within 10 % of a 1 GiB total: two 50 MiB claims fill it
+    const t = await app({ quotaTotal: 1024 * MiB, reserveSmallShare: 64 * MiB, reserveUnsentShare: 1, reserveNewSourceShare: 0.1 });
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    const large = () => openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 50 * MiB, chunkSize: 4 * MiB }).then(answer);
+    const first = await large();
+    now = at(start, 60);
+    const second = await large();
+    const small = await claimOpen(t, text);
+    expect([first.status, second.status, small.status]).toEqual([201, 201, 201]);
+    expect(await large()).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+    // a 10 MiB file from a new source, once both are past their grace: the older claim goes
+    now = at(start, 240);
+    const file = await ciphertextFor(newsroomKey, 10 * MiB);
+    const opened = await openUpload(t.app, { bytes: file, lookupId: newLookupId(), sourceKeys, chunkSize: 4 * MiB }).then(answer);
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    expect(await statusOf(t, first.body.uploadId)).toBe(404);
+    expect(await statusOf(t, second.body.uploadId)).toBe(200);
+    expect(await statusOf(t, small.body.uploadId)).toBe(200);
+    let last: Awaited<ReturnType<typeof answer>> | undefined;
+    for (let i = 0; i * 4 * MiB < file.length; i++) last = await answer(await putChunk(t.app, opened.body.uploadId, i, file.subarray(i * 4 * MiB, (i + 1) * 4 * MiB)));
+    expect(last?.body.complete, JSON.stringify(last?.body)).toBe(true);
+    expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
+  });
+
+  it('opens on two processes at once into a full pool never take the same claim\'s room nor overfill the pool', async () => {
+    const start = '2026-07-04T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const [a, b] = await Promise.all([app(limits), app(limits)]);
+    await sendTip(a.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    const claims: string[] = [];
+    for (let i = 0; i < 8; i++) claims.push((await claimOpen(i % 2 ? a : b, text)).body.uploadId);
+    now = at(start, 120);
+    // sixteen claim-sized opens at once: eight claims give room for eight of them
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => claimOpen(i % 2 ? a : b, text)));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(8);
+    expect(results.filter((r) => r.status === 507 && r.body.error === 'reservations_full')).toHaveLength(8);
+    for (const id of claims) expect(await statusOf(a, id)).toBe(404);
+    const rows = await uploading();
+    expect(rows).toHaveLength(8);
+    expect(rows.reduce((n, r) => n + Number(r.size), 0)).toBe(32 * MiB);
+    expect(new Set(rows.map((r) => r.id))).toEqual(new Set(results.filter((r) => r.status === 201).map((r) => submissionIdOf(r.body.uploadId))));
+    expect(await receivedTips()).toEqual(tips);
+  });
+});
 
 describe('reservations (the attack: many never-sent 2 GiB opens from fresh sources)', () => {
   /** A 2 GiB reservation that never sends a byte (what the attacker opened). */

@@ -3,7 +3,8 @@
  * does not send at UPLOAD_PACE on average is deleted, and the bytes it reserved against the quotas
  * are free again (OPERATIONS.md "Under attack").
  *
- * An upload first seen at minute F (the first sweep after its open) may live until
+ * An upload first seen at minute F (its open's minute: the open writes its row, migration 0010;
+ * for uploads opened before, the first sweep after it) may live until
  *
  *     F + lease + (bytes stored + bytes arrived in bodies not stored yet) / pace seconds,
  *
@@ -26,6 +27,7 @@
  * ever describes uploads in progress, to the minute.
  */
 import { sql } from 'drizzle-orm';
+import { isForeignKeyViolation } from '../db/errors.ts';
 import { rowsOf, type Db } from '../db/open.ts';
 
 export const SWEEP_TICK_MS = 60 * 1000;
@@ -75,12 +77,18 @@ export async function sweepStaleUploads(
   const staleTicks = Math.round((staleHours * 3600_000) / SWEEP_TICK_MS);
   const leaseTicks = Math.min(staleTicks, Math.round((leaseMinutes * 60_000) / SWEEP_TICK_MS));
   const bytesPerTick = Math.max(1, Math.round((pace * SWEEP_TICK_MS) / 1000));
-  await db.execute(sql`
-    insert into upload_progress (submission_id, chunks, tick, first_tick, flowed)
-    select s.id, (select count(*) from chunks c where c.submission_id = s.id)::int, ${tick}::int, ${tick}::int, 0
-    from submissions s where s.status = 'uploading'
-    on conflict (submission_id) do update set chunks = excluded.chunks, tick = greatest(upload_progress.tick, excluded.tick)
-    where upload_progress.chunks <> excluded.chunks`);
+  try {
+    await db.execute(sql`
+      insert into upload_progress (submission_id, chunks, tick, first_tick, flowed)
+      select s.id, (select count(*) from chunks c where c.submission_id = s.id)::int, ${tick}::int, ${tick}::int, 0
+      from submissions s where s.status = 'uploading'
+      on conflict (submission_id) do update set chunks = excluded.chunks, tick = greatest(upload_progress.tick, excluded.tick)
+      where upload_progress.chunks <> excluded.chunks`);
+  } catch (error) {
+    // an upload this statement saw was deleted meanwhile (another process's sweep, an open taking
+    // a claim's room) before its row was written: nothing to note for it; the next sweep notes the rest
+    if (!isForeignKeyViolation(error)) throw error;
+  }
   // past its paid time, or still for the stale time; a chunk that arrived since the statement above
   // keeps its upload until the next sweep (the count is compared again)
   const deleted = rowsOf<{ id: string }>(

@@ -3,7 +3,7 @@
  * Every refusal leaves the database as it was, except a failed completion check, which deletes
  * the whole upload (the contract: "422 and nothing kept").
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { OpenPgpCheckError } from '../../protocol/errors.ts';
 import { hashLookupId } from '../../protocol/kdf.ts';
@@ -49,12 +49,22 @@ export interface OpenUploadRequest {
   size: number;
   chunkSize: number;
   chunks: number;
-  /** absent: the page streams, and sends the SHA-256 with the last chunk */
+  /** absent: the page streams; every chunk carries its own SHA-256, the last one the SHA-256 of those (`digests`) */
   sha256?: string | undefined;
 }
 
-/** The sha256 column of an upload whose page sends the SHA-256 with its last chunk, until it does. */
-export const SHA256_WITH_LAST_CHUNK = '';
+/**
+ * The sha256 column of an upload opened without the whole ciphertext's SHA-256 (a streaming
+ * page), until its last chunk brings `digests`; then DIGESTS_PREFIX and that value, until the
+ * completion stores the SHA-256 it computed. A value without the prefix is the whole
+ * ciphertext's SHA-256, announced at the open.
+ */
+export const DIGESTS_WITH_LAST_CHUNK = '';
+export const DIGESTS_PREFIX = 'digests:';
+const inDigestMode = (row: Pick<SubmissionRow, 'sha256'>) => row.sha256 === DIGESTS_WITH_LAST_CHUNK || row.sha256.startsWith(DIGESTS_PREFIX);
+
+/** What a chunk's URL may carry (PROTOCOL.md, "Upload protocol" step 4): each 64 lower-case hex digits. */
+export type ChunkQuery = { sha256?: string | undefined; digests?: string | undefined };
 
 // The upload id is the submission's uuid as 22 base64url characters: 122 random bits, the
 // capability to add chunks. It only works while the upload is open (and answers "complete" after).
@@ -117,9 +127,10 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
     size: request.size,
     chunkSize: request.chunkSize,
     chunks: request.chunks,
-    sha256: request.sha256 ?? SHA256_WITH_LAST_CHUNK,
+    sha256: request.sha256 ?? DIGESTS_WITH_LAST_CHUNK,
     sourceKeys: request.sourceKeys,
     day: dayOf(now),
+    now,
   }, storageRoom);
   if (outcome === 'unknown_codename') refuse(404, 'unknown_codename', 'No source has this codename.');
   if (outcome === 'codename_taken') refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
@@ -183,13 +194,25 @@ export async function putChunk(
   idx: number,
   bytes: ChunkBytes,
   stored: () => void = () => {},
-  sha256?: string,
+  query: ChunkQuery = {},
 ): Promise<ChunkResult> {
   const { db } = deps;
   if (lengthOf(bytes) !== expectedChunkLength(row, idx)) {
     refuse(400, 'wrong_chunk_size', `Chunk ${idx} must be exactly ${expectedChunkLength(row, idx)} bytes.`);
   }
-  if (sha256 !== undefined || idx === row.chunks - 1) row = await declareSha256(db, row, idx, sha256);
+  // (a completed upload answers "complete" to any copy of its chunks: an answer may have been lost)
+  if (row.status === 'uploading' && inDigestMode(row) && query.sha256 === undefined) {
+    refuse(400, 'missing_sha256', `Chunk ${idx} of this upload must carry its own SHA-256 (?sha256=).`);
+  }
+  if (query.sha256 !== undefined) {
+    // the pieces as the body brought them, hashed where they lie (no copy)
+    const hash = createHash('sha256');
+    for (const piece of piecesOf(bytes)) hash.update(piece);
+    if (hash.digest('hex') !== query.sha256) refuse(400, 'bad_chunk_hash', `Chunk ${idx} does not have the SHA-256 it carries.`);
+  }
+  if (query.digests !== undefined || (idx === row.chunks - 1 && row.status === 'uploading' && inDigestMode(row))) {
+    row = await declareDigests(db, row, idx, query.digests);
+  }
   // a one-chunk upload (every text tip) is checked from memory before anything is stored, then
   // stored and marked received in one transaction
   if (row.status === 'uploading' && row.chunks === 1) return completeUpload(deps, row, bytes);
@@ -211,31 +234,31 @@ export async function putChunk(
 }
 
 /**
- * The SHA-256 that comes with the last chunk (a streaming page knows it only then): recorded
- * before the chunk is stored, so every completion finds it. Only the last chunk may carry it;
- * the last chunk of an upload opened without it must; once recorded (at the open, or by an
- * earlier copy of the last chunk) another value is a conflict. A refusal stores nothing.
+ * The SHA-256 of the chunks' digests, which a streaming page knows only with its last chunk:
+ * recorded before the chunk is stored, so every completion finds it. Only the last chunk of an
+ * upload opened without the whole SHA-256 may carry it, and must; once recorded (by an earlier
+ * copy of the last chunk) another value is a conflict. A refusal stores nothing.
  */
-async function declareSha256(db: Db, row: SubmissionRow, idx: number, sha256: string | undefined): Promise<SubmissionRow> {
-  if (idx !== row.chunks - 1) return refuse(400, 'bad_sha256', 'Only the last chunk may carry the SHA-256.');
-  if (sha256 === undefined) {
-    if (row.sha256 === SHA256_WITH_LAST_CHUNK && row.status === 'uploading') {
-      refuse(400, 'missing_sha256', 'The last chunk of this upload must carry the SHA-256 of the whole ciphertext (?sha256=).');
-    }
-    return row;
+async function declareDigests(db: Db, row: SubmissionRow, idx: number, digests: string | undefined): Promise<SubmissionRow> {
+  if (row.status !== 'uploading') return row;
+  if (!inDigestMode(row)) return refuse(400, 'bad_digests', 'This upload was opened with its SHA-256: its chunks carry no digests.');
+  if (idx !== row.chunks - 1) return refuse(400, 'bad_digests', 'Only the last chunk may carry the digests.');
+  if (digests === undefined) {
+    return refuse(400, 'missing_digests', 'The last chunk of this upload must carry the SHA-256 of its chunks\' digests (?digests=).');
   }
-  // a one-chunk upload is checked from memory and stored at once, the SHA-256 with it (finishUpload)
-  if (row.sha256 === SHA256_WITH_LAST_CHUNK && row.chunks === 1 && row.status === 'uploading') return { ...row, sha256 };
-  if (row.sha256 === SHA256_WITH_LAST_CHUNK) {
+  const value = DIGESTS_PREFIX + digests;
+  // a one-chunk upload is checked from memory and stored at once (finishUpload)
+  if (row.sha256 === DIGESTS_WITH_LAST_CHUNK && row.chunks === 1) return { ...row, sha256: value };
+  if (row.sha256 === DIGESTS_WITH_LAST_CHUNK) {
     await db
       .update(submissions)
-      .set({ sha256 })
-      .where(and(eq(submissions.id, row.id), eq(submissions.sha256, SHA256_WITH_LAST_CHUNK)));
+      .set({ sha256: value })
+      .where(and(eq(submissions.id, row.id), eq(submissions.sha256, DIGESTS_WITH_LAST_CHUNK)));
     const [now] = await db.select({ sha256: submissions.sha256 }).from(submissions).where(eq(submissions.id, row.id));
     if (!now) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
     row = { ...row, sha256: now.sha256 };
   }
-  if (row.sha256 !== sha256) refuse(409, 'sha256_conflict', 'This upload has another SHA-256 already.');
+  if (row.sha256 !== value) refuse(409, 'digests_conflict', 'This upload has other digests already.');
   return row;
 }
 
@@ -272,7 +295,7 @@ async function completeInTurn(deps: UploadDeps, row: SubmissionRow): Promise<Chu
       .where(eq(submissions.id, row.id));
     if (!current) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
     if (current.status !== 'uploading') return { complete: true, submissionId: row.id };
-    // the SHA-256 may have come with the last chunk, after `row` was read
+    // the digests may have come with the last chunk, after `row` was read
     return await completeUpload(deps, { ...row, sha256: current.sha256 });
   } finally {
     checksRunning--;
@@ -296,9 +319,10 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Chu
   }
   deps.onCompletionCheck?.();
   const chunks = single ? (async function* () { yield* piecesOf(single); })() : streamCiphertext(db, row.id, row.chunks);
+  const digestMode = inDigestMode(row);
   let checked: Awaited<ReturnType<typeof checkCiphertext>>;
   try {
-    checked = await checkCiphertext(chunks);
+    checked = await checkCiphertext(chunks, digestMode ? { chunkSize: row.chunkSize } : {});
   } catch (error) {
     // another process's check may have finished the upload, or failed it and deleted its chunks,
     // while this one read them back: answer what happened to it, not "chunk missing"
@@ -308,9 +332,13 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Chu
     if (state === 'done') return { complete: true, submissionId: row.id };
     throw error;
   }
-  if (checked.sha256 !== row.sha256) {
+  // what the page said it sent against what was stored and read back: the whole SHA-256 announced
+  // at the open, or the SHA-256 of the chunks' digests that came with the last chunk
+  if (digestMode ? DIGESTS_PREFIX + checked.digests !== row.sha256 : checked.sha256 !== row.sha256) {
     return discard(db, row, 422, 'hash_mismatch', 'The SHA-256 of the received ciphertext does not match; upload it again.');
   }
+  // the editors' check of what they download (cli/submission.ts): the whole ciphertext's SHA-256
+  row = { ...row, sha256: checked.sha256 };
   if (!checked.message.ok) {
     return discard(db, row, 422, 'not_encrypted', `This is not an OpenPGP message encrypted for the newsroom: ${checked.message.error.message}`);
   }

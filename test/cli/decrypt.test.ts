@@ -187,13 +187,13 @@ describe('sealdrop decrypt: a good bundle', () => {
     expect(r.stderr).toContain('sealdrop: hint: use the secret half');
   });
 
-  it('! usage mistakes: no -i, no -o, not a bundle folder', async () => {
+  it('! usage mistakes: no -i, no inbox (no HOME) and no -o, not a bundle folder', async () => {
     const noKey = await runCli(['decrypt', 'good', '-o', 'x'], { cwd: tmp.dir, env });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain('sealdrop: error: decrypt: missing -i KEY.sec.asc');
     const noOut = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, 'good'], { cwd: tmp.dir, env });
     expect(noOut.code).toBe(2);
-    expect(noOut.stderr).toContain('sealdrop: error: decrypt: missing --output');
+    expect(noOut.stderr).toBe('sealdrop: error: no inbox folder: HOME is not set\nsealdrop: hint: give --inbox DIR or set SEALDROP_INBOX\n');
     const notBundle = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '.', '-o', 'x'], { cwd: tmp.dir, env });
     expect(notBundle.code).toBe(1);
     expect(notBundle.stderr).toContain('is not a bundle folder: it has no bundle.json');

@@ -138,7 +138,7 @@ describe('sealdrop (dispatcher)', () => {
   it('prints the one usage text with --help, on stderr with exit 2 when called bare', async () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
-    for (const word of ['keygen', 'pull', 'decrypt', 'reply', 'push', 'Examples:', 'SEALDROP_TOKEN']) expect(help.stdout).toContain(word);
+    for (const word of ['keygen', 'pull', 'decrypt', 'read', 'reply', 'push', 'Examples:', 'SEALDROP_TOKEN', 'SEALDROP_INBOX']) expect(help.stdout).toContain(word);
     const bare = await runCli([]);
     expect(bare.code).toBe(2);
     expect(bare.stdout).toBe('');
@@ -148,7 +148,7 @@ describe('sealdrop (dispatcher)', () => {
   it('! an unknown command is named, with the list of commands', async () => {
     const r = await runCli(['decrpyt']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('sealdrop: error: unknown command "decrpyt"\nsealdrop: hint: the commands are keygen, list, pull, delete, spam, decrypt, reply, push and check-site; run "sealdrop --help"\n');
+    expect(r.stderr).toBe('sealdrop: error: unknown command "decrpyt"\nsealdrop: hint: the commands are keygen, list, pull, delete, spam, decrypt, read, reply, push and check-site; run "sealdrop --help"\n');
   });
 
   it('the help\'s example shows a neutral fingerprint, never the demo key\'s, and says v6 keys are for sealdrop only', async () => {

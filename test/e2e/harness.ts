@@ -8,6 +8,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Database } from '../../server/db/open.ts';
+import { applyHttpTimeouts } from '../../server/http-timeouts.ts';
 import { createTestDatabase } from '../../server/db/test-db.ts';
 import { systemClock } from '../../server/clock.ts';
 import type { OpenLimits } from '../../server/source/open-limits.ts';
@@ -84,6 +85,8 @@ export async function startSourceServer(
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
+  // the listener's timeouts as server/main.ts sets them (an idle connection kept for the next request)
+  applyHttpTimeouts(server as import('node:http').Server);
   const { port } = server.address() as AddressInfo;
   return {
     origin: `http://127.0.0.1:${port}`,
@@ -101,7 +104,11 @@ export async function startSourceServer(
       };
     },
     async close() {
+      // requests in flight finish; a connection idle now or after its request would hold close()
+      // for KEEP_ALIVE_TIMEOUT_MS, so idle ones are closed as they become idle (as server/shutdown.ts does)
+      const sweep = setInterval(() => (server as import('node:http').Server).closeIdleConnections(), 100);
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearInterval(sweep);
       await database.close();
     },
   };

@@ -144,8 +144,13 @@ export class SourceNavigator {
     const input = await this.page.$('[data-testid=codename-input]');
     await input!.evaluate((el) => ((el as HTMLInputElement).value = ''));
     await input!.type(codename);
+    // the answer to the last keystroke: the page marks the feedback busy until that one is shown
+    // (an earlier keystroke's answer, shown with as many words, would otherwise pass for it)
     await this.page.waitForFunction(
-      (n) => document.querySelectorAll('#words li').length === n && document.querySelectorAll('#words li:not(.ok):not(.bad)').length <= 1,
+      (n) =>
+        !document.querySelector('#word-feedback')!.hasAttribute('aria-busy') &&
+        document.querySelectorAll('#words li').length === n &&
+        document.querySelectorAll('#words li:not(.ok):not(.bad)').length <= 1,
       {},
       codename.trim().split(/\s+/).length,
     );

@@ -2,7 +2,8 @@
  * @module test/e2e/stories-slowlink — a source on a slow, flaky link (issue 12 items 4 and 7): the
  * page reached only through the slow-link proxy (test/slow-link-proxy.ts), the limits read before
  * a file is chosen, a file too large refused at once, the time left while sending, a link that
- * freezes mid-upload shown as stalled and the tip arriving once it comes back; then what the
+ * freezes mid-upload shown as stalled and the tip arriving once it comes back, a text tip sent on
+ * the connection the page has after a quiet while (no new Tor stream); then what the
  * screen keeps after sending, the list updated after a follow-up, and the bridges advice.
  */
 import { randomBytes } from 'node:crypto';
@@ -46,6 +47,30 @@ export function defineSlowLinkStories(name: BrowserName, language: Language): vo
       await proxy?.close();
       await server?.close();
       if (files) rmSync(files, { recursive: true, force: true });
+    });
+
+    it('sends a text tip on the connection the page already has, however long she wrote: no new connection, no new Tor stream', { timeout: 300_000 }, async () => {
+      const source = await SourceNavigator.open(launched.browser, proxy.origin);
+      source.page.setDefaultTimeout(120_000);
+      await source.sourceVisits(`/?lang=${language}`);
+      await source.sourceWaitsForThePageToBeReady();
+      await source.sourceWritesMessage(`the north dock ${randomBytes(4).toString('hex')}`);
+      // she writes on, sending nothing, for longer than Node's default keep-alive (5 s) closed
+      // idle connections after: 6 s after the page's last byte (its code, the key, the proof of work)
+      for (let last = proxy.bytesUp, quietSince = Date.now(); Date.now() - quietSince < 6_000; ) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if (proxy.bytesUp !== last) [last, quietSince] = [proxy.bytesUp, Date.now()];
+      }
+      const before = proxy.connections;
+      await source.page.click('[data-testid=submit]');
+      await source.page.waitForFunction(
+        () => document.querySelector('[data-testid=codename]')?.textContent || document.querySelector('#error:not([hidden])'),
+      );
+      expect(await source.page.$eval('#error', (e) => ((e as HTMLElement).hidden ? '' : e.textContent))).toBe('');
+      // the open and its chunk both went on a connection opened while the page loaded (an open
+      // sent with credentials omitted and a chunk's XHR used to need one each)
+      expect(proxy.connections - before).toBe(0);
+      await source.sourceConfirmsSheWroteItDown();
     });
 
     it('reads the limits first, is refused a too-large file at once, sees the time left, then "stalled, trying again", and the tip arrives when the link comes back', { timeout: 900_000 }, async () => {

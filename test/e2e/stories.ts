@@ -219,7 +219,7 @@ export function defineSourceStories(name: BrowserName): void {
       // Two round trips after the page loaded: the proof of work was solved while she typed.
       const afterSubmit = server.requests.slice(seenBefore).filter((r) => r.includes('/api/'));
       // a tip this small is encrypted whole (client/lib/send.ts WHOLE_TIP_BYTES): its SHA-256 went
-      // with the open, the chunk goes alone (a streamed tip's last chunk carries ?sha256=)
+      // with the open, the chunk goes alone (a streamed tip's chunks carry ?sha256=, its last ?digests=)
       expect(afterSubmit.map((r) => r.replace(/uploads\/[\w-]+/, 'uploads/ID'))).toEqual([
         'POST /api/v1/uploads',
         'PUT /api/v1/uploads/ID/chunks/0',

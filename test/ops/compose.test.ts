@@ -80,6 +80,18 @@ describe('docker-compose.yml', () => {
     expect(grace * 1000).toBeGreaterThan(DEFAULT_SHUTDOWN_TIMEOUT_MS + 5_000);
   });
 
+  it("runs the app with the image's malloc settings, as npm start and the bench do (docs/OPERATIONS.md, Memory)", () => {
+    const malloc = Object.entries(readImageCommand().env).filter(([name]) => name.startsWith('MALLOC_'));
+    expect(malloc.map(([name]) => name).sort()).toEqual(['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']);
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+    for (const [name, value] of malloc) {
+      expect(service('app')).toContain(`${name}: "${value}"`);
+      expect(start).toContain(`${name}=${value} `);
+    }
+    // bench/source-api.bench.ts starts its server with the image's MALLOC_ and NODE_ variables
+    expect(readFileSync(join(ROOT, 'bench/source-api.bench.ts'), 'utf8')).toContain('readImageCommand()');
+  });
+
   it('writes no per-request log line by default (Docker stamps each with the time)', () => {
     expect(service('app')).toContain('LOG_REQUESTS: ${LOG_REQUESTS:-0}');
   });
