@@ -150,7 +150,7 @@ export async function pinnedSourceKey(handle: string, inboxDir: string, bundleDi
   }
   if (!pin) {
     throw new CliError(`no pinned key for ${handle} in ${inboxDir}: sealdrop answers only a key that signed a tip`, {
-      hint: `decrypt a tip of ${handle} first ("sealdrop decrypt -i KEY BUNDLE_DIR -o OUT_DIR", same --inbox); unsigned tips (older pages, tips over 64 MiB) pin nothing: the source is pinned by its next signed tip`,
+      hint: `decrypt a tip of ${handle} first ("sealdrop decrypt -i KEY BUNDLE_DIR", same --inbox); unsigned tips (older pages, tips over 64 MiB) pin nothing: the source is pinned by its next signed tip`,
     });
   }
   const disputes = await readKeyDisputes(inboxDir, handle);
