@@ -1,9 +1,9 @@
 /**
  * @module cli/key-pins — the source keys the offline machine trusts to answer: one pin per handle,
- * `<inbox>/keys/<handle>.json`, made by `sealdrop decrypt` when a tip's envelope names the same key
- * as the bundle carries for its source (PROTOCOL.md, "Envelope"), read by `sealdrop reply`, which
- * encrypts to no other key. A server that swaps a source's key in a bundle is then caught, not
- * answered.
+ * `<inbox>/keys/<handle>.json`, made by `sealdrop decrypt` when a tip is signed by the key the
+ * bundle carries for its source and names it (PROTOCOL.md, "Signed tips"; cli/tip-attribution.ts),
+ * read by `sealdrop reply`, which encrypts to no other key. A server that swaps a source's key in a
+ * bundle is then caught, not answered.
  *
  * API: `readKeyPin(inbox, handle)` → the pin or undefined; `pinSourceKey(inbox, handle, key)` →
  * 'pinned' | 'already' (throws KeyPinConflictError when the handle is pinned to another key);
@@ -13,7 +13,7 @@
  * File: `{"version":1,"handle":"<handle>","fingerprint":"<lower-case hex>","publicKey":"<armored>"}`.
  */
 
-import { link, mkdir, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { checkSourcePublicKey } from '../protocol/index.ts';
@@ -40,19 +40,23 @@ export interface KeyPin {
 export class KeyPinConflictError extends CliError {
   constructor(readonly handle: string, readonly pinned: string, readonly offered: string, readonly path: string) {
     super(`${handle} is pinned to the key ${formatFingerprint(pinned)}, not to ${formatFingerprint(offered)}`, {
-      hint: `a source's key never changes: the server may have put another source's tip under ${handle}; the pin ${path} stays as it is`,
+      hint: `two keys under one handle: the handle is the server's word, and the key pinned first is not the genuine one for that; the pin ${path} stays as it is`,
     });
     this.name = 'KeyPinConflictError';
   }
 }
 
-function pinPath(inboxDir: string, handle: string): string {
+function checkHandle(handle: string): string {
   if (!isValidHandle(handle)) {
     throw new CliError(`${JSON.stringify(handle)} is not a source handle`, {
       hint: 'handles are lower-case words joined by "-", as in the decrypt summary (e.g. quiet-otter)',
     });
   }
-  return join(inboxDir, KEY_PINS_DIR, `${handle}.json`);
+  return handle;
+}
+
+function pinPath(inboxDir: string, handle: string): string {
+  return join(inboxDir, KEY_PINS_DIR, `${checkHandle(handle)}.json`);
 }
 
 /** The pin of `handle`, checked (shape, and that the stored key has the stored fingerprint), or undefined if there is none. */
@@ -128,4 +132,136 @@ export async function pinSourceKey(inboxDir: string, handle: string, key: Pick<S
 function settle(existing: KeyPin, handle: string, fingerprint: string): 'already' {
   if (existing.fingerprint !== fingerprint) throw new KeyPinConflictError(handle, existing.fingerprint, fingerprint, existing.path);
   return 'already';
+}
+
+// ---------------------------------------------------------------------------------------------
+// One key, one handle; and the handles under which two keys signed (issue 10).
+//
+// `<inbox>/keys/by-key/<fingerprint>.json` — {"version":1,"fingerprint","handle","tip"}: the
+// handle a key is pinned under and the tip that pinned it, created exclusively (O_EXCL), so two
+// runs cannot pin one key under two handles.
+// `<inbox>/keys/disputes/<handle>/<fingerprint>.json` — {"version":1,"handle","fingerprint",
+// "publicKey","tip"}: a tip under `handle` signed (and verified) by a key other than its pin.
+
+const BY_KEY_DIR = 'by-key';
+const DISPUTES_DIR = 'disputes';
+
+function checkFingerprint(fingerprint: string): string {
+  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(fingerprint)) throw new TypeError(`expected a lower-case hex fingerprint, got ${JSON.stringify(fingerprint)}`);
+  return fingerprint;
+}
+
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw fileError(error, dir, 'key pin folder');
+  }
+}
+
+async function readJson(path: string, what: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
+    throw fileError(error, path, what);
+  }
+  try {
+    const j = JSON.parse(text) as unknown;
+    if (typeof j === 'object' && j !== null && !Array.isArray(j) && (j as Record<string, unknown>).version === 1) return j as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new CliError(`the ${what} ${path} is damaged`, { hint: 'it is written only by "sealdrop decrypt"; restore it from the inbox backup' });
+}
+
+/** A key already pinned under another handle: one source, one key, one handle. */
+export class KeyHandleConflictError extends CliError {
+  constructor(readonly fingerprint: string, readonly handle: string, readonly pinnedHandle: string, readonly pinnedTip: string | undefined) {
+    super(`the key ${formatFingerprint(fingerprint)} signs tips under two handles: ${pinnedHandle} (pinned) and ${handle}`, {
+      hint: `one source has one key and one handle: the server filed a tip of ${pinnedHandle} under ${handle} (or replayed it); count them as one source. Nothing was pinned for ${handle}`,
+    });
+    this.name = 'KeyHandleConflictError';
+  }
+}
+
+/** The handle `fingerprint` is pinned under, and the tip that pinned it, if any. */
+export async function readKeyIndex(inboxDir: string, fingerprint: string): Promise<{ handle: string; tip?: string } | undefined> {
+  const j = await readJson(join(inboxDir, KEY_PINS_DIR, BY_KEY_DIR, `${checkFingerprint(fingerprint)}.json`), 'key index');
+  if (!j) return undefined;
+  if (j.fingerprint !== fingerprint || typeof j.handle !== 'string' || !isValidHandle(j.handle)) {
+    throw new CliError(`the key index for ${formatFingerprint(fingerprint)} is damaged`, { hint: 'restore it from the inbox backup' });
+  }
+  return { handle: j.handle, ...(typeof j.tip === 'string' ? { tip: j.tip } : {}) };
+}
+
+/**
+ * Claims `fingerprint` for `handle` (the tip `tip` pins it): created exclusively, or already
+ * this handle's. Throws KeyHandleConflictError when the key is another handle's, by its index or
+ * by a pin made before indexes existed.
+ */
+export async function claimKeyForHandle(inboxDir: string, fingerprint: string, handle: string, tip: string): Promise<void> {
+  const dir = join(inboxDir, KEY_PINS_DIR, BY_KEY_DIR);
+  await makeDir(dir);
+  const existing = await readKeyIndex(inboxDir, fingerprint);
+  if (existing) {
+    if (existing.handle !== handle) throw new KeyHandleConflictError(fingerprint, handle, existing.handle, existing.tip);
+    return;
+  }
+  // pins made before the index: one file per handle, a short list
+  for (const name of await readdir(join(inboxDir, KEY_PINS_DIR))) {
+    const other = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
+    if (!isValidHandle(other) || other === handle) continue;
+    const pin = await readKeyPin(inboxDir, other);
+    if (pin?.fingerprint === fingerprint) throw new KeyHandleConflictError(fingerprint, handle, other, undefined);
+  }
+  const path = join(dir, `${fingerprint}.json`);
+  try {
+    await writeNewFile(path, JSON.stringify({ version: 1, fingerprint, handle, tip }) + '\n', 0o600, 'key index');
+  } catch (error) {
+    const raced = await readKeyIndex(inboxDir, fingerprint).catch(() => undefined);
+    if (!raced) throw error;
+    if (raced.handle !== handle) throw new KeyHandleConflictError(fingerprint, handle, raced.handle, raced.tip);
+  }
+}
+
+export interface KeyDispute {
+  handle: string;
+  fingerprint: string;
+  publicKey: string;
+  tip: string;
+}
+
+/** Records that `tip`, under `handle`, is signed by `fingerprint`, not by the handle's pin. */
+export async function recordKeyDispute(inboxDir: string, dispute: KeyDispute): Promise<void> {
+  const dir = join(inboxDir, KEY_PINS_DIR, DISPUTES_DIR, checkHandle(dispute.handle));
+  await makeDir(dir);
+  const path = join(dir, `${checkFingerprint(dispute.fingerprint)}.json`);
+  try {
+    await writeNewFile(path, JSON.stringify({ version: 1, ...dispute }) + '\n', 0o600, 'key dispute');
+  } catch (error) {
+    if (!(await readJson(path, 'key dispute'))) throw error; // there already: the first tip of that key is named
+  }
+}
+
+/** The keys other than its pin that signed tips under `handle`. */
+export async function readKeyDisputes(inboxDir: string, handle: string): Promise<KeyDispute[]> {
+  const dir = join(inboxDir, KEY_PINS_DIR, DISPUTES_DIR, checkHandle(handle));
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return [];
+    throw fileError(error, dir, 'key dispute folder');
+  }
+  const out: KeyDispute[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const j = await readJson(join(dir, name), 'key dispute');
+    if (!j || j.handle !== handle || typeof j.fingerprint !== 'string' || typeof j.publicKey !== 'string' || typeof j.tip !== 'string') {
+      throw new CliError(`the key dispute ${join(dir, name)} is damaged`, { hint: 'restore it from the inbox backup' });
+    }
+    out.push({ handle, fingerprint: j.fingerprint, publicKey: j.publicKey, tip: j.tip });
+  }
+  return out;
 }

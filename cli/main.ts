@@ -14,7 +14,7 @@ export const USAGE = `Usage:
     sealdrop spam [--server URL] [--socks5 HOST:PORT] [--undo] HANDLE ...
     sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] [--inbox DIR] [-o OUT_DIR] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp
     sealdrop read [-i KEY.sec.asc] [--inbox DIR] [--outbox DIR] [--port PORT]
-    sealdrop reply -i KEY.sec.asc --to HANDLE [--bundle BUNDLE_DIR] [--inbox DIR] [--outbox DIR] FILE|-
+    sealdrop reply -i KEY.sec.asc (--tip TIP_DIR | --to HANDLE [--bundle BUNDLE_DIR]) [--inbox DIR] [--outbox DIR] FILE|-
     sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
     sealdrop check-site -m MANIFEST [--socks5 HOST:PORT] URL
 
@@ -37,7 +37,8 @@ Commands:
                source across bundles, in arrival order; a submission already there is
                skipped; risky files (programs, macros, PDF scripts, archives, SVG) are
                marked. With -o, plain folders in OUT_DIR instead. Pins each source's key
-               in the inbox when its tip names the bundle's key. Nothing is kept from a
+               in the inbox when its tip is signed by the bundle's key for its handle;
+               the KEY column shows which key signed each tip. Nothing is kept from a
                submission that fails its check.
     read       Offline. Show the inbox in this machine's browser: prints an address
                on 127.0.0.1 that works only while read runs (Ctrl-C ends it). Sources,
@@ -47,7 +48,8 @@ Commands:
                newsroom key, pad it, and encrypt it to the source HANDLE and to the
                newsroom key, into the outbox (REPLY.pgp and its signature REPLY.pgp.sig),
                and keep it in the source's conversation in the inbox.
-               Only to the key pinned for HANDLE; a --bundle given must agree with it.
+               --tip: to the key that signed that decrypted tip; --to: to the key pinned
+               for HANDLE (refused when two keys signed under it); --bundle must agree.
     push       Online. Upload every signed reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
     check-site Online. Fetch every file the source site at URL serves and compare it,
                with its CSP and integrity attributes, with the site manifest the

@@ -16,7 +16,8 @@ import { isValidHandle, readBundle } from './bundle.ts';
 import { CliError } from './errors.ts';
 import { fileError, writeNewFile } from './files.ts';
 import { addReply, newReplyId, today } from './inbox.ts';
-import { readKeyPin } from './key-pins.ts';
+import { readKeyDisputes, readKeyIndex, readKeyPin } from './key-pins.ts';
+import { readTipSignature } from './tip-signature.ts';
 import { readSourcePublicKey, type SourcePublicKey } from './source-key.ts';
 
 export interface WriteReplyOptions {
@@ -142,22 +143,61 @@ export async function pinnedSourceKey(handle: string, inboxDir: string, bundleDi
       if (pin && offered.fingerprint !== pin.fingerprint) {
         throw new CliError(
           `the bundle's key for ${handle} is not the pinned one: the bundle has ${formatFingerprint(offered.fingerprint)}, the source's own tip named ${formatFingerprint(pin.fingerprint)}`,
-          { hint: 'the server may be tampered with; no reply was written. Leave out --bundle to answer the pinned key, after finding out why the server sent another' },
+          { hint: 'the server may be tampered with; no reply was written. The pin is the key of the first signed tip decrypted under this handle, which proves only that its writer holds it; to answer the writer of one tip, use --tip TIP_DIR' },
         );
       }
     }
   }
   if (!pin) {
-    throw new CliError(`no pinned key for ${handle} in ${inboxDir}: sealdrop answers only a key the source's own tip names`, {
-      hint: `decrypt a tip of ${handle} first ("sealdrop decrypt -i KEY BUNDLE_DIR", same --inbox); a source whose tips all came from an older page is pinned by its next tip`,
+    throw new CliError(`no pinned key for ${handle} in ${inboxDir}: sealdrop answers only a key that signed a tip`, {
+      hint: `decrypt a tip of ${handle} first ("sealdrop decrypt -i KEY BUNDLE_DIR", same --inbox); unsigned tips (older pages, tips over 64 MiB) pin nothing: the source is pinned by its next signed tip`,
     });
   }
+  const disputes = await readKeyDisputes(inboxDir, handle);
+  if (disputes.length > 0) {
+    const first = await readKeyIndex(inboxDir, pin.fingerprint).catch(() => undefined);
+    const tips = [
+      `${formatFingerprint(pin.fingerprint)} signed ${first?.tip ?? 'the tip that pinned it'}: sealdrop reply --tip ${first?.tip ?? 'TIP_DIR'}`,
+      ...disputes.map((d) => `${formatFingerprint(d.fingerprint)} signed ${d.tip}: sealdrop reply --tip ${d.tip}`),
+    ];
+    throw new CliError(`${handle} is disputed: ${disputes.length + 1} keys signed tips under it, so the handle does not say whom to answer; no reply was written`, {
+      hint: `the handle is the server's word, a signature is the writer's; neither key is more genuine for being decrypted first. Answer a tip by the key that signed it — ${tips.join('; ')}`,
+    });
+  }
+  return usablePinnedKey(handle, pin.publicKey, pin.path);
+}
+
+async function usablePinnedKey(handle: string, armored: string, path: string): Promise<SourcePublicKey> {
   try {
-    return { handle, armored: pin.publicKey, ...(await checkSourcePublicKey(pin.publicKey)) };
+    return { handle, armored, ...(await checkSourcePublicKey(armored)) };
   } catch (error) {
-    throw new CliError(`refusing the pinned key of ${handle} (${pin.path}): ${error instanceof Error ? error.message : String(error)}`, {
+    throw new CliError(`refusing the pinned key of ${handle} (${path}): ${error instanceof Error ? error.message : String(error)}`, {
       hint: 'the key may have expired; the source\'s page makes keys that do not, so the pin file may have been changed',
       cause: error,
     });
   }
+}
+
+/**
+ * The key that signed the tip in `tipDir` (its signature.json, written by "sealdrop decrypt"),
+ * provided decrypt took it: the handle's pin, or a key recorded as disputing the handle. A tip
+ * unsigned, badly signed or quarantined has no key to answer.
+ */
+export async function signerOfTip(tipDir: string, inboxDir: string): Promise<SourcePublicKey> {
+  const signature = await readTipSignature(tipDir);
+  if (signature.status !== 'signed' || signature.handle === undefined) {
+    throw new CliError(`${tipDir} is not a tip signed by its source's key (${signature.status === 'unchecked' ? 'no signature record: not a folder "sealdrop decrypt" wrote, or decrypted before signatures were checked' : signature.status})`, {
+      hint: signature.status === 'unsigned'
+        ? 'an unsigned tip proves no key; answer its handle with --to HANDLE only if that handle is pinned by a signed tip'
+        : 'give a tip folder "sealdrop decrypt" wrote: INBOX/sources/HANDLE/tips/ID (or OUT_DIR/HANDLE/DAY_ID with -o)',
+    });
+  }
+  const { handle, fingerprint } = signature;
+  const pin = await readKeyPin(inboxDir, handle);
+  if (pin?.fingerprint === fingerprint) return usablePinnedKey(handle, pin.publicKey, pin.path);
+  const dispute = (await readKeyDisputes(inboxDir, handle)).find((d) => d.fingerprint === fingerprint);
+  if (dispute) return usablePinnedKey(handle, dispute.publicKey, dispute.tip);
+  throw new CliError(`the key ${formatFingerprint(fingerprint)} that signed ${tipDir} is neither pinned nor disputed under ${handle} in ${inboxDir}`, {
+    hint: 'decrypt said why when it decrypted that tip (a key under two handles, or a tip in quarantine); use the same --inbox as decrypt',
+  });
 }

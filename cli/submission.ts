@@ -14,6 +14,8 @@ import type { BundleSubmission } from './bundle.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
 import type { Identity } from './identities.ts';
 import { pathExists } from './files.ts';
+import type { SourcePublicKey } from './source-key.ts';
+import { checkTipSignature, writeTipSignature, type TipSignature, type VerificationResult } from './tip-signature.ts';
 
 export const STAGING_PREFIX = '.staging-';
 const READ_CHUNK = 1024 * 1024;
@@ -23,7 +25,7 @@ const DEMO_FINGERPRINT = 'd59550c5a4895ea55787f850ca968b8ec7fc9799';
 const DEMO_ENCRYPTION_KEY_ID = '05c27a8801181997';
 
 export type SubmissionOutcome =
-  | { status: 'ok'; submission: BundleSubmission; path: string; messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string }
+  | { status: 'ok'; submission: BundleSubmission; path: string; messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string; signature: TipSignature }
   | { status: 'skipped'; submission: BundleSubmission; path: string }
   | { status: 'failed'; submission: BundleSubmission; reason: string; error: string; hint: string };
 
@@ -57,6 +59,8 @@ export interface DecryptSubmissionOptions {
   onCiphertextBytes?: (n: number) => void;
   /** Output folders given out in this run (folder → submission id), shared across calls. */
   claimed?: Map<string, string>;
+  /** The bundle's source keys, to check the tip's signature against (cli/tip-signature.ts). */
+  sourceKeys?: SourcePublicKey[];
   /**
    * The folder to decrypt into, instead of OUT_DIR/<handle>/<day>_<id8> (the inbox gives
    * <inbox>/sources/<handle>/tips/<id>); its staging folder is still made in `outDir`.
@@ -127,9 +131,9 @@ export async function decryptSubmission(options: DecryptSubmissionOptions): Prom
 }
 
 async function decryptInto(
-  { submission, bundleDir, identities, onCiphertextBytes }: DecryptSubmissionOptions,
+  { submission, bundleDir, identities, onCiphertextBytes, sourceKeys = [] }: DecryptSubmissionOptions,
   staging: string,
-): Promise<{ messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string }> {
+): Promise<{ messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string; signature: TipSignature }> {
   const file = join(bundleDir, submission.path);
   let size: number;
   try {
@@ -183,14 +187,19 @@ async function decryptInto(
 
     const cap = plaintextCap(size);
     let plaintext: ReadableStream<Uint8Array>;
+    let signatures: VerificationResult[];
     try {
       const decrypted = await openpgp.decrypt({
         message,
         decryptionKeys: keys.map((k) => k.key),
+        verificationKeys: sourceKeys.map((k) => k.key),
         format: 'binary',
         config: { allowUnauthenticatedStream: true, maxDecompressedMessageSize: cap },
       });
       plaintext = decrypted.data as ReadableStream<Uint8Array>;
+      signatures = decrypted.signatures;
+      // settled only at the end of the stream; never left to reject unheard
+      for (const s of signatures) s.verified.catch(() => undefined);
     } catch (error) {
       throw classifyOpenPgpError(error, 'session');
     }
@@ -244,7 +253,11 @@ async function decryptInto(
       if (error instanceof EnvelopeError) throw envelopeFailure(error);
       throw error;
     }
+    // the stream is read to its end: the signature (if any) is settled
+    const signature = await checkTipSignature(signatures, sourceKeys);
+    await writeTipSignature(staging, submission.handle, signature);
     return {
+      signature,
       messageBytes: result.messageBytes,
       files: result.savedNames.length,
       savedNames: result.savedNames,

@@ -2,7 +2,7 @@
  * @module protocol/source-keys — the source's reply key pair and the one way every part encrypts,
  * so the browser, the CLI and the tests produce the same packets.
  */
-import { createMessage, encrypt, enums, generateKey, type Key, type PrivateKey, type RawNotation } from 'openpgp';
+import { config as defaults, createMessage, encrypt, encryptKey, enums, generateKey, type Key, type PrivateKey, type RawNotation } from 'openpgp';
 import { SOURCE_KEY_DATE, SOURCE_KEY_USER_ID } from './limits.ts';
 
 export type SourceKeys = { publicKey: string; lockedPrivateKey: string };
@@ -12,20 +12,53 @@ export type SourceKeys = { publicKey: string; lockedPrivateKey: string };
  * curve25519 key when the newsroom key is v6. Fixed date and user id: no time, no identity.
  */
 export async function generateSourceKeys(keyPassphrase: string, newsroomKey: Key): Promise<SourceKeys> {
+  const { publicKey, lockedPrivateKey } = await generateSourceKeyPair(keyPassphrase, newsroomKey);
+  return { publicKey, lockedPrivateKey };
+}
+
+/**
+ * `generateSourceKeys`, and the same key unlocked (`signingKey`), so the page that made it signs
+ * its first tip without unlocking it again (PROTOCOL.md, "Signed tips"). The key is made unlocked
+ * and then locked, as OpenPGP.js's generateKey does with a passphrase.
+ */
+export async function generateSourceKeyPair(keyPassphrase: string, newsroomKey: Key): Promise<SourceKeys & { signingKey: PrivateKey }> {
   if (typeof keyPassphrase !== 'string' || keyPassphrase.length < 32) {
     throw new TypeError(`expected a key passphrase of at least 32 characters, got ${typeof keyPassphrase === 'string' ? keyPassphrase.length : typeof keyPassphrase}`);
   }
   const v6 = newsroomKey.keyPacket.version === 6;
-  const { publicKey, privateKey } = await generateKey({
+  // aeadProtect here only advertises SEIPDv2 support in a v6 key's features.
+  const config = { v6Keys: v6, aeadProtect: v6 };
+  const { privateKey, publicKey } = await generateKey({
     ...(v6 ? { type: 'curve25519' as const } : { type: 'ecc' as const, curve: 'curve25519Legacy' as const }),
     userIDs: [{ ...SOURCE_KEY_USER_ID }],
     date: SOURCE_KEY_DATE,
-    passphrase: keyPassphrase,
-    format: 'armored',
-    // aeadProtect here only advertises SEIPDv2 support in a v6 key's features.
-    config: { v6Keys: v6, aeadProtect: v6 },
+    format: 'object',
+    config,
   });
-  return { publicKey, lockedPrivateKey: privateKey };
+  const locked = await encryptKey({ privateKey, passphrase: keyPassphrase, config });
+  return { publicKey: publicKey.armor(), lockedPrivateKey: locked.armor(), signingKey: privateKey };
+}
+
+/**
+ * A tip: `envelope` encrypted to `publicKeys` as `encryptToKeys` does, signed inside by the
+ * source key it names (`sourceKey`, unlocked) when there is one (PROTOCOL.md, "Signed tips"). The
+ * signature is dated SOURCE_KEY_DATE, the key's own fixed date, not now: it tells the newsroom
+ * nothing of when the tip was written. Nothing of it is outside the encryption.
+ */
+export async function encryptTip(envelope: Uint8Array, publicKeys: Key[], sourceKey?: PrivateKey): Promise<Uint8Array> {
+  if (!sourceKey) return encryptToKeys(envelope, publicKeys);
+  if (!(envelope instanceof Uint8Array)) throw new TypeError(`expected Uint8Array, got ${typeof envelope}`);
+  if (publicKeys.length === 0) throw new TypeError('expected at least one recipient key, got none');
+  const { sessionKey, config } = recipientPackets(publicKeys);
+  const literal = await createMessage({ binary: envelope, format: 'binary', date: new Date(0) });
+  // Message.sign, not encrypt's signingKeys: encrypt's one `date` would also date the newsroom
+  // key's check (a key made after SOURCE_KEY_DATE would not be valid then). Message.sign takes
+  // the whole configuration, not a part of it.
+  // (Its .d.ts lacks the recipientKeys argument the code takes second.)
+  const sign = literal.sign as unknown as (this: typeof literal, ...args: unknown[]) => Promise<typeof literal>;
+  const signed = await sign.call(literal, [sourceKey], [], undefined, [], SOURCE_KEY_DATE, [], [], [], { ...defaults, ...config });
+  const out = await encrypt({ message: signed, encryptionKeys: publicKeys, sessionKey, format: 'binary', config });
+  return out as Uint8Array;
 }
 
 /**

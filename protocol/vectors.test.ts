@@ -4,11 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { decryptKey, PublicKeyPacket, readPrivateKey, SignaturePacket } from 'openpgp';
+import { decrypt, decryptKey, PublicKeyPacket, readKey, readMessage, readPrivateKey, SignaturePacket } from 'openpgp';
 import { describe, expect, it, vi } from 'vitest';
 import {
   buildEnvelope, checkCodename, checkReplySignature, openReply, checkPowSolution, checkSourceKeys, checkSourcePublicKey, deriveSourceSecrets, hashLookupId, inspectMessage,
-  inspectMessageStream, paddedLength, padmeLength, parseEnvelope, parsePowToken, powSizeBits, SCRYPT_PARAMS, CODENAME_WORDS, curatedListText,
+  inspectMessageStream, paddedLength, SOURCE_KEY_DATE, padmeLength, parseEnvelope, parsePowToken, powSizeBits, SCRYPT_PARAMS, CODENAME_WORDS, curatedListText,
   type CuratedLanguage,
 } from './index.ts';
 import { formatSiteManifest, parseSiteManifest } from './site-manifest.ts';
@@ -131,6 +131,31 @@ async function run({ headers: h, data, text }: Vector): Promise<string> {
       } catch (e) {
         return failure('openpgp', e);
       }
+    case 'tip': {
+      // the offline machine's check (cli/tip-signature.ts, cli/tip-attribution.ts): signed by the
+      // source key's primary, the envelope naming that key; unsigned tips still decrypt
+      const source = await readKey({ binaryKey: Buffer.from(h['source-key']!, 'base64') });
+      const { data: plain, signatures } = await decrypt({
+        message: await readMessage({ binaryMessage: data }), decryptionKeys: await demoNewsroom, verificationKeys: source, format: 'binary',
+      });
+      const env = await parseEnvelope(plain as Uint8Array);
+      if (signatures.length === 0) {
+        expect(h.signer).toBe('none');
+        return 'success';
+      }
+      expect(signatures).toHaveLength(1);
+      if (signatures[0]!.keyID.toHex() !== source.getKeyID().toHex()) return 'tip failure: wrong_signer';
+      try {
+        await signatures[0]!.verified;
+      } catch {
+        return 'tip failure: bad_signature';
+      }
+      // dated the key's own fixed date: the signature tells nothing of when the tip was written
+      expect((await signatures[0]!.signature).packets[0]!.created).toEqual(SOURCE_KEY_DATE);
+      if (env.manifest.sourceKeyFingerprint !== source.getFingerprint()) return 'tip failure: names_other_key';
+      expect(h.signer).toBe(source.getFingerprint());
+      return 'success';
+    }
     case 'reply': {
       const newsroom = await demoNewsroom;
       // The newsroom opens its own copy: the binding must name the source (`to`), not the newsroom.

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEnvelope, encryptToKeys } from '../protocol/index.ts';
+import { buildEnvelope, encryptTip, encryptToKeys, generateSourceKeyPair } from '../protocol/index.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const hasGpg = spawnSync('gpg', ['--version']).status === 0;
@@ -133,7 +133,9 @@ describe.skipIf(!hasGpg)('the README\'s gpg and tar commands (Debian 12: GnuPG 2
     });
     expect(envelope.length).toBeGreaterThan(5 * 1024 * 1024);
     expect(envelope.length - sixMB.length).toBeGreaterThan(100 * 1024);
-    const { dir } = folderWith('padded', await encryptToKeys(envelope, [key]));
+    // signed by the source's key, as the page signs every whole tip (gpg has no source key here)
+    const source = await generateSourceKeyPair('s'.repeat(64), key);
+    const { dir } = folderWith('padded', await encryptTip(envelope, [key], source.signingKey));
     const r = shell(commands, dir, home);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n').at(-1)).toBe(FINAL_LINE);

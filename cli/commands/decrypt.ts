@@ -3,27 +3,24 @@
  * decrypt a pulled bundle offline into the inbox (cli/inbox.ts), one submission at a time,
  * streaming, keeping nothing from a submission whose integrity check fails. With `-o OUT_DIR`
  * instead: plain folders OUT_DIR/<handle>/<day>_<id8>/, outside the inbox's conversations. Then
- * pin each source's key in the inbox (cli/key-pins.ts) when its tip's envelope names the key the
- * bundle carries, and say so loudly when it names another.
+ * attribute each tip (cli/tip-attribution.ts): pin its source's key in the inbox only when the tip
+ * is signed by the bundle's key for its handle, and say so loudly when it is not.
  */
 
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseCommandArgs, stringOption, stringOptions } from '../args.ts';
 import { readBundle, type Bundle } from '../bundle.ts';
-import { parseManifest } from '../../protocol/envelope.ts';
-import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { CliError, printable, usageError } from '../errors.ts';
 import { fileError, pathExists, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
 import { addTip, ensureInbox, hasTip, tipDir, writePendingIndexes, type SourceIndex } from '../inbox.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
-import { KeyPinConflictError, pinSourceKey, readKeyPin } from '../key-pins.ts';
-import { readSourcePublicKey, type SourcePublicKey } from '../source-key.ts';
 import { ProgressBar } from '../progress.ts';
 import { decryptSubmission, STAGING_PREFIX, type SubmissionOutcome } from '../submission.ts';
 import { formatTable } from '../table.ts';
+import { attributeTips, bundleSourceKeys, usableKeys } from '../tip-attribution.ts';
 
 export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
@@ -56,6 +53,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   if (inbox) await ensureInbox(inbox);
   await removeStaleStaging(outDir, io);
 
+  const sourceKeys = await bundleSourceKeys(bundle);
   const progress = new ProgressBar(io.stderr, bundle.submissions.reduce((n, s) => n + s.size, 0));
   const outcomes: SubmissionOutcome[] = [];
   const claimed = new Map<string, string>();
@@ -76,6 +74,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
         outDir,
         identities,
         claimed,
+        sourceKeys: usableKeys(sourceKeys),
         onCiphertextBytes: (n) => progress.advance(n),
         ...(inbox ? { target: tipDir(inbox, submission.handle, submission.id), numberFiles: true } : {}),
       });
@@ -96,12 +95,13 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     progress.clear();
     if (inbox) await writePendingIndexes(inbox, pending);
   }
-  const keyProblems = await pinSourceKeys(bundle, outcomes, () => inbox ?? resolveInboxDir(stringOption(parsed, 'inbox'), io), io);
+  const { problems: keyProblems, keyCells } = await attributeTips(sourceKeys, outcomes, () => inbox ?? resolveInboxDir(stringOption(parsed, 'inbox'), io), io);
 
   io.stdout.write(formatTable(
-    ['HANDLE', 'DAY', 'ID', 'MESSAGE', 'FILES', 'STATUS'],
+    ['HANDLE', 'KEY', 'DAY', 'ID', 'MESSAGE', 'FILES', 'STATUS'],
     outcomes.map((o) => [
       o.submission.handle,
+      keyCells.get(o) ?? '-',
       o.submission.day,
       o.submission.id.slice(0, 8),
       o.status === 'ok' ? `${o.messageBytes} B` : '-',
@@ -117,8 +117,8 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     });
   }
   if (keyProblems > 0) {
-    throw new CliError(`${keyProblems} submission${keyProblems === 1 ? ' names' : 's name'} a source key other than the one the bundle or the pin holds`, {
-      hint: 'the submissions were decrypted and kept; see the errors above, and do not reply with this bundle',
+    throw new CliError(`${keyProblems} submission${keyProblems === 1 ? ' is' : 's are'} not shown to be from the source ${keyProblems === 1 ? 'it is' : 'they are'} filed under`, {
+      hint: 'they were decrypted and kept (marked in their folders); see the errors above: the KEY column says which key signed each tip, "!" where it is disputed',
     });
   }
   const done = outcomes.filter((o) => o.status === 'ok').length;
@@ -167,93 +167,5 @@ async function removeStaleStaging(outDir: string, io: CliIo): Promise<void> {
       await rm(join(outDir, entry.name), { recursive: true, force: true });
       io.stderr.write(`sealdrop: removed ${printable(entry.name)}, left unchecked by an interrupted run\n`);
     }
-  }
-}
-
-/**
- * Pins handle → key for each submission whose envelope names its source's key (PROTOCOL.md,
- * "Envelope"): only when the bundle carries that very key. A bundle key the envelope does not
- * name, or a pin of another key, is reported as an error and pins nothing; the count of those is
- * returned. Tips from older pages name no key: their source stays unpinned, and that is said.
- * A repeated decrypt (submissions already there) reads their manifest.json again: the same pins,
- * the same errors.
- */
-async function pinSourceKeys(bundle: Bundle, outcomes: SubmissionOutcome[], inbox: () => string, io: CliIo): Promise<number> {
-  const bundleKeys = new Map<string, Promise<SourcePublicKey | CliError>>();
-  const bundleKey = (handle: string) => {
-    let key = bundleKeys.get(handle);
-    if (!key) {
-      key = readSourcePublicKey(bundle, handle).catch((error: unknown) => {
-        if (error instanceof CliError) return error;
-        throw error;
-      });
-      bundleKeys.set(handle, key);
-    }
-    return key;
-  };
-  const warn = (line: string) => io.stderr.write(`sealdrop: warning: ${printable(line)}
-`);
-  const error = (line: string, hint: string) => io.stderr.write(`sealdrop: error: ${printable(line)}
-sealdrop: hint: ${printable(hint)}
-`);
-  let problems = 0;
-  const unnamed = new Set<string>();
-  const refused = new Set<string>();
-  for (const o of outcomes) {
-    if (o.status === 'failed') continue;
-    const { handle } = o.submission;
-    const named = o.status === 'ok' ? o.sourceKeyFingerprint : await fingerprintOfDecrypted(o.path);
-    if (named === undefined) {
-      unnamed.add(handle);
-      continue;
-    }
-    const key = await bundleKey(handle);
-    const id8 = o.submission.id.slice(0, 8);
-    if (key instanceof CliError) {
-      warn(`${handle}: submission ${id8} names the source key ${formatFingerprint(named)}, but the bundle holds no usable key for ${handle} (${key.message}): not pinned`);
-      continue;
-    }
-    if (key.fingerprint !== named) {
-      problems++;
-      refused.add(handle);
-      error(
-        `${handle}: the server sent a key that is not the one the source's own tip names — the server may be tampered with; do not reply with this bundle`,
-        `submission ${id8} names ${formatFingerprint(named)}; the bundle's key for ${handle} is ${formatFingerprint(key.fingerprint)}; nothing was pinned`,
-      );
-      continue;
-    }
-    try {
-      if ((await pinSourceKey(inbox(), handle, key)) === 'pinned') {
-        io.stderr.write(`sealdrop: pinned the key of ${printable(handle)}: ${formatFingerprint(named)}
-`);
-      }
-    } catch (e) {
-      if (!(e instanceof KeyPinConflictError)) throw e;
-      problems++;
-      refused.add(handle);
-      error(`${handle}: submission ${id8} names the key ${formatFingerprint(named)}, but ${handle} is pinned to ${formatFingerprint(e.pinned)}`, e.hint!);
-    }
-  }
-  for (const handle of unnamed) {
-    if (refused.has(handle)) continue;
-    let pinned = false;
-    try {
-      pinned = (await readKeyPin(inbox(), handle)) !== undefined;
-    } catch {
-      // no inbox folder to look in (HOME unset): the warning below holds either way
-    }
-    if (!pinned) {
-      warn(`${handle}: its tip comes from an older page that does not name the source's key: the key is unpinned, and "sealdrop reply" answers ${handle} only once a tip that names it is decrypted`);
-    }
-  }
-  return problems;
-}
-
-/** The fingerprint a submission decrypted in an earlier run names, from its manifest.json. */
-async function fingerprintOfDecrypted(path: string): Promise<string | undefined> {
-  try {
-    return parseManifest(await readFile(join(path, 'manifest.json'))).sourceKeyFingerprint;
-  } catch {
-    return undefined;
   }
 }

@@ -1,12 +1,14 @@
 /**
- * @module cli/commands/reply — `sealdrop reply -i KEY --to HANDLE [--bundle DIR] [--inbox DIR] [--outbox DIR] FILE|-`:
+ * @module cli/commands/reply — `sealdrop reply -i KEY (--to HANDLE [--bundle DIR] | --tip TIP_DIR) [--inbox DIR] [--outbox DIR] FILE|-`:
  * sign a reply with the newsroom key, pad it, encrypt it to the source and to the newsroom, and sign
  * the ciphertext (the detached signature the editor API checks), into the outbox, offline, and keep
  * it in the source's conversation in the inbox (cli/outbox.ts).
  *
- * The source key is the one pinned for HANDLE in the inbox (cli/key-pins.ts), which `sealdrop
- * decrypt` pins only when the source's own tip names it: never a key the server alone vouches
- * for. A bundle given with --bundle must agree with the pin; without a pin there is no reply.
+ * The reply goes to a key that signed a tip (PROTOCOL.md, "Signed tips"), never to a key the
+ * server alone vouches for. `--tip TIP_DIR` (a folder "sealdrop decrypt" wrote) answers the key
+ * that signed that tip; `--to HANDLE` answers the handle's pin (cli/key-pins.ts), and refuses a
+ * handle under which two keys signed tips, since the handle is only the server's word. A bundle
+ * given with --bundle must agree with the pin; without a pin there is no reply.
  */
 
 import { open } from 'node:fs/promises';
@@ -18,7 +20,7 @@ import { fileError, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
-import { checkReplyText, pinnedSourceKey, writeReply } from '../outbox.ts';
+import { checkReplyText, pinnedSourceKey, signerOfTip, writeReply } from '../outbox.ts';
 
 export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
@@ -28,6 +30,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       identity: { type: 'string', short: 'i', multiple: true },
       bundle: { type: 'string' },
       to: { type: 'string' },
+      tip: { type: 'string' },
       outbox: { type: 'string' },
       inbox: { type: 'string' },
     },
@@ -37,13 +40,22 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   if (identities.length !== 1) {
     throw usageError('reply: give exactly one -i KEY.sec.asc, the current newsroom key', 'the reply is signed with this key, and encrypted to it so the newsroom can read it later');
   }
-  const handle = requireOption('reply', parsed, 'to', 'name the source to answer: --to HANDLE (see the decrypt summary)');
+  const tipOption = stringOption(parsed, 'tip');
   const bundleOption = stringOption(parsed, 'bundle');
+  if (tipOption !== undefined && (stringOption(parsed, 'to') !== undefined || bundleOption !== undefined)) {
+    throw usageError('reply: --tip names whom to answer by itself; leave out --to and --bundle', 'sealdrop reply -i KEY --tip INBOX/sources/HANDLE/tips/ID FILE');
+  }
+  const to = tipOption === undefined
+    ? requireOption('reply', parsed, 'to', 'name whom to answer: --tip TIP_DIR (a folder "sealdrop decrypt" wrote), or --to HANDLE (see the decrypt summary)')
+    : undefined;
   const outbox = resolvePath(io.cwd, stringOption(parsed, 'outbox') ?? 'outbox');
   const inbox = resolveInboxDir(stringOption(parsed, 'inbox'), io);
   const input = parsed.positionals[0]!;
 
-  const source = await pinnedSourceKey(handle, inbox, bundleOption === undefined ? undefined : resolvePath(io.cwd, bundleOption));
+  const source = to === undefined
+    ? await signerOfTip(resolvePath(io.cwd, tipOption!), inbox)
+    : await pinnedSourceKey(to, inbox, bundleOption === undefined ? undefined : resolvePath(io.cwd, bundleOption));
+  const { handle } = source;
   const text = await readReplyText(input, io);
   // Unlocked only once the reply is known to be sendable: the key signs it (the source's page
   // shows no reply without the newsroom's signature).

@@ -1,11 +1,11 @@
 /**
  * @module client/workers/crypto.worker — every slow or secret step, off the page's thread:
  * cleaning files (images, Office documents), building and encrypting the envelope, deriving the codename's secrets,
- * making or unlocking the reply key, and opening replies (decrypted, and checked against the newsroom key). With the JIT off these take seconds; the page stays usable.
+ * making or unlocking the reply key (which signs the tips it names), and opening replies (decrypted, and checked against the newsroom key). With the JIT off these take seconds; the page stays usable.
  *
  * The reply-key passphrase never leaves this worker: the page only ever sees the lookup id.
  */
-import { decryptKey, readKey, readPrivateKey, type Key } from 'openpgp';
+import { decryptKey, readKey, readPrivateKey, type Key, type PrivateKey } from 'openpgp';
 import { checkCodename, codenameBoxes, generateCodename } from '../../protocol/codename.ts';
 import { toHex } from '../../protocol/encoding.ts';
 import { buildEnvelope, envelopeStream, planEnvelope } from '../../protocol/envelope.ts';
@@ -13,7 +13,7 @@ import { ENVELOPE_PIECE_BYTES, encryptStreamToKeys, type EncryptedStream } from 
 import { deriveSourceSecrets } from '../../protocol/kdf.ts';
 import { chunkSha256, digestsSha256 } from '../../protocol/upload-digests.ts';
 import { openReply } from '../../protocol/replies.ts';
-import { affordableToUnlock, encryptToKeys, generateSourceKeys, unlockConfig } from '../../protocol/source-keys.ts';
+import { affordableToUnlock, encryptTip, generateSourceKeyPair, unlockConfig } from '../../protocol/source-keys.ts';
 import { detectFileKind, isCleanable, type CleanableKind } from '../strip/detect.ts';
 import type { CryptoCalls, CryptoOp, Progress, SourceKeyRef, WorkerFailure, WorkerRequest, WorkerResponse } from './messages.ts';
 import { useModules } from './verified-import.ts';
@@ -49,25 +49,29 @@ function newsroomKey(armored: string): Promise<Key> {
   return key;
 }
 
-/** The source key's fingerprint by the armored key it was read from: a locked key is unlocked once. */
-const sourceFingerprints = new Map<string, Promise<string | undefined>>();
+/**
+ * The source key a tip names and is signed by (PROTOCOL.md, "Envelope", "Signed tips"), by the
+ * armored key it was read from: the key pair this page made (held unlocked since), or the served
+ * locked key once it unlocks with the codename's passphrase (unlocked once).
+ */
+type SourceSigner = { fingerprint: string; signingKey?: PrivateKey };
+const sourceSigners = new Map<string, Promise<SourceSigner | undefined>>();
 
 /**
- * The fingerprint the envelope names (PROTOCOL.md, "Envelope"), from a key this page can vouch for:
- * the public key it made, or the served locked key once it unlocks with the codename's passphrase.
- * A served key that does not unlock (not this source's, or locked too dearly) names nothing: the
- * tip still goes, and the offline machine says its key is unpinned.
+ * The signer a tip of `source` is made with. A public key this page did not make (no secret half
+ * here) is named but cannot sign; a served key that does not unlock (not this source's, or locked
+ * too dearly) names nothing: the tip still goes, and the offline machine says it is unsigned.
  */
-function sourceKeyFingerprint(source: SourceKeyRef): Promise<string | undefined> {
+function sourceSigner(source: SourceKeyRef): Promise<SourceSigner | undefined> {
   const armored = 'publicKey' in source ? source.publicKey : source.lockedPrivateKey;
-  let fingerprint = sourceFingerprints.get(armored);
-  if (!fingerprint) {
-    fingerprint = 'publicKey' in source
-      ? readKey({ armoredKey: armored }).then((key) => key.getFingerprint())
-      : unlockSourceKey(armored).then((key) => key.getFingerprint(), () => undefined);
-    sourceFingerprints.set(armored, fingerprint);
+  let signer = sourceSigners.get(armored);
+  if (!signer) {
+    signer = 'publicKey' in source
+      ? readKey({ armoredKey: armored }).then((key) => ({ fingerprint: key.getFingerprint() }))
+      : unlockSourceKey(armored).then((key) => ({ fingerprint: key.getFingerprint(), signingKey: key }), () => undefined);
+    sourceSigners.set(armored, signer);
   }
-  return fingerprint;
+  return signer;
 }
 
 async function unlockSourceKey(lockedPrivateKey: string) {
@@ -90,7 +94,7 @@ function derive(codename: string, instanceSalt: string, progress: (p: Progress) 
     },
   });
   keyPassphrase = secrets.keyPassphrase;
-  sourceFingerprints.clear();
+  sourceSigners.clear();
   return secrets.lookupId;
 }
 
@@ -165,7 +169,9 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     const codename = generateCodename(scheme);
     const lookupId = derive(codename, instanceSalt, progress);
     progress({ stage: 'keys' });
-    const sourceKeys = await generateSourceKeys(keyPassphrase!, await newsroomKey(armored));
+    const { signingKey, ...sourceKeys } = await generateSourceKeyPair(keyPassphrase!, await newsroomKey(armored));
+    // held unlocked in this worker: the first tip is signed by it without unlocking it again
+    sourceSigners.set(sourceKeys.publicKey, Promise.resolve({ fingerprint: signingKey.getFingerprint(), signingKey }));
     return { codename, boxes: codenameBoxes(codename, scheme), lookupId, sourceKeys };
   },
 
@@ -179,9 +185,9 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     const whole = await Promise.all(
       files.map(async (f, i) => ({ name: f.name, type: f.type, stripped: cleaned[i] !== undefined, bytes: cleaned[i] ?? new Uint8Array(await f.arrayBuffer()) })),
     );
-    const fingerprint = await sourceKeyFingerprint(sourceKey);
-    const envelope = await buildEnvelope({ language, message, files: whole, ...(fingerprint ? { sourceKeyFingerprint: fingerprint } : {}) });
-    const ciphertext = await encryptToKeys(envelope, [await newsroomKey(armored)]);
+    const signer = await sourceSigner(sourceKey);
+    const envelope = await buildEnvelope({ language, message, files: whole, ...(signer ? { sourceKeyFingerprint: signer.fingerprint } : {}) });
+    const ciphertext = await encryptTip(envelope, [await newsroomKey(armored)], signer?.signingKey);
     envelope.fill(0);
     const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext as Uint8Array<ArrayBuffer>)));
     return { ciphertext, sha256, stripped: cleaned.map((c) => c !== undefined) };
@@ -192,11 +198,13 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     // upload asks for it
     const cleaned = await cleanFiles(files, progress);
     progress({ stage: 'encrypting' });
-    const fingerprint = await sourceKeyFingerprint(sourceKey);
+    // Streamed tips are not signed (PROTOCOL.md, "Signed tips"): a signature's length is not known
+    // to the byte before it is made, and the upload is opened with the exact length.
+    const signer = await sourceSigner(sourceKey);
     const plan = planEnvelope({
       language,
       message,
-      ...(fingerprint ? { sourceKeyFingerprint: fingerprint } : {}),
+      ...(signer ? { sourceKeyFingerprint: signer.fingerprint } : {}),
       files: files.map((f, i) => ({ name: f.name, type: f.type, size: cleaned[i]?.length ?? f.size, stripped: cleaned[i] !== undefined })),
     });
     const plaintext = envelopeStream(plan, (i) => cleaned[i] ? [cleaned[i]] : fileSlices(files[i]!), ENVELOPE_PIECE_BYTES);
@@ -250,8 +258,8 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
   async 'decrypt-replies'({ lockedPrivateKey, newsroomKey: armored, replies }) {
     if (!keyPassphrase) throw new Error('expected the codename to be derived before decrypting replies');
     const privateKey = await unlockSourceKey(lockedPrivateKey);
-    // unlocked: a follow-up tip names this key without unlocking it again
-    sourceFingerprints.set(lockedPrivateKey, Promise.resolve(privateKey.getFingerprint()));
+    // unlocked: a follow-up tip names this key and is signed by it without unlocking it again
+    sourceSigners.set(lockedPrivateKey, Promise.resolve({ fingerprint: privateKey.getFingerprint(), signingKey: privateKey }));
     // The key this page encrypts tips to: a reply shows only with its signature (PROTOCOL.md, "Replies").
     const newsroom = await newsroomKey(armored);
     const out: CryptoCalls['decrypt-replies']['result'] = [];

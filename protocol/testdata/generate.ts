@@ -13,6 +13,7 @@ import { BLOCK, checksum, FIELDS, roundUp, writeHeader, type Field } from '../_t
 import { writeCodenameVectors } from './codename-cases.ts';
 import { writeReplyVectors } from './reply-cases.ts';
 import { writeSiteManifestVectors } from './site-manifest-cases.ts';
+import { writeTipVectors } from './tip-cases.ts';
 import { writeUploadDigestVectors } from './upload-digest-cases.ts';
 import {
   armorPrivate, armorPublic, dsaKey, openpgpKey, packetsOf, rsaKey, TAGS, v6RsaKey, writePackets, type KeyPair, type Packet,
@@ -345,6 +346,7 @@ writeSiteManifestVectors(vector);
 writeUploadDigestVectors(vector);
 // ---- replies ------------------------------------------------------------------------------------
 await writeReplyVectors(vector);
+await writeTipVectors(vector);
 // ---- Source reply keys --------------------------------------------------------------------------
 // Each case: the two armored texts as JSON; what checkSourceKeys answers, and (public-expect) what
 // checkSourcePublicKey answers on the public half. `openpgpjs: untouched`: refused by its shape,

@@ -8,13 +8,13 @@ import { once } from 'node:events';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { readKey } from 'openpgp';
+import { decryptKey, readKey, readPrivateKey, type PrivateKey } from 'openpgp';
 import {
   buildEnvelope,
   deriveSourceSecrets,
-  encryptToKeys,
+  encryptTip,
   generateCodename,
-  generateSourceKeys,
+  generateSourceKeyPair,
   solvePow,
 } from '../../protocol/index.ts';
 import { addToken } from '../admin.ts';
@@ -109,7 +109,7 @@ export interface SubmittedTip {
 }
 
 /**
- * What the page does: config → envelope → encryptToKeys to the newsroom key → proof of work →
+ * What the page does: config → envelope → signed and encrypted to the newsroom key → proof of work →
  * open the upload (with the new source's keys) → every chunk. Chunks of 2 KiB, so a tip spans
  * several. Pass `codename` for a returning source, with the `sourceKeyFingerprint` its first tip
  * returned to name the key as a current page does (the page unlocks the served key for it).
@@ -124,15 +124,21 @@ export async function submitTip(
   const codename = tip.codename ?? generateCodename('english');
   const { lookupId, keyPassphrase } = deriveSourceSecrets(codename, config.instanceSalt);
   const newsroom = await readKey({ armoredKey: config.newsroomKey });
-  const sourceKeys = tip.codename ? undefined : await generateSourceKeys(keyPassphrase, newsroom);
-  const sourceKeyFingerprint = sourceKeys ? (await readKey({ armoredKey: sourceKeys.publicKey })).getFingerprint() : tip.sourceKeyFingerprint;
+  const made = tip.codename ? undefined : await generateSourceKeyPair(keyPassphrase, newsroom);
+  const sourceKeys = made ? { publicKey: made.publicKey, lockedPrivateKey: made.lockedPrivateKey } : undefined;
+  const sourceKeyFingerprint = made ? made.signingKey.getFingerprint() : tip.sourceKeyFingerprint;
+  // The page signs with the key it names (PROTOCOL.md, "Signed tips"): the one it made, or for a
+  // returning source the served locked key, unlocked with the codename's passphrase.
+  const signingKey: PrivateKey | undefined = made?.signingKey ?? (tip.sourceKeyFingerprint
+    ? await decryptKey({ privateKey: await readPrivateKey({ armoredKey: (await lookUp(sourceUrl, lookupId)).lockedPrivateKey }), passphrase: keyPassphrase })
+    : undefined);
   const envelope = await buildEnvelope({
     language: 'en',
     message: tip.message,
     files: (tip.files ?? []).map((file) => ({ ...file, stripped: false })),
     ...(sourceKeyFingerprint ? { sourceKeyFingerprint } : {}),
   });
-  const ciphertext = await encryptToKeys(envelope, [newsroom]);
+  const ciphertext = await encryptTip(envelope, [newsroom], signingKey);
   const nonce = await solvePow(config.pow.token, config.pow.difficulty);
   // several chunks once the tip is larger than the smallest chunk an upload of several may have
   const chunkSize = MIN_CHUNK_BYTES;

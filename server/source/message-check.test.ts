@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createMessage, encrypt, enums, generateKey, readKey } from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectMessage } from '../../protocol/openpgp-checks.ts';
-import { encryptToKeys } from '../../protocol/source-keys.ts';
+import { buildEnvelope } from '../../protocol/envelope.ts';
+import { encryptTip, encryptToKeys, generateSourceKeyPair } from '../../protocol/source-keys.ts';
 import { demoNewsroomKey } from '../test-helpers.ts';
 import { checkCiphertext } from './message-check.ts';
 
@@ -29,6 +30,8 @@ async function streamed(bytes: Uint8Array, size: number) {
 }
 
 let messages: Uint8Array[] = [];
+let source: Awaited<ReturnType<typeof generateSourceKeyPair>>;
+let signedTip: Uint8Array;
 
 beforeAll(async () => {
   const newsroom = await demoNewsroomKey();
@@ -40,6 +43,10 @@ beforeAll(async () => {
     await encryptToKeys(new Uint8Array(randomBytes(70_000)), [newsroom.key]),
     await encryptToKeys(new Uint8Array(randomBytes(3000)), [v6.publicKey]),
   ];
+  // a tip as the page makes it now: signed by the source key inside the encryption (PROTOCOL.md, "Signed tips")
+  source = await generateSourceKeyPair('s'.repeat(64), newsroom.key);
+  signedTip = await encryptTip(await buildEnvelope({ language: 'en', message: 'signed', files: [], sourceKeyFingerprint: source.signingKey.getFingerprint() }), [newsroom.key], source.signingKey);
+  messages.push(signedTip);
   // a streamed encryption: partial body lengths, as big uploads from the browser have
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -107,6 +114,19 @@ describe('checkCiphertext', () => {
     const result = await checkCiphertext(chunksOf(junk, 1000));
     expect(result.message.ok).toBe(false);
     expect(result.sha256).toBe(createHash('sha256').update(junk).digest('hex'));
+  });
+});
+
+describe('a signed tip', () => {
+  it('passes the completion check, and shows nothing of its signature outside the encryption', async () => {
+    expect(await streamed(signedTip, 1000)).toEqual(await reference(signedTip));
+    expect((await streamed(signedTip, 1000)).ok).toBe(true);
+    // the outer packets are the PKESK and the SEIPD only, and neither the signer's key id nor its fingerprint is in the clear
+    const info = await inspectMessage(signedTip);
+    expect([info.pkeskVersion, info.seipdVersion]).toEqual([3, 1]);
+    const bytes = Buffer.from(signedTip);
+    expect(bytes.includes(Buffer.from(source.signingKey.getKeyID().toHex(), 'hex'))).toBe(false);
+    expect(bytes.includes(Buffer.from(source.signingKey.getFingerprint(), 'hex'))).toBe(false);
   });
 });
 

@@ -16,9 +16,9 @@ import {
 
 const env = { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE };
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-/** What decrypt says of a source whose tips name no key (made as older pages made them; test/cli/key-pins.test.ts has the rest). */
-const unpinned = (handle: string) =>
-  `sealdrop: warning: ${handle}: its tip comes from an older page that does not name the source's key: the key is unpinned, and "sealdrop reply" answers ${handle} only once a tip that names it is decrypted\n`;
+/** What decrypt says of an unsigned tip that names no key (made as older pages made them; test/cli/key-pins.test.ts has the rest). */
+const unpinned = (handle: string, id: string) =>
+  `sealdrop: warning: ${handle}: submission ${id.slice(0, 8)} is unsigned (an older page, or a tip over 64 MiB): which source sent it is only the server's word; it pins no key\n`;
 let demoKey: openpgp.PublicKey;
 
 beforeAll(async () => {
@@ -67,11 +67,11 @@ describe('sealdrop decrypt: a good bundle', () => {
 
   it('decrypts every submission into OUT/<handle>/<day>_<id8>/ and prints the summary', async () => {
     const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, '-i', oldKeyPath, 'good', '-o', 'out'], { cwd: tmp.dir, env });
-    expect(r.stderr).toBe(`${unpinned('quiet-otter')}${unpinned('brave-lynx')}sealdrop: decrypted 3 submissions into ${join(tmp.dir, 'out')}\n`);
+    expect(r.stderr).toBe(`${unpinned('quiet-otter', ids.a)}${unpinned('brave-lynx', ids.b)}${unpinned('quiet-otter', ids.old)}sealdrop: decrypted 3 submissions into ${join(tmp.dir, 'out')}\n`);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[0]).toMatch(/^HANDLE +DAY +ID +MESSAGE +FILES +STATUS$/);
-    expect(row(r.stdout, ids.a)).toMatch(/^quiet-otter +2026-11-27 +[0-9a-f]{8} +34 B +2 +OK$/);
-    expect(row(r.stdout, ids.b)).toMatch(/^brave-lynx +2026-11-26 +[0-9a-f]{8} +24 B +0 +OK$/);
+    expect(r.stdout.split('\n')[0]).toMatch(/^HANDLE +KEY +DAY +ID +MESSAGE +FILES +STATUS$/);
+    expect(row(r.stdout, ids.a)).toMatch(/^quiet-otter +unsigned +2026-11-27 +[0-9a-f]{8} +34 B +2 +OK$/);
+    expect(row(r.stdout, ids.b)).toMatch(/^brave-lynx +unsigned +2026-11-26 +[0-9a-f]{8} +24 B +0 +OK$/);
     expect(row(r.stdout, ids.old)).toMatch(/OK$/);
 
     const out = join(tmp.dir, 'out');
@@ -80,16 +80,19 @@ describe('sealdrop decrypt: a good bundle', () => {
       `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/`,
       `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/manifest.json`,
       `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/message.txt`,
+      `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/signature.json`,
       'quiet-otter/',
       `quiet-otter/2026-10-01_${ids.old.slice(0, 8)}/`,
       `quiet-otter/2026-10-01_${ids.old.slice(0, 8)}/manifest.json`,
       `quiet-otter/2026-10-01_${ids.old.slice(0, 8)}/message.txt`,
+      `quiet-otter/2026-10-01_${ids.old.slice(0, 8)}/signature.json`,
       `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/`,
       `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/files/`,
       `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/files/ledger.pdf`,
       `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/files/photo.jpg`,
       `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/manifest.json`,
       `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/message.txt`,
+      `quiet-otter/2026-11-27_${ids.a.slice(0, 8)}/signature.json`,
     ]);
     const dirA = join(out, 'quiet-otter', `2026-11-27_${ids.a.slice(0, 8)}`);
     expect(await readFile(join(dirA, 'message.txt'), 'utf8')).toBe('안녕하세요, 제보합니다.\n');
@@ -137,10 +140,10 @@ describe('sealdrop decrypt: a good bundle', () => {
 
   it('decrypts one submission file of a bundle (BUNDLE/submissions/ID.pgp) alone, checked against its bundle.json', async () => {
     const r = await runCli(['decrypt', '-i', DEMO_SECRET_KEY, join('good', 'submissions', `${ids.b}.pgp`), '-o', 'out-one'], { cwd: tmp.dir, env });
-    expect(r.stderr).toBe(`${unpinned('brave-lynx')}sealdrop: decrypted 1 submission into ${join(tmp.dir, 'out-one')}\n`);
+    expect(r.stderr).toBe(`${unpinned('brave-lynx', ids.b)}sealdrop: decrypted 1 submission into ${join(tmp.dir, 'out-one')}\n`);
     expect(r.code).toBe(0);
-    expect(row(r.stdout, ids.b)).toMatch(/^brave-lynx +2026-11-26 +[0-9a-f]{8} +24 B +0 +OK$/);
-    expect(await listTree(join(tmp.dir, 'out-one'))).toEqual(['brave-lynx/', `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/`, `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/manifest.json`, `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/message.txt`]);
+    expect(row(r.stdout, ids.b)).toMatch(/^brave-lynx +unsigned +2026-11-26 +[0-9a-f]{8} +24 B +0 +OK$/);
+    expect(await listTree(join(tmp.dir, 'out-one'))).toEqual(['brave-lynx/', `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/`, `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/manifest.json`, `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/message.txt`, `brave-lynx/2026-11-26_${ids.b.slice(0, 8)}/signature.json`]);
   });
 
   it('! a lone .pgp file outside a bundle: says what decrypt expects, and how to read it with gpg', async () => {
@@ -348,6 +351,7 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
       `${good.handle}/2026-11-27_${good.id.slice(0, 8)}/`,
       `${good.handle}/2026-11-27_${good.id.slice(0, 8)}/manifest.json`,
       `${good.handle}/2026-11-27_${good.id.slice(0, 8)}/message.txt`,
+      `${good.handle}/2026-11-27_${good.id.slice(0, 8)}/signature.json`,
     ]);
     const after = (await listTree(tmp.dir)).filter((p) => !p.startsWith('bad/out/'));
     expect(after).toEqual(treeBefore);
@@ -383,7 +387,7 @@ describe('sealdrop decrypt: other key kinds', () => {
     expect(await listTree(join(tmp.dir, 'v6out'))).toEqual([
       'swift-owl/', `swift-owl/2026-11-27_${id.slice(0, 8)}/`, `swift-owl/2026-11-27_${id.slice(0, 8)}/files/`,
       `swift-owl/2026-11-27_${id.slice(0, 8)}/files/data.bin`, `swift-owl/2026-11-27_${id.slice(0, 8)}/manifest.json`,
-      `swift-owl/2026-11-27_${id.slice(0, 8)}/message.txt`,
+      `swift-owl/2026-11-27_${id.slice(0, 8)}/message.txt`, `swift-owl/2026-11-27_${id.slice(0, 8)}/signature.json`,
     ]);
   });
 });

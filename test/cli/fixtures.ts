@@ -5,17 +5,28 @@
 
 import { readFile } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
-import { buildEnvelope, encryptToKeys, paddedLength, type EnvelopeInput } from '../../protocol/index.ts';
+import { buildEnvelope, encryptTip, generateSourceKeyPair, paddedLength, type EnvelopeInput } from '../../protocol/index.ts';
 import { DEMO_PUBLIC_KEY } from './helpers.ts';
 
 export async function readDemoPublicKey(): Promise<openpgp.PublicKey> {
   return (await openpgp.readKey({ armoredKey: await readFile(DEMO_PUBLIC_KEY, 'utf8') })) as openpgp.PublicKey;
 }
 
-/** A submission exactly as the browser makes it. */
-export async function makeSubmission(input: EnvelopeInput, key?: openpgp.Key): Promise<Uint8Array> {
+/**
+ * A submission exactly as the browser makes it: signed by `signingKey` (the source key, unlocked)
+ * when given, as the page signs every tip it can (PROTOCOL.md, "Signed tips"); unsigned as an
+ * older page, a streamed tip or a forger makes it otherwise.
+ */
+export async function makeSubmission(input: EnvelopeInput, key?: openpgp.Key, signingKey?: openpgp.PrivateKey): Promise<Uint8Array> {
   const envelope = await buildEnvelope(input);
-  return encryptToKeys(envelope, [key ?? (await readDemoPublicKey())]);
+  return encryptTip(envelope, [key ?? (await readDemoPublicKey())], signingKey);
+}
+
+/** A source's key pair as its page makes it, with the unlocked key that signs its tips and its fingerprint. */
+export async function makeSourceKeys(passphrase: string) {
+  const keys = await generateSourceKeyPair(passphrase, await readDemoPublicKey());
+  const encryptionKeyId = (await keys.signingKey.getEncryptionKey()).getKeyID().toHex();
+  return { ...keys, fingerprint: keys.signingKey.getFingerprint(), encryptionKeyId };
 }
 
 /** Random lower-case UUID v4. */

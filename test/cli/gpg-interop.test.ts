@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEnvelope, encryptToKeys, generateSourceKeys } from '../../protocol/index.ts';
+import { buildEnvelope, encryptTip, encryptToKeys, generateSourceKeyPair } from '../../protocol/index.ts';
 import { randomId } from './fixtures.ts';
 import { listTree, makeTempDir, runCli, runGpg, writeBundle } from './helpers.ts';
 
@@ -91,9 +91,10 @@ describe.skipIf(!gpgPresent)('GnuPG interoperability', () => {
 
     // The newsroom's copy of a reply made by "sealdrop reply" is readable with gpg too.
     // Its key is pinned first, by decrypting a tip that names it (README, "Replying").
-    const sourceKeys = await generateSourceKeys('s'.repeat(64), key);
-    const sourceKeyFingerprint = (await openpgp.readKey({ armoredKey: sourceKeys.publicKey })).getFingerprint();
-    const tip = await encryptToKeys(await buildEnvelope({ ...envelopeInput, sourceKeyFingerprint }), [key]);
+    const sourceKeys = await generateSourceKeyPair('s'.repeat(64), key);
+    const sourceKeyFingerprint = sourceKeys.signingKey.getFingerprint();
+    // signed by the source's key, as the page signs it
+    const tip = await encryptTip(await buildEnvelope({ ...envelopeInput, sourceKeyFingerprint }), [key], sourceKeys.signingKey);
     await writeBundle(join(tmp.dir, 'replybundle'), [{ id: randomId(), handle: 'kind-wren', ciphertext: tip }], [{ handle: 'kind-wren', publicKey: sourceKeys.publicKey }]);
     const pinned = await runCli(['decrypt', '-i', 'sd.sec.asc', '--inbox', 'inbox', 'replybundle', '-o', 'replyout'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: PASSPHRASE } });
     expect(pinned.code, pinned.stderr).toBe(0);
@@ -120,9 +121,10 @@ describe.skipIf(!gpgPresent)('GnuPG interoperability', () => {
     // The browser's side: protocol's builder and encryptToKeys, to the GnuPG-made public key.
     const key = await openpgp.readKey({ armoredKey: pub.stdout.toString('utf8') });
     const id = randomId();
-    const sourceKeys = await generateSourceKeys('t'.repeat(64), key);
-    const sourceKeyFingerprint = (await openpgp.readKey({ armoredKey: sourceKeys.publicKey })).getFingerprint();
-    const tip = await encryptToKeys(await buildEnvelope({ ...envelopeInput, sourceKeyFingerprint }), [key]);
+    const sourceKeys = await generateSourceKeyPair('t'.repeat(64), key);
+    const sourceKeyFingerprint = sourceKeys.signingKey.getFingerprint();
+    // signed by the source's key, as the page signs it
+    const tip = await encryptTip(await buildEnvelope({ ...envelopeInput, sourceKeyFingerprint }), [key], sourceKeys.signingKey);
     await writeBundle(join(tmp.dir, 'gpgbundle'), [{ id, handle: 'pale-moth', ciphertext: tip }], [{ handle: 'pale-moth', publicKey: sourceKeys.publicKey }]);
     const r = await runCli(['decrypt', '-i', 'gpg.sec.asc', '--inbox', 'inbox', 'gpgbundle', '-o', 'gpgout'], { cwd: tmp.dir, env: { SEALDROP_PASSPHRASE: PASSPHRASE } });
     expect(r.stderr).toContain('decrypted 1 submission');

@@ -24,6 +24,7 @@ import {
   webpWithMetadata,
 } from '../../client/strip/test-images.ts';
 import { parseEnvelope } from '../../protocol/envelope.ts';
+import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { deriveSourceSecrets, hashLookupId } from '../../protocol/kdf.ts';
 import { replyRecipientNotation } from '../../protocol/replies.ts';
 import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
@@ -35,7 +36,7 @@ import { chunks, instance, replies, sources, submissions } from '../../server/db
 import { createEditorApp } from '../../server/editor/app.ts';
 import { DEMO_PASSPHRASE, readDemoSecretKey, sealDemoReply } from '../../server/editor/test-fixtures.ts';
 import { demoNewsroomKey } from '../../server/test-helpers.ts';
-import { runGpg } from '../cli/helpers.ts';
+import { runCli, runGpg, writeBundle } from '../cli/helpers.ts';
 import { browserAvailable, launchBrowser, type BrowserName, type LaunchedBrowser } from './browsers.ts';
 import { startSourceServer, type SourceServer } from './harness.ts';
 import { SourceNavigator } from './navigator.ts';
@@ -63,6 +64,21 @@ export async function newsroomOpens(db: Db, submissionId: string) {
     format: 'binary',
   });
   return { ciphertext, chunkCount: rows.length, envelope: await parseEnvelope(data as Uint8Array) };
+}
+
+/**
+ * The editor's `sealdrop decrypt` of the tips `ids` as one bundle under `handle`, with the source
+ * key the server holds: what it says of who signed them (cli/tip-attribution.ts).
+ */
+export async function editorDecrypts(db: Db, ids: string[], handle: string, publicKey: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'sealdrop-e2e-decrypt-'));
+  try {
+    const tips = await Promise.all(ids.map(async (id) => ({ id, handle, ciphertext: (await newsroomOpens(db, id)).ciphertext })));
+    await writeBundle(join(dir, 'bundle'), tips, [{ handle, publicKey }]);
+    return await runCli(['decrypt', '-i', DEMO_SECRET_KEY_PATH, '--inbox', join(dir, 'inbox'), join(dir, 'bundle'), '-o', join(dir, 'out')], { env: { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function sourceOf(db: Db, codename: string) {
@@ -257,6 +273,14 @@ export function defineSourceStories(name: BrowserName): void {
       expect(followUpEnvelope.message).toBe('One more thing: three people had access.');
       // a follow-up names the key the page unlocked with the codename
       expect(followUpEnvelope.manifest.sourceKeyFingerprint).toBe(sourceFingerprint);
+      // and both tips are signed by it: the editor's sealdrop decrypt verifies them against the key
+      // the server holds for her, and pins it (PROTOCOL.md, "Signed tips")
+      const editor = await editorDecrypts(server.database.db, [submission!.id, followUp.id], 'brave-otter', stored!.publicKey);
+      expect(editor.code, editor.stderr).toBe(0);
+      expect(editor.stderr).not.toMatch(/warning|error|unsigned/);
+      expect(editor.stderr).toContain(`sealdrop: pinned the key of brave-otter: ${formatFingerprint(sourceFingerprint)} (its tip `);
+      const keyCell = formatFingerprint(sourceFingerprint).split(' ').slice(0, 3).join(' ');
+      expect(editor.stdout.split('\n').filter((l) => l.startsWith('brave-otter '))).toEqual([expect.stringContaining(` ${keyCell} `), expect.stringContaining(` ${keyCell} `)]);
 
       expect(source.foreignRequests()).toEqual([]);
       expect(await source.cspViolations()).toEqual([]);
