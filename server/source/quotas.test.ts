@@ -501,6 +501,45 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
     expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
   });
 
+  it('the one-byte-last-chunk attack (issue 9, attacker 6): reservations whose 1-byte last chunk is stored are no claims; re-opened as swept they hold no honest file out', async () => {
+    // A reservation of 63 minimum chunks and one byte: its last chunk is one byte long, and once it
+    // is stored the reservation is never displaced and "got" counts a whole chunk. Sending that one
+    // byte per reservation (and re-opening each as its lease ends) must not hold the pool.
+    const start = '2026-07-09T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const [a, b] = await Promise.all([app(limits), app(limits)]);
+    await sendTip(a.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    const size = 63 * MIN_CHUNK_BYTES + 1;
+    let attackers: string[] = [];
+    let opens = 0;
+    let bytesSent = 0;
+    for (let m = 0; m <= 25; m++) {
+      now = at(start, 60 * m);
+      await Promise.all([purgeExpired(database.db, clock, 6, 10), purgeExpired(database.db, clock, 6, 10)]);
+      const alive: string[] = [];
+      for (const id of attackers) if ((await statusOf(a, id)) === 200) alive.push(id);
+      attackers = alive;
+      while (attackers.length < 8) {
+        const r = await openUpload((attackers.length % 2 ? a : b).app, { bytes: text, lookupId: newLookupId(), sourceKeys, size, chunkSize: MIN_CHUNK_BYTES }).then(answer);
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
+        opens++;
+        expect((await putChunk(a.app, r.body.uploadId, 63, new Uint8Array([7]))).status).toBe(200);
+        bytesSent++;
+        attackers.push(r.body.uploadId);
+      }
+    }
+    // one open a minute or so (24 in 26 minutes on main), one byte each: the pool is full, nine do not fit
+    expect(attackers).toHaveLength(8);
+    expect(bytesSent).toBe(opens);
+    // an honest new source's 2 MiB file, 30 s into minute 25
+    now = at(start, 25 * 60 + 30);
+    const opened = await honestOpen(b);
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
+  });
+
   it('a claim inside its grace is not displaced: the open gets 507 and nothing changes; in the second minute after its own it is', async () => {
     const start = '2026-07-02T09:00:00Z';
     now = at(start, 50);
