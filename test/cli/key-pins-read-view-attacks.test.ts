@@ -1,0 +1,72 @@
+/**
+ * A tampered server against the read view (issue 10, attacker's chair after the signed-tips merge):
+ * `sealdrop decrypt` says on stderr that an unsigned tip is "only the server's word" and
+ * quarantines a badly signed one (QUARANTINE.txt), but both are still filed in the pinned
+ * source's conversation, and `sealdrop read` shows every tip of a conversation alike: the inbox
+ * index (InboxTip) and the view's JSON carry no signature status, read.js prints none. The editor
+ * who reads in the view sees the server's "It is me again…" as the pinned source's, and answers it
+ * from the reply box (to the source's real key: the reply's secrecy holds, the attribution does not).
+ *
+ * Fails on main (w4 signed tips merged): the conversation's tips have no `signature` field.
+ * Fix: decrypt records the attribution in the inbox index (signed fingerprint / unsigned / bad /
+ * quarantined, from the verified result, never bundle data), the view's JSON carries it, read.js
+ * marks every tip not signed by the handle's pinned key ("UNSIGNED: only the server's word",
+ * "QUARANTINED: not this source's"), and `sealdrop inbox`-style listings count them apart.
+ */
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EnvelopeInput } from '../../protocol/index.ts';
+import { startReadServer, type ReadServer } from '../../cli/read-server.ts';
+import { makeSourceKeys, makeSubmission, randomId } from './fixtures.ts';
+import { DEMO_PASSPHRASE, DEMO_SECRET_KEY, exists, makeTempDir, runCli, writeBundle } from './helpers.ts';
+
+const env = { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE };
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let server: ReadServer | undefined;
+const ids = { real: randomId(), forged: randomId(), wrongSigner: randomId() };
+
+async function tip(id: string, handle: string, message: string, names: string, signer?: openpgp.PrivateKey) {
+  const input: EnvelopeInput = { language: 'en', message, files: [], sourceKeyFingerprint: names };
+  return { id, handle, ciphertext: await makeSubmission(input, undefined, signer) };
+}
+const decrypt = (bundle: string) => runCli(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', bundle], { cwd: tmp.dir, env });
+
+beforeAll(async () => {
+  tmp = await makeTempDir();
+  const victim = await makeSourceKeys('v'.repeat(64));
+  const attacker = await makeSourceKeys('a'.repeat(64));
+  await writeBundle(join(tmp.dir, 'b1'), [await tip(ids.real, 'quiet-otter', 'the real first tip', victim.fingerprint, victim.signingKey)], [
+    { handle: 'quiet-otter', publicKey: victim.publicKey },
+  ]);
+  const r1 = await decrypt('b1');
+  expect(r1.code, r1.stderr).toBe(0);
+  expect(await exists(join(tmp.dir, 'inbox', 'keys', 'quiet-otter.json'))).toBe(true);
+  // the server alone: an unsigned tip naming the victim's public key, and one signed by its own key
+  await writeBundle(join(tmp.dir, 'b2'), [
+    await tip(ids.forged, 'quiet-otter', 'It is me again. Send the name of the reporter who will meet me.', victim.fingerprint),
+    await tip(ids.wrongSigner, 'quiet-otter', 'Me again, new phone.', attacker.fingerprint, attacker.signingKey),
+  ], [{ handle: 'quiet-otter', publicKey: victim.publicKey }]);
+  await decrypt('b2');
+  server = await startReadServer({ inbox: join(tmp.dir, 'inbox'), port: 0 });
+});
+afterAll(async () => {
+  await server?.close();
+  await tmp.cleanup();
+});
+
+describe('a tampered server against the read view', () => {
+  it('! the view tells the pinned source\'s signed tip from the server\'s unsigned and quarantined ones', async () => {
+    const conversation = (await (await fetch(`${server!.url}api/sources/quiet-otter`)).json()) as { tips: ({ id: string } & Record<string, unknown>)[] };
+    const byId = (id: string) => conversation.tips.find((t) => t.id === id);
+    // all three are filed in quiet-otter's conversation
+    expect(byId(ids.real) && byId(ids.forged) && byId(ids.wrongSigner)).toBeTruthy();
+    const { id: _a, read: _ra, ...real } = byId(ids.real)!;
+    const { id: _b, read: _rb, ...forged } = byId(ids.forged)!;
+    const { id: _c, read: _rc, ...wrong } = byId(ids.wrongSigner)!;
+    // on main: the three differ only by day/size/message; nothing says which one is the source's
+    const attribution = (t: Record<string, unknown>) => JSON.stringify(Object.fromEntries(Object.entries(t).filter(([k]) => !['day', 'messageBytes', 'message', 'language', 'files'].includes(k))));
+    expect(attribution(forged)).not.toBe(attribution(real));
+    expect(attribution(wrong)).not.toBe(attribution(real));
+  });
+});
