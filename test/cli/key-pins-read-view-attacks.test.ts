@@ -70,3 +70,74 @@ describe('a tampered server against the read view', () => {
     expect(attribution(wrong)).not.toBe(attribution(real));
   });
 });
+
+/**
+ * One key, one handle, bypassed when the second handle is already pinned: the server replays the
+ * victim's genuine signed tip (same bytes, new id) under the attacker's own pinned handle, with the
+ * victim's key as that handle's bundle key. tip-attribution's pinSigned looks at the handle's pin
+ * first, so the key index (which names quiet-otter) is never read: decrypt records a "dispute"
+ * under bold-crane, its error does not say the key is quiet-otter's, and `reply --tip` on the
+ * replayed tip writes a reply under bold-crane to quiet-otter's key (exit 0): one source counted
+ * under two handles, and the answer filed in the server's conversation, where the victim never sees it.
+ *
+ * Fails on main: no mention of quiet-otter, and the reply is written. Fix: in pinSigned read the
+ * key index before the pin (a key pinned under another handle is a KeyHandleConflictError, never a
+ * dispute), and signerOfTip refuses a key whose index names another handle.
+ */
+describe('a tampered server against one key, one handle', () => {
+  it('! a victim\'s signed tip replayed under the attacker\'s pinned handle is named as the victim\'s, and not answered there', async () => {
+    const t = await makeTempDir();
+    try {
+      const run = (args: string[]) => runCli(args, { cwd: t.dir, env });
+      const victim = await makeSourceKeys('v'.repeat(64));
+      const attacker = await makeSourceKeys('a'.repeat(64));
+      const real = await tip(randomId(), 'quiet-otter', 'the victim\'s tip', victim.fingerprint, victim.signingKey);
+      await writeBundle(join(t.dir, 'b1'), [real, await tip(randomId(), 'bold-crane', 'the attacker\'s own tip', attacker.fingerprint, attacker.signingKey)], [
+        { handle: 'quiet-otter', publicKey: victim.publicKey },
+        { handle: 'bold-crane', publicKey: attacker.publicKey },
+      ]);
+      const r1 = await run(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'b1']);
+      expect(r1.code, r1.stderr).toBe(0);
+      const replayed = randomId();
+      await writeBundle(join(t.dir, 'b2'), [{ id: replayed, handle: 'bold-crane', ciphertext: real.ciphertext }], [{ handle: 'bold-crane', publicKey: victim.publicKey }]);
+      const r2 = await run(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'b2']);
+      expect(r2.code).toBe(1);
+      // the editor must be told the key is quiet-otter's: the same source, not a second one
+      expect(r2.stderr).toMatch(/quiet-otter/);
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(join(t.dir, 'reply.txt'), 'hello');
+      const r3 = await run(['reply', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', '--tip', join('inbox', 'sources', 'bold-crane', 'tips', replayed), 'reply.txt']);
+      expect(r3.code, r3.stdout).not.toBe(0);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+/**
+ * Replay under the victim's own handle: the server files the victim's genuine signed tip again
+ * (same ciphertext, new id, a later day). The signature is dated SOURCE_KEY_DATE and the envelope
+ * holds no id or date, so the copy verifies as the victim's: decrypt exits 0, says nothing, and the
+ * conversation shows the same words twice, the second as sent on the server's chosen day ("meet
+ * me at the station tomorrow", again). Weak (the words are the source's), but a count and a date
+ * the editor cannot trust. Fails on main: no word of the earlier copy.
+ * Fix: decrypt keeps the SHA-256 of each verified signature packet (or of the signed envelope) per
+ * key in the inbox and warns, naming the first tip, when a later tip carries the same one.
+ */
+describe('a tampered server replaying a signed tip', () => {
+  it('! a signed tip filed again under its own handle is named as a copy of the first', async () => {
+    const t = await makeTempDir();
+    try {
+      const run = (args: string[]) => runCli(args, { cwd: t.dir, env });
+      const victim = await makeSourceKeys('v'.repeat(64));
+      const real = await tip(randomId(), 'quiet-otter', 'meet me at the station tomorrow', victim.fingerprint, victim.signingKey);
+      await writeBundle(join(t.dir, 'b1'), [real], [{ handle: 'quiet-otter', publicKey: victim.publicKey }]);
+      expect((await run(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'b1'])).code).toBe(0);
+      await writeBundle(join(t.dir, 'b2'), [{ id: randomId(), handle: 'quiet-otter', ciphertext: real.ciphertext }], [{ handle: 'quiet-otter', publicKey: victim.publicKey }]);
+      const r = await run(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'b2']);
+      expect(r.stderr).toContain(real.id.slice(0, 8));
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
