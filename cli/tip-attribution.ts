@@ -22,7 +22,7 @@ import { readFile } from 'node:fs/promises';
 import { CliError, printable } from './errors.ts';
 import { writeNewFile } from './files.ts';
 import type { CliIo } from './io.ts';
-import { claimKeyForHandle, KeyHandleConflictError, KeyPinConflictError, pinSourceKey, readKeyIndex, readKeyPin, recordKeyDispute } from './key-pins.ts';
+import { checkKeyNotElsewhere, claimKeyForHandle, KeyHandleConflictError, KeyPinConflictError, pinSourceKey, readKeyIndex, readKeyPin, recordKeyDispute } from './key-pins.ts';
 import { readSourcePublicKey, type SourcePublicKey } from './source-key.ts';
 import type { SubmissionOutcome } from './submission.ts';
 import { readTipSignature, type TipSignature } from './tip-signature.ts';
@@ -127,9 +127,12 @@ export async function attributeTips(
       );
       return false;
     };
-    const pin = await readKeyPin(inboxDir, handle);
-    if (pin && pin.fingerprint !== key.fingerprint) return dispute(pin.fingerprint);
     try {
+      // The key's index first: a key pinned under another handle is that source's, whatever this
+      // handle is pinned to; never a dispute of this handle, which would make it answerable here.
+      await checkKeyNotElsewhere(inboxDir, key.fingerprint, handle);
+      const pin = await readKeyPin(inboxDir, handle);
+      if (pin && pin.fingerprint !== key.fingerprint) return dispute(pin.fingerprint);
       await claimKeyForHandle(inboxDir, key.fingerprint, handle, tip);
       if ((await pinSourceKey(inboxDir, handle, key)) === 'pinned') {
         io.stderr.write(`sealdrop: pinned the key of ${printable(handle)}: ${formatFingerprint(key.fingerprint)} (its tip ${printable(id8)} is signed by it)\n`);
@@ -138,7 +141,7 @@ export async function attributeTips(
     } catch (e) {
       if (e instanceof KeyPinConflictError) return dispute(e.pinned);
       if (!(e instanceof KeyHandleConflictError)) throw e;
-      error(`${handle}: submission ${id8} is signed by ${formatFingerprint(key.fingerprint)}, the key pinned under ${e.pinnedHandle}: one key under two handles, ${e.pinnedHandle} and ${handle}`, e.hint!);
+      error(`${handle}: submission ${id8} is signed by ${formatFingerprint(key.fingerprint)}: this key is ${e.pinnedHandle}'s${e.pinnedTip ? ` (pinned by ${e.pinnedTip})` : ''}: the server filed one source's tip under a second handle, ${handle}`, e.hint!);
       return false;
     }
   }
