@@ -68,6 +68,12 @@ describe('a tampered server against the read view', () => {
     const attribution = (t: Record<string, unknown>) => JSON.stringify(Object.fromEntries(Object.entries(t).filter(([k]) => !['day', 'messageBytes', 'message', 'language', 'files'].includes(k))));
     expect(attribution(forged)).not.toBe(attribution(real));
     expect(attribution(wrong)).not.toBe(attribution(real));
+    // what decrypt proved, from the verified signature; and the list counts the source's own apart
+    expect(real.signature).toEqual({ status: 'signed', fingerprint: expect.stringMatching(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/) });
+    expect(forged.signature).toEqual({ status: 'unsigned' });
+    expect(wrong.signature).toEqual({ status: 'quarantined' });
+    const { sources } = (await (await fetch(`${server!.url}api/sources`)).json()) as { sources: { handle: string; tips: number; verified: number }[] };
+    expect(sources.find((s) => s.handle === 'quiet-otter')).toMatchObject({ tips: 3, verified: 1 });
   });
 });
 
