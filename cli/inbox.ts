@@ -47,8 +47,8 @@ export interface InboxFile {
  * pinned source; a tip indexed before attributions were kept has none ("not checked").
  */
 export type TipAttribution =
-  /** signed by the key pinned for its handle */
-  | { status: 'signed'; fingerprint: string }
+  /** signed by the key pinned for its handle; `replayOf`: the id of an earlier tip with the very same signature (a copy, counted once) */
+  | { status: 'signed'; fingerprint: string; replayOf?: string }
   /** no signature: which source sent it is only the server's word */
   | { status: 'unsigned' }
   /** a signature that fails, by a key not the bundle's for its handle, or an envelope naming another key */
@@ -91,6 +91,8 @@ export interface SourceSummary {
   tips: number;
   /** tips signed by the handle's pinned key; every other tip (tips − verified) is not shown to be the source's */
   verified: number;
+  /** tips signed by that key again with the signature of an earlier tip: copies, not counted as verified */
+  replays: number;
   unread: number;
   replies: number;
 }
@@ -166,7 +168,8 @@ export function summarize(index: SourceIndex): SourceSummary {
     handle: index.handle,
     lastDay,
     tips: index.tips.length,
-    verified: index.tips.filter((t) => t.signature?.status === 'signed').length,
+    verified: index.tips.filter((t) => t.signature?.status === 'signed' && t.signature.replayOf === undefined).length,
+    replays: index.tips.filter((t) => t.signature?.status === 'signed' && t.signature.replayOf !== undefined).length,
     unread: index.tips.filter((t) => !t.read).length,
     replies: index.replies.length,
   };

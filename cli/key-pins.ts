@@ -283,3 +283,26 @@ export async function readKeyDisputes(inboxDir: string, handle: string): Promise
   }
   return out;
 }
+
+// `<inbox>/keys/seen/<fingerprint>/<digest>.json` — {"version":1,"tip":"<id>"}: the first tip whose
+// verified signature packet has this SHA-256, created exclusively. The signature holds no tip id
+// and no date, so a server can file a source's genuine tip again; the copy carries the same packet.
+
+const SEEN_DIR = 'seen';
+
+/** Records that tip `id` carries the signature packet `digest` by `fingerprint`; returns the id of the first tip that did. */
+export async function recordSignatureSeen(inboxDir: string, fingerprint: string, digest: string, id: string): Promise<string> {
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new TypeError(`expected a SHA-256 in lower-case hex, got ${JSON.stringify(digest)}`);
+  const dir = join(inboxDir, KEY_PINS_DIR, SEEN_DIR, checkFingerprint(fingerprint));
+  await makeDir(dir);
+  const path = join(dir, `${digest}.json`);
+  try {
+    await writeNewFile(path, JSON.stringify({ version: 1, tip: id }) + '\n', 0o600, 'signature record');
+    return id;
+  } catch (error) {
+    const j = await readJson(path, 'signature record');
+    if (!j) throw error;
+    if (typeof j.tip !== 'string') throw new CliError(`the signature record ${path} is damaged`, { hint: 'restore it from the inbox backup' });
+    return j.tip;
+  }
+}

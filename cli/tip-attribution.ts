@@ -23,7 +23,7 @@ import { CliError, printable } from './errors.ts';
 import { writeNewFile } from './files.ts';
 import type { TipAttribution } from './inbox.ts';
 import type { CliIo } from './io.ts';
-import { checkKeyNotElsewhere, claimKeyForHandle, KeyHandleConflictError, KeyPinConflictError, pinSourceKey, readKeyIndex, readKeyPin, recordKeyDispute } from './key-pins.ts';
+import { checkKeyNotElsewhere, claimKeyForHandle, KeyHandleConflictError, KeyPinConflictError, pinSourceKey, readKeyIndex, readKeyPin, recordKeyDispute, recordSignatureSeen } from './key-pins.ts';
 import { readSourcePublicKey, type SourcePublicKey } from './source-key.ts';
 import type { SubmissionOutcome } from './submission.ts';
 import { readTipSignature, type TipSignature } from './tip-signature.ts';
@@ -114,6 +114,13 @@ export async function attributeTips(
     }
     keyCells.set(o, shortFingerprint(signer));
     const attribution = await pinSigned(inbox(), handle, key, o.path, id8);
+    // the same signature packet as an earlier tip: the server filed that tip again (any day it chose)
+    const first = signature.digest === undefined ? o.submission.id : await recordSignatureSeen(inbox(), signer, signature.digest, o.submission.id);
+    if (first !== o.submission.id && attribution.status === 'signed') {
+      attribution.replayOf = first;
+      keyCells.set(o, `${shortFingerprint(signer)} REPLAY`);
+      warn(`${handle}: submission ${id8} is a REPLAY of tip ${first}: the same signature, filed again by the server under a day it chose; counted once, read the first`);
+    }
     attributions.set(o, attribution);
     if (attribution.status !== 'signed') {
       problems++;

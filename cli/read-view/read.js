@@ -36,7 +36,9 @@
   function attribution(signature) {
     if (!signature) return { warn: true, text: 'NOT CHECKED — decrypted before sealdrop recorded signatures: which source sent it is only the server\'s word' };
     switch (signature.status) {
-      case 'signed': return { warn: false, text: `signed by this source's pinned key ${groups(signature.fingerprint)}` };
+      case 'signed':
+        if (signature.replayOf) return { warn: true, text: `REPLAY of tip ${signature.replayOf} — the same signed tip filed again by the server, on a day it chose: counted once` };
+        return { warn: false, text: `signed by this source's pinned key ${groups(signature.fingerprint)}` };
       case 'unsigned': return { warn: true, text: 'UNSIGNED — which source sent it is only the server\'s word' };
       case 'quarantined': return { warn: true, text: 'QUARANTINED — not signed by this source\'s key: read it as the server\'s words, do not answer it' };
       case 'disputed': return { warn: true, text: `DISPUTED — signed by ${groups(signature.fingerprint)}, not by this source's pinned key: answer it only with "sealdrop reply --tip"` };
@@ -69,7 +71,9 @@
       );
       // verified tips apart from the others: a count the server alone cannot raise
       const verified = typeof s.verified === 'number' ? s.verified : 0;
-      link.append(el('br'), el('span', { className: verified < s.tips ? 'meta warn' : 'meta', text: `${verified} signed by its key${verified < s.tips ? `, ${s.tips - verified} NOT` : ''}` }));
+      const replays = typeof s.replays === 'number' ? s.replays : 0;
+      const others = s.tips - verified - replays;
+      link.append(el('br'), el('span', { className: verified < s.tips ? 'meta warn' : 'meta', text: `${verified} signed by its key${others > 0 ? `, ${others} NOT` : ''}${replays > 0 ? `, ${replays} REPLAY` : ''}` }));
       if (s.handle === current) link.setAttribute('aria-current', 'true');
       list.append(el('li', {}, link));
     }

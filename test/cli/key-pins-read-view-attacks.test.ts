@@ -139,9 +139,22 @@ describe('a tampered server replaying a signed tip', () => {
       const real = await tip(randomId(), 'quiet-otter', 'meet me at the station tomorrow', victim.fingerprint, victim.signingKey);
       await writeBundle(join(t.dir, 'b1'), [real], [{ handle: 'quiet-otter', publicKey: victim.publicKey }]);
       expect((await run(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'b1'])).code).toBe(0);
-      await writeBundle(join(t.dir, 'b2'), [{ id: randomId(), handle: 'quiet-otter', ciphertext: real.ciphertext }], [{ handle: 'quiet-otter', publicKey: victim.publicKey }]);
+      const copy = randomId();
+      await writeBundle(join(t.dir, 'b2'), [{ id: copy, handle: 'quiet-otter', ciphertext: real.ciphertext }], [{ handle: 'quiet-otter', publicKey: victim.publicKey }]);
       const r = await run(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'b2']);
       expect(r.stderr).toContain(real.id.slice(0, 8));
+      expect(r.stderr).toMatch(/REPLAY of tip/);
+      expect(r.stdout).toMatch(/REPLAY/);
+      // the index marks the copy, and the list counts the source's tip once
+      const { readFile } = await import('node:fs/promises');
+      const index = JSON.parse(await readFile(join(t.dir, 'inbox', 'sources', 'quiet-otter', 'index.json'), 'utf8')) as { tips: { id: string; signature?: { replayOf?: string } }[] };
+      expect(index.tips.find((x) => x.id === real.id)!.signature!.replayOf).toBeUndefined();
+      expect(index.tips.find((x) => x.id === copy)!.signature!.replayOf).toBe(real.id);
+      const list = JSON.parse(await readFile(join(t.dir, 'inbox', 'sources.json'), 'utf8')) as { sources: { tips: number; verified: number; replays: number }[] };
+      expect(list.sources[0]).toMatchObject({ tips: 2, verified: 1, replays: 1 });
+      // a repeated decrypt of the first bundle (same id) is no replay
+      const again = await run(['decrypt', '-i', DEMO_SECRET_KEY, '--inbox', 'inbox', 'b1']);
+      expect(again.stderr).not.toMatch(/REPLAY/);
     } finally {
       await t.cleanup();
     }
