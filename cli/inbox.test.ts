@@ -52,8 +52,8 @@ describe('the inbox indexes', () => {
     await updateInboxList(inbox, [summarize((await readSourceIndex(inbox, 'quiet-otter'))!)]);
     const list = await readInboxList(inbox);
     expect(list.sources).toEqual([
-      { handle: 'brave-lynx', lastDay: '2026-11-25', tips: 1, unread: 1, replies: 0 },
-      { handle: 'quiet-otter', lastDay: '2026-11-20', tips: 1, unread: 1, replies: 0 },
+      { handle: 'brave-lynx', lastDay: '2026-11-25', tips: 1, verified: 0, replays: 0, unread: 1, replies: 0 },
+      { handle: 'quiet-otter', lastDay: '2026-11-20', tips: 1, verified: 0, replays: 0, unread: 1, replies: 0 },
     ]);
     const index = await readSourceIndex(inbox, 'quiet-otter');
     expect(index!.tips[0]!.files).toEqual([{ name: 'a.txt', file: 1, type: 'text/plain', size: 3, stripped: false, risk: null }]);
@@ -68,7 +68,7 @@ describe('the inbox indexes', () => {
     expect(await markRead(inbox, 'quiet-otter')).toBe(true);
     expect(await markRead(inbox, 'quiet-otter')).toBe(false);
     const list = await readInboxList(inbox);
-    expect(list.sources).toEqual([{ handle: 'quiet-otter', lastDay: '2026-11-21', tips: 1, unread: 0, replies: 1 }]);
+    expect(list.sources).toEqual([{ handle: 'quiet-otter', lastDay: '2026-11-21', tips: 1, verified: 0, replays: 0, unread: 0, replies: 1 }]);
     expect(await readFile(join(inbox, 'sources', 'quiet-otter', 'replies', `${'a'.repeat(32)}.txt`), 'utf8')).toBe('thank');
     expect((await readdir(join(inbox, 'sources', 'quiet-otter'))).sort()).toEqual(['index.json', 'replies', 'tips']);
     expect(await readdir(inbox)).not.toContain('nobody-here');

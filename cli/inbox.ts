@@ -41,6 +41,23 @@ export interface InboxFile {
   risk: FileRisk | null;
 }
 
+/**
+ * Who wrote a tip, as far as `sealdrop decrypt` proved it (cli/tip-attribution.ts), from its
+ * verified signature, never from the bundle's or the sender's word. Only 'signed' is the handle's
+ * pinned source; a tip indexed before attributions were kept has none ("not checked").
+ */
+export type TipAttribution =
+  /** signed by the key pinned for its handle; `replayOf`: the id of an earlier tip with the very same signature (a copy, counted once) */
+  | { status: 'signed'; fingerprint: string; replayOf?: string }
+  /** no signature: which source sent it is only the server's word */
+  | { status: 'unsigned' }
+  /** a signature that fails, by a key not the bundle's for its handle, or an envelope naming another key */
+  | { status: 'quarantined' }
+  /** signed (and verified) by a key other than its handle's pin */
+  | { status: 'disputed'; fingerprint: string }
+  /** signed by a key pinned under another handle: that source's tip, filed here by the server */
+  | { status: 'other-handle'; fingerprint: string; handle: string };
+
 export interface InboxTip {
   id: string;
   day: string;
@@ -48,6 +65,8 @@ export interface InboxTip {
   messageBytes: number;
   files: InboxFile[];
   read: boolean;
+  /** absent for tips indexed before attributions were kept */
+  signature?: TipAttribution;
 }
 
 export interface InboxReply {
@@ -70,6 +89,10 @@ export interface SourceSummary {
   /** the last day anything was added (a tip or a reply) */
   lastDay: string;
   tips: number;
+  /** tips signed by the handle's pinned key; every other tip (tips − verified) is not shown to be the source's */
+  verified: number;
+  /** tips signed by that key again with the signature of an earlier tip: copies, not counted as verified */
+  replays: number;
   unread: number;
   replies: number;
 }
@@ -145,6 +168,8 @@ export function summarize(index: SourceIndex): SourceSummary {
     handle: index.handle,
     lastDay,
     tips: index.tips.length,
+    verified: index.tips.filter((t) => t.signature?.status === 'signed' && t.signature.replayOf === undefined).length,
+    replays: index.tips.filter((t) => t.signature?.status === 'signed' && t.signature.replayOf !== undefined).length,
     unread: index.tips.filter((t) => !t.read).length,
     replies: index.replies.length,
   };
@@ -188,6 +213,18 @@ export async function addTip(inbox: string, handle: string, id: string, day: str
   if (pending) pending.set(handle, index);
   else await writeSourceIndex(inbox, index, false);
   return true;
+}
+
+/**
+ * Records a tip's attribution in its index, kept in `pending` (decrypt's run: written with the
+ * tips by writePendingIndexes, in the same atomic write). A tip the index does not hold is left alone.
+ */
+export async function setTipAttribution(inbox: string, handle: string, id: string, signature: TipAttribution, pending: Map<string, SourceIndex>): Promise<void> {
+  const index = pending.get(handle) ?? (await readSourceIndex(inbox, handle));
+  const tip = index?.tips.find((t) => t.id === id);
+  if (!index || !tip || JSON.stringify(tip.signature) === JSON.stringify(signature)) return;
+  tip.signature = signature;
+  pending.set(handle, index);
 }
 
 /** Writes the indexes addTip kept in `pending`, then their lines of the list. */

@@ -179,7 +179,7 @@ async function readJson(path: string, what: string): Promise<Record<string, unkn
 /** A key already pinned under another handle: one source, one key, one handle. */
 export class KeyHandleConflictError extends CliError {
   constructor(readonly fingerprint: string, readonly handle: string, readonly pinnedHandle: string, readonly pinnedTip: string | undefined) {
-    super(`the key ${formatFingerprint(fingerprint)} signs tips under two handles: ${pinnedHandle} (pinned) and ${handle}`, {
+    super(`the key ${formatFingerprint(fingerprint)} signs tips under two handles: ${pinnedHandle} (pinned) and ${handle}; this key is ${pinnedHandle}'s`, {
       hint: `one source has one key and one handle: the server filed a tip of ${pinnedHandle} under ${handle} (or replayed it); count them as one source. Nothing was pinned for ${handle}`,
     });
     this.name = 'KeyHandleConflictError';
@@ -197,6 +197,35 @@ export async function readKeyIndex(inboxDir: string, fingerprint: string): Promi
 }
 
 /**
+ * Throws KeyHandleConflictError when `fingerprint` is pinned under a handle other than `handle`,
+ * by its index or by a pin made before indexes existed. Asked before anything else about a
+ * verified tip: a key another handle holds is that source's, whatever the tip's handle is pinned to.
+ * True when the index already names `handle`.
+ */
+export async function checkKeyNotElsewhere(inboxDir: string, fingerprint: string, handle: string): Promise<boolean> {
+  const existing = await readKeyIndex(inboxDir, fingerprint);
+  if (existing) {
+    if (existing.handle !== handle) throw new KeyHandleConflictError(fingerprint, handle, existing.handle, existing.tip);
+    return true;
+  }
+  // pins made before the index: one file per handle, a short list
+  let names: string[];
+  try {
+    names = await readdir(join(inboxDir, KEY_PINS_DIR));
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return false;
+    throw fileError(error, join(inboxDir, KEY_PINS_DIR), 'key pin folder');
+  }
+  for (const name of names) {
+    const other = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
+    if (!isValidHandle(other) || other === handle) continue;
+    const pin = await readKeyPin(inboxDir, other);
+    if (pin?.fingerprint === fingerprint) throw new KeyHandleConflictError(fingerprint, handle, other, undefined);
+  }
+  return false;
+}
+
+/**
  * Claims `fingerprint` for `handle` (the tip `tip` pins it): created exclusively, or already
  * this handle's. Throws KeyHandleConflictError when the key is another handle's, by its index or
  * by a pin made before indexes existed.
@@ -204,18 +233,7 @@ export async function readKeyIndex(inboxDir: string, fingerprint: string): Promi
 export async function claimKeyForHandle(inboxDir: string, fingerprint: string, handle: string, tip: string): Promise<void> {
   const dir = join(inboxDir, KEY_PINS_DIR, BY_KEY_DIR);
   await makeDir(dir);
-  const existing = await readKeyIndex(inboxDir, fingerprint);
-  if (existing) {
-    if (existing.handle !== handle) throw new KeyHandleConflictError(fingerprint, handle, existing.handle, existing.tip);
-    return;
-  }
-  // pins made before the index: one file per handle, a short list
-  for (const name of await readdir(join(inboxDir, KEY_PINS_DIR))) {
-    const other = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
-    if (!isValidHandle(other) || other === handle) continue;
-    const pin = await readKeyPin(inboxDir, other);
-    if (pin?.fingerprint === fingerprint) throw new KeyHandleConflictError(fingerprint, handle, other, undefined);
-  }
+  if (await checkKeyNotElsewhere(inboxDir, fingerprint, handle)) return;
   const path = join(dir, `${fingerprint}.json`);
   try {
     await writeNewFile(path, JSON.stringify({ version: 1, fingerprint, handle, tip }) + '\n', 0o600, 'key index');
@@ -264,4 +282,27 @@ export async function readKeyDisputes(inboxDir: string, handle: string): Promise
     out.push({ handle, fingerprint: j.fingerprint, publicKey: j.publicKey, tip: j.tip });
   }
   return out;
+}
+
+// `<inbox>/keys/seen/<fingerprint>/<digest>.json` — {"version":1,"tip":"<id>"}: the first tip whose
+// verified signature packet has this SHA-256, created exclusively. The signature holds no tip id
+// and no date, so a server can file a source's genuine tip again; the copy carries the same packet.
+
+const SEEN_DIR = 'seen';
+
+/** Records that tip `id` carries the signature packet `digest` by `fingerprint`; returns the id of the first tip that did. */
+export async function recordSignatureSeen(inboxDir: string, fingerprint: string, digest: string, id: string): Promise<string> {
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new TypeError(`expected a SHA-256 in lower-case hex, got ${JSON.stringify(digest)}`);
+  const dir = join(inboxDir, KEY_PINS_DIR, SEEN_DIR, checkFingerprint(fingerprint));
+  await makeDir(dir);
+  const path = join(dir, `${digest}.json`);
+  try {
+    await writeNewFile(path, JSON.stringify({ version: 1, tip: id }) + '\n', 0o600, 'signature record');
+    return id;
+  } catch (error) {
+    const j = await readJson(path, 'signature record');
+    if (!j) throw error;
+    if (typeof j.tip !== 'string') throw new CliError(`the signature record ${path} is damaged`, { hint: 'restore it from the inbox backup' });
+    return j.tip;
+  }
 }

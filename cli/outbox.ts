@@ -193,6 +193,14 @@ export async function signerOfTip(tipDir: string, inboxDir: string): Promise<Sou
     });
   }
   const { handle, fingerprint } = signature;
+  // One key, one handle: a key indexed under another handle is that source's, and a tip of it
+  // filed here is the server's replay; the answer belongs in the other conversation.
+  const owner = await readKeyIndex(inboxDir, fingerprint);
+  if (owner && owner.handle !== handle) {
+    throw new CliError(`the key ${formatFingerprint(fingerprint)} that signed ${tipDir} is ${owner.handle}'s, not ${handle}'s: the server filed one source's tip under a second handle; no reply was written`, {
+      hint: `answer that source as ${owner.handle}: sealdrop reply --to ${owner.handle}${owner.tip ? ` (or --tip ${owner.tip})` : ''}`,
+    });
+  }
   const pin = await readKeyPin(inboxDir, handle);
   if (pin?.fingerprint === fingerprint) return usablePinnedKey(handle, pin.publicKey, pin.path);
   const dispute = (await readKeyDisputes(inboxDir, handle)).find((d) => d.fingerprint === fingerprint);

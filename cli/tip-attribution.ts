@@ -21,8 +21,9 @@ import { parseManifest } from '../protocol/envelope.ts';
 import { readFile } from 'node:fs/promises';
 import { CliError, printable } from './errors.ts';
 import { writeNewFile } from './files.ts';
+import type { TipAttribution } from './inbox.ts';
 import type { CliIo } from './io.ts';
-import { claimKeyForHandle, KeyHandleConflictError, KeyPinConflictError, pinSourceKey, readKeyIndex, readKeyPin, recordKeyDispute } from './key-pins.ts';
+import { checkKeyNotElsewhere, claimKeyForHandle, KeyHandleConflictError, KeyPinConflictError, pinSourceKey, readKeyIndex, readKeyPin, recordKeyDispute, recordSignatureSeen } from './key-pins.ts';
 import { readSourcePublicKey, type SourcePublicKey } from './source-key.ts';
 import type { SubmissionOutcome } from './submission.ts';
 import { readTipSignature, type TipSignature } from './tip-signature.ts';
@@ -56,10 +57,11 @@ export async function attributeTips(
   outcomes: SubmissionOutcome[],
   inbox: () => string,
   io: CliIo,
-): Promise<{ problems: number; keyCells: Map<SubmissionOutcome, string> }> {
+): Promise<{ problems: number; keyCells: Map<SubmissionOutcome, string>; attributions: Map<SubmissionOutcome, TipAttribution> }> {
   const warn = (line: string) => io.stderr.write(`sealdrop: warning: ${printable(line)}\n`);
   const error = (line: string, hint: string) => io.stderr.write(`sealdrop: error: ${printable(line)}\nsealdrop: hint: ${printable(hint)}\n`);
   const keyCells = new Map<SubmissionOutcome, string>();
+  const attributions = new Map<SubmissionOutcome, TipAttribution>();
   let problems = 0;
   const handleOf = (fingerprint: string) => [...keys].find(([, k]) => !(k instanceof CliError) && k.fingerprint === fingerprint)?.[0];
 
@@ -67,6 +69,7 @@ export async function attributeTips(
   const quarantine = async (o: Decrypted, cell: string, line: string, hint: string) => {
     problems++;
     keyCells.set(o, cell);
+    attributions.set(o, { status: 'quarantined' });
     error(line, hint);
     await writeNewFile(join(o.path, QUARANTINE_FILE), `${line}\n\nsealdrop decrypt kept this tip for the record; it is not shown to be from ${o.submission.handle}: read it as the server's words, not the source's, and do not answer it.\n`, 0o600, 'quarantine note')
       .catch(() => undefined); // there already (a repeated decrypt)
@@ -81,6 +84,7 @@ export async function attributeTips(
 
     if (signature.status === 'unsigned' || signature.status === 'unchecked') {
       keyCells.set(o, 'unsigned');
+      if (signature.status === 'unsigned') attributions.set(o, { status: 'unsigned' });
       warn(
         `${handle}: submission ${id8} is ${signature.status === 'unsigned' ? 'unsigned (an older page, or a tip over 64 MiB)' : 'from a decrypt that did not check signatures'}: which source sent it is only the server's word; it pins no key` +
           (named ? ` (it names ${formatFingerprint(named)}, which anyone holding the public key can write)` : ''),
@@ -109,37 +113,49 @@ export async function attributeTips(
       continue;
     }
     keyCells.set(o, shortFingerprint(signer));
-    if (!(await pinSigned(inbox(), handle, key, o.path, id8))) {
+    const attribution = await pinSigned(inbox(), handle, key, o.path, id8);
+    // the same signature packet as an earlier tip: the server filed that tip again (any day it chose)
+    const first = signature.digest === undefined ? o.submission.id : await recordSignatureSeen(inbox(), signer, signature.digest, o.submission.id);
+    if (first !== o.submission.id && attribution.status === 'signed') {
+      attribution.replayOf = first;
+      keyCells.set(o, `${shortFingerprint(signer)} REPLAY`);
+      warn(`${handle}: submission ${id8} is a REPLAY of tip ${first}: the same signature, filed again by the server under a day it chose; counted once, read the first`);
+    }
+    attributions.set(o, attribution);
+    if (attribution.status !== 'signed') {
       problems++;
       keyCells.set(o, `${shortFingerprint(signer)} !`);
     }
   }
-  return { problems, keyCells };
+  return { problems, keyCells, attributions };
 
-  /** Pins handle → key for a verified tip; false (the error said) when the handle or the key is another's. */
-  async function pinSigned(inboxDir: string, handle: string, key: SourcePublicKey, tip: string, id8: string): Promise<boolean> {
-    const dispute = async (pinned: string) => {
+  /** Pins handle → key for a verified tip; what it is (the error said, unless 'signed') when the handle or the key is another's. */
+  async function pinSigned(inboxDir: string, handle: string, key: SourcePublicKey, tip: string, id8: string): Promise<TipAttribution> {
+    const dispute = async (pinned: string): Promise<TipAttribution> => {
       await recordKeyDispute(inboxDir, { handle, fingerprint: key.fingerprint, publicKey: key.armored, tip });
       const first = await readKeyIndex(inboxDir, pinned).catch(() => undefined);
       error(
         `${handle}: submission ${id8} is signed by ${formatFingerprint(key.fingerprint)}, but ${handle} is pinned to ${formatFingerprint(pinned)}${first?.tip ? ` (by ${first.tip})` : ''}: two keys signed tips under one handle`,
         `each tip was written by the holder of the key that signed it, and the handle is the server's word: the server may have put one source's handle on another's tips. "sealdrop reply --to ${handle}" now refuses; answer a tip with "sealdrop reply --tip ${tip}"`,
       );
-      return false;
+      return { status: 'disputed', fingerprint: key.fingerprint };
     };
-    const pin = await readKeyPin(inboxDir, handle);
-    if (pin && pin.fingerprint !== key.fingerprint) return dispute(pin.fingerprint);
     try {
+      // The key's index first: a key pinned under another handle is that source's, whatever this
+      // handle is pinned to; never a dispute of this handle, which would make it answerable here.
+      await checkKeyNotElsewhere(inboxDir, key.fingerprint, handle);
+      const pin = await readKeyPin(inboxDir, handle);
+      if (pin && pin.fingerprint !== key.fingerprint) return dispute(pin.fingerprint);
       await claimKeyForHandle(inboxDir, key.fingerprint, handle, tip);
       if ((await pinSourceKey(inboxDir, handle, key)) === 'pinned') {
         io.stderr.write(`sealdrop: pinned the key of ${printable(handle)}: ${formatFingerprint(key.fingerprint)} (its tip ${printable(id8)} is signed by it)\n`);
       }
-      return true;
+      return { status: 'signed', fingerprint: key.fingerprint };
     } catch (e) {
       if (e instanceof KeyPinConflictError) return dispute(e.pinned);
       if (!(e instanceof KeyHandleConflictError)) throw e;
-      error(`${handle}: submission ${id8} is signed by ${formatFingerprint(key.fingerprint)}, the key pinned under ${e.pinnedHandle}: one key under two handles, ${e.pinnedHandle} and ${handle}`, e.hint!);
-      return false;
+      error(`${handle}: submission ${id8} is signed by ${formatFingerprint(key.fingerprint)}: this key is ${e.pinnedHandle}'s${e.pinnedTip ? ` (pinned by ${e.pinnedTip})` : ''}: the server filed one source's tip under a second handle, ${handle}`, e.hint!);
+      return { status: 'other-handle', fingerprint: key.fingerprint, handle: e.pinnedHandle };
     }
   }
 }

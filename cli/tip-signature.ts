@@ -7,18 +7,19 @@
  * API: `checkTipSignature(signatures, keys)` → TipSignature, once the stream has been read to its
  * end; `writeTipSignature(dir, handle, s)`, `readTipSignature(dir)`.
  *
- * File: `{"version":1,"handle":"…","status":"signed","fingerprint":"<hex>","publicKey":"<armored>"}`,
+ * File: `{"version":1,"handle":"…","status":"signed","fingerprint":"<hex>","publicKey":"<armored>","digest":"<sha-256 hex of the signature packet>"}`,
  * or `"status":"unsigned"`, or `"status":"bad","keyId":"<hex>","why":"…"`.
  */
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KeyID } from 'openpgp';
+import { createHash } from 'node:crypto';
+import type { KeyID, Signature } from 'openpgp';
 import { writeNewFile } from './files.ts';
 import type { SourcePublicKey } from './source-key.ts';
 
 /** One entry of OpenPGP.js's `decrypt(…).signatures` (its type is not exported). */
-export type VerificationResult = { keyID: KeyID; verified: Promise<unknown> };
+export type VerificationResult = { keyID: KeyID; verified: Promise<unknown>; signature: Promise<Signature> };
 
 export const TIP_SIGNATURE_FILE = 'signature.json';
 
@@ -27,8 +28,11 @@ export type TipSignature =
   | { status: 'unsigned' }
   /** decrypted by a sealdrop that did not check signatures (no signature.json) */
   | { status: 'unchecked' }
-  /** signed by the primary key `fingerprint`, one of the bundle's source keys, and verified */
-  | { status: 'signed'; fingerprint: string; publicKey: string }
+  /**
+   * signed by the primary key `fingerprint`, one of the bundle's source keys, and verified;
+   * `digest`, the SHA-256 (hex) of the signature packet, tells a replayed tip (absent in older records)
+   */
+  | { status: 'signed'; fingerprint: string; publicKey: string; digest?: string }
   /** a signature that does not verify, or by a key the bundle does not hold */
   | { status: 'bad'; keyId: string; why: string };
 
@@ -49,7 +53,9 @@ export async function checkTipSignature(signatures: VerificationResult[], keys: 
   if (error !== undefined) {
     return { status: 'bad', keyId, why: `its signature by ${signer.handle}'s key does not verify (${error instanceof Error ? error.message : String(error)})` };
   }
-  return { status: 'signed', fingerprint: signer.fingerprint, publicKey: signer.armored };
+  const packet = (await signatures[0]!.signature).write();
+  if (!(packet instanceof Uint8Array)) throw new TypeError('expected the signature packet as bytes');
+  return { status: 'signed', fingerprint: signer.fingerprint, publicKey: signer.armored, digest: createHash('sha256').update(packet).digest('hex') };
 }
 
 export async function writeTipSignature(dir: string, handle: string, signature: TipSignature): Promise<void> {
@@ -68,7 +74,7 @@ export async function readTipSignature(dir: string): Promise<TipSignature & { ha
   const handle = j.handle;
   if (j.status === 'unsigned') return { status: 'unsigned', handle };
   if (j.status === 'signed' && typeof j.fingerprint === 'string' && typeof j.publicKey === 'string') {
-    return { status: 'signed', fingerprint: j.fingerprint, publicKey: j.publicKey, handle };
+    return { status: 'signed', fingerprint: j.fingerprint, publicKey: j.publicKey, ...(typeof j.digest === 'string' && /^[0-9a-f]{64}$/.test(j.digest) ? { digest: j.digest } : {}), handle };
   }
   if (j.status === 'bad' && typeof j.keyId === 'string' && typeof j.why === 'string') return { status: 'bad', keyId: j.keyId, why: j.why, handle };
   return { status: 'unchecked' };

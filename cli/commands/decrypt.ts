@@ -14,7 +14,7 @@ import { readBundle, type Bundle } from '../bundle.ts';
 import { CliError, printable, usageError } from '../errors.ts';
 import { fileError, pathExists, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
-import { addTip, ensureInbox, hasTip, tipDir, writePendingIndexes, type SourceIndex } from '../inbox.ts';
+import { addTip, ensureInbox, hasTip, setTipAttribution, tipDir, writePendingIndexes, type SourceIndex } from '../inbox.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
 import type { CliIo } from '../io.ts';
 import { ProgressBar } from '../progress.ts';
@@ -60,6 +60,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   // The indexes this run changes, written once each at the end (a bundle brings several tips of a
   // source: one fsynced write per source, not per tip).
   const pending = new Map<string, SourceIndex>();
+  let attributed: Awaited<ReturnType<typeof attributeTips>>;
   try {
     for (const [index, submission] of bundle.submissions.entries()) {
       progress.setLabel(`${index + 1}/${bundle.submissions.length} ${submission.handle}`);
@@ -91,11 +92,18 @@ export async function run(args: string[], io: CliIo): Promise<void> {
         io.stderr.write(`sealdrop: hint: ${printable(outcome.hint)}\n`);
       }
     }
+    progress.clear();
+    // Attributed before the indexes are written, so each tip's entry carries what its verified
+    // signature showed in the same atomic write (a run stopped before leaves entries "not checked").
+    attributed = await attributeTips(sourceKeys, outcomes, () => inbox ?? resolveInboxDir(stringOption(parsed, 'inbox'), io), io);
+    if (inbox) {
+      for (const [o, attribution] of attributed.attributions) await setTipAttribution(inbox, o.submission.handle, o.submission.id, attribution, pending);
+    }
   } finally {
     progress.clear();
     if (inbox) await writePendingIndexes(inbox, pending);
   }
-  const { problems: keyProblems, keyCells } = await attributeTips(sourceKeys, outcomes, () => inbox ?? resolveInboxDir(stringOption(parsed, 'inbox'), io), io);
+  const { problems: keyProblems, keyCells } = attributed;
 
   io.stdout.write(formatTable(
     ['HANDLE', 'KEY', 'DAY', 'ID', 'MESSAGE', 'FILES', 'STATUS'],

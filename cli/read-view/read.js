@@ -29,6 +29,24 @@
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   }
 
+  const groups = (fingerprint) => String(fingerprint).toUpperCase().match(/.{1,4}/g).slice(0, 3).join(' ');
+
+  // What `sealdrop decrypt` proved of who wrote a tip (cli/inbox.ts, TipAttribution): only
+  // 'signed' is the handle's pinned source; every other tip is labelled, in words.
+  function attribution(signature) {
+    if (!signature) return { warn: true, text: 'NOT CHECKED — decrypted before sealdrop recorded signatures: which source sent it is only the server\'s word' };
+    switch (signature.status) {
+      case 'signed':
+        if (signature.replayOf) return { warn: true, text: `REPLAY of tip ${signature.replayOf} — the same signed tip filed again by the server, on a day it chose: counted once` };
+        return { warn: false, text: `signed by this source's pinned key ${groups(signature.fingerprint)}` };
+      case 'unsigned': return { warn: true, text: 'UNSIGNED — which source sent it is only the server\'s word' };
+      case 'quarantined': return { warn: true, text: 'QUARANTINED — not signed by this source\'s key: read it as the server\'s words, do not answer it' };
+      case 'disputed': return { warn: true, text: `DISPUTED — signed by ${groups(signature.fingerprint)}, not by this source's pinned key: answer it only with "sealdrop reply --tip"` };
+      case 'other-handle': return { warn: true, text: `ANOTHER SOURCE'S KEY — signed by the key of ${signature.handle}: the server filed that source's tip here` };
+      default: return { warn: true, text: 'NOT CHECKED — unknown signature record: which source sent it is only the server\'s word' };
+    }
+  }
+
   async function api(path, init) {
     const response = await fetch(base + path, { ...init, credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer' });
     const body = await response.json().catch(() => ({}));
@@ -51,6 +69,11 @@
         el('br'),
         el('span', { className: 'meta', text: `last ${s.lastDay} · ${s.tips} tip${s.tips === 1 ? '' : 's'}${s.unread > 0 ? `, ${s.unread} unread` : ''} · ${s.replies} repl${s.replies === 1 ? 'y' : 'ies'}` }),
       );
+      // verified tips apart from the others: a count the server alone cannot raise
+      const verified = typeof s.verified === 'number' ? s.verified : 0;
+      const replays = typeof s.replays === 'number' ? s.replays : 0;
+      const others = s.tips - verified - replays;
+      link.append(el('br'), el('span', { className: verified < s.tips ? 'meta warn' : 'meta', text: `${verified} signed by its key${others > 0 ? `, ${others} NOT` : ''}${replays > 0 ? `, ${replays} REPLAY` : ''}` }));
       if (s.handle === current) link.setAttribute('aria-current', 'true');
       list.append(el('li', {}, link));
     }
@@ -84,8 +107,10 @@
       if (item.kind === 'tip') {
         const { tip } = item;
         const files = tip.files.length > 0 ? el('ul', { className: 'files' }, ...tip.files.map((f) => fileItem(data.handle, tip, f))) : null;
-        list.append(el('li', { className: 'item tip' },
+        const who = attribution(tip.signature);
+        list.append(el('li', { className: who.warn ? 'item tip unverified' : 'item tip' },
           el('p', { className: 'meta', text: `tip · ${tip.day} · ${tip.language} · ${size(tip.messageBytes)}${tip.files.length > 0 ? ` · ${tip.files.length} file${tip.files.length === 1 ? '' : 's'}` : ''}` }),
+          el('p', { className: who.warn ? 'attribution warn' : 'attribution', text: visible(who.text) }),
           el('pre', { className: 'message', text: visible(tip.message), dir: 'auto', lang: tip.language }),
           files));
       } else {

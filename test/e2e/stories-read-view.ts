@@ -104,8 +104,8 @@ export function defineReadViewStories(name: BrowserName): void {
       await page.waitForSelector('#sources a');
       const rows = await page.$$eval('#sources a', (links) => links.map((a) => a.textContent));
       expect(rows).toEqual([
-        'quiet-otterlast 2026-11-21 · 2 tips, 2 unread · 0 replies',
-        'brave-lynxlast 2026-11-19 · 1 tip, 1 unread · 0 replies',
+        'quiet-otterlast 2026-11-21 · 2 tips, 2 unread · 0 replies0 signed by its key, 2 NOT',
+        'brave-lynxlast 2026-11-19 · 1 tip, 1 unread · 0 replies0 signed by its key, 1 NOT',
       ]);
     });
 
@@ -123,7 +123,10 @@ export function defineReadViewStories(name: BrowserName): void {
         risks: [...document.querySelectorAll('#items .files li')].map((li) => li.querySelector('.risk')?.textContent ?? null),
         cleaning: [...document.querySelectorAll('#items .files .meta')].map((m) => m.textContent),
         longBytes: new TextEncoder().encode(document.querySelectorAll('#items .tip .message')[1]?.textContent ?? '').length,
+        attributions: [...document.querySelectorAll('#items .tip .attribution')].map((p) => p.textContent),
       }));
+      // these tips are unsigned (no source key made them): each says so, in words
+      expect(shown.attributions).toEqual(Array(2).fill("UNSIGNED — which source sent it is only the server's word"));
       expect(shown.scripts).toEqual(['read.js']);
       expect(shown.foreign).toBe(0);
       // only the view's own download links, never the sender's javascript: link
@@ -160,8 +163,8 @@ export function defineReadViewStories(name: BrowserName): void {
     it('marks the conversation read', async () => {
       await page.reload({ waitUntil: 'load' });
       await page.waitForSelector('#sources a');
-      expect(await page.$eval('#sources a[data-handle="quiet-otter"]', (a) => a.textContent)).toBe('quiet-otterlast 2026-11-21 · 2 tips · 0 replies');
-      expect(await page.$eval('#sources a[data-handle="brave-lynx"]', (a) => a.textContent)).toBe('brave-lynxlast 2026-11-19 · 1 tip, 1 unread · 0 replies');
+      expect(await page.$eval('#sources a[data-handle="quiet-otter"]', (a) => a.textContent)).toBe('quiet-otterlast 2026-11-21 · 2 tips · 0 replies0 signed by its key, 2 NOT');
+      expect(await page.$eval('#sources a[data-handle="brave-lynx"]', (a) => a.textContent)).toBe('brave-lynxlast 2026-11-19 · 1 tip, 1 unread · 0 replies0 signed by its key, 1 NOT');
     });
 
     it('writes a reply from the box and shows it in the conversation, as text', async () => {
