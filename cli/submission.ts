@@ -15,7 +15,7 @@ import { EnvelopeStreamWriter } from './envelope-stream.ts';
 import type { Identity } from './identities.ts';
 import { pathExists } from './files.ts';
 import type { SourcePublicKey } from './source-key.ts';
-import { checkTipSignature, writeTipSignature, type TipSignature, type VerificationResult } from './tip-signature.ts';
+import { checkTipSignature, readTipSubmissionId, writeTipSignature, type TipSignature, type VerificationResult } from './tip-signature.ts';
 
 export const STAGING_PREFIX = '.staging-';
 const READ_CHUNK = 1024 * 1024;
@@ -88,7 +88,20 @@ export async function decryptSubmission(options: DecryptSubmissionOptions): Prom
       hint: 'decrypt this bundle again into another OUT_DIR to get this submission',
     };
   }
-  if (await pathExists(target)) return { status: 'skipped', submission, path: target };
+  if (await pathExists(target)) {
+    // already decrypted, provided it was this submission: OUT_DIR's folders are named by 8 characters of the id
+    const recorded = await readTipSubmissionId(target);
+    if (recorded !== undefined && recorded !== submission.id) {
+      return {
+        status: 'failed',
+        submission,
+        reason: 'folder name taken',
+        error: `its folder ${target} holds submission ${recorded}, whose id starts the same: the server may have given a forged tip an id like this one's`,
+        hint: 'decrypt this bundle again into another OUT_DIR (or into the inbox, whose folders carry the whole id) to get this submission',
+      };
+    }
+    return { status: 'skipped', submission, path: target };
+  }
   options.claimed?.set(target, submission.id);
 
   let staging: string | undefined;
@@ -255,7 +268,7 @@ async function decryptInto(
     }
     // the stream is read to its end: the signature (if any) is settled
     const signature = await checkTipSignature(signatures, sourceKeys);
-    await writeTipSignature(staging, submission.handle, signature);
+    await writeTipSignature(staging, submission.handle, submission.id, signature);
     return {
       signature,
       messageBytes: result.messageBytes,

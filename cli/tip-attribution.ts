@@ -98,6 +98,17 @@ export async function attributeTips(
     }
     const signer = signature.fingerprint;
     const key = keys.get(handle);
+    // A tip decrypted before keeps what it was found to be then: a later bundle giving its handle
+    // another key (or none) says something about the server, not about the tip.
+    if (o.status === 'skipped' && (!key || key instanceof CliError || key.fingerprint !== signer)) {
+      problems++;
+      keyCells.set(o, `${shortFingerprint(signer)} !`);
+      error(
+        `${handle}: submission ${id8}, decrypted before and signed by ${formatFingerprint(signer)}, comes back with ${key && !(key instanceof CliError) ? `the key ${formatFingerprint(key.fingerprint)}` : 'no usable key'} for ${handle}`,
+        'the server changed the key it gives for this handle: do not reply with this bundle; the tip and what the inbox recorded of it are left as they were',
+      );
+      continue;
+    }
     if (!key || key instanceof CliError || key.fingerprint !== signer) {
       const owner = handleOf(signer);
       await quarantine(o, `${shortFingerprint(signer)} !`,

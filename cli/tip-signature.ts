@@ -58,8 +58,22 @@ export async function checkTipSignature(signatures: VerificationResult[], keys: 
   return { status: 'signed', fingerprint: signer.fingerprint, publicKey: signer.armored, digest: createHash('sha256').update(packet).digest('hex') };
 }
 
-export async function writeTipSignature(dir: string, handle: string, signature: TipSignature): Promise<void> {
-  await writeNewFile(join(dir, TIP_SIGNATURE_FILE), JSON.stringify({ version: 1, handle, ...signature }) + '\n', 0o600, 'tip signature record');
+export async function writeTipSignature(dir: string, handle: string, submission: string, signature: TipSignature): Promise<void> {
+  await writeNewFile(join(dir, TIP_SIGNATURE_FILE), JSON.stringify({ version: 1, handle, submission, ...signature }) + '\n', 0o600, 'tip signature record');
+}
+
+/**
+ * The submission id the record in a decrypted tip's folder was written for; undefined when there is
+ * no record, or one from before the id was kept. A folder of OUT_DIR is named by the first 8
+ * characters of the id only: a server could hand a forged tip an id sharing them.
+ */
+export async function readTipSubmissionId(dir: string): Promise<string | undefined> {
+  try {
+    const j = JSON.parse(await readFile(join(dir, TIP_SIGNATURE_FILE), 'utf8')) as Record<string, unknown>;
+    return j !== null && typeof j === 'object' && typeof j.submission === 'string' ? j.submission : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The record `writeTipSignature` left in a decrypted tip's folder; 'unchecked' when there is none (or it is unreadable). */

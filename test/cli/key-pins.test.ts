@@ -68,7 +68,7 @@ describe('pinned source keys', () => {
     ]);
     // the KEY column: which key signed each tip
     expect(r.stdout.split('\n').filter((l) => l.startsWith('quiet-otter '))).toEqual([expect.stringContaining(` ${short(source.fingerprint)} `), expect.stringContaining(` ${short(source.fingerprint)} `)]);
-    expect(JSON.parse(await readFile(join(tipDir('out', first), 'signature.json'), 'utf8'))).toEqual({ version: 1, handle: 'quiet-otter', status: 'signed', fingerprint: source.fingerprint, publicKey: source.publicKey, digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.parse(await readFile(join(tipDir('out', first), 'signature.json'), 'utf8'))).toEqual({ version: 1, handle: 'quiet-otter', submission: first.id, status: 'signed', fingerprint: source.fingerprint, publicKey: source.publicKey, digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(r.stderr).not.toMatch(/warning|error/);
     expect((await stat(pinFile('quiet-otter'))).mode & 0o777).toBe(0o600);
     expect((await stat(join(tmp.dir, 'inbox', 'keys'))).mode & 0o777).toBe(0o700);
