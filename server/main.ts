@@ -68,6 +68,8 @@ async function main(): Promise<void> {
     reserveUnsentShare: config.reserveUnsentPercent / 100,
     reserveNewSourceShare: config.reserveNewSourcePercent / 100,
     claimGraceSeconds: config.claimGraceSeconds,
+    uploadPace: config.uploadPace,
+    uploadLeaseMinutes: config.uploadLeaseMinutes,
   };
   const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check, openLimits });
   const stopPurge = startPurgeTimer(database.db, clock, {

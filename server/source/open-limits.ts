@@ -23,13 +23,19 @@
  * again: ten 17-bit proofs of work a minute kept every honest file out. Now holding a reservation
  * past the grace costs its first bytes, and its time after the lease UPLOAD_PACE bytes a second
  * (server/source/stale-uploads.ts).
+ *
+ * Behind the pace (migrations/0012_behind_the_pace.sql; paceSlackTicks below): past the grace, a
+ * reservation is also displaceable while it has shown less than CLAIM_SHOWN_BYTES plus uploadPace
+ * for every minute of its age beyond the grace and half the lease, so 64 KiB shown and then nothing
+ * holds a full pool 6-7 minutes, not the lease. Each claim displaced and each refusal of a full
+ * pool counts toward the adaptive price as an open (server/source/uploads.ts, pow-load.ts).
  */
 import { statfs } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/open.ts';
 import { refuse } from './errors.ts';
 import { MIN_CHUNK_BYTES } from '../../protocol/limits.ts';
-import { tickOf } from './stale-uploads.ts';
+import { DEFAULT_LEASE_MINUTES, DEFAULT_UPLOAD_PACE, SWEEP_TICK_MS, tickOf } from './stale-uploads.ts';
 
 export interface OpenLimits {
   quotaSourcePerDay: number;
@@ -49,6 +55,10 @@ export interface OpenLimits {
   reserveNewSourceShare: number;
   /** a reservation that has shown no byte this many seconds after its open is only a claim ("Claims") */
   claimGraceSeconds: number;
+  /** UPLOAD_PACE (bytes a second): past the grace and half the lease, a reservation behind it is displaceable ("Claims") */
+  uploadPace: number;
+  /** UPLOAD_LEASE_MINUTES: half of it is the slack of that pace */
+  uploadLeaseMinutes: number;
 }
 
 /** server/config.ts's defaults, without a watched folder (tests and the bench). */
@@ -63,6 +73,8 @@ export const DEFAULT_OPEN_LIMITS: OpenLimits = {
   reserveUnsentShare: 0.5,
   reserveNewSourceShare: 0.2,
   claimGraceSeconds: 60,
+  uploadPace: DEFAULT_UPLOAD_PACE,
+  uploadLeaseMinutes: DEFAULT_LEASE_MINUTES,
 };
 
 /**
@@ -92,6 +104,18 @@ export const CLAIM_SHOWN_BYTES = MIN_CHUNK_BYTES;
  * own, so at least the grace after its open and at most a minute more.
  */
 export const claimGraceTicks = (graceSeconds: number): number => Math.max(1, Math.ceil(graceSeconds / 60));
+
+/**
+ * Behind the pace (migrations/0012_behind_the_pace.sql): past the grace, a reservation is also
+ * displaceable while it has shown fewer than CLAIM_SHOWN_BYTES + pace x (its age - the grace - the
+ * slack) bytes, ages in whole minutes. The slack is half the lease, rounded up: it covers the chunk
+ * gate's once-a-minute reports, a chunk's time on the wire and the minutes' rounding, so an upload
+ * keeping up with UPLOAD_PACE (what the sweep already asks of it) is never displaced, and one that
+ * showed its first bytes and stopped is after the grace and the slack (at defaults 6-7 minutes
+ * after its open, instead of living the lease and its bytes' time: about 10.5).
+ */
+export const paceSlackTicks = (leaseMinutes: number): number => Math.max(0, Math.ceil(leaseMinutes / 2));
+export const pacePerTick = (pace: number): number => Math.max(1, Math.round((pace * SWEEP_TICK_MS) / 1000));
 
 export const STORAGE_REFRESH_MS = 15_000;
 
@@ -215,21 +239,21 @@ export async function reserveUpload(
   limits: OpenLimits,
   r: Reservation,
   storageRoom: number | undefined = undefined,
-): Promise<ReservationOutcome> {
+): Promise<{ outcome: ReservationOutcome; displaced: number }> {
   // one statement (no transaction held by the client: a connection lost mid-way leaves nothing
-  // waiting), the function of migrations/0008_small_reservations.sql
+  // waiting), the function of migrations/0012_behind_the_pace.sql
   const room = storageRoom === undefined ? null : Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(storageRoom)));
-  const [outcome] = rowsOf<{ outcome: string }>(
+  const [outcome] = rowsOf<{ outcome: string; displaced: number }>(
     await db.execute(sql`
-      select o_outcome as outcome
+      select o_outcome as outcome, o_displaced as displaced
       from sealdrop_reserve_upload(${r.id}::uuid, ${r.lookupHash}::text, ${r.returning}::boolean, ${r.pow.idHash}::text,
         ${r.pow.expiresDay}::date, ${r.size}::bigint, ${r.chunkSize}::int, ${r.chunks}::int, ${r.sha256}::text,
         ${r.sourceKeys?.publicKey ?? null}::text, ${r.sourceKeys?.lockedPrivateKey ?? null}::text, ${r.day}::date,
         ${limits.quotaSourcePerDay}::bigint, ${limits.quotaTotal}::bigint, ${room}::bigint, ${limits.reserveSmallMax}::bigint,
         ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8, ${limits.reserveNewSourceShare}::float8,
         ${TEXT_TIP_MAX_BYTES}::bigint, ${tickOf(r.now)}::int, ${claimGraceTicks(limits.claimGraceSeconds)}::int,
-        ${CLAIM_SHOWN_BYTES}::bigint)`),
+        ${CLAIM_SHOWN_BYTES}::bigint, ${pacePerTick(limits.uploadPace)}::bigint, ${paceSlackTicks(limits.uploadLeaseMinutes)}::int)`),
   );
   if (!outcome || !OUTCOMES.has(outcome.outcome)) throw new Error(`sealdrop_reserve_upload answered ${outcome?.outcome}`);
-  return outcome.outcome as ReservationOutcome;
+  return { outcome: outcome.outcome as ReservationOutcome, displaced: Number(outcome.displaced ?? 0) };
 }

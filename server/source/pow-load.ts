@@ -3,7 +3,9 @@
  * opens per minute, over every server process, pass a threshold (PROTOCOL.md "Pricing",
  * OPERATIONS.md "Under attack").
  *
- * Each process counts the opens it made (an open that spent a token) in memory and adds them to
+ * Each process counts the opens it made (an open that spent a token; also each claim an open
+ * displaced, at one unit, and each open refused as reservations_full, at its token's units:
+ * re-opening into a full pool is how a pool is held, OPERATIONS.md "Under attack" (4)) in memory and adds them to
  * `pow_load`, one row per minute bucket, shared by every process on the database. An open counts
  * the work its token stood for in units of the unflooded price, 2^(bits paid beyond base + size), so
  * an attacker of fixed means shows the same load whatever the price already is, and the price holds

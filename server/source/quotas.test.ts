@@ -540,6 +540,135 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
     expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
   });
 
+  it('the 64-KiB-then-nothing attack (issue 9, attacker 7; two processes): reservations that showed their first 64 KiB and stopped fall behind the pace; an honest 2 MiB file opens about half a lease after their open and arrives', async () => {
+    // Each reservation shows one minimum chunk (64 KiB: no claim) and then nothing; the sweep takes
+    // it after its lease (ten minutes; 64 KiB pays for no whole minute more) and it is opened again.
+    // Past the grace (1 minute) and the slack (half the lease, 5), 64 KiB is behind the pace.
+    const start = '2026-07-11T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const [a, b] = await Promise.all([app(limits), app(limits)]);
+    await sendTip(a.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    let attackers: string[] = [];
+    let honestAt: number | undefined;
+    let opened: Awaited<ReturnType<typeof honestOpen>> | undefined;
+    let displaced: string[] = [];
+    for (let m = 0; m <= 25 && honestAt === undefined; m++) {
+      now = at(start, 60 * m);
+      await Promise.all([purgeExpired(database.db, clock, 6, 10), purgeExpired(database.db, clock, 6, 10)]);
+      const alive: string[] = [];
+      for (const id of attackers) if ((await statusOf(a, id)) === 200) alive.push(id);
+      attackers = alive;
+      while (attackers.length < 8) {
+        const r = await claimOpen(attackers.length % 2 ? a : b, text);
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
+        expect((await putChunk(a.app, r.body.uploadId, 0, new Uint8Array(MIN_CHUNK_BYTES).fill(3))).status).toBe(200);
+        attackers.push(r.body.uploadId);
+      }
+      // an honest new source tries 30 s into every minute
+      now = at(start, 60 * m + 30);
+      const before = await countRows(database.db);
+      const r = await honestOpen(m % 2 ? a : b);
+      if (r.status === 201) {
+        honestAt = m;
+        opened = r;
+        for (const id of attackers) if ((await statusOf(a, id)) !== 200) displaced.push(id);
+      } else {
+        expect(r).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+        expect(await countRows(database.db)).toEqual(before);
+      }
+    }
+    // on main (0011) it never got in: the sweep's re-opened reservations were no claims. Now the
+    // first wave (opened at minute 0) is behind the pace in minute 7: age 7 > grace 1 + slack 5
+    expect(honestAt).toBe(7);
+    // one 4 MiB reservation gave the 2 MiB needed
+    expect(displaced).toHaveLength(1);
+    expect(await answer(await putChunk(a.app, displaced[0]!, 1, new Uint8Array(MIN_CHUNK_BYTES)))).toMatchObject({ status: 404, body: { error: 'unknown_upload' } });
+    const arrived = await answer(await putChunk(b.app, opened!.body.uploadId, 0, honest));
+    expect(arrived.body.complete, JSON.stringify(arrived.body)).toBe(true);
+    expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
+  });
+
+  it('an upload keeping the pace (64 KiB every 32 s) is never displaced while zero-byte claims keep the pool full and displace each other', async () => {
+    const start = '2026-07-12T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app(limits);
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    const file = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
+    const chunks = Math.ceil(file.length / MIN_CHUNK_BYTES);
+    expect(chunks).toBe(64);
+    const up = await openUpload(t.app, { bytes: file, lookupId: newLookupId(), sourceKeys, size: file.length, chunkSize: MIN_CHUNK_BYTES }).then(answer);
+    expect(up.status).toBe(201);
+    let claimsOpened = 0;
+    let claimsDisplacing = 0;
+    let lastTick = -1;
+    for (let i = 0; i < chunks; i++) {
+      now = at(start, 32 * i);
+      const tick = Math.floor(now.getTime() / 60_000);
+      if (tick !== lastTick) {
+        await purgeExpired(database.db, clock, 6, 10);
+        lastTick = tick;
+      }
+      const res = await answer(await putChunk(t.app, up.body.uploadId, i, file.subarray(i * MIN_CHUNK_BYTES, (i + 1) * MIN_CHUNK_BYTES)));
+      expect(res.status, `chunk ${i}: ${JSON.stringify(res.body)}`).toBe(200);
+      if (i === chunks - 1) expect(res.body.complete).toBe(true);
+      else {
+        // the attacker keeps the pool full: claims until one is refused
+        for (;;) {
+          const before = (await uploading()).length;
+          const r = await claimOpen(t, text);
+          if (r.status !== 201) {
+            expect(r).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+            break;
+          }
+          claimsOpened++;
+          if ((await uploading()).length === before) claimsDisplacing++;
+        }
+      }
+    }
+    // the pool was full and its claims were displaced all along (the upload was the oldest)
+    expect(claimsOpened).toBeGreaterThan(20);
+    expect(claimsDisplacing).toBeGreaterThan(10);
+    expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
+    expect((await receivedTips()).length).toBe(tips.length + 1);
+  });
+
+  it('the zero-byte re-open attack raises the price: each displaced claim and each refusal of a full pool counts as an open', async () => {
+    // The flood threshold scaled like the pool: eight reservations opened again every two minutes
+    // are eight opens in a minute at most, no flood under a threshold of 8 when only opens count
+    // (0011); with their displacements and refusals it is one (two bits at the first re-opening).
+    const start = '2026-07-13T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    await database.db.execute(sql`delete from pow_load`);
+    const [a, b] = await Promise.all([app(limits, { powFloodOpensPerMinute: 8, powFloodMaxBits: 4 }), app(limits, { powFloodOpensPerMinute: 8, powFloodMaxBits: 4 })]);
+    const priceOf = async (x: typeof a) => (await answer(await post(x.app, '/api/v1/pow', { size: 4 * MiB }))).body.difficulty as number;
+    const base = await priceOf(a);
+    const prices: number[] = [];
+    let displaced = 0;
+    for (let m = 0; m <= 4; m++) {
+      now = at(start, 60 * m);
+      for (let n = 0; ; n++) {
+        const before = (await uploading()).length;
+        const r = await claimOpen(n % 2 ? a : b, text);
+        if (r.status !== 201) {
+          expect(r).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+          break;
+        }
+        if ((await uploading()).length === before) displaced++;
+      }
+      // the next read of the shared counts (every 5 s)
+      now = at(start, 60 * m + 30);
+      prices.push(Math.max(await priceOf(a), await priceOf(b)));
+    }
+    expect(displaced).toBeGreaterThanOrEqual(8);
+    expect(prices[0]).toBeGreaterThan(base);
+    expect(prices[2]).toBeGreaterThanOrEqual(base + 2);
+  });
+
   it('a claim inside its grace is not displaced: the open gets 507 and nothing changes; in the second minute after its own it is', async () => {
     const start = '2026-07-02T09:00:00Z';
     now = at(start, 50);
@@ -561,7 +690,7 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
     expect(await receivedTips()).toEqual(tips);
   });
 
-  it('an upload with a chunk stored or a body arriving is never displaced; claims are, until none is left', async () => {
+  it('an upload with a chunk stored or a body arriving is not displaced (not behind the pace: inside the grace and the slack); claims are, until none is left', async () => {
     const start = '2026-07-03T09:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
@@ -600,8 +729,9 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
     } as RequestInit));
     await waitFor(async () =>
       rowsOf<{ flowed: number }>(await database.db.execute(sql`select flowed from upload_progress where submission_id = ${submissionIdOf(arriving)!}::uuid`)).some((r) => Number(r.flowed) >= MIN_CHUNK_BYTES));
-    // well past the grace: six claims make room for twelve honest 2 MiB files, then the pool is full
-    now = at(start, 600);
+    // well past the grace, inside the slack (five minutes after the opens: 64 KiB shown is not behind
+    // the pace yet): six claims make room for twelve honest 2 MiB files, then the pool is full
+    now = at(start, 300);
     let opened = 0;
     for (;;) {
       const r = await honestOpen(t);

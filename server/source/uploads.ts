@@ -119,7 +119,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
     }
   }
   const id = randomUUID();
-  const outcome = await reserveUpload(db, deps.openLimits, {
+  const { outcome, displaced } = await reserveUpload(db, deps.openLimits, {
     id,
     lookupHash,
     returning,
@@ -139,9 +139,17 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   }
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
-  if (outcome === 'reservations_full') refuse(507, 'reservations_full', RESERVATIONS_FULL_MESSAGE);
+  if (outcome === 'reservations_full') {
+    // a refusal of a full pool counts toward the adaptive price as an open (the token it showed,
+    // unspent, may be shown again): re-opening into a full pool is what holds it (OPERATIONS.md rule 4)
+    deps.powLoad.noteOpen(pow.difficulty - price.unflooded, now);
+    refuse(507, 'reservations_full', RESERVATIONS_FULL_MESSAGE);
+  }
   if (outcome === 'pow_spent') refuse(409, 'pow_spent', 'This proof-of-work token was already used; ask for a new one.');
   deps.powLoad.noteOpen(pow.difficulty - price.unflooded, now);
+  // each claim displaced counts as one open at the unflooded price: a reservation that did not hold
+  // was an open that bought nothing but time in the pool
+  for (let i = 0; i < displaced; i++) deps.powLoad.noteOpen(0, now);
   deps.storage.noteOpened(request.size);
   return { uploadId: uploadIdOf(id) };
 }
