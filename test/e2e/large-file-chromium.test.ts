@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser, type LaunchedBrowser } from './browsers.ts';
 import { startSourceServer, type SourceServer } from './harness.ts';
-import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { newsroomDecryptsLargeSubmission, sourceSendsLargeFile, writeRandomFile } from './large-send.ts';
 import { sourceOf } from './stories.ts';
 
@@ -48,7 +47,10 @@ describe.skipIf(!browserAvailable('chromium'))('a source sends a 200 MB file in 
     // the page proposes file-N for a name (a name can name the source): the source kept it
     expect(opened.files[0]).toMatch(/\/files\/file-1\.bin$/);
     expect(opened.sha256).toBe(sha256);
-    // the streamed envelope names the source's key, the one the server holds: sealdrop decrypt pinned it
-    expect(opened.pinned).toBe(formatFingerprint(opened.sourceKeyFingerprint));
+    // the streamed envelope names the source's key, the one the server holds; a streamed tip is
+    // unsigned, so sealdrop decrypt says so and pins nothing (PROTOCOL.md, "Signed tips")
+    expect(opened.named).toBe(opened.sourceKeyFingerprint);
+    expect(opened.unsigned).toBe(true);
+    expect(opened.pinned).toBeUndefined();
   });
 });

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { eq } from 'drizzle-orm';
@@ -174,7 +174,7 @@ export async function sourceSendsLargeFile(browser: Browser, server: SourceServe
  */
 export async function newsroomDecryptsLargeSubmission(
   server: SourceServer, sourceId: string, dir: string,
-): Promise<{ sha256: string; chunks: number; files: string[]; pinned: string | undefined; sourceKeyFingerprint: string }> {
+): Promise<{ sha256: string; chunks: number; files: string[]; pinned: string | undefined; unsigned: boolean; named: string | undefined; sourceKeyFingerprint: string }> {
   const [row] = await server.database.db.select().from(submissions).where(eq(submissions.sourceId, sourceId));
   const [source] = await server.database.db.select().from(sources).where(eq(sources.id, sourceId));
   if (!source) throw new Error('expected the source to be stored');
@@ -207,6 +207,10 @@ export async function newsroomDecryptsLargeSubmission(
   const files = (await listTree(join(dir, 'out'))).filter((p) => /\/files\/[^/]+$/.test(p));
   if (files.length !== 1) throw new Error(`expected one decrypted file, got ${files.join(', ')}`);
   const pinned = /^sealdrop: pinned the key of quiet-otter: (.+)$/m.exec(result.stderr)?.[1];
+  // a streamed tip is unsigned (PROTOCOL.md, "Signed tips"): decrypt says so and pins nothing
+  const unsigned = /^sealdrop: warning: quiet-otter: submission \S+ is unsigned/m.test(result.stderr);
+  const manifest = files[0]!.replace(/\/files\/[^/]+$/, '/manifest.json');
+  const named = (JSON.parse(await readFile(join(dir, 'out', manifest), 'utf8')) as { sourceKeyFingerprint?: string }).sourceKeyFingerprint;
   const sourceKeyFingerprint = (await openpgp.readKey({ armoredKey: source.publicKey })).getFingerprint();
-  return { sha256: await sha256OfFile(join(dir, 'out', files[0]!)), chunks: row.chunks, files, pinned, sourceKeyFingerprint };
+  return { sha256: await sha256OfFile(join(dir, 'out', files[0]!)), chunks: row.chunks, files, pinned, unsigned, named, sourceKeyFingerprint };
 }
