@@ -15,7 +15,7 @@ import { EnvelopeStreamWriter } from './envelope-stream.ts';
 import type { Identity } from './identities.ts';
 import { pathExists } from './files.ts';
 import type { SourcePublicKey } from './source-key.ts';
-import { checkTipSignature, readTipSubmissionId, writeTipSignature, type TipSignature, type VerificationResult } from './tip-signature.ts';
+import { checkTipSignature, readTipSignature, writeTipSignature, type TipSignature, type VerificationResult } from './tip-signature.ts';
 
 export const STAGING_PREFIX = '.staging-';
 const READ_CHUNK = 1024 * 1024;
@@ -90,7 +90,7 @@ export async function decryptSubmission(options: DecryptSubmissionOptions): Prom
   }
   if (await pathExists(target)) {
     // already decrypted, provided it was this submission: OUT_DIR's folders are named by 8 characters of the id
-    const recorded = await readTipSubmissionId(target);
+    const recorded = (await readTipSignature(target)).submission;
     if (recorded !== undefined && recorded !== submission.id) {
       return {
         status: 'failed',

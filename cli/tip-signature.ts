@@ -5,9 +5,9 @@
  * ever writes manifest.json, message.txt and files/).
  *
  * API: `checkTipSignature(signatures, keys)` → TipSignature, once the stream has been read to its
- * end; `writeTipSignature(dir, handle, s)`, `readTipSignature(dir)`.
+ * end; `writeTipSignature(dir, handle, submission, s)`, `readTipSignature(dir)`.
  *
- * File: `{"version":1,"handle":"…","status":"signed","fingerprint":"<hex>","publicKey":"<armored>","digest":"<sha-256 hex of the signature packet>"}`,
+ * File: `{"version":1,"handle":"…","submission":"<id>","status":"signed","fingerprint":"<hex>","publicKey":"<armored>","digest":"<sha-256 hex of the signature packet>"}`,
  * or `"status":"unsigned"`, or `"status":"bad","keyId":"<hex>","why":"…"`.
  */
 
@@ -63,33 +63,26 @@ export async function writeTipSignature(dir: string, handle: string, submission:
 }
 
 /**
- * The submission id the record in a decrypted tip's folder was written for; undefined when there is
- * no record, or one from before the id was kept. A folder of OUT_DIR is named by the first 8
- * characters of the id only: a server could hand a forged tip an id sharing them.
+ * The record `writeTipSignature` left in a decrypted tip's folder; 'unchecked' when there is none (or it is unreadable).
+ * `submission`: the id the record was written for, whatever else it holds (absent in records from before the id was
+ * kept): a folder of OUT_DIR is named by the first 8 characters of the id only, and a server could hand a forged tip
+ * an id sharing them.
  */
-export async function readTipSubmissionId(dir: string): Promise<string | undefined> {
-  try {
-    const j = JSON.parse(await readFile(join(dir, TIP_SIGNATURE_FILE), 'utf8')) as Record<string, unknown>;
-    return j !== null && typeof j === 'object' && typeof j.submission === 'string' ? j.submission : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The record `writeTipSignature` left in a decrypted tip's folder; 'unchecked' when there is none (or it is unreadable). */
-export async function readTipSignature(dir: string): Promise<TipSignature & { handle?: string }> {
+export async function readTipSignature(dir: string): Promise<TipSignature & { handle?: string; submission?: string }> {
   let j: Record<string, unknown>;
   try {
     j = JSON.parse(await readFile(join(dir, TIP_SIGNATURE_FILE), 'utf8')) as Record<string, unknown>;
   } catch {
     return { status: 'unchecked' };
   }
-  if (j === null || typeof j !== 'object' || j.version !== 1 || typeof j.handle !== 'string') return { status: 'unchecked' };
+  if (j === null || typeof j !== 'object') return { status: 'unchecked' };
+  const id = typeof j.submission === 'string' ? { submission: j.submission } : {};
+  if (j.version !== 1 || typeof j.handle !== 'string') return { status: 'unchecked', ...id };
   const handle = j.handle;
-  if (j.status === 'unsigned') return { status: 'unsigned', handle };
+  if (j.status === 'unsigned') return { status: 'unsigned', handle, ...id };
   if (j.status === 'signed' && typeof j.fingerprint === 'string' && typeof j.publicKey === 'string') {
-    return { status: 'signed', fingerprint: j.fingerprint, publicKey: j.publicKey, ...(typeof j.digest === 'string' && /^[0-9a-f]{64}$/.test(j.digest) ? { digest: j.digest } : {}), handle };
+    return { status: 'signed', fingerprint: j.fingerprint, publicKey: j.publicKey, ...(typeof j.digest === 'string' && /^[0-9a-f]{64}$/.test(j.digest) ? { digest: j.digest } : {}), handle, ...id };
   }
-  if (j.status === 'bad' && typeof j.keyId === 'string' && typeof j.why === 'string') return { status: 'bad', keyId: j.keyId, why: j.why, handle };
-  return { status: 'unchecked' };
+  if (j.status === 'bad' && typeof j.keyId === 'string' && typeof j.why === 'string') return { status: 'bad', keyId: j.keyId, why: j.why, handle, ...id };
+  return { status: 'unchecked', ...id };
 }
