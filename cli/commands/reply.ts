@@ -15,7 +15,7 @@ import { open } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { MAX_REPLY_BYTES } from '../../protocol/index.ts';
 import { parseCommandArgs, requireOption, stringOption, stringOptions } from '../args.ts';
-import { CliError, usageError } from '../errors.ts';
+import { usageError } from '../errors.ts';
 import { fileError, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
 import { resolveInboxDir } from '../inbox-dir.ts';
