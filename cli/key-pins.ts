@@ -15,13 +15,30 @@
 
 import { link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { checkSourcePublicKey } from '../protocol/index.ts';
 import { formatFingerprint } from '../protocol/fingerprint.ts';
 import { isValidHandle } from './bundle.ts';
 import { CliError } from './errors.ts';
 import { fileError, writeNewFile } from './files.ts';
 import type { SourcePublicKey } from './source-key.ts';
+
+/**
+ * writeNewFile, whole or not at all: written and synced under a fresh name, then linked into
+ * place, which fails (EEXIST, as writeNewFile's O_EXCL does) rather than replace a file another
+ * run made meanwhile. A run reading it at the same moment never sees it half-written.
+ */
+async function writeWholeNewFile(path: string, data: string, what: string): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+  await writeNewFile(temp, data, 0o600, what);
+  try {
+    await link(temp, path);
+  } catch (error) {
+    throw fileError(error, path, what);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
 
 export const KEY_PINS_DIR = 'keys';
 const PIN_VERSION = 1;
@@ -236,7 +253,7 @@ export async function claimKeyForHandle(inboxDir: string, fingerprint: string, h
   if (await checkKeyNotElsewhere(inboxDir, fingerprint, handle)) return;
   const path = join(dir, `${fingerprint}.json`);
   try {
-    await writeNewFile(path, JSON.stringify({ version: 1, fingerprint, handle, tip }) + '\n', 0o600, 'key index');
+    await writeWholeNewFile(path, JSON.stringify({ version: 1, fingerprint, handle, tip }) + '\n', 'key index');
   } catch (error) {
     const raced = await readKeyIndex(inboxDir, fingerprint).catch(() => undefined);
     if (!raced) throw error;
@@ -257,7 +274,7 @@ export async function recordKeyDispute(inboxDir: string, dispute: KeyDispute): P
   await makeDir(dir);
   const path = join(dir, `${checkFingerprint(dispute.fingerprint)}.json`);
   try {
-    await writeNewFile(path, JSON.stringify({ version: 1, ...dispute }) + '\n', 0o600, 'key dispute');
+    await writeWholeNewFile(path, JSON.stringify({ version: 1, ...dispute }) + '\n', 'key dispute');
   } catch (error) {
     if (!(await readJson(path, 'key dispute'))) throw error; // there already: the first tip of that key is named
   }
@@ -297,7 +314,7 @@ export async function recordSignatureSeen(inboxDir: string, fingerprint: string,
   await makeDir(dir);
   const path = join(dir, `${digest}.json`);
   try {
-    await writeNewFile(path, JSON.stringify({ version: 1, tip: id }) + '\n', 0o600, 'signature record');
+    await writeWholeNewFile(path, JSON.stringify({ version: 1, tip: id }) + '\n', 'signature record');
     return id;
   } catch (error) {
     const j = await readJson(path, 'signature record');
