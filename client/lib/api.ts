@@ -12,6 +12,10 @@ export type ServerConfig = {
   instanceSalt: string;
   newsroomKey: string;
   fingerprint: string;
+  /** the desks' keys (the first is `newsroomKey`), checked by client/lib/instance.ts */
+  desks?: unknown;
+  /** the newsroom's name, call for tips, questions… checked by client/lib/instance.ts */
+  instance?: unknown;
   limits?: Record<string, number>;
   pow: PowChallenge;
 };
@@ -26,6 +30,8 @@ export type OpenUploadBody = {
   chunks: number;
   /** the whole ciphertext's, from a page that holds it; a streaming page sends each chunk's SHA-256 instead (chunkUrl) */
   sha256?: string;
+  /** the desk the tip is encrypted to (the server checks the ciphertext names that desk's key) */
+  desk?: string;
 };
 export type ChunkAnswer = { complete: false; received: number[] } | { complete: true; submissionId: string };
 export type Submission = { id: string; day: string; status: 'uploading' | 'received' | 'downloaded'; size: number };

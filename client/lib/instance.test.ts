@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { HOSTILE_INSTANCE, LONG_INSTANCE } from '../../test/e2e/instance-fixtures.ts';
+import { InstanceConfigError, isFallback, NO_INSTANCE, readInstanceConfig, safeHref, type Instance } from './instance.ts';
+
+const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n(a key)\n-----END PGP PUBLIC KEY BLOCK-----';
+const base = { newsroomKey: KEY, fingerprint: 'aa' };
+const desks = [
+  { id: 'workers', newsroomKey: 'workers key', fingerprint: 'bb' },
+  { id: 'sanctions', newsroomKey: 'sanctions key', fingerprint: 'cc' },
+  { id: 'general', newsroomKey: KEY, fingerprint: 'aa' },
+];
+
+describe('readInstanceConfig', () => {
+  it('reads a server of before instances and desks as today’s page: no name, one desk with no id', () => {
+    expect(readInstanceConfig(base)).toEqual({ instance: NO_INSTANCE, desks: [{ id: undefined, newsroomKey: KEY, fingerprint: 'aa' }] });
+  });
+
+  it('joins each desk’s key to its words, in the order of the keys', () => {
+    const { instance, desks: read } = readInstanceConfig({ ...base, instance: LONG_INSTANCE, desks });
+    expect(instance.name).toBe(LONG_INSTANCE.name);
+    expect(read.map((d) => [d.id, d.newsroomKey, d.name?.en, d.description?.km ?? null])).toEqual([
+      ['workers', 'workers key', 'Workers abroad', LONG_INSTANCE.desks[0]!.description!.km],
+      ['sanctions', 'sanctions key', 'Sanctions and shipping', null],
+      ['general', KEY, 'General', null],
+    ]);
+  });
+
+  const refusals: [string, Record<string, unknown>, RegExp][] = [
+    ['an unknown field', { instance: { ...LONG_INSTANCE, script: 'x' } }, /instance/],
+    ['a name that is not text', { instance: { ...LONG_INSTANCE, name: { text: 'x' } } }, /name/],
+    ['a logo from another origin', { instance: { ...LONG_INSTANCE, logo: 'https://example.org/logo.png' } }, /logo/],
+    ['a language missing from the call for tips', { instance: { ...LONG_INSTANCE, callForTips: { ...LONG_INSTANCE.callForTips, km: undefined } } }, /callForTips\.km/],
+    ['markup as a block', { instance: { ...LONG_INSTANCE, intro: { ...LONG_INSTANCE.intro, en: [{ html: '<b>x</b>' }] } } }, /intro\.en/],
+    ['an inline with an unknown style', { instance: { ...LONG_INSTANCE, intro: { ...LONG_INSTANCE.intro, en: [{ p: [{ text: 'x', style: 'color:red' }] }] } } }, /intro/],
+    ['a question id that is not a plain token', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[0]!, id: '"><img>' }] } }, /questions\.0\.id/],
+    ['a choice question without options', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[2]!, options: undefined }] } }, /options/],
+    ['a text question with options', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[0]!, options: LONG_INSTANCE.questions[2]!.options }] } }, /options/],
+    ['words for a desk with no key', { desks: desks.slice(0, 2) }, /general/],
+    ['a desk twice', { desks: [...desks, desks[0]] }, /once/],
+    ['no desk at all', { desks: [] }, /desks/],
+    ['a desk with no key', { desks: [{ id: 'workers', fingerprint: 'bb' }, ...desks.slice(1)] }, /desks/],
+  ];
+  it.each(refusals)('refuses %s, naming where (InstanceConfigError)', (_what, change, where) => {
+    const read = () => readInstanceConfig({ ...base, instance: LONG_INSTANCE, desks, ...change });
+    expect(read).toThrow(InstanceConfigError);
+    expect(read).toThrow(where);
+  });
+
+  it('takes the hostile instance’s text as text: the schema allows it, rendering makes it harmless', () => {
+    expect(readInstanceConfig({ ...base, instance: HOSTILE_INSTANCE, desks: [desks[2]] }).instance.name).toContain('<img');
+  });
+});
+
+describe('safeHref', () => {
+  it.each([
+    ['https://example.org/methods', 'https://example.org/methods'],
+    ['http://exampleonionaddress.onion/x', 'http://exampleonionaddress.onion/x'],
+    ['http://example.org/', undefined],
+    ['javascript:alert(1)', undefined],
+    ['JAVASCRIPT:alert(1)', undefined],
+    ['data:text/html,<script>', undefined],
+    ['//example.org/', undefined],
+    ['/relative', undefined],
+    ['https://user:pass@example.org/', undefined],
+    [undefined, undefined],
+  ])('%s → %s', (href, expected) => expect(safeHref(href)).toBe(expected));
+});
+
+describe('isFallback', () => {
+  it('names the English text put in for a missing translation, never English itself', () => {
+    const instance: Instance = { ...LONG_INSTANCE, fallbacks: ['callForTips.km', { field: 'intro', language: 'ru' }] };
+    expect(isFallback(instance, 'callForTips', 'km')).toBe(true);
+    expect(isFallback(instance, 'intro', 'ru')).toBe(true);
+    expect(isFallback(instance, 'callForTips', 'ru')).toBe(false);
+    expect(isFallback(instance, 'callForTips', 'en')).toBe(false);
+  });
+});
