@@ -38,7 +38,7 @@ export function showInstance(page: Page, instance: Instance): void {
     if (submitIntro && instance.name !== null) page.setText(submitIntro, 'submit_intro_named', { name: instance.name });
   };
   const fill = (el: HTMLElement, field: 'callForTips' | 'intro', language: Language) => {
-    const content = instance[field][language];
+    const content = instance[field]?.[language] ?? [];
     el.replaceChildren(...renderBlocks(document, content));
     markInstanceText(el, instance, field, language);
     show(el, content.length > 0);

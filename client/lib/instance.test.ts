@@ -33,7 +33,8 @@ describe('readInstanceConfig', () => {
     ['markup as a block', { instance: { ...LONG_INSTANCE, intro: { ...LONG_INSTANCE.intro, en: [{ html: '<b>x</b>' }] } } }, /intro\.en/],
     ['an inline with an unknown style', { instance: { ...LONG_INSTANCE, intro: { ...LONG_INSTANCE.intro, en: [{ p: [{ text: 'x', style: 'color:red' }] }] } } }, /intro/],
     ['a question id that is not a plain token', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[0]!, id: '"><img>' }] } }, /questions\.0\.id/],
-    ['a choice question without options', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[2]!, options: undefined }] } }, /options/],
+    ['a choice question without options', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[2]!, options: [] }] } }, /options/],
+    ['a choice question with one option', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[2]!, options: LONG_INSTANCE.questions[2]!.options.slice(0, 1) }] } }, /options/],
     ['a text question with options', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[0]!, options: LONG_INSTANCE.questions[2]!.options }] } }, /options/],
     ['words for a desk with no key', { desks: desks.slice(0, 2) }, /general/],
     ['a desk twice', { desks: [...desks, desks[0]] }, /once/],
@@ -54,7 +55,8 @@ describe('readInstanceConfig', () => {
 describe('safeHref', () => {
   it.each([
     ['https://example.org/methods', 'https://example.org/methods'],
-    ['http://exampleonionaddress.onion/x', 'http://exampleonionaddress.onion/x'],
+    [`http://${'a'.repeat(56)}.onion/x`, `http://${'a'.repeat(56)}.onion/x`],
+    ['http://short.onion/x', undefined],
     ['http://example.org/', undefined],
     ['javascript:alert(1)', undefined],
     ['JAVASCRIPT:alert(1)', undefined],
@@ -68,7 +70,7 @@ describe('safeHref', () => {
 
 describe('isFallback', () => {
   it('names the English text put in for a missing translation, never English itself', () => {
-    const instance: Instance = { ...LONG_INSTANCE, fallbacks: ['callForTips.km', { field: 'intro', language: 'ru' }] };
+    const instance: Instance = { ...LONG_INSTANCE, fallbacks: [{ field: 'callForTips', langs: ['km'] }, { field: 'intro', langs: ['ru', 'zh'] }] };
     expect(isFallback(instance, 'callForTips', 'km')).toBe(true);
     expect(isFallback(instance, 'intro', 'ru')).toBe(true);
     expect(isFallback(instance, 'callForTips', 'ru')).toBe(false);

@@ -21,7 +21,7 @@ const MAX_QUESTIONS = 20;
 const MAX_OPTIONS = 30;
 const MAX_DESKS = 20;
 /** An id goes into element ids and the upload's JSON: a plain token. */
-const ID = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/));
+const ID = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,31}$/));
 
 const localized = <T extends z.ZodMiniType>(value: T) => z.strictObject({ en: value, ko: value, zh: value, ru: value, km: value });
 const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
@@ -38,22 +38,23 @@ const question = z.strictObject({
   id: ID,
   kind: z.enum(QUESTION_KINDS),
   label: localized(text(500)),
-  help: z.optional(localized(text(MAX_TEXT))),
+  help: z.nullable(localized(text(MAX_TEXT))),
   required: z.boolean(),
-  options: z.optional(z.array(z.strictObject({ id: ID, label: localized(text(500)) })).check(z.minLength(1), z.maxLength(MAX_OPTIONS))),
+  /** two or more for a choice, none for a text question */
+  options: z.array(z.strictObject({ id: ID, label: localized(text(500)) })).check(z.maxLength(MAX_OPTIONS)),
 });
-const fallback = z.union([z.string().check(z.maxLength(200)), z.strictObject({ field: z.string().check(z.maxLength(200)), language: z.enum(LANGUAGES) })]);
+const fallback = z.strictObject({ field: z.string().check(z.maxLength(200)), langs: z.array(z.enum(LANGUAGES)).check(z.maxLength(LANGUAGES.length)) });
 
 /** The page's reading of `instance` (the contract of /api/v1/config, docs/INTERNALS.md). */
 export const INSTANCE_SCHEMA = z.strictObject({
   name: z.nullable(text(200)),
   poweredBy: z.literal('Sealdrop'),
   logo: z.nullable(z.literal('/instance/logo')),
-  callForTips: localized(blocks),
-  intro: localized(blocks),
+  callForTips: z.nullable(localized(blocks)),
+  intro: z.nullable(localized(blocks)),
   questions: z.array(question).check(z.maxLength(MAX_QUESTIONS)),
   desks: z
-    .array(z.strictObject({ id: ID, name: localized(text(200)), description: z.optional(localized(text(MAX_TEXT))) }))
+    .array(z.strictObject({ id: ID, name: localized(text(200)), description: z.nullable(localized(text(MAX_TEXT))) }))
     .check(z.maxLength(MAX_DESKS)),
   fallbacks: z.array(fallback).check(z.maxLength(2000)),
 });
@@ -63,11 +64,21 @@ const DESK_KEYS_SCHEMA = z
 
 export type Instance = z.infer<typeof INSTANCE_SCHEMA>;
 export type Localized<T> = Record<Language, T>;
-export type Block = Instance['callForTips']['en'][number];
+export type Block = NonNullable<Instance['callForTips']>['en'][number];
 export type Inline = Block['p'][number];
 export type Question = Instance['questions'][number];
-/** A desk as the page offers it: its key from `desks`, its words from `instance.desks`. */
-export type Desk = { id: string | undefined; newsroomKey: string; fingerprint: string; name?: Localized<string>; description?: Localized<string> };
+/**
+ * A desk as the page offers it: its key from `desks`, its words from `instance.desks` (`field`:
+ * where they are there, `desks[1]`, as `fallbacks` names them).
+ */
+export type Desk = {
+  id: string | undefined;
+  newsroomKey: string;
+  fingerprint: string;
+  name?: Localized<string>;
+  description?: Localized<string>;
+  field?: string;
+};
 
 export class InstanceConfigError extends Error {
   override name = 'InstanceConfigError';
@@ -79,8 +90,8 @@ export const NO_INSTANCE: Instance = {
   name: null,
   poweredBy: 'Sealdrop',
   logo: null,
-  callForTips: { en: [], ko: [], zh: [], ru: [], km: [] },
-  intro: { en: [], ko: [], zh: [], ru: [], km: [] },
+  callForTips: null,
+  intro: null,
   questions: [],
   desks: [],
   fallbacks: [],
@@ -103,7 +114,7 @@ export function readInstanceConfig(config: { instance?: unknown; desks?: unknown
   }
   for (const q of instance.questions) {
     const choice = q.kind === 'choice' || q.kind === 'choices';
-    if (choice !== (q.options !== undefined)) throw new InstanceConfigError(`expected options for a choice question only (question ${q.id})`);
+    if (choice ? q.options.length < 2 : q.options.length > 0) throw new InstanceConfigError(`expected options for a choice question only, two or more (question ${q.id})`);
   }
   if (config.desks === undefined) return { instance, desks: [{ id: undefined, newsroomKey: config.newsroomKey, fingerprint: config.fingerprint }] };
   const keys = DESK_KEYS_SCHEMA.safeParse(config.desks);
@@ -112,26 +123,23 @@ export function readInstanceConfig(config: { instance?: unknown; desks?: unknown
   if (ids.size !== keys.data.length) throw new InstanceConfigError('expected each desk once in /api/v1/config');
   // words for a desk the server has no key for would offer a choice that cannot be sent
   for (const d of instance.desks) if (!ids.has(d.id)) throw new InstanceConfigError(`expected a key for desk ${d.id}`);
-  const words = new Map(instance.desks.map((d) => [d.id, d]));
   return {
     instance,
     desks: keys.data.map((d) => {
-      const w = words.get(d.id);
-      return { ...d, ...(w ? { name: w.name } : {}), ...(w?.description ? { description: w.description } : {}) };
+      const i = instance.desks.findIndex((w) => w.id === d.id);
+      const w = instance.desks[i];
+      return { ...d, ...(w ? { name: w.name, field: `desks[${i}]` } : {}), ...(w?.description ? { description: w.description } : {}) };
     }),
   };
 }
 
 /**
- * True when `field` in `language` is the English text put there for a missing translation. The
- * instance file's `fallbacks` names them as "field.language" (or { field, language }); a
- * question's field is `questions.<id>.label`.
+ * True when `field` in `language` is the English text put there for a missing translation: the
+ * instance's `fallbacks` names it by its path (`intro`, `desks[1].name`, `questions[2].options[0].label`).
  */
 export function isFallback(instance: Instance, field: string, language: Language): boolean {
   if (language === 'en') return false;
-  return instance.fallbacks.some((f) =>
-    typeof f === 'string' ? f === `${field}.${language}` || f === `${field}:${language}` : f.field === field && f.language === language,
-  );
+  return instance.fallbacks.some((f) => f.field === field && f.langs.includes(language));
 }
 
 /** Marks `el` as the newsroom's own text in `language` (or English, when it fell back). */
@@ -152,7 +160,8 @@ export function safeHref(href: string | undefined): string | undefined {
   }
   if (url.username || url.password) return undefined;
   if (url.protocol === 'https:') return url.href;
-  if (url.protocol === 'http:' && /\.onion$/i.test(url.hostname)) return url.href;
+  // a v3 onion service (56 base32 characters); an http: link anywhere else could be read on its way
+  if (url.protocol === 'http:' && /(^|\.)[a-z2-7]{56}\.onion$/.test(url.hostname)) return url.href;
   return undefined;
 }
 

@@ -329,10 +329,10 @@ export function setupTipForm(
         }
         const relabel = (language: Language) => {
           name.textContent = desk.name?.[language] ?? desk.id ?? '';
-          markInstanceText(name, instance, `desks.${desk.id}.name`, language);
+          markInstanceText(name, instance, `${desk.field}.name`, language);
           if (about && desk.description) {
             about.textContent = desk.description[language];
-            markInstanceText(about, instance, `desks.${desk.id}.description`, language);
+            markInstanceText(about, instance, `${desk.field}.description`, language);
           }
         };
         relabel(page.language);
@@ -350,7 +350,7 @@ export function setupTipForm(
   }
 
   function showQuestions(): void {
-    fields = askQuestions ? instance.questions.map((q) => questionField(page, instance, q, relabels)) : [];
+    fields = askQuestions ? instance.questions.map((q, i) => questionField(page, instance, q, `questions[${i}]`, relabels)) : [];
     questionList.replaceChildren(...fields.map((f) => f.element));
     show(questionsBox, fields.length > 0);
   }
@@ -414,9 +414,8 @@ function collectAnswers(fields: QuestionField[], language: Language): { answers:
  * each with its label, its help (aria-describedby) and, when required, "(required)" in the label
  * and `required` on the control (a group of radio buttons: `aria-required` on its radiogroup).
  */
-function questionField(page: Page, instance: Instance, q: Question, relabels: ((language: Language) => void)[]): QuestionField {
+function questionField(page: Page, instance: Instance, q: Question, field: string, relabels: ((language: Language) => void)[]): QuestionField {
   const base = `question-${q.id}`;
-  const field = `questions.${q.id}`;
   const labelText = document.createElement('span');
   labelText.className = 'question-label';
   const required = document.createElement('span');
@@ -470,7 +469,7 @@ function questionField(page: Page, instance: Instance, q: Question, relabels: ((
   if (help) element.setAttribute('aria-describedby', help.id);
   const legend = document.createElement('legend');
   heading(legend);
-  const boxes = (q.options ?? []).map((option, i) => {
+  const boxes = q.options.map((option, i) => {
     const row = document.createElement('div');
     row.className = 'choice';
     const box = document.createElement('input');
@@ -483,7 +482,7 @@ function questionField(page: Page, instance: Instance, q: Question, relabels: ((
     const text = document.createElement('span');
     label.append(text);
     row.append(box, label);
-    texts.push([text, () => option.label[page.language], `${field}.options.${option.id}.label`]);
+    texts.push([text, () => option.label[page.language], `${field}.options[${i}].label`]);
     return { box, row, option };
   });
   element.append(legend, ...(help ? [help] : []), ...boxes.map((b) => b.row));

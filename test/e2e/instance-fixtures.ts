@@ -7,12 +7,15 @@
  */
 import type { Instance } from '../../client/lib/instance.ts';
 
-type L = Instance['callForTips']['en'];
+type L = NonNullable<Instance['callForTips']>['en'];
 const all = <T>(en: T, ko: T, zh: T, ru: T, km: T) => ({ en, ko, zh, ru, km });
 const para = (text: string) => ({ p: [{ text }] });
 
-export const LONG_NAME =
-  'The Independent Investigative Newsroom for Workers Abroad, Sanctions Evasion and Shipping — Phnom Penh, Vladivostok and Dandong Bureau (Международная редакция)';
+/** 120 characters, the most the instance file takes (protocol/instance.ts MAX_INSTANCE_NAME_CHARS). */
+/** A v3 onion address (56 base32 characters): the one kind of http: link the page keeps. */
+export const ONION = 'http://' + 'a'.repeat(56) + '.onion/';
+
+export const LONG_NAME = 'Independent Investigative Newsroom for Workers Abroad and Sanctions — Phnom Penh, Vladivostok, Dandong (Редакция)';
 
 /** Khmer is written without spaces between words: a line may break only where the browser finds a word's end. */
 const KHMER_CALL =
@@ -52,17 +55,21 @@ export const LONG_INSTANCE: Instance = {
       label: label('Where did this happen?', '어디에서 있었던 일입니까?', '这件事发生在哪里？', 'Где это произошло?', 'តើរឿងនេះបានកើតឡើងនៅកន្លែងណា?'),
       help: label('A city, a port, a work site.', '도시, 항구, 작업장 등.', '城市、港口或工地。', 'Город, порт, место работы.', 'ទីក្រុង កំពង់ផែ ឬការដ្ឋាន។'),
       required: true,
+      options: [],
     },
     {
       id: 'how',
       kind: 'long',
       label: label('How do you know this?', '이 일을 어떻게 알게 되었습니까?', '您是怎么知道这些的？', 'Откуда вы это знаете?', 'តើអ្នកដឹងរឿងនេះដោយរបៀបណា?'),
+      help: null,
       required: false,
+      options: [],
     },
     {
       id: 'country',
       kind: 'choice',
       label: label('In which country?', '어느 나라입니까?', '在哪个国家？', 'В какой стране?', 'នៅប្រទេសណា?'),
+      help: null,
       required: true,
       options: [
         { id: 'kh', label: label('Cambodia', '캄보디아', '柬埔寨', 'Камбоджа', 'កម្ពុជា') },
@@ -74,6 +81,7 @@ export const LONG_INSTANCE: Instance = {
       id: 'have',
       kind: 'choices',
       label: label('What do you have?', '무엇을 가지고 있습니까?', '您手上有什么？', 'Что у вас есть?', 'តើអ្នកមានអ្វីខ្លះ?'),
+      help: null,
       required: false,
       options: [
         { id: 'photos', label: label('Photos', '사진', '照片', 'Фотографии', 'រូបថត') },
@@ -96,8 +104,9 @@ export const LONG_INSTANCE: Instance = {
     {
       id: 'sanctions',
       name: label('Sanctions and shipping', '제재와 해운', '制裁与航运', 'Санкции и судоходство', 'ទណ្ឌកម្ម និងការដឹកជញ្ជូនតាមកប៉ាល់'),
+      description: null,
     },
-    { id: 'general', name: label('General', '일반', '综合', 'Общий отдел', 'ទូទៅ') },
+    { id: 'general', name: label('General', '일반', '综合', 'Общий отдел', 'ទូទៅ'), description: null },
   ],
   fallbacks: [],
 };
@@ -114,7 +123,7 @@ export const HOSTILE_INSTANCE: Instance = {
           { text: 'script link', href: 'javascript:window.__owned=1' },
           { text: 'data link', href: 'data:text/html,<script>window.__owned=1</script>' },
           { text: 'plain http link', href: 'http://example.org/' },
-          { text: 'onion link', href: 'http://exampleonionaddressxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion/' },
+          { text: 'onion link', href: ONION },
         ],
       },
     ],
