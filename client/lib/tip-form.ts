@@ -28,9 +28,26 @@ export type TipForm = {
   reset(): void;
 };
 
-/** The longest answer typed in a short or long field (characters; the envelope's manifest holds them). */
+/** The longest answer typed in a short or long field (characters; the bytes are checked too, ANSWER_LIMITS). */
 export const MAX_SHORT_ANSWER = 500;
 export const MAX_LONG_ANSWER = 8000;
+/**
+ * What the envelope takes (protocol/limits.ts: an answer's value and label, and answers.txt in all,
+ * UTF-8 bytes); checked here so that the source hears it before anything is encrypted.
+ */
+const ANSWER_LIMITS = { valueBytes: 16 * 1024, labelBytes: 512, allBytes: 32 * 1024 };
+const utf8Length = (text: string) => new TextEncoder().encode(text).length;
+
+/** `text` cut to at most `max` UTF-8 bytes, between code points. */
+function cutToBytes(text: string, max: number): string {
+  if (utf8Length(text) <= max) return text;
+  let out = '';
+  for (const ch of text) {
+    if (utf8Length(out + ch) > max) break;
+    out += ch;
+  }
+  return out;
+}
 
 const STAGE_TEXT: Record<Exclude<Stage, 'uploading'>, MessageKey> = {
   preparing: 'progress_preparing',
@@ -404,8 +421,12 @@ function collectAnswers(fields: QuestionField[], language: Language): { answers:
       if (field.question.required) return { missing: { field, key: 'error_question_required' } };
       continue;
     }
-    answers.push({ id: field.question.id, label: field.question.label[language], value });
+    // a label is one line of at most labelBytes in the envelope: a longer one is sent cut, never refused
+    answers.push({ id: field.question.id, label: cutToBytes(field.question.label[language], ANSWER_LIMITS.labelBytes), value });
   }
+  // answers.txt: each label and value on its line with a little framing (PROTOCOL.md, "Answers")
+  const all = answers.reduce((n, a) => n + utf8Length(a.label) + 8 + a.value.reduce((m, v) => m + utf8Length(v) + 8, 0), 0);
+  if (all > ANSWER_LIMITS.allBytes) return { missing: { field: fields.find((f) => f.value(language).length > 0)!, key: 'answers_too_long' } };
   return { answers };
 }
 
@@ -454,7 +475,7 @@ function questionField(page: Page, instance: Instance, q: Question, field: strin
       question: q,
       element,
       value: () => (input.value.trim() ? [input.value.trim()] : []),
-      tooLong: () => input.value.length > max,
+      tooLong: () => input.value.length > max || utf8Length(input.value.trim()) > ANSWER_LIMITS.valueBytes,
       focus: () => input.focus(),
       markInvalid: (invalid) => (invalid ? input.setAttribute('aria-invalid', 'true') : input.removeAttribute('aria-invalid')),
       clear: () => void (input.value = ''),
