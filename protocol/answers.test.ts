@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BLOCK, checksum, roundUp, writeHeader } from './_tar.ts';
 import { checkAnswers, renderAnswers, type Answer } from './answers.ts';
 import { utf8Decode, utf8Encode } from './encoding.ts';
-import { answersText, buildEnvelope, envelopeLength, parseEnvelope, parseManifest, planEnvelope, serializeManifest, type Manifest } from './envelope.ts';
+import { answersText, buildEnvelope, envelopeLength, envelopeStream, parseEnvelope, parseManifest, planEnvelope, serializeManifest, type Manifest } from './envelope.ts';
 import { EnvelopeError } from './errors.ts';
 import { MAX_ANSWER_LABEL_BYTES, MAX_ANSWER_VALUE_BYTES, MAX_ANSWER_VALUES, MAX_ANSWERS, MAX_ANSWERS_BYTES } from './limits.ts';
 import { paddedLength } from './padme.ts';
@@ -94,10 +94,15 @@ describe('envelope with answers', () => {
     expect(planEnvelope({ ...without, files: [{ ...without.files[0]!, size: 3 }], answers: [] }).answersBytes).toBeUndefined();
   });
 
-  it('plans the length and the answers.txt bytes it builds', async () => {
+  it('plans the length and the answers.txt bytes it builds, and streams the very bytes (the page\'s streamed path)', async () => {
     const plan = planEnvelope({ ...input, files: [{ ...input.files[0]!, size: 3 }] });
     expect(plan.answersBytes).toEqual(answersText(plan.manifest));
-    expect(plan.length).toBe((await buildEnvelope(input)).length);
+    const whole = await buildEnvelope(input);
+    expect(plan.length).toBe(whole.length);
+    const pieces: Uint8Array[] = [];
+    const reader = envelopeStream(plan, () => [utf8Encode('abc')], 1000).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) pieces.push(r.value.slice());
+    expect(Uint8Array.from(pieces.flatMap((p) => [...p]))).toEqual(whole);
   });
 
   it('refuses answers that break a rule, each with its code, before building anything', () => {
