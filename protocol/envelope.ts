@@ -374,7 +374,10 @@ export function checkEntryHeader(
     if (entry) fail('manifest_mismatch', `expected ${2 + (hasAnswers ? 1 : 0) + manifest!.files.length} entries as the manifest says, got ${i}`);
     return undefined;
   }
-  if (!entry) fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${at}, got another entry`);
+  if (!entry) {
+    const stray = !hasAnswers && String.fromCharCode(...stringField(header, 'name')) === 'answers.txt' && stringField(header, 'prefix').length === 0;
+    fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${at}, got ${stray ? '"answers.txt" while the manifest holds no answers' : 'another entry'}`);
+  }
   checkHeaderShape(header, at);
   const path = headerPath(header, at);
   const expected = entry!.path;
