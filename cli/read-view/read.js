@@ -87,7 +87,7 @@
     for (const answer of tip.answers) {
       list.append(el('dt', { text: visible(answer.label), dir: 'auto' }));
       if (answer.value.length === 0) list.append(el('dd', { className: 'meta', text: '(no answer)' }));
-      for (const value of answer.value) list.append(el('dd', {}, el('pre', { className: 'message', text: visible(value), dir: 'auto', lang: tip.language })));
+      for (const value of answer.value) list.append(el('dd', {}, el('pre', { className: 'answer', text: visible(value), dir: 'auto', lang: tip.language })));
     }
     return list;
   }
