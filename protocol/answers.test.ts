@@ -1,7 +1,7 @@
 import { unpackTar } from 'modern-tar';
 import { describe, expect, it } from 'vitest';
 import { BLOCK, checksum, roundUp, writeHeader } from './_tar.ts';
-import { checkAnswers, renderAnswers, type Answer } from './answers.ts';
+import { checkAnswers, normalizeAnswerText, renderAnswers, type Answer } from './answers.ts';
 import { utf8Decode, utf8Encode } from './encoding.ts';
 import { answersText, buildEnvelope, envelopeLength, envelopeStream, parseEnvelope, parseManifest, planEnvelope, serializeManifest, type Manifest } from './envelope.ts';
 import { EnvelopeError } from './errors.ts';
@@ -63,6 +63,22 @@ describe('answers.txt', () => {
       'Откуда вы знаете?\n  (no answer)\n',
     );
     expect(renderAnswers([])).toBe('');
+  });
+});
+
+describe('normalizeAnswerText', () => {
+  it('turns every line break into a line feed, drops the refused controls, mends lone surrogates; the result always passes', () => {
+    expect(normalizeAnswerText('a\r\nb\rc\u0085d\u2028e\u2029f')).toBe('a\nb\nc\nd\ne\nf');
+    expect(normalizeAnswerText('a\u0000b\u001bc\u009bd\u007fe\tf')).toBe('abcde\tf');
+    expect(normalizeAnswerText('x\ud800y')).toBe('x\ufffdy');
+    expect(normalizeAnswerText('  <b>\u202E 한국어 😀 \n')).toBe('  <b>\u202E 한국어 😀 \n');
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let round = 0; round < 300; round++) {
+      const text = Array.from({ length: 1 + Math.floor(random() * 40) }, () => String.fromCharCode(Math.floor(random() * 0x3000) || 1)).join('');
+      const value = normalizeAnswerText(text);
+      if (value !== '') expect(code(() => checkAnswers([{ id: 'q', label: 'Q', value: [value] }])), JSON.stringify(text)).toBe('accepted');
+    }
   });
 });
 

@@ -77,6 +77,21 @@ export function checkAnswers(answers: unknown): Answer[] {
   return out;
 }
 
+const LINE_BREAKS = /\r\n|[\r\u0085\u2028\u2029]/gu;
+const DROPPED = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu;
+const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/gu;
+
+/**
+ * What a page does to text typed or pasted as an answer before it builds the envelope, so that
+ * checkAnswers cannot refuse it for its characters: every line break (CR LF, CR, NEL, U+2028,
+ * U+2029) becomes a line feed, the other refused controls are dropped, a lone surrogate becomes
+ * U+FFFD. Nothing else changes (no trimming, no normalisation form). Text that comes out empty is
+ * no answer: send an empty value, not [""].
+ */
+export function normalizeAnswerText(text: string): string {
+  return String(text).replace(LINE_BREAKS, '\n').replace(DROPPED, '').replace(LONE, '\ufffd');
+}
+
 /**
  * answers.txt: for each answer, its label on a line, then each value element as "  - " and its
  * first line, its further lines indented by four spaces, or "  (no answer)" for an empty value;

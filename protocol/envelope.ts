@@ -13,7 +13,7 @@ import { MAX_ANSWERS_BYTES, MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, M
 import { paddedLength } from './padme.ts';
 
 export { fileNameKey, safeFileName } from './file-name.ts';
-export { ANSWER_ID, checkAnswers, NO_ANSWER, renderAnswers, type Answer } from './answers.ts';
+export { ANSWER_ID, checkAnswers, NO_ANSWER, normalizeAnswerText, renderAnswers, type Answer } from './answers.ts';
 
 export type ManifestFile = { name: string; path: string; type: string; size: number; stripped: boolean };
 /**
