@@ -7,6 +7,7 @@
  * A larger upload pays more (PROTOCOL.md "Pricing"): it asks for a challenge priced for its size.
  */
 import { CHUNK_BYTES } from '../../protocol/limits.ts';
+import type { Answer } from '../../protocol/answers.ts';
 import { ApiError, openUpload, type ChunkHashes, type ServerConfig, type SourceKeys } from './api.ts';
 import { bytesSource, chunkCount, type ChunkSource, type RetryInfo, uploadChunks, xhrChunkSender } from './upload.ts';
 import type { SourceKeyRef } from '../workers/messages.ts';
@@ -27,11 +28,10 @@ export type SendEvents = {
   /** while the proof of work is solved: how far it is (the page shows the expected wait) */
   onPowProgress(progress: PowProgress): void;
 };
-/** An answer to one of the instance's questions, as the source saw it (protocol/envelope.ts). */
-export type Answer = { id: string; label: string; value: string[] };
 /**
  * `desk`: the desk chosen, whose key (and only it) the tip is encrypted to, and whose id opens the
- * upload (a server of before desks has one desk and no id).
+ * upload (a server of before desks has one desk and no id). `answers`: to the instance's
+ * questions; they travel only inside the envelope (PROTOCOL.md, "Answers").
  */
 export type Tip = { language: string; message: string; files: File[]; desk: { id: string | undefined; newsroomKey: string }; answers: Answer[] };
 

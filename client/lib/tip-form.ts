@@ -7,7 +7,16 @@
  * camera's photo counter), so every file is sent as `file-N` with its extension unless the
  * source types another name; the name typed is what goes into the envelope's manifest.
  */
-import { MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES } from '../../protocol/limits.ts';
+import { normalizeAnswerText, renderAnswers, type Answer } from '../../protocol/answers.ts';
+import {
+  MAX_ANSWER_LABEL_BYTES,
+  MAX_ANSWER_VALUE_BYTES,
+  MAX_ANSWERS_BYTES,
+  MAX_ENVELOPE_BYTES,
+  MAX_FILES,
+  MAX_MANIFEST_BYTES,
+  MAX_MESSAGE_BYTES,
+} from '../../protocol/limits.ts';
 import { paddedLength } from '../../protocol/padme.ts';
 import type { Language, MessageKey } from '../i18n/index.ts';
 import { detectFileKind, type FileKind } from '../strip/detect.ts';
@@ -15,7 +24,7 @@ import { ApiError } from './api.ts';
 import { markInstanceText, NO_INSTANCE, type Instance, type Question } from './instance.ts';
 import type { CheckedDesk } from './newsroom-key.ts';
 import { byId, show, type Page } from './page.ts';
-import type { Answer, SendEvents, Stage, Tip } from './send.ts';
+import type { SendEvents, Stage, Tip } from './send.ts';
 import { type PowProgress, WorkerError } from './workers.ts';
 
 export type TipForm = {
@@ -35,7 +44,7 @@ export const MAX_LONG_ANSWER = 8000;
  * What the envelope takes (protocol/limits.ts: an answer's value and label, and answers.txt in all,
  * UTF-8 bytes); checked here so that the source hears it before anything is encrypted.
  */
-const ANSWER_LIMITS = { valueBytes: 16 * 1024, labelBytes: 512, allBytes: 32 * 1024 };
+const ANSWER_LIMITS = { valueBytes: MAX_ANSWER_VALUE_BYTES, labelBytes: MAX_ANSWER_LABEL_BYTES, allBytes: MAX_ANSWERS_BYTES };
 const utf8Length = (text: string) => new TextEncoder().encode(text).length;
 
 /** `text` cut to at most `max` UTF-8 bytes, between code points. */
@@ -422,11 +431,11 @@ function collectAnswers(fields: QuestionField[], language: Language): { answers:
       continue;
     }
     // a label is one line of at most labelBytes in the envelope: a longer one is sent cut, never refused
-    answers.push({ id: field.question.id, label: cutToBytes(field.question.label[language], ANSWER_LIMITS.labelBytes), value });
+    const label = normalizeAnswerText(field.question.label[language]).replace(/\n/g, ' ');
+    answers.push({ id: field.question.id, label: cutToBytes(label, ANSWER_LIMITS.labelBytes), value: value.map(normalizeAnswerText) });
   }
-  // answers.txt: each label and value on its line with a little framing (PROTOCOL.md, "Answers")
-  const all = answers.reduce((n, a) => n + utf8Length(a.label) + 8 + a.value.reduce((m, v) => m + utf8Length(v) + 8, 0), 0);
-  if (all > ANSWER_LIMITS.allBytes) return { missing: { field: fields.find((f) => f.value(language).length > 0)!, key: 'answers_too_long' } };
+  // answers.txt as the envelope will hold it (PROTOCOL.md, "Answers")
+  if (utf8Length(renderAnswers(answers)) > ANSWER_LIMITS.allBytes) return { missing: { field: fields.find((f) => f.value(language).length > 0)!, key: 'answers_too_long' } };
   return { answers };
 }
 
@@ -474,8 +483,12 @@ function questionField(page: Page, instance: Instance, q: Question, field: strin
     return {
       question: q,
       element,
-      value: () => (input.value.trim() ? [input.value.trim()] : []),
-      tooLong: () => input.value.length > max || utf8Length(input.value.trim()) > ANSWER_LIMITS.valueBytes,
+      // a paste may bring line breaks and controls the envelope refuses: normalised, never refused
+      value: () => {
+        const typed = normalizeAnswerText(input.value).trim();
+        return typed ? [typed] : [];
+      },
+      tooLong: () => input.value.length > max || utf8Length(normalizeAnswerText(input.value).trim()) > ANSWER_LIMITS.valueBytes,
       focus: () => input.focus(),
       markInvalid: (invalid) => (invalid ? input.setAttribute('aria-invalid', 'true') : input.removeAttribute('aria-invalid')),
       clear: () => void (input.value = ''),
@@ -532,13 +545,13 @@ function addRelabel(instance: Instance, texts: [HTMLElement, () => string, strin
 
 /**
  * The files a tip can carry, whatever its message and names: the padded envelope (PROTOCOL.md
- * "Envelope") with the largest manifest and message, and a tar header per file, within
+ * "Envelope") with the largest manifest, message and answers, and a tar header per file, within
  * MAX_ENVELOPE_BYTES. A little stricter than the worker's own check, never looser.
  */
 export function tipFits(fileSizes: number[]): boolean {
   const BLOCK = 512;
   const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
-  let tar = BLOCK + roundUp(MAX_MANIFEST_BYTES) + BLOCK + roundUp(MAX_MESSAGE_BYTES) + 2 * BLOCK;
+  let tar = BLOCK + roundUp(MAX_MANIFEST_BYTES) + BLOCK + roundUp(MAX_MESSAGE_BYTES) + BLOCK + roundUp(MAX_ANSWERS_BYTES) + 2 * BLOCK;
   for (const size of fileSizes) tar += BLOCK + roundUp(size);
   return tar <= MAX_ENVELOPE_BYTES && paddedLength(tar) <= MAX_ENVELOPE_BYTES;
 }
