@@ -17,6 +17,7 @@ import { browserAvailable, launchBrowser, type BrowserName, type LaunchedBrowser
 import { startSourceServer, type SourceServer } from './harness.ts';
 import { HOSTILE_INSTANCE, LONG_INSTANCE, LONG_NAME, ONION } from './instance-fixtures.ts';
 import { SourceNavigator } from './navigator.ts';
+import { newsroomOpensTipOf } from './newsroom.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const AXE = readFileSync(new URL('node_modules/axe-core/axe.min.js', ROOT), 'utf8');
@@ -212,6 +213,30 @@ export function defineInstanceStories(name: BrowserName): void {
       expect(await source.page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('question-country');
       expect(server.requests.slice(seen).filter((r) => !r.startsWith('GET ')), 'nothing was sent').toEqual([]);
       expect(await source.accessibilityProblems(AXE), 'a required question left empty (ru)').toEqual([]);
+      await source.page.close();
+    });
+
+    it('sends the answers inside the envelope, as the source read the questions, in her language (one desk: no choice, the newsroom key)', async () => {
+      serve = (config) => ({ ...config, instance: { ...LONG_INSTANCE, desks: [] } });
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/?lang=zh');
+      await source.sourceWaitsForThePageToBeReady();
+      expect(await source.page.$eval('[data-testid=desks]', (e) => (e as HTMLElement).hidden)).toBe(true);
+      // pasted text with a carriage return and a control the envelope refuses: normalised, not refused
+      await source.page.$eval('#question-where', (i) => ((i as HTMLInputElement).value = '金边\u0007'));
+      await source.page.type('#question-how', '我在工地上亲眼看到的。');
+      await source.page.click('[name=question-country][value=kh]');
+      await source.page.click('[name=question-have][value=photos]');
+      await source.page.click('[name=question-have][value=documents]');
+      const codename = await source.sourceSubmitsTip({ message: '有关海外劳工的线索' });
+      const { envelope } = await newsroomOpensTipOf(server.database.db, codename);
+      expect(envelope.message).toBe('有关海外劳工的线索');
+      expect(envelope.manifest.answers).toEqual([
+        { id: 'where', label: '这件事发生在哪里？', value: ['金边'] },
+        { id: 'how', label: '您是怎么知道这些的？', value: ['我在工地上亲眼看到的。'] },
+        { id: 'country', label: '在哪个国家？', value: ['柬埔寨'] },
+        { id: 'have', label: '您手上有什么？', value: ['照片', '文件'] },
+      ]);
       await source.page.close();
     });
 
