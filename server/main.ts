@@ -49,10 +49,10 @@ async function main(): Promise<void> {
   for (const line of fallbackLines(instanceFile)) console.error(`sealdrop: warning: ${line}`);
   // the fingerprint the newsroom publishes elsewhere must be the first desk's key's (the newsroom
   // key's without desks)
-  const firstDeskKey = instanceFile.deskSpecs
-    ? await loadNewsroomKey(instanceFile.deskSpecs[0]!.keyFile, clock())
-    : newsroomKey;
-  checkPublishedFingerprint(instanceFile, firstDeskKey.fingerprint, config.instanceFile);
+  if (instanceFile.publishedFingerprint !== undefined) {
+    const firstDeskKey = instanceFile.deskSpecs ? await loadNewsroomKey(instanceFile.deskSpecs[0]!.keyFile, clock()) : newsroomKey;
+    checkPublishedFingerprint(instanceFile, firstDeskKey.fingerprint, config.instanceFile);
+  }
 
   let database: Database;
   if (config.databaseUrl) {
