@@ -21,6 +21,7 @@ import {
   type InstanceFile,
   InstanceFileError,
   loadInstanceFile,
+  logoMetadataOf,
   logoTypeOf,
   MAX_LOGO_BYTES,
   parseInstanceFile,
@@ -69,8 +70,9 @@ const base = () => ({
 type Base = ReturnType<typeof base> & Record<string, unknown>;
 
 let folder: string;
-const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+let png: Uint8Array;
 beforeAll(async () => {
+  png = new Uint8Array(await readFile(join(EXAMPLE, '../logo.png')));
   folder = await mkdtemp(join(tmpdir(), 'sealdrop-instance-'));
   await writeFile(join(folder, 'logo.png'), png);
 });
@@ -341,6 +343,51 @@ describe('the logo', () => {
   ];
   it.each(cases)('knows %s by its first bytes', (_, bytes, type) => {
     expect(logoTypeOf(Uint8Array.from(bytes))).toBe(type);
+  });
+
+  const ascii = (text: string) => [...new TextEncoder().encode(text)];
+  const be32 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  const le32 = (n: number) => [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24];
+  /** the example logo with a chunk put after IHDR (8 + 25 bytes) */
+  const pngWith = (name: string, data: number[]) =>
+    Uint8Array.from([...png.subarray(0, 33), ...be32(data.length), ...ascii(name), ...data, 0, 0, 0, 0, ...png.subarray(33)]);
+  const segment = (marker: number, data: number[]) => [0xff, marker, (data.length + 2) >> 8, (data.length + 2) & 255, ...data];
+  const jpeg = (...segments: number[][]) => Uint8Array.from([0xff, 0xd8, ...segments.flat(), 0xff, 0xda, 0, 8, 1, 2, 3, 4, 5, 6, 0xff, 0xd9]);
+  const jfif = segment(0xe0, ascii('JFIF\0\x01\x01\0\0\x01\0\x01\0\0'));
+  const webp = (...chunks: Array<[string, number[]]>) => {
+    const body = chunks.flatMap(([name, data]) => [...ascii(name), ...le32(data.length), ...data, ...(data.length % 2 ? [0] : [])]);
+    return Uint8Array.from([...ascii('RIFF'), ...le32(4 + body.length), ...ascii('WEBP'), ...body]);
+  };
+  const metadata: Array<[string, () => Uint8Array, 'image/png' | 'image/jpeg' | 'image/webp', string | undefined]> = [
+    ['the example PNG', () => png, 'image/png', undefined],
+    ['a PNG with a tEXt author', () => pngWith('tEXt', ascii('Author\0Kim Reporter')), 'image/png', 'a PNG tEXt chunk'],
+    ['a PNG with eXIf', () => pngWith('eXIf', [0x4d, 0x4d, 0, 42]), 'image/png', 'a PNG eXIf chunk'],
+    ['a PNG with iTXt (XMP)', () => pngWith('iTXt', ascii('XML:com.adobe.xmp\0')), 'image/png', 'a PNG iTXt chunk'],
+    ['a PNG with tIME', () => pngWith('tIME', [7, 234, 1, 2, 3, 4, 5]), 'image/png', 'a PNG tIME chunk'],
+    ['a PNG with a harmless gAMA', () => pngWith('gAMA', [0, 0, 0xb1, 0x8f]), 'image/png', undefined],
+    ['a PNG cut in a chunk', () => Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]), 'image/png', 'malformed'],
+    ['a JPEG with JFIF only', () => jpeg(jfif), 'image/jpeg', undefined],
+    ['a JPEG with EXIF', () => jpeg(jfif, segment(0xe1, ascii('Exif\0\0MM'))), 'image/jpeg', 'an EXIF or XMP block (APP1)'],
+    ['a JPEG with IPTC', () => jpeg(segment(0xed, ascii('Photoshop 3.0\0'))), 'image/jpeg', 'an IPTC block (APP13)'],
+    ['a JPEG with a comment', () => jpeg(jfif, segment(0xfe, ascii('made by Kim'))), 'image/jpeg', 'a comment (COM)'],
+    ['a JPEG cut in a segment', () => Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 40, 1]), 'image/jpeg', 'malformed'],
+    ['a WebP with VP8X only', () => webp(['VP8X', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]], ['VP8L', [1, 2, 3]]), 'image/webp', undefined],
+    ['a WebP with EXIF', () => webp(['VP8X', [8, 0, 0, 0, 0, 0, 0, 0, 0, 0]], ['EXIF', [0x4d, 0x4d]]), 'image/webp', 'a WebP EXIF chunk'],
+    ['a WebP with XMP', () => webp(['XMP ', ascii('<x:xmpmeta/>')]), 'image/webp', 'a WebP XMP chunk'],
+  ];
+  it.each(metadata)('finds the metadata of %s', (_, bytes, type, found) => {
+    expect(logoMetadataOf(bytes(), type)).toBe(found);
+  });
+
+  it('refuses a logo with metadata or a broken structure, naming the logo field', async () => {
+    await writeFile(join(folder, 'authored.png'), pngWith('tEXt', ascii('Author\0Kim Reporter')));
+    expect((await refusal({ name: 'N', logo: 'authored.png' })).problems).toEqual([
+      'logo: expected an image without metadata, got a PNG tEXt chunk: strip it (exiftool -all= FILE) or export it again without metadata',
+    ]);
+    await writeFile(join(folder, 'cut.jpg'), Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 40, 1]));
+    expect((await refusal({ name: 'N', logo: 'cut.jpg' })).problems).toEqual(['logo: expected a whole JPEG image, got one whose structure is broken']);
+    await writeFile(join(folder, 'plain.jpg'), jpeg(jfif));
+    expect((await parseInstanceFile({ name: 'N', logo: 'plain.jpg' }, folder)).logo?.type).toBe('image/jpeg');
   });
 
   it('refuses an SVG named .png, and a file over 256 KiB, naming the logo field', async () => {

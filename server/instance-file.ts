@@ -272,6 +272,62 @@ export function logoTypeOf(bytes: Uint8Array): LogoType | undefined {
   return undefined;
 }
 
+const PNG_METADATA = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf', 'tIME']);
+
+/**
+ * What in the image would tell about its maker (a text chunk, EXIF, XMP, IPTC, a comment), or
+ * `malformed` when its structure cannot be walked; undefined when it carries none of them. The
+ * logo is served to everyone as it is: a name or a place in it would be published with it.
+ */
+export function logoMetadataOf(bytes: Uint8Array, type: LogoType): string | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ascii = (at: number, n: number) => String.fromCharCode(...bytes.subarray(at, at + n));
+  if (type === 'image/png') {
+    // chunks: length (4, big-endian), type (4), data, CRC (4), up to IEND (RFC 2083 §3)
+    for (let at = 8; at + 12 <= bytes.length; ) {
+      const length = view.getUint32(at);
+      const name = ascii(at + 4, 4);
+      if (at + 12 + length > bytes.length) return 'malformed';
+      if (PNG_METADATA.has(name)) return `a PNG ${name} chunk`;
+      if (name === 'IEND') return undefined;
+      at += 12 + length;
+    }
+    return 'malformed';
+  }
+  if (type === 'image/jpeg') {
+    // segments: FF marker, then a 2-byte length for all but the standalone markers, up to SOS
+    for (let at = 2; at + 4 <= bytes.length; ) {
+      if (bytes[at] !== 0xff) return 'malformed';
+      const marker = bytes[at + 1]!;
+      if (marker === 0xff) {
+        at += 1;
+        continue;
+      }
+      if (marker === 0xd9 || marker === 0xda) return undefined;
+      if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+        at += 2;
+        continue;
+      }
+      const length = view.getUint16(at + 2);
+      if (length < 2 || at + 2 + length > bytes.length) return 'malformed';
+      if (marker === 0xe1) return 'an EXIF or XMP block (APP1)';
+      if (marker === 0xed) return 'an IPTC block (APP13)';
+      if (marker === 0xfe) return 'a comment (COM)';
+      at += 2 + length;
+    }
+    return 'malformed';
+  }
+  // WebP: RIFF, size, WEBP, then chunks of fourcc, size (4, little-endian), data padded to even
+  for (let at = 12; at + 8 <= bytes.length; ) {
+    const name = ascii(at, 4);
+    const length = view.getUint32(at + 4, true);
+    if (at + 8 + length > bytes.length) return 'malformed';
+    if (name === 'EXIF' || name === 'XMP ') return `a WebP ${name.trim()} chunk`;
+    at += 8 + length + (length % 2);
+  }
+  return undefined;
+}
+
 async function readLogo(path: string): Promise<InstanceLogo> {
   let bytes: Uint8Array;
   try {
@@ -286,6 +342,11 @@ async function readLogo(path: string): Promise<InstanceLogo> {
   if (bytes.length > MAX_LOGO_BYTES) throw new InstanceFileError('', [`logo: expected a file of at most ${MAX_LOGO_BYTES / 1024} KiB`]);
   const type = logoTypeOf(bytes);
   if (!type) throw new InstanceFileError('', ['logo: expected a PNG, JPEG or WebP image (by its first bytes; SVG is not allowed)']);
+  const metadata = logoMetadataOf(bytes, type);
+  if (metadata === 'malformed') throw new InstanceFileError('', [`logo: expected a whole ${type.slice(6).toUpperCase()} image, got one whose structure is broken`]);
+  if (metadata) {
+    throw new InstanceFileError('', [`logo: expected an image without metadata, got ${metadata}: strip it (exiftool -all= FILE) or export it again without metadata`]);
+  }
   return { bytes, type };
 }
 
