@@ -191,6 +191,11 @@ describe('the instance file', () => {
 
   it('refuses a file that is not an object, not JSON, too large or unreadable, before any field', async () => {
     expect((await refusal([])).problems).toEqual(['(the file): expected an object']);
+    // JSON.parse makes "__proto__" an own key: it is an unknown field like any other
+    expect((await refusal(JSON.parse('{"name": "N", "__proto__": {"polluted": true}}'))).problems).toEqual([
+      '__proto__: no such field; expected only the fields name, logo, fingerprint, callForTips, intro, questions, desks',
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const path = join(folder, 'bad.json');
     await writeFile(path, '{"name": "x",}');
     await expect(loadInstanceFile(path)).rejects.toThrow(/^instance file .*bad\.json: \(the file\): expected JSON: /);
