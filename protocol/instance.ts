@@ -75,6 +75,8 @@ export const MAX_INSTANCE_NAME_CHARS = 120;
 export const MAX_MARKUP_BYTES = 8 * 1024;
 export const MAX_PARAGRAPHS = 64;
 export const MAX_LABEL_CHARS = 200;
+/** a question's label travels in the envelope with its answer (PROTOCOL.md "Answers": 512 bytes there) */
+export const MAX_LABEL_BYTES = 512;
 export const MAX_HELP_CHARS = 1000;
 export const MAX_DESK_NAME_CHARS = 80;
 export const MAX_DESK_DESCRIPTION_CHARS = 500;
@@ -85,8 +87,15 @@ export const MAX_DESKS = 20;
 export const MAX_HREF_CHARS = 2048;
 export const INSTANCE_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
-/** C0 and C1 controls but tab and line feed, and the bidirectional overrides and isolates (which can make text read as other text). */
-export const FORBIDDEN_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/**
+ * C0 and C1 controls but tab and line feed, the line and paragraph separators, the bidirectional
+ * overrides and isolates (which can make text read as other text), and a lone surrogate half
+ * (JSON can write one; it is no character). A one-line text refuses tab and line feed too.
+ */
+export const FORBIDDEN_CHARACTERS =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LINE_BREAK_OR_TAB = /[\t\n]/;
+const utf8Length = (text: string) => new TextEncoder().encode(text).length;
 
 /** A link the page may follow: https: anywhere, or http: to a v3 onion service; no user name or password. */
 export function isSafeHref(href: string): boolean {
@@ -127,11 +136,16 @@ function object(value: unknown, path: Path, keys: readonly string[]): Record<str
   for (const key of keys) if (!Object.hasOwn(record, key)) fail(`${path}.${key}`, 'a value');
   return record;
 }
-function text(value: unknown, path: Path, max: number, min = 1): string {
-  if (typeof value !== 'string' || value.length < min || value.length > max || FORBIDDEN_CHARACTERS.test(value)) {
-    fail(path, `a string of ${min}-${max} characters without control characters`);
+function text(value: unknown, path: Path, max: number, oneLine = true): string {
+  if (typeof value !== 'string' || value.length < 1 || value.length > max || FORBIDDEN_CHARACTERS.test(value) || (oneLine && LINE_BREAK_OR_TAB.test(value))) {
+    fail(path, `a string of 1-${max} characters without control characters`);
   }
   return value as string;
+}
+function label(value: unknown, path: Path): string {
+  const checked = text(value, path, MAX_LABEL_CHARS);
+  if (utf8Length(checked) > MAX_LABEL_BYTES) fail(path, `at most ${MAX_LABEL_BYTES} bytes (UTF-8)`);
+  return checked;
 }
 function list(value: unknown, path: Path, max: number): unknown[] {
   if (!Array.isArray(value) || value.length > max) fail(path, `a list of at most ${max}`);
@@ -164,6 +178,7 @@ function blocks(value: unknown, path: Path): Block[] {
         if (!isObject(run)) fail(where, 'an object');
         const r = run as Record<string, unknown>;
         for (const key of Object.keys(r)) if (!['text', 'em', 'strong', 'href'].includes(key)) fail(`${where}.${key}`, 'no such field');
+        // a run holds no tab or line break: the parser made them spaces, and paragraphs are blocks
         const inline: Inline = { text: text(r.text, `${where}.text`, MAX_MARKUP_BYTES) };
         if (r.em !== undefined) inline.em = r.em === true ? true : fail(`${where}.em`, 'true or no field');
         if (r.strong !== undefined) inline.strong = r.strong === true ? true : fail(`${where}.strong`, 'true or no field');
@@ -187,7 +202,6 @@ export function parseInstanceView(value: unknown, path: Path = 'instance'): Inst
   const record = object(value, path, ['name', 'poweredBy', 'logo', 'callForTips', 'intro', 'questions', 'desks', 'fallbacks']);
   if (record.poweredBy !== 'Sealdrop') fail(`${path}.poweredBy`, '"Sealdrop"');
   if (record.logo !== null && record.logo !== INSTANCE_LOGO_PATH) fail(`${path}.logo`, `null or "${INSTANCE_LOGO_PATH}"`);
-  const label = (v: unknown, p: Path) => text(v, p, MAX_LABEL_CHARS);
   const questions = list(record.questions, `${path}.questions`, MAX_QUESTIONS).map((q, i): InstanceQuestion => {
     const where = `${path}.questions[${i}]`;
     const r = object(q, where, ['id', 'kind', 'label', 'help', 'required', 'options']);

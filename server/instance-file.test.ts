@@ -152,6 +152,12 @@ describe('the instance file', () => {
     ['question kind unknown', (f) => (f.questions[0]!.kind = 'date'), 'questions[0].kind: expected one of short, long, choice, choices'],
     ['question without label', (f) => delete (f.questions[0] as Partial<Base['questions'][0]>).label, 'questions[0].label: expected an object of texts'],
     ['question label too long in one language', (f) => (f.questions[1]!.label.ko = 'x'.repeat(201)), 'questions[1].label.ko: expected a string of 1-200 characters'],
+    ['question label over 512 bytes (it travels with the answer)', (f) => (f.questions[1]!.label.km = 'ក'.repeat(171)), 'questions[1].label.km: expected at most 512 bytes (UTF-8): it travels with the answer'],
+    ['option label over 512 bytes', (f) => (f.questions[2]!.options![1]!.label.ko = '가'.repeat(171)), 'questions[2].options[1].label.ko: expected at most 512 bytes'],
+    ['question label with a tab', (f) => (f.questions[0]!.label.en = 'a\tb'), 'questions[0].label.en: expected one line without tabs'],
+    ['question label with a line separator', (f) => (f.questions[0]!.label.ru = 'a\u2028b'), 'questions[0].label.ru: expected text without control characters'],
+    ['desk name with a lone surrogate', (f) => (f.desks[0]!.name.en = 'a\ud800b'), 'desks[0].name.en: expected text without control characters'],
+    ['intro with a lone surrogate', (f) => (f.intro.zh = 'a\udc00'), 'intro.zh: expected text without control characters'],
     ['question help too long', (f) => (f.questions[0]!.help!.en = 'x'.repeat(1001)), 'questions[0].help.en: expected a string of 1-1000 characters'],
     ['question required not a boolean', (f) => ((f.questions[0] as Record<string, unknown>).required = 'yes'), 'questions[0].required: expected true or false'],
     ['question unknown field', (f) => ((f.questions[0] as Record<string, unknown>).max = 5), 'questions[0].max: no such field; expected only the fields id, kind, label'],
@@ -270,6 +276,10 @@ describe('the markup', () => {
       },
     ]);
     expect(parseMarkup('5 \\* 3 \\[not a link\\](https://x.org) \\\\')).toEqual([{ p: [{ text: '5 * 3 [not a link](https://x.org) \\' }] }]);
+  });
+
+  it('keeps characters beyond the BMP whole (a surrogate pair is no lone half)', () => {
+    expect(parseMarkup('news 📰 𠜎')).toEqual([{ p: [{ text: 'news 📰 𠜎' }] }]);
   });
 
   it('keeps HTML as text', () => {
@@ -475,6 +485,8 @@ describe('the page\'s check of the view (protocol/instance.ts)', () => {
     ['em other than true', (v) => (v.intro.en[0].p[0].em = 'yes'), 'instance.intro.en[0].p[0].em'],
     ['a __proto__ key', (v) => Object.defineProperty(v, '__proto__', { value: {}, enumerable: true }), 'instance.__proto__'],
     ['a fallback in English', (v) => (v.fallbacks = [{ field: 'intro', langs: ['en'] }]), 'instance.fallbacks[0].langs[0]'],
+    ['a label over 512 bytes', (v) => (v.questions = [{ id: 'q', kind: 'short', label: { ...all('q'), km: 'ក'.repeat(171) }, help: null, required: false, options: [] }]), 'instance.questions[0].label.km'],
+    ['a paragraph separator', (v) => (v.intro.ru[0].p[0].text = 'a\u2029b'), 'instance.intro.ru[0].p[0].text'],
     ['a choice with one option', (v) => (v.questions = [{ id: 'q', kind: 'choice', label: all('q'), help: null, required: false, options: [{ id: 'a', label: all('a') }] }]), 'instance.questions[0].options'],
   ];
   it.each(hostile)('refuses %s, naming the path', (_, mutate, path) => {

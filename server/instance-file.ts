@@ -29,6 +29,7 @@ import {
   MAX_DESKS,
   MAX_HELP_CHARS,
   MAX_INSTANCE_NAME_CHARS,
+  MAX_LABEL_BYTES,
   MAX_LABEL_CHARS,
   MAX_MARKUP_BYTES,
   MAX_OPTIONS,
@@ -88,7 +89,11 @@ const plain = (max: number) =>
     .min(1, { error: `a string of 1-${max} characters` })
     .max(max, { error: `a string of 1-${max} characters` })
     .refine((s) => !FORBIDDEN_CHARACTERS.test(s), { error: 'text without control characters or direction overrides' })
-    .refine((s) => s.trim() === s && !/\n/.test(s), { error: 'one line without leading or trailing spaces' });
+    .refine((s) => s.trim() === s && !/[\t\n]/.test(s), { error: 'one line without tabs or leading or trailing spaces' });
+/** a question's or option's label: it travels with the answer in the envelope (PROTOCOL.md "Answers") */
+const label = plain(MAX_LABEL_CHARS).refine((s) => utf8.encode(s).length <= MAX_LABEL_BYTES, {
+  error: `at most ${MAX_LABEL_BYTES} bytes (UTF-8): it travels with the answer`,
+});
 
 const markup = z
   .string({ error: 'a string of markup (docs/OPERATIONS.md, "The instance file")' })
@@ -133,14 +138,14 @@ const fields = (names: string) => ({
   error: (issue: { code: string }) => (issue.code === 'unrecognized_keys' ? `only the fields ${names}` : 'an object'),
 });
 
-const option = z.strictObject({ id, label: localized(plain(MAX_LABEL_CHARS)) }, fields('id, label'));
+const option = z.strictObject({ id, label: localized(label) }, fields('id, label'));
 
 const question = z
   .strictObject(
     {
       id,
       kind: z.enum(QUESTION_KINDS, { error: `one of ${QUESTION_KINDS.join(', ')}` }),
-      label: localized(plain(MAX_LABEL_CHARS)),
+      label: localized(label),
       help: localized(plain(MAX_HELP_CHARS)).optional(),
       required: z.boolean({ error: 'true or false' }).default(false),
       options: z
