@@ -41,12 +41,12 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, hostn
 async function main(): Promise<void> {
   const config = loadConfig();
   const clock = systemClock;
-  const newsroomKey = await loadNewsroomKey(config.newsroomKeyFile, clock());
-  if (newsroomKey.isDemoKey) console.error(DEMO_KEY_WARNING);
   // the newsroom's name, texts, questions and desks (server/instance-file.ts); a text without some
   // language shows in English on those pages: said here, once per field, not found by a source
   const instanceFile = await loadInstanceFile(config.instanceFile);
   for (const line of fallbackLines(instanceFile)) console.error(`sealdrop: warning: ${line}`);
+  const newsroomKey = await loadNewsroomKey(config.newsroomKeyFile, clock());
+  if (newsroomKey.isDemoKey) console.error(DEMO_KEY_WARNING);
   // the fingerprint the newsroom publishes elsewhere must be the first desk's key's (the newsroom
   // key's without desks)
   if (instanceFile.publishedFingerprint !== undefined) {
