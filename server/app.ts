@@ -23,6 +23,8 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/open.ts';
 import type { Instance } from './instance.ts';
+import { DEFAULT_INSTANCE_FILE, type InstanceFile } from './instance-file.ts';
+import { INSTANCE_LOGO_PATH } from '../protocol/instance.ts';
 import type { NewsroomKey } from './newsroom-key.ts';
 import { handleErrors, handleNotFound } from './policies/errors.ts';
 import { jsonBody, validJson } from './policies/json-body.ts';
@@ -45,6 +47,8 @@ export interface AppDeps {
   db: Db;
   newsroomKey: NewsroomKey;
   instance: Instance;
+  /** the newsroom's instance file (server/instance-file.ts); default: none, today's pages */
+  instanceFile?: InstanceFile;
   clock: Clock;
   config: Pick<Config, 'powDifficulty' | 'onionLocation' | 'logRequests'> &
     Partial<Pick<Config, 'powFloodOpensPerMinute' | 'powFloodMaxBits'>>;
@@ -91,6 +95,7 @@ const deleteReplyBody = z.strictObject({ lookupId: hex64, replyId: z.uuid() });
 
 export function createApp(deps: AppDeps): Hono {
   const { db, newsroomKey, instance, clock, config } = deps;
+  const instanceFile = deps.instanceFile ?? DEFAULT_INSTANCE_FILE;
   const app = new Hono();
   app.onError(handleErrors(deps.log));
   app.notFound(handleNotFound);
@@ -150,6 +155,7 @@ export function createApp(deps: AppDeps): Hono {
         parallelChunks: PARALLEL_CHUNKS,
       },
       pow: await pow(),
+      instance: instanceFile.view,
     }),
   );
 
@@ -213,6 +219,15 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.all('/api/*', (c) => c.json({ error: 'not_found', message: 'No such API route.' }, 404));
+  // the logo, read and checked at start (PNG, JPEG or WebP by its bytes); the security headers apply
+  const logo = instanceFile.logo;
+  if (logo) {
+    app.get(INSTANCE_LOGO_PATH, (c) => {
+      c.header('Content-Type', logo.type);
+      c.header('Content-Length', String(logo.bytes.length));
+      return c.body(logo.bytes as Uint8Array<ArrayBuffer>);
+    });
+  }
   app.use('/*', staticPages(deps.staticRoot));
   return app;
 }

@@ -15,6 +15,7 @@ import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
 import { applyHttpTimeouts } from './http-timeouts.ts';
 import { loadInstance } from './instance.ts';
+import { checkPublishedFingerprint, fallbackLines, InstanceFileError, loadInstanceFile } from './instance-file.ts';
 import { startForgetTimer } from './db/forget.ts';
 import { startRetentionTimer } from './retention.ts';
 import { installGracefulShutdown } from './shutdown.ts';
@@ -40,8 +41,18 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, hostn
 async function main(): Promise<void> {
   const config = loadConfig();
   const clock = systemClock;
+  // the newsroom's name, texts, questions and desks (server/instance-file.ts); a text without some
+  // language shows in English on those pages: said here, once per field, not found by a source
+  const instanceFile = await loadInstanceFile(config.instanceFile);
+  for (const line of fallbackLines(instanceFile)) console.error(`sealdrop: warning: ${line}`);
   const newsroomKey = await loadNewsroomKey(config.newsroomKeyFile, clock());
   if (newsroomKey.isDemoKey) console.error(DEMO_KEY_WARNING);
+  // the fingerprint the newsroom publishes elsewhere must be the first desk's key's (the newsroom
+  // key's without desks)
+  if (instanceFile.publishedFingerprint !== undefined) {
+    const firstDeskKey = instanceFile.deskSpecs ? await loadNewsroomKey(instanceFile.deskSpecs[0]!.keyFile, clock()) : newsroomKey;
+    checkPublishedFingerprint(instanceFile, firstDeskKey.fingerprint, config.instanceFile);
+  }
 
   let database: Database;
   if (config.databaseUrl) {
@@ -71,7 +82,7 @@ async function main(): Promise<void> {
     uploadPace: config.uploadPace,
     uploadLeaseMinutes: config.uploadLeaseMinutes,
   };
-  const app = createApp({ db: database.db, newsroomKey, instance, clock, config, log, keyCheck: keyChecks.check, openLimits });
+  const app = createApp({ db: database.db, newsroomKey, instance, instanceFile, clock, config, log, keyCheck: keyChecks.check, openLimits });
   const stopPurge = startPurgeTimer(database.db, clock, {
     staleHours: config.uploadStaleHours,
     leaseMinutes: config.uploadLeaseMinutes,
@@ -129,7 +140,10 @@ process.on('unhandledRejection', (reason: unknown) => {
 });
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DatabaseOpenError) {
+  if (error instanceof InstanceFileError) {
+    for (const problem of error.problems) console.error(`sealdrop: error: instance file ${error.file}: ${problem}`);
+    console.error('sealdrop: hint: every field of the instance file is described in docs/OPERATIONS.md, "The instance file"');
+  } else if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DatabaseOpenError) {
     console.error(`sealdrop: error: ${error.message}`);
     if (error instanceof NewsroomKeyError) console.error(`sealdrop: hint: ${newsroomKeyHint(error.code)}`);
   } else if (isDatabaseUnavailable(error)) {
