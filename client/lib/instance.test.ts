@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOSTILE_INSTANCE, LONG_INSTANCE } from '../../test/e2e/instance-fixtures.ts';
+import { HOSTILE_INSTANCE, LONG_INSTANCE, UNSAFE_LINKS } from '../../test/e2e/instance-fixtures.ts';
 import { InstanceConfigError, isFallback, NO_INSTANCE, readInstanceConfig, safeHref, type Instance } from './instance.ts';
 
 const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n(a key)\n-----END PGP PUBLIC KEY BLOCK-----';
@@ -32,7 +32,7 @@ describe('readInstanceConfig', () => {
     ['a language missing from the call for tips', { instance: { ...LONG_INSTANCE, callForTips: { ...LONG_INSTANCE.callForTips, km: undefined } } }, /callForTips\.km/],
     ['markup as a block', { instance: { ...LONG_INSTANCE, intro: { ...LONG_INSTANCE.intro, en: [{ html: '<b>x</b>' }] } } }, /intro\.en/],
     ['an inline with an unknown style', { instance: { ...LONG_INSTANCE, intro: { ...LONG_INSTANCE.intro, en: [{ p: [{ text: 'x', style: 'color:red' }] }] } } }, /intro/],
-    ['a question id that is not a plain token', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[0]!, id: '"><img>' }] } }, /questions\.0\.id/],
+    ['a question id that is not a plain token', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[0]!, id: '"><img>' }] } }, /questions\[0\]\.id/],
     ['a choice question without options', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[2]!, options: [] }] } }, /options/],
     ['a choice question with one option', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[2]!, options: LONG_INSTANCE.questions[2]!.options.slice(0, 1) }] } }, /options/],
     ['a text question with options', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[0]!, options: LONG_INSTANCE.questions[2]!.options }] } }, /options/],
@@ -47,8 +47,13 @@ describe('readInstanceConfig', () => {
     expect(read).toThrow(where);
   });
 
-  it('takes the hostile instance’s text as text: the schema allows it, rendering makes it harmless', () => {
+  it('takes the hostile instance’s text as text: the check allows it, rendering makes it harmless', () => {
     expect(readInstanceConfig({ ...base, instance: HOSTILE_INSTANCE, desks: [desks[2]] }).instance.name).toContain('<img');
+  });
+
+  it.each(UNSAFE_LINKS)('refuses the whole instance for a link to %s', (href) => {
+    const instance = { ...LONG_INSTANCE, intro: { ...LONG_INSTANCE.intro!, ru: [{ p: [{ text: 'x', href }] }] } };
+    expect(() => readInstanceConfig({ ...base, instance, desks })).toThrow(/intro\.ru\[0\]\.p\[0\]\.href/);
   });
 });
 

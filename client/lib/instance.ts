@@ -9,64 +9,16 @@
  * newsroom wrote in its own language carries `dir="auto"` (a right-to-left name in a left-to-right
  * page reads right), and text that fell back to English says so (`lang="en"`).
  */
-// zod/mini, not zod: the same checks for 16 KB of page script instead of 450 KB (measured with
-// esbuild --minify), over Tor, on every page.
-import * as z from 'zod/mini';
-import { LANGUAGES, type Language } from '../i18n/index.ts';
+import { DEFAULT_INSTANCE_VIEW, INSTANCE_ID, isSafeHref, parseInstanceView, InstanceViewError, type Block, type InstanceView, type Localized } from '../../protocol/instance.ts';
+import type { Language } from '../i18n/index.ts';
 
-const MAX_TEXT = 4000;
-const MAX_BLOCKS = 40;
-const MAX_INLINES = 80;
-const MAX_QUESTIONS = 20;
-const MAX_OPTIONS = 30;
+export type { Block, Inline, Localized } from '../../protocol/instance.ts';
+export type Instance = InstanceView;
+export type Question = InstanceView['questions'][number];
+
 const MAX_DESKS = 20;
-/** An id goes into element ids and the upload's JSON: a plain token. */
-const ID = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,31}$/));
+const MAX_ARMORED_KEY_CHARS = 200_000;
 
-const localized = <T extends z.ZodMiniType>(value: T) => z.strictObject({ en: value, ko: value, zh: value, ru: value, km: value });
-const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
-const inline = z.strictObject({
-  text: z.string().check(z.maxLength(MAX_TEXT)),
-  em: z.optional(z.literal(true)),
-  strong: z.optional(z.literal(true)),
-  href: z.optional(z.string().check(z.maxLength(2000))),
-});
-const blocks = z.array(z.strictObject({ p: z.array(inline).check(z.maxLength(MAX_INLINES)) })).check(z.maxLength(MAX_BLOCKS));
-
-export const QUESTION_KINDS = ['short', 'long', 'choice', 'choices'] as const;
-const question = z.strictObject({
-  id: ID,
-  kind: z.enum(QUESTION_KINDS),
-  label: localized(text(500)),
-  help: z.nullable(localized(text(MAX_TEXT))),
-  required: z.boolean(),
-  /** two or more for a choice, none for a text question */
-  options: z.array(z.strictObject({ id: ID, label: localized(text(500)) })).check(z.maxLength(MAX_OPTIONS)),
-});
-const fallback = z.strictObject({ field: z.string().check(z.maxLength(200)), langs: z.array(z.enum(LANGUAGES)).check(z.maxLength(LANGUAGES.length)) });
-
-/** The page's reading of `instance` (the contract of /api/v1/config, docs/INTERNALS.md). */
-export const INSTANCE_SCHEMA = z.strictObject({
-  name: z.nullable(text(200)),
-  poweredBy: z.literal('Sealdrop'),
-  logo: z.nullable(z.literal('/instance/logo')),
-  callForTips: z.nullable(localized(blocks)),
-  intro: z.nullable(localized(blocks)),
-  questions: z.array(question).check(z.maxLength(MAX_QUESTIONS)),
-  desks: z
-    .array(z.strictObject({ id: ID, name: localized(text(200)), description: z.nullable(localized(text(MAX_TEXT))) }))
-    .check(z.maxLength(MAX_DESKS)),
-  fallbacks: z.array(fallback).check(z.maxLength(2000)),
-});
-const DESK_KEYS_SCHEMA = z
-  .array(z.strictObject({ id: ID, newsroomKey: z.string().check(z.minLength(1), z.maxLength(200_000)), fingerprint: z.string().check(z.maxLength(200)) }))
-  .check(z.minLength(1), z.maxLength(MAX_DESKS));
-
-export type Instance = z.infer<typeof INSTANCE_SCHEMA>;
-export type Localized<T> = Record<Language, T>;
-export type Block = NonNullable<Instance['callForTips']>['en'][number];
-export type Inline = Block['p'][number];
-export type Question = Instance['questions'][number];
 /**
  * A desk as the page offers it: its key from `desks`, its words from `instance.desks` (`field`:
  * where they are there, `desks[1]`, as `fallbacks` names them).
@@ -86,16 +38,7 @@ export class InstanceConfigError extends Error {
 }
 
 /** Today's pages: no name, nothing asked, one desk (the newsroom key). */
-export const NO_INSTANCE: Instance = {
-  name: null,
-  poweredBy: 'Sealdrop',
-  logo: null,
-  callForTips: null,
-  intro: null,
-  questions: [],
-  desks: [],
-  fallbacks: [],
-};
+export const NO_INSTANCE: Instance = DEFAULT_INSTANCE_VIEW;
 
 /**
  * The instance and the desks of a config answer, checked; throws `InstanceConfigError` for
@@ -108,29 +51,45 @@ export function readInstanceConfig(config: { instance?: unknown; desks?: unknown
 } {
   let instance = NO_INSTANCE;
   if (config.instance !== undefined) {
-    const parsed = INSTANCE_SCHEMA.safeParse(config.instance);
-    if (!parsed.success) throw new InstanceConfigError(`expected the instance of /api/v1/config: ${describeIssues(parsed.error)}`);
-    instance = parsed.data;
-  }
-  for (const q of instance.questions) {
-    const choice = q.kind === 'choice' || q.kind === 'choices';
-    if (choice ? q.options.length < 2 : q.options.length > 0) throw new InstanceConfigError(`expected options for a choice question only, two or more (question ${q.id})`);
+    try {
+      instance = parseInstanceView(config.instance);
+    } catch (error) {
+      if (error instanceof InstanceViewError) throw new InstanceConfigError(`expected the instance of /api/v1/config: ${error.message}`);
+      throw error;
+    }
   }
   if (config.desks === undefined) return { instance, desks: [{ id: undefined, newsroomKey: config.newsroomKey, fingerprint: config.fingerprint }] };
-  const keys = DESK_KEYS_SCHEMA.safeParse(config.desks);
-  if (!keys.success) throw new InstanceConfigError(`expected the desks of /api/v1/config: ${describeIssues(keys.error)}`);
-  const ids = new Set(keys.data.map((d) => d.id));
-  if (ids.size !== keys.data.length) throw new InstanceConfigError('expected each desk once in /api/v1/config');
+  const keys = readDeskKeys(config.desks);
   // words for a desk the server has no key for would offer a choice that cannot be sent
-  for (const d of instance.desks) if (!ids.has(d.id)) throw new InstanceConfigError(`expected a key for desk ${d.id}`);
+  for (const d of instance.desks) if (!keys.some((k) => k.id === d.id)) throw new InstanceConfigError(`expected a key for desk ${d.id}`);
   return {
     instance,
-    desks: keys.data.map((d) => {
+    desks: keys.map((d) => {
       const i = instance.desks.findIndex((w) => w.id === d.id);
       const w = instance.desks[i];
       return { ...d, ...(w ? { name: w.name, field: `desks[${i}]` } : {}), ...(w?.description ? { description: w.description } : {}) };
     }),
   };
+}
+
+/** `desks` of /api/v1/config: one to MAX_DESKS of { id, newsroomKey, fingerprint }, each id once. */
+function readDeskKeys(value: unknown): { id: string; newsroomKey: string; fingerprint: string }[] {
+  const bad = (what: string): never => {
+    throw new InstanceConfigError(`expected the desks of /api/v1/config: ${what}`);
+  };
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_DESKS) return bad(`a list of 1-${MAX_DESKS} desks`);
+  const seen = new Set<string>();
+  return value.map((d: unknown, i) => {
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) return bad(`desks[${i}] an object`);
+    const { id, newsroomKey, fingerprint, ...rest } = d as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) return bad(`desks[${i}] without ${Object.keys(rest)[0]}`);
+    if (typeof id !== 'string' || !INSTANCE_ID.test(id)) return bad(`desks[${i}].id an id of a-z, 0-9 and -`);
+    if (seen.has(id)) return bad(`each desk once (${id} twice)`);
+    seen.add(id);
+    if (typeof newsroomKey !== 'string' || newsroomKey.length === 0 || newsroomKey.length > MAX_ARMORED_KEY_CHARS) return bad(`desks[${i}].newsroomKey a key`);
+    if (typeof fingerprint !== 'string' || fingerprint.length > 200) return bad(`desks[${i}].fingerprint a fingerprint`);
+    return { id, newsroomKey, fingerprint };
+  });
 }
 
 /**
@@ -149,20 +108,9 @@ export function markInstanceText(el: HTMLElement, instance: Instance, field: str
   else el.removeAttribute('lang');
 }
 
-/** A link target the page follows: https:, or http: to an onion service; anything else is text. */
+/** A link target the page follows: https:, or http: to a v3 onion service (protocol/instance.ts isSafeHref); anything else is text. */
 export function safeHref(href: string | undefined): string | undefined {
-  if (href === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(href);
-  } catch {
-    return undefined;
-  }
-  if (url.username || url.password) return undefined;
-  if (url.protocol === 'https:') return url.href;
-  // a v3 onion service (56 base32 characters); an http: link anywhere else could be read on its way
-  if (url.protocol === 'http:' && /(^|\.)[a-z2-7]{56}\.onion$/.test(url.hostname)) return url.href;
-  return undefined;
+  return href !== undefined && isSafeHref(href) ? href : undefined;
 }
 
 /** Paragraphs of the small markup, made of elements and text nodes only. */
@@ -192,12 +140,4 @@ function wrap(doc: Document, tag: 'em' | 'strong', child: Node): HTMLElement {
   const el = doc.createElement(tag);
   el.append(child);
   return el;
-}
-
-/** The first few issues, each with its path (`instance.desks.0.name.km: …`). */
-function describeIssues(error: z.core.$ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`)
-    .join('; ');
 }

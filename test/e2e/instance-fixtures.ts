@@ -111,7 +111,10 @@ export const LONG_INSTANCE: Instance = {
   fallbacks: [],
 };
 
-/** What a hostile server might put in the instance: markup as text, and links to scripts and data. */
+/**
+ * What a hostile server might put in the instance that the page's check lets through: markup as
+ * text. (A link to anything but https: or an onion service is refused whole: UNSAFE_LINKS.)
+ */
 export const HOSTILE_INSTANCE: Instance = {
   ...LONG_INSTANCE,
   name: '<img src=x onerror="window.__owned=1">Evil',
@@ -120,9 +123,7 @@ export const HOSTILE_INSTANCE: Instance = {
       {
         p: [
           { text: '<script>window.__owned=1</script>' },
-          { text: 'script link', href: 'javascript:window.__owned=1' },
-          { text: 'data link', href: 'data:text/html,<script>window.__owned=1</script>' },
-          { text: 'plain http link', href: 'http://example.org/' },
+          { text: 'https link', href: 'https://example.org/' },
           { text: 'onion link', href: ONION },
         ],
       },
@@ -135,3 +136,6 @@ export const HOSTILE_INSTANCE: Instance = {
   questions: [],
   desks: [],
 };
+
+/** Links the page must never make: each makes the whole instance refused. */
+export const UNSAFE_LINKS = ['javascript:window.__owned=1', 'data:text/html,<script>window.__owned=1</script>', 'http://example.org/', 'http://short.onion/'];

@@ -15,7 +15,7 @@ import type { Instance } from '../../client/lib/instance.ts';
 import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { browserAvailable, launchBrowser, type BrowserName, type LaunchedBrowser } from './browsers.ts';
 import { startSourceServer, type SourceServer } from './harness.ts';
-import { HOSTILE_INSTANCE, LONG_INSTANCE, LONG_NAME, ONION } from './instance-fixtures.ts';
+import { HOSTILE_INSTANCE, LONG_INSTANCE, LONG_NAME, ONION, UNSAFE_LINKS } from './instance-fixtures.ts';
 import { SourceNavigator } from './navigator.ts';
 import { newsroomOpensTipOf } from './newsroom.ts';
 
@@ -240,7 +240,7 @@ export function defineInstanceStories(name: BrowserName): void {
       await source.page.close();
     });
 
-    it('shows a hostile instance as text: no markup, no script link, links only to https: and onion addresses, without a referrer', async () => {
+    it('shows a hostile instance as text: no markup, links only to https: and onion addresses without a referrer; refuses one with any other link', async () => {
       serve = withInstance(HOSTILE_INSTANCE);
       const source = await SourceNavigator.open(launched.browser, server.origin);
       await source.sourceVisits('/');
@@ -258,17 +258,29 @@ export function defineInstanceStories(name: BrowserName): void {
       expect(shown.name).toBe(HOSTILE_INSTANCE.name);
       expect(shown.headerImages).toBe(0);
       expect(shown.scripts).toBe(0);
-      expect(shown.links).toEqual([['onion link', ONION, 'noreferrer noopener']]);
+      expect(shown.links).toEqual([
+        ['https link', 'https://example.org/', 'noreferrer noopener'],
+        ['onion link', ONION, 'noreferrer noopener'],
+      ]);
       expect(shown.text).toContain('<script>window.__owned=1</script>');
-      expect(shown.text).toContain('script link');
       expect(await source.cspViolations()).toEqual([]);
 
-      // an instance the schema does not allow is not shown at all, and the page sends nothing
-      serve = (config) => ({ ...withInstance(LONG_INSTANCE)(config), instance: { ...LONG_INSTANCE, name: { text: 'not a string' } } });
-      await source.sourceVisits('/');
-      await source.page.waitForSelector('#status-line.error');
-      expect(await source.page.$eval('#status-line', (e) => e.textContent)).toBe(CATALOGUES.en.load_failed);
-      expect(await source.page.$eval('[data-testid=submit]', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+      // an instance the check does not allow is not shown at all, and the page sends nothing
+      const refused: Config[] = [
+        { ...LONG_INSTANCE, name: { text: 'not a string' } },
+        ...UNSAFE_LINKS.map((href) => ({ ...LONG_INSTANCE, intro: { ...LONG_INSTANCE.intro!, km: [{ p: [{ text: 'link', href }] }] } })),
+      ];
+      for (const instance of refused) {
+        const seen = server.requests.length;
+        serve = (config) => ({ ...withInstance(LONG_INSTANCE)(config), instance });
+        await source.sourceVisits('/?lang=km');
+        await source.page.waitForSelector('#status-line.error');
+        expect(await source.page.$eval('#status-line', (e) => e.textContent)).toBe(CATALOGUES.km.load_failed);
+        expect(await source.page.$eval('[data-testid=submit]', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+        expect(await source.page.evaluate(() => [document.querySelectorAll('[data-testid=newsroom-name]').length, document.querySelectorAll('main a[href^="javascript"], main a[href^="data"]').length])).toEqual([0, 0]);
+        expect(server.requests.slice(seen).filter((r) => !r.startsWith('GET ')), JSON.stringify(instance).slice(0, 80)).toEqual([]);
+      }
+      expect(await source.page.evaluate(() => (window as unknown as { __owned?: number }).__owned)).toBeUndefined();
       await source.page.close();
     });
 
