@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUES, LANGUAGES, type Language } from '../../client/i18n/index.ts';
 import type { Instance } from '../../client/lib/instance.ts';
 import { formatFingerprint } from '../../protocol/fingerprint.ts';
+import { DEFAULT_INSTANCE_VIEW } from '../../protocol/instance.ts';
 import { browserAvailable, launchBrowser, type BrowserName, type LaunchedBrowser } from './browsers.ts';
 import { startSourceServer, type SourceServer } from './harness.ts';
 import { HOSTILE_INSTANCE, LONG_INSTANCE, LONG_NAME, ONION, UNSAFE_LINKS } from './instance-fixtures.ts';
@@ -21,6 +22,8 @@ import { newsroomOpensTipOf } from './newsroom.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const AXE = readFileSync(new URL('node_modules/axe-core/axe.min.js', ROOT), 'utf8');
+/** Served so that /instance/logo exists (its config is replaced by each story's own). */
+const EXAMPLE_INSTANCE = new URL('deploy/instance.example/instance.json', ROOT).pathname;
 
 type Config = Record<string, unknown>;
 type DeskKey = { id: string; newsroomKey: string; fingerprint: string };
@@ -81,7 +84,7 @@ export function defineInstanceStories(name: BrowserName): void {
           return { id, newsroomKey: publicKey, fingerprint: (await readKey({ armoredKey: publicKey })).getFingerprint() };
         }),
       );
-      [launched, server] = await Promise.all([launchBrowser(name), startSourceServer({ powDifficulty: 8, alterConfig: (config) => serve(config) })]);
+      [launched, server] = await Promise.all([launchBrowser(name), startSourceServer({ powDifficulty: 8, instanceFile: EXAMPLE_INSTANCE, alterConfig: (config) => serve(config) })]);
       serve = (config) => config;
       desks = made;
     });
@@ -122,8 +125,13 @@ export function defineInstanceStories(name: BrowserName): void {
     });
 
     it('without an instance the page looks as it did: "Sealdrop" in the header, no call for tips, one desk, no question', async () => {
-      serve = (config) => config;
       const source = await SourceNavigator.open(launched.browser, server.origin);
+      // what a server without an instance file sends, and what one from before instances sent
+      serve = (config) => ({ ...config, instance: DEFAULT_INSTANCE_VIEW });
+      await source.sourceVisits('/?lang=ko');
+      await source.sourceWaitsForThePageToBeReady();
+      expect(await source.page.$eval('#brand', (b) => [b.textContent, b.querySelectorAll('img').length])).toEqual(['Sealdrop', 0]);
+      serve = ({ instance: _, ...config }) => config;
       await source.sourceVisits('/?lang=ko');
       await source.sourceWaitsForThePageToBeReady();
       const page = await source.page.evaluate(() => ({
@@ -286,7 +294,7 @@ export function defineInstanceStories(name: BrowserName): void {
 
     for (const width of [400, 1280]) {
       it(`fits ${width} px with a long name and a long Khmer call for tips: nothing wider than the screen, no serious axe finding`, async () => {
-        serve = withInstance({ ...LONG_INSTANCE, logo: null });
+        serve = withInstance({ ...LONG_INSTANCE, logo: '/instance/logo' });
         const source = await SourceNavigator.open(launched.browser, server.origin);
         await source.page.setViewport({ width, height: 900 });
         for (const [path, ready] of [
