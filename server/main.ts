@@ -13,6 +13,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { isDatabaseUnavailable } from './db/errors.ts';
 import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
+import { applyConnectionBudget, defaultMaxConnections, readFileDescriptorLimit } from './connection-budget.ts';
 import { applyHttpTimeouts } from './http-timeouts.ts';
 import { loadInstance } from './instance.ts';
 import { checkPublishedFingerprint, fallbackLines, InstanceFileError, loadInstanceFile } from './instance-file.ts';
@@ -96,6 +97,16 @@ async function main(): Promise<void> {
   const urls: string[] = [];
   const source = await listen(app.fetch, config.host, config.port);
   servers.push(source.server);
+  // idle keep-alive connections cost an attacker nothing: past a cap derived from the file
+  // descriptors the longest-idle are closed and then new ones refused, so the process keeps
+  // descriptors for the editor listener and the database (server/connection-budget.ts)
+  const fdLimit = readFileDescriptorLimit();
+  const maxConnections = config.sourceMaxConnections ?? defaultMaxConnections(fdLimit);
+  if (fdLimit !== undefined && maxConnections > fdLimit - 256) {
+    console.error(`sealdrop: warning: SOURCE_MAX_CONNECTIONS (${maxConnections}) leaves under 256 of the process's ${fdLimit} file descriptors`);
+    console.error('sealdrop: hint: lower it, or raise the limit (ulimit -n, or the container\'s nofile ulimit)');
+  }
+  const budget = applyConnectionBudget(source.server as import('node:http').Server, { max: maxConnections, log });
   urls.push(`sealdrop: source pages on ${source.url}`);
 
   // --- editor listener (server/editor/app.ts): own port, loopback by default ---
@@ -120,7 +131,7 @@ async function main(): Promise<void> {
 
   // on SIGTERM/SIGINT: stop listening, finish requests in flight, stop the timers, then close the
   // database (PGlite must be closed to leave its data folder consistent)
-  installGracefulShutdown({ servers, db: database, stops: [...stops, stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
+  installGracefulShutdown({ servers, db: database, stops: [...stops, () => budget.stop(), stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
 }
 
 // The last net under the database drivers: a connection error that escaped as an unhandled
