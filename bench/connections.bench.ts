@@ -13,7 +13,7 @@
  *     connections (default 1.5 times the cap) and opens each again a second after the server
  *     closes it; then the same tips for PHASE_MS
  * Printed: the connections the attacker held and the server's counts (open, the longest-idle
- * closed, refused at the cap, its file descriptors against its limit), and honest tips/s, latency
+ * closed, refused at the cap, its file descriptors against its limit, its RSS), and honest tips/s, latency
  * p50/p99 and errors in each phase. About a minute with the defaults.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -81,6 +81,7 @@ export async function run(): Promise<void> {
       return server.next();
     };
     const fds = () => readdirSync(`/proc/${pid}/fd`).length;
+    const rssMiB = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
     const newsroom = (await demoNewsroomKey()).key;
     const sourceKeys = await generateSourceKeys('c'.repeat(64), newsroom);
@@ -89,7 +90,7 @@ export async function run(): Promise<void> {
     await honestTips(base, tips, sourceKeys, 1000);
 
     console.log(line('alone', await honestTips(base, tips, sourceKeys, PHASE_MS)));
-    console.log(`  server: ${JSON.stringify(await serverStats())}, ${fds()} fds open`);
+    console.log(`  server: ${JSON.stringify(await serverStats())}, ${fds()} fds open, RSS ${fmt(rssMiB())} MiB`);
 
     const holder = await startChild(HOLDER, { PORT: String(server.first.port), HOLD: String(held), REOPEN_MS: '1000' });
     children.push({ kill: () => holder.process.stdin!.end() });
@@ -103,7 +104,7 @@ export async function run(): Promise<void> {
       `  attacker: ${attacker.open as number} connections open at the end, ${attacker.opened as number} opened in all, ` +
         `${attacker.closedByServer as number} closed by the server, ${attacker.failed as number} connects failed`,
     );
-    console.log(`  server: ${JSON.stringify(stats)}, ${fds()} fds open of ${fdLimit ?? 'unknown'}`);
+    console.log(`  server: ${JSON.stringify(stats)}, ${fds()} fds open of ${fdLimit ?? 'unknown'}, RSS ${fmt(rssMiB())} MiB`);
   } finally {
     for (const child of children.reverse()) child.kill();
     await new Promise((r) => setTimeout(r, 500));
