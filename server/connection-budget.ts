@@ -138,6 +138,16 @@ export function applyConnectionBudget(server: Server, options: ConnectionBudgetO
     noteEvent();
   });
 
+  const tracked = new WeakSet<Socket>();
+  const track = (socket: Socket) => {
+    if (tracked.has(socket)) return;
+    tracked.add(socket);
+    socket.once('close', () => {
+      idle.delete(socket);
+      busy.delete(socket);
+    });
+  };
+
   server.on('connection', (socket: Socket) => {
     // room first, among the others: the newest connection is never the one closed for itself
     let closed = false;
@@ -148,18 +158,17 @@ export function applyConnectionBudget(server: Server, options: ConnectionBudgetO
       idleClosed++;
       closed = true;
     }
+    track(socket);
     idle.add(socket);
     peak = Math.max(peak, open());
-    socket.once('close', () => {
-      idle.delete(socket);
-      busy.delete(socket);
-    });
     if (closed) noteEvent();
   });
 
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const socket = request.socket;
     if (socket.destroyed) return;
+    // a connection accepted before the budget was applied is counted from its first request
+    track(socket);
     idle.delete(socket);
     busy.set(socket, (busy.get(socket) ?? 0) + 1);
     response.once('close', () => {
