@@ -127,11 +127,12 @@ async function main(): Promise<void> {
     if ('unavailable' in socket) console.error(`sealdrop: warning: no admin socket: ${socket.unavailable}; stop the server to run "npm run admin"`);
     else stops.push(() => socket.close());
   }
-  log(`${urls.join(', ')} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
-
   // on SIGTERM/SIGINT: stop listening, finish requests in flight, stop the timers, then close the
-  // database (PGlite must be closed to leave its data folder consistent)
+  // database (PGlite must be closed to leave its data folder consistent). Before the start line:
+  // a supervisor may signal as soon as it reads it, and a signal that came before the handlers
+  // ended the process at once (seen in test/ops/start-command.test.ts)
   installGracefulShutdown({ servers, db: database, stops: [...stops, () => budget.stop(), stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
+  log(`${urls.join(', ')} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
 }
 
 // The last net under the database drivers: a connection error that escaped as an unhandled

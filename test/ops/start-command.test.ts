@@ -115,7 +115,7 @@ describe('the Dockerfile start command', () => {
     } finally {
       tooMany.watched.child.kill('SIGTERM');
     }
-    expect((await tooMany.watched.exited).code).toBe(0);
+    expect(await tooMany.watched.exited, tooMany.watched.output()).toEqual({ code: 0, signal: null });
   });
 
   it('starts again on the migrated database, and reads the password from PGPASSWORD_FILE', async () => {
