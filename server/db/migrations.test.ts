@@ -20,14 +20,14 @@ const CONTRACT: Record<string, string[]> = {
   sources: ['id', 'lookup_hash', 'handle', 'public_key', 'locked_private_key', 'created_day', 'spam'],
   submissions: [
     'id', 'source_id', 'status', 'size', 'chunk_size', 'chunks', 'sha256', 'pending_lookup_hash',
-    'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day', 'day_seq',
+    'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day', 'day_seq', 'desk',
   ],
   chunks: ['submission_id', 'idx', 'data'],
-  replies: ['id', 'source_id', 'message', 'size', 'created_day', 'day_seq'],
+  replies: ['id', 'source_id', 'message', 'size', 'created_day', 'day_seq', 'desk'],
   spent_pow: ['id_hash', 'expires_day'],
   pow_load: ['bucket', 'work'],
   upload_progress: ['submission_id', 'chunks', 'tick', 'first_tick', 'flowed'],
-  editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day'],
+  editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day', 'desks'],
   audit: ['id', 'editor', 'action', 'target', 'day'],
   housekeeping: ['flag'],
 };
