@@ -8,6 +8,8 @@ ALTER TABLE "replies" ADD COLUMN "desk" text DEFAULT 'newsroom' NOT NULL;
 --> statement-breakpoint
 ALTER TABLE "editor_tokens" ADD COLUMN "desks" text[];
 --> statement-breakpoint
+ALTER TABLE "editor_tokens" ADD CONSTRAINT "editor_tokens_desks" CHECK ("editor_tokens"."desks" is null or cardinality("editor_tokens"."desks") > 0);
+--> statement-breakpoint
 ALTER TABLE "submissions" ADD CONSTRAINT "submissions_desk" CHECK ("submissions"."desk" ~ '^[a-z0-9][a-z0-9-]{0,31}$');
 --> statement-breakpoint
 ALTER TABLE "replies" ADD CONSTRAINT "replies_desk" CHECK ("replies"."desk" ~ '^[a-z0-9][a-z0-9-]{0,31}$');

@@ -186,15 +186,20 @@ export const uploadProgress = pgTable('upload_progress', {
   flowed: bigint('flowed', { mode: 'number' }).notNull().default(0),
 });
 
-export const editorTokens = pgTable('editor_tokens', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  name: text('name').notNull().unique(),
-  tokenHash: text('token_hash').notNull().unique(),
-  createdDay: day('created_day').notNull(),
-  revokedDay: day('revoked_day'),
-  /** the desks this token sees (server/desks.ts); null: every desk (tokens made before desks, and `token add` without --desk) */
-  desks: text('desks').array(),
-});
+export const editorTokens = pgTable(
+  'editor_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull().unique(),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdDay: day('created_day').notNull(),
+    revokedDay: day('revoked_day'),
+    /** the desks this token sees (server/desks.ts); null: every desk (tokens made before desks, and `token add` without --desk) */
+    desks: text('desks').array(),
+  },
+  // no empty list: a token sees every desk (null) or the ones named
+  (t) => [check('editor_tokens_desks', sql`${t.desks} is null or cardinality(${t.desks}) > 0`)],
+);
 
 export const audit = pgTable('audit', {
   id: uuid('id').primaryKey().defaultRandom(),
