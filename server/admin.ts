@@ -140,10 +140,12 @@ export async function revokeToken(db: Db, name: string, now: Date = new Date()):
 export function formatListing(rows: TokenListing[]): string {
   if (rows.length === 0) return '';
   const width = Math.max(4, ...rows.map((row) => row.name.length));
-  const desksOf = (row: TokenListing) => row.desks?.join(',') ?? '(all)';
-  const deskWidth = Math.max(5, ...rows.map((row) => desksOf(row).length));
-  const lines = [`${'NAME'.padEnd(width)}  ${'DESKS'.padEnd(deskWidth)}  CREATED     REVOKED`];
-  for (const row of rows) lines.push(`${row.name.padEnd(width)}  ${desksOf(row).padEnd(deskWidth)}  ${row.createdDay}  ${row.revokedDay ?? '-'}`);
+  // a DESKS column once a token is scoped to desks (an install without desks lists as before)
+  const scoped = rows.some((row) => row.desks !== null);
+  const desksOf = (row: TokenListing) => (scoped ? `${(row.desks?.join(',') ?? '(all)').padEnd(deskWidth)}  ` : '');
+  const deskWidth = Math.max(5, ...rows.map((row) => (row.desks?.join(',') ?? '(all)').length));
+  const lines = [`${'NAME'.padEnd(width)}  ${scoped ? `${'DESKS'.padEnd(deskWidth)}  ` : ''}CREATED     REVOKED`];
+  for (const row of rows) lines.push(`${row.name.padEnd(width)}  ${desksOf(row)}${row.createdDay}  ${row.revokedDay ?? '-'}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -295,7 +297,7 @@ async function withDatabase(options: { url?: string; dataDir?: string }, request
   }
 }
 
-const scopeNote = (request: { desks?: string[] }) => (request.desks ? ` (desks ${request.desks.join(', ')})` : ' (every desk)');
+const scopeNote = (request: { desks?: string[] }) => (request.desks ? ` (desks ${request.desks.join(', ')})` : '');
 
 /** Runs one admin invocation; returns the exit code and never throws. */
 export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {

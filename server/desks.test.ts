@@ -7,7 +7,7 @@ import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptToKeys, generateSourceKeys } from '../protocol/index.ts';
 import { MIN_CHUNK_BYTES } from '../protocol/limits.ts';
-import { addToken, AdminError, listTokens, runAdmin } from './admin.ts';
+import { addToken, AdminError, formatListing, listTokens, runAdmin } from './admin.ts';
 import type { Database } from './db/open.ts';
 import { editorTokens, submissions } from './db/schema.ts';
 import { createTestDatabase } from './db/test-db.ts';
@@ -63,6 +63,20 @@ describe('loadDesks', () => {
       const desks = await loadDesks(specs, DEMO_KEY_PATH, now);
       expect(desks.map((desk) => [desk.id, desk.key.fingerprint])).toEqual([['newsroom', DEMO_KEY_FINGERPRINT]]);
     }
+  });
+
+  it('loads the demo desk keys of keys.example with their published fingerprints, and knows them for demo keys', async () => {
+    const example = (name: string) => new URL(`../keys.example/desk-${name}.pub.asc`, import.meta.url).pathname;
+    const desks = await loadDesks(
+      [
+        { id: 'workers', keyFile: example('workers'), fingerprint: '4077 5FE8 DF64 65E1 120A  E3F8 3081 484B 7DCC 05B0' },
+        { id: 'sanctions', keyFile: example('sanctions'), fingerprint: '57724d5ae5cea9051cb7adf0143f01affd872926' },
+      ],
+      DEMO_KEY_PATH,
+      new Date(), // the demo desk keys were made after this file's clock
+    );
+    expect(desks.map((desk) => [desk.id, desk.key.isDemoKey])).toEqual([['workers', true], ['sanctions', true]]);
+    expect(workers.key.isDemoKey).toBe(false);
   });
 
   it('keeps the desks in order, each with its own key', () => {
@@ -207,6 +221,10 @@ describe('admin: token add --desk', () => {
     const rows = await database.db.select({ name: editorTokens.name, desks: editorTokens.desks }).from(editorTokens);
     expect(Object.fromEntries(rows.map((row) => [row.name, row.desks]))).toMatchObject({ wanda: ['workers'], sam: ['sanctions', 'workers'], chief: null });
     expect((await listTokens(database.db)).find((row) => row.name === 'wanda')?.desks).toEqual(['workers']);
+    expect(formatListing([
+      { name: 'wanda', desks: ['workers'], createdDay: '2026-03-02', revokedDay: null },
+      { name: 'chief', desks: null, createdDay: '2026-03-02', revokedDay: null },
+    ])).toBe('NAME   DESKS    CREATED     REVOKED\nwanda  workers  2026-03-02  -\nchief  (all)    2026-03-02  -\n');
   });
 
   it('refuses a desk that is not configured, naming it and the desks there are, and makes no token', async () => {

@@ -71,7 +71,7 @@ const UNSIGNED_MESSAGE =
   'A reply needs the newsroom key\'s detached signature over its bytes: send JSON { message, signature } (sealdrop reply writes both; with gpg: gpg --detach-sign REPLY.pgp).';
 const SIGNATURE_REFUSALS: Record<string, string> = {
   bad_signature_format: 'The signature is not one detached binary-document OpenPGP signature',
-  wrong_signer: "The signature is not by the desk's key",
+  wrong_signer: 'The signature is not by the newsroom key',
   bad_signature: 'The signature does not match the reply (altered, or made over other bytes)',
 };
 
@@ -315,7 +315,10 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
         await checkReplySignature(sent, signature, desk.key.key);
       } catch (error) {
         if (!(error instanceof OpenPgpCheckError)) throw error;
-        return refused(422, error.code, `${SIGNATURE_REFUSALS[error.code] ?? 'The signature is refused'}: ${error.message}.`);
+        const what = error.code === 'wrong_signer' && desks.length > 1
+          ? `The signature is not by the key of desk ${desk.id}`
+          : (SIGNATURE_REFUSALS[error.code] ?? 'The signature is refused');
+        return refused(422, error.code, `${what}: ${error.message}.`);
       }
       // The same file pushed again (a push cut off before its answer, say) is the reply already
       // stored: its id, 200, nothing stored twice (the unique index replies_once).
