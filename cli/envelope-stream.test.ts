@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEnvelope, EnvelopeError, paddedLength, parseEnvelope, serializeManifest } from '../protocol/index.ts';
+import { buildEnvelope, EnvelopeError, paddedLength, parseEnvelope, renderAnswers, serializeManifest } from '../protocol/index.ts';
 import { BLOCK, roundUp, writeHeader } from '../protocol/_tar.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
 
@@ -140,6 +140,47 @@ describe('EnvelopeStreamWriter', () => {
     expect(thrown).toBeInstanceOf(EnvelopeError);
     expect((thrown as EnvelopeError).code).toBe('bad_padded_length');
     expect(writer.bytesWritten).toBeLessThanOrEqual(envelope.length);
+  });
+});
+
+describe('EnvelopeStreamWriter with answers', () => {
+  const answers = [
+    { id: 'where', label: '어디에서?', value: ['프놈펜\n항구'] },
+    { id: 'which', label: 'Which?', value: ['A', 'B'] },
+    { id: 'how', label: 'How?', value: [] },
+  ];
+  let envelope: Uint8Array;
+  beforeAll(async () => {
+    envelope = await buildEnvelope({
+      language: 'ko', message: 'tip', answers,
+      files: [{ name: 'scan.pdf', type: 'application/pdf', bytes: new Uint8Array(700).fill(3), stripped: false }],
+    });
+  });
+
+  it('writes answers.txt, the rendering of the manifest\'s answers, beside message.txt', async () => {
+    for (const chunk of [1, 100, 512, 4096]) {
+      const r = await stream(envelope, chunk);
+      expect(r.ok, `chunk ${chunk}`).toBe(true);
+      if (!r.ok) continue;
+      expect(await readFile(join(r.dir, 'answers.txt'), 'utf8')).toBe(renderAnswers(answers));
+      expect(r.names).toEqual(['scan.pdf']);
+      expect((await readdir(r.dir)).sort()).toEqual(['answers.txt', 'files', 'manifest.json', 'message.txt']);
+    }
+  });
+
+  it('agrees with parseEnvelope on 300 single-byte corruptions of the headers, manifest, message and answers (differential)', async () => {
+    const random = prng(0xa115);
+    let rejected = 0;
+    for (let n = 0; n < 300; n++) {
+      const bytes = envelope.slice();
+      const at = Math.floor(random() * 3072);
+      bytes[at] = (bytes[at]! + 1 + Math.floor(random() * 255)) & 0xff;
+      const [s, w] = [await stream(bytes, 4096), await whole(bytes)];
+      expect(s.ok, `byte ${at}: stream ${JSON.stringify(s)} vs whole ${JSON.stringify(w)}`).toBe(w.ok);
+      if (!s.ok && !w.ok) expect(s.code, `byte ${at}`).toBe(w.code);
+      if (!s.ok) rejected++;
+    }
+    expect(rejected).toBeGreaterThan(250);
   });
 });
 

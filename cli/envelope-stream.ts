@@ -1,11 +1,13 @@
 /**
  * @module cli/envelope-stream — protocol's envelope rules (protocol/envelope.ts, parseEnvelope) applied
  * to a stream, writing the entries into a staging folder as they arrive. Memory stays bounded: only
- * headers, manifest.json (≤ MAX_MANIFEST_BYTES) and message.txt (≤ MAX_MESSAGE_BYTES) are held.
+ * headers, manifest.json (≤ MAX_MANIFEST_BYTES), message.txt (≤ MAX_MESSAGE_BYTES) and answers.txt
+ * (≤ MAX_ANSWERS_BYTES) are held.
  *
  * parseEnvelope takes the whole envelope as one Uint8Array, which a 2 GiB submission cannot be; this
  * is the same grammar, byte for byte: canonical ustar headers (equal to protocol's writeHeader),
- * entries in manifest order, sizes agreeing with the manifest, zero block padding, the end marker,
+ * entries in manifest order, sizes agreeing with the manifest, answers.txt equal to the rendering
+ * of the manifest's answers, zero block padding, the end marker,
  * then only zeros up to paddedLength(archive length). The differential test in
  * envelope-stream.test.ts feeds both parsers the same inputs.
  */
@@ -13,7 +15,8 @@
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  checkEntryHeader, EnvelopeError, envelopeLength, MAX_ENVELOPE_BYTES, parseManifest, safeFileName, type Manifest,
+  checkAnswersText, checkEntryHeader, checkEntrySize, EnvelopeError, envelopeEntry, envelopeLength, MAX_ENVELOPE_BYTES, parseManifest,
+  safeFileName, type EnvelopeEntry, type Manifest,
 } from '../protocol/index.ts';
 // The ustar primitives are protocol-internal; sharing them keeps one definition of a canonical header.
 import { BLOCK, isZero, roundUp } from '../protocol/_tar.ts';
@@ -35,7 +38,7 @@ export interface EnvelopeResult {
 
 type State =
   | { kind: 'header' }
-  | { kind: 'buffered'; path: string; size: number; remaining: number; parts: Uint8Array[] }
+  | { kind: 'buffered'; entry: EnvelopeEntry; path: string; size: number; remaining: number; parts: Uint8Array[] }
   | { kind: 'file'; path: string; size: number; remaining: number; handle: FileHandle }
   | { kind: 'block-padding'; path: string; remaining: number }
   | { kind: 'trailer' };
@@ -160,18 +163,14 @@ export class EnvelopeStreamWriter {
       return;
     }
     const { path, size } = entry;
-    if (i === 1 && size !== manifest!.message.bytes) {
-      fail('manifest_mismatch', `expected message.txt of ${manifest!.message.bytes} bytes as the manifest says, got ${size}`);
-    }
-    if (i >= 2 && size !== manifest!.files[i - 2]!.size) {
-      fail('manifest_mismatch', `expected ${path} of ${manifest!.files[i - 2]!.size} bytes as the manifest says, got ${size}`);
-    }
+    const role = envelopeEntry(manifest, i)!;
+    if (role.role !== 'manifest') checkEntrySize(manifest!, role, size);
     this.entryIndex = i + 1;
-    if (i < 2) {
-      this.state = { kind: 'buffered', path, size, remaining: size, parts: [] };
-    } else {
-      const handle = await this.openEntryFile(manifest!.files[i - 2]!.name);
+    if (role.role === 'file') {
+      const handle = await this.openEntryFile(manifest!.files[role.file]!.name);
       this.state = { kind: 'file', path, size, remaining: size, handle };
+    } else {
+      this.state = { kind: 'buffered', entry: role, path, size, remaining: size, parts: [] };
     }
     if (size === 0) await this.onEntryData(this.state as Extract<State, { kind: 'buffered' | 'file' }>);
   }
@@ -179,7 +178,10 @@ export class EnvelopeStreamWriter {
   private async onEntryData(state: Extract<State, { kind: 'buffered' | 'file' }>): Promise<void> {
     if (state.kind === 'buffered') {
       const data = concat(state.parts, state.size);
-      if (this.entryIndex === 1) {
+      if (state.entry.role === 'answers') {
+        checkAnswersText(this.manifest!, data);
+        await writeFile(join(this.dir, 'answers.txt'), data, { flag: 'wx', mode: 0o600 });
+      } else if (state.entry.role === 'manifest') {
         this.manifest = parseManifest(data);
         // From here on the exact length is known: a stream that runs past it (a compression bomb,
         // trailing junk) is stopped at once instead of at the end.

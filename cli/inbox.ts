@@ -4,7 +4,8 @@
  *
  *   sources.json                        the list: one line per source (handle, last day, counts)
  *   sources/<handle>/index.json         its conversation: tips and replies in arrival order
- *   sources/<handle>/tips/<id>/         manifest.json, message.txt, files/1, files/2, … (manifest order)
+ *   sources/<handle>/tips/<id>/         manifest.json, message.txt, answers.txt (if the source answered
+ *                                       the instance's questions), files/1, files/2, … (manifest order)
  *   sources/<handle>/replies/<id>.txt   the text of a reply sent (its ciphertext went to the outbox)
  *   keys/                               the source keys pinned by cli/key-pins.ts (not written here)
  *
@@ -18,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseManifest } from '../protocol/index.ts';
+import { parseManifest, type Answer } from '../protocol/index.ts';
 import { isValidHandle } from './bundle.ts';
 import { CliError } from './errors.ts';
 import { fileError } from './files.ts';
@@ -260,6 +261,21 @@ export async function readReplyText(inbox: string, handle: string, id: string): 
 
 export async function readTipMessage(inbox: string, handle: string, id: string): Promise<string> {
   return readFile(join(tipDir(inbox, handle, id), 'message.txt'), 'utf8');
+}
+
+/**
+ * A tip's answers to the instance's questions, from its manifest.json (answers.txt beside it is
+ * their rendering, checked equal when the tip was decrypted); none for a tip without.
+ */
+export async function readTipAnswers(inbox: string, handle: string, id: string): Promise<Answer[]> {
+  const path = join(tipDir(inbox, handle, id), 'manifest.json');
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw fileError(error, path, 'tip manifest');
+  }
+  return parseManifest(bytes).answers ?? [];
 }
 
 /** Marks every tip of a source read; returns whether anything changed. */

@@ -73,6 +73,16 @@ describe('the read view server', () => {
     expect(replies).toEqual([]);
   });
 
+  it('the page\'s script puts senders\' text (messages, answers, names) into the page as text only', async () => {
+    const script = (await send(`/${token()}/read.js`, host())).body;
+    expect(script).toContain('function answersList(tip)');
+    // no way for a string to become markup or code
+    expect(script).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setAttribute\(\s*['"]on/);
+    // every answer label and value goes through textContent (el's `text`) after visible()
+    expect(script).toMatch(/el\('dt', \{ text: visible\(answer\.label\)/);
+    expect(script).toMatch(/el\('pre', \{ className: 'answer', text: visible\(value\)/);
+  });
+
   it('names a download in ASCII and in RFC 5987 UTF-8, with no control character in the header', () => {
     expect(contentDisposition('보고서 "final".pdf')).toBe(`attachment; filename="___ _final_.pdf"; filename*=UTF-8''%EB%B3%B4%EA%B3%A0%EC%84%9C%20%22final%22.pdf`);
     expect(contentDisposition('a\u0085b\u202e.txt')).toMatch(/^attachment; filename="a_b_\.txt"; filename\*=UTF-8''a%C2%85b%E2%80%AE\.txt$/);

@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { isValidHandle } from './bundle.ts';
 import { CliError } from './errors.ts';
 import {
-  markRead, readInboxList, readReplyText, readSourceIndex, readTipMessage, tipFilePath, type SourceIndex,
+  markRead, readInboxList, readReplyText, readSourceIndex, readTipAnswers, readTipMessage, tipFilePath, type SourceIndex,
 } from './inbox.ts';
 
 const VIEW_FILES: Record<string, { file: string; type: string }> = {
@@ -177,10 +177,14 @@ export async function startReadServer(options: ReadServerOptions): Promise<ReadS
   };
 }
 
-/** The conversation as the page shows it: tips with their text and files, replies with theirs, in order. */
+/** The conversation as the page shows it: tips with their text, answers and files, replies with theirs, in order. */
 async function readConversation(inbox: string, index: SourceIndex) {
   const tips = await Promise.all(
-    index.tips.map(async (tip) => ({ ...tip, message: await readTipMessage(inbox, index.handle, tip.id) })),
+    index.tips.map(async (tip) => ({
+      ...tip,
+      message: await readTipMessage(inbox, index.handle, tip.id),
+      answers: (await readTipAnswers(inbox, index.handle, tip.id)).map(({ label, value }) => ({ label, value })),
+    })),
   );
   const replies = await Promise.all(
     index.replies.map(async (reply) => ({ ...reply, text: await readReplyText(inbox, index.handle, reply.id) })),

@@ -1,28 +1,37 @@
 /**
  * @module protocol/envelope — the plaintext of a submission: a ustar archive of manifest.json,
- * message.txt and files/<name>, then zeros up to the PADMÉ length. One canonical form per content
+ * message.txt, answers.txt (when the source answered questions) and files/<name>, then zeros up to
+ * the PADMÉ length. One canonical form per content
  * (PROTOCOL.md, "Envelope"); the parser rejects every other byte sequence.
  */
 import { BLOCK, checksum, FIELDS, isZero, octalField, roundUp, stringField, writeHeader, type Field } from './_tar.ts';
+import { checkAnswers, renderAnswers, type Answer } from './answers.ts';
 import { utf8Decode, utf8Encode } from './encoding.ts';
 import { EnvelopeError } from './errors.ts';
 import { fileNameKey, safeFileName } from './file-name.ts';
-import { MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './limits.ts';
+import { MAX_ANSWERS_BYTES, MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './limits.ts';
 import { paddedLength } from './padme.ts';
 
 export { fileNameKey, safeFileName } from './file-name.ts';
+export { ANSWER_ID, checkAnswers, NO_ANSWER, normalizeAnswerText, renderAnswers, type Answer } from './answers.ts';
 
 export type ManifestFile = { name: string; path: string; type: string; size: number; stripped: boolean };
 /**
  * `sourceKeyFingerprint`: the primary key fingerprint (lower-case hex, v4 40 / v6 64 digits) of the
  * source's reply key, as the page that made the tip holds it. Absent in envelopes of older pages.
  * The offline machine pins the source's key by it (PROTOCOL.md, "Envelope").
+ * `answers`: the source's answers to the instance's questions, never empty when present (an
+ * envelope without answers has no such key); answers.txt renders them (PROTOCOL.md, "Answers").
  */
-export type Manifest = { version: number; language: string; message: { bytes: number }; files: ManifestFile[]; sourceKeyFingerprint?: string };
+export type Manifest = {
+  version: number; language: string; message: { bytes: number }; files: ManifestFile[]; answers?: Answer[]; sourceKeyFingerprint?: string;
+};
 export type EnvelopeInput = {
   language: string;
   message: string;
   files: { name: string; type: string; bytes: Uint8Array; stripped: boolean }[];
+  /** an empty list is no answers: the envelope is the one built without */
+  answers?: Answer[];
   sourceKeyFingerprint?: string;
 };
 export type Envelope = {
@@ -48,13 +57,17 @@ export function isLanguageTag(value: unknown): value is string {
   return typeof value === 'string' && LANGUAGE_TAG.test(value) && value.length <= MAX_LANGUAGE_CHARS;
 }
 
-/** Fixed key order, no white space: the only manifest text a parser accepts. `sourceKeyFingerprint`, if any, comes last. */
+/**
+ * Fixed key order, no white space: the only manifest text a parser accepts. `answers`, if any and
+ * not empty, comes after `files`; `sourceKeyFingerprint`, if any, comes last.
+ */
 export function serializeManifest(m: Manifest): string {
   return JSON.stringify({
     version: m.version,
     language: m.language,
     message: { bytes: m.message.bytes },
     files: m.files.map((f) => ({ name: f.name, path: f.path, type: f.type, size: f.size, stripped: f.stripped })),
+    ...(Array.isArray(m.answers) && m.answers.length > 0 ? { answers: m.answers.map((a) => ({ id: a.id, label: a.label, value: a.value })) } : {}),
     ...(m.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: m.sourceKeyFingerprint }),
   });
 }
@@ -69,9 +82,10 @@ export function normalizeMediaType(type: string): string {
 export type PlannedFile = { name: string; type: string; size: number; stripped: boolean };
 export type EnvelopePlan = {
   manifest: Manifest;
-  /** manifest.json and message.txt, as they go into the archive */
+  /** manifest.json, message.txt and answers.txt (none without answers), as they go into the archive */
   manifestBytes: Uint8Array;
   messageBytes: Uint8Array;
+  answersBytes?: Uint8Array;
   /** the padded length: the envelope's exact size */
   length: number;
 };
@@ -81,7 +95,8 @@ export type EnvelopePlan = {
  * padded length, from the files' sizes alone. Throws EnvelopeError as buildEnvelope does.
  */
 export function planEnvelope(
-  { language, message, files, sourceKeyFingerprint }: { language: string; message: string; files: PlannedFile[]; sourceKeyFingerprint?: string },
+  { language, message, files, answers, sourceKeyFingerprint }:
+  { language: string; message: string; files: PlannedFile[]; answers?: Answer[]; sourceKeyFingerprint?: string },
 ): EnvelopePlan {
   if (sourceKeyFingerprint !== undefined && (typeof sourceKeyFingerprint !== 'string' || !KEY_FINGERPRINT.test(sourceKeyFingerprint))) {
     fail('bad_fingerprint', `expected the source key's fingerprint as 40 or 64 lower-case hex digits, got ${typeof sourceKeyFingerprint === 'string' ? `${sourceKeyFingerprint.length} characters` : typeof sourceKeyFingerprint}`);
@@ -93,6 +108,7 @@ export function planEnvelope(
   const text = utf8Encode(message);
   if (text.length > MAX_MESSAGE_BYTES) fail('message_too_large', `expected a message of at most ${MAX_MESSAGE_BYTES} UTF-8 bytes, got ${text.length}`);
   if (!Array.isArray(files) || files.length > MAX_FILES) fail('too_many_files', `expected at most ${MAX_FILES} files, got ${files?.length}`);
+  const checkedAnswers = answers === undefined ? [] : checkAnswers(answers);
 
   const taken = new Set<string>();
   const manifest: Manifest = { version: PROTOCOL_VERSION, language, message: { bytes: text.length }, files: [] };
@@ -102,14 +118,22 @@ export function planEnvelope(
     const name = safeFileName(f.name, taken);
     manifest.files.push({ name, path: `files/${name}`, type: normalizeMediaType(f.type), size: f.size, stripped: f.stripped });
   }
+  if (checkedAnswers.length > 0) manifest.answers = checkedAnswers;
   if (sourceKeyFingerprint !== undefined) manifest.sourceKeyFingerprint = sourceKeyFingerprint;
   const manifestBytes = utf8Encode(serializeManifest(manifest));
+  if (manifestBytes.length > MAX_MANIFEST_BYTES) {
+    // only answers can take a manifest this far: 64 files of the longest names fit several times over
+    fail('answers_too_large', `expected a manifest.json of at most ${MAX_MANIFEST_BYTES} bytes, got ${manifestBytes.length} with these answers`);
+  }
   const length = envelopeLength(manifest, manifestBytes.length);
   if (length > MAX_ENVELOPE_BYTES) fail('too_large', `expected a padded envelope of at most ${MAX_ENVELOPE_BYTES} bytes, got ${length}`);
-  return { manifest, manifestBytes, messageBytes: text, length };
+  return {
+    manifest, manifestBytes, messageBytes: text, length,
+    ...(manifest.answers ? { answersBytes: utf8Encode(renderAnswers(manifest.answers)) } : {}),
+  };
 }
 
-export async function buildEnvelope({ language, message, files, sourceKeyFingerprint }: EnvelopeInput): Promise<Uint8Array> {
+export async function buildEnvelope({ language, message, files, answers, sourceKeyFingerprint }: EnvelopeInput): Promise<Uint8Array> {
   for (const f of files ?? []) {
     if (!(f.bytes instanceof Uint8Array)) fail('bad_file', `expected file bytes as Uint8Array, got ${typeof f.bytes}`);
   }
@@ -117,6 +141,7 @@ export async function buildEnvelope({ language, message, files, sourceKeyFingerp
     language,
     message,
     files: Array.isArray(files) ? files.map((f) => ({ ...f, size: f.bytes.length })) : files,
+    ...(answers === undefined ? {} : { answers }),
     ...(sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint }),
   });
   const out = new Uint8Array(plan.length); // zero-filled: block padding, end marker and PADMÉ padding
@@ -133,6 +158,7 @@ function entriesOf<T>(plan: EnvelopePlan, data: (file: number) => T) {
   return [
     { name: 'manifest.json', prefix: '', size: plan.manifestBytes.length, data: plan.manifestBytes as Uint8Array | T },
     { name: 'message.txt', prefix: '', size: plan.messageBytes.length, data: plan.messageBytes as Uint8Array | T },
+    ...(plan.answersBytes ? [{ name: 'answers.txt', prefix: '', size: plan.answersBytes.length, data: plan.answersBytes as Uint8Array | T }] : []),
     ...plan.manifest.files.map((f, i) => ({ name: f.name, prefix: 'files', size: f.size, data: data(i) as Uint8Array | T })),
   ];
 }
@@ -248,7 +274,8 @@ function firstDifferentField(a: Uint8Array, b: Uint8Array): Field {
 /**
  * Reads manifest.json as parseEnvelope does: UTF-8 JSON in the canonical form (serializeManifest),
  * this protocol version, a language tag, counts, media types, safe, unique file names whose
- * paths are `files/<name>`, and, if present, the source key's fingerprint in lower-case hex. Throws EnvelopeError otherwise. For parsers that read an envelope
+ * paths are `files/<name>`, if present answers as checkAnswers wants them, and, if present, the
+ * source key's fingerprint in lower-case hex. Throws EnvelopeError otherwise. For parsers that read an envelope
  * in pieces (the CLI's streaming writer).
  */
 export function parseManifest(bytes: Uint8Array): Manifest {
@@ -274,6 +301,9 @@ export function parseManifest(bytes: Uint8Array): Manifest {
       typeof f.type === 'string' && MEDIA_TYPE.test(f.type) && isCount(f.size) && typeof f.stripped === 'boolean';
     if (!ok) fail('bad_manifest', `expected files[${i}] = { name, path, type (media type), size, stripped }`);
   }
+  // checkAnswers names what is wrong (bad_answer, duplicate_answer, …); an empty list is not the
+  // canonical form of "no answers" (no key), which the check against serializeManifest refuses
+  if ('answers' in m) checkAnswers(m.answers);
   if ('sourceKeyFingerprint' in m && (typeof m.sourceKeyFingerprint !== 'string' || !KEY_FINGERPRINT.test(m.sourceKeyFingerprint))) {
     fail('bad_manifest', 'expected sourceKeyFingerprint to be 40 or 64 lower-case hex digits');
   }
@@ -290,16 +320,41 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   return manifest;
 }
 
+/** answers.txt of the envelope with this manifest, undefined for an envelope without answers. */
+export function answersText(manifest: Manifest): Uint8Array | undefined {
+  return manifest.answers && manifest.answers.length > 0 ? utf8Encode(renderAnswers(manifest.answers)) : undefined;
+}
+
 /** The padded length of the canonical envelope with this manifest (manifest.json `manifestBytes` long). */
 export function envelopeLength(manifest: Manifest, manifestBytes: number): number {
   let tar = BLOCK + roundUp(manifestBytes) + BLOCK + roundUp(manifest.message.bytes);
+  const answers = answersText(manifest);
+  if (answers) tar += BLOCK + roundUp(answers.length);
   for (const f of manifest.files) tar += BLOCK + roundUp(f.size);
   return paddedLength(tar + 2 * BLOCK);
 }
 
+/** What entry `index` of the canonical envelope is: manifest.json, message.txt, answers.txt or file `file`. */
+export type EnvelopeEntry = { path: string; role: 'manifest' | 'message' | 'answers' } | { path: string; role: 'file'; file: number };
+
 /**
- * Checks the 512-byte `header` of entry `index` (0 = manifest.json, 1 = message.txt, then the
- * manifest's files) found at byte offset `at`, as parseEnvelope does: the end marker only after
+ * Entry `index` of the canonical envelope with this manifest (undefined until it is parsed: only
+ * entry 0 is known then), or undefined where the end marker comes.
+ */
+export function envelopeEntry(manifest: Manifest | undefined, index: number): EnvelopeEntry | undefined {
+  if (index === 0) return { path: 'manifest.json', role: 'manifest' };
+  if (index === 1) return { path: 'message.txt', role: 'message' };
+  if (!manifest) throw new RangeError(`expected the manifest before entry ${index}`);
+  const answers = manifest.answers && manifest.answers.length > 0 ? 1 : 0;
+  if (answers && index === 2) return { path: 'answers.txt', role: 'answers' };
+  const file = index - 2 - answers;
+  return file < manifest.files.length ? { path: manifest.files[file]!.path, role: 'file', file } : undefined;
+}
+
+/**
+ * Checks the 512-byte `header` of entry `index` (envelopeEntry: 0 = manifest.json, 1 =
+ * message.txt, then answers.txt if the manifest holds answers, then the manifest's files) found at
+ * byte offset `at`, as parseEnvelope does: the end marker only after
  * every entry the manifest names; otherwise a regular file with the right checksum, the expected
  * path, a size within its limit (files: at most `maxFileBytes`), and a header equal to the
  * canonical one. Returns undefined for the end marker. `manifest` is undefined until parsed.
@@ -310,25 +365,35 @@ export function checkEntryHeader(
   header: Uint8Array, index: number, manifest: Manifest | undefined, at: number, maxFileBytes: number,
 ): { path: string; size: number } | undefined {
   const i = index;
-  const expectedCount = manifest ? 2 + manifest.files.length : undefined;
+  const entry = envelopeEntry(manifest, i);
+  const hasAnswers = manifest?.answers !== undefined && manifest.answers.length > 0;
   if (isZero(header)) {
-    if (i < 2) fail('missing_entry', `expected ${i === 0 ? 'manifest.json' : 'message.txt'} at offset ${at}, got the end marker`);
-    if (i !== expectedCount) fail('manifest_mismatch', `expected ${expectedCount} entries as the manifest says, got ${i}`);
+    if (entry?.role === 'manifest' || entry?.role === 'message' || entry?.role === 'answers') {
+      fail('missing_entry', `expected ${entry.path} at offset ${at}, got the end marker`);
+    }
+    if (entry) fail('manifest_mismatch', `expected ${2 + (hasAnswers ? 1 : 0) + manifest!.files.length} entries as the manifest says, got ${i}`);
     return undefined;
   }
-  if (i === expectedCount) fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${at}, got another entry`);
+  if (!entry) {
+    const stray = !hasAnswers && String.fromCharCode(...stringField(header, 'name')) === 'answers.txt' && stringField(header, 'prefix').length === 0;
+    fail('unexpected_entry', `expected the end marker after ${i} entries at offset ${at}, got ${stray ? '"answers.txt" while the manifest holds no answers' : 'another entry'}`);
+  }
   checkHeaderShape(header, at);
   const path = headerPath(header, at);
-  const expected = i === 0 ? 'manifest.json' : i === 1 ? 'message.txt' : manifest!.files[i - 2]!.path;
+  const expected = entry!.path;
   if (path !== expected) {
-    const known = path === 'manifest.json' || path === 'message.txt' || manifest?.files.some((f) => f.path === path);
+    if (path === 'answers.txt' && manifest && !hasAnswers) {
+      fail('unexpected_entry', `expected entry ${i} to be ${JSON.stringify(expected)}, got "answers.txt" while the manifest holds no answers`);
+    }
+    const known = path === 'manifest.json' || path === 'message.txt' || (path === 'answers.txt' && hasAnswers) || manifest?.files.some((f) => f.path === path);
     fail(known ? 'wrong_order' : 'unexpected_entry', `expected entry ${i} to be ${JSON.stringify(expected)}, got ${JSON.stringify(path)}`);
   }
   const size = octalField(header, 'size');
   if (size === undefined) return fail('non_canonical_header', `expected an 11-digit octal size at offset ${at}`);
-  const max = i === 0 ? MAX_MANIFEST_BYTES : i === 1 ? MAX_MESSAGE_BYTES : maxFileBytes;
+  const role = entry!.role;
+  const max = role === 'manifest' ? MAX_MANIFEST_BYTES : role === 'message' ? MAX_MESSAGE_BYTES : role === 'answers' ? MAX_ANSWERS_BYTES : maxFileBytes;
   if (size > max) fail('too_large', `expected ${path} of at most ${max} bytes, got ${size}`);
-  const [name, prefix] = i < 2 ? [path, ''] : [path.slice('files/'.length), 'files'];
+  const [name, prefix] = role === 'file' ? [path.slice('files/'.length), 'files'] : [path, ''];
   const canonical = writeHeader(name, prefix, size);
   for (let j = 0; j < BLOCK; j++) {
     if (canonical[j] !== header[j]) fail('non_canonical_header', `expected the canonical header for ${JSON.stringify(path)} at offset ${at}, field "${firstDifferentField(canonical, header)}" differs`);
@@ -342,6 +407,7 @@ export async function parseEnvelope(bytes: Uint8Array): Promise<Envelope> {
   if (bytes.length > MAX_ENVELOPE_BYTES) fail('too_large', `expected at most ${MAX_ENVELOPE_BYTES} bytes, got ${bytes.length}`);
   let manifest: Manifest | undefined;
   const entries: { path: string; data: Uint8Array }[] = [];
+  const fileData: Uint8Array[] = [];
   let o = 0;
   for (let i = 0; ; i++) {
     if (o + BLOCK > bytes.length) fail('truncated', `expected a header or end marker at offset ${o}, got the end of the data`);
@@ -354,12 +420,17 @@ export async function parseEnvelope(bytes: Uint8Array): Promise<Envelope> {
     if (!isZero(bytes.subarray(start + size, end))) fail('non_zero_padding', `expected zeros after ${path} up to the block boundary`);
     const data = bytes.subarray(start, start + size);
     o = end;
-    if (i === 0) {
+    const role = envelopeEntry(manifest, i)!;
+    if (role.role === 'manifest') {
       manifest = parseManifest(data);
-    } else if (i === 1 && size !== manifest!.message.bytes) {
-      fail('manifest_mismatch', `expected message.txt of ${manifest!.message.bytes} bytes as the manifest says, got ${size}`);
-    } else if (i >= 2 && size !== manifest!.files[i - 2]!.size) {
-      fail('manifest_mismatch', `expected ${path} of ${manifest!.files[i - 2]!.size} bytes as the manifest says, got ${size}`);
+    } else if (role.role === 'message') {
+      checkEntrySize(manifest!, role, size);
+    } else if (role.role === 'answers') {
+      checkEntrySize(manifest!, role, size);
+      checkAnswersText(manifest!, data);
+    } else {
+      checkEntrySize(manifest!, role, size);
+      fileData.push(data);
     }
     entries.push({ path, data });
   }
@@ -380,6 +451,32 @@ export async function parseEnvelope(bytes: Uint8Array): Promise<Envelope> {
   return {
     manifest: m,
     message,
-    files: m.files.map((f, k) => ({ name: f.name, type: f.type, size: f.size, stripped: f.stripped, bytes: entries[k + 2]!.data })),
+    files: m.files.map((f, k) => ({ name: f.name, type: f.type, size: f.size, stripped: f.stripped, bytes: fileData[k]! })),
   };
+}
+
+/**
+ * The size of message.txt, answers.txt or a file (entry `entry`, from envelopeEntry) against the
+ * manifest, before its bytes are read; throws EnvelopeError `manifest_mismatch` (`answers_mismatch`
+ * for answers.txt, whose bytes checkAnswersText then checks).
+ */
+export function checkEntrySize(manifest: Manifest, entry: EnvelopeEntry, size: number): void {
+  if (entry.role === 'answers') {
+    const expected = answersText(manifest)?.length ?? 0;
+    if (size !== expected) fail('answers_mismatch', `expected answers.txt of ${expected} bytes, the rendering of the manifest's answers, got ${size}`);
+    return;
+  }
+  const expected = entry.role === 'message' ? manifest.message.bytes : entry.role === 'file' ? manifest.files[entry.file]!.size : undefined;
+  if (expected !== undefined && size !== expected) {
+    fail('manifest_mismatch', `expected ${entry.path} of ${expected} bytes as the manifest says, got ${size}`);
+  }
+}
+
+/** answers.txt must be the rendering of the manifest's answers, byte for byte; throws EnvelopeError `answers_mismatch`. */
+export function checkAnswersText(manifest: Manifest, data: Uint8Array): void {
+  const expected = answersText(manifest);
+  if (!expected) return fail('answers_mismatch', 'expected no answers.txt, as the manifest holds no answers');
+  let same = expected.length === data.length;
+  for (let k = 0; same && k < data.length; k++) same = expected[k] === data[k];
+  if (!same) fail('answers_mismatch', `expected answers.txt to be the rendering of the manifest's answers (${expected.length} bytes, PROTOCOL.md "Answers"), got ${data.length} bytes that differ`);
 }

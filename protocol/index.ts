@@ -14,3 +14,4 @@ export * from './bundle.ts';
 export * from './fingerprint.ts';
 export * from './site-manifest.ts';
 export * from './upload-digests.ts';
+export * from './instance.ts';

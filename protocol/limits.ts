@@ -18,6 +18,19 @@ export const MAX_FILE_NAME_BYTES = 100;
 /** manifest.json: 64 files with the longest names fit several times over. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
+/**
+ * Answers to the instance's questions (PROTOCOL.md, "Answers"): at most MAX_ANSWERS, each with a
+ * label of at most MAX_ANSWER_LABEL_BYTES and at most MAX_ANSWER_VALUES value elements of at most
+ * MAX_ANSWER_VALUE_BYTES each (UTF-8). answers.txt, their rendering, is at most MAX_ANSWERS_BYTES:
+ * half of MAX_MANIFEST_BYTES, because the manifest holds the same text again, JSON-escaped (a
+ * quote or a line break takes two bytes there), beside the files' names.
+ */
+export const MAX_ANSWERS = 32;
+export const MAX_ANSWER_LABEL_BYTES = 512;
+export const MAX_ANSWER_VALUES = 32;
+export const MAX_ANSWER_VALUE_BYTES = 16 * 1024;
+export const MAX_ANSWERS_BYTES = 32 * 1024;
+
 /** The chunk size clients use, and the largest chunk the server accepts. */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;

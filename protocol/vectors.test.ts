@@ -98,11 +98,14 @@ async function run({ headers: h, data, text }: Vector): Promise<string> {
         expect(env.files).toHaveLength(Number(h.files));
         // the source key's fingerprint, in the envelopes of pages that name it (older ones do not)
         expect(env.manifest.sourceKeyFingerprint).toBe(h['source-key']);
+        // the answers to the instance's questions, in the envelopes that carry them (PROTOCOL.md, "Answers")
+        expect(env.manifest.answers?.length).toBe(h.answers === undefined ? undefined : Number(h.answers));
         // canonical: building again from what was parsed gives the very same bytes
         const again = await buildEnvelope({
           language: env.manifest.language,
           message: env.message,
           files: env.files.map((f) => ({ name: f.name, type: f.type, bytes: f.bytes, stripped: f.stripped })),
+          ...(env.manifest.answers === undefined ? {} : { answers: env.manifest.answers }),
           ...(env.manifest.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: env.manifest.sourceKeyFingerprint }),
         });
         expect(again).toEqual(data);

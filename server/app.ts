@@ -23,6 +23,8 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/open.ts';
 import type { Instance } from './instance.ts';
+import { DEFAULT_INSTANCE_FILE, type InstanceFile } from './instance-file.ts';
+import { INSTANCE_LOGO_PATH } from '../protocol/instance.ts';
 import type { NewsroomKey } from './newsroom-key.ts';
 import { singleDesk, type Desk } from './desks.ts';
 import { handleErrors, handleNotFound } from './policies/errors.ts';
@@ -60,6 +62,8 @@ export type AppDeps = DeskDeps & AppParts;
 interface AppParts {
   db: Db;
   instance: Instance;
+  /** the newsroom's instance file (server/instance-file.ts); default: none, today's pages */
+  instanceFile?: InstanceFile;
   clock: Clock;
   config: Pick<Config, 'powDifficulty' | 'onionLocation' | 'logRequests'> &
     Partial<Pick<Config, 'powFloodOpensPerMinute' | 'powFloodMaxBits'>>;
@@ -111,6 +115,7 @@ export function createApp(deps: AppDeps): Hono {
   const desks = desksOf(deps);
   // the first desk's key is the one older pages know (top-level newsroomKey and fingerprint)
   const newsroomKey = desks[0]!.key;
+  const instanceFile = deps.instanceFile ?? DEFAULT_INSTANCE_FILE;
   const app = new Hono();
   app.onError(handleErrors(deps.log));
   app.notFound(handleNotFound);
@@ -171,6 +176,7 @@ export function createApp(deps: AppDeps): Hono {
         parallelChunks: PARALLEL_CHUNKS,
       },
       pow: await pow(),
+      instance: instanceFile.view,
     }),
   );
 
@@ -234,6 +240,15 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.all('/api/*', (c) => c.json({ error: 'not_found', message: 'No such API route.' }, 404));
+  // the logo, read and checked at start (PNG, JPEG or WebP by its bytes); the security headers apply
+  const logo = instanceFile.logo;
+  if (logo) {
+    app.get(INSTANCE_LOGO_PATH, (c) => {
+      c.header('Content-Type', logo.type);
+      c.header('Content-Length', String(logo.bytes.length));
+      return c.body(logo.bytes as Uint8Array<ArrayBuffer>);
+    });
+  }
   app.use('/*', staticPages(deps.staticRoot));
   return app;
 }

@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       dataDir: './data',
       newsroomKeyFile: 'keys.example/newsroom.pub.asc',
+      instanceFile: undefined,
       host: '127.0.0.1',
       port: 8080,
       editorHost: '127.0.0.1',
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u:p@db:5432/sealdrop',
       DATA_DIR: '/var/lib/sealdrop',
       NEWSROOM_KEY_FILE: '/keys/newsroom.asc',
+      INSTANCE_FILE: '/etc/sealdrop/instance.json',
       HOST: '0.0.0.0',
       PORT: '3000',
       EDITOR_HOST: '::1',
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
     });
     expect(config).toMatchObject({
       databaseUrl: 'postgres://u:p@db:5432/sealdrop',
+      instanceFile: '/etc/sealdrop/instance.json',
       port: 3000,
       editorHost: '::1',
       editorPort: 3001,

@@ -6,6 +6,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   newsroomKeyFile: string;
+  /** the newsroom's instance file (server/instance-file.ts); unset: the default pages */
+  instanceFile: string | undefined;
   host: string;
   port: number;
   editorHost: string;
@@ -86,6 +88,10 @@ const VARIABLES = {
     schema: z.string().min(1).default('keys.example/newsroom.pub.asc'),
     expected: 'the path of the newsroom public key file',
   },
+  INSTANCE_FILE: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of the instance file (JSON), or unset for the default pages',
+  },
   HOST: { schema: host.default('127.0.0.1'), expected: 'a host name or IP address to listen on' },
   PORT: { schema: port.default(8080), expected: 'a port number 0-65535' },
   EDITOR_HOST: { schema: host.default('127.0.0.1'), expected: 'a host name or IP address to listen on' },
@@ -164,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir,
     newsroomKeyFile: read(env, 'NEWSROOM_KEY_FILE'),
+    instanceFile: read(env, 'INSTANCE_FILE'),
     host: read(env, 'HOST'),
     port: read(env, 'PORT'),
     editorHost: read(env, 'EDITOR_HOST'),

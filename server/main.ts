@@ -15,6 +15,7 @@ import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
 import { applyHttpTimeouts } from './http-timeouts.ts';
 import { loadInstance } from './instance.ts';
+import { checkPublishedFingerprint, fallbackLines, InstanceFileError, loadInstanceFile } from './instance-file.ts';
 import { startForgetTimer } from './db/forget.ts';
 import { startRetentionTimer } from './retention.ts';
 import { installGracefulShutdown } from './shutdown.ts';
@@ -41,9 +42,19 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, hostn
 async function main(): Promise<void> {
   const config = loadConfig();
   const clock = systemClock;
-  // the desks (server/desks.ts): without desks defined, the one desk `newsroom` of NEWSROOM_KEY_FILE
-  const desks = await loadDesks(undefined, config.newsroomKeyFile, clock());
+  // the newsroom's name, texts, questions and desks (server/instance-file.ts); a text without some
+  // language shows in English on those pages: said here, once per field, not found by a source
+  const instanceFile = await loadInstanceFile(config.instanceFile);
+  for (const line of fallbackLines(instanceFile)) console.error(`sealdrop: warning: ${line}`);
+  // the desks (server/desks.ts): the instance file's, or without desks the one desk `newsroom` of
+  // NEWSROOM_KEY_FILE; each desk's published fingerprint checked against its key file
+  const desks = await loadDesks(instanceFile.deskSpecs, config.newsroomKeyFile, clock());
   if (desks.some((desk) => desk.key.isDemoKey)) console.error(DEMO_KEY_WARNING);
+  // the fingerprint the newsroom publishes elsewhere must be the first desk's key's (the newsroom
+  // key's without desks)
+  if (instanceFile.publishedFingerprint !== undefined) {
+    checkPublishedFingerprint(instanceFile, desks[0]!.key.fingerprint, config.instanceFile);
+  }
 
   let database: Database;
   if (config.databaseUrl) {
@@ -73,7 +84,7 @@ async function main(): Promise<void> {
     uploadPace: config.uploadPace,
     uploadLeaseMinutes: config.uploadLeaseMinutes,
   };
-  const app = createApp({ db: database.db, desks, instance, clock, config, log, keyCheck: keyChecks.check, openLimits });
+  const app = createApp({ db: database.db, desks, instance, instanceFile, clock, config, log, keyCheck: keyChecks.check, openLimits });
   const stopPurge = startPurgeTimer(database.db, clock, {
     staleHours: config.uploadStaleHours,
     leaseMinutes: config.uploadLeaseMinutes,
@@ -134,7 +145,10 @@ process.on('unhandledRejection', (reason: unknown) => {
 });
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DeskError || error instanceof DatabaseOpenError) {
+  if (error instanceof InstanceFileError) {
+    for (const problem of error.problems) console.error(`sealdrop: error: instance file ${error.file}: ${problem}`);
+    console.error('sealdrop: hint: every field of the instance file is described in docs/OPERATIONS.md, "The instance file"');
+  } else if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DeskError || error instanceof DatabaseOpenError) {
     console.error(`sealdrop: error: ${error.message}`);
     const keyError = error instanceof DeskError ? error.cause : error;
     if (keyError instanceof NewsroomKeyError) console.error(`sealdrop: hint: ${newsroomKeyHint(keyError.code)}`);

@@ -8,6 +8,7 @@ import { createApp } from './app.ts';
 import type { Clock } from './clock.ts';
 import { rowsOf, type Db } from './db/open.ts';
 import { loadInstance } from './instance.ts';
+import type { InstanceFile } from './instance-file.ts';
 import { parseNewsroomKey, type NewsroomKey } from './newsroom-key.ts';
 import type { Desk } from './desks.ts';
 import type { ChunkGate } from './source/chunk-gate.ts';
@@ -50,6 +51,7 @@ export async function buildTestApp(
     onionLocation?: string;
     logRequests?: boolean;
     staticRoot?: string;
+    instanceFile?: InstanceFile;
     keyCheck?: KeyCheck;
     chunkGate?: ChunkGate;
     onCompletionCheck?: () => void;
@@ -76,6 +78,7 @@ export async function buildTestApp(
     },
     log: (line) => logs.push(line),
     ...(config.staticRoot ? { staticRoot: config.staticRoot } : {}),
+    ...(config.instanceFile ? { instanceFile: config.instanceFile } : {}),
     ...(config.keyCheck ? { keyCheck: config.keyCheck } : {}),
     ...(config.chunkGate ? { chunkGate: config.chunkGate } : {}),
     ...(config.onCompletionCheck ? { onCompletionCheck: config.onCompletionCheck } : {}),

@@ -79,6 +79,19 @@
     }
   }
 
+  // The source's answers to the instance's questions: the label they saw, then what they typed or
+  // chose, each value as its own text; nothing typed or chosen is said in words.
+  function answersList(tip) {
+    if (!Array.isArray(tip.answers) || tip.answers.length === 0) return null;
+    const list = el('dl', { className: 'answers' });
+    for (const answer of tip.answers) {
+      list.append(el('dt', { text: visible(answer.label), dir: 'auto' }));
+      if (answer.value.length === 0) list.append(el('dd', { className: 'meta', text: '(no answer)' }));
+      for (const value of answer.value) list.append(el('dd', {}, el('pre', { className: 'answer', text: visible(value), dir: 'auto', lang: tip.language })));
+    }
+    return list;
+  }
+
   function fileItem(handle, tip, file) {
     const link = el('a', { className: 'name', text: visible(file.name) });
     link.href = `${base}api/sources/${encodeURIComponent(handle)}/files/${tip.id}/${file.file}`;
@@ -112,6 +125,7 @@
           el('p', { className: 'meta', text: `tip · ${tip.day} · ${tip.language} · ${size(tip.messageBytes)}${tip.files.length > 0 ? ` · ${tip.files.length} file${tip.files.length === 1 ? '' : 's'}` : ''}` }),
           el('p', { className: who.warn ? 'attribution warn' : 'attribution', text: visible(who.text) }),
           el('pre', { className: 'message', text: visible(tip.message), dir: 'auto', lang: tip.language }),
+          answersList(tip),
           files));
       } else {
         const { reply } = item;

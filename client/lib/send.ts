@@ -7,6 +7,7 @@
  * A larger upload pays more (PROTOCOL.md "Pricing"): it asks for a challenge priced for its size.
  */
 import { CHUNK_BYTES } from '../../protocol/limits.ts';
+import type { Answer } from '../../protocol/answers.ts';
 import { ApiError, openUpload, type ChunkHashes, type ServerConfig, type SourceKeys } from './api.ts';
 import { bytesSource, chunkCount, type ChunkSource, type RetryInfo, uploadChunks, xhrChunkSender } from './upload.ts';
 import type { SourceKeyRef } from '../workers/messages.ts';
@@ -27,7 +28,8 @@ export type SendEvents = {
   /** while the proof of work is solved: how far it is (the page shows the expected wait) */
   onPowProgress(progress: PowProgress): void;
 };
-export type Tip = { language: string; message: string; files: File[] };
+/** `answers`: to the instance's questions; they travel only inside the envelope (PROTOCOL.md, "Answers"). */
+export type Tip = { language: string; message: string; files: File[]; answers?: Answer[] };
 
 /** Codes after which a fresh challenge may succeed where the old one failed. */
 const POW_REFUSALS = new Set(['pow_expired', 'pow_too_easy', 'pow_spent', 'bad_pow']);
@@ -49,7 +51,10 @@ export async function sendTip(
 ): Promise<{ submissionId: string }> {
   events.onStage('preparing');
   const onProgress = (p: { stage: string }) => events.onStage(p.stage === 'cleaning' ? 'cleaning' : 'encrypting');
-  const args = { newsroomKey: context.config.newsroomKey, sourceKey: await sourceKey(), language: tip.language, message: tip.message, files: tip.files };
+  const args = {
+    newsroomKey: context.config.newsroomKey, sourceKey: await sourceKey(), language: tip.language, message: tip.message, files: tip.files,
+    ...(tip.answers ? { answers: tip.answers } : {}),
+  };
   if (tipBytes(tip) <= WHOLE_TIP_BYTES) {
     // A tip the page can hold: encrypted whole, hashed by WebCrypto, sent from the one buffer.
     // Faster where the JIT is off (Tor Browser "Safer"), where OpenPGP.js hashes a stream's MDC

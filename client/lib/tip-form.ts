@@ -7,7 +7,7 @@
  * camera's photo counter), so every file is sent as `file-N` with its extension unless the
  * source types another name; the name typed is what goes into the envelope's manifest.
  */
-import { MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES } from '../../protocol/limits.ts';
+import { MAX_ANSWERS_BYTES, MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES } from '../../protocol/limits.ts';
 import { paddedLength } from '../../protocol/padme.ts';
 import type { MessageKey } from '../i18n/index.ts';
 import { detectFileKind, type FileKind } from '../strip/detect.ts';
@@ -257,13 +257,13 @@ export function setupTipForm(
 
 /**
  * The files a tip can carry, whatever its message and names: the padded envelope (PROTOCOL.md
- * "Envelope") with the largest manifest and message, and a tar header per file, within
+ * "Envelope") with the largest manifest, message and answers, and a tar header per file, within
  * MAX_ENVELOPE_BYTES. A little stricter than the worker's own check, never looser.
  */
 export function tipFits(fileSizes: number[]): boolean {
   const BLOCK = 512;
   const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
-  let tar = BLOCK + roundUp(MAX_MANIFEST_BYTES) + BLOCK + roundUp(MAX_MESSAGE_BYTES) + 2 * BLOCK;
+  let tar = BLOCK + roundUp(MAX_MANIFEST_BYTES) + BLOCK + roundUp(MAX_MESSAGE_BYTES) + BLOCK + roundUp(MAX_ANSWERS_BYTES) + 2 * BLOCK;
   for (const size of fileSizes) tar += BLOCK + roundUp(size);
   return tar <= MAX_ENVELOPE_BYTES && paddedLength(tar) <= MAX_ENVELOPE_BYTES;
 }

@@ -179,21 +179,23 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     return { lookupId: derive(codename, instanceSalt, progress) };
   },
 
-  async encrypt({ newsroomKey: armored, sourceKey, language, message, files }, progress) {
+  async encrypt({ newsroomKey: armored, sourceKey, language, message, files, answers }, progress) {
     const cleaned = await cleanFiles(files, progress);
     progress({ stage: 'encrypting' });
     const whole = await Promise.all(
       files.map(async (f, i) => ({ name: f.name, type: f.type, stripped: cleaned[i] !== undefined, bytes: cleaned[i] ?? new Uint8Array(await f.arrayBuffer()) })),
     );
     const signer = await sourceSigner(sourceKey);
-    const envelope = await buildEnvelope({ language, message, files: whole, ...(signer ? { sourceKeyFingerprint: signer.fingerprint } : {}) });
+    const envelope = await buildEnvelope({
+      language, message, files: whole, ...(answers ? { answers } : {}), ...(signer ? { sourceKeyFingerprint: signer.fingerprint } : {}),
+    });
     const ciphertext = await encryptTip(envelope, [await newsroomKey(armored)], signer?.signingKey);
     envelope.fill(0);
     const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext as Uint8Array<ArrayBuffer>)));
     return { ciphertext, sha256, stripped: cleaned.map((c) => c !== undefined) };
   },
 
-  async 'encrypt-open'({ newsroomKey: armored, sourceKey, language, message, files }, progress) {
+  async 'encrypt-open'({ newsroomKey: armored, sourceKey, language, message, files, answers }, progress) {
     // a file cleaned is held cleaned until its turn; every other file is read in slices as the
     // upload asks for it
     const cleaned = await cleanFiles(files, progress);
@@ -204,6 +206,7 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     const plan = planEnvelope({
       language,
       message,
+      ...(answers ? { answers } : {}),
       ...(signer ? { sourceKeyFingerprint: signer.fingerprint } : {}),
       files: files.map((f, i) => ({ name: f.name, type: f.type, size: cleaned[i]?.length ?? f.size, stripped: cleaned[i] !== undefined })),
     });

@@ -1,5 +1,6 @@
 /** @module client/workers/messages — what the page and the crypto worker say to each other. */
 import type { CodenameCheck, CodenameScheme } from '../../protocol/codename.ts';
+import type { Answer } from '../../protocol/answers.ts';
 import type { ReplyProblem } from '../../protocol/replies.ts';
 import type { SourceKeys } from '../lib/api.ts';
 import type { ModuleTable } from '../lib/verified-modules.ts';
@@ -29,7 +30,7 @@ export type CryptoCalls = {
    * hashed (WebCrypto), the ciphertext handed over (transferred).
    */
   encrypt: {
-    args: { newsroomKey: string; sourceKey: SourceKeyRef; language: string; message: string; files: File[] };
+    args: { newsroomKey: string; sourceKey: SourceKeyRef; language: string; message: string; files: File[]; answers?: Answer[] };
     result: { ciphertext: Uint8Array; sha256: string; stripped: boolean[] };
   };
   /**
@@ -38,7 +39,7 @@ export type CryptoCalls = {
    * Files are sent as File objects (structured clone: no copy of their bytes).
    */
   'encrypt-open': {
-    args: { newsroomKey: string; sourceKey: SourceKeyRef; language: string; message: string; files: File[] };
+    args: { newsroomKey: string; sourceKey: SourceKeyRef; language: string; message: string; files: File[]; answers?: Answer[] };
     result: { streamId: number; size: number; stripped: boolean[] };
   };
   /**

@@ -1,7 +1,8 @@
 /**
  * @module test/e2e/stories-read-view — the editor reads hostile tips in `sealdrop read`'s view
  * (issue 14): HTML and script in the message, a file named with an RTL override and C1 controls,
- * a 256 KiB message, an SVG with script, a PDF with JavaScript, text in the five languages. Nothing
+ * a 256 KiB message, an SVG with script, a PDF with JavaScript, text in the five languages, answers
+ * to the instance's questions with markup and bidi overrides in their labels and values. Nothing
  * executes (no dialog, no CSP violation, no request but the view's own), the names and text are
  * shown as text, the risky files are marked, and files are downloads only.
  */
@@ -25,6 +26,11 @@ const HOSTILE_MESSAGE =
   '북한 노동자입니다. 我们在工厂。 Мы на стройке. យើងធ្វើការ។\n';
 const LONG_MESSAGE = 'ㄱ'.repeat(87_381); // 3 bytes each: 262,143 bytes, one under 256 KiB
 const SVG = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(4)"><script>alert(5)</script><image href="http://example.org/x.png"/></svg>';
+const HOSTILE_ANSWERS = [
+  { id: 'where', label: '<b>어디에서?</b> \u202Eereh\u202C', value: ['<script>alert(8)</script>\n\u202Egpj.exe'] },
+  { id: 'companies', label: 'Which companies?', value: ['<img src=x onerror="alert(9)">', 'Blue Sea Ltd'] },
+  { id: 'how', label: 'Откуда вы знаете?', value: [] },
+];
 const PDF = '%PDF-1.4\n1 0 obj << /Type /Catalog /OpenAction 2 0 R >> endobj\n2 0 obj << /S /JavaScript /JS (app.alert(6)) >> endobj\n%%EOF\n';
 
 export function defineReadViewStories(name: BrowserName): void {
@@ -48,6 +54,7 @@ export function defineReadViewStories(name: BrowserName): void {
           ciphertext: await makeSubmission({
             language: 'ko',
             message: HOSTILE_MESSAGE,
+            answers: HOSTILE_ANSWERS,
             files: [
               { name: 'invoice\u202Egpj.exe\u0085\u009B', type: 'image/jpeg', bytes: enc.encode('MZ\x90\x00 not really a program'), stripped: false },
               { name: 'chart.svg', type: 'image/svg+xml', bytes: enc.encode(SVG), stripped: false },
@@ -124,6 +131,8 @@ export function defineReadViewStories(name: BrowserName): void {
         cleaning: [...document.querySelectorAll('#items .files .meta')].map((m) => m.textContent),
         longBytes: new TextEncoder().encode(document.querySelectorAll('#items .tip .message')[1]?.textContent ?? '').length,
         attributions: [...document.querySelectorAll('#items .tip .attribution')].map((p) => p.textContent),
+        answers: [...document.querySelectorAll('#items .tip .answers > *')].map((n) => `${n.tagName} ${n.textContent}`),
+        answerChildren: [...document.querySelectorAll('#items .tip .answers dt, #items .tip .answers pre')].map((n) => n.children.length),
       }));
       // these tips are unsigned (no source key made them): each says so, in words
       expect(shown.attributions).toEqual(Array(2).fill("UNSIGNED — which source sent it is only the server's word"));
@@ -145,6 +154,17 @@ export function defineReadViewStories(name: BrowserName): void {
       ]);
       expect(shown.cleaning[0]).toBe(' image/jpeg, 26 B, metadata NOT removed');
       expect(shown.longBytes).toBe(LONG_MESSAGE.length * 3);
+      // the answers: each label, then each value as text; bidi overrides shown as code points
+      expect(shown.answers).toEqual([
+        'DT <b>어디에서?</b> ⟦U+202E⟧ereh⟦U+202C⟧',
+        'DD <script>alert(8)</script>\n⟦U+202E⟧gpj.exe',
+        'DT Which companies?',
+        'DD <img src=x onerror="alert(9)">',
+        'DD Blue Sea Ltd',
+        'DT Откуда вы знаете?',
+        'DD (no answer)',
+      ]);
+      expect(shown.answerChildren.every((n) => n === 0)).toBe(true);
     });
 
     it('serves files as downloads only, never rendered', async () => {
