@@ -12,6 +12,7 @@ import type { Database } from './db/open.ts';
 import { editorTokens, submissions } from './db/schema.ts';
 import { createTestDatabase } from './db/test-db.ts';
 import { DeskError, loadDesks, type Desk } from './desks.ts';
+import { loadInstanceFile } from './instance-file.ts';
 import { DEMO_KEY_FINGERPRINT, parseNewsroomKey } from './newsroom-key.ts';
 import { buildTestApp, countRows, DEMO_KEY_PATH, sha256Hex, type TestApp } from './test-helpers.ts';
 
@@ -77,6 +78,12 @@ describe('loadDesks', () => {
     );
     expect(desks.map((desk) => [desk.id, desk.key.isDemoKey])).toEqual([['workers', true], ['sanctions', true]]);
     expect(workers.key.isDemoKey).toBe(false);
+  });
+
+  it('loads the desks of the example instance file (deploy/instance.example), each a demo key', async () => {
+    const file = await loadInstanceFile(new URL('../deploy/instance.example/instance.json', import.meta.url).pathname);
+    const desks = await loadDesks(file.deskSpecs, DEMO_KEY_PATH, new Date());
+    expect(desks.map((desk) => [desk.id, desk.key.isDemoKey])).toEqual([['workers', true], ['sanctions', true], ['general', true]]);
   });
 
   it('keeps the desks in order, each with its own key', () => {
