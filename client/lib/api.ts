@@ -28,6 +28,8 @@ export type OpenUploadBody = {
   chunks: number;
   /** the whole ciphertext's, from a page that holds it; a streaming page sends each chunk's SHA-256 instead (chunkUrl) */
   sha256?: string;
+  /** the chosen desk's id (config `desks`); required by the server when there are several */
+  desk?: string;
 };
 export type ChunkAnswer = { complete: false; received: number[] } | { complete: true; submissionId: string };
 export type Submission = { id: string; day: string; status: 'uploading' | 'received' | 'downloaded'; size: number };
