@@ -2,12 +2,17 @@
  * The server under test for bench/source-api.bench.ts, in its own process so its RSS can be read
  * from /proc/<pid>/status. Prints one JSON line `{ "port": n }` once listening.
  *   MODE=baseline  a bare Hono app with one trivial POST route, same node-server
- *   MODE=source    the real source app on DATABASE_URL with POW_DIFFICULTY
+ *   MODE=source    the real source app on DATABASE_URL with POW_DIFFICULTY, its listener under the
+ *                  connection budget as server/main.ts sets it (SOURCE_MAX_CONNECTIONS, else the
+ *                  default from the fd limit); with BENCH_BUDGET_STATS=1 it prints the budget's
+ *                  counts as a JSON line on stdout for each line it reads on stdin
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from '../server/app.ts';
+import { applyConnectionBudget, defaultMaxConnections, readFileDescriptorLimit } from '../server/connection-budget.ts';
+import { applyHttpTimeouts } from '../server/http-timeouts.ts';
 import { systemClock } from '../server/clock.ts';
 import { openDatabase } from '../server/db/open.ts';
 import { loadInstance } from '../server/instance.ts';
@@ -63,9 +68,20 @@ async function main() {
       await database.close();
     };
   }
+  let budget: ReturnType<typeof applyConnectionBudget> | undefined;
   const server = serve({ fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
-    process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
-  });
+    process.stdout.write(`${JSON.stringify({ port: info.port, ...(budget ? { maxConnections: budget.max, highWater: budget.highWater } : {}) })}\n`);
+  }) as import('node:http').Server;
+  if (process.env.MODE !== 'baseline') {
+    applyHttpTimeouts(server);
+    const max = Number(process.env.SOURCE_MAX_CONNECTIONS) || defaultMaxConnections(readFileDescriptorLimit());
+    budget = applyConnectionBudget(server, { max, log: (line) => process.stderr.write(`${line}\n`) });
+    if (process.env.BENCH_BUDGET_STATS === '1') {
+      process.stdin.on('data', (data: Buffer) => {
+        for (let i = 0; i < data.toString().split('\n').length - 1; i++) process.stdout.write(`${JSON.stringify(budget!.stats())}\n`);
+      });
+    }
+  }
   process.once('SIGTERM', () => {
     process.stderr.write(peakLine());
     server.close();

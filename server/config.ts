@@ -12,6 +12,8 @@ export interface Config {
   port: number;
   editorHost: string;
   editorPort: number;
+  /** the source listener's connection cap (server/connection-budget.ts); unset: half the process's file descriptors, at most 8192 */
+  sourceMaxConnections: number | undefined;
   powDifficulty: number;
   /** opens per minute, over every process, above which the difficulty rises (server/source/pow-load.ts) */
   powFloodOpensPerMinute: number;
@@ -96,6 +98,10 @@ const VARIABLES = {
   PORT: { schema: port.default(8080), expected: 'a port number 0-65535' },
   EDITOR_HOST: { schema: host.default('127.0.0.1'), expected: 'a host name or IP address to listen on' },
   EDITOR_PORT: { schema: port.default(8081), expected: 'a port number 0-65535' },
+  SOURCE_MAX_CONNECTIONS: {
+    schema: z.coerce.number().int().min(16).max(1_000_000).optional(),
+    expected: 'an integer 16-1000000 (connections), or unset for half the file-descriptor limit',
+  },
   POW_DIFFICULTY: {
     schema: z.coerce.number().int().min(0).max(MAX_POW_DIFFICULTY).default(16),
     expected: `an integer 0-${MAX_POW_DIFFICULTY} (leading zero bits)`,
@@ -175,6 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: read(env, 'PORT'),
     editorHost: read(env, 'EDITOR_HOST'),
     editorPort: read(env, 'EDITOR_PORT'),
+    sourceMaxConnections: read(env, 'SOURCE_MAX_CONNECTIONS'),
     powDifficulty: read(env, 'POW_DIFFICULTY'),
     powFloodOpensPerMinute: read(env, 'POW_FLOOD_OPENS_PER_MINUTE'),
     powFloodMaxBits: read(env, 'POW_FLOOD_MAX_BITS'),

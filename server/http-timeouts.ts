@@ -24,7 +24,8 @@ export const HEADERS_TIMEOUT_MS = 60_000;
  * trip again (`npm run bench -- slow-link`). 120 s is a little above Firefox's (and Tor Browser's)
  * own 115 s (`network.http.keep-alive.timeout`), so there the browser closes an idle connection
  * first and never sends a request into one the server is closing. An idle connection costs the
- * server a socket and no timer beyond Node's; one that sends nothing from the start is still cut
+ * server a socket (a file descriptor: server/connection-budget.ts bounds how many the source
+ * listener holds) and no timer beyond Node's; one that sends nothing from the start is still cut
  * by HEADERS_TIMEOUT_MS (Node ≥ 18 times headers from a request's first byte, not from the idle
  * time before it).
  */

@@ -13,6 +13,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { isDatabaseUnavailable } from './db/errors.ts';
 import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
+import { applyConnectionBudget, defaultMaxConnections, readFileDescriptorLimit } from './connection-budget.ts';
 import { applyHttpTimeouts } from './http-timeouts.ts';
 import { loadInstance } from './instance.ts';
 import { checkPublishedFingerprint, fallbackLines, InstanceFileError, loadInstanceFile } from './instance-file.ts';
@@ -98,6 +99,16 @@ async function main(): Promise<void> {
   const urls: string[] = [];
   const source = await listen(app.fetch, config.host, config.port);
   servers.push(source.server);
+  // idle keep-alive connections cost an attacker nothing: past a cap derived from the file
+  // descriptors the longest-idle are closed and then new ones refused, so the process keeps
+  // descriptors for the editor listener and the database (server/connection-budget.ts)
+  const fdLimit = readFileDescriptorLimit();
+  const maxConnections = config.sourceMaxConnections ?? defaultMaxConnections(fdLimit);
+  if (fdLimit !== undefined && maxConnections > fdLimit - 256) {
+    console.error(`sealdrop: warning: SOURCE_MAX_CONNECTIONS (${maxConnections}) leaves under 256 of the process's ${fdLimit} file descriptors`);
+    console.error('sealdrop: hint: lower it, or raise the limit (ulimit -n, or the container\'s nofile ulimit)');
+  }
+  const budget = applyConnectionBudget(source.server as import('node:http').Server, { max: maxConnections, log });
   urls.push(`sealdrop: source pages on ${source.url}`);
 
   // --- editor listener (server/editor/app.ts): own port, loopback by default ---
@@ -121,11 +132,12 @@ async function main(): Promise<void> {
     if ('unavailable' in socket) console.error(`sealdrop: warning: no admin socket: ${socket.unavailable}; stop the server to run "npm run admin"`);
     else stops.push(() => socket.close());
   }
-  log(`${urls.join(', ')} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
-
   // on SIGTERM/SIGINT: stop listening, finish requests in flight, stop the timers, then close the
-  // database (PGlite must be closed to leave its data folder consistent)
-  installGracefulShutdown({ servers, db: database, stops: [...stops, stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
+  // database (PGlite must be closed to leave its data folder consistent). Before the start line:
+  // a supervisor may signal as soon as it reads it, and a signal that came before the handlers
+  // ended the process at once (seen in test/ops/start-command.test.ts)
+  installGracefulShutdown({ servers, db: database, stops: [...stops, () => budget.stop(), stopPurge, stopRetention, stopForget, () => keyChecks.close()], log });
+  log(`${urls.join(', ')} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
 }
 
 // The last net under the database drivers: a connection error that escaped as an unhandled

@@ -31,6 +31,11 @@ describe('docker-compose.yml', () => {
     expect(compose).toMatch(/^\s*#\s*- "127\.0\.0\.1:8080:8080"/m);
   });
 
+  it("gives the app a known file-descriptor limit, the connection cap's base, and passes SOURCE_MAX_CONNECTIONS through", () => {
+    expect(service('app')).toMatch(/^    ulimits:\n      nofile:\n        soft: 16384\n        hard: 16384$/m);
+    expect(service('app')).toContain('SOURCE_MAX_CONNECTIONS: ${SOURCE_MAX_CONNECTIONS:-}');
+  });
+
   it('hardens the app and tor containers', () => {
     for (const name of ['app', 'tor']) {
       const block = service(name);

@@ -4,6 +4,7 @@
  * cannot drift), a fresh database, /health, the tables, the image's HEALTHCHECK, SIGTERM.
  */
 import { chownSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey, readKey } from 'openpgp';
@@ -85,6 +86,36 @@ describe('the Dockerfile start command', () => {
     // and the HEALTHCHECK notices a server that is gone
     const gone = await healthcheck(new URL(server.sourceUrl).port);
     expect(gone.code).toBe(1);
+  });
+
+  it('holds the source listener to SOURCE_MAX_CONNECTIONS (idle connections past three quarters of it closed, counted without addresses), the editor listener apart; and warns of a cap the fds cannot hold', async () => {
+    const server = await startImageCommand(env({ SOURCE_MAX_CONNECTIONS: '16' }));
+    const sockets: Socket[] = [];
+    try {
+      const { port } = new URL(server.sourceUrl);
+      for (let i = 0; i < 30; i++) {
+        const socket = connect(Number(port), '127.0.0.1');
+        socket.on('error', () => {});
+        sockets.push(socket);
+      }
+      const line = await server.watched.waitFor(/^connections: .*$/m, 'the connection budget\'s report', 20_000);
+      expect(line[0]).toMatch(/^connections: \d+ open \(\d+ busy\) of 16; \d+ idle closed above 12, 0 refused at the cap$/);
+      expect((await fetch(new URL('/health', server.sourceUrl))).status).toBe(200);
+      expect((await fetch(new URL('/editor/v1/submissions', server.editorUrl))).status).toBe(401);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.watched.child.kill('SIGTERM');
+    }
+    expect((await server.watched.exited).code).toBe(0);
+
+    const tooMany = await startImageCommand(env({ SOURCE_MAX_CONNECTIONS: '1000000' }));
+    try {
+      await tooMany.watched.waitFor(/sealdrop: hint: lower it, or raise the limit/, 'the warning about the cap', 20_000);
+      expect(tooMany.watched.output()).toMatch(/^sealdrop: warning: SOURCE_MAX_CONNECTIONS \(1000000\) leaves under 256 of the process's \d+ file descriptors$/m);
+    } finally {
+      tooMany.watched.child.kill('SIGTERM');
+    }
+    expect(await tooMany.watched.exited, tooMany.watched.output()).toEqual({ code: 0, signal: null });
   });
 
   it('starts again on the migrated database, and reads the password from PGPASSWORD_FILE', async () => {

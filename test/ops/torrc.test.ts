@@ -81,6 +81,11 @@ describe('generate-torrc.sh', () => {
     expect(torrc).toContain(`HiddenServiceDir ${join(dir, 'data')}/editor`);
     expect(torrc).toContain('HiddenServicePort 80 127.0.0.1:18081');
     expect(torrc).toMatch(/^SocksPort 0$/m);
+    // one rendezvous circuit holds a bounded number of streams to the source listener, and one
+    // asking for more is closed; in the source service's block, not the editor's
+    const sourceBlock = torrc.slice(torrc.indexOf('/source\n'), torrc.indexOf('/editor\n'));
+    expect(sourceBlock).toMatch(/^HiddenServiceMaxStreams 32$/m);
+    expect(sourceBlock).toMatch(/^HiddenServiceMaxStreamsCloseCircuit 1$/m);
     expect(torrc).not.toMatch(/@[A-Z_]+@/);
     mkdirSync(join(dir, 'data'), { mode: 0o700 });
     writeFileSync(join(dir, 'torrc'), torrc);
@@ -88,6 +93,18 @@ describe('generate-torrc.sh', () => {
     const verify = await runProgram(TOR, ['--verify-config', '-f', join(dir, 'torrc')]);
     expect(verify.stdout + verify.stderr).toContain('Configuration was valid');
     expect(verify.code).toBe(0);
+  });
+
+  it('is checked by tor: a stream limit out of range fails --verify-config', async () => {
+    const template = readFileSync(join(TOR_DIR, 'torrc.template'), 'utf8');
+    expect(template).toContain('HiddenServiceMaxStreams 32\n');
+    writeFileSync(join(dir, 'bad.template'), template.replace('HiddenServiceMaxStreams 32', 'HiddenServiceMaxStreams 70000'));
+    const gen = await generate({ ...GOOD(), TORRC_TEMPLATE: join(dir, 'bad.template') });
+    expect(gen.code).toBe(0);
+    mkdirSync(join(dir, 'data'), { mode: 0o700 });
+    writeFileSync(join(dir, 'torrc'), gen.stdout);
+    const verify = await runProgram(TOR, ['--verify-config', '-f', join(dir, 'torrc')]);
+    expect(verify.code).not.toBe(0);
   });
 
   it('is checked by tor: a broken template fails --verify-config (the check can fail)', async () => {

@@ -1,0 +1,223 @@
+/**
+ * @module bench/racing-reservations.bench — the "racing attacker" of issue 9 at the defaults, on a
+ * simulated clock: how many bytes of reservations an attacker holds against QUOTA_TOTAL by
+ * sending just above UPLOAD_PACE on each of its uploads while opening at most 15 a minute (under
+ * POW_FLOOD_OPENS_PER_MINUTE), and what an honest source's 2 GiB file (and a text tip) sees.
+ *
+ * The real source app (createApp through buildTestApp, in this process, no socket) with the
+ * default open limits (server/source/open-limits.ts DEFAULT_OPEN_LIMITS: QUOTA_TOTAL 64 GiB,
+ * QUOTA_SOURCE_PER_DAY 4 GiB, the 2 GiB small pool, 50 % / 20 % unsent shares, a 60 s claim grace,
+ * UPLOAD_PACE 2000 B/s, a 10-minute lease) on PostgreSQL (BENCH_DATABASE_URL), in a fresh database
+ * this bench creates and drops, base difficulty 0 (the size curve's bits are still asked and solved
+ * natively). The clock moves a minute a step; each step:
+ *   - the attacker sends 131 072 B (2 185 B/s) on every upload it holds, as a 4 MiB chunk body
+ *     trickling in (a 2 GiB upload has at most 512 chunks, so 4 MiB ones; the chunk gate cuts a body
+ *     only under 1 KiB/s, and a request may take 40 minutes): the gate's once-a-minute report is
+ *     made as the gate makes it (markUploadFlowing), and the chunk is stored once its bytes came;
+ *     then it opens 2 GiB uploads as returning sources (ATTACKER_CODENAMES codenames, each with one
+ *     text tip received, 4 GiB a day each) until one is refused or it made 15 this minute;
+ *   - the sweep runs (purgeExpired: the day's purge, the pace sweep);
+ *   - an honest returning source and an honest new source each try to open a 2 GiB file (an open
+ *     that succeeds is deleted at once: a probe), and every 10 minutes an honest text tip is sent.
+ * Printed at the minutes of REPORT_AT: the attacker's uploads, bytes announced and still unsent,
+ * bytes stored, its send rate and opens; the honest outcomes since the last line. SIM_MINUTES
+ * (default 60) minutes; the bytes stored grow by the attacker's rate (about 35 kB/s for 16 uploads).
+ *
+ *   npm run bench -- racing
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { CHUNK_BYTES, MAX_CIPHERTEXT_BYTES } from '../protocol/limits.ts';
+import { encryptToKeys, generateSourceKeys } from '../protocol/source-keys.ts';
+import { openDatabase, rowsOf } from '../server/db/open.ts';
+import { DEFAULT_OPEN_LIMITS } from '../server/source/open-limits.ts';
+import { purgeExpired } from '../server/source/purge.ts';
+import { markUploadFlowing, noteFlowStored } from '../server/source/stale-uploads.ts';
+import { submissionIdOf } from '../server/source/uploads.ts';
+import { buildTestApp, demoNewsroomKey } from '../server/test-helpers.ts';
+import { fmt, freshDatabase } from './_load.ts';
+import { solveNatively } from './_native-pow.ts';
+
+const SIM_MINUTES = Number(process.env.SIM_MINUTES ?? 60);
+const ATTACKER_OPENS_PER_MINUTE = Number(process.env.ATTACKER_OPENS_PER_MINUTE ?? 15);
+const ATTACKER_CODENAMES = Number(process.env.ATTACKER_CODENAMES ?? 20);
+/** bytes each of the attacker's uploads sends a minute: 131 072 / 60 = 2 185 B/s, just above the pace */
+const FLOW_PER_MINUTE = Number(process.env.FLOW_PER_MINUTE ?? 131_072);
+const REPORT_AT = new Set([1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240]);
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+const hex = () => randomBytes(32).toString('hex');
+
+async function post(app: Hono, path: string, body: unknown) {
+  const res = await app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+async function open(
+  app: Hono,
+  o: { lookupId: string; size: number; chunkSize: number; sha256?: string; sourceKeys?: { publicKey: string; lockedPrivateKey: string } },
+) {
+  const challenge = await post(app, '/api/v1/pow', { size: o.size });
+  if (challenge.status !== 200) throw new Error(`pow ${challenge.status}`);
+  const nonce = await solveNatively(challenge.body.token, challenge.body.difficulty);
+  const opened = await post(app, '/api/v1/uploads', {
+    pow: { token: challenge.body.token, nonce },
+    lookupId: o.lookupId,
+    ...(o.sourceKeys ? { sourceKeys: o.sourceKeys } : {}),
+    size: o.size,
+    chunkSize: o.chunkSize,
+    chunks: Math.ceil(o.size / o.chunkSize),
+    sha256: o.sha256 ?? hex(),
+  });
+  return { status: opened.status, code: (opened.body.error as string | undefined) ?? String(opened.status), uploadId: opened.body.uploadId as string | undefined, difficulty: challenge.body.difficulty as number };
+}
+
+async function putChunk(app: Hono, uploadId: string, index: number, bytes: Uint8Array) {
+  const res = await app.request(`/api/v1/uploads/${uploadId}/chunks/${index}`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: bytes as Uint8Array<ArrayBuffer>,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+export async function run(): Promise<void> {
+  const fresh = await freshDatabase('sealdrop_racing');
+  const database = await openDatabase({ url: fresh.url });
+  try {
+    let now = new Date('2026-07-01T00:00:30Z');
+    const clock = () => now;
+    const newsroomKey = await demoNewsroomKey(now);
+    const sourceKeys = await generateSourceKeys('c'.repeat(64), newsroomKey.key);
+    const { app } = await buildTestApp(database.db, newsroomKey, clock, { powDifficulty: 0, logRequests: false, openLimits: DEFAULT_OPEN_LIMITS });
+    const L = DEFAULT_OPEN_LIMITS;
+    console.log(
+      `defaults: QUOTA_TOTAL ${L.quotaTotal / GiB} GiB, QUOTA_SOURCE_PER_DAY ${L.quotaSourcePerDay / GiB} GiB, small pool ${L.reserveSmallShare / GiB} GiB, ` +
+        `unsent shares ${L.reserveUnsentShare * 100} % / new sources ${L.reserveNewSourceShare * 100} %, UPLOAD_PACE ${L.uploadPace} B/s, lease ${L.uploadLeaseMinutes} min; ` +
+        `attacker: ${ATTACKER_CODENAMES} returning codenames, at most ${ATTACKER_OPENS_PER_MINUTE} opens a minute of ${MAX_CIPHERTEXT_BYTES / GiB} GiB, ` +
+        `${FLOW_PER_MINUTE} B a minute on each (${fmt(FLOW_PER_MINUTE / 60)} B/s), as 4 MiB chunk bodies trickling in`,
+    );
+
+    // a text tip: one chunk, the whole ciphertext
+    const textTip = async (lookupId: string, keys?: typeof sourceKeys) => {
+      const bytes = await encryptToKeys(new Uint8Array(randomBytes(4096)), [newsroomKey.key]);
+      const opened = await open(app, { lookupId, size: bytes.length, chunkSize: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), ...(keys ? { sourceKeys: keys } : {}) });
+      if (opened.status !== 201) return opened.code;
+      const status = await putChunk(app, opened.uploadId!, 0, bytes);
+      return status === 200 ? 'received' : `chunk ${status}`;
+    };
+
+    const codenames = Array.from({ length: ATTACKER_CODENAMES }, hex);
+    for (const lookupId of codenames) if ((await textTip(lookupId, sourceKeys)) !== 'received') throw new Error('attacker tip refused');
+    const honestReturning = hex();
+    if ((await textTip(honestReturning, sourceKeys)) !== 'received') throw new Error('honest tip refused');
+
+    const held = new Map<string, { submissionId: string; next: number; flowed: number }>();
+    const body = new Uint8Array(randomBytes(CHUNK_BYTES));
+    let attackerOpens = 0;
+    let attackerRefusals: Record<string, number> = {};
+    let attackerBytes = 0;
+    let codename = 0;
+    let honest: Record<string, number> = {};
+    const note = (key: string) => (honest[key] = (honest[key] ?? 0) + 1);
+    let filledAt: number | undefined;
+    const honestAfterFill = { tried: 0, accepted: 0 };
+    let lastReport = { minute: 0, bytes: 0 };
+    let difficulty = 0;
+
+    for (let minute = 1; minute <= SIM_MINUTES; minute++) {
+      now = new Date(now.getTime() + 60_000);
+      // the attacker keeps its uploads at the pace: each trickles a 4 MiB chunk body at FLOW_PER_MINUTE,
+      // which the chunk gate reports once a minute (markUploadFlowing, as the gate's report does),
+      // and the body is stored when its last byte came (its counted bytes then leave the flow)
+      const alive = new Set(
+        rowsOf<{ id: string }>(await database.db.execute(sql`select id from submissions where status = 'uploading'`)).map((r) => r.id),
+      );
+      for (const [uploadId, upload] of held) {
+        if (!alive.has(upload.submissionId)) {
+          held.delete(uploadId);
+          attackerRefusals.swept = (attackerRefusals.swept ?? 0) + 1;
+          continue;
+        }
+        await markUploadFlowing(database.db, upload.submissionId, now, FLOW_PER_MINUTE);
+        upload.flowed += FLOW_PER_MINUTE;
+        attackerBytes += FLOW_PER_MINUTE;
+        if (upload.flowed >= CHUNK_BYTES) {
+          const status = await putChunk(app, uploadId, upload.next, body);
+          if (status !== 200) {
+            held.delete(uploadId);
+            attackerRefusals[`chunk ${status}`] = (attackerRefusals[`chunk ${status}`] ?? 0) + 1;
+            continue;
+          }
+          await noteFlowStored(database.db, upload.submissionId, CHUNK_BYTES);
+          upload.flowed -= CHUNK_BYTES;
+          upload.next++;
+        }
+      }
+      // ...and races for any room, up to its opens a minute
+      for (let i = 0; i < ATTACKER_OPENS_PER_MINUTE; i++) {
+        const opened = await open(app, { lookupId: codenames[codename % codenames.length]!, size: MAX_CIPHERTEXT_BYTES, chunkSize: CHUNK_BYTES });
+        difficulty = opened.difficulty;
+        if (opened.status === 201) {
+          held.set(opened.uploadId!, { submissionId: submissionIdOf(opened.uploadId!)!, next: 0, flowed: 0 });
+          attackerOpens++;
+          continue;
+        }
+        attackerRefusals[opened.code] = (attackerRefusals[opened.code] ?? 0) + 1;
+        if (opened.code === 'reservations_full' || opened.code === 'quota_full') filledAt ??= minute;
+        // a codename past its bytes of the day: the next one
+        if (opened.code === 'source_quota') codename++;
+        else break;
+      }
+      await purgeExpired(database.db, clock);
+
+      // honest probes: a returning source's and a new source's 2 GiB file, and now and then a text tip
+      for (const [who, lookupId, keys] of [
+        ['returning', honestReturning, undefined],
+        ['new', hex(), sourceKeys],
+      ] as const) {
+        const opened = await open(app, { lookupId, size: MAX_CIPHERTEXT_BYTES, chunkSize: 4 * MiB, ...(keys ? { sourceKeys: keys } : {}) });
+        note(`${who} 2 GiB: ${opened.code}`);
+        if (filledAt !== undefined) {
+          honestAfterFill.tried++;
+          if (opened.status === 201) honestAfterFill.accepted++;
+        }
+        if (opened.status === 201) {
+          await database.db.execute(sql`delete from submissions where status = 'uploading' and id = ${submissionIdOf(opened.uploadId!)!}::uuid`);
+        }
+      }
+      if (minute % 10 === 0) note(`text tip: ${await textTip(honestReturning)}`);
+
+      if (REPORT_AT.has(minute) || minute === SIM_MINUTES) {
+        const [row] = rowsOf<{ uploads: number; announced: number; unsent: number; stored: number }>(
+          await database.db.execute(sql`
+            select count(*) filter (where s.status = 'uploading')::int as uploads,
+              coalesce(sum(s.size) filter (where s.status = 'uploading'), 0)::bigint as announced,
+              coalesce(sum(greatest(0, s.size - (select coalesce(sum(length(c.data)), 0) from chunks c where c.submission_id = s.id))) filter (where s.status = 'uploading'), 0)::bigint as unsent,
+              (select coalesce(sum(length(data)), 0) from chunks)::bigint as stored
+            from submissions s`),
+        );
+        const rate = (attackerBytes - lastReport.bytes) / ((minute - lastReport.minute) * 60);
+        console.log(
+          `minute ${minute}: attacker holds ${held.size} uploads (${row!.uploads} in progress in all: ${fmt(Number(row!.announced) / GiB, 1)} GiB announced, ` +
+            `${fmt(Number(row!.unsent) / GiB, 1)} GiB unsent, ${fmt((Number(row!.unsent) / L.quotaTotal) * 100, 1)} % of QUOTA_TOTAL), stored ${fmt(Number(row!.stored) / MiB)} MiB; ` +
+            `sends ${fmt(rate)} B/s; ${attackerOpens} opens made, refused ${JSON.stringify(attackerRefusals)}, price ${difficulty} bits; honest ${JSON.stringify(honest)}`,
+        );
+        attackerRefusals = {};
+        honest = {};
+        lastReport = { minute, bytes: attackerBytes };
+      }
+    }
+    console.log(
+      filledAt === undefined
+        ? `the attacker never met a full bound in ${SIM_MINUTES} minutes`
+        : `the attacker first met a full bound at minute ${filledAt}; after it, honest 2 GiB opens accepted: ${honestAfterFill.accepted} of ${honestAfterFill.tried}`,
+    );
+  } finally {
+    await database.close();
+    await fresh.drop();
+  }
+}
