@@ -50,6 +50,8 @@ export async function readBundle(dir: string): Promise<Bundle> {
   return { dir, ...checkBundleJson(json) };
 }
 
+export const DESK_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
 export function checkBundleJson(json: unknown): Omit<Bundle, 'dir'> {
   if (!isRecord(json)) throw bundleError('bundle.json is not a JSON object');
   if (json.version !== BUNDLE_VERSION) throw bundleError(`bundle.json has version ${JSON.stringify(json.version)}, expected ${BUNDLE_VERSION}`);
@@ -59,7 +61,7 @@ export function checkBundleJson(json: unknown): Omit<Bundle, 'dir'> {
   const submissions = json.submissions.map((entry, index): BundleSubmission => {
     const where = `submissions[${index}]`;
     if (!isRecord(entry)) throw bundleError(`${where} is not an object`);
-    const { id, handle, day, size, sha256, path } = entry;
+    const { id, handle, day, size, sha256, path, desk } = entry;
     if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw bundleError(`${where}.id is not a lower-case UUID`);
     if (ids.has(id)) throw bundleError(`${where}.id ${id} appears twice`);
     ids.add(id);
@@ -68,7 +70,9 @@ export function checkBundleJson(json: unknown): Omit<Bundle, 'dir'> {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) throw bundleError(`${where}.size is not a positive integer`);
     if (typeof sha256 !== 'string' || !SHA256_PATTERN.test(sha256)) throw bundleError(`${where}.sha256 is not 64 lower-case hex digits`);
     if (path !== `submissions/${id}.pgp`) throw bundleError(`${where}.path must be "submissions/${id}.pgp"`);
-    return { id, handle, day, size, sha256, path };
+    // the desk it was sent to (servers before desks name none: the one desk)
+    if (desk !== undefined && (typeof desk !== 'string' || !DESK_PATTERN.test(desk))) throw bundleError(`${where}.desk is not a desk id`);
+    return { id, handle, day, size, sha256, path, ...(desk === undefined ? {} : { desk }) };
   });
   const handles = new Set<string>();
   const sources = json.sources.map((entry, index): BundleSource => {

@@ -15,7 +15,7 @@ export const USAGE = `Usage:
     sealdrop decrypt -i KEY.sec.asc [-i OLD_KEY.sec.asc ...] [--inbox DIR] [-o OUT_DIR] BUNDLE_DIR|BUNDLE_DIR/submissions/ID.pgp
     sealdrop read [-i KEY.sec.asc] [--inbox DIR] [--outbox DIR] [--port PORT]
     sealdrop reply -i KEY.sec.asc (--tip TIP_DIR | --to HANDLE [--bundle BUNDLE_DIR]) [--inbox DIR] [--outbox DIR] FILE|-
-    sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX_DIR
+    sealdrop push [--server URL] [--socks5 HOST:PORT] [--desk ID] OUTBOX_DIR
     sealdrop check-site -m MANIFEST [--socks5 HOST:PORT] URL
 
 Commands:
@@ -51,6 +51,8 @@ Commands:
                --tip: to the key that signed that decrypted tip; --to: to the key pinned
                for HANDLE (refused when two keys signed under it); --bundle must agree.
     push       Online. Upload every signed reply in OUTBOX_DIR; sent ones move to OUTBOX_DIR/sent.
+               --desk: the desk whose key signed them (with desks; else the server
+               takes the one of the token's desks each reply is encrypted to).
     check-site Online. Fetch every file the source site at URL serves and compare it,
                with its CSP and integrity attributes, with the site manifest the
                newsroom published (client/site-manifest.txt of the build).

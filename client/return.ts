@@ -191,6 +191,15 @@ function showStatuses(found: LookupAnswer): void {
   );
 }
 
+/**
+ * The key a reply's signature must verify with: its desk's, from the config's desks. A reply of
+ * a desk the config does not offer (or of a server before desks) is checked against the one key.
+ */
+function deskKeyOf(desk: string | undefined): { newsroomKey?: string } {
+  const key = context!.config.desks?.find((d) => d.id === desk)?.newsroomKey;
+  return key === undefined ? {} : { newsroomKey: key };
+}
+
 async function showAccount(found: LookupAnswer): Promise<void> {
   showStatuses(found);
   // A key that will not unlock still leaves the statuses and the follow-up form usable.
@@ -198,7 +207,7 @@ async function showAccount(found: LookupAnswer): Promise<void> {
     .call('decrypt-replies', {
       lockedPrivateKey: found.lockedPrivateKey,
       newsroomKey: context!.config.newsroomKey,
-      replies: found.replies.map(({ id, message }) => ({ id, message })),
+      replies: found.replies.map(({ id, message, desk }) => ({ id, message, ...deskKeyOf(desk) })),
     })
     .catch(() => []);
   replies.replaceChildren(...arrangeReplies(found.replies, decrypted).map((r) => renderReply(r.ids, r.day, r.opened)));

@@ -17,6 +17,8 @@ export interface BundleSubmission {
   sha256: string;
   /** `submissions/<id>.pgp` */
   path: string;
+  /** the desk it was sent to, whose key it is encrypted to (servers before desks leave it out: the one desk) */
+  desk?: string;
 }
 
 export interface BundleSource {

@@ -12,6 +12,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Db } from './db/open.ts';
+import { isDeskId } from './desks.ts';
 
 export const ADMIN_SOCKET_FOLDER = 'admin';
 export const ADMIN_SOCKET_NAME = 'socket';
@@ -25,7 +26,7 @@ export function adminSocketPath(dataDir: string): string {
 
 /** One admin command as it crosses the socket. */
 export type AdminRequest =
-  | { command: 'token_add'; name: string }
+  | { command: 'token_add'; name: string; desks?: string[] }
   | { command: 'token_list' }
   | { command: 'token_revoke'; name: string }
   | { command: 'audit'; since?: string };
@@ -111,8 +112,12 @@ export async function listenAdminSocket(options: {
 
 function parseAdminRequest(json: unknown): AdminRequest {
   if (typeof json !== 'object' || json === null) throw new Error('not an object');
-  const { command, name, since } = json as Record<string, unknown>;
+  const { command, name, since, desks } = json as Record<string, unknown>;
   if (command === 'token_list') return { command };
+  if (command === 'token_add' && typeof name === 'string' && name.length <= 64 && desks !== undefined) {
+    if (!Array.isArray(desks) || desks.length === 0 || desks.length > 64 || !desks.every(isDeskId)) throw new Error('bad desks');
+    return { command, name, desks };
+  }
   if ((command === 'token_add' || command === 'token_revoke') && typeof name === 'string' && name.length <= 64) return { command, name };
   if (command === 'audit' && (since === undefined || (typeof since === 'string' && since.length === 10))) {
     return since === undefined ? { command } : { command, since };

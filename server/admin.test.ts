@@ -44,7 +44,7 @@ describe('token functions', () => {
 
   it('revokes once, refuses unknown names and bad names', async () => {
     await revokeToken(database.db, 'carol', now);
-    expect(await listTokens(database.db)).toEqual([{ name: 'carol', createdDay: '2026-05-06', revokedDay: '2026-05-06' }]);
+    expect(await listTokens(database.db)).toEqual([{ name: 'carol', desks: null, createdDay: '2026-05-06', revokedDay: '2026-05-06' }]);
     await expect(revokeToken(database.db, 'carol', now)).rejects.toThrow(/revoked already/);
     await expect(revokeToken(database.db, 'dave', now)).rejects.toThrow(/no token is named dave/);
     await expect(addToken(database.db, '../x', now)).rejects.toThrow(/expected a token name/);

@@ -16,9 +16,10 @@ import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase, type Db } from './db/open.ts';
 import { audit, editorTokens } from './db/schema.ts';
 import { generateToken, hashToken } from './editor/token.ts';
+import { DEFAULT_DESK_ID } from './desks.ts';
 
 export const ADMIN_USAGE = `Usage:
-    npm run --silent admin -- token add NAME [--out FILE]
+    npm run --silent admin -- token add NAME [--desk ID]... [--out FILE]
     npm run --silent admin -- token list
     npm run --silent admin -- token revoke NAME
     npm run --silent admin -- audit [--since DAY]
@@ -27,7 +28,10 @@ Commands:
     token add NAME      Make an editor token for NAME (letters, digits, . _ -) and print it
                         once on stdout, or with --out FILE write it to a new FILE of mode 0600.
                         Give it to the editor over a safe channel; only its hash is kept.
-    token list          Show every token's name, the day it was made, and the day it was revoked.
+                        --desk ID (again for more) scopes it to those desks: it lists, pulls
+                        and replies within them only. Without --desk it sees every desk.
+    token list          Show every token's name, its desks, the day it was made, and the day
+                        it was revoked.
     token revoke NAME   Refuse NAME's token from now on.
     audit               Show the audit trail, day by day (the order within a day is not kept):
                         who listed, pulled, acknowledged, deleted, marked spam or replied, the
@@ -68,11 +72,35 @@ function checkName(name: string): void {
   }
 }
 
+function checkDesks(desks: string[], known: readonly string[]): void {
+  if (desks.length === 0) throw new AdminError('--desk needs a desk id', { exitCode: 2 });
+  const unknown = desks.filter((desk) => !known.includes(desk));
+  if (unknown.length > 0) {
+    throw new AdminError(`no desk is named ${unknown.map((desk) => JSON.stringify(desk)).join(', ')}`, {
+      hint: `the desks are ${known.join(', ')} (the instance file's desks; without desks, the one desk is "${DEFAULT_DESK_ID}")`,
+      exitCode: 2,
+    });
+  }
+  const twice = desks.find((desk, at) => desks.indexOf(desk) !== at);
+  if (twice !== undefined) throw new AdminError(`--desk ${twice} is given twice`, { exitCode: 2 });
+}
+
 const todayOf = (now: Date) => now.toISOString().slice(0, 10);
 
-/** Makes a token for `name`; returns it (the only time it exists outside the editor's hands). */
-export async function addToken(db: Db, name: string, now: Date = new Date()): Promise<string> {
+/**
+ * Makes a token for `name`, scoped to `desks` (server/desks.ts) when given, else seeing every desk;
+ * returns it (the only time it exists outside the editor's hands). `known`: the desks configured,
+ * and the only ones it may name.
+ */
+export async function addToken(
+  db: Db,
+  name: string,
+  now: Date = new Date(),
+  desks?: string[],
+  known: readonly string[] = [DEFAULT_DESK_ID],
+): Promise<string> {
   checkName(name);
+  if (desks !== undefined) checkDesks(desks, known);
   const [existing] = await db.select({ id: editorTokens.id }).from(editorTokens).where(eq(editorTokens.name, name));
   if (existing) {
     throw new AdminError(`a token named ${name} exists already`, {
@@ -80,20 +108,22 @@ export async function addToken(db: Db, name: string, now: Date = new Date()): Pr
     });
   }
   const token = generateToken();
-  await db.insert(editorTokens).values({ name, tokenHash: hashToken(token), createdDay: todayOf(now) });
-  await db.insert(audit).values({ editor: 'admin', action: 'token_add', target: name, day: todayOf(now) });
+  await db.insert(editorTokens).values({ name, tokenHash: hashToken(token), createdDay: todayOf(now), desks: desks ?? null });
+  await db.insert(audit).values({ editor: 'admin', action: 'token_add', target: desks ? `${name} (${desks.join(', ')})` : name, day: todayOf(now) });
   return token;
 }
 
 export interface TokenListing {
   name: string;
+  /** null: every desk */
+  desks: string[] | null;
   createdDay: string;
   revokedDay: string | null;
 }
 
 export async function listTokens(db: Db): Promise<TokenListing[]> {
   return db
-    .select({ name: editorTokens.name, createdDay: editorTokens.createdDay, revokedDay: editorTokens.revokedDay })
+    .select({ name: editorTokens.name, desks: editorTokens.desks, createdDay: editorTokens.createdDay, revokedDay: editorTokens.revokedDay })
     .from(editorTokens)
     .orderBy(asc(editorTokens.createdDay), asc(editorTokens.name));
 }
@@ -110,8 +140,12 @@ export async function revokeToken(db: Db, name: string, now: Date = new Date()):
 export function formatListing(rows: TokenListing[]): string {
   if (rows.length === 0) return '';
   const width = Math.max(4, ...rows.map((row) => row.name.length));
-  const lines = [`${'NAME'.padEnd(width)}  CREATED     REVOKED`];
-  for (const row of rows) lines.push(`${row.name.padEnd(width)}  ${row.createdDay}  ${row.revokedDay ?? '-'}`);
+  // a DESKS column once a token is scoped to desks (an install without desks lists as before)
+  const scoped = rows.some((row) => row.desks !== null);
+  const desksOf = (row: TokenListing) => (scoped ? `${(row.desks?.join(',') ?? '(all)').padEnd(deskWidth)}  ` : '');
+  const deskWidth = Math.max(5, ...rows.map((row) => (row.desks?.join(',') ?? '(all)').length));
+  const lines = [`${'NAME'.padEnd(width)}  ${scoped ? `${'DESKS'.padEnd(deskWidth)}  ` : ''}CREATED     REVOKED`];
+  for (const row of rows) lines.push(`${row.name.padEnd(width)}  ${desksOf(row)}${row.createdDay}  ${row.revokedDay ?? '-'}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -119,6 +153,8 @@ export interface AdminIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
   env: Record<string, string | undefined>;
+  /** the desks configured (server/desks.ts ids); default the one desk of an install without desks */
+  desks?: readonly string[];
 }
 
 export interface AuditRow {
@@ -157,7 +193,8 @@ export async function executeAdminRequest(db: Db, request: AdminRequest): Promis
   try {
     switch (request.command) {
       case 'token_add':
-        return { ok: true, value: await addToken(db, request.name) };
+        // the desk ids were checked against the configured desks by the admin command that sent them
+        return { ok: true, value: await addToken(db, request.name, new Date(), request.desks, request.desks ?? []) };
       case 'token_list':
         return { ok: true, value: await listTokens(db) };
       case 'token_revoke':
@@ -173,7 +210,7 @@ export async function executeAdminRequest(db: Db, request: AdminRequest): Promis
 }
 
 /** The command line as a request, and where a new token goes (`--out FILE`), or a usage error. */
-function parseCommandLine(argv: string[]): { request: AdminRequest; out?: string } {
+function parseCommandLine(argv: string[], known: readonly string[]): { request: AdminRequest; out?: string } {
   const [group] = argv;
   const rest = argv.slice(group === 'audit' ? 1 : 2);
   const command = group === 'audit' ? undefined : argv[1];
@@ -199,14 +236,20 @@ function parseCommandLine(argv: string[]): { request: AdminRequest; out?: string
     });
   }
   const out = command === 'add' ? option('--out') : undefined;
+  const desks: string[] = [];
+  for (let desk = command === 'add' ? option('--desk') : undefined; desk !== undefined; desk = option('--desk')) desks.push(desk);
   const unknown = rest.find((arg) => arg.startsWith('-'));
-  if (unknown !== undefined) throw usage(`unknown option ${unknown}${command === 'add' ? ' (token add takes --out FILE)' : ''}`);
+  if (unknown !== undefined) throw usage(`unknown option ${unknown}${command === 'add' ? ' (token add takes --desk ID and --out FILE)' : ''}`);
   const wanted = command === 'list' ? 0 : 1;
   if (rest.length !== wanted) {
     throw usage(wanted === 0 ? `token list takes no argument, got ${rest.length}` : `token ${command} needs exactly one NAME`);
   }
   if (command === 'list') return { request: { command: 'token_list' } };
   checkName(rest[0]!);
+  if (command === 'add' && desks.length > 0) {
+    checkDesks(desks, known);
+    return { request: { command: 'token_add', name: rest[0]!, desks }, ...(out === undefined ? {} : { out }) };
+  }
   return { request: { command: command === 'add' ? 'token_add' : 'token_revoke', name: rest[0]! }, ...(out === undefined ? {} : { out }) };
 }
 
@@ -254,6 +297,8 @@ async function withDatabase(options: { url?: string; dataDir?: string }, request
   }
 }
 
+const scopeNote = (request: { desks?: string[] }) => (request.desks ? ` (desks ${request.desks.join(', ')})` : '');
+
 /** Runs one admin invocation; returns the exit code and never throws. */
 export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
   try {
@@ -262,7 +307,8 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
       io.stdout.write(ADMIN_USAGE);
       return 0;
     }
-    const { request, out } = parseCommandLine(argv);
+    // the desks this install offers (its instance file's; without one, the one desk `newsroom`)
+    const { request, out } = parseCommandLine(argv, io.desks ?? [DEFAULT_DESK_ID]);
     // refuse an --out file that exists before a token is made for nothing
     if (out !== undefined && existsSync(out)) {
       throw new AdminError(`${out} exists already`, { hint: 'a token file is never overwritten: name a new file, or move the old one away', exitCode: 2 });
@@ -274,11 +320,11 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
         const token = String(answer.value);
         if (out !== undefined) {
           writeTokenFile(out, token);
-          io.stderr.write(`sealdrop-admin: token for ${request.name} written to ${out} (mode 0600); it is shown nowhere else\n`);
+          io.stderr.write(`sealdrop-admin: token for ${request.name}${scopeNote(request)} written to ${out} (mode 0600); it is shown nowhere else\n`);
         } else {
           // stdout holds the token and nothing else: everything else goes to stderr
           io.stdout.write(`${token}\n`);
-          io.stderr.write(`sealdrop-admin: token for ${request.name} made; it is shown only this once\n`);
+          io.stderr.write(`sealdrop-admin: token for ${request.name}${scopeNote(request)} made; it is shown only this once\n`);
         }
         break;
       }

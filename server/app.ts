@@ -26,6 +26,7 @@ import type { Instance } from './instance.ts';
 import { DEFAULT_INSTANCE_FILE, type InstanceFile } from './instance-file.ts';
 import { INSTANCE_LOGO_PATH } from '../protocol/instance.ts';
 import type { NewsroomKey } from './newsroom-key.ts';
+import { singleDesk, type Desk } from './desks.ts';
 import { handleErrors, handleNotFound } from './policies/errors.ts';
 import { jsonBody, validJson } from './policies/json-body.ts';
 import { DATABASE_DEADLINE_MS, databaseTooSlow, deadline, withDeadline } from './policies/deadline.ts';
@@ -43,9 +44,23 @@ import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
 import { KeyCheckTokens } from './source/key-check-tokens.ts';
 import { type ChunkQuery, isCompleting, openUpload, prepareChunk, putChunk, type UploadDeps, uploadStatus } from './source/uploads.ts';
 
-export interface AppDeps {
+/**
+ * The desks (server/desks.ts), or the one newsroom key of an install without desks (the desk
+ * `newsroom`, as loadDesks makes it): what most tests pass.
+ */
+export type DeskDeps = { desks: Desk[]; newsroomKey?: undefined } | { newsroomKey: NewsroomKey; desks?: undefined };
+
+/** The desks a DeskDeps names: at least one. */
+export function desksOf(deps: DeskDeps): Desk[] {
+  const desks = deps.desks ?? singleDesk(deps.newsroomKey);
+  if (desks.length === 0) throw new TypeError('expected at least one desk, got none');
+  return desks;
+}
+
+export type AppDeps = DeskDeps & AppParts;
+
+interface AppParts {
   db: Db;
-  newsroomKey: NewsroomKey;
   instance: Instance;
   /** the newsroom's instance file (server/instance-file.ts); default: none, today's pages */
   instanceFile?: InstanceFile;
@@ -88,13 +103,18 @@ const openUploadBody = z.strictObject({
   chunks: count,
   /** the whole ciphertext's SHA-256; a streaming page sends each chunk's with it instead (PROTOCOL.md, "Upload protocol") */
   sha256: hex64.optional(),
+  /** the desk's id (server/desks.ts, GET /api/v1/config `desks`); may be left out when there is one */
+  desk: z.string().max(64).optional(),
 });
 const powBody = z.strictObject({ size: z.number().int().min(0).max(MAX_CIPHERTEXT_BYTES).optional() });
 const lookupBody = z.strictObject({ lookupId: hex64 });
 const deleteReplyBody = z.strictObject({ lookupId: hex64, replyId: z.uuid() });
 
 export function createApp(deps: AppDeps): Hono {
-  const { db, newsroomKey, instance, clock, config } = deps;
+  const { db, instance, clock, config } = deps;
+  const desks = desksOf(deps);
+  // the first desk's key is the one older pages know (top-level newsroomKey and fingerprint)
+  const newsroomKey = desks[0]!.key;
   const instanceFile = deps.instanceFile ?? DEFAULT_INSTANCE_FILE;
   const app = new Hono();
   app.onError(handleErrors(deps.log));
@@ -117,7 +137,7 @@ export function createApp(deps: AppDeps): Hono {
     powLoad,
     openLimits,
     storage,
-    newsroomKeyIds: newsroomKey.encryptionKeyIds,
+    desks,
     keyCheck: deps.keyCheck ?? checkKeysHere,
     keyCheckTokens,
     now: clock(),
@@ -142,6 +162,7 @@ export function createApp(deps: AppDeps): Hono {
       scrypt: SCRYPT_PARAMS,
       newsroomKey: newsroomKey.armored,
       fingerprint: newsroomKey.fingerprint,
+      desks: desks.map((desk) => ({ id: desk.id, newsroomKey: desk.key.armored, fingerprint: desk.key.fingerprint })),
       limits: {
         chunkBytes: CHUNK_BYTES,
         maxChunkBytes: MAX_CHUNK_BYTES,

@@ -433,8 +433,8 @@ describe('the example instance file (deploy/instance.example)', () => {
     expect(fallbackLines(example)).toEqual([]);
     const repo = fileURLToPath(new URL('..', import.meta.url));
     expect(example.deskSpecs).toEqual([
-      { id: 'workers', keyFile: join(repo, 'keys.example/desk-workers.pub.asc') },
-      { id: 'sanctions', keyFile: join(repo, 'keys.example/desk-sanctions.pub.asc') },
+      { id: 'workers', keyFile: join(repo, 'keys.example/desk-workers.pub.asc'), fingerprint: '40775fe8df6465e1120ae3f83081484b7dcc05b0' },
+      { id: 'sanctions', keyFile: join(repo, 'keys.example/desk-sanctions.pub.asc'), fingerprint: '57724d5ae5cea9051cb7adf0143f01affd872926' },
       { id: 'general', keyFile: join(repo, 'keys.example/newsroom.pub.asc') },
     ]);
     expect(example.view.desks.map((d) => d.name.en)).toEqual(['Workers abroad', 'Sanctions and shipping', 'General']);

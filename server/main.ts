@@ -20,7 +20,8 @@ import { checkPublishedFingerprint, fallbackLines, InstanceFileError, loadInstan
 import { startForgetTimer } from './db/forget.ts';
 import { startRetentionTimer } from './retention.ts';
 import { installGracefulShutdown } from './shutdown.ts';
-import { DEMO_KEY_WARNING, loadNewsroomKey, NewsroomKeyError, newsroomKeyHint } from './newsroom-key.ts';
+import { DEMO_KEY_WARNING, NewsroomKeyError, newsroomKeyHint } from './newsroom-key.ts';
+import { DeskError, loadDesks } from './desks.ts';
 import { formatFingerprint } from '../protocol/fingerprint.ts';
 import { createKeyCheckPool } from './source/key-check-pool.ts';
 import { startPurgeTimer } from './source/purge.ts';
@@ -46,13 +47,14 @@ async function main(): Promise<void> {
   // language shows in English on those pages: said here, once per field, not found by a source
   const instanceFile = await loadInstanceFile(config.instanceFile);
   for (const line of fallbackLines(instanceFile)) console.error(`sealdrop: warning: ${line}`);
-  const newsroomKey = await loadNewsroomKey(config.newsroomKeyFile, clock());
-  if (newsroomKey.isDemoKey) console.error(DEMO_KEY_WARNING);
+  // the desks (server/desks.ts): the instance file's, or without desks the one desk `newsroom` of
+  // NEWSROOM_KEY_FILE; each desk's published fingerprint checked against its key file
+  const desks = await loadDesks(instanceFile.deskSpecs, config.newsroomKeyFile, clock());
+  if (desks.some((desk) => desk.key.isDemoKey)) console.error(DEMO_KEY_WARNING);
   // the fingerprint the newsroom publishes elsewhere must be the first desk's key's (the newsroom
   // key's without desks)
   if (instanceFile.publishedFingerprint !== undefined) {
-    const firstDeskKey = instanceFile.deskSpecs ? await loadNewsroomKey(instanceFile.deskSpecs[0]!.keyFile, clock()) : newsroomKey;
-    checkPublishedFingerprint(instanceFile, firstDeskKey.fingerprint, config.instanceFile);
+    checkPublishedFingerprint(instanceFile, desks[0]!.key.fingerprint, config.instanceFile);
   }
 
   let database: Database;
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
     uploadPace: config.uploadPace,
     uploadLeaseMinutes: config.uploadLeaseMinutes,
   };
-  const app = createApp({ db: database.db, newsroomKey, instance, instanceFile, clock, config, log, keyCheck: keyChecks.check, openLimits });
+  const app = createApp({ db: database.db, desks, instance, instanceFile, clock, config, log, keyCheck: keyChecks.check, openLimits });
   const stopPurge = startPurgeTimer(database.db, clock, {
     staleHours: config.uploadStaleHours,
     leaseMinutes: config.uploadLeaseMinutes,
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
   urls.push(`sealdrop: source pages on ${source.url}`);
 
   // --- editor listener (server/editor/app.ts): own port, loopback by default ---
-  const editorApp = createEditorApp({ db: database.db, newsroomKey, clock, config, log });
+  const editorApp = createEditorApp({ db: database.db, desks, clock, config, log });
   const editor = await listen(editorApp.fetch, config.editorHost, config.editorPort);
   servers.push(editor.server);
   urls.push(`editor API on ${editor.url}editor/v1`);
@@ -118,7 +120,10 @@ async function main(): Promise<void> {
 
   // the fingerprint as the source's page and `sealdrop keygen` show it: the operator compares it
   // with the one the newsroom publishes, before anyone sends
-  urls.push(`newsroom key ${formatFingerprint(newsroomKey.fingerprint)}${newsroomKey.isDemoKey ? ' (DEMO)' : ''}`);
+  for (const desk of desks) {
+    const name = desks.length === 1 ? 'newsroom key' : `desk ${desk.id} key`;
+    urls.push(`${name} ${formatFingerprint(desk.key.fingerprint)}${desk.key.isDemoKey ? ' (DEMO)' : ''}`);
+  }
   // `npm run admin` reaches an embedded database through the server (server/admin-socket.ts);
   // PostgreSQL serves the admin command directly
   const stops: Array<() => void | Promise<void>> = [];
@@ -155,9 +160,10 @@ main().catch((error: unknown) => {
   if (error instanceof InstanceFileError) {
     for (const problem of error.problems) console.error(`sealdrop: error: instance file ${error.file}: ${problem}`);
     console.error('sealdrop: hint: every field of the instance file is described in docs/OPERATIONS.md, "The instance file"');
-  } else if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DatabaseOpenError) {
+  } else if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DeskError || error instanceof DatabaseOpenError) {
     console.error(`sealdrop: error: ${error.message}`);
-    if (error instanceof NewsroomKeyError) console.error(`sealdrop: hint: ${newsroomKeyHint(error.code)}`);
+    const keyError = error instanceof DeskError ? error.cause : error;
+    if (keyError instanceof NewsroomKeyError) console.error(`sealdrop: hint: ${newsroomKeyHint(keyError.code)}`);
   } else if (isDatabaseUnavailable(error)) {
     console.error('sealdrop: error: the database went away while the server was starting');
     console.error('sealdrop: hint: check that PostgreSQL is up and DATABASE_URL points at it, then start again');

@@ -6,6 +6,8 @@ import { readNewsroomPublicKey } from '../protocol/openpgp-checks.ts';
 
 /** Fingerprint of keys.example/newsroom.pub.asc, whose secret half is published in the repository. */
 export const DEMO_KEY_FINGERPRINT = 'd59550c5a4895ea55787f850ca968b8ec7fc9799';
+/** Fingerprints of the demo desk keys keys.example/desk-workers and desk-sanctions (secret halves published too). */
+export const DEMO_DESK_KEY_FINGERPRINTS = ['40775fe8df6465e1120ae3f83081484b7dcc05b0', '57724d5ae5cea9051cb7adf0143f01affd872926'];
 
 export interface NewsroomKey {
   key: PublicKey;
@@ -84,7 +86,7 @@ export async function parseNewsroomKey(armored: string, now: Date, path = 'the n
       armored: key.armor(),
       fingerprint: fingerprint.toLowerCase(),
       encryptionKeyIds,
-      isDemoKey: fingerprint.toLowerCase() === DEMO_KEY_FINGERPRINT,
+      isDemoKey: fingerprint.toLowerCase() === DEMO_KEY_FINGERPRINT || DEMO_DESK_KEY_FINGERPRINTS.includes(fingerprint.toLowerCase()),
     };
   } catch (error) {
     if (error instanceof OpenPgpCheckError) {

@@ -10,6 +10,7 @@ import { rowsOf, type Db } from './db/open.ts';
 import { loadInstance } from './instance.ts';
 import type { InstanceFile } from './instance-file.ts';
 import { parseNewsroomKey, type NewsroomKey } from './newsroom-key.ts';
+import type { Desk } from './desks.ts';
 import type { ChunkGate } from './source/chunk-gate.ts';
 import type { KeyCheck } from './source/key-check-pool.ts';
 import type { OpenLimits, StorageWatch } from './source/open-limits.ts';
@@ -42,7 +43,8 @@ export interface TestApp {
 
 export async function buildTestApp(
   db: Db,
-  newsroomKey: NewsroomKey,
+  /** the one newsroom key (the desk `newsroom`), or the desks */
+  newsroomKey: NewsroomKey | Desk[],
   clock: Clock,
   config: {
     powDifficulty?: number;
@@ -64,7 +66,7 @@ export async function buildTestApp(
   const instance = await loadInstance(db, clock);
   const app = createApp({
     db,
-    newsroomKey,
+    ...(Array.isArray(newsroomKey) ? { desks: newsroomKey } : { newsroomKey }),
     instance,
     clock,
     config: {

@@ -311,9 +311,11 @@ function printSummary(io: CliIo, dir: string, submissions: BundleSubmission[], s
     io.stdout.write(`no new submissions (empty bundle in ${where})\n`);
     return;
   }
+  // with desks, each submission's desk (an install without desks has one, `newsroom`: no column)
+  const desks = submissions.some((s) => s.desk !== undefined && s.desk !== 'newsroom');
   const table = formatTable(
-    ['HANDLE', 'DAY', 'SUBMISSION', 'SIZE'],
-    submissions.map((s) => [s.handle, s.day, s.id.slice(0, 8), formatBytes(s.size)]),
+    ['HANDLE', 'DAY', 'SUBMISSION', 'SIZE', ...(desks ? ['DESK'] : [])],
+    submissions.map((s) => [s.handle, s.day, s.id.slice(0, 8), formatBytes(s.size), ...(desks ? [s.desk ?? 'newsroom'] : [])]),
   );
   const sources = new Set(submissions.map((s) => s.handle)).size;
   io.stdout.write(

@@ -1,5 +1,5 @@
 /**
- * @module cli/commands/push — `sealdrop push [--server URL] [--socks5 HOST:PORT] OUTBOX`: post every
+ * @module cli/commands/push — `sealdrop push [--server URL] [--socks5 HOST:PORT] [--desk ID] OUTBOX`: post every
  * `OUTBOX/<handle>/*.pgp` written by `sealdrop reply` with its detached signature `*.pgp.sig`, and
  * move each accepted pair to `OUTBOX/sent/<handle>/`. A refused reply (unsigned, not addressed to
  * the source, unknown source…) stays where it is and is reported; a refused token or a broken
@@ -9,7 +9,7 @@ import { link, lstat, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspectMessage, MAX_REPLY_BYTES, MAX_REPLY_SIGNATURE_BYTES, OpenPgpCheckError } from '../../protocol/index.ts';
 import { parseCommandArgs, stringOption } from '../args.ts';
-import { isValidHandle } from '../bundle.ts';
+import { DESK_PATTERN, isValidHandle } from '../bundle.ts';
 import { CliError, printable } from '../errors.ts';
 import { fileError, resolvePath } from '../files.ts';
 import type { CliIo } from '../io.ts';
@@ -30,9 +30,18 @@ export async function run(args: string[], io: CliIo): Promise<void> {
   const parsed = parseCommandArgs(
     'push',
     args,
-    { server: { type: 'string' }, socks5: { type: 'string' } },
+    { server: { type: 'string' }, socks5: { type: 'string' }, desk: { type: 'string' } },
     { min: 1, max: 1, name: 'the OUTBOX folder' },
   );
+  // the desk whose key made these replies (the -i key of "sealdrop reply"); without it the server
+  // takes the one of the token's desks the reply is addressed to
+  const desk = stringOption(parsed, 'desk');
+  if (desk !== undefined && !DESK_PATTERN.test(desk)) {
+    throw new CliError(`--desk ${JSON.stringify(desk)} is not a desk id`, {
+      hint: 'a desk id is 1-32 lower-case letters, digits and hyphens, as the newsroom\'s instance file names it (e.g. workers-abroad)',
+      exitCode: 2,
+    });
+  }
   const endpoint = endpointFrom('push', io, stringOption(parsed, 'server'), stringOption(parsed, 'socks5'));
   const outbox = resolvePath(io.cwd, parsed.positionals[0]!);
   const outgoing = await findReplies(outbox, io);
@@ -69,7 +78,11 @@ export async function run(args: string[], io: CliIo): Promise<void> {
       ({ id } = await editorJson<{ id: string }>(endpoint, {
         method: 'POST',
         path: `/editor/v1/sources/${encodeURIComponent(reply.handle)}/replies`,
-        body: new TextEncoder().encode(JSON.stringify({ message: Buffer.from(body).toString('base64'), signature: Buffer.from(signature).toString('base64') })),
+        body: new TextEncoder().encode(JSON.stringify({
+          message: Buffer.from(body).toString('base64'),
+          signature: Buffer.from(signature).toString('base64'),
+          ...(desk === undefined ? {} : { desk }),
+        })),
         contentType: 'application/json',
       }));
     } catch (error) {

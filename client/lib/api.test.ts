@@ -45,6 +45,14 @@ describe('checkLookupAnswer', () => {
     for (const [i, change] of cases.entries()) expect(refusal(change(good())), `case ${i}`).toBe('bad_answer');
   });
 
+  it('takes a reply naming its desk, and refuses a desk that is not a desk id', () => {
+    const named = { ...good(), replies: [{ ...good().replies[0]!, desk: 'workers-abroad' }] };
+    expect(checkLookupAnswer(named)).toEqual(named);
+    for (const desk of ['Workers', '', 'a'.repeat(33), 7, 'x y']) {
+      expect(refusal({ ...good(), replies: [{ ...good().replies[0]!, desk }] }), String(desk)).toBe('bad_answer');
+    }
+  });
+
   it('knows a calendar day', () => {
     expect([isDay('2024-02-29'), isDay('2026-02-29'), isDay('2026-13-01'), isDay(' 2026-12-01'), isDay(20261201)]).toEqual([true, false, false, false, false]);
   });

@@ -12,8 +12,11 @@ export type ServerConfig = {
   instanceSalt: string;
   newsroomKey: string;
   fingerprint: string;
-  /** the desks' keys (the first is `newsroomKey`), checked by client/lib/instance.ts */
-  desks?: unknown;
+  /**
+   * each desk's key (server/desks.ts), the first the one above; servers before desks send none.
+   * Checked by client/lib/instance.ts (readInstanceConfig) before the page uses it.
+   */
+  desks?: { id: string; newsroomKey: string; fingerprint: string }[];
   /** the newsroom's name, call for tips, questions… checked by client/lib/instance.ts */
   instance?: unknown;
   limits?: Record<string, number>;
@@ -30,12 +33,13 @@ export type OpenUploadBody = {
   chunks: number;
   /** the whole ciphertext's, from a page that holds it; a streaming page sends each chunk's SHA-256 instead (chunkUrl) */
   sha256?: string;
-  /** the desk the tip is encrypted to (the server checks the ciphertext names that desk's key) */
+  /** the chosen desk's id (config `desks`); the server checks the ciphertext is to that desk's key only */
   desk?: string;
 };
 export type ChunkAnswer = { complete: false; received: number[] } | { complete: true; submissionId: string };
 export type Submission = { id: string; day: string; status: 'uploading' | 'received' | 'downloaded'; size: number };
-export type Reply = { id: string; day: string; message: string };
+/** `desk`: the desk that wrote it (server/desks.ts), whose key must have signed it */
+export type Reply = { id: string; day: string; message: string; desk?: string };
 export type LookupAnswer = { publicKey: string; lockedPrivateKey: string; submissions: Submission[]; replies: Reply[] };
 
 /** A refusal from the server (status ≥ 400) or no answer at all (status 0, code 'network'). */
@@ -150,6 +154,8 @@ const isText = (value: unknown, max: number): value is string => typeof value ==
  * (ApiError `bad_answer`) and none of it is shown: a server that writes text where a day belongs
  * could put words above a verified reply.
  */
+const DESK_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
 export function checkLookupAnswer(value: unknown): LookupAnswer {
   const bad = (what: string): never => {
     throw new ApiError(200, 'bad_answer', `the lookup answer is not what this page expects: ${what}`);
@@ -166,8 +172,10 @@ export function checkLookupAnswer(value: unknown): LookupAnswer {
   }
   const ids = new Set<string>();
   for (const r of replies as unknown[]) {
-    if (!isRecord(r, ['id', 'day', 'message']) || typeof r.id !== 'string' || !UUID.test(r.id) || ids.has(r.id) || !isDay(r.day)
-      || !isText(r.message, MAX_ARMORED_REPLY_CHARS)) return bad('a reply');
+    // a reply names the desk that wrote it (servers before desks do not: the one desk)
+    const named = isRecord(r, ['id', 'day', 'message', 'desk']);
+    if (!(named || isRecord(r, ['id', 'day', 'message'])) || typeof r.id !== 'string' || !UUID.test(r.id) || ids.has(r.id) || !isDay(r.day)
+      || !isText(r.message, MAX_ARMORED_REPLY_CHARS) || (named && (typeof r.desk !== 'string' || !DESK_ID.test(r.desk)))) return bad('a reply');
     ids.add(r.id);
   }
   return value as LookupAnswer;

@@ -264,10 +264,10 @@ const handlers: { [K in CryptoOp]: Handler<K> } = {
     // unlocked: a follow-up tip names this key and is signed by it without unlocking it again
     sourceSigners.set(lockedPrivateKey, Promise.resolve({ fingerprint: privateKey.getFingerprint(), signingKey: privateKey }));
     // The key this page encrypts tips to: a reply shows only with its signature (PROTOCOL.md, "Replies").
-    const newsroom = await newsroomKey(armored);
+    // With desks, the key of the desk that wrote the reply (as the page chose it from the config).
     const out: CryptoCalls['decrypt-replies']['result'] = [];
     for (const reply of replies) {
-      const opened = await openReply(reply.message, privateKey, newsroom);
+      const opened = await openReply(reply.message, privateKey, await newsroomKey(reply.newsroomKey ?? armored));
       out.push(opened.ok ? { id: reply.id, text: opened.text, signedAt: opened.signedAt, signatureId: opened.signatureId } : { id: reply.id, problem: opened.problem });
     }
     return out;

@@ -52,7 +52,8 @@ export type CryptoCalls = {
   'encrypt-cancel': { args: { streamId: number }; result: null };
   /** Each reply's text, or why it is not shown (`problem`): only the newsroom key's signature makes a reply shown. */
   'decrypt-replies': {
-    args: { lockedPrivateKey: string; newsroomKey: string; replies: { id: string; message: string }[] };
+    /** each reply is verified with its own `newsroomKey` (its desk's) when given, else the one `newsroomKey` */
+    args: { lockedPrivateKey: string; newsroomKey: string; replies: { id: string; message: string; newsroomKey?: string }[] };
     result: ({ id: string; text: string; signedAt: number; signatureId: string; problem?: undefined } | { id: string; text?: undefined; problem: ReplyProblem })[];
   };
 };

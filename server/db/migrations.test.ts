@@ -20,14 +20,14 @@ const CONTRACT: Record<string, string[]> = {
   sources: ['id', 'lookup_hash', 'handle', 'public_key', 'locked_private_key', 'created_day', 'spam'],
   submissions: [
     'id', 'source_id', 'status', 'size', 'chunk_size', 'chunks', 'sha256', 'pending_lookup_hash',
-    'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day', 'day_seq',
+    'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day', 'day_seq', 'desk',
   ],
   chunks: ['submission_id', 'idx', 'data'],
-  replies: ['id', 'source_id', 'message', 'size', 'created_day', 'day_seq'],
+  replies: ['id', 'source_id', 'message', 'size', 'created_day', 'day_seq', 'desk'],
   spent_pow: ['id_hash', 'expires_day'],
   pow_load: ['bucket', 'work'],
   upload_progress: ['submission_id', 'chunks', 'tick', 'first_tick', 'flowed'],
-  editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day'],
+  editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day', 'desks'],
   audit: ['id', 'editor', 'action', 'target', 'day'],
   housekeeping: ['flag'],
 };
@@ -332,6 +332,41 @@ describe('migration 0009_upload_pace on a database with uploads in progress', ()
       // a row made from now on needs its first tick
       await expect(db.execute(sql`insert into upload_progress (submission_id, chunks, tick) values ('33333333-3333-4333-8333-333333333333', 0, 1)
         on conflict do nothing`)).rejects.toThrow();
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('migration 0013_desks on a database with submissions, replies and tokens', () => {
+  it('puts every existing row in the desk `newsroom`, leaves tokens seeing every desk, and names desks from then on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-mig-'));
+    const client = new PGlite();
+    try {
+      await cp(MIGRATIONS_FOLDER, dir, { recursive: true });
+      const journal = JSON.parse(await readFile(join(dir, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+      const before = journal.entries.findIndex((entry) => entry.tag === '0013_desks');
+      expect(before).toBeGreaterThan(0);
+      journal.entries = journal.entries.slice(0, before);
+      await writeFile(join(dir, 'meta/_journal.json'), JSON.stringify(journal));
+      const db = drizzle({ client });
+      await migrate(db, { migrationsFolder: dir });
+      await db.execute(sql`insert into sources (id, lookup_hash, handle, public_key, locked_private_key, created_day)
+        values ('44444444-4444-4444-8444-444444444444', 'h', 'quiet-otter', 'pk', 'lk', '2026-01-02')`);
+      await db.execute(sql`insert into submissions (id, source_id, status, size, chunk_size, chunks, sha256, created_day, received_day)
+        values ('55555555-5555-4555-8555-555555555555', '44444444-4444-4444-8444-444444444444', 'received', 10, 10, 1, 'x', '2026-01-02', '2026-01-02')`);
+      await db.execute(sql`insert into replies (source_id, message, size, created_day) values ('44444444-4444-4444-8444-444444444444', '\\x01', 1, '2026-01-02')`);
+      await db.execute(sql`insert into editor_tokens (name, token_hash, created_day) values ('alice', 'hash', '2026-01-02')`);
+
+      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      expect(rowsOf(await db.execute(sql`select desk from submissions`))).toEqual([{ desk: 'newsroom' }]);
+      expect(rowsOf(await db.execute(sql`select desk from replies`))).toEqual([{ desk: 'newsroom' }]);
+      expect(rowsOf(await db.execute(sql`select desks from editor_tokens`))).toEqual([{ desks: null }]);
+      // a desk id is checked as server/desks.ts checks it, and a token's desks are never an empty list
+      await expect(db.execute(sql`update submissions set desk = 'Not A Desk'`)).rejects.toThrow();
+      await expect(db.execute(sql`update editor_tokens set desks = '{}'`)).rejects.toThrow();
+      await db.execute(sql`update editor_tokens set desks = '{workers}'`);
     } finally {
       await client.close();
       await rm(dir, { recursive: true, force: true });

@@ -93,6 +93,11 @@ export const submissions = pgTable(
      */
     daySeq: integer('day_seq'),
     downloadedDay: day('downloaded_day'),
+    /**
+     * the desk the source chose (server/desks.ts): the ciphertext is addressed to its key, and only
+     * its editors see it; `newsroom`, the one desk of an install without desks, for older rows
+     */
+    desk: text('desk').notNull().default('newsroom'),
   },
   (t) => [
     check('submissions_status', sql`${t.status} in ('uploading', 'received', 'downloaded')`),
@@ -100,6 +105,7 @@ export const submissions = pgTable(
       'submissions_owner',
       sql`(${t.sourceId} is not null) or (${t.status} = 'uploading' and ${t.pendingLookupHash} is not null)`,
     ),
+    check('submissions_desk', sql`${t.desk} ~ '^[a-z0-9][a-z0-9-]{0,31}$'`),
     index('submissions_source_idx').on(t.sourceId),
     index('submissions_status_day_idx').on(t.status, t.createdDay),
   ],
@@ -130,11 +136,13 @@ export const replies = pgTable(
     createdDay: day('created_day').notNull(),
     /** order within `created_day`, as `submissions.day_seq` (migration 0007) */
     daySeq: integer('day_seq'),
+    /** the desk that wrote it: its key is a recipient and signed it (server/desks.ts, migration 0013) */
+    desk: text('desk').notNull().default('newsroom'),
   },
   // One stored copy of a reply per source: pushing the same file again answers the stored id
   // (PROTOCOL.md, "Editor API"). An index on a hash of the ciphertext tells no more than the
   // ciphertext beside it (docs/OPERATIONS.md).
-  (t) => [index('replies_source_idx').on(t.sourceId), uniqueIndex('replies_once').on(t.sourceId, sql`sha256(${t.message})`)],
+  (t) => [check('replies_desk', sql`${t.desk} ~ '^[a-z0-9][a-z0-9-]{0,31}$'`), index('replies_source_idx').on(t.sourceId), uniqueIndex('replies_once').on(t.sourceId, sql`sha256(${t.message})`)],
 );
 
 export const spentPow = pgTable(
@@ -178,13 +186,20 @@ export const uploadProgress = pgTable('upload_progress', {
   flowed: bigint('flowed', { mode: 'number' }).notNull().default(0),
 });
 
-export const editorTokens = pgTable('editor_tokens', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  name: text('name').notNull().unique(),
-  tokenHash: text('token_hash').notNull().unique(),
-  createdDay: day('created_day').notNull(),
-  revokedDay: day('revoked_day'),
-});
+export const editorTokens = pgTable(
+  'editor_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull().unique(),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdDay: day('created_day').notNull(),
+    revokedDay: day('revoked_day'),
+    /** the desks this token sees (server/desks.ts); null: every desk (tokens made before desks, and `token add` without --desk) */
+    desks: text('desks').array(),
+  },
+  // no empty list: a token sees every desk (null) or the ones named
+  (t) => [check('editor_tokens_desks', sql`${t.desks} is null or cardinality(${t.desks}) > 0`)],
+);
 
 export const audit = pgTable('audit', {
   id: uuid('id').primaryKey().defaultRandom(),

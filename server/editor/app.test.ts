@@ -205,6 +205,7 @@ describe('reading', () => {
       size: first.ciphertext.byteLength,
       day: DAY,
       status: 'received',
+      desk: 'newsroom',
     });
     expect(listed.some((s) => s.id === uploading.id)).toBe(false);
     expect((await get('/editor/v1/submissions?status=uploading')).status).toBe(400);

@@ -20,13 +20,21 @@ import { requestLog, type LogLine } from '../policies/request-log.ts';
 import { securityHeaders } from '../policies/security-headers.ts';
 import { refuse } from '../source/errors.ts';
 import { editorAuth, type EditorEnv } from './auth.ts';
-import { BundleSelectionError, bundleParts, planBundle, readCiphertext, toReadableStream, type BundleSelection } from './ciphertext.ts';
+import {
+  BundleSelectionError, bundleParts, planBundle, readCiphertext, sourceInDesks, toReadableStream, type BundleSelection,
+} from './ciphertext.ts';
+import { DEFAULT_DESK_ID } from '../desks.ts';
 import { EDITOR_STATUSES, HANDLE, isHandle, listSubmissions, parseListQuery, setSpam, UUID } from './triage.ts';
 
-export interface EditorAppDeps {
+/** A desk as the editor API needs it: replies of the desk are encrypted to its key as well, and signed by it. */
+export type EditorDesk = { id: string; key: Pick<NewsroomKey, 'key' | 'encryptionKeyIds'> };
+
+/** The desks (server/desks.ts), or the one newsroom key of an install without desks (the desk `newsroom`). */
+export type EditorAppDeps = EditorParts &
+  ({ desks: EditorDesk[]; newsroomKey?: undefined } | { newsroomKey: EditorDesk['key']; desks?: undefined });
+
+interface EditorParts {
   db: Db;
-  /** replies must be encrypted to it as well, and come with its detached signature */
-  newsroomKey: Pick<NewsroomKey, 'key' | 'encryptionKeyIds'>;
   clock: Clock;
   config: Pick<Config, 'logRequests'>;
   /** request-log lines (method, route pattern, status) and error notes; never an address or token */
@@ -52,8 +60,13 @@ export const MAX_REPLY_CHECKS = 4;
 const base64Chars = (bytes: number) => 4 * Math.ceil(bytes / 3);
 const base64 = (maxBytes: number) => z.string().max(base64Chars(maxBytes)).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
 /** `POST /editor/v1/sources/:handle/replies`: the file `sealdrop reply` (or gpg) wrote, and its detached signature. */
-const replyBody = z.strictObject({ message: base64(MAX_REPLY_BYTES + 1), signature: base64(MAX_REPLY_SIGNATURE_BYTES + 1).optional() });
-const REPLY_BODY_BYTES = base64Chars(MAX_REPLY_BYTES + 1) + base64Chars(MAX_REPLY_SIGNATURE_BYTES + 1) + 64;
+const replyBody = z.strictObject({
+  message: base64(MAX_REPLY_BYTES + 1),
+  signature: base64(MAX_REPLY_SIGNATURE_BYTES + 1).optional(),
+  /** the desk that writes (server/desks.ts); may be left out when the token sees one desk whose key the reply is addressed to */
+  desk: z.string().max(64).optional(),
+});
+const REPLY_BODY_BYTES = base64Chars(MAX_REPLY_BYTES + 1) + base64Chars(MAX_REPLY_SIGNATURE_BYTES + 1) + 128;
 const UNSIGNED_MESSAGE =
   'A reply needs the newsroom key\'s detached signature over its bytes: send JSON { message, signature } (sealdrop reply writes both; with gpg: gpg --detach-sign REPLY.pgp).';
 const SIGNATURE_REFUSALS: Record<string, string> = {
@@ -77,7 +90,23 @@ function notFound(what: string): never {
 }
 
 export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
-  const { db, clock, log, newsroomKey } = deps;
+  const { db, clock, log } = deps;
+  const desks: EditorDesk[] = deps.desks ?? [{ id: DEFAULT_DESK_ID, key: deps.newsroomKey }];
+  if (desks.length === 0) throw new TypeError('expected at least one desk, got none');
+  /** the condition that keeps a scoped token's queries to its desks (undefined: every desk) */
+  const inDesks = (c: Context<EditorEnv>) => {
+    const scope = c.get('desks');
+    return scope === null ? undefined : inArray(submissions.desk, scope);
+  };
+  /** the source `handle`, when it exists and is within the token's desks (sourceInDesks) */
+  const visibleSource = async (c: Context<EditorEnv>, handle: string) => {
+    if (!isHandle(handle)) return undefined;
+    const [row] = await db
+      .select({ id: sources.id, publicKey: sources.publicKey })
+      .from(sources)
+      .where(and(eq(sources.handle, handle), sourceInDesks(c.get('desks'))));
+    return row;
+  };
   const today = () => dayOf(clock());
   const record = (c: Context<EditorEnv>, action: string, target: string | null) =>
     db.insert(audit).values({ editor: c.get('editor'), action, target, day: today() });
@@ -92,7 +121,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
 
   app.get('/editor/v1/submissions', async (c) => {
     const filter = parseListQuery(c.req.queries());
-    const page = await listSubmissions(db, filter);
+    const page = await listSubmissions(db, filter, c.get('desks'));
     await record(c, 'list', filter.status);
     return c.json(page);
   });
@@ -103,7 +132,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     const [row] = await db
       .select({ id: submissions.id, size: submissions.size, chunks: submissions.chunks })
       .from(submissions)
-      .where(and(eq(submissions.id, id), inArray(submissions.status, [...EDITOR_STATUSES])));
+      .where(and(eq(submissions.id, id), inArray(submissions.status, [...EDITOR_STATUSES]), inDesks(c)));
     if (!row) notFound('submission');
     await record(c, 'download', id);
     const stream = toReadableStream(readCiphertext(db, row), (error) => log(`editor: ciphertext stream failed: ${errorName(error)}`));
@@ -117,7 +146,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
   const sendBundle = async (c: Context<EditorEnv>, selection?: BundleSelection) => {
     let plan;
     try {
-      plan = await planBundle(db, selection);
+      plan = await planBundle(db, selection, c.get('desks'));
     } catch (error) {
       if (!(error instanceof BundleSelectionError)) throw error;
       const named = [...error.missing.submissions, ...error.missing.sources];
@@ -141,14 +170,14 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     const updated = await db
       .update(submissions)
       .set({ status: 'downloaded', downloadedDay: today() })
-      .where(and(eq(submissions.id, id), eq(submissions.status, 'received')))
+      .where(and(eq(submissions.id, id), eq(submissions.status, 'received'), inDesks(c)))
       .returning({ id: submissions.id });
     if (updated.length === 0) {
       // Acknowledging twice is harmless (a retried pull): answer the same, change nothing.
       const [already] = await db
         .select({ id: submissions.id })
         .from(submissions)
-        .where(and(eq(submissions.id, id), eq(submissions.status, 'downloaded')));
+        .where(and(eq(submissions.id, id), eq(submissions.status, 'downloaded'), inDesks(c)));
       if (!already) notFound('submission');
     }
     await record(c, 'ack', id);
@@ -160,7 +189,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     if (!UUID.test(id)) notFound('submission');
     const deleted = await db
       .delete(submissions)
-      .where(and(eq(submissions.id, id), inArray(submissions.status, [...EDITOR_STATUSES])))
+      .where(and(eq(submissions.id, id), inArray(submissions.status, [...EDITOR_STATUSES]), inDesks(c)))
       .returning({ id: submissions.id });
     if (deleted.length === 0) notFound('submission');
     await record(c, 'delete_submission', id);
@@ -170,7 +199,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
   app.post('/editor/v1/sources/:handle/spam', async (c) => {
     const handle = c.req.param('handle');
     if (!isHandle(handle)) notFound('source');
-    const marked = await setSpam(db, handle, true);
+    const marked = await setSpam(db, handle, true, c.get('desks'));
     if (!marked) notFound('source');
     await record(c, 'spam', handle);
     return c.json({ handle, spam: true as const, dropped: marked.dropped });
@@ -179,22 +208,27 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
   app.delete('/editor/v1/sources/:handle/spam', async (c) => {
     const handle = c.req.param('handle');
     if (!isHandle(handle)) notFound('source');
-    if (!(await setSpam(db, handle, false))) notFound('source');
+    if (!(await setSpam(db, handle, false, c.get('desks')))) notFound('source');
     await record(c, 'unspam', handle);
     return c.json({ handle, spam: false as const });
   });
 
   app.delete('/editor/v1/sources/:handle', async (c) => {
     const handle = c.req.param('handle');
-    const deleted = await db.delete(sources).where(eq(sources.handle, handle)).returning({ id: sources.id });
-    if (deleted.length === 0) notFound('source');
+    const scope = c.get('desks');
+    if (scope === null) {
+      const deleted = await db.delete(sources).where(eq(sources.handle, handle)).returning({ id: sources.id });
+      if (deleted.length === 0) notFound('source');
+    } else if (!(await deleteSourceAtDesks(db, handle, scope))) {
+      notFound('source');
+    }
     await record(c, 'delete_source', handle);
     return c.json({ deleted: true as const });
   });
 
   app.get('/editor/v1/sources/:handle/key', async (c) => {
     const handle = c.req.param('handle');
-    const [row] = await db.select({ publicKey: sources.publicKey }).from(sources).where(eq(sources.handle, handle));
+    const row = await visibleSource(c, handle);
     if (!row) notFound('source');
     await record(c, 'source_key', handle);
     return c.body(row.publicKey, 200, { 'Content-Type': 'application/pgp-keys' });
@@ -226,10 +260,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
     async (c) => {
       const handle = c.req.param('handle');
       const body = c.req.valid('json');
-      const [source] = await db
-        .select({ id: sources.id, publicKey: sources.publicKey })
-        .from(sources)
-        .where(eq(sources.handle, handle));
+      const source = await visibleSource(c, handle);
       if (!source) notFound('source');
       // Every refusal from here names a source that exists in the audit table.
       const refused = async (status: 400 | 413 | 422, code: string, message: string): Promise<never> => {
@@ -255,15 +286,39 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
       if (!recipientKeyIds.some((keyId) => sourceKeyIds.includes(keyId))) {
         return refused(422, 'not_addressed_to_source', "The reply is not encrypted to this source's key.");
       }
-      if (!recipientKeyIds.some((keyId) => newsroomKey.encryptionKeyIds.includes(keyId))) {
-        return refused(422, 'not_addressed_to_newsroom', 'The reply is not encrypted to the newsroom key as well (the newsroom could not read it back).');
+      // the desk that writes: one of the token's, named or (left out) the one of them the reply is
+      // addressed to; the reply must be addressed to its key and to no other desk's, and signed by it
+      const scope = c.get('desks');
+      const mine = desks.filter((desk) => scope === null || scope.includes(desk.id));
+      const addressed = (desk: EditorDesk) => recipientKeyIds.some((keyId) => desk.key.encryptionKeyIds.includes(keyId));
+      let desk: EditorDesk | undefined;
+      if (body.desk !== undefined) {
+        desk = mine.find((d) => d.id === body.desk);
+        if (!desk) return refused(422, 'unknown_desk', `No such desk for this token: ${mine.map((d) => d.id).join(', ') || 'none configured'}.`);
+      } else {
+        const candidates = mine.filter(addressed);
+        if (candidates.length > 1) return refused(422, 'unknown_desk', `Name the desk that writes (desk: ${candidates.map((d) => d.id).join(', ')}).`);
+        desk = candidates[0] ?? (mine.length === 1 ? mine[0] : undefined);
+        if (!desk) return refused(422, 'not_addressed_to_newsroom', "The reply is not encrypted to the key of any of this token's desks.");
+      }
+      if (!addressed(desk)) {
+        return refused(422, 'not_addressed_to_newsroom', desks.length === 1
+          ? 'The reply is not encrypted to the newsroom key as well (the newsroom could not read it back).'
+          : `The reply is not encrypted to the key of desk ${desk.id} as well (the desk could not read it back).`);
+      }
+      const others = desks.filter((other) => other.id !== desk.id && addressed(other));
+      if (others.length > 0) {
+        return refused(422, 'other_desk_recipient', `The reply is also encrypted to the key of another desk (${others.map((d) => d.id).join(', ')}): a reply is one desk's.`);
       }
       // Last, as the dearest step: one signature verification over at most MAX_REPLY_BYTES.
       try {
-        await checkReplySignature(sent, signature, newsroomKey.key);
+        await checkReplySignature(sent, signature, desk.key.key);
       } catch (error) {
         if (!(error instanceof OpenPgpCheckError)) throw error;
-        return refused(422, error.code, `${SIGNATURE_REFUSALS[error.code] ?? 'The signature is refused'}: ${error.message}.`);
+        const what = error.code === 'wrong_signer' && desks.length > 1
+          ? `The signature is not by the key of desk ${desk.id}`
+          : (SIGNATURE_REFUSALS[error.code] ?? 'The signature is refused');
+        return refused(422, error.code, `${what}: ${error.message}.`);
       }
       // The same file pushed again (a push cut off before its answer, say) is the reply already
       // stored: its id, 200, nothing stored twice (the unique index replies_once).
@@ -273,6 +328,7 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
           sourceId: source.id,
           message,
           size: message.byteLength,
+          desk: desk.id,
           createdDay: today(),
           // the day's next number: the order replies were stored in, no time (migration 0007)
           daySeq: sql`(select coalesce(max(d.day_seq), 0) + 1 from replies d where d.created_day = ${today()}::date)`,
@@ -294,6 +350,24 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
   );
 
   return app;
+}
+
+/**
+ * Deletes what a token scoped to `desks` holds of the source `handle`: its submissions and the
+ * replies of those desks; the source itself (keys and all) only when nothing of another desk
+ * remains. False when the source is not within the desks (as if absent).
+ */
+async function deleteSourceAtDesks(db: Db, handle: string, desks: string[]): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [source] = await tx.select({ id: sources.id }).from(sources).where(and(eq(sources.handle, handle), sourceInDesks(desks)));
+    if (!source) return false;
+    await tx.delete(submissions).where(and(eq(submissions.sourceId, source.id), inArray(submissions.desk, desks)));
+    await tx.delete(replies).where(and(eq(replies.sourceId, source.id), inArray(replies.desk, desks)));
+    await tx.execute(sql`delete from sources where id = ${source.id}::uuid
+      and not exists (select 1 from submissions s where s.source_id = ${source.id}::uuid)
+      and not exists (select 1 from replies r where r.source_id = ${source.id}::uuid)`);
+    return true;
+  });
 }
 
 /**

@@ -43,7 +43,8 @@ export interface EditorAuthOptions {
   maxAuditedFailuresPerDay?: number;
 }
 
-export type EditorEnv = { Variables: { editor: string } };
+/** `desks`: the desks the token sees (server/desks.ts), null for every desk. */
+export type EditorEnv = { Variables: { editor: string; desks: string[] | null } };
 
 const BEARER = /^Bearer (\S+)$/;
 
@@ -57,11 +58,12 @@ export const editorAuth = (options: EditorAuthOptions): MiddlewareHandler<Editor
     if (presented !== undefined && isWellFormedToken(presented)) {
       const hash = hashToken(presented);
       const [row] = await db
-        .select({ name: editorTokens.name, tokenHash: editorTokens.tokenHash, revokedDay: editorTokens.revokedDay })
+        .select({ name: editorTokens.name, tokenHash: editorTokens.tokenHash, revokedDay: editorTokens.revokedDay, desks: editorTokens.desks })
         .from(editorTokens)
         .where(eq(editorTokens.tokenHash, hash));
       if (row && tokenHashesEqual(row.tokenHash, hash) && row.revokedDay === null) {
         c.set('editor', row.name);
+        c.set('desks', row.desks ?? null);
         return next();
       }
       if (row && tokenHashesEqual(row.tokenHash, hash)) revokedOf = row.name;

@@ -4,10 +4,10 @@
  * everything new or of an editor's selection.
  * Never more than one chunk (≤ MAX_CHUNK_BYTES) of a submission is held in memory.
  */
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { readChunk } from '../db/chunks.ts';
 import type { Db } from '../db/open.ts';
-import { sources, submissions } from '../db/schema.ts';
+import { replies, sources, submissions } from '../db/schema.ts';
 import { BLOCK_BYTES, endOfArchive, fileHeader, padding } from './ustar.ts';
 import { BUNDLE_VERSION, type BundleManifest, type BundleSubmission } from '../../protocol/bundle.ts';
 
@@ -93,7 +93,9 @@ export class BundleSelectionError extends Error {
  * already pulled is sent again, its status left as it is), or BundleSelectionError naming what
  * is not there.
  */
-export async function planBundle(db: Db, selection?: BundleSelection): Promise<BundlePlan> {
+export async function planBundle(db: Db, selection?: BundleSelection, desks: string[] | null = null): Promise<BundlePlan> {
+  // a token scoped to desks: what is outside them is as if absent (a selection naming it is refused as unknown)
+  const inDesks = desks === null ? undefined : inArray(submissions.desk, desks);
   const rows = selection?.submissions.length === 0 ? [] : await db
     .select({
       id: submissions.id,
@@ -104,17 +106,21 @@ export async function planBundle(db: Db, selection?: BundleSelection): Promise<B
       size: submissions.size,
       chunks: submissions.chunks,
       sha256: submissions.sha256,
+      desk: submissions.desk,
     })
     .from(submissions)
     .innerJoin(sources, eq(submissions.sourceId, sources.id))
     .where(
       selection
-        ? and(inArray(submissions.id, selection.submissions), inArray(submissions.status, ['received', 'downloaded']))
-        : eq(submissions.status, 'received'),
+        ? and(inArray(submissions.id, selection.submissions), inArray(submissions.status, ['received', 'downloaded']), inDesks)
+        : and(eq(submissions.status, 'received'), inDesks),
     )
     .orderBy(asc(submissions.receivedDay), asc(submissions.daySeq), asc(submissions.id));
   const extraKeys = selection && selection.sources.length > 0
-    ? await db.select({ handle: sources.handle, publicKey: sources.publicKey }).from(sources).where(inArray(sources.handle, selection.sources))
+    ? await db
+        .select({ handle: sources.handle, publicKey: sources.publicKey })
+        .from(sources)
+        .where(and(inArray(sources.handle, selection.sources), sourceInDesks(desks)))
     : [];
   if (selection) {
     const found = new Set(rows.map((row) => row.id));
@@ -139,6 +145,7 @@ export async function planBundle(db: Db, selection?: BundleSelection): Promise<B
       size: row.size,
       sha256: row.sha256,
       path: `submissions/${row.id}.pgp`,
+      desk: row.desk,
     });
   }
   for (const row of extraKeys) if (!keys.has(row.handle)) keys.set(row.handle, encoder.encode(row.publicKey));
@@ -153,6 +160,18 @@ export async function planBundle(db: Db, selection?: BundleSelection): Promise<B
   for (const key of keys.values()) length += fileBytes(key.byteLength);
   for (const entry of entries) length += fileBytes(entry.size);
   return { manifest, manifestBytes, keys, stored, length };
+}
+
+/**
+ * A source is within a token's desks when it sent one of them a submission the editors may see,
+ * or one of them replied to it; null desks: every source. Outside, it is as if absent.
+ */
+export function sourceInDesks(desks: string[] | null): SQL | undefined {
+  if (desks === null) return undefined;
+  if (desks.length === 0) return sql`false`;
+  const list = sql.join(desks.map((desk) => sql`${desk}`), sql`, `);
+  return sql`(exists (select 1 from ${submissions} s where s.source_id = ${sources.id} and s.status in ('received', 'downloaded') and s.desk in (${list}))
+    or exists (select 1 from ${replies} r where r.source_id = ${sources.id} and r.desk in (${list})))`;
 }
 
 /** The bundle as ustar parts, in the order of docs/INTERNALS.md. */

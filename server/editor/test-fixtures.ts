@@ -62,13 +62,13 @@ export interface FixtureSubmission {
   sha256: string;
 }
 
-/** Encrypts `plaintext` to the newsroom key and stores it as a received submission in chunks of `chunkSize`. */
+/** Encrypts `plaintext` to the newsroom key (or the desk's: pass its key as `newsroom`) and stores it as a received submission in chunks of `chunkSize`. */
 export async function insertSubmission(
   db: Db,
   newsroom: NewsroomKey,
   source: FixtureSource,
   plaintext: Uint8Array,
-  options: { day: string; chunkSize: number; status?: 'received' | 'downloaded' | 'uploading' },
+  options: { day: string; chunkSize: number; status?: 'received' | 'downloaded' | 'uploading'; desk?: string },
 ): Promise<FixtureSubmission> {
   const ciphertext = await encryptToKeys(plaintext, [newsroom.key]);
   const count = Math.ceil(ciphertext.byteLength / options.chunkSize);
@@ -84,6 +84,7 @@ export async function insertSubmission(
       sha256,
       createdDay: options.day,
       receivedDay: options.status === 'uploading' ? null : options.day,
+      ...(options.desk ? { desk: options.desk } : {}),
     })
     .returning({ id: submissions.id });
   for (let idx = 0; idx < count; idx++) {

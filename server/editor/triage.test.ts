@@ -95,9 +95,9 @@ describe('the list', () => {
   it('shows handle, padded size, day and status, oldest first, without any ciphertext', async () => {
     const page = await list('');
     expect(page.submissions).toEqual([
-      { id: old.id, handle: 'quiet-otter', size: old.ciphertext.byteLength, day: '2026-03-01', status: 'received' },
-      { id: big.id, handle: 'amber-heron', size: big.ciphertext.byteLength, day: '2026-03-05', status: 'received' },
-      { id: recent.id, handle: 'quiet-otter', size: recent.ciphertext.byteLength, day: '2026-03-09', status: 'received' },
+      { id: old.id, handle: 'quiet-otter', size: old.ciphertext.byteLength, day: '2026-03-01', status: 'received', desk: 'newsroom' },
+      { id: big.id, handle: 'amber-heron', size: big.ciphertext.byteLength, day: '2026-03-05', status: 'received', desk: 'newsroom' },
+      { id: recent.id, handle: 'quiet-otter', size: recent.ciphertext.byteLength, day: '2026-03-09', status: 'received', desk: 'newsroom' },
     ]);
     expect(page.next).toBeNull();
     expect(ids(await list('?status=all'))).toEqual([old.id, pulled.id, big.id, recent.id]);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Db } from '../db/open.ts';
 import { sources, submissions } from '../db/schema.ts';
 import { refuse } from '../source/errors.ts';
+import { sourceInDesks } from './ciphertext.ts';
 
 export const EDITOR_STATUSES = ['received', 'downloaded'] as const;
 export type EditorStatus = (typeof EDITOR_STATUSES)[number];
@@ -76,16 +77,24 @@ export interface ListedSubmission {
   size: number;
   day: string;
   status: EditorStatus;
+  /** the desk it was sent to (server/desks.ts) */
+  desk: string;
 }
 
 /** `YYYY-MM-DD_SEQ_UUID`: the day, the place within it, the id. */
 const CURSOR = /^\d{4}-\d{2}-\d{2}_(0|[1-9]\d{0,8})_[0-9a-f-]{36}$/;
 
 /** One page, oldest first (by day, then arrival within the day, then id); `next` is the cursor of the following page, or null. */
-export async function listSubmissions(db: Db, filter: ListFilter): Promise<{ submissions: ListedSubmission[]; next: string | null }> {
+export async function listSubmissions(
+  db: Db,
+  filter: ListFilter,
+  desks: string[] | null = null,
+): Promise<{ submissions: ListedSubmission[]; next: string | null }> {
   const statuses: EditorStatus[] = filter.status === 'all' ? [...EDITOR_STATUSES] : [filter.status];
   // received_day is set for every received or downloaded submission (the completion sets it)
   const conditions: SQL[] = [inArray(submissions.status, statuses)];
+  // a token scoped to desks lists only theirs (null: every desk)
+  if (desks !== null) conditions.push(inArray(submissions.desk, desks));
   if (filter.since) conditions.push(gte(submissions.receivedDay, filter.since));
   if (filter.max_size) conditions.push(lte(submissions.size, filter.max_size));
   if (filter.source) conditions.push(eq(sources.handle, filter.source));
@@ -96,7 +105,7 @@ export async function listSubmissions(db: Db, filter: ListFilter): Promise<{ sub
     conditions.push(sql`(${submissions.receivedDay}, coalesce(${submissions.daySeq}, 0), ${submissions.id}) > (${afterDay}::date, ${afterSeq}::int, ${afterId}::uuid)`);
   }
   const rows = await db
-    .select({ id: submissions.id, handle: sources.handle, size: submissions.size, day: submissions.receivedDay, seq: submissions.daySeq, status: submissions.status })
+    .select({ id: submissions.id, handle: sources.handle, size: submissions.size, day: submissions.receivedDay, seq: submissions.daySeq, status: submissions.status, desk: submissions.desk })
     .from(submissions)
     .innerJoin(sources, eq(submissions.sourceId, sources.id))
     .where(and(...conditions))
@@ -108,6 +117,7 @@ export async function listSubmissions(db: Db, filter: ListFilter): Promise<{ sub
     size: row.size,
     day: row.day ?? '',
     status: row.status as EditorStatus,
+    desk: row.desk,
   }));
   const last = rows[filter.limit - 1];
   return { submissions: page, next: rows.length > filter.limit && last ? `${last.day}_${last.seq ?? 0}_${last.id}` : null };
@@ -120,14 +130,24 @@ export async function listSubmissions(db: Db, filter: ListFilter): Promise<{ sub
  * retention. From then on the database refuses any new upload for the source (the trigger of
  * migrations/0003_spam.sql). Returns null when there is no such source.
  */
-export async function setSpam(db: Db, handle: string, spam: boolean): Promise<{ dropped: number } | null> {
+export async function setSpam(db: Db, handle: string, spam: boolean, desks: string[] | null = null): Promise<{ dropped: number } | null> {
   return db.transaction(async (tx) => {
-    const [source] = await tx.update(sources).set({ spam }).where(eq(sources.handle, handle)).returning({ id: sources.id });
+    // a token scoped to desks marks only a source within them (sourceInDesks), and drops only
+    // their submissions; the mark itself is the source's, at every desk (docs/OPERATIONS.md, "Desks")
+    const [source] = await tx
+      .update(sources)
+      .set({ spam })
+      .where(and(eq(sources.handle, handle), sourceInDesks(desks)))
+      .returning({ id: sources.id });
     if (!source) return null;
     if (!spam) return { dropped: 0 };
     const dropped = await tx
       .delete(submissions)
-      .where(and(eq(submissions.sourceId, source.id), inArray(submissions.status, ['received', 'uploading'])))
+      .where(and(
+        eq(submissions.sourceId, source.id),
+        inArray(submissions.status, ['received', 'uploading']),
+        desks === null ? undefined : inArray(submissions.desk, desks),
+      ))
       .returning({ id: submissions.id });
     return { dropped: dropped.length };
   });

@@ -17,7 +17,8 @@ export interface LookupResult {
   publicKey: string;
   lockedPrivateKey: string;
   submissions: Array<{ id: string; day: string; status: 'received' | 'downloaded'; size: number }>;
-  replies: Array<{ id: string; day: string; message: string }>;
+  /** `desk`: the desk that wrote it, whose key signed it (the page verifies with that key) */
+  replies: Array<{ id: string; day: string; message: string; desk: string }>;
 }
 
 async function findSource(db: Db, lookupId: string) {
@@ -34,7 +35,7 @@ export async function lookupSource(db: Db, lookupId: string): Promise<LookupResu
     .where(and(eq(submissions.sourceId, source.id), ne(submissions.status, 'uploading')))
     .orderBy(asc(submissions.receivedDay), asc(submissions.daySeq), asc(submissions.id));
   const rows = await db
-    .select({ id: replies.id, day: replies.createdDay, message: replies.message })
+    .select({ id: replies.id, day: replies.createdDay, message: replies.message, desk: replies.desk })
     .from(replies)
     .where(eq(replies.sourceId, source.id))
     .orderBy(asc(replies.createdDay), asc(replies.daySeq), asc(replies.id));
@@ -47,7 +48,7 @@ export async function lookupSource(db: Db, lookupId: string): Promise<LookupResu
       status: s.status as 'received' | 'downloaded',
       size: s.size,
     })),
-    replies: rows.map((r) => ({ id: r.id, day: r.day, message: armor(enums.armor.message, r.message) })),
+    replies: rows.map((r) => ({ id: r.id, day: r.day, message: armor(enums.armor.message, r.message), desk: r.desk })),
   };
 }
 

@@ -33,6 +33,7 @@
 import { statfs } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/open.ts';
+import { DEFAULT_DESK_ID } from '../desks.ts';
 import { refuse } from './errors.ts';
 import { MIN_CHUNK_BYTES } from '../../protocol/limits.ts';
 import { DEFAULT_LEASE_MINUTES, DEFAULT_UPLOAD_PACE, SWEEP_TICK_MS, tickOf } from './stale-uploads.ts';
@@ -205,6 +206,8 @@ export interface Reservation {
   sha256: string;
   sourceKeys?: { publicKey: string; lockedPrivateKey: string } | undefined;
   day: string;
+  /** the desk the source chose (server/desks.ts); default `newsroom` */
+  desk?: string;
   /** the open's time (the claims' grace is counted from it) */
   now: Date;
 }
@@ -241,12 +244,13 @@ export async function reserveUpload(
   storageRoom: number | undefined = undefined,
 ): Promise<{ outcome: ReservationOutcome; displaced: number }> {
   // one statement (no transaction held by the client: a connection lost mid-way leaves nothing
-  // waiting), the function of migrations/0012_behind_the_pace.sql
+  // waiting), the function of migrations/0012_behind_the_pace.sql (through 0013_desks.sql's, which
+  // gives the upload its desk)
   const room = storageRoom === undefined ? null : Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(storageRoom)));
   const [outcome] = rowsOf<{ outcome: string; displaced: number }>(
     await db.execute(sql`
       select o_outcome as outcome, o_displaced as displaced
-      from sealdrop_reserve_upload(${r.id}::uuid, ${r.lookupHash}::text, ${r.returning}::boolean, ${r.pow.idHash}::text,
+      from sealdrop_reserve_upload_to_desk(${r.desk ?? DEFAULT_DESK_ID}::text, ${r.id}::uuid, ${r.lookupHash}::text, ${r.returning}::boolean, ${r.pow.idHash}::text,
         ${r.pow.expiresDay}::date, ${r.size}::bigint, ${r.chunkSize}::int, ${r.chunks}::int, ${r.sha256}::text,
         ${r.sourceKeys?.publicKey ?? null}::text, ${r.sourceKeys?.lockedPrivateKey ?? null}::text, ${r.day}::date,
         ${limits.quotaSourcePerDay}::bigint, ${limits.quotaTotal}::bigint, ${room}::bigint, ${limits.reserveSmallMax}::bigint,

@@ -20,6 +20,7 @@ import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
 import { isTextTip, RESERVATIONS_FULL_MESSAGE, reserveUpload, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
 import { powPrice, verifyPow } from './pow.ts';
+import { findDesk, type Desk } from '../desks.ts';
 import type { PowLoad } from './pow-load.ts';
 
 
@@ -32,7 +33,8 @@ export interface UploadDeps {
   powLoad: PowLoad;
   openLimits: OpenLimits;
   storage: StorageWatch;
-  newsroomKeyIds: string[];
+  /** the instance's desks (server/desks.ts): a tip is addressed to the chosen one's key, and no other's */
+  desks: readonly Desk[];
   /** protocol's checkSourceKeys, here or in a worker (server/source/key-check-pool.ts) */
   keyCheck: KeyCheck;
   /** the tokens that already bought a key check in this process */
@@ -51,6 +53,8 @@ export interface OpenUploadRequest {
   chunks: number;
   /** absent: the page streams; every chunk carries its own SHA-256, the last one the SHA-256 of those (`digests`) */
   sha256?: string | undefined;
+  /** the desk's id (server/desks.ts); may be left out when the instance has exactly one */
+  desk?: string | undefined;
 }
 
 /**
@@ -98,6 +102,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   const price = await powPrice(deps.powDifficulty, deps.powLoad, request.size, now);
   const pow = await verifyPow(deps.serverSecret, price.difficulty, now, request.pow.token, request.pow.nonce);
   checkUploadShape(request.size, request.chunkSize, request.chunks);
+  const desk = chosenDesk(deps.desks, request.desk);
   // a full server refuses before the dearer steps
   const storageRoom = await deps.storage.check(request.size, now, isTextTip(request.size, request.chunks));
   const lookupHash = hashLookupId(request.lookupId);
@@ -130,6 +135,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
     sha256: request.sha256 ?? DIGESTS_WITH_LAST_CHUNK,
     sourceKeys: request.sourceKeys,
     day: dayOf(now),
+    desk: desk.id,
     now,
   }, storageRoom);
   if (outcome === 'unknown_codename') refuse(404, 'unknown_codename', 'No source has this codename.');
@@ -155,6 +161,15 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
 }
 
 type SubmissionRow = typeof submissions.$inferSelect;
+
+/** The desk an open names: any of them, or none when there is only one; refused otherwise (before any table is touched). */
+function chosenDesk(desks: readonly Desk[], id: string | undefined): Desk {
+  if (id === undefined) {
+    if (desks.length === 1) return desks[0]!;
+    return refuse(422, 'unknown_desk', `This newsroom has ${desks.length} desks: name one (desk: ${desks.map((d) => d.id).join(', ')}).`);
+  }
+  return findDesk(desks, id) ?? refuse(422, 'unknown_desk', `No such desk: choose one of ${desks.map((d) => d.id).join(', ')}.`);
+}
 
 async function findUpload(db: Db, uploadId: string): Promise<SubmissionRow> {
   const id = submissionIdOf(uploadId);
@@ -351,8 +366,18 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Chu
     return discard(db, row, 422, 'not_encrypted', `This is not an OpenPGP message encrypted for the newsroom: ${checked.message.error.message}`);
   }
   const recipients = checked.message.info.recipientKeyIds;
-  if (!recipients.some((id) => deps.newsroomKeyIds.includes(id))) {
-    return discard(db, row, 422, 'wrong_recipient', "The message is not encrypted to the newsroom's key.");
+  // the desk chosen at the open: its key must be a recipient, and no other desk's may be (a tip
+  // readable at two desks would be seen by editors the source did not choose)
+  const desk = findDesk(deps.desks, row.desk);
+  if (!desk) return discard(db, row, 422, 'unknown_desk', 'The desk this upload was opened for is no longer offered; send the tip again.');
+  if (!recipients.some((id) => desk.key.encryptionKeyIds.includes(id))) {
+    return discard(db, row, 422, 'wrong_recipient', deps.desks.length === 1
+      ? "The message is not encrypted to the newsroom's key."
+      : `The message is not encrypted to the key of the desk it was sent to (${desk.id}).`);
+  }
+  const others = deps.desks.filter((other) => other.id !== desk.id && recipients.some((id) => other.key.encryptionKeyIds.includes(id)));
+  if (others.length > 0) {
+    return discard(db, row, 422, 'other_desk_recipient', `The message is also encrypted to the key of another desk (${others.map((d) => d.id).join(', ')}): a tip goes to one desk only.`);
   }
   const outcome = await finishUpload(deps, row, single);
   if (outcome === 'gone') return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
