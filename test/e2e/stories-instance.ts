@@ -97,8 +97,14 @@ export function defineInstanceStories(name: BrowserName): void {
     const withInstance = (instance: Instance) => (config: Config) => ({
       ...config,
       instance,
-      desks: [...desks, { id: 'general', newsroomKey: config.newsroomKey, fingerprint: config.fingerprint }],
+      desks: [...desks, ...(config.desks as DeskKey[]).filter((d) => d.id === 'general')],
     });
+
+    /**
+     * One desk, as a server without desks offers it: the example server's `general`, the demo
+     * key, so that a tip sent to it is taken and the newsroom opens it with the demo key.
+     */
+    const oneDesk = (config: Config) => ({ ...config, desks: (config.desks as DeskKey[]).filter((d) => d.id === 'general') });
 
     it('shows the name, the call for tips in each language and "Powered by Sealdrop" on every page', async () => {
       serve = withInstance(LONG_INSTANCE);
@@ -127,11 +133,11 @@ export function defineInstanceStories(name: BrowserName): void {
     it('without an instance the page looks as it did: "Sealdrop" in the header, no call for tips, one desk, no question', async () => {
       const source = await SourceNavigator.open(launched.browser, server.origin);
       // what a server without an instance file sends, and what one from before instances sent
-      serve = (config) => ({ ...config, instance: DEFAULT_INSTANCE_VIEW });
+      serve = (config) => ({ ...oneDesk(config), instance: DEFAULT_INSTANCE_VIEW });
       await source.sourceVisits('/?lang=ko');
       await source.sourceWaitsForThePageToBeReady();
       expect(await source.page.$eval('#brand', (b) => [b.textContent, b.querySelectorAll('img').length])).toEqual(['Sealdrop', 0]);
-      serve = ({ instance: _, ...config }) => config;
+      serve = ({ instance: _, desks: __, ...config }) => config;
       await source.sourceVisits('/?lang=ko');
       await source.sourceWaitsForThePageToBeReady();
       const page = await source.page.evaluate(() => ({
@@ -225,7 +231,7 @@ export function defineInstanceStories(name: BrowserName): void {
     });
 
     it('sends the answers inside the envelope, as the source read the questions, in her language (one desk: no choice, the newsroom key)', async () => {
-      serve = (config) => ({ ...config, instance: { ...LONG_INSTANCE, desks: [] } });
+      serve = (config) => ({ ...oneDesk(config), instance: { ...LONG_INSTANCE, desks: [] } });
       const source = await SourceNavigator.open(launched.browser, server.origin);
       await source.sourceVisits('/?lang=zh');
       await source.sourceWaitsForThePageToBeReady();
