@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { HOSTILE_INSTANCE, LONG_INSTANCE, UNSAFE_LINKS } from '../../test/e2e/instance-fixtures.ts';
+import { KeyMismatchError } from './newsroom-key.ts';
 import { InstanceConfigError, isFallback, NO_INSTANCE, readInstanceConfig, safeHref, type Instance } from './instance.ts';
 
 const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n(a key)\n-----END PGP PUBLIC KEY BLOCK-----';
 const base = { newsroomKey: KEY, fingerprint: 'aa' };
 const desks = [
+  { id: 'general', newsroomKey: KEY, fingerprint: 'aa' },
   { id: 'workers', newsroomKey: 'workers key', fingerprint: 'bb' },
   { id: 'sanctions', newsroomKey: 'sanctions key', fingerprint: 'cc' },
-  { id: 'general', newsroomKey: KEY, fingerprint: 'aa' },
 ];
 
 describe('readInstanceConfig', () => {
@@ -18,10 +19,10 @@ describe('readInstanceConfig', () => {
   it('joins each desk’s key to its words, in the order of the keys', () => {
     const { instance, desks: read } = readInstanceConfig({ ...base, instance: LONG_INSTANCE, desks });
     expect(instance.name).toBe(LONG_INSTANCE.name);
-    expect(read.map((d) => [d.id, d.newsroomKey, d.name?.en, d.description?.km ?? null])).toEqual([
-      ['workers', 'workers key', 'Workers abroad', LONG_INSTANCE.desks[0]!.description!.km],
-      ['sanctions', 'sanctions key', 'Sanctions and shipping', null],
-      ['general', KEY, 'General', null],
+    expect(read.map((d) => [d.id, d.newsroomKey, d.name?.en, d.description?.km ?? null, d.field])).toEqual([
+      ['general', KEY, 'General', null, 'desks[2]'],
+      ['workers', 'workers key', 'Workers abroad', LONG_INSTANCE.desks[0]!.description!.km, 'desks[0]'],
+      ['sanctions', 'sanctions key', 'Sanctions and shipping', null, 'desks[1]'],
     ]);
   });
 
@@ -36,10 +37,10 @@ describe('readInstanceConfig', () => {
     ['a choice question without options', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[2]!, options: [] }] } }, /options/],
     ['a choice question with one option', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[2]!, options: LONG_INSTANCE.questions[2]!.options.slice(0, 1) }] } }, /options/],
     ['a text question with options', { instance: { ...LONG_INSTANCE, questions: [{ ...LONG_INSTANCE.questions[0]!, options: LONG_INSTANCE.questions[2]!.options }] } }, /options/],
-    ['words for a desk with no key', { desks: desks.slice(0, 2) }, /general/],
+    ['words for a desk with no key', { desks: desks.slice(0, 2) }, /sanctions/],
     ['a desk twice', { desks: [...desks, desks[0]] }, /once/],
     ['no desk at all', { desks: [] }, /desks/],
-    ['a desk with no key', { desks: [{ id: 'workers', fingerprint: 'bb' }, ...desks.slice(1)] }, /desks/],
+    ['a desk with no key', { desks: [desks[0], { id: 'workers', fingerprint: 'bb' }, desks[2]] }, /desks/],
   ];
   it.each(refusals)('refuses %s, naming where (InstanceConfigError)', (_what, change, where) => {
     const read = () => readInstanceConfig({ ...base, instance: LONG_INSTANCE, desks, ...change });
@@ -48,12 +49,21 @@ describe('readInstanceConfig', () => {
   });
 
   it('takes the hostile instance’s text as text: the check allows it, rendering makes it harmless', () => {
-    expect(readInstanceConfig({ ...base, instance: HOSTILE_INSTANCE, desks: [desks[2]] }).instance.name).toContain('<img');
+    expect(readInstanceConfig({ ...base, instance: HOSTILE_INSTANCE, desks: [desks[0]] }).instance.name).toContain('<img');
   });
 
   it.each(UNSAFE_LINKS)('refuses the whole instance for a link to %s', (href) => {
     const instance = { ...LONG_INSTANCE, intro: { ...LONG_INSTANCE.intro!, ru: [{ p: [{ text: 'x', href }] }] } };
     expect(() => readInstanceConfig({ ...base, instance, desks })).toThrow(/intro\.ru\[0\]\.p\[0\]\.href/);
+  });
+});
+
+describe('readInstanceConfig, the first desk', () => {
+  it.each([
+    ['another key first', { desks: [desks[1], desks[0], desks[2]] }],
+    ['the top-level key under another fingerprint', { fingerprint: 'bb' }],
+  ])('refuses a config whose first desk is not its top-level key (%s): KeyMismatchError', (_what, change) => {
+    expect(() => readInstanceConfig({ ...base, instance: LONG_INSTANCE, desks, ...change })).toThrow(KeyMismatchError);
   });
 });
 

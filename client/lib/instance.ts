@@ -11,6 +11,7 @@
  */
 import { DEFAULT_INSTANCE_VIEW, INSTANCE_ID, isSafeHref, parseInstanceView, InstanceViewError, type Block, type InstanceView, type Localized } from '../../protocol/instance.ts';
 import type { Language } from '../i18n/index.ts';
+import { KeyMismatchError } from './newsroom-key.ts';
 
 export type { Block, Inline, Localized } from '../../protocol/instance.ts';
 export type Instance = InstanceView;
@@ -60,6 +61,10 @@ export function readInstanceConfig(config: { instance?: unknown; desks?: unknown
   }
   if (config.desks === undefined) return { instance, desks: [{ id: undefined, newsroomKey: config.newsroomKey, fingerprint: config.fingerprint }] };
   const keys = readDeskKeys(config.desks);
+  // the top-level key is the first desk's (what pages before desks encrypt to): two answers in one config is a lie
+  if (keys[0]!.newsroomKey !== config.newsroomKey || keys[0]!.fingerprint !== config.fingerprint) {
+    throw new KeyMismatchError('expected the first desk of /api/v1/config to be its newsroomKey and fingerprint');
+  }
   // words for a desk the server has no key for would offer a choice that cannot be sent
   for (const d of instance.desks) if (!keys.some((k) => k.id === d.id)) throw new InstanceConfigError(`expected a key for desk ${d.id}`);
   return {

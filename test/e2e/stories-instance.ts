@@ -96,6 +96,9 @@ export function defineInstanceStories(name: BrowserName): void {
     /** The config as a newsroom with three desks (two of them the test's keys, General the demo key) serves it. */
     const withInstance = (instance: Instance) => (config: Config) => ({
       ...config,
+      // the first desk's key is the top-level one, as the server sends it
+      newsroomKey: desks[0]!.newsroomKey,
+      fingerprint: desks[0]!.fingerprint,
       instance,
       desks: [...desks, ...(config.desks as DeskKey[]).filter((d) => d.id === 'general')],
     });
@@ -104,7 +107,10 @@ export function defineInstanceStories(name: BrowserName): void {
      * One desk, as a server without desks offers it: the example server's `general`, the demo
      * key, so that a tip sent to it is taken and the newsroom opens it with the demo key.
      */
-    const oneDesk = (config: Config) => ({ ...config, desks: (config.desks as DeskKey[]).filter((d) => d.id === 'general') });
+    const oneDesk = (config: Config) => {
+      const general = (config.desks as DeskKey[]).filter((d) => d.id === 'general');
+      return { ...config, newsroomKey: general[0]!.newsroomKey, fingerprint: general[0]!.fingerprint, desks: general };
+    };
 
     it('shows the name, the call for tips in each language and "Powered by Sealdrop" on every page', async () => {
       serve = withInstance(LONG_INSTANCE);
