@@ -14,10 +14,13 @@
 
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+// Straight from the modules, not protocol/index.ts: the barrel loads the codename word lists and
+// more that `sealdrop decrypt` never uses (a tenth of its start-up).
 import {
-  checkAnswersText, checkEntryHeader, checkEntrySize, EnvelopeError, envelopeEntry, envelopeLength, MAX_ENVELOPE_BYTES, parseManifest,
-  safeFileName, type EnvelopeEntry, type Manifest,
-} from '../protocol/index.ts';
+  checkAnswersText, checkEntryHeader, checkEntrySize, envelopeEntry, envelopeLength, parseManifest, safeFileName, type EnvelopeEntry, type Manifest,
+} from '../protocol/envelope.ts';
+import { EnvelopeError } from '../protocol/errors.ts';
+import { MAX_ENVELOPE_BYTES } from '../protocol/limits.ts';
 // The ustar primitives are protocol-internal; sharing them keeps one definition of a canonical header.
 import { BLOCK, isZero, roundUp } from '../protocol/_tar.ts';
 
