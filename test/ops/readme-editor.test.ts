@@ -96,7 +96,7 @@ const ports = (line: string) => line.replaceAll('8080', String(sourcePort)).repl
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'sealdrop-readme-editor-'));
   clone = join(work, 'clone');
-  execFileSync('git', ['clone', '--quiet', '--no-hardlinks', ROOT, clone]);
+  execFileSync('git', ['clone', '--quiet', ROOT, clone]);
   // node_modules as `npm ci` would make it, without the network: hard links, else a symbolic link
   if (spawnSync('cp', ['-al', join(ROOT, 'node_modules'), join(clone, 'node_modules')]).status !== 0) {
     rmSync(join(clone, 'node_modules'), { recursive: true, force: true });
