@@ -34,6 +34,8 @@ export async function purgeExpired(
   pace = DEFAULT_UPLOAD_PACE,
 ): Promise<PurgeResult> {
   const now = clock();
+  // the horizon of the size's pace (migrations/0014_size_pace.sql: the open's day + 2, at midnight)
+  // is this rule's: change both together
   const uploads = await db
     .delete(submissions)
     .where(and(eq(submissions.status, 'uploading'), lt(submissions.createdDay, daysBefore(now, 1))))
