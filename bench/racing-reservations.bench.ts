@@ -20,8 +20,18 @@
  *   - an honest returning source and an honest new source each try to open a 2 GiB file (an open
  *     that succeeds is deleted at once: a probe), and every 10 minutes an honest text tip is sent.
  * Printed at the minutes of REPORT_AT: the attacker's uploads, bytes announced and still unsent,
- * bytes stored, its send rate and opens; the honest outcomes since the last line. SIM_MINUTES
- * (default 60) minutes; the bytes stored grow by the attacker's rate (about 35 kB/s for 16 uploads).
+ * bytes stored, its send rate and opens; the honest outcomes since the last line; at the end, the
+ * bytes it held, its bandwidth over the run and the honest 2 GiB opens accepted and refused.
+ * SIM_MINUTES (default 60) minutes.
+ *
+ * Two attackers, one after the other, each in its own fresh database (RACING_ATTACKER=trickle or
+ * adaptive for one):
+ *   - trickle: FLOW_PER_MINUTE on every upload (above);
+ *   - adaptive: on every upload exactly the pace the server asks of it, read from the database
+ *     (sealdrop_required_per_tick, migrations/0014_size_pace.sql: UPLOAD_PACE, or the size over the
+ *     minutes to the purge that would delete it unfinished, whichever is more; a 2 GiB upload
+ *     opened at the bench's start, 00:01 UTC, 745 914 B a minute, 12.4 kB/s): what holding the
+ *     bound costs now.
  *
  *   npm run bench -- racing
  */
@@ -31,7 +41,7 @@ import type { Hono } from 'hono';
 import { CHUNK_BYTES, MAX_CIPHERTEXT_BYTES } from '../protocol/limits.ts';
 import { encryptToKeys, generateSourceKeys } from '../protocol/source-keys.ts';
 import { openDatabase, rowsOf } from '../server/db/open.ts';
-import { DEFAULT_OPEN_LIMITS } from '../server/source/open-limits.ts';
+import { DEFAULT_OPEN_LIMITS, pacePerTick } from '../server/source/open-limits.ts';
 import { purgeExpired } from '../server/source/purge.ts';
 import { markUploadFlowing, noteFlowStored } from '../server/source/stale-uploads.ts';
 import { submissionIdOf } from '../server/source/uploads.ts';
@@ -84,7 +94,15 @@ async function putChunk(app: Hono, uploadId: string, index: number, bytes: Uint8
   return res.status;
 }
 
+type Attacker = 'trickle' | 'adaptive';
+
 export async function run(): Promise<void> {
+  const which = process.env.RACING_ATTACKER;
+  const attackers: Attacker[] = which === 'trickle' || which === 'adaptive' ? [which] : ['trickle', 'adaptive'];
+  for (const attacker of attackers) await runAttacker(attacker);
+}
+
+async function runAttacker(attacker: Attacker): Promise<void> {
   const fresh = await freshDatabase('sealdrop_racing');
   const database = await openDatabase({ url: fresh.url });
   try {
@@ -98,7 +116,9 @@ export async function run(): Promise<void> {
       `defaults: QUOTA_TOTAL ${L.quotaTotal / GiB} GiB, QUOTA_SOURCE_PER_DAY ${L.quotaSourcePerDay / GiB} GiB, small pool ${L.reserveSmallShare / GiB} GiB, ` +
         `unsent shares ${L.reserveUnsentShare * 100} % / new sources ${L.reserveNewSourceShare * 100} %, UPLOAD_PACE ${L.uploadPace} B/s, lease ${L.uploadLeaseMinutes} min; ` +
         `attacker: ${ATTACKER_CODENAMES} returning codenames, at most ${ATTACKER_OPENS_PER_MINUTE} opens a minute of ${MAX_CIPHERTEXT_BYTES / GiB} GiB, ` +
-        `${FLOW_PER_MINUTE} B a minute on each (${fmt(FLOW_PER_MINUTE / 60)} B/s), as 4 MiB chunk bodies trickling in`,
+        (attacker === 'trickle'
+          ? `${FLOW_PER_MINUTE} B a minute on each (${fmt(FLOW_PER_MINUTE / 60)} B/s)`
+          : 'on each exactly the pace the server asks of it (adaptive)') + ', as 4 MiB chunk bodies trickling in',
     );
 
     // a text tip: one chunk, the whole ciphertext
@@ -125,6 +145,8 @@ export async function run(): Promise<void> {
     const note = (key: string) => (honest[key] = (honest[key] ?? 0) + 1);
     let filledAt: number | undefined;
     const honestAfterFill = { tried: 0, accepted: 0 };
+    const honestAll = { tried: 0, accepted: 0 };
+    let lastUnsent = 0;
     let lastReport = { minute: 0, bytes: 0 };
     let difficulty = 0;
 
@@ -133,8 +155,13 @@ export async function run(): Promise<void> {
       // the attacker keeps its uploads at the pace: each trickles a 4 MiB chunk body at FLOW_PER_MINUTE,
       // which the chunk gate reports once a minute (markUploadFlowing, as the gate's report does),
       // and the body is stored when its last byte came (its counted bytes then leave the flow)
-      const alive = new Set(
-        rowsOf<{ id: string }>(await database.db.execute(sql`select id from submissions where status = 'uploading'`)).map((r) => r.id),
+      // the pace each upload is asked for (the adaptive attacker sends exactly it)
+      const alive = new Map(
+        rowsOf<{ id: string; per_tick: string }>(
+          await database.db.execute(sql`
+            select s.id, sealdrop_required_per_tick(s.size, s.created_day, p.first_tick, ${pacePerTick(L.uploadPace)}::bigint) as per_tick
+            from submissions s join upload_progress p on p.submission_id = s.id where s.status = 'uploading'`),
+        ).map((r) => [r.id, Number(r.per_tick)]),
       );
       for (const [uploadId, upload] of held) {
         if (!alive.has(upload.submissionId)) {
@@ -142,9 +169,10 @@ export async function run(): Promise<void> {
           attackerRefusals.swept = (attackerRefusals.swept ?? 0) + 1;
           continue;
         }
-        await markUploadFlowing(database.db, upload.submissionId, now, FLOW_PER_MINUTE);
-        upload.flowed += FLOW_PER_MINUTE;
-        attackerBytes += FLOW_PER_MINUTE;
+        const flow = attacker === 'trickle' ? FLOW_PER_MINUTE : alive.get(upload.submissionId)!;
+        await markUploadFlowing(database.db, upload.submissionId, now, flow);
+        upload.flowed += flow;
+        attackerBytes += flow;
         if (upload.flowed >= CHUNK_BYTES) {
           const status = await putChunk(app, uploadId, upload.next, body);
           if (status !== 200) {
@@ -181,6 +209,8 @@ export async function run(): Promise<void> {
       ] as const) {
         const opened = await open(app, { lookupId, size: MAX_CIPHERTEXT_BYTES, chunkSize: 4 * MiB, ...(keys ? { sourceKeys: keys } : {}) });
         note(`${who} 2 GiB: ${opened.code}`);
+        honestAll.tried++;
+        if (opened.status === 201) honestAll.accepted++;
         if (filledAt !== undefined) {
           honestAfterFill.tried++;
           if (opened.status === 201) honestAfterFill.accepted++;
@@ -201,6 +231,7 @@ export async function run(): Promise<void> {
             from submissions s`),
         );
         const rate = (attackerBytes - lastReport.bytes) / ((minute - lastReport.minute) * 60);
+        lastUnsent = Number(row!.unsent);
         console.log(
           `minute ${minute}: attacker holds ${held.size} uploads (${row!.uploads} in progress in all: ${fmt(Number(row!.announced) / GiB, 1)} GiB announced, ` +
             `${fmt(Number(row!.unsent) / GiB, 1)} GiB unsent, ${fmt((Number(row!.unsent) / L.quotaTotal) * 100, 1)} % of QUOTA_TOTAL), stored ${fmt(Number(row!.stored) / MiB)} MiB; ` +
@@ -215,6 +246,11 @@ export async function run(): Promise<void> {
       filledAt === undefined
         ? `the attacker never met a full bound in ${SIM_MINUTES} minutes`
         : `the attacker first met a full bound at minute ${filledAt}; after it, honest 2 GiB opens accepted: ${honestAfterFill.accepted} of ${honestAfterFill.tried}`,
+    );
+    console.log(
+      `${attacker} attacker, summary: holds ${held.size} uploads, ${fmt(lastUnsent / GiB, 1)} GiB unsent at minute ${SIM_MINUTES} ` +
+        `(${fmt((lastUnsent / L.quotaTotal) * 100, 1)} % of QUOTA_TOTAL); sent ${fmt(attackerBytes / MiB)} MiB, ${fmt(attackerBytes / (SIM_MINUTES * 60))} B/s on average ` +
+        `(${fmt(((attackerBytes / (SIM_MINUTES * 60)) * 8) / 1000)} kbit/s), ${attackerOpens} opens made; honest 2 GiB opens: ${honestAll.accepted} accepted, ${honestAll.tried - honestAll.accepted} refused`,
     );
   } finally {
     await database.close();

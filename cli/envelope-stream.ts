@@ -14,10 +14,13 @@
 
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+// Straight from the modules, not protocol/index.ts: the barrel loads the codename word lists and
+// more that `sealdrop decrypt` never uses (a tenth of its start-up).
 import {
-  checkAnswersText, checkEntryHeader, checkEntrySize, EnvelopeError, envelopeEntry, envelopeLength, MAX_ENVELOPE_BYTES, parseManifest,
-  safeFileName, type EnvelopeEntry, type Manifest,
-} from '../protocol/index.ts';
+  checkAnswersText, checkEntryHeader, checkEntrySize, envelopeEntry, envelopeLength, parseManifest, safeFileName, type EnvelopeEntry, type Manifest,
+} from '../protocol/envelope.ts';
+import { EnvelopeError } from '../protocol/errors.ts';
+import { MAX_ENVELOPE_BYTES } from '../protocol/limits.ts';
 // The ustar primitives are protocol-internal; sharing them keeps one definition of a canonical header.
 import { BLOCK, isZero, roundUp } from '../protocol/_tar.ts';
 
@@ -63,6 +66,7 @@ export class EnvelopeStreamWriter {
   private readonly taken = new Set<string>();
   private filesDirMade = false;
   private openHandle: FileHandle | undefined;
+  private pendingWrite: Promise<void> | undefined;
 
   constructor(stagingDir: string) {
     this.dir = stagingDir;
@@ -73,6 +77,11 @@ export class EnvelopeStreamWriter {
     return this.offset;
   }
 
+  /**
+   * The bytes of a file entry may still be going to disk when this resolves (one write in flight,
+   * while the caller decrypts the next chunk): `chunk` must not change until the next `write`, or
+   * `end`, has resolved. A write that failed throws from the next `write` or `end`.
+   */
   async write(chunk: Uint8Array): Promise<void> {
     let at = 0;
     while (at < chunk.length) {
@@ -99,7 +108,7 @@ export class EnvelopeStreamWriter {
           const n = Math.min(state.remaining, chunk.length - at);
           const part = chunk.subarray(at, at + n);
           if (state.kind === 'buffered') state.parts.push(part.slice());
-          else await writeAll(state.handle, part);
+          else await this.queueWrite(state.handle, part);
           at += n;
           this.offset += n;
           state.remaining -= n;
@@ -146,6 +155,7 @@ export class EnvelopeStreamWriter {
 
   /** Closes a file left open by a failure. Never throws. */
   async abort(): Promise<void> {
+    await this.flushWrite().catch(() => undefined);
     const handle = this.openHandle;
     this.openHandle = undefined;
     if (handle) await handle.close().catch(() => undefined);
@@ -200,11 +210,27 @@ export class EnvelopeStreamWriter {
         await writeFile(join(this.dir, 'message.txt'), data, { flag: 'wx', mode: 0o600 });
       }
     } else {
+      await this.flushWrite();
       this.openHandle = undefined;
       await state.handle.close();
     }
     const padding = roundUp(state.size) - state.size;
     this.state = padding > 0 ? { kind: 'block-padding', path: state.path, remaining: padding } : { kind: 'header' };
+  }
+
+  /** Starts writing `bytes` once the previous write is done, without waiting for this one. */
+  private async queueWrite(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+    await this.flushWrite();
+    const writing = writeAll(handle, bytes);
+    writing.catch(() => undefined); // awaited by the next flushWrite; never left to reject unheard
+    this.pendingWrite = writing;
+  }
+
+  /** Waits for the write in flight; throws its error. */
+  private async flushWrite(): Promise<void> {
+    const writing = this.pendingWrite;
+    this.pendingWrite = undefined;
+    if (writing) await writing;
   }
 
   private async openEntryFile(name: string): Promise<FileHandle> {

@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseManifest, type Answer } from '../protocol/index.ts';
+import { parseManifest, type Answer } from '../protocol/envelope.ts';
 import { isValidHandle } from './bundle.ts';
 import { CliError } from './errors.ts';
 import { fileError } from './files.ts';

@@ -16,7 +16,7 @@
 import { link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { checkSourcePublicKey } from '../protocol/index.ts';
+import { checkSourcePublicKey } from '../protocol/openpgp-checks.ts';
 import { formatFingerprint } from '../protocol/fingerprint.ts';
 import { isValidHandle } from './bundle.ts';
 import { CliError } from './errors.ts';

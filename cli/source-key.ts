@@ -2,7 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkSourcePublicKey, type SourcePublicKeyInfo } from '../protocol/index.ts';
+import { checkSourcePublicKey, type SourcePublicKeyInfo } from '../protocol/openpgp-checks.ts';
 import { isValidHandle, type Bundle } from './bundle.ts';
 import { CliError } from './errors.ts';
 import { fileError } from './files.ts';

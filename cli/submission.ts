@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, open, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { formatFingerprint } from '../protocol/fingerprint.ts';
-import { EnvelopeError } from '../protocol/index.ts';
+import { EnvelopeError } from '../protocol/errors.ts';
 import type { BundleSubmission } from './bundle.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
 import type { Identity } from './identities.ts';
@@ -19,6 +19,8 @@ import { checkTipSignature, readTipSignature, writeTipSignature, type TipSignatu
 
 export const STAGING_PREFIX = '.staging-';
 const READ_CHUNK = 1024 * 1024;
+/** Chunks read ahead of the decryption (memory: READ_AHEAD_CHUNKS × READ_CHUNK). */
+const READ_AHEAD_CHUNKS = 2;
 const WILDCARD_KEY_ID = '0000000000000000';
 /** keys.example/newsroom.pub.asc, whose secret half is published: its fingerprint and encryption subkey id. */
 const DEMO_FINGERPRINT = 'd59550c5a4895ea55787f850ca968b8ec7fc9799';
@@ -183,7 +185,9 @@ async function decryptInto(
         controller.enqueue(chunk);
       },
     },
-    { highWaterMark: 0 },
+    // Read ahead: the next chunk comes off the disk while this one is decrypted (with nothing
+    // queued, the decryption waited for each read; about a tenth of the command's time at 100 MB).
+    { highWaterMark: READ_AHEAD_CHUNKS },
   );
 
   const writer = new EnvelopeStreamWriter(staging);

@@ -81,6 +81,37 @@ describe('usage errors (no database opened)', () => {
   });
 });
 
+describe('--desk: the desks of the instance file the server starts with', () => {
+  const EXAMPLE = join(ROOT, 'deploy/instance.example/instance.json');
+
+  it('a desk of INSTANCE_FILE is known; a desk it does not have is refused naming the desks it has, before any database is opened', async () => {
+    const stderr = collect();
+    const parent = mkdtempSync(join(tmpdir(), 'sealdrop-admin-desk-'));
+    try {
+      // DATA_DIR does not exist: had the desk passed, the command would have been refused for it instead
+      const env = { INSTANCE_FILE: EXAMPLE, DATA_DIR: join(parent, 'data'), EDITOR_PORT: '0' };
+      expect(await runAdmin(['token', 'add', 'ana', '--desk', 'nowhere'], { stdout: collect(), stderr, env })).toBe(2);
+      expect(stderr.text).toMatch(/^sealdrop-admin: error: no desk is named "nowhere"\nsealdrop-admin: hint: the desks are workers, sanctions, general /);
+      const second = collect();
+      expect(await runAdmin(['token', 'add', 'ana', '--desk', 'workers'], { stdout: collect(), stderr: second, env })).toBe(1);
+      expect(second.text).toMatch(/the data folder .* does not exist/);
+      expect(existsSync(join(parent, 'data'))).toBe(false);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('without an instance file the one desk is "newsroom"; a broken instance file is named, field by field', async () => {
+    const stderr = collect();
+    expect(await runAdmin(['token', 'add', 'ana', '--desk', 'workers-abroad'], { stdout: collect(), stderr, env: {} })).toBe(2);
+    expect(stderr.text).toMatch(/no desk is named "workers-abroad"\nsealdrop-admin: hint: the desks are newsroom /);
+    const broken = collect();
+    expect(await runAdmin(['token', 'add', 'ana', '--desk', 'x'], { stdout: collect(), stderr: broken, env: { INSTANCE_FILE: join(ROOT, 'package.json') } })).toBe(1);
+    expect(broken.text).toMatch(/^sealdrop-admin: error: .*name/m);
+    expect(broken.text).toMatch(/sealdrop-admin: hint: the desks come from INSTANCE_FILE/);
+  });
+});
+
 describe('the embedded database: which folder', () => {
   it('! refuses a DATA_DIR that does not exist, and makes nothing (a new database would hold tokens no server reads)', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'sealdrop-admin-nodir-'));

@@ -17,6 +17,7 @@ import { openDatabase, type Db } from './db/open.ts';
 import { audit, editorTokens } from './db/schema.ts';
 import { generateToken, hashToken } from './editor/token.ts';
 import { DEFAULT_DESK_ID } from './desks.ts';
+import { InstanceFileError, loadInstanceFile } from './instance-file.ts';
 
 export const ADMIN_USAGE = `Usage:
     npm run --silent admin -- token add NAME [--desk ID]... [--out FILE]
@@ -299,6 +300,12 @@ async function withDatabase(options: { url?: string; dataDir?: string }, request
 
 const scopeNote = (request: { desks?: string[] }) => (request.desks ? ` (desks ${request.desks.join(', ')})` : '');
 
+/** The desks this install offers: those of its instance file (INSTANCE_FILE), else the one desk `newsroom`. */
+async function configuredDesks(env: AdminIo['env']): Promise<string[]> {
+  const file = await loadInstanceFile(loadConfig(env).instanceFile);
+  return file.deskSpecs?.map((desk) => desk.id) ?? [DEFAULT_DESK_ID];
+}
+
 /** Runs one admin invocation; returns the exit code and never throws. */
 export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
   try {
@@ -308,7 +315,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
       return 0;
     }
     // the desks this install offers (its instance file's; without one, the one desk `newsroom`)
-    const { request, out } = parseCommandLine(argv, io.desks ?? [DEFAULT_DESK_ID]);
+    const { request, out } = parseCommandLine(argv, io.desks ?? (argv.includes('--desk') ? await configuredDesks(io.env) : [DEFAULT_DESK_ID]));
     // refuse an --out file that exists before a token is made for nothing
     if (out !== undefined && existsSync(out)) {
       throw new AdminError(`${out} exists already`, { hint: 'a token file is never overwritten: name a new file, or move the old one away', exitCode: 2 });
@@ -353,6 +360,11 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
     }
     if (error instanceof ConfigError) {
       io.stderr.write(`sealdrop-admin: error: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof InstanceFileError) {
+      for (const problem of error.problems) io.stderr.write(`sealdrop-admin: error: ${problem}\n`);
+      io.stderr.write('sealdrop-admin: hint: the desks come from INSTANCE_FILE, the file the server starts with; fix it as the server\'s start refusal says\n');
       return 1;
     }
     const message = error instanceof Error ? error.message : String(error);

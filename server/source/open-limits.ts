@@ -29,6 +29,9 @@
  * for every minute of its age beyond the grace and half the lease, so 64 KiB shown and then nothing
  * holds a full pool 6-7 minutes, not the lease. Each claim displaced and each refusal of a full
  * pool counts toward the adaptive price as an open (server/source/uploads.ts, pow-load.ts).
+ * The pace is the one the sweep asks of the reservation (migrations/0014_size_pace.sql): UPLOAD_PACE,
+ * or for a large one the bytes a minute that finish it before the day's purge, whichever is more;
+ * so a 2 GiB reservation trickling at 2 185 B/s is displaceable from its eighth minute.
  */
 import { statfs } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
@@ -56,7 +59,7 @@ export interface OpenLimits {
   reserveNewSourceShare: number;
   /** a reservation that has shown no byte this many seconds after its open is only a claim ("Claims") */
   claimGraceSeconds: number;
-  /** UPLOAD_PACE (bytes a second): past the grace and half the lease, a reservation behind it is displaceable ("Claims") */
+  /** UPLOAD_PACE (bytes a second): past the grace and half the lease, a reservation behind it (or behind its size's pace) is displaceable ("Claims") */
   uploadPace: number;
   /** UPLOAD_LEASE_MINUTES: half of it is the slack of that pace */
   uploadLeaseMinutes: number;
@@ -245,7 +248,7 @@ export async function reserveUpload(
 ): Promise<{ outcome: ReservationOutcome; displaced: number }> {
   // one statement (no transaction held by the client: a connection lost mid-way leaves nothing
   // waiting), the function of migrations/0012_behind_the_pace.sql (through 0013_desks.sql's, which
-  // gives the upload its desk)
+  // gives the upload its desk; its pace: 0014_size_pace.sql)
   const room = storageRoom === undefined ? null : Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(storageRoom)));
   const [outcome] = rowsOf<{ outcome: string; displaced: number }>(
     await db.execute(sql`

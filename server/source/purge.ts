@@ -22,7 +22,8 @@ export interface PurgeResult {
  * proof-of-work rows whose token has expired. Days are all that is stored, so "after a day" means
  * "opened before yesterday's date"; a spent row goes once its expiry day is over, when the token is
  * refused as expired anyway, so forgetting it cannot allow a replay. Then uploads past the time
- * their bytes paid for (`leaseMinutes` plus their bytes at `pace` bytes a second, and at most
+ * their bytes paid for (`leaseMinutes` plus their bytes at `pace` bytes a second, or at the pace that
+ * would finish them before this purge when their size asks more, and at most
  * `staleHours` since they last moved) go too, and their reservations with them.
  */
 export async function purgeExpired(
@@ -33,6 +34,8 @@ export async function purgeExpired(
   pace = DEFAULT_UPLOAD_PACE,
 ): Promise<PurgeResult> {
   const now = clock();
+  // the horizon of the size's pace (migrations/0014_size_pace.sql: the open's day + 2, at midnight)
+  // is this rule's: change both together
   const uploads = await db
     .delete(submissions)
     .where(and(eq(submissions.status, 'uploading'), lt(submissions.createdDay, daysBefore(now, 1))))

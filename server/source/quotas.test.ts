@@ -9,6 +9,7 @@ import { createStorageWatch, DEFAULT_OPEN_LIMITS, type OpenLimits } from './open
 import { answer, ciphertextFor, newLookupId, openUpload, post, putChunk, sendTip } from './open.test-helpers.ts';
 import { createChunkGate } from './chunk-gate.ts';
 import { purgeExpired, startPurgeTimer } from './purge.ts';
+import { markUploadFlowing } from './stale-uploads.ts';
 import { MIN_CHUNK_BYTES } from '../../protocol/limits.ts';
 import { submissionIdOf } from './uploads.ts';
 
@@ -943,5 +944,137 @@ describe('reservations (the attack: many never-sent 2 GiB opens from fresh sourc
       await database.db.execute(sql`select coalesce(sum(size), 0)::bigint as unsent, count(*)::int as open from submissions where status = 'uploading'`),
     ) as [{ unsent: number; open: number }];
     expect([Number(unsent), Number(open)]).toEqual([30 * GiB, 15]);
+  });
+});
+
+describe('the size\'s pace: a large reservation must stay on track to finish before the day\'s purge (migrations/0014)', () => {
+  /** bytes a minute of 2 GiB (and 1 GiB) over the 2 880 minutes from an open at midnight to the purge that would delete it */
+  const TWO_GIB_PER_MINUTE = Math.ceil((2 * GiB) / 2880);
+  const ONE_GIB_PER_MINUTE = Math.ceil(GiB / 2880);
+  const minutes = (start: string, m: number) => new Date(Date.parse(start) + m * 60_000);
+  const statusOf = async (t: Awaited<ReturnType<typeof app>>, uploadId: string) => (await t.app.request(`/api/v1/uploads/${uploadId}`)).status;
+  const large = (t: Awaited<ReturnType<typeof app>>, lookupId: string, size: number) =>
+    openUpload(t.app, { bytes: new Uint8Array(16), lookupId, size, chunkSize: 4 * MiB }).then(answer);
+  /** Each minute, every upload still there sends its bytes a minute (the chunk gate's report of a body arriving). */
+  async function flow(uploads: { uploadId: string; perMinute: number }[]) {
+    for (const u of uploads) await markUploadFlowing(database.db, submissionIdOf(u.uploadId)!, now, u.perMinute);
+  }
+
+  it('sealdrop_required_per_tick: size over the minutes from the open to the purge\'s midnight (24-48 h), never under the pace', async () => {
+    const tickOfIso = (iso: string) => Math.floor(Date.parse(iso) / 60_000);
+    const rate = async (size: number, day: string, openedAt: string, pacePerTick = 120_000) =>
+      Number(
+        rowsOf<{ r: string }>(
+          await database.db.execute(sql`select sealdrop_required_per_tick(${size}::bigint, ${day}::date, ${tickOfIso(openedAt)}::int, ${pacePerTick}::bigint) as r`),
+        )[0]!.r,
+      );
+    expect(await rate(2 * GiB, '2026-06-21', '2026-06-21T00:00:00Z')).toBe(Math.ceil((2 * GiB) / 2880));
+    expect(await rate(2 * GiB, '2026-06-21', '2026-06-21T23:59:00Z')).toBe(Math.ceil((2 * GiB) / 1441));
+    // 329 MiB at midnight asks less than the pace (2 000 B/s x 48 h is 329.6 MiB): the pace; 330 MiB more
+    expect(await rate(329 * MiB, '2026-06-21', '2026-06-21T00:00:00Z')).toBe(120_000);
+    expect(await rate(330 * MiB, '2026-06-21', '2026-06-21T00:00:00Z')).toBe(Math.ceil((330 * MiB) / 2880));
+    expect(await rate(64 * MiB, '2026-06-21', '2026-06-21T23:59:00Z', 1)).toBe(Math.ceil((64 * MiB) / 1441));
+    // first seen past its purge's midnight (a purge not yet run): all of it at once
+    expect(await rate(2 * GiB, '2026-06-21', '2026-06-23T00:05:00Z')).toBe(2 * GiB);
+  });
+
+  it('the sweep: a 2 GiB upload at 2 185 B/s (the racing attacker) and one at 8 kB/s go; 1 GiB at 8 kB/s and 64 MiB at 2 185 B/s (today\'s rule) stay', async () => {
+    expect([TWO_GIB_PER_MINUTE, ONE_GIB_PER_MINUTE]).toEqual([745_655, 372_828]);
+    const start = '2026-06-21T00:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app({});
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const [a, b] = [newLookupId(), newLookupId()];
+    for (const lookupId of [a, b]) await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+    const tips = await receivedTips();
+    const uploads = {
+      trickle: { ...(await large(t, a, 2 * GiB)), perMinute: 131_072 },
+      slowLink: { ...(await large(t, b, 2 * GiB)), perMinute: 480_000 },
+      onTrack: { ...(await large(t, a, GiB)), perMinute: 480_000 },
+      small: { ...(await large(t, b, 64 * MiB)), perMinute: 131_072 },
+    };
+    for (const u of Object.values(uploads)) expect(u.status).toBe(201);
+    const live = Object.entries(uploads).map(([name, u]) => ({ name, uploadId: u.body.uploadId as string, perMinute: u.perMinute }));
+    const goneAt: Record<string, number> = {};
+    for (let m = 1; m <= 40; m++) {
+      now = minutes(start, m);
+      await flow(live.filter((u) => goneAt[u.name] === undefined));
+      await purgeExpired(database.db, clock, 6, 10);
+      for (const u of live) if (goneAt[u.name] === undefined && (await statusOf(t, u.uploadId)) === 404) goneAt[u.name] = m;
+    }
+    // past the lease, behind their size's pace by more than it: the trickle (above UPLOAD_PACE, kept
+    // for a day by the rule before) goes in its eleventh minute, 2 GiB at 8 kB/s (which could not
+    // finish before the purge: 74 hours) about half an hour after its open
+    expect(goneAt.trickle).toBe(11);
+    expect(goneAt.slowLink).toBeGreaterThan(20);
+    expect(goneAt.slowLink).toBeLessThanOrEqual(30);
+    expect(goneAt.onTrack).toBeUndefined();
+    expect(goneAt.small).toBeUndefined();
+    expect(await receivedTips()).toEqual(tips);
+  });
+
+  it('the sweep: an upload opened later in the day has less time and is asked more; on track it stays', async () => {
+    // opened at 12:00: 2 160 minutes to the purge, so 1 GiB asks 497 104 B a minute
+    const start = '2026-06-23T12:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app({});
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const [a, b] = [newLookupId(), newLookupId()];
+    for (const lookupId of [a, b]) await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+    const behind = { ...(await large(t, a, GiB)), perMinute: 480_000 };
+    const ahead = { ...(await large(t, b, GiB)), perMinute: 520_000 };
+    expect([behind.status, ahead.status]).toEqual([201, 201]);
+    let behindGone: number | undefined;
+    for (let m = 1; m <= 400 && behindGone === undefined; m++) {
+      now = minutes(start, m);
+      await flow([behind, ahead].map((u) => ({ uploadId: u.body.uploadId, perMinute: u.perMinute })));
+      await purgeExpired(database.db, clock, 6, 10);
+      if ((await statusOf(t, behind.body.uploadId)) === 404) behindGone = m;
+    }
+    // 480 000 a minute falls a lease (4 971 040 B) behind 497 104 in about 290 minutes
+    expect(behindGone).toBeGreaterThan(250);
+    expect(behindGone).toBeLessThan(320);
+    expect(await statusOf(t, ahead.body.uploadId)).toBe(200);
+  });
+
+  it('a full large bound: a 2 GiB reservation behind its size\'s pace (yet above UPLOAD_PACE) is displaced by an honest 2 GiB open; one on track never is', async () => {
+    const start = '2026-06-22T00:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    // a 10 GiB total: 5 GiB for unsent reservations, two 2 GiB ones and no third
+    const t = await app({ quotaTotal: 10 * GiB });
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const [a, b, honest, honest2] = [newLookupId(), newLookupId(), newLookupId(), newLookupId()];
+    for (const lookupId of [a, b, honest, honest2]) await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+    const tips = await receivedTips();
+    const trickle = { ...(await large(t, a, 2 * GiB)), perMinute: 131_072 };
+    const onTrack = { ...(await large(t, b, 2 * GiB)), perMinute: TWO_GIB_PER_MINUTE + 1000 };
+    expect([trickle.status, onTrack.status]).toEqual([201, 201]);
+    const outcomes: string[] = [];
+    let opened: { status: number; body: Record<string, any> } | undefined;
+    for (let m = 1; m <= 9 && !opened; m++) {
+      now = minutes(start, m);
+      await flow([trickle, onTrack].map((u) => ({ uploadId: u.body.uploadId, perMinute: u.perMinute })));
+      const before = await countRows(database.db);
+      const r = await large(t, honest, 2 * GiB);
+      outcomes.push(r.status === 201 ? `${m}: created` : `${m}: ${r.body.error}`);
+      if (r.status === 201) opened = r;
+      else expect(await countRows(database.db)).toEqual(before);
+      await purgeExpired(database.db, clock, 6, 10);
+    }
+    // shown 131 072 B a minute against 64 KiB + 745 655 a minute past the grace and the slack
+    // (six minutes): behind from its eighth minute. At UPLOAD_PACE (the rule before) it never was.
+    expect(outcomes).toEqual([...[1, 2, 3, 4, 5, 6, 7].map((m) => `${m}: reservations_full`), '8: created']);
+    expect(await statusOf(t, trickle.body.uploadId)).toBe(404);
+    expect(await statusOf(t, onTrack.body.uploadId)).toBe(200);
+    // the bound is full again (the honest upload inside its grace, the other on track): refused, nothing displaced
+    now = minutes(start, 9);
+    await flow([{ uploadId: onTrack.body.uploadId, perMinute: onTrack.perMinute }]);
+    expect(await large(t, honest2, 2 * GiB)).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+    expect(await statusOf(t, onTrack.body.uploadId)).toBe(200);
+    expect(await statusOf(t, opened!.body.uploadId)).toBe(200);
+    expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
   });
 });

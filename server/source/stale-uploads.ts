@@ -1,17 +1,27 @@
 /**
- * @module server/source/stale-uploads — holding reserved bytes costs sending bytes: an upload that
- * does not send at UPLOAD_PACE on average is deleted, and the bytes it reserved against the quotas
- * are free again (OPERATIONS.md "Under attack").
+ * @module server/source/stale-uploads — holding reserved bytes costs sending bytes, in proportion to
+ * the bytes held: an upload that does not send at its required pace on average is deleted, and the
+ * bytes it reserved against the quotas are free again (OPERATIONS.md "Under attack").
  *
  * An upload first seen at minute F (its open's minute: the open writes its row, migration 0010;
  * for uploads opened before, the first sweep after it) may live until
  *
- *     F + lease + (bytes stored + bytes arrived in bodies not stored yet) / pace seconds,
+ *     F + lease + (bytes stored + bytes arrived in bodies not stored yet) / rate,
+ *
+ * where rate is its required pace (migrations/0014_size_pace.sql, sealdrop_required_per_tick): the
+ * larger of UPLOAD_PACE and its announced size over the minutes from F to the day's purge that
+ * would delete it unfinished (the first purge of the second day after its open's day, so 24-48
+ * hours). An upload on track to finish before that purge is kept, whatever its size; one behind it
+ * by more than the lease goes, since it could not have finished anyway (a 2 GiB upload at 8 kB/s
+ * after about half an hour instead of a day). Uploads under UPLOAD_PACE x that horizon (165-330 MiB)
+ * are asked UPLOAD_PACE, as before. Without the size, 16 uploads of 2 GiB each at 2 185 B/s held
+ * 32 GiB of reservations for a day (issue 9, the racing attacker); now holding them costs the bytes
+ * that would fill them before the purge (16 x 12.4 kB/s at the cheapest).
  *
  * and no longer than UPLOAD_STALE_HOURS after the last minute it moved (a chunk stored, or bytes of
  * a body counted). Bytes, not chunks: a new chunk adds its bytes' worth of time and nothing more,
  * so the issue-9 attacker's 8 KiB chunk every 50 s (160 B/s, which reset an idle clock before)
- * runs out of the lease; any upload sending at the pace since its open, pauses included, keeps
+ * runs out of the lease; any upload sending at its required pace since its open, pauses included, keeps
  * its reservation. The stored bytes are what the chunk rows hold (not counts times sizes).
  *
  * Bytes still arriving count too: a chunk body over a slow link can take longer than the lease
@@ -96,7 +106,8 @@ export async function sweepStaleUploads(
       delete from submissions s using upload_progress p
       where p.submission_id = s.id and s.status = 'uploading'
         and (${tick}::bigint - p.first_tick >= ${leaseTicks}::bigint
-              + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + p.flowed) / ${bytesPerTick}::bigint
+              + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + p.flowed)
+                / sealdrop_required_per_tick(s.size, s.created_day, p.first_tick, ${bytesPerTick}::bigint)
           or ${tick}::bigint - p.tick >= ${staleTicks}::bigint)
         and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
       returning s.id`),
