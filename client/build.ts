@@ -130,6 +130,7 @@ export async function buildInto(outDir: string): Promise<Record<string, number>>
   const partials = {
     header: await readFile(join(CLIENT, 'pages', '_header.html'), 'utf8'),
     tipForm: await readFile(join(CLIENT, 'pages', '_tip-form.html'), 'utf8'),
+    footer: await readFile(join(CLIENT, 'pages', '_footer.html'), 'utf8'),
   };
   for (const page of PAGES) {
     const template = await readFile(join(CLIENT, 'pages', `${page}.html`), 'utf8');
@@ -229,7 +230,7 @@ function buildCommit(): string {
 
 async function renderPage(
   template: string,
-  partials: { header: string; tipForm: string },
+  partials: { header: string; tipForm: string; footer: string },
   page: PageName,
   language: Language,
   assets: string,
@@ -241,6 +242,7 @@ async function renderPage(
     .replace(opening, `<html lang="${LANGUAGE_TAGS[language]}" dir="${catalogue.dir}">`)
     .replace('<!-- header -->', partials.header)
     .replace('<!-- tip-form -->', partials.tipForm)
+    .replace('<!-- footer -->', partials.footer)
     .replace('<!-- language-options -->', languageOptions(language))
     .replace('<!-- wordlist -->', page === 'index' ? WORDLIST_FIELD : '')
     // Replies on the return page are checked against the same key: its box says so.

@@ -6,7 +6,9 @@ import type { CodenameCheck } from '../protocol/codename.ts';
 import type { ReplyProblem } from '../protocol/replies.ts';
 import type { MessageKey } from './i18n/index.ts';
 import { ApiError, deleteReply, getConfigPatiently, lookupSource, type LookupAnswer, type ServerConfig } from './lib/api.ts';
-import { checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
+import { readInstanceConfig } from './lib/instance.ts';
+import { showInstance } from './lib/instance-view.ts';
+import { checkDeskKeys, checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -305,11 +307,18 @@ const tipForm = setupTipForm(page, async (tip, signal, events) => {
 });
 
 try {
-  const [config, crypto] = await Promise.all([getConfigPatiently(), CryptoWorker.start()]);
-  const fingerprint = await checkNewsroomKey(config, crypto); // a lying server gets no lookup either
+  const configAnswer = getConfigPatiently();
+  const newsroom = configAnswer.then((config) => {
+    const read = readInstanceConfig(config);
+    showInstance(page, read.instance);
+    return read;
+  });
+  const [config, crypto, { instance, desks }] = await Promise.all([configAnswer, CryptoWorker.start(), newsroom]);
+  await checkNewsroomKey(config, crypto); // a lying server gets no lookup either
+  const checked = await checkDeskKeys(desks, crypto);
   context = { config, crypto, pow: new PowSolver(config.pow) };
   check.disabled = false;
-  tipForm.enable(fingerprint);
+  tipForm.enable(checked, instance);
   if (codenameInput.value !== '') void checkNow(true);
 } catch (error) {
   page.setText(lookupError, error instanceof KeyMismatchError ? 'key_mismatch' : error instanceof ModuleIntegrityError ? 'code_altered' : 'load_failed');

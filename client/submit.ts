@@ -7,7 +7,9 @@
 import type { CodenameScheme } from '../protocol/codename.ts';
 import { CODENAME_SCHEME_FOR_LANGUAGE } from './i18n/index.ts';
 import { ApiError, getConfigPatiently, type ServerConfig } from './lib/api.ts';
-import { checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
+import { readInstanceConfig } from './lib/instance.ts';
+import { showInstance } from './lib/instance-view.ts';
+import { checkDeskKeys, checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip, type Identity } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -99,6 +101,8 @@ function leaveGuard(event: BeforeUnloadEvent): void {
 /** Identities an upload was opened with: the server may have completed one whose answer was lost. */
 const tried = new WeakSet<Promise<unknown>>();
 
+const instanceIntro = byId('instance-intro');
+
 const tipForm = setupTipForm(page, async (tip, signal, events) => {
   if (!context || !identity) throw new Error('expected the page to be ready');
   const chosen = identity;
@@ -123,11 +127,12 @@ const tipForm = setupTipForm(page, async (tip, signal, events) => {
   show(form, false);
   show(heading, false);
   show(intro, false);
+  show(instanceIntro, false);
   show(done, true);
   window.addEventListener('beforeunload', leaveGuard);
   done.querySelector('h2')?.setAttribute('tabindex', '-1');
   (done.querySelector('h2') as HTMLElement | null)?.focus();
-});
+}, { askQuestions: true });
 
 // No copy button: the page's advice is paper only, and a clipboard is read by whatever runs on
 // the device (clipboard managers keep a history, some sync it to other devices and clouds).
@@ -138,13 +143,21 @@ wroteItDown.addEventListener('change', () => {
 });
 
 try {
-  const [config, crypto] = await Promise.all([getConfigPatiently(), CryptoWorker.start()]);
-  // Before anything else starts: a server that lies about its key gets nothing from this page.
-  const fingerprint = await checkNewsroomKey(config, crypto);
+  const configAnswer = getConfigPatiently();
+  // the newsroom's words need no worker: shown as soon as they are checked
+  const newsroom = configAnswer.then((config) => {
+    const read = readInstanceConfig(config);
+    showInstance(page, read.instance);
+    return read;
+  });
+  const [config, crypto, { instance, desks }] = await Promise.all([configAnswer, CryptoWorker.start(), newsroom]);
+  // Before anything else starts: a server that lies about a key gets nothing from this page.
+  await checkNewsroomKey(config, crypto);
+  const checked = await checkDeskKeys(desks, crypto);
   context = { config, crypto, pow: new PowSolver(config.pow) };
   prepareIdentity();
   show(statusLine, false);
-  tipForm.enable(fingerprint);
+  tipForm.enable(checked, instance);
 } catch (error) {
   page.setText(
     statusLine,

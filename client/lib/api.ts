@@ -12,8 +12,13 @@ export type ServerConfig = {
   instanceSalt: string;
   newsroomKey: string;
   fingerprint: string;
-  /** each desk's key (server/desks.ts); servers before desks send none: the one key above */
+  /**
+   * each desk's key (server/desks.ts), the first the one above; servers before desks send none.
+   * Checked by client/lib/instance.ts (readInstanceConfig) before the page uses it.
+   */
   desks?: { id: string; newsroomKey: string; fingerprint: string }[];
+  /** the newsroom's name, call for tips, questions… checked by client/lib/instance.ts */
+  instance?: unknown;
   limits?: Record<string, number>;
   pow: PowChallenge;
 };
@@ -28,7 +33,7 @@ export type OpenUploadBody = {
   chunks: number;
   /** the whole ciphertext's, from a page that holds it; a streaming page sends each chunk's SHA-256 instead (chunkUrl) */
   sha256?: string;
-  /** the chosen desk's id (config `desks`); required by the server when there are several */
+  /** the chosen desk's id (config `desks`); the server checks the ciphertext is to that desk's key only */
   desk?: string;
 };
 export type ChunkAnswer = { complete: false; received: number[] } | { complete: true; submissionId: string };

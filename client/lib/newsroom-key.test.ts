@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readKey } from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import type { ServerConfig } from './api.ts';
-import { checkNewsroomKey, KeyMismatchError } from './newsroom-key.ts';
+import { checkDeskKeys, checkNewsroomKey, KeyMismatchError } from './newsroom-key.ts';
 import type { CryptoWorker } from './workers.ts';
 
 const DEMO_KEY = readFileSync(new URL('../../keys.example/newsroom.pub.asc', import.meta.url), 'utf8');
@@ -44,5 +44,25 @@ describe('checkNewsroomKey', () => {
     const refused = checkNewsroomKey(config(fields), workerStub([]));
     await expect(refused).rejects.toBeInstanceOf(KeyMismatchError);
     await expect(refused).rejects.toMatchObject({ code: 'key_mismatch' });
+  });
+});
+
+describe('checkDeskKeys', () => {
+  const desk = (fields: { fingerprint: unknown; newsroomKey?: string }) =>
+    ({ id: 'workers', newsroomKey: fields.newsroomKey ?? DEMO_KEY, fingerprint: fields.fingerprint }) as Parameters<typeof checkDeskKeys>[0][number];
+
+  it('answers every desk with the fingerprint the worker computed from its own key', async () => {
+    const asked: string[] = [];
+    const checked = await checkDeskKeys([desk({ fingerprint: DEMO_FINGERPRINT }), { ...desk({ fingerprint: DEMO_FINGERPRINT }), id: 'general' }], workerStub(asked));
+    expect(checked.map((d) => [d.id, d.shownFingerprint])).toEqual([
+      ['workers', 'D595 50C5 A489 5EA5 5787 F850 CA96 8B8E C7FC 9799'],
+      ['general', 'D595 50C5 A489 5EA5 5787 F850 CA96 8B8E C7FC 9799'],
+    ]);
+    expect(asked).toEqual(['newsroom-fingerprint', 'newsroom-fingerprint']);
+  });
+
+  it('refuses all of them when one desk claims another key (KeyMismatchError)', async () => {
+    const refused = checkDeskKeys([desk({ fingerprint: DEMO_FINGERPRINT }), desk({ fingerprint: '00d402956e9166be51aa8bb205c27a8801181997' })], workerStub([]));
+    await expect(refused).rejects.toBeInstanceOf(KeyMismatchError);
   });
 });

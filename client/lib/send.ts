@@ -28,8 +28,12 @@ export type SendEvents = {
   /** while the proof of work is solved: how far it is (the page shows the expected wait) */
   onPowProgress(progress: PowProgress): void;
 };
-/** `answers`: to the instance's questions; they travel only inside the envelope (PROTOCOL.md, "Answers"). */
-export type Tip = { language: string; message: string; files: File[]; answers?: Answer[] };
+/**
+ * `desk`: the desk chosen, whose key (and only it) the tip is encrypted to, and whose id opens the
+ * upload (a server of before desks has one desk and no id). `answers`: to the instance's
+ * questions; they travel only inside the envelope (PROTOCOL.md, "Answers").
+ */
+export type Tip = { language: string; message: string; files: File[]; desk: { id: string | undefined; newsroomKey: string }; answers: Answer[] };
 
 /** Codes after which a fresh challenge may succeed where the old one failed. */
 const POW_REFUSALS = new Set(['pow_expired', 'pow_too_easy', 'pow_spent', 'bad_pow']);
@@ -52,21 +56,25 @@ export async function sendTip(
   events.onStage('preparing');
   const onProgress = (p: { stage: string }) => events.onStage(p.stage === 'cleaning' ? 'cleaning' : 'encrypting');
   const args = {
-    newsroomKey: context.config.newsroomKey, sourceKey: await sourceKey(), language: tip.language, message: tip.message, files: tip.files,
-    ...(tip.answers ? { answers: tip.answers } : {}),
+    newsroomKey: tip.desk.newsroomKey,
+    sourceKey: await sourceKey(),
+    language: tip.language,
+    message: tip.message,
+    files: tip.files,
+    ...(tip.answers.length > 0 ? { answers: tip.answers } : {}),
   };
   if (tipBytes(tip) <= WHOLE_TIP_BYTES) {
     // A tip the page can hold: encrypted whole, hashed by WebCrypto, sent from the one buffer.
     // Faster where the JIT is off (Tor Browser "Safer"), where OpenPGP.js hashes a stream's MDC
     // (SHA-1) in JavaScript, piece by piece.
     const { ciphertext, sha256 } = await context.crypto.call('encrypt', args, { onProgress });
-    return await sendUpload(context, identity, { size: ciphertext.length, sha256 }, () => bytesSource(ciphertext, CHUNK_BYTES), signal, events);
+    return await sendUpload(context, identity, { size: ciphertext.length, sha256, desk: tip.desk.id }, () => bytesSource(ciphertext, CHUNK_BYTES), signal, events);
   }
   // The files stay where they are (File objects): the worker cleans what it cleans, reads the rest
   // slice by slice as the chunks are asked for, and tells the ciphertext's exact size now.
   const { streamId, size } = await context.crypto.call('encrypt-open', args, { onProgress });
   try {
-    return await sendStream(context, identity, { streamId, size }, signal, events);
+    return await sendStream(context, identity, { streamId, size, desk: tip.desk.id }, signal, events);
   } finally {
     // a no-op once the last chunk was read; otherwise stops the encryption the tip no longer needs
     void context.crypto.call('encrypt-cancel', { streamId }).catch(() => {});
@@ -93,7 +101,7 @@ function tipBytes(tip: Tip): number {
 async function sendStream(
   context: { config: ServerConfig; crypto: CryptoWorker; pow: PowSolver },
   identity: () => Promise<Identity>,
-  { streamId, size }: { streamId: number; size: number },
+  { streamId, size, desk }: { streamId: number; size: number; desk: string | undefined },
   signal: AbortSignal,
   events: SendEvents,
 ): Promise<{ submissionId: string }> {
@@ -127,14 +135,14 @@ async function sendStream(
     read: (index) => (index === 0 ? first : read(index)),
   };
   // no SHA-256 at the open: each chunk's goes with it, and their digests' with the last
-  return sendUpload(context, identity, { size, hashesOf: (index) => hashes.get(index) ?? {} }, () => source, signal, events);
+  return sendUpload(context, identity, { size, desk, hashesOf: (index) => hashes.get(index) ?? {} }, () => source, signal, events);
 }
 
 /** Opens the upload (proof of work, retried as the refusal allows) and sends `source`'s chunks. */
 async function sendUpload(
   context: { config: ServerConfig; crypto: CryptoWorker; pow: PowSolver },
   identity: () => Promise<Identity>,
-  { size, sha256, hashesOf }: { size: number; sha256?: string; hashesOf?: (index: number) => ChunkHashes },
+  { size, sha256, desk, hashesOf }: { size: number; sha256?: string; desk: string | undefined; hashesOf?: (index: number) => ChunkHashes },
   source: () => ChunkSource,
   signal: AbortSignal,
   events: SendEvents,
@@ -149,7 +157,7 @@ async function sendUpload(
     events.onStage('pow');
     const pow = await context.pow.take(signal, { size, onProgress: (p) => events.onPowProgress(p) });
     try {
-      const body = { pow, lookupId, size, chunkSize, chunks: chunkCount(size, chunkSize), ...(sha256 ? { sha256 } : {}) };
+      const body = { pow, lookupId, size, chunkSize, chunks: chunkCount(size, chunkSize), ...(sha256 ? { sha256 } : {}), ...(desk !== undefined ? { desk } : {}) };
       ({ uploadId } = await openUpload(sourceKeys ? { ...body, sourceKeys } : body, signal));
     } catch (error) {
       // The token is spent or refused either way: the next try asks for a new one.

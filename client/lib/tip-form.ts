@@ -7,20 +7,56 @@
  * camera's photo counter), so every file is sent as `file-N` with its extension unless the
  * source types another name; the name typed is what goes into the envelope's manifest.
  */
-import { MAX_ANSWERS_BYTES, MAX_ENVELOPE_BYTES, MAX_FILES, MAX_MANIFEST_BYTES, MAX_MESSAGE_BYTES } from '../../protocol/limits.ts';
+import { normalizeAnswerText, renderAnswers, type Answer } from '../../protocol/answers.ts';
+import {
+  MAX_ANSWER_LABEL_BYTES,
+  MAX_ANSWER_VALUE_BYTES,
+  MAX_ANSWERS_BYTES,
+  MAX_ENVELOPE_BYTES,
+  MAX_FILES,
+  MAX_MANIFEST_BYTES,
+  MAX_MESSAGE_BYTES,
+} from '../../protocol/limits.ts';
 import { paddedLength } from '../../protocol/padme.ts';
-import type { MessageKey } from '../i18n/index.ts';
+import type { Language, MessageKey } from '../i18n/index.ts';
 import { detectFileKind, type FileKind } from '../strip/detect.ts';
 import { ApiError } from './api.ts';
+import { markInstanceText, NO_INSTANCE, type Instance, type Question } from './instance.ts';
+import type { CheckedDesk } from './newsroom-key.ts';
 import { byId, show, type Page } from './page.ts';
 import type { SendEvents, Stage, Tip } from './send.ts';
 import { type PowProgress, WorkerError } from './workers.ts';
 
 export type TipForm = {
-  /** Ready to send, showing `fingerprint` (client/lib/newsroom-key.ts): the form never sends without it. */
-  enable(fingerprint: string): void;
+  /**
+   * Ready to send: the desks to choose from (each key checked by client/lib/newsroom-key.ts; the
+   * form never sends without the fingerprint of the chosen one shown), and the instance's
+   * questions when the form asks them.
+   */
+  enable(desks: CheckedDesk[], instance?: Instance): void;
   reset(): void;
 };
+
+/** The longest answer typed in a short or long field (characters; the bytes are checked too, ANSWER_LIMITS). */
+export const MAX_SHORT_ANSWER = 500;
+export const MAX_LONG_ANSWER = 8000;
+/**
+ * What the envelope takes (protocol/limits.ts: an answer's value and label, and answers.txt in all,
+ * UTF-8 bytes); checked here so that the source hears it before anything is encrypted.
+ */
+const ANSWER_LIMITS = { valueBytes: MAX_ANSWER_VALUE_BYTES, labelBytes: MAX_ANSWER_LABEL_BYTES, allBytes: MAX_ANSWERS_BYTES };
+const utf8Length = (text: string) => new TextEncoder().encode(text).length;
+
+/** `text` cut to at most `max` UTF-8 bytes, between code points. */
+function cutToBytes(text: string, max: number): string {
+  if (utf8Length(text) <= max) return text;
+  let out = '';
+  for (const ch of text) {
+    if (utf8Length(out + ch) > max) break;
+    out += ch;
+  }
+  return out;
+}
 
 const STAGE_TEXT: Record<Exclude<Stage, 'uploading'>, MessageKey> = {
   preparing: 'progress_preparing',
@@ -53,9 +89,13 @@ function safeDefaultName(original: string, n: number, kind?: FileKind): string {
   return `file-${n}${extension}`;
 }
 
+/**
+ * `askQuestions`: show the instance's questions (the first tip; a follow-up is sent without them).
+ */
 export function setupTipForm(
   page: Page,
   send: (tip: Tip, signal: AbortSignal, events: SendEvents) => Promise<void>,
+  { askQuestions = false }: { askQuestions?: boolean } = {},
 ): TipForm {
   const form = byId<HTMLFormElement>('tip-form');
   const message = byId<HTMLTextAreaElement>('message');
@@ -71,6 +111,23 @@ export function setupTipForm(
   const keyCheck = byId('key-check');
   const keyFingerprint = byId('key-fingerprint');
   const limitsLine = byId('files-limits');
+  const keyLabel = byId('key-label');
+  const keyChoose = byId('key-choose');
+  const pageLabelKey = keyLabel.dataset.i18n as MessageKey;
+  const desksBox = byId('desks');
+  const deskOptions = byId('desk-options');
+  const questionsBox = byId('questions');
+  const questionList = byId('question-list');
+  let desks: CheckedDesk[] = [];
+  let chosenDesk: CheckedDesk | undefined;
+  let instance: Instance = NO_INSTANCE;
+  let fields: QuestionField[] = [];
+  /** Texts of the newsroom's own (desk names, questions) to rewrite when the language changes. */
+  const relabels: ((language: Language) => void)[] = [];
+  page.onLanguageChange((language) => {
+    for (const relabel of relabels) relabel(language);
+    if (chosenDesk) showKey(chosenDesk);
+  });
   const encoder = new TextEncoder();
   let files: Attached[] = [];
   let fileCount = 0;
@@ -178,7 +235,22 @@ export function setupTipForm(
     event.preventDefault();
     if (busy || !ready || !updateCounter()) return;
     showError(undefined);
-    if (message.value.trim() === '' && files.length === 0) {
+    if (!chosenDesk) {
+      showError('error_desk_required');
+      deskOptions.querySelector('input')?.focus();
+      return;
+    }
+    const desk = chosenDesk;
+    const collected = collectAnswers(fields, page.language);
+    if ('missing' in collected) {
+      const { field, key } = collected.missing;
+      showError(key, { label: field.question.label[page.language] });
+      field.markInvalid(true);
+      field.focus();
+      return;
+    }
+    const { answers } = collected;
+    if (message.value.trim() === '' && files.length === 0 && answers.length === 0) {
       showError('error_empty');
       message.focus();
       return;
@@ -226,7 +298,7 @@ export function setupTipForm(
       },
     };
     try {
-      await send({ language: page.language, message: message.value, files: filesToSend() }, busy.signal, events);
+      await send({ language: page.language, message: message.value, files: filesToSend(), desk, answers }, busy.signal, events);
     } catch (error) {
       const [key, values] = describeError(error, originalName);
       showError(key, values);
@@ -237,11 +309,86 @@ export function setupTipForm(
     }
   });
 
+  /** The chosen desk's key, as the worker read it: the one fingerprint shown is the key the tip goes to. */
+  function showKey(desk: CheckedDesk): void {
+    keyFingerprint.textContent = desk.shownFingerprint;
+    if (desks.length > 1) page.setText(keyLabel, 'key_fingerprint_label_desk', { desk: desk.name?.[page.language] ?? desk.id ?? '' });
+    else page.setText(keyLabel, pageLabelKey);
+    show(keyChoose, false);
+    show(keyCheck, true);
+  }
+
+  function showDesks(): void {
+    relabels.length = 0;
+    if (desks.length === 1) {
+      chosenDesk = desks[0];
+      show(desksBox, false);
+      return showKey(chosenDesk!);
+    }
+    chosenDesk = undefined;
+    show(keyCheck, false);
+    show(keyChoose, true);
+    deskOptions.replaceChildren(
+      ...desks.map((desk, i) => {
+        const id = `desk-${i}`;
+        const row = document.createElement('div');
+        row.className = 'choice';
+        const radio = document.createElement('input');
+        radio.type = 'radio';
+        radio.name = 'desk';
+        radio.id = id;
+        radio.value = desk.id ?? '';
+        radio.dataset.testid = 'desk';
+        const label = document.createElement('label');
+        label.htmlFor = id;
+        const name = document.createElement('span');
+        name.className = 'desk-name';
+        label.append(name);
+        row.append(radio, label);
+        let about: HTMLElement | undefined;
+        if (desk.description) {
+          about = document.createElement('p');
+          about.className = 'hint';
+          about.id = `${id}-about`;
+          radio.setAttribute('aria-describedby', about.id);
+          row.append(about);
+        }
+        const relabel = (language: Language) => {
+          name.textContent = desk.name?.[language] ?? desk.id ?? '';
+          markInstanceText(name, instance, `${desk.field}.name`, language);
+          if (about && desk.description) {
+            about.textContent = desk.description[language];
+            markInstanceText(about, instance, `${desk.field}.description`, language);
+          }
+        };
+        relabel(page.language);
+        relabels.push(relabel);
+        radio.addEventListener('change', () => {
+          if (!radio.checked) return;
+          chosenDesk = desk;
+          showKey(desk);
+          showError(undefined);
+        });
+        return row;
+      }),
+    );
+    show(desksBox, true);
+  }
+
+  function showQuestions(): void {
+    fields = askQuestions ? instance.questions.map((q, i) => questionField(page, instance, q, `questions[${i}]`, relabels)) : [];
+    questionList.replaceChildren(...fields.map((f) => f.element));
+    show(questionsBox, fields.length > 0);
+  }
+
   updateCounter();
   return {
-    enable(fingerprint) {
-      keyFingerprint.textContent = fingerprint;
-      show(keyCheck, true);
+    enable(checked, given = NO_INSTANCE) {
+      if (checked.length === 0) throw new Error('expected at least one desk');
+      desks = checked;
+      instance = given;
+      showDesks();
+      showQuestions();
       ready = true;
       updateCounter();
     },
@@ -250,9 +397,150 @@ export function setupTipForm(
       files = [];
       fileCount = 0;
       list.replaceChildren();
+      for (const field of fields) field.clear();
       updateCounter();
     },
   };
+}
+
+/** One question on the page: its element, what the source answered, and how to point at it. */
+type QuestionField = {
+  question: Question;
+  element: HTMLElement;
+  /** The typed text (trimmed) as one element, or the labels of the chosen options in `language`. */
+  value(language: Language): string[];
+  tooLong(): boolean;
+  focus(): void;
+  markInvalid(invalid: boolean): void;
+  clear(): void;
+};
+
+/**
+ * The answers to send, in the source's language (label and chosen options as she read them);
+ * a question left empty is not sent. The first required question left empty, or an answer too
+ * long, stops the tip (`missing`).
+ */
+function collectAnswers(fields: QuestionField[], language: Language): { answers: Answer[] } | { missing: { field: QuestionField; key: MessageKey } } {
+  const answers: Answer[] = [];
+  for (const field of fields) {
+    const value = field.value(language);
+    field.markInvalid(false);
+    if (field.tooLong()) return { missing: { field, key: 'answer_too_long' } };
+    if (value.length === 0) {
+      if (field.question.required) return { missing: { field, key: 'error_question_required' } };
+      continue;
+    }
+    // a label is one line of at most labelBytes in the envelope: a longer one is sent cut, never refused
+    const label = normalizeAnswerText(field.question.label[language]).replace(/\n/g, ' ');
+    answers.push({ id: field.question.id, label: cutToBytes(label, ANSWER_LIMITS.labelBytes), value: value.map(normalizeAnswerText) });
+  }
+  // answers.txt as the envelope will hold it (PROTOCOL.md, "Answers")
+  if (utf8Length(renderAnswers(answers)) > ANSWER_LIMITS.allBytes) return { missing: { field: fields.find((f) => f.value(language).length > 0)!, key: 'answers_too_long' } };
+  return { answers };
+}
+
+/**
+ * short → a one-line input, long → a text box, choice → radio buttons, choices → check boxes;
+ * each with its label, its help (aria-describedby) and, when required, "(required)" in the label
+ * and `required` on the control (a group of radio buttons: `aria-required` on its radiogroup).
+ */
+function questionField(page: Page, instance: Instance, q: Question, field: string, relabels: ((language: Language) => void)[]): QuestionField {
+  const base = `question-${q.id}`;
+  const labelText = document.createElement('span');
+  labelText.className = 'question-label';
+  const required = document.createElement('span');
+  required.className = 'required';
+  if (q.required) page.setText(required, 'question_required');
+  let help: HTMLElement | undefined;
+  if (q.help) {
+    help = document.createElement('p');
+    help.className = 'hint';
+    help.id = `${base}-help`;
+  }
+  const texts: [HTMLElement, () => string, string][] = [[labelText, () => q.label[page.language], `${field}.label`]];
+  if (help && q.help) texts.push([help, () => q.help![page.language], `${field}.help`]);
+  const heading = (el: HTMLElement) => (q.required ? el.append(labelText, ' ', required) : el.append(labelText));
+
+  if (q.kind === 'short' || q.kind === 'long') {
+    const element = document.createElement('div');
+    element.className = 'question';
+    element.dataset.question = q.id;
+    const label = document.createElement('label');
+    label.htmlFor = base;
+    heading(label);
+    const input = q.kind === 'short' ? document.createElement('input') : document.createElement('textarea');
+    if (input instanceof HTMLInputElement) input.type = 'text';
+    else input.rows = 4;
+    input.id = base;
+    input.dir = 'auto';
+    input.autocomplete = 'off';
+    const max = q.kind === 'short' ? MAX_SHORT_ANSWER : MAX_LONG_ANSWER;
+    input.maxLength = max;
+    input.required = q.required;
+    if (help) input.setAttribute('aria-describedby', help.id);
+    element.append(label, ...(help ? [help] : []), input);
+    addRelabel(instance, texts, relabels, page.language);
+    return {
+      question: q,
+      element,
+      // a paste may bring line breaks and controls the envelope refuses: normalised, never refused
+      value: () => {
+        const typed = normalizeAnswerText(input.value).trim();
+        return typed ? [typed] : [];
+      },
+      tooLong: () => input.value.length > max || utf8Length(normalizeAnswerText(input.value).trim()) > ANSWER_LIMITS.valueBytes,
+      focus: () => input.focus(),
+      markInvalid: (invalid) => (invalid ? input.setAttribute('aria-invalid', 'true') : input.removeAttribute('aria-invalid')),
+      clear: () => void (input.value = ''),
+    };
+  }
+
+  const element = document.createElement('fieldset');
+  element.className = 'question';
+  element.dataset.question = q.id;
+  if (q.kind === 'choice') element.setAttribute('role', 'radiogroup');
+  if (q.kind === 'choice' && q.required) element.setAttribute('aria-required', 'true');
+  if (help) element.setAttribute('aria-describedby', help.id);
+  const legend = document.createElement('legend');
+  heading(legend);
+  const boxes = q.options.map((option, i) => {
+    const row = document.createElement('div');
+    row.className = 'choice';
+    const box = document.createElement('input');
+    box.type = q.kind === 'choice' ? 'radio' : 'checkbox';
+    box.name = base;
+    box.id = `${base}-${i}`;
+    box.value = option.id;
+    const label = document.createElement('label');
+    label.htmlFor = box.id;
+    const text = document.createElement('span');
+    label.append(text);
+    row.append(box, label);
+    texts.push([text, () => option.label[page.language], `${field}.options[${i}].label`]);
+    return { box, row, option };
+  });
+  element.append(legend, ...(help ? [help] : []), ...boxes.map((b) => b.row));
+  addRelabel(instance, texts, relabels, page.language);
+  return {
+    question: q,
+    element,
+    value: (language) => boxes.filter((b) => b.box.checked).map((b) => b.option.label[language]),
+    tooLong: () => false,
+    focus: () => boxes[0]?.box.focus(),
+    markInvalid: (invalid) => (invalid ? element.setAttribute('aria-invalid', 'true') : element.removeAttribute('aria-invalid')),
+    clear: () => boxes.forEach((b) => (b.box.checked = false)),
+  };
+}
+
+function addRelabel(instance: Instance, texts: [HTMLElement, () => string, string][], relabels: ((language: Language) => void)[], language: Language): void {
+  const relabel = (lang: Language) => {
+    for (const [el, text, field] of texts) {
+      el.textContent = text();
+      markInstanceText(el, instance, field, lang);
+    }
+  };
+  relabel(language);
+  relabels.push(relabel);
 }
 
 /**

@@ -10,6 +10,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Database } from '../../server/db/open.ts';
 import { applyHttpTimeouts } from '../../server/http-timeouts.ts';
 import { createTestDatabase } from '../../server/db/test-db.ts';
+import { loadDesks } from '../../server/desks.ts';
+import { loadInstanceFile } from '../../server/instance-file.ts';
 import { systemClock } from '../../server/clock.ts';
 import type { OpenLimits } from '../../server/source/open-limits.ts';
 import { buildTestApp, demoNewsroomKey } from '../../server/test-helpers.ts';
@@ -29,12 +31,15 @@ export type SourceServer = {
   close(): Promise<void>;
 };
 
+const DEMO_PUBLIC_KEY_FILE = new URL('../../keys.example/newsroom.pub.asc', import.meta.url).pathname;
 const CHUNK_PATH = /^\/api\/v1\/uploads\/[^/]+\/chunks\/(\d+)$/;
 
 /**
  * `staticRoot`: serve the pages from this folder instead of client/dist (a tampered copy, say).
  * `alterConfig`: every GET /api/v1/config answers the app's JSON as this function rewrites it.
  * `openLimits`: the quotas and storage limits of opens (server/source/open-limits.ts).
+ * `instanceFile`: the newsroom's instance file (server/instance-file.ts), read as at start, with
+ * its desks' keys (server/desks.ts) when it names desks.
  */
 export async function startSourceServer(
   options: {
@@ -42,10 +47,14 @@ export async function startSourceServer(
     staticRoot?: string;
     alterConfig?: (config: Record<string, unknown>) => Record<string, unknown>;
     openLimits?: OpenLimits;
+    instanceFile?: string;
   } = {},
 ): Promise<SourceServer> {
+  const instanceFile = options.instanceFile ? await loadInstanceFile(options.instanceFile) : undefined;
+  const desks = instanceFile?.deskSpecs ? await loadDesks(instanceFile.deskSpecs, DEMO_PUBLIC_KEY_FILE, new Date()) : undefined;
   const database = await createTestDatabase();
-  const { app } = await buildTestApp(database.db, await demoNewsroomKey(), systemClock, {
+  const { app } = await buildTestApp(database.db, desks ?? (await demoNewsroomKey()), systemClock, {
+    ...(instanceFile ? { instanceFile } : {}),
     powDifficulty: options.powDifficulty ?? 8,
     logRequests: false,
     ...(options.staticRoot ? { staticRoot: options.staticRoot } : {}),

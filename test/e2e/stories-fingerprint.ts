@@ -124,6 +124,10 @@ export function defineFingerprintStories(name: BrowserName): void {
       ['names another key’s fingerprint than the key it serves', (config) => ({ ...config, fingerprint: other.fingerprint })],
       ['serves another key under the newsroom’s fingerprint', (config) => ({ ...config, newsroomKey: other.armored })],
       ['names no fingerprint at all', ({ fingerprint: _, ...config }) => config],
+      [
+        'names another key’s fingerprint for its desk',
+        (config) => ({ ...config, desks: (config.desks as Config[]).map((d) => ({ ...d, fingerprint: other.fingerprint })) }),
+      ],
     ];
     it.each(lies)('refuses a server whose config %s, says so, and sends it nothing', async (_what, lie) => {
       tamper = lie;
@@ -160,7 +164,13 @@ export function defineFingerprintStories(name: BrowserName): void {
     });
 
     it('shows another key’s own fingerprint when a server serves it and names it honestly: what the source compares is the key', async () => {
-      tamper = (config) => ({ ...config, newsroomKey: other.armored, fingerprint: other.fingerprint });
+      // the one desk's key too: the page encrypts to the desk's key and shows its fingerprint
+      tamper = (config) => ({
+        ...config,
+        newsroomKey: other.armored,
+        fingerprint: other.fingerprint,
+        desks: [{ id: 'newsroom', newsroomKey: other.armored, fingerprint: other.fingerprint }],
+      });
       const source = await SourceNavigator.open(launched.browser, tampered.origin);
       await source.sourceVisits('/?lang=zh');
       await source.sourceWaitsForThePageToBeReady();

@@ -1,0 +1,3 @@
+import { defineDeskStories } from './stories-desks.ts';
+
+defineDeskStories('chromium');

@@ -1,0 +1,3 @@
+import { defineInstanceStories } from './stories-instance.ts';
+
+defineInstanceStories('chromium');

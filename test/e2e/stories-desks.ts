@@ -1,0 +1,159 @@
+/**
+ * @module test/e2e/stories-desks — the example newsroom (deploy/instance.example/instance.json,
+ * "The Tumen Ledger", desks with keys.example/desk-*.pub.asc) in a real browser: its name and call
+ * for tips in each of the five languages, and a tip to the "Workers abroad" desk with answers that
+ * arrives encrypted to that desk's key only, which GnuPG opens to show answers.txt in the tar, and
+ * which the other desk's key cannot open. Run in one browser per test file (desks-chromium.test.ts,
+ * desks-firefox.test.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATALOGUES, LANGUAGES } from '../../client/i18n/index.ts';
+import { renderAnswers, type Answer } from '../../protocol/answers.ts';
+import type { InstanceView } from '../../protocol/instance.ts';
+import { loadInstanceFile } from '../../server/instance-file.ts';
+import { browserAvailable, launchBrowser, type BrowserName, type LaunchedBrowser } from './browsers.ts';
+import { startSourceServer, type SourceServer } from './harness.ts';
+import { SourceNavigator } from './navigator.ts';
+import { storedCiphertextOf, storedSourceKeyOf } from './newsroom.ts';
+
+const ROOT = new URL('../../', import.meta.url);
+export const EXAMPLE_INSTANCE = new URL('deploy/instance.example/instance.json', ROOT).pathname;
+const KEYS = new URL('keys.example/', ROOT).pathname;
+/** keys.example/README.md: the demo desks' secret halves are locked with it */
+const PASSPHRASE = 'demo-desks-never-use';
+
+const hasGpg = spawnSync('gpg', ['--version']).status === 0;
+if (!hasGpg && process.env.CI === 'true') throw new Error('gpg is required in CI: install gnupg (apt-get install gnupg)');
+
+/**
+ * `gpg -d` of `ciphertext` in a fresh keyring holding only `secretKeyFile` and the source's public
+ * key (the tip is signed with it: without it GnuPG exits 2 for the signature it cannot check):
+ * its exit status, the plaintext, what it said.
+ */
+function gpgDecrypt(ciphertext: Uint8Array, secretKeyFile: string, sourcePublicKey: string): { status: number | null; plaintext: Buffer; stderr: string } {
+  const home = mkdtempSync(join(tmpdir(), 'sealdrop-gpg-'));
+  try {
+    const env = { ...process.env, GNUPGHOME: home };
+    const batch = ['--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE];
+    const imported = spawnSync('gpg', [...batch, '--import', secretKeyFile], { env, encoding: 'utf8' });
+    if (imported.status !== 0) throw new Error(`gpg --import ${secretKeyFile} failed: ${imported.stderr}`);
+    const source = spawnSync('gpg', [...batch, '--import'], { env, input: sourcePublicKey, encoding: 'utf8' });
+    if (source.status !== 0) throw new Error(`gpg --import of the source's key failed: ${source.stderr}`);
+    const r = spawnSync('gpg', [...batch, '--decrypt'], { env, input: ciphertext, maxBuffer: 64 * 1024 * 1024 });
+    return { status: r.status, plaintext: r.stdout, stderr: r.stderr.toString() };
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** What `tar` makes of a plaintext: the names it lists, and one member's text. */
+function tarList(plaintext: Buffer): string[] {
+  const r = spawnSync('tar', ['-t', '-f', '-'], { input: plaintext, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tar -t failed: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean);
+}
+function tarMember(plaintext: Buffer, name: string): string {
+  const r = spawnSync('tar', ['-x', '-O', '-f', '-', name], { input: plaintext, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tar -x ${name} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The key ids (hex) of a public key file's encryption subkeys. */
+async function encryptionKeyIds(file: string): Promise<string[]> {
+  const key = await openpgp.readKey({ armoredKey: readFileSync(file, 'utf8') });
+  return key.subkeys.map((s) => s.getKeyID().toHex());
+}
+
+const textOf = (view: InstanceView, lang: (typeof LANGUAGES)[number]) =>
+  (view.callForTips?.[lang] ?? []).map((b) => b.p.map((i) => i.text).join('')).join(' ').replace(/\s+/g, ' ');
+
+export function defineDeskStories(name: BrowserName): void {
+  describe.skipIf(!browserAvailable(name) || !hasGpg)(`${name}: the example newsroom, its desks and questions`, () => {
+    let launched: LaunchedBrowser;
+    let server: SourceServer;
+    let view: InstanceView;
+
+    beforeAll(async () => {
+      view = (await loadInstanceFile(EXAMPLE_INSTANCE)).view;
+      [launched, server] = await Promise.all([launchBrowser(name), startSourceServer({ powDifficulty: 8, instanceFile: EXAMPLE_INSTANCE })]);
+    });
+    afterAll(async () => {
+      await launched?.close();
+      await server?.close();
+    });
+
+    it('shows the example newsroom’s name, logo and call for tips in each of the five languages', async () => {
+      expect(view.name).toBe('The Tumen Ledger');
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      for (const lang of LANGUAGES) {
+        await source.sourceVisits(`/?lang=${lang}`);
+        await source.page.waitForSelector('[data-testid=call-for-tips]:not([hidden])');
+        const shown = await source.page.evaluate(() => ({
+          name: document.querySelector('[data-testid=newsroom-name]')?.textContent,
+          logo: [...document.querySelectorAll<HTMLImageElement>('header img')].map((i) => [i.getAttribute('src'), i.alt, i.complete && i.naturalWidth > 0]),
+          call: (document.querySelector('[data-testid=call-for-tips]') as HTMLElement).innerText.replace(/\s+/g, ' ').trim(),
+          poweredBy: document.querySelector('[data-testid=powered-by]')?.textContent,
+        }));
+        expect(shown, lang).toEqual({ name: 'The Tumen Ledger', logo: [['/instance/logo', 'The Tumen Ledger', true]], call: textOf(view, lang), poweredBy: CATALOGUES[lang].powered_by });
+      }
+      expect(await source.cspViolations()).toEqual([]);
+      expect(source.foreignRequests()).toEqual([]);
+      await source.page.close();
+    });
+
+    it('sends a tip with answers to "Workers abroad": encrypted to that desk’s key only; gpg -d with it shows answers.txt, the other desk’s key cannot', async () => {
+      const workers = view.desks.find((d) => d.name.en === 'Workers abroad')!;
+      const sanctions = view.desks.find((d) => d.name.en === 'Sanctions and shipping')!;
+      expect([workers.id, sanctions.id]).toEqual(['workers', 'sanctions']);
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/?lang=ko');
+      await source.sourceWaitsForThePageToBeReady();
+      await source.page.click(`[data-testid=desk][value="${workers.id}"]`);
+
+      // every question answered as a source would, in Korean; what she read is what is sent
+      const expected: Answer[] = [];
+      for (const q of view.questions) {
+        if (q.kind === 'short' || q.kind === 'long') {
+          const typed = q.kind === 'short' ? '캄보디아 프놈펜' : '건설 현장에서 직접 보았습니다.';
+          await source.page.type(`#question-${q.id}`, typed);
+          expected.push({ id: q.id, label: q.label.ko, value: [typed] });
+        } else {
+          const boxes = await source.page.$$(`[name="question-${q.id}"]`);
+          await boxes[0]!.click();
+          if (q.kind === 'choices') await boxes[1]!.click();
+          expected.push({ id: q.id, label: q.label.ko, value: q.options.slice(0, q.kind === 'choices' ? 2 : 1).map((o) => o.label.ko) });
+        }
+      }
+      const message = '해외 노동자 부서에 보내는 제보입니다.';
+      const codename = await source.sourceSubmitsTip({ message });
+
+      const ciphertext = await storedCiphertextOf(server.database.db, codename);
+      const recipients = (await openpgp.readMessage({ binaryMessage: ciphertext })).getEncryptionKeyIDs().map((id) => id.toHex());
+      expect(recipients, 'the workers desk’s key, and no other').toEqual(await encryptionKeyIds(join(KEYS, 'desk-workers.pub.asc')));
+      for (const other of ['desk-sanctions.pub.asc', 'newsroom.pub.asc']) {
+        for (const id of await encryptionKeyIds(join(KEYS, other))) expect(recipients).not.toContain(id);
+      }
+
+      const sourceKey = await storedSourceKeyOf(server.database.db, codename);
+      const opened = gpgDecrypt(ciphertext, join(KEYS, 'desk-workers.sec.asc'), sourceKey);
+      expect(opened.status, opened.stderr).toBe(0);
+      expect(tarList(opened.plaintext).slice(0, 3)).toEqual(['manifest.json', 'message.txt', 'answers.txt']);
+      expect(tarMember(opened.plaintext, 'message.txt')).toBe(message);
+      // every question of the example, answered as she read it in Korean
+      expect(expected.length).toBe(view.questions.length);
+      expect(tarMember(opened.plaintext, 'answers.txt')).toBe(renderAnswers(expected));
+      expect(JSON.parse(tarMember(opened.plaintext, 'manifest.json')).answers).toEqual(expected);
+
+      const refused = gpgDecrypt(ciphertext, join(KEYS, 'desk-sanctions.sec.asc'), sourceKey);
+      expect(refused.status, 'the sanctions desk’s key cannot open it').not.toBe(0);
+      expect(refused.plaintext.length).toBe(0);
+      expect(refused.stderr).toMatch(/no secret key|decryption failed/i);
+      await source.page.close();
+    });
+  });
+}
