@@ -143,6 +143,7 @@ describe('the instance file', () => {
     ['callForTips in an unknown language', (f) => ((f.callForTips as Record<string, string>).fr = 'x'), 'callForTips.fr: no such field; expected only the languages en, ko, zh, ru, km'],
     ['callForTips too long', (f) => (f.callForTips.ru = 'я'.repeat(4097)), 'callForTips.ru: expected at most 8192 bytes of text (UTF-8)'],
     ['callForTips with a javascript: link', (f) => (f.callForTips.zh = '[x](javascript:alert(1))'), 'callForTips.zh: expected a link to an https: URL or an http: onion URL'],
+    ['callForTips with a link the page would refuse once percent-encoded', (f) => (f.callForTips.ko = `[x](https://news.example/${'가'.repeat(700)})`), 'callForTips.ko: expected a link of at most 2048 characters once written out'],
     ['intro with unclosed emphasis', (f) => (f.intro.km = 'a *b'), 'intro.km: expected a closing *'],
     ['intro empty', (f) => (f.intro.en = ' \n\n '), 'intro.en: expected some text'],
     ['questions not a list', (f) => ((f as Record<string, unknown>).questions = {}), 'questions: expected a list of questions'],
@@ -329,6 +330,8 @@ describe('the markup', () => {
     ['a\u202eb', /direction overrides/],
     ['** **', /some text/],
     [Array.from({ length: 65 }, () => 'p').join('\n\n'), /at most 64 paragraphs/],
+    // 1,025 characters as written, 6,021 once percent-encoded: the page's check would refuse it
+    [`[x](https://news.example/${'é'.repeat(1000)})`, /at most 2048 characters once written out \(percent-encoded\), got 6021/],
   ];
   it.each(bad)('refuses %j', (source, expected) => {
     expect(() => parseMarkup(source)).toThrow(MarkupError);

@@ -35,6 +35,8 @@ import {
   MAX_OPTIONS,
   MAX_QUESTIONS,
   MIN_OPTIONS,
+  parseInstanceView,
+  InstanceViewError,
   QUESTION_KINDS,
 } from '../protocol/instance.ts';
 import { MarkupError, parseMarkup } from './instance-markup.ts';
@@ -372,8 +374,17 @@ export async function parseInstanceFile(json: unknown, folder: string, file = 't
       throw error;
     }
   }
+  const view = viewOf(input, logo !== null);
+  // the page runs parseInstanceView before it shows a word: what it would refuse must stop the
+  // server here, named, rather than leave every source with a page that cannot show the newsroom
+  try {
+    parseInstanceView(view);
+  } catch (error) {
+    if (error instanceof InstanceViewError) throw new InstanceFileError(file, [`${error.path.replace(/^instance\./, '')}: the page's check would refuse it (expected ${error.expected})`]);
+    throw error;
+  }
   return {
-    view: viewOf(input, logo !== null),
+    view,
     logo,
     publishedFingerprint: input.fingerprint,
     deskSpecs: input.desks?.map((d) => ({
