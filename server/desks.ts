@@ -6,6 +6,7 @@
  * newsroom key (NEWSROOM_KEY_FILE) is the one desk, `newsroom`: what every row stored before
  * desks existed belongs to (migrations/0013_desks.sql).
  */
+import type { PublicKey } from 'openpgp';
 import { loadNewsroomKey, NewsroomKeyError, type NewsroomKey } from './newsroom-key.ts';
 
 /** How the instance file names a desk (server/instance-file.ts parses it; this module loads it). */
@@ -66,3 +67,11 @@ export const singleDesk = (key: NewsroomKey): Desk[] => [{ id: DEFAULT_DESK_ID, 
 
 /** Desk `id`, or undefined. */
 export const findDesk = (desks: readonly Desk[], id: string): Desk | undefined => desks.find((desk) => desk.id === id);
+
+/**
+ * Every key id of a desk's certificate, valid or not: the primary and each subkey, expired and
+ * revoked ones too. A message may be addressed to the chosen desk only through a key valid now
+ * (encryptionKeyIds), but it must not be addressed to another desk through any key at all: its
+ * offline machine still holds an expired subkey's secret, and OpenPGP.js and GnuPG decrypt with it.
+ */
+export const anyKeyIds = (key: Pick<PublicKey, 'getKeyIDs'>): string[] => key.getKeyIDs().map((id) => id.toHex());
