@@ -241,6 +241,25 @@ describe('the instance file', () => {
   });
 });
 
+describe('the questions against the envelope', () => {
+  it('refuses questions whose answers, every option chosen, would not fit answers.txt: a source choosing what the page offers would be refused', async () => {
+    // 20 questions of 20 options, each label 170 Khmer letters (510 bytes): valid one by one
+    const long = (n: number) => ({ en: `option ${n}`, km: 'ក'.repeat(170) });
+    const questions = Array.from({ length: 20 }, (_, i) => ({
+      id: `q${i}`, kind: 'choices', label: { en: `question ${i}` }, required: false,
+      options: Array.from({ length: 20 }, (_, j) => ({ id: `o${j}`, label: long(j) })),
+    }));
+    const refused = await parseInstanceFile({ name: 'N', questions }, folder).then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(InstanceFileError);
+    expect((refused as InstanceFileError).problems).toEqual([
+      expect.stringMatching(/^questions: expected questions whose answers fit the envelope \(answers\.txt of at most 32768 bytes.*got \d+ bytes in km with every option chosen/),
+    ]);
+    // the same questions in English fit
+    const short = questions.map((q) => ({ ...q, options: q.options.map((o) => ({ ...o, label: { en: o.label.en } })) }));
+    expect((await parseInstanceFile({ name: 'N', questions: short }, folder)).view.questions).toHaveLength(20);
+  });
+});
+
 describe('the published fingerprint', () => {
   it('matches the first desk\'s key regardless of spaces and case, and refuses another', async () => {
     const file = await parseInstanceFile(base(), folder);

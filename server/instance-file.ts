@@ -39,6 +39,8 @@ import {
   InstanceViewError,
   QUESTION_KINDS,
 } from '../protocol/instance.ts';
+import { renderAnswers, type Answer } from '../protocol/answers.ts';
+import { MAX_ANSWERS_BYTES } from '../protocol/limits.ts';
 import { MarkupError, parseMarkup } from './instance-markup.ts';
 
 /** A desk's key, as server/desks.ts loads it (`loadDesks(specs, newsroomKeyFile, now)`). */
@@ -432,6 +434,8 @@ export async function parseInstanceFile(json: unknown, folder: string, file = 't
     }
   }
   const view = viewOf(input, logo !== null);
+  const tooMany = overfullAnswers(view);
+  if (tooMany) throw new InstanceFileError(file, [tooMany]);
   // the page runs parseInstanceView before it shows a word: what it would refuse must stop the
   // server here, named, rather than leave every source with a page that cannot show the newsroom
   try {
@@ -450,6 +454,27 @@ export async function parseInstanceFile(json: unknown, folder: string, file = 't
       ...(d.fingerprint !== undefined ? { fingerprint: d.fingerprint } : {}),
     })),
   };
+}
+
+/**
+ * The questions' answers with every option chosen (the longest of a one-choice question), in each
+ * language, rendered as answers.txt (protocol/answers.ts): over MAX_ANSWERS_BYTES, a source who
+ * chose what the page offered would have the envelope refused (`answers_too_large`). Says which
+ * language and how much; undefined when they fit. Typed answers come on top: the page caps them.
+ */
+function overfullAnswers(view: InstanceView): string | undefined {
+  for (const lang of INSTANCE_LANGUAGES) {
+    const answers: Answer[] = view.questions.map((q) => {
+      const labels = q.options.map((o) => o.label[lang]);
+      const longest = labels.reduce((a, b) => (utf8.encode(b).length > utf8.encode(a).length ? b : a), labels[0] ?? '');
+      return { id: q.id, label: q.label[lang], value: q.kind === 'choices' ? labels : q.kind === 'choice' ? [longest] : [] };
+    });
+    const bytes = utf8.encode(renderAnswers(answers)).length;
+    if (bytes > MAX_ANSWERS_BYTES) {
+      return `questions: expected questions whose answers fit the envelope (answers.txt of at most ${MAX_ANSWERS_BYTES} bytes, PROTOCOL.md "Answers"), got ${bytes} bytes in ${lang} with every option chosen: shorten the labels or options, or ask fewer`;
+    }
+  }
+  return undefined;
 }
 
 /** `INSTANCE_FILE`'s file, or the defaults when it is unset. */
