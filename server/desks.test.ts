@@ -101,6 +101,13 @@ describe('loadDesks', () => {
     await expect(loadDesks([{ id: 'a', keyFile: file }, { id: 'b', keyFile: file }], DEMO_KEY_PATH, now)).rejects.toThrow(/desks a and b have the same key/);
     await expect(loadDesks([{ id: 'a', keyFile: file }, { id: 'a', keyFile: join(dir, 'sanctions.pub.asc') }], DEMO_KEY_PATH, now)).rejects.toThrow(/desk a is defined twice/);
     await expect(loadDesks([{ id: 'Workers', keyFile: file }], DEMO_KEY_PATH, now)).rejects.toThrow(DeskError);
+    // another certificate carrying the workers desk's encryption subkey beside its own (gpg can bind
+    // one key to two primaries: addkey, "existing key" by keygrip; here a copy, which is enough to be seen)
+    const other = await deskKey('Other');
+    other.publicKey.subkeys.push(workers.key.key.subkeys[0]!);
+    await writeFile(join(dir, 'sharing.pub.asc'), other.publicKey.armor());
+    await expect(loadDesks([{ id: 'a', keyFile: file }, { id: 'b', keyFile: join(dir, 'sharing.pub.asc') }], DEMO_KEY_PATH, now))
+      .rejects.toThrow(`desks a and b share the (sub)key ${workers.key.key.subkeys[0]!.getKeyID().toHex()}: each desk needs its own`);
     await expect(loadDesks([{ id: 'x', keyFile: join(dir, 'missing.asc') }], DEMO_KEY_PATH, now)).rejects.toThrow(/^desk x: cannot read/);
   });
 });

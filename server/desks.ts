@@ -57,6 +57,14 @@ export async function loadDesks(specs: DeskSpec[] | undefined, newsroomKeyFile: 
     }
     const twin = desks.find((desk) => desk.key.fingerprint === key.fingerprint);
     if (twin) throw new DeskError(`desks ${twin.id} and ${spec.id} have the same key (${key.fingerprint}): each desk needs its own`);
+    // a (sub)key in two certificates would make a tip to one desk readable at the other, or (as a
+    // tip may name no other desk's key id: anyKeyIds) refuse every tip to it
+    const ids = anyKeyIds(key.key);
+    const sharing = desks.find((desk) => anyKeyIds(desk.key.key).some((id) => ids.includes(id)));
+    if (sharing) {
+      const shared = anyKeyIds(sharing.key.key).filter((id) => ids.includes(id));
+      throw new DeskError(`desks ${sharing.id} and ${spec.id} share the (sub)key ${shared.join(', ')}: each desk needs its own`);
+    }
     desks.push({ id: spec.id, key });
   }
   return desks;
