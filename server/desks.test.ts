@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
-import { generateKey } from 'openpgp';
+import { createMessage, decrypt, encrypt, generateKey, readMessage, type PrivateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptToKeys, generateSourceKeys } from '../protocol/index.ts';
 import { MIN_CHUNK_BYTES } from '../protocol/limits.ts';
@@ -101,6 +101,13 @@ describe('loadDesks', () => {
     await expect(loadDesks([{ id: 'a', keyFile: file }, { id: 'b', keyFile: file }], DEMO_KEY_PATH, now)).rejects.toThrow(/desks a and b have the same key/);
     await expect(loadDesks([{ id: 'a', keyFile: file }, { id: 'a', keyFile: join(dir, 'sanctions.pub.asc') }], DEMO_KEY_PATH, now)).rejects.toThrow(/desk a is defined twice/);
     await expect(loadDesks([{ id: 'Workers', keyFile: file }], DEMO_KEY_PATH, now)).rejects.toThrow(DeskError);
+    // another certificate carrying the workers desk's encryption subkey beside its own (gpg can bind
+    // one key to two primaries: addkey, "existing key" by keygrip; here a copy, which is enough to be seen)
+    const other = await deskKey('Other');
+    other.publicKey.subkeys.push(workers.key.key.subkeys[0]!);
+    await writeFile(join(dir, 'sharing.pub.asc'), other.publicKey.armor());
+    await expect(loadDesks([{ id: 'a', keyFile: file }, { id: 'b', keyFile: join(dir, 'sharing.pub.asc') }], DEMO_KEY_PATH, now))
+      .rejects.toThrow(`desks a and b share the (sub)key ${workers.key.key.subkeys[0]!.getKeyID().toHex()}: each desk needs its own`);
     await expect(loadDesks([{ id: 'x', keyFile: join(dir, 'missing.asc') }], DEMO_KEY_PATH, now)).rejects.toThrow(/^desk x: cannot read/);
   });
 });
@@ -195,6 +202,48 @@ describe('the source API with two desks', () => {
     const bytes = await encryptToKeys(new Uint8Array(randomBytes(100)), [workers.key.key, stranger.publicKey]);
     const { last } = await send(bytes, 'workers');
     expect(last!.status).toBe(200);
+  });
+});
+
+describe('a desk whose key has an old encryption subkey (expired, as after a rotation)', () => {
+  let archive: Desk;
+  let archiveSecret: PrivateKey;
+  let two: TestApp;
+  beforeAll(async () => {
+    // made on 2026-01-01 with a subkey for a day, then a new subkey on 2026-01-05: at `now` only
+    // the new one is valid for encryption, but the desk's offline machine holds both secrets
+    const made = await generateKey({
+      type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Archive' }], format: 'object',
+      date: new Date('2026-01-01T00:00:00Z'), subkeys: [{ keyExpirationTime: 24 * 3600 }],
+    });
+    archiveSecret = await made.privateKey.addSubkey({ date: new Date('2026-01-05T00:00:00Z') });
+    await writeFile(join(dir, 'archive.pub.asc'), archiveSecret.toPublic().armor());
+    [, archive] = await loadDesks(
+      [{ id: 'workers', keyFile: join(dir, 'workers.pub.asc') }, { id: 'archive', keyFile: join(dir, 'archive.pub.asc') }],
+      DEMO_KEY_PATH,
+      now,
+    ) as [Desk, Desk];
+    two = await buildTestApp(database.db, [workers, archive], clock);
+  });
+
+  it('refuses a tip to the chosen desk and the other desk\'s old subkey, which that desk can still read: 422 other_desk_recipient, nothing kept', async () => {
+    const old = archiveSecret.subkeys[0]!.getKeyID();
+    expect(archive.key.encryptionKeyIds).not.toContain(old.toHex());
+    const bytes = (await encrypt({
+      message: await createMessage({ binary: new Uint8Array(randomBytes(3000)) }),
+      encryptionKeys: [workers.key.key, archiveSecret.toPublic()],
+      encryptionKeyIDs: [workers.key.key.subkeys[0]!.getKeyID(), old],
+      date: new Date('2026-01-01T12:00:00Z'),
+      format: 'binary',
+    })) as Uint8Array;
+    // the other desk reads it with the old subkey's secret
+    const read = await decrypt({ message: await readMessage({ binaryMessage: bytes }), decryptionKeys: archiveSecret, format: 'binary' });
+    expect(read.data).toHaveLength(3000);
+    const before = await countRows(database.db);
+    const { last } = await send(bytes, 'workers', { app: two });
+    expect(last!.status).toBe(422);
+    expect((await last!.json()) as { error: string; message: string }).toMatchObject({ error: 'other_desk_recipient', message: expect.stringContaining('archive') });
+    expect({ ...(await countRows(database.db)), spent_pow: 0, pow_load: 0 }).toEqual({ ...before, spent_pow: 0, pow_load: 0 });
   });
 });
 

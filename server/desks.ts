@@ -6,6 +6,7 @@
  * newsroom key (NEWSROOM_KEY_FILE) is the one desk, `newsroom`: what every row stored before
  * desks existed belongs to (migrations/0013_desks.sql).
  */
+import type { PublicKey } from 'openpgp';
 import { loadNewsroomKey, NewsroomKeyError, type NewsroomKey } from './newsroom-key.ts';
 
 /** How the instance file names a desk (server/instance-file.ts parses it; this module loads it). */
@@ -56,6 +57,14 @@ export async function loadDesks(specs: DeskSpec[] | undefined, newsroomKeyFile: 
     }
     const twin = desks.find((desk) => desk.key.fingerprint === key.fingerprint);
     if (twin) throw new DeskError(`desks ${twin.id} and ${spec.id} have the same key (${key.fingerprint}): each desk needs its own`);
+    // a (sub)key in two certificates would make a tip to one desk readable at the other, or (as a
+    // tip may name no other desk's key id: anyKeyIds) refuse every tip to it
+    const ids = anyKeyIds(key.key);
+    const sharing = desks.find((desk) => anyKeyIds(desk.key.key).some((id) => ids.includes(id)));
+    if (sharing) {
+      const shared = anyKeyIds(sharing.key.key).filter((id) => ids.includes(id));
+      throw new DeskError(`desks ${sharing.id} and ${spec.id} share the (sub)key ${shared.join(', ')}: each desk needs its own`);
+    }
     desks.push({ id: spec.id, key });
   }
   return desks;
@@ -66,3 +75,11 @@ export const singleDesk = (key: NewsroomKey): Desk[] => [{ id: DEFAULT_DESK_ID, 
 
 /** Desk `id`, or undefined. */
 export const findDesk = (desks: readonly Desk[], id: string): Desk | undefined => desks.find((desk) => desk.id === id);
+
+/**
+ * Every key id of a desk's certificate, valid or not: the primary and each subkey, expired and
+ * revoked ones too. A message may be addressed to the chosen desk only through a key valid now
+ * (encryptionKeyIds), but it must not be addressed to another desk through any key at all: its
+ * offline machine still holds an expired subkey's secret, and OpenPGP.js and GnuPG decrypt with it.
+ */
+export const anyKeyIds = (key: Pick<PublicKey, 'getKeyIDs'>): string[] => key.getKeyIDs().map((id) => id.toHex());

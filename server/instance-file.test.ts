@@ -21,6 +21,7 @@ import {
   type InstanceFile,
   InstanceFileError,
   loadInstanceFile,
+  logoDimensionsOf,
   logoMetadataOf,
   logoTypeOf,
   MAX_LOGO_BYTES,
@@ -143,6 +144,7 @@ describe('the instance file', () => {
     ['callForTips in an unknown language', (f) => ((f.callForTips as Record<string, string>).fr = 'x'), 'callForTips.fr: no such field; expected only the languages en, ko, zh, ru, km'],
     ['callForTips too long', (f) => (f.callForTips.ru = 'я'.repeat(4097)), 'callForTips.ru: expected at most 8192 bytes of text (UTF-8)'],
     ['callForTips with a javascript: link', (f) => (f.callForTips.zh = '[x](javascript:alert(1))'), 'callForTips.zh: expected a link to an https: URL or an http: onion URL'],
+    ['callForTips with a link the page would refuse once percent-encoded', (f) => (f.callForTips.ko = `[x](https://news.example/${'가'.repeat(700)})`), 'callForTips.ko: expected a link of at most 2048 characters once written out'],
     ['intro with unclosed emphasis', (f) => (f.intro.km = 'a *b'), 'intro.km: expected a closing *'],
     ['intro empty', (f) => (f.intro.en = ' \n\n '), 'intro.en: expected some text'],
     ['questions not a list', (f) => ((f as Record<string, unknown>).questions = {}), 'questions: expected a list of questions'],
@@ -239,6 +241,25 @@ describe('the instance file', () => {
   });
 });
 
+describe('the questions against the envelope', () => {
+  it('refuses questions whose answers, every option chosen, would not fit answers.txt: a source choosing what the page offers would be refused', async () => {
+    // 20 questions of 20 options, each label 170 Khmer letters (510 bytes): valid one by one
+    const long = (n: number) => ({ en: `option ${n}`, km: 'ក'.repeat(170) });
+    const questions = Array.from({ length: 20 }, (_, i) => ({
+      id: `q${i}`, kind: 'choices', label: { en: `question ${i}` }, required: false,
+      options: Array.from({ length: 20 }, (_, j) => ({ id: `o${j}`, label: long(j) })),
+    }));
+    const refused = await parseInstanceFile({ name: 'N', questions }, folder).then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(InstanceFileError);
+    expect((refused as InstanceFileError).problems).toEqual([
+      expect.stringMatching(/^questions: expected questions whose answers fit the envelope \(answers\.txt of at most 32768 bytes.*got \d+ bytes in km with every option chosen/),
+    ]);
+    // the same questions in English fit
+    const short = questions.map((q) => ({ ...q, options: q.options.map((o) => ({ ...o, label: { en: o.label.en } })) }));
+    expect((await parseInstanceFile({ name: 'N', questions: short }, folder)).view.questions).toHaveLength(20);
+  });
+});
+
 describe('the published fingerprint', () => {
   it('matches the first desk\'s key regardless of spaces and case, and refuses another', async () => {
     const file = await parseInstanceFile(base(), folder);
@@ -329,6 +350,8 @@ describe('the markup', () => {
     ['a\u202eb', /direction overrides/],
     ['** **', /some text/],
     [Array.from({ length: 65 }, () => 'p').join('\n\n'), /at most 64 paragraphs/],
+    // 1,025 characters as written, 6,021 once percent-encoded: the page's check would refuse it
+    [`[x](https://news.example/${'é'.repeat(1000)})`, /at most 2048 characters once written out \(percent-encoded\), got 6021/],
   ];
   it.each(bad)('refuses %j', (source, expected) => {
     expect(() => parseMarkup(source)).toThrow(MarkupError);
@@ -367,7 +390,18 @@ describe('the logo', () => {
   const pngWith = (name: string, data: number[]) =>
     Uint8Array.from([...png.subarray(0, 33), ...be32(data.length), ...ascii(name), ...data, 0, 0, 0, 0, ...png.subarray(33)]);
   const segment = (marker: number, data: number[]) => [0xff, marker, (data.length + 2) >> 8, (data.length + 2) & 255, ...data];
-  const jpeg = (...segments: number[][]) => Uint8Array.from([0xff, 0xd8, ...segments.flat(), 0xff, 0xda, 0, 8, 1, 2, 3, 4, 5, 6, 0xff, 0xd9]);
+  /** a 1 × 1 frame (SOF0) */
+  const sof = segment(0xc0, [8, 0, 1, 0, 1, 1, 1, 0x11, 0]);
+  /** scan data with a stuffed FF 00 and a restart marker, which are of the scan */
+  const scan = [0xff, 0xda, 0, 8, 1, 2, 3, 4, 5, 6, 7, 0xff, 0x00, 8, 0xff, 0xd0, 9];
+  const jpeg = (...segments: number[][]) => Uint8Array.from([0xff, 0xd8, ...segments.flat(), ...sof, ...scan, 0xff, 0xd9]);
+  /** the example logo with its IHDR's width and height replaced (the CRC is not checked here) */
+  const pngSized = (width: number, height: number) => {
+    const out = Uint8Array.from(png);
+    new DataView(out.buffer).setUint32(16, width);
+    new DataView(out.buffer).setUint32(20, height);
+    return out;
+  };
   const jfif = segment(0xe0, ascii('JFIF\0\x01\x01\0\0\x01\0\x01\0\0'));
   const webp = (...chunks: Array<[string, number[]]>) => {
     const body = chunks.flatMap(([name, data]) => [...ascii(name), ...le32(data.length), ...data, ...(data.length % 2 ? [0] : [])]);
@@ -389,6 +423,19 @@ describe('the logo', () => {
     ['a WebP with VP8X only', () => webp(['VP8X', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]], ['VP8L', [1, 2, 3]]), 'image/webp', undefined],
     ['a WebP with EXIF', () => webp(['VP8X', [8, 0, 0, 0, 0, 0, 0, 0, 0, 0]], ['EXIF', [0x4d, 0x4d]]), 'image/webp', 'a WebP EXIF chunk'],
     ['a WebP with XMP', () => webp(['XMP ', ascii('<x:xmpmeta/>')]), 'image/webp', 'a WebP XMP chunk'],
+    // what the text-chunk list missed: anything not known to be harmless, and bytes after the end
+    ['a PNG with C2PA content credentials (caBX)', () => pngWith('caBX', ascii('jumb c2pa Kim Reporter')), 'image/png', 'a PNG caBX chunk'],
+    ['a PNG with a private chunk', () => pngWith('prVt', ascii('Kim')), 'image/png', 'a PNG prVt chunk'],
+    ['a PNG with HTML after IEND (a polyglot)', () => Uint8Array.from([...png, ...ascii('<html><script>alert(1)</script>')]), 'image/png', 'bytes after the end of the image (IEND)'],
+    ['a PNG whose first chunk is not IHDR', () => Uint8Array.from([...png.subarray(0, 8), 0, 0, 0, 0, ...ascii('gAMA'), 0, 0, 0, 0, ...png.subarray(8)]), 'image/png', 'malformed'],
+    ['a JPEG with C2PA (APP11)', () => jpeg(jfif, segment(0xeb, ascii('JP jumb c2pa'))), 'image/jpeg', 'an APP11 block'],
+    ['a JPEG with Photoshop\'s Ducky (APP12: comment, copyright)', () => jpeg(jfif, segment(0xec, ascii('Ducky Kim Reporter'))), 'image/jpeg', 'an APP12 block'],
+    ['a JPEG with an ICC profile (APP2)', () => jpeg(jfif, segment(0xe2, ascii('ICC_PROFILE\0'))), 'image/jpeg', undefined],
+    ['a JPEG with a comment after its scan', () => Uint8Array.from([0xff, 0xd8, ...jfif, ...sof, ...scan, ...segment(0xfe, ascii('Kim')), 0xff, 0xd9]), 'image/jpeg', 'a comment (COM)'],
+    ['a JPEG with HTML after EOI', () => Uint8Array.from([...jpeg(jfif), ...ascii('<script>alert(1)</script>')]), 'image/jpeg', 'bytes after the end of the image (EOI)'],
+    ['a JPEG without EOI', () => jpeg(jfif).subarray(0, -2), 'image/jpeg', 'malformed'],
+    ['a WebP with an unknown chunk', () => webp(['VP8L', [0x2f, 0, 0, 0, 0]], ['XYZW', ascii('Kim')]), 'image/webp', 'a WebP XYZW chunk'],
+    ['a WebP with bytes after its RIFF', () => Uint8Array.from([...webp(['VP8L', [0x2f, 0, 0, 0, 0]]), 1, 2]), 'image/webp', 'malformed'],
   ];
   it.each(metadata)('finds the metadata of %s', (_, bytes, type, found) => {
     expect(logoMetadataOf(bytes(), type)).toBe(found);
@@ -405,6 +452,21 @@ describe('the logo', () => {
     expect((await parseInstanceFile({ name: 'N', logo: 'plain.jpg' }, folder)).logo?.type).toBe('image/jpeg');
   });
 
+  it('refuses a logo larger than 2048 pixels a side (a decompression bomb for every source\'s browser), naming the logo field', async () => {
+    await writeFile(join(folder, 'wide.png'), pngSized(30000, 30000));
+    expect((await refusal({ name: 'N', logo: 'wide.png' })).problems).toEqual([
+      'logo: expected an image of at most 2048 × 2048 pixels (every source\'s browser decodes all of it), got 30000 × 30000',
+    ]);
+    await writeFile(join(folder, 'tall.jpg'), Uint8Array.from([0xff, 0xd8, ...jfif, ...segment(0xc2, [8, 0xea, 0x60, 0, 1, 1, 1, 0x11, 0]), ...scan, 0xff, 0xd9]));
+    expect((await refusal({ name: 'N', logo: 'tall.jpg' })).problems[0]).toMatch(/got 1 × 60000$/);
+    await writeFile(join(folder, 'canvas.webp'), webp(['VP8X', [0, 0, 0, 0, 0xff, 0x3f, 0, 0xff, 0x3f, 0]], ['VP8L', [0x2f, 0, 0, 0, 0]]));
+    expect((await refusal({ name: 'N', logo: 'canvas.webp' })).problems[0]).toMatch(/got 16384 × 16384$/);
+    await writeFile(join(folder, 'square.png'), pngSized(2048, 2048));
+    expect((await parseInstanceFile({ name: 'N', logo: 'square.png' }, folder)).logo?.type).toBe('image/png');
+    expect(logoDimensionsOf(jpeg(jfif), 'image/jpeg')).toEqual({ width: 1, height: 1 });
+    expect(logoDimensionsOf(webp(['VP8L', [0x2f, 0x3f, 0x80, 0x0f, 0]]), 'image/webp')).toEqual({ width: 64, height: 63 });
+  });
+
   it('refuses an SVG named .png, and a file over 256 KiB, naming the logo field', async () => {
     await writeFile(join(folder, 'fake.png'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
     expect((await refusal({ name: 'N', logo: 'fake.png' })).problems).toEqual([
@@ -414,7 +476,9 @@ describe('the logo', () => {
     big.set(png);
     await writeFile(join(folder, 'big.png'), big);
     expect((await refusal({ name: 'N', logo: 'big.png' })).problems[0]).toMatch(/^logo: expected a file of at most 256 KiB/);
-    const exact = big.subarray(0, MAX_LOGO_BYTES);
+    // exactly the limit: the example logo with a filler IDAT before its own
+    const filler = MAX_LOGO_BYTES - png.length - 12;
+    const exact = Uint8Array.from([...png.subarray(0, 33), ...be32(filler), ...ascii('IDAT'), ...new Uint8Array(filler), 0, 0, 0, 0, ...png.subarray(33)]);
     await writeFile(join(folder, 'exact.png'), exact);
     expect((await parseInstanceFile({ name: 'N', logo: 'exact.png' }, folder)).logo?.bytes.length).toBe(MAX_LOGO_BYTES);
     expect((await refusal({ name: 'N', logo: '.' })).problems[0]).toMatch(/^logo: expected a readable file/);

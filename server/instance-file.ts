@@ -35,8 +35,12 @@ import {
   MAX_OPTIONS,
   MAX_QUESTIONS,
   MIN_OPTIONS,
+  parseInstanceView,
+  InstanceViewError,
   QUESTION_KINDS,
 } from '../protocol/instance.ts';
+import { renderAnswers, type Answer } from '../protocol/answers.ts';
+import { MAX_ANSWERS_BYTES } from '../protocol/limits.ts';
 import { MarkupError, parseMarkup } from './instance-markup.ts';
 
 /** A desk's key, as server/desks.ts loads it (`loadDesks(specs, newsroomKeyFile, now)`). */
@@ -277,59 +281,109 @@ export function logoTypeOf(bytes: Uint8Array): LogoType | undefined {
   return undefined;
 }
 
-const PNG_METADATA = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf', 'tIME']);
+/**
+ * The chunks a logo may hold: the image and how to colour it (RFC 2083, PNG 3rd ed.). Every other
+ * one is refused, the known text chunks by name and whatever a tool adds (C2PA's caBX, a
+ * vendor's private chunk): what is not known to be harmless may name the maker.
+ */
+const PNG_KEPT = new Set(['IHDR', 'PLTE', 'IDAT', 'IEND', 'tRNS', 'gAMA', 'cHRM', 'sRGB', 'iCCP', 'sBIT', 'bKGD', 'pHYs', 'hIST']);
+/** JPEG APPn kept: APP0 (JFIF), APP2 (ICC profile), APP14 (Adobe colour transform). */
+const JPEG_APPS_KEPT = new Set([0xe0, 0xe2, 0xee]);
+const JPEG_APP_NAMES: Record<number, string> = { 0xe1: 'an EXIF or XMP block (APP1)', 0xed: 'an IPTC block (APP13)' };
+const WEBP_KEPT = new Set(['VP8 ', 'VP8L', 'VP8X', 'ALPH', 'ANIM', 'ANMF', 'ICCP']);
+/** The logo's largest side: the page shows it small, and every source's browser decodes all of it. */
+export const MAX_LOGO_SIDE = 2048;
 
 /**
- * What in the image would tell about its maker (a text chunk, EXIF, XMP, IPTC, a comment), or
- * `malformed` when its structure cannot be walked; undefined when it carries none of them. The
- * logo is served to everyone as it is: a name or a place in it would be published with it.
+ * What in the image would tell about its maker (a text chunk, EXIF, XMP, IPTC, a comment, any
+ * chunk or segment not known to be harmless, bytes after the image's end), or `malformed` when
+ * its structure cannot be walked; undefined when it carries none of them. The logo is served to
+ * everyone as it is: a name or a place in it would be published with it.
  */
 export function logoMetadataOf(bytes: Uint8Array, type: LogoType): string | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ascii = (at: number, n: number) => String.fromCharCode(...bytes.subarray(at, at + n));
   if (type === 'image/png') {
-    // chunks: length (4, big-endian), type (4), data, CRC (4), up to IEND (RFC 2083 §3)
+    // chunks: length (4, big-endian), type (4), data, CRC (4), IHDR first, up to IEND (RFC 2083 §3)
     for (let at = 8; at + 12 <= bytes.length; ) {
       const length = view.getUint32(at);
       const name = ascii(at + 4, 4);
-      if (at + 12 + length > bytes.length) return 'malformed';
-      if (PNG_METADATA.has(name)) return `a PNG ${name} chunk`;
-      if (name === 'IEND') return undefined;
+      if (at + 12 + length > bytes.length || (at === 8 && name !== 'IHDR')) return 'malformed';
+      if (!PNG_KEPT.has(name)) return `a PNG ${name.replace(/[^\x21-\x7e]/g, '?')} chunk`;
+      if (name === 'IEND') return at + 12 === bytes.length ? undefined : 'bytes after the end of the image (IEND)';
       at += 12 + length;
     }
     return 'malformed';
   }
   if (type === 'image/jpeg') {
-    // segments: FF marker, then a 2-byte length for all but the standalone markers, up to SOS
-    for (let at = 2; at + 4 <= bytes.length; ) {
+    // segments: FF marker, then a 2-byte length for all but the standalone markers; after SOS,
+    // entropy-coded data (FF only as FF 00, a restart marker or fill) up to the next marker; EOI last
+    for (let at = 2; at + 2 <= bytes.length; ) {
       if (bytes[at] !== 0xff) return 'malformed';
       const marker = bytes[at + 1]!;
       if (marker === 0xff) {
         at += 1;
         continue;
       }
-      if (marker === 0xd9 || marker === 0xda) return undefined;
+      if (marker === 0xd9) return at + 2 === bytes.length ? undefined : 'bytes after the end of the image (EOI)';
       if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
         at += 2;
         continue;
       }
+      if (at + 4 > bytes.length) return 'malformed';
       const length = view.getUint16(at + 2);
       if (length < 2 || at + 2 + length > bytes.length) return 'malformed';
-      if (marker === 0xe1) return 'an EXIF or XMP block (APP1)';
-      if (marker === 0xed) return 'an IPTC block (APP13)';
+      if (marker >= 0xe0 && marker <= 0xef && !JPEG_APPS_KEPT.has(marker)) return JPEG_APP_NAMES[marker] ?? `an APP${marker - 0xe0} block`;
       if (marker === 0xfe) return 'a comment (COM)';
       at += 2 + length;
+      if (marker === 0xda) {
+        while (at < bytes.length && !(bytes[at] === 0xff && bytes[at + 1] !== 0x00 && !(bytes[at + 1]! >= 0xd0 && bytes[at + 1]! <= 0xd7))) {
+          at += bytes[at] === 0xff ? 2 : 1;
+        }
+      }
     }
     return 'malformed';
   }
   // WebP: RIFF, size, WEBP, then chunks of fourcc, size (4, little-endian), data padded to even
-  for (let at = 12; at + 8 <= bytes.length; ) {
+  if (view.getUint32(4, true) + 8 !== bytes.length) return 'malformed';
+  let at = 12;
+  while (at + 8 <= bytes.length) {
     const name = ascii(at, 4);
     const length = view.getUint32(at + 4, true);
     if (at + 8 + length > bytes.length) return 'malformed';
     if (name === 'EXIF' || name === 'XMP ') return `a WebP ${name.trim()} chunk`;
+    if (!WEBP_KEPT.has(name)) return `a WebP ${name.replace(/[^\x21-\x7e]/g, '?').trim()} chunk`;
     at += 8 + length + (length % 2);
   }
+  return at === bytes.length ? undefined : 'malformed';
+}
+
+/** The logo's width and height as its header declares them; undefined when none is found. */
+export function logoDimensionsOf(bytes: Uint8Array, type: LogoType): { width: number; height: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (type === 'image/png') return bytes.length >= 24 ? { width: view.getUint32(16), height: view.getUint32(20) } : undefined;
+  if (type === 'image/jpeg') {
+    // the first start-of-frame segment (SOF0-15 but DHT, JPG and DAC): precision, height, width
+    for (let at = 2; at + 9 <= bytes.length && bytes[at] === 0xff; ) {
+      const marker = bytes[at + 1]!;
+      if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+        return { width: view.getUint16(at + 7), height: view.getUint16(at + 5) };
+      }
+      if (marker === 0xda || marker === 0xd9) return undefined;
+      at += marker === 0xff ? 1 : 2 + view.getUint16(at + 2);
+    }
+    return undefined;
+  }
+  // WebP: the first chunk declares the canvas (VP8X), or is the one image (VP8L, VP8)
+  const name = String.fromCharCode(...bytes.subarray(12, 16));
+  const le24 = (at: number) => bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16);
+  if (bytes.length < (name === 'VP8L' ? 25 : 30)) return undefined;
+  if (name === 'VP8X') return { width: le24(24) + 1, height: le24(27) + 1 };
+  if (name === 'VP8L') {
+    const bits = view.getUint32(21, true);
+    return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+  }
+  if (name === 'VP8 ') return { width: view.getUint16(26, true) & 0x3fff, height: view.getUint16(28, true) & 0x3fff };
   return undefined;
 }
 
@@ -352,6 +406,13 @@ async function readLogo(path: string): Promise<InstanceLogo> {
   if (metadata) {
     throw new InstanceFileError('', [`logo: expected an image without metadata, got ${metadata}: strip it (exiftool -all= FILE) or export it again without metadata`]);
   }
+  const size = logoDimensionsOf(bytes, type);
+  if (!size || size.width < 1 || size.height < 1) throw new InstanceFileError('', [`logo: expected a whole ${type.slice(6).toUpperCase()} image, got one that declares no size`]);
+  if (size.width > MAX_LOGO_SIDE || size.height > MAX_LOGO_SIDE) {
+    throw new InstanceFileError('', [
+      `logo: expected an image of at most ${MAX_LOGO_SIDE} × ${MAX_LOGO_SIDE} pixels (every source's browser decodes all of it), got ${size.width} × ${size.height}`,
+    ]);
+  }
   return { bytes, type };
 }
 
@@ -372,8 +433,19 @@ export async function parseInstanceFile(json: unknown, folder: string, file = 't
       throw error;
     }
   }
+  const view = viewOf(input, logo !== null);
+  const tooMany = overfullAnswers(view);
+  if (tooMany) throw new InstanceFileError(file, [tooMany]);
+  // the page runs parseInstanceView before it shows a word: what it would refuse must stop the
+  // server here, named, rather than leave every source with a page that cannot show the newsroom
+  try {
+    parseInstanceView(view);
+  } catch (error) {
+    if (error instanceof InstanceViewError) throw new InstanceFileError(file, [`${error.path.replace(/^instance\./, '')}: the page's check would refuse it (expected ${error.expected})`]);
+    throw error;
+  }
   return {
-    view: viewOf(input, logo !== null),
+    view,
     logo,
     publishedFingerprint: input.fingerprint,
     deskSpecs: input.desks?.map((d) => ({
@@ -382,6 +454,27 @@ export async function parseInstanceFile(json: unknown, folder: string, file = 't
       ...(d.fingerprint !== undefined ? { fingerprint: d.fingerprint } : {}),
     })),
   };
+}
+
+/**
+ * The questions' answers with every option chosen (the longest of a one-choice question), in each
+ * language, rendered as answers.txt (protocol/answers.ts): over MAX_ANSWERS_BYTES, a source who
+ * chose what the page offered would have the envelope refused (`answers_too_large`). Says which
+ * language and how much; undefined when they fit. Typed answers come on top: the page caps them.
+ */
+function overfullAnswers(view: InstanceView): string | undefined {
+  for (const lang of INSTANCE_LANGUAGES) {
+    const answers: Answer[] = view.questions.map((q) => {
+      const labels = q.options.map((o) => o.label[lang]);
+      const longest = labels.reduce((a, b) => (utf8.encode(b).length > utf8.encode(a).length ? b : a), labels[0] ?? '');
+      return { id: q.id, label: q.label[lang], value: q.kind === 'choices' ? labels : q.kind === 'choice' ? [longest] : [] };
+    });
+    const bytes = utf8.encode(renderAnswers(answers)).length;
+    if (bytes > MAX_ANSWERS_BYTES) {
+      return `questions: expected questions whose answers fit the envelope (answers.txt of at most ${MAX_ANSWERS_BYTES} bytes, PROTOCOL.md "Answers"), got ${bytes} bytes in ${lang} with every option chosen: shorten the labels or options, or ask fewer`;
+    }
+  }
+  return undefined;
 }
 
 /** `INSTANCE_FILE`'s file, or the defaults when it is unset. */

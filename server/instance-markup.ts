@@ -11,7 +11,7 @@
  * Unclosed or crossed emphasis, an empty link text and a bad link are refused with what was
  * expected, so the operator sees the mistake at start rather than a source seeing stray asterisks.
  */
-import { type Block, FORBIDDEN_CHARACTERS, type Inline, isSafeHref, MAX_PARAGRAPHS } from '../protocol/instance.ts';
+import { type Block, FORBIDDEN_CHARACTERS, type Inline, isSafeHref, MAX_HREF_CHARS, MAX_PARAGRAPHS } from '../protocol/instance.ts';
 
 /** What the markup should have been (main.ts prints it after the field's path). */
 export class MarkupError extends Error {
@@ -127,8 +127,14 @@ function parseParagraph(p: string, where: string): Inline[] {
           throw new MarkupError(`expected a link to an https: URL or an http: onion URL${where}`);
         }
         if (syntax.textEnd === syntax.textStart) throw new MarkupError(`expected a link text between [ and ]${where}`);
+        // the page checks the URL as it is sent, written out (percent-encoded, punycode): it must
+        // pass there too, or the page would refuse the whole instance (a non-ASCII path triples)
+        const href = new URL(syntax.url).href;
+        if (!isSafeHref(href)) {
+          throw new MarkupError(`expected a link of at most ${MAX_HREF_CHARS} characters once written out (percent-encoded), got ${href.length}${where}`);
+        }
         flush();
-        link = { ...syntax, href: new URL(syntax.url).href, depth: stack.length };
+        link = { ...syntax, href, depth: stack.length };
         i = syntax.textStart;
         continue;
       }

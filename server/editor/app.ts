@@ -23,7 +23,7 @@ import { editorAuth, type EditorEnv } from './auth.ts';
 import {
   BundleSelectionError, bundleParts, planBundle, readCiphertext, sourceInDesks, toReadableStream, type BundleSelection,
 } from './ciphertext.ts';
-import { DEFAULT_DESK_ID } from '../desks.ts';
+import { anyKeyIds, DEFAULT_DESK_ID } from '../desks.ts';
 import { EDITOR_STATUSES, HANDLE, isHandle, listSubmissions, parseListQuery, setSpam, UUID } from './triage.ts';
 
 /** A desk as the editor API needs it: replies of the desk are encrypted to its key as well, and signed by it. */
@@ -306,7 +306,8 @@ export function createEditorApp(deps: EditorAppDeps): Hono<EditorEnv> {
           ? 'The reply is not encrypted to the newsroom key as well (the newsroom could not read it back).'
           : `The reply is not encrypted to the key of desk ${desk.id} as well (the desk could not read it back).`);
       }
-      const others = desks.filter((other) => other.id !== desk.id && addressed(other));
+      // another desk through any of its keys, an expired or revoked subkey too (anyKeyIds)
+      const others = desks.filter((other) => other.id !== desk.id && recipientKeyIds.some((keyId) => anyKeyIds(other.key.key).includes(keyId)));
       if (others.length > 0) {
         return refused(422, 'other_desk_recipient', `The reply is also encrypted to the key of another desk (${others.map((d) => d.id).join(', ')}): a reply is one desk's.`);
       }

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { unpackTar } from 'modern-tar';
-import { createMessage, generateKey, sign, type PrivateKey } from 'openpgp';
+import { createMessage, encrypt, generateKey, sign, type PrivateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptToKeys, sealReply, type NewsroomKey } from '../../protocol/index.ts';
 import type { PublicKey } from 'openpgp';
@@ -155,6 +155,38 @@ describe('a token scoped to a desk', () => {
     const bothSigned = (await sign({ message: await createMessage({ binary: both }), signingKeys: keys.workers.secret, detached: true, format: 'binary' })) as Uint8Array;
     const toBoth = await call(tokens.workers, 'POST', '/editor/v1/sources/quiet-otter/replies', { message: b64(both), signature: b64(bothSigned) });
     expect([toBoth.status, ((await toBoth.json()) as { error: string }).error]).toEqual([422, 'other_desk_recipient']);
+    expect((await database.db.select().from(replies)).length).toBe(before);
+  });
+
+  it('refuses a reply of its desk encrypted to another desk\'s old (expired) subkey as well, which that desk can still read', async () => {
+    const made = await generateKey({
+      type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'archive' }], format: 'object',
+      date: new Date('2026-01-01T00:00:00Z'), subkeys: [{ keyExpirationTime: 24 * 3600 }],
+    });
+    const archive = await made.privateKey.addSubkey({ date: new Date('2026-01-05T00:00:00Z') });
+    const withArchive = createEditorApp({
+      db: database.db,
+      desks: [{ id: 'workers', key: keys.workers.public }, { id: 'archive', key: await readNewsroomPublicKey(archive.toPublic().armor(), clock()) }],
+      clock,
+      config: { logRequests: false },
+      log: () => {},
+      auth: { failureDelayMs: 1 },
+    });
+    const before = (await database.db.select().from(replies)).length;
+    const message = (await encrypt({
+      message: await createMessage({ binary: new TextEncoder().encode('hello') }),
+      encryptionKeys: [otter.key as PublicKey, keys.workers.public.key, archive.toPublic()],
+      encryptionKeyIDs: [(otter.key as PublicKey).subkeys[0]!.getKeyID(), keys.workers.public.key.subkeys[0]!.getKeyID(), archive.subkeys[0]!.getKeyID()],
+      date: new Date('2026-01-01T12:00:00Z'),
+      format: 'binary',
+    })) as Uint8Array;
+    const signature = (await sign({ message: await createMessage({ binary: message }), signingKeys: keys.workers.secret, detached: true, format: 'binary' })) as Uint8Array;
+    const sent = await withArchive.request('/editor/v1/sources/quiet-otter/replies', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.workers}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: b64(message), signature: b64(signature) }),
+    });
+    expect([sent.status, ((await sent.json()) as { error: string }).error]).toEqual([422, 'other_desk_recipient']);
     expect((await database.db.select().from(replies)).length).toBe(before);
   });
 

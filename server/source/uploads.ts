@@ -20,7 +20,7 @@ import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
 import { isTextTip, RESERVATIONS_FULL_MESSAGE, reserveUpload, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
 import { powPrice, verifyPow } from './pow.ts';
-import { findDesk, type Desk } from '../desks.ts';
+import { anyKeyIds, findDesk, type Desk } from '../desks.ts';
 import type { PowLoad } from './pow-load.ts';
 
 
@@ -375,7 +375,8 @@ async function completeUpload(deps: UploadDeps, row: SubmissionRow, single?: Chu
       ? "The message is not encrypted to the newsroom's key."
       : `The message is not encrypted to the key of the desk it was sent to (${desk.id}).`);
   }
-  const others = deps.desks.filter((other) => other.id !== desk.id && recipients.some((id) => other.key.encryptionKeyIds.includes(id)));
+  // through any of their keys, an expired or revoked subkey too (anyKeyIds)
+  const others = deps.desks.filter((other) => other.id !== desk.id && recipients.some((id) => anyKeyIds(other.key.key).includes(id)));
   if (others.length > 0) {
     return discard(db, row, 422, 'other_desk_recipient', `The message is also encrypted to the key of another desk (${others.map((d) => d.id).join(', ')}): a tip goes to one desk only.`);
   }
