@@ -3,6 +3,8 @@
  * what of it the page's checks (protocol/instance.ts parseInstanceView, client/lib/instance.ts
  * readInstanceConfig) let through, and what the page then encrypts to.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectMessage } from '../../protocol/openpgp-checks.ts';
@@ -10,7 +12,7 @@ import { MAX_MARKUP_BYTES, parseInstanceView, type Block } from '../../protocol/
 import { encryptTip } from '../../protocol/source-keys.ts';
 import { parseMarkup } from '../../server/instance-markup.ts';
 import { LONG_INSTANCE, ONION } from '../../test/e2e/instance-fixtures.ts';
-import { InstanceConfigError, readInstanceConfig, safeHref } from './instance.ts';
+import { InstanceConfigError, questionIds, readInstanceConfig, safeHref } from './instance.ts';
 
 const KEY = 'the general desk key';
 const base = { newsroomKey: KEY, fingerprint: 'aa' };
@@ -143,5 +145,27 @@ describe('a hostile config: the key a tip goes to', () => {
     const got = await recipients(openpgp.armor(openpgp.enums.armor.publicKey, packets.write()));
     expect(got.fingerprint).toBe(desk.getFingerprint());
     expect(got.ids).toEqual([deskSubkeyId()]);
+  });
+});
+
+describe('a hostile config: question ids', () => {
+  // ids a file or a server may give (INSTANCE_ID), chosen to meet what the page makes of others
+  const hostile = ['a', 'a-0', 'a-1', 'a-help', 'help', 'list', 'title', '0', 'where'];
+  const made = (id: string) => {
+    const ids = questionIds(id);
+    return [ids.control, ids.help, ...Array.from({ length: 20 }, (_, i) => ids.option(i))];
+  };
+
+  it('gives every question its own element ids: no label or help points at another question', () => {
+    const everyId = hostile.flatMap(made);
+    expect(new Set(everyId).size).toBe(everyId.length);
+  });
+
+  it('gives no question an id the page itself uses (the list the questions go in, the message box…)', () => {
+    const pageIds = readdirSync('client/pages')
+      .filter((f) => f.endsWith('.html'))
+      .flatMap((f) => [...readFileSync(join('client/pages', f), 'utf8').matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]!));
+    expect(pageIds).toContain('message');
+    for (const id of hostile) for (const made1 of made(id)) expect(pageIds).not.toContain(made1);
   });
 });
