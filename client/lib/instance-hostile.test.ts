@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectMessage } from '../../protocol/openpgp-checks.ts';
-import { MAX_MARKUP_BYTES, parseInstanceView, type Block } from '../../protocol/instance.ts';
+import { checkAnswers, renderAnswers } from '../../protocol/answers.ts';
+import { MAX_LABEL_BYTES, MAX_MARKUP_BYTES, MAX_QUESTIONS, parseInstanceView, type Block } from '../../protocol/instance.ts';
+import { MAX_ANSWERS_BYTES } from '../../protocol/limits.ts';
 import { encryptTip } from '../../protocol/source-keys.ts';
 import { parseMarkup } from '../../server/instance-markup.ts';
 import { LONG_INSTANCE, ONION } from '../../test/e2e/instance-fixtures.ts';
@@ -167,5 +169,27 @@ describe('a hostile config: question ids', () => {
       .flatMap((f) => [...readFileSync(join('client/pages', f), 'utf8').matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]!));
     expect(pageIds).toContain('message');
     for (const id of hostile) for (const made1 of made(id)) expect(pageIds).not.toContain(made1);
+  });
+});
+
+describe('a hostile config: the logo and the questions', () => {
+  it.each(['//evil.example/instance/logo', 'https://evil.example/instance/logo', '/instance/logo?u=//evil.example', '/instance/logo/../../x', '/instance/Logo', 'data:image/png;base64,AA==', ''])(
+    'refuses the logo %s (it is /instance/logo or none)',
+    (logo) => expect(() => read(wire({ ...LONG_INSTANCE, logo }))).toThrow(/instance\.logo/),
+  );
+
+  it('cannot ask more than the envelope takes: 20 required choice questions of the longest labels still fit answers.txt', () => {
+    const long = (c: string) => c.repeat(170) + 'a'.repeat(MAX_LABEL_BYTES - 510); // 3-byte characters: 512 bytes in 172
+    const loc = (c: string) => ({ en: long(c), ko: long(c), zh: long(c), ru: long(c), km: long(c) });
+    const questions = Array.from({ length: MAX_QUESTIONS }, (_, i) => ({
+      id: `q${i}`, kind: 'choice', label: loc('問'), help: null, required: true,
+      options: [{ id: 'a', label: loc('甲') }, { id: 'b', label: loc('乙') }],
+    }));
+    const view = parseInstanceView({ ...LONG_INSTANCE, questions });
+    expect(new TextEncoder().encode(view.questions[0]!.label.en).length).toBe(MAX_LABEL_BYTES);
+    // the least a source can answer: one option each, label and value at their longest
+    const answers = view.questions.map((q) => ({ id: q.id, label: q.label.en, value: [q.options[0]!.label.en] }));
+    expect(new TextEncoder().encode(renderAnswers(answers)).length).toBeLessThanOrEqual(MAX_ANSWERS_BYTES);
+    expect(() => checkAnswers(answers)).not.toThrow();
   });
 });
