@@ -114,7 +114,7 @@ export function setupTipForm(
   const keyLabel = byId('key-label');
   const keyChoose = byId('key-choose');
   const pageLabelKey = keyLabel.dataset.i18n as MessageKey;
-  const desksBox = byId('desks');
+  const desksBox = byId<HTMLFieldSetElement>('desks');
   const deskOptions = byId('desk-options');
   const questionsBox = byId('questions');
   const questionList = byId('questions-list');
@@ -256,6 +256,8 @@ export function setupTipForm(
       return;
     }
     busy = new AbortController();
+    // the fingerprint shown is the key the tip goes to until it is sent: no other desk meanwhile
+    desksBox.disabled = true;
     let shownWait = '';
     let waitShownAt = -Infinity;
     let lastRemainingMs: number | undefined;
@@ -304,6 +306,7 @@ export function setupTipForm(
       showError(key, values);
     } finally {
       busy = undefined;
+      desksBox.disabled = false;
       show(progressBox, false);
       updateCounter();
     }
