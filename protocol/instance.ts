@@ -166,9 +166,20 @@ function localized<T>(value: unknown, path: Path, each: (value: unknown, path: P
   for (const lang of INSTANCE_LANGUAGES) out[lang] = each(record[lang], `${path}.${lang}`);
   return out;
 }
+/**
+ * One language's paragraphs. Every text and link of them is a piece of that language's markup in
+ * the file (server/instance-markup.ts: whitespace folded, escapes dropped, nothing added), so
+ * together they hold at most MAX_MARKUP_BYTES: a server that sends more is not reading a file.
+ * Checked as it goes, so a hostile answer is refused before the page builds anything of it.
+ */
 function blocks(value: unknown, path: Path): Block[] {
   const paragraphs = list(value, path, MAX_PARAGRAPHS);
   if (paragraphs.length === 0) fail(path, 'at least one paragraph');
+  let bytes = 0;
+  const count = (piece: string, where: Path) => {
+    bytes += utf8Length(piece);
+    if (bytes > MAX_MARKUP_BYTES) fail(where, `at most ${MAX_MARKUP_BYTES} bytes (UTF-8) of text and links in ${path}`);
+  };
   return paragraphs.map((block, i) => {
     const record = object(block, `${path}[${i}]`, ['p']);
     const runs = list(record.p, `${path}[${i}].p`, MAX_MARKUP_BYTES);
@@ -180,11 +191,13 @@ function blocks(value: unknown, path: Path): Block[] {
         for (const key of Object.keys(r)) if (!['text', 'em', 'strong', 'href'].includes(key)) fail(`${where}.${key}`, 'no such field');
         // a run holds no tab or line break: the parser made them spaces, and paragraphs are blocks
         const inline: Inline = { text: text(r.text, `${where}.text`, MAX_MARKUP_BYTES) };
+        count(inline.text, `${where}.text`);
         if (r.em !== undefined) inline.em = r.em === true ? true : fail(`${where}.em`, 'true or no field');
         if (r.strong !== undefined) inline.strong = r.strong === true ? true : fail(`${where}.strong`, 'true or no field');
         if (r.href !== undefined) {
           if (typeof r.href !== 'string' || !isSafeHref(r.href)) fail(`${where}.href`, 'an https: URL or an http: onion URL');
           inline.href = r.href as string;
+          count(inline.href, `${where}.href`);
         }
         return inline;
       }),

@@ -113,6 +113,18 @@ export function markInstanceText(el: HTMLElement, instance: Instance, field: str
   else el.removeAttribute('lang');
 }
 
+/**
+ * The element ids of question `id`'s controls (client/lib/tip-form.ts): `question-<id>` for its
+ * text box and its group's name, as the stories address them. What is made of it for its help and
+ * its options adds `_`, which no id has (INSTANCE_ID), and the page's own ids never begin with
+ * `question-`: a file (or a server) that names one question `a` and another `a-0`, `a-help` or
+ * `list` cannot make one label point at another question's control.
+ */
+export function questionIds(id: string): { control: string; help: string; option: (i: number) => string } {
+  const control = `question-${id}`;
+  return { control, help: `${control}_help`, option: (i) => `${control}_${i}` };
+}
+
 /** A link target the page follows: https:, or http: to a v3 onion service (protocol/instance.ts isSafeHref); anything else is text. */
 export function safeHref(href: string | undefined): string | undefined {
   return href !== undefined && isSafeHref(href) ? href : undefined;

@@ -21,7 +21,7 @@ import { paddedLength } from '../../protocol/padme.ts';
 import type { Language, MessageKey } from '../i18n/index.ts';
 import { detectFileKind, type FileKind } from '../strip/detect.ts';
 import { ApiError } from './api.ts';
-import { markInstanceText, NO_INSTANCE, type Instance, type Question } from './instance.ts';
+import { markInstanceText, NO_INSTANCE, questionIds, type Instance, type Question } from './instance.ts';
 import type { CheckedDesk } from './newsroom-key.ts';
 import { byId, show, type Page } from './page.ts';
 import type { SendEvents, Stage, Tip } from './send.ts';
@@ -114,10 +114,10 @@ export function setupTipForm(
   const keyLabel = byId('key-label');
   const keyChoose = byId('key-choose');
   const pageLabelKey = keyLabel.dataset.i18n as MessageKey;
-  const desksBox = byId('desks');
+  const desksBox = byId<HTMLFieldSetElement>('desks');
   const deskOptions = byId('desk-options');
   const questionsBox = byId('questions');
-  const questionList = byId('question-list');
+  const questionList = byId('questions-list');
   let desks: CheckedDesk[] = [];
   let chosenDesk: CheckedDesk | undefined;
   let instance: Instance = NO_INSTANCE;
@@ -256,6 +256,8 @@ export function setupTipForm(
       return;
     }
     busy = new AbortController();
+    // the fingerprint shown is the key the tip goes to until it is sent: no other desk meanwhile
+    desksBox.disabled = true;
     let shownWait = '';
     let waitShownAt = -Infinity;
     let lastRemainingMs: number | undefined;
@@ -304,6 +306,7 @@ export function setupTipForm(
       showError(key, values);
     } finally {
       busy = undefined;
+      desksBox.disabled = false;
       show(progressBox, false);
       updateCounter();
     }
@@ -445,7 +448,8 @@ function collectAnswers(fields: QuestionField[], language: Language): { answers:
  * and `required` on the control (a group of radio buttons: `aria-required` on its radiogroup).
  */
 function questionField(page: Page, instance: Instance, q: Question, field: string, relabels: ((language: Language) => void)[]): QuestionField {
-  const base = `question-${q.id}`;
+  const ids = questionIds(q.id);
+  const base = ids.control;
   const labelText = document.createElement('span');
   labelText.className = 'question-label';
   const required = document.createElement('span');
@@ -455,7 +459,7 @@ function questionField(page: Page, instance: Instance, q: Question, field: strin
   if (q.help) {
     help = document.createElement('p');
     help.className = 'hint';
-    help.id = `${base}-help`;
+    help.id = ids.help;
   }
   const texts: [HTMLElement, () => string, string][] = [[labelText, () => q.label[page.language], `${field}.label`]];
   if (help && q.help) texts.push([help, () => q.help![page.language], `${field}.help`]);
@@ -509,7 +513,7 @@ function questionField(page: Page, instance: Instance, q: Question, field: strin
     const box = document.createElement('input');
     box.type = q.kind === 'choice' ? 'radio' : 'checkbox';
     box.name = base;
-    box.id = `${base}-${i}`;
+    box.id = ids.option(i);
     box.value = option.id;
     const label = document.createElement('label');
     label.htmlFor = box.id;

@@ -3,7 +3,8 @@
  * "The Tumen Ledger", desks with keys.example/desk-*.pub.asc) in a real browser: its name and call
  * for tips in each of the five languages, and a tip to the "Workers abroad" desk with answers that
  * arrives encrypted to that desk's key only, which GnuPG opens to show answers.txt in the tar, and
- * which the other desk's key cannot open. Run in one browser per test file (desks-chromium.test.ts,
+ * which the other desk’s key cannot open; while a tip is on its way its desk stays chosen (the
+ * fingerprint shown is the one it goes to). Run in one browser per test file (desks-chromium.test.ts,
  * desks-firefox.test.ts).
  */
 import { spawnSync } from 'node:child_process';
@@ -153,6 +154,41 @@ export function defineDeskStories(name: BrowserName): void {
       expect(refused.status, 'the sanctions desk’s key cannot open it').not.toBe(0);
       expect(refused.plaintext.length).toBe(0);
       expect(refused.stderr).toMatch(/no secret key|decryption failed/i);
+      await source.page.close();
+    });
+
+    it('keeps the chosen desk while the tip is on its way: no other desk can be chosen, the fingerprint shown stays the one it is encrypted to', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/');
+      await source.sourceWaitsForThePageToBeReady();
+      await source.page.click('[data-testid=desk][value="workers"]');
+      const fingerprint = () => source.page.$eval('[data-testid=fingerprint]', (e) => e.textContent);
+      const workersFingerprint = await fingerprint();
+      for (const q of view.questions) {
+        if (q.kind === 'short' || q.kind === 'long') await source.page.type(`#question-${q.id}`, 'Phnom Penh');
+        else await (await source.page.$$(`[name="question-${q.id}"]`))[0]!.click();
+      }
+      await source.sourceWritesMessage('to the workers desk');
+      const release = server.holdChunkPuts();
+      const puts = server.requests.filter((r) => r.startsWith('PUT ')).length;
+      try {
+        await source.page.click('[data-testid=submit]');
+        // the tip is encrypted (to the workers desk) and its chunk is held at the server
+        for (let i = 0; server.requests.filter((r) => r.startsWith('PUT ')).length === puts; i++) {
+          if (i > 1200) throw new Error('expected the tip’s chunk within 120 s');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        await source.page.click('[data-testid=desk][value="sanctions"]');
+        const during = await source.page.evaluate(() => (document.querySelector('[data-testid=desk]:checked') as HTMLInputElement | null)?.value);
+        expect({ desk: during, fingerprint: await fingerprint() }).toEqual({ desk: 'workers', fingerprint: workersFingerprint });
+      } finally {
+        release();
+      }
+      await source.page.waitForFunction(() => document.querySelector('[data-testid=codename]')?.textContent || document.querySelector('#error:not([hidden])'), { timeout: 180_000 });
+      const codename = await source.page.$eval('[data-testid=codename]', (e) => e.textContent!);
+      const ciphertext = await storedCiphertextOf(server.database.db, codename);
+      const recipients = (await openpgp.readMessage({ binaryMessage: ciphertext })).getEncryptionKeyIDs().map((id) => id.toHex());
+      expect(recipients).toEqual(await encryptionKeyIds(join(KEYS, 'desk-workers.pub.asc')));
       await source.page.close();
     });
   });
