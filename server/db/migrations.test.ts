@@ -27,6 +27,7 @@ const CONTRACT: Record<string, string[]> = {
   spent_pow: ['id_hash', 'expires_day'],
   pow_load: ['bucket', 'work'],
   upload_progress: ['submission_id', 'chunks', 'tick', 'first_tick', 'flowed'],
+  swept_unsent: ['source_id', 'day', 'bytes'],
   editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day', 'desks'],
   audit: ['id', 'editor', 'action', 'target', 'day'],
   housekeeping: ['flag'],
