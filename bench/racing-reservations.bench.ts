@@ -15,8 +15,10 @@
  *     only under 1 KiB/s, and a request may take 40 minutes): the gate's once-a-minute report is
  *     made as the gate makes it (markUploadFlowing), and the chunk is stored once its bytes came;
  *     then it opens 2 GiB uploads as returning sources (ATTACKER_CODENAMES codenames, each with one
- *     text tip received, 4 GiB a day each) until one is refused or it made 15 this minute;
- *   - the sweep runs (purgeExpired: the day's purge, the pace sweep);
+ *     text tip received, 4 GiB a day each; what a swept upload did not send counts toward it beyond
+ *     the open's own size, migrations/0015_swept_unsent.sql) until one is refused or it made 15 this minute;
+ *   - the sweep runs (purgeExpired: the day's purge, the pace sweep; each upload it deletes counts
+ *     toward the adaptive price, as the purge timer counts it);
  *   - an honest returning source and an honest new source each try to open a 2 GiB file (an open
  *     that succeeds is deleted at once: a probe), and every 10 minutes an honest text tip is sent.
  * Printed at the minutes of REPORT_AT: the attacker's uploads, bytes announced and still unsent,
@@ -42,6 +44,7 @@ import { CHUNK_BYTES, MAX_CIPHERTEXT_BYTES } from '../protocol/limits.ts';
 import { encryptToKeys, generateSourceKeys } from '../protocol/source-keys.ts';
 import { openDatabase, rowsOf } from '../server/db/open.ts';
 import { DEFAULT_OPEN_LIMITS, pacePerTick } from '../server/source/open-limits.ts';
+import { createPowLoad } from '../server/source/pow-load.ts';
 import { purgeExpired } from '../server/source/purge.ts';
 import { markUploadFlowing, noteFlowStored } from '../server/source/stale-uploads.ts';
 import { submissionIdOf } from '../server/source/uploads.ts';
@@ -110,7 +113,9 @@ async function runAttacker(attacker: Attacker): Promise<void> {
     const clock = () => now;
     const newsroomKey = await demoNewsroomKey(now);
     const sourceKeys = await generateSourceKeys('c'.repeat(64), newsroomKey.key);
-    const { app } = await buildTestApp(database.db, newsroomKey, clock, { powDifficulty: 0, logRequests: false, openLimits: DEFAULT_OPEN_LIMITS });
+    // the price's counts shared with the sweep, as server/main.ts wires them (startPurgeTimer)
+    const powLoad = createPowLoad({ db: database.db, opensPerMinute: 60, maxBits: 8 });
+    const { app } = await buildTestApp(database.db, newsroomKey, clock, { powDifficulty: 0, logRequests: false, openLimits: DEFAULT_OPEN_LIMITS, powLoad });
     const L = DEFAULT_OPEN_LIMITS;
     console.log(
       `defaults: QUOTA_TOTAL ${L.quotaTotal / GiB} GiB, QUOTA_SOURCE_PER_DAY ${L.quotaSourcePerDay / GiB} GiB, small pool ${L.reserveSmallShare / GiB} GiB, ` +
@@ -200,7 +205,8 @@ async function runAttacker(attacker: Attacker): Promise<void> {
         if (opened.code === 'source_quota') codename++;
         else break;
       }
-      await purgeExpired(database.db, clock);
+      const swept = (await purgeExpired(database.db, clock)).staleUploads;
+      for (let i = 0; i < swept; i++) powLoad.noteOpen(0, now);
 
       // honest probes: a returning source's and a new source's 2 GiB file, and now and then a text tip
       for (const [who, lookupId, keys] of [

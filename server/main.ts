@@ -24,6 +24,7 @@ import { DEMO_KEY_WARNING, NewsroomKeyError, newsroomKeyHint } from './newsroom-
 import { DeskError, loadDesks } from './desks.ts';
 import { formatFingerprint } from '../protocol/fingerprint.ts';
 import { createKeyCheckPool } from './source/key-check-pool.ts';
+import { createPowLoad } from './source/pow-load.ts';
 import { startPurgeTimer } from './source/purge.ts';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -85,11 +86,14 @@ async function main(): Promise<void> {
     uploadPace: config.uploadPace,
     uploadLeaseMinutes: config.uploadLeaseMinutes,
   };
-  const app = createApp({ db: database.db, desks, instance, instanceFile, clock, config, log, keyCheck: keyChecks.check, openLimits });
+  // the adaptive price counts the opens (createApp) and the uploads the sweep deletes (the purge timer)
+  const powLoad = createPowLoad({ db: database.db, opensPerMinute: config.powFloodOpensPerMinute, maxBits: config.powFloodMaxBits });
+  const app = createApp({ db: database.db, desks, instance, instanceFile, clock, config, log, keyCheck: keyChecks.check, openLimits, powLoad });
   const stopPurge = startPurgeTimer(database.db, clock, {
     staleHours: config.uploadStaleHours,
     leaseMinutes: config.uploadLeaseMinutes,
     pace: config.uploadPace,
+    powLoad,
   });
   const stopRetention = startRetentionTimer({ db: database.db, clock, days: config.retentionDays, log });
   // what a seized running server tells about time and deleted rows stays within a bound

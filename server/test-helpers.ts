@@ -19,7 +19,7 @@ import type { PowLoad } from './source/pow-load.ts';
 export const DEMO_KEY_PATH = fileURLToPath(new URL('../keys.example/newsroom.pub.asc', import.meta.url));
 
 export const TABLES = [
-  'instance', 'sources', 'submissions', 'chunks', 'replies', 'spent_pow', 'editor_tokens', 'audit', 'pow_load', 'upload_progress',
+  'instance', 'sources', 'submissions', 'chunks', 'replies', 'spent_pow', 'editor_tokens', 'audit', 'pow_load', 'upload_progress', 'swept_unsent',
 ] as const;
 
 export async function demoNewsroomKey(now = new Date()): Promise<NewsroomKey> {

@@ -59,6 +59,7 @@ export const SMALL_TABLES = [
   { table: 'spent_pow', touch: 'expires_day = expires_day', order: 'spent_pow_pkey' },
   { table: 'pow_load', touch: 'work = work', order: 'pow_load_pkey' },
   { table: 'upload_progress', touch: 'tick = tick', order: 'upload_progress_pkey' },
+  { table: 'swept_unsent', touch: 'day = day', order: 'swept_unsent_pkey' },
   { table: 'editor_tokens', touch: 'name = name', order: 'editor_tokens_pkey' },
   { table: 'audit', touch: 'day = day', order: 'audit_pkey' },
   { table: 'housekeeping', touch: 'flag = flag', order: 'housekeeping_pkey' },

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { DatabaseOpenError, MIGRATIONS_FOLDER, openDatabase, PGLITE_LOCK_FILE, rowsOf, type Database } from './open.ts';
+import { DatabaseOpenError, MIGRATIONS_FOLDER, openDatabase, PGLITE_LOCK_FILE, rowsOf, type Database, type Db } from './open.ts';
+import { sweepStaleUploads } from '../source/stale-uploads.ts';
 import { createTestDatabase } from './test-db.ts';
 
 /** Every migration in the journal is applied, once. */
@@ -27,6 +28,7 @@ const CONTRACT: Record<string, string[]> = {
   spent_pow: ['id_hash', 'expires_day'],
   pow_load: ['bucket', 'work'],
   upload_progress: ['submission_id', 'chunks', 'tick', 'first_tick', 'flowed'],
+  swept_unsent: ['source_id', 'day', 'bytes'],
   editor_tokens: ['id', 'name', 'token_hash', 'created_day', 'revoked_day', 'desks'],
   audit: ['id', 'editor', 'action', 'target', 'day'],
   housekeeping: ['flag'],
@@ -367,6 +369,44 @@ describe('migration 0013_desks on a database with submissions, replies and token
       await expect(db.execute(sql`update submissions set desk = 'Not A Desk'`)).rejects.toThrow();
       await expect(db.execute(sql`update editor_tokens set desks = '{}'`)).rejects.toThrow();
       await db.execute(sql`update editor_tokens set desks = '{workers}'`);
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('migration 0015_swept_unsent on a database with a returning source\'s upload in progress', () => {
+  it('keeps the upload, starts with nothing counted, and from then on the sweep notes what it did not send', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-mig-'));
+    const client = new PGlite();
+    try {
+      await cp(MIGRATIONS_FOLDER, dir, { recursive: true });
+      const journal = JSON.parse(await readFile(join(dir, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+      const before = journal.entries.findIndex((entry) => entry.tag === '0015_swept_unsent');
+      expect(before).toBeGreaterThan(0);
+      journal.entries = journal.entries.slice(0, before);
+      await writeFile(join(dir, 'meta/_journal.json'), JSON.stringify(journal));
+      const db = drizzle({ client });
+      await migrate(db, { migrationsFolder: dir });
+      const now = new Date('2026-01-02T12:00:00Z');
+      const openTick = Math.floor(now.getTime() / 60_000) - 30;
+      await db.execute(sql`insert into sources (id, lookup_hash, handle, public_key, locked_private_key, created_day)
+        values ('66666666-6666-4666-8666-666666666666', 'h', 'quiet-otter', 'pk', 'lk', '2026-01-02')`);
+      await db.execute(sql`insert into submissions (id, source_id, status, size, chunk_size, chunks, sha256, created_day)
+        values ('77777777-7777-4777-8777-777777777777', '66666666-6666-4666-8666-666666666666', 'uploading', 1000000, 65536, 16, 'x', '2026-01-02')`);
+      await db.execute(sql`insert into upload_progress (submission_id, chunks, tick, first_tick, flowed)
+        values ('77777777-7777-4777-8777-777777777777', 0, ${openTick}, ${openTick}, 4000)`);
+
+      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      expect(rowsOf(await db.execute(sql`select status from submissions`))).toEqual([{ status: 'uploading' }]);
+      expect(rowsOf(await db.execute(sql`select * from swept_unsent`))).toEqual([]);
+      // thirty minutes at 4 000 bytes: past its lease and its bytes' time
+      expect(await sweepStaleUploads(db as unknown as Db, now, 6, 10)).toBe(1);
+      expect(rowsOf(await db.execute(sql`select source_id, day::text as day, bytes::text as bytes from swept_unsent`))).toEqual([
+        { source_id: '66666666-6666-4666-8666-666666666666', day: '2026-01-02', bytes: String(1000000 - 4000) },
+      ]);
+      await expect(db.execute(sql`update swept_unsent set bytes = 0`)).rejects.toThrow();
     } finally {
       await client.close();
       await rm(dir, { recursive: true, force: true });

@@ -186,6 +186,25 @@ export const uploadProgress = pgTable('upload_progress', {
   flowed: bigint('flowed', { mode: 'number' }).notNull().default(0),
 });
 
+/**
+ * The bytes a returning source's reservations did not send before the sweep deleted them or an
+ * open displaced them, for one day (migrations/0015_swept_unsent.sql): they count toward its
+ * QUOTA_SOURCE_PER_DAY beyond the size of the open being decided (server/source/open-limits.ts).
+ * One row per source that lost a reservation today, one sum, no time; the purge deletes it once
+ * its day is over.
+ */
+export const sweptUnsent = pgTable(
+  'swept_unsent',
+  {
+    sourceId: uuid('source_id')
+      .primaryKey()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    day: day('day').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+  },
+  (t) => [check('swept_unsent_bytes', sql`${t.bytes} > 0`)],
+);
+
 export const editorTokens = pgTable(
   'editor_tokens',
   {

@@ -22,7 +22,8 @@
  * reservations that send nothing held a pool for the lease (ten minutes) and then were opened
  * again: ten 17-bit proofs of work a minute kept every honest file out. Now holding a reservation
  * past the grace costs its first bytes, and its time after the lease UPLOAD_PACE bytes a second
- * (server/source/stale-uploads.ts).
+ * (server/source/stale-uploads.ts). A displaced claim's unsent bytes count toward its returning
+ * source's day, as a swept upload's do (migrations/0015_swept_unsent.sql).
  *
  * Behind the pace (migrations/0012_behind_the_pace.sql; paceSlackTicks below): past the grace, a
  * reservation is also displaceable while it has shown less than CLAIM_SHOWN_BYTES plus uploadPace
@@ -232,7 +233,9 @@ const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken
  * a new one), the quotas, the bounds on unsent reservations, the token spent, and the upload made.
  * A refused open spends no token. The source's bytes of the day count every upload it opened that
  * day (in progress, received or downloaded; a new source's, by its pending lookup hash, its uploads
- * in progress); the total counts uploads in progress and tips not yet downloaded. An open larger
+ * in progress) and, for a returning source, what its uploads deleted unfinished that day (swept or
+ * displaced) did not send, beyond this open's size (migrations/0015_swept_unsent.sql: a retry takes
+ * the room of what failed; re-opening as swept burns the day); the total counts uploads in progress and tips not yet downloaded. An open larger
  * than reserveSmallMax must also leave reserveSmallShare of the free room to small opens and keep
  * the unsent bytes of all reservations (and of new sources' reservations) within their shares of it
  * (migrations/0006_reservations.sql, 0008_small_reservations.sql). A pool or bound that is full

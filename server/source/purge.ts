@@ -2,8 +2,8 @@
 import { and, eq, lt } from 'drizzle-orm';
 import { type Clock, dayOf, daysBefore } from '../clock.ts';
 import type { Db } from '../db/open.ts';
-import { spentPow, submissions } from '../db/schema.ts';
-import { forgetOldLoad } from './pow-load.ts';
+import { spentPow, submissions, sweptUnsent } from '../db/schema.ts';
+import { forgetOldLoad, type PowLoad } from './pow-load.ts';
 import { DEFAULT_LEASE_MINUTES, DEFAULT_UPLOAD_PACE, sweepStaleUploads, SWEEP_INTERVAL_MS } from './stale-uploads.ts';
 
 export const PURGE_INTERVAL_MS = 15 * 60 * 1000;
@@ -41,6 +41,8 @@ export async function purgeExpired(
     .where(and(eq(submissions.status, 'uploading'), lt(submissions.createdDay, daysBefore(now, 1))))
     .returning({ id: submissions.id });
   const pow = await db.delete(spentPow).where(lt(spentPow.expiresDay, dayOf(now))).returning({ id: spentPow.idHash });
+  // a day's unsent bytes count toward that day's quota only (migrations/0015_swept_unsent.sql)
+  await db.delete(sweptUnsent).where(lt(sweptUnsent.day, dayOf(now)));
   const staleUploads = await sweepStaleUploads(db, now, staleHours, leaseMinutes, pace);
   // the adaptive price's old minutes, also when no request came to read (and delete) them
   await forgetOldLoad(db, now);
@@ -50,6 +52,9 @@ export async function purgeExpired(
 /**
  * Purges now and every `intervalMs`, and sweeps the idle uploads every `sweepIntervalMs` between
  * (so a lease of minutes means minutes); returns the function that stops both. One run at a time.
+ * Each upload a sweep deletes counts toward the adaptive price (`powLoad`) as one open at the
+ * unflooded price, as an open's displaced claims do (server/source/uploads.ts): a reservation that
+ * did not hold was an open that bought nothing but time, and re-opening is how such a hold goes on.
  */
 export function startPurgeTimer(
   db: Db,
@@ -60,15 +65,37 @@ export function startPurgeTimer(
     staleHours = DEFAULT_STALE_HOURS,
     leaseMinutes = DEFAULT_LEASE_MINUTES,
     pace = DEFAULT_UPLOAD_PACE,
+    powLoad,
     onError = (error: unknown) => console.error('sealdrop: purge failed:', error),
+  }: {
+    intervalMs?: number;
+    sweepIntervalMs?: number;
+    staleHours?: number;
+    leaseMinutes?: number;
+    pace?: number;
+    powLoad?: Pick<PowLoad, 'noteOpen'> | undefined;
+    onError?: (error: unknown) => void;
   } = {},
 ): () => void {
   let running: Promise<unknown> = Promise.resolve();
+  const noteSwept = (count: number, now: Date) => {
+    for (let i = 0; i < count; i++) powLoad?.noteOpen(0, now);
+  };
   const purge = () => {
-    running = running.then(() => purgeExpired(db, clock, staleHours, leaseMinutes, pace)).catch(onError);
+    running = running
+      .then(async () => {
+        const result = await purgeExpired(db, clock, staleHours, leaseMinutes, pace);
+        noteSwept(result.staleUploads, clock());
+      })
+      .catch(onError);
   };
   const sweep = () => {
-    running = running.then(() => sweepStaleUploads(db, clock(), staleHours, leaseMinutes, pace)).catch(onError);
+    running = running
+      .then(async () => {
+        const now = clock();
+        noteSwept(await sweepStaleUploads(db, now, staleHours, leaseMinutes, pace), now);
+      })
+      .catch(onError);
   };
   purge();
   const timers = [setInterval(purge, intervalMs), setInterval(sweep, sweepIntervalMs)];

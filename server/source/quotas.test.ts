@@ -1078,3 +1078,195 @@ describe('the size\'s pace: a large reservation must stay on track to finish bef
     expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
   });
 });
+
+describe('the re-opening attacker: what a swept or displaced upload did not send counts toward its codename\'s day (migrations/0015)', () => {
+  const minutes = (start: string, m: number) => new Date(Date.parse(start) + m * 60_000);
+  const statusOf = async (t: Awaited<ReturnType<typeof app>>, uploadId: string) => (await t.app.request(`/api/v1/uploads/${uploadId}`)).status;
+  const sweptUnsent = async () =>
+    rowsOf<{ source_id: string; day: string; bytes: string }>(
+      await database.db.execute(sql`select source_id::text, to_char(day, 'YYYY-MM-DD') as day, bytes::text from swept_unsent order by source_id`),
+    ).map((r) => ({ source: r.source_id, day: r.day, bytes: Number(r.bytes) }));
+  const sourceOf = async (submissionId: string) =>
+    rowsOf<{ source_id: string }>(await database.db.execute(sql`select source_id::text from submissions where id = ${submissionId}::uuid`))[0]!.source_id;
+
+  it('re-opening a 2 GiB upload as each is swept burns the codename\'s day: three opens, then 429 source_quota until the next day', async () => {
+    const start = '2026-08-01T00:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    await database.db.execute(sql`delete from swept_unsent`);
+    const t = await app({});
+    const lookupId = newLookupId();
+    const tip = await sendTip(t.app, { bytes: await ciphertextFor(newsroomKey, 2 * KB), lookupId, sourceKeys });
+    const source = await sourceOf(tip.submissionId);
+    const tips = await receivedTips();
+    // the attacker of the bench (FLOW_PER_MINUTE=65536): 64 KiB a minute shown on its upload, and
+    // opened again as soon as it is swept; before 0015 it opened again every 11 minutes all day
+    const opens: number[] = [];
+    const refusals: string[] = [];
+    let expected = 0;
+    let held: { uploadId: string; sent: number } | undefined;
+    for (let m = 0; m <= 120; m++) {
+      now = minutes(start, m);
+      if (held && (await statusOf(t, held.uploadId)) === 404) {
+        expected += 2 * GiB - held.sent;
+        held = undefined;
+      }
+      if (!held) {
+        const opened = await answer(await openUpload(t.app, { bytes: new Uint8Array(16), lookupId, size: 2 * GiB, chunkSize: 4 * MiB }));
+        if (opened.status === 201) {
+          held = { uploadId: opened.body.uploadId, sent: 0 };
+          opens.push(m);
+        } else refusals.push(`${opened.status} ${opened.body.error}`);
+      }
+      if (held) {
+        await markUploadFlowing(database.db, submissionIdOf(held.uploadId)!, now, 65_536);
+        held.sent += 65_536;
+      }
+      await purgeExpired(database.db, clock, 6, 10);
+    }
+    // each goes in its eleventh minute (the lease and its bytes' worth of the size's pace); the
+    // third fits because the first's unsent bytes are free (the size of the open), the fourth does not
+    expect(opens).toEqual([0, 11, 22]);
+    expect(held).toBeUndefined();
+    expect(refusals.length).toBeGreaterThan(80);
+    expect(new Set(refusals)).toEqual(new Set(['429 source_quota']));
+    // what is stored: one sum for the source and the day, the bytes the three did not send
+    expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-01', bytes: expected }]);
+    expect(expected).toBe(3 * 2 * GiB - 3 * 11 * 65_536);
+    expect(await receivedTips()).toEqual(tips);
+    // the next day the codename has its room again, and the purge forgets the last day's sum
+    now = new Date('2026-08-02T00:00:30Z');
+    expect((await answer(await openUpload(t.app, { bytes: new Uint8Array(16), lookupId, size: 2 * GiB, chunkSize: 4 * MiB }))).status).toBe(201);
+    await purgeExpired(database.db, clock, 6, 10);
+    expect(await sweptUnsent()).toEqual([]);
+  });
+
+  it('an honest retry after a failed upload gets through, whatever else the source sent that day; a second failure costs its unsent bytes', async () => {
+    const start = '2026-08-03T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    await database.db.execute(sql`delete from swept_unsent`);
+    // a day's quota of 12 MiB: a 4 MiB tip received, then an 8 MiB file (two chunks) whose circuit
+    // dies after its first chunk
+    const t = await app({ quotaSourcePerDay: 12 * MiB });
+    const lookupId = newLookupId();
+    const first = await sendTip(t.app, { bytes: await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB), lookupId, sourceKeys });
+    const source = await sourceOf(first.submissionId);
+    const file = await ciphertextFor(newsroomKey, 8 * MiB - 4 * KB);
+    const CH = 4 * MiB;
+    const failed = await answer(await openUpload(t.app, { bytes: file, lookupId, chunkSize: CH }));
+    expect(failed.status).toBe(201);
+    expect((await answer(await putChunk(t.app, failed.body.uploadId, 0, file.subarray(0, CH)))).status).toBe(200);
+    // the lease and its stored bytes at the pace: 10 + 35 minutes
+    let m = 0;
+    while ((await statusOf(t, failed.body.uploadId)) !== 404) {
+      expect(++m).toBeLessThan(60);
+      now = minutes(start, m);
+      await purgeExpired(database.db, clock, 6, 10);
+    }
+    expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-03', bytes: file.length - CH }]);
+    // the retry is the same file: 4 + 8 MiB, exactly the day's quota, as the first open was
+    const retry = await sendTip(t.app, { bytes: file, lookupId, chunkSize: CH });
+    expect(retry.submissionId).toBeTruthy();
+    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(2);
+
+    // another codename, another day: a 4 MiB upload that fails twice with nothing sent. The open
+    // is charged the larger of its size and the day's unsent bytes: 2 KiB + 8 MiB leaves room for
+    // one more 4 MiB upload in the 12 MiB day, where without the count there was room for two
+    now = new Date('2026-08-04T09:00:00Z');
+    const other = newLookupId();
+    const tip = await sendTip(t.app, { bytes: await ciphertextFor(newsroomKey, 2 * KB), lookupId: other, sourceKeys });
+    const fourMiB = () => openUpload(t.app, { bytes: new Uint8Array(16), lookupId: other, size: 4 * MiB, chunkSize: MIN_CHUNK_BYTES }).then(answer);
+    for (let failure = 0; failure < 2; failure++) {
+      const opened = await fourMiB();
+      expect(opened.status).toBe(201);
+      now = minutes('2026-08-04T09:00:00Z', 11 * (failure + 1));
+      await purgeExpired(database.db, clock, 6, 10);
+      expect(await statusOf(t, opened.body.uploadId)).toBe(404);
+    }
+    expect((await sweptUnsent()).find((r) => r.day === '2026-08-04')).toEqual({ source: await sourceOf(tip.submissionId), day: '2026-08-04', bytes: 8 * MiB });
+    expect((await fourMiB()).status).toBe(201);
+    expect(await fourMiB()).toMatchObject({ status: 429, body: { error: 'source_quota' } });
+  });
+
+  it('a new source\'s failed upload leaves nothing behind: its codename is only a pending hash, and it opens again', async () => {
+    const start = '2026-08-05T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    await database.db.execute(sql`delete from swept_unsent`);
+    const t = await app({ quotaSourcePerDay: 6 * MiB });
+    const lookupId = newLookupId();
+    const file = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const opened = await answer(await openUpload(t.app, { bytes: file, lookupId, sourceKeys, chunkSize: MIN_CHUNK_BYTES }));
+      expect(opened.status).toBe(201);
+      now = minutes(start, 11 * (attempt + 1));
+      await purgeExpired(database.db, clock, 6, 10);
+      expect(await statusOf(t, opened.body.uploadId)).toBe(404);
+    }
+    expect(await sweptUnsent()).toEqual([]);
+    await sendTip(t.app, { bytes: file, lookupId, sourceKeys, chunkSize: MIN_CHUNK_BYTES });
+  });
+
+  it('a displaced claim\'s unsent bytes count toward its source\'s day too', async () => {
+    const start = '2026-08-06T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    await database.db.execute(sql`delete from swept_unsent`);
+    // the small pool scaled to sixteen 4 MiB reservations, all of one returning codename's claims
+    const t = await app({ reserveSmallShare: 64 * MiB, quotaSourcePerDay: 100 * MiB });
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const attacker = newLookupId();
+    const tip = await sendTip(t.app, { bytes: text, lookupId: attacker, sourceKeys });
+    const claim = () => openUpload(t.app, { bytes: text, lookupId: attacker, size: 4 * MiB, chunkSize: MIN_CHUNK_BYTES }).then(answer);
+    let claims = 0;
+    for (;;) {
+      const r = await claim();
+      if (r.status !== 201) {
+        expect(r).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+        break;
+      }
+      claims++;
+    }
+    expect(claims).toBe(16);
+    // past the grace an honest returning source's file takes the room of one claim
+    now = minutes(start, 3);
+    const honest = newLookupId();
+    await sendTip(t.app, { bytes: text, lookupId: honest, sourceKeys });
+    const file = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
+    await sendTip(t.app, { bytes: file, lookupId: honest, chunkSize: MIN_CHUNK_BYTES });
+    expect(await sweptUnsent()).toEqual([{ source: await sourceOf(tip.submissionId), day: '2026-08-06', bytes: 4 * MiB }]);
+  });
+
+  it('each upload the sweep deletes counts toward the adaptive price (the purge timer), at the unflooded price', async () => {
+    const start = '2026-08-07T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app({});
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const opened = await answer(await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 4 * MiB, chunkSize: MIN_CHUNK_BYTES }));
+      expect(opened.status).toBe(201);
+      ids.push(opened.body.uploadId);
+    }
+    const notes: number[] = [];
+    const errors: unknown[] = [];
+    let later = minutes(start, 5);
+    const stop = startPurgeTimer(database.db, () => later, {
+      intervalMs: 3600_000, sweepIntervalMs: 50, leaseMinutes: 10, onError: (e) => errors.push(e),
+      powLoad: { noteOpen: (extraBits) => notes.push(extraBits) },
+    });
+    try {
+      await waitFor(async () => rowsOf(await database.db.execute(sql`select 1 from upload_progress`)).length === 3);
+      expect(notes).toEqual([]);
+      later = minutes(start, 11);
+      await waitFor(async () => (await Promise.all(ids.map((id) => statusOf(t, id)))).every((s) => s === 404));
+      await waitFor(async () => notes.length === 3);
+      expect(notes).toEqual([0, 0, 0]);
+      expect(errors).toEqual([]);
+    } finally {
+      stop();
+    }
+  });
+});

@@ -30,6 +30,13 @@
  * (markUploadFlowing); once the body is stored its stored bytes count instead and the app takes
  * them out again (noteFlowStored). A body cut on its way keeps what it sent: those bytes came.
  *
+ * What a deleted upload did not send (its size less its stored octets and the bytes counted
+ * arriving) counts toward its source's bytes of the day, beyond the size of the open being decided
+ * (migrations/0015_swept_unsent.sql, `swept_unsent`): a returning source's one failed upload costs
+ * its retry nothing, but re-opening as each is swept (64 KiB a minute on each of 15 uploads held
+ * 30 GiB for 16 kB/s) burns the codename's day. The purge timer counts each upload deleted toward
+ * the adaptive price, as an open's displaced claims are (server/source/purge.ts).
+ *
  * The sweep (every SWEEP_INTERVAL_MS in every process, from the purge timer) notes each upload's
  * first minute and chunk count in `upload_progress`, then deletes the uploads past their time.
  * Every step is a function of the rows and the minute, so several processes sweeping at once
@@ -38,6 +45,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { isForeignKeyViolation } from '../db/errors.ts';
+import { dayOf } from '../clock.ts';
 import { rowsOf, type Db } from '../db/open.ts';
 
 export const SWEEP_TICK_MS = 60 * 1000;
@@ -101,19 +109,42 @@ export async function sweepStaleUploads(
   }
   // past its paid time, or still for the stale time; a chunk that arrived since the statement above
   // keeps its upload until the next sweep (the count is compared again)
-  const deleted = rowsOf<{ id: string }>(
-    await db.execute(sql`
-      delete from submissions s using upload_progress p
-      where p.submission_id = s.id and s.status = 'uploading'
-        and (${tick}::bigint - p.first_tick >= ${leaseTicks}::bigint
-              + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + p.flowed)
-                / sealdrop_required_per_tick(s.size, s.created_day, p.first_tick, ${bytesPerTick}::bigint)
-          or ${tick}::bigint - p.tick >= ${staleTicks}::bigint)
-        and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
-      returning s.id`),
-  );
+  // what a returning source's deleted uploads did not send counts toward its bytes of the day
+  // (migrations/0015_swept_unsent.sql), in the statement that deletes them: two sweeps at once
+  // note each upload once, as only one deletes it
+  let deleted: Array<{ n: number }>;
+  try {
+    deleted = rowsOf<{ n: number }>(
+      await db.execute(sql`
+        with gone as (
+          delete from submissions s using upload_progress p
+          where p.submission_id = s.id and s.status = 'uploading'
+            and (${tick}::bigint - p.first_tick >= ${leaseTicks}::bigint
+                  + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + p.flowed)
+                    / sealdrop_required_per_tick(s.size, s.created_day, p.first_tick, ${bytesPerTick}::bigint)
+              or ${tick}::bigint - p.tick >= ${staleTicks}::bigint)
+            and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
+          returning s.source_id, s.created_day, greatest(0, s.size - p.flowed
+            - (select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)) as unsent
+        ), noted as (
+          insert into swept_unsent (source_id, day, bytes)
+          select g.source_id, ${dayOf(now)}::date, sum(g.unsent) from gone g
+          where g.source_id is not null and g.created_day = ${dayOf(now)}::date
+          group by g.source_id having sum(g.unsent) > 0
+          on conflict (source_id) do update
+            set bytes = case when swept_unsent.day = excluded.day then swept_unsent.bytes + excluded.bytes else excluded.bytes end,
+              day = excluded.day
+            where swept_unsent.day <= excluded.day
+        )
+        select count(*)::int as n from gone`),
+    );
+  } catch (error) {
+    // a source deleted meanwhile (its uploads with it): the next sweep takes the rest
+    if (!isForeignKeyViolation(error)) throw error;
+    deleted = [{ n: 0 }];
+  }
   await db.execute(sql`
     delete from upload_progress p where not exists (
       select 1 from submissions s where s.id = p.submission_id and s.status = 'uploading')`);
-  return deleted.length;
+  return Number(deleted[0]?.n ?? 0);
 }

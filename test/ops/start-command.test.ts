@@ -16,7 +16,7 @@ import { createEmptyDatabase } from './pg.ts';
 import { runProgram } from './process.ts';
 
 const CONTRACT_TABLES = [
-  'audit', 'chunks', 'editor_tokens', 'housekeeping', 'instance', 'pow_load', 'replies', 'sources', 'spent_pow', 'submissions', 'upload_progress',
+  'audit', 'chunks', 'editor_tokens', 'housekeeping', 'instance', 'pow_load', 'replies', 'sources', 'spent_pow', 'submissions', 'swept_unsent', 'upload_progress',
 ];
 
 let database: Awaited<ReturnType<typeof createEmptyDatabase>>;
