@@ -8,7 +8,7 @@ import type { MessageKey } from './i18n/index.ts';
 import { ApiError, deleteReply, getConfigPatiently, lookupSource, type LookupAnswer, type ServerConfig } from './lib/api.ts';
 import { readInstanceConfig } from './lib/instance.ts';
 import { showInstance } from './lib/instance-view.ts';
-import { checkDeskKeys, checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
+import { type CheckedDesk, checkDeskKeys, checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -36,6 +36,13 @@ let lookupId: string | undefined;
 /** The opened source's locked key: a follow-up names it once the worker unlocks it (PROTOCOL.md, "Envelope"). */
 let lockedPrivateKey: string | undefined;
 let checking = 0;
+/** The desks as checkDeskKeys checked them: each key's fingerprint computed from the key itself. */
+let checkedDesks: CheckedDesk[] = [];
+/** The shown replies' "signed with the key of DESK" lines, told again in a newly chosen language. */
+let signerRelabels: (() => void)[] = [];
+page.onLanguageChange(() => {
+  for (const relabel of signerRelabels) relabel();
+});
 
 const DIGIT_FAILURES = new Set(['digit_count', 'bad_group', 'group_order', 'not_a_digit']);
 const isDigits = (result: CodenameCheck) => (result.ok ? result.format === 'digits' : DIGIT_FAILURES.has(result.reason));
@@ -196,8 +203,18 @@ function showStatuses(found: LookupAnswer): void {
  * a desk the config does not offer (or of a server before desks) is checked against the one key.
  */
 function deskKeyOf(desk: string | undefined): { newsroomKey?: string } {
-  const key = context!.config.desks?.find((d) => d.id === desk)?.newsroomKey;
+  const key = checkedDesks.find((d) => d.id !== undefined && d.id === desk)?.newsroomKey;
   return key === undefined ? {} : { newsroomKey: key };
+}
+
+/**
+ * The desk whose key a reply was verified with, as deskKeyOf chose it (the first desk, the
+ * config's one key, when the reply names no desk the config offers): its name and the fingerprint
+ * the worker computed from that very key. Shown with each verified reply, so a desk the server
+ * made up is seen as a name and a fingerprint the newsroom never published.
+ */
+function signerOf(desk: string | undefined): CheckedDesk | undefined {
+  return checkedDesks.find((d) => d.id !== undefined && d.id === desk) ?? checkedDesks[0];
 }
 
 async function showAccount(found: LookupAnswer): Promise<void> {
@@ -210,7 +227,9 @@ async function showAccount(found: LookupAnswer): Promise<void> {
       replies: found.replies.map(({ id, message, desk }) => ({ id, message, ...deskKeyOf(desk) })),
     })
     .catch(() => []);
-  replies.replaceChildren(...arrangeReplies(found.replies, decrypted).map((r) => renderReply(r.ids, r.day, r.opened)));
+  const deskOf = new Map(found.replies.map((r) => [r.id, r.desk]));
+  signerRelabels = [];
+  replies.replaceChildren(...arrangeReplies(found.replies, decrypted).map((r) => renderReply(r.ids, r.day, r.opened, signerOf(deskOf.get(r.ids[0]!)))));
   show(noReplies, found.replies.length === 0);
   show(account, true);
   account.querySelector('h2')?.setAttribute('tabindex', '-1');
@@ -253,7 +272,7 @@ function arrangeReplies(served: LookupAnswer['replies'], decrypted: ({ id: strin
   return [...[...verified.values()].sort((a, b) => a.signedAt - b.signedAt), ...refused];
 }
 
-function renderReply(ids: string[], day: string, opened: Opened | undefined): HTMLElement {
+function renderReply(ids: string[], day: string, opened: Opened | undefined, signer: CheckedDesk | undefined): HTMLElement {
   const article = document.createElement('article');
   article.dataset.testid = 'reply';
   const heading = document.createElement('h3');
@@ -267,6 +286,7 @@ function renderReply(ids: string[], day: string, opened: Opened | undefined): HT
   }
   // Replies are text, never markup: textContent only.
   else body.textContent = opened.text;
+  const signed = opened?.text !== undefined && signer !== undefined ? signerLine(signer) : undefined;
   const remove = document.createElement('button');
   remove.type = 'button';
   remove.className = 'secondary';
@@ -285,8 +305,31 @@ function renderReply(ids: string[], day: string, opened: Opened | undefined): HT
       remove.disabled = false;
     }
   });
-  article.append(heading, body, remove);
+  article.append(heading, ...(signed ? [signed] : []), body, remove);
   return article;
+}
+
+/** "Signed with the key of DESK:" (or "of the newsroom") and the key's fingerprint, grouped, left to right. */
+function signerLine(signer: CheckedDesk): HTMLElement {
+  const line = document.createElement('div');
+  line.className = 'reply-signer';
+  line.dataset.testid = 'reply-signer';
+  const label = document.createElement('p');
+  const relabel = () => {
+    const name = signer.name?.[page.language];
+    if (name === undefined) page.setText(label, 'reply_signed_by_key');
+    else page.setText(label, 'reply_signed_by_desk', { desk: name });
+  };
+  relabel();
+  signerRelabels.push(relabel);
+  const fingerprint = document.createElement('p');
+  fingerprint.className = 'fingerprint';
+  fingerprint.dir = 'ltr';
+  fingerprint.translate = false;
+  fingerprint.dataset.testid = 'reply-signer-fingerprint';
+  fingerprint.textContent = signer.shownFingerprint;
+  line.append(label, fingerprint);
+  return line;
 }
 
 const tipForm = setupTipForm(page, async (tip, signal, events) => {
@@ -316,6 +359,7 @@ try {
   const [config, crypto, { instance, desks }] = await Promise.all([configAnswer, CryptoWorker.start(), newsroom]);
   await checkNewsroomKey(config, crypto); // a lying server gets no lookup either
   const checked = await checkDeskKeys(desks, crypto);
+  checkedDesks = checked;
   context = { config, crypto, pow: new PowSolver(config.pow) };
   check.disabled = false;
   tipForm.enable(checked, instance);

@@ -186,6 +186,20 @@ export class SourceNavigator {
     );
   }
 
+  /** Each reply's text, and whose key it says signed it (the line and the fingerprint), or null where it says none. */
+  async sourceReadsRepliesAndSigners(): Promise<{ text: string; refused: string | null; signer: { label: string; fingerprint: string } | null }[]> {
+    return this.page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('[data-testid=reply]')].map((r) => {
+        const line = r.querySelector('[data-testid=reply-signer]');
+        return {
+          text: r.querySelector('pre')!.textContent!,
+          refused: r.dataset.refused ?? null,
+          signer: line ? { label: line.querySelector('p:not(.fingerprint)')!.textContent!, fingerprint: line.querySelector('.fingerprint')!.textContent! } : null,
+        };
+      }),
+    );
+  }
+
   async sourceDeletesReply(index: number): Promise<void> {
     const before = await this.page.$$eval('[data-testid=reply]', (r) => r.length);
     const buttons = await this.page.$$('[data-testid=reply] button');

@@ -25,11 +25,16 @@ export async function newsroomOpensTipOf(db: Db, codename: string): Promise<{ ci
 
 /** The source's public key as the server keeps it (a first tip is signed with it). */
 export async function storedSourceKeyOf(db: Db, codename: string): Promise<string> {
+  return (await storedSourceOf(db, codename)).publicKey;
+}
+
+/** The source row this codename belongs to. */
+export async function storedSourceOf(db: Db, codename: string): Promise<typeof sources.$inferSelect> {
   const [{ instanceSalt }] = (await db.select().from(instance)) as unknown as [{ instanceSalt: string }];
   const { lookupId } = deriveSourceSecrets(codename, instanceSalt);
   const [source] = await db.select().from(sources).where(eq(sources.lookupHash, hashLookupId(lookupId)));
   if (!source) throw new Error('no source row for the codename shown');
-  return source.publicKey;
+  return source;
 }
 
 /** The ciphertext the server keeps of the one received submission of the source this codename belongs to. */

@@ -15,12 +15,16 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUES, LANGUAGES } from '../../client/i18n/index.ts';
 import { renderAnswers, type Answer } from '../../protocol/answers.ts';
+import { formatFingerprint } from '../../protocol/fingerprint.ts';
+import { sealReply } from '../../protocol/replies.ts';
+import { replies } from '../../server/db/schema.ts';
+import { dayOf } from '../../server/clock.ts';
 import type { InstanceView } from '../../protocol/instance.ts';
 import { loadInstanceFile } from '../../server/instance-file.ts';
 import { browserAvailable, launchBrowser, type BrowserName, type LaunchedBrowser } from './browsers.ts';
 import { startSourceServer, type SourceServer } from './harness.ts';
 import { SourceNavigator } from './navigator.ts';
-import { storedCiphertextOf, storedSourceKeyOf } from './newsroom.ts';
+import { storedCiphertextOf, storedSourceKeyOf, storedSourceOf } from './newsroom.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 export const EXAMPLE_INSTANCE = new URL('deploy/instance.example/instance.json', ROOT).pathname;
@@ -155,6 +159,52 @@ export function defineDeskStories(name: BrowserName): void {
       expect(refused.plaintext.length).toBe(0);
       expect(refused.stderr).toMatch(/no secret key|decryption failed/i);
       await source.page.close();
+    });
+
+    it('shows a desk’s reply under that desk’s name and its key’s fingerprint; a reply naming another desk than the key that signed it is refused', async () => {
+      const source = await SourceNavigator.open(launched.browser, server.origin);
+      await source.sourceVisits('/');
+      await source.sourceWaitsForThePageToBeReady();
+      await source.page.click('[data-testid=desk][value="workers"]');
+      for (const q of view.questions) {
+        if (q.kind === 'short' || q.kind === 'long') await source.page.type(`#question-${q.id}`, 'Phnom Penh');
+        else await (await source.page.$$(`[name="question-${q.id}"]`))[0]!.click();
+      }
+      const codename = await source.sourceSubmitsTip({ message: 'for the workers desk' });
+      const db = server.database.db;
+      const stored = await storedSourceOf(db, codename);
+      const sourceKey = await openpgp.readKey({ armoredKey: stored.publicKey });
+      const workersKey = await openpgp.decryptKey({
+        privateKey: await openpgp.readPrivateKey({ armoredKey: readFileSync(join(KEYS, 'desk-workers.sec.asc'), 'utf8') }),
+        passphrase: PASSPHRASE,
+      });
+      const plant = async (text: string, desk: string) => {
+        const { message } = await sealReply(new TextEncoder().encode(text), sourceKey as openpgp.PublicKey, workersKey);
+        await db.insert(replies).values({ sourceId: stored.id, message, size: message.length, createdDay: dayOf(new Date()), desk });
+      };
+      await plant('The workers desk read it.', 'workers');
+      // what a server that lies about a reply's desk can do: its page checks it with that desk's key
+      await plant('Signed by workers, said to be from sanctions.', 'sanctions');
+
+      await source.page.close();
+      const back = await SourceNavigator.open(launched.browser, server.origin);
+      await back.sourceVisits('/return.html');
+      await back.sourceReturnsWithCodename(codename);
+      const shown = await back.sourceReadsRepliesAndSigners();
+      expect(shown).toEqual([
+        {
+          text: 'The workers desk read it.',
+          refused: null,
+          signer: { label: CATALOGUES.en.reply_signed_by_desk.replace('{desk}', 'Workers abroad'), fingerprint: formatFingerprint(workersKey.getFingerprint()) },
+        },
+        { text: expect.any(String), refused: 'wrong_signer', signer: null },
+      ]);
+      // the line follows the language: Korean, with the desk's Korean name
+      await back.page.select('#language', 'ko');
+      const korean = view.desks.find((d) => d.id === 'workers')!.name.ko;
+      expect((await back.sourceReadsRepliesAndSigners())[0]!.signer!.label).toBe(CATALOGUES.ko.reply_signed_by_desk.replace('{desk}', korean));
+      expect(await back.cspViolations()).toEqual([]);
+      await back.page.close();
     });
 
     it('keeps the chosen desk while the tip is on its way: no other desk can be chosen, the fingerprint shown stays the one it is encrypted to', async () => {
