@@ -2,8 +2,9 @@
  * @module client/lib/instance-view — the newsroom's name, logo and call for tips on every page,
  * its intro on the first one, in the page's language (client/lib/instance.ts checks them first).
  *
- * Without a name the page stays as it was built ("Sealdrop" in the header); the footer says
- * "Powered by Sealdrop" either way.
+ * Without a name the header says what the site is, in the page's language ("Secure tip line"),
+ * never "Sealdrop": that is the software, not who reads the tips. The footer says "Powered by
+ * Sealdrop" either way.
  */
 import type { Language } from '../i18n/index.ts';
 import { renderBlocks, markInstanceText, type Instance } from './instance.ts';

@@ -136,13 +136,13 @@ export function defineInstanceStories(name: BrowserName): void {
       await source.page.close();
     });
 
-    it('without an instance the page looks as it did: "Sealdrop" in the header, no call for tips, one desk, no question', async () => {
+    it('without an instance the page says what it is, not whose: "Sealdrop" only as "Powered by", no call for tips, one desk, no question', async () => {
       const source = await SourceNavigator.open(launched.browser, server.origin);
       // what a server without an instance file sends, and what one from before instances sent
       serve = (config) => ({ ...oneDesk(config), instance: DEFAULT_INSTANCE_VIEW });
       await source.sourceVisits('/?lang=ko');
       await source.sourceWaitsForThePageToBeReady();
-      expect(await source.page.$eval('#brand', (b) => [b.textContent, b.querySelectorAll('img').length])).toEqual(['Sealdrop', 0]);
+      expect(await source.page.$eval('#brand', (b) => [b.textContent, b.querySelectorAll('img').length])).toEqual([CATALOGUES.ko.site_name, 0]);
       serve = ({ instance: _, desks: __, ...config }) => config;
       await source.sourceVisits('/?lang=ko');
       await source.sourceWaitsForThePageToBeReady();
@@ -154,7 +154,7 @@ export function defineInstanceStories(name: BrowserName): void {
         intro: document.querySelector('#submit-intro')!.textContent,
         poweredBy: document.querySelector('[data-testid=powered-by]')!.textContent,
       }));
-      expect(page).toEqual({ brand: 'Sealdrop', call: true, desks: true, questions: true, intro: CATALOGUES.ko.submit_intro, poweredBy: CATALOGUES.ko.powered_by });
+      expect(page).toEqual({ brand: CATALOGUES.ko.site_name, call: true, desks: true, questions: true, intro: CATALOGUES.ko.submit_intro, poweredBy: CATALOGUES.ko.powered_by });
       expect((await source.sourceReadsKeyCheck()).shown).toBe(true);
       await source.page.close();
     });
