@@ -5,10 +5,9 @@
 import type { CodenameCheck } from '../protocol/codename.ts';
 import type { ReplyProblem } from '../protocol/replies.ts';
 import type { MessageKey } from './i18n/index.ts';
-import { ApiError, deleteReply, getConfigPatiently, lookupSource, type LookupAnswer, type ServerConfig } from './lib/api.ts';
-import { readInstanceConfig } from './lib/instance.ts';
-import { showInstance } from './lib/instance-view.ts';
-import { type CheckedDesk, checkDeskKeys, checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
+import { ApiError, deleteReply, lookupSource, type LookupAnswer, type ServerConfig } from './lib/api.ts';
+import { loadNewsroom } from './lib/newsroom.ts';
+import { type CheckedDesk, KeyMismatchError } from './lib/newsroom-key.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -199,19 +198,11 @@ function showStatuses(found: LookupAnswer): void {
 }
 
 /**
- * The key a reply's signature must verify with: its desk's, from the config's desks. A reply of
- * a desk the config does not offer (or of a server before desks) is checked against the one key.
- */
-function deskKeyOf(desk: string | undefined): { newsroomKey?: string } {
-  const key = checkedDesks.find((d) => d.id !== undefined && d.id === desk)?.newsroomKey;
-  return key === undefined ? {} : { newsroomKey: key };
-}
-
-/**
- * The desk whose key a reply was verified with, as deskKeyOf chose it (the first desk, the
- * config's one key, when the reply names no desk the config offers): its name and the fingerprint
- * the worker computed from that very key. Shown with each verified reply, so a desk the server
- * made up is seen as a name and a fingerprint the newsroom never published.
+ * The desk whose key a reply's signature must verify with: its desk's, from the config's desks; a
+ * reply of a desk the config does not offer (or of a server before desks) is checked against the
+ * first desk's, the config's one key. Its name and the fingerprint the worker computed from that
+ * very key are shown with the reply if it verifies, so a desk the server made up is seen as a
+ * name and a fingerprint the newsroom never published.
  */
 function signerOf(desk: string | undefined): CheckedDesk | undefined {
   return checkedDesks.find((d) => d.id !== undefined && d.id === desk) ?? checkedDesks[0];
@@ -219,17 +210,20 @@ function signerOf(desk: string | undefined): CheckedDesk | undefined {
 
 async function showAccount(found: LookupAnswer): Promise<void> {
   showStatuses(found);
+  const signers = new Map(found.replies.map((r) => [r.id, signerOf(r.desk)]));
   // A key that will not unlock still leaves the statuses and the follow-up form usable.
   const decrypted = await context!.crypto
     .call('decrypt-replies', {
       lockedPrivateKey: found.lockedPrivateKey,
       newsroomKey: context!.config.newsroomKey,
-      replies: found.replies.map(({ id, message, desk }) => ({ id, message, ...deskKeyOf(desk) })),
+      replies: found.replies.map(({ id, message }) => {
+        const key = signers.get(id)?.newsroomKey;
+        return { id, message, ...(key === undefined ? {} : { newsroomKey: key }) };
+      }),
     })
     .catch(() => []);
-  const deskOf = new Map(found.replies.map((r) => [r.id, r.desk]));
   signerRelabels = [];
-  replies.replaceChildren(...arrangeReplies(found.replies, decrypted).map((r) => renderReply(r.ids, r.day, r.opened, signerOf(deskOf.get(r.ids[0]!)))));
+  replies.replaceChildren(...arrangeReplies(found.replies, decrypted).map((r) => renderReply(r.ids, r.day, r.opened, signers.get(r.ids[0]!))));
   show(noReplies, found.replies.length === 0);
   show(account, true);
   account.querySelector('h2')?.setAttribute('tabindex', '-1');
@@ -350,19 +344,12 @@ const tipForm = setupTipForm(page, async (tip, signal, events) => {
 });
 
 try {
-  const configAnswer = getConfigPatiently();
-  const newsroom = configAnswer.then((config) => {
-    const read = readInstanceConfig(config);
-    showInstance(page, read.instance);
-    return read;
-  });
-  const [config, crypto, { instance, desks }] = await Promise.all([configAnswer, CryptoWorker.start(), newsroom]);
-  await checkNewsroomKey(config, crypto); // a lying server gets no lookup either
-  const checked = await checkDeskKeys(desks, crypto);
-  checkedDesks = checked;
+  // a lying server gets no lookup either
+  const { config, crypto, instance, desks } = await loadNewsroom(page);
+  checkedDesks = desks;
   context = { config, crypto, pow: new PowSolver(config.pow) };
   check.disabled = false;
-  tipForm.enable(checked, instance);
+  tipForm.enable(desks, instance);
   if (codenameInput.value !== '') void checkNow(true);
 } catch (error) {
   page.setText(lookupError, error instanceof KeyMismatchError ? 'key_mismatch' : error instanceof ModuleIntegrityError ? 'code_altered' : 'load_failed');

@@ -6,10 +6,9 @@
  */
 import type { CodenameScheme } from '../protocol/codename.ts';
 import { CODENAME_SCHEME_FOR_LANGUAGE } from './i18n/index.ts';
-import { ApiError, getConfigPatiently, type ServerConfig } from './lib/api.ts';
-import { readInstanceConfig } from './lib/instance.ts';
-import { showInstance } from './lib/instance-view.ts';
-import { checkDeskKeys, checkNewsroomKey, KeyMismatchError } from './lib/newsroom-key.ts';
+import { ApiError, type ServerConfig } from './lib/api.ts';
+import { loadNewsroom } from './lib/newsroom.ts';
+import { KeyMismatchError } from './lib/newsroom-key.ts';
 import { byId, initPage, show } from './lib/page.ts';
 import { sendTip, type Identity } from './lib/send.ts';
 import { setupTipForm } from './lib/tip-form.ts';
@@ -143,21 +142,12 @@ wroteItDown.addEventListener('change', () => {
 });
 
 try {
-  const configAnswer = getConfigPatiently();
-  // the newsroom's words need no worker: shown as soon as they are checked
-  const newsroom = configAnswer.then((config) => {
-    const read = readInstanceConfig(config);
-    showInstance(page, read.instance);
-    return read;
-  });
-  const [config, crypto, { instance, desks }] = await Promise.all([configAnswer, CryptoWorker.start(), newsroom]);
   // Before anything else starts: a server that lies about a key gets nothing from this page.
-  await checkNewsroomKey(config, crypto);
-  const checked = await checkDeskKeys(desks, crypto);
+  const { config, crypto, instance, desks } = await loadNewsroom(page);
   context = { config, crypto, pow: new PowSolver(config.pow) };
   prepareIdentity();
   show(statusLine, false);
-  tipForm.enable(checked, instance);
+  tipForm.enable(desks, instance);
 } catch (error) {
   page.setText(
     statusLine,
