@@ -290,3 +290,162 @@ describe('discarding the pieces of a Node request body once written', () => {
     gate.close();
   });
 });
+
+describe('the chunk gate against trickling bodies that hold its memory (issue 9), over real sockets', () => {
+  /**
+   * A real Node server whose handler gives each request's IncomingMessage to one gate, as the app
+   * does; `PUT /UPLOAD/NAME` with a Content-Length. The gate's clock is the test's: each step the
+   * test moves it, every body still on its way sends that step's bytes, and the step ends once
+   * the server has read every byte sent (or answered the body).
+   */
+  async function startGateServer(options: import('./chunk-gate.ts').ChunkGateOptions) {
+    const { createServer, request: httpRequest } = await import('node:http');
+    const clock = { t: 0 };
+    const gate = createChunkGate({ ...options, now: () => clock.t });
+    const emitted = new Map<string, number>();
+    const answered = new Map<string, string>();
+    const server = createServer((incoming, response) => {
+      const [, upload, name] = (incoming.url ?? '').split('/');
+      const length = Number(incoming.headers['content-length']);
+      emitted.set(name!, 0);
+      incoming.on('data', (piece: Buffer) => emitted.set(name!, emitted.get(name!)! + piece.length));
+      let ticket: import('./chunk-gate.ts').ChunkTicket;
+      try {
+        ticket = gate.enter(upload!, length);
+      } catch (error) {
+        answered.set(name!, codeOf(error));
+        response.writeHead(503).end();
+        return;
+      }
+      ticket.read(new Request('http://gate.test/', { method: 'PUT', headers: { 'Content-Length': String(length) } }), incoming).then(
+        () => answered.set(name!, '200'),
+        (error: unknown) => answered.set(name!, codeOf(error)),
+      ).finally(() => {
+        ticket.release();
+        response.writeHead(answered.get(name!) === '200' ? 200 : 503).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const written = new Map<string, number>();
+    const clients = new Map<string, import('node:http').ClientRequest>();
+    let serial = 0;
+    const settle = async () => {
+      for (let spins = 0; ; spins++) {
+        const pending = [...written].some(([name, n]) => !answered.has(name) && (emitted.get(name) ?? -1) < n);
+        if (!pending) break;
+        if (spins > 20_000) throw new Error('the server did not read what was sent');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    };
+    return {
+      gate,
+      clock,
+      answered,
+      /** opens a body of `length` bytes for `upload`; answers its name */
+      open(upload: string, length: number) {
+        const name = `b${serial++}`;
+        const client = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: `/${upload}/${name}`, agent: false, headers: { 'Content-Length': length } });
+        client.on('error', () => {});
+        client.on('response', (res) => res.resume());
+        clients.set(name, client);
+        written.set(name, 0);
+        return name;
+      },
+      send(name: string, bytes: number) {
+        if (answered.has(name)) return;
+        written.set(name, written.get(name)! + bytes);
+        clients.get(name)!.write(Buffer.alloc(bytes, 3));
+      },
+      settle,
+      async close() {
+        gate.close();
+        for (const client of clients.values()) client.destroy();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  const STEP_MS = 2000;
+  const CHUNK = 4 * MiB;
+  /** the slowest link the documents plan for: DEFAULT_UPLOAD_PACE × 4 */
+  const HONEST_BYTES_PER_SECOND = 8000;
+
+  /**
+   * `bodies` attacker bodies (4 per upload) each send `head` bytes at once, then `trickle` bytes
+   * a second; a body the gate refuses is opened again at once with its head (renewed). Meanwhile,
+   * from `honestAt` ms, an honest 4 MiB chunk comes at 8 kB/s, and is sent again from its start
+   * 10 s after each refusal, as the page does. Runs `seconds` of the gate's clock; answers what
+   * became of the honest chunk and of the attacker's bodies.
+   */
+  async function trickleAttack(options: { bodies: number; head: number; trickle: number; seconds: number; honestAt?: number; gate?: import('./chunk-gate.ts').ChunkGateOptions }) {
+    const s = await startGateServer({ idleMs: 600_000, ...options.gate });
+    try {
+      const attacker: { name: string; sent: number }[] = [];
+      let attackerBytes = 0;
+      let renewed = 0;
+      const openAttacker = (i: number) => {
+        const name = s.open(`attacker${i % Math.ceil(options.bodies / 4)}`, CHUNK);
+        s.send(name, options.head);
+        attackerBytes += options.head;
+        attacker[i] = { name, sent: options.head };
+      };
+      for (let i = 0; i < options.bodies; i++) openAttacker(i);
+      await s.settle();
+      let honest: { name: string; sent: number } | undefined;
+      let honestRetryAt = options.honestAt ?? 10_000;
+      const honestRefusals: string[] = [];
+      let honestStoredAt: number | undefined;
+      for (let t = STEP_MS; t <= options.seconds * 1000 && honestStoredAt === undefined; t += STEP_MS) {
+        s.clock.t = t;
+        if (!honest && t >= honestRetryAt) honest = { name: s.open('honest', CHUNK), sent: 0 };
+        if (honest) {
+          const n = Math.min(CHUNK - honest.sent, (HONEST_BYTES_PER_SECOND * STEP_MS) / 1000);
+          s.send(honest.name, n);
+          honest.sent += n;
+        }
+        for (const body of attacker) {
+          const n = Math.min(CHUNK - 1 - body.sent, (options.trickle * STEP_MS) / 1000);
+          s.send(body.name, n);
+          body.sent += n;
+          attackerBytes += n;
+        }
+        await s.settle();
+        if (honest && s.answered.has(honest.name)) {
+          const code = s.answered.get(honest.name)!;
+          if (code === '200') honestStoredAt = t;
+          else {
+            honestRefusals.push(code);
+            honest = undefined;
+            honestRetryAt = t + 10_000;
+          }
+        }
+        let again = false;
+        attacker.forEach((body, i) => {
+          if (s.answered.has(body.name)) {
+            renewed++;
+            again = true;
+            openAttacker(i);
+          }
+        });
+        if (again) await s.settle();
+      }
+      const held = s.gate.held();
+      return { honestStoredAt, honestRefusals, renewed, attackerBytes, held };
+    } finally {
+      await s.close();
+    }
+  }
+
+  it('cuts trickling bodies that hold the whole budget, so an honest chunk at 8 kB/s gets in (main\'s rule refused it for as long as they trickled)', async () => {
+    // the finding: 16 bodies each send half a chunk at once (together all 32 MiB but 1 MiB), then
+    // 1 300 B/s each, 20.8 kB/s in all; under main's rule every honest chunk was refused busy
+    const result = await trickleAttack({ bodies: 16, head: 2 * MiB - 64 * KiB, trickle: 1300, seconds: 900 });
+    expect(result.honestStoredAt).toBeDefined();
+    // sent from 10 s on at 8 kB/s, a 4 MiB chunk needs 524 s: at most one refusal on the way
+    expect(result.honestStoredAt!).toBeLessThanOrEqual(10_000 + 524_288 + 12_000);
+    expect(result.renewed).toBeGreaterThan(0);
+  }, 120_000);
+});
