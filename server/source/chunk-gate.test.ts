@@ -1,10 +1,13 @@
 /**
  * The chunk gate on its own (server/source/chunk-gate.ts), bodies as streams the test feeds:
- * what it counts, the reserve for small bodies, the recent-rate cut. The slowloris stories over
- * real sockets are in test/load/slowloris.test.ts.
+ * what it counts, the reserve for small bodies, the recent-rate cut and the due that grows with
+ * the bytes held (issue 9), and, over real sockets with the gate's clock, the trickling attacker
+ * that held the whole budget under the rate floor alone. The slowloris stories over real sockets
+ * are in test/load/slowloris.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { lengthOf } from '../db/chunks.ts';
+import { MAX_CHUNK_BYTES } from '../../protocol/limits.ts';
 import { createChunkGate } from './chunk-gate.ts';
 import { RefusalError } from './errors.ts';
 
@@ -18,7 +21,13 @@ function body(length: number) {
   const request = new Request('http://gate.test/', {
     method: 'PUT', body: stream, headers: { 'Content-Length': String(length) }, duplex: 'half',
   } as RequestInit);
-  return { request, push: (n: number) => controller.enqueue(new Uint8Array(n).fill(5)), end: () => controller.close() };
+  return {
+    request,
+    push: (n: number) => controller.enqueue(new Uint8Array(n).fill(5)),
+    end: () => controller.close(),
+    /** the client goes away */
+    fail: () => controller.error(new Error('gone')),
+  };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
@@ -173,6 +182,169 @@ describe('the chunk gate', () => {
     long.push(64 * KiB + 1);
     expect(await longRead).toBe('413 chunk_too_large');
     expect(reports.long).toEqual([]);
+  });
+});
+
+describe('the chunk gate: the rate a body must keep grows with the bytes it holds (issue 9)', () => {
+  /** lets the gate read what was pushed (the bodies' streams answer within a few turns) */
+  const flush = async () => {
+    for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));
+  };
+  /**
+   * A newcomer's 4 MiB body whose first piece is `bytes` (default: 64 KiB more than the room left
+   * of `maxBytes`, so that it must find a body to cut or be refused); answers its refusal, or
+   * 'admitted' (its client then goes away).
+   */
+  const newcomerCode = async (gate: ReturnType<typeof createChunkGate>, id: string, bytes: number | { maxBytes: number }) => {
+    if (typeof bytes !== 'number') bytes = Math.min(4 * MiB, bytes.maxBytes - gate.held().bytes + 64 * KiB);
+    const other = body(4 * MiB);
+    const ticket = gate.enter(id, 4 * MiB);
+    const read = ticket.read(other.request).catch(codeOf);
+    other.push(bytes);
+    await flush();
+    const settled = await Promise.race([read, flush().then(() => 'reading' as const)]);
+    if (settled === 'reading') {
+      other.fail();
+      await read;
+    }
+    ticket.release();
+    return settled === 'reading' ? 'admitted' : typeof settled === 'string' ? settled : 'stored';
+  };
+
+  it('never cuts an honest body at 8 kB/s for a newcomer, up to its whole chunk', async () => {
+    let clock = 0;
+    // its own chunk is the whole budget: every newcomer wants its room
+    const gate = createChunkGate({ maxBytes: 4 * MiB, smallReserveBytes: 0, idleMs: 600_000, now: () => clock });
+    const honest = body(4 * MiB);
+    const ticket = gate.enter('u1', 4 * MiB);
+    const read = ticket.read(honest.request).catch(codeOf);
+    const codes = new Set<string>();
+    let sent = 0;
+    for (let i = 1; sent < 4 * MiB; i++) {
+      clock += 1000;
+      const n = Math.min(8000, 4 * MiB - sent);
+      honest.push(n);
+      sent += n;
+      if (sent === 4 * MiB) honest.end();
+      await flush();
+      // a newcomer wanting more than the room left every 10 s, and after each piece near the end
+      if (sent < 4 * MiB && (i % 10 === 0 || sent > 4 * MiB - 80_000)) codes.add(await newcomerCode(gate, `n${i}`, { maxBytes: 4 * MiB }));
+    }
+    const pieces = await read;
+    expect(typeof pieces === 'string' ? pieces : lengthOf(pieces)).toBe(4 * MiB);
+    expect(codes).toEqual(new Set(['503 busy']));
+    ticket.release();
+    gate.close();
+  });
+
+  it('never cuts the page\'s two bodies on the slowest link (8 kB/s, 4 kB/s each), up to their whole chunks; a hold of 524 s would', async () => {
+    for (const holdSeconds of [undefined, MAX_CHUNK_BYTES / 8000]) {
+      let clock = 0;
+      const gate = createChunkGate({ maxBytes: 8 * MiB, smallReserveBytes: 0, idleMs: 600_000, holdSeconds, now: () => clock });
+      const bodies = [body(4 * MiB), body(4 * MiB)];
+      const tickets = bodies.map(() => gate.enter('u1', 4 * MiB));
+      const reads = bodies.map((b, i) => tickets[i]!.read(b.request).catch(codeOf));
+      const codes = new Set<string>();
+      let sent = 0;
+      // (a body cut on its way takes no more: its stream is cancelled)
+      const feed = (f: () => void) => {
+        try {
+          f();
+        } catch {}
+      };
+      for (let i = 1; sent < 4 * MiB; i++) {
+        clock += 2000;
+        const n = Math.min(8000, 4 * MiB - sent);
+        for (const b of bodies) feed(() => b.push(n));
+        sent += n;
+        if (sent === 4 * MiB) for (const b of bodies) feed(() => b.end());
+        await flush();
+        // once a newcomer can want more than the room left: every 10 s
+        if (sent < 4 * MiB && sent > 2 * MiB + 32 * KiB && i % 5 === 0) codes.add(await newcomerCode(gate, `n${i}`, { maxBytes: 8 * MiB }));
+      }
+      const results = await Promise.all(reads);
+      const outcome = results.map((r) => (typeof r === 'string' ? r : lengthOf(r)));
+      if (holdSeconds === undefined) {
+        expect(outcome).toEqual([4 * MiB, 4 * MiB]);
+        expect(codes).toEqual(new Set(['503 busy']));
+      } else {
+        // past 2 MiB held, 4 kB/s is under 2 MiB / 524 s: a newcomer cuts one
+        expect(outcome).toContain('503 busy');
+      }
+      tickets.forEach((t) => t.release());
+      gate.close();
+    }
+  });
+
+  it('lets a 16 kB/s honest body and 7 others at 8 kB/s fill the whole budget without a cut; newcomers wait', async () => {
+    let clock = 0;
+    const gate = createChunkGate({ idleMs: 600_000, now: () => clock });
+    // the 8 kB/s bodies from the start, the 16 kB/s one from 262 s: all near their whole chunk at the end
+    const rates = [16_000, 8000, 8000, 8000, 8000, 8000, 8000, 8000];
+    const starts = rates.map((rate) => 4 * MiB / 8000 - 4 * MiB / rate);
+    const bodies = rates.map(() => body(4 * MiB));
+    const tickets: (import('./chunk-gate.ts').ChunkTicket | undefined)[] = rates.map(() => undefined);
+    const reads: Promise<Uint8Array[] | string>[] = [];
+    const sent = rates.map(() => 0);
+    const codes: string[] = [];
+    for (let second = 1; sent.some((n) => n < 4 * MiB); second++) {
+      clock = second * 1000;
+      rates.forEach((rate, i) => {
+        if (second <= starts[i]! || sent[i]! >= 4 * MiB) return;
+        if (!tickets[i]) {
+          tickets[i] = gate.enter(`u${i}`, 4 * MiB);
+          reads[i] = tickets[i]!.read(bodies[i]!.request).catch(codeOf);
+        }
+        const n = Math.min(rate, 4 * MiB - sent[i]!);
+        bodies[i]!.push(n);
+        sent[i]! += n;
+        if (sent[i] === 4 * MiB) bodies[i]!.end();
+      });
+      await flush();
+      if (sent.every((n) => n < 4 * MiB) && second % 10 === 0) codes.push(await newcomerCode(gate, `n${second}`, { maxBytes: 32 * MiB }));
+    }
+    const results = await Promise.all(reads);
+    expect(results.map((r) => (typeof r === 'string' ? r : lengthOf(r)))).toEqual(rates.map(() => 4 * MiB));
+    expect(gate.held().peakBytes).toBeGreaterThan(32 * MiB - 200 * KiB);
+    // newcomers got in while there was room, and waited once the budget was full
+    expect(codes).toContain('admitted');
+    expect(codes.at(-1)).toBe('503 busy');
+    tickets.forEach((t) => t?.release());
+    gate.close();
+  });
+
+  it('still asks 1 KiB/s of a body holding little: cut at 800 B/s when its room is wanted, kept at 1 100 B/s', async () => {
+    for (const rate of [800, 1100]) {
+      let clock = 0;
+      const gate = createChunkGate({ maxBytes: 100 * KiB, smallReserveBytes: 0, idleMs: 600_000, now: () => clock });
+      const slow = body(MiB);
+      const ticket = gate.enter('u1', MiB);
+      const read = ticket.read(slow.request).catch(codeOf);
+      slow.push(64 * KiB);
+      for (let i = 0; i < 40; i++) {
+        clock += 1000;
+        slow.push(rate);
+        await flush();
+      }
+      // it holds about 100 KB: its due by the hold is under 100 B/s, the floor 1 024 B/s
+      const code = await newcomerCode(gate, 'u2', 16 * KiB);
+      if (rate === 800) {
+        expect(code).toBe('admitted');
+        expect(await read).toBe('503 busy');
+      } else {
+        expect(code).toBe('503 busy');
+        slow.push(MiB - 64 * KiB - 40 * rate);
+        slow.end();
+        const pieces = await read;
+        expect(typeof pieces === 'string' ? pieces : lengthOf(pieces)).toBe(MiB);
+      }
+      ticket.release();
+      gate.close();
+    }
+  });
+
+  it('refuses a hold that is not a positive number of seconds', () => {
+    for (const holdSeconds of [0, -1, Number.NaN]) expect(() => createChunkGate({ holdSeconds })).toThrow(/holdSeconds/);
   });
 });
 
@@ -380,7 +552,9 @@ describe('the chunk gate against trickling bodies that hold its memory (issue 9)
    * 10 s after each refusal, as the page does. Runs `seconds` of the gate's clock; answers what
    * became of the honest chunk and of the attacker's bodies.
    */
-  async function trickleAttack(options: { bodies: number; head: number; trickle: number; seconds: number; honestAt?: number; gate?: import('./chunk-gate.ts').ChunkGateOptions }) {
+  async function trickleAttack(options: {
+    bodies: number; head: number; trickle: number; seconds: number; spend?: number; honestAt?: number; gate?: import('./chunk-gate.ts').ChunkGateOptions;
+  }) {
     const s = await startGateServer({ idleMs: 600_000, ...options.gate });
     try {
       const attacker: { name: string; sent: number }[] = [];
@@ -393,6 +567,7 @@ describe('the chunk gate against trickling bodies that hold its memory (issue 9)
         attacker[i] = { name, sent: options.head };
       };
       for (let i = 0; i < options.bodies; i++) openAttacker(i);
+      const initial = attackerBytes;
       await s.settle();
       let honest: { name: string; sent: number } | undefined;
       let honestRetryAt = options.honestAt ?? 10_000;
@@ -407,6 +582,7 @@ describe('the chunk gate against trickling bodies that hold its memory (issue 9)
           honest.sent += n;
         }
         for (const body of attacker) {
+          if (s.answered.has(body.name)) continue;
           const n = Math.min(CHUNK - 1 - body.sent, (options.trickle * STEP_MS) / 1000);
           s.send(body.name, n);
           body.sent += n;
@@ -424,7 +600,8 @@ describe('the chunk gate against trickling bodies that hold its memory (issue 9)
         }
         let again = false;
         attacker.forEach((body, i) => {
-          if (s.answered.has(body.name)) {
+          // renewed at once, as long as the attacker's bytes stay within what it spends a second
+          if (s.answered.has(body.name) && attackerBytes + options.head <= initial + ((options.spend ?? Infinity) * t) / 1000) {
             renewed++;
             again = true;
             openAttacker(i);
@@ -439,13 +616,24 @@ describe('the chunk gate against trickling bodies that hold its memory (issue 9)
     }
   }
 
-  it('cuts trickling bodies that hold the whole budget, so an honest chunk at 8 kB/s gets in (main\'s rule refused it for as long as they trickled)', async () => {
-    // the finding: 16 bodies each send half a chunk at once (together all 32 MiB but 1 MiB), then
-    // 1 300 B/s each, 20.8 kB/s in all; under main's rule every honest chunk was refused busy
-    const result = await trickleAttack({ bodies: 16, head: 2 * MiB - 64 * KiB, trickle: 1300, seconds: 900 });
-    expect(result.honestStoredAt).toBeDefined();
-    // sent from 10 s on at 8 kB/s, a 4 MiB chunk needs 524 s: at most one refusal on the way
-    expect(result.honestStoredAt!).toBeLessThanOrEqual(10_000 + 524_288 + 12_000);
+  // the finding: 16 bodies each send half a chunk at once (together all 32 MiB but 1 MiB), then
+  // 1 300 B/s each (20.8 kB/s in all), and renew a refused body at once while their bytes stay
+  // within twice that trickle (41.6 kB/s beyond the first heads)
+  const finding = { bodies: 16, head: 2 * MiB - 64 * KiB, trickle: 1300, spend: 41_600, seconds: 900 };
+
+  it('under the rate floor alone (main\'s rule, holdSeconds Infinity), trickling bodies hold the whole budget and an honest chunk at 8 kB/s is refused busy for as long as they trickle', async () => {
+    const result = await trickleAttack({ ...finding, gate: { holdSeconds: Infinity } });
+    expect(result.honestStoredAt).toBeUndefined();
+    expect(result.honestRefusals.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(result.honestRefusals)).toEqual(new Set(['503 busy']));
+  }, 120_000);
+
+  it('cuts trickling bodies that hold the whole budget, so an honest chunk at 8 kB/s gets in at once and is stored (the default rule)', async () => {
+    const result = await trickleAttack(finding);
+    // sent from 10 s on at 8 kB/s, a 4 MiB chunk needs 524 s, and it is never refused
+    expect(result.honestRefusals).toEqual([]);
+    expect(result.honestStoredAt).toBe(10_000 + Math.ceil(CHUNK / 16_000) * STEP_MS - STEP_MS);
+    // attacker bodies were cut to make its room (and renewed)
     expect(result.renewed).toBeGreaterThan(0);
   }, 120_000);
 });
