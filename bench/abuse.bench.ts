@@ -26,6 +26,9 @@
  * time an honest source waits during that flood = the proof of work at the price reached, at the
  * hash rate of Firefox with the JIT off (FIREFOX_POW_RATE, measured by bench/pow-rate.bench.ts),
  * plus the open and the chunk.
+ * First (alone with BENCH_ABUSE_ONLY=gate): the chunk gate under issue 9's trickling attacker,
+ * what holding its whole budget costs the attacker before and after the due that grows with the
+ * bytes held (gateHoldCost below).
  * Both clients and the server share this machine's cores, so the flooding client's own work (printed:
  * its CPU per open) also takes CPU from the server and from the honest client; the server's CPU per
  * operation and the cores it kept busy are printed beside each rate, to tell the two apart.
@@ -33,8 +36,11 @@
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { POW_DEFAULT_DIFFICULTY } from '../protocol/limits.ts';
+import { MAX_CHUNK_BYTES, POW_DEFAULT_DIFFICULTY } from '../protocol/limits.ts';
 import { generateSourceKeys } from '../protocol/source-keys.ts';
+import {
+  type ChunkTicket, createChunkGate, DEFAULT_CHUNK_GATE_BYTES, DEFAULT_HOLD_SECONDS,
+} from '../server/source/chunk-gate.ts';
 import { demoNewsroomKey } from '../server/test-helpers.ts';
 import {
   cpuMs, expectStatus, fmt, freshDatabase, load, makeTip, median, postJson, sendTip, startChild, startServer, type Child, type Tip,
@@ -132,6 +138,9 @@ async function runPhase(kind: Kind, server: Child, flood: Flood, once: (client: 
 }
 
 export async function run(): Promise<void> {
+  await gateHoldCost();
+  // BENCH_ABUSE_ONLY=gate: the chunk gate's figures alone (no database, no flood)
+  if (process.env.BENCH_ABUSE_ONLY === 'gate') return;
   const database = await freshDatabase('sealdrop_abuse');
   const children: Child[] = [];
   let flood: Flood | undefined;
@@ -296,5 +305,271 @@ export async function adaptivePhase(databaseUrl: string, tip: Tip, sourceKeys: P
     );
   } finally {
     cheap.process.stdin!.end();
+  }
+}
+
+/**
+ * The chunk gate's memory under the trickling attacker (issue 9), before and after the due that
+ * grows with the bytes held: the real gate (server/source/chunk-gate.ts, default limits) behind a
+ * real Node HTTP server on 127.0.0.1, the bodies over real sockets, the gate's clock moved by
+ * this bench (GATE_STEP_MS a step: each body sends its bytes for that step, the step ends once
+ * the server has read them), so GATE_SECONDS of the gate's time take a few seconds here.
+ * The attacker: GATE_BODIES bodies of 4 MiB (4 an upload) send a head of 2 MiB − 64 KiB at once
+ * (together all 32 MiB but 1 MiB), then trickle; a body refused or stored is opened again at once
+ * with its head, as long as the attacker's renewing heads stay within what it has trickled. "floor": 1 300 B/s a body (the finding); "due": 1.1 × what the rule in force
+ * asks of each body for the bytes it holds, max(1 024, bytes held / holdSeconds). An honest 4 MiB
+ * chunk at 8 kB/s (the slowest link, one body) comes from 10 s on, sent again 10 s after each refusal.
+ */
+const GATE_SECONDS = Number(process.env.BENCH_GATE_SECONDS ?? 1800);
+const GATE_STEP_MS = 2000;
+const GATE_BODIES = 16;
+const GATE_CHUNK = 4 * 1024 * 1024;
+const GATE_HEAD = 2 * 1024 * 1024 - 64 * 1024;
+
+interface GateRun {
+  /** of the gate's clock, to the honest chunk stored or GATE_SECONDS */
+  seconds: number;
+  attackerBytesPerSecond: number;
+  beyondHeadsPerSecond: number;
+  cut: number;
+  honestStoredAt?: number;
+  honestRefusals: number;
+}
+
+async function trickleOnGate(holdSeconds: number): Promise<GateRun> {
+  const { createServer, request: httpRequest } = await import('node:http');
+  let clock = 0;
+  const gate = createChunkGate({ holdSeconds, idleMs: 3_600_000, now: () => clock });
+  const emitted = new Map<string, number>();
+  const answered = new Map<string, number>();
+  const server = createServer((incoming, response) => {
+    const [, upload, name] = (incoming.url ?? '').split('/') as [string, string, string];
+    emitted.set(name, 0);
+    incoming.on('data', (piece: Buffer) => emitted.set(name, emitted.get(name)! + piece.length));
+    let ticket: ChunkTicket;
+    try {
+      ticket = gate.enter(upload, GATE_CHUNK);
+    } catch {
+      answered.set(name, 503);
+      response.writeHead(503).end();
+      return;
+    }
+    const headers = { 'Content-Length': String(GATE_CHUNK) };
+    ticket.read(new Request('http://gate.bench/', { method: 'PUT', headers }), incoming).then(
+      () => answered.set(name, 200),
+      () => answered.set(name, 503),
+    ).finally(() => {
+      ticket.release();
+      response.writeHead(answered.get(name)!).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  const written = new Map<string, number>();
+  const clients = new Map<string, import('node:http').ClientRequest>();
+  let serial = 0;
+  const open = (upload: string) => {
+    const name = `b${serial++}`;
+    const client = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: `/${upload}/${name}`, agent: false, headers: { 'Content-Length': GATE_CHUNK } });
+    client.on('error', () => {});
+    client.on('response', (res) => res.resume());
+    clients.set(name, client);
+    written.set(name, 0);
+    return name;
+  };
+  const send = (name: string, bytes: number) => {
+    written.set(name, written.get(name)! + bytes);
+    clients.get(name)!.write(Buffer.alloc(bytes, 3));
+  };
+  const settle = async () => {
+    while ([...written].some(([name, n]) => !answered.has(name) && (emitted.get(name) ?? -1) < n)) await new Promise((r) => setTimeout(r, 1));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  };
+  const trickle = 1300;
+  const bodies: { name: string; sent: number; counted?: boolean }[] = [];
+  let sent = 0;
+  let trickled = 0;
+  let renewing = 0;
+  let cut = 0;
+  const openAttacker = (i: number) => {
+    const name = open(`attacker${i % 4}`);
+    send(name, GATE_HEAD);
+    sent += GATE_HEAD;
+    bodies[i] = { name, sent: GATE_HEAD };
+  };
+  try {
+    for (let i = 0; i < GATE_BODIES; i++) openAttacker(i);
+    const heads = sent;
+    await settle();
+    let honest: { name: string; sent: number } | undefined;
+    let honestRetryAt = 10_000;
+    let honestStoredAt: number | undefined;
+    let honestRefusals = 0;
+    let seconds = 0;
+    for (let t = GATE_STEP_MS; t <= GATE_SECONDS * 1000; t += GATE_STEP_MS) {
+      clock = t;
+      // (the run ends once the honest chunk is stored)
+      if (honestStoredAt !== undefined) break;
+      seconds = t / 1000;
+      if (!honest && t >= honestRetryAt) honest = { name: open('honest'), sent: 0 };
+      if (honest) {
+        const n = Math.min(GATE_CHUNK - honest.sent, (8000 * GATE_STEP_MS) / 1000);
+        send(honest.name, n);
+        honest.sent += n;
+      }
+      for (const body of bodies) {
+        if (answered.has(body.name)) continue;
+        const n = Math.min(GATE_CHUNK - body.sent, Math.ceil((trickle * GATE_STEP_MS) / 1000));
+        send(body.name, n);
+        body.sent += n;
+        sent += n;
+        trickled += n;
+      }
+      await settle();
+      if (honest && answered.has(honest.name)) {
+        if (answered.get(honest.name) === 200) honestStoredAt ??= t;
+        else {
+          honestRefusals++;
+          honestRetryAt = t + 10_000;
+        }
+        honest = undefined;
+      }
+      let again = false;
+      bodies.forEach((body, i) => {
+        if (!answered.has(body.name)) return;
+        if (answered.get(body.name) !== 200 && !body.counted) cut++;
+        body.counted = true;
+        if (renewing + GATE_HEAD <= trickled) {
+          renewing += GATE_HEAD;
+          openAttacker(i);
+          again = true;
+        }
+      });
+      if (again) await settle();
+    }
+    return {
+      seconds,
+      attackerBytesPerSecond: sent / seconds,
+      beyondHeadsPerSecond: (sent - heads) / seconds,
+      cut,
+      honestStoredAt,
+      honestRefusals,
+    };
+  } finally {
+    gate.close();
+    for (const client of clients.values()) client.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/**
+ * The least rate (bytes a second, to 1 %) at which a body that sent `held` bytes at once and then
+ * that rate is not cut for newcomers that want more than the room left, from 22 s to 38 s (its
+ * head out of its rate's window by then), with `holdSeconds`; and what it held at the end.
+ */
+async function leastHoldRate(holdSeconds: number, held: number): Promise<{ rate: number; held: number }> {
+  const flush = async () => {
+    for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));
+  };
+  const stream = () => {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+    const request = new Request('http://gate.bench/', { method: 'PUT', body, headers: { 'Content-Length': String(GATE_CHUNK) }, duplex: 'half' } as RequestInit);
+    const push = (n: number) => {
+      try {
+        controller.enqueue(new Uint8Array(n));
+      } catch {}
+    };
+    return { request, push, fail: () => controller.error(new Error('gone')) };
+  };
+  const holds = async (rate: number): Promise<{ kept: boolean; held: number }> => {
+    let clock = 0;
+    const gate = createChunkGate({ maxBytes: held, smallReserveBytes: 0, holdSeconds, idleMs: 3_600_000, now: () => clock });
+    const body = stream();
+    const ticket = gate.enter('holder', GATE_CHUNK);
+    let cut = false;
+    const read = ticket.read(body.request).catch(() => void (cut = true));
+    body.push(held);
+    await flush();
+    for (let t = 1; t <= 38 && !cut; t++) {
+      clock = t * 1000;
+      body.push(Math.round(rate));
+      await flush();
+      if (t >= 22 && t % 4 === 2) {
+        const other = stream();
+        const newcomer = gate.enter(`n${t}`, GATE_CHUNK);
+        const in_ = newcomer.read(other.request).catch(() => {});
+        other.push(Math.min(GATE_CHUNK - 1, 64 * 1024 + held));
+        await flush();
+        other.fail();
+        await in_;
+        newcomer.release();
+        await flush();
+      }
+    }
+    const end = gate.held().bytes;
+    const kept = !cut;
+    if (kept) body.fail();
+    await read;
+    ticket.release();
+    gate.close();
+    return { kept, held: end };
+  };
+  let low = 1;
+  // (the body must stay within its chunk)
+  let high = Math.floor((GATE_CHUNK - 1 - held) / 39);
+  let atHigh = await holds(high);
+  if (!atHigh.kept) throw new Error(`a body holding ${held} bytes at ${high} B/s was cut`);
+  while (high / low > 1.01) {
+    const mid = Math.sqrt(low * high);
+    const at = await holds(mid);
+    if (at.kept) {
+      high = mid;
+      atHigh = at;
+    } else low = mid;
+  }
+  return { rate: high, held: atHigh.held };
+}
+
+/** Prints what holding the chunk gate's whole budget costs the trickling attacker, under each rule. */
+async function gateHoldCost(): Promise<void> {
+  const MiB = 1024 * 1024;
+  const rules: [string, number][] = [
+    ["main's rule (floor alone)", Infinity],
+    [`default hold ${fmt(DEFAULT_HOLD_SECONDS, 0)} s`, DEFAULT_HOLD_SECONDS],
+    [`hold ${fmt(MAX_CHUNK_BYTES / 8000, 0)} s`, MAX_CHUNK_BYTES / 8000],
+  ];
+  console.log(
+    `\nchunk gate: the least rate that keeps a body holding H from being cut for a newcomer (the gate alone, its clock, bisection to 1 %)`,
+  );
+  for (const [label, holdSeconds] of rules) {
+    const cells: string[] = [];
+    let perByte = 0;
+    let floor = 0;
+    for (const head of [256 * 1024, MiB, 2 * MiB, 3 * MiB, 3.5 * MiB]) {
+      const { rate, held } = await leastHoldRate(holdSeconds, head);
+      cells.push(`${fmt(held / MiB, 2)} MiB: ${fmt(rate)} B/s`);
+      if (head === 2 * MiB) floor = rate;
+      if (head === 3.5 * MiB) perByte = rate / held;
+    }
+    const whole = holdSeconds === Infinity ? 16 * floor : perByte * DEFAULT_CHUNK_GATE_BYTES;
+    console.log(`  ${label.padEnd(26)} ${cells.join(', ')}`);
+    console.log(
+      `  ${''.padEnd(26)} holding the whole ${DEFAULT_CHUNK_GATE_BYTES / MiB} MiB costs at least ${fmt(whole / 1000, 1)} kB/s` +
+        (holdSeconds === Infinity ? ' (16 bodies averaging 2 MiB at the 2 MiB rate)' : ' (the 3.5 MiB rate per byte held, × the budget)'),
+    );
+  }
+  console.log(
+    `\nchunk gate, the trickling attacker (issue 9): real gate and sockets, the gate's clock, ${GATE_SECONDS} s of it; ` +
+      `${DEFAULT_CHUNK_GATE_BYTES / MiB} MiB budget; ${GATE_BODIES} bodies, heads ${fmt(GATE_HEAD / MiB, 2)} MiB, 1 300 B/s each; honest 4 MiB chunk at 8 kB/s from 10 s`,
+  );
+  for (const [label, holdSeconds] of rules.slice(0, 2)) {
+    const r = await trickleOnGate(holdSeconds);
+    const honest = r.honestStoredAt === undefined ? `never stored (${r.honestRefusals} × 503 busy)` : `stored at ${fmt(r.honestStoredAt / 1000, 0)} s (${r.honestRefusals} × 503 busy before)`;
+    console.log(
+      `  ${label.padEnd(26)} the attacker sent ${fmt(r.attackerBytesPerSecond / 1000, 1)} kB/s ` +
+        `(${fmt(r.beyondHeadsPerSecond / 1000, 1)} kB/s beyond its first heads) over ${fmt(r.seconds)} s, ${r.cut} of its bodies cut; the honest chunk ${honest}`,
+    );
   }
 }

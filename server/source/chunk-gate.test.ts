@@ -1,10 +1,13 @@
 /**
  * The chunk gate on its own (server/source/chunk-gate.ts), bodies as streams the test feeds:
- * what it counts, the reserve for small bodies, the recent-rate cut. The slowloris stories over
- * real sockets are in test/load/slowloris.test.ts.
+ * what it counts, the reserve for small bodies, the recent-rate cut and the due that grows with
+ * the bytes held (issue 9), and, over real sockets with the gate's clock, the trickling attacker
+ * that held the whole budget under the rate floor alone. The slowloris stories over real sockets
+ * are in test/load/slowloris.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { lengthOf } from '../db/chunks.ts';
+import { MAX_CHUNK_BYTES } from '../../protocol/limits.ts';
 import { createChunkGate } from './chunk-gate.ts';
 import { RefusalError } from './errors.ts';
 
@@ -18,7 +21,13 @@ function body(length: number) {
   const request = new Request('http://gate.test/', {
     method: 'PUT', body: stream, headers: { 'Content-Length': String(length) }, duplex: 'half',
   } as RequestInit);
-  return { request, push: (n: number) => controller.enqueue(new Uint8Array(n).fill(5)), end: () => controller.close() };
+  return {
+    request,
+    push: (n: number) => controller.enqueue(new Uint8Array(n).fill(5)),
+    end: () => controller.close(),
+    /** the client goes away */
+    fail: () => controller.error(new Error('gone')),
+  };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
@@ -176,6 +185,169 @@ describe('the chunk gate', () => {
   });
 });
 
+describe('the chunk gate: the rate a body must keep grows with the bytes it holds (issue 9)', () => {
+  /** lets the gate read what was pushed (the bodies' streams answer within a few turns) */
+  const flush = async () => {
+    for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));
+  };
+  /**
+   * A newcomer's 4 MiB body whose first piece is `bytes` (default: 64 KiB more than the room left
+   * of `maxBytes`, so that it must find a body to cut or be refused); answers its refusal, or
+   * 'admitted' (its client then goes away).
+   */
+  const newcomerCode = async (gate: ReturnType<typeof createChunkGate>, id: string, bytes: number | { maxBytes: number }) => {
+    if (typeof bytes !== 'number') bytes = Math.min(4 * MiB, bytes.maxBytes - gate.held().bytes + 64 * KiB);
+    const other = body(4 * MiB);
+    const ticket = gate.enter(id, 4 * MiB);
+    const read = ticket.read(other.request).catch(codeOf);
+    other.push(bytes);
+    await flush();
+    const settled = await Promise.race([read, flush().then(() => 'reading' as const)]);
+    if (settled === 'reading') {
+      other.fail();
+      await read;
+    }
+    ticket.release();
+    return settled === 'reading' ? 'admitted' : typeof settled === 'string' ? settled : 'stored';
+  };
+
+  it('never cuts an honest body at 8 kB/s for a newcomer, up to its whole chunk', async () => {
+    let clock = 0;
+    // its own chunk is the whole budget: every newcomer wants its room
+    const gate = createChunkGate({ maxBytes: 4 * MiB, smallReserveBytes: 0, idleMs: 600_000, now: () => clock });
+    const honest = body(4 * MiB);
+    const ticket = gate.enter('u1', 4 * MiB);
+    const read = ticket.read(honest.request).catch(codeOf);
+    const codes = new Set<string>();
+    let sent = 0;
+    for (let i = 1; sent < 4 * MiB; i++) {
+      clock += 1000;
+      const n = Math.min(8000, 4 * MiB - sent);
+      honest.push(n);
+      sent += n;
+      if (sent === 4 * MiB) honest.end();
+      await flush();
+      // a newcomer wanting more than the room left every 10 s, and after each piece near the end
+      if (sent < 4 * MiB && (i % 10 === 0 || sent > 4 * MiB - 80_000)) codes.add(await newcomerCode(gate, `n${i}`, { maxBytes: 4 * MiB }));
+    }
+    const pieces = await read;
+    expect(typeof pieces === 'string' ? pieces : lengthOf(pieces)).toBe(4 * MiB);
+    expect(codes).toEqual(new Set(['503 busy']));
+    ticket.release();
+    gate.close();
+  });
+
+  it('never cuts the page\'s two bodies on the slowest link (8 kB/s, 4 kB/s each), up to their whole chunks; a hold of 524 s would', async () => {
+    for (const holdSeconds of [undefined, MAX_CHUNK_BYTES / 8000]) {
+      let clock = 0;
+      const gate = createChunkGate({ maxBytes: 8 * MiB, smallReserveBytes: 0, idleMs: 600_000, holdSeconds, now: () => clock });
+      const bodies = [body(4 * MiB), body(4 * MiB)];
+      const tickets = bodies.map(() => gate.enter('u1', 4 * MiB));
+      const reads = bodies.map((b, i) => tickets[i]!.read(b.request).catch(codeOf));
+      const codes = new Set<string>();
+      let sent = 0;
+      // (a body cut on its way takes no more: its stream is cancelled)
+      const feed = (f: () => void) => {
+        try {
+          f();
+        } catch {}
+      };
+      for (let i = 1; sent < 4 * MiB; i++) {
+        clock += 2000;
+        const n = Math.min(8000, 4 * MiB - sent);
+        for (const b of bodies) feed(() => b.push(n));
+        sent += n;
+        if (sent === 4 * MiB) for (const b of bodies) feed(() => b.end());
+        await flush();
+        // once a newcomer can want more than the room left: every 10 s
+        if (sent < 4 * MiB && sent > 2 * MiB + 32 * KiB && i % 5 === 0) codes.add(await newcomerCode(gate, `n${i}`, { maxBytes: 8 * MiB }));
+      }
+      const results = await Promise.all(reads);
+      const outcome = results.map((r) => (typeof r === 'string' ? r : lengthOf(r)));
+      if (holdSeconds === undefined) {
+        expect(outcome).toEqual([4 * MiB, 4 * MiB]);
+        expect(codes).toEqual(new Set(['503 busy']));
+      } else {
+        // past 2 MiB held, 4 kB/s is under 2 MiB / 524 s: a newcomer cuts one
+        expect(outcome).toContain('503 busy');
+      }
+      tickets.forEach((t) => t.release());
+      gate.close();
+    }
+  });
+
+  it('lets a 16 kB/s honest body and 7 others at 8 kB/s fill the whole budget without a cut; newcomers wait', async () => {
+    let clock = 0;
+    const gate = createChunkGate({ idleMs: 600_000, now: () => clock });
+    // the 8 kB/s bodies from the start, the 16 kB/s one from 262 s: all near their whole chunk at the end
+    const rates = [16_000, 8000, 8000, 8000, 8000, 8000, 8000, 8000];
+    const starts = rates.map((rate) => 4 * MiB / 8000 - 4 * MiB / rate);
+    const bodies = rates.map(() => body(4 * MiB));
+    const tickets: (import('./chunk-gate.ts').ChunkTicket | undefined)[] = rates.map(() => undefined);
+    const reads: Promise<Uint8Array[] | string>[] = [];
+    const sent = rates.map(() => 0);
+    const codes: string[] = [];
+    for (let second = 1; sent.some((n) => n < 4 * MiB); second++) {
+      clock = second * 1000;
+      rates.forEach((rate, i) => {
+        if (second <= starts[i]! || sent[i]! >= 4 * MiB) return;
+        if (!tickets[i]) {
+          tickets[i] = gate.enter(`u${i}`, 4 * MiB);
+          reads[i] = tickets[i]!.read(bodies[i]!.request).catch(codeOf);
+        }
+        const n = Math.min(rate, 4 * MiB - sent[i]!);
+        bodies[i]!.push(n);
+        sent[i]! += n;
+        if (sent[i] === 4 * MiB) bodies[i]!.end();
+      });
+      await flush();
+      if (sent.every((n) => n < 4 * MiB) && second % 10 === 0) codes.push(await newcomerCode(gate, `n${second}`, { maxBytes: 32 * MiB }));
+    }
+    const results = await Promise.all(reads);
+    expect(results.map((r) => (typeof r === 'string' ? r : lengthOf(r)))).toEqual(rates.map(() => 4 * MiB));
+    expect(gate.held().peakBytes).toBeGreaterThan(32 * MiB - 200 * KiB);
+    // newcomers got in while there was room, and waited once the budget was full
+    expect(codes).toContain('admitted');
+    expect(codes.at(-1)).toBe('503 busy');
+    tickets.forEach((t) => t?.release());
+    gate.close();
+  });
+
+  it('still asks 1 KiB/s of a body holding little: cut at 800 B/s when its room is wanted, kept at 1 100 B/s', async () => {
+    for (const rate of [800, 1100]) {
+      let clock = 0;
+      const gate = createChunkGate({ maxBytes: 100 * KiB, smallReserveBytes: 0, idleMs: 600_000, now: () => clock });
+      const slow = body(MiB);
+      const ticket = gate.enter('u1', MiB);
+      const read = ticket.read(slow.request).catch(codeOf);
+      slow.push(64 * KiB);
+      for (let i = 0; i < 40; i++) {
+        clock += 1000;
+        slow.push(rate);
+        await flush();
+      }
+      // it holds about 100 KB: its due by the hold is under 100 B/s, the floor 1 024 B/s
+      const code = await newcomerCode(gate, 'u2', 16 * KiB);
+      if (rate === 800) {
+        expect(code).toBe('admitted');
+        expect(await read).toBe('503 busy');
+      } else {
+        expect(code).toBe('503 busy');
+        slow.push(MiB - 64 * KiB - 40 * rate);
+        slow.end();
+        const pieces = await read;
+        expect(typeof pieces === 'string' ? pieces : lengthOf(pieces)).toBe(MiB);
+      }
+      ticket.release();
+      gate.close();
+    }
+  });
+
+  it('refuses a hold that is not a positive number of seconds', () => {
+    for (const holdSeconds of [0, -1, Number.NaN]) expect(() => createChunkGate({ holdSeconds })).toThrow(/holdSeconds/);
+  });
+});
+
 describe('the chunk gate on a Node request body (as node-server hands it over)', () => {
   /** One HTTP request to a real Node server whose handler gives the gate the IncomingMessage. */
   async function serveOnce(length: number, send: (request: import('node:http').ClientRequest) => void) {
@@ -289,4 +461,179 @@ describe('discarding the pieces of a Node request body once written', () => {
     expect(lengthOf(webPieces)).toBe(8);
     gate.close();
   });
+});
+
+describe('the chunk gate against trickling bodies that hold its memory (issue 9), over real sockets', () => {
+  /**
+   * A real Node server whose handler gives each request's IncomingMessage to one gate, as the app
+   * does; `PUT /UPLOAD/NAME` with a Content-Length. The gate's clock is the test's: each step the
+   * test moves it, every body still on its way sends that step's bytes, and the step ends once
+   * the server has read every byte sent (or answered the body).
+   */
+  async function startGateServer(options: import('./chunk-gate.ts').ChunkGateOptions) {
+    const { createServer, request: httpRequest } = await import('node:http');
+    const clock = { t: 0 };
+    const gate = createChunkGate({ ...options, now: () => clock.t });
+    const emitted = new Map<string, number>();
+    const answered = new Map<string, string>();
+    const server = createServer((incoming, response) => {
+      const [, upload, name] = (incoming.url ?? '').split('/');
+      const length = Number(incoming.headers['content-length']);
+      emitted.set(name!, 0);
+      incoming.on('data', (piece: Buffer) => emitted.set(name!, emitted.get(name!)! + piece.length));
+      let ticket: import('./chunk-gate.ts').ChunkTicket;
+      try {
+        ticket = gate.enter(upload!, length);
+      } catch (error) {
+        answered.set(name!, codeOf(error));
+        response.writeHead(503).end();
+        return;
+      }
+      ticket.read(new Request('http://gate.test/', { method: 'PUT', headers: { 'Content-Length': String(length) } }), incoming).then(
+        () => answered.set(name!, '200'),
+        (error: unknown) => answered.set(name!, codeOf(error)),
+      ).finally(() => {
+        ticket.release();
+        response.writeHead(answered.get(name!) === '200' ? 200 : 503).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const written = new Map<string, number>();
+    const clients = new Map<string, import('node:http').ClientRequest>();
+    let serial = 0;
+    const settle = async () => {
+      for (let spins = 0; ; spins++) {
+        const pending = [...written].some(([name, n]) => !answered.has(name) && (emitted.get(name) ?? -1) < n);
+        if (!pending) break;
+        if (spins > 20_000) throw new Error('the server did not read what was sent');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    };
+    return {
+      gate,
+      clock,
+      answered,
+      /** opens a body of `length` bytes for `upload`; answers its name */
+      open(upload: string, length: number) {
+        const name = `b${serial++}`;
+        const client = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: `/${upload}/${name}`, agent: false, headers: { 'Content-Length': length } });
+        client.on('error', () => {});
+        client.on('response', (res) => res.resume());
+        clients.set(name, client);
+        written.set(name, 0);
+        return name;
+      },
+      send(name: string, bytes: number) {
+        if (answered.has(name)) return;
+        written.set(name, written.get(name)! + bytes);
+        clients.get(name)!.write(Buffer.alloc(bytes, 3));
+      },
+      settle,
+      async close() {
+        gate.close();
+        for (const client of clients.values()) client.destroy();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  const STEP_MS = 2000;
+  const CHUNK = 4 * MiB;
+  /** the slowest link the documents plan for: DEFAULT_UPLOAD_PACE × 4 */
+  const HONEST_BYTES_PER_SECOND = 8000;
+
+  /**
+   * `bodies` attacker bodies (4 per upload) each send `head` bytes at once, then `trickle` bytes
+   * a second; a body the gate refuses is opened again at once with its head (renewed). Meanwhile,
+   * from `honestAt` ms, an honest 4 MiB chunk comes at 8 kB/s, and is sent again from its start
+   * 10 s after each refusal, as the page does. Runs `seconds` of the gate's clock; answers what
+   * became of the honest chunk and of the attacker's bodies.
+   */
+  async function trickleAttack(options: {
+    bodies: number; head: number; trickle: number; seconds: number; spend?: number; honestAt?: number; gate?: import('./chunk-gate.ts').ChunkGateOptions;
+  }) {
+    const s = await startGateServer({ idleMs: 600_000, ...options.gate });
+    try {
+      const attacker: { name: string; sent: number }[] = [];
+      let attackerBytes = 0;
+      let renewed = 0;
+      const openAttacker = (i: number) => {
+        const name = s.open(`attacker${i % Math.ceil(options.bodies / 4)}`, CHUNK);
+        s.send(name, options.head);
+        attackerBytes += options.head;
+        attacker[i] = { name, sent: options.head };
+      };
+      for (let i = 0; i < options.bodies; i++) openAttacker(i);
+      const initial = attackerBytes;
+      await s.settle();
+      let honest: { name: string; sent: number } | undefined;
+      let honestRetryAt = options.honestAt ?? 10_000;
+      const honestRefusals: string[] = [];
+      let honestStoredAt: number | undefined;
+      for (let t = STEP_MS; t <= options.seconds * 1000 && honestStoredAt === undefined; t += STEP_MS) {
+        s.clock.t = t;
+        if (!honest && t >= honestRetryAt) honest = { name: s.open('honest', CHUNK), sent: 0 };
+        if (honest) {
+          const n = Math.min(CHUNK - honest.sent, (HONEST_BYTES_PER_SECOND * STEP_MS) / 1000);
+          s.send(honest.name, n);
+          honest.sent += n;
+        }
+        for (const body of attacker) {
+          if (s.answered.has(body.name)) continue;
+          const n = Math.min(CHUNK - 1 - body.sent, (options.trickle * STEP_MS) / 1000);
+          s.send(body.name, n);
+          body.sent += n;
+          attackerBytes += n;
+        }
+        await s.settle();
+        if (honest && s.answered.has(honest.name)) {
+          const code = s.answered.get(honest.name)!;
+          if (code === '200') honestStoredAt = t;
+          else {
+            honestRefusals.push(code);
+            honest = undefined;
+            honestRetryAt = t + 10_000;
+          }
+        }
+        let again = false;
+        attacker.forEach((body, i) => {
+          // renewed at once, as long as the attacker's bytes stay within what it spends a second
+          if (s.answered.has(body.name) && attackerBytes + options.head <= initial + ((options.spend ?? Infinity) * t) / 1000) {
+            renewed++;
+            again = true;
+            openAttacker(i);
+          }
+        });
+        if (again) await s.settle();
+      }
+      const held = s.gate.held();
+      return { honestStoredAt, honestRefusals, renewed, attackerBytes, held };
+    } finally {
+      await s.close();
+    }
+  }
+
+  // the finding: 16 bodies each send half a chunk at once (together all 32 MiB but 1 MiB), then
+  // 1 300 B/s each (20.8 kB/s in all), and renew a refused body at once while their bytes stay
+  // within twice that trickle (41.6 kB/s beyond the first heads)
+  const finding = { bodies: 16, head: 2 * MiB - 64 * KiB, trickle: 1300, spend: 41_600, seconds: 900 };
+
+  it('under the rate floor alone (main\'s rule, holdSeconds Infinity), trickling bodies hold the whole budget and an honest chunk at 8 kB/s is refused busy for as long as they trickle', async () => {
+    const result = await trickleAttack({ ...finding, gate: { holdSeconds: Infinity } });
+    expect(result.honestStoredAt).toBeUndefined();
+    expect(result.honestRefusals.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(result.honestRefusals)).toEqual(new Set(['503 busy']));
+  }, 120_000);
+
+  it('cuts trickling bodies that hold the whole budget, so an honest chunk at 8 kB/s gets in at once and is stored (the default rule)', async () => {
+    const result = await trickleAttack(finding);
+    // sent from 10 s on at 8 kB/s, a 4 MiB chunk needs 524 s, and it is never refused
+    expect(result.honestRefusals).toEqual([]);
+    expect(result.honestStoredAt).toBe(10_000 + Math.ceil(CHUNK / 16_000) * STEP_MS - STEP_MS);
+    // attacker bodies were cut to make its room (and renewed)
+    expect(result.renewed).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -22,9 +22,22 @@
  *   over its last `graceMs` to 2 × `graceMs` is under `slowBytesPerSecond` (or that is silent for
  *   `graceMs`) is cut to make room (503 `busy`: the page retries it). A recent rate, not one since
  *   the start: the issue-8 attacker sent 4 MiB less 40 bytes at once and then a byte every 8 s,
- *   which a lifetime average took an hour to call slow. An honest Tor upload at 8-16 kB/s per
- *   chunk keeps its place; holding memory or places now costs an attacker its bytes and 1 KiB/s
- *   per body for as long as it holds them (256 places: 256 KiB/s).
+ *   which a lifetime average took an hour to call slow.
+ * - The rate a body must keep grows with the bytes it holds: under contention it is cut when its
+ *   recent rate is under max(`slowBytesPerSecond`, its bytes held / `holdSeconds`). With a rate
+ *   floor alone, holding memory cost the same 1 KiB/s per body whatever the body held: 16 bodies
+ *   that sent half a chunk at once and then trickled 1.3 kB/s each held all 32 MiB for 21 kB/s in
+ *   all, and every honest file chunk got 503 busy (issue 9). `holdSeconds` (default
+ *   DEFAULT_HOLD_SECONDS ≈ 1 049 s) is the time a full chunk takes on the slowest link these
+ *   documents plan for: 8 kB/s (DEFAULT_UPLOAD_PACE × 4) shared by the PARALLEL_CHUNKS (2) bodies
+ *   the page keeps in flight, 4 kB/s each. So a body at that pace is never below its due however
+ *   much of its chunk it holds (a full chunk is due 4 000 B/s), and neither is one at 8-16 kB/s.
+ *   Holding bytes now costs bytes held / holdSeconds a second, whatever the split into bodies:
+ *   the whole process budget (`maxBytes`) 32 kB/s at the defaults, what the 4 honest uploads at
+ *   the slowest link that would fill it send (a hold of MAX_CHUNK_BYTES / 8 000 B/s ≈ 524 s would
+ *   ask 64 kB/s, but would cut that link's bodies from 2 MiB held on). Places still cost at least
+ *   1 KiB/s each (256 places: 256 KiB/s). Of the bodies below their due, the one furthest below
+ *   it (bytes a second) is cut first.
  * - Every `flowMarkMs` (a minute) a body reports the bytes it received since its last report
  *   (`onFlowing`), and a body that ends without being stored (cut, or its connection lost)
  *   reports the rest: the app adds them to the time its upload has paid for (server/source/stale-uploads.ts),
@@ -66,6 +79,12 @@ export interface ChunkGateOptions {
   slowBytesPerSecond?: number;
   /** ...once it has been sending this long, is cut to make room (default 10 s) */
   graceMs?: number;
+  /**
+   * ...and so is a body slower than its bytes held / holdSeconds: holding bytes costs bytes a
+   * second in proportion (default DEFAULT_HOLD_SECONDS ≈ 1 049 s, a full chunk at 4 kB/s, one of
+   * the page's two bodies on an 8 kB/s link; Infinity: the rate floor alone, as before issue 9)
+   */
+  holdSeconds?: number;
   /** how often a body reports the bytes it received to its upload (default 60 s) */
   flowMarkMs?: number;
   /** a body reports at once when it has received this many bytes (or its whole length, if shorter): default MIN_CHUNK_BYTES */
@@ -85,6 +104,14 @@ export const DEFAULT_PER_UPLOAD_REQUESTS = 32;
 export const DEFAULT_CHUNK_IDLE_MS = 30_000;
 export const DEFAULT_SLOW_BYTES_PER_SECOND = 1024;
 export const DEFAULT_SLOW_GRACE_MS = 10_000;
+/** The slowest link these documents plan for (bytes a second): DEFAULT_UPLOAD_PACE × 4 (server/source/stale-uploads.ts). */
+export const SLOWEST_LINK_BYTES_PER_SECOND = 8000;
+/**
+ * Under contention a body must bring its bytes held / DEFAULT_HOLD_SECONDS a second: a full
+ * chunk's time on the slowest link, which carries the page's PARALLEL_CHUNKS bodies at once
+ * (≈ 1 049 s: 4 000 B/s for a full chunk, 32 kB/s for the whole default budget).
+ */
+export const DEFAULT_HOLD_SECONDS = (PARALLEL_CHUNKS * MAX_CHUNK_BYTES) / SLOWEST_LINK_BYTES_PER_SECOND;
 /**
  * A body reports the bytes it received every DEFAULT_FLOW_MARK_MS: one database write a minute per
  * body in flight (at most DEFAULT_CHUNK_REQUESTS per process), and a 4 MiB chunk over an 8 kB/s
@@ -177,6 +204,8 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   const idleMs = options.idleMs ?? DEFAULT_CHUNK_IDLE_MS;
   const slowBytesPerSecond = options.slowBytesPerSecond ?? DEFAULT_SLOW_BYTES_PER_SECOND;
   const graceMs = options.graceMs ?? DEFAULT_SLOW_GRACE_MS;
+  const holdSeconds = options.holdSeconds ?? DEFAULT_HOLD_SECONDS;
+  if (!(holdSeconds > 0)) throw new Error('chunk gate: holdSeconds must be a positive number of seconds (Infinity: no hold rule)');
   const flowMarkMs = options.flowMarkMs ?? DEFAULT_FLOW_MARK_MS;
   const firstFlowBytes = options.firstFlowBytes ?? MIN_CHUNK_BYTES;
   const now = options.now ?? (() => performance.now());
@@ -207,19 +236,26 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
     entry.onCut?.();
   };
 
-  /** The body to cut to make room, if one is slow enough: the slowest of them; `within`: of this upload only. */
+  /**
+   * The body to cut to make room, if one is below its due (its recent rate under
+   * max(slowBytesPerSecond, bytes held / holdSeconds), or silent for graceMs): the one furthest
+   * below it, in bytes a second (a silent one counts as sending nothing); `within`: of this upload only.
+   */
   const slowest = (within?: Upload): Entry | undefined => {
     const t = now();
     let pick: Entry | undefined;
-    let pickRate = Infinity;
+    let pickShortfall = 0;
     for (const entry of entries) {
       if (!entry.reading || entry.cut || (within && entry.upload !== within)) continue;
       if (t - entry.start < graceMs) continue;
-      const rate = ((entry.received - entry.prevReceived) * 1000) / Math.max(1, t - entry.prevT);
       const silent = t - entry.last >= graceMs;
-      if ((rate < slowBytesPerSecond || silent) && rate < pickRate) {
+      const rate = silent ? 0 : ((entry.received - entry.prevReceived) * 1000) / Math.max(1, t - entry.prevT);
+      const due = Math.max(slowBytesPerSecond, entry.bytes / holdSeconds);
+      if (rate >= due) continue;
+      const shortfall = due - rate;
+      if (!pick || shortfall > pickShortfall) {
         pick = entry;
-        pickRate = rate;
+        pickShortfall = shortfall;
       }
     }
     return pick;
