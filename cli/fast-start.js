@@ -18,7 +18,8 @@
  * command present, another esbuild, a different checkout, or a body that does not match → rebuild.
  *
  * The cache directory must be a real directory (not a symlink) owned by the current user with mode
- * 0700, and the bundle a regular file of that user writable by no one else; otherwise, or when
+ * 0700, node_modules and node_modules/.cache real directories of that user (or root) that no one else
+ * may write, and the bundle a regular file of that user writable by no one else; otherwise, or when
  * esbuild cannot be found or fails, this returns null and bin.js takes the tsx path. Deleting the
  * directory is always safe: the next run rebuilds it. Writes are a temporary file in the same
  * directory renamed over cli.mjs, so processes running at once each see a whole bundle.
@@ -79,8 +80,14 @@ function trustedCacheDir() {
       if (error?.code !== 'EEXIST') return false;
     }
   }
+  // Whoever may write a folder above it could swap the cache for their own after this check.
+  const uid = process.getuid();
+  for (const dir of [dirname(dirname(CACHE_DIR)), dirname(CACHE_DIR)]) {
+    const above = lstatSync(dir);
+    if (!above.isDirectory() || (above.uid !== uid && above.uid !== 0) || (above.mode & 0o022) !== 0) return false;
+  }
   const info = lstatSync(CACHE_DIR);
-  return info.isDirectory() && !info.isSymbolicLink() && info.uid === process.getuid() && (info.mode & 0o777) === 0o700;
+  return info.isDirectory() && info.uid === uid && (info.mode & 0o777) === 0o700;
 }
 
 /** Reads the bundle through a descriptor that refuses a symlink, checking who may have written it. */

@@ -133,6 +133,7 @@ describe('the cached CLI bundle', () => {
   it.each([
     ['mode 0777', async () => chmod(cacheDir, 0o777)],
     ['another owner', async () => chown(cacheDir, 65534, 65534)],
+    ['a parent others may write', async () => chmod(join(copy, 'node_modules/.cache'), 0o777)],
     ['a symlink', async () => {
       await rename(cacheDir, join(copy, 'elsewhere'));
       await symlink(join(copy, 'elsewhere'), cacheDir);
