@@ -2,23 +2,31 @@
  * @module cli/ciphertext-reader — a submission's ciphertext read and hashed (SHA-256) on a worker
  * thread, handed to the decryption as a stream of the very chunks that were hashed (each chunk's
  * buffer is transferred, not copied). The main thread is left to OpenPGP (AES, SHA-1 MDC) and the
- * envelope: at 100 MB the hash and the reads were about a tenth of its time.
+ * envelope: at 100 MB the hash and the reads were about a tenth of its time. A worker takes tens of
+ * milliseconds to start: `warmCiphertextReader()` starts one early (decrypt calls it before the
+ * passphrase unlocks the keys) for the next `openCiphertextReader` to take.
  */
 
 import { Worker } from 'node:worker_threads';
 
-// Plain CommonJS evaluated in the worker (no loader hooks there): reads `fd` from offset 0 in
-// chunks of `chunk` bytes, one per 'read' request, and answers 'digest' with the byte count and the
-// SHA-256 of every chunk it has sent so far. Messages are answered in the order they came.
+// Plain CommonJS evaluated in the worker (no loader hooks there). The first message names the
+// file, { fd, chunk }, unanswered; then it reads `fd` from offset 0 in chunks of `chunk` bytes, one
+// per 'read' request, and answers 'digest' with the byte count and the SHA-256 of every chunk it has
+// sent so far. Messages are answered in the order they came; one worker reads one file.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { readSync } = require('node:fs');
 const { createHash } = require('node:crypto');
-const { fd, chunk } = workerData;
+let fd;
+let chunk;
 const hash = createHash('sha256');
 let position = 0;
 let ended = false;
 parentPort.on('message', (request) => {
+  if (fd === undefined) {
+    ({ fd, chunk } = request);
+    return;
+  }
   if (request === 'digest') {
     parentPort.postMessage({ type: 'digest', bytes: position, sha256: hash.copy().digest('hex') });
     return;
@@ -69,8 +77,25 @@ export interface CiphertextReader {
  * Reads the open file `fd` on a worker: `readAhead` chunks of `chunkSize` bytes queued ahead of the
  * consumer at most (memory: readAhead × chunkSize); `onBytes` is told each chunk's length.
  */
+/** A started worker no file has been given yet; unref'd, so that an unused one never keeps the process up. */
+let spare: Worker | undefined;
+
+/** Starts the worker the next openCiphertextReader will take (no-op if one is waiting). */
+export function warmCiphertextReader(): void {
+  if (spare !== undefined) return;
+  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  worker.unref();
+  worker.on('error', () => {}); // then 'exit': a spare that died is not handed out
+  worker.once('exit', () => {
+    if (spare === worker) spare = undefined;
+  });
+  spare = worker;
+}
+
 export function openCiphertextReader(fd: number, options: { chunkSize: number; readAhead: number; onBytes?: (n: number) => void }): CiphertextReader {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd, chunk: options.chunkSize } });
+  const worker = spare ?? new Worker(WORKER_SOURCE, { eval: true });
+  spare = undefined;
+  worker.ref();
   const waiting: { resolve(reply: Reply): void; reject(error: Error): void }[] = [];
   let failure: Error | undefined;
   let closed = false;
@@ -81,6 +106,7 @@ export function openCiphertextReader(fd: number, options: { chunkSize: number; r
   worker.on('message', (reply: Reply) => waiting.shift()?.resolve(reply));
   worker.on('error', (error) => fail(error));
   worker.on('exit', (code) => fail(new Error(closed ? 'the ciphertext reader was closed' : `the ciphertext reader stopped (exit code ${code})`)));
+  worker.postMessage({ fd, chunk: options.chunkSize });
 
   const ask = (request: 'read' | 'digest'): Promise<Reply> =>
     new Promise<Reply>((resolve, reject) => {
