@@ -18,15 +18,15 @@
  * command present, another esbuild, a different checkout, or a body that does not match → rebuild.
  *
  * The cache directory must be a real directory (not a symlink) owned by the current user with mode
- * 0700, node_modules and node_modules/.cache real directories of that user (or root) that no one else
- * may write, and the bundle a regular file of that user writable by no one else; otherwise, or when
+ * 0700, node_modules (or where its link points) and node_modules/.cache real directories of that
+ * user (or root) that no one else may write, and the bundle a regular file of that user writable by no one else; otherwise, or when
  * esbuild cannot be found or fails, this returns null and bin.js takes the tsx path. Deleting the
  * directory is always safe: the next run rebuilds it. Writes are a temporary file in the same
  * directory renamed over cli.mjs, so processes running at once each see a whole bundle.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -81,9 +81,10 @@ function trustedCacheDir() {
     }
   }
   // Whoever may write a folder above it could swap the cache for their own after this check.
+  // node_modules may be a link (to a folder holding the same trust as the checkout's sources).
   const uid = process.getuid();
-  for (const dir of [dirname(dirname(CACHE_DIR)), dirname(CACHE_DIR)]) {
-    const above = lstatSync(dir);
+  for (const [dir, follow] of [[dirname(dirname(CACHE_DIR)), true], [dirname(CACHE_DIR), false]]) {
+    const above = follow ? statSync(dir) : lstatSync(dir);
     if (!above.isDirectory() || (above.uid !== uid && above.uid !== 0) || (above.mode & 0o022) !== 0) return false;
   }
   const info = lstatSync(CACHE_DIR);

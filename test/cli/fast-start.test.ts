@@ -150,6 +150,16 @@ describe('the cached CLI bundle', () => {
     expect(await readdir(cacheDir)).toEqual(['cli.mjs']);
   });
 
+  it('is used through a node_modules that is a link to a folder of this user', async () => {
+    await rename(join(copy, 'node_modules'), join(copy, 'modules'));
+    await symlink(join(copy, 'modules'), join(copy, 'node_modules'));
+    expect((await runCopy(['--version'])).stdout).toBe('sealdrop 0.1.0\n');
+    await plant();
+    expect((await runCopy(['--version'])).stdout).toBe('PLANTED\nsealdrop 0.1.0\n');
+    await chmod(join(copy, 'modules'), 0o777); // where the link points, others may write: not used
+    expect((await runCopy(['--version'])).stdout).toBe('sealdrop 0.1.0\n');
+  });
+
   it('is built once by several processes starting at once, each running a whole bundle', async () => {
     const runs = await Promise.all([1, 2, 3, 4].map(() => runCopy(['--version'])));
     for (const run of runs) expect(run).toEqual({ code: 0, stdout: 'sealdrop 0.1.0\n', stderr: '' });
