@@ -37,8 +37,6 @@ const ROOT = resolve(CLI_DIR, '..');
 /** Where the bundle is kept; safe to delete at any time. */
 export const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'sealdrop-cli');
 const BUNDLE = join(CACHE_DIR, 'cli.mjs');
-/** The same list as COMMAND_NAMES in main.ts (a name missing here is reported as not available). */
-const COMMANDS = ['keygen', 'list', 'pull', 'delete', 'spam', 'decrypt', 'read', 'reply', 'push', 'check-site'];
 /** Files that change the build without being its inputs: its options (this file), tsconfig, package.json. */
 const STEERING = ['cli/fast-start.js', 'tsconfig.json', 'package.json'];
 const HEADER = /^\/\/ sealdrop-cli-bundle 1 key=([0-9a-f]{64}) body=([0-9a-f]{64})\n\/\/ inputs=(.*)\n/;
@@ -149,8 +147,17 @@ function cachedBundleIsCurrent(version) {
 }
 
 async function buildBundle(version) {
-  const absent = COMMANDS.map((name) => `cli/commands/${name}.ts`).filter((file) => !exists(join(ROOT, file)));
-  const present = COMMANDS.filter((name) => !absent.includes(`cli/commands/${name}.ts`));
+  // The key is over the bytes esbuild compiled: each input is read once, here or in the plugin.
+  const contents = new Map();
+  for (const file of STEERING) contents.set(file, readFileSync(join(ROOT, file)));
+  // The commands are main.ts's own list (COMMAND_NAMES), read from the bytes that are compiled.
+  const mainBytes = readFileSync(join(CLI_DIR, 'main.ts'));
+  contents.set('cli/main.ts', mainBytes);
+  const list = /\bconst COMMAND_NAMES = \[([^\]]*)\] as const;/.exec(mainBytes.toString('utf8'));
+  const names = list === null ? [] : [...list[1].matchAll(/'([a-z][a-z-]*)'/g)].map((m) => m[1]);
+  if (names.length === 0) return false;
+  const absent = names.map((name) => `cli/commands/${name}.ts`).filter((file) => !exists(join(ROOT, file)));
+  const present = names.filter((name) => !absent.includes(`cli/commands/${name}.ts`));
   const entry = [
     "export { main } from './main.ts';",
     "export { createNodeIo } from './io.ts';",
@@ -163,16 +170,13 @@ async function buildBundle(version) {
     '',
   ].join('\n');
 
-  // The key is over the bytes esbuild compiled: each input is read once, here, and handed to it.
-  const contents = new Map();
-  for (const file of STEERING) contents.set(file, readFileSync(join(ROOT, file)));
   const sources = {
     name: 'sealdrop-sources',
     setup(build) {
       build.onLoad({ filter: /.*/ }, (args) => {
         const file = relative(ROOT, args.path).split(sep).join('/');
         if (insideCheckout(file) === null || file.startsWith('node_modules/')) throw new Error(`outside the sources: ${args.path}`);
-        const bytes = readFileSync(args.path);
+        const bytes = contents.get(file) ?? readFileSync(args.path);
         contents.set(file, bytes);
         let text = bytes.toString('utf8');
         // In the bundle import.meta.url would be the bundle's own URL: each module keeps its source's.
