@@ -128,8 +128,15 @@ function commandModuleUrl(name: CommandName): URL {
   return new URL(`./commands/${name}.ts`, import.meta.url);
 }
 
+/**
+ * Loads a command's module, or returns null when this copy has none. The default imports
+ * `cli/commands/<name>.ts` by URL (through tsx); cli/fast-start.js passes the loader of its cached
+ * bundle, where each present command module is bundled and an absent one is null.
+ */
+export type CommandLoader = (name: string) => Promise<unknown> | null;
+
 /** Runs one `sealdrop` invocation and returns the process exit code. Never throws. */
-export async function main(argv: string[], io: CliIo): Promise<number> {
+export async function main(argv: string[], io: CliIo, load?: CommandLoader): Promise<number> {
   try {
     const [first, ...rest] = argv;
     if (first === undefined) {
@@ -156,7 +163,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(USAGE);
       return 0;
     }
-    const command = await loadCommand(first);
+    const command = await loadCommand(first, load);
     await command.run(rest, io);
     return 0;
   } catch (error) {
@@ -164,18 +171,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function loadCommand(name: CommandName): Promise<CommandModule> {
+function missingCommand(name: CommandName, cause?: unknown): CliError {
+  return new CliError(`the ${name} command is not available in this copy of sealdrop`, {
+    hint: `cli/commands/${name}.ts is missing; reinstall sealdrop from a complete release`,
+    cause,
+  });
+}
+
+async function loadCommand(name: CommandName, load: CommandLoader | undefined): Promise<CommandModule> {
   let loaded: unknown;
-  try {
-    loaded = await import(commandModuleUrl(name).href);
-  } catch (error) {
-    if (isMissingModule(error, name)) {
-      throw new CliError(`the ${name} command is not available in this copy of sealdrop`, {
-        hint: `cli/commands/${name}.ts is missing; reinstall sealdrop from a complete release`,
-        cause: error,
-      });
+  if (load !== undefined) {
+    const pending = load(name);
+    if (pending === null) throw missingCommand(name);
+    loaded = await pending;
+  } else {
+    try {
+      loaded = await import(commandModuleUrl(name).href);
+    } catch (error) {
+      if (isMissingModule(error, name)) throw missingCommand(name, error);
+      throw error;
     }
-    throw error;
   }
   const run = (loaded as Partial<CommandModule>).run;
   if (typeof run !== 'function') {
