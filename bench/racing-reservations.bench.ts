@@ -202,7 +202,7 @@ async function runAttacker(attacker: Attacker): Promise<void> {
         attackerRefusals[opened.code] = (attackerRefusals[opened.code] ?? 0) + 1;
         if (opened.code === 'reservations_full' || opened.code === 'quota_full') filledAt ??= minute;
         // a codename past its bytes of the day: the next one
-        if (opened.code === 'source_quota') codename++;
+        if (opened.code === 'source_quota' || opened.code === 'source_unsent') codename++;
         else break;
       }
       const swept = (await purgeExpired(database.db, clock)).staleUploads;

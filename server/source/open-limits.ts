@@ -134,6 +134,18 @@ export const isTextTip = (size: number, chunks: number): boolean => chunks === 1
 
 export const STORAGE_FULL_MESSAGE = 'The server cannot take new uploads now: its storage is nearly full. Received tips are kept.';
 
+const mebibytes = (bytes: number): string => {
+  const mib = bytes / 1024 ** 2;
+  return `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB`;
+};
+
+/** 429 source_unsent (migrations/0016_unsent_apart.sql): true whatever the source sent. */
+export const sourceUnsentMessage = (smallMax: number): string =>
+  'Uploads from this codename that stopped before finishing today add up to the most the tip line keeps open for one codename in a day; ' +
+  `a message or files of up to ${mebibytes(smallMax)} still go through now, larger files again after midnight (UTC).`;
+
+export const SOURCE_QUOTA_MESSAGE = 'This codename has sent as much as one source may send in a day; try again tomorrow (UTC).';
+
 export const RESERVATIONS_FULL_MESSAGE =
   'Too many uploads are waiting for their bytes now; try again in a few minutes. A message without files (one chunk of at most 1 MiB) is still taken.';
 
@@ -222,20 +234,24 @@ export type ReservationOutcome =
   | 'codename_taken'
   | 'pow_spent'
   | 'source_quota'
+  | 'source_unsent'
   | 'quota_full'
   | 'storage_full'
   | 'reservations_full';
 
-const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken', 'pow_spent', 'source_quota', 'quota_full', 'storage_full', 'reservations_full']);
+const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken', 'pow_spent', 'source_quota', 'source_unsent', 'quota_full', 'storage_full', 'reservations_full']);
 
 /**
  * One decision, all or nothing: the codename is checked (known for a returning source, unknown for
  * a new one), the quotas, the bounds on unsent reservations, the token spent, and the upload made.
- * A refused open spends no token. The source's bytes of the day count every upload it opened that
- * day (in progress, received or downloaded; a new source's, by its pending lookup hash, its uploads
- * in progress) and, for a returning source, what its uploads deleted unfinished that day (swept or
- * displaced) did not send, beyond this open's size (migrations/0015_swept_unsent.sql: a retry takes
- * the room of what failed; re-opening as swept burns the day); the total counts uploads in progress and tips not yet downloaded. An open larger
+ * A refused open spends no token. The source's bytes of the day (source_quota) count every upload
+ * it opened that day (in progress, received or downloaded; a new source's, by its pending lookup
+ * hash, its uploads in progress): what it sent or is sending. Apart from them (source_unsent,
+ * migrations/0016_unsent_apart.sql), an open larger than reserveSmallMax of a returning source is
+ * refused when what its uploads deleted unfinished that day (swept or displaced) did not send,
+ * beyond this open's size (a retry takes the room of what failed), passes quotaSourcePerDay: at the
+ * defaults four tries of 2 GiB a day, and messages and small files always (0015 counted both in one
+ * sum, and refused a source that had sent 2 KB as if she had sent her day). The total counts uploads in progress and tips not yet downloaded. An open larger
  * than reserveSmallMax must also leave reserveSmallShare of the free room to small opens and keep
  * the unsent bytes of all reservations (and of new sources' reservations) within their shares of it
  * (migrations/0006_reservations.sql, 0008_small_reservations.sql). A pool or bound that is full

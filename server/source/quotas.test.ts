@@ -1089,7 +1089,7 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
   const sourceOf = async (submissionId: string) =>
     rowsOf<{ source_id: string }>(await database.db.execute(sql`select source_id::text from submissions where id = ${submissionId}::uuid`))[0]!.source_id;
 
-  it('re-opening a 2 GiB upload as each is swept burns the codename\'s day: three opens, then 429 source_quota until the next day', async () => {
+  it('re-opening a 2 GiB upload as each is swept burns the codename\'s large opens of the day: four opens, then 429 source_unsent until the next day', async () => {
     const start = '2026-08-01T00:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
@@ -1125,14 +1125,15 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
       await purgeExpired(database.db, clock, 6, 10);
     }
     // each goes in its eleventh minute (the lease and its bytes' worth of the size's pace); the
-    // third fits because the first's unsent bytes are free (the size of the open), the fourth does not
-    expect(opens).toEqual([0, 11, 22]);
+    // unsent bytes beyond the open's own size may reach the day's 4 GiB (0016: apart from what was
+    // sent), so the fourth fits and the fifth does not (0015: three, then source_quota)
+    expect(opens).toEqual([0, 11, 22, 33]);
     expect(held).toBeUndefined();
-    expect(refusals.length).toBeGreaterThan(80);
-    expect(new Set(refusals)).toEqual(new Set(['429 source_quota']));
-    // what is stored: one sum for the source and the day, the bytes the three did not send
+    expect(refusals.length).toBeGreaterThan(70);
+    expect(new Set(refusals)).toEqual(new Set(['429 source_unsent']));
+    // what is stored: one sum for the source and the day, the bytes the four did not send
     expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-01', bytes: expected }]);
-    expect(expected).toBe(3 * 2 * GiB - 3 * 11 * 65_536);
+    expect(expected).toBe(4 * 2 * GiB - 4 * 11 * 65_536);
     expect(await receivedTips()).toEqual(tips);
     // the next day the codename has its room again, and the purge forgets the last day's sum
     now = new Date('2026-08-02T00:00:30Z');
@@ -1141,7 +1142,50 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     expect(await sweptUnsent()).toEqual([]);
   });
 
-  it('an honest retry after a failed upload gets through, whatever else the source sent that day; a second failure costs its unsent bytes', async () => {
+  it('Break B: a source that sent a 2 KB message and lost 2 GiB uploads (Tor died) gets four tries a day, then 429 source_unsent (true), while a message and a 4 MiB file still go through (migrations/0016)', async () => {
+    const start = '2026-08-08T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    await database.db.execute(sql`delete from swept_unsent`);
+    const t = await app({});
+    const lookupId = newLookupId();
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const tip = await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+    const source = await sourceOf(tip.submissionId);
+    const twoGiB = () => openUpload(t.app, { bytes: new Uint8Array(16), lookupId, size: 2 * GiB, chunkSize: 4 * MiB }).then(answer);
+    // each try opens and sends nothing (the circuit died): swept after the lease
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const opened = await twoGiB();
+      expect(opened.status, `try ${attempt}: ${JSON.stringify(opened.body)}`).toBe(201);
+      now = minutes(start, 11 * attempt);
+      await purgeExpired(database.db, clock, 6, 10);
+      expect(await statusOf(t, opened.body.uploadId)).toBe(404);
+    }
+    expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-08', bytes: 8 * GiB }]);
+    // the fifth: 8 GiB failed, beyond its own 2 GiB, pass the 4 GiB of the day; she sent 2 KB, and
+    // the refusal says what happened, not that she sent her day
+    const tips = await receivedTips();
+    const before = await countRows(database.db);
+    const fifth = await twoGiB();
+    expect(fifth).toMatchObject({ status: 429, body: { error: 'source_unsent' } });
+    expect(fifth.body.message).toBe(
+      'Uploads from this codename that stopped before finishing today add up to the most the tip line keeps open for one codename in a day; ' +
+        'a message or files of up to 4 MiB still go through now, larger files again after midnight (UTC).',
+    );
+    expect(await countRows(database.db)).toEqual(before);
+    expect(await receivedTips()).toEqual(tips);
+    // a message and a file of RESERVE_SMALL_MAX still go through
+    await sendTip(t.app, { bytes: text, lookupId });
+    const file = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
+    await sendTip(t.app, { bytes: file, lookupId, chunkSize: MIN_CHUNK_BYTES });
+    expect(file.length).toBeLessThanOrEqual(DEFAULT_OPEN_LIMITS.reserveSmallMax);
+    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(3);
+    // the next day, a 2 GiB upload opens again
+    now = new Date('2026-08-09T00:00:30Z');
+    expect((await twoGiB()).status).toBe(201);
+  });
+
+  it('an honest retry after a failed upload gets through, whatever else the source sent that day; failed small files cost nothing', async () => {
     const start = '2026-08-03T09:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
@@ -1170,9 +1214,9 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     expect(retry.submissionId).toBeTruthy();
     expect((await lookup(t, lookupId)).body.submissions).toHaveLength(2);
 
-    // another codename, another day: a 4 MiB upload that fails twice with nothing sent. The open
-    // is charged the larger of its size and the day's unsent bytes: 2 KiB + 8 MiB leaves room for
-    // one more 4 MiB upload in the 12 MiB day, where without the count there was room for two
+    // another codename, another day: a 4 MiB upload (RESERVE_SMALL_MAX: small) that fails twice with
+    // nothing sent. Small opens are never refused for what failed (0016; 0015 charged the 8 MiB and
+    // left room for one more): the day holds three more, by what is sent (2 KiB + 3 x 4 MiB > 12 MiB)
     now = new Date('2026-08-04T09:00:00Z');
     const other = newLookupId();
     const tip = await sendTip(t.app, { bytes: await ciphertextFor(newsroomKey, 2 * KB), lookupId: other, sourceKeys });
@@ -1185,6 +1229,7 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
       expect(await statusOf(t, opened.body.uploadId)).toBe(404);
     }
     expect((await sweptUnsent()).find((r) => r.day === '2026-08-04')).toEqual({ source: await sourceOf(tip.submissionId), day: '2026-08-04', bytes: 8 * MiB });
+    expect((await fourMiB()).status).toBe(201);
     expect((await fourMiB()).status).toBe(201);
     expect(await fourMiB()).toMatchObject({ status: 429, body: { error: 'source_quota' } });
   });

@@ -18,7 +18,7 @@ import { randomHandle } from './handles.ts';
 import { KeyCheckBusyError, KeyCheckTimeoutError, type KeyCheck } from './key-check-pool.ts';
 import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
-import { isTextTip, RESERVATIONS_FULL_MESSAGE, reserveUpload, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
+import { isTextTip, RESERVATIONS_FULL_MESSAGE, reserveUpload, SOURCE_QUOTA_MESSAGE, sourceUnsentMessage, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
 import { powPrice, verifyPow } from './pow.ts';
 import { anyKeyIds, findDesk, type Desk } from '../desks.ts';
 import type { PowLoad } from './pow-load.ts';
@@ -140,9 +140,8 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   }, storageRoom);
   if (outcome === 'unknown_codename') refuse(404, 'unknown_codename', 'No source has this codename.');
   if (outcome === 'codename_taken') refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
-  if (outcome === 'source_quota') {
-    refuse(429, 'source_quota', 'This codename has sent as much as one source may send in a day; try again tomorrow (UTC).');
-  }
+  if (outcome === 'source_quota') refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
+  if (outcome === 'source_unsent') refuse(429, 'source_unsent', sourceUnsentMessage(deps.openLimits.reserveSmallMax));
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'reservations_full') {
