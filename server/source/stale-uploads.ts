@@ -35,7 +35,9 @@
  * the size of a large open being decided it may not pass QUOTA_SOURCE_PER_DAY (0016: 429
  * source_unsent, apart from the bytes sent): a returning source's one failed upload costs its retry
  * nothing, but re-opening as each is swept (64 KiB a minute on each of 15 uploads held 30 GiB for
- * 16 kB/s) ends the codename's large opens of the day after four of 2 GiB. The purge timer counts each upload deleted toward
+ * 16 kB/s) ends the codename's large opens of the day after four of 2 GiB. A new source's upload
+ * (a probe or not, migrations/0016) has no source row and notes nothing: its pace and lease are its
+ * size's, as any upload's; only the open's bounds count a probe as its proof (open-limits.ts). The purge timer counts each upload deleted toward
  * the adaptive price, as an open's displaced claims are (server/source/purge.ts).
  *
  * The sweep (every SWEEP_INTERVAL_MS in every process, from the purge timer) notes each upload's
