@@ -20,7 +20,9 @@
  *   - the sweep runs (purgeExpired: the day's purge, the pace sweep; each upload it deletes counts
  *     toward the adaptive price, as the purge timer counts it);
  *   - an honest returning source and an honest new source each try to open a 2 GiB file (an open
- *     that succeeds is deleted at once: a probe), and every 10 minutes an honest text tip is sent.
+ *     that succeeds is deleted at once; the new source's, a probe since migrations/0016, first sends
+ *     its 8 MiB proof and counts as accepted only once promoted), and every 10 minutes an honest
+ *     text tip is sent.
  * Printed at the minutes of REPORT_AT: the attacker's uploads, bytes announced and still unsent,
  * bytes stored, its send rate and opens; the honest outcomes since the last line; at the end, the
  * bytes it held, its bandwidth over the run and the honest 2 GiB opens accepted and refused.
@@ -330,14 +332,23 @@ async function runAttacker(attacker: Attacker): Promise<void> {
         ['new', hex(), sourceKeys],
       ] as const) {
         const opened = await open(app, { lookupId, size: MAX_CIPHERTEXT_BYTES, chunkSize: 4 * MiB, ...(keys ? { sourceKeys: keys } : {}) });
-        note(`${who} 2 GiB: ${opened.code}`);
+        // a new source's 2 GiB open is a probe (migrations/0016): it is in once its first 8 MiB
+        // (RESERVE_NEW_SOURCE_PROOF, two 4 MiB chunks) are stored and the rest fits
+        let outcome = opened.code;
+        for (let i = 0; who === 'new' && opened.status === 201 && outcome === '201' && i * 4 * MiB < L.reserveNewSourceProof; i++) {
+          const status = await putChunk(app, opened.uploadId!, i, body);
+          if (status !== 200) outcome = `chunk ${status}`;
+        }
+        const accepted = outcome === '201';
+        note(`${who} 2 GiB: ${outcome}`);
         honestAll.tried++;
-        if (opened.status === 201) honestAll.accepted++;
+        if (accepted) honestAll.accepted++;
         if (filledAt !== undefined) {
           honestAfterFill.tried++;
-          if (opened.status === 201) honestAfterFill.accepted++;
+          if (accepted) honestAfterFill.accepted++;
         }
         if (opened.status === 201) {
+          // (a refused promotion deleted it already)
           await database.db.execute(sql`delete from submissions where status = 'uploading' and id = ${submissionIdOf(opened.uploadId!)!}::uuid`);
         }
       }
