@@ -20,7 +20,9 @@
  *   - the sweep runs (purgeExpired: the day's purge, the pace sweep; each upload it deletes counts
  *     toward the adaptive price, as the purge timer counts it);
  *   - an honest returning source and an honest new source each try to open a 2 GiB file (an open
- *     that succeeds is deleted at once: a probe), and every 10 minutes an honest text tip is sent.
+ *     that succeeds is deleted at once; the new source's, a probe since migrations/0016, first sends
+ *     its 8 MiB proof and counts as accepted only once promoted), and every 10 minutes an honest
+ *     text tip is sent.
  * Printed at the minutes of REPORT_AT: the attacker's uploads, bytes announced and still unsent,
  * bytes stored, its send rate and opens; the honest outcomes since the last line; at the end, the
  * bytes it held, its bandwidth over the run and the honest 2 GiB opens accepted and refused.
@@ -34,6 +36,9 @@
  *     minutes to the purge that would delete it unfinished, whichever is more; a 2 GiB upload
  *     opened at the bench's start, 00:01 UTC, 745 914 B a minute, 12.4 kB/s): what holding the
  *     bound costs now.
+ *
+ * A third case, the new sources' room held by re-opening (runNewSources below; alone with
+ * RACING_ATTACKER=newsources).
  *
  *   npm run bench -- racing
  */
@@ -101,8 +106,121 @@ type Attacker = 'trickle' | 'adaptive';
 
 export async function run(): Promise<void> {
   const which = process.env.RACING_ATTACKER;
+  if (which === 'newsources') return runNewSources();
   const attackers: Attacker[] = which === 'trickle' || which === 'adaptive' ? [which] : ['trickle', 'adaptive'];
   for (const attacker of attackers) await runAttacker(attacker);
+  await runNewSources();
+}
+
+/** the new-sources case: each attacker's open shows this many bytes (the chunk gate's first report) */
+const NEW_SOURCE_SHOWN = 65_536;
+/** the new-sources case: the attacker's opens a minute at most, and the minutes simulated */
+const NEW_SOURCE_OPENS_PER_MINUTE = Number(process.env.NEW_SOURCE_OPENS_PER_MINUTE ?? 3);
+const NEW_SOURCE_MINUTES = Number(process.env.NEW_SOURCE_MINUTES ?? 30);
+
+/**
+ * The new sources' large room held by re-opening (issue 9, Break A; migrations/0016 probes). Each
+ * minute the attacker tops up the new sources' share (RESERVE_NEW_SOURCE_PERCENT of the free room)
+ * with fresh codenames (a new source per open, its keys checked): 2 GiB opens, then 256 MiB and
+ * 16 MiB fillers, each until refused, at most NEW_SOURCE_OPENS_PER_MINUTE (3) in all, for
+ * NEW_SOURCE_MINUTES (30); two strategies, one
+ * after the other, each in a fresh database:
+ *   - claims: each open shows NEW_SOURCE_SHOWN bytes (the chunk gate's report) and nothing more;
+ *   - proofs: each open sends RESERVE_NEW_SOURCE_PROOF bytes at once (4 MiB chunks, stored), which
+ *     promotes it where it fits, and nothing more; a refused promotion (507 on the chunk) moves it
+ *     to the next size, so it fills the room to within its smallest size.
+ * Then an honest new source opens a 64 MiB file and sends its first 8 MiB (two chunks: a probe's
+ * proof); what it got is counted (201 and both chunks 200: in; else the refusal) and it is deleted.
+ * Printed: the attacker's opens a minute and bytes a second, the room it held, the honest outcomes.
+ */
+async function runNewSources(): Promise<void> {
+  for (const strategy of ['claims', 'proofs'] as const) {
+    const fresh = await freshDatabase('sealdrop_racing_new');
+    const database = await openDatabase({ url: fresh.url });
+    try {
+      let now = new Date('2026-07-01T00:00:30Z');
+      const clock = () => now;
+      const newsroomKey = await demoNewsroomKey(now);
+      const sourceKeys = await generateSourceKeys('c'.repeat(64), newsroomKey.key);
+      const powLoad = createPowLoad({ db: database.db, opensPerMinute: 60, maxBits: 8 });
+      const { app } = await buildTestApp(database.db, newsroomKey, clock, { powDifficulty: 0, logRequests: false, openLimits: DEFAULT_OPEN_LIMITS, powLoad });
+      const L = DEFAULT_OPEN_LIMITS;
+      const proof = L.reserveNewSourceProof;
+      const body = new Uint8Array(randomBytes(CHUNK_BYTES));
+      let opens = 0;
+      let bytes = 0;
+      const honest: Record<string, number> = {};
+      const refusals: Record<string, number> = {};
+      const heldAt: number[] = [];
+      for (let minute = 1; minute <= NEW_SOURCE_MINUTES; minute++) {
+        now = new Date(now.getTime() + 60_000);
+        const swept = (await purgeExpired(database.db, clock)).staleUploads;
+        for (let i = 0; i < swept; i++) powLoad.noteOpen(0, now);
+        let made = 0;
+        for (const size of [MAX_CIPHERTEXT_BYTES, 256 * MiB, 16 * MiB]) {
+          while (made < NEW_SOURCE_OPENS_PER_MINUTE) {
+            const opened = await open(app, { lookupId: hex(), size, chunkSize: CHUNK_BYTES, sourceKeys });
+            if (opened.status !== 201) {
+              refusals[opened.code] = (refusals[opened.code] ?? 0) + 1;
+              break;
+            }
+            made++;
+            opens++;
+            const id = submissionIdOf(opened.uploadId!)!;
+            if (strategy === 'claims') {
+              await markUploadFlowing(database.db, id, now, NEW_SOURCE_SHOWN);
+              bytes += NEW_SOURCE_SHOWN;
+            } else {
+              let refused = false;
+              for (let i = 0; i * CHUNK_BYTES < Math.min(proof, size) && !refused; i++) {
+                const status = await putChunk(app, opened.uploadId!, i, body);
+                bytes += CHUNK_BYTES;
+                if (status !== 200) {
+                  refusals[`chunk ${status}`] = (refusals[`chunk ${status}`] ?? 0) + 1;
+                  refused = true;
+                }
+              }
+              // its promotion refused: the room left is smaller, the next size
+              if (refused) break;
+            }
+          }
+        }
+        // the honest new source's 64 MiB file: its open, then its first 8 MiB
+        const opened = await open(app, { lookupId: hex(), size: 64 * MiB, chunkSize: CHUNK_BYTES, sourceKeys });
+        let outcome = opened.code;
+        if (opened.status === 201) {
+          outcome = 'in';
+          for (let i = 0; i < 2; i++) {
+            const status = await putChunk(app, opened.uploadId!, i, body);
+            if (status !== 200) {
+              outcome = `chunk ${status}`;
+              break;
+            }
+          }
+          await database.db.execute(sql`delete from submissions where id = ${submissionIdOf(opened.uploadId!)!}::uuid`);
+        }
+        if (minute > 10) honest[outcome] = (honest[outcome] ?? 0) + 1;
+        const [row] = rowsOf<{ held: string }>(
+          await database.db.execute(sql`
+            select coalesce(sum(greatest(0, sealdrop_held(s.size, s.probe, ${proof}::bigint)
+              - s.chunk_size::bigint * (select count(*) from chunks c where c.submission_id = s.id))), 0)::bigint as held
+            from submissions s where s.status = 'uploading' and s.source_id is null`),
+        );
+        if (minute > 10) heldAt.push(Number(row!.held));
+      }
+      const seconds = NEW_SOURCE_MINUTES * 60;
+      const held = heldAt.reduce((a, b) => a + b, 0) / Math.max(1, heldAt.length);
+      console.log(
+        `new sources' room (${fmt(L.reserveNewSourceShare * 100)} % of the free room, ${fmt((L.reserveNewSourceShare * L.quotaTotal) / GiB, 1)} GiB), ${strategy} attacker: ` +
+          `${opens} opens in ${NEW_SOURCE_MINUTES} minutes (${fmt(opens / NEW_SOURCE_MINUTES, 1)} a minute), ${fmt(bytes / MiB, 1)} MiB ${strategy === 'claims' ? 'shown' : 'stored'} ` +
+          `(${fmt(bytes / seconds)} B/s); held on average after minute 10: ${fmt(held / GiB, 2)} GiB of the new sources' bound; refused ${JSON.stringify(refusals)}; ` +
+          `honest new source's 64 MiB file after minute 10: ${JSON.stringify(honest)}`,
+      );
+    } finally {
+      await database.close();
+      await fresh.drop();
+    }
+  }
 }
 
 async function runAttacker(attacker: Attacker): Promise<void> {
@@ -202,7 +320,7 @@ async function runAttacker(attacker: Attacker): Promise<void> {
         attackerRefusals[opened.code] = (attackerRefusals[opened.code] ?? 0) + 1;
         if (opened.code === 'reservations_full' || opened.code === 'quota_full') filledAt ??= minute;
         // a codename past its bytes of the day: the next one
-        if (opened.code === 'source_quota') codename++;
+        if (opened.code === 'source_quota' || opened.code === 'source_unsent') codename++;
         else break;
       }
       const swept = (await purgeExpired(database.db, clock)).staleUploads;
@@ -214,14 +332,23 @@ async function runAttacker(attacker: Attacker): Promise<void> {
         ['new', hex(), sourceKeys],
       ] as const) {
         const opened = await open(app, { lookupId, size: MAX_CIPHERTEXT_BYTES, chunkSize: 4 * MiB, ...(keys ? { sourceKeys: keys } : {}) });
-        note(`${who} 2 GiB: ${opened.code}`);
+        // a new source's 2 GiB open is a probe (migrations/0016): it is in once its first 8 MiB
+        // (RESERVE_NEW_SOURCE_PROOF, two 4 MiB chunks) are stored and the rest fits
+        let outcome = opened.code;
+        for (let i = 0; who === 'new' && opened.status === 201 && outcome === '201' && i * 4 * MiB < L.reserveNewSourceProof; i++) {
+          const status = await putChunk(app, opened.uploadId!, i, body);
+          if (status !== 200) outcome = `chunk ${status}`;
+        }
+        const accepted = outcome === '201';
+        note(`${who} 2 GiB: ${outcome}`);
         honestAll.tried++;
-        if (opened.status === 201) honestAll.accepted++;
+        if (accepted) honestAll.accepted++;
         if (filledAt !== undefined) {
           honestAfterFill.tried++;
-          if (opened.status === 201) honestAfterFill.accepted++;
+          if (accepted) honestAfterFill.accepted++;
         }
         if (opened.status === 201) {
+          // (a refused promotion deleted it already)
           await database.db.execute(sql`delete from submissions where status = 'uploading' and id = ${submissionIdOf(opened.uploadId!)!}::uuid`);
         }
       }

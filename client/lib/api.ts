@@ -42,6 +42,12 @@ export type Submission = { id: string; day: string; status: 'uploading' | 'recei
 export type Reply = { id: string; day: string; message: string; desk?: string };
 export type LookupAnswer = { publicKey: string; lockedPrivateKey: string; submissions: Submission[]; replies: Reply[] };
 
+/**
+ * Refusals a new try cannot change today or for minutes (429 and 507 would otherwise count as
+ * passing failures): the open's quotas and bounds (server/source/open-limits.ts).
+ */
+export const QUOTA_REFUSALS: ReadonlySet<string> = new Set(['source_quota', 'source_unsent', 'quota_full', 'storage_full', 'reservations_full']);
+
 /** A refusal from the server (status ≥ 400) or no answer at all (status 0, code 'network'). */
 export class ApiError extends Error {
   override name = 'ApiError';

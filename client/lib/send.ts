@@ -8,7 +8,7 @@
  */
 import { CHUNK_BYTES } from '../../protocol/limits.ts';
 import type { Answer } from '../../protocol/answers.ts';
-import { ApiError, openUpload, type ChunkHashes, type ServerConfig, type SourceKeys } from './api.ts';
+import { ApiError, openUpload, QUOTA_REFUSALS, type ChunkHashes, type ServerConfig, type SourceKeys } from './api.ts';
 import { bytesSource, chunkCount, type ChunkSource, type RetryInfo, uploadChunks, xhrChunkSender } from './upload.ts';
 import type { SourceKeyRef } from '../workers/messages.ts';
 import type { CryptoWorker, PowProgress, PowSolver } from './workers.ts';
@@ -37,8 +37,6 @@ export type Tip = { language: string; message: string; files: File[]; desk: { id
 
 /** Codes after which a fresh challenge may succeed where the old one failed. */
 const POW_REFUSALS = new Set(['pow_expired', 'pow_too_easy', 'pow_spent', 'bad_pow']);
-/** Refusals a new try cannot change today (429 and 507 would otherwise count as passing failures). */
-const QUOTA_REFUSALS = new Set(['source_quota', 'quota_full', 'storage_full', 'reservations_full']);
 const OPEN_TRIES = 3;
 
 /**

@@ -616,6 +616,8 @@ function describeError(error: unknown, originalName: (sent: string | undefined) 
   if (error instanceof ApiError && (error.code === 'busy' || error.code === 'key_check_timeout')) return ['error_busy'];
   // the quotas (server/source/open-limits.ts): one source's bytes of the day, or the server's room
   if (error instanceof ApiError && error.code === 'source_quota') return ['error_source_quota'];
+  // large uploads of this codename that stopped unfinished today (migrations/0016): small ones still go
+  if (error instanceof ApiError && error.code === 'source_unsent') return ['error_source_unsent'];
   if (error instanceof ApiError && (error.code === 'quota_full' || error.code === 'storage_full')) return ['error_storage_full'];
   // large uploads wait for their bytes and hold the room left for them: minutes, not days
   if (error instanceof ApiError && error.code === 'reservations_full') return ['error_reservations_full'];

@@ -51,6 +51,9 @@ beforeAll(async () => {
     if (fault === 'drop') return req.socket.destroy();
     if (fault === '503') return res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy","message":"try later"}');
     if (fault === '422') return res.writeHead(422, { 'content-type': 'application/json' }).end('{"error":"bad_ciphertext","message":"no"}');
+    if (fault === '507') {
+      return res.writeHead(507, { 'content-type': 'application/json' }).end('{"error":"reservations_full","message":"Too many uploads are waiting"}');
+    }
     // a little latency, so that parallel requests overlap
     await new Promise((resolve) => setTimeout(resolve, 20));
     const chunks = received.get(id) ?? new Map<number, Buffer>();
@@ -320,6 +323,20 @@ describe('uploadChunks', () => {
     await expect(run).rejects.toMatchObject({ status: 422, code: 'bad_ciphertext' });
     expect(attempts.filter((a) => a === 'refusedx4/1')).toHaveLength(1);
     expect(attempts.filter((a) => a === 'refusedx4/3')).toHaveLength(0);
+  });
+
+  it('ends on a 507 quota refusal of a chunk (a probe whose promotion was refused: the upload is gone), without retrying', async () => {
+    faults.set('probex4/1', ['507']);
+    const run = uploadChunks({
+      source: bytesSource(ciphertext, 250),
+      send: fetchChunkSender('probex4', origin),
+      signal: never(),
+      parallel: 2,
+      baseDelayMs: 1,
+    });
+    await expect(run).rejects.toMatchObject({ name: 'ApiError', status: 507, code: 'reservations_full' });
+    expect(attempts.filter((a) => a === 'probex4/1')).toHaveLength(1);
+    expect(attempts.filter((a) => a === 'probex4/3')).toHaveLength(0);
   });
 
   it('stops when cancelled, also while waiting to retry', async () => {

@@ -8,7 +8,8 @@
  * A failed chunk waits an exponential back-off with jitter (so many sources on one flaky relay do
  * not retry in step). The upload gives up only when no chunk has been acknowledged for
  * `retryBudgetMs` (minutes, not a count of tries: a circuit that recovers after three minutes
- * should not lose a long upload), or on a refusal the server means (4xx other than 408/429).
+ * should not lose a long upload), or on a refusal the server means (4xx other than 408/429, and
+ * the quota refusals, QUOTA_REFUSALS: a probe's promotion refused is a 507 that deleted the upload).
  * A 200 means the chunk is committed on the server (protocol/PROTOCOL.md, "What an answer
  * guarantees"), so progress counts acknowledged bytes only, and the time left is estimated from the
  * rate at which bytes were acknowledged (what the browser says it sent is ahead of the link by
@@ -23,7 +24,7 @@
  * fixed timeout, so a link that became much slower is not cut again and again.
  */
 import { PARALLEL_CHUNKS } from '../../protocol/limits.ts';
-import { ApiError, chunkUrl, readAnswer, type ChunkAnswer, type ChunkHashes } from './api.ts';
+import { ApiError, chunkUrl, QUOTA_REFUSALS, readAnswer, type ChunkAnswer, type ChunkHashes } from './api.ts';
 
 /** Sends one chunk; reports bytes sent so far within it; rejects with ApiError or AbortError. */
 export type ChunkSender = (
@@ -186,7 +187,10 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
         return;
       } catch (error) {
         if (both.aborted) return;
-        if (!(error instanceof ApiError) || !error.retryable) return finish({ error });
+        // a quota or bound refused the upload (a new source's large upload whose first bytes did
+        // not earn its size's room is deleted with the open's 507: PROTOCOL.md, "Probes"): final,
+        // the page says what an open so refused would say
+        if (!(error instanceof ApiError) || !error.retryable || QUOTA_REFUSALS.has(error.code)) return finish({ error });
         const giveUpInMs = lastSuccess + retryBudgetMs - now();
         if (giveUpInMs <= 0) return finish({ error });
         retrying = true;

@@ -21,7 +21,7 @@ const CONTRACT: Record<string, string[]> = {
   sources: ['id', 'lookup_hash', 'handle', 'public_key', 'locked_private_key', 'created_day', 'spam'],
   submissions: [
     'id', 'source_id', 'status', 'size', 'chunk_size', 'chunks', 'sha256', 'pending_lookup_hash',
-    'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day', 'day_seq', 'desk',
+    'pending_public_key', 'pending_locked_private_key', 'created_day', 'received_day', 'downloaded_day', 'day_seq', 'desk', 'probe',
   ],
   chunks: ['submission_id', 'idx', 'data'],
   replies: ['id', 'source_id', 'message', 'size', 'created_day', 'day_seq', 'desk'],

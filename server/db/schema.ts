@@ -98,9 +98,16 @@ export const submissions = pgTable(
      * its editors see it; `newsroom`, the one desk of an install without desks, for older rows
      */
     desk: text('desk').notNull().default('newsroom'),
+    /**
+     * a new source's large upload whose stored octets have not yet earned its size's room: it counts
+     * as min(size, RESERVE_NEW_SOURCE_PROOF) in the open's bounds until promoted
+     * (migrations/0016_unsent_apart.sql, server/source/open-limits.ts)
+     */
+    probe: boolean('probe').notNull().default(false),
   },
   (t) => [
     check('submissions_status', sql`${t.status} in ('uploading', 'received', 'downloaded')`),
+    check('submissions_probe', sql`not ${t.probe} or (${t.status} = 'uploading' and ${t.sourceId} is null)`),
     check(
       'submissions_owner',
       sql`(${t.sourceId} is not null) or (${t.status} = 'uploading' and ${t.pendingLookupHash} is not null)`,

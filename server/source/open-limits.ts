@@ -33,6 +33,10 @@
  * The pace is the one the sweep asks of the reservation (migrations/0014_size_pace.sql): UPLOAD_PACE,
  * or for a large one the bytes a minute that finish it before the day's purge, whichever is more;
  * so a 2 GiB reservation trickling at 2 185 B/s is displaceable from its eighth minute.
+ *
+ * Probes (migrations/0016_unsent_apart.sql, promoteProbe below): a new source's large upload counts
+ * as min(size, reserveNewSourceProof) in every bound (and in the storage watch's unsent sum) until its
+ * stored octets reach it; then the rest of its size must fit as an open would, or it is deleted.
  */
 import { statfs } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
@@ -64,6 +68,8 @@ export interface OpenLimits {
   uploadPace: number;
   /** UPLOAD_LEASE_MINUTES: half of it is the slack of that pace */
   uploadLeaseMinutes: number;
+  /** RESERVE_NEW_SOURCE_PROOF: a new source's large upload counts as this many bytes (at most its size) until it has stored them ("Probes") */
+  reserveNewSourceProof: number;
 }
 
 /** server/config.ts's defaults, without a watched folder (tests and the bench). */
@@ -80,6 +86,7 @@ export const DEFAULT_OPEN_LIMITS: OpenLimits = {
   claimGraceSeconds: 60,
   uploadPace: DEFAULT_UPLOAD_PACE,
   uploadLeaseMinutes: DEFAULT_LEASE_MINUTES,
+  reserveNewSourceProof: 8 * 1024 ** 2,
 };
 
 /**
@@ -134,6 +141,18 @@ export const isTextTip = (size: number, chunks: number): boolean => chunks === 1
 
 export const STORAGE_FULL_MESSAGE = 'The server cannot take new uploads now: its storage is nearly full. Received tips are kept.';
 
+const mebibytes = (bytes: number): string => {
+  const mib = bytes / 1024 ** 2;
+  return `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB`;
+};
+
+/** 429 source_unsent (migrations/0016_unsent_apart.sql): true whatever the source sent. */
+export const sourceUnsentMessage = (smallMax: number): string =>
+  'Uploads from this codename that stopped before finishing today add up to the most the tip line keeps open for one codename in a day; ' +
+  `a message or files of up to ${mebibytes(smallMax)} still go through now, larger files again after midnight (UTC).`;
+
+export const SOURCE_QUOTA_MESSAGE = 'This codename has sent as much as one source may send in a day; try again tomorrow (UTC).';
+
 export const RESERVATIONS_FULL_MESSAGE =
   'Too many uploads are waiting for their bytes now; try again in a few minutes. A message without files (one chunk of at most 1 MiB) is still taken.';
 
@@ -144,6 +163,8 @@ export interface StorageWatch {
    * stored (the free room reserveUpload decides in), or undefined when the storage is not watched.
    */
   check(size: number, now: Date, textTip?: boolean): Promise<number | undefined>;
+  /** the same room, refusing nothing (a probe's promotion decides in it: promoteProbe) */
+  room(now: Date): Promise<number | undefined>;
   /** an open of `size` bytes was made here since the last reading */
   noteOpened(size: number): void;
 }
@@ -168,11 +189,12 @@ export function createStorageWatch(options: {
 
   async function refresh(now: Date): Promise<void> {
     // the chunks already received are in the database's size (and on its disk): only what the
-    // uploads in progress have not sent yet is still to come
+    // uploads in progress have not sent yet is still to come (a probe's: its proof, "Probes")
     const [row] = rowsOf<{ database: number; unsent: number }>(
       await db.execute(sql`
         select ${watchesDatabase ? sql`pg_database_size(current_database())` : sql`0`}::bigint as database,
-          (select coalesce(sum(greatest(0, s.size - s.chunk_size::bigint * (select count(*) from chunks c where c.submission_id = s.id))), 0)
+          (select coalesce(sum(greatest(0, sealdrop_held(s.size, s.probe, ${limits.reserveNewSourceProof}::bigint)
+              - s.chunk_size::bigint * (select count(*) from chunks c where c.submission_id = s.id))), 0)
            from submissions s where s.status = 'uploading')::bigint as unsent`),
     );
     let room = Number.MAX_SAFE_INTEGER;
@@ -182,16 +204,25 @@ export function createStorageWatch(options: {
     openedSince = 0;
   }
 
+  async function read(now: Date): Promise<{ room: number; unsent: number } | undefined> {
+    if (!watchesDatabase && !limits.storagePath) return undefined;
+    if (!reading || now.getTime() - reading.at >= refreshMs || now.getTime() < reading.at) {
+      refreshing ??= refresh(now).finally(() => (refreshing = undefined));
+      await refreshing;
+    }
+    return reading!;
+  }
+
   return {
     async check(size, now, textTip = false) {
-      if (!watchesDatabase && !limits.storagePath) return undefined;
-      if (!reading || now.getTime() - reading.at >= refreshMs || now.getTime() < reading.at) {
-        refreshing ??= refresh(now).finally(() => (refreshing = undefined));
-        await refreshing;
-      }
+      const r = await read(now);
+      if (!r) return undefined;
       // an early refusal before the dearer steps; reserveUpload decides again with fresh sums
-      if ((textTip ? 0 : reading!.unsent + openedSince) + size > reading!.room) refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
-      return reading!.room;
+      if ((textTip ? 0 : r.unsent + openedSince) + size > r.room) refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
+      return r.room;
+    },
+    async room(now) {
+      return (await read(now))?.room;
     },
     noteOpened(size) {
       openedSince += size;
@@ -222,20 +253,24 @@ export type ReservationOutcome =
   | 'codename_taken'
   | 'pow_spent'
   | 'source_quota'
+  | 'source_unsent'
   | 'quota_full'
   | 'storage_full'
   | 'reservations_full';
 
-const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken', 'pow_spent', 'source_quota', 'quota_full', 'storage_full', 'reservations_full']);
+const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken', 'pow_spent', 'source_quota', 'source_unsent', 'quota_full', 'storage_full', 'reservations_full']);
 
 /**
  * One decision, all or nothing: the codename is checked (known for a returning source, unknown for
  * a new one), the quotas, the bounds on unsent reservations, the token spent, and the upload made.
- * A refused open spends no token. The source's bytes of the day count every upload it opened that
- * day (in progress, received or downloaded; a new source's, by its pending lookup hash, its uploads
- * in progress) and, for a returning source, what its uploads deleted unfinished that day (swept or
- * displaced) did not send, beyond this open's size (migrations/0015_swept_unsent.sql: a retry takes
- * the room of what failed; re-opening as swept burns the day); the total counts uploads in progress and tips not yet downloaded. An open larger
+ * A refused open spends no token. The source's bytes of the day (source_quota) count every upload
+ * it opened that day (in progress, received or downloaded; a new source's, by its pending lookup
+ * hash, its uploads in progress): what it sent or is sending. Apart from them (source_unsent,
+ * migrations/0016_unsent_apart.sql), an open larger than reserveSmallMax of a returning source is
+ * refused when what its uploads deleted unfinished that day (swept or displaced) did not send,
+ * beyond this open's size (a retry takes the room of what failed), passes quotaSourcePerDay: at the
+ * defaults four tries of 2 GiB a day, and messages and small files always (0015 counted both in one
+ * sum, and refused a source that had sent 2 KB as if she had sent her day). The total counts uploads in progress and tips not yet downloaded. An open larger
  * than reserveSmallMax must also leave reserveSmallShare of the free room to small opens and keep
  * the unsent bytes of all reservations (and of new sources' reservations) within their shares of it
  * (migrations/0006_reservations.sql, 0008_small_reservations.sql). A pool or bound that is full
@@ -262,8 +297,46 @@ export async function reserveUpload(
         ${limits.quotaSourcePerDay}::bigint, ${limits.quotaTotal}::bigint, ${room}::bigint, ${limits.reserveSmallMax}::bigint,
         ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8, ${limits.reserveNewSourceShare}::float8,
         ${TEXT_TIP_MAX_BYTES}::bigint, ${tickOf(r.now)}::int, ${claimGraceTicks(limits.claimGraceSeconds)}::int,
-        ${CLAIM_SHOWN_BYTES}::bigint, ${pacePerTick(limits.uploadPace)}::bigint, ${paceSlackTicks(limits.uploadLeaseMinutes)}::int)`),
+        ${CLAIM_SHOWN_BYTES}::bigint, ${pacePerTick(limits.uploadPace)}::bigint, ${paceSlackTicks(limits.uploadLeaseMinutes)}::int,
+        ${limits.reserveNewSourceProof}::bigint)`),
   );
   if (!outcome || !OUTCOMES.has(outcome.outcome)) throw new Error(`sealdrop_reserve_upload answered ${outcome?.outcome}`);
   return { outcome: outcome.outcome as ReservationOutcome, displaced: Number(outcome.displaced ?? 0) };
+}
+
+export type PromotionOutcome = 'promoted' | 'probe' | 'gone' | 'quota_full' | 'storage_full' | 'reservations_full';
+const PROMOTION_OUTCOMES = new Set<string>(['promoted', 'probe', 'gone', 'quota_full', 'storage_full', 'reservations_full']);
+
+/**
+ * Probes (migrations/0016_unsent_apart.sql). A new source's large upload (no source row yet, larger
+ * than reserveSmallMax and than the proof, of several chunks) is opened as a probe: in every bound of
+ * an open it counts as min(size, reserveNewSourceProof) instead of its size, until the stored octets
+ * of its chunks reach that many (bytes, not chunks). Called after each chunk of a probe is stored:
+ * then, under the open's lock, the rest of its size must fit every bound as an open would now (with
+ * the open's displacement of claims); 'promoted' if so (also when it was before), 'probe' while it
+ * has stored less, 'gone' when it is no longer in progress, else the open's refusal, and the upload
+ * was deleted. Without it, fresh codenames' 2 GiB opens showing 64 KiB each held the new sources'
+ * room (12.8 GiB at the defaults) for 1.1 kB/s and about an open a minute; now each 2 GiB of that
+ * room costs its proof's bytes stored before it counts.
+ */
+export async function promoteProbe(
+  db: Db,
+  limits: OpenLimits,
+  submissionId: string,
+  day: string,
+  now: Date,
+  storageRoom: number | undefined = undefined,
+): Promise<{ outcome: PromotionOutcome; displaced: number }> {
+  const room = storageRoom === undefined ? null : Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(storageRoom)));
+  const [row] = rowsOf<{ outcome: string; displaced: number }>(
+    await db.execute(sql`
+      select o_outcome as outcome, o_displaced as displaced
+      from sealdrop_promote_probe(${submissionId}::uuid, ${day}::date, ${limits.quotaTotal}::bigint, ${room}::bigint,
+        ${limits.reserveSmallMax}::bigint, ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8,
+        ${limits.reserveNewSourceShare}::float8, ${limits.reserveNewSourceProof}::bigint, ${tickOf(now)}::int,
+        ${claimGraceTicks(limits.claimGraceSeconds)}::int, ${CLAIM_SHOWN_BYTES}::bigint, ${pacePerTick(limits.uploadPace)}::bigint,
+        ${paceSlackTicks(limits.uploadLeaseMinutes)}::int)`),
+  );
+  if (!row || !PROMOTION_OUTCOMES.has(row.outcome)) throw new Error(`sealdrop_promote_probe answered ${row?.outcome}`);
+  return { outcome: row.outcome as PromotionOutcome, displaced: Number(row.displaced ?? 0) };
 }

@@ -756,8 +756,9 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
     const start = '2026-07-05T09:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
-    // new sources' large unsent bytes within 10 % of a 1 GiB total: two 50 MiB claims fill it
-    const t = await app({ quotaTotal: 1024 * MiB, reserveSmallShare: 64 * MiB, reserveUnsentShare: 1, reserveNewSourceShare: 0.1 });
+    // new sources' large unsent bytes within 10 % of a 1 GiB total: two 50 MiB claims fill it (a proof
+    // of more than their sizes: no probes, the bound as opens see it; probes: "Break A" below)
+    const t = await app({ quotaTotal: 1024 * MiB, reserveSmallShare: 64 * MiB, reserveUnsentShare: 1, reserveNewSourceShare: 0.1, reserveNewSourceProof: GiB });
     await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
     const tips = await receivedTips();
     const large = () => openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 50 * MiB, chunkSize: 4 * MiB }).then(answer);
@@ -805,6 +806,12 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
 });
 
 describe('reservations (the attack: many never-sent 2 GiB opens from fresh sources)', () => {
+  /**
+   * The bounds as an open sees them: with a proof of the whole size a new source's 2 GiB open is no
+   * probe (migrations/0016) and counts its size, as every open did before; with the default proof
+   * (8 MiB) it counts that until it is promoted ("Break A" below, and the first test here).
+   */
+  const noProbes = { reserveNewSourceProof: 2 * GiB };
   /** A 2 GiB reservation that never sends a byte (what the attacker opened). */
   const reserveLarge = (a: Awaited<ReturnType<typeof app>>, o: { lookupId: string; sourceKeys?: typeof sourceKeys }) =>
     openUpload(a.app, { bytes: new Uint8Array(16), size: 2 * GiB, chunkSize: 4 * MiB, ...o }).then(answer);
@@ -812,7 +819,7 @@ describe('reservations (the attack: many never-sent 2 GiB opens from fresh sourc
   it('with the default quota: fresh identities hold at most their share, an honest text tip and a returning source\'s upload still open', async () => {
     now = new Date('2026-06-10T09:00:00Z');
     await database.db.execute(sql`delete from submissions`);
-    const t = await app({});
+    const t = await app(noProbes);
     const text = await ciphertextFor(newsroomKey, 2 * KB);
     const returning = newLookupId();
     await sendTip(t.app, { bytes: text, lookupId: returning, sourceKeys });
@@ -841,13 +848,21 @@ describe('reservations (the attack: many never-sent 2 GiB opens from fresh sourc
     const small = await answer(await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 4 * MiB, chunkSize: 4 * MiB }));
     expect(small.status).toBe(201);
     expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
+    // with the default proof the same never-sent opens are probes, 8 MiB each of the bound: the 22
+    // refused above all open (12 GiB + 22 x 8 MiB), none holding more than its proof
+    const probes = await app({});
+    const more: number[] = [];
+    for (let i = 0; i < 22; i++) more.push((await reserveLarge(probes, { lookupId: newLookupId(), sourceKeys })).status);
+    expect(more).toEqual(Array(22).fill(201));
+    const [{ n }] = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from submissions where probe`)) as [{ n: number }];
+    expect(Number(n)).toBe(22);
   });
 
   it('on a watched disk (the attack\'s 507 storage_full): the reservations hold at most their shares of the free room, the text tip gets in', async () => {
     now = new Date('2026-06-11T09:00:00Z');
     await database.db.execute(sql`delete from submissions`);
     const floor = 4 * GiB;
-    const limits = { ...DEFAULT_OPEN_LIMITS, storageFreeFloor: floor, storagePath: '/watched' };
+    const limits = { ...DEFAULT_OPEN_LIMITS, ...noProbes, storageFreeFloor: floor, storagePath: '/watched' };
     // 20 GiB above the floor, as the chunks never come
     const storage = createStorageWatch({ db: database.db, limits, freeBytes: async () => floor + 20 * GiB });
     const t = await app(limits, { storage });
@@ -929,7 +944,7 @@ describe('reservations (the attack: many never-sent 2 GiB opens from fresh sourc
   it('concurrent opens on two servers (one database, several connections) never pass the bounds', async () => {
     now = new Date('2026-06-13T09:00:00Z');
     await database.db.execute(sql`delete from submissions`);
-    const [a, b] = await Promise.all([app({}), app({})]);
+    const [a, b] = await Promise.all([app(noProbes), app(noProbes)]);
     const text = await ciphertextFor(newsroomKey, 2 * KB);
     const returning = Array.from({ length: 12 }, newLookupId);
     for (const lookupId of returning) await sendTip(a.app, { bytes: text, lookupId, sourceKeys });
@@ -1089,7 +1104,7 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
   const sourceOf = async (submissionId: string) =>
     rowsOf<{ source_id: string }>(await database.db.execute(sql`select source_id::text from submissions where id = ${submissionId}::uuid`))[0]!.source_id;
 
-  it('re-opening a 2 GiB upload as each is swept burns the codename\'s day: three opens, then 429 source_quota until the next day', async () => {
+  it('re-opening a 2 GiB upload as each is swept burns the codename\'s large opens of the day: four opens, then 429 source_unsent until the next day', async () => {
     const start = '2026-08-01T00:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
@@ -1125,14 +1140,15 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
       await purgeExpired(database.db, clock, 6, 10);
     }
     // each goes in its eleventh minute (the lease and its bytes' worth of the size's pace); the
-    // third fits because the first's unsent bytes are free (the size of the open), the fourth does not
-    expect(opens).toEqual([0, 11, 22]);
+    // unsent bytes beyond the open's own size may reach the day's 4 GiB (0016: apart from what was
+    // sent), so the fourth fits and the fifth does not (0015: three, then source_quota)
+    expect(opens).toEqual([0, 11, 22, 33]);
     expect(held).toBeUndefined();
-    expect(refusals.length).toBeGreaterThan(80);
-    expect(new Set(refusals)).toEqual(new Set(['429 source_quota']));
-    // what is stored: one sum for the source and the day, the bytes the three did not send
+    expect(refusals.length).toBeGreaterThan(70);
+    expect(new Set(refusals)).toEqual(new Set(['429 source_unsent']));
+    // what is stored: one sum for the source and the day, the bytes the four did not send
     expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-01', bytes: expected }]);
-    expect(expected).toBe(3 * 2 * GiB - 3 * 11 * 65_536);
+    expect(expected).toBe(4 * 2 * GiB - 4 * 11 * 65_536);
     expect(await receivedTips()).toEqual(tips);
     // the next day the codename has its room again, and the purge forgets the last day's sum
     now = new Date('2026-08-02T00:00:30Z');
@@ -1141,7 +1157,50 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     expect(await sweptUnsent()).toEqual([]);
   });
 
-  it('an honest retry after a failed upload gets through, whatever else the source sent that day; a second failure costs its unsent bytes', async () => {
+  it('Break B: a source that sent a 2 KB message and lost 2 GiB uploads (Tor died) gets four tries a day, then 429 source_unsent (true), while a message and a 4 MiB file still go through (migrations/0016)', async () => {
+    const start = '2026-08-08T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    await database.db.execute(sql`delete from swept_unsent`);
+    const t = await app({});
+    const lookupId = newLookupId();
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const tip = await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+    const source = await sourceOf(tip.submissionId);
+    const twoGiB = () => openUpload(t.app, { bytes: new Uint8Array(16), lookupId, size: 2 * GiB, chunkSize: 4 * MiB }).then(answer);
+    // each try opens and sends nothing (the circuit died): swept after the lease
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const opened = await twoGiB();
+      expect(opened.status, `try ${attempt}: ${JSON.stringify(opened.body)}`).toBe(201);
+      now = minutes(start, 11 * attempt);
+      await purgeExpired(database.db, clock, 6, 10);
+      expect(await statusOf(t, opened.body.uploadId)).toBe(404);
+    }
+    expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-08', bytes: 8 * GiB }]);
+    // the fifth: 8 GiB failed, beyond its own 2 GiB, pass the 4 GiB of the day; she sent 2 KB, and
+    // the refusal says what happened, not that she sent her day
+    const tips = await receivedTips();
+    const before = await countRows(database.db);
+    const fifth = await twoGiB();
+    expect(fifth).toMatchObject({ status: 429, body: { error: 'source_unsent' } });
+    expect(fifth.body.message).toBe(
+      'Uploads from this codename that stopped before finishing today add up to the most the tip line keeps open for one codename in a day; ' +
+        'a message or files of up to 4 MiB still go through now, larger files again after midnight (UTC).',
+    );
+    expect(await countRows(database.db)).toEqual(before);
+    expect(await receivedTips()).toEqual(tips);
+    // a message and a file of RESERVE_SMALL_MAX still go through
+    await sendTip(t.app, { bytes: text, lookupId });
+    const file = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
+    await sendTip(t.app, { bytes: file, lookupId, chunkSize: MIN_CHUNK_BYTES });
+    expect(file.length).toBeLessThanOrEqual(DEFAULT_OPEN_LIMITS.reserveSmallMax);
+    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(3);
+    // the next day, a 2 GiB upload opens again
+    now = new Date('2026-08-09T00:00:30Z');
+    expect((await twoGiB()).status).toBe(201);
+  });
+
+  it('an honest retry after a failed upload gets through, whatever else the source sent that day; failed small files cost nothing', async () => {
     const start = '2026-08-03T09:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
@@ -1170,9 +1229,9 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     expect(retry.submissionId).toBeTruthy();
     expect((await lookup(t, lookupId)).body.submissions).toHaveLength(2);
 
-    // another codename, another day: a 4 MiB upload that fails twice with nothing sent. The open
-    // is charged the larger of its size and the day's unsent bytes: 2 KiB + 8 MiB leaves room for
-    // one more 4 MiB upload in the 12 MiB day, where without the count there was room for two
+    // another codename, another day: a 4 MiB upload (RESERVE_SMALL_MAX: small) that fails twice with
+    // nothing sent. Small opens are never refused for what failed (0016; 0015 charged the 8 MiB and
+    // left room for one more): the day holds three more, by what is sent (2 KiB + 3 x 4 MiB > 12 MiB)
     now = new Date('2026-08-04T09:00:00Z');
     const other = newLookupId();
     const tip = await sendTip(t.app, { bytes: await ciphertextFor(newsroomKey, 2 * KB), lookupId: other, sourceKeys });
@@ -1185,6 +1244,7 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
       expect(await statusOf(t, opened.body.uploadId)).toBe(404);
     }
     expect((await sweptUnsent()).find((r) => r.day === '2026-08-04')).toEqual({ source: await sourceOf(tip.submissionId), day: '2026-08-04', bytes: 8 * MiB });
+    expect((await fourMiB()).status).toBe(201);
     expect((await fourMiB()).status).toBe(201);
     expect(await fourMiB()).toMatchObject({ status: 429, body: { error: 'source_quota' } });
   });
@@ -1268,5 +1328,177 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     } finally {
       stop();
     }
+  });
+});
+
+describe('Break A: a new source\'s large room is earned by bytes (probes, migrations/0016)', () => {
+  const minutes = (start: string, m: number) => new Date(Date.parse(start) + m * 60_000);
+  const filler = new Uint8Array(4 * MiB).fill(9);
+  const statusOf = async (t: Awaited<ReturnType<typeof app>>, uploadId: string) => (await t.app.request(`/api/v1/uploads/${uploadId}`)).status;
+  const probeOf = async (uploadId: string) =>
+    rowsOf<{ probe: boolean }>(await database.db.execute(sql`select probe from submissions where id = ${submissionIdOf(uploadId)!}::uuid`))[0]?.probe;
+  /** an attacker's fresh-codename open (a new source each time) of `size` bytes in 4 MiB chunks */
+  const attackerOpen = (t: Awaited<ReturnType<typeof app>>, size: number) =>
+    openUpload(t.app, { bytes: new Uint8Array(16), lookupId: newLookupId(), sourceKeys, size, chunkSize: 4 * MiB }).then(answer);
+
+  it('fresh codenames re-opening 2 GiB uploads that show 64 KiB each no longer keep an honest new source\'s 64 MiB file out: it opens, sends its proof, is promoted and arrives', async () => {
+    const start = '2026-08-10T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app({});
+    const file = await ciphertextFor(newsroomKey, 64 * MiB - 64 * KB);
+    let attackerOpens = 0;
+    let attackerShown = 0;
+    const honest: string[] = [];
+    let honestUpload: string | undefined;
+    for (let m = 0; m < 16; m++) {
+      now = minutes(start, m);
+      await purgeExpired(database.db, clock, 6, 10);
+      // the attacker tops up each minute: 2 GiB opens, then 256 MiB and 16 MiB fillers, each showing
+      // CLAIM_SHOWN_BYTES (the chunk gate's report), until refused (at most three of each a minute)
+      for (const size of [2 * GiB, 256 * MiB, 16 * MiB]) {
+        for (let i = 0; i < 3; i++) {
+          const opened = await attackerOpen(t, size);
+          if (opened.status !== 201) {
+            expect(opened).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+            break;
+          }
+          attackerOpens++;
+          await markUploadFlowing(database.db, submissionIdOf(opened.body.uploadId)!, now, MIN_CHUNK_BYTES);
+          attackerShown += MIN_CHUNK_BYTES;
+        }
+      }
+      // from the eighth minute (the attacker's first reservations are past the grace and the slack)
+      // an honest new source's 64 MiB file tries once a minute until it is open
+      if (m >= 8 && !honestUpload) {
+        const opened = await answer(await openUpload(t.app, { bytes: file, lookupId: newLookupId(), sourceKeys, chunkSize: 4 * MiB }));
+        honest.push(`${opened.status} ${opened.body.error ?? ''}`.trim());
+        if (opened.status === 201) honestUpload = opened.body.uploadId;
+      }
+    }
+    console.log(`Break A, claims: attacker ${attackerOpens} opens in 16 minutes, ${attackerShown} B shown; honest 64 MiB opens: ${honest.join(', ')}`);
+    expect(honest[0]).toBe('201');
+    expect(honestUpload).toBeDefined();
+    expect(await probeOf(honestUpload!)).toBe(true);
+    // its first 4 MiB: still a probe; the second brings its stored octets to the proof (8 MiB): promoted
+    expect((await putChunk(t.app, honestUpload!, 0, file.subarray(0, 4 * MiB))).status).toBe(200);
+    expect(await probeOf(honestUpload!)).toBe(true);
+    expect((await putChunk(t.app, honestUpload!, 1, file.subarray(4 * MiB, 8 * MiB))).status).toBe(200);
+    expect(await probeOf(honestUpload!)).toBe(false);
+    // a copy of a chunk after promotion changes nothing
+    expect((await putChunk(t.app, honestUpload!, 1, file.subarray(4 * MiB, 8 * MiB))).status).toBe(200);
+    let last;
+    for (let i = 2; i * 4 * MiB < file.length; i++) last = await answer(await putChunk(t.app, honestUpload!, i, file.subarray(i * 4 * MiB, (i + 1) * 4 * MiB)));
+    expect(last?.body.complete).toBe(true);
+  });
+
+  it('an attacker that sends its proof on each claim still competes for the room, at the cost of 8 MiB stored per 2 GiB held', async () => {
+    const start = '2026-08-11T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app({});
+    let opens = 0;
+    let sent = 0;
+    let promoted = 0;
+    const honest: number[] = [];
+    for (let m = 0; m < 12; m++) {
+      now = minutes(start, m);
+      await purgeExpired(database.db, clock, 6, 10);
+      // one fresh 2 GiB open a minute, its proof (two 4 MiB chunks) sent at once
+      const opened = await attackerOpen(t, 2 * GiB);
+      if (opened.status === 201) {
+        opens++;
+        for (let i = 0; i < 2; i++) {
+          const r = await answer(await putChunk(t.app, opened.body.uploadId, i, filler));
+          // a refused promotion deletes the upload: the chunk that reached the proof gets the open's 507
+          sent += filler.length;
+          if (r.status !== 200) {
+            expect(r).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+            expect(await statusOf(t, opened.body.uploadId)).toBe(404);
+          }
+        }
+        if ((await probeOf(opened.body.uploadId)) === false) promoted++;
+      }
+      const probe = await attackerOpen(t, 64 * MiB);
+      honest.push(probe.status);
+      if (probe.status === 201) await database.db.execute(sql`delete from submissions where id = ${submissionIdOf(probe.body.uploadId)!}::uuid`);
+    }
+    const [held] = rowsOf<{ bytes: string }>(await database.db.execute(sql`select coalesce(sum(size), 0)::text as bytes from submissions where status = 'uploading' and not probe`));
+    console.log(`Break A, proofs: ${opens} opens, ${promoted} promoted, ${sent} B stored (${(sent / (12 * 60)).toFixed(0)} B/s over 12 minutes), holding ${Number(held!.bytes) / GiB} GiB; honest 64 MiB opens: ${honest.join(' ')}`);
+    // every 2 GiB it holds cost its 8 MiB of bytes sent, where a claim cost 64 KiB shown; the room
+    // (20 % of 64 GiB) takes six, the seventh's promotion is refused and it is deleted
+    expect(promoted).toBe(6);
+    expect(sent).toBe(opens * 8 * MiB);
+    expect(Number(held!.bytes)).toBe(promoted * 2 * GiB);
+  });
+});
+
+describe('probes at once (migrations/0016): the promotion is decided under the open\'s lock', () => {
+  const filler = new Uint8Array(4 * MiB).fill(5);
+  const rows = async () =>
+    rowsOf<{ id: string; probe: boolean }>(await database.db.execute(sql`select id::text, probe from submissions where status = 'uploading' order by id`));
+
+  it('three new sources\' proofs sent at once, both chunks of each together, on two processes: exactly what fits is promoted, once; the rest is deleted with the open\'s 507', async () => {
+    now = new Date('2026-08-12T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    // free room 20 GiB: the new sources' 20 % holds two 2 GiB uploads, not three; each opens as an 8 MiB probe
+    const limits = { quotaTotal: 20 * GiB };
+    const [one, two] = [await app(limits), await app(limits)];
+    const uploads: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const opened = await answer(await openUpload(one.app, { bytes: new Uint8Array(16), lookupId: newLookupId(), sourceKeys, size: 2 * GiB, chunkSize: 4 * MiB }));
+      expect(opened.status).toBe(201);
+      uploads.push(opened.body.uploadId);
+    }
+    expect((await rows()).map((r) => r.probe)).toEqual([true, true, true]);
+    const answers = await Promise.all(
+      uploads.flatMap((u, n) => [0, 1].map((idx) => putChunk((n + idx) % 2 === 0 ? one.app : two.app, u, idx, filler).then(answer))),
+    );
+    const byUpload = uploads.map((_, n) => answers.slice(2 * n, 2 * n + 2).map((a) => `${a.status}${a.body.error ? ' ' + a.body.error : ''}`));
+    const left = await rows();
+    expect(left).toHaveLength(2);
+    expect(left.every((r) => !r.probe)).toBe(true);
+    const refused = uploads.filter((u) => !left.some((r) => r.id === submissionIdOf(u)));
+    expect(refused).toHaveLength(1);
+    for (const [n, u] of uploads.entries()) {
+      if (refused.includes(u)) {
+        expect(byUpload[n]).toContain('507 reservations_full');
+        for (const s of byUpload[n]!) expect(['200', '507 reservations_full', '404 unknown_upload']).toContain(s);
+      } else expect(byUpload[n]).toEqual(['200', '200']);
+    }
+    // its chunks went with it
+    expect(rowsOf(await database.db.execute(sql`select 1 from chunks c where not exists (select 1 from submissions s where s.id = c.submission_id)`))).toEqual([]);
+    // copies of the chunks after promotion, at once on both processes: 200, nothing changes
+    const promoted = uploads.filter((u) => !refused.includes(u));
+    const copies = await Promise.all(promoted.flatMap((u) => [one, two].map((p) => putChunk(p.app, u, 0, filler).then(answer))));
+    expect(copies.map((c) => c.status)).toEqual([200, 200, 200, 200]);
+    expect(await rows()).toEqual(left);
+    // the room they hold is their sizes now: a third new source's 2 GiB open is a probe and fits, its promotion does not
+    const third = await answer(await openUpload(two.app, { bytes: new Uint8Array(16), lookupId: newLookupId(), sourceKeys, size: 2 * GiB, chunkSize: 4 * MiB }));
+    expect(third.status).toBe(201);
+    expect((await answer(await putChunk(one.app, third.body.uploadId, 0, filler))).status).toBe(200);
+    expect(await answer(await putChunk(one.app, third.body.uploadId, 1, filler))).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+    expect(await rows()).toEqual(left);
+  });
+
+  it('a returning source\'s large upload and a new source\'s upload of at most the proof are no probes; the storage watch counts a probe by its proof', async () => {
+    now = new Date('2026-08-13T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    const t = await app({});
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const lookupId = newLookupId();
+    await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+    const returning = await answer(await openUpload(t.app, { bytes: text, lookupId, size: 2 * GiB, chunkSize: 4 * MiB }));
+    const small = await answer(await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 8 * MiB, chunkSize: 4 * MiB }));
+    const probe = await answer(await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 2 * GiB, chunkSize: 4 * MiB }));
+    const probeOf = async (u: string) =>
+      rowsOf<{ probe: boolean }>(await database.db.execute(sql`select probe from submissions where id = ${submissionIdOf(u)!}::uuid`))[0]!.probe;
+    expect([await probeOf(returning.body.uploadId), await probeOf(small.body.uploadId), await probeOf(probe.body.uploadId)]).toEqual([false, false, true]);
+    // the watch's early refusal: the disk's room minus the floor is 2 GiB + 8 MiB + 8 MiB + 4 MiB; a 4 MiB + 1 open
+    // fits only because the probe counts 8 MiB (2 GiB + 8 MiB + 8 MiB unsent), not 2 GiB
+    const limits = { ...DEFAULT_OPEN_LIMITS, storagePath: '/watched', storageFreeFloor: 0 };
+    const storage = createStorageWatch({ db: database.db, limits, freeBytes: async () => 2 * GiB + 20 * MiB });
+    expect(await storage.check(4 * MiB, now)).toBe(2 * GiB + 20 * MiB);
+    await expect(storage.check(4 * MiB + 1, now)).rejects.toMatchObject({ status: 507 });
   });
 });

@@ -31,10 +31,13 @@
  * them out again (noteFlowStored). A body cut on its way keeps what it sent: those bytes came.
  *
  * What a deleted upload did not send (its size less its stored octets and the bytes counted
- * arriving) counts toward its source's bytes of the day, beyond the size of the open being decided
- * (migrations/0015_swept_unsent.sql, `swept_unsent`): a returning source's one failed upload costs
- * its retry nothing, but re-opening as each is swept (64 KiB a minute on each of 15 uploads held
- * 30 GiB for 16 kB/s) burns the codename's day. The purge timer counts each upload deleted toward
+ * arriving) is noted for its source's day (migrations/0015_swept_unsent.sql, `swept_unsent`): beyond
+ * the size of a large open being decided it may not pass QUOTA_SOURCE_PER_DAY (0016: 429
+ * source_unsent, apart from the bytes sent): a returning source's one failed upload costs its retry
+ * nothing, but re-opening as each is swept (64 KiB a minute on each of 15 uploads held 30 GiB for
+ * 16 kB/s) ends the codename's large opens of the day after four of 2 GiB. A new source's upload
+ * (a probe or not, migrations/0016) has no source row and notes nothing: its pace and lease are its
+ * size's, as any upload's; only the open's bounds count a probe as its proof (open-limits.ts). The purge timer counts each upload deleted toward
  * the adaptive price, as an open's displaced claims are (server/source/purge.ts).
  *
  * The sweep (every SWEEP_INTERVAL_MS in every process, from the purge timer) notes each upload's

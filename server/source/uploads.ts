@@ -18,7 +18,7 @@ import { randomHandle } from './handles.ts';
 import { KeyCheckBusyError, KeyCheckTimeoutError, type KeyCheck } from './key-check-pool.ts';
 import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
-import { isTextTip, RESERVATIONS_FULL_MESSAGE, reserveUpload, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
+import { isTextTip, promoteProbe, RESERVATIONS_FULL_MESSAGE, reserveUpload, SOURCE_QUOTA_MESSAGE, sourceUnsentMessage, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
 import { powPrice, verifyPow } from './pow.ts';
 import { anyKeyIds, findDesk, type Desk } from '../desks.ts';
 import type { PowLoad } from './pow-load.ts';
@@ -140,9 +140,8 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   }, storageRoom);
   if (outcome === 'unknown_codename') refuse(404, 'unknown_codename', 'No source has this codename.');
   if (outcome === 'codename_taken') refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
-  if (outcome === 'source_quota') {
-    refuse(429, 'source_quota', 'This codename has sent as much as one source may send in a day; try again tomorrow (UTC).');
-  }
+  if (outcome === 'source_quota') refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
+  if (outcome === 'source_unsent') refuse(429, 'source_unsent', sourceUnsentMessage(deps.openLimits.reserveSmallMax));
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'reservations_full') {
@@ -251,9 +250,28 @@ export async function putChunk(
   if (outcome === 'gone') return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
   if (outcome === 'different') refuse(409, 'chunk_conflict', `Chunk ${idx} was already received with other bytes.`);
   if (row.status !== 'uploading') return { complete: true, submissionId: row.id };
+  // a new source's large upload earns its size's room by its first bytes (open-limits.ts promoteProbe),
+  // before it can complete; a copy of a chunk asks again (the function promotes once)
+  if (row.probe) await promote(deps, row);
   const received = await receivedChunks(db, row.id);
   if (received.length < row.chunks) return { received, complete: false };
   return completeOnce(deps, row);
+}
+
+/**
+ * A probe's chunk is stored: once its stored octets reach the proof, the rest of its size must fit
+ * every bound as an open of it would now; if not, the upload was deleted and the chunk gets the
+ * open's refusal (507 quota_full, storage_full or reservations_full), which the page shows as it
+ * does an open's. Claims it displaced count toward the adaptive price as an open's do.
+ */
+async function promote(deps: UploadDeps, row: SubmissionRow): Promise<void> {
+  const { now } = deps;
+  const { outcome, displaced } = await promoteProbe(deps.db, deps.openLimits, row.id, dayOf(now), now, await deps.storage.room(now));
+  for (let i = 0; i < displaced; i++) deps.powLoad.noteOpen(0, now);
+  if (outcome === 'gone') refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
+  if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
+  if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
+  if (outcome === 'reservations_full') refuse(507, 'reservations_full', RESERVATIONS_FULL_MESSAGE);
 }
 
 /**
@@ -313,11 +331,14 @@ async function completeInTurn(deps: UploadDeps, row: SubmissionRow): Promise<Chu
   try {
     // while this one waited, another process may have finished (or discarded) the upload
     const [current] = await deps.db
-      .select({ status: submissions.status, sha256: submissions.sha256 })
+      .select({ status: submissions.status, sha256: submissions.sha256, probe: submissions.probe })
       .from(submissions)
       .where(eq(submissions.id, row.id));
     if (!current) return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
     if (current.status !== 'uploading') return { complete: true, submissionId: row.id };
+    // every chunk is in but still a probe: this request's promotion ran before the chunks that
+    // brought the proof were stored, theirs not yet; a probe is never received unpromoted
+    if (current.probe) await promote(deps, row);
     // the digests may have come with the last chunk, after `row` was read
     return await completeUpload(deps, { ...row, sha256: current.sha256 });
   } finally {
