@@ -127,3 +127,23 @@ function bundleKey(root: string, contents: Map<string, Buffer>, absent: string[]
   for (const file of [...absent].sort()) field(file);
   return hash.digest('hex');
 }
+
+describe('an edit during a build', () => {
+  // HELD: a source edited after the build read it (held open on a FIFO until then): the bundle is keyed by the bytes it compiled, so the next run rebuilds from the edit.
+  it('is seen on the next run', async () => {
+    const { mkfifo } = await import('./attack14-fixture.ts');
+    const { open } = await import('node:fs/promises');
+    const extra = join(checkout.dir, 'cli/extra.ts');
+    await checkout.edit('cli/main.ts', MARK, `import { EXTRA } from './extra.ts';\nif (process.argv.includes('--version')) console.log(EXTRA);\n${MARK}`);
+    await mkfifo(extra);
+    const running = checkout.run(['--version']);
+    const writer = await open(extra, 'w'); // the build is reading extra.ts now
+    await writer.write('export const EXTRA = "as read";\n');
+    await writer.close();
+    // The edit lands while the build goes on: the file on disk is not what was compiled.
+    await rm(extra);
+    await writeFile(extra, 'export const EXTRA = "as edited";\n');
+    expect((await running).stdout).toBe('as read\nsealdrop 0.1.0\n');
+    expect((await checkout.run(['--version'])).stdout).toBe('as edited\nsealdrop 0.1.0\n');
+  });
+});
