@@ -79,21 +79,21 @@ describe('the bundle key', () => {
     const bytes = await readFile(checkout.bundle);
     const text = bytes.toString('latin1');
     const header = /^\/\/ sealdrop-cli-bundle 1 key=[0-9a-f]{64} body=[0-9a-f]{64}\n\/\/ inputs=(.*)\n/.exec(text)!;
-    const inputs = JSON.parse(header[1]!) as { files: string[]; absent: string[] };
+    const inputs = JSON.parse(header[1]!) as Inputs;
     const body = Buffer.concat([bytes.subarray(Buffer.byteLength(header[0], 'latin1')), Buffer.from('\nconsole.log("PLANTED");\n')]);
     for (const climb of ['cli/../../outside.txt', '../outside.txt', `${outside}`]) {
       const files = [...inputs.files, climb].sort();
       const contents = new Map<string, Buffer>();
       for (const file of files) contents.set(file, await readFile(file.startsWith('/') ? file : join(checkout.dir, file)));
-      const key = bundleKey(checkout.dir, contents, inputs.absent);
-      const planted = `// sealdrop-cli-bundle 1 key=${key} body=${sha256(body)}\n// inputs=${JSON.stringify({ files, absent: inputs.absent })}\n`;
+      const key = bundleKey(checkout.dir, contents, inputs);
+      const planted = `// sealdrop-cli-bundle 1 key=${key} body=${sha256(body)}\n// inputs=${JSON.stringify({ ...inputs, files })}\n`;
       await writeFile(checkout.bundle, Buffer.concat([Buffer.from(planted, 'latin1'), body]), { mode: 0o600 });
       expect((await checkout.run(['--version'])).stdout).toBe('sealdrop 0.1.0\n');
     }
     // The control: the same planting with the checkout's own inputs is run (so the key above is the real one).
     const contents = new Map<string, Buffer>();
     for (const file of inputs.files) contents.set(file, await readFile(join(checkout.dir, file)));
-    const planted = `// sealdrop-cli-bundle 1 key=${bundleKey(checkout.dir, contents, inputs.absent)} body=${sha256(body)}\n// inputs=${JSON.stringify(inputs)}\n`;
+    const planted = `// sealdrop-cli-bundle 1 key=${bundleKey(checkout.dir, contents, inputs)} body=${sha256(body)}\n// inputs=${JSON.stringify(inputs)}\n`;
     await writeFile(checkout.bundle, Buffer.concat([Buffer.from(planted, 'latin1'), body]), { mode: 0o600 });
     expect((await checkout.run(['--version'])).stdout).toBe('PLANTED\nsealdrop 0.1.0\n');
   });
@@ -108,7 +108,14 @@ async function makeCheckoutAt(dir: string): Promise<Checkout> {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** cli/fast-start.js's key, re-derived (length-prefixed fields). */
-function bundleKey(root: string, contents: Map<string, Buffer>, absent: string[]): string {
+interface Inputs {
+  files: string[];
+  absent: string[];
+  commands: string[];
+  externals: Record<string, string>;
+}
+
+function bundleKey(root: string, contents: Map<string, Buffer>, { absent, commands, externals }: Inputs): string {
   const esbuild = JSON.parse(readFileSync(join(root, 'node_modules/esbuild/package.json'), 'utf8')).version as string;
   const hash = createHash('sha256');
   const field = (text: string) => {
@@ -125,6 +132,13 @@ function bundleKey(root: string, contents: Map<string, Buffer>, absent: string[]
   }
   field('absent');
   for (const file of [...absent].sort()) field(file);
+  field('commands');
+  for (const name of [...commands].sort()) field(name);
+  field('externals');
+  for (const [specifier, url] of Object.entries(externals).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    field(specifier);
+    field(url);
+  }
   return hash.digest('hex');
 }
 
