@@ -3,26 +3,37 @@
  * registering tsx (about a quarter of a second saved on every run), only when the bundle provably
  * matches the sources.
  *
- * The bundle is node_modules/.cache/sealdrop-cli/cli.mjs, built by esbuild (packages external, so
- * `import 'openpgp'` still resolves to node_modules and to the instance bin.js loaded). Its first
- * two lines say what it was built from:
+ * The bundle is built by esbuild with exactly the checkout's tsconfig.json (never one in the current
+ * directory or beside a source) and absWorkingDir the checkout; every bare import ('openpgp', …) is
+ * resolved at build time as from the checkout's root and imported by its absolute file URL (bin.js's
+ * tsx path resolves them the same way, cli/resolve-hooks.mjs). Its first two lines (any length up
+ * to HEADER_LIMIT) say what it was built from:
  *
  *     // sealdrop-cli-bundle 1 key=<hex> body=<hex>
- *     // inputs={"files":[…],"absent":[…]}
+ *     // inputs={"files":[…],"absent":[…],"commands":[…],"externals":{…}}
  *
- * `files` are the inputs of esbuild's metafile (paths relative to the checkout) plus the few files
- * that steer the build; `absent` the command modules this copy lacked. key = SHA-256 over the format,
- * esbuild's version, the checkout's absolute path, and each input's path and content (content as
- * read for the build, not after), each absent path; body = SHA-256 of everything after the header.
- * A run recomputes the key from the files on disk now: any input changed or missing, an absent
- * command present, another esbuild, a different checkout, or a body that does not match → rebuild.
+ * `files` are the inputs of esbuild's metafile (paths relative to the checkout), the few files that
+ * steer the build, each external package's package.json, and the config files (tsconfig.json,
+ * jsconfig.json, package.json) present in any folder holding an input; `absent` those config files
+ * not present; `commands` the cli/commands/*.ts modules bundled (all present; main.ts's
+ * COMMAND_NAMES decides which names exist); `externals` each bare import's resolved URL. key =
+ * SHA-256 over the format, esbuild's version, the checkout's absolute path, each input's path and
+ * content (content as read for the build, not after), each absent path, the commands and the
+ * externals; body = SHA-256 of everything after the header. A run recomputes the key from the files
+ * on disk now: any input changed or missing, an absent file present, another set of command modules,
+ * another esbuild, a different checkout, or a body that does not match → rebuild.
+ *
+ * node_modules/.cache/sealdrop-cli/cli.mjs is the newest bundle; the file imported is its copy named
+ * cli-<SHA-256 of all its bytes>.mjs, only ever created whole (temporary file + rename) with exactly
+ * those bytes and never rewritten. A run reads cli.mjs once, checks it, and imports the name of the
+ * hash of the bytes it checked: a bundle renamed over cli.mjs meanwhile (another checkout sharing
+ * this node_modules) is not what runs. A build keeps the KEEP newest named bundles.
  *
  * The cache directory must be a real directory (not a symlink) owned by the current user with mode
  * 0700, node_modules (or where its link points) and node_modules/.cache real directories of that
- * user (or root) that no one else may write, and the bundle a regular file of that user writable by no one else; otherwise, or when
- * esbuild cannot be found or fails, this returns null and bin.js takes the tsx path. Deleting the
- * directory is always safe: the next run rebuilds it. Writes are a temporary file in the same
- * directory renamed over cli.mjs, so processes running at once each see a whole bundle.
+ * user (or root) that no one else may write, and the bundles regular files of that user writable by
+ * no one else; otherwise, or when esbuild cannot be found or fails, this returns null and bin.js
+ * takes the tsx path. Deleting the directory is always safe: the next run rebuilds it.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
