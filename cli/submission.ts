@@ -4,7 +4,8 @@
  * the integrity check, the envelope rules and the bundle's SHA-256 all passed.
  */
 
-import { mkdir, mkdtemp, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, mkdtemp, open, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { formatFingerprint } from '../protocol/fingerprint.ts';
@@ -150,23 +151,37 @@ async function decryptInto(
   staging: string,
 ): Promise<{ messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string; signature: TipSignature }> {
   const file = join(bundleDir, submission.path);
+  // Opened once, then checked and read through that one descriptor: a check of the name followed by
+  // an open of the name lets the file be swapped in between (a FIFO there would block the open, and
+  // the read, forever). O_NONBLOCK makes opening a FIFO return at once, O_NOFOLLOW refuses a link;
+  // fstat of the descriptor then says what was opened, and only a regular file is read.
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR' || code === 'ENOTDIR') {
+      throw new SubmissionError('not a file', `${submission.path} is not a regular file`, HINT_PULL_AGAIN);
+    }
+    throw new SubmissionError('missing', `${submission.path} is missing from the bundle`, HINT_PULL_AGAIN);
+  }
   let size: number;
   try {
-    const info = await stat(file);
+    const info = await handle.stat();
     if (!info.isFile()) throw new SubmissionError('not a file', `${submission.path} is not a regular file`, HINT_PULL_AGAIN);
     size = info.size;
+    if (size < submission.size) {
+      throw new SubmissionError('truncated', `the ciphertext is truncated: ${size} of ${submission.size} bytes`, HINT_PULL_AGAIN);
+    }
+    if (size > submission.size) {
+      throw new SubmissionError('wrong size', `the ciphertext has ${size} bytes, the bundle says ${submission.size}`, HINT_PULL_AGAIN);
+    }
   } catch (error) {
+    await handle.close();
     if (error instanceof SubmissionError) throw error;
     throw new SubmissionError('missing', `${submission.path} is missing from the bundle`, HINT_PULL_AGAIN);
   }
-  if (size < submission.size) {
-    throw new SubmissionError('truncated', `the ciphertext is truncated: ${size} of ${submission.size} bytes`, HINT_PULL_AGAIN);
-  }
-  if (size > submission.size) {
-    throw new SubmissionError('wrong size', `the ciphertext has ${size} bytes, the bundle says ${submission.size}`, HINT_PULL_AGAIN);
-  }
 
-  const handle = await open(file, 'r');
   // Read and hashed on a worker thread; `source` carries exactly the chunks that were hashed.
   const ciphertext = openCiphertextReader(handle.fd, {
     chunkSize: READ_CHUNK,
