@@ -234,7 +234,7 @@ $$;
 -- a new source's shares for a new source's), the others' reservations as they are, with the same
 -- displacement of claims; with nothing left to come, only whether the total and the disk take the
 -- body in hand (as a text tip's), and with every byte already stored, nothing.
--- 'promoted' (now or before: a retried chunk promotes nothing twice), 'probe' (not enough stored
+-- 'promoted' (now or before, or received since: a retried chunk promotes nothing twice), 'probe' (not enough stored
 -- yet), 'gone', or the open's refusal: then the upload is deleted (its chunks and progress with it)
 -- and nothing is noted in swept_unsent (the refusal is the tip line's, as a refused open's; and what
 -- it held, at most the hold, is less than the proof it sent). The same lock as the open: two chunks
@@ -266,12 +266,13 @@ DECLARE
   v_displaced integer := 0;
 BEGIN
   PERFORM pg_advisory_xact_lock(1587663370);
-  SELECT m.size, m.chunk_size, m.probe, m.source_id INTO v_row FROM submissions m WHERE m.id = p_id AND m.status = 'uploading';
+  SELECT m.size, m.chunk_size, m.probe, m.source_id, m.status INTO v_row FROM submissions m WHERE m.id = p_id;
   IF NOT FOUND THEN
     RETURN QUERY SELECT 'gone'::text, 0;
     RETURN;
   END IF;
-  IF NOT v_row.probe THEN
+  -- received meanwhile (a copy of its chunk, or of its one chunk, completed it: it was promoted)
+  IF NOT v_row.probe OR v_row.status <> 'uploading' THEN
     RETURN QUERY SELECT 'promoted'::text, 0;
     RETURN;
   END IF;

@@ -1670,6 +1670,19 @@ describe('every reservation earned by bytes (issue 9, migrations/0017): every up
     expect(rowsOf(await database.db.execute(sql`select 1 from submissions where status = 'uploading'`))).toEqual([]);
   });
 
+  it('copies of a one-chunk probe\'s chunk at once, on two processes, and again after: each answers the completion, one tip kept', async () => {
+    now = new Date('2026-09-05T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    const doc = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
+    const [a, b] = await Promise.all([app({}), app({})]);
+    const opened = await answer(await openUpload(a.app, { bytes: doc, lookupId: newLookupId(), sourceKeys, chunkSize: 4 * MiB }));
+    expect(await probeOf(opened.body.uploadId)).toBe(true);
+    const answers = await Promise.all([a, b, a, b].map((p) => putChunk(p.app, opened.body.uploadId, 0, doc).then(answer)));
+    for (const r of answers) expect(r.body, JSON.stringify(r.body)).toMatchObject({ complete: true, submissionId: submissionIdOf(opened.body.uploadId) });
+    expect((await answer(await putChunk(b.app, opened.body.uploadId, 0, doc))).body.complete).toBe(true);
+    expect(rowsOf(await database.db.execute(sql`select 1 from submissions where status = 'received'`))).toHaveLength(1);
+  });
+
   it('a returning source\'s probe displaced as a claim notes what it held less what it showed, at most 64 KiB', async () => {
     const start = '2026-09-04T09:00:00Z';
     now = new Date(start);
