@@ -48,7 +48,7 @@ import type { Hono } from 'hono';
 import { CHUNK_BYTES, MAX_CIPHERTEXT_BYTES } from '../protocol/limits.ts';
 import { encryptToKeys, generateSourceKeys } from '../protocol/source-keys.ts';
 import { openDatabase, rowsOf } from '../server/db/open.ts';
-import { DEFAULT_OPEN_LIMITS, pacePerTick } from '../server/source/open-limits.ts';
+import { DEFAULT_OPEN_LIMITS, pacePerTick, PROBE_HOLD } from '../server/source/open-limits.ts';
 import { createPowLoad } from '../server/source/pow-load.ts';
 import { purgeExpired } from '../server/source/purge.ts';
 import { markUploadFlowing, noteFlowStored } from '../server/source/stale-uploads.ts';
@@ -126,7 +126,7 @@ const NEW_SOURCE_MINUTES = Number(process.env.NEW_SOURCE_MINUTES ?? 30);
  * NEW_SOURCE_MINUTES (30); two strategies, one
  * after the other, each in a fresh database:
  *   - claims: each open shows NEW_SOURCE_SHOWN bytes (the chunk gate's report) and nothing more;
- *   - proofs: each open sends RESERVE_NEW_SOURCE_PROOF bytes at once (4 MiB chunks, stored), which
+ *   - proofs: each open sends RESERVE_PROOF bytes at once (4 MiB chunks, stored), which
  *     promotes it where it fits, and nothing more; a refused promotion (507 on the chunk) moves it
  *     to the next size, so it fills the room to within its smallest size.
  * Then an honest new source opens a 64 MiB file and sends its first 8 MiB (two chunks: a probe's
@@ -145,7 +145,7 @@ async function runNewSources(): Promise<void> {
       const powLoad = createPowLoad({ db: database.db, opensPerMinute: 60, maxBits: 8 });
       const { app } = await buildTestApp(database.db, newsroomKey, clock, { powDifficulty: 0, logRequests: false, openLimits: DEFAULT_OPEN_LIMITS, powLoad });
       const L = DEFAULT_OPEN_LIMITS;
-      const proof = L.reserveNewSourceProof;
+      const proof = L.reserveProof;
       const body = new Uint8Array(randomBytes(CHUNK_BYTES));
       let opens = 0;
       let bytes = 0;
@@ -202,7 +202,7 @@ async function runNewSources(): Promise<void> {
         if (minute > 10) honest[outcome] = (honest[outcome] ?? 0) + 1;
         const [row] = rowsOf<{ held: string }>(
           await database.db.execute(sql`
-            select coalesce(sum(greatest(0, sealdrop_held(s.size, s.probe, ${proof}::bigint)
+            select coalesce(sum(greatest(0, sealdrop_held(s.size, s.probe, ${PROBE_HOLD}::bigint)
               - s.chunk_size::bigint * (select count(*) from chunks c where c.submission_id = s.id))), 0)::bigint as held
             from submissions s where s.status = 'uploading' and s.source_id is null`),
         );
@@ -332,10 +332,10 @@ async function runAttacker(attacker: Attacker): Promise<void> {
         ['new', hex(), sourceKeys],
       ] as const) {
         const opened = await open(app, { lookupId, size: MAX_CIPHERTEXT_BYTES, chunkSize: 4 * MiB, ...(keys ? { sourceKeys: keys } : {}) });
-        // a new source's 2 GiB open is a probe (migrations/0016): it is in once its first 8 MiB
-        // (RESERVE_NEW_SOURCE_PROOF, two 4 MiB chunks) are stored and the rest fits
+        // a 2 GiB open is a probe, a new or a returning source's (migrations/0016, 0017): it is in once
+        // its first 8 MiB (RESERVE_PROOF, two 4 MiB chunks) are stored and the rest fits
         let outcome = opened.code;
-        for (let i = 0; who === 'new' && opened.status === 201 && outcome === '201' && i * 4 * MiB < L.reserveNewSourceProof; i++) {
+        for (let i = 0; opened.status === 201 && outcome === '201' && i * 4 * MiB < L.reserveProof; i++) {
           const status = await putChunk(app, opened.uploadId!, i, body);
           if (status !== 200) outcome = `chunk ${status}`;
         }

@@ -31,7 +31,7 @@ describe('loadConfig', () => {
       reserveSmallShare: 2 * 1024 ** 3,
       reserveUnsentPercent: 50,
       reserveNewSourcePercent: 20,
-      reserveNewSourceProof: 8 * 1024 ** 2,
+      reserveProof: 8 * 1024 ** 2,
       onionLocation: undefined,
       retentionDays: 30,
       logRequests: true,
@@ -84,8 +84,8 @@ describe('loadConfig', () => {
 
   it('reads the reservation bounds, and refuses a lease longer than the stale time or a new sources\' share above the unsent share', () => {
     expect(
-      loadConfig({ UPLOAD_STALE_HOURS: '2', UPLOAD_LEASE_MINUTES: '120', UPLOAD_PACE: '500', RESERVE_SMALL_MAX: '8M', RESERVE_SMALL_SHARE: '0', RESERVE_UNSENT_PERCENT: '30', RESERVE_NEW_SOURCE_PERCENT: '30', CLAIM_GRACE_SECONDS: '120', RESERVE_NEW_SOURCE_PROOF: '1M' }),
-    ).toMatchObject({ uploadLeaseMinutes: 120, uploadPace: 500, claimGraceSeconds: 120, reserveSmallMax: 8 * 1024 ** 2, reserveSmallShare: 0, reserveUnsentPercent: 30, reserveNewSourcePercent: 30, reserveNewSourceProof: 1024 ** 2 });
+      loadConfig({ UPLOAD_STALE_HOURS: '2', UPLOAD_LEASE_MINUTES: '120', UPLOAD_PACE: '500', RESERVE_SMALL_MAX: '8M', RESERVE_SMALL_SHARE: '0', RESERVE_UNSENT_PERCENT: '30', RESERVE_NEW_SOURCE_PERCENT: '30', CLAIM_GRACE_SECONDS: '120', RESERVE_PROOF: '1M' }),
+    ).toMatchObject({ uploadLeaseMinutes: 120, uploadPace: 500, claimGraceSeconds: 120, reserveSmallMax: 8 * 1024 ** 2, reserveSmallShare: 0, reserveUnsentPercent: 30, reserveNewSourcePercent: 30, reserveProof: 1024 ** 2 });
     expect(() => loadConfig({ UPLOAD_STALE_HOURS: '2', UPLOAD_LEASE_MINUTES: '121' })).toThrow(/^UPLOAD_LEASE_MINUTES: expected /);
     expect(() => loadConfig({ CLAIM_GRACE_SECONDS: '59' })).toThrow(/^CLAIM_GRACE_SECONDS: expected /);
     expect(() => loadConfig({ RESERVE_UNSENT_PERCENT: '30', RESERVE_NEW_SOURCE_PERCENT: '31' })).toThrow(/^RESERVE_NEW_SOURCE_PERCENT: expected /);
@@ -123,8 +123,8 @@ describe('loadConfig', () => {
     ['RESERVE_UNSENT_PERCENT', '-2'],
     ['RESERVE_UNSENT_PERCENT', '101'],
     ['RESERVE_NEW_SOURCE_PERCENT', '0.5'],
-    ['RESERVE_NEW_SOURCE_PROOF', '1023K'],
-    ['RESERVE_NEW_SOURCE_PROOF', '8MB'],
+    ['RESERVE_PROOF', '1023K'],
+    ['RESERVE_PROOF', '8MB'],
     ['POW_DIFFICULTY', '64'],
     ['ONION_LOCATION', 'http://example.com'],
     ['ONION_LOCATION', 'ftp://' + 'a'.repeat(56) + '.onion'],

@@ -45,8 +45,8 @@ export interface Config {
   reserveUnsentPercent: number;
   /** the same for the reservations of new sources (no received submission yet); at most reserveUnsentPercent */
   reserveNewSourcePercent: number;
-  /** bytes a new source's large upload must store before its size counts in the bounds (a probe until then: server/source/open-limits.ts) */
-  reserveNewSourceProof: number;
+  /** bytes an upload (any but a text tip) must store, at most its size, before its size counts in the bounds (a probe holding 64 KiB until then: server/source/open-limits.ts) */
+  reserveProof: number;
   /** the onion service URL for the `Onion-Location` header, if any */
   onionLocation: string | undefined;
   retentionDays: number;
@@ -141,7 +141,7 @@ const VARIABLES = {
     schema: z.coerce.number().int().min(0).max(100).default(20),
     expected: 'an integer 0-100 (percent), at most RESERVE_UNSENT_PERCENT',
   },
-  RESERVE_NEW_SOURCE_PROOF: {
+  RESERVE_PROOF: {
     schema: bytes.default(8 * UNITS.M).refine((n) => n >= UNITS.M),
     expected: 'a byte count of at least 1M, optionally with K, M, G or T (binary units), e.g. 8M',
   },
@@ -204,7 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
     reserveSmallShare: read(env, 'RESERVE_SMALL_SHARE'),
     reserveUnsentPercent,
     reserveNewSourcePercent,
-    reserveNewSourceProof: read(env, 'RESERVE_NEW_SOURCE_PROOF'),
+    reserveProof: read(env, 'RESERVE_PROOF'),
     onionLocation: read(env, 'ONION_LOCATION'),
     retentionDays: read(env, 'RETENTION_DAYS'),
     logRequests: read(env, 'LOG_REQUESTS'),

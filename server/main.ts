@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     reserveSmallShare: config.reserveSmallShare,
     reserveUnsentShare: config.reserveUnsentPercent / 100,
     reserveNewSourceShare: config.reserveNewSourcePercent / 100,
-    reserveNewSourceProof: config.reserveNewSourceProof,
+    reserveProof: config.reserveProof,
     claimGraceSeconds: config.claimGraceSeconds,
     uploadPace: config.uploadPace,
     uploadLeaseMinutes: config.uploadLeaseMinutes,

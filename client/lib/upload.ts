@@ -187,8 +187,9 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
         return;
       } catch (error) {
         if (both.aborted) return;
-        // a quota or bound refused the upload (a new source's large upload whose first bytes did
-        // not earn its size's room is deleted with the open's 507: PROTOCOL.md, "Probes"): final,
+        // a quota or bound refused the upload (an upload, but a text tip, whose first bytes did not
+        // earn its size's room is deleted with the open's 507, its one chunk's too: PROTOCOL.md,
+        // "Probes"): final,
         // the page says what an open so refused would say
         if (!(error instanceof ApiError) || !error.retryable || QUOTA_REFUSALS.has(error.code)) return finish({ error });
         const giveUpInMs = lastSuccess + retryBudgetMs - now();

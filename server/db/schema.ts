@@ -99,15 +99,15 @@ export const submissions = pgTable(
      */
     desk: text('desk').notNull().default('newsroom'),
     /**
-     * a new source's large upload whose stored octets have not yet earned its size's room: it counts
-     * as min(size, RESERVE_NEW_SOURCE_PROOF) in the open's bounds until promoted
-     * (migrations/0016_unsent_apart.sql, server/source/open-limits.ts)
+     * an upload (any but a text tip) whose stored octets have not yet reached min(size, RESERVE_PROOF):
+     * it counts as min(size, PROBE_HOLD) in the bounds until promoted
+     * (migrations/0016_unsent_apart.sql, 0017_probe_all.sql, server/source/open-limits.ts)
      */
     probe: boolean('probe').notNull().default(false),
   },
   (t) => [
     check('submissions_status', sql`${t.status} in ('uploading', 'received', 'downloaded')`),
-    check('submissions_probe', sql`not ${t.probe} or (${t.status} = 'uploading' and ${t.sourceId} is null)`),
+    check('submissions_probe', sql`not ${t.probe} or ${t.status} = 'uploading'`),
     check(
       'submissions_owner',
       sql`(${t.sourceId} is not null) or (${t.status} = 'uploading' and ${t.pendingLookupHash} is not null)`,

@@ -34,9 +34,11 @@
  * or for a large one the bytes a minute that finish it before the day's purge, whichever is more;
  * so a 2 GiB reservation trickling at 2 185 B/s is displaceable from its eighth minute.
  *
- * Probes (migrations/0016_unsent_apart.sql, promoteProbe below): a new source's large upload counts
- * as min(size, reserveNewSourceProof) in every bound (and in the storage watch's unsent sum) until its
- * stored octets reach it; then the rest of its size must fit as an open would, or it is deleted.
+ * Probes (migrations/0016_unsent_apart.sql, 0017_probe_all.sql; promoteProbe below): every upload
+ * but a text tip, of a new or a returning source, counts as min(size, PROBE_HOLD) in every bound (and
+ * in the storage watch's unsent sum) until its stored octets reach min(size, reserveProof); then the
+ * rest of its size must fit as an open would, or it is deleted. No upload holds room it has not paid
+ * for in bytes.
  */
 import { statfs } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
@@ -68,8 +70,13 @@ export interface OpenLimits {
   uploadPace: number;
   /** UPLOAD_LEASE_MINUTES: half of it is the slack of that pace */
   uploadLeaseMinutes: number;
-  /** RESERVE_NEW_SOURCE_PROOF: a new source's large upload counts as this many bytes (at most its size) until it has stored them ("Probes") */
-  reserveNewSourceProof: number;
+  /** RESERVE_PROOF: the bytes an upload (but a text tip) must store, at most its size, before its size counts in the bounds ("Probes") */
+  reserveProof: number;
+  /**
+   * What a probe holds of the bounds until promoted, at most its size; PROBE_HOLD when unset. No
+   * operator's variable: tests set it to a size to see the bounds as opens made them before 0017.
+   */
+  probeHold?: number | undefined;
 }
 
 /** server/config.ts's defaults, without a watched folder (tests and the bench). */
@@ -86,7 +93,7 @@ export const DEFAULT_OPEN_LIMITS: OpenLimits = {
   claimGraceSeconds: 60,
   uploadPace: DEFAULT_UPLOAD_PACE,
   uploadLeaseMinutes: DEFAULT_LEASE_MINUTES,
-  reserveNewSourceProof: 8 * 1024 ** 2,
+  reserveProof: 8 * 1024 ** 2,
 };
 
 /**
@@ -109,6 +116,14 @@ export const DEFAULT_CLAIM_GRACE_SECONDS = 60;
  * would not do: an attacker sending one byte per reservation would hold the pool for the lease.
  */
 export const CLAIM_SHOWN_BYTES = MIN_CHUNK_BYTES;
+
+/**
+ * What a probe (every upload but a text tip, until its stored bytes reach RESERVE_PROOF) holds of
+ * every bound: what a claim must show anyway, so an open alone buys no more room than a minute's
+ * grace of 64 KiB (migrations/0017_probe_all.sql).
+ */
+export const PROBE_HOLD = CLAIM_SHOWN_BYTES;
+export const probeHoldOf = (limits: Pick<OpenLimits, 'probeHold'>): number => limits.probeHold ?? PROBE_HOLD;
 
 /**
  * The grace in whole minutes (the sweep's ticks; no finer time of an upload is stored, DESIGN.md
@@ -138,6 +153,9 @@ export const STORAGE_REFRESH_MS = 15_000;
  */
 export const TEXT_TIP_MAX_BYTES = 1024 * 1024;
 export const isTextTip = (size: number, chunks: number): boolean => chunks === 1 && size <= TEXT_TIP_MAX_BYTES;
+/** What an open of `size` bytes in `chunks` holds of the bounds: a text tip its size, a probe min(size, the hold) */
+export const heldAtOpen = (limits: Pick<OpenLimits, 'probeHold'>, size: number, chunks: number): number =>
+  isTextTip(size, chunks) ? size : Math.min(size, probeHoldOf(limits));
 
 export const STORAGE_FULL_MESSAGE = 'The server cannot take new uploads now: its storage is nearly full. Received tips are kept.';
 
@@ -158,14 +176,14 @@ export const RESERVATIONS_FULL_MESSAGE =
 
 export interface StorageWatch {
   /**
-   * Refuses (507 storage_full) an open of `size` bytes that the database or its disk has no room
+   * Refuses (507 storage_full) an open holding `size` bytes (heldAtOpen) that the database or its disk has no room
    * for beside the reservations' unsent bytes; returns the bytes they can still take beyond what is
    * stored (the free room reserveUpload decides in), or undefined when the storage is not watched.
    */
   check(size: number, now: Date, textTip?: boolean): Promise<number | undefined>;
   /** the same room, refusing nothing (a probe's promotion decides in it: promoteProbe) */
   room(now: Date): Promise<number | undefined>;
-  /** an open of `size` bytes was made here since the last reading */
+  /** an open holding `size` bytes (heldAtOpen) was made here since the last reading */
   noteOpened(size: number): void;
 }
 
@@ -189,11 +207,11 @@ export function createStorageWatch(options: {
 
   async function refresh(now: Date): Promise<void> {
     // the chunks already received are in the database's size (and on its disk): only what the
-    // uploads in progress have not sent yet is still to come (a probe's: its proof, "Probes")
+    // uploads in progress have not sent yet is still to come (a probe's: its hold, "Probes")
     const [row] = rowsOf<{ database: number; unsent: number }>(
       await db.execute(sql`
         select ${watchesDatabase ? sql`pg_database_size(current_database())` : sql`0`}::bigint as database,
-          (select coalesce(sum(greatest(0, sealdrop_held(s.size, s.probe, ${limits.reserveNewSourceProof}::bigint)
+          (select coalesce(sum(greatest(0, sealdrop_held(s.size, s.probe, ${probeHoldOf(limits)}::bigint)
               - s.chunk_size::bigint * (select count(*) from chunks c where c.submission_id = s.id))), 0)
            from submissions s where s.status = 'uploading')::bigint as unsent`),
     );
@@ -274,7 +292,9 @@ const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken
  * than reserveSmallMax must also leave reserveSmallShare of the free room to small opens and keep
  * the unsent bytes of all reservations (and of new sources' reservations) within their shares of it
  * (migrations/0006_reservations.sql, 0008_small_reservations.sql). A pool or bound that is full
- * first gives the open the room of its claims (below). `storageRoom` is StorageWatch.check's answer. All are sums
+ * first gives the open the room of its claims (below). In every bound but the source's own two, an
+ * open other than a text tip counts as a probe, min(size, PROBE_HOLD) (promoteProbe: migrations/0017).
+ * `storageRoom` is StorageWatch.check's answer. All are sums
  * over indexed rows, under the lock: the adaptive price keeps the opens that reach here to about
  * the flood threshold a minute.
  */
@@ -298,7 +318,7 @@ export async function reserveUpload(
         ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8, ${limits.reserveNewSourceShare}::float8,
         ${TEXT_TIP_MAX_BYTES}::bigint, ${tickOf(r.now)}::int, ${claimGraceTicks(limits.claimGraceSeconds)}::int,
         ${CLAIM_SHOWN_BYTES}::bigint, ${pacePerTick(limits.uploadPace)}::bigint, ${paceSlackTicks(limits.uploadLeaseMinutes)}::int,
-        ${limits.reserveNewSourceProof}::bigint)`),
+        ${probeHoldOf(limits)}::bigint)`),
   );
   if (!outcome || !OUTCOMES.has(outcome.outcome)) throw new Error(`sealdrop_reserve_upload answered ${outcome?.outcome}`);
   return { outcome: outcome.outcome as ReservationOutcome, displaced: Number(outcome.displaced ?? 0) };
@@ -308,16 +328,19 @@ export type PromotionOutcome = 'promoted' | 'probe' | 'gone' | 'quota_full' | 's
 const PROMOTION_OUTCOMES = new Set<string>(['promoted', 'probe', 'gone', 'quota_full', 'storage_full', 'reservations_full']);
 
 /**
- * Probes (migrations/0016_unsent_apart.sql). A new source's large upload (no source row yet, larger
- * than reserveSmallMax and than the proof, of several chunks) is opened as a probe: in every bound of
- * an open it counts as min(size, reserveNewSourceProof) instead of its size, until the stored octets
- * of its chunks reach that many (bytes, not chunks). Called after each chunk of a probe is stored:
- * then, under the open's lock, the rest of its size must fit every bound as an open would now (with
- * the open's displacement of claims); 'promoted' if so (also when it was before), 'probe' while it
- * has stored less, 'gone' when it is no longer in progress, else the open's refusal, and the upload
- * was deleted. Without it, fresh codenames' 2 GiB opens showing 64 KiB each held the new sources'
- * room (12.8 GiB at the defaults) for 1.1 kB/s and about an open a minute; now each 2 GiB of that
- * room costs its proof's bytes stored before it counts.
+ * Probes (migrations/0016_unsent_apart.sql, 0017_probe_all.sql). Every upload but a text tip, of a
+ * new or a returning source, of any size, is opened as a probe: in every bound of an open it counts
+ * as min(size, PROBE_HOLD) instead of its size, until the stored octets of its chunks (with `pending`,
+ * the body in hand of a one-chunk upload, stored with its completion) reach min(size, reserveProof)
+ * (bytes, not chunks). Called after each chunk of a probe is stored, and before a one-chunk probe is
+ * completed: then, under the open's lock, the rest of its size must fit every bound as an open would
+ * now (with the open's displacement of claims; nothing left to come: promoted, a one-chunk body in
+ * hand only if the total and the disk take it, as a text tip's); 'promoted' if so (also when it was before), 'probe' while it has stored less,
+ * 'gone' when it is no longer in progress, else the open's refusal, and the upload was deleted.
+ * Before 0016, fresh codenames' 2 GiB opens showing 64 KiB each held the new sources' room (12.8 GiB
+ * at the defaults) for 1.1 kB/s; before 0017, returning codenames' 2 GiB opens the large room and
+ * fresh codenames' 4 MiB opens the small pool, each for its 64 KiB a minute. Now each upload's room
+ * beyond 64 KiB costs its proof's bytes stored before it counts.
  */
 export async function promoteProbe(
   db: Db,
@@ -326,6 +349,7 @@ export async function promoteProbe(
   day: string,
   now: Date,
   storageRoom: number | undefined = undefined,
+  pending = 0,
 ): Promise<{ outcome: PromotionOutcome; displaced: number }> {
   const room = storageRoom === undefined ? null : Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(storageRoom)));
   const [row] = rowsOf<{ outcome: string; displaced: number }>(
@@ -333,9 +357,9 @@ export async function promoteProbe(
       select o_outcome as outcome, o_displaced as displaced
       from sealdrop_promote_probe(${submissionId}::uuid, ${day}::date, ${limits.quotaTotal}::bigint, ${room}::bigint,
         ${limits.reserveSmallMax}::bigint, ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8,
-        ${limits.reserveNewSourceShare}::float8, ${limits.reserveNewSourceProof}::bigint, ${tickOf(now)}::int,
-        ${claimGraceTicks(limits.claimGraceSeconds)}::int, ${CLAIM_SHOWN_BYTES}::bigint, ${pacePerTick(limits.uploadPace)}::bigint,
-        ${paceSlackTicks(limits.uploadLeaseMinutes)}::int)`),
+        ${limits.reserveNewSourceShare}::float8, ${limits.reserveProof}::bigint, ${probeHoldOf(limits)}::bigint,
+        ${pending}::bigint, ${tickOf(now)}::int, ${claimGraceTicks(limits.claimGraceSeconds)}::int, ${CLAIM_SHOWN_BYTES}::bigint,
+        ${pacePerTick(limits.uploadPace)}::bigint, ${paceSlackTicks(limits.uploadLeaseMinutes)}::int)`),
   );
   if (!row || !PROMOTION_OUTCOMES.has(row.outcome)) throw new Error(`sealdrop_promote_probe answered ${row?.outcome}`);
   return { outcome: row.outcome as PromotionOutcome, displaced: Number(row.displaced ?? 0) };

@@ -32,6 +32,15 @@ afterAll(async () => {
 const app = (limits: Partial<OpenLimits>, extra: Parameters<typeof buildTestApp>[3] = {}) =>
   buildTestApp(database.db, newsroomKey, clock, { powDifficulty: 1, openLimits: { ...DEFAULT_OPEN_LIMITS, ...limits }, ...extra });
 
+/**
+ * The bounds as opens made them before migrations/0017 (every upload but a text tip a probe holding
+ * 64 KiB until its bytes promote it): with a hold of any size a probe holds its whole size from its
+ * open, and the bounds, the claims and their displacement (sealdrop_bounds, the same at a promotion)
+ * are decided at the open, where these tests watch them. The probes themselves: "every reservation
+ * earned by bytes" below.
+ */
+const SIZE_HELD = { probeHold: 4 * 1024 ** 3 };
+
 /** Every received tip, with its bytes' digest: what a refusal must never touch. */
 async function receivedTips() {
   return rowsOf<{ id: string; status: string; digest: string }>(
@@ -87,7 +96,7 @@ describe('quotas', () => {
     // three chunks of the smallest size an upload of several chunks may have
     const bytes = await ciphertextFor(newsroomKey, 130 * KB);
     const CH = MIN_CHUNK_BYTES;
-    const t = await app({ quotaTotal: 3 * bytes.length });
+    const t = await app({ ...SIZE_HELD, quotaTotal: 3 * bytes.length });
     const lookupId = newLookupId();
     await sendTip(t.app, { bytes, lookupId, sourceKeys });
     await sendTip(t.app, { bytes, lookupId });
@@ -244,7 +253,7 @@ describe('stale uploads: holding reserved bytes costs sending them (lease + byte
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
     // the new sources' small pool scaled to eight 4 MiB reservations (the default holds about a hundred)
-    const limits = { reserveSmallShare: 64 * MiB, reserveNewSourceShare: 0.5 };
+    const limits = { ...SIZE_HELD, reserveSmallShare: 64 * MiB, reserveNewSourceShare: 0.5 };
     const [a, b] = await Promise.all([app(limits), app(limits)]);
     const text = await ciphertextFor(newsroomKey, 2 * KB);
     await sendTip(a.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
@@ -434,7 +443,7 @@ const MiB = 1024 ** 2;
 describe('claims: a reservation that has shown no byte can be displaced once past its grace', () => {
   const at = (start: string, s: number) => new Date(Date.parse(start) + s * 1000);
   // the new sources' small pool scaled to eight 4 MiB reservations (the default holds about a hundred)
-  const limits = { reserveSmallShare: 64 * MiB, reserveNewSourceShare: 0.5 };
+  const limits = { ...SIZE_HELD, reserveSmallShare: 64 * MiB, reserveNewSourceShare: 0.5 };
   const statusOf = async (t: { app: { request: (p: string) => Response | Promise<Response> } }, uploadId: string) =>
     (await t.app.request(`/api/v1/uploads/${uploadId}`)).status;
   const uploading = async () =>
@@ -756,9 +765,9 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
     const start = '2026-07-05T09:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
-    // new sources' large unsent bytes within 10 % of a 1 GiB total: two 50 MiB claims fill it (a proof
-    // of more than their sizes: no probes, the bound as opens see it; probes: "Break A" below)
-    const t = await app({ quotaTotal: 1024 * MiB, reserveSmallShare: 64 * MiB, reserveUnsentShare: 1, reserveNewSourceShare: 0.1, reserveNewSourceProof: GiB });
+    // new sources' large unsent bytes within 10 % of a 1 GiB total: two 50 MiB claims fill it (each
+    // holding its size: SIZE_HELD)
+    const t = await app({ ...SIZE_HELD, quotaTotal: 1024 * MiB, reserveSmallShare: 64 * MiB, reserveUnsentShare: 1, reserveNewSourceShare: 0.1 });
     await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
     const tips = await receivedTips();
     const large = () => openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 50 * MiB, chunkSize: 4 * MiB }).then(answer);
@@ -807,11 +816,11 @@ describe('claims: a reservation that has shown no byte can be displaced once pas
 
 describe('reservations (the attack: many never-sent 2 GiB opens from fresh sources)', () => {
   /**
-   * The bounds as an open sees them: with a proof of the whole size a new source's 2 GiB open is no
-   * probe (migrations/0016) and counts its size, as every open did before; with the default proof
-   * (8 MiB) it counts that until it is promoted ("Break A" below, and the first test here).
+   * The bounds as an open sees them when it holds its size (SIZE_HELD); with the default hold (64 KiB,
+   * migrations/0017) a 2 GiB open counts that until it is promoted (the first test here, and "every
+   * reservation earned by bytes" below).
    */
-  const noProbes = { reserveNewSourceProof: 2 * GiB };
+  const noProbes = SIZE_HELD;
   /** A 2 GiB reservation that never sends a byte (what the attacker opened). */
   const reserveLarge = (a: Awaited<ReturnType<typeof app>>, o: { lookupId: string; sourceKeys?: typeof sourceKeys }) =>
     openUpload(a.app, { bytes: new Uint8Array(16), size: 2 * GiB, chunkSize: 4 * MiB, ...o }).then(answer);
@@ -848,14 +857,15 @@ describe('reservations (the attack: many never-sent 2 GiB opens from fresh sourc
     const small = await answer(await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 4 * MiB, chunkSize: 4 * MiB }));
     expect(small.status).toBe(201);
     expect((await receivedTips()).filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
-    // with the default proof the same never-sent opens are probes, 8 MiB each of the bound: the 22
-    // refused above all open (12 GiB + 22 x 8 MiB), none holding more than its proof
+    // with the default hold the same never-sent opens are probes, 64 KiB each of the bound: the 22
+    // refused above all open (12 GiB + 22 x 64 KiB), none holding more than its hold
     const probes = await app({});
     const more: number[] = [];
     for (let i = 0; i < 22; i++) more.push((await reserveLarge(probes, { lookupId: newLookupId(), sourceKeys })).status);
     expect(more).toEqual(Array(22).fill(201));
+    // every upload above is a probe (0017: all but text tips), the 22 too
     const [{ n }] = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from submissions where probe`)) as [{ n: number }];
-    expect(Number(n)).toBe(22);
+    expect(Number(n)).toBe(6 + 1 + 1 + 22);
   });
 
   it('on a watched disk (the attack\'s 507 storage_full): the reservations hold at most their shares of the free room, the text tip gets in', async () => {
@@ -895,7 +905,7 @@ describe('reservations (the attack: many never-sent 2 GiB opens from fresh sourc
     await database.db.execute(sql`delete from submissions`);
     const text = await ciphertextFor(newsroomKey, 2 * KB);
     // room for five 2 GiB reservations from returning sources beside the 2 GiB small share, all shares at 100 %
-    const t = await app({ quotaTotal: 12 * GiB, reserveUnsentShare: 1, reserveNewSourceShare: 1 });
+    const t = await app({ ...SIZE_HELD, quotaTotal: 12 * GiB, reserveUnsentShare: 1, reserveNewSourceShare: 1 });
     const lookups = Array.from({ length: 6 }, newLookupId);
     for (const lookupId of lookups) await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
     const statuses = [];
@@ -911,7 +921,7 @@ describe('reservations (the attack: many never-sent 2 GiB opens from fresh sourc
     now = new Date('2026-06-14T09:00:00Z');
     await database.db.execute(sql`delete from submissions`);
     // the second attack, scaled: 512 MiB in all, a 64 MiB small pool, new sources 20 % of it (12.8 MiB)
-    const t = await app({ quotaTotal: 512 * MiB, reserveSmallShare: 64 * MiB, reserveUnsentShare: 1, reserveNewSourceShare: 0.2 });
+    const t = await app({ ...SIZE_HELD, quotaTotal: 512 * MiB, reserveSmallShare: 64 * MiB, reserveUnsentShare: 1, reserveNewSourceShare: 0.2 });
     const text = await ciphertextFor(newsroomKey, 2 * KB);
     const returning = newLookupId();
     await sendTip(t.app, { bytes: text, lookupId: returning, sourceKeys });
@@ -1059,7 +1069,7 @@ describe('the size\'s pace: a large reservation must stay on track to finish bef
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
     // a 10 GiB total: 5 GiB for unsent reservations, two 2 GiB ones and no third
-    const t = await app({ quotaTotal: 10 * GiB });
+    const t = await app({ ...SIZE_HELD, quotaTotal: 10 * GiB });
     const text = await ciphertextFor(newsroomKey, 2 * KB);
     const [a, b, honest, honest2] = [newLookupId(), newLookupId(), newLookupId(), newLookupId()];
     for (const lookupId of [a, b, honest, honest2]) await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
@@ -1104,7 +1114,7 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
   const sourceOf = async (submissionId: string) =>
     rowsOf<{ source_id: string }>(await database.db.execute(sql`select source_id::text from submissions where id = ${submissionId}::uuid`))[0]!.source_id;
 
-  it('re-opening a 2 GiB upload as each is swept burns the codename\'s large opens of the day: four opens, then 429 source_unsent until the next day', async () => {
+  it('re-opening a 2 GiB upload as each is swept burns the codename\'s large opens of the day once it is promoted: four opens, then 429 source_unsent until the next day; unpromoted, each costs at most 64 KiB (0017)', async () => {
     const start = '2026-08-01T00:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
@@ -1115,13 +1125,26 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     const source = await sourceOf(tip.submissionId);
     const tips = await receivedTips();
     // the attacker of the bench (FLOW_PER_MINUTE=65536): 64 KiB a minute shown on its upload, and
-    // opened again as soon as it is swept; before 0015 it opened again every 11 minutes all day
+    // opened again as soon as it is swept; before 0015 it opened again every 11 minutes all day. As a
+    // probe (0017) each holds 64 KiB and shows it: it notes nothing (what it held less what it sent)
+    for (let k = 0; k < 6; k++) {
+      now = minutes(start, 11 * k);
+      const opened = await answer(await openUpload(t.app, { bytes: new Uint8Array(16), lookupId, size: 2 * GiB, chunkSize: 4 * MiB }));
+      expect(opened.status).toBe(201);
+      await markUploadFlowing(database.db, submissionIdOf(opened.body.uploadId)!, now, 65_536);
+      now = minutes(start, 11 * k + 11);
+      await purgeExpired(database.db, clock, 6, 10);
+      expect(await statusOf(t, opened.body.uploadId)).toBe(404);
+    }
+    expect(await sweptUnsent()).toEqual([]);
+    // to hold 2 GiB it must store its proof (8 MiB, two chunks): then, swept, what it did not send counts
+    const filler = new Uint8Array(4 * MiB).fill(3);
     const opens: number[] = [];
     const refusals: string[] = [];
     let expected = 0;
     let held: { uploadId: string; sent: number } | undefined;
-    for (let m = 0; m <= 120; m++) {
-      now = minutes(start, m);
+    for (let m = 0; m <= 200; m++) {
+      now = minutes(start, 66 + m);
       if (held && (await statusOf(t, held.uploadId)) === 404) {
         expected += 2 * GiB - held.sent;
         held = undefined;
@@ -1131,6 +1154,9 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
         if (opened.status === 201) {
           held = { uploadId: opened.body.uploadId, sent: 0 };
           opens.push(m);
+          for (const idx of [0, 1]) expect((await putChunk(t.app, held.uploadId, idx, filler)).status).toBe(200);
+          held.sent += 2 * filler.length;
+          expect(rowsOf<{ probe: boolean }>(await database.db.execute(sql`select probe from submissions where id = ${submissionIdOf(held.uploadId)!}::uuid`))[0]!.probe).toBe(false);
         } else refusals.push(`${opened.status} ${opened.body.error}`);
       }
       if (held) {
@@ -1139,16 +1165,22 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
       }
       await purgeExpired(database.db, clock, 6, 10);
     }
-    // each goes in its eleventh minute (the lease and its bytes' worth of the size's pace); the
-    // unsent bytes beyond the open's own size may reach the day's 4 GiB (0016: apart from what was
-    // sent), so the fourth fits and the fifth does not (0015: three, then source_quota)
-    expect(opens).toEqual([0, 11, 22, 33]);
+    // each goes after the lease and its bytes' worth of the size's pace; the unsent bytes beyond the
+    // open's own size may reach the day's 4 GiB (0016: apart from what was sent), so the fourth fits
+    // and the fifth does not (0015: three, then source_quota)
+    expect(opens).toHaveLength(4);
     expect(held).toBeUndefined();
     expect(refusals.length).toBeGreaterThan(70);
     expect(new Set(refusals)).toEqual(new Set(['429 source_unsent']));
     // what is stored: one sum for the source and the day, the bytes the four did not send
     expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-01', bytes: expected }]);
-    expect(expected).toBe(4 * 2 * GiB - 4 * 11 * 65_536);
+    expect(expected).toBeGreaterThan(4 * 2 * GiB - 4 * 40 * MiB);
+    // the refusal is true: it names what failed, not what was sent
+    const refused = await answer(await openUpload(t.app, { bytes: new Uint8Array(16), lookupId, size: 2 * GiB, chunkSize: 4 * MiB }));
+    expect(refused.body.message).toBe(
+      'Uploads from this codename that stopped before finishing today add up to the most the tip line keeps open for one codename in a day; ' +
+        'a message or files of up to 4 MiB still go through now, larger files again after midnight (UTC).',
+    );
     expect(await receivedTips()).toEqual(tips);
     // the next day the codename has its room again, and the purge forgets the last day's sum
     now = new Date('2026-08-02T00:00:30Z');
@@ -1157,7 +1189,7 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     expect(await sweptUnsent()).toEqual([]);
   });
 
-  it('Break B: a source that sent a 2 KB message and lost 2 GiB uploads (Tor died) gets four tries a day, then 429 source_unsent (true), while a message and a 4 MiB file still go through (migrations/0016)', async () => {
+  it('Break B: a source that sent a 2 KB message and lost 2 GiB uploads (Tor died) before their proof loses 64 KiB of her day for each (0017): a fifth and a sixth try open, a message and a 4 MiB file go through', async () => {
     const start = '2026-08-08T09:00:00Z';
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
@@ -1168,36 +1200,22 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     const tip = await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
     const source = await sourceOf(tip.submissionId);
     const twoGiB = () => openUpload(t.app, { bytes: new Uint8Array(16), lookupId, size: 2 * GiB, chunkSize: 4 * MiB }).then(answer);
-    // each try opens and sends nothing (the circuit died): swept after the lease
-    for (let attempt = 1; attempt <= 4; attempt++) {
+    // each try opens and sends nothing (the circuit died): swept after the lease; a probe held 64 KiB
+    // and notes that (0016 noted 2 GiB each and refused the fifth: 429 source_unsent)
+    for (let attempt = 1; attempt <= 6; attempt++) {
       const opened = await twoGiB();
       expect(opened.status, `try ${attempt}: ${JSON.stringify(opened.body)}`).toBe(201);
       now = minutes(start, 11 * attempt);
       await purgeExpired(database.db, clock, 6, 10);
       expect(await statusOf(t, opened.body.uploadId)).toBe(404);
+      expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-08', bytes: attempt * MIN_CHUNK_BYTES }]);
     }
-    expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-08', bytes: 8 * GiB }]);
-    // the fifth: 8 GiB failed, beyond its own 2 GiB, pass the 4 GiB of the day; she sent 2 KB, and
-    // the refusal says what happened, not that she sent her day
-    const tips = await receivedTips();
-    const before = await countRows(database.db);
-    const fifth = await twoGiB();
-    expect(fifth).toMatchObject({ status: 429, body: { error: 'source_unsent' } });
-    expect(fifth.body.message).toBe(
-      'Uploads from this codename that stopped before finishing today add up to the most the tip line keeps open for one codename in a day; ' +
-        'a message or files of up to 4 MiB still go through now, larger files again after midnight (UTC).',
-    );
-    expect(await countRows(database.db)).toEqual(before);
-    expect(await receivedTips()).toEqual(tips);
-    // a message and a file of RESERVE_SMALL_MAX still go through
+    // a message and a file of RESERVE_SMALL_MAX (a probe promoted with its last chunk) still go through
     await sendTip(t.app, { bytes: text, lookupId });
     const file = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
     await sendTip(t.app, { bytes: file, lookupId, chunkSize: MIN_CHUNK_BYTES });
     expect(file.length).toBeLessThanOrEqual(DEFAULT_OPEN_LIMITS.reserveSmallMax);
     expect((await lookup(t, lookupId)).body.submissions).toHaveLength(3);
-    // the next day, a 2 GiB upload opens again
-    now = new Date('2026-08-09T00:00:30Z');
-    expect((await twoGiB()).status).toBe(201);
   });
 
   it('an honest retry after a failed upload gets through, whatever else the source sent that day; failed small files cost nothing', async () => {
@@ -1223,15 +1241,18 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
       now = minutes(start, m);
       await purgeExpired(database.db, clock, 6, 10);
     }
-    expect(await sweptUnsent()).toEqual([{ source, day: '2026-08-03', bytes: file.length - CH }]);
+    // a probe (its 4 MiB stored short of the 8 MiB proof) held 64 KiB and sent more: nothing noted (0017)
+    expect(await sweptUnsent()).toEqual([]);
+    expect(source).toBeTruthy();
     // the retry is the same file: 4 + 8 MiB, exactly the day's quota, as the first open was
     const retry = await sendTip(t.app, { bytes: file, lookupId, chunkSize: CH });
     expect(retry.submissionId).toBeTruthy();
     expect((await lookup(t, lookupId)).body.submissions).toHaveLength(2);
 
     // another codename, another day: a 4 MiB upload (RESERVE_SMALL_MAX: small) that fails twice with
-    // nothing sent. Small opens are never refused for what failed (0016; 0015 charged the 8 MiB and
-    // left room for one more): the day holds three more, by what is sent (2 KiB + 3 x 4 MiB > 12 MiB)
+    // nothing sent, noting its hold (64 KiB) each time (0017). Small opens are never refused for what
+    // failed (0016; 0015 charged the 8 MiB and left room for one more): the day holds three more, by
+    // what is sent (2 KiB + 3 x 4 MiB > 12 MiB)
     now = new Date('2026-08-04T09:00:00Z');
     const other = newLookupId();
     const tip = await sendTip(t.app, { bytes: await ciphertextFor(newsroomKey, 2 * KB), lookupId: other, sourceKeys });
@@ -1243,7 +1264,7 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
       await purgeExpired(database.db, clock, 6, 10);
       expect(await statusOf(t, opened.body.uploadId)).toBe(404);
     }
-    expect((await sweptUnsent()).find((r) => r.day === '2026-08-04')).toEqual({ source: await sourceOf(tip.submissionId), day: '2026-08-04', bytes: 8 * MiB });
+    expect((await sweptUnsent()).find((r) => r.day === '2026-08-04')).toEqual({ source: await sourceOf(tip.submissionId), day: '2026-08-04', bytes: 2 * MIN_CHUNK_BYTES });
     expect((await fourMiB()).status).toBe(201);
     expect((await fourMiB()).status).toBe(201);
     expect(await fourMiB()).toMatchObject({ status: 429, body: { error: 'source_quota' } });
@@ -1273,8 +1294,9 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     now = new Date(start);
     await database.db.execute(sql`delete from submissions`);
     await database.db.execute(sql`delete from swept_unsent`);
-    // the small pool scaled to sixteen 4 MiB reservations, all of one returning codename's claims
-    const t = await app({ reserveSmallShare: 64 * MiB, quotaSourcePerDay: 100 * MiB });
+    // the small pool scaled to sixteen 4 MiB reservations, all of one returning codename's claims,
+    // each holding its size (SIZE_HELD; a displaced probe's hold: "every reservation earned by bytes")
+    const t = await app({ ...SIZE_HELD, reserveSmallShare: 64 * MiB, quotaSourcePerDay: 100 * MiB });
     const text = await ciphertextFor(newsroomKey, 2 * KB);
     const attacker = newLookupId();
     const tip = await sendTip(t.app, { bytes: text, lookupId: attacker, sourceKeys });
@@ -1481,7 +1503,7 @@ describe('probes at once (migrations/0016): the promotion is decided under the o
     expect(await rows()).toEqual(left);
   });
 
-  it('a returning source\'s large upload and a new source\'s upload of at most the proof are no probes; the storage watch counts a probe by its proof', async () => {
+  it('every upload but a text tip is a probe, a returning source\'s and one of at most the proof too (0017); the storage watch counts a probe by its hold', async () => {
     now = new Date('2026-08-13T09:00:00Z');
     await database.db.execute(sql`delete from submissions`);
     const t = await app({});
@@ -1491,14 +1513,202 @@ describe('probes at once (migrations/0016): the promotion is decided under the o
     const returning = await answer(await openUpload(t.app, { bytes: text, lookupId, size: 2 * GiB, chunkSize: 4 * MiB }));
     const small = await answer(await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 8 * MiB, chunkSize: 4 * MiB }));
     const probe = await answer(await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 2 * GiB, chunkSize: 4 * MiB }));
+    const photo = await answer(await openUpload(t.app, { bytes: text, lookupId, size: 4 * MiB, chunkSize: 4 * MiB }));
     const probeOf = async (u: string) =>
       rowsOf<{ probe: boolean }>(await database.db.execute(sql`select probe from submissions where id = ${submissionIdOf(u)!}::uuid`))[0]!.probe;
-    expect([await probeOf(returning.body.uploadId), await probeOf(small.body.uploadId), await probeOf(probe.body.uploadId)]).toEqual([false, false, true]);
-    // the watch's early refusal: the disk's room minus the floor is 2 GiB + 8 MiB + 8 MiB + 4 MiB; a 4 MiB + 1 open
-    // fits only because the probe counts 8 MiB (2 GiB + 8 MiB + 8 MiB unsent), not 2 GiB
+    expect(await Promise.all([returning, small, probe, photo].map((o) => probeOf(o.body.uploadId)))).toEqual([true, true, true, true]);
+    // the watch's early refusal: four probes hold 64 KiB each of the disk's room (2 GiB + 20 MiB)
     const limits = { ...DEFAULT_OPEN_LIMITS, storagePath: '/watched', storageFreeFloor: 0 };
     const storage = createStorageWatch({ db: database.db, limits, freeBytes: async () => 2 * GiB + 20 * MiB });
-    expect(await storage.check(4 * MiB, now)).toBe(2 * GiB + 20 * MiB);
-    await expect(storage.check(4 * MiB + 1, now)).rejects.toMatchObject({ status: 507 });
+    expect(await storage.check(2 * GiB + 20 * MiB - 4 * MIN_CHUNK_BYTES, now)).toBe(2 * GiB + 20 * MiB);
+    await expect(storage.check(2 * GiB + 20 * MiB - 4 * MIN_CHUNK_BYTES + 1, now)).rejects.toMatchObject({ status: 507 });
+  });
+});
+
+describe('every reservation earned by bytes (issue 9, migrations/0017): every upload but a text tip is a probe holding 64 KiB', () => {
+  const minutes = (start: string, m: number) => new Date(Date.parse(start) + m * 60_000);
+  const statusOf = async (t: Awaited<ReturnType<typeof app>>, uploadId: string) => (await t.app.request(`/api/v1/uploads/${uploadId}`)).status;
+  const probeOf = async (uploadId: string) =>
+    rowsOf<{ probe: boolean }>(await database.db.execute(sql`select probe from submissions where id = ${submissionIdOf(uploadId)!}::uuid`))[0]?.probe;
+  const sendAll = async (t: Awaited<ReturnType<typeof app>>, uploadId: string, bytes: Uint8Array, chunkSize: number) => {
+    let last;
+    for (let i = 0; i * chunkSize < bytes.length; i++) last = await answer(await putChunk(t.app, uploadId, i, bytes.subarray(i * chunkSize, (i + 1) * chunkSize)));
+    return last!;
+  };
+
+  it('(d) returning codenames cycling 2 GiB opens that show 64 KiB a minute no longer keep an honest returning source\'s 64 MiB file out', async () => {
+    const start = '2026-09-01T09:00:00Z';
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const file = await ciphertextFor(newsroomKey, 64 * MiB - 64 * KB);
+    // the large unsent share scaled: 50 % of 16 GiB + 64 MiB (the small share 0): four 2 GiB uploads
+    // fill it but for 32 MiB
+    const scaled = { quotaTotal: 16 * GiB + 64 * MiB, reserveSmallShare: 0 };
+    for (const [limits, expected] of [[{ ...SIZE_HELD, ...scaled }, '507 reservations_full'], [scaled, '201']] as const) {
+      now = new Date(start);
+      await database.db.execute(sql`delete from submissions`);
+      await database.db.execute(sql`delete from swept_unsent`);
+      const t = await app(limits);
+      // sixteen returning codenames, a 2 GiB open each (with their text tip, what their day allows)
+      const codenames = Array.from({ length: 16 }, newLookupId);
+      for (const lookupId of codenames) await sendTip(t.app, { bytes: text, lookupId, sourceKeys });
+      const honestId = newLookupId();
+      await sendTip(t.app, { bytes: text, lookupId: honestId, sourceKeys });
+      let opened = 0;
+      for (const lookupId of codenames) {
+        const r = await answer(await openUpload(t.app, { bytes: new Uint8Array(16), lookupId, size: 2 * GiB, chunkSize: 4 * MiB }));
+        if (r.status === 201) {
+          opened++;
+          await markUploadFlowing(database.db, submissionIdOf(r.body.uploadId)!, now, MIN_CHUNK_BYTES);
+        } else expect(r).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+      }
+      const honest = await answer(await openUpload(t.app, { bytes: file, lookupId: honestId, chunkSize: 4 * MiB }));
+      expect(`${honest.status}${honest.body.error ? ' ' + honest.body.error : ''}`, `${JSON.stringify(limits)}: ${opened} attacker opens`).toBe(expected);
+      if (honest.status !== 201) {
+        // the bounds as opens held them before 0017: the attacker's opens hold the room
+        expect(opened).toBe(4);
+        continue;
+      }
+      // every attacker open is in, 64 KiB each of the bounds; the honest file sends its proof, is promoted and arrives
+      expect(opened).toBe(16);
+      expect(await probeOf(honest.body.uploadId)).toBe(true);
+      expect((await putChunk(t.app, honest.body.uploadId, 0, file.subarray(0, 4 * MiB))).status).toBe(200);
+      expect(await probeOf(honest.body.uploadId)).toBe(true);
+      expect((await putChunk(t.app, honest.body.uploadId, 1, file.subarray(4 * MiB, 8 * MiB))).status).toBe(200);
+      expect(await probeOf(honest.body.uploadId)).toBe(false);
+      expect((await sendAll(t, honest.body.uploadId, file, 4 * MiB)).body.complete).toBe(true);
+      // the attacker's probes, swept, noted what they held less what they showed: nothing
+      now = minutes(start, 11);
+      await purgeExpired(database.db, clock, 6, 10);
+      expect(rowsOf(await database.db.execute(sql`select 1 from submissions where status = 'uploading'`))).toEqual([]);
+      expect(rowsOf(await database.db.execute(sql`select 1 from swept_unsent`))).toEqual([]);
+    }
+  });
+
+  it('(e) fresh codenames\' 4 MiB opens showing 64 KiB no longer keep an honest new source\'s 4 MiB document out, of many chunks or of one; the small upload is promoted with its last chunk', async () => {
+    const start = '2026-09-02T09:00:00Z';
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const doc = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
+    // the new sources' small pool scaled to eight 4 MiB reservations (as "claims" above)
+    const scaled = { reserveSmallShare: 64 * MiB, reserveNewSourceShare: 0.5 };
+    for (const [limits, expected] of [[{ ...SIZE_HELD, ...scaled }, '507 reservations_full'], [scaled, '201']] as const) {
+      now = new Date(start);
+      await database.db.execute(sql`delete from submissions`);
+      const t = await app(limits);
+      await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+      const tips = await receivedTips();
+      // forty fresh-codename 4 MiB opens, each shown its 64 KiB (inside the grace: no claims yet)
+      let opened = 0;
+      for (let i = 0; i < 40; i++) {
+        const r = await answer(await openUpload(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys, size: 4 * MiB, chunkSize: MIN_CHUNK_BYTES }));
+        if (r.status !== 201) continue;
+        opened++;
+        await markUploadFlowing(database.db, submissionIdOf(r.body.uploadId)!, now, MIN_CHUNK_BYTES);
+      }
+      const many = await answer(await openUpload(t.app, { bytes: doc, lookupId: newLookupId(), sourceKeys, chunkSize: MIN_CHUNK_BYTES }));
+      const one = await answer(await openUpload(t.app, { bytes: doc, lookupId: newLookupId(), sourceKeys, chunkSize: 4 * MiB }));
+      for (const r of [many, one]) expect(`${r.status}${r.body.error ? ' ' + r.body.error : ''}`, `${opened} attacker opens`).toBe(expected);
+      if (many.status !== 201) {
+        expect(opened).toBe(8);
+        continue;
+      }
+      expect(opened).toBe(40);
+      // the document of 64 chunks: a probe until its last chunk brings its stored octets to its size
+      const chunks = Math.ceil(doc.length / MIN_CHUNK_BYTES);
+      for (let i = 0; i < chunks - 1; i++) expect((await putChunk(t.app, many.body.uploadId, i, doc.subarray(i * MIN_CHUNK_BYTES, (i + 1) * MIN_CHUNK_BYTES))).status).toBe(200);
+      expect(await probeOf(many.body.uploadId)).toBe(true);
+      const last = await answer(await putChunk(t.app, many.body.uploadId, chunks - 1, doc.subarray((chunks - 1) * MIN_CHUNK_BYTES)));
+      expect(last.body.complete, JSON.stringify(last.body)).toBe(true);
+      // the one-chunk document (a photo sent as one chunk): promoted from its body in hand and completed
+      expect(await probeOf(one.body.uploadId)).toBe(true);
+      const single = await answer(await putChunk(t.app, one.body.uploadId, 0, doc));
+      expect(single.body.complete, JSON.stringify(single.body)).toBe(true);
+      const received = await receivedTips();
+      expect(received).toHaveLength(tips.length + 2);
+      expect(received.filter((x) => tips.some((y) => y.id === x.id))).toEqual(tips);
+    }
+  });
+
+  it('a one-chunk 4 MiB upload whose body finds no room at its store (disk or total) is refused 507 with nothing kept; with room it completes', async () => {
+    now = new Date('2026-09-03T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    const doc = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    // the disk: room for the 64 KiB the open holds, then less than the body when it comes
+    let free = 64 * MiB;
+    const limits = { ...DEFAULT_OPEN_LIMITS, storagePath: '/watched', storageFreeFloor: 0 };
+    const storage = createStorageWatch({ db: database.db, limits, freeBytes: async () => free });
+    const t = await app(limits, { storage });
+    await sendTip(t.app, { bytes: text, lookupId: newLookupId(), sourceKeys });
+    const tips = await receivedTips();
+    const opened = await answer(await openUpload(t.app, { bytes: doc, lookupId: newLookupId(), sourceKeys, chunkSize: 4 * MiB }));
+    expect(opened.status).toBe(201);
+    free = 4 * MiB - 8 * KB;
+    now = new Date(now.getTime() + 20_000);
+    const before = await countRows(database.db);
+    expect(await answer(await putChunk(t.app, opened.body.uploadId, 0, doc))).toMatchObject({ status: 507, body: { error: 'storage_full' } });
+    expect(await statusOf(t, opened.body.uploadId)).toBe(404);
+    const after = await countRows(database.db);
+    expect(after).toEqual({ ...before, submissions: before.submissions - 1, upload_progress: before.upload_progress - 1 });
+    expect(await receivedTips()).toEqual(tips);
+    // with room, the same document opens and completes
+    free = 64 * MiB;
+    now = new Date(now.getTime() + 20_000);
+    const again = await answer(await openUpload(t.app, { bytes: doc, lookupId: newLookupId(), sourceKeys, chunkSize: 4 * MiB }));
+    expect((await answer(await putChunk(t.app, again.body.uploadId, 0, doc))).body.complete).toBe(true);
+
+    // the total: room for the open, then a text tip (stored bytes only) takes it before the body comes
+    await database.db.execute(sql`delete from submissions`);
+    const u = await app({ quotaTotal: 6 * MiB });
+    const small = await answer(await openUpload(u.app, { bytes: doc, lookupId: newLookupId(), sourceKeys, chunkSize: 4 * MiB }));
+    expect(small.status).toBe(201);
+    const big = await ciphertextFor(newsroomKey, 1024 * KB - 4 * KB);
+    for (let i = 0; i < 3; i++) await sendTip(u.app, { bytes: big, lookupId: newLookupId(), sourceKeys });
+    const kept = await receivedTips();
+    expect(await answer(await putChunk(u.app, small.body.uploadId, 0, doc))).toMatchObject({ status: 507, body: { error: 'quota_full' } });
+    expect(await statusOf(u, small.body.uploadId)).toBe(404);
+    expect(await receivedTips()).toEqual(kept);
+    expect(rowsOf(await database.db.execute(sql`select 1 from submissions where status = 'uploading'`))).toEqual([]);
+  });
+
+  it('copies of a one-chunk probe\'s chunk at once, on two processes, and again after: each answers the completion, one tip kept', async () => {
+    now = new Date('2026-09-05T09:00:00Z');
+    await database.db.execute(sql`delete from submissions`);
+    const doc = await ciphertextFor(newsroomKey, 4 * MiB - 4 * KB);
+    const [a, b] = await Promise.all([app({}), app({})]);
+    const opened = await answer(await openUpload(a.app, { bytes: doc, lookupId: newLookupId(), sourceKeys, chunkSize: 4 * MiB }));
+    expect(await probeOf(opened.body.uploadId)).toBe(true);
+    const answers = await Promise.all([a, b, a, b].map((p) => putChunk(p.app, opened.body.uploadId, 0, doc).then(answer)));
+    for (const r of answers) expect(r.body, JSON.stringify(r.body)).toMatchObject({ complete: true, submissionId: submissionIdOf(opened.body.uploadId) });
+    expect((await answer(await putChunk(b.app, opened.body.uploadId, 0, doc))).body.complete).toBe(true);
+    expect(rowsOf(await database.db.execute(sql`select 1 from submissions where status = 'received'`))).toHaveLength(1);
+  });
+
+  it('a returning source\'s probe displaced as a claim notes what it held less what it showed, at most 64 KiB', async () => {
+    const start = '2026-09-04T09:00:00Z';
+    now = new Date(start);
+    await database.db.execute(sql`delete from submissions`);
+    await database.db.execute(sql`delete from swept_unsent`);
+    // the small pool: 1 MiB, sixteen probes of 64 KiB fill it
+    const t = await app({ reserveSmallShare: 1 * MiB, quotaSourcePerDay: 100 * MiB });
+    const text = await ciphertextFor(newsroomKey, 2 * KB);
+    const attacker = newLookupId();
+    const tip = await sendTip(t.app, { bytes: text, lookupId: attacker, sourceKeys });
+    let claims = 0;
+    for (;;) {
+      const r = await answer(await openUpload(t.app, { bytes: text, lookupId: attacker, size: 4 * MiB, chunkSize: MIN_CHUNK_BYTES }));
+      if (r.status !== 201) {
+        expect(r).toMatchObject({ status: 507, body: { error: 'reservations_full' } });
+        break;
+      }
+      claims++;
+    }
+    expect(claims).toBe(16);
+    now = minutes(start, 3);
+    const honest = await answer(await openUpload(t.app, { bytes: text, lookupId: attacker, size: 4 * MiB, chunkSize: MIN_CHUNK_BYTES }));
+    expect(honest.status).toBe(201);
+    const [source] = rowsOf<{ source_id: string }>(await database.db.execute(sql`select source_id::text from submissions where id = ${tip.submissionId}::uuid`));
+    expect(rowsOf<{ source_id: string; bytes: string }>(await database.db.execute(sql`select source_id::text, bytes::text from swept_unsent`))).toEqual([
+      { source_id: source!.source_id, bytes: String(MIN_CHUNK_BYTES) },
+    ]);
   });
 });

@@ -30,14 +30,16 @@
  * (markUploadFlowing); once the body is stored its stored bytes count instead and the app takes
  * them out again (noteFlowStored). A body cut on its way keeps what it sent: those bytes came.
  *
- * What a deleted upload did not send (its size less its stored octets and the bytes counted
- * arriving) is noted for its source's day (migrations/0015_swept_unsent.sql, `swept_unsent`): beyond
+ * What a deleted upload did not send (what it held less its stored octets and the bytes counted
+ * arriving, never below 0: a promoted upload's size, a probe's min(size, PROBE_HOLD), migrations/
+ * 0017_probe_all.sql) is noted for its source's day (migrations/0015_swept_unsent.sql, `swept_unsent`): beyond
  * the size of a large open being decided it may not pass QUOTA_SOURCE_PER_DAY (0016: 429
  * source_unsent, apart from the bytes sent): a returning source's one failed upload costs its retry
  * nothing, but re-opening as each is swept (64 KiB a minute on each of 15 uploads held 30 GiB for
- * 16 kB/s) ends the codename's large opens of the day after four of 2 GiB. A new source's upload
- * (a probe or not, migrations/0016) has no source row and notes nothing: its pace and lease are its
- * size's, as any upload's; only the open's bounds count a probe as its proof (open-limits.ts). The purge timer counts each upload deleted toward
+ * 16 kB/s) ends the codename's large opens of the day after four of 2 GiB promoted (a probe re-opened as each
+ * is swept holds 64 KiB and notes at most that: two dead 2 GiB tries that sent nothing cost the
+ * codename 128 KiB). A new source's upload has no source row and notes nothing. A probe's pace and
+ * lease are its size's, as any upload's; the open's bounds count it as its hold (open-limits.ts). The purge timer counts each upload deleted toward
  * the adaptive price, as an open's displaced claims are (server/source/purge.ts).
  *
  * The sweep (every SWEEP_INTERVAL_MS in every process, from the purge timer) notes each upload's
@@ -50,8 +52,12 @@ import { sql } from 'drizzle-orm';
 import { isForeignKeyViolation } from '../db/errors.ts';
 import { dayOf } from '../clock.ts';
 import { rowsOf, type Db } from '../db/open.ts';
+import { MIN_CHUNK_BYTES } from '../../protocol/limits.ts';
 
 export const SWEEP_TICK_MS = 60 * 1000;
+
+/** open-limits.ts PROBE_HOLD (CLAIM_SHOWN_BYTES, one minimum chunk): what a probe holds, and at most notes when swept */
+const PROBE_HOLD_BYTES = MIN_CHUNK_BYTES;
 /** how often the purge timer sweeps: the lease is kept to within about two ticks */
 export const SWEEP_INTERVAL_MS = SWEEP_TICK_MS;
 /** server/config.ts's default UPLOAD_LEASE_MINUTES */
@@ -127,7 +133,7 @@ export async function sweepStaleUploads(
                     / sealdrop_required_per_tick(s.size, s.created_day, p.first_tick, ${bytesPerTick}::bigint)
               or ${tick}::bigint - p.tick >= ${staleTicks}::bigint)
             and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
-          returning s.source_id, s.created_day, greatest(0, s.size - p.flowed
+          returning s.source_id, s.created_day, greatest(0, sealdrop_held(s.size, s.probe, ${PROBE_HOLD_BYTES}::bigint) - p.flowed
             - (select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)) as unsent
         ), noted as (
           insert into swept_unsent (source_id, day, bytes)

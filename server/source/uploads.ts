@@ -18,7 +18,7 @@ import { randomHandle } from './handles.ts';
 import { KeyCheckBusyError, KeyCheckTimeoutError, type KeyCheck } from './key-check-pool.ts';
 import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
-import { isTextTip, promoteProbe, RESERVATIONS_FULL_MESSAGE, reserveUpload, SOURCE_QUOTA_MESSAGE, sourceUnsentMessage, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
+import { heldAtOpen, isTextTip, promoteProbe, RESERVATIONS_FULL_MESSAGE, reserveUpload, SOURCE_QUOTA_MESSAGE, sourceUnsentMessage, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
 import { powPrice, verifyPow } from './pow.ts';
 import { anyKeyIds, findDesk, type Desk } from '../desks.ts';
 import type { PowLoad } from './pow-load.ts';
@@ -104,7 +104,8 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   checkUploadShape(request.size, request.chunkSize, request.chunks);
   const desk = chosenDesk(deps.desks, request.desk);
   // a full server refuses before the dearer steps
-  const storageRoom = await deps.storage.check(request.size, now, isTextTip(request.size, request.chunks));
+  const held = heldAtOpen(deps.openLimits, request.size, request.chunks);
+  const storageRoom = await deps.storage.check(held, now, isTextTip(request.size, request.chunks));
   const lookupHash = hashLookupId(request.lookupId);
   const returning = !request.sourceKeys;
   if (request.sourceKeys) {
@@ -155,7 +156,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   // each claim displaced counts as one open at the unflooded price: a reservation that did not hold
   // was an open that bought nothing but time in the pool
   for (let i = 0; i < displaced; i++) deps.powLoad.noteOpen(0, now);
-  deps.storage.noteOpened(request.size);
+  deps.storage.noteOpened(held);
   return { uploadId: uploadIdOf(id) };
 }
 
@@ -236,8 +237,12 @@ export async function putChunk(
     row = await declareDigests(db, row, idx, query.digests);
   }
   // a one-chunk upload (every text tip) is checked from memory before anything is stored, then
-  // stored and marked received in one transaction
-  if (row.status === 'uploading' && row.chunks === 1) return completeUpload(deps, row, bytes);
+  // stored and marked received in one transaction; one larger than a text tip (a photo sent as one
+  // chunk) is a probe: its body in hand must first earn its room as a stored chunk would (promote)
+  if (row.status === 'uploading' && row.chunks === 1) {
+    if (row.probe) await promote(deps, row, lengthOf(bytes));
+    return completeUpload(deps, row, bytes);
+  }
   let outcome: Awaited<ReturnType<typeof writeChunk>>;
   try {
     outcome = await writeChunk(db, row.id, idx, bytes);
@@ -250,7 +255,7 @@ export async function putChunk(
   if (outcome === 'gone') return refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
   if (outcome === 'different') refuse(409, 'chunk_conflict', `Chunk ${idx} was already received with other bytes.`);
   if (row.status !== 'uploading') return { complete: true, submissionId: row.id };
-  // a new source's large upload earns its size's room by its first bytes (open-limits.ts promoteProbe),
+  // an upload (but a text tip) earns its size's room by its first bytes (open-limits.ts promoteProbe),
   // before it can complete; a copy of a chunk asks again (the function promotes once)
   if (row.probe) await promote(deps, row);
   const received = await receivedChunks(db, row.id);
@@ -259,14 +264,14 @@ export async function putChunk(
 }
 
 /**
- * A probe's chunk is stored: once its stored octets reach the proof, the rest of its size must fit
+ * A probe's chunk is stored (or a one-chunk probe's body is in hand: `pending`): once its stored octets reach the proof, the rest of its size must fit
  * every bound as an open of it would now; if not, the upload was deleted and the chunk gets the
  * open's refusal (507 quota_full, storage_full or reservations_full), which the page shows as it
  * does an open's. Claims it displaced count toward the adaptive price as an open's do.
  */
-async function promote(deps: UploadDeps, row: SubmissionRow): Promise<void> {
+async function promote(deps: UploadDeps, row: SubmissionRow, pending = 0): Promise<void> {
   const { now } = deps;
-  const { outcome, displaced } = await promoteProbe(deps.db, deps.openLimits, row.id, dayOf(now), now, await deps.storage.room(now));
+  const { outcome, displaced } = await promoteProbe(deps.db, deps.openLimits, row.id, dayOf(now), now, await deps.storage.room(now), pending);
   for (let i = 0; i < displaced; i++) deps.powLoad.noteOpen(0, now);
   if (outcome === 'gone') refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
