@@ -207,12 +207,13 @@ export function createStorageWatch(options: {
 
   async function refresh(now: Date): Promise<void> {
     // the chunks already received are in the database's size (and on its disk): only what the
-    // uploads in progress have not sent yet is still to come (a probe's: its hold, "Probes")
+    // uploads in progress have not sent yet is still to come (a probe's: its hold, "Probes"), less the
+    // octets their chunk rows hold (not chunk size x chunks: a short last chunk is not a whole one)
     const [row] = rowsOf<{ database: number; unsent: number }>(
       await db.execute(sql`
         select ${watchesDatabase ? sql`pg_database_size(current_database())` : sql`0`}::bigint as database,
           (select coalesce(sum(greatest(0, sealdrop_held(s.size, s.probe, ${probeHoldOf(limits)}::bigint)
-              - s.chunk_size::bigint * (select count(*) from chunks c where c.submission_id = s.id))), 0)
+              - (select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint)), 0)
            from submissions s where s.status = 'uploading')::bigint as unsent`),
     );
     let room = Number.MAX_SAFE_INTEGER;
