@@ -467,8 +467,11 @@ async function trickleOnGate(holdSeconds: number): Promise<GateRun> {
  * The least rate (bytes a second, to 1 %) at which a body that sent `held` bytes at once and then
  * that rate is not cut for newcomers that want more than the room left, from 22 s to 38 s (its
  * head out of its rate's window by then), with `holdSeconds`; and what it held at the end.
+ * `old`: the body sends its head, then nothing until it has been sending for holdSeconds (the
+ * hold rule asks only that of a body), then its rate: 22-38 s past holdSeconds.
  */
-async function leastHoldRate(holdSeconds: number, held: number): Promise<{ rate: number; held: number }> {
+async function leastHoldRate(holdSeconds: number, held: number, old = false): Promise<{ rate: number; held: number }> {
+  const age = old && Number.isFinite(holdSeconds) ? Math.ceil(holdSeconds) : 0;
   const flush = async () => {
     for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));
   };
@@ -493,7 +496,7 @@ async function leastHoldRate(holdSeconds: number, held: number): Promise<{ rate:
     body.push(held);
     await flush();
     for (let t = 1; t <= 38 && !cut; t++) {
-      clock = t * 1000;
+      clock = (age + t) * 1000;
       body.push(Math.round(rate));
       await flush();
       if (t >= 22 && t % 4 === 2) {
@@ -535,36 +538,40 @@ async function leastHoldRate(holdSeconds: number, held: number): Promise<{ rate:
 /** Prints what holding the chunk gate's whole budget costs the trickling attacker, under each rule. */
 async function gateHoldCost(): Promise<void> {
   const MiB = 1024 * 1024;
-  const rules: [string, number][] = [
-    ["main's rule (floor alone)", Infinity],
-    [`default hold ${fmt(DEFAULT_HOLD_SECONDS, 0)} s`, DEFAULT_HOLD_SECONDS],
-    [`hold ${fmt(MAX_CHUNK_BYTES / 8000, 0)} s`, MAX_CHUNK_BYTES / 8000],
+  const rules: [string, number, boolean][] = [
+    ['the floor alone', Infinity, false],
+    [`default hold ${fmt(DEFAULT_HOLD_SECONDS, 0)} s, older`, DEFAULT_HOLD_SECONDS, true],
+    [`default hold, younger`, DEFAULT_HOLD_SECONDS, false],
+    [`hold ${fmt((2 * MAX_CHUNK_BYTES) / 8000, 0)} s (gate9), older`, (2 * MAX_CHUNK_BYTES) / 8000, true],
   ];
   console.log(
     `\nchunk gate: the least rate that keeps a body holding H from being cut for a newcomer (the gate alone, its clock, bisection to 1 %)`,
   );
-  for (const [label, holdSeconds] of rules) {
+  for (const [label, holdSeconds, old] of rules) {
     const cells: string[] = [];
     let perByte = 0;
     let floor = 0;
     for (const head of [256 * 1024, MiB, 2 * MiB, 3 * MiB, 3.5 * MiB]) {
-      const { rate, held } = await leastHoldRate(holdSeconds, head);
+      const { rate, held } = await leastHoldRate(holdSeconds, head, old);
       cells.push(`${fmt(held / MiB, 2)} MiB: ${fmt(rate)} B/s`);
       if (head === 2 * MiB) floor = rate;
       if (head === 3.5 * MiB) perByte = rate / held;
     }
-    const whole = holdSeconds === Infinity ? 16 * floor : perByte * DEFAULT_CHUNK_GATE_BYTES;
-    console.log(`  ${label.padEnd(26)} ${cells.join(', ')}`);
+    const whole = !old ? 16 * floor : perByte * DEFAULT_CHUNK_GATE_BYTES;
+    console.log(`  ${label.padEnd(30)} ${cells.join(', ')}`);
     console.log(
-      `  ${''.padEnd(26)} holding the whole ${DEFAULT_CHUNK_GATE_BYTES / MiB} MiB costs at least ${fmt(whole / 1000, 1)} kB/s` +
-        (holdSeconds === Infinity ? ' (16 bodies averaging 2 MiB at the 2 MiB rate)' : ' (the 3.5 MiB rate per byte held, × the budget)'),
+      `  ${''.padEnd(30)} ` +
+        (!old
+          ? `a body holds it at the floor: 16 bodies averaging 2 MiB at the 2 MiB rate ${fmt(whole / 1000, 1)} kB/s` +
+            (holdSeconds === Infinity ? ' for as long as they last' : ', until they are holdSeconds old (then the line above; or each re-sent: ≈ the budget / holdSeconds)')
+          : `holding the whole ${DEFAULT_CHUNK_GATE_BYTES / MiB} MiB past holdSeconds costs at least ${fmt(whole / 1000, 1)} kB/s (the 3.5 MiB rate per byte held, × the budget)`),
     );
   }
   console.log(
     `\nchunk gate, the trickling attacker (issue 9): real gate and sockets, the gate's clock, ${GATE_SECONDS} s of it; ` +
       `${DEFAULT_CHUNK_GATE_BYTES / MiB} MiB budget; ${GATE_BODIES} bodies, heads ${fmt(GATE_HEAD / MiB, 2)} MiB, 1 300 B/s each; honest 4 MiB chunk at 8 kB/s from 10 s`,
   );
-  for (const [label, holdSeconds] of rules.slice(0, 2)) {
+  for (const [label, holdSeconds] of [rules[0]!, ['default hold (the rule now)', DEFAULT_HOLD_SECONDS] as const]) {
     const r = await trickleOnGate(holdSeconds);
     const honest = r.honestStoredAt === undefined ? `never stored (${r.honestRefusals} × 503 busy)` : `stored at ${fmt(r.honestStoredAt / 1000, 0)} s (${r.honestRefusals} × 503 busy before)`;
     console.log(

@@ -23,21 +23,28 @@
  *   `graceMs`) is cut to make room (503 `busy`: the page retries it). A recent rate, not one since
  *   the start: the issue-8 attacker sent 4 MiB less 40 bytes at once and then a byte every 8 s,
  *   which a lifetime average took an hour to call slow.
- * - The rate a body must keep grows with the bytes it holds: under contention it is cut when its
- *   recent rate is under max(`slowBytesPerSecond`, its bytes held / `holdSeconds`). With a rate
- *   floor alone, holding memory cost the same 1 KiB/s per body whatever the body held: 16 bodies
- *   that sent half a chunk at once and then trickled 1.3 kB/s each held all 32 MiB for 21 kB/s in
- *   all, and every honest file chunk got 503 busy (issue 9). `holdSeconds` (default
- *   DEFAULT_HOLD_SECONDS ≈ 1 049 s) is the time a full chunk takes on the slowest link these
- *   documents plan for: 8 kB/s (DEFAULT_UPLOAD_PACE × 4) shared by the PARALLEL_CHUNKS (2) bodies
- *   the page keeps in flight, 4 kB/s each. So a body at that pace is never below its due however
- *   much of its chunk it holds (a full chunk is due 4 000 B/s), and neither is one at 8-16 kB/s.
- *   Holding bytes now costs bytes held / holdSeconds a second, whatever the split into bodies:
- *   the whole process budget (`maxBytes`) 32 kB/s at the defaults, what the 4 honest uploads at
- *   the slowest link that would fill it send (a hold of MAX_CHUNK_BYTES / 8 000 B/s ≈ 524 s would
- *   ask 64 kB/s, but would cut that link's bodies from 2 MiB held on). Places still cost at least
- *   1 KiB/s each (256 places: 256 KiB/s). Of the bodies below their due, the one furthest below
- *   it (bytes a second) is cut first.
+ * - The rate a body must keep grows with the bytes it holds, once it is old: under contention a
+ *   body that has been sending for more than `holdSeconds` is cut when its recent rate is under
+ *   max(`slowBytesPerSecond`, its bytes held / `holdSeconds`). With a rate floor alone, holding
+ *   memory cost the same 1 KiB/s per body whatever the body held: 16 bodies that sent half a
+ *   chunk at once and then trickled 1.3 kB/s each held all 32 MiB for 21 kB/s in all, and every
+ *   honest file chunk got 503 busy (issue 9). A body younger than `holdSeconds` is cut only by
+ *   the floor or by silence, as before issue 9: a due that applied from the first byte (gate9's
+ *   rule, a hold of PARALLEL_CHUNKS × MAX_CHUNK_BYTES / 8 000 ≈ 1 049 s) cut an honest source on
+ *   the slowest link whose two bodies varied 3.6-4.4 kB/s at 75-91 % of every chunk beside a
+ *   busy server, since near a full chunk her due equalled her average rate: 0 chunks stored in
+ *   40 minutes (issue 9's attacker, "slow link cut"). `holdSeconds` (default DEFAULT_HOLD_SECONDS
+ *   = PARALLEL_CHUNKS × MAX_CHUNK_BYTES / 6 000 ≈ 1 398 s) leaves a margin for a link that
+ *   varies: the page's two bodies at 3 kB/s each (6 kB/s, three quarters of the 8 kB/s slowest
+ *   link these documents plan for) finish a full chunk within it, so no honest body at 3 kB/s or
+ *   more is ever cut by the hold rule. An attacker's body must then re-send what it holds at
+ *   least every `holdSeconds`: a body past it must keep bytes held / `holdSeconds` a second, and
+ *   a finite body (at most MAX_CHUNK_BYTES) ends. So holding the whole process budget
+ *   (`maxBytes`) still costs about `maxBytes` / `holdSeconds` a second, whatever the split into
+ *   bodies: ≈ 24 kB/s at the defaults (32 kB/s with gate9's 1 049 s, ≈ 15.6 kB/s under the
+ *   floor alone, where 16 bodies need not renew). Places still cost at least 1 KiB/s each (256
+ *   places: 256 KiB/s). Of the bodies below their due, the one furthest below it (bytes a
+ *   second) is cut first.
  * - Every `flowMarkMs` (a minute) a body reports the bytes it received since its last report
  *   (`onFlowing`), and a body that ends without being stored (cut, or its connection lost)
  *   reports the rest: the app adds them to the time its upload has paid for (server/source/stale-uploads.ts),
@@ -80,9 +87,10 @@ export interface ChunkGateOptions {
   /** ...once it has been sending this long, is cut to make room (default 10 s) */
   graceMs?: number;
   /**
-   * ...and so is a body slower than its bytes held / holdSeconds: holding bytes costs bytes a
-   * second in proportion (default DEFAULT_HOLD_SECONDS ≈ 1 049 s, a full chunk at 4 kB/s, one of
-   * the page's two bodies on an 8 kB/s link; Infinity: the rate floor alone, as before issue 9)
+   * ...and so is a body sending for longer than holdSeconds that is slower than its bytes held /
+   * holdSeconds: holding bytes costs bytes a second in proportion (default DEFAULT_HOLD_SECONDS
+   * ≈ 1 398 s, a full chunk at 3 kB/s, one of the page's two bodies on a 6 kB/s link; Infinity:
+   * the rate floor alone, as before issue 9)
    */
   holdSeconds?: number;
   /** how often a body reports the bytes it received to its upload (default 60 s) */
@@ -107,11 +115,17 @@ export const DEFAULT_SLOW_GRACE_MS = 10_000;
 /** The slowest link these documents plan for (bytes a second): DEFAULT_UPLOAD_PACE × 4 (server/source/stale-uploads.ts). */
 export const SLOWEST_LINK_BYTES_PER_SECOND = 8000;
 /**
- * Under contention a body must bring its bytes held / DEFAULT_HOLD_SECONDS a second: a full
- * chunk's time on the slowest link, which carries the page's PARALLEL_CHUNKS bodies at once
- * (≈ 1 049 s: 4 000 B/s for a full chunk, 32 kB/s for the whole default budget).
+ * The link, with a margin, within which the page's PARALLEL_CHUNKS bodies at once always finish a
+ * full chunk before the hold rule can reach them: three quarters of the slowest link (3 kB/s a body).
  */
-export const DEFAULT_HOLD_SECONDS = (PARALLEL_CHUNKS * MAX_CHUNK_BYTES) / SLOWEST_LINK_BYTES_PER_SECOND;
+export const HOLD_LINK_BYTES_PER_SECOND = (SLOWEST_LINK_BYTES_PER_SECOND * 3) / 4;
+/**
+ * Under contention a body sending for longer than DEFAULT_HOLD_SECONDS must bring its bytes held /
+ * DEFAULT_HOLD_SECONDS a second: a full chunk's time on HOLD_LINK_BYTES_PER_SECOND, which carries
+ * the page's PARALLEL_CHUNKS bodies at once (≈ 1 398 s: 3 000 B/s for a full chunk, ≈ 24 kB/s for
+ * the whole default budget).
+ */
+export const DEFAULT_HOLD_SECONDS = (PARALLEL_CHUNKS * MAX_CHUNK_BYTES) / HOLD_LINK_BYTES_PER_SECOND;
 /**
  * A body reports the bytes it received every DEFAULT_FLOW_MARK_MS: one database write a minute per
  * body in flight (at most DEFAULT_CHUNK_REQUESTS per process), and a 4 MiB chunk over an 8 kB/s
@@ -238,7 +252,8 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
 
   /**
    * The body to cut to make room, if one is below its due (its recent rate under
-   * max(slowBytesPerSecond, bytes held / holdSeconds), or silent for graceMs): the one furthest
+   * slowBytesPerSecond, or under bytes held / holdSeconds once it has been sending for longer than
+   * holdSeconds, or silent for graceMs): the one furthest
    * below it, in bytes a second (a silent one counts as sending nothing); `within`: of this upload only.
    */
   const slowest = (within?: Upload): Entry | undefined => {
@@ -250,7 +265,9 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
       if (t - entry.start < graceMs) continue;
       const silent = t - entry.last >= graceMs;
       const rate = silent ? 0 : ((entry.received - entry.prevReceived) * 1000) / Math.max(1, t - entry.prevT);
-      const due = Math.max(slowBytesPerSecond, entry.bytes / holdSeconds);
+      // the hold rule only for a body older than holdSeconds: a younger one may be an honest slow link
+      const old = t - entry.start > holdSeconds * 1000;
+      const due = old ? Math.max(slowBytesPerSecond, entry.bytes / holdSeconds) : slowBytesPerSecond;
       if (rate >= due) continue;
       const shortfall = due - rate;
       if (!pick || shortfall > pickShortfall) {
