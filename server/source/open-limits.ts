@@ -325,8 +325,8 @@ export async function reserveUpload(
   return { outcome: outcome.outcome as ReservationOutcome, displaced: Number(outcome.displaced ?? 0) };
 }
 
-export type PromotionOutcome = 'promoted' | 'probe' | 'gone' | 'quota_full' | 'storage_full' | 'reservations_full';
-const PROMOTION_OUTCOMES = new Set<string>(['promoted', 'probe', 'gone', 'quota_full', 'storage_full', 'reservations_full']);
+export type PromotionOutcome = 'promoted' | 'probe' | 'gone' | 'source_quota' | 'quota_full' | 'storage_full' | 'reservations_full';
+const PROMOTION_OUTCOMES = new Set<string>(['promoted', 'probe', 'gone', 'source_quota', 'quota_full', 'storage_full', 'reservations_full']);
 
 /**
  * Probes (migrations/0016_unsent_apart.sql, 0017_probe_all.sql). Every upload but a text tip, of a
@@ -341,7 +341,9 @@ const PROMOTION_OUTCOMES = new Set<string>(['promoted', 'probe', 'gone', 'quota_
  * Before 0016, fresh codenames' 2 GiB opens showing 64 KiB each held the new sources' room (12.8 GiB
  * at the defaults) for 1.1 kB/s; before 0017, returning codenames' 2 GiB opens the large room and
  * fresh codenames' 4 MiB opens the small pool, each for its 64 KiB a minute. Now each upload's room
- * beyond 64 KiB costs its proof's bytes stored before it counts.
+ * beyond 64 KiB costs its proof's bytes stored before it counts. Its codename's day is checked again
+ * with its whole size (a probe counts there at its hold until then, migrations/0019_probe_day.sql):
+ * 'source_quota' deletes it as the other refusals do.
  */
 export async function promoteProbe(
   db: Db,
@@ -360,7 +362,7 @@ export async function promoteProbe(
         ${limits.reserveSmallMax}::bigint, ${limits.reserveSmallShare}::bigint, ${limits.reserveUnsentShare}::float8,
         ${limits.reserveNewSourceShare}::float8, ${limits.reserveProof}::bigint, ${probeHoldOf(limits)}::bigint,
         ${pending}::bigint, ${tickOf(now)}::int, ${claimGraceTicks(limits.claimGraceSeconds)}::int, ${CLAIM_SHOWN_BYTES}::bigint,
-        ${pacePerTick(limits.uploadPace)}::bigint, ${paceSlackTicks(limits.uploadLeaseMinutes)}::int)`),
+        ${pacePerTick(limits.uploadPace)}::bigint, ${paceSlackTicks(limits.uploadLeaseMinutes)}::int, ${limits.quotaSourcePerDay}::bigint)`),
   );
   if (!row || !PROMOTION_OUTCOMES.has(row.outcome)) throw new Error(`sealdrop_promote_probe answered ${row?.outcome}`);
   return { outcome: row.outcome as PromotionOutcome, displaced: Number(row.displaced ?? 0) };

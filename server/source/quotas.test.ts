@@ -1267,7 +1267,9 @@ describe('the re-opening attacker: what a swept or displaced upload did not send
     expect((await sweptUnsent()).find((r) => r.day === '2026-08-04')).toEqual({ source: await sourceOf(tip.submissionId), day: '2026-08-04', bytes: 2 * MIN_CHUNK_BYTES });
     expect((await fourMiB()).status).toBe(201);
     expect((await fourMiB()).status).toBe(201);
-    expect(await fourMiB()).toMatchObject({ status: 429, body: { error: 'source_quota' } });
+    // the third opens too (0019): until promoted, a probe counts its hold in the codename's day, and
+    // each promotion checks the day with its whole size (test/abuse/swept-retries.test.ts)
+    expect((await fourMiB()).status).toBe(201);
   });
 
   it('a new source\'s failed upload leaves nothing behind: its codename is only a pending hash, and it opens again', async () => {

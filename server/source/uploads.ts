@@ -265,8 +265,8 @@ export async function putChunk(
 
 /**
  * A probe's chunk is stored (or a one-chunk probe's body is in hand: `pending`): once its stored octets reach the proof, the rest of its size must fit
- * every bound as an open of it would now; if not, the upload was deleted and the chunk gets the
- * open's refusal (507 quota_full, storage_full or reservations_full), which the page shows as it
+ * every bound as an open of it would now, and its codename's day; if not, the upload was deleted and
+ * the chunk gets the open's refusal (429 source_quota, 507 quota_full, storage_full or reservations_full), which the page shows as it
  * does an open's. Claims it displaced count toward the adaptive price as an open's do.
  */
 async function promote(deps: UploadDeps, row: SubmissionRow, pending = 0): Promise<void> {
@@ -274,6 +274,7 @@ async function promote(deps: UploadDeps, row: SubmissionRow, pending = 0): Promi
   const { outcome, displaced } = await promoteProbe(deps.db, deps.openLimits, row.id, dayOf(now), now, await deps.storage.room(now), pending);
   for (let i = 0; i < displaced; i++) deps.powLoad.noteOpen(0, now);
   if (outcome === 'gone') refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
+  if (outcome === 'source_quota') refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'reservations_full') refuse(507, 'reservations_full', RESERVATIONS_FULL_MESSAGE);
