@@ -40,6 +40,8 @@ RUN groupadd --system --gid 10001 sealdrop \
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
+# the CLI (cli/bin.js) reads only this tsconfig.json, never one in the folder it runs from
+COPY tsconfig.json ./
 COPY protocol ./protocol
 COPY server ./server
 COPY migrations ./migrations
