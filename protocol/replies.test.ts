@@ -5,7 +5,7 @@ import { OpenPgpCheckError } from './errors.ts';
 import { MAX_REPLY_BYTES } from './limits.ts';
 import { paddedLength } from './padme.ts';
 import { replayReply } from './testdata/reply-cases.ts';
-import { checkReplySignature, MAX_REPLY_SIGNATURES, openReply, REPLY_RECIPIENT_NOTATION, replyRecipientNotation, sealReply } from './replies.ts';
+import { checkReplySignature, MAX_REPLY_SIGNATURES, openReply, REPLY_RECIPIENT_NOTATION, replyRecipientNotation, findPadding, sealReply } from './replies.ts';
 import { affordableToUnlock, encryptToKeys, generateSourceKeys } from './source-keys.ts';
 
 const DEMO_SECRET = readFileSync(new URL('../keys.example/newsroom.sec.asc', import.meta.url), 'utf8');
@@ -63,6 +63,38 @@ async function innerNotations(message: Uint8Array, key: openpgp.PrivateKey) {
   const packet = (await signatures[0]!.signature).packets[0]!;
   return packet.rawNotations.map(({ name, value, critical }) => ({ name, value: new TextDecoder().decode(value), critical }));
 }
+
+describe('findPadding', () => {
+  // The framing of a reply as measured: 517 bytes unpadded, a literal header one byte longer from
+  // 192 bytes of body; `short` lists the tries whose signature lost a byte to a leading zero.
+  function framing(short: number[]) {
+    const pads: number[] = [];
+    const measure = async (pad: number) => {
+      pads.push(pad);
+      const length = 517 + pad + (pad >= 180 ? 1 : 0) - (short.includes(pads.length - 1) ? 1 : 0);
+      return { length, pad };
+    };
+    return { measure, pads };
+  }
+
+  it('lands on the target when a short signature falls between two header steps (it used to oscillate 4097, 4095, 4097 and pad to 4352)', async () => {
+    const { measure, pads } = framing([2]);
+    expect((await findPadding(measure)).length).toBe(4096);
+    expect(pads).toEqual([0, 3579, 3578, 3578]);
+  });
+
+  it('lands on the target whichever tries are short, the first included', async () => {
+    for (const short of [[], [0], [1], [0, 2], [2, 3], [1, 2, 3]]) {
+      expect((await findPadding(framing(short).measure)).length, `short tries ${short.join(', ')}`).toBe(4096);
+    }
+  });
+
+  it('moves to the next PADMÉ size when a header step makes the target unreachable', async () => {
+    // every pad lands one below or one above 4096
+    const measure = async (pad: number) => ({ length: 517 + pad + (pad >= 3579 ? 2 : 0) });
+    expect((await findPadding(measure)).length).toBe(paddedLength(4097));
+  });
+});
 
 describe('sealReply', () => {
   it('pads replies of 3 and 4 bytes to the same PADMÉ size, and each opens to its own text', async () => {

@@ -46,7 +46,37 @@ export function replyRecipientNotation(sourceKey: PublicKey | PrivateKey): RawNo
 
 const TAG_SIGNATURE = 2;
 /** Tries before giving up on one target size (a length header may grow by a few bytes across a step). */
-const TRIES_PER_TARGET = 4;
+const TRIES_PER_TARGET = 6;
+
+/**
+ * Finds the padding for which `measure(pad)` (the encrypted length with `pad` zero bytes) is a
+ * PADMÉ size, and returns that pad with its result. `measure` is the deterministic length of the
+ * framing plus noise that only ever shortens it: a fresh signature's MPIs lose a byte with each
+ * leading zero byte (about 1 in 128 tries). So a result above the target proves the pad too large
+ * (every pad at least that large is), while one below may be that noise: the pad never grows past
+ * a pad already proven too large, and the same pad is simply tried again. Without that ceiling one
+ * short signature between two header steps made the search oscillate (4097, 4095, 4097) until it
+ * gave up on the target and padded to the next size up (2 replies in 600).
+ */
+export async function findPadding<T extends { length: number }>(measure: (pad: number) => Promise<T>): Promise<T> {
+  let target: number | undefined;
+  let pad = 0;
+  let ceiling = Infinity; // the largest pad not proven too large for `target`
+  for (let attempt = 0; attempt < 3 * TRIES_PER_TARGET; attempt++) {
+    const result = await measure(pad);
+    target ??= paddedLength(result.length);
+    if (result.length === target) return result;
+    if (result.length > target) ceiling = Math.min(ceiling, pad - 1);
+    pad = Math.max(0, Math.min(ceiling, pad + target - result.length));
+    // A length header that grows across a step can make a target unreachable (every pad lands
+    // above or below it): the next PADMÉ size always is.
+    if (attempt % TRIES_PER_TARGET === TRIES_PER_TARGET - 1 || ceiling < 0) {
+      target = paddedLength(target + 1);
+      ceiling = Infinity;
+    }
+  }
+  throw new Error('could not pad the reply to a PADMÉ size');
+}
 
 /**
  * Signs `text` (UTF-8 without U+0000) with the newsroom key, naming the source key in the
@@ -59,28 +89,18 @@ export async function sealReply(text: Uint8Array, sourceKey: PublicKey, newsroom
   if (!(text instanceof Uint8Array)) throw new TypeError(`expected Uint8Array, got ${typeof text}`);
   if (text.includes(0)) throw new TypeError('expected reply text without NUL bytes (they are the padding), got one');
   if (!newsroomKey.isDecrypted()) throw new TypeError('expected an unlocked newsroom key, got a locked one');
-  let target: number | undefined;
-  let pad = 0;
-  for (let attempt = 0; attempt < 3 * TRIES_PER_TARGET; attempt++) {
+  const message = await findPadding(async (pad) => {
     const plaintext = new Uint8Array(text.length + pad);
     plaintext.set(text);
-    const message = await encryptToKeys(plaintext, [sourceKey, newsroomKey.toPublic()], newsroomKey, [replyRecipientNotation(sourceKey)]);
-    target ??= paddedLength(message.length);
-    if (message.length === target) {
-      const signature = (await sign({
-        message: await createMessage({ binary: message }),
-        signingKeys: newsroomKey,
-        detached: true,
-        format: 'binary',
-      })) as Uint8Array;
-      return { message, signature };
-    }
-    pad = Math.max(0, pad + target - message.length);
-    // A length header that grows across a step (or a signature a byte shorter) can make a target
-    // unreachable: the next PADMÉ size always is.
-    if (attempt % TRIES_PER_TARGET === TRIES_PER_TARGET - 1) target = paddedLength(target + 1);
-  }
-  throw new Error('could not pad the reply to a PADMÉ size');
+    return encryptToKeys(plaintext, [sourceKey, newsroomKey.toPublic()], newsroomKey, [replyRecipientNotation(sourceKey)]);
+  });
+  const signature = (await sign({
+    message: await createMessage({ binary: message }),
+    signingKeys: newsroomKey,
+    detached: true,
+    format: 'binary',
+  })) as Uint8Array;
+  return { message, signature };
 }
 
 /**
