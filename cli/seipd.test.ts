@@ -14,7 +14,7 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildEnvelope } from '../protocol/index.ts';
 import type { Identity } from './identities.ts';
-import { FastPathDeclined, HEAD_BYTES, LiteralParser, openSeipdReader, parseOuterLayout } from './seipd.ts';
+import { FastPathDeclined, HEAD_BYTES, LiteralParser, openSeipdReader, parseOuterLayout, warmSeipdReader } from './seipd.ts';
 import { decryptSubmission } from './submission.ts';
 import type { SourcePublicKey } from './source-key.ts';
 
@@ -229,6 +229,18 @@ describe('the fast path on its own', () => {
     }
   });
 
+  it('takes the worker warmSeipdReader started, and starts its own for the next file', async () => {
+    const data = randomData(10_000);
+    const message = await handMade(literalPacket(data));
+    warmSeipdReader();
+    warmSeipdReader(); // one spare, not two
+    expect(workers.started.length).toBe(1);
+    expect(Buffer.from(await fast(message)).equals(Buffer.from(data))).toBe(true);
+    expect(workers.started.length).toBe(1);
+    expect(Buffer.from(await fast(message)).equals(Buffer.from(data))).toBe(true);
+    expect(workers.started.length).toBe(2);
+  });
+
   it('declines every tamper and every other shape', async () => {
     const data = randomData(20_000);
     const good = await handMade(literalPacket(data));
@@ -258,6 +270,13 @@ describe('the fast path on its own', () => {
       ['a text literal', await handMade(literalPacket(data, { format: 0x75 }))],
       ['a first partial part under 512 bytes (SEIPD)', await handMade(literalPacket(data), { partial: 8 })],
       ['a first partial part under 512 bytes (literal)', await handMade(literalPacket(data, { partial: 8 }))],
+      ['a later partial part under 512 bytes (SEIPD)', await (async () => {
+        const message = await handMade(literalPacket(data), { partial: 9 });
+        const at = parseOuterLayout(message).seipdAt + 1 + 1 + 512; // after the tag, the first part's length octet and 512 bytes
+        expect(message[at]).toBe(0xe9);
+        // the rest of the packet is parts of 2^9 bytes and a final one: cut the second 512 into 2^8 + 2^8
+        return Buffer.concat([message.subarray(0, at), Buffer.from([0xe8]), message.subarray(at + 1, at + 1 + 256), Buffer.from([0xe8]), message.subarray(at + 1 + 256)]);
+      })()],
       ['a compressed packet inside', compressed],
     ];
     for (const [name, message] of declined) {

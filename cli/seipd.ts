@@ -118,8 +118,9 @@ export function newLengthAt(bytes: Uint8Array, at: number): { length: number; oc
 /**
  * The plaintext of the SEIPD (prefix and MDC already taken off by the worker) parsed as exactly one
  * literal packet of format 'b': `push` returns the literal's data in that chunk (a view of it).
- * Declines (FastPathDeclined) any other first packet, another format, a first partial length under
- * 512, a cut-off packet at `end`, and any byte after the literal packet.
+ * Declines (FastPathDeclined) any other first packet, another format, a partial length under 512
+ * (RFC 4880 asks it of the first part; here of every part, which bounds the work per byte), a
+ * cut-off packet at `end`, and any byte after the literal packet.
  */
 export class LiteralParser {
   private state: 'tag' | 'length' | 'header' | 'data' | 'after' = 'tag';
@@ -129,7 +130,6 @@ export class LiteralParser {
   /** bytes left in the current part of the packet body */
   private remaining = 0;
   private lastPart = false;
-  private firstPart = true;
   /** the literal's own header: format, name length, name, date */
   private header: number[] = [];
   private headerNeeded = 2;
@@ -166,7 +166,8 @@ export class LiteralParser {
             const need = o < 192 ? 1 : o < 224 ? 2 : o < 255 ? 1 : 5;
             if (this.lengthOctets.length < need) break;
             const l = newLengthAt(Uint8Array.from(this.lengthOctets), 0)!;
-            if (l.partial && this.firstPart && l.length < 512) decline('a first partial length under 512 bytes');
+            // RFC 4880 asks it of the first part; of the others, to bound the work a byte of ciphertext can cost
+            if (l.partial && l.length < 512) decline('a partial length under 512 bytes');
             this.remaining = l.length;
             this.lastPart = !l.partial;
           } else {
@@ -174,7 +175,6 @@ export class LiteralParser {
             this.remaining = this.lengthOctets.reduce((n, o) => n * 256 + o, 0);
             this.lastPart = true;
           }
-          this.firstPart = false;
           this.state = this.started ? 'data' : 'header';
           if (this.remaining === 0) this.endOfPart();
           break;
@@ -357,6 +357,25 @@ function decryptLast() {
   emitPlain(plain);
 }
 
+// the body bytes of one chunk, decrypted at once (a part may be as short as 1 byte)
+let pending = [];
+function flushPending() {
+  if (pending.length === 0) return;
+  const parts = pending;
+  pending = [];
+  if (parts.length === 1) {
+    decrypt(parts[0]);
+    return;
+  }
+  const data = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let o = 0;
+  for (const part of parts) {
+    data.set(part, o);
+    o += part.length;
+  }
+  decrypt(data);
+}
+
 function unframe(bytes, offset) {
   let at = 0;
   while (at < bytes.length) {
@@ -372,7 +391,7 @@ function unframe(bytes, offset) {
       lengthOctets.push(bytes[at++]);
       const l = newLength(lengthOctets);
       if (l === undefined) continue;
-      if (l.partial && firstPart && l.length < 512) fail('a first partial length under 512 bytes');
+      if (l.partial && l.length < 512) fail('a partial length under 512 bytes'); // RFC 4880: the first; the rest: a cost bound
       partRemaining = l.length;
       lastPart = !l.partial;
       frame = firstPart ? 'version' : 'body';
@@ -387,7 +406,7 @@ function unframe(bytes, offset) {
         partRemaining -= 1;
         n -= 1;
       }
-      if (n > 0) decrypt(bytes.subarray(at, at + n));
+      if (n > 0) pending.push(bytes.subarray(at, at + n));
       at += n;
       partRemaining -= n;
       if (partRemaining === 0) endOfPart();
@@ -395,12 +414,14 @@ function unframe(bytes, offset) {
       fail('data after the SEIPD packet');
     }
   }
+  flushPending();
 }
 
 function endOfPart() {
   if (frame === 'version') fail('an empty first part of the SEIPD packet');
   if (lastPart) {
     frame = 'done';
+    flushPending();
     decryptLast(); // the last partial block: its plaintext goes out with this chunk
   } else {
     frame = 'length';
@@ -498,6 +519,24 @@ export interface SeipdReader {
   close(): Promise<void>;
 }
 
+/** A started worker no file has been given yet; unref'd, so that an unused one never keeps the process up. */
+let spare: Worker | undefined;
+
+/**
+ * Starts the worker the next openSeipdReader will take (no-op if one is waiting): one takes tens of
+ * milliseconds to boot, which decrypt spends unlocking the keys instead.
+ */
+export function warmSeipdReader(): void {
+  if (spare !== undefined) return;
+  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  worker.unref();
+  worker.on('error', () => {}); // then 'exit': a spare that died is not handed out
+  worker.once('exit', () => {
+    if (spare === worker) spare = undefined;
+  });
+  spare = worker;
+}
+
 /**
  * Reads, hashes and decrypts the open file `fd` on a worker; `readAhead` chunks of `chunkSize`
  * bytes in flight ahead of the consumer at most (memory: about 3 × readAhead × chunkSize).
@@ -508,7 +547,9 @@ export function openSeipdReader(
 ): SeipdReader {
   const cipher = FAST_CIPHERS[options.algorithm];
   if (cipher === undefined || options.key.length !== cipher.keyBytes) decline(`the cipher ${options.algorithm}`);
-  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  const worker = spare ?? new Worker(WORKER_SOURCE, { eval: true });
+  spare = undefined;
+  worker.ref();
   const waiting: { resolve(reply: Reply): void; reject(error: Error): void }[] = [];
   let failure: Error | undefined;
   let closed = false;
