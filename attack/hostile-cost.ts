@@ -1,9 +1,11 @@
 /**
  * Figures, not a test: the cost of a hostile tip of SIZE_MIB MiB (made as a stream, never whole in
- * memory) whose SEIPD and literal packets are cut into the smallest parts the fast path takes
+ * memory; ENVELOPE=1 holds a valid envelope in memory) whose SEIPD and literal packets are cut into the smallest parts the fast path takes
  * (2^PART_BITS bytes, 9 = 512), against the same size in 1 MiB parts. Prints the time, the peak RSS
  * of this process and the outcome; run under /usr/bin/time -v for the kernel's figure:
  *   SIZE_MIB=1024 PART_BITS=9 /usr/bin/time -v npx tsx attack/hostile-cost.ts
+ * BAD_QUICK_CHECK=1 breaks the prefix's quick check (the MDC stays valid): the fast path reads it all,
+ * declines at the end, and the usual path decrypts it again.
  * FAST_OFF=1 makes the fast path decline at once (its worker exits), i.e. the usual path alone.
  */
 
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { decryptSubmission } from '../cli/submission.ts';
+import { buildEnvelope } from '../protocol/index.ts';
 
 const SIZE = Number(process.env.SIZE_MIB ?? 256) * 2 ** 20;
 const PART_BITS = Number(process.env.PART_BITS ?? 9);
@@ -75,15 +78,36 @@ try {
     if (bodyLength >= 4 * 2 ** 20) flushParts(false);
   };
   const r = randomBytes(16);
-  plain(Buffer.concat([r, r.subarray(14)]));
-  // the literal: new format, parts of PART; its first part holds the header
+  const prefix = Buffer.concat([r, r.subarray(14)]);
+  if (process.env.BAD_QUICK_CHECK === '1') prefix[17] ^= 0xff; // the fast path declines at the end; OpenPGP.js never looks
+  plain(prefix);
+  // the literal: new format, parts of PART; its first part holds the header. Its data: a valid
+  // envelope of one file (ENVELOPE=1: every byte is written to disk) or zeros (refused at once)
   plain(Buffer.from([0xcb]));
-  const zeros = Buffer.alloc(PART);
-  const litPart = Buffer.concat([Buffer.from([0xe0 | PART_BITS]), zeros]);
-  plain(Buffer.concat([Buffer.from([0xe0 | PART_BITS, 0x62, 0, 0, 0, 0, 0]), zeros.subarray(6)]));
-  const batch = Buffer.concat(Array.from({ length: Math.max(1, Math.floor(2 ** 20 / (PART + 1))) }, () => litPart));
-  while (written + bodyLength < SIZE - 2 ** 20) plain(batch);
-  plain(Buffer.from([0])); // the literal's last part: empty
+  if (process.env.ENVELOPE === '1') {
+    const data = Buffer.from(await buildEnvelope({
+      language: 'en', message: 'the ledger\n',
+      files: [{ name: 'ledger.bin', type: 'application/octet-stream', bytes: randomBytes(SIZE - 2 ** 20), stripped: false }],
+    }));
+    const literal = Buffer.concat([Buffer.from([0x62, 0, 0, 0, 0, 0]), data]);
+    let at = 0;
+    while (literal.length - at >= PART) {
+      const parts: Buffer[] = [];
+      for (let i = 0; i < 2048 && literal.length - at >= PART; i++, at += PART) parts.push(Buffer.from([0xe0 | PART_BITS]), literal.subarray(at, at + PART));
+      plain(Buffer.concat(parts));
+    }
+    const rest = literal.length - at;
+    const len = Buffer.from([0xff, 0, 0, 0, 0]);
+    len.writeUInt32BE(rest, 1);
+    plain(Buffer.concat([len, literal.subarray(at)]));
+  } else {
+    const zeros = Buffer.alloc(PART);
+    const litPart = Buffer.concat([Buffer.from([0xe0 | PART_BITS]), zeros]);
+    plain(Buffer.concat([Buffer.from([0xe0 | PART_BITS, 0x62, 0, 0, 0, 0, 0]), zeros.subarray(6)]));
+    const batch = Buffer.concat(Array.from({ length: Math.max(1, Math.floor(2 ** 20 / (PART + 1))) }, () => litPart));
+    while (written + bodyLength < SIZE - 2 ** 20) plain(batch);
+    plain(Buffer.from([0])); // the literal's last part: empty
+  }
   plain(Buffer.from([0xd3, 0x14]));
   plain(mdc.digest(), false);
   body.push(cipher.final());
@@ -104,7 +128,7 @@ try {
   });
   const ms = performance.now() - t0;
   console.log(JSON.stringify({
-    sizeMiB: +(written / 2 ** 20).toFixed(1), partBytes: PART, fastOff: process.env.FAST_OFF === '1',
+    sizeMiB: +(written / 2 ** 20).toFixed(1), partBytes: PART, badQuickCheck: process.env.BAD_QUICK_CHECK === '1', fastOff: process.env.FAST_OFF === '1',
     seconds: +(ms / 1000).toFixed(2), maxRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(0), rssBeforeMiB: +(rss0 / 1024).toFixed(0),
     outcome: outcome.status === 'failed' ? `${outcome.reason}: ${outcome.error.slice(0, 120)}` : outcome.status,
   }));
