@@ -67,7 +67,7 @@ export async function handMade(pub: openpgp.PublicKey, inner: Uint8Array, option
   const pkesk = (await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: pub, format: 'binary' })) as Uint8Array;
   const random = randomBytes(16);
   const prefix = Buffer.concat([random, random.subarray(14)]);
-  if (options.badQuickCheck) prefix[17] ^= 0xff;
+  if (options.badQuickCheck) prefix[17]! ^= 0xff;
   const hashed = Buffer.concat([prefix, inner, Buffer.from(options.mdcHead ?? [0xd3, 0x14])]);
   const plain = Buffer.concat([hashed, createHash('sha1').update(hashed).digest()]);
   const cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(16));

@@ -79,7 +79,7 @@ try {
   };
   const r = randomBytes(16);
   const prefix = Buffer.concat([r, r.subarray(14)]);
-  if (process.env.BAD_QUICK_CHECK === '1') prefix[17] ^= 0xff; // the fast path declines at the end; OpenPGP.js never looks
+  if (process.env.BAD_QUICK_CHECK === '1') prefix[17]! ^= 0xff; // the fast path declines at the end; OpenPGP.js never looks
   plain(prefix);
   // the literal: new format, parts of PART; its first part holds the header. Its data: a valid
   // envelope of one file (ENVELOPE=1: every byte is written to disk) or zeros (refused at once)
