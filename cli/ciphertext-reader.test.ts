@@ -3,7 +3,7 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openCiphertextReader, warmCiphertextReader } from './ciphertext-reader.ts';
+import { openCiphertextReader } from './ciphertext-reader.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -42,27 +42,6 @@ describe('openCiphertextReader', () => {
     } finally {
       await reader.close();
       await handle.close();
-    }
-  });
-
-  it('takes the worker warmCiphertextReader started, and starts its own for the next file', async () => {
-    const data = randomBytes(10_000);
-    await writeFile(join(dir, 'w.pgp'), data);
-    warmCiphertextReader();
-    warmCiphertextReader(); // one spare, not two
-    for (let round = 0; round < 2; round++) {
-      const handle = await open(join(dir, 'w.pgp'), 'r');
-      const reader = openCiphertextReader(handle.fd, { chunkSize: 4096, readAhead: 2 });
-      try {
-        const parts: Uint8Array[] = [];
-        const stream = reader.stream.getReader();
-        for (let next = await stream.read(); !next.done; next = await stream.read()) parts.push(next.value);
-        expect(Buffer.concat(parts)).toEqual(data);
-        expect(await reader.digest()).toEqual({ bytes: data.length, sha256: sha256(data) });
-      } finally {
-        await reader.close();
-        await handle.close();
-      }
     }
   });
 

@@ -2,9 +2,9 @@
  * @module cli/ciphertext-reader — a submission's ciphertext read and hashed (SHA-256) on a worker
  * thread, handed to the decryption as a stream of the very chunks that were hashed (each chunk's
  * buffer is transferred, not copied). The main thread is left to OpenPGP (AES, SHA-1 MDC) and the
- * envelope: at 100 MB the hash and the reads were about a tenth of its time. A worker takes tens of
- * milliseconds to start: `warmCiphertextReader()` starts one early (decrypt calls it before the
- * passphrase unlocks the keys) for the next `openCiphertextReader` to take.
+ * envelope: at 100 MB the hash and the reads were about a tenth of its time. It serves what the
+ * fast path (cli/seipd.ts, whose worker decrypt starts early) declines: signed tips, compression,
+ * SEIPD v2, any other shape.
  */
 
 import { Worker } from 'node:worker_threads';
@@ -77,25 +77,8 @@ export interface CiphertextReader {
  * Reads the open file `fd` on a worker: `readAhead` chunks of `chunkSize` bytes queued ahead of the
  * consumer at most (memory: readAhead × chunkSize); `onBytes` is told each chunk's length.
  */
-/** A started worker no file has been given yet; unref'd, so that an unused one never keeps the process up. */
-let spare: Worker | undefined;
-
-/** Starts the worker the next openCiphertextReader will take (no-op if one is waiting). */
-export function warmCiphertextReader(): void {
-  if (spare !== undefined) return;
-  const worker = new Worker(WORKER_SOURCE, { eval: true });
-  worker.unref();
-  worker.on('error', () => {}); // then 'exit': a spare that died is not handed out
-  worker.once('exit', () => {
-    if (spare === worker) spare = undefined;
-  });
-  spare = worker;
-}
-
 export function openCiphertextReader(fd: number, options: { chunkSize: number; readAhead: number; onBytes?: (n: number) => void }): CiphertextReader {
-  const worker = spare ?? new Worker(WORKER_SOURCE, { eval: true });
-  spare = undefined;
-  worker.ref();
+  const worker = new Worker(WORKER_SOURCE, { eval: true });
   const waiting: { resolve(reply: Reply): void; reject(error: Error): void }[] = [];
   let failure: Error | undefined;
   let closed = false;

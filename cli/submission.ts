@@ -5,7 +5,7 @@
  */
 
 import { constants } from 'node:fs';
-import { mkdir, mkdtemp, open, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { formatFingerprint } from '../protocol/fingerprint.ts';
@@ -13,6 +13,7 @@ import { EnvelopeError } from '../protocol/errors.ts';
 import type { BundleSubmission } from './bundle.ts';
 import { openCiphertextReader } from './ciphertext-reader.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
+import { FAST_CIPHERS, FastPathDeclined, HEAD_BYTES, LiteralParser, openSeipdReader, parseOuterLayout } from './seipd.ts';
 import type { Identity } from './identities.ts';
 import { pathExists } from './files.ts';
 import type { SourcePublicKey } from './source-key.ts';
@@ -22,6 +23,8 @@ export const STAGING_PREFIX = '.staging-';
 const READ_CHUNK = 1024 * 1024;
 /** Chunks read ahead of the decryption (memory: READ_AHEAD_CHUNKS × READ_CHUNK). */
 const READ_AHEAD_CHUNKS = 2;
+/** The fast path's chunks in flight on its worker (memory: about 3 × this × READ_CHUNK). */
+const FAST_READ_AHEAD_CHUNKS = 3;
 const WILDCARD_KEY_ID = '0000000000000000';
 /** keys.example/newsroom.pub.asc, whose secret half is published: its fingerprint and encryption subkey id. */
 const DEMO_FINGERPRINT = 'd59550c5a4895ea55787f850ca968b8ec7fc9799';
@@ -146,10 +149,8 @@ export async function decryptSubmission(options: DecryptSubmissionOptions): Prom
   }
 }
 
-async function decryptInto(
-  { submission, bundleDir, identities, onCiphertextBytes, sourceKeys = [] }: DecryptSubmissionOptions,
-  staging: string,
-): Promise<{ messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string; signature: TipSignature }> {
+async function decryptInto(options: DecryptSubmissionOptions, staging: string): Promise<DecryptResult> {
+  const { submission, bundleDir } = options;
   const file = join(bundleDir, submission.path);
   // Opened once, then checked and read through that one descriptor: a check of the name followed by
   // an open of the name lets the file be swapped in between (a FIFO there would block the open, and
@@ -182,6 +183,125 @@ async function decryptInto(
     throw new SubmissionError('missing', `${submission.path} is missing from the bundle`, HINT_PULL_AGAIN);
   }
 
+  try {
+    try {
+      return await decryptFast(options, staging, handle, size);
+    } catch (error) {
+      if (!(error instanceof FastPathDeclined)) throw error;
+    }
+    // Not the shape the fast path takes, or it failed: whatever it wrote goes, and OpenPGP.js
+    // decrypts the file from its start, giving exactly the outcome it always gave.
+    for (const name of await readdir(staging)) await rm(join(staging, name), { recursive: true, force: true });
+    return await decryptWithOpenPgp(options, staging, handle, size);
+  } finally {
+    await handle.close();
+  }
+}
+
+type DecryptResult = { messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string; signature: TipSignature };
+
+/**
+ * The fast path (cli/seipd.ts): the session key from the PKESK packets by OpenPGP.js, the SEIPD v1
+ * decrypted and checked on a worker, the one literal packet parsed here. Throws FastPathDeclined for
+ * anything it does not take or any failure of the ciphertext (nothing it wrote is kept then: the
+ * caller empties `staging` and decrypts again the usual way); only a file system error or an
+ * envelope that breaks the protocol (the plaintext being then exactly what OpenPGP.js would give)
+ * ends it otherwise.
+ */
+async function decryptFast(
+  { submission, identities, onCiphertextBytes, sourceKeys = [] }: DecryptSubmissionOptions,
+  staging: string,
+  handle: FileHandle,
+  size: number,
+): Promise<DecryptResult> {
+  const head = new Uint8Array(Math.min(size, HEAD_BYTES));
+  const { bytesRead } = await handle.read(head, 0, head.length, 0);
+  const { pkesks, seipdAt } = parseOuterLayout(head.subarray(0, bytesRead));
+  let sessionKey: { data: Uint8Array; algorithm: string };
+  try {
+    const message = await openpgp.readMessage({ binaryMessage: pkesks });
+    const recipients = message.getEncryptionKeyIDs().map((id) => id.toHex());
+    const keys = identities.filter((identity) => recipients.some((id) => id === WILDCARD_KEY_ID || identity.keyIds.has(id)));
+    if (keys.length === 0) throw new FastPathDeclined('no -i key is a recipient');
+    const found = await openpgp.decryptSessionKeys({ message, decryptionKeys: keys.map((k) => k.key) });
+    if (found.length !== 1 || found[0]!.algorithm === null) throw new FastPathDeclined('not exactly one session key');
+    sessionKey = { data: found[0]!.data, algorithm: found[0]!.algorithm };
+  } catch (error) {
+    if (error instanceof FastPathDeclined) throw error;
+    throw new FastPathDeclined(`the session key: ${errorText(error)}`);
+  }
+  if (FAST_CIPHERS[sessionKey.algorithm] === undefined) throw new FastPathDeclined(`the cipher ${sessionKey.algorithm}`);
+
+  const reader = openSeipdReader(handle.fd, {
+    chunkSize: READ_CHUNK,
+    readAhead: FAST_READ_AHEAD_CHUNKS,
+    seipdAt,
+    algorithm: sessionKey.algorithm,
+    key: sessionKey.data,
+  });
+  const writer = new EnvelopeStreamWriter(staging);
+  const literal = new LiteralParser();
+  let envelopeError: EnvelopeError | undefined;
+  // Progress is told only once the literal packet began, so that a tip declined at its first
+  // packet (a signed one) is not counted twice.
+  let unreported = 0;
+  try {
+    for (;;) {
+      const next = await reader.next();
+      if (next.done) break;
+      const data = literal.push(next.plaintext);
+      if (onCiphertextBytes !== undefined) {
+        unreported += next.read;
+        if (literal.started) {
+          onCiphertextBytes(unreported);
+          unreported = 0;
+        }
+      }
+      if (envelopeError) continue; // read on: the integrity check at the end comes first
+      try {
+        for (const part of data) await writer.write(part);
+      } catch (error) {
+        if (!(error instanceof EnvelopeError)) throw error;
+        envelopeError = error;
+        await writer.abort();
+      }
+    }
+    literal.end();
+    if (unreported > 0) onCiphertextBytes?.(unreported);
+    const { bytes: ciphertextRead, sha256: digest } = await reader.digest();
+    // the usual path says 'checksum mismatch' (or what else it finds first)
+    if (ciphertextRead !== size || digest !== submission.sha256) throw new FastPathDeclined('the SHA-256 does not match bundle.json');
+    if (envelopeError) throw envelopeFailure(envelopeError);
+    let result;
+    try {
+      result = await writer.end();
+    } catch (error) {
+      if (error instanceof EnvelopeError) throw envelopeFailure(error);
+      throw error;
+    }
+    // the fast path takes no signed tip: checked as the usual path checks an unsigned one
+    const signature = await checkTipSignature([], sourceKeys);
+    await writeTipSignature(staging, submission.handle, submission.id, signature);
+    return {
+      signature,
+      messageBytes: result.messageBytes,
+      files: result.savedNames.length,
+      savedNames: result.savedNames,
+      ...(result.manifest.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: result.manifest.sourceKeyFingerprint }),
+    };
+  } finally {
+    await writer.abort();
+    await reader.close(); // the worker stops using the descriptor before it is closed
+  }
+}
+
+/** Today's path: the whole file through openpgp.decrypt (anything the fast path declines). */
+async function decryptWithOpenPgp(
+  { submission, identities, onCiphertextBytes, sourceKeys = [] }: DecryptSubmissionOptions,
+  staging: string,
+  handle: FileHandle,
+  size: number,
+): Promise<DecryptResult> {
   // Read and hashed on a worker thread; `source` carries exactly the chunks that were hashed.
   const ciphertext = openCiphertextReader(handle.fd, {
     chunkSize: READ_CHUNK,
@@ -286,7 +406,6 @@ async function decryptInto(
   } finally {
     await writer.abort();
     await ciphertext.close(); // the worker stops using the descriptor before it is closed
-    await handle.close();
   }
 }
 

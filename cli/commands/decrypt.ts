@@ -11,7 +11,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseCommandArgs, stringOption, stringOptions } from '../args.ts';
 import { readBundle, type Bundle } from '../bundle.ts';
-import { warmCiphertextReader } from '../ciphertext-reader.ts';
+import { warmSeipdReader } from '../seipd.ts';
 import { CliError, printable, usageError } from '../errors.ts';
 import { fileError, pathExists, resolvePath } from '../files.ts';
 import { loadIdentities } from '../identities.ts';
@@ -44,7 +44,7 @@ export async function run(args: string[], io: CliIo): Promise<void> {
     io.stderr.write('sealdrop: the bundle holds no submissions\n');
     return;
   }
-  warmCiphertextReader(); // its worker starts while the passphrase unlocks the keys
+  warmSeipdReader(); // its worker starts while the passphrase unlocks the keys
   const identities = await loadIdentities(keyPaths, io);
 
   try {

@@ -4,10 +4,12 @@
  */
 
 import { spawn } from 'node:child_process';
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCheckout, tempRoot, type Checkout, type Run } from './attack14-fixture.ts';
+import { makeSubmission } from './fixtures.ts';
+import { DEMO_PASSPHRASE, writeBundle } from './helpers.ts';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let checkout: Checkout;
@@ -43,6 +45,29 @@ describe('bundle path and tsx path', () => {
   ])('agree on sealdrop %j', async (args) => {
     const { fast, tsx } = await bothPaths(args);
     expect(fast).toEqual(tsx);
+  });
+
+  // HELD: `sealdrop decrypt` of an unsigned tip runs the fast path's worker (cli/seipd.ts) on both
+  // paths: in this copy the usual path is cut out (it throws), and both still write the tip.
+  it('decrypt a bundle alike, through the fast path', async () => {
+    const own = await makeCheckout(join(tmp.dir, 'fastdec'));
+    await own.edit('cli/submission.ts', 'return await decryptWithOpenPgp(options, staging, handle, size);', "throw new Error('the usual path ran');");
+    const data = new Uint8Array(3 * 1024 * 1024 + 5);
+    for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, Math.min(data.length, i + 65536)));
+    const tip = { language: 'en', message: 'the ledger\n', files: [{ name: 'ledger.bin', type: 'application/octet-stream', bytes: data, stripped: false }] };
+    const work = join(tmp.dir, 'fastdec-work');
+    await writeBundle(join(work, 'bundle'), [{ id: 'c3a1e5f7-2b4d-4c6e-8f0a-1b3d5f7a9c2e', handle: 'quiet-otter', ciphertext: await makeSubmission(tip) }]);
+    const args = ['decrypt', '-i', join(own.dir, 'keys.example/newsroom.sec.asc'), 'bundle', '-o', 'out'];
+    const env = { SEALDROP_PASSPHRASE: DEMO_PASSPHRASE };
+    const written = join(work, 'out', 'quiet-otter', '2026-11-27_c3a1e5f7', 'files', 'ledger.bin');
+    const fast = await own.run(args, { cwd: work, env });
+    expect(fast.code, fast.stderr).toBe(0);
+    expect(Buffer.from(await readFile(written)).equals(Buffer.from(data))).toBe(true);
+    await rm(join(work, 'out'), { recursive: true });
+    await own.useTsx();
+    const tsx = await own.run(args, { cwd: work, env });
+    expect(tsx).toEqual(fast);
+    expect(Buffer.from(await readFile(written)).equals(Buffer.from(data))).toBe(true);
   });
 
   // HELD: `sealdrop read` serves the same bytes for each asset of cli/read-view on both paths.
