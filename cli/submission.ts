@@ -271,28 +271,45 @@ async function decryptFast(
     const { bytes: ciphertextRead, sha256: digest } = await reader.digest();
     // the usual path says 'checksum mismatch' (or what else it finds first)
     if (ciphertextRead !== size || digest !== submission.sha256) throw new FastPathDeclined('the SHA-256 does not match bundle.json');
-    if (envelopeError) throw envelopeFailure(envelopeError);
-    let result;
-    try {
-      result = await writer.end();
-    } catch (error) {
-      if (error instanceof EnvelopeError) throw envelopeFailure(error);
-      throw error;
-    }
     // the fast path takes no signed tip: checked as the usual path checks an unsigned one
-    const signature = await checkTipSignature([], sourceKeys);
-    await writeTipSignature(staging, submission.handle, submission.id, signature);
-    return {
-      signature,
-      messageBytes: result.messageBytes,
-      files: result.savedNames.length,
-      savedNames: result.savedNames,
-      ...(result.manifest.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: result.manifest.sourceKeyFingerprint }),
-    };
+    return await finishEnvelope(writer, envelopeError, staging, submission, [], sourceKeys);
   } finally {
     await writer.abort();
     await reader.close(); // the worker stops using the descriptor before it is closed
   }
+}
+
+/**
+ * Both paths' end, once the ciphertext has passed its checks (MDC or AEAD tags, SHA-256): the
+ * envelope's first error if it had one, else the envelope closed, the tip's signature checked
+ * against `signatures` (none from the fast path) and written beside it.
+ */
+async function finishEnvelope(
+  writer: EnvelopeStreamWriter,
+  envelopeError: EnvelopeError | undefined,
+  staging: string,
+  submission: DecryptSubmissionOptions['submission'],
+  signatures: VerificationResult[],
+  sourceKeys: NonNullable<DecryptSubmissionOptions['sourceKeys']>,
+): Promise<DecryptResult> {
+  if (envelopeError) throw envelopeFailure(envelopeError);
+  let result;
+  try {
+    result = await writer.end();
+  } catch (error) {
+    if (error instanceof EnvelopeError) throw envelopeFailure(error);
+    throw error;
+  }
+  const signature = await checkTipSignature(signatures, sourceKeys);
+  await writeTipSignature(staging, submission.handle, submission.id, signature);
+  return {
+    signature,
+    messageBytes: result.messageBytes,
+    files: result.savedNames.length,
+    savedNames: result.savedNames,
+    // the source key the envelope names (PROTOCOL.md, "Envelope"); absent from older pages' tips
+    ...(result.manifest.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: result.manifest.sourceKeyFingerprint }),
+  };
 }
 
 /** Today's path: the whole file through openpgp.decrypt (anything the fast path declines). */
@@ -384,25 +401,8 @@ async function decryptWithOpenPgp(
     if (ciphertextRead !== size || digest !== submission.sha256) {
       throw new SubmissionError('checksum mismatch', 'the ciphertext does not match the SHA-256 in bundle.json', HINT_TAMPERED);
     }
-    if (envelopeError) throw envelopeFailure(envelopeError);
-    let result;
-    try {
-      result = await writer.end();
-    } catch (error) {
-      if (error instanceof EnvelopeError) throw envelopeFailure(error);
-      throw error;
-    }
     // the stream is read to its end: the signature (if any) is settled
-    const signature = await checkTipSignature(signatures, sourceKeys);
-    await writeTipSignature(staging, submission.handle, submission.id, signature);
-    return {
-      signature,
-      messageBytes: result.messageBytes,
-      files: result.savedNames.length,
-      savedNames: result.savedNames,
-      // the source key the envelope names (PROTOCOL.md, "Envelope"); absent from older pages' tips
-      ...(result.manifest.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: result.manifest.sourceKeyFingerprint }),
-    };
+    return await finishEnvelope(writer, envelopeError, staging, submission, signatures, sourceKeys);
   } finally {
     await writer.abort();
     await ciphertext.close(); // the worker stops using the descriptor before it is closed

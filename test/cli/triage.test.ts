@@ -272,7 +272,7 @@ describe('the failed-login gate', () => {
     let flooding = true;
     let failures = 0;
     let rounds = 0;
-    let firstRound: () => void;
+    let firstRound!: () => void;
     const floodStarted = new Promise<void>((resolve) => (firstRound = resolve));
     const wrong = `Bearer sde_${'w'.repeat(43)}`;
     const flood = (async () => {
