@@ -183,16 +183,34 @@ async function decryptInto(options: DecryptSubmissionOptions, staging: string): 
     throw new SubmissionError('missing', `${submission.path} is missing from the bundle`, HINT_PULL_AGAIN);
   }
 
+  // Progress is told once per byte of the file: what the fast path told before it declined is not
+  // told again by the usual path's second reading of the same bytes.
+  const { onCiphertextBytes } = options;
+  let told = 0;
+  let retold = 0;
+  const tell = onCiphertextBytes === undefined ? undefined : (bytes: number) => {
+    told += bytes;
+    onCiphertextBytes(bytes);
+  };
+  const tellAgain = onCiphertextBytes === undefined ? undefined : (bytes: number) => {
+    const fresh = Math.max(0, retold + bytes - told) - Math.max(0, retold - told);
+    retold += bytes;
+    if (fresh > 0) onCiphertextBytes(fresh);
+  };
+  const withProgress = (report: ((bytes: number) => void) | undefined): DecryptSubmissionOptions => {
+    const { onCiphertextBytes: _, ...rest } = options;
+    return report === undefined ? rest : { ...rest, onCiphertextBytes: report };
+  };
   try {
     try {
-      return await decryptFast(options, staging, handle, size);
+      return await decryptFast(withProgress(tell), staging, handle, size);
     } catch (error) {
       if (!(error instanceof FastPathDeclined)) throw error;
     }
     // Not the shape the fast path takes, or it failed: whatever it wrote goes, and OpenPGP.js
     // decrypts the file from its start, giving exactly the outcome it always gave.
     for (const name of await readdir(staging)) await rm(join(staging, name), { recursive: true, force: true });
-    return await decryptWithOpenPgp(options, staging, handle, size);
+    return await decryptWithOpenPgp(withProgress(tellAgain), staging, handle, size);
   } finally {
     await handle.close();
   }
@@ -238,6 +256,7 @@ async function decryptFast(
     seipdAt,
     algorithm: sessionKey.algorithm,
     key: sessionKey.data,
+    size,
   });
   const writer = new EnvelopeStreamWriter(staging);
   const literal = new LiteralParser();
