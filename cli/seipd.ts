@@ -244,7 +244,7 @@ const { parentPort } = require('node:worker_threads');
 const { readSync } = require('node:fs');
 const { createCipheriv, createHash, timingSafeEqual } = require('node:crypto');
 const BLOCK = 16;
-let fd, chunk, seipdAt, ecb;
+let fd, chunk, seipdAt, ecb, limit;
 const sha256 = createHash('sha256');
 const mdc = createHash('sha1');
 let position = 0;
@@ -454,7 +454,7 @@ function send() {
 
 parentPort.on('message', (request) => {
   if (fd === undefined) {
-    ({ fd, chunk, seipdAt } = request);
+    ({ fd, chunk, seipdAt, limit } = request);
     ecb = createCipheriv(request.ecb, request.key, null);
     ecb.setAutoPadding(false);
     return;
@@ -475,12 +475,17 @@ parentPort.on('message', (request) => {
     const buffer = new ArrayBuffer(chunk);
     const view = new Uint8Array(buffer);
     let length = 0;
-    while (length < chunk) {
-      const n = readSync(fd, view, length, chunk - length, position + length);
+    // never past the size the file had when it was checked (a file that grows while read would
+    // otherwise be read for as long as it grows: the usual path stops at its plaintext cap)
+    const want = Math.min(chunk, limit - position);
+    while (length < want) {
+      const n = readSync(fd, view, length, want - length, position + length);
       if (n === 0) break;
       length += n;
     }
     if (length === 0) {
+      // one byte beyond the size: the file grew, and the usual path says what that is
+      if (position >= limit && readSync(fd, new Uint8Array(1), 0, 1, position) > 0) fail('the file grew past its size while it was read');
       ended = true;
       const result = finish();
       parentPort.postMessage({ type: 'end', ok: result.ok, why: result.why });
@@ -543,7 +548,7 @@ export function warmSeipdReader(): void {
  */
 export function openSeipdReader(
   fd: number,
-  options: { chunkSize: number; readAhead: number; seipdAt: number; algorithm: string; key: Uint8Array },
+  options: { chunkSize: number; readAhead: number; seipdAt: number; algorithm: string; key: Uint8Array; size: number },
 ): SeipdReader {
   const cipher = FAST_CIPHERS[options.algorithm];
   if (cipher === undefined || options.key.length !== cipher.keyBytes) decline(`the cipher ${options.algorithm}`);
@@ -561,7 +566,7 @@ export function openSeipdReader(
   worker.on('message', (reply: Reply) => waiting.shift()?.resolve(reply));
   worker.on('error', (error) => fail(error));
   worker.on('exit', (code) => fail(new Error(closed ? 'the decryption worker was closed' : `the decryption worker stopped (exit code ${code})`)));
-  worker.postMessage({ fd, chunk: options.chunkSize, seipdAt: options.seipdAt, ecb: cipher!.ecb, key: options.key });
+  worker.postMessage({ fd, chunk: options.chunkSize, seipdAt: options.seipdAt, ecb: cipher!.ecb, key: options.key, limit: options.size });
 
   const ask = (request: 'read' | 'digest'): Promise<Reply> =>
     new Promise<Reply>((resolve, reject) => {
@@ -606,7 +611,13 @@ export function openSeipdReader(
     async digest() {
       // the reads in flight are answered first (one worker answers in order); only after the end
       if (!finished) decline('digest asked before the end');
-      const reply = await ask('digest');
+      let reply: Reply;
+      try {
+        reply = await ask('digest');
+      } catch (error) {
+        // a worker that died here is a failure of the fast path like any other: the usual path decides
+        throw new FastPathDeclined(`the decryption worker failed: ${(error as Error).message}`);
+      }
       if (reply.type !== 'digest') decline('the decryption worker answered out of turn');
       return { bytes: (reply as { bytes: number }).bytes, sha256: (reply as { sha256: string }).sha256 };
     },

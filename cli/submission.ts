@@ -183,16 +183,34 @@ async function decryptInto(options: DecryptSubmissionOptions, staging: string): 
     throw new SubmissionError('missing', `${submission.path} is missing from the bundle`, HINT_PULL_AGAIN);
   }
 
+  // Progress is told once per byte of the file: what the fast path told before it declined is not
+  // told again by the usual path's second reading of the same bytes.
+  const { onCiphertextBytes } = options;
+  let told = 0;
+  let retold = 0;
+  const tell = onCiphertextBytes === undefined ? undefined : (bytes: number) => {
+    told += bytes;
+    onCiphertextBytes(bytes);
+  };
+  const tellAgain = onCiphertextBytes === undefined ? undefined : (bytes: number) => {
+    const fresh = Math.max(0, retold + bytes - told) - Math.max(0, retold - told);
+    retold += bytes;
+    if (fresh > 0) onCiphertextBytes(fresh);
+  };
+  const withProgress = (report: ((bytes: number) => void) | undefined): DecryptSubmissionOptions => {
+    const { onCiphertextBytes: _, ...rest } = options;
+    return report === undefined ? rest : { ...rest, onCiphertextBytes: report };
+  };
   try {
     try {
-      return await decryptFast(options, staging, handle, size);
+      return await decryptFast(withProgress(tell), staging, handle, size);
     } catch (error) {
       if (!(error instanceof FastPathDeclined)) throw error;
     }
     // Not the shape the fast path takes, or it failed: whatever it wrote goes, and OpenPGP.js
     // decrypts the file from its start, giving exactly the outcome it always gave.
     for (const name of await readdir(staging)) await rm(join(staging, name), { recursive: true, force: true });
-    return await decryptWithOpenPgp(options, staging, handle, size);
+    return await decryptWithOpenPgp(withProgress(tellAgain), staging, handle, size);
   } finally {
     await handle.close();
   }
@@ -238,6 +256,7 @@ async function decryptFast(
     seipdAt,
     algorithm: sessionKey.algorithm,
     key: sessionKey.data,
+    size,
   });
   const writer = new EnvelopeStreamWriter(staging);
   const literal = new LiteralParser();
@@ -271,28 +290,45 @@ async function decryptFast(
     const { bytes: ciphertextRead, sha256: digest } = await reader.digest();
     // the usual path says 'checksum mismatch' (or what else it finds first)
     if (ciphertextRead !== size || digest !== submission.sha256) throw new FastPathDeclined('the SHA-256 does not match bundle.json');
-    if (envelopeError) throw envelopeFailure(envelopeError);
-    let result;
-    try {
-      result = await writer.end();
-    } catch (error) {
-      if (error instanceof EnvelopeError) throw envelopeFailure(error);
-      throw error;
-    }
     // the fast path takes no signed tip: checked as the usual path checks an unsigned one
-    const signature = await checkTipSignature([], sourceKeys);
-    await writeTipSignature(staging, submission.handle, submission.id, signature);
-    return {
-      signature,
-      messageBytes: result.messageBytes,
-      files: result.savedNames.length,
-      savedNames: result.savedNames,
-      ...(result.manifest.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: result.manifest.sourceKeyFingerprint }),
-    };
+    return await finishEnvelope(writer, envelopeError, staging, submission, [], sourceKeys);
   } finally {
     await writer.abort();
     await reader.close(); // the worker stops using the descriptor before it is closed
   }
+}
+
+/**
+ * Both paths' end, once the ciphertext has passed its checks (MDC or AEAD tags, SHA-256): the
+ * envelope's first error if it had one, else the envelope closed, the tip's signature checked
+ * against `signatures` (none from the fast path) and written beside it.
+ */
+async function finishEnvelope(
+  writer: EnvelopeStreamWriter,
+  envelopeError: EnvelopeError | undefined,
+  staging: string,
+  submission: DecryptSubmissionOptions['submission'],
+  signatures: VerificationResult[],
+  sourceKeys: NonNullable<DecryptSubmissionOptions['sourceKeys']>,
+): Promise<DecryptResult> {
+  if (envelopeError) throw envelopeFailure(envelopeError);
+  let result;
+  try {
+    result = await writer.end();
+  } catch (error) {
+    if (error instanceof EnvelopeError) throw envelopeFailure(error);
+    throw error;
+  }
+  const signature = await checkTipSignature(signatures, sourceKeys);
+  await writeTipSignature(staging, submission.handle, submission.id, signature);
+  return {
+    signature,
+    messageBytes: result.messageBytes,
+    files: result.savedNames.length,
+    savedNames: result.savedNames,
+    // the source key the envelope names (PROTOCOL.md, "Envelope"); absent from older pages' tips
+    ...(result.manifest.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: result.manifest.sourceKeyFingerprint }),
+  };
 }
 
 /** Today's path: the whole file through openpgp.decrypt (anything the fast path declines). */
@@ -384,25 +420,8 @@ async function decryptWithOpenPgp(
     if (ciphertextRead !== size || digest !== submission.sha256) {
       throw new SubmissionError('checksum mismatch', 'the ciphertext does not match the SHA-256 in bundle.json', HINT_TAMPERED);
     }
-    if (envelopeError) throw envelopeFailure(envelopeError);
-    let result;
-    try {
-      result = await writer.end();
-    } catch (error) {
-      if (error instanceof EnvelopeError) throw envelopeFailure(error);
-      throw error;
-    }
     // the stream is read to its end: the signature (if any) is settled
-    const signature = await checkTipSignature(signatures, sourceKeys);
-    await writeTipSignature(staging, submission.handle, submission.id, signature);
-    return {
-      signature,
-      messageBytes: result.messageBytes,
-      files: result.savedNames.length,
-      savedNames: result.savedNames,
-      // the source key the envelope names (PROTOCOL.md, "Envelope"); absent from older pages' tips
-      ...(result.manifest.sourceKeyFingerprint === undefined ? {} : { sourceKeyFingerprint: result.manifest.sourceKeyFingerprint }),
-    };
+    return await finishEnvelope(writer, envelopeError, staging, submission, signatures, sourceKeys);
   } finally {
     await writer.abort();
     await ciphertext.close(); // the worker stops using the descriptor before it is closed
