@@ -552,6 +552,7 @@ export function openSeipdReader(
 ): SeipdReader {
   const cipher = FAST_CIPHERS[options.algorithm];
   if (cipher === undefined || options.key.length !== cipher.keyBytes) decline(`the cipher ${options.algorithm}`);
+  if (!Number.isSafeInteger(options.size) || options.size < 0) throw new TypeError(`expected the file's size in bytes, got ${options.size}`);
   const worker = spare ?? new Worker(WORKER_SOURCE, { eval: true });
   spare = undefined;
   worker.ref();
