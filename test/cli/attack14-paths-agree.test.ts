@@ -51,7 +51,7 @@ describe('bundle path and tsx path', () => {
   // paths: in this copy the usual path is cut out (it throws), and both still write the tip.
   it('decrypt a bundle alike, through the fast path', async () => {
     const own = await makeCheckout(join(tmp.dir, 'fastdec'));
-    await own.edit('cli/submission.ts', 'return await decryptWithOpenPgp(options, staging, handle, size);', "throw new Error('the usual path ran');");
+    await own.edit('cli/submission.ts', 'return await decryptWithOpenPgp(withProgress(tellAgain), staging, handle, size);', "throw new Error('the usual path ran');");
     const data = new Uint8Array(3 * 1024 * 1024 + 5);
     for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, Math.min(data.length, i + 65536)));
     const tip = { language: 'en', message: 'the ledger\n', files: [{ name: 'ledger.bin', type: 'application/octet-stream', bytes: data, stripped: false }] };

@@ -4,11 +4,11 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as openpgp from 'openpgp';
-import { buildEnvelope } from '../protocol/index.ts';
-import type { Identity } from '../cli/identities.ts';
-import { decryptSubmission, type DecryptSubmissionOptions } from '../cli/submission.ts';
+import { buildEnvelope } from '../../../protocol/index.ts';
+import type { Identity } from '../../../cli/identities.ts';
+import { decryptSubmission, type DecryptSubmissionOptions } from '../../../cli/submission.ts';
 
-export const ROOT = resolve(import.meta.dirname, '..');
+export const ROOT = resolve(import.meta.dirname, '../../..');
 export const ID = 'b7e4f0c2-5d1a-4e8b-9c3f-2a6d8e0f1b4c';
 
 export async function demoKeys(): Promise<{ pub: openpgp.PublicKey; sec: openpgp.PrivateKey; identity: Identity }> {

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { HEAD_BYTES, LiteralParser, openSeipdReader, parseOuterLayout } from '../cli/seipd.ts';
-import { demoKeys, packet } from './helpers.ts';
+import { HEAD_BYTES, LiteralParser, openSeipdReader, parseOuterLayout } from '../../../cli/seipd.ts';
+import { demoKeys, packet } from './_helpers.ts';
 
 let dir: string;
 let pub: openpgp.PublicKey;

@@ -19,10 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { Identity } from '../cli/identities.ts';
-import { plaintextCap } from '../cli/submission.ts';
-import { demoKeys, runDecrypt } from './helpers.ts';
-import { FAST_OFF } from './mock-workers.ts';
+import type { Identity } from '../../../cli/identities.ts';
+import { plaintextCap } from '../../../cli/submission.ts';
+import { demoKeys, runDecrypt } from './_helpers.ts';
+import { FAST_OFF } from './_mock-workers.ts';
 
 const workers = vi.hoisted(() => ({ transform: (source: string) => source }));
 vi.mock('node:worker_threads', async (importOriginal) => {
@@ -113,7 +113,7 @@ it('a file that grows while it is read is read no further than the usual path re
   const quick = await measure(false);
   expect(quick.outcome.status).toBe('failed');
   expect(quick.left).toEqual([]);
-  // BROKEN if this fails: the fast path read the file as far as it grew (GROW_TO), not bounded by its size at open
+  // the attacker's break, fixed: before, the fast path read the file as far as it grew (GROW_TO), not bounded by its size at open
   expect(
     quick.told,
     `with the fast path: ${quick.told} bytes read of a file ${quick.atOpen} bytes at open (grown to ${quick.grewTo}); the usual path alone read ${usual.told} (${usual.outcome.status === 'failed' ? usual.outcome.reason : ''})`,

@@ -3,7 +3,7 @@
  * memory; ENVELOPE=1 holds a valid envelope in memory) whose SEIPD and literal packets are cut into the smallest parts the fast path takes
  * (2^PART_BITS bytes, 9 = 512), against the same size in 1 MiB parts. Prints the time, the peak RSS
  * of this process and the outcome; run under /usr/bin/time -v for the kernel's figure:
- *   SIZE_MIB=1024 PART_BITS=9 /usr/bin/time -v npx tsx attack/hostile-cost.ts
+ *   SIZE_MIB=1024 PART_BITS=9 /usr/bin/time -v npx tsx test/cli/attack14c/hostile-cost.ts
  * BAD_QUICK_CHECK=1 breaks the prefix's quick check (the MDC stays valid): the fast path reads it all,
  * declines at the end, and the usual path decrypts it again.
  * FAST_OFF=1 makes the fast path decline at once (its worker exits), i.e. the usual path alone.
@@ -15,13 +15,13 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { decryptSubmission } from '../cli/submission.ts';
-import { buildEnvelope } from '../protocol/index.ts';
+import { decryptSubmission } from '../../../cli/submission.ts';
+import { buildEnvelope } from '../../../protocol/index.ts';
 
 const SIZE = Number(process.env.SIZE_MIB ?? 256) * 2 ** 20;
 const PART_BITS = Number(process.env.PART_BITS ?? 9);
 const PART = 2 ** PART_BITS;
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '../../..');
 const ID = 'b7e4f0c2-5d1a-4e8b-9c3f-2a6d8e0f1b4c';
 
 const pub = (await openpgp.readKey({ armoredKey: await readFile(join(ROOT, 'keys.example/newsroom.pub.asc'), 'utf8') })) as openpgp.PublicKey;
@@ -117,7 +117,7 @@ try {
   if (process.env.FAST_OFF === '1') {
     // the fast path's worker source is recognised by its SHA-1; without a loader hook here the
     // simplest switch is to make its algorithm list refuse: the worker is not started at all
-    const seipd = await import('../cli/seipd.ts');
+    const seipd = await import('../../../cli/seipd.ts');
     delete (seipd.FAST_CIPHERS as Record<string, unknown>).aes256;
   }
   const rss0 = process.resourceUsage().maxRSS;

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { Identity } from '../cli/identities.ts';
-import { demoKeys, envelope, literalPacket, packet, runDecrypt } from './helpers.ts';
-import { FAST_OFF } from './mock-workers.ts';
+import type { Identity } from '../../../cli/identities.ts';
+import { demoKeys, envelope, literalPacket, packet, runDecrypt } from './_helpers.ts';
+import { FAST_OFF } from './_mock-workers.ts';
 
 const workers = vi.hoisted(() => ({ transform: (source: string) => source }));
 vi.mock('node:worker_threads', async (importOriginal) => {

@@ -11,10 +11,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Identity } from '../cli/identities.ts';
+import type { Identity } from '../../../cli/identities.ts';
 import type * as openpgp from 'openpgp';
-import { demoKeys, envelope, handMade, literalPacket, runDecrypt } from './helpers.ts';
-import { FAST_OFF } from './mock-workers.ts';
+import { demoKeys, envelope, handMade, literalPacket, runDecrypt } from './_helpers.ts';
+import { FAST_OFF } from './_mock-workers.ts';
 
 const workers = vi.hoisted(() => ({ transform: (source: string) => source }));
 vi.mock('node:worker_threads', async (importOriginal) => {
@@ -61,7 +61,7 @@ describe('progress of a tip the fast path declines at its end', () => {
       expect(quick.outcome).toEqual(usual.outcome);
       expect(quick.files!.equals(usual.files!)).toBe(true);
       expect(usual.told).toBe(message.length);
-      // BROKEN if this fails: told twice (the fast path's pass, then the usual path's)
+      // the attacker's break, fixed: before, told twice (the fast path's pass, then the usual path's)
       expect(quick.told, `bytes told to the progress bar for a ${message.length}-byte file`).toBe(message.length);
     });
   }

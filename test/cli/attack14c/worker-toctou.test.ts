@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { Identity } from '../cli/identities.ts';
-import { demoKeys, envelope, handMade, literalPacket, runDecrypt } from './helpers.ts';
-import { FAST_OFF, isFastWorker } from './mock-workers.ts';
+import type { Identity } from '../../../cli/identities.ts';
+import { demoKeys, envelope, handMade, literalPacket, runDecrypt } from './_helpers.ts';
+import { FAST_OFF, isFastWorker } from './_mock-workers.ts';
 
 const workers = vi.hoisted(() => ({ transform: (source: string) => source, onUsual: () => {} }));
 vi.mock('node:worker_threads', async (importOriginal) => {
@@ -59,7 +59,7 @@ for (const [name, change] of injections) {
     expect(change(sample), `${name}: the injection applies`).not.toBe(sample);
     workers.transform = onlyFast(change);
     const quick = await runDecrypt(dir, message, identity);
-    // BROKEN if this fails: digest() rejects with a plain Error, not a FastPathDeclined, so no fallback
+    // the attacker's break, fixed: before, digest() rejects with a plain Error, not a FastPathDeclined, so no fallback
     expect(quick.outcome, name).toEqual(usual.outcome);
     expect(quick.files?.equals(usual.files!), name).toBe(true);
   });
