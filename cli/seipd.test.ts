@@ -86,7 +86,7 @@ async function fast(bytes: Uint8Array, chunkSize = 4096, key = demoSecret): Prom
   try {
     const { pkesks, seipdAt } = parseOuterLayout(bytes.subarray(0, HEAD_BYTES));
     const [sessionKey] = await openpgp.decryptSessionKeys({ message: await openpgp.readMessage({ binaryMessage: pkesks }), decryptionKeys: key });
-    const reader = openSeipdReader(handle.fd, { chunkSize, readAhead: 2, seipdAt, algorithm: sessionKey!.algorithm!, key: sessionKey!.data, size: bytes.length });
+    const reader = openSeipdReader(handle.fd, { chunkSize, readAhead: 2, seipdAt, pkesks, algorithm: sessionKey!.algorithm!, key: sessionKey!.data, size: bytes.length });
     try {
       const literal = new LiteralParser();
       const parts: Uint8Array[] = [];

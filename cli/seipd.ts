@@ -244,7 +244,7 @@ const { parentPort } = require('node:worker_threads');
 const { readSync } = require('node:fs');
 const { createCipheriv, createHash, timingSafeEqual } = require('node:crypto');
 const BLOCK = 16;
-let fd, chunk, seipdAt, ecb, limit;
+let fd, chunk, seipdAt, ecb, limit, pkesks;
 const sha256 = createHash('sha256');
 const mdc = createHash('sha1');
 let position = 0;
@@ -380,7 +380,13 @@ function unframe(bytes, offset) {
   let at = 0;
   while (at < bytes.length) {
     if (frame === 'pre') {
+      // the PKESK packets the session key came from (read by the main thread): the very bytes
+      // hashed here, or the file changed between the two reads
       const n = Math.min(seipdAt - (offset + at), bytes.length - at);
+      const from = offset + at;
+      if (Buffer.compare(Buffer.from(bytes.buffer, bytes.byteOffset + at, n), Buffer.from(pkesks.buffer, pkesks.byteOffset + from, n)) !== 0) {
+        fail('the PKESK packets changed between the two reads');
+      }
       at += n;
       if (offset + at === seipdAt) frame = 'tag';
     } else if (frame === 'tag') {
@@ -454,7 +460,8 @@ function send() {
 
 parentPort.on('message', (request) => {
   if (fd === undefined) {
-    ({ fd, chunk, seipdAt, limit } = request);
+    ({ fd, chunk, seipdAt, limit, pkesks } = request);
+    if (!(pkesks instanceof Uint8Array) || pkesks.length !== seipdAt) fail('expected the PKESK bytes before the SEIPD');
     ecb = createCipheriv(request.ecb, request.key, null);
     ecb.setAutoPadding(false);
     return;
@@ -548,7 +555,7 @@ export function warmSeipdReader(): void {
  */
 export function openSeipdReader(
   fd: number,
-  options: { chunkSize: number; readAhead: number; seipdAt: number; algorithm: string; key: Uint8Array; size: number },
+  options: { chunkSize: number; readAhead: number; seipdAt: number; pkesks: Uint8Array; algorithm: string; key: Uint8Array; size: number },
 ): SeipdReader {
   const cipher = FAST_CIPHERS[options.algorithm];
   if (cipher === undefined || options.key.length !== cipher.keyBytes) decline(`the cipher ${options.algorithm}`);
@@ -567,7 +574,7 @@ export function openSeipdReader(
   worker.on('message', (reply: Reply) => waiting.shift()?.resolve(reply));
   worker.on('error', (error) => fail(error));
   worker.on('exit', (code) => fail(new Error(closed ? 'the decryption worker was closed' : `the decryption worker stopped (exit code ${code})`)));
-  worker.postMessage({ fd, chunk: options.chunkSize, seipdAt: options.seipdAt, ecb: cipher!.ecb, key: options.key, limit: options.size });
+  worker.postMessage({ fd, chunk: options.chunkSize, seipdAt: options.seipdAt, pkesks: options.pkesks, ecb: cipher!.ecb, key: options.key, limit: options.size });
 
   const ask = (request: 'read' | 'digest'): Promise<Reply> =>
     new Promise<Reply>((resolve, reject) => {

@@ -254,6 +254,7 @@ async function decryptFast(
     chunkSize: READ_CHUNK,
     readAhead: FAST_READ_AHEAD_CHUNKS,
     seipdAt,
+    pkesks,
     algorithm: sessionKey.algorithm,
     key: sessionKey.data,
     size,

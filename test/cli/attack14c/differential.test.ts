@@ -65,7 +65,7 @@ async function fastPath(bytes: Uint8Array, chunkSize: number): Promise<Uint8Arra
   try {
     const { pkesks, seipdAt } = parseOuterLayout(bytes.subarray(0, HEAD_BYTES));
     const [sk] = await openpgp.decryptSessionKeys({ message: await openpgp.readMessage({ binaryMessage: pkesks }), decryptionKeys: sec });
-    const reader = openSeipdReader(handle.fd, { chunkSize, readAhead: 2, seipdAt, algorithm: sk!.algorithm!, key: sk!.data, size: bytes.length });
+    const reader = openSeipdReader(handle.fd, { chunkSize, readAhead: 2, seipdAt, pkesks, algorithm: sk!.algorithm!, key: sk!.data, size: bytes.length });
     try {
       const literal = new LiteralParser();
       const parts: Uint8Array[] = [];
