@@ -60,7 +60,7 @@ BEGIN
     WHERE m.created_day = p_day AND sealdrop_of_codename(m.source_id, m.status, m.pending_lookup_hash, v_source, p_lookup_hash);
   END IF;
   -- a retry: when her day would be passed only by her own uploads in progress that have not moved
-  -- for three sweep minutes (a try that died, still reserved until the sweep), the open takes their
+  -- for OWN_STALE_TICKS (a try that died, still reserved until the sweep), the open takes their
   -- place: they are deleted with it, what they did not send noted as unsent (source_unsent counts
   -- it for this open too)
   IF p_returning AND v_source IS NOT NULL AND v_source_day + p_size > p_quota_source THEN
