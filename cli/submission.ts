@@ -238,8 +238,7 @@ async function decryptFast(
   let sessionKey: { data: Uint8Array; algorithm: string };
   try {
     const message = await openpgp.readMessage({ binaryMessage: pkesks });
-    const recipients = message.getEncryptionKeyIDs().map((id) => id.toHex());
-    const keys = identities.filter((identity) => recipients.some((id) => id === WILDCARD_KEY_ID || identity.keyIds.has(id)));
+    const keys = recipientIdentities(message, identities);
     if (keys.length === 0) throw new FastPathDeclined('no -i key is a recipient');
     const found = await openpgp.decryptSessionKeys({ message, decryptionKeys: keys.map((k) => k.key) });
     if (found.length !== 1 || found[0]!.algorithm === null) throw new FastPathDeclined('not exactly one session key');
@@ -262,21 +261,13 @@ async function decryptFast(
   const writer = new EnvelopeStreamWriter(staging);
   const literal = new LiteralParser();
   let envelopeError: EnvelopeError | undefined;
-  // Progress is told only once the literal packet began, so that a tip declined at its first
-  // packet (a signed one) is not counted twice.
-  let unreported = 0;
   try {
     for (;;) {
       const next = await reader.next();
       if (next.done) break;
       const data = literal.push(next.plaintext);
-      if (onCiphertextBytes !== undefined) {
-        unreported += next.read;
-        if (literal.started) {
-          onCiphertextBytes(unreported);
-          unreported = 0;
-        }
-      }
+      // told once per byte of the file even if this path declines later (decryptInto's tellAgain)
+      onCiphertextBytes?.(next.read);
       if (envelopeError) continue; // read on: the integrity check at the end comes first
       try {
         for (const part of data) await writer.write(part);
@@ -287,7 +278,6 @@ async function decryptFast(
       }
     }
     literal.end();
-    if (unreported > 0) onCiphertextBytes?.(unreported);
     const { bytes: ciphertextRead, sha256: digest } = await reader.digest();
     // the usual path says 'checksum mismatch' (or what else it finds first)
     if (ciphertextRead !== size || digest !== submission.sha256) throw new FastPathDeclined('the SHA-256 does not match bundle.json');
@@ -297,6 +287,12 @@ async function decryptFast(
     await writer.abort();
     await reader.close(); // the worker stops using the descriptor before it is closed
   }
+}
+
+/** The -i identities an OpenPGP message names among its recipients (a wildcard recipient names every one). */
+function recipientIdentities(message: openpgp.Message<unknown>, identities: Identity[]): Identity[] {
+  const recipients = message.getEncryptionKeyIDs().map((id) => id.toHex());
+  return identities.filter((identity) => recipients.some((id) => id === WILDCARD_KEY_ID || identity.keyIds.has(id)));
 }
 
 /**
@@ -357,9 +353,8 @@ async function decryptWithOpenPgp(
     } catch (error) {
       throw new SubmissionError('not OpenPGP', `the ciphertext is not an OpenPGP message (${errorText(error)})`, HINT_PULL_AGAIN);
     }
-    const recipients = message.getEncryptionKeyIDs().map((id) => id.toHex());
-    const keys = identities.filter((identity) => recipients.some((id) => id === WILDCARD_KEY_ID || identity.keyIds.has(id)));
-    if (keys.length === 0) throw wrongKeyError(recipients, identities);
+    const keys = recipientIdentities(message, identities);
+    if (keys.length === 0) throw wrongKeyError(message.getEncryptionKeyIDs().map((id) => id.toHex()), identities);
 
     const cap = plaintextCap(size);
     let plaintext: ReadableStream<Uint8Array>;
