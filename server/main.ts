@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     claimGraceSeconds: config.claimGraceSeconds,
     uploadPace: config.uploadPace,
     uploadLeaseMinutes: config.uploadLeaseMinutes,
+    uploadStaleHours: config.uploadStaleHours,
   };
   // the adaptive price counts the opens (createApp) and the uploads the sweep deletes (the purge timer)
   const powLoad = createPowLoad({ db: database.db, opensPerMinute: config.powFloodOpensPerMinute, maxBits: config.powFloodMaxBits });

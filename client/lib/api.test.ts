@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_LOOKUP_REPLIES } from '../../protocol/limits.ts';
-import { ApiError, checkLookupAnswer, isDay } from './api.ts';
+import { ApiError, checkLookupAnswer, isDay, QUOTA_REFUSALS, readAnswer } from './api.ts';
 
 const ID = '0b9f3a52-6c1e-4c8e-9a4f-2f6d1e0c7b3a';
 const good = () => ({
@@ -55,5 +55,25 @@ describe('checkLookupAnswer', () => {
 
   it('knows a calendar day', () => {
     expect([isDay('2024-02-29'), isDay('2026-02-29'), isDay('2026-13-01'), isDay(' 2026-12-01'), isDay(20261201)]).toEqual([true, false, false, false, false]);
+  });
+});
+
+describe('readAnswer', () => {
+  it('keeps a refusal\'s retryAfterSeconds (429 source_busy) only as a whole number of seconds up to a day and an hour', () => {
+    const refusedWith = (body: unknown) => {
+      try {
+        readAnswer(429, JSON.stringify(body));
+      } catch (error) {
+        return error as ApiError;
+      }
+      throw new Error('expected a refusal');
+    };
+    const told = refusedWith({ error: 'source_busy', message: 'm', retryAfterSeconds: 1020 });
+    expect([told.code, told.retryAfterSeconds, told.retryable]).toEqual(['source_busy', 1020, true]);
+    expect(QUOTA_REFUSALS.has('source_busy')).toBe(true);
+    for (const bad of [0, -5, 1.5, '60', 25 * 3600 + 1, null, 1e300]) {
+      expect(refusedWith({ error: 'source_busy', message: 'm', retryAfterSeconds: bad }).retryAfterSeconds, String(bad)).toBeUndefined();
+    }
+    expect(refusedWith({ error: 'source_quota', message: 'm' }).retryAfterSeconds).toBeUndefined();
   });
 });

@@ -46,7 +46,10 @@ export type LookupAnswer = { publicKey: string; lockedPrivateKey: string; submis
  * Refusals a new try cannot change today or for minutes (429 and 507 would otherwise count as
  * passing failures): the open's quotas and bounds (server/source/open-limits.ts).
  */
-export const QUOTA_REFUSALS: ReadonlySet<string> = new Set(['source_quota', 'source_unsent', 'quota_full', 'storage_full', 'reservations_full']);
+export const QUOTA_REFUSALS: ReadonlySet<string> = new Set(['source_quota', 'source_busy', 'source_unsent', 'quota_full', 'storage_full', 'reservations_full']);
+
+/** The longest wait a `retryAfterSeconds` may tell (the server's sweep lets an upload go within a day of its last move). */
+const MAX_RETRY_AFTER_SECONDS = 25 * 3600;
 
 /** A refusal from the server (status ≥ 400) or no answer at all (status 0, code 'network'). */
 export class ApiError extends Error {
@@ -55,6 +58,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** when the server says a new try may succeed (429 source_busy): whole seconds, 1 to a day */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -98,11 +103,14 @@ export function readAnswer<T>(status: number, text: string): T {
     if (body === undefined) throw new ApiError(status, 'bad_answer', 'expected a JSON answer from the server');
     return body as T;
   }
-  const { error, message } = (body ?? {}) as { error?: unknown; message?: unknown };
+  const { error, message, retryAfterSeconds } = (body ?? {}) as { error?: unknown; message?: unknown; retryAfterSeconds?: unknown };
   throw new ApiError(
     status,
     typeof error === 'string' ? error : `http_${status}`,
     typeof message === 'string' ? message : `the server answered ${status}`,
+    Number.isSafeInteger(retryAfterSeconds) && (retryAfterSeconds as number) >= 1 && (retryAfterSeconds as number) <= MAX_RETRY_AFTER_SECONDS
+      ? (retryAfterSeconds as number)
+      : undefined,
   );
 }
 

@@ -606,6 +606,13 @@ const NOT_CLEANED: Record<string, MessageKey> = {
   document_not_cleaned: 'error_document',
 };
 
+/** The wait a 429 source_busy told, rounded up as people say it: minutes, or hours past 90 minutes (a quarter hour when it told none). */
+function busyWait(seconds: number | undefined): [MessageKey, Record<string, string | number>] {
+  const minutes = Math.max(1, Math.ceil((seconds ?? 15 * 60) / 60));
+  if (minutes <= 90) return ['error_source_busy', { minutes }];
+  return ['error_source_busy_hours', { hours: Math.ceil(minutes / 60) }];
+}
+
 function describeError(error: unknown, originalName: (sent: string | undefined) => string): [MessageKey, Record<string, string | number>?] {
   const e = error as { name?: string; code?: string };
   if (e?.name === 'AbortError') return ['error_cancelled'];
@@ -616,6 +623,8 @@ function describeError(error: unknown, originalName: (sent: string | undefined) 
   if (error instanceof ApiError && (error.code === 'busy' || error.code === 'key_check_timeout')) return ['error_busy'];
   // the quotas (server/source/open-limits.ts): one source's bytes of the day, or the server's room
   if (error instanceof ApiError && error.code === 'source_quota') return ['error_source_quota'];
+  // this codename's own earlier upload still holds its day (migrations/0021): the sweep frees it, the server says when
+  if (error instanceof ApiError && error.code === 'source_busy') return busyWait(error.retryAfterSeconds);
   // large uploads of this codename that stopped unfinished today (migrations/0016): small ones still go
   if (error instanceof ApiError && error.code === 'source_unsent') return ['error_source_unsent'];
   if (error instanceof ApiError && (error.code === 'quota_full' || error.code === 'storage_full')) return ['error_storage_full'];

@@ -31,6 +31,11 @@ export const handleErrors = (log: LogLine): ErrorHandler =>
     if (error instanceof RefusalError) {
       // busy, completing, database_unavailable, key_check_timeout: the page waits, then tries again
       if (error.status === 503) c.header('Retry-After', '2');
+      if (error.retryAfterSeconds !== undefined) {
+        // 429 source_busy: the minutes until the sweep frees what stands in the way (server/source/busy-uploads.ts)
+        c.header('Retry-After', String(error.retryAfterSeconds));
+        return c.json({ error: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds }, error.status);
+      }
       return errorBody(c, error.status, error.code, error.message);
     }
     if (error instanceof HTTPException) {

@@ -8,11 +8,13 @@ export class RefusalError extends HTTPException {
     status: ContentfulStatusCode,
     readonly code: string,
     message: string,
+    /** when trying again may succeed (a Retry-After header, and `retryAfterSeconds` in the body): 429 source_busy */
+    readonly retryAfterSeconds?: number,
   ) {
     super(status, { message });
   }
 }
 
-export const refuse = (status: ContentfulStatusCode, code: string, message: string): never => {
-  throw new RefusalError(status, code, message);
+export const refuse = (status: ContentfulStatusCode, code: string, message: string, retryAfterSeconds?: number): never => {
+  throw new RefusalError(status, code, message, retryAfterSeconds);
 };

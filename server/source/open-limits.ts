@@ -46,7 +46,7 @@ import { rowsOf, type Db } from '../db/open.ts';
 import { DEFAULT_DESK_ID } from '../desks.ts';
 import { refuse } from './errors.ts';
 import { MIN_CHUNK_BYTES } from '../../protocol/limits.ts';
-import { DEFAULT_LEASE_MINUTES, DEFAULT_UPLOAD_PACE, SWEEP_TICK_MS, tickOf } from './stale-uploads.ts';
+import { DEFAULT_LEASE_MINUTES, DEFAULT_STALE_HOURS, DEFAULT_UPLOAD_PACE, SWEEP_TICK_MS, tickOf } from './stale-uploads.ts';
 
 export interface OpenLimits {
   quotaSourcePerDay: number;
@@ -70,6 +70,8 @@ export interface OpenLimits {
   uploadPace: number;
   /** UPLOAD_LEASE_MINUTES: half of it is the slack of that pace */
   uploadLeaseMinutes: number;
+  /** UPLOAD_STALE_HOURS: with the lease and the pace, when the sweep takes an upload (a 429 source_busy tells it, server/source/busy-uploads.ts) */
+  uploadStaleHours: number;
   /** RESERVE_PROOF: the bytes an upload (but a text tip) must store, at most its size, before its size counts in the bounds ("Probes") */
   reserveProof: number;
   /**
@@ -93,6 +95,7 @@ export const DEFAULT_OPEN_LIMITS: OpenLimits = {
   claimGraceSeconds: 60,
   uploadPace: DEFAULT_UPLOAD_PACE,
   uploadLeaseMinutes: DEFAULT_LEASE_MINUTES,
+  uploadStaleHours: DEFAULT_STALE_HOURS,
   reserveProof: 8 * 1024 ** 2,
 };
 
@@ -170,6 +173,10 @@ export const sourceUnsentMessage = (smallMax: number): string =>
   `a message or files of up to ${mebibytes(smallMax)} still go through now, larger files again after midnight (UTC).`;
 
 export const SOURCE_QUOTA_MESSAGE = 'This codename has sent as much as one source may send in a day; try again tomorrow (UTC).';
+
+/** 429 source_busy (migrations/0021_source_busy.sql): this codename's own uploads in progress hold its day. */
+export const sourceBusyMessage = (seconds: number): string =>
+  `Other uploads of this codename are still in progress and hold its bytes of the day. If they stopped, the server lets them go in about ${Math.ceil(seconds / 60)} minutes; try again then. One that is still sending pushes that time on.`;
 
 export const RESERVATIONS_FULL_MESSAGE =
   'Too many uploads are waiting for their bytes now; try again in a few minutes. A message without files (one chunk of at most 1 MiB) is still taken.';
@@ -272,12 +279,13 @@ export type ReservationOutcome =
   | 'codename_taken'
   | 'pow_spent'
   | 'source_quota'
+  | 'source_busy'
   | 'source_unsent'
   | 'quota_full'
   | 'storage_full'
   | 'reservations_full';
 
-const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken', 'pow_spent', 'source_quota', 'source_unsent', 'quota_full', 'storage_full', 'reservations_full']);
+const OUTCOMES = new Set<string>(['created', 'unknown_codename', 'codename_taken', 'pow_spent', 'source_quota', 'source_busy', 'source_unsent', 'quota_full', 'storage_full', 'reservations_full']);
 
 /**
  * One decision, all or nothing: the codename is checked (known for a returning source, unknown for
@@ -325,8 +333,8 @@ export async function reserveUpload(
   return { outcome: outcome.outcome as ReservationOutcome, displaced: Number(outcome.displaced ?? 0) };
 }
 
-export type PromotionOutcome = 'promoted' | 'probe' | 'gone' | 'source_quota' | 'quota_full' | 'storage_full' | 'reservations_full';
-const PROMOTION_OUTCOMES = new Set<string>(['promoted', 'probe', 'gone', 'source_quota', 'quota_full', 'storage_full', 'reservations_full']);
+export type PromotionOutcome = 'promoted' | 'probe' | 'gone' | 'source_quota' | 'source_busy' | 'quota_full' | 'storage_full' | 'reservations_full';
+const PROMOTION_OUTCOMES = new Set<string>(['promoted', 'probe', 'gone', 'source_quota', 'source_busy', 'quota_full', 'storage_full', 'reservations_full']);
 
 /**
  * Probes (migrations/0016_unsent_apart.sql, 0017_probe_all.sql). Every upload but a text tip, of a

@@ -4,11 +4,9 @@ import { type Clock, dayOf, daysBefore } from '../clock.ts';
 import type { Db } from '../db/open.ts';
 import { spentPow, submissions, sweptUnsent } from '../db/schema.ts';
 import { forgetOldLoad, type PowLoad } from './pow-load.ts';
-import { DEFAULT_LEASE_MINUTES, DEFAULT_UPLOAD_PACE, sweepStaleUploads, SWEEP_INTERVAL_MS } from './stale-uploads.ts';
+import { DEFAULT_LEASE_MINUTES, DEFAULT_STALE_HOURS, DEFAULT_UPLOAD_PACE, sweepStaleUploads, SWEEP_INTERVAL_MS } from './stale-uploads.ts';
 
 export const PURGE_INTERVAL_MS = 15 * 60 * 1000;
-/** server/config.ts's default UPLOAD_STALE_HOURS */
-export const DEFAULT_STALE_HOURS = 6;
 
 export interface PurgeResult {
   uploads: number;

@@ -63,10 +63,20 @@ describe('quotas', () => {
     const lookupId = newLookupId();
     await sendTip(t.app, { bytes, lookupId, sourceKeys });
     await sendTip(t.app, { bytes, lookupId });
-    // an upload in progress counts in full
-    expect((await openUpload(t.app, { bytes, lookupId })).status).toBe(201);
-    const tips = await receivedTips();
-    const before = await countRows(database.db);
+    // an upload in progress counts in full: while it alone stands in the way the refusal says so
+    // (source_busy, migrations/0021: the sweep would free it), once it is received the day is spent
+    const inProgress = await answer(await openUpload(t.app, { bytes, lookupId }));
+    expect(inProgress.status).toBe(201);
+    let tips = await receivedTips();
+    let before = await countRows(database.db);
+    const busy = await answer(await openUpload(t.app, { bytes, lookupId }));
+    expect(busy).toMatchObject({ status: 429, body: { error: 'source_busy' } });
+    expect(busy.body.retryAfterSeconds).toBeGreaterThanOrEqual(60);
+    expect(await countRows(database.db)).toEqual(before);
+    expect(await receivedTips()).toEqual(tips);
+    expect((await answer(await putChunk(t.app, inProgress.body.uploadId, 0, bytes))).body.complete).toBe(true);
+    tips = await receivedTips();
+    before = await countRows(database.db);
     const refused = await answer(await openUpload(t.app, { bytes, lookupId }));
     expect(refused).toMatchObject({ status: 429, body: { error: 'source_quota' } });
     expect(typeof refused.body.message).toBe('string');
@@ -76,7 +86,7 @@ describe('quotas', () => {
     await sendTip(t.app, { bytes, lookupId: newLookupId(), sourceKeys });
     now = new Date('2026-06-02T00:00:01Z');
     await sendTip(t.app, { bytes, lookupId });
-    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(3);
+    expect((await lookup(t, lookupId)).body.submissions).toHaveLength(4);
   });
 
   it('hold when one source opens many uploads at once: exactly what fits is opened', async () => {

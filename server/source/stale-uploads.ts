@@ -60,6 +60,8 @@ export const SWEEP_TICK_MS = 60 * 1000;
 const PROBE_HOLD_BYTES = MIN_CHUNK_BYTES;
 /** how often the purge timer sweeps: the lease is kept to within about two ticks */
 export const SWEEP_INTERVAL_MS = SWEEP_TICK_MS;
+/** server/config.ts's default UPLOAD_STALE_HOURS */
+export const DEFAULT_STALE_HOURS = 6;
 /** server/config.ts's default UPLOAD_LEASE_MINUTES */
 export const DEFAULT_LEASE_MINUTES = 10;
 /**

@@ -18,7 +18,8 @@ import { randomHandle } from './handles.ts';
 import { KeyCheckBusyError, KeyCheckTimeoutError, type KeyCheck } from './key-check-pool.ts';
 import type { KeyCheckTokens } from './key-check-tokens.ts';
 import { checkCiphertext } from './message-check.ts';
-import { heldAtOpen, isTextTip, promoteProbe, RESERVATIONS_FULL_MESSAGE, reserveUpload, SOURCE_QUOTA_MESSAGE, sourceUnsentMessage, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
+import { heldAtOpen, isTextTip, probeHoldOf, promoteProbe, RESERVATIONS_FULL_MESSAGE, reserveUpload, sourceBusyMessage, SOURCE_QUOTA_MESSAGE, sourceUnsentMessage, STORAGE_FULL_MESSAGE, type OpenLimits, type StorageWatch } from './open-limits.ts';
+import { secondsUntilSwept, type Codename } from './busy-uploads.ts';
 import { powPrice, verifyPow } from './pow.ts';
 import { anyKeyIds, findDesk, type Desk } from '../desks.ts';
 import type { PowLoad } from './pow-load.ts';
@@ -142,6 +143,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   if (outcome === 'unknown_codename') refuse(404, 'unknown_codename', 'No source has this codename.');
   if (outcome === 'codename_taken') refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
   if (outcome === 'source_quota') refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
+  if (outcome === 'source_busy') await refuseBusy(deps, { lookupHash }, dayOf(now), request.size, null);
   if (outcome === 'source_unsent') refuse(429, 'source_unsent', sourceUnsentMessage(deps.openLimits.reserveSmallMax));
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
@@ -275,9 +277,23 @@ async function promote(deps: UploadDeps, row: SubmissionRow, pending = 0): Promi
   for (let i = 0; i < displaced; i++) deps.powLoad.noteOpen(0, now);
   if (outcome === 'gone') refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
   if (outcome === 'source_quota') refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
+  if (outcome === 'source_busy') await refuseBusy(deps, { sourceId: row.sourceId, lookupHash: row.pendingLookupHash }, row.createdDay, row.size, row.id);
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'reservations_full') refuse(507, 'reservations_full', RESERVATIONS_FULL_MESSAGE);
+}
+
+/**
+ * 429 source_busy (migrations/0021_source_busy.sql): the codename's own uploads in progress alone
+ * kept `size` out of its day; the answer says when the sweep would free enough of them
+ * (busy-uploads.ts). Should they all have gone meanwhile, or would deleting them all not be enough
+ * after all (one completed meanwhile), the answer is read again: a minute, or source_quota.
+ */
+async function refuseBusy(deps: UploadDeps, codename: Codename, day: string, size: number, except: string | null): Promise<never> {
+  const limits = { ...deps.openLimits, probeHold: probeHoldOf(deps.openLimits) };
+  const seconds = await secondsUntilSwept(deps.db, limits, codename, day, deps.now, size, except);
+  if (seconds === undefined) return refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
+  return refuse(429, 'source_busy', sourceBusyMessage(seconds), seconds);
 }
 
 /**

@@ -71,7 +71,7 @@ describe('Break B: a returning source\'s failed uploads and her next try', () =>
     expect(`${retry.status} ${retry.code}`).toBe('201 created');
   });
 
-  it('refuses at promotion (429 source_quota, the upload deleted) a probe that would take its codename past its day, however many it opened at once', async () => {
+  it('refuses at promotion (429 source_busy, the first one in progress standing in the way; the upload deleted) a probe that would take its codename past its day, however many it opened at once', async () => {
     const start = '2026-09-05T09:00:00Z';
     env.now = new Date(start);
     await env.database.db.execute(sql`delete from submissions`);
@@ -92,7 +92,7 @@ describe('Break B: a returning source\'s failed uploads and her next try', () =>
     // the first is promoted (2 KB + 2 GiB + two holds); the second would make 4 GiB + 2 KB
     expect((await proof(opens[0]!)).status).toBe(200);
     const second = await proof(opens[1]!);
-    expect(`${second.status} ${second.body.error}`).toBe('429 source_quota');
+    expect(`${second.status} ${second.body.error}`).toBe('429 source_busy');
     expect(await statusOf(app, opens[1]!)).toBe(404);
     const [left] = rowsOf<{ n: number }>(await env.database.db.execute(sql`select count(*)::int as n from chunks c where c.submission_id = ${submissionIdOf(opens[1]!)!}::uuid`));
     expect(left?.n ?? 0).toBe(0);
