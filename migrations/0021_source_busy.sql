@@ -5,18 +5,15 @@
 -- again before the sweep got 429 source_quota, "try again tomorrow", though she had sent 8 MiB of
 -- her 4 GiB. That answer was false: it would have gone through minutes later. Now a day refusal
 -- that her uploads still in progress alone cause is 429 source_busy: the open (or the promotion)
--- would fit the day without them, and, for a large one, her unsent bytes of the day would stay
--- within it if each were swept having sent nothing (what the retry's source_unsent check will see,
--- at most). Nothing is displaced and nothing else changes: the refusal is only the true one; the
--- app tells when the sweep would take them if they do not move (server/source/busy-uploads.ts).
+-- would fit the day without them. Nothing is displaced and nothing else changes: the refusal is
+-- only the true one. The app then tells when the sweep would take enough of them if they do not
+-- move (server/source/busy-uploads.ts), and answers source_quota after all when no number of them
+-- gone would be enough (what they would note unsent passing the day: source_unsent after the sweep).
 -- sealdrop_reserve_upload and sealdrop_promote_probe: as in 0020 with that split (same
 -- parameters: replaced).
-CREATE FUNCTION "sealdrop_day_refusal"(p_day_bytes bigint, p_busy bigint, p_unsent bigint, p_size bigint,
-  p_small boolean, p_quota_source bigint)
+CREATE FUNCTION "sealdrop_day_refusal"(p_day_bytes bigint, p_busy bigint, p_size bigint, p_quota_source bigint)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN p_day_bytes - p_busy + p_size <= p_quota_source
-      AND (p_small OR p_unsent + p_busy - p_size <= p_quota_source)
-    THEN 'source_busy' ELSE 'source_quota' END
+  SELECT CASE WHEN p_day_bytes - p_busy + p_size <= p_quota_source THEN 'source_busy' ELSE 'source_quota' END
 $$;
 --> statement-breakpoint
 CREATE OR REPLACE FUNCTION "sealdrop_reserve_upload"(
@@ -79,7 +76,7 @@ BEGIN
   IF (v_source IS NOT NULL) <> p_returning THEN
     v_outcome := CASE WHEN p_returning THEN 'unknown_codename' ELSE 'codename_taken' END;
   ELSIF v_source_day + p_size > p_quota_source THEN
-    v_outcome := sealdrop_day_refusal(v_source_day, v_busy, v_source_unsent, p_size, v_small, p_quota_source);
+    v_outcome := sealdrop_day_refusal(v_source_day, v_busy, p_size, p_quota_source);
   -- what failed beyond this open's own size (a retry takes the room of what failed); large opens only
   ELSIF NOT v_small AND v_source_unsent - p_size > p_quota_source THEN
     v_outcome := 'source_unsent';
@@ -143,7 +140,6 @@ DECLARE
   v_displaced integer := 0;
   v_source_day bigint;
   v_busy bigint;
-  v_source_unsent bigint;
   v_codename_source uuid;
   v_codename_hash text;
 BEGIN
@@ -187,13 +183,12 @@ BEGIN
     SELECT s.id INTO v_codename_source FROM sources s WHERE s.lookup_hash = v_row.pending_lookup_hash;
   END IF;
   SELECT coalesce(sum(sealdrop_held(m.size, m.probe, p_hold)), 0),
-    coalesce(sum(sealdrop_held(m.size, m.probe, p_hold)) FILTER (WHERE m.status = 'uploading'), 0),
-    coalesce((SELECT u.bytes FROM swept_unsent u WHERE u.source_id = v_codename_source AND u.day = v_row.created_day), 0)
-  INTO v_source_day, v_busy, v_source_unsent FROM submissions m
+    coalesce(sum(sealdrop_held(m.size, m.probe, p_hold)) FILTER (WHERE m.status = 'uploading'), 0)
+  INTO v_source_day, v_busy FROM submissions m
   WHERE m.created_day = v_row.created_day AND m.id <> p_id
     AND sealdrop_of_codename(m.source_id, m.status, m.pending_lookup_hash, v_codename_source, v_codename_hash);
   IF v_source_day + v_row.size > p_quota_source THEN
-    v_outcome := sealdrop_day_refusal(v_source_day, v_busy, v_source_unsent, v_row.size, v_small, p_quota_source);
+    v_outcome := sealdrop_day_refusal(v_source_day, v_busy, v_row.size, p_quota_source);
   -- every byte stored and none in hand (an upload of at most its proof sent in several chunks, or
   -- one whose last chunk brings its proof) with more stored than its hold admitted: the bytes
   -- beyond it were never checked (a probe's chunks are stored whatever the room), so the total and

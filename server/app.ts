@@ -142,6 +142,7 @@ export function createApp(deps: AppDeps): Hono {
     keyCheckTokens,
     now: clock(),
     onCompletionCheck: deps.onCompletionCheck,
+    unreportedFlow: (submissionId) => chunkGate.unreported(submissionId),
   });
   /** a challenge priced for an upload of `size` bytes (a text tip's without it) */
   const pow = async (size = 0) => {

@@ -21,6 +21,7 @@ import { paddedLength } from '../../protocol/padme.ts';
 import type { Language, MessageKey } from '../i18n/index.ts';
 import { detectFileKind, type FileKind } from '../strip/detect.ts';
 import { ApiError } from './api.ts';
+import { busyWait } from './busy-wait.ts';
 import { markInstanceText, NO_INSTANCE, questionIds, type Instance, type Question } from './instance.ts';
 import type { CheckedDesk } from './newsroom-key.ts';
 import { byId, show, type Page } from './page.ts';
@@ -605,13 +606,6 @@ const NOT_CLEANED: Record<string, MessageKey> = {
   heif_not_cleaned: 'error_heif',
   document_not_cleaned: 'error_document',
 };
-
-/** The wait a 429 source_busy told, rounded up as people say it: minutes, or hours past 90 minutes (a quarter hour when it told none). */
-function busyWait(seconds: number | undefined): [MessageKey, Record<string, string | number>] {
-  const minutes = Math.max(1, Math.ceil((seconds ?? 15 * 60) / 60));
-  if (minutes <= 90) return ['error_source_busy', { minutes }];
-  return ['error_source_busy_hours', { hours: Math.ceil(minutes / 60) }];
-}
 
 function describeError(error: unknown, originalName: (sent: string | undefined) => string): [MessageKey, Record<string, string | number>?] {
   const e = error as { name?: string; code?: string };

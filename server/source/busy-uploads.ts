@@ -7,25 +7,28 @@
  * large upload died and who opens it again before the sweep took it was told "try again tomorrow"
  * (429 source_quota), which was false. The open is now refused `source_busy` when those uploads
  * alone stand in the way, and this module says when the sweep would take enough of them if none
- * moves again: the same rule as the sweep's (lease plus the time their bytes paid for at their
- * required pace, or UPLOAD_STALE_HOURS after they last moved), the soonest first, until the
+ * moves again: the sweep's own rule (stale-uploads.ts sweptFromTick: lease plus the time their bytes
+ * paid for at their required pace, or UPLOAD_STALE_HOURS after they last moved), the soonest first, until the
  * refused size fits the day. An upload that still moves (a second tab) pushes that time on; the
  * page says so. A time, not a promise: the refusal itself was decided under the open's lock, this
  * is read after it.
  *
- * Cost: two indexed sums over the codename's uploads of the day and, for each upload in progress,
- * its chunk rows' stored lengths (the sweep reads the same); only after a refusal that needed the
- * codename's lookup hash and a valid proof of work (which a refusal does not spend).
+ * Cost: one read of the codename's uploads of the day, as the open's own decision reads them, and
+ * for each of them in progress its chunk rows' stored lengths (as the sweep reads them); only after
+ * a refusal that needed the codename's lookup id and a valid proof of work (which a refusal does
+ * not spend).
  */
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/open.ts';
-import { SWEEP_TICK_MS, tickOf } from './stale-uploads.ts';
+import { sweepRuleOf, sweptFromTick, SWEEP_TICK_MS, tickOf } from './stale-uploads.ts';
 
 /** Whose day: a returning source's lookup hash, or an upload's source row or the lookup hash it was opened under. */
 export type Codename = { lookupHash: string; sourceId?: undefined } | { sourceId: string | null; lookupHash: string | null };
 
 export interface BusyLimits {
   quotaSourcePerDay: number;
+  /** opens of at most this size are not held to source_unsent */
+  reserveSmallMax: number;
   uploadLeaseMinutes: number;
   uploadPace: number;
   uploadStaleHours: number;
@@ -34,12 +37,17 @@ export interface BusyLimits {
 }
 
 /** The longest wait ever told: the sweep's stale rule caps every upload's life after it last moved (24 h at most). */
-const MAX_WAIT_SECONDS = 24 * 3600 + 2 * 60;
+const MAX_WAIT_SECONDS = 24 * 3600 + 3 * 60;
+const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * Seconds from `now` until the sweep will have deleted enough of the codename's uploads in progress
- * of `day` (all but `except`) for `size` to fit its day, if none of them moves again; at least 60.
- * Undefined when deleting all of them would not be enough (the day itself is spent).
+ * of `day` (all but `except`) for `size` to fit its day, if none of them moves again, and until
+ * what they would note unsent (swept_unsent, migrations/0015) still lets an open of `size` pass
+ * source_unsent (one larger than reserveSmallMax); at least 60, at most until `day` ends (a new
+ * day counts none of them). Undefined when no number of them gone is enough (the day itself is
+ * spent, or their unsent bytes would pass it). `unreported` gives the bytes this process's chunk
+ * gate holds of an upload's bodies and has not reported yet (their report will pay for more time).
  */
 export async function secondsUntilSwept(
   db: Db,
@@ -49,45 +57,62 @@ export async function secondsUntilSwept(
   now: Date,
   size: number,
   except: string | null = null,
+  unreported: (submissionId: string) => number = () => 0,
 ): Promise<number | undefined> {
   const tick = tickOf(now);
-  const staleTicks = Math.round((limits.uploadStaleHours * 3600_000) / SWEEP_TICK_MS);
-  const leaseTicks = Math.min(staleTicks, Math.round((limits.uploadLeaseMinutes * 60_000) / SWEEP_TICK_MS));
-  const bytesPerTick = Math.max(1, Math.round((limits.uploadPace * SWEEP_TICK_MS) / 1000));
+  const rule = sweepRuleOf(limits.uploadStaleHours, limits.uploadLeaseMinutes, limits.uploadPace);
   const sourceId = codename.sourceId ?? null;
   const hash = codename.lookupHash ?? null;
   // the codename as sealdrop_of_codename sees it: its source and the uploads pending under its hash
-  const rows = rowsOf<{ held: string | number; busy: boolean; deadline: string | number | null }>(
+  const rows = rowsOf<{ id: string; sourceId: string | null; held: string | number; busy: boolean }>(
     await db.execute(sql`
       with codename as (
-        select coalesce(${sourceId}::uuid, (select s.id from sources s where s.lookup_hash = ${hash}::text)) as source_id,
-          coalesce(${hash}::text, (select s.lookup_hash from sources s where s.id = ${sourceId}::uuid)) as hash
+        select coalesce(${sourceId}::uuid, (select k.id from sources k where k.lookup_hash = ${hash}::text)) as source_id,
+          coalesce(${hash}::text, (select k.lookup_hash from sources k where k.id = ${sourceId}::uuid)) as hash
       )
-      select sealdrop_held(m.size, m.probe, ${limits.probeHold}::bigint) as held, m.status = 'uploading' as busy,
-        case when m.status = 'uploading' then least(
-          coalesce(p.first_tick, ${tick}::int)::bigint + ${leaseTicks}::bigint
-            + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = m.id)::bigint + coalesce(p.flowed, 0))
-              / sealdrop_required_per_tick(m.size, m.created_day, coalesce(p.first_tick, ${tick}::int), ${bytesPerTick}::bigint),
-          coalesce(p.tick, ${tick}::int)::bigint + ${staleTicks}::bigint) end as deadline
-      from codename k, submissions m left join upload_progress p on p.submission_id = m.id
-      where m.created_day = ${day}::date and m.id is distinct from ${except}::uuid
-        and sealdrop_of_codename(m.source_id, m.status, m.pending_lookup_hash, k.source_id, k.hash)`),
+      select s.id, s.source_id as "sourceId", sealdrop_held(s.size, s.probe, ${limits.probeHold}::bigint) as held,
+        s.status = 'uploading' as busy
+      from codename k, submissions s
+      where s.created_day = ${day}::date and s.id is distinct from ${except}::uuid
+        and sealdrop_of_codename(s.source_id, s.status, s.pending_lookup_hash, k.source_id, k.hash)`),
   );
-  let dayBytes = 0;
-  for (const row of rows) dayBytes += Number(row.held);
+  // the bytes this process is still reading for them count as their reports will
+  const extra = rows.filter((row) => row.busy).map((row) => ({ id: row.id, bytes: Math.max(0, unreported(row.id)) })).filter((e) => e.bytes > 0);
+  const inFlight = sql`coalesce((select e.bytes from jsonb_to_recordset(${JSON.stringify(extra)}::jsonb) as e(id uuid, bytes bigint) where e.id = s.id), 0)`;
+  const waiting = rows.some((row) => row.busy)
+    ? rowsOf<{ id: string; deadline: string | number; sent: string | number }>(
+        await db.execute(sql`
+          select s.id, ${sweptFromTick(rule, tick, inFlight)} as deadline,
+            (select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + coalesce(p.flowed, 0) + ${inFlight} as sent
+          from submissions s left join upload_progress p on p.submission_id = s.id
+          where s.status = 'uploading' and s.id = any(${`{${rows.filter((row) => row.busy).map((row) => row.id).join(',')}}`}::uuid[])`),
+      )
+    : [];
+  const noted = sourceId ?? rows.find((row) => row.sourceId !== null)?.sourceId ?? null;
+  const [unsentRow] = noted
+    ? rowsOf<{ bytes: string | number }>(
+        await db.execute(sql`select u.bytes from swept_unsent u where u.source_id = ${noted}::uuid and u.day = ${day}::date`),
+      )
+    : [];
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  let dayBytes = rows.reduce((sum, row) => sum + Number(row.held), 0);
+  let unsent = Number(unsentRow?.bytes ?? 0);
+  const fits = () =>
+    dayBytes + size <= limits.quotaSourcePerDay && (size <= limits.reserveSmallMax || unsent - size <= limits.quotaSourcePerDay);
+  const dayEnds = Math.ceil((Date.parse(`${day}T00:00:00Z`) + DAY_MS - now.getTime()) / 1000);
+  const told = (seconds: number) => Math.max(60, Math.min(MAX_WAIT_SECONDS, seconds, dayEnds));
   // swept or finished since the refusal was decided: it fits now (the next minute's try)
-  if (dayBytes + size <= limits.quotaSourcePerDay) return 60;
-  const waiting = rows
-    .filter((row) => row.busy && row.deadline !== null)
-    .map((row) => ({ held: Number(row.held), deadline: Number(row.deadline) }))
-    .sort((a, b) => a.deadline - b.deadline);
-  for (const upload of waiting) {
-    dayBytes -= upload.held;
-    if (dayBytes + size <= limits.quotaSourcePerDay) {
-      // a sweep runs in every minute (SWEEP_INTERVAL_MS): the one in the deadline's minute deletes it
-      const seconds = Math.ceil(((upload.deadline + 1) * SWEEP_TICK_MS - now.getTime()) / 1000);
-      return Math.min(MAX_WAIT_SECONDS, Math.max(60, seconds));
-    }
+  if (fits()) return 60;
+  for (const upload of waiting.map((w) => ({ ...w, deadline: Number(w.deadline), sent: Number(w.sent) })).sort((a, b) => a.deadline - b.deadline)) {
+    const row = byId.get(upload.id)!;
+    dayBytes -= Number(row.held);
+    // what the sweep notes for her day: a returning source's upload, of today, what it held and did not send
+    if (row.sourceId !== null) unsent += Math.max(0, Number(row.held) - upload.sent);
+    // a sweep runs in every minute (SWEEP_INTERVAL_MS), the one in the deadline's minute deletes
+    // it; one minute more for a sweep that a long purge in the same timer delayed past its minute
+    if (fits()) return told(Math.ceil(((upload.deadline + 2) * SWEEP_TICK_MS - now.getTime()) / 1000));
   }
+  // the day ends before any of this (a promotion decided by its open's day, gone)
+  if (dayEnds <= 60) return 60;
   return undefined;
 }

@@ -171,6 +171,12 @@ export interface ChunkGate {
   enter(id: string, length: number, onFlowing?: (bytes: number) => void): ChunkTicket;
   /** places and bytes held now, and the most bytes ever held (tests, the bench) */
   held(): { bytes: number; chunks: number; peakBytes: number };
+  /**
+   * Bytes of upload `id`'s bodies still being read that arrived since their last report: what
+   * `onFlowing` will still report for them if they are cut now (a 429 source_busy's time counts
+   * them, server/source/busy-uploads.ts).
+   */
+  unreported(id: string): number;
   /** stops the idle timers (tests; a server's gate lives as long as the process) */
   close(): void;
 }
@@ -406,6 +412,11 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
       };
     },
     held: () => ({ bytes: bytesHeld, chunks: entries.size, peakBytes }),
+    unreported(id) {
+      let bytes = 0;
+      for (const entry of entries) if (entry.id === id && entry.reading) bytes += entry.received - entry.flowReceived;
+      return bytes;
+    },
     close() {
       for (const entry of [...entries]) if (entry.reading) cut(entry, busy());
     },

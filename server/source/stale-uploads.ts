@@ -48,7 +48,7 @@
  * reach the same result. A received upload's row is deleted by the next sweep; the table only
  * ever describes uploads in progress, to the minute.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { isForeignKeyViolation } from '../db/errors.ts';
 import { dayOf } from '../clock.ts';
 import { rowsOf, type Db } from '../db/open.ts';
@@ -71,6 +71,38 @@ export const DEFAULT_LEASE_MINUTES = 10;
 export const DEFAULT_UPLOAD_PACE = 2000;
 
 export const tickOf = (now: Date): number => Math.floor(now.getTime() / SWEEP_TICK_MS);
+
+/** The sweep's settings in minutes (ticks) and bytes a minute. */
+export interface SweepRule {
+  leaseTicks: number;
+  staleTicks: number;
+  bytesPerTick: number;
+}
+
+export function sweepRuleOf(staleHours: number, leaseMinutes: number, pace: number): SweepRule {
+  const staleTicks = Math.round((staleHours * 3600_000) / SWEEP_TICK_MS);
+  return {
+    staleTicks,
+    leaseTicks: Math.min(staleTicks, Math.round((leaseMinutes * 60_000) / SWEEP_TICK_MS)),
+    bytesPerTick: Math.max(1, Math.round((pace * SWEEP_TICK_MS) / 1000)),
+  };
+}
+
+/**
+ * The minute from which the sweep deletes upload `s` (its upload_progress row `p`) unless it moves:
+ * its first minute + the lease + what its stored and arriving bytes (with `extra` bytes not yet
+ * reported) paid for at its required pace, or its last move + the stale time, whichever comes
+ * first. The one rule of the sweep below and of a 429 source_busy's time (busy-uploads.ts). An
+ * upload without its row yet is taken as first seen in `tick` (the next sweep writes it so), and
+ * one with chunks its row has not counted yet (a chunk stored since the last sweep) as moved in
+ * `tick + 1` at the latest (the next sweep notes it so); the sweep itself deletes neither.
+ */
+export const sweptFromTick = (rule: SweepRule, tick: number, extra: SQL = sql`0`) => sql`least(
+  coalesce(p.first_tick, ${tick}::int)::bigint + ${rule.leaseTicks}::bigint
+    + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + coalesce(p.flowed, 0) + ${extra})
+      / sealdrop_required_per_tick(s.size, s.created_day, coalesce(p.first_tick, ${tick}::int), ${rule.bytesPerTick}::bigint),
+  (case when p.tick is null or p.chunks <> (select count(*) from chunks c where c.submission_id = s.id) then ${tick + 1}::bigint
+    else p.tick::bigint end) + ${rule.staleTicks}::bigint)`;
 
 /**
  * Adds `bytes` of a chunk body that arrived for the upload (the chunk gate's report, once a
@@ -103,9 +135,7 @@ export async function sweepStaleUploads(
   pace = DEFAULT_UPLOAD_PACE,
 ): Promise<number> {
   const tick = tickOf(now);
-  const staleTicks = Math.round((staleHours * 3600_000) / SWEEP_TICK_MS);
-  const leaseTicks = Math.min(staleTicks, Math.round((leaseMinutes * 60_000) / SWEEP_TICK_MS));
-  const bytesPerTick = Math.max(1, Math.round((pace * SWEEP_TICK_MS) / 1000));
+  const rule = sweepRuleOf(staleHours, leaseMinutes, pace);
   try {
     await db.execute(sql`
       insert into upload_progress (submission_id, chunks, tick, first_tick, flowed)
@@ -130,10 +160,7 @@ export async function sweepStaleUploads(
         with gone as (
           delete from submissions s using upload_progress p
           where p.submission_id = s.id and s.status = 'uploading'
-            and (${tick}::bigint - p.first_tick >= ${leaseTicks}::bigint
-                  + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + p.flowed)
-                    / sealdrop_required_per_tick(s.size, s.created_day, p.first_tick, ${bytesPerTick}::bigint)
-              or ${tick}::bigint - p.tick >= ${staleTicks}::bigint)
+            and ${tick}::bigint >= ${sweptFromTick(rule, tick)}
             and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
           returning s.source_id, s.created_day, greatest(0, sealdrop_held(s.size, s.probe, ${PROBE_HOLD_BYTES}::bigint) - p.flowed
             - (select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)) as unsent

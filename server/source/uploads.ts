@@ -43,6 +43,8 @@ export interface UploadDeps {
   now: Date;
   /** called each time a completion check starts reading an upload back (tests and the bench count them) */
   onCompletionCheck?: () => void;
+  /** bytes of an upload's bodies this process is reading and has not yet reported (chunk-gate.ts `unreported`) */
+  unreportedFlow?: (submissionId: string) => number;
 }
 
 export interface OpenUploadRequest {
@@ -286,12 +288,13 @@ async function promote(deps: UploadDeps, row: SubmissionRow, pending = 0): Promi
 /**
  * 429 source_busy (migrations/0021_source_busy.sql): the codename's own uploads in progress alone
  * kept `size` out of its day; the answer says when the sweep would free enough of them
- * (busy-uploads.ts). Should they all have gone meanwhile, or would deleting them all not be enough
- * after all (one completed meanwhile), the answer is read again: a minute, or source_quota.
+ * (busy-uploads.ts). Should they all have gone meanwhile, the answer is a minute; should no
+ * number of them gone be enough (one completed meanwhile, or what they would note unsent passes
+ * the day: source_unsent after the sweep), source_quota.
  */
 async function refuseBusy(deps: UploadDeps, codename: Codename, day: string, size: number, except: string | null): Promise<never> {
   const limits = { ...deps.openLimits, probeHold: probeHoldOf(deps.openLimits) };
-  const seconds = await secondsUntilSwept(deps.db, limits, codename, day, deps.now, size, except);
+  const seconds = await secondsUntilSwept(deps.db, limits, codename, day, deps.now, size, except, deps.unreportedFlow);
   if (seconds === undefined) return refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
   return refuse(429, 'source_busy', sourceBusyMessage(seconds), seconds);
 }

@@ -90,15 +90,17 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
     const seconds = retry.body.retryAfterSeconds as number;
     expect(Number.isSafeInteger(seconds)).toBe(true);
     expect(retry.retryAfter).toBe(String(seconds));
-    // the sweep's own rule at the defaults: lease 10 minutes + 8 MiB at 2 GiB's pace to the purge (9 minutes)
-    expect(seconds).toBe(17 * 60);
+    // the sweep's own rule at the defaults: lease 10 minutes + 8 MiB at 2 GiB's pace to the purge
+    // (9 minutes): gone in minute 19; told minute 21 (the end of minute 19, and one more for a
+    // sweep a long purge delayed)
+    expect(seconds).toBe(18 * 60);
     expect(await counts()).toEqual(before);
-    // the sweep, minute by minute: the dead try stands until the minute before the told time's, and goes in it
+    // the sweep, minute by minute: the dead try stands until minute 18, and goes in minute 19
     const told = 3 + seconds / 60;
     for (let m = 4; m < told; m++) {
       env.now = at(start, m);
       await purgeExpired(env.database.db, () => env.now, 6, 10);
-      expect(await statusOf(app, first.body.uploadId), `minute ${m}`).toBe(m < told - 1 ? 200 : 404);
+      expect(await statusOf(app, first.body.uploadId), `minute ${m}`).toBe(m < 19 ? 200 : 404);
     }
     env.now = at(start, told);
     const later = await open(app, { lookupId, size: 2 * GiB });
@@ -126,8 +128,8 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
     const body = (await res.json()) as Record<string, any>;
     expect(`${res.status} ${body.error}`).toBe('429 source_busy');
     expect(res.headers.get('retry-after')).toBe(String(body.retryAfterSeconds));
-    // a's time: opened at minute 0 with 8 MiB, as above, told from minute 1
-    expect(body.retryAfterSeconds).toBe(19 * 60);
+    // a's time: opened at minute 0 with 8 MiB, as above (gone in minute 19), told from minute 1
+    expect(body.retryAfterSeconds).toBe(20 * 60);
     expect(await statusOf(app, b.body.uploadId)).toBe(404);
     expect(await statusOf(app, a.body.uploadId)).toBe(200);
   });
@@ -147,8 +149,8 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
     env.now = at(start, 2);
     const c = await open(app, { lookupId, size: 2 * GiB, sourceKeys: env.sourceKeys });
     expect(`${c.status} ${c.code}`).toBe('429 source_busy');
-    // the sooner of the two is enough: a's, at minute 19 (lease 10 + 9), told from minute 2
-    expect(c.body.retryAfterSeconds).toBe(18 * 60);
+    // the sooner of the two is enough: a's, gone in minute 19 (lease 10 + 9), told from minute 2
+    expect(c.body.retryAfterSeconds).toBe(19 * 60);
   });
 
   it('keeps the day\'s own refusal: what she sent fills it, source_quota, whatever is in progress', async () => {
@@ -200,12 +202,29 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
     const lookupId = hex();
     await returningSource(app, lookupId);
     const [source] = rowsOf<{ id: string }>(await env.database.db.execute(sql`select id from sources`));
-    // three dead 2 GiB tries already swept today (6 GiB unsent), then a fourth promoted and dead
+    // three dead 2 GiB tries already swept today (6 GiB unsent, less 16 MiB), then a fourth promoted and dead
     await env.database.db.execute(sql`insert into swept_unsent (source_id, day, bytes) values (${source!.id}::uuid, ${'2026-10-09'}::date, ${6 * GiB - 16 * MiB}::bigint)`);
     const fourth = await open(app, { lookupId, size: 2 * GiB });
     expect(fourth.code).toBe('created');
     await sendProof(app, fourth.body.uploadId);
+    // swept, the fourth would note 2 GiB - 8 MiB unsent: 8 GiB - 24 MiB, less the retry's 2 GiB, passes 4 GiB
     const retry = await open(app, { lookupId, size: 2 * GiB });
     expect(`${retry.status} ${retry.code}`).toBe('429 source_quota');
+  });
+
+  it('tells the end of the UTC day when it comes first: a new day counts none of her uploads', async () => {
+    const start = '2026-10-10T23:50:00Z';
+    await fresh(start);
+    const { app } = await env.app();
+    const lookupId = hex();
+    await returningSource(app, lookupId);
+    const first = await open(app, { lookupId, size: 2 * GiB });
+    await sendProof(app, first.body.uploadId);
+    env.now = at(start, 1);
+    const retry = await open(app, { lookupId, size: 2 * GiB });
+    expect(`${retry.status} ${retry.code}`).toBe('429 source_busy');
+    expect(retry.body.retryAfterSeconds).toBe(9 * 60);
+    env.now = at(start, 10);
+    expect((await open(app, { lookupId, size: 2 * GiB })).code).toBe('created');
   });
 });
