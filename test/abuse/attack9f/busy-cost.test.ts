@@ -93,6 +93,40 @@ describe('attack 9f: what one replayed source_busy refusal costs', () => {
     const [b, q, bl] = [median([...busyHeavy, ...busyHeavy2]), median([...quota, ...quota2]), median(busyLight)];
     console.log(`busy cost (${env.database.kind}, N=${2 * N}): source_busy over ${shape!.rows} chunk rows median ${b.toFixed(1)} ms; ` +
       `source_quota median ${q.toFixed(1)} ms; source_busy over 2 chunk rows median ${bl.toFixed(1)} ms`);
+    // replayed refusals at once (4 loops, one token each) beside an honest returning source's text-tip opens
+    const honest = hex();
+    await returningSource(env, app, honest);
+    const honestOpens = async () => {
+      const times: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const pow = await token(app, 2048);
+        const t = performance.now();
+        expect((await open(app, { lookupId: honest, size: 2048, chunkSize: 2048, pow })).code).toBe('created');
+        times.push(performance.now() - t);
+      }
+      return median(times);
+    };
+    const flooded = async (lookupId: string, size: number, want: string) => {
+      let stop = false;
+      let refused = 0;
+      const loops = Array.from({ length: 4 }, async () => {
+        const pow = await token(app, size);
+        while (!stop) {
+          expect((await open(app, { lookupId, size, chunkSize: size > 32 * MiB ? 4 * MiB : 64 * KiB, pow })).code).toBe(want);
+          refused++;
+        }
+      });
+      const t = performance.now();
+      const h = await honestOpens();
+      stop = true;
+      await Promise.all(loops);
+      return { honest: h, perSecond: refused / ((performance.now() - t) / 1000) };
+    };
+    const calm = await honestOpens();
+    const underBusy = await flooded(heavy, 32 * MiB, 'source_busy');
+    const underQuota = await flooded(spent, 32 * MiB, 'source_quota');
+    console.log(`busy cost: an honest text-tip open, median of 10: ${calm.toFixed(1)} ms alone; ${underBusy.honest.toFixed(1)} ms beside 4 loops of replayed source_busy ` +
+      `(${underBusy.perSecond.toFixed(0)}/s); ${underQuota.honest.toFixed(1)} ms beside 4 loops of replayed source_quota (${underQuota.perSecond.toFixed(0)}/s)`);
     // for scale: the same source_quota refusal once the heavy codename's uploads are gone (the
     // open's own pool sums read every upload's chunk rows, whoever's, under the open's lock)
     await db.execute(sql`delete from submissions where source_id = ${await sourceOf(heavy)}::uuid and status = 'uploading'`);
