@@ -82,9 +82,11 @@ export async function secondsUntilSwept(
   const waiting = rows.some((row) => row.busy)
     ? rowsOf<{ id: string; deadline: string | number; sent: string | number }>(
         await db.execute(sql`
-          select s.id, ${sweptFromTick(rule, tick, inFlight)} as deadline,
-            (select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + coalesce(p.flowed, 0) + ${inFlight} as sent
+          select s.id, ${sweptFromTick(rule, tick, { extra: inFlight, octets: sql`st.octets`, chunks: sql`st.n` })} as deadline,
+            st.octets + coalesce(p.flowed, 0) + ${inFlight} as sent
           from submissions s left join upload_progress p on p.submission_id = s.id
+            cross join lateral (select coalesce(sum(octet_length(c.data)), 0)::bigint as octets, count(*)::int as n
+              from chunks c where c.submission_id = s.id) st
           where s.status = 'uploading' and s.id = any(${`{${rows.filter((row) => row.busy).map((row) => row.id).join(',')}}`}::uuid[])`),
       )
     : [];

@@ -97,12 +97,18 @@ export function sweepRuleOf(staleHours: number, leaseMinutes: number, pace: numb
  * one with chunks its row has not counted yet (a chunk stored since the last sweep) as moved in
  * `tick + 1` at the latest (the next sweep notes it so); the sweep itself deletes neither.
  */
-export const sweptFromTick = (rule: SweepRule, tick: number, extra: SQL = sql`0`) => sql`least(
+export const sweptFromTick = (
+  rule: SweepRule,
+  tick: number,
+  { extra = sql`0`, octets = STORED_OCTETS, chunks = STORED_CHUNKS }: { extra?: SQL; octets?: SQL; chunks?: SQL } = {},
+) => sql`least(
   coalesce(p.first_tick, ${tick}::int)::bigint + ${rule.leaseTicks}::bigint
-    + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + coalesce(p.flowed, 0) + ${extra})
+    + (${octets} + coalesce(p.flowed, 0) + ${extra})
       / sealdrop_required_per_tick(s.size, s.created_day, coalesce(p.first_tick, ${tick}::int), ${rule.bytesPerTick}::bigint),
-  (case when p.tick is null or p.chunks <> (select count(*) from chunks c where c.submission_id = s.id) then ${tick + 1}::bigint
-    else p.tick::bigint end) + ${rule.staleTicks}::bigint)`;
+  (case when p.tick is null or p.chunks <> ${chunks} then ${tick + 1}::bigint else p.tick::bigint end) + ${rule.staleTicks}::bigint)`;
+/** upload `s`'s stored octets and chunk rows (sweptFromTick's defaults; a caller that has them read once passes them) */
+const STORED_OCTETS = sql`(select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint`;
+const STORED_CHUNKS = sql`(select count(*) from chunks c where c.submission_id = s.id)`;
 
 /**
  * Adds `bytes` of a chunk body that arrived for the upload (the chunk gate's report, once a
