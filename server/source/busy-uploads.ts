@@ -18,7 +18,7 @@
  * a refusal that needed the codename's lookup id and a valid proof of work (which a refusal does
  * not spend).
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/open.ts';
 import { sweepRuleOf, sweptFromTick, SWEEP_TICK_MS, tickOf } from './stale-uploads.ts';
 
@@ -47,7 +47,10 @@ const DAY_MS = 24 * 3600 * 1000;
  * source_unsent (one larger than reserveSmallMax); at least 60, at most until `day` ends (a new
  * day counts none of them). Undefined when no number of them gone is enough (the day itself is
  * spent, or their unsent bytes would pass it). `unreported` gives the bytes this process's chunk
- * gate holds of an upload's bodies and has not reported yet (their report will pay for more time).
+ * gate holds of an upload's bodies and has not reported yet (their report will pay for more time;
+ * read before the decisive statement, so a report landing meanwhile counts twice: later, never
+ * sooner). Everything decided is read in one statement, one snapshot: an upload the sweep deletes
+ * meanwhile is either there with its bytes or gone with its unsent bytes noted.
  */
 export async function secondsUntilSwept(
   db: Db,
@@ -64,55 +67,74 @@ export async function secondsUntilSwept(
   const sourceId = codename.sourceId ?? null;
   const hash = codename.lookupHash ?? null;
   // the codename as sealdrop_of_codename sees it: its source and the uploads pending under its hash
-  const rows = rowsOf<{ id: string; sourceId: string | null; held: string | number; busy: boolean }>(
-    await db.execute(sql`
-      with codename as (
-        select coalesce(${sourceId}::uuid, (select k.id from sources k where k.lookup_hash = ${hash}::text)) as source_id,
-          coalesce(${hash}::text, (select k.lookup_hash from sources k where k.id = ${sourceId}::uuid)) as hash
-      )
-      select s.id, s.source_id as "sourceId", sealdrop_held(s.size, s.probe, ${limits.probeHold}::bigint) as held,
-        s.status = 'uploading' as busy
-      from codename k, submissions s
-      where s.created_day = ${day}::date and s.id is distinct from ${except}::uuid
-        and sealdrop_of_codename(s.source_id, s.status, s.pending_lookup_hash, k.source_id, k.hash)`),
-  );
-  // the bytes this process is still reading for them count as their reports will
-  const extra = rows.filter((row) => row.busy).map((row) => ({ id: row.id, bytes: Math.max(0, unreported(row.id)) })).filter((e) => e.bytes > 0);
+  const ofCodename = (extra: SQL, withDeadlines: boolean) => sql`
+    with codename as (
+      select coalesce(${sourceId}::uuid, (select k.id from sources k where k.lookup_hash = ${hash}::text)) as source_id,
+        coalesce(${hash}::text, (select k.lookup_hash from sources k where k.id = ${sourceId}::uuid)) as hash
+    )
+    select s.id, s.source_id as "sourceId", sealdrop_held(s.size, s.probe, ${limits.probeHold}::bigint) as held,
+      s.status = 'uploading' as busy,
+      ${withDeadlines ? sql`case when s.status = 'uploading' then ${sweptFromTick(rule, tick, { extra, octets: sql`st.octets`, chunks: sql`st.n` })} end` : sql`null::bigint`} as deadline,
+      ${withDeadlines ? sql`st.octets + coalesce(p.flowed, 0) + ${extra}` : sql`null::bigint`} as sent,
+      ${withDeadlines ? sql`(select u.bytes from swept_unsent u where u.source_id = k.source_id and u.day = ${day}::date)` : sql`null::bigint`} as noted
+    from codename k, submissions s
+      ${withDeadlines ? sql`left join upload_progress p on p.submission_id = s.id
+      left join lateral (select coalesce(sum(octet_length(c.data)), 0)::bigint as octets, count(*)::int as n
+        from chunks c where c.submission_id = s.id and s.status = 'uploading') st on true` : sql``}
+    where s.created_day = ${day}::date and s.id is distinct from ${except}::uuid
+      and sealdrop_of_codename(s.source_id, s.status, s.pending_lookup_hash, k.source_id, k.hash)`;
+  type Row = { id: string; sourceId: string | null; held: string | number; busy: boolean; deadline: string | number | null; sent: string | number | null; noted: string | number | null };
+  // which uploads are in progress: this process's unreported bytes of theirs go into the statement
+  const busyIds = rowsOf<Row>(await db.execute(ofCodename(sql`0`, false))).filter((row) => row.busy).map((row) => row.id);
+  const extra = busyIds.map((id) => ({ id, bytes: Math.max(0, Math.floor(unreported(id))) })).filter((e) => e.bytes > 0);
   const inFlight = sql`coalesce((select e.bytes from jsonb_to_recordset(${JSON.stringify(extra)}::jsonb) as e(id uuid, bytes bigint) where e.id = s.id), 0)`;
-  const waiting = rows.some((row) => row.busy)
-    ? rowsOf<{ id: string; deadline: string | number; sent: string | number }>(
-        await db.execute(sql`
-          select s.id, ${sweptFromTick(rule, tick, { extra: inFlight, octets: sql`st.octets`, chunks: sql`st.n` })} as deadline,
-            st.octets + coalesce(p.flowed, 0) + ${inFlight} as sent
-          from submissions s left join upload_progress p on p.submission_id = s.id
-            cross join lateral (select coalesce(sum(octet_length(c.data)), 0)::bigint as octets, count(*)::int as n
-              from chunks c where c.submission_id = s.id) st
-          where s.status = 'uploading' and s.id = any(${`{${rows.filter((row) => row.busy).map((row) => row.id).join(',')}}`}::uuid[])`),
-      )
-    : [];
-  const noted = sourceId ?? rows.find((row) => row.sourceId !== null)?.sourceId ?? null;
-  const [unsentRow] = noted
-    ? rowsOf<{ bytes: string | number }>(
-        await db.execute(sql`select u.bytes from swept_unsent u where u.source_id = ${noted}::uuid and u.day = ${day}::date`),
-      )
-    : [];
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  let dayBytes = rows.reduce((sum, row) => sum + Number(row.held), 0);
-  let unsent = Number(unsentRow?.bytes ?? 0);
+  const rows = rowsOf<Row>(await db.execute(ofCodename(inFlight, true)));
+  const dayBytes = rows.reduce((sum, row) => sum + Number(row.held), 0);
+  const unsent = Number(rows.find((row) => row.noted !== null)?.noted ?? 0);
   const fits = () =>
     dayBytes + size <= limits.quotaSourcePerDay && (size <= limits.reserveSmallMax || unsent - size <= limits.quotaSourcePerDay);
   const dayEnds = Math.ceil((Date.parse(`${day}T00:00:00Z`) + DAY_MS - now.getTime()) / 1000);
   const told = (seconds: number) => Math.max(60, Math.min(MAX_WAIT_SECONDS, seconds, dayEnds));
   // swept or finished since the refusal was decided: it fits now (the next minute's try)
   if (fits()) return 60;
-  for (const upload of waiting.map((w) => ({ ...w, deadline: Number(w.deadline), sent: Number(w.sent) })).sort((a, b) => a.deadline - b.deadline)) {
-    const row = byId.get(upload.id)!;
-    dayBytes -= Number(row.held);
-    // what the sweep notes for her day: a returning source's upload, of today, what it held and did not send
-    if (row.sourceId !== null) unsent += Math.max(0, Number(row.held) - upload.sent);
-    // a sweep runs in every minute (SWEEP_INTERVAL_MS), the one in the deadline's minute deletes
-    // it; one minute more for a sweep that a long purge in the same timer delayed past its minute
-    if (fits()) return told(Math.ceil(((upload.deadline + 2) * SWEEP_TICK_MS - now.getTime()) / 1000));
+  const waiting = rows
+    .filter((row) => row.busy && row.deadline !== null)
+    .map((row) => ({ held: Number(row.held), deadline: Number(row.deadline), returning: row.sourceId !== null, sent: Number(row.sent ?? 0) }))
+    .sort((a, b) => a.deadline - b.deadline);
+  // what the sweep notes for her day: a returning source's upload, of today, what it held and did not send
+  const heldUpTo = [0];
+  const unsentUpTo = [0];
+  for (const upload of waiting) {
+    heldUpTo.push(heldUpTo.at(-1)! + upload.held);
+    unsentUpTo.push(unsentUpTo.at(-1)! + (upload.returning ? Math.max(0, upload.held - upload.sent) : 0));
+  }
+  /** how many of them are due by minute `m` (sorted: the first index past it) */
+  const dueBy = (m: number) => {
+    let [lo, hi] = [0, waiting.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (waiting[mid]!.deadline <= m) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  // a try in minute `at`: every upload due by the minute before is gone (its room counts), and
+  // every one due by `at` may be (its unsent bytes may be noted)
+  const fitsAt = (at: number) => {
+    const gone = heldUpTo[dueBy(at - 1)]!;
+    const noted = unsentUpTo[dueBy(at)]!;
+    return (
+      dayBytes - gone + size <= limits.quotaSourcePerDay &&
+      (size <= limits.reserveSmallMax || unsent + noted - size <= limits.quotaSourcePerDay)
+    );
+  };
+  for (const { deadline } of waiting) {
+    // a sweep runs in every minute (SWEEP_INTERVAL_MS): the one in the deadline's minute deletes
+    // the upload. Told: the minute after, and one more for a sweep that a long purge in the same
+    // timer delayed; without that margin when an upload due in it would tip source_unsent
+    for (const at of [deadline + 2, deadline + 1]) {
+      if (fitsAt(at)) return told(Math.ceil((at * SWEEP_TICK_MS - now.getTime()) / 1000));
+    }
   }
   // the day ends before any of this (a promotion decided by its open's day, gone)
   if (dayEnds <= 60) return 60;

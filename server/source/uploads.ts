@@ -145,7 +145,7 @@ export async function openUpload(deps: UploadDeps, request: OpenUploadRequest): 
   if (outcome === 'unknown_codename') refuse(404, 'unknown_codename', 'No source has this codename.');
   if (outcome === 'codename_taken') refuse(409, 'codename_taken', 'This codename is already in use; start again with a new one.');
   if (outcome === 'source_quota') refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
-  if (outcome === 'source_busy') await refuseBusy(deps, { lookupHash }, dayOf(now), request.size, null);
+  if (outcome === 'source_busy') await refuseBusy(deps, { lookupHash }, request.size, null);
   if (outcome === 'source_unsent') refuse(429, 'source_unsent', sourceUnsentMessage(deps.openLimits.reserveSmallMax));
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
@@ -279,7 +279,7 @@ async function promote(deps: UploadDeps, row: SubmissionRow, pending = 0): Promi
   for (let i = 0; i < displaced; i++) deps.powLoad.noteOpen(0, now);
   if (outcome === 'gone') refuse(404, 'unknown_upload', 'No such upload (it may have expired).');
   if (outcome === 'source_quota') refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
-  if (outcome === 'source_busy') await refuseBusy(deps, { sourceId: row.sourceId, lookupHash: row.pendingLookupHash }, row.createdDay, row.size, row.id);
+  if (outcome === 'source_busy') await refuseBusy(deps, { sourceId: row.sourceId, lookupHash: row.pendingLookupHash }, row.size, row.id);
   if (outcome === 'quota_full') refuse(507, 'quota_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'storage_full') refuse(507, 'storage_full', STORAGE_FULL_MESSAGE);
   if (outcome === 'reservations_full') refuse(507, 'reservations_full', RESERVATIONS_FULL_MESSAGE);
@@ -288,13 +288,15 @@ async function promote(deps: UploadDeps, row: SubmissionRow, pending = 0): Promi
 /**
  * 429 source_busy (migrations/0021_source_busy.sql): the codename's own uploads in progress alone
  * kept `size` out of its day; the answer says when the sweep would free enough of them
- * (busy-uploads.ts). Should they all have gone meanwhile, the answer is a minute; should no
- * number of them gone be enough (one completed meanwhile, or what they would note unsent passes
- * the day: source_unsent after the sweep), source_quota.
+ * (busy-uploads.ts). What she can do next is an open of today (a promotion refused deletes its
+ * probe), so the time is today's, also for a promotion decided by the day its upload was opened
+ * (before midnight). Should they all have gone meanwhile, the answer is a minute; should no number
+ * of them gone be enough (one completed meanwhile, today's day spent, or what they would note
+ * unsent passing the day: source_unsent after the sweep), source_quota.
  */
-async function refuseBusy(deps: UploadDeps, codename: Codename, day: string, size: number, except: string | null): Promise<never> {
+async function refuseBusy(deps: UploadDeps, codename: Codename, size: number, except: string | null): Promise<never> {
   const limits = { ...deps.openLimits, probeHold: probeHoldOf(deps.openLimits) };
-  const seconds = await secondsUntilSwept(deps.db, limits, codename, day, deps.now, size, except, deps.unreportedFlow);
+  const seconds = await secondsUntilSwept(deps.db, limits, codename, dayOf(deps.now), deps.now, size, except, deps.unreportedFlow);
   if (seconds === undefined) return refuse(429, 'source_quota', SOURCE_QUOTA_MESSAGE);
   return refuse(429, 'source_busy', sourceBusyMessage(seconds), seconds);
 }
