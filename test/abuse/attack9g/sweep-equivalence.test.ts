@@ -7,8 +7,8 @@
  * from minutes to a day (a lease longer than the stale time is capped). For each state the note
  * step runs (the same statement before and after), the old predicate names what it would delete,
  * then the real sweep runs: the ids it deleted must be exactly those. Asserts equality; prints the
- * counts. Second case: the cost of a sweep over 500 uploads x 100 chunks, old delete vs new
- * (figures only).
+ * counts. (Its second case, the cost of the delete, was run once and left out: 500 uploads x 100
+ * chunks, old delete 126 ms, new 111 ms; 2 000 x 100: 497 and 466 ms, PostgreSQL, the lead's run.)
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { rowsOf } from '../../../server/db/open.ts';
 import { createTestDatabase } from '../../../server/db/test-db.ts';
 import type { Database } from '../../../server/db/open.ts';
-import { sweepRuleOf, sweepStaleUploads, sweptFromTick, SWEEP_TICK_MS, tickOf } from '../../../server/source/stale-uploads.ts';
+import { sweepStaleUploads, SWEEP_TICK_MS, tickOf } from '../../../server/source/stale-uploads.ts';
 import { dayOf } from '../../../server/clock.ts';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -72,18 +72,6 @@ async function oldDelete(db: Database['db'], tick: number, staleHours: number, l
               + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + p.flowed)
                 / sealdrop_required_per_tick(s.size, s.created_day, p.first_tick, ${bytesPerTick}::bigint)
           or ${tick}::bigint - p.tick >= ${staleTicks}::bigint)
-        and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
-      returning s.source_id
-    ) select count(*)::int as n from gone`);
-}
-
-/** a53471f's delete statement alone (sweptFromTick), for timing beside oldDelete */
-async function newDelete(db: Database['db'], tick: number, staleHours: number, leaseMinutes: number, pace: number) {
-  await db.execute(sql`
-    with gone as (
-      delete from submissions s using upload_progress p
-      where p.submission_id = s.id and s.status = 'uploading'
-        and ${tick}::bigint >= ${sweptFromTick(sweepRuleOf(staleHours, leaseMinutes, pace), tick)}
         and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
       returning s.source_id
     ) select count(*)::int as n from gone`);
@@ -156,33 +144,4 @@ describe('attack 9g: the sweep deletes exactly what it deleted before sweptFromT
     expect(mismatches).toEqual([]);
   }, 300_000);
 
-  it.each([500, 2000])('costs (figures): %i uploads x 100 chunks, none due, old delete vs new', async (n) => {
-    const db = database.db;
-    await clear(db);
-    const now = new Date('2026-11-05T12:00:00Z');
-    const tick = tickOf(now);
-    await db.execute(sql`insert into submissions (id, pending_lookup_hash, status, size, chunk_size, chunks, sha256, created_day, probe)
-      select gen_random_uuid(), 'h' || g, 'uploading', 2147483648, 4194304, 512, md5(g::text) || md5(g::text), ${dayOf(now)}::date, false from generate_series(1, ${n}::int) g`);
-    await db.execute(sql`insert into chunks (submission_id, idx, data)
-      select s.id, i, decode(repeat('ab', 64), 'hex') from submissions s, generate_series(0, 99) i`);
-    await db.execute(sql`insert into upload_progress (submission_id, chunks, tick, first_tick, flowed)
-      select s.id, 100, ${tick}::int, ${tick - 5}::int, 0 from submissions s`);
-    await db.execute(sql`analyze`);
-    const time = async (f: () => Promise<unknown>) => {
-      const t = performance.now();
-      await f();
-      return performance.now() - t;
-    };
-    const oldMs: number[] = [];
-    const newMs: number[] = [];
-    const sweepMs: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      oldMs.push(await time(() => oldDelete(db, tick, 6, 10, 2000)));
-      newMs.push(await time(() => newDelete(db, tick, 6, 10, 2000)));
-      sweepMs.push(await time(() => sweepStaleUploads(db, now, 6, 10, 2000)));
-    }
-    expect((await uploadingIds(db)).length).toBe(n);
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1);
-    console.log(`sweep cost, ${n} x 100 chunks (${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite'}): delete before a53471f median ${med(oldMs)} ms, after ${med(newMs)} ms; whole sweep after ${med(sweepMs)} ms`);
-  }, 300_000);
 });
