@@ -91,12 +91,8 @@ export async function secondsUntilSwept(
   const rows = rowsOf<Row>(await db.execute(ofCodename(inFlight, true)));
   const dayBytes = rows.reduce((sum, row) => sum + Number(row.held), 0);
   const unsent = Number(rows.find((row) => row.noted !== null)?.noted ?? 0);
-  const fits = () =>
-    dayBytes + size <= limits.quotaSourcePerDay && (size <= limits.reserveSmallMax || unsent - size <= limits.quotaSourcePerDay);
-  const dayEnds = Math.ceil((Date.parse(`${day}T00:00:00Z`) + DAY_MS - now.getTime()) / 1000);
-  const told = (seconds: number) => Math.max(60, Math.min(MAX_WAIT_SECONDS, seconds, dayEnds));
-  // swept or finished since the refusal was decided: it fits now (the next minute's try)
-  if (fits()) return 60;
+  const dayEndMs = Date.parse(`${day}T00:00:00Z`) + DAY_MS;
+  const dayEnds = Math.ceil((dayEndMs - now.getTime()) / 1000);
   const waiting = rows
     .filter((row) => row.busy && row.deadline !== null)
     .map((row) => ({ held: Number(row.held), deadline: Number(row.deadline), returning: row.sourceId !== null, sent: Number(row.sent ?? 0) }))
@@ -128,12 +124,27 @@ export async function secondsUntilSwept(
       (size <= limits.reserveSmallMax || unsent + noted - size <= limits.quotaSourcePerDay)
     );
   };
+  // the soonest a try can be told (60 s from now): a sweep that is late (a long purge before it,
+  // the database away) may take every upload past its time by then, each noting its unsent bytes
+  const soonest = now.getTime() + 60_000;
+  /** told to try at the start of minute `at`, or at the soonest: the wait, if a try then fits */
+  const tryAt = (at: number): number | undefined => {
+    const lands = Math.max(at * SWEEP_TICK_MS, soonest);
+    // a try in a new day: that day counts none of them
+    if (lands >= dayEndMs) return Math.max(60, dayEnds);
+    if (!fitsAt(Math.floor(lands / SWEEP_TICK_MS))) return undefined;
+    return Math.max(60, Math.min(MAX_WAIT_SECONDS, Math.ceil((lands - now.getTime()) / 1000), dayEnds));
+  };
+  // swept or finished since the refusal was decided, or past their time: it fits at the soonest
+  const atOnce = tryAt(0);
+  if (atOnce !== undefined) return atOnce;
   for (const { deadline } of waiting) {
     // a sweep runs in every minute (SWEEP_INTERVAL_MS): the one in the deadline's minute deletes
     // the upload. Told: the minute after, and one more for a sweep that a long purge in the same
     // timer delayed; without that margin when an upload due in it would tip source_unsent
     for (const at of [deadline + 2, deadline + 1]) {
-      if (fitsAt(at)) return told(Math.ceil((at * SWEEP_TICK_MS - now.getTime()) / 1000));
+      const seconds = tryAt(at);
+      if (seconds !== undefined) return seconds;
     }
   }
   // the day ends before any of this (a promotion decided by its open's day, gone)

@@ -4,7 +4,7 @@
  * rounds up, so it never tells a time sooner than the server's. Broken, fixed: when the server told
  * no usable time (absent, 0, negative, a fraction, text, past 25 h), the page said "about 15 min",
  * a number the server never said; it now names none. And 91 minutes was told as "about 2 h",
- * 121 as "about 3 h"; now hours and quarter hours.
+ * 121 as "about 3 h"; now hours and minutes.
  */
 import { describe, expect, it } from 'vitest';
 import { ApiError, readAnswer } from '../../../client/lib/api.ts';
@@ -28,11 +28,11 @@ describe('attack 9f: the page and a source_busy answer', () => {
       const waitSeconds = Number(values?.hours ?? 0) * 3600 + Number(values?.minutes ?? 0) * 60;
       expect(waitSeconds, `${seconds} s told as ${key} ${JSON.stringify(values)}`).toBeGreaterThanOrEqual(seconds);
     }
-    // how far up: to the next quarter hour past 90 minutes
-    expect([busyWait(91 * 60), busyWait(120 * 60), busyWait(121 * 60)]).toEqual([
-      ['error_source_busy_hours_minutes', { hours: 1, minutes: 45 }],
+    // how far up: to the whole minute (a quarter hour up could land past another dead try's sweep: attack 9h)
+    expect([busyWait(91 * 60), busyWait(120 * 60), busyWait(121 * 60 - 30)]).toEqual([
+      ['error_source_busy_hours_minutes', { hours: 1, minutes: 31 }],
       ['error_source_busy_hours', { hours: 2 }],
-      ['error_source_busy_hours_minutes', { hours: 2, minutes: 15 }],
+      ['error_source_busy_hours_minutes', { hours: 2, minutes: 1 }],
     ]);
   });
 
