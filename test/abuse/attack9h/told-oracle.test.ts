@@ -16,7 +16,7 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayOf } from '../../../server/clock.ts';
-import { type Database, type Db } from '../../../server/db/open.ts';
+import { rowsOf, type Database, type Db } from '../../../server/db/open.ts';
 import { createTestDatabase } from '../../../server/db/test-db.ts';
 import { secondsUntilSwept } from '../../../server/source/busy-uploads.ts';
 import { DEFAULT_OPEN_LIMITS, reserveUpload, probeHoldOf, type OpenLimits } from '../../../server/source/open-limits.ts';
@@ -106,14 +106,17 @@ describe('attack 9h: told time and code against the sweep, random mixes of her u
     const counts: Record<string, number> = {};
     const breaks: string[] = [];
     let late = 0;
-    for (let trial = 0; trial < 150; trial++) {
+    for (let trial = 0; trial < 300; trial++) {
       const dayStart = Date.parse('2026-11-03T00:00:00Z');
       const now = new Date(dayStart + 3_600_000 + randomInt(18 * 3_600_000));
       const { unsent, n } = await seed(db, now);
+      // on time: the sweep of the minute before ran (every upload left is due now or later); late: it did not
+      const onTime = trial % 2 === 0;
+      if (onTime) await sweepStaleUploads(db, new Date((tickOf(now) - 1) * 60_000 + 30_000), 1, limits.uploadLeaseMinutes, limits.uploadPace);
       const size = pick([2 * MiB, 4 * MiB, 4 * MiB + 1, 6 * MiB, 16 * MiB, 30 * MiB, 40 * MiB]);
-      const snapshot = JSON.stringify((await db.execute(sql`select s.id, s.status, s.size, s.probe, p.chunks as noted, p.tick - ${tickOf(now)} as tick, p.first_tick - ${tickOf(now)} as first, p.flowed,
+      const snapshot = JSON.stringify(rowsOf(await db.execute(sql`select s.id, s.status, s.size, s.probe, p.chunks as noted, p.tick - ${tickOf(now)} as tick, p.first_tick - ${tickOf(now)} as first, p.flowed,
         (select count(*) from chunks c where c.submission_id = s.id) as n, (select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id) as octets
-        from submissions s left join upload_progress p on p.submission_id = s.id`)).rows);
+        from submissions s left join upload_progress p on p.submission_id = s.id`)));
       const first = await tryOpen(size, now);
       if (first !== 'source_busy' && first !== 'source_quota') {
         counts[first] = (counts[first] ?? 0) + 1;
@@ -122,7 +125,7 @@ describe('attack 9h: told time and code against the sweep, random mixes of her u
       const told = first === 'source_busy' ? await secondsUntilSwept(db, busyLimits, { lookupHash: HASH }, dayOf(now), now, size) : undefined;
       const code = first === 'source_busy' && told !== undefined ? 'source_busy' : 'source_quota';
       counts[code] = (counts[code] ?? 0) + 1;
-      const state = `trial ${trial} at ${now.toISOString()} ${snapshot}: ${n} in progress, unsent ${unsent / MiB} MiB, open ${size / MiB} MiB, ${code} ${told ?? ''}`;
+      const state = `${onTime ? 'ON TIME' : 'late'} trial ${trial} at ${now.toISOString()} ${snapshot}: ${n} in progress, unsent ${unsent / MiB} MiB, open ${size / MiB} MiB, ${code} ${told ?? ''}`;
       // minute by minute: a try at the minute's start, the sweep at its second 30
       const tick = tickOf(now);
       const end = told !== undefined ? Math.ceil((now.getTime() + told * 1000) / 60_000) : tick + 90;
