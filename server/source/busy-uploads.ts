@@ -9,14 +9,15 @@
  * alone stand in the way, and this module says when the sweep would take enough of them if none
  * moves again: the sweep's own rule (stale-uploads.ts sweptFromTick: lease plus the time their bytes
  * paid for at their required pace, or UPLOAD_STALE_HOURS after they last moved), the soonest first, until the
- * refused size fits the day. An upload that still moves (a second tab) pushes that time on; the
- * page says so. A time, not a promise: the refusal itself was decided under the open's lock, this
- * is read after it.
+ * refused size fits the day (and source_unsent with what they would leave unsent). An upload that
+ * still moves (a second tab) pushes that time on; the page says so. A time, not a promise: the
+ * refusal itself was decided under the open's lock, this is read after it. Four attackers'
+ * harnesses hold it to the sweep: test/abuse/source-busy.test.ts, attack9f-9h.
  *
- * Cost: one read of the codename's uploads of the day, as the open's own decision reads them, and
- * for each of them in progress its chunk rows' stored lengths (as the sweep reads them); only after
- * a refusal that needed the codename's lookup id and a valid proof of work (which a refusal does
- * not spend).
+ * Cost: two reads of the codename's uploads of the day, as the open's own decision reads them, the
+ * second with each in-progress one's chunk rows' stored lengths and count, once (as the sweep reads
+ * them); only after a refusal that needed the codename's lookup id and a valid proof of work (which
+ * a refusal does not spend): `npm run bench -- busy-refusal`.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/open.ts';
