@@ -68,35 +68,38 @@ export async function secondsUntilSwept(
   const sourceId = codename.sourceId ?? null;
   const hash = codename.lookupHash ?? null;
   // the codename as sealdrop_of_codename sees it: its source and the uploads pending under its hash
-  const ofCodename = (extra: SQL, withDeadlines: boolean) => sql`
-    with codename as (
+  const codenameCte = sql`codename as (
       select coalesce(${sourceId}::uuid, (select k.id from sources k where k.lookup_hash = ${hash}::text)) as source_id,
         coalesce(${hash}::text, (select k.lookup_hash from sources k where k.id = ${sourceId}::uuid)) as hash
-    )
-    select s.id, s.source_id as "sourceId", sealdrop_held(s.size, s.probe, ${limits.probeHold}::bigint) as held,
-      s.status = 'uploading' as busy,
-      ${withDeadlines ? sql`case when s.status = 'uploading' then ${sweptFromTick(rule, tick, { extra, octets: sql`st.octets`, chunks: sql`st.n` })} end` : sql`null::bigint`} as deadline,
-      ${withDeadlines ? sql`st.octets + coalesce(p.flowed, 0) + ${extra}` : sql`null::bigint`} as sent,
-      ${withDeadlines ? sql`(select u.bytes from swept_unsent u where u.source_id = k.source_id and u.day = ${day}::date)` : sql`null::bigint`} as noted
-    from codename k, submissions s
-      ${withDeadlines ? sql`left join upload_progress p on p.submission_id = s.id
-      left join lateral (select coalesce(sum(octet_length(c.data)), 0)::bigint as octets, count(*)::int as n
-        from chunks c where c.submission_id = s.id and s.status = 'uploading') st on true` : sql``}
-    where s.created_day = ${day}::date and s.id is distinct from ${except}::uuid
+    )`;
+  const ofTheDay = sql`s.created_day = ${day}::date and s.id is distinct from ${except}::uuid
       and sealdrop_of_codename(s.source_id, s.status, s.pending_lookup_hash, k.source_id, k.hash)`;
-  type Row = { id: string; sourceId: string | null; held: string | number; busy: boolean; deadline: string | number | null; sent: string | number | null; noted: string | number | null };
   // which uploads are in progress: this process's unreported bytes of theirs go into the statement
-  const busyIds = rowsOf<Row>(await db.execute(ofCodename(sql`0`, false))).filter((row) => row.busy).map((row) => row.id);
+  const busyIds = rowsOf<{ id: string }>(
+    await db.execute(sql`with ${codenameCte} select s.id from codename k, submissions s where ${ofTheDay} and s.status = 'uploading'`),
+  ).map((row) => row.id);
   const extra = busyIds.map((id) => ({ id, bytes: Math.max(0, Math.floor(unreported(id))) })).filter((e) => e.bytes > 0);
   const inFlight = sql`coalesce((select e.bytes from jsonb_to_recordset(${JSON.stringify(extra)}::jsonb) as e(id uuid, bytes bigint) where e.id = s.id), 0)`;
-  const rows = rowsOf<Row>(await db.execute(ofCodename(inFlight, true)));
+  const rows = rowsOf<{ sourceId: string | null; held: string | number; busy: boolean; deadline: string | number | null; sent: string | number; noted: string | number | null }>(
+    await db.execute(sql`
+      with ${codenameCte}
+      select s.source_id as "sourceId", sealdrop_held(s.size, s.probe, ${limits.probeHold}::bigint) as held,
+        s.status = 'uploading' as busy,
+        case when s.status = 'uploading' then ${sweptFromTick(rule, tick, { extra: inFlight, octets: sql`st.octets`, chunks: sql`st.n` })} end as deadline,
+        st.octets + coalesce(p.flowed, 0) + ${inFlight} as sent,
+        (select u.bytes from swept_unsent u where u.source_id = k.source_id and u.day = ${day}::date) as noted
+      from codename k, submissions s
+        left join upload_progress p on p.submission_id = s.id
+        left join lateral (select coalesce(sum(octet_length(c.data)), 0)::bigint as octets, count(*)::int as n
+          from chunks c where c.submission_id = s.id and s.status = 'uploading') st on true
+      where ${ofTheDay}`),
+  );
   const dayBytes = rows.reduce((sum, row) => sum + Number(row.held), 0);
   const unsent = Number(rows.find((row) => row.noted !== null)?.noted ?? 0);
   const dayEndMs = Date.parse(`${day}T00:00:00Z`) + DAY_MS;
-  const dayEnds = Math.ceil((dayEndMs - now.getTime()) / 1000);
   const waiting = rows
     .filter((row) => row.busy && row.deadline !== null)
-    .map((row) => ({ held: Number(row.held), deadline: Number(row.deadline), returning: row.sourceId !== null, sent: Number(row.sent ?? 0) }))
+    .map((row) => ({ held: Number(row.held), deadline: Number(row.deadline), returning: row.sourceId !== null, sent: Number(row.sent) }))
     .sort((a, b) => a.deadline - b.deadline);
   // what the sweep notes for her day: a returning source's upload, of today, what it held and did not send
   const heldUpTo = [0];
@@ -132,9 +135,9 @@ export async function secondsUntilSwept(
   const tryAt = (at: number): number | undefined => {
     const lands = Math.max(at * SWEEP_TICK_MS, soonest);
     // a try in a new day: that day counts none of them
-    if (lands >= dayEndMs) return Math.max(60, dayEnds);
+    if (lands >= dayEndMs) return Math.max(60, Math.ceil((dayEndMs - now.getTime()) / 1000));
     if (!fitsAt(Math.floor(lands / SWEEP_TICK_MS))) return undefined;
-    return Math.max(60, Math.min(MAX_WAIT_SECONDS, Math.ceil((lands - now.getTime()) / 1000), dayEnds));
+    return Math.min(MAX_WAIT_SECONDS, Math.ceil((lands - now.getTime()) / 1000));
   };
   // swept or finished since the refusal was decided, or past their time: it fits at the soonest
   const atOnce = tryAt(0);
@@ -148,7 +151,5 @@ export async function secondsUntilSwept(
       if (seconds !== undefined) return seconds;
     }
   }
-  // the day ends before any of this (a promotion decided by its open's day, gone)
-  if (dayEnds <= 60) return 60;
   return undefined;
 }
