@@ -1,7 +1,7 @@
 /**
  * Attack 9h, regressions of what existed before 0021: sealdrop_reserve_upload and
- * sealdrop_promote_probe of 0020 (e5ff51f^, loaded beside the live ones as *_0020 from
- * 0020_functions.sql, the file's two functions renamed, nothing else changed) and of 0021 are called
+ * sealdrop_promote_probe of 0020 (loaded beside the live ones as *_0020 from
+ * migrations/0020_codename_day.sql, its two functions renamed, nothing else changed) and of 0021 are called
  * on the same random states (three codenames: a returning source, a new one with uploads pending
  * under its lookup hash, another source; uploads of today and yesterday, received, downloaded, in
  * progress, probes and promoted, with chunks, progress rows, swept_unsent of today and yesterday,
@@ -25,7 +25,12 @@ import { tickOf } from '../../../server/source/stale-uploads.ts';
 let database: Database;
 beforeAll(async () => {
   database = await createTestDatabase();
-  const text = readFileSync(new URL('./0020_functions.sql', import.meta.url), 'utf8');
+  // 0020's two functions as its migration made them (a migration is never edited), renamed
+  const migration = readFileSync(new URL('../../../migrations/0020_codename_day.sql', import.meta.url), 'utf8');
+  const text = migration
+    .slice(migration.indexOf('CREATE OR REPLACE FUNCTION "sealdrop_reserve_upload"'))
+    .replace('"sealdrop_reserve_upload"', '"sealdrop_reserve_upload_0020"')
+    .replace('"sealdrop_promote_probe"', '"sealdrop_promote_probe_0020"');
   for (const statement of text.split('--> statement-breakpoint')) await database.db.execute(sql.raw(statement));
 });
 afterAll(async () => {
