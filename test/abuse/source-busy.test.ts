@@ -11,40 +11,15 @@ import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { solveNatively } from '../../bench/_native-pow.ts';
 import { rowsOf } from '../../server/db/open.ts';
 import { ciphertextFor } from '../../server/source/open.test-helpers.ts';
 import { purgeExpired } from '../../server/source/purge.ts';
 import { sha256Hex } from '../../server/test-helpers.ts';
-import { GiB, hex, KiB, MiB, post, putChunkRaw, statusOf } from './_harness.ts';
+import { at, fresh, open, returningSource, sendChunks } from './_busy.ts';
+import { GiB, hex, MiB, putChunkRaw, statusOf } from './_harness.ts';
 import { useEnv } from './_setup.ts';
 
 const env = useEnv();
-const at = (start: string, m: number) => new Date(Date.parse(start) + m * 60_000);
-type SourceKeys = { publicKey: string; lockedPrivateKey: string };
-
-/** An open as the page makes it, with the whole answer: status, body and Retry-After. */
-async function open(app: Hono, o: { lookupId: string; size: number; chunkSize?: number; sha256?: string; sourceKeys?: SourceKeys }) {
-  const challenge = await post(app, '/api/v1/pow', { size: o.size });
-  const nonce = await solveNatively(challenge.body.token, challenge.body.difficulty);
-  const chunkSize = o.chunkSize ?? 4 * MiB;
-  const res = await app.request('/api/v1/uploads', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({
-      pow: { token: challenge.body.token, nonce },
-      lookupId: o.lookupId,
-      ...(o.sourceKeys ? { sourceKeys: o.sourceKeys } : {}),
-      size: o.size,
-      chunkSize,
-      chunks: Math.ceil(o.size / chunkSize),
-      sha256: o.sha256 ?? hex(),
-    }),
-  });
-  const body = (await res.json()) as Record<string, any>;
-  return { status: res.status, code: res.status === 201 ? 'created' : String(body.error), body, retryAfter: res.headers.get('retry-after') };
-}
-
 async function counts() {
   const [row] = rowsOf<{ submissions: number; pow: number; chunks: number }>(
     await env.database.db.execute(sql`select (select count(*) from submissions)::int as submissions,
@@ -53,32 +28,16 @@ async function counts() {
   return row!;
 }
 
-/** A returning source: one text tip received under `lookupId`. */
-async function returningSource(app: Hono, lookupId: string) {
-  const text = await ciphertextFor(env.newsroomKey, 2 * KiB);
-  const tip = await open(app, { lookupId, size: text.length, chunkSize: text.length, sha256: sha256Hex(text), sourceKeys: env.sourceKeys });
-  expect((await putChunkRaw(app, tip.body.uploadId, 0, text)).body.complete).toBe(true);
-}
-
 /** Two random 4 MiB chunks: a 2 GiB upload's proof (promoted), then its circuit dies. */
-async function sendProof(app: Hono, uploadId: string, from = 0) {
-  for (let i = from; i < from + 2; i++) expect((await putChunkRaw(app, uploadId, i, new Uint8Array(randomBytes(4 * MiB)))).status).toBe(200);
-}
-
-const fresh = async (start: string) => {
-  env.now = new Date(start);
-  await env.database.db.execute(sql`delete from sources`);
-  await env.database.db.execute(sql`delete from submissions`);
-  await env.database.db.execute(sql`delete from swept_unsent`);
-};
+const sendProof = (app: Hono, uploadId: string) => sendChunks(app, uploadId, 0, 2);
 
 describe('429 source_busy: her own dead try holds her day, and the answer says until when', () => {
   it('tells a returning source the minute the sweep takes her dead 2 GiB try, and her retry opens then', async () => {
     const start = '2026-10-04T09:00:00Z';
-    await fresh(start);
+    await fresh(env, start);
     const { app } = await env.app();
     const lookupId = hex();
-    await returningSource(app, lookupId);
+    await returningSource(env, app, lookupId);
     const first = await open(app, { lookupId, size: 2 * GiB });
     expect(first.code).toBe('created');
     await sendProof(app, first.body.uploadId);
@@ -109,10 +68,10 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
 
   it('refuses a promotion her other upload alone keeps out as source_busy, the refused upload deleted', async () => {
     const start = '2026-10-05T09:00:00Z';
-    await fresh(start);
+    await fresh(env, start);
     const { app } = await env.app();
     const lookupId = hex();
-    await returningSource(app, lookupId);
+    await returningSource(env, app, lookupId);
     // two tabs, both opened as probes (64 KiB each in her day)
     const a = await open(app, { lookupId, size: 2 * GiB });
     const b = await open(app, { lookupId, size: 2 * GiB });
@@ -136,7 +95,7 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
 
   it('tells a new source too: its codename\'s uploads are the ones pending under its lookup hash', async () => {
     const start = '2026-10-06T09:00:00Z';
-    await fresh(start);
+    await fresh(env, start);
     const { app } = await env.app();
     const lookupId = hex();
     const a = await open(app, { lookupId, size: 2 * GiB, sourceKeys: env.sourceKeys });
@@ -155,10 +114,10 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
 
   it('keeps the day\'s own refusal: what she sent fills it, source_quota, whatever is in progress', async () => {
     const start = '2026-10-07T09:00:00Z';
-    await fresh(start);
+    await fresh(env, start);
     const { app } = await env.app({ quotaSourcePerDay: 16 * MiB });
     const lookupId = hex();
-    await returningSource(app, lookupId);
+    await returningSource(env, app, lookupId);
     const big = await ciphertextFor(env.newsroomKey, 12 * MiB);
     const sent = await open(app, { lookupId, size: big.length, chunkSize: 4 * MiB, sha256: sha256Hex(big) });
     expect(sent.code).toBe('created');
@@ -176,10 +135,10 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
 
   it('refuses truly, and keeps the other upload, while it still moves; once it completes the day is spent: source_quota', async () => {
     const start = '2026-10-08T09:00:00Z';
-    await fresh(start);
+    await fresh(env, start);
     const { app } = await env.app({ quotaSourcePerDay: 32 * MiB });
     const lookupId = hex();
-    await returningSource(app, lookupId);
+    await returningSource(env, app, lookupId);
     const file = await ciphertextFor(env.newsroomKey, 20 * MiB);
     const first = await open(app, { lookupId, size: file.length, sha256: sha256Hex(file) });
     const chunk = (i: number) => file.subarray(i * 4 * MiB, (i + 1) * 4 * MiB);
@@ -197,10 +156,10 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
 
   it('answers source_quota, not source_busy, when the retry would meet source_unsent once the sweep took her tries', async () => {
     const start = '2026-10-09T09:00:00Z';
-    await fresh(start);
+    await fresh(env, start);
     const { app } = await env.app();
     const lookupId = hex();
-    await returningSource(app, lookupId);
+    await returningSource(env, app, lookupId);
     const [source] = rowsOf<{ id: string }>(await env.database.db.execute(sql`select id from sources`));
     // three dead 2 GiB tries already swept today (6 GiB unsent, less 16 MiB), then a fourth promoted and dead
     await env.database.db.execute(sql`insert into swept_unsent (source_id, day, bytes) values (${source!.id}::uuid, ${'2026-10-09'}::date, ${6 * GiB - 16 * MiB}::bigint)`);
@@ -214,10 +173,10 @@ describe('429 source_busy: her own dead try holds her day, and the answer says u
 
   it('tells the end of the UTC day when it comes first: a new day counts none of her uploads', async () => {
     const start = '2026-10-10T23:50:00Z';
-    await fresh(start);
+    await fresh(env, start);
     const { app } = await env.app();
     const lookupId = hex();
-    await returningSource(app, lookupId);
+    await returningSource(env, app, lookupId);
     const first = await open(app, { lookupId, size: 2 * GiB });
     await sendProof(app, first.body.uploadId);
     env.now = at(start, 1);

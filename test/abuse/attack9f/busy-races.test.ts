@@ -16,7 +16,7 @@ import { ciphertextFor } from '../../../server/source/open.test-helpers.ts';
 import { sha256Hex } from '../../../server/test-helpers.ts';
 import { GiB, hex, KiB, MiB, putChunkRaw, statusOf } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from './_busy.ts';
+import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from '../_busy.ts';
 
 const env = useEnv();
 

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { GiB, hex, MiB } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks } from './_busy.ts';
+import { at, fresh, open, returningSource, sendChunks } from '../_busy.ts';
 
 const env = useEnv();
 const told = (r: Awaited<ReturnType<typeof open>>) => ({ status: r.status, code: r.code, seconds: r.body.retryAfterSeconds, header: r.retryAfter, message: r.body.message });

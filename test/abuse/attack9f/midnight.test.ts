@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { GiB, hex, MiB, putChunkRaw } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from './_busy.ts';
+import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from '../_busy.ts';
 import { randomBytes } from 'node:crypto';
 
 const env = useEnv();

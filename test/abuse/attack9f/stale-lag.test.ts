@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { hex, MiB, statusOf } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from './_busy.ts';
+import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from '../_busy.ts';
 
 const env = useEnv();
 

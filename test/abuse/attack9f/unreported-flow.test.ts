@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { createChunkGate } from '../../../server/source/chunk-gate.ts';
 import { hex, KiB, MiB, statusOf } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from './_busy.ts';
+import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from '../_busy.ts';
 
 const env = useEnv();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -16,7 +16,7 @@ import { PROBE_HOLD } from '../../../server/source/open-limits.ts';
 import { tickOf } from '../../../server/source/stale-uploads.ts';
 import { hex, KiB, MiB } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sourceIdOf, sweepMinutes } from '../attack9f/_busy.ts';
+import { at, fresh, open, returningSource, sourceIdOf, sweepMinutes } from '../_busy.ts';
 
 const env = useEnv();
 

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { ciphertextFor, sendTip } from '../../../server/source/open.test-helpers.ts';
 import { hex, MiB, putChunkRaw } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from '../attack9f/_busy.ts';
+import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from '../_busy.ts';
 import { randomBytes } from 'node:crypto';
 
 const env = useEnv();

@@ -15,7 +15,7 @@ import { rowsOf } from '../../../server/db/open.ts';
 import { createChunkGate } from '../../../server/source/chunk-gate.ts';
 import { hex, KiB, MiB, putChunkRaw } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from '../attack9f/_busy.ts';
+import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from '../_busy.ts';
 
 const env = useEnv();
 const rule = { staleHours: 1, leaseMinutes: 30, pace: 8000 };

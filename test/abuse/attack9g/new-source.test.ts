@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { dayOf } from '../../../server/clock.ts';
 import { hex, MiB } from '../_harness.ts';
 import { useEnv, type Env } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks, sourceIdOf, sweepMinutes, type SourceKeys } from '../attack9f/_busy.ts';
+import { at, fresh, open, returningSource, sendChunks, sourceIdOf, sweepMinutes, type SourceKeys } from '../_busy.ts';
 
 const env = useEnv();
 

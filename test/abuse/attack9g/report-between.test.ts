@@ -23,7 +23,7 @@ import { PROBE_HOLD } from '../../../server/source/open-limits.ts';
 import { markUploadFlowing } from '../../../server/source/stale-uploads.ts';
 import { hex, MiB } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks, sourceIdOf, sweepMinutes } from '../attack9f/_busy.ts';
+import { at, fresh, open, returningSource, sendChunks, sourceIdOf, sweepMinutes } from '../_busy.ts';
 
 const env = useEnv();
 

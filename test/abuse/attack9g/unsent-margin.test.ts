@@ -19,7 +19,7 @@ import { dayOf } from '../../../server/clock.ts';
 import { rowsOf } from '../../../server/db/open.ts';
 import { hex, MiB } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
-import { at, fresh, open, returningSource, sendChunks, sourceIdOf, sweepMinutes } from '../attack9f/_busy.ts';
+import { at, fresh, open, returningSource, sendChunks, sourceIdOf, sweepMinutes } from '../_busy.ts';
 
 const env = useEnv();
 

@@ -1,15 +1,15 @@
-/** @module test/abuse/attack9f/_busy — opens with the whole answer (status, body, Retry-After), a returning source, and the sweep minute by minute. */
+/** @module test/abuse/_busy — opens with the whole answer (status, body, Retry-After), a returning source, and the sweep minute by minute. */
 import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
-import { solveNatively } from '../../../bench/_native-pow.ts';
-import { rowsOf } from '../../../server/db/open.ts';
-import { ciphertextFor } from '../../../server/source/open.test-helpers.ts';
-import { purgeExpired } from '../../../server/source/purge.ts';
-import { sha256Hex } from '../../../server/test-helpers.ts';
-import { hex, KiB, MiB, post, putChunkRaw } from '../_harness.ts';
-import type { Env } from '../_setup.ts';
+import { solveNatively } from '../../bench/_native-pow.ts';
+import { rowsOf } from '../../server/db/open.ts';
+import { ciphertextFor } from '../../server/source/open.test-helpers.ts';
+import { purgeExpired } from '../../server/source/purge.ts';
+import { sha256Hex } from '../../server/test-helpers.ts';
+import { hex, KiB, MiB, post, putChunkRaw } from './_harness.ts';
+import type { Env } from './_setup.ts';
 
 export const at = (start: string, m: number) => new Date(Date.parse(start) + m * 60_000);
 export type SourceKeys = { publicKey: string; lockedPrivateKey: string };
