@@ -9,7 +9,7 @@
  * honest outcome: the told time is no later than the minute the retry really opens.
  */
 import { describe, expect, it } from 'vitest';
-import { GiB, hex, MiB, putChunkRaw } from '../_harness.ts';
+import { GiB, hex, MiB } from '../_harness.ts';
 import { useEnv } from '../_setup.ts';
 import { at, fresh, open, returningSource, sendChunks, sweepMinutes } from '../_busy.ts';
 import { randomBytes } from 'node:crypto';

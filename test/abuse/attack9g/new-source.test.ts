@@ -9,7 +9,7 @@ import type { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { dayOf } from '../../../server/clock.ts';
 import { hex, MiB } from '../_harness.ts';
-import { useEnv, type Env } from '../_setup.ts';
+import { useEnv } from '../_setup.ts';
 import { at, fresh, open, returningSource, sendChunks, sourceIdOf, sweepMinutes, type SourceKeys } from '../_busy.ts';
 
 const env = useEnv();

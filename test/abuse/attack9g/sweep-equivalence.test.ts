@@ -59,24 +59,6 @@ async function oldGone(db: Database['db'], tick: number, staleHours: number, lea
     .sort();
 }
 
-/** e5ff51f^'s whole delete statement (note step aside), for timing */
-async function oldDelete(db: Database['db'], tick: number, staleHours: number, leaseMinutes: number, pace: number) {
-  const staleTicks = Math.round((staleHours * 3600_000) / SWEEP_TICK_MS);
-  const leaseTicks = Math.min(staleTicks, Math.round((leaseMinutes * 60_000) / SWEEP_TICK_MS));
-  const bytesPerTick = Math.max(1, Math.round((pace * SWEEP_TICK_MS) / 1000));
-  await db.execute(sql`
-    with gone as (
-      delete from submissions s using upload_progress p
-      where p.submission_id = s.id and s.status = 'uploading'
-        and (${tick}::bigint - p.first_tick >= ${leaseTicks}::bigint
-              + ((select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint + p.flowed)
-                / sealdrop_required_per_tick(s.size, s.created_day, p.first_tick, ${bytesPerTick}::bigint)
-          or ${tick}::bigint - p.tick >= ${staleTicks}::bigint)
-        and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
-      returning s.source_id
-    ) select count(*)::int as n from gone`);
-}
-
 const uploadingIds = async (db: Database['db']) =>
   rowsOf<{ id: string }>(await db.execute(sql`select id from submissions where status = 'uploading'`)).map((r) => r.id);
 
