@@ -19,7 +19,7 @@
  * them); only after a refusal that needed the codename's lookup id and a valid proof of work (which
  * a refusal does not spend): `npm run bench -- busy-refusal`.
  */
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/open.ts';
 import { sweepRuleOf, sweptFromTick, SWEEP_TICK_MS, tickOf } from './stale-uploads.ts';
 
