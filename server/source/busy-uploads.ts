@@ -79,7 +79,7 @@ export async function secondsUntilSwept(
     await db.execute(sql`with ${codenameCte} select s.id from codename k, submissions s where ${ofTheDay} and s.status = 'uploading'`),
   ).map((row) => row.id);
   const extra = busyIds.map((id) => ({ id, bytes: Math.max(0, Math.floor(unreported(id))) })).filter((e) => e.bytes > 0);
-  const inFlight = sql`coalesce((select e.bytes from jsonb_to_recordset(${JSON.stringify(extra)}::jsonb) as e(id uuid, bytes bigint) where e.id = s.id), 0)`;
+  const inFlight = sql`coalesce(x.bytes, 0)`;
   const rows = rowsOf<{ sourceId: string | null; held: string | number; busy: boolean; deadline: string | number | null; sent: string | number; noted: string | number | null }>(
     await db.execute(sql`
       with ${codenameCte}
@@ -90,6 +90,7 @@ export async function secondsUntilSwept(
         (select u.bytes from swept_unsent u where u.source_id = k.source_id and u.day = ${day}::date) as noted
       from codename k, submissions s
         left join upload_progress p on p.submission_id = s.id
+        left join jsonb_to_recordset(${JSON.stringify(extra)}::jsonb) as x(id uuid, bytes bigint) on x.id = s.id
         left join lateral (select coalesce(sum(octet_length(c.data)), 0)::bigint as octets, count(*)::int as n
           from chunks c where c.submission_id = s.id and s.status = 'uploading') st on true
       where ${ofTheDay}`),

@@ -93,26 +93,25 @@ export function sweepRuleOf(staleHours: number, leaseMinutes: number, pace: numb
  * its first minute + the lease + what its stored and arriving bytes (with `extra` bytes not yet
  * reported) paid for at its required pace, or its last move + the stale time, whichever comes
  * first. The one rule of the sweep below and of a 429 source_busy's time (busy-uploads.ts). For
- * the latter (`chunks` given): an upload without its row yet is taken as first seen in `tick` (the
- * next sweep writes it so), and one with chunks its row has not counted yet (a chunk stored since
- * the last sweep) or with `extra` bytes (whose report moves it) as moved in `tick + 1` at the
- * latest (the next sweep notes it so). The sweep passes `chunks: null`: it deletes only uploads
- * whose row it has just brought up to date, so their last move is the row's.
+ * the latter (`chunks`: its stored chunk rows): an upload without its row yet is taken as first
+ * seen in `tick` (the next sweep writes it so), and one with chunks its row has not counted yet (a
+ * chunk stored since the last sweep) or with `extra` bytes (whose report moves it) as moved in
+ * `tick + 1` at the latest (the next sweep notes it so). The sweep passes no `chunks`: it deletes
+ * only uploads whose row it has just brought up to date, so their last move is the row's.
  */
 export const sweptFromTick = (
   rule: SweepRule,
   tick: number,
-  { extra = sql`0`, octets = STORED_OCTETS, chunks = STORED_CHUNKS }: { extra?: SQL; octets?: SQL; chunks?: SQL | null } = {},
+  { extra = sql`0`, octets = STORED_OCTETS, chunks }: { extra?: SQL; octets?: SQL; chunks?: SQL } = {},
 ) => sql`least(
   coalesce(p.first_tick, ${tick}::int)::bigint + ${rule.leaseTicks}::bigint
     + (${octets} + coalesce(p.flowed, 0) + ${extra})
       / sealdrop_required_per_tick(s.size, s.created_day, coalesce(p.first_tick, ${tick}::int), ${rule.bytesPerTick}::bigint),
-  ${chunks === null
+  ${chunks === undefined
     ? sql`p.tick::bigint`
     : sql`(case when p.tick is null or p.chunks <> ${chunks} or ${extra} > 0 then ${tick + 1}::bigint else p.tick::bigint end)`} + ${rule.staleTicks}::bigint)`;
-/** upload `s`'s stored octets and chunk rows (sweptFromTick's defaults; a caller that has them read once passes them) */
+/** upload `s`'s stored octets (sweptFromTick's default; a caller that has them read once passes them) */
 const STORED_OCTETS = sql`(select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)::bigint`;
-const STORED_CHUNKS = sql`(select count(*) from chunks c where c.submission_id = s.id)`;
 
 /**
  * Adds `bytes` of a chunk body that arrived for the upload (the chunk gate's report, once a
@@ -170,7 +169,7 @@ export async function sweepStaleUploads(
         with gone as (
           delete from submissions s using upload_progress p
           where p.submission_id = s.id and s.status = 'uploading'
-            and ${tick}::bigint >= ${sweptFromTick(rule, tick, { chunks: null })}
+            and ${tick}::bigint >= ${sweptFromTick(rule, tick)}
             and p.chunks = (select count(*) from chunks c where c.submission_id = s.id)
           returning s.source_id, s.created_day, greatest(0, sealdrop_held(s.size, s.probe, ${PROBE_HOLD_BYTES}::bigint) - p.flowed
             - (select coalesce(sum(octet_length(c.data)), 0) from chunks c where c.submission_id = s.id)) as unsent
