@@ -69,6 +69,8 @@ export interface CiphertextReader {
   stream: ReadableStream<Uint8Array>;
   /** Bytes handed to `stream` so far, and the SHA-256 of exactly those bytes. */
   digest(): Promise<{ bytes: number; sha256: string }>;
+  /** Whether a request (a read, the digest) is with the worker, unanswered. */
+  inFlight(): boolean;
   /** Stops the worker; resolves once it can no longer touch `fd` (close the file only after). */
   close(): Promise<void>;
 }
@@ -127,6 +129,7 @@ export function openCiphertextReader(fd: number, options: { chunkSize: number; r
       if (reply.type !== 'digest') throw new Error('the ciphertext reader answered out of turn');
       return { bytes: reply.bytes, sha256: reply.sha256 };
     },
+    inFlight: () => waiting.length > 0,
     async close() {
       closed = true;
       await worker.terminate();

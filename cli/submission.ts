@@ -13,6 +13,7 @@ import { EnvelopeError } from '../protocol/errors.ts';
 import type { BundleSubmission } from './bundle.ts';
 import { openCiphertextReader } from './ciphertext-reader.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
+import { OpenPgpStalled, watchOpenPgp } from './openpgp-watch.ts';
 import { FAST_CIPHERS, FastPathDeclined, HEAD_BYTES, LiteralParser, openSeipdReader, parseOuterLayout } from './seipd.ts';
 import type { Identity } from './identities.ts';
 import { pathExists } from './files.ts';
@@ -77,6 +78,11 @@ export interface DecryptSubmissionOptions {
    * cleaned one, never becomes a path there; the index keeps the name to show).
    */
   numberFiles?: boolean;
+  /**
+   * How long the usual path lets OpenPGP.js sit with the event loop free and nothing moving before
+   * the submission fails as 'stalled' (cli/openpgp-watch.ts; default OPENPGP_IDLE_MS).
+   */
+  openPgpIdleMs?: number;
 }
 
 export async function decryptSubmission(options: DecryptSubmissionOptions): Promise<SubmissionOutcome> {
@@ -330,27 +336,34 @@ async function finishEnvelope(
 
 /** Today's path: the whole file through openpgp.decrypt (anything the fast path declines). */
 async function decryptWithOpenPgp(
-  { submission, identities, onCiphertextBytes, sourceKeys = [] }: DecryptSubmissionOptions,
+  { submission, identities, onCiphertextBytes, sourceKeys = [], openPgpIdleMs }: DecryptSubmissionOptions,
   staging: string,
   handle: FileHandle,
   size: number,
 ): Promise<DecryptResult> {
+  // OpenPGP.js can stop for good on what a SEIPD decrypts to (cli/openpgp-watch.ts): every wait on
+  // it below is raced against the watch, which counts our reads and writes in flight as work.
   // Read and hashed on a worker thread; `source` carries exactly the chunks that were hashed.
   const ciphertext = openCiphertextReader(handle.fd, {
     chunkSize: READ_CHUNK,
     // Read ahead: the next chunk comes off the disk while this one is decrypted (with nothing
     // queued, the decryption waited for each read; about a tenth of the command's time at 100 MB).
     readAhead: READ_AHEAD_CHUNKS,
-    ...(onCiphertextBytes === undefined ? {} : { onBytes: onCiphertextBytes }),
+    onBytes: (n) => {
+      watch.progress();
+      onCiphertextBytes?.(n);
+    },
   });
   const source = ciphertext.stream;
-
   const writer = new EnvelopeStreamWriter(staging);
+  let writing = false;
+  const watch = watchOpenPgp({ busy: () => writing || ciphertext.inFlight(), ...(openPgpIdleMs === undefined ? {} : { idleMs: openPgpIdleMs }) });
   try {
     let message: openpgp.Message<ReadableStream<Uint8Array>>;
     try {
-      message = await openpgp.readMessage({ binaryMessage: source });
+      message = await watch.race(openpgp.readMessage({ binaryMessage: source }));
     } catch (error) {
+      if (error instanceof OpenPgpStalled) throw stalledError(error);
       throw new SubmissionError('not OpenPGP', `the ciphertext is not an OpenPGP message (${errorText(error)})`, HINT_PULL_AGAIN);
     }
     const keys = recipientIdentities(message, identities);
@@ -360,13 +373,13 @@ async function decryptWithOpenPgp(
     let plaintext: ReadableStream<Uint8Array>;
     let signatures: VerificationResult[];
     try {
-      const decrypted = await openpgp.decrypt({
+      const decrypted = await watch.race(openpgp.decrypt({
         message,
         decryptionKeys: keys.map((k) => k.key),
         verificationKeys: sourceKeys.map((k) => k.key),
         format: 'binary',
         config: { allowUnauthenticatedStream: true, maxDecompressedMessageSize: cap },
-      });
+      }));
       plaintext = decrypted.data as ReadableStream<Uint8Array>;
       signatures = decrypted.signatures;
       // settled only at the end of the stream; never left to reject unheard
@@ -382,7 +395,7 @@ async function decryptWithOpenPgp(
       for (;;) {
         let next: ReadableStreamReadResult<Uint8Array>;
         try {
-          next = await reader.read();
+          next = await watch.race(reader.read());
         } catch (error) {
           throw classifyOpenPgpError(error, 'stream');
         }
@@ -396,12 +409,15 @@ async function decryptWithOpenPgp(
           );
         }
         if (envelopeError) continue; // keep reading: the integrity check at the end says more
+        writing = true;
         try {
           await writer.write(next.value);
         } catch (error) {
           if (!(error instanceof EnvelopeError)) throw error;
           envelopeError = error;
           await writer.abort();
+        } finally {
+          writing = false;
         }
       }
     } catch (error) {
@@ -411,7 +427,15 @@ async function decryptWithOpenPgp(
       reader.releaseLock();
     }
 
-    // The stream ended without error, so OpenPGP's integrity check (MDC or AEAD tags) passed.
+    // The stream ended without error, so OpenPGP's integrity check (MDC or AEAD tags) passed; the
+    // signatures settle now (checkTipSignature awaits them: watched here, where OpenPGP.js settles them).
+    try {
+      await watch.race(Promise.all(signatures.flatMap((s) => [s.verified.catch(() => undefined), s.signature.catch(() => undefined)])));
+    } catch (error) {
+      if (error instanceof OpenPgpStalled) throw stalledError(error);
+      throw error;
+    }
+    watch.stop();
     const { bytes: ciphertextRead, sha256: digest } = await ciphertext.digest();
     if (ciphertextRead !== size || digest !== submission.sha256) {
       throw new SubmissionError('checksum mismatch', 'the ciphertext does not match the SHA-256 in bundle.json', HINT_TAMPERED);
@@ -419,9 +443,18 @@ async function decryptWithOpenPgp(
     // the stream is read to its end: the signature (if any) is settled
     return await finishEnvelope(writer, envelopeError, staging, submission, signatures, sourceKeys);
   } finally {
+    watch.stop();
     await writer.abort();
     await ciphertext.close(); // the worker stops using the descriptor before it is closed
   }
+}
+
+function stalledError(error: OpenPgpStalled): SubmissionError {
+  return new SubmissionError(
+    'stalled',
+    `the ciphertext does not decrypt to a message OpenPGP.js can finish: ${error.message}`,
+    'nothing from it was kept; a Sealdrop page never makes this (a hostile or broken sender, or a ciphertext altered on the way or on the server); the other submissions are not affected',
+  );
 }
 
 /**
@@ -454,6 +487,7 @@ function envelopeFailure(error: EnvelopeError): SubmissionError {
 
 function classifyOpenPgpError(error: unknown, phase: 'session' | 'stream'): SubmissionError {
   if (error instanceof SubmissionError) return error;
+  if (error instanceof OpenPgpStalled) return stalledError(error);
   const text = errorText(error);
   if (/Maximum decompressed message size exceeded/i.test(text)) {
     return new SubmissionError(

@@ -9,7 +9,7 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatFingerprint } from '../../protocol/fingerprint.ts';
 import { buildEnvelope, encryptToKeys } from '../../protocol/index.ts';
-import { makeSubmission, manifestText, randomId, rawEnvelope, readDemoPublicKey, tarHeader, type RawEntry } from './fixtures.ts';
+import { makeSubmission, manifestText, randomId, rawEnvelope, readDemoPublicKey, stallingCiphertexts, tarHeader, type RawEntry } from './fixtures.ts';
 import {
   DEMO_PASSPHRASE, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY, exists, listTree, makeTempDir, runCli, writeBundle, type BundleEntry,
 } from './helpers.ts';
@@ -291,6 +291,13 @@ describe('sealdrop decrypt: damaged and hostile submissions', () => {
       { path: 'manifest.json', data: manifestText('xx', []) },
       { path: 'message.txt', data: new Uint8Array([0xc3, 0x28]) },
     ]), /FAILED invalid envelope \(bad_message\)$/, /valid UTF-8/, NOT_SEALDROP);
+
+    // Tips OpenPGP.js never finishes (test/cli/openpgp-stall.test.ts): a packet inside the
+    // encryption it stops on, and a session key other than the SEIPD's. Each ends after the watch's
+    // 10 s; the tips after them are decrypted as ever.
+    const stalling = await stallingCiphertexts(demoKey);
+    add('a SEIPD inside the encryption', stalling.innerSeipd, /FAILED stalled$/, /does not decrypt to a message OpenPGP\.js can finish/, /the other submissions are not affected/);
+    add('a session key that opens garbage', stalling.wrongSessionKey, /FAILED stalled$/, /does not decrypt to a message OpenPGP\.js can finish/, /the other submissions are not affected/);
 
     // A compression bomb: a valid-looking envelope declaring a 256 MiB file of zeros, zlib-compressed
     // by the sender to ~260 KB. The manifest alone would allow it; the ciphertext size does not.

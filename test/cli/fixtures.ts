@@ -3,6 +3,7 @@
  * encryptToKeys), and hand-made tar bytes for the envelopes a hostile sender could make instead.
  */
 
+import { createCipheriv, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import { buildEnvelope, encryptTip, generateSourceKeyPair, paddedLength, type EnvelopeInput } from '../../protocol/index.ts';
@@ -27,6 +28,50 @@ export async function makeSourceKeys(passphrase: string) {
   const keys = await generateSourceKeyPair(passphrase, await readDemoPublicKey());
   const encryptionKeyId = (await keys.signingKey.getEncryptionKey()).getKeyID().toHex();
   return { ...keys, fingerprint: keys.signingKey.getFingerprint(), encryptionKeyId };
+}
+
+/** A new-format packet of 2^bits-byte partial parts (the last part a 5-octet length). */
+function partialPacket(tag: number, body: Uint8Array, bits: number): Buffer {
+  const part = 2 ** bits;
+  const parts: Uint8Array[] = [Buffer.from([0xc0 | tag])];
+  let at = 0;
+  for (; body.length - at > part; at += part) parts.push(Buffer.from([0xe0 | bits]), body.subarray(at, at + part));
+  const last = Buffer.alloc(5);
+  last[0] = 0xff;
+  last.writeUInt32BE(body.length - at, 1);
+  parts.push(last, body.subarray(at));
+  return Buffer.concat(parts);
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** A SEIPD v1 (AES-256) over `inner`, with a valid MDC: what any sender who knows `key` can make. */
+function seipdV1(inner: Uint8Array, key: Buffer): Buffer {
+  const random = sha256('stalling prefix').subarray(0, 16);
+  const hashed = Buffer.concat([random, random.subarray(14), inner, Buffer.from([0xd3, 0x14])]);
+  const cipher = createCipheriv('aes-256-cfb', key, Buffer.alloc(16));
+  const body = Buffer.concat([cipher.update(hashed), cipher.update(createHash('sha1').update(hashed).digest()), cipher.final()]);
+  return partialPacket(18, Buffer.concat([Buffer.from([1]), body]), 16);
+}
+
+/**
+ * Ciphertexts to the demo key on which OpenPGP.js 6 (streamed, allowUnauthenticatedStream) stops
+ * for good, its promises never settling (cli/openpgp-watch.ts): `innerSeipd`, a sender's valid
+ * message whose plaintext is a SEIPD packet of `innerBytes` (tag `innerTag`: 18 SEIPD, 9 SED, 20
+ * AEAD); `wrongSessionKey`, a PKESK that opens to a session key (sha256("sealdrop stall key B 21"))
+ * other than the SEIPD's, whose garbage plaintext OpenPGP.js happens to stop on (found by trying
+ * keys "... B 0" to "... B 30": two did, 21 and 30; fixed, so the case is the same in every run).
+ */
+export async function stallingCiphertexts(key: openpgp.PublicKey, { innerTag = 18, innerBytes = 3_000_000 } = {}) {
+  const sessionKey = sha256('sealdrop stall key A');
+  const pkesk = async (data: Buffer) =>
+    (await openpgp.encryptSessionKey({ data, algorithm: 'aes256', encryptionKeys: key, format: 'binary' })) as Uint8Array;
+  const inner = partialPacket(innerTag, new Uint8Array(innerBytes).map((_, i) => (i * 7) & 0xff), 16);
+  const literal = partialPacket(11, Buffer.concat([Buffer.from([0x62, 0, 0, 0, 0, 0]), new Uint8Array(600_000)]), 16);
+  return {
+    innerSeipd: Buffer.concat([await pkesk(sessionKey), seipdV1(inner, sessionKey)]),
+    wrongSessionKey: Buffer.concat([await pkesk(sha256('sealdrop stall key B 21')), seipdV1(literal, sessionKey)]),
+  };
 }
 
 /** Random lower-case UUID v4. */
