@@ -33,7 +33,7 @@ const decline = (why: string): never => {
 
 /** At most this many PKESK packets, each at most PKESK_MAX bytes, before the SEIPD. */
 export const MAX_PKESKS = 32;
-const PKESK_MAX = 4096;
+export const PKESK_MAX = 4096;
 /** The bytes read to find the SEIPD: enough for MAX_PKESKS of PKESK_MAX. */
 export const HEAD_BYTES = MAX_PKESKS * (PKESK_MAX + 6) + 8;
 
