@@ -14,6 +14,11 @@
  * (`progress`). A long computation (a large signature check) blocks the loop and so counts as
  * work, as does a slow disk. OpenPGP.js's own waits outside the loop (Web Crypto, a few
  * milliseconds) are far below the limit.
+ *
+ * It also bounds what OpenPGP.js may cost: `cpuBudgetMs` of the process's CPU time (user + system,
+ * counted from the watch's start, so a loaded machine does not shorten it). A sender can make
+ * OpenPGP.js slow without stopping it: a SEIPD or a literal packet cut into parts of a few bytes
+ * (about 100 µs each: a 2.16 MB tip in 16-byte parts took 36.9 s, 1 MB in 1-byte parts over 100 s).
  */
 
 /** Default: this long with the loop free and nothing moving ends the decryption. */
@@ -26,8 +31,15 @@ export class OpenPgpStalled extends Error {
   }
 }
 
+export class OpenPgpTooCostly extends Error {
+  constructor(readonly cpuMs: number, readonly budgetMs: number) {
+    super(`OpenPGP.js used ${Math.round(cpuMs / 1000)} s of CPU on it, past the ${Math.round(budgetMs / 1000)} s its size allows`);
+    this.name = 'OpenPgpTooCostly';
+  }
+}
+
 export interface OpenPgpWatch {
-  /** `step`, or OpenPgpStalled once the decryption has stopped; a settled step counts as progress. */
+  /** `step`, or OpenPgpStalled once the decryption has stopped (OpenPgpTooCostly past its budget); a settled step counts as progress. */
   race<T>(step: Promise<T>): Promise<T>;
   /** Something moved (a plaintext chunk, a ciphertext chunk read). */
   progress(): void;
@@ -35,18 +47,37 @@ export interface OpenPgpWatch {
   stop(): void;
 }
 
-export function watchOpenPgp({ idleMs = OPENPGP_IDLE_MS, busy }: { idleMs?: number; busy: () => boolean }): OpenPgpWatch {
+export function watchOpenPgp({ idleMs = OPENPGP_IDLE_MS, busy, cpuBudgetMs = Infinity }: { idleMs?: number; busy: () => boolean; cpuBudgetMs?: number }): OpenPgpWatch {
   const tickMs = Math.max(5, Math.min(250, Math.floor(idleMs / 8)));
   let idle = 0;
   let lastTick = performance.now();
-  let stalled: ((error: OpenPgpStalled) => void) | undefined;
+  const cpuStart = process.cpuUsage();
+  let lastCpuCheck = lastTick;
+  let ended = false;
+  let stalled: ((error: Error) => void) | undefined;
   const stall = new Promise<never>((_, reject) => {
     stalled = reject;
   });
   stall.catch(() => undefined); // heard through race(), or by nobody once the decryption ended
 
+  const end = (error: Error): void => {
+    if (ended) return;
+    ended = true;
+    clearInterval(timer);
+    stalled?.(error);
+  };
+  // At most every 50 ms of wall time (progress may come a million times a second).
+  const checkCpu = (now: number): void => {
+    if (now - lastCpuCheck < 50 || cpuBudgetMs === Infinity) return;
+    lastCpuCheck = now;
+    const used = process.cpuUsage(cpuStart);
+    const cpuMs = (used.user + used.system) / 1000;
+    if (cpuMs > cpuBudgetMs) end(new OpenPgpTooCostly(cpuMs, cpuBudgetMs));
+  };
+
   const timer = setInterval(() => {
     const now = performance.now();
+    checkCpu(now);
     const gap = now - lastTick;
     lastTick = now;
     // A late tick means JavaScript held the loop (work being done); ours in flight means a read or
@@ -56,14 +87,12 @@ export function watchOpenPgp({ idleMs = OPENPGP_IDLE_MS, busy }: { idleMs?: numb
       return;
     }
     idle += gap;
-    if (idle >= idleMs) {
-      clearInterval(timer);
-      stalled?.(new OpenPgpStalled(idleMs));
-    }
+    if (idle >= idleMs) end(new OpenPgpStalled(idleMs));
   }, tickMs);
 
   const progress = (): void => {
     idle = 0;
+    checkCpu(performance.now());
   };
   return {
     race<T>(step: Promise<T>): Promise<T> {
@@ -83,6 +112,7 @@ export function watchOpenPgp({ idleMs = OPENPGP_IDLE_MS, busy }: { idleMs?: numb
     },
     progress,
     stop() {
+      ended = true;
       clearInterval(timer);
     },
   };

@@ -13,7 +13,7 @@ import { EnvelopeError } from '../protocol/errors.ts';
 import type { BundleSubmission } from './bundle.ts';
 import { openCiphertextReader } from './ciphertext-reader.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
-import { OpenPgpStalled, watchOpenPgp } from './openpgp-watch.ts';
+import { OpenPgpStalled, OpenPgpTooCostly, watchOpenPgp } from './openpgp-watch.ts';
 import { FAST_CIPHERS, FastPathDeclined, HEAD_BYTES, LiteralParser, MAX_PKESKS, newLengthAt, openSeipdReader, parseOuterLayout, PKESK_MAX } from './seipd.ts';
 import type { Identity } from './identities.ts';
 import { pathExists } from './files.ts';
@@ -360,14 +360,18 @@ async function decryptWithOpenPgp(
   const source = ciphertext.stream.pipeThrough(boundOuterPackets(size, (error) => (headerRefused = error)));
   const writer = new EnvelopeStreamWriter(staging);
   let writing = false;
-  const watch = watchOpenPgp({ busy: () => writing || ciphertext.inFlight(), ...(openPgpIdleMs === undefined ? {} : { idleMs: openPgpIdleMs }) });
+  const watch = watchOpenPgp({
+    busy: () => writing || ciphertext.inFlight(),
+    cpuBudgetMs: openPgpCpuBudget(size),
+    ...(openPgpIdleMs === undefined ? {} : { idleMs: openPgpIdleMs }),
+  });
   try {
     let message: openpgp.Message<ReadableStream<Uint8Array>>;
     try {
       message = await watch.race(openpgp.readMessage({ binaryMessage: source }));
     } catch (error) {
       if (headerRefused) throw headerRefused;
-      if (error instanceof OpenPgpStalled) throw stalledError(error);
+      if (error instanceof OpenPgpStalled || error instanceof OpenPgpTooCostly) throw classifyOpenPgpError(error, 'session');
       throw new SubmissionError('not OpenPGP', `the ciphertext is not an OpenPGP message (${errorText(error)})`, HINT_PULL_AGAIN);
     }
     const keys = recipientIdentities(message, identities);
@@ -448,8 +452,7 @@ async function decryptWithOpenPgp(
     try {
       await watch.race(Promise.all(signatures.flatMap((s) => [s.verified.catch(() => undefined), s.signature.catch(() => undefined)])));
     } catch (error) {
-      if (error instanceof OpenPgpStalled) throw stalledError(error);
-      throw error;
+      throw classifyOpenPgpError(error, 'stream');
     }
     watch.stop();
     const { bytes: ciphertextRead, sha256: digest } = await ciphertext.digest();
@@ -463,6 +466,15 @@ async function decryptWithOpenPgp(
     await writer.abort();
     await ciphertext.close(); // the worker stops using the descriptor before it is closed
   }
+}
+
+/**
+ * The CPU time (ms) the usual path may spend on a ciphertext of `size` bytes: 10 s, and 0.1 s per MiB
+ * (a floor of 10 MiB/s; the usual path decrypts 100–190 MB/s here, so an honest tip is at least ten
+ * times under it). What it stops: tips cut into parts of a few bytes (cli/openpgp-watch.ts).
+ */
+export function openPgpCpuBudget(size: number): number {
+  return 10_000 + (100 * size) / 2 ** 20;
 }
 
 /** More signatures than this and a tip is refused unread; up to it, more than one is a 'bad' signature (cli/tip-signature.ts). */
@@ -540,6 +552,14 @@ function outerProblem(head: Uint8Array, whole: boolean): string | undefined {
   }
 }
 
+function tooCostlyError(error: OpenPgpTooCostly): SubmissionError {
+  return new SubmissionError(
+    'too costly',
+    `the ciphertext costs more to decrypt than its size allows: ${error.message}`,
+    'nothing from it was kept; a Sealdrop page never makes this (cut into tiny parts, or the like: a hostile sender); the other submissions are not affected',
+  );
+}
+
 function stalledError(error: OpenPgpStalled): SubmissionError {
   return new SubmissionError(
     'stalled',
@@ -579,6 +599,7 @@ function envelopeFailure(error: EnvelopeError): SubmissionError {
 function classifyOpenPgpError(error: unknown, phase: 'session' | 'stream'): SubmissionError {
   if (error instanceof SubmissionError) return error;
   if (error instanceof OpenPgpStalled) return stalledError(error);
+  if (error instanceof OpenPgpTooCostly) return tooCostlyError(error);
   const text = errorText(error);
   if (/Maximum decompressed message size exceeded/i.test(text)) {
     return new SubmissionError(

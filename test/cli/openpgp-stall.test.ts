@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OpenPgpStalled, watchOpenPgp } from '../../cli/openpgp-watch.ts';
+import { OpenPgpStalled, OpenPgpTooCostly, watchOpenPgp } from '../../cli/openpgp-watch.ts';
 import type { Identity } from '../../cli/identities.ts';
-import { demoKeys, envelope, runDecrypt } from './attack14c/_helpers.ts';
+import { openPgpCpuBudget } from '../../cli/submission.ts';
+import { demoKeys, envelope, handMade, literalPacket, runDecrypt } from './attack14c/_helpers.ts';
 import { FAST_OFF } from './attack14c/_mock-workers.ts';
 import { stallingCiphertexts } from './fixtures.ts';
 
@@ -75,6 +76,27 @@ describe('a tip OpenPGP.js never finishes', () => {
   });
 });
 
+describe('a tip OpenPGP.js finishes only after very long (the attacker, helper attack-stall2)', () => {
+  // before: a 2.16 MB tip in 16-byte parts, 36.9 s in `sealdrop decrypt`; 1 MB in 1-byte parts, over 100 s
+  it("a SEIPD cut into 16-byte parts: 'too costly' at its CPU budget (10 s + 0.1 s per MiB), nothing kept", async () => {
+    const { message } = await handMade(pub, literalPacket(await envelope(2_000_000)), { partial: 4 });
+    const start = process.cpuUsage();
+    const run = await runDecrypt(dir, message, identity);
+    const cpu = process.cpuUsage(start);
+    expect(run.outcome).toMatchObject({ status: 'failed', reason: 'too costly', error: expect.stringMatching(/costs more to decrypt than its size allows/) });
+    expect(run.left).toEqual([]);
+    // ended at the budget (10.2 s of CPU for this size), not long after it
+    expect((cpu.user + cpu.system) / 1e6).toBeLessThan(2 * openPgpCpuBudget(message.length) / 1000);
+  }, 120_000);
+
+  it("a literal packet cut into 1-byte parts inside the encryption: 'too costly', nothing kept", async () => {
+    const { message } = await handMade(pub, literalPacket(await envelope(1_000_000), { partial: 0 }));
+    const run = await runDecrypt(dir, message, identity);
+    expect(run.outcome).toMatchObject({ status: 'failed', reason: 'too costly' });
+    expect(run.left).toEqual([]);
+  }, 120_000);
+});
+
 describe('watchOpenPgp', () => {
   it('ends a wait on a promise that never settles, with the loop free and nothing in flight', async () => {
     const watch = watchOpenPgp({ idleMs: 200, busy: () => false });
@@ -112,6 +134,23 @@ describe('watchOpenPgp', () => {
         return 'computed';
       })();
       await expect(watch.race(computed)).resolves.toBe('computed');
+    } finally {
+      watch.stop();
+    }
+  });
+
+  it('ends a wait past its CPU budget, though things move', async () => {
+    const watch = watchOpenPgp({ idleMs: 10_000, busy: () => false, cpuBudgetMs: 300 });
+    try {
+      const spin = (async () => {
+        for (;;) {
+          const until = performance.now() + 60;
+          while (performance.now() < until);
+          watch.progress();
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      })();
+      await expect(watch.race(spin)).rejects.toBeInstanceOf(OpenPgpTooCostly);
     } finally {
       watch.stop();
     }
