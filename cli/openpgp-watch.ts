@@ -33,7 +33,7 @@ export class OpenPgpStalled extends Error {
 
 export class OpenPgpTooCostly extends Error {
   constructor(readonly cpuMs: number, readonly budgetMs: number) {
-    super(`OpenPGP.js used ${Math.round(cpuMs / 1000)} s of CPU on it, past the ${Math.round(budgetMs / 1000)} s its size allows`);
+    super(`OpenPGP.js used more CPU on it than the ${(budgetMs / 1000).toFixed(1)} s its size allows`);
     this.name = 'OpenPgpTooCostly';
   }
 }
