@@ -322,7 +322,10 @@ export async function adaptivePhase(databaseUrl: string, tip: Tip, sourceKeys: P
  */
 const GATE_SECONDS = Number(process.env.BENCH_GATE_SECONDS ?? 1800);
 const GATE_STEP_MS = 2000;
-const GATE_BODIES = 16;
+/** the gate's bytes (CHUNK_MEMORY; BENCH_GATE_MEMORY in MiB, a multiple of 8); the attacker's bodies fill it as 16 bodies fill the default 32 MiB */
+const GATE_MEMORY = Number(process.env.BENCH_GATE_MEMORY ?? DEFAULT_CHUNK_GATE_BYTES / 2 ** 20) * 2 ** 20;
+const GATE_BODIES = GATE_MEMORY / (2 * 2 ** 20);
+if (!Number.isInteger(GATE_BODIES / 4) || GATE_BODIES < 4) throw new Error('BENCH_GATE_MEMORY: a multiple of 8 (MiB)');
 const GATE_CHUNK = 4 * 1024 * 1024;
 const GATE_HEAD = 2 * 1024 * 1024 - 64 * 1024;
 
@@ -334,12 +337,15 @@ interface GateRun {
   cut: number;
   honestStoredAt?: number;
   honestRefusals: number;
+  /** the most the gate held at once, and this process's peak RSS (client and server both) */
+  peakHeld: number;
+  maxRss: number;
 }
 
 async function trickleOnGate(holdSeconds: number): Promise<GateRun> {
   const { createServer, request: httpRequest } = await import('node:http');
   let clock = 0;
-  const gate = createChunkGate({ holdSeconds, idleMs: 3_600_000, now: () => clock });
+  const gate = createChunkGate({ maxBytes: GATE_MEMORY, holdSeconds, idleMs: 3_600_000, now: () => clock });
   const emitted = new Map<string, number>();
   const answered = new Map<string, number>();
   const server = createServer((incoming, response) => {
@@ -392,7 +398,8 @@ async function trickleOnGate(holdSeconds: number): Promise<GateRun> {
   let renewing = 0;
   let cut = 0;
   const openAttacker = (i: number) => {
-    const name = open(`attacker${i % 4}`);
+    // four bodies an upload (16 MiB each at most)
+    const name = open(`attacker${i % (GATE_BODIES / 4)}`);
     send(name, GATE_HEAD);
     sent += GATE_HEAD;
     bodies[i] = { name, sent: GATE_HEAD };
@@ -454,6 +461,8 @@ async function trickleOnGate(holdSeconds: number): Promise<GateRun> {
       cut,
       honestStoredAt,
       honestRefusals,
+      peakHeld: gate.held().peakBytes,
+      maxRss: process.resourceUsage().maxRSS * 1024,
     };
   } finally {
     gate.close();
@@ -557,26 +566,27 @@ async function gateHoldCost(): Promise<void> {
       if (head === 2 * MiB) floor = rate;
       if (head === 3.5 * MiB) perByte = rate / held;
     }
-    const whole = !old ? 16 * floor : perByte * DEFAULT_CHUNK_GATE_BYTES;
+    const whole = !old ? GATE_BODIES * floor : perByte * GATE_MEMORY;
     console.log(`  ${label.padEnd(30)} ${cells.join(', ')}`);
     console.log(
       `  ${''.padEnd(30)} ` +
         (!old
-          ? `a body holds it at the floor: 16 bodies averaging 2 MiB at the 2 MiB rate ${fmt(whole / 1000, 1)} kB/s` +
+          ? `a body holds it at the floor: ${GATE_BODIES} bodies averaging 2 MiB at the 2 MiB rate ${fmt(whole / 1000, 1)} kB/s` +
             (holdSeconds === Infinity ? ' for as long as they last' : ', until they are holdSeconds old (then the line above; or each re-sent: ≈ the budget / holdSeconds)')
-          : `holding the whole ${DEFAULT_CHUNK_GATE_BYTES / MiB} MiB past holdSeconds costs at least ${fmt(whole / 1000, 1)} kB/s (the 3.5 MiB rate per byte held, × the budget)`),
+          : `holding the whole ${GATE_MEMORY / MiB} MiB past holdSeconds costs at least ${fmt(whole / 1000, 1)} kB/s (the 3.5 MiB rate per byte held, × the budget)`),
     );
   }
   console.log(
     `\nchunk gate, the trickling attacker (issue 9): real gate and sockets, the gate's clock, ${GATE_SECONDS} s of it; ` +
-      `${DEFAULT_CHUNK_GATE_BYTES / MiB} MiB budget; ${GATE_BODIES} bodies, heads ${fmt(GATE_HEAD / MiB, 2)} MiB, 1 300 B/s each; honest 4 MiB chunk at 8 kB/s from 10 s`,
+      `${GATE_MEMORY / MiB} MiB budget (BENCH_GATE_MEMORY, CHUNK_MEMORY); ${GATE_BODIES} bodies, heads ${fmt(GATE_HEAD / MiB, 2)} MiB, 1 300 B/s each; honest 4 MiB chunk at 8 kB/s from 10 s`,
   );
   for (const [label, holdSeconds] of [rules[0]!, ['default hold (the rule now)', DEFAULT_HOLD_SECONDS] as const]) {
     const r = await trickleOnGate(holdSeconds);
     const honest = r.honestStoredAt === undefined ? `never stored (${r.honestRefusals} × 503 busy)` : `stored at ${fmt(r.honestStoredAt / 1000, 0)} s (${r.honestRefusals} × 503 busy before)`;
     console.log(
       `  ${label.padEnd(26)} the attacker sent ${fmt(r.attackerBytesPerSecond / 1000, 1)} kB/s ` +
-        `(${fmt(r.beyondHeadsPerSecond / 1000, 1)} kB/s beyond its first heads) over ${fmt(r.seconds)} s, ${r.cut} of its bodies cut; the honest chunk ${honest}`,
+        `(${fmt(r.beyondHeadsPerSecond / 1000, 1)} kB/s beyond its first heads) over ${fmt(r.seconds)} s, ${r.cut} of its bodies cut; the honest chunk ${honest}; ` +
+        `the gate held at most ${fmt(r.peakHeld / MiB, 1)} MiB, this process's peak RSS ${fmt(r.maxRss / MiB, 0)} MiB`,
     );
   }
 }

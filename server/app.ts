@@ -66,7 +66,7 @@ interface AppParts {
   instanceFile?: InstanceFile;
   clock: Clock;
   config: Pick<Config, 'powDifficulty' | 'onionLocation' | 'logRequests'> &
-    Partial<Pick<Config, 'powFloodOpensPerMinute' | 'powFloodMaxBits'>>;
+    Partial<Pick<Config, 'powFloodOpensPerMinute' | 'powFloodMaxBits' | 'chunkMemory'>>;
   /** the quotas and storage limits of opens (server/source/open-limits.ts); default DEFAULT_OPEN_LIMITS */
   openLimits?: OpenLimits;
   /** the adaptive price's shared state; default from config (tests pass their own to share one clock) */
@@ -79,7 +79,7 @@ interface AppParts {
   staticRoot?: string;
   /** how new sources' reply keys are checked; default on this thread (main.ts uses a worker pool) */
   keyCheck?: KeyCheck;
-  /** the chunk bodies this process holds at once (server/source/chunk-gate.ts); default limits */
+  /** the chunk bodies this process holds at once (server/source/chunk-gate.ts); default limits, config.chunkMemory bytes */
   chunkGate?: ChunkGate;
   /** called when a completion check starts reading an upload back (tests and the bench count them) */
   onCompletionCheck?: () => void;
@@ -123,7 +123,7 @@ export function createApp(deps: AppDeps): Hono {
   if (config.logRequests) app.use(requestLog(deps.log));
 
   const keyCheckTokens = new KeyCheckTokens();
-  const chunkGate = deps.chunkGate ?? createChunkGate();
+  const chunkGate = deps.chunkGate ?? createChunkGate(config.chunkMemory === undefined ? {} : { maxBytes: config.chunkMemory });
   const databaseDeadlineMs = deps.databaseDeadlineMs ?? DATABASE_DEADLINE_MS;
   const openLimits = deps.openLimits ?? DEFAULT_OPEN_LIMITS;
   const powLoad =

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       reserveUnsentPercent: 50,
       reserveNewSourcePercent: 20,
       reserveProof: 8 * 1024 ** 2,
+      chunkMemory: 32 * 1024 ** 2,
       onionLocation: undefined,
       retentionDays: 30,
       logRequests: true,
@@ -48,6 +49,9 @@ describe('loadConfig', () => {
       storageFreeFloor: 1024 ** 2,
       storagePath: './data',
     });
+    expect(loadConfig({ CHUNK_MEMORY: '256M' }).chunkMemory).toBe(256 * 1024 ** 2);
+    expect(loadConfig({ CHUNK_MEMORY: '8M' }).chunkMemory).toBe(8 * 1024 ** 2);
+    expect(loadConfig({ CHUNK_MEMORY: '4G' }).chunkMemory).toBe(4 * 1024 ** 3);
     expect(loadConfig({ DATABASE_URL: 'postgres://db/x' }).storagePath).toBeUndefined();
     expect(loadConfig({ DATABASE_URL: 'postgres://db/x', STORAGE_PATH: '/var/lib/postgresql' }).storagePath).toBe('/var/lib/postgresql');
   });
@@ -125,6 +129,9 @@ describe('loadConfig', () => {
     ['RESERVE_NEW_SOURCE_PERCENT', '0.5'],
     ['RESERVE_PROOF', '1023K'],
     ['RESERVE_PROOF', '8MB'],
+    ['CHUNK_MEMORY', '8191K'],
+    ['CHUNK_MEMORY', '4097M'],
+    ['CHUNK_MEMORY', '32MB'],
     ['POW_DIFFICULTY', '64'],
     ['ONION_LOCATION', 'http://example.com'],
     ['ONION_LOCATION', 'ftp://' + 'a'.repeat(56) + '.onion'],

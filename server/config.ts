@@ -47,6 +47,8 @@ export interface Config {
   reserveNewSourcePercent: number;
   /** bytes an upload (any but a text tip) must store, at most its size, before its size counts in the bounds (a probe holding 64 KiB until then: server/source/open-limits.ts) */
   reserveProof: number;
+  /** chunk-body bytes one app process holds in memory at once (server/source/chunk-gate.ts); what holding them all costs an attacker grows with it */
+  chunkMemory: number;
   /** the onion service URL for the `Onion-Location` header, if any */
   onionLocation: string | undefined;
   retentionDays: number;
@@ -145,6 +147,10 @@ const VARIABLES = {
     schema: bytes.default(8 * UNITS.M).refine((n) => n >= UNITS.M),
     expected: 'a byte count of at least 1M, optionally with K, M, G or T (binary units), e.g. 8M',
   },
+  CHUNK_MEMORY: {
+    schema: bytes.default(32 * UNITS.M).refine((n) => n >= 8 * UNITS.M && n <= 4 * UNITS.G),
+    expected: 'a byte count from 8M to 4G, optionally with K, M or G (binary units), e.g. 128M',
+  },
   ONION_LOCATION: {
     schema: onionUrl.optional(),
     expected: 'an http:// URL of a v3 onion service (56 base32 characters + .onion)',
@@ -205,6 +211,7 @@ export function loadConfig(env: Env = process.env): Config {
     reserveUnsentPercent,
     reserveNewSourcePercent,
     reserveProof: read(env, 'RESERVE_PROOF'),
+    chunkMemory: read(env, 'CHUNK_MEMORY'),
     onionLocation: read(env, 'ONION_LOCATION'),
     retentionDays: read(env, 'RETENTION_DAYS'),
     logRequests: read(env, 'LOG_REQUESTS'),

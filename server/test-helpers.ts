@@ -57,6 +57,8 @@ export async function buildTestApp(
     onCompletionCheck?: () => void;
     powFloodOpensPerMinute?: number;
     powFloodMaxBits?: number;
+    /** CHUNK_MEMORY: the app's own chunk gate's bytes (when no chunkGate is given) */
+    chunkMemory?: number;
     openLimits?: OpenLimits;
     powLoad?: PowLoad;
     storage?: StorageWatch;
@@ -75,6 +77,7 @@ export async function buildTestApp(
       logRequests: config.logRequests ?? true,
       ...(config.powFloodOpensPerMinute ? { powFloodOpensPerMinute: config.powFloodOpensPerMinute } : {}),
       ...(config.powFloodMaxBits !== undefined ? { powFloodMaxBits: config.powFloodMaxBits } : {}),
+      ...(config.chunkMemory !== undefined ? { chunkMemory: config.chunkMemory } : {}),
     },
     log: (line) => logs.push(line),
     ...(config.staticRoot ? { staticRoot: config.staticRoot } : {}),
