@@ -107,7 +107,13 @@ async function compare(name: string, message: Uint8Array) {
   expect(quick.outcome, name).toEqual(usual.outcome);
   expect(quick.left, name).toEqual(usual.left);
   if (usual.files !== undefined) expect(quick.files!.equals(usual.files), name).toBe(true);
-  expect(told, `${name}: bytes told (usual path alone ${usualTold}, file ${message.length})`).toBe(usualTold);
+  // each byte told once: a tip read to its end tells the same on both; one refused early (its
+  // header) tells what the reader had read ahead by then, a chunk or two, which varies from run to run
+  if (usual.outcome.status === 'ok' || usualTold === message.length) {
+    expect(told, `${name}: bytes told (usual path alone ${usualTold}, file ${message.length})`).toBe(usualTold);
+  } else {
+    expect(Math.max(told, usualTold), `${name}: bytes told (usual path alone ${usualTold}, this ${told})`).toBeLessThanOrEqual(message.length);
+  }
   return { usual, quick, fastTook };
 }
 
