@@ -13,6 +13,7 @@ import { EnvelopeError } from '../protocol/errors.ts';
 import type { BundleSubmission } from './bundle.ts';
 import { openCiphertextReader } from './ciphertext-reader.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
+import { innerPacketConfig } from './inner-packets.ts';
 import { OpenPgpStalled, OpenPgpTooCostly, watchOpenPgp } from './openpgp-watch.ts';
 import { FAST_CIPHERS, FastPathDeclined, HEAD_BYTES, LiteralParser, MAX_PKESKS, newLengthAt, openSeipdReader, parseOuterLayout, PKESK_MAX } from './seipd.ts';
 import type { Identity } from './identities.ts';
@@ -358,6 +359,10 @@ async function decryptWithOpenPgp(
   // packets it reads before the encrypted data are bounded first, on the very bytes it reads.
   let headerRefused: SubmissionError | undefined;
   const source = ciphertext.stream.pipeThrough(boundOuterPackets(size, (error) => (headerRefused = error)));
+  // and the packets inside, before OpenPGP.js reads one (cli/inner-packets.ts)
+  let innerRefused: SubmissionError | undefined;
+  const packetConfig = innerPacketConfig(({ reason, detail }) => (innerRefused ??= new SubmissionError(reason, detail, HINT_NOT_SEALDROP)));
+  const classify = (error: unknown, phase: 'session' | 'stream'): SubmissionError => innerRefused ?? classifyOpenPgpError(error, phase);
   const writer = new EnvelopeStreamWriter(staging);
   let writing = false;
   const watch = watchOpenPgp({
@@ -371,7 +376,7 @@ async function decryptWithOpenPgp(
       message = await watch.race(openpgp.readMessage({ binaryMessage: source }));
     } catch (error) {
       if (headerRefused) throw headerRefused;
-      if (error instanceof OpenPgpStalled || error instanceof OpenPgpTooCostly) throw classifyOpenPgpError(error, 'session');
+      if (innerRefused || error instanceof OpenPgpStalled || error instanceof OpenPgpTooCostly) throw classify(error, 'session');
       throw new SubmissionError('not OpenPGP', `the ciphertext is not an OpenPGP message (${errorText(error)})`, HINT_PULL_AGAIN);
     }
     const keys = recipientIdentities(message, identities);
@@ -386,7 +391,7 @@ async function decryptWithOpenPgp(
         decryptionKeys: keys.map((k) => k.key),
         verificationKeys: sourceKeys.map((k) => k.key),
         format: 'binary',
-        config: { allowUnauthenticatedStream: true, maxDecompressedMessageSize: cap },
+        config: { allowUnauthenticatedStream: true, maxDecompressedMessageSize: cap, ...packetConfig },
       }));
       plaintext = decrypted.data as ReadableStream<Uint8Array>;
       signatures = decrypted.signatures;
@@ -396,18 +401,10 @@ async function decryptWithOpenPgp(
         s.signature.catch(() => undefined);
       }
     } catch (error) {
-      throw classifyOpenPgpError(error, 'session');
+      throw classify(error, 'session');
     }
-    // Each signature is a hash of the whole plaintext (measured: 100 signatures over 5 MB took 1.2 s,
-    // 16 times one): their number is known before the data is read, and bounded there.
-    if (signatures.length > MAX_TIP_SIGNATURES) {
-      throw new SubmissionError(
-        'too many signatures',
-        `it carries ${signatures.length} signatures, each a hash of the whole tip (a Sealdrop page makes one); it was not read`,
-        HINT_NOT_SEALDROP,
-      );
-    }
-
+    // (each signature is a hash of the whole plaintext, measured: 100 over 5 MB took 1.2 s, 16 times
+    // one: more than MAX_TIP_SIGNATURES were refused as they were parsed, cli/inner-packets.ts)
     const reader = plaintext.getReader();
     let produced = 0;
     let envelopeError: EnvelopeError | undefined;
@@ -417,7 +414,7 @@ async function decryptWithOpenPgp(
         try {
           next = await watch.race(reader.read());
         } catch (error) {
-          throw classifyOpenPgpError(error, 'stream');
+          throw classify(error, 'stream');
         }
         if (next.done) break;
         produced += next.value.length;
@@ -452,8 +449,9 @@ async function decryptWithOpenPgp(
     try {
       await watch.race(Promise.all(signatures.flatMap((s) => [s.verified.catch(() => undefined), s.signature.catch(() => undefined)])));
     } catch (error) {
-      throw classifyOpenPgpError(error, 'stream');
+      throw classify(error, 'stream');
     }
+    if (innerRefused) throw innerRefused;
     watch.stop();
     const { bytes: ciphertextRead, sha256: digest } = await ciphertext.digest();
     if (ciphertextRead !== size || digest !== submission.sha256) {
@@ -476,9 +474,6 @@ async function decryptWithOpenPgp(
 export function openPgpCpuBudget(size: number): number {
   return 10_000 + (100 * size) / 2 ** 20;
 }
-
-/** More signatures than this and a tip is refused unread; up to it, more than one is a 'bad' signature (cli/tip-signature.ts). */
-const MAX_TIP_SIGNATURES = 4;
 
 const DATA_TAGS = new Set([8, 9, 11, 18, 20]); // compressed, SED, literal, SEIPD, AEAD
 

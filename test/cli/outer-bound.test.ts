@@ -107,9 +107,94 @@ describe('signatures inside the encryption', () => {
       format: 'binary',
     })) as Uint8Array;
     const many = await runDecrypt(dir, await signed(200), identity);
-    expect(many.outcome).toMatchObject({ status: 'failed', reason: 'too many signatures', error: expect.stringMatching(/carries 200 signatures/) });
+    expect(many.outcome).toMatchObject({ status: 'failed', reason: 'too many signatures', error: expect.stringMatching(/carries more than 4 signatures/) });
     expect(many.left).toEqual([]);
     const two = await runDecrypt(dir, await signed(2), identity);
     expect(two.outcome).toMatchObject({ status: 'ok', signature: { status: 'bad', why: expect.stringMatching(/carries 2 signatures/) } });
+  });
+
+  // The attacker's chair (helper-76): OpenPGP.js parses a signature's subpackets in one synchronous
+  // loop, an object each: one v6 signature with 60 MiB of 2-byte subpackets (a 62.9 MB tip) ran the
+  // CLI out of heap, the CPU budget never checked (the loop was held); 800 000 small signatures
+  // before the data cost 937 MB before the budget ended them.
+  const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+  const u32 = (n: number) => Buffer.from([n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  /** 2-byte subpackets: length 1, type 110 (unknown, not critical). */
+  const subpackets = (bytes: number) => Buffer.from(Array.from({ length: bytes - (bytes % 2) }, (_, i) => (i % 2 === 0 ? 1 : 110)));
+  const created = Buffer.concat([Buffer.from([5, 2]), u32(Math.floor(Date.now() / 1000))]);
+  /** A v4 RSA signature packet (a 1-bit MPI) whose body is `bodyBytes` long (at least 25), hashed area padded with subpackets. */
+  const v4Signature = (bodyBytes = 25) => {
+    const hashed = Buffer.concat([created, subpackets(bodyBytes - 25)]);
+    return packet(2, Buffer.concat([Buffer.from([4, 0x00, 1, 8]), u16(hashed.length), hashed, u16(0), Buffer.from([0xab, 0xcd]), Buffer.from([0, 1, 1])]));
+  };
+  const literal = async () => literalPacket(await envelope(1000));
+
+  it("a signature packet over 8 192 bytes is refused before OpenPGP.js reads it ('hostile packet'): a v6 one of 12 MiB of subpackets, a v4 one of 130 KB", async () => {
+    const hashed = Buffer.concat([created, subpackets(12 * 2 ** 20)]);
+    const v6 = packet(2, Buffer.concat([Buffer.from([6, 0x00, 1, 8]), u32(hashed.length), hashed, u32(0), Buffer.from([0xab, 0xcd, 16]), new Uint8Array(16), u16(8), Buffer.from([0x80])]));
+    for (const signature of [v6, v4Signature(130_000)]) {
+      const { message } = await handMade(pub, Buffer.concat([signature, await literal()]));
+      const run = await runDecrypt(dir, message, identity);
+      expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile packet', error: expect.stringMatching(/a packet of tag 2 inside the encryption is \d+ bytes/), hint: expect.stringMatching(/not made by a Sealdrop page/) });
+      expect(run.left).toEqual([]);
+    }
+  });
+
+  it('a signature packet of 8 192 bytes is parsed: the tip decrypts, its signature bad', async () => {
+    const { message } = await handMade(pub, Buffer.concat([v4Signature(8192), await literal()]));
+    const run = await runDecrypt(dir, message, identity);
+    expect(run.outcome).toMatchObject({ status: 'ok', signature: { status: 'bad' } });
+  });
+
+  it("the fifth signature before the data is refused as it is parsed ('too many signatures'): 5, and 800 000; 4 decrypt", async () => {
+    for (const n of [5, 800_000]) {
+      const { message } = await handMade(pub, Buffer.concat([...Array.from({ length: n }, () => v4Signature()), await literal()]));
+      const run = await runDecrypt(dir, message, identity);
+      expect(run.outcome).toMatchObject({ status: 'failed', reason: 'too many signatures', error: expect.stringMatching(/more than 4 signatures/) });
+      expect(run.left).toEqual([]);
+    }
+    const { message } = await handMade(pub, Buffer.concat([...Array.from({ length: 4 }, () => v4Signature()), await literal()]));
+    expect((await runDecrypt(dir, message, identity)).outcome).toMatchObject({ status: 'ok', signature: { status: 'bad' } });
+  }, 60_000);
+
+  it("after the data too: a one-pass signature's trailing signature of 130 KB is 'hostile packet' (the literal in parts: they are followed); one without a one-pass signature fails OpenPGP.js's grammar ('damaged'); nothing kept", async () => {
+    const onePass = packet(4, Buffer.from([3, 0x00, 8, 1, 1, 2, 3, 4, 5, 6, 7, 8, 1]));
+    const cases: [Uint8Array, string][] = [
+      [Buffer.concat([onePass, await literal(), v4Signature(130_000)]), 'hostile packet'],
+      [Buffer.concat([onePass, literalPacket(await envelope(100_000), { partial: 9 }), v4Signature(130_000)]), 'hostile packet'],
+      [Buffer.concat([await literal(), v4Signature()]), 'damaged'],
+    ];
+    for (const [inner, reason] of cases) {
+      const { message } = await handMade(pub, inner);
+      const run = await runDecrypt(dir, message, identity);
+      expect(run.outcome).toMatchObject({ status: 'failed', reason });
+      expect(run.left).toEqual([]);
+    }
+  });
+
+  it("any other packet inside is bounded the same, before OpenPGP.js holds it: 50 MB of padding, a user ID of 20 KB, an old-format packet of indeterminate length, 17 markers ('hostile packet'); 16 markers decrypt", async () => {
+    const marker = packet(10, Buffer.from('PGP'));
+    const cases: [Uint8Array, RegExp][] = [
+      [packet(21, new Uint8Array(50_000_000)), /tag 21 inside the encryption is 50000000 bytes/],
+      [packet(13, new Uint8Array(20_000)), /tag 13 inside the encryption is 20000 bytes/],
+      [Buffer.concat([Buffer.from([0x8b]), new Uint8Array(100)]), /tag 2 inside the encryption has an indeterminate length/],
+      [Buffer.concat(Array.from({ length: 17 }, () => marker)), /more than 16 packets other than data/],
+    ];
+    for (const [before, why] of cases) {
+      const { message } = await handMade(pub, Buffer.concat([before, await literal()]));
+      const run = await runDecrypt(dir, message, identity);
+      expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile packet', error: expect.stringMatching(why) });
+      expect(run.left).toEqual([]);
+    }
+    const { message } = await handMade(pub, Buffer.concat([...Array.from({ length: 16 }, () => marker), await literal()]));
+    expect((await runDecrypt(dir, message, identity)).outcome.status).toBe('ok');
+  });
+
+  it('inside a compressed packet too', async () => {
+    const inner = Buffer.concat([v4Signature(130_000), await literal()]);
+    // compression algorithm 0: uncompressed, the packets as they are
+    const { message } = await handMade(pub, packet(8, Buffer.concat([Buffer.from([0]), inner])));
+    const run = await runDecrypt(dir, message, identity);
+    expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile packet', error: expect.stringMatching(/tag 2 inside the encryption is \d+ bytes/) });
   });
 });

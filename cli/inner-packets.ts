@@ -1,0 +1,162 @@
+/**
+ * @module cli/inner-packets — the packets OpenPGP.js parses inside a tip (what the SEIPD and any
+ * compressed packet in it decrypt to), bounded on the bytes it reads before it parses them.
+ *
+ * OpenPGP.js reads every packet but a data packet whole into memory before it looks at it, and
+ * parses a signature's subpacket areas in one synchronous loop, an object per subpacket. The
+ * attacker's chair (helper-76) measured, before this module: one v6 signature inside the
+ * encryption whose hashed area held 60 MiB of 2-byte subpackets (a 62.9 MB tip) ran the CLI out of
+ * heap (4.67 GB, 45 s of CPU, every later tip of the bundle never reached; the CPU budget is
+ * checked on the event loop, which that loop held), and 800 000 signatures of 25 bytes before the
+ * data cost 937 MB before the budget ended them. A page sends one-pass signature, literal data,
+ * signature (or the literal alone).
+ *
+ * So every packet list OpenPGP.js parses under `innerPacketConfig`'s config passes through
+ * `boundPackets` first: a packet other than a data packet (compressed, SED, literal, SEIPD, AEAD)
+ * must have a definite length of at most MAX_INNER_PACKET_BYTES, a tip may hold at most
+ * MAX_INNER_PACKETS of them and at most MAX_TIP_SIGNATURES signatures and as many one-pass
+ * signatures (each a hash of the whole tip); otherwise the stream errors at that packet's header,
+ * before OpenPGP.js reads it, and `refused` is told why (`hostile packet`, `too many signatures`).
+ * Data packets pass whole, their partial lengths followed, so the packets after them (the trailing
+ * signatures) are bounded too; what is inside a compressed packet is another list, bounded the
+ * same way (the counts go on) when OpenPGP.js parses it.
+ *
+ * The hook: OpenPGP.js offers none on the bytes of a list, so `PacketList.prototype.read` is
+ * wrapped once, and bounds only the lists whose config carries a tip's bound (under a symbol,
+ * which OpenPGP.js copies with the config it hands down and does not check): every other parse
+ * (keys, the outer packets: `boundOuterPackets` in cli/submission.ts) is as before.
+ * Tests: `test/cli/outer-bound.test.ts` ("signatures inside the encryption").
+ */
+import * as openpgp from 'openpgp';
+
+/** A packet inside other than a data packet longer than this is refused (a page's signature: about 120 bytes). */
+export const MAX_INNER_PACKET_BYTES = 8192;
+/** More packets other than data packets than this in a tip are refused (a page: two). */
+export const MAX_INNER_PACKETS = 16;
+/** More signatures (or one-pass signatures) than this in a tip are refused before they are parsed. */
+export const MAX_TIP_SIGNATURES = 4;
+
+/** compressed, SED, literal, SEIPD, AEAD: the packets OpenPGP.js streams (any length, partial lengths) */
+const DATA_TAGS = new Set([8, 9, 11, 18, 20]);
+
+export type InnerRefusal = { reason: 'hostile packet' | 'too many signatures'; detail: string };
+
+/** One tip's bound: its counts run over all its lists (a compressed packet's inside too). */
+interface Bound {
+  refused: (refusal: InnerRefusal) => void;
+  signatures: number;
+  onePass: number;
+  others: number;
+}
+
+/** The config property that carries a tip's bound (a symbol: OpenPGP.js refuses unknown names, and copies it with the config). */
+const BOUND = Symbol('sealdrop inner-packet bound');
+
+/**
+ * OpenPGP.js config for one tip's decrypt: `refused` hears the first refusal (the decryption then
+ * fails with an error of OpenPGP.js's own, which the caller replaces by it).
+ */
+export function innerPacketConfig(refused: (refusal: InnerRefusal) => void): Partial<openpgp.Config> {
+  installHook();
+  const bound: Bound = { refused, signatures: 0, onePass: 0, others: 0 };
+  return { [BOUND]: bound } as Partial<openpgp.Config>;
+}
+
+let hooked = false;
+function installHook(): void {
+  if (hooked) return;
+  hooked = true;
+  const prototype = openpgp.PacketList.prototype as unknown as { read: (bytes: unknown, allowed: unknown, config?: object, ...rest: unknown[]) => Promise<void> };
+  const read = prototype.read;
+  prototype.read = function (bytes, allowed, config, ...rest) {
+    const bound = (config as { [BOUND]?: Bound } | undefined)?.[BOUND];
+    const bounded = bound && bytes instanceof ReadableStream ? bytes.pipeThrough(boundPackets(bound)) : bytes;
+    return read.call(this, bounded, allowed, config, ...rest);
+  };
+}
+
+/**
+ * The packet framing of one list, followed as the bytes pass: errors the stream (and tells
+ * `refused`) at the header of a packet other than a data packet that is longer than
+ * MAX_INNER_PACKET_BYTES, has a partial or indeterminate length, or is one too many. What it
+ * cannot frame (a byte that is no packet header) it lets through to OpenPGP.js, which refuses it.
+ */
+function boundPackets(bound: Bound): TransformStream<Uint8Array, Uint8Array> {
+  type State =
+    | { at: 'header'; octets: number[] }
+    | { at: 'body'; remaining: number; partial: boolean }
+    | { at: 'through' };
+  let state: State = { at: 'header', octets: [] };
+  const refuse = (detail: string, controller: TransformStreamDefaultController<Uint8Array>, reason: InnerRefusal['reason'] = 'hostile packet'): void => {
+    bound.refused({ reason, detail });
+    controller.error(new Error(detail));
+  };
+  return new TransformStream({
+    transform(chunk, controller) {
+      let i = 0;
+      while (i < chunk.length && state.at !== 'through') {
+        if (state.at === 'body') {
+          const take = Math.min(state.remaining, chunk.length - i);
+          i += take;
+          state.remaining -= take;
+          // a partial part's end: the next part's length follows
+          if (state.remaining === 0) state = state.partial ? { at: 'header', octets: [-1] } : { at: 'header', octets: [] };
+          continue;
+        }
+        state.octets.push(chunk[i++]!);
+        const header = parseHeader(state.octets);
+        if (header === 'more') continue;
+        if (header === 'unframed') {
+          state = { at: 'through' };
+          break;
+        }
+        if (!header.continuation && !DATA_TAGS.has(header.tag)) {
+          const name = `a packet of tag ${header.tag} inside the encryption`;
+          if (header.length === undefined) return refuse(`${name} has an indeterminate length (a Sealdrop page sends none)`, controller);
+          if (header.partial) return refuse(`${name} has a partial length (only data packets may)`, controller);
+          if (header.length > MAX_INNER_PACKET_BYTES) return refuse(`${name} is ${header.length} bytes (a Sealdrop page sends none over ${MAX_INNER_PACKET_BYTES})`, controller);
+          // each signature is a hash of the whole tip
+          if ((header.tag === 2 && ++bound.signatures > MAX_TIP_SIGNATURES) || (header.tag === 4 && ++bound.onePass > MAX_TIP_SIGNATURES)) {
+            return refuse(`it carries more than ${MAX_TIP_SIGNATURES} signatures, each a hash of the whole tip (a Sealdrop page makes one); it was not read further`, controller, 'too many signatures');
+          }
+          if (++bound.others > MAX_INNER_PACKETS) return refuse(`more than ${MAX_INNER_PACKETS} packets other than data inside the encryption (a Sealdrop page sends two)`, controller);
+        }
+        // an indeterminate length runs to the end of the list
+        state = header.length === undefined ? { at: 'through' } : { at: 'body', remaining: header.length, partial: header.partial };
+        if (state.at === 'body' && state.remaining === 0) state = state.partial ? { at: 'header', octets: [-1] } : { at: 'header', octets: [] };
+      }
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+type Header = { tag: number; length: number | undefined; partial: boolean; continuation: boolean };
+
+/**
+ * A packet header from its first octets (`[-1, …]`: the length of a partial body's next part,
+ * new format): the header, 'more' when another octet is needed, 'unframed' when it is no header.
+ */
+function parseHeader(octets: number[]): Header | 'more' | 'unframed' {
+  const continuation = octets[0] === -1;
+  if (!continuation && (octets[0]! & 0x80) === 0) return 'unframed';
+  if (continuation || (octets[0]! & 0x40) !== 0) {
+    const at = 1;
+    const tag = continuation ? -1 : octets[0]! & 0x3f;
+    if (octets.length <= at) return 'more';
+    const o = octets[at]!;
+    if (o < 192) return { tag, length: o, partial: false, continuation };
+    if (o < 224) return octets.length <= at + 1 ? 'more' : { tag, length: ((o - 192) << 8) + octets[at + 1]! + 192, partial: false, continuation };
+    if (o < 255) return { tag, length: 2 ** (o & 0x1f), partial: true, continuation };
+    if (octets.length <= at + 4) return 'more';
+    return { tag, length: octets[at + 1]! * 2 ** 24 + octets[at + 2]! * 2 ** 16 + octets[at + 3]! * 2 ** 8 + octets[at + 4]!, partial: false, continuation };
+  }
+  // old format: tag in bits 5-2, the length's octets in bits 1-0 (3: indeterminate)
+  const tag = (octets[0]! >> 2) & 0x0f;
+  const type = octets[0]! & 0x03;
+  if (type === 3) return { tag, length: undefined, partial: false, continuation };
+  const count = [1, 2, 4][type]!;
+  if (octets.length <= count) return 'more';
+  let length = 0;
+  for (let k = 1; k <= count; k++) length = length * 256 + octets[k]!;
+  return { tag, length, partial: false, continuation };
+}
