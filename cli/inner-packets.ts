@@ -17,9 +17,10 @@
  * MAX_INNER_PACKETS of them and at most MAX_TIP_SIGNATURES signatures and as many one-pass
  * signatures (each a hash of the whole tip); otherwise the stream errors at that packet's header,
  * before OpenPGP.js reads it, and `refused` is told why (`hostile packet`, `too many signatures`).
- * Data packets pass whole, their partial lengths followed, so the packets after them (the trailing
- * signatures) are bounded too; what is inside a compressed packet is another list, bounded the
- * same way (the counts go on) when OpenPGP.js parses it.
+ * A list's one data packet passes whole, its partial lengths followed, so the packets after it (the
+ * trailing signatures) are bounded too; a second data packet is refused (OpenPGP.js streams only
+ * the first of a list and reads any after it whole: helper-77's finding); what is inside a
+ * compressed packet is another list, bounded the same way (the counts go on) when OpenPGP.js parses it.
  *
  * The hook: OpenPGP.js offers none on the bytes of a list, so `PacketList.prototype.read` is
  * wrapped once, and bounds only the lists whose config carries a tip's bound (under a symbol,
@@ -87,6 +88,7 @@ function boundPackets(bound: Bound): TransformStream<Uint8Array, Uint8Array> {
     | { at: 'body'; remaining: number; partial: boolean }
     | { at: 'through' };
   let state: State = { at: 'header', octets: [] };
+  let data = false;
   const refuse = (detail: string, controller: TransformStreamDefaultController<Uint8Array>, reason: InnerRefusal['reason'] = 'hostile packet'): void => {
     bound.refused({ reason, detail });
     controller.error(new Error(detail));
@@ -110,7 +112,11 @@ function boundPackets(bound: Bound): TransformStream<Uint8Array, Uint8Array> {
           state = { at: 'through' };
           break;
         }
-        if (!header.continuation && !DATA_TAGS.has(header.tag)) {
+        if (!header.continuation && DATA_TAGS.has(header.tag)) {
+          // OpenPGP.js streams only a list's first data packet and reads every packet after it whole
+          if (data) return refuse(`a second data packet (tag ${header.tag}) inside the encryption (a Sealdrop page sends one)`, controller);
+          data = true;
+        } else if (!header.continuation) {
           const name = `a packet of tag ${header.tag} inside the encryption`;
           if (header.length === undefined) return refuse(`${name} has an indeterminate length (a Sealdrop page sends none)`, controller);
           if (header.partial) return refuse(`${name} has a partial length (only data packets may)`, controller);

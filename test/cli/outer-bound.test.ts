@@ -190,6 +190,15 @@ describe('signatures inside the encryption', () => {
     expect((await runDecrypt(dir, message, identity)).outcome.status).toBe('ok');
   });
 
+  it("a second data packet in a list is refused before OpenPGP.js reads it whole ('hostile packet'): a literal of 20 MB after the first, in 1-byte parts or not", async () => {
+    for (const second of [literalPacket(new Uint8Array(20_000_000)), literalPacket(new Uint8Array(200_000), { partial: 0 })]) {
+      const { message } = await handMade(pub, Buffer.concat([await literal(), second]));
+      const run = await runDecrypt(dir, message, identity);
+      expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile packet', error: expect.stringMatching(/a second data packet \(tag 11\)/) });
+      expect(run.left).toEqual([]);
+    }
+  });
+
   it('inside a compressed packet too', async () => {
     const inner = Buffer.concat([v4Signature(130_000), await literal()]);
     // compression algorithm 0: uncompressed, the packets as they are
