@@ -39,6 +39,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A new-format packet length at `at` (1, 2 or 5 octets; a partial length: its first part). */
+const newLength = (bytes: Uint8Array, at: number): { length: number; octets: number } => {
+  const o = bytes[at]!;
+  if (o < 192) return { length: o, octets: 1 };
+  if (o < 224) return { length: ((o - 192) << 8) + bytes[at + 1]! + 192, octets: 2 };
+  if (o < 255) return { length: 2 ** (o & 0x1f), octets: 1 };
+  return { length: Buffer.from(bytes.subarray(at + 1, at + 5)).readUInt32BE(), octets: 5 };
+};
 const copies = (n: number, bytes: Uint8Array) => Buffer.concat(Array.from({ length: n }, () => bytes));
 
 describe('the packets before the encrypted data', () => {
@@ -78,6 +86,33 @@ describe('the packets before the encrypted data', () => {
       for (const [ciphertext, why] of cases) {
         const run = await runDecrypt(dir, ciphertext, identity);
         expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile header', error: expect.stringMatching(why), hint: expect.stringMatching(/not made by a Sealdrop page/) });
+        expect(run.left).toEqual([]);
+      }
+    } finally {
+      workers.transform = (s) => s;
+    }
+  });
+
+  it('a SEIPD v2 with chunks over 4 MiB (RFC 9580) is refused before OpenPGP.js reads a chunk whole; a v6 tip at the page\'s chunk size decrypts', async () => {
+    // (helper-77: chunk size octet 22, 256 MiB chunks: a 210 MB tip held 2 min 25 s at 717 MB)
+    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'curve25519', config: { v6Keys: true, aeadProtect: true }, userIDs: [{ name: 'newsroom' }], format: 'object' });
+    const v6: Identity = { path: 'v6.sec.asc', fingerprint: privateKey.getFingerprint(), keyIds: new Set(privateKey.getKeyIDs().map((id) => id.toHex())), key: privateKey };
+    const tip = (await openpgp.encrypt({ message: await openpgp.createMessage({ binary: await envelope(100_000) }), encryptionKeys: publicKey, format: 'binary', config: { aeadProtect: true } })) as Uint8Array;
+    // the SEIPD's chunk size octet: after the PKESK (new-format packets), the SEIPD's header, then version, cipher, AEAD
+    const pkeskLength = newLength(tip, 1);
+    const seipdAt = 1 + pkeskLength.octets + pkeskLength.length;
+    expect(tip[seipdAt]! & 0x3f).toBe(18);
+    const chunkAt = seipdAt + 1 + newLength(tip, seipdAt + 1).octets + 3;
+    expect(tip[chunkAt - 3]).toBe(2);
+    workers.transform = FAST_OFF;
+    try {
+      expect((await runDecrypt(dir, tip, v6)).outcome.status).toBe('ok');
+      for (const [octet, refused] of [[22, true], [17, true], [16, false]] as const) {
+        const changed = Buffer.from(tip);
+        changed[chunkAt] = octet;
+        const run = await runDecrypt(dir, changed, v6);
+        if (refused) expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile header', error: expect.stringMatching(new RegExp(`AEAD chunks of 2\\^${octet + 6} bytes`)) });
+        else expect(run.outcome).toMatchObject({ status: 'failed', reason: expect.not.stringMatching(/hostile header/) });
         expect(run.left).toEqual([]);
       }
     } finally {
