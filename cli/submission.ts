@@ -4,6 +4,7 @@
  * the integrity check, the envelope rules and the bundle's SHA-256 all passed.
  */
 
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -217,10 +218,36 @@ async function decryptInto(options: DecryptSubmissionOptions, staging: string): 
     // Not the shape the fast path takes, or it failed: whatever it wrote goes, and OpenPGP.js
     // decrypts the file from its start, giving exactly the outcome it always gave.
     for (const name of await readdir(staging)) await rm(join(staging, name), { recursive: true, force: true });
-    return await decryptWithOpenPgp(withProgress(tellAgain), staging, handle, size);
+    try {
+      return await decryptWithOpenPgp(withProgress(tellAgain), staging, handle, size);
+    } catch (error) {
+      // refused before the end, so before the SHA-256 was checked: an altered or damaged copy (a
+      // byte flipped in the first blocks garbles the packets inside) is told as one, not as a
+      // hostile sender's tip, so that the editor pulls it again instead of setting it aside
+      if (error instanceof SubmissionError && REFUSED_EARLY.has(error.reason) && !(await fileMatches(handle, size, options.submission.sha256))) {
+        throw new SubmissionError('checksum mismatch', 'the ciphertext does not match the SHA-256 in bundle.json', HINT_TAMPERED);
+      }
+      throw error;
+    }
   } finally {
     await handle.close();
   }
+}
+
+/** What the usual path refuses before it has read the file to its end. */
+const REFUSED_EARLY = new Set(['hostile header', 'hostile packet', 'too many signatures', 'stalled', 'too costly']);
+
+/** Whether the file's `size` bytes hash to `sha256` (read in 1 MiB pieces, at their positions). */
+async function fileMatches(handle: FileHandle, size: number, sha256: string): Promise<boolean> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.alloc(Math.min(size, READ_CHUNK));
+  for (let at = 0; at < size; ) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
+    if (bytesRead === 0) return false;
+    hash.update(buffer.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  return hash.digest('hex') === sha256;
 }
 
 type DecryptResult = { messageBytes: number; files: number; savedNames: string[]; sourceKeyFingerprint?: string; signature: TipSignature };

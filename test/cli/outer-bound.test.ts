@@ -5,6 +5,7 @@
  * end). The usual path now refuses what no page sends before OpenPGP.js parses a packet.
  */
 
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,6 +233,21 @@ describe('signatures inside the encryption', () => {
       expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile packet', error: expect.stringMatching(/a second data packet \(tag 11\)/) });
       expect(run.left).toEqual([]);
     }
+  });
+
+  it("a copy damaged where the packets inside begin is told as damaged ('checksum mismatch'), not as a hostile sender's tip", async () => {
+    // a bit flipped in the SEIPD's second block turns the literal packet's tag 11 into 15 (CFB: the
+    // same bit of the plaintext), a packet of 20 KB the bound refuses before the end, where the
+    // SHA-256 is checked
+    const { message, pkesk } = await handMade(pub, literalPacket(await envelope(20_000)));
+    const tagAt = pkesk.length + 6 + 1 + 18; // the SEIPD's 5-octet header, its version, the 18-byte prefix
+    const damaged = Buffer.from(message);
+    damaged[tagAt]! ^= 0x04;
+    const run = await runDecrypt(dir, message, identity, { beforeRun: (file) => writeFileSync(file, damaged) });
+    expect(run.outcome).toMatchObject({ status: 'failed', reason: 'checksum mismatch', hint: expect.stringMatching(/fresh pull/) });
+    expect(run.left).toEqual([]);
+    // the same bytes as the bundle says: the sender's
+    expect((await runDecrypt(dir, damaged, identity)).outcome).toMatchObject({ status: 'failed', reason: 'hostile packet' });
   });
 
   it('inside a compressed packet too', async () => {
