@@ -48,6 +48,10 @@ interface Bound {
   signatures: number;
   onePass: number;
   others: number;
+  /** how many packets other than data it may hold */
+  maxOthers: number;
+  /** where its packets are, for the refusals' words */
+  where: 'inside the encryption' | 'outside the encryption';
 }
 
 /** The config property that carries a tip's bound (a symbol: OpenPGP.js refuses unknown names, and copies it with the config). */
@@ -59,7 +63,20 @@ const BOUND = Symbol('sealdrop inner-packet bound');
  */
 export function innerPacketConfig(refused: (refusal: InnerRefusal) => void): Partial<openpgp.Config> {
   installHook();
-  const bound: Bound = { refused, signatures: 0, onePass: 0, others: 0 };
+  const bound: Bound = { refused, signatures: 0, onePass: 0, others: 0, maxOthers: MAX_INNER_PACKETS, where: 'inside the encryption' };
+  return { [BOUND]: bound } as Partial<openpgp.Config>;
+}
+
+/**
+ * The same for the tip's readMessage, the packets outside the encryption: their head is bounded
+ * before (cli/submission.ts `boundOuterPackets`, at most `maxPackets` key packets), and this
+ * follows the rest, so that nothing after the encrypted data passes whole: OpenPGP.js reads every
+ * packet after the first data packet whole before its grammar refuses it (a literal of 800 MiB in
+ * 1-byte parts after the SEIPD: 3 min 42 s at 4.46 GB before the CPU budget ended it, helper-78).
+ */
+export function outerPacketConfig(refused: (refusal: InnerRefusal) => void, maxPackets: number): Partial<openpgp.Config> {
+  installHook();
+  const bound: Bound = { refused, signatures: 0, onePass: 0, others: 0, maxOthers: maxPackets, where: 'outside the encryption' };
   return { [BOUND]: bound } as Partial<openpgp.Config>;
 }
 
@@ -114,10 +131,10 @@ function boundPackets(bound: Bound): TransformStream<Uint8Array, Uint8Array> {
         }
         if (!header.continuation && DATA_TAGS.has(header.tag)) {
           // OpenPGP.js streams only a list's first data packet and reads every packet after it whole
-          if (data) return refuse(`a second data packet (tag ${header.tag}) inside the encryption (a Sealdrop page sends one)`, controller);
+          if (data) return refuse(`a second data packet (tag ${header.tag}) ${bound.where} (a Sealdrop page sends one)`, controller);
           data = true;
         } else if (!header.continuation) {
-          const name = `a packet of tag ${header.tag} inside the encryption`;
+          const name = `a packet of tag ${header.tag} ${bound.where}`;
           if (header.length === undefined) return refuse(`${name} has an indeterminate length (a Sealdrop page sends none)`, controller);
           if (header.partial) return refuse(`${name} has a partial length (only data packets may)`, controller);
           if (header.length > MAX_INNER_PACKET_BYTES) return refuse(`${name} is ${header.length} bytes (a Sealdrop page sends none over ${MAX_INNER_PACKET_BYTES})`, controller);
@@ -125,7 +142,7 @@ function boundPackets(bound: Bound): TransformStream<Uint8Array, Uint8Array> {
           if ((header.tag === 2 && ++bound.signatures > MAX_TIP_SIGNATURES) || (header.tag === 4 && ++bound.onePass > MAX_TIP_SIGNATURES)) {
             return refuse(`it carries more than ${MAX_TIP_SIGNATURES} signatures, each a hash of the whole tip (a Sealdrop page makes one); it was not read further`, controller, 'too many signatures');
           }
-          if (++bound.others > MAX_INNER_PACKETS) return refuse(`more than ${MAX_INNER_PACKETS} packets other than data inside the encryption (a Sealdrop page sends two)`, controller);
+          if (++bound.others > bound.maxOthers) return refuse(`more than ${bound.maxOthers} packets other than data ${bound.where}`, controller);
         }
         // an indeterminate length runs to the end of the list
         state = header.length === undefined ? { at: 'through' } : { at: 'body', remaining: header.length, partial: header.partial };

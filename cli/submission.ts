@@ -14,7 +14,7 @@ import { EnvelopeError } from '../protocol/errors.ts';
 import type { BundleSubmission } from './bundle.ts';
 import { openCiphertextReader } from './ciphertext-reader.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
-import { innerPacketConfig } from './inner-packets.ts';
+import { innerPacketConfig, outerPacketConfig } from './inner-packets.ts';
 import { OpenPgpStalled, OpenPgpTooCostly, watchOpenPgp } from './openpgp-watch.ts';
 import { FAST_CIPHERS, FastPathDeclined, HEAD_BYTES, LiteralParser, MAX_PKESKS, newLengthAt, openSeipdReader, parseOuterLayout, PKESK_MAX } from './seipd.ts';
 import type { Identity } from './identities.ts';
@@ -389,6 +389,7 @@ async function decryptWithOpenPgp(
   // and the packets inside, before OpenPGP.js reads one (cli/inner-packets.ts)
   let innerRefused: SubmissionError | undefined;
   const packetConfig = innerPacketConfig(({ reason, detail }) => (innerRefused ??= new SubmissionError(reason, detail, HINT_NOT_SEALDROP)));
+  const outerConfig = outerPacketConfig(({ reason, detail }) => (innerRefused ??= new SubmissionError(reason, detail, HINT_NOT_SEALDROP)), MAX_PKESKS);
   const classify = (error: unknown, phase: 'session' | 'stream'): SubmissionError => innerRefused ?? classifyOpenPgpError(error, phase);
   const writer = new EnvelopeStreamWriter(staging);
   let writing = false;
@@ -400,7 +401,7 @@ async function decryptWithOpenPgp(
   try {
     let message: openpgp.Message<ReadableStream<Uint8Array>>;
     try {
-      message = await watch.race(openpgp.readMessage({ binaryMessage: source }));
+      message = await watch.race(openpgp.readMessage({ binaryMessage: source, config: outerConfig }));
     } catch (error) {
       if (headerRefused) throw headerRefused;
       if (innerRefused || error instanceof OpenPgpStalled || error instanceof OpenPgpTooCostly) throw classify(error, 'session');
@@ -553,14 +554,14 @@ function outerProblem(head: Uint8Array, whole: boolean): string | undefined {
     let octets: number;
     if (first & 0x40) {
       tag = first & 0x3f;
-      if (DATA_TAGS.has(tag)) return dataProblem(head, at);
+      if (DATA_TAGS.has(tag)) return dataProblem(head, at, whole);
       const l = newLengthAt(head, at + 1);
       if (l === undefined) return undefined; // cut off: OpenPGP.js says it is truncated
       if (l.partial) return `has a packet of tag ${tag} with a partial length before its data`;
       ({ length, octets } = l);
     } else {
       tag = (first >> 2) & 0x0f;
-      if (DATA_TAGS.has(tag)) return dataProblem(head, at);
+      if (DATA_TAGS.has(tag)) return dataProblem(head, at, whole);
       const type = first & 3;
       if (type === 3) return `has a packet of tag ${tag} of indeterminate length before its data`;
       octets = 1 << type;
@@ -584,7 +585,7 @@ const MAX_AEAD_CHUNK_OCTET = 16;
  * helper-77), or whose first part is too short to say (a hostile sender). Else undefined, also for
  * what is cut off or no packet (OpenPGP.js says so).
  */
-function dataProblem(head: Uint8Array, at: number): string | undefined {
+function dataProblem(head: Uint8Array, at: number, whole: boolean): string | undefined {
   const first = head[at]!;
   const tag = first & 0x40 ? first & 0x3f : (first >> 2) & 0x0f;
   if (tag !== 18 && tag !== 20) return undefined;
@@ -604,7 +605,9 @@ function dataProblem(head: Uint8Array, at: number): string | undefined {
     for (let i = 0; i < octets; i++) part = part * 256 + head[at + 1 + i]!;
   }
   if (part < 4) return `has its encrypted data in a first part of ${part} bytes`;
-  if (bodyAt + 3 >= head.length) return undefined;
+  // (its header past the head: 31 padding packets of 4 096 bytes put the chunk size octet a byte
+  // beyond it, and 256 MiB chunks passed: helper-78)
+  if (bodyAt + 3 >= head.length) return whole ? undefined : `has its data packet's header past its first ${head.length} bytes`;
   // SEIPD v2: version, cipher, AEAD algorithm, chunk size octet; AEAD (tag 20, v1): the same order
   const aead = tag === 20 || head[bodyAt] === 2;
   const chunkOctet = head[bodyAt + 3]!;

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Identity } from '../../cli/identities.ts';
 import { demoKeys, envelope, handMade, literalPacket, packet, runDecrypt } from './attack14c/_helpers.ts';
 import { FAST_OFF } from './attack14c/_mock-workers.ts';
+import { HEAD_BYTES } from '../../cli/seipd.ts';
 
 const workers = vi.hoisted(() => ({ transform: (source: string) => source }));
 vi.mock('node:worker_threads', async (importOriginal) => {
@@ -114,6 +115,42 @@ describe('the packets before the encrypted data', () => {
         const run = await runDecrypt(dir, changed, v6);
         if (refused) expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile header', error: expect.stringMatching(new RegExp(`AEAD chunks of 2\\^${octet + 6} bytes`)) });
         else expect(run.outcome).toMatchObject({ status: 'failed', reason: expect.not.stringMatching(/hostile header/) });
+        expect(run.left).toEqual([]);
+      }
+    } finally {
+      workers.transform = (s) => s;
+    }
+  });
+
+  it("a SEIPD v2 whose header ends past the head is refused ('hostile header'): 32 packets of 4 096 bytes before it put its chunk size octet beyond (helper-78)", async () => {
+    const padding = packet(21, new Uint8Array(4096));
+    const before = copies(32, padding);
+    // version 2, AES-256, OCB, chunk size octet 22, then the salt and the chunks: refused on the header
+    const seipd = packet(18, Buffer.concat([Buffer.from([2, 9, 2, 22]), new Uint8Array(32 + 1000)]));
+    expect(before.length + 6 + 3).toBeGreaterThanOrEqual(HEAD_BYTES);
+    workers.transform = FAST_OFF;
+    try {
+      const run = await runDecrypt(dir, Buffer.concat([before, seipd]), identity);
+      expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile header', error: expect.stringMatching(/data packet's header past its first \d+ bytes/) });
+    } finally {
+      workers.transform = (s) => s;
+    }
+  });
+
+  it("nothing passes after the encrypted data: a literal of 20 MB (in 1-byte parts too), a signature of 65 KB ('hostile packet'); no packet of OpenPGP.js's reading whole", async () => {
+    const onePassFree = Buffer.concat([tip.pkesk, tip.seipd]);
+    const hashed = Buffer.concat([Buffer.from([5, 2, 0, 0, 0, 0]), new Uint8Array(130_000)]);
+    const signature = packet(2, Buffer.concat([Buffer.from([4, 0x00, 1, 8, hashed.length >> 8 & 0xff, hashed.length & 0xff]), hashed.subarray(0, 65_000), Buffer.from([0, 0, 0xab, 0xcd, 0, 1, 1])]));
+    const cases: [Uint8Array, RegExp][] = [
+      [literalPacket(new Uint8Array(20_000_000)), /a second data packet \(tag 11\) outside the encryption/],
+      [literalPacket(new Uint8Array(300_000), { partial: 0 }), /a second data packet \(tag 11\) outside the encryption/],
+      [signature, /a packet of tag 2 outside the encryption is \d+ bytes/],
+    ];
+    workers.transform = FAST_OFF;
+    try {
+      for (const [after, why] of cases) {
+        const run = await runDecrypt(dir, Buffer.concat([onePassFree, after]), identity);
+        expect(run.outcome).toMatchObject({ status: 'failed', reason: 'hostile packet', error: expect.stringMatching(why) });
         expect(run.left).toEqual([]);
       }
     } finally {
