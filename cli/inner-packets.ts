@@ -29,6 +29,7 @@
  * Tests: `test/cli/outer-bound.test.ts` ("signatures inside the encryption").
  */
 import * as openpgp from 'openpgp';
+import { newLengthAt, packetHeaderAt } from './seipd.ts';
 
 /** A packet inside other than a data packet longer than this is refused (a page's signature: about 120 bytes). */
 export const MAX_INNER_PACKET_BYTES = 8192;
@@ -160,26 +161,12 @@ type Header = { tag: number; length: number | undefined; partial: boolean; conti
  * new format): the header, 'more' when another octet is needed, 'unframed' when it is no header.
  */
 function parseHeader(octets: number[]): Header | 'more' | 'unframed' {
-  const continuation = octets[0] === -1;
-  if (!continuation && (octets[0]! & 0x80) === 0) return 'unframed';
-  if (continuation || (octets[0]! & 0x40) !== 0) {
-    const at = 1;
-    const tag = continuation ? -1 : octets[0]! & 0x3f;
-    if (octets.length <= at) return 'more';
-    const o = octets[at]!;
-    if (o < 192) return { tag, length: o, partial: false, continuation };
-    if (o < 224) return octets.length <= at + 1 ? 'more' : { tag, length: ((o - 192) << 8) + octets[at + 1]! + 192, partial: false, continuation };
-    if (o < 255) return { tag, length: 2 ** (o & 0x1f), partial: true, continuation };
-    if (octets.length <= at + 4) return 'more';
-    return { tag, length: octets[at + 1]! * 2 ** 24 + octets[at + 2]! * 2 ** 16 + octets[at + 3]! * 2 ** 8 + octets[at + 4]!, partial: false, continuation };
+  const bytes = Uint8Array.from(octets);
+  if (octets[0] === -1) {
+    const l = newLengthAt(bytes, 1);
+    return l ? { tag: -1, length: l.length, partial: l.partial, continuation: true } : 'more';
   }
-  // old format: tag in bits 5-2, the length's octets in bits 1-0 (3: indeterminate)
-  const tag = (octets[0]! >> 2) & 0x0f;
-  const type = octets[0]! & 0x03;
-  if (type === 3) return { tag, length: undefined, partial: false, continuation };
-  const count = [1, 2, 4][type]!;
-  if (octets.length <= count) return 'more';
-  let length = 0;
-  for (let k = 1; k <= count; k++) length = length * 256 + octets[k]!;
-  return { tag, length, partial: false, continuation };
+  if ((bytes[0]! & 0x80) === 0) return 'unframed';
+  const header = packetHeaderAt(bytes, 0);
+  return header ? { tag: header.tag, length: header.length, partial: header.partial, continuation: false } : 'more';
 }

@@ -116,6 +116,27 @@ export function newLengthAt(bytes: Uint8Array, at: number): { length: number; oc
 }
 
 /**
+ * A packet header at `at` (bit 7 of its first octet set): its tag, the octets it took, its body's
+ * length (undefined: an old-format indeterminate length, to the end) and whether that is a partial
+ * length; undefined when it is cut off.
+ */
+export function packetHeaderAt(bytes: Uint8Array, at: number): { tag: number; octets: number; length: number | undefined; partial: boolean } | undefined {
+  const first = bytes[at]!;
+  if (first & 0x40) {
+    const l = newLengthAt(bytes, at + 1);
+    return l && { tag: first & 0x3f, octets: 1 + l.octets, length: l.length, partial: l.partial };
+  }
+  const tag = (first >> 2) & 0x0f;
+  const type = first & 3;
+  if (type === 3) return { tag, octets: 1, length: undefined, partial: false };
+  const octets = 1 << type;
+  if (at + 1 + octets > bytes.length) return undefined;
+  let length = 0;
+  for (let i = 0; i < octets; i++) length = length * 256 + bytes[at + 1 + i]!;
+  return { tag, octets: 1 + octets, length, partial: false };
+}
+
+/**
  * The plaintext of the SEIPD (prefix and MDC already taken off by the worker) parsed as exactly one
  * literal packet of format 'b': `push` returns the literal's data in that chunk (a view of it).
  * Declines (FastPathDeclined) any other first packet, another format, a partial length under 512

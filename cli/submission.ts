@@ -16,7 +16,7 @@ import { openCiphertextReader } from './ciphertext-reader.ts';
 import { EnvelopeStreamWriter } from './envelope-stream.ts';
 import { innerPacketConfig, outerPacketConfig } from './inner-packets.ts';
 import { OpenPgpStalled, OpenPgpTooCostly, watchOpenPgp } from './openpgp-watch.ts';
-import { FAST_CIPHERS, FastPathDeclined, HEAD_BYTES, LiteralParser, MAX_PKESKS, newLengthAt, openSeipdReader, parseOuterLayout, PKESK_MAX } from './seipd.ts';
+import { FAST_CIPHERS, FastPathDeclined, HEAD_BYTES, LiteralParser, MAX_PKESKS, openSeipdReader, packetHeaderAt, parseOuterLayout, PKESK_MAX } from './seipd.ts';
 import type { Identity } from './identities.ts';
 import { pathExists } from './files.ts';
 import type { SourcePublicKey } from './source-key.ts';
@@ -549,29 +549,15 @@ function outerProblem(head: Uint8Array, whole: boolean): string | undefined {
     if (at >= head.length) return whole ? undefined : `holds no data packet in its first ${head.length} bytes`;
     const first = head[at]!;
     if ((first & 0x80) === 0) return undefined; // not OpenPGP: OpenPGP.js says so
-    let tag: number;
-    let length: number;
-    let octets: number;
-    if (first & 0x40) {
-      tag = first & 0x3f;
-      if (DATA_TAGS.has(tag)) return dataProblem(head, at, whole);
-      const l = newLengthAt(head, at + 1);
-      if (l === undefined) return undefined; // cut off: OpenPGP.js says it is truncated
-      if (l.partial) return `has a packet of tag ${tag} with a partial length before its data`;
-      ({ length, octets } = l);
-    } else {
-      tag = (first >> 2) & 0x0f;
-      if (DATA_TAGS.has(tag)) return dataProblem(head, at, whole);
-      const type = first & 3;
-      if (type === 3) return `has a packet of tag ${tag} of indeterminate length before its data`;
-      octets = 1 << type;
-      if (at + 1 + octets > head.length) return undefined;
-      length = 0;
-      for (let i = 0; i < octets; i++) length = length * 256 + head[at + 1 + i]!;
-    }
+    if (DATA_TAGS.has(first & 0x40 ? first & 0x3f : (first >> 2) & 0x0f)) return dataProblem(head, at, whole);
+    const header = packetHeaderAt(head, at);
+    if (header === undefined) return undefined; // cut off: OpenPGP.js says it is truncated
+    const { tag, octets, length, partial } = header;
+    if (partial) return `has a packet of tag ${tag} with a partial length before its data`;
+    if (length === undefined) return `has a packet of tag ${tag} of indeterminate length before its data`;
     if (count >= MAX_PKESKS) return `has more than ${MAX_PKESKS} packets before its data`;
     if (length > PKESK_MAX) return `has a packet of tag ${tag} of ${length} bytes before its data`;
-    at += 1 + octets + length;
+    at += octets + length;
   }
 }
 
@@ -586,24 +572,11 @@ const MAX_AEAD_CHUNK_OCTET = 16;
  * what is cut off or no packet (OpenPGP.js says so).
  */
 function dataProblem(head: Uint8Array, at: number, whole: boolean): string | undefined {
-  const first = head[at]!;
-  const tag = first & 0x40 ? first & 0x3f : (first >> 2) & 0x0f;
-  if (tag !== 18 && tag !== 20) return undefined;
-  let bodyAt: number;
-  let part: number;
-  if (first & 0x40) {
-    const l = newLengthAt(head, at + 1);
-    if (l === undefined) return undefined;
-    bodyAt = at + 1 + l.octets;
-    part = l.length;
-  } else {
-    const type = first & 3;
-    const octets = type === 3 ? 0 : 1 << type;
-    if (at + 1 + octets > head.length) return undefined;
-    bodyAt = at + 1 + octets;
-    part = type === 3 ? Infinity : 0;
-    for (let i = 0; i < octets; i++) part = part * 256 + head[at + 1 + i]!;
-  }
+  const header = packetHeaderAt(head, at);
+  if (header === undefined || (header.tag !== 18 && header.tag !== 20)) return undefined;
+  const { tag } = header;
+  const bodyAt = at + header.octets;
+  const part = header.length ?? Infinity;
   if (part < 4) return `has its encrypted data in a first part of ${part} bytes`;
   // (its header past the head: 31 padding packets of 4 096 bytes put the chunk size octet a byte
   // beyond it, and 256 MiB chunks passed: helper-78)
