@@ -38,7 +38,7 @@ import { deleteReply, lookupSource } from './source/lookup.ts';
 import { createStorageWatch, DEFAULT_OPEN_LIMITS, type OpenLimits, type StorageWatch } from './source/open-limits.ts';
 import { issuePow, powPrice } from './source/pow.ts';
 import { createPowLoad, type PowLoad } from './source/pow-load.ts';
-import { type ChunkGate, createChunkGate } from './source/chunk-gate.ts';
+import { type ChunkGate, type ChunkGateOptions, createChunkGate, DEFAULT_CHUNK_SPILL_BYTES, SPILL_CHUNK_REQUESTS } from './source/chunk-gate.ts';
 import { markUploadFlowing, noteFlowStored } from './source/stale-uploads.ts';
 import { checkKeysHere, type KeyCheck } from './source/key-check-pool.ts';
 import { KeyCheckTokens } from './source/key-check-tokens.ts';
@@ -66,7 +66,7 @@ interface AppParts {
   instanceFile?: InstanceFile;
   clock: Clock;
   config: Pick<Config, 'powDifficulty' | 'onionLocation' | 'logRequests'> &
-    Partial<Pick<Config, 'powFloodOpensPerMinute' | 'powFloodMaxBits' | 'chunkMemory'>>;
+    Partial<Pick<Config, 'powFloodOpensPerMinute' | 'powFloodMaxBits' | 'chunkMemory' | 'chunkSpillDir' | 'chunkSpill'>>;
   /** the quotas and storage limits of opens (server/source/open-limits.ts); default DEFAULT_OPEN_LIMITS */
   openLimits?: OpenLimits;
   /** the adaptive price's shared state; default from config (tests pass their own to share one clock) */
@@ -79,7 +79,7 @@ interface AppParts {
   staticRoot?: string;
   /** how new sources' reply keys are checked; default on this thread (main.ts uses a worker pool) */
   keyCheck?: KeyCheck;
-  /** the chunk bodies this process holds at once (server/source/chunk-gate.ts); default limits, config.chunkMemory bytes */
+  /** the chunk bodies this process holds at once (server/source/chunk-gate.ts); default limits, config's chunkMemory, chunkSpillDir, chunkSpill */
   chunkGate?: ChunkGate;
   /** called when a completion check starts reading an upload back (tests and the bench count them) */
   onCompletionCheck?: () => void;
@@ -110,6 +110,14 @@ const powBody = z.strictObject({ size: z.number().int().min(0).max(MAX_CIPHERTEX
 const lookupBody = z.strictObject({ lookupId: hex64 });
 const deleteReplyBody = z.strictObject({ lookupId: hex64, replyId: z.uuid() });
 
+/** The chunk gate's limits from the configuration: in memory, or arriving on disk (CHUNK_SPILL_DIR). */
+export function chunkGateOptions(config: Partial<Pick<Config, 'chunkMemory' | 'chunkSpillDir' | 'chunkSpill'>>): ChunkGateOptions {
+  const options: ChunkGateOptions = config.chunkMemory === undefined ? {} : { maxBytes: config.chunkMemory };
+  if (config.chunkSpillDir === undefined) return options;
+  // a place costs a socket and a file, not memory, when bodies arrive on disk: more of them
+  return { ...options, spill: { dir: config.chunkSpillDir, maxBytes: config.chunkSpill ?? DEFAULT_CHUNK_SPILL_BYTES }, maxRequests: SPILL_CHUNK_REQUESTS };
+}
+
 export function createApp(deps: AppDeps): Hono {
   const { db, instance, clock, config } = deps;
   const desks = desksOf(deps);
@@ -123,7 +131,7 @@ export function createApp(deps: AppDeps): Hono {
   if (config.logRequests) app.use(requestLog(deps.log));
 
   const keyCheckTokens = new KeyCheckTokens();
-  const chunkGate = deps.chunkGate ?? createChunkGate(config.chunkMemory === undefined ? {} : { maxBytes: config.chunkMemory });
+  const chunkGate = deps.chunkGate ?? createChunkGate(chunkGateOptions(config));
   const databaseDeadlineMs = deps.databaseDeadlineMs ?? DATABASE_DEADLINE_MS;
   const openLimits = deps.openLimits ?? DEFAULT_OPEN_LIMITS;
   const powLoad =

@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       reserveNewSourcePercent: 20,
       reserveProof: 8 * 1024 ** 2,
       chunkMemory: 32 * 1024 ** 2,
+      chunkSpillDir: undefined,
+      chunkSpill: 2 * 1024 ** 3,
       onionLocation: undefined,
       retentionDays: 30,
       logRequests: true,
@@ -52,6 +54,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ CHUNK_MEMORY: '256M' }).chunkMemory).toBe(256 * 1024 ** 2);
     expect(loadConfig({ CHUNK_MEMORY: '8M' }).chunkMemory).toBe(8 * 1024 ** 2);
     expect(loadConfig({ CHUNK_MEMORY: '4G' }).chunkMemory).toBe(4 * 1024 ** 3);
+    // arriving chunk bodies on disk: off unless a folder is named; 2 GiB there by default
+    expect(loadConfig({})).toMatchObject({ chunkSpillDir: undefined, chunkSpill: 2 * 1024 ** 3 });
+    expect(loadConfig({ CHUNK_SPILL_DIR: '/var/lib/sealdrop/spill', CHUNK_SPILL: '64M' })).toMatchObject({ chunkSpillDir: '/var/lib/sealdrop/spill', chunkSpill: 64 * 1024 ** 2 });
+    // with the disk watched, the floor must keep room for them: at most half of it
+    expect(loadConfig({ CHUNK_SPILL_DIR: '/s', STORAGE_FREE_FLOOR: '4G', CHUNK_SPILL: '2G' }).chunkSpill).toBe(2 * 1024 ** 3);
+    expect(() => loadConfig({ CHUNK_SPILL_DIR: '/s', STORAGE_FREE_FLOOR: '4G', CHUNK_SPILL: '3G' })).toThrow(/^CHUNK_SPILL: expected .*half of STORAGE_FREE_FLOOR/);
+    // not watched (PostgreSQL without STORAGE_PATH), or no spill folder: no such bound
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', CHUNK_SPILL_DIR: '/s', CHUNK_SPILL: '3G' }).chunkSpill).toBe(3 * 1024 ** 3);
+    expect(loadConfig({ CHUNK_SPILL: '1T' }).chunkSpill).toBe(1024 ** 4);
     expect(loadConfig({ DATABASE_URL: 'postgres://db/x' }).storagePath).toBeUndefined();
     expect(loadConfig({ DATABASE_URL: 'postgres://db/x', STORAGE_PATH: '/var/lib/postgresql' }).storagePath).toBe('/var/lib/postgresql');
   });
@@ -132,6 +143,9 @@ describe('loadConfig', () => {
     ['CHUNK_MEMORY', '8191K'],
     ['CHUNK_MEMORY', '4097M'],
     ['CHUNK_MEMORY', '32MB'],
+    ['CHUNK_SPILL', '63M'],
+    ['CHUNK_SPILL', '1025G'],
+    ['CHUNK_SPILL', '2GB'],
     ['POW_DIFFICULTY', '64'],
     ['ONION_LOCATION', 'http://example.com'],
     ['ONION_LOCATION', 'ftp://' + 'a'.repeat(56) + '.onion'],

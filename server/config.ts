@@ -47,8 +47,16 @@ export interface Config {
   reserveNewSourcePercent: number;
   /** bytes an upload (any but a text tip) must store, at most its size, before its size counts in the bounds (a probe holding 64 KiB until then: server/source/open-limits.ts) */
   reserveProof: number;
-  /** chunk-body bytes one app process holds in memory at once (server/source/chunk-gate.ts); what holding them all costs an attacker grows with it */
+  /**
+   * chunk-body bytes one app process holds in memory at once (server/source/chunk-gate.ts); what
+   * holding them all costs an attacker grows with it. With chunkSpillDir: only the bodies read
+   * back whole to be stored.
+   */
   chunkMemory: number;
+  /** where arriving chunk bodies wait instead of memory (unnamed files: server/source/spill-file.ts); unset: in memory */
+  chunkSpillDir: string | undefined;
+  /** the bytes arriving bodies may hold there at once, per app process (with chunkSpillDir only) */
+  chunkSpill: number;
   /** the onion service URL for the `Onion-Location` header, if any */
   onionLocation: string | undefined;
   retentionDays: number;
@@ -151,6 +159,11 @@ const VARIABLES = {
     schema: bytes.default(32 * UNITS.M).refine((n) => n >= 8 * UNITS.M && n <= 4 * UNITS.G),
     expected: 'a byte count from 8M to 4G, optionally with K, M or G (binary units), e.g. 128M',
   },
+  CHUNK_SPILL_DIR: { schema: z.string().min(1).optional(), expected: 'a folder path' },
+  CHUNK_SPILL: {
+    schema: bytes.default(2 * UNITS.G).refine((n) => n >= 64 * UNITS.M && n <= UNITS.T),
+    expected: 'a byte count from 64M to 1T, optionally with K, M, G or T (binary units), e.g. 2G; with the disk watched, at most half of STORAGE_FREE_FLOOR',
+  },
   ONION_LOCATION: {
     schema: onionUrl.optional(),
     expected: 'an http:// URL of a v3 onion service (56 base32 characters + .onion)',
@@ -184,6 +197,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (reserveNewSourcePercent > reserveUnsentPercent) {
     throw new ConfigError('RESERVE_NEW_SOURCE_PERCENT', VARIABLES.RESERVE_NEW_SOURCE_PERCENT.expected);
   }
+  const storagePath = read(env, 'STORAGE_PATH') ?? (databaseUrl ? undefined : dataDir);
+  const storageFreeFloor = read(env, 'STORAGE_FREE_FLOOR');
+  const chunkSpillDir = read(env, 'CHUNK_SPILL_DIR');
+  const chunkSpill = read(env, 'CHUNK_SPILL');
+  // spilled bodies take disk the floor does not see coming: it must keep room for them
+  if (chunkSpillDir !== undefined && storagePath !== undefined && chunkSpill > storageFreeFloor / 2) {
+    throw new ConfigError('CHUNK_SPILL', VARIABLES.CHUNK_SPILL.expected);
+  }
   return {
     databaseUrl,
     dataDir,
@@ -200,8 +221,8 @@ export function loadConfig(env: Env = process.env): Config {
     quotaSourcePerDay: read(env, 'QUOTA_SOURCE_PER_DAY'),
     quotaTotal: read(env, 'QUOTA_TOTAL'),
     storageMaxDatabase: read(env, 'STORAGE_MAX_DATABASE'),
-    storageFreeFloor: read(env, 'STORAGE_FREE_FLOOR'),
-    storagePath: read(env, 'STORAGE_PATH') ?? (databaseUrl ? undefined : dataDir),
+    storageFreeFloor,
+    storagePath,
     uploadStaleHours,
     uploadLeaseMinutes,
     uploadPace: read(env, 'UPLOAD_PACE'),
@@ -212,6 +233,8 @@ export function loadConfig(env: Env = process.env): Config {
     reserveNewSourcePercent,
     reserveProof: read(env, 'RESERVE_PROOF'),
     chunkMemory: read(env, 'CHUNK_MEMORY'),
+    chunkSpillDir,
+    chunkSpill,
     onionLocation: read(env, 'ONION_LOCATION'),
     retentionDays: read(env, 'RETENTION_DAYS'),
     logRequests: read(env, 'LOG_REQUESTS'),

@@ -10,6 +10,7 @@ import { listenAdminSocket } from './admin-socket.ts';
 import { createApp } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { checkSpillDir, SpillDirError } from './source/spill-file.ts';
 import { isDatabaseUnavailable } from './db/errors.ts';
 import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
@@ -66,6 +67,8 @@ async function main(): Promise<void> {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     database = await openDatabase({ dataDir: config.dataDir });
   }
+  // arriving chunk bodies on disk: checked before anything listens (server/source/spill-file.ts)
+  if (config.chunkSpillDir !== undefined) await checkSpillDir(config.chunkSpillDir);
   const instance = await loadInstance(database.db, clock);
   // new sources' reply keys are checked in worker threads beside the event loop (sized from the
   // cores: server/source/key-check-pool.ts), each check under a deadline; wait for them to load, so
@@ -166,6 +169,9 @@ main().catch((error: unknown) => {
   if (error instanceof InstanceFileError) {
     for (const problem of error.problems) console.error(`sealdrop: error: instance file ${error.file}: ${problem}`);
     console.error('sealdrop: hint: every field of the instance file is described in docs/OPERATIONS.md, "The instance file"');
+  } else if (error instanceof SpillDirError) {
+    console.error(`sealdrop: error: ${error.message}`);
+    console.error('sealdrop: hint: give it a folder of its own on a local Linux file system, writable by the server\'s user, or unset CHUNK_SPILL_DIR to hold chunk bodies in memory (docs/OPERATIONS.md, "Memory, and uploads at once")');
   } else if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DeskError || error instanceof DatabaseOpenError) {
     console.error(`sealdrop: error: ${error.message}`);
     const keyError = error instanceof DeskError ? error.cause : error;

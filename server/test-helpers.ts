@@ -59,6 +59,9 @@ export async function buildTestApp(
     powFloodMaxBits?: number;
     /** CHUNK_MEMORY: the app's own chunk gate's bytes (when no chunkGate is given) */
     chunkMemory?: number;
+    /** CHUNK_SPILL_DIR and CHUNK_SPILL: arriving bodies on disk (when no chunkGate is given) */
+    chunkSpillDir?: string;
+    chunkSpill?: number;
     openLimits?: OpenLimits;
     powLoad?: PowLoad;
     storage?: StorageWatch;
@@ -78,6 +81,8 @@ export async function buildTestApp(
       ...(config.powFloodOpensPerMinute ? { powFloodOpensPerMinute: config.powFloodOpensPerMinute } : {}),
       ...(config.powFloodMaxBits !== undefined ? { powFloodMaxBits: config.powFloodMaxBits } : {}),
       ...(config.chunkMemory !== undefined ? { chunkMemory: config.chunkMemory } : {}),
+      ...(config.chunkSpillDir !== undefined ? { chunkSpillDir: config.chunkSpillDir } : {}),
+      ...(config.chunkSpill !== undefined ? { chunkSpill: config.chunkSpill } : {}),
     },
     log: (line) => logs.push(line),
     ...(config.staticRoot ? { staticRoot: config.staticRoot } : {}),

@@ -68,6 +68,7 @@ import { MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protoco
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { declaredLength } from '../policies/read-body.ts';
 import { RefusalError } from './errors.ts';
+import { openSpillFile, type SpillFile } from './spill-file.ts';
 
 export interface ChunkGateOptions {
   /** body bytes held at once by the process (default 32 MiB: 8 full chunks) */
@@ -99,6 +100,14 @@ export interface ChunkGateOptions {
   firstFlowBytes?: number;
   /** the time in ms (tests) */
   now?: () => number;
+  /**
+   * Where arriving bodies wait instead of memory (server/source/spill-file.ts: an unnamed file
+   * each, in `dir`), and the bytes they may hold there at once: the budget that `maxBytes` is
+   * without it (every rule above applies to it, the small reserve on top). `maxBytes` then
+   * bounds only the bodies read back whole to be stored, which wait their turn for it (one is
+   * always let in).
+   */
+  spill?: { dir: string; maxBytes: number };
 }
 
 export const DEFAULT_CHUNK_GATE_BYTES = 32 * 1024 * 1024;
@@ -108,6 +117,14 @@ export const DEFAULT_SMALL_RESERVE_BYTES = 4 * 1024 * 1024;
 /** A body this long or shorter (every text tip) may use the small reserve. */
 export const SMALL_BODY_BYTES = 256 * 1024;
 export const DEFAULT_CHUNK_REQUESTS = 256;
+/** Bytes arriving bodies may hold on disk at once when spilling (CHUNK_SPILL's default). */
+export const DEFAULT_CHUNK_SPILL_BYTES = 2 * 1024 * 1024 * 1024;
+/**
+ * Chunk requests taken at once when bodies arrive on disk: a place then costs a socket and a file
+ * descriptor, not memory, and holding every place still costs the rate floor each (1 KiB/s):
+ * about 1 MiB/s for all of them, against 256 KiB/s for DEFAULT_CHUNK_REQUESTS.
+ */
+export const SPILL_CHUNK_REQUESTS = 1024;
 export const DEFAULT_PER_UPLOAD_REQUESTS = 32;
 export const DEFAULT_CHUNK_IDLE_MS = 30_000;
 export const DEFAULT_SLOW_BYTES_PER_SECOND = 1024;
@@ -169,8 +186,11 @@ export interface ChunkGate {
    * connection lost (not when it has the wrong length): the app counts them for the upload's time.
    */
   enter(id: string, length: number, onFlowing?: (bytes: number) => void): ChunkTicket;
-  /** places and bytes held now, and the most bytes ever held (tests, the bench) */
-  held(): { bytes: number; chunks: number; peakBytes: number };
+  /**
+   * Places and bytes of arriving bodies held now (on disk when spilling), the most ever held,
+   * and, when spilling, the bytes of bodies read back into memory to be stored (tests, the bench).
+   */
+  held(): { bytes: number; chunks: number; peakBytes: number; memoryBytes: number; peakMemoryBytes: number };
   /**
    * Bytes of upload `id`'s bodies still being read that arrived since their last report: what
    * `onFlowing` will still report for them if they are cut now (a 429 source_busy's time counts
@@ -189,8 +209,10 @@ interface Upload {
 interface Entry {
   id: string;
   upload: Upload;
-  /** bytes counted for it now */
+  /** bytes counted for it now (arriving: in memory, or on disk when spilling) */
   bytes: number;
+  /** bytes of the memory budget it holds, read back from its spill file */
+  memory: number;
   /** bytes of body received */
   received: number;
   /** when its body began to be read (ms), and its last byte came */
@@ -229,10 +251,42 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   const flowMarkMs = options.flowMarkMs ?? DEFAULT_FLOW_MARK_MS;
   const firstFlowBytes = options.firstFlowBytes ?? MIN_CHUNK_BYTES;
   const now = options.now ?? (() => performance.now());
+  const spill = options.spill;
+  if (spill && !(spill.maxBytes > 0)) throw new Error('chunk gate: spill.maxBytes must be a positive number of bytes');
+  // what arriving bodies may hold at once: memory, or the disk when spilling
+  const arrivingBytes = spill ? spill.maxBytes : maxBytes;
   const entries = new Set<Entry>();
   const uploads = new Map<string, Upload>();
   let bytesHeld = 0;
   let peakBytes = 0;
+  // spilling: the memory of bodies read back to be stored, in turn (FIFO), one always let in
+  let memoryHeld = 0;
+  let peakMemory = 0;
+  const memoryWaiting: { entry: Entry; bytes: number; wake: () => void }[] = [];
+  const grantMemory = (entry: Entry, bytes: number) => {
+    entry.memory = bytes;
+    memoryHeld += bytes;
+    peakMemory = Math.max(peakMemory, memoryHeld);
+  };
+  const memoryFits = (bytes: number) => memoryHeld === 0 || memoryHeld + bytes <= maxBytes;
+  const takeMemory = (entry: Entry, bytes: number): Promise<void> => {
+    if (memoryWaiting.length === 0 && memoryFits(bytes)) {
+      grantMemory(entry, bytes);
+      return Promise.resolve();
+    }
+    return new Promise((wake) => memoryWaiting.push({ entry, bytes, wake }));
+  };
+  const giveMemory = (entry: Entry) => {
+    const waiting = memoryWaiting.findIndex((w) => w.entry === entry);
+    if (waiting >= 0) memoryWaiting.splice(waiting, 1)[0]!.wake();
+    memoryHeld -= entry.memory;
+    entry.memory = 0;
+    while (memoryWaiting.length > 0 && memoryFits(memoryWaiting[0]!.bytes)) {
+      const next = memoryWaiting.shift()!;
+      grantMemory(next.entry, next.bytes);
+      next.wake();
+    }
+  };
 
   const count = (entry: Entry, bytes: number) => {
     entry.bytes += bytes;
@@ -240,13 +294,18 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
     bytesHeld += bytes;
     peakBytes = Math.max(peakBytes, bytesHeld);
   };
+  /** gives back what an arriving body counts (its bytes on their way; not its place) */
+  const uncount = (entry: Entry) => {
+    bytesHeld -= entry.bytes;
+    entry.upload.bytes -= entry.bytes;
+    entry.bytes = 0;
+  };
   const forget = (entry: Entry) => {
     if (entry.done) return;
     entry.done = true;
     entries.delete(entry);
-    bytesHeld -= entry.bytes;
-    entry.upload.bytes -= entry.bytes;
-    entry.bytes = 0;
+    uncount(entry);
+    giveMemory(entry);
     entry.upload.requests--;
     if (entry.upload.requests === 0) uploads.delete(entry.id);
   };
@@ -286,7 +345,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
 
   /** Room for `bytes` more of `entry`'s body, cutting slow others if need be; throws when there is none. */
   const makeRoom = (entry: Entry, bytes: number, small: boolean) => {
-    const limit = maxBytes + (small ? smallReserveBytes : 0);
+    const limit = arrivingBytes + (small ? smallReserveBytes : 0);
     for (;;) {
       const alone = bytesHeld === entry.bytes;
       const processFull = !alone && bytesHeld + bytes > limit;
@@ -316,7 +375,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
       upload.requests++;
       const t = now();
       const entry: Entry = {
-        id, upload, bytes: 0, received: 0, start: t, last: t, markT: t, markReceived: 0, prevT: t, prevReceived: 0, flowT: t, flowReceived: 0,
+        id, upload, bytes: 0, memory: 0, received: 0, start: t, last: t, markT: t, markReceived: 0, prevT: t, prevReceived: 0, flowT: t, flowReceived: 0,
         reading: false, done: false,
       };
       entries.add(entry);
@@ -346,11 +405,19 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
             idle = setTimeout(() => cut(entry, refusal(408, 'chunk_stalled', `No part of this chunk arrived for ${Math.round(idleMs / 1000)} s; send it again.`)), idleMs);
           };
           const pieces: Uint8Array[] = [];
+          let file: SpillFile | undefined;
+          const onDisk = async (write: () => Promise<unknown>) => {
+            // a full disk, too many files open: the page sends the chunk again after a back-off
+            await write().catch(() => {
+              throw entry.cut ?? busy();
+            });
+          };
           let filled = 0;
           // the first report waits for this many bytes only, not for flowMarkMs
           const firstMark = Math.max(1, Math.min(length, firstFlowBytes));
           let shown = false;
           try {
+            if (spill) await onDisk(async () => (file = await openSpillFile(spill.dir)));
             armIdle();
             for (;;) {
               const next = await Promise.race([reader.read(), stopped.then(() => undefined)]).catch(() => {
@@ -379,10 +446,25 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
               armIdle();
               makeRoom(entry, piece.length, length <= SMALL_BODY_BYTES);
               count(entry, piece.length);
-              pieces.push(piece);
+              if (file) await onDisk(() => file!.write(piece));
+              else pieces.push(piece);
               filled += piece.length;
             }
             if (filled < length) throw tooShort(filled);
+            if (file) {
+              // whole: no longer cut for its pace; it waits its turn for memory, its disk bytes
+              // counted until it has it and is read back
+              entry.reading = false;
+              clearTimeout(idle);
+              await takeMemory(entry, length);
+              const whole = await file.readAll().catch(() => {
+                throw busy();
+              });
+              uncount(entry);
+              // a buffer of our own: discard() may free it whatever the request was
+              fromNode = [whole];
+              return [whole];
+            }
             if (incoming) fromNode = pieces;
           } catch (error) {
             // what arrived of a body cut on its way (or lost with its connection) still came; a
@@ -396,6 +478,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
             clearTimeout(idle);
             entry.reading = false;
             entry.onCut = undefined;
+            await file?.close();
           }
           return pieces;
         },
@@ -411,7 +494,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
         },
       };
     },
-    held: () => ({ bytes: bytesHeld, chunks: entries.size, peakBytes }),
+    held: () => ({ bytes: bytesHeld, chunks: entries.size, peakBytes, memoryBytes: memoryHeld, peakMemoryBytes: peakMemory }),
     unreported(id) {
       let bytes = 0;
       for (const entry of entries) if (entry.id === id && entry.reading) bytes += entry.received - entry.flowReceived;

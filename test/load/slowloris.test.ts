@@ -8,13 +8,17 @@
  * On PostgreSQL in CI (TEST_DATABASE_URL), on PGlite otherwise; over real HTTP and raw sockets.
  */
 import type http from 'node:http';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../server/db/open.ts';
 import { createTestDatabase } from '../../server/db/test-db.ts';
 import type { NewsroomKey } from '../../server/newsroom-key.ts';
 import { type ChunkGate, type ChunkGateOptions, createChunkGate } from '../../server/source/chunk-gate.ts';
+import { chunkGateOptions } from '../../server/app.ts';
 import { buildTestApp, countRows, demoNewsroomKey } from '../../server/test-helpers.ts';
 import { LoadClient, makeCiphertext, printCounts, verifyStored, type Upload } from './load-client.ts';
 
@@ -26,6 +30,8 @@ let newsroomKey: NewsroomKey;
 const servers: http.Server[] = [];
 const sockets: Socket[] = [];
 
+const spillDirs: string[] = [];
+
 beforeAll(async () => {
   database = await createTestDatabase();
   newsroomKey = await demoNewsroomKey();
@@ -34,14 +40,22 @@ afterAll(async () => {
   for (const socket of sockets) socket.destroy();
   await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   await database?.close();
+  for (const dir of spillDirs) await rm(dir, { recursive: true, force: true });
 });
+
+/** A folder of its own for a server's arriving bodies (CHUNK_SPILL_DIR). */
+async function spillDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sealdrop-slowloris-spill-'));
+  spillDirs.push(dir);
+  return dir;
+}
 
 async function startServer(options: ChunkGateOptions): Promise<{ base: string; port: number; gate: ChunkGate }> {
   const gate = createChunkGate(options);
   return { ...(await listen({ chunkGate: gate })), gate };
 }
 
-async function listen(config: { chunkGate?: ChunkGate; chunkMemory?: number }): Promise<{ base: string; port: number }> {
+async function listen(config: { chunkGate?: ChunkGate; chunkMemory?: number; chunkSpillDir?: string }): Promise<{ base: string; port: number }> {
   const { app } = await buildTestApp(database.db, newsroomKey, () => new Date(), { logRequests: false, ...config });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
@@ -165,9 +179,10 @@ describe('CHUNK_MEMORY (server/config.ts): the bytes of chunk bodies one process
   // Two bodies that sent all but 40 bytes of a 4 MiB chunk and then wait hold 8 MiB less 80 bytes
   // (within their 10 s grace: nobody is cut for them); a third body of 4 MiB then passes the
   // process's bytes at CHUNK_MEMORY=8M (503 busy) and fits in the default 32 MiB (stored).
-  for (const [chunkMemory, third] of [[8 * MiB, '503 busy'], [undefined, '200']] as const) {
-    it(`${chunkMemory === undefined ? 'unset (32 MiB)' : '8M'}: a third 4 MiB body beside two that hold 8 MiB is ${third === '200' ? 'stored' : 'refused'}`, async () => {
-      const { base, port } = await listen(chunkMemory === undefined ? {} : { chunkMemory });
+  // with CHUNK_SPILL_DIR the two hold disk, not memory, and the third is stored at 8M too
+  for (const [chunkMemory, spill, third] of [[8 * MiB, false, '503 busy'], [undefined, false, '200'], [8 * MiB, true, '200']] as const) {
+    it(`${chunkMemory === undefined ? 'unset (32 MiB)' : '8M'}${spill ? ', bodies arriving on disk (CHUNK_SPILL_DIR)' : ''}: a third 4 MiB body beside two that hold 8 MiB is ${third === '200' ? 'stored' : 'refused'}`, async () => {
+      const { base, port } = await listen({ ...(chunkMemory === undefined ? {} : { chunkMemory }), ...(spill ? { chunkSpillDir: await spillDir() } : {}) });
       const attacker = new LoadClient(base, newsroomKey.key);
       const [held, other] = await Promise.all([0, 1].map(async () => attacker.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 100), 4 * MiB)));
       const holders = [0, 1].map((index) => rawChunk(port, held!, index));
@@ -181,4 +196,39 @@ describe('CHUNK_MEMORY (server/config.ts): the bytes of chunk bodies one process
       for (const holder of holders) holder.socket.destroy();
     });
   }
+});
+
+describe('CHUNK_SPILL_DIR: arriving bodies on disk, so trickles hold disk instead of memory', () => {
+  it('six bodies trickling beside CHUNK_MEMORY=8M hold 24 MiB on disk, nobody is cut, and honest files are stored whole, read back in turn within 8 MiB', async () => {
+    const dir = await spillDir();
+    const { base, port, gate } = await startServer({ ...chunkGateOptions({ chunkMemory: 8 * MiB, chunkSpillDir: dir, chunkSpill: 64 * MiB }), graceMs: 1000, idleMs: 60_000 });
+    const attacker = new LoadClient(base, newsroomKey.key);
+    const targets = await Promise.all([0, 1, 2].map(async () => attacker.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 100), 4 * MiB)));
+    const slow = Array.from({ length: 6 }, (_, i) => rawChunk(port, targets[i % 3]!, i % 2));
+    for (const s of slow) s.socket.write(Buffer.alloc(4 * MiB - 40, 7));
+    const trickle = setInterval(() => {
+      for (const s of slow) if (!s.socket.destroyed) s.socket.write(Buffer.alloc(1, 7));
+    }, 500);
+    try {
+      // three times the memory, all on disk (in memory they would be cut or refused: above)
+      expect(await waitFor(() => gate.held().bytes >= 6 * (4 * MiB - 40), 20_000)).toBe(true);
+      expect(gate.held().memoryBytes).toBe(0);
+      expect(await readdir(dir)).toEqual([]);
+      const before = await countRows(database.db);
+      await honestUploads(base, 2, 3, 4 * MiB, 'beside six trickling bodies holding 24 MiB on disk');
+      await honestUploads(base, 3, 1, 4 * KiB, 'text tips beside them');
+      expect((await countRows(database.db)).chunks - before.chunks).toBe(2 * 3 + 3);
+      // none was cut for them: the disk had room
+      const answers = await Promise.all(slow.map((s) => Promise.race([s.answer, new Promise((r) => setTimeout(() => r('still held'), 500))])));
+      expect(answers).toEqual(Array(6).fill('still held'));
+      // the honest chunks waited their turn for memory: at most 8 MiB read back at once
+      expect(gate.held().peakMemoryBytes).toBeGreaterThanOrEqual(4 * MiB);
+      expect(gate.held().peakMemoryBytes).toBeLessThanOrEqual(8 * MiB);
+    } finally {
+      clearInterval(trickle);
+      for (const s of slow) s.socket.destroy();
+    }
+    expect(await waitFor(() => gate.held().chunks === 0, 10_000)).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
+  });
 });

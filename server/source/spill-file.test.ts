@@ -1,0 +1,200 @@
+/**
+ * Arriving chunk bodies on disk (server/source/spill-file.ts, the chunk gate's `spill`): the bytes
+ * come back exactly, in a file that has no name (the folder's listing and times never change, the
+ * file is gone once the body is done, however it ends), the disk budget bounds what arrives while
+ * memory bounds only what is read back, in turn; and the start check refuses a folder it cannot use.
+ */
+import { readdirSync, readlinkSync } from 'node:fs';
+import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lengthOf } from '../db/chunks.ts';
+import { createChunkGate } from './chunk-gate.ts';
+import { RefusalError } from './errors.ts';
+import { checkSpillDir, openSpillFile, SpillDirError } from './spill-file.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sealdrop-spill-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A chunk request whose body comes only as the test pushes it (bytes that differ from piece to piece). */
+function body(length: number) {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const request = new Request('http://gate.test/', {
+    method: 'PUT', body: stream, headers: { 'Content-Length': String(length) }, duplex: 'half',
+  } as RequestInit);
+  const sent: Uint8Array[] = [];
+  return {
+    request,
+    sent,
+    push: (n: number) => {
+      const piece = new Uint8Array(n).fill(sent.length * 37 + 11);
+      piece[0] = sent.length;
+      sent.push(piece);
+      controller.enqueue(piece);
+    },
+    end: () => controller.close(),
+    /** the client goes away */
+    fail: () => controller.error(new Error('gone')),
+  };
+}
+
+const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
+const codeOf = (error: unknown) => (error instanceof RefusalError ? `${error.status} ${error.code}` : String(error));
+const lengthOrCode = (answer: Uint8Array[] | string | undefined) => (typeof answer === 'string' ? answer : lengthOf(answer ?? []));
+
+/** This process's open files in `folder` (an unnamed file shows as `folder/#inode (deleted)`). */
+function openIn(folder: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${folder}/`)) n++;
+    } catch {
+      // closed meanwhile (readdir's own descriptor among them)
+    }
+  }
+  return n;
+}
+
+describe('the chunk gate, bodies arriving on disk (CHUNK_SPILL_DIR)', () => {
+  it('answers exactly the bytes sent from an unnamed file: the folder lists nothing and keeps its times, and the file is gone once read', async () => {
+    const gate = createChunkGate({ maxBytes: 8 * MiB, spill: { dir, maxBytes: 64 * MiB } });
+    const before = await stat(dir);
+    await tick(20);
+    const a = body(4 * MiB);
+    const ticket = gate.enter('u1', 4 * MiB);
+    const read = ticket.read(a.request);
+    a.push(MiB);
+    a.push(MiB + 3);
+    await tick();
+    // counted while it arrives, on disk: no memory yet
+    expect(gate.held()).toMatchObject({ bytes: 2 * MiB + 3, chunks: 1, memoryBytes: 0 });
+    expect(openIn(dir)).toBe(1);
+    expect(await readdir(dir)).toEqual([]);
+    a.push(2 * MiB - 3);
+    a.end();
+    const pieces = await read;
+    expect(lengthOf(pieces)).toBe(4 * MiB);
+    expect(Buffer.concat(pieces).equals(Buffer.concat(a.sent))).toBe(true);
+    // read back: its memory counted, its disk bytes given back, its file closed
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 1, memoryBytes: 4 * MiB });
+    expect(openIn(dir)).toBe(0);
+    ticket.release();
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 0, memoryBytes: 0, peakMemoryBytes: 4 * MiB });
+    const after = await stat(dir);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect(after.ctimeMs).toBe(before.ctimeMs);
+    expect(await readdir(dir)).toEqual([]);
+    gate.close();
+  });
+
+  it('closes the file of a body cut, lost or of the wrong length', async () => {
+    const gate = createChunkGate({ maxBytes: 8 * MiB, idleMs: 200, spill: { dir, maxBytes: 64 * MiB } });
+    const bodies = [body(MiB), body(MiB), body(MiB)];
+    const [silent, lost, long] = bodies;
+    const tickets = ['u1', 'u2', 'u3'].map((id) => gate.enter(id, MiB));
+    const answers = Promise.all(bodies.map((b, i) => tickets[i]!.read(b.request).catch(codeOf)));
+    silent!.push(KiB);
+    lost!.push(KiB);
+    long!.push(MiB);
+    await tick();
+    expect(openIn(dir)).toBe(3);
+    lost!.fail();
+    long!.push(1);
+    expect(await answers).toEqual(['408 chunk_stalled', '400 body_aborted', '413 chunk_too_large']);
+    expect(openIn(dir)).toBe(0);
+    for (const ticket of tickets) ticket.release();
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 0, memoryBytes: 0 });
+    gate.close();
+  });
+
+  it('bounds arriving bodies by the disk budget, not by memory: four 4 MiB bodies arrive at once beside 1 MiB of memory, a fifth is refused; they are read back one at a time', async () => {
+    const gate = createChunkGate({ maxBytes: MiB, smallReserveBytes: 0, graceMs: 60_000, spill: { dir, maxBytes: 16 * MiB } });
+    const bodies = Array.from({ length: 5 }, () => body(4 * MiB));
+    const tickets = bodies.map((_, i) => gate.enter(`u${i}`, 4 * MiB));
+    const reads = bodies.map((b, i) => tickets[i]!.read(b.request).catch(codeOf));
+    for (const b of bodies.slice(0, 4)) b.push(4 * MiB - 1);
+    await tick();
+    expect(gate.held()).toMatchObject({ bytes: 16 * MiB - 4, memoryBytes: 0 });
+    bodies[4]!.push(8);
+    expect(await reads[4]).toBe('503 busy');
+    tickets[4]!.release();
+    for (const b of bodies.slice(0, 4)) {
+      b.push(1);
+      b.end();
+    }
+    // whichever is read back first holds the memory (one is always let in); each release lets
+    // the next one in, never two at once
+    const done: number[] = [];
+    reads.slice(0, 4).forEach((r, i) => void r.then(() => done.push(i)));
+    for (let released = 0; released < 4; released++) {
+      for (let t = 0; done.length <= released && t < 300; t++) await tick();
+      await tick(50);
+      expect(done.length).toBe(released + 1);
+      expect(gate.held().memoryBytes).toBe(4 * MiB);
+      const i = done[released]!;
+      expect(lengthOrCode(await reads[i])).toBe(4 * MiB);
+      tickets[i]!.release();
+    }
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 0, memoryBytes: 0, peakMemoryBytes: 4 * MiB });
+    expect(openIn(dir)).toBe(0);
+    gate.close();
+  });
+
+  it('refuses a body it cannot put on disk (503 busy: the page sends it again), holding nothing', async () => {
+    const gate = createChunkGate({ spill: { dir: join(dir, 'gone'), maxBytes: 16 * MiB } });
+    const a = body(MiB);
+    const ticket = gate.enter('u1', MiB);
+    const read = ticket.read(a.request).catch(codeOf);
+    a.push(MiB);
+    a.end();
+    expect(await read).toBe('503 busy');
+    ticket.release();
+    expect(gate.held()).toMatchObject({ bytes: 0, chunks: 0, memoryBytes: 0 });
+    gate.close();
+  });
+});
+
+describe('checkSpillDir: the folder is checked at start', () => {
+  it('takes a writable folder on this file system, leaving nothing in it', async () => {
+    await checkSpillDir(dir);
+    expect(await readdir(dir)).toEqual([]);
+    const file = await openSpillFile(dir);
+    await file.write(new Uint8Array([1, 2, 3]));
+    await file.write(new Uint8Array([4]));
+    expect([...(await file.readAll())]).toEqual([1, 2, 3, 4]);
+    await file.close();
+    await file.close();
+    expect(openIn(dir)).toBe(0);
+  });
+
+  it('refuses a missing folder, a file and (not as root) a read-only folder, naming the folder', async () => {
+    const missing = join(dir, 'missing');
+    await expect(checkSpillDir(missing)).rejects.toThrow(new SpillDirError(`CHUNK_SPILL_DIR ${missing} is not a folder`));
+    const file = `${dir}-file`;
+    await writeFile(file, 'x');
+    try {
+      await expect(checkSpillDir(file)).rejects.toThrow(SpillDirError);
+    } finally {
+      await rm(file);
+    }
+    if (process.getuid?.() !== 0) {
+      const locked = await mkdtemp(join(tmpdir(), 'sealdrop-spill-ro-'));
+      await chmod(locked, 0o500);
+      try {
+        await expect(checkSpillDir(locked)).rejects.toThrow(`CHUNK_SPILL_DIR ${locked} is not writable by this process`);
+      } finally {
+        await rm(locked, { recursive: true });
+      }
+    }
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * @module server/source/spill-file — a chunk body's bytes on disk while they arrive, in a file
+ * that has no name.
+ *
+ * Held in memory, arriving bodies made RAM the price of stalling uploads: about 25 kB/s per
+ * process trickled into bodies kept the default 32 MiB gate full (issue 9). On disk the same hold
+ * costs what the disk budget asks (server/source/chunk-gate.ts, `spill`).
+ *
+ * Each body gets its own unnamed file (Linux `O_TMPFILE`): no directory entry is made or removed,
+ * so the folder's times and listing never change with uploads (what a seizer reads off the file
+ * system: docs/OPERATIONS.md "What a seized server reveals"), and the file is gone when it is
+ * closed, also when the process dies. Its bytes are the page's ciphertext, the same bytes the
+ * database stores; the blocks it used are freed, not overwritten. A file system without unnamed
+ * files (not Linux, or one that refuses them) is refused at start (`checkSpillDir`) rather than
+ * falling back to named files, whose creation and removal would stamp the folder with the time of
+ * every chunk.
+ */
+import { constants, promises as fs } from 'node:fs';
+
+/** Linux's O_TMPFILE (with O_DIRECTORY, as open(2) defines it); Node does not export it. */
+const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
+
+export interface SpillFile {
+  /** appends a piece (all of it) */
+  write(piece: Uint8Array): Promise<void>;
+  /** bytes written so far */
+  readonly length: number;
+  /** the whole file in one buffer of its own (safe to detach), exactly `length` bytes */
+  readAll(): Promise<Uint8Array>;
+  /** closes it: its bytes are gone with it; idempotent */
+  close(): Promise<void>;
+}
+
+export async function openSpillFile(dir: string): Promise<SpillFile> {
+  const handle = await fs.open(dir, O_TMPFILE | constants.O_RDWR, 0o600);
+  let length = 0;
+  let closed: Promise<void> | undefined;
+  return {
+    get length() {
+      return length;
+    },
+    async write(piece) {
+      for (let done = 0; done < piece.length; ) {
+        const { bytesWritten } = await handle.write(piece, done, piece.length - done, length + done);
+        if (bytesWritten <= 0) throw new Error('spill file: nothing written');
+        done += bytesWritten;
+      }
+      length += piece.length;
+    },
+    async readAll() {
+      // a buffer of its own (not from Node's small-buffer pool): the caller may detach it
+      const buffer = new Uint8Array(new ArrayBuffer(length));
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await handle.read(buffer, done, length - done, done);
+        if (bytesRead <= 0) throw new Error('spill file: shorter than written');
+        done += bytesRead;
+      }
+      return buffer;
+    },
+    close() {
+      closed ??= handle.close().catch(() => {});
+      return closed;
+    },
+  };
+}
+
+/** CHUNK_SPILL_DIR cannot be used: the message says why (names the folder, nothing else). */
+export class SpillDirError extends Error {
+  override name = 'SpillDirError';
+}
+
+/** Checks at start that `dir` takes unnamed files that read back what was written; else throws SpillDirError. */
+export async function checkSpillDir(dir: string): Promise<void> {
+  let file: SpillFile;
+  try {
+    file = await openSpillFile(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' || code === 'ENOTDIR' ? 'is not a folder'
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'is not writable by this process'
+      : code === 'EISDIR' || code === 'EOPNOTSUPP' || code === 'EINVAL' ? "is on a file system without unnamed files (Linux O_TMPFILE: ext4, xfs, btrfs, tmpfs have them)"
+      : `cannot be used (${code ?? 'unknown error'})`;
+    throw new SpillDirError(`CHUNK_SPILL_DIR ${dir} ${why}`);
+  }
+  try {
+    const probe = new Uint8Array([0x53, 0x44]);
+    await file.write(probe);
+    const back = await file.readAll();
+    if (back.length !== 2 || back[0] !== 0x53 || back[1] !== 0x44) throw new SpillDirError(`CHUNK_SPILL_DIR ${dir} does not read back what was written`);
+  } finally {
+    await file.close();
+  }
+}
