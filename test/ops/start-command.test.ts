@@ -200,6 +200,32 @@ describe('the Dockerfile start command', () => {
     }
   });
 
+  it('refuses to start with a CHUNK_SPILL_DIR it cannot use, saying why and what to do; with a usable one it serves', async () => {
+    const image = readImageCommand();
+    const [command, ...args] = onHost(image, [...image.entrypoint, ...image.cmd]);
+    const missing = join(tmpdir(), `sealdrop-no-spill-${process.pid}`);
+    const result = await runProgram(command!, args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...image.env, ...env({ CHUNK_SPILL_DIR: missing }) },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`sealdrop: error: CHUNK_SPILL_DIR ${missing} is not a folder`);
+    expect(result.stderr).toMatch(/sealdrop: hint: .*unset CHUNK_SPILL_DIR/);
+    const dir = mkdtempSync(join(tmpdir(), 'sealdrop-spill-start-'));
+    try {
+      const server = await startImageCommand(env({ CHUNK_SPILL_DIR: dir }));
+      try {
+        expect((await fetch(new URL('/health', server.sourceUrl))).status).toBe(200);
+        expect(readdirSync(dir)).toEqual([]);
+      } finally {
+        server.watched.child.kill('SIGTERM');
+      }
+      expect(await server.watched.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start without a usable newsroom key (the image ships none)', async () => {
     const image = readImageCommand();
     const [command, ...args] = onHost(image, [...image.entrypoint, ...image.cmd]);
