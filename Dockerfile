@@ -31,12 +31,14 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
 # One unprivileged user; the code belongs to root and is read-only to it. The only places written
-# are /data (PGlite, in the trial mode without DATABASE_URL) and /tmp (tsx's cache), so the
-# container runs with a read-only root file system (docker-compose.yml: read_only, tmpfs /tmp).
+# are /data (PGlite, in the trial mode without DATABASE_URL), /spill (arriving chunk bodies, when
+# CHUNK_SPILL_DIR names it: docker-compose.yml mounts a volume there, which takes this folder's
+# owner and mode) and /tmp (tsx's cache), so the container runs with a read-only root file system
+# (docker-compose.yml: read_only, tmpfs /tmp).
 RUN groupadd --system --gid 10001 sealdrop \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin sealdrop \
- && mkdir /data && chown 10001:10001 /data && chmod 700 /data
+ && mkdir /data /spill && chown 10001:10001 /data /spill && chmod 700 /data /spill
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./

@@ -292,7 +292,11 @@ check_hardening() {
         *) echo "/data is writable: the root file system is not read-only"; exit 1 ;;
       esac
       touch /tmp/written && rm /tmp/written
+      # arriving chunk bodies: a volume with the owner and mode of the image folder, empty
+      [ "$(stat -c "%u %a" /spill)" = "10001 700" ] || { echo "/spill is not 10001 0700: $(stat -c "%u %a" /spill)"; exit 1; }
+      [ -z "$(ls -A /spill)" ] || { echo "/spill is not empty"; exit 1; }
     ' || die "$service: not hardened as docker-compose.yml says"
+    compose exec -T "$service" stat -c %y /spill > "$CHECK_DIR/spill-time-$service"
   done
   say "app, app2, tor: read-only root, every capability dropped (and none held inside), uid 10001 for the app; limits on all four"
 }
@@ -341,7 +345,17 @@ make_token() {
   say "editor token made with server/admin.ts in the app container; probes started"
 }
 
-send_tips() { probe send-tips; }
+send_tips() { probe send-tips; spill_untouched; }
+# The tips' chunk bodies arrived in /spill (CHUNK_SPILL_DIR) as unnamed files: nothing is left
+# there, and the folder's time is the one it had before the first tip (no name was made or removed).
+spill_untouched() {
+  for service in app app2; do
+    [ -z "$(compose exec -T "$service" ls -A /spill)" ] || die "$service: /spill holds files after the tips"
+    compose exec -T "$service" stat -c %y /spill | cmp -s - "$CHECK_DIR/spill-time-$service" \
+      || die "$service: /spill's time changed with the tips: $(compose exec -T "$service" stat -c %y /spill)"
+  done
+  say "/spill in app and app2: empty after the tips, its time unchanged"
+}
 pull_decrypt() { probe pull; memory_peaks; }
 
 memory_peaks() {

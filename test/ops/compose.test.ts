@@ -97,6 +97,14 @@ describe('docker-compose.yml', () => {
     expect(readFileSync(join(ROOT, 'bench/source-api.bench.ts'), 'utf8')).toContain('readImageCommand()');
   });
 
+  it('lets chunk bodies arrive on disk, in a volume of their own at the folder the image makes for them (10001, 0700), not in memory or /tmp', () => {
+    expect(service('app')).toContain('CHUNK_SPILL_DIR: /spill\n');
+    expect(service('app')).toContain('CHUNK_SPILL: ${CHUNK_SPILL:-2G}\n');
+    expect(service('app')).toMatch(/^      - chunk-spill:\/spill$/m);
+    expect(live).toMatch(/^volumes:\n(?:  [a-z-]+:\n)*  chunk-spill:$/m);
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/mkdir \/data \/spill && chown 10001:10001 \/data \/spill && chmod 700 \/data \/spill/);
+  });
+
   it('writes no per-request log line by default (Docker stamps each with the time)', () => {
     expect(service('app')).toContain('LOG_REQUESTS: ${LOG_REQUESTS:-0}');
   });
