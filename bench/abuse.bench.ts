@@ -34,12 +34,14 @@
  * operation and the cores it kept busy are printed beside each rate, to tell the two apart.
  */
 import { createHash } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_CHUNK_BYTES, POW_DEFAULT_DIFFICULTY } from '../protocol/limits.ts';
 import { generateSourceKeys } from '../protocol/source-keys.ts';
 import {
-  type ChunkTicket, createChunkGate, DEFAULT_CHUNK_GATE_BYTES, DEFAULT_HOLD_SECONDS,
+  type ChunkTicket, createChunkGate, DEFAULT_CHUNK_GATE_BYTES, DEFAULT_HOLD_SECONDS, SPILL_CHUNK_REQUESTS,
 } from '../server/source/chunk-gate.ts';
 import { demoNewsroomKey } from '../server/test-helpers.ts';
 import {
@@ -326,6 +328,12 @@ const GATE_STEP_MS = 2000;
 const GATE_MEMORY = Number(process.env.BENCH_GATE_MEMORY ?? DEFAULT_CHUNK_GATE_BYTES / 2 ** 20) * 2 ** 20;
 const GATE_BODIES = GATE_MEMORY / (2 * 2 ** 20);
 if (!Number.isInteger(GATE_BODIES / 4) || GATE_BODIES < 4) throw new Error('BENCH_GATE_MEMORY: a multiple of 8 (MiB)');
+/**
+ * BENCH_GATE_SPILL=1: bodies arrive on disk (CHUNK_SPILL_DIR, a temporary folder), the budget
+ * above being CHUNK_SPILL (its places SPILL_CHUNK_REQUESTS, memory the default CHUNK_MEMORY for
+ * the bodies read back): what filling the disk budget costs, e.g. BENCH_GATE_MEMORY=2048, the default 2 GiB
+ */
+const GATE_SPILL = process.env.BENCH_GATE_SPILL === '1';
 const GATE_CHUNK = 4 * 1024 * 1024;
 const GATE_HEAD = 2 * 1024 * 1024 - 64 * 1024;
 
@@ -345,7 +353,11 @@ interface GateRun {
 async function trickleOnGate(holdSeconds: number): Promise<GateRun> {
   const { createServer, request: httpRequest } = await import('node:http');
   let clock = 0;
-  const gate = createChunkGate({ maxBytes: GATE_MEMORY, holdSeconds, idleMs: 3_600_000, now: () => clock });
+  const spillDir = GATE_SPILL ? await mkdtemp(join(tmpdir(), 'sealdrop-bench-spill-')) : undefined;
+  const gate = createChunkGate({
+    ...(spillDir ? { spill: { dir: spillDir, maxBytes: GATE_MEMORY }, maxRequests: SPILL_CHUNK_REQUESTS } : { maxBytes: GATE_MEMORY }),
+    holdSeconds, idleMs: 3_600_000, now: () => clock,
+  });
   const emitted = new Map<string, number>();
   const answered = new Map<string, number>();
   const server = createServer((incoming, response) => {
@@ -469,6 +481,7 @@ async function trickleOnGate(holdSeconds: number): Promise<GateRun> {
     for (const client of clients.values()) client.destroy();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (spillDir) await rm(spillDir, { recursive: true, force: true });
   }
 }
 
@@ -578,7 +591,7 @@ async function gateHoldCost(): Promise<void> {
   }
   console.log(
     `\nchunk gate, the trickling attacker (issue 9): real gate and sockets, the gate's clock, ${GATE_SECONDS} s of it; ` +
-      `${GATE_MEMORY / MiB} MiB budget (BENCH_GATE_MEMORY, CHUNK_MEMORY); ${GATE_BODIES} bodies, heads ${fmt(GATE_HEAD / MiB, 2)} MiB, 1 300 B/s each; honest 4 MiB chunk at 8 kB/s from 10 s`,
+      `${GATE_MEMORY / MiB} MiB budget (BENCH_GATE_MEMORY, ${GATE_SPILL ? `CHUNK_SPILL: on disk, BENCH_GATE_SPILL=1, ${SPILL_CHUNK_REQUESTS} places` : 'CHUNK_MEMORY'}); ${GATE_BODIES} bodies, heads ${fmt(GATE_HEAD / MiB, 2)} MiB, 1 300 B/s each; honest 4 MiB chunk at 8 kB/s from 10 s`,
   );
   for (const [label, holdSeconds] of [rules[0]!, ['default hold (the rule now)', DEFAULT_HOLD_SECONDS] as const]) {
     const r = await trickleOnGate(holdSeconds);
