@@ -11,12 +11,20 @@
  * data cost 937 MB before the budget ended them. A page sends one-pass signature, literal data,
  * signature (or the literal alone).
  *
+ * And a packet it does not allow there (a PKESK, an unknown tag) it refuses only after reading the
+ * rest of a SEIPD v1 whole, its MDC error to take precedence: a 10-byte packet of tag 30 before a
+ * 400 MiB literal (a 419 MB tip) held the CLI 2.6 s at 941 MB, 2.3 times the tip.
+ *
  * So every packet list OpenPGP.js parses under `innerPacketConfig`'s config passes through
- * `boundPackets` first: a packet other than a data packet (compressed, SED, literal, SEIPD, AEAD)
- * must have a definite length of at most MAX_INNER_PACKET_BYTES, a tip may hold at most
- * MAX_INNER_PACKETS of them and at most MAX_TIP_SIGNATURES signatures and as many one-pass
- * signatures (each a hash of the whole tip); otherwise the stream errors at that packet's header,
- * before OpenPGP.js reads it, and `refused` is told why (`hostile packet`, `too many signatures`).
+ * `boundPackets` first: a packet must be of a tag a tip holds there (`ALLOWED`: inside, literal,
+ * compressed, one-pass signature, signature, padding, marker), a packet other than a data packet
+ * (inside: a literal or compressed packet) must have a definite length of at most MAX_INNER_PACKET_BYTES, a
+ * tip may hold at most MAX_INNER_PACKETS of them and at most MAX_TIP_SIGNATURES signatures and as
+ * many one-pass signatures (each a hash of the whole tip); otherwise the stream errors at that
+ * packet's header, before OpenPGP.js reads it, and `refused` is told why (`hostile packet`, `too
+ * many signatures`). The garbage a wrong session key gives (a PKESK that opens to a key other than
+ * the SEIPD's) is mostly refused so at its first octets, as a hostile sender's tip; the rest is
+ * no packet header, which OpenPGP.js refuses at once (`damaged`).
  * A list's one data packet passes whole, its partial lengths followed, so the packets after it (the
  * trailing signatures) are bounded too; a second data packet is refused (OpenPGP.js streams only
  * the first of a list and reads any after it whole: helper-77's finding); what is inside a
@@ -25,8 +33,10 @@
  * The hook: OpenPGP.js offers none on the bytes of a list, so `PacketList.prototype.read` is
  * wrapped once, and bounds only the lists whose config carries a tip's bound (under a symbol,
  * which OpenPGP.js copies with the config it hands down and does not check): every other parse
- * (keys, the outer packets: `boundOuterPackets` in cli/submission.ts) is as before.
- * Tests: `test/cli/outer-bound.test.ts` ("signatures inside the encryption").
+ * (keys, signatures) is as before. The packets outside the encryption (`outerPacketConfig`, after
+ * `boundOuterPackets` in cli/submission.ts bounded their head) are followed the same, with the
+ * tags a tip holds outside: PKESK, SKESK, marker, padding, then its SEIPD (or AEAD, or SED).
+ * Tests: `test/cli/outer-bound.test.ts` ("signatures inside the encryption", "packets no tip holds").
  */
 import * as openpgp from 'openpgp';
 import { newLengthAt, packetHeaderAt } from './seipd.ts';
@@ -38,8 +48,26 @@ export const MAX_INNER_PACKETS = 16;
 /** More signatures (or one-pass signatures) than this in a tip are refused before they are parsed. */
 export const MAX_TIP_SIGNATURES = 4;
 
-/** compressed, SED, literal, SEIPD, AEAD: the packets OpenPGP.js streams (any length, partial lengths) */
-const DATA_TAGS = new Set([8, 9, 11, 18, 20]);
+/**
+ * The packets a tip may hold, by where they are; any other tag is refused at its header. Inside the
+ * encryption: the data, a literal packet (a compressed one from gpg's default, inside it another
+ * list), and one-pass signature and signature (a signed tip); padding and marker, which RFC 9580
+ * says to ignore wherever they come (OpenPGP.js does), bounded as the rest. Outside: the key packets
+ * (PKESK, and SKESK: `gpg --symmetric` with the keys), marker and padding, and the encrypted data
+ * (SEIPD v1 or v2; an AEAD packet of gpg 2.3 and later; a SED, which OpenPGP.js refuses at once).
+ */
+const ALLOWED: Record<Bound['where'], { data: ReadonlySet<number>; others: ReadonlySet<number> }> = {
+  'inside the encryption': { data: new Set([8, 11]), others: new Set([2, 4, 10, 21]) },
+  'outside the encryption': { data: new Set([9, 18, 20]), others: new Set([1, 3, 10, 21]) },
+};
+
+/** Names of the tags RFC 9580 lists (5.), for the refusals' words. */
+const TAG_NAMES: Record<number, string> = {
+  0: 'reserved', 1: 'PKESK', 2: 'signature', 3: 'SKESK', 4: 'one-pass signature', 5: 'secret key', 6: 'public key',
+  7: 'secret subkey', 8: 'compressed data', 9: 'SED', 10: 'marker', 11: 'literal data', 12: 'trust', 13: 'user ID',
+  14: 'public subkey', 17: 'user attribute', 18: 'SEIPD', 19: 'MDC', 20: 'AEAD', 21: 'padding',
+};
+const tagName = (tag: number): string => TAG_NAMES[tag] ?? (tag >= 60 ? 'private or experimental' : 'unknown');
 
 export type InnerRefusal = { reason: 'hostile packet' | 'too many signatures'; detail: string };
 
@@ -96,9 +124,10 @@ function installHook(): void {
 
 /**
  * The packet framing of one list, followed as the bytes pass: errors the stream (and tells
- * `refused`) at the header of a packet other than a data packet that is longer than
- * MAX_INNER_PACKET_BYTES, has a partial or indeterminate length, or is one too many. What it
- * cannot frame (a byte that is no packet header) it lets through to OpenPGP.js, which refuses it.
+ * `refused`) at the header of a packet of a tag not ALLOWED where it is, of a second data packet,
+ * and of a packet other than a data packet that is longer than MAX_INNER_PACKET_BYTES, has a
+ * partial or indeterminate length, or is one too many. What it cannot frame (a byte that is no
+ * packet header) it lets through to OpenPGP.js, which refuses it at once.
  */
 function boundPackets(bound: Bound): TransformStream<Uint8Array, Uint8Array> {
   type State =
@@ -130,7 +159,11 @@ function boundPackets(bound: Bound): TransformStream<Uint8Array, Uint8Array> {
           state = { at: 'through' };
           break;
         }
-        if (!header.continuation && DATA_TAGS.has(header.tag)) {
+        const allowed = ALLOWED[bound.where];
+        if (!header.continuation && !allowed.data.has(header.tag) && !allowed.others.has(header.tag)) {
+          return refuse(`a packet of tag ${header.tag} (${tagName(header.tag)}) ${bound.where}, which no tip holds; it was not read`, controller);
+        }
+        if (!header.continuation && allowed.data.has(header.tag)) {
           // OpenPGP.js streams only a list's first data packet and reads every packet after it whole
           if (data) return refuse(`a second data packet (tag ${header.tag}) ${bound.where} (a Sealdrop page sends one)`, controller);
           data = true;

@@ -56,7 +56,8 @@ function seipdV1(inner: Uint8Array, key: Buffer): Buffer {
 
 /**
  * Ciphertexts to the demo key on which OpenPGP.js 6 (streamed, allowUnauthenticatedStream) stops
- * for good, its promises never settling (cli/openpgp-watch.ts): `innerSeipd`, a sender's valid
+ * for good, its promises never settling (cli/openpgp-watch.ts; the usual path now refuses both at
+ * their first packet inside, cli/inner-packets.ts, the second's garbage the header of a SED): `innerSeipd`, a sender's valid
  * message whose plaintext is a SEIPD packet of `innerBytes` (tag `innerTag`: 18 SEIPD, 9 SED, 20
  * AEAD); `wrongSessionKey`, a PKESK that opens to a session key (sha256("sealdrop stall key B 21"))
  * other than the SEIPD's, whose garbage plaintext OpenPGP.js happens to stop on (found by trying
