@@ -386,6 +386,12 @@ drain() {
   for _ in $(seq 1 240); do grep -q 'DRAIN: chunk 1 half sent' "$out" && break; kill -0 "$pid" 2> /dev/null || break; sleep 0.5; done
   grep -q 'DRAIN: chunk 1 half sent' "$out" || { cat "$out"; die "the probe did not get a chunk in flight"; }
   app_id=$(container app)
+  # the body on its way is an unnamed file in /spill (CHUNK_SPILL_DIR), open in the app's process
+  local spilled
+  spilled=$(compose exec -T app sh -c 'for f in /proc/[0-9]*/fd/*; do readlink "$f"; done 2> /dev/null' | grep -c '^/spill/#[0-9]* (deleted)$' || true)
+  [ "$spilled" -ge 1 ] || die "no chunk body of the upload in flight is in /spill (CHUNK_SPILL_DIR)"
+  [ -z "$(compose exec -T app ls -A /spill)" ] || die "/spill lists a file while a body arrives"
+  say "the body on its way is $spilled unnamed file(s) in /spill, which lists nothing"
   say "a chunk is in flight: docker compose stop app (SIGTERM, then up to stop_grace_period)"
   local t
   t=$(date +%s%N)
