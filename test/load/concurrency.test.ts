@@ -4,8 +4,11 @@
  * than the process admits. On PostgreSQL in CI (TEST_DATABASE_URL), on PGlite otherwise; over
  * real HTTP. Each prints its counts; every count that has a goal is asserted at it.
  */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +29,11 @@ let server: http.Server;
 let base: string;
 let checks = 0;
 const gate = createChunkGate({ maxBytes: 24 * MiB, perUploadBytes: 12 * MiB });
+// the same app with arriving bodies on disk (CHUNK_SPILL_DIR), read back in turn within 8 MiB
+let spillDir: string;
+let spillServer: http.Server;
+let spillBase: string;
+let spillGate: ReturnType<typeof createChunkGate>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -38,10 +46,18 @@ beforeAll(async () => {
   server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  spillDir = await mkdtemp(join(tmpdir(), 'sealdrop-concurrency-spill-'));
+  spillGate = createChunkGate({ maxBytes: 8 * MiB, perUploadBytes: 12 * MiB, spill: { dir: spillDir, maxBytes: 64 * MiB } });
+  const spilled = await buildTestApp(database.db, newsroomKey, () => new Date(), { logRequests: false, chunkGate: spillGate });
+  spillServer = serve({ fetch: spilled.app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
+  await new Promise<void>((resolve) => (spillServer.listening ? resolve() : spillServer.once('listening', () => resolve())));
+  spillBase = `http://127.0.0.1:${(spillServer.address() as AddressInfo).port}/`;
 });
 afterAll(async () => {
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => (spillServer ? spillServer.close(() => resolve()) : resolve()));
   await database?.close();
+  if (spillDir) await rm(spillDir, { recursive: true, force: true });
 });
 
 const statusOf = (answer: Awaited<ReturnType<LoadClient['putChunk']>>) => (typeof answer === 'object' ? answer.status : answer);
@@ -59,9 +75,10 @@ async function storedCiphertextMatches(upload: Upload): Promise<boolean> {
   return row?.status === 'received' && row.n === upload.chunks && row.digest === createHash('sha256').update(upload.ciphertext).digest('hex');
 }
 
-describe('many sources at once', () => {
+for (const onDisk of [false, true]) describe(`many sources at once${onDisk ? ', bodies arriving on disk (CHUNK_SPILL_DIR)' : ''}`, () => {
+  const url = () => (onDisk ? spillBase : base);
   it('8 sources, every chunk of every upload sent at once, no retries: every chunk 200, every upload complete', async () => {
-    const client = new LoadClient(base, newsroomKey.key);
+    const client = new LoadClient(url(), newsroomKey.key);
     const uploads = await Promise.all(
       Array.from({ length: 8 }, async () => client.open(await makeCiphertext(newsroomKey.key, 4 * 256 * KiB - 3000), 256 * KiB)),
     );
@@ -75,15 +92,21 @@ describe('many sources at once', () => {
   });
 
   it("8 sources with the page's own uploader, chunks in parallel: all complete, intact, none twice", async () => {
-    const client = new LoadClient(base, newsroomKey.key);
+    const client = new LoadClient(url(), newsroomKey.key);
     const uploads = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => client.open(await makeCiphertext(newsroomKey.key, 6 * MiB + i * 1000), MiB)),
     );
     await Promise.all(uploads.map((u) => client.upload(u, { parallel: PARALLEL_CHUNKS })));
     await verifyStored(database.db, uploads, client.counts);
-    printCounts(`8 sources × 7 chunks, ${PARALLEL_CHUNKS} in flight each, page uploader`, client.counts);
+    printCounts(`8 sources × 7 chunks, ${PARALLEL_CHUNKS} in flight each, page uploader${onDisk ? ', on disk' : ''}`, client.counts);
     expect(client.counts).toMatchObject({ uploads: 8, completed: 8, unanswered: 0, cut: 0, acknowledgedButMissing: 0, duplicated: 0 });
     for (const u of uploads) expect(await storedCiphertextMatches(u)).toBe(true);
+    if (onDisk) {
+      // 16 MiB in flight at once, read back within 8 MiB; nothing left in the folder
+      expect(spillGate.held().peakMemoryBytes).toBeLessThanOrEqual(8 * MiB);
+      expect(spillGate.held()).toMatchObject({ bytes: 0, memoryBytes: 0 });
+      expect(await readdir(spillDir)).toEqual([]);
+    }
   });
 });
 
