@@ -66,7 +66,7 @@ interface AppParts {
   instanceFile?: InstanceFile;
   clock: Clock;
   config: Pick<Config, 'powDifficulty' | 'onionLocation' | 'logRequests'> &
-    Partial<Pick<Config, 'powFloodOpensPerMinute' | 'powFloodMaxBits' | 'chunkMemory' | 'chunkSpillDir' | 'chunkSpill'>>;
+    Partial<Pick<Config, 'powFloodOpensPerMinute' | 'powFloodMaxBits' | 'chunkMemory' | 'chunkSpillDir' | 'chunkSpill' | 'storageFreeFloor'>>;
   /** the quotas and storage limits of opens (server/source/open-limits.ts); default DEFAULT_OPEN_LIMITS */
   openLimits?: OpenLimits;
   /** the adaptive price's shared state; default from config (tests pass their own to share one clock) */
@@ -110,13 +110,20 @@ const powBody = z.strictObject({ size: z.number().int().min(0).max(MAX_CIPHERTEX
 const lookupBody = z.strictObject({ lookupId: hex64 });
 const deleteReplyBody = z.strictObject({ lookupId: hex64, replyId: z.uuid() });
 
-/** The chunk gate's limits from the configuration: in memory, or arriving on disk (CHUNK_SPILL_DIR). */
-export function chunkGateOptions(config: Partial<Pick<Config, 'chunkMemory' | 'chunkSpillDir' | 'chunkSpill'>>): ChunkGateOptions {
+/**
+ * The chunk gate's limits from the configuration: in memory, or arriving on disk (CHUNK_SPILL_DIR),
+ * never taking the spill folder's file system below half of STORAGE_FREE_FLOOR (spillFloor).
+ */
+export function chunkGateOptions(config: Partial<Pick<Config, 'chunkMemory' | 'chunkSpillDir' | 'chunkSpill' | 'storageFreeFloor'>>): ChunkGateOptions {
   const options: ChunkGateOptions = config.chunkMemory === undefined ? {} : { maxBytes: config.chunkMemory };
   if (config.chunkSpillDir === undefined) return options;
   // a place costs a socket and a file, not memory, when bodies arrive on disk: more of them
-  return { ...options, spill: { dir: config.chunkSpillDir, maxBytes: config.chunkSpill ?? DEFAULT_CHUNK_SPILL_BYTES }, maxRequests: SPILL_CHUNK_REQUESTS };
+  const spill = { dir: config.chunkSpillDir, maxBytes: config.chunkSpill ?? DEFAULT_CHUNK_SPILL_BYTES, floorBytes: spillFloor(config) };
+  return { ...options, spill, maxRequests: SPILL_CHUNK_REQUESTS };
 }
+
+/** What arriving bodies leave free on the spill folder's file system: half of STORAGE_FREE_FLOOR (the database may share it). */
+export const spillFloor = (config: Partial<Pick<Config, 'storageFreeFloor'>>): number => Math.floor((config.storageFreeFloor ?? 0) / 2);
 
 export function createApp(deps: AppDeps): Hono {
   const { db, instance, clock, config } = deps;

@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { executeAdminRequest } from './admin.ts';
 import { listenAdminSocket } from './admin-socket.ts';
-import { createApp } from './app.ts';
+import { createApp, spillFloor } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { checkSpillDir, SpillDirError } from './source/spill-file.ts';
+import { freeBytesOf } from './source/chunk-gate.ts';
 import { isDatabaseUnavailable } from './db/errors.ts';
 import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
@@ -68,7 +69,16 @@ async function main(): Promise<void> {
     database = await openDatabase({ dataDir: config.dataDir });
   }
   // arriving chunk bodies on disk: checked before anything listens (server/source/spill-file.ts)
-  if (config.chunkSpillDir !== undefined) await checkSpillDir(config.chunkSpillDir);
+  if (config.chunkSpillDir !== undefined) {
+    await checkSpillDir(config.chunkSpillDir);
+    const room = freeBytesOf(config.chunkSpillDir) - spillFloor(config);
+    if (room < config.chunkSpill) {
+      console.error(
+        `sealdrop: warning: CHUNK_SPILL_DIR ${config.chunkSpillDir} has ${Math.max(0, Math.floor(room / 2 ** 20))} MiB free above half of STORAGE_FREE_FLOOR, ` +
+          `less than CHUNK_SPILL (${Math.floor(config.chunkSpill / 2 ** 20)} MiB): arriving chunk bodies are held to what is free`,
+      );
+    }
+  }
   const instance = await loadInstance(database.db, clock);
   // new sources' reply keys are checked in worker threads beside the event loop (sized from the
   // cores: server/source/key-check-pool.ts), each check under a deadline; wait for them to load, so

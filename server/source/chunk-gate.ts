@@ -63,6 +63,7 @@
  * sections). A request calls `release` only once nothing (no database write in flight) still
  * reads its pieces.
  */
+import { statfsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protocol/limits.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -106,8 +107,12 @@ export interface ChunkGateOptions {
    * without it (every rule above applies to it, the small reserve on top). `maxBytes` then
    * bounds only the bodies read back whole to be stored, which wait their turn for it (one is
    * always let in).
+   * The budget is also held to the disk: to the bytes held plus what the folder's file system
+   * has free above `floorBytes` (default 0), read at most once a second (`freeBytes`, default
+   * statfs of `dir`; tests pass their own) and again whenever a write fails, so a disk fuller than
+   * the budget makes room as a full budget does (slow bodies cut) instead of failing every body.
    */
-  spill?: { dir: string; maxBytes: number };
+  spill?: { dir: string; maxBytes: number; floorBytes?: number; freeBytes?: () => number };
 }
 
 export const DEFAULT_CHUNK_GATE_BYTES = 32 * 1024 * 1024;
@@ -117,6 +122,8 @@ export const DEFAULT_SMALL_RESERVE_BYTES = 4 * 1024 * 1024;
 /** A body this long or shorter (every text tip) may use the small reserve. */
 export const SMALL_BODY_BYTES = 256 * 1024;
 export const DEFAULT_CHUNK_REQUESTS = 256;
+/** How often (ms) the spill folder's free space is read, at most (and after each failed write). */
+export const SPILL_DISK_READ_MS = 1000;
 /** Bytes arriving bodies may hold on disk at once when spilling (CHUNK_SPILL's default). */
 export const DEFAULT_CHUNK_SPILL_BYTES = 2 * 1024 * 1024 * 1024;
 /**
@@ -255,6 +262,23 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   if (spill && !(spill.maxBytes > 0)) throw new Error('chunk gate: spill.maxBytes must be a positive number of bytes');
   // what arriving bodies may hold at once: memory, or the disk when spilling
   const arrivingBytes = spill ? spill.maxBytes : maxBytes;
+  // spilling: the most the disk lets arriving bodies hold, as of its last reading (the bytes held
+  // then and what was free above the floor): bodies counted since take from it, bodies gone give back
+  const spillFloor = spill?.floorBytes ?? 0;
+  const spillFree = spill ? (spill.freeBytes ?? (() => freeBytesOf(spill.dir))) : undefined;
+  let diskLimit = Infinity;
+  let diskReadAt = -Infinity;
+  const readDisk = (force: boolean) => {
+    if (!spillFree) return;
+    const t = Date.now();
+    if (!force && t - diskReadAt < SPILL_DISK_READ_MS) return;
+    diskReadAt = t;
+    try {
+      diskLimit = bytesHeld + Math.max(0, spillFree() - spillFloor);
+    } catch {
+      // unreadable now: the last reading stands (a write that fails is refused anyway)
+    }
+  };
   const entries = new Set<Entry>();
   const uploads = new Map<string, Upload>();
   let bytesHeld = 0;
@@ -345,7 +369,8 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
 
   /** Room for `bytes` more of `entry`'s body, cutting slow others if need be; throws when there is none. */
   const makeRoom = (entry: Entry, bytes: number, small: boolean) => {
-    const limit = arrivingBytes + (small ? smallReserveBytes : 0);
+    readDisk(false);
+    const limit = Math.min(arrivingBytes + (small ? smallReserveBytes : 0), diskLimit);
     for (;;) {
       const alone = bytesHeld === entry.bytes;
       const processFull = !alone && bytesHeld + bytes > limit;
@@ -407,8 +432,10 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
           const pieces: Uint8Array[] = [];
           let file: SpillFile | undefined;
           const onDisk = async (write: () => Promise<unknown>) => {
-            // a full disk, too many files open: the page sends the chunk again after a back-off
+            // a full disk, too many files open: the page sends the chunk again after a back-off,
+            // and the disk is read again at once, so the next bodies make room by the rules
             await write().catch(() => {
+              readDisk(true);
               throw entry.cut ?? busy();
             });
           };
@@ -504,6 +531,12 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
       for (const entry of [...entries]) if (entry.reading) cut(entry, busy());
     },
   };
+}
+
+/** Bytes free to this process on the file system of `dir` (statfs). */
+export function freeBytesOf(dir: string): number {
+  const stats = statfsSync(dir);
+  return stats.bavail * stats.bsize;
 }
 
 type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };

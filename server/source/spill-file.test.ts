@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lengthOf } from '../db/chunks.ts';
-import { createChunkGate } from './chunk-gate.ts';
+import { createChunkGate, SPILL_DISK_READ_MS } from './chunk-gate.ts';
 import { RefusalError } from './errors.ts';
 import { checkSpillDir, openSpillFile, SpillDirError } from './spill-file.ts';
 
@@ -148,6 +148,52 @@ describe('the chunk gate, bodies arriving on disk (CHUNK_SPILL_DIR)', () => {
     expect(gate.held()).toMatchObject({ bytes: 0, chunks: 0, memoryBytes: 0, peakMemoryBytes: 4 * MiB });
     expect(openIn(dir)).toBe(0);
     gate.close();
+  });
+
+  it('holds arriving bodies to what the disk has free above the floor: a disk fuller than CHUNK_SPILL makes room by the rules (slow bodies cut), not by refusing everyone', async () => {
+    // the disk's free space as the test says (statfs in the server), read at most once a second
+    let free = 100 * MiB;
+    let clock = 0;
+    const run = async (slowPast: boolean) => {
+      free = 100 * MiB;
+      const gate = createChunkGate({
+        maxBytes: 8 * MiB, graceMs: 10_000, idleMs: 3_600_000, now: () => clock,
+        spill: { dir, maxBytes: 64 * MiB, floorBytes: MiB, freeBytes: () => free },
+      });
+      const slow = [body(4 * MiB), body(4 * MiB)];
+      const slowTickets = slow.map((_, i) => gate.enter(`a${i}`, 4 * MiB));
+      const slowAnswers = slow.map((b, i) => slowTickets[i]!.read(b.request).catch(codeOf));
+      for (const b of slow) b.push(3 * MiB);
+      await tick();
+      expect(gate.held().bytes).toBe(6 * MiB);
+      // the disk fills from elsewhere (the database): 1.5 MiB free, 0.5 MiB above the floor
+      free = 1.5 * MiB;
+      await tick(SPILL_DISK_READ_MS + 100);
+      if (slowPast) clock += 20_000;
+      const honest = body(4 * MiB);
+      const honestTicket = gate.enter('h', 4 * MiB);
+      const honestRead = honestTicket.read(honest.request).catch(codeOf);
+      honest.push(MiB);
+      await tick();
+      if (!slowPast) {
+        // nobody is slow yet: no room, the newcomer is refused (and sends again later)
+        expect(await honestRead).toBe('503 busy');
+        expect(gate.held().bytes).toBe(6 * MiB);
+      } else {
+        // one silent body past its grace is cut for it, then the other
+        expect(await slowAnswers[0]).toBe('503 busy');
+        honest.push(3 * MiB);
+        honest.end();
+        expect(await slowAnswers[1]).toBe('503 busy');
+        expect(lengthOrCode(await honestRead)).toBe(4 * MiB);
+      }
+      gate.close();
+      await Promise.all(slowAnswers);
+      for (const ticket of [...slowTickets, honestTicket]) ticket.release();
+      expect(openIn(dir)).toBe(0);
+    };
+    await run(false);
+    await run(true);
   });
 
   it('refuses a body it cannot put on disk (503 busy: the page sends it again), holding nothing', async () => {
