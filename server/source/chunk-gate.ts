@@ -107,10 +107,13 @@ export interface ChunkGateOptions {
    * without it (every rule above applies to it, the small reserve on top). `maxBytes` then
    * bounds only the bodies read back whole to be stored, which wait their turn for it (one is
    * always let in).
-   * The budget is also held to the disk: to the bytes held plus what the folder's file system
-   * has free above `floorBytes` (default 0), read at most once a second (`freeBytes`, default
-   * statfs of `dir`; tests pass their own) and again whenever a write fails, so a disk fuller than
-   * the budget makes room as a full budget does (slow bodies cut) instead of failing every body.
+   * The budget is also held to the disk: to the bytes held plus half of what the folder's file
+   * system has free above `floorBytes` (default 0), read at most once a second (`freeBytes`,
+   * default statfs of `dir`; tests pass their own) and again whenever a write fails, so a disk
+   * fuller than the budget makes room as a full budget does (slow bodies cut) instead of failing
+   * every body. Half: two processes on one file system that read the same free space between
+   * them take at most all of it, never past the floor (each taking all of it, two took 71 % of
+   * the floor, helper-81); one alone comes to the floor over a few readings.
    */
   spill?: { dir: string; maxBytes: number; floorBytes?: number; freeBytes?: () => number };
 }
@@ -263,7 +266,8 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   // what arriving bodies may hold at once: memory, or the disk when spilling
   const arrivingBytes = spill ? spill.maxBytes : maxBytes;
   // spilling: the most the disk lets arriving bodies hold, as of its last reading (the bytes held
-  // then and what was free above the floor): bodies counted since take from it, bodies gone give back
+  // then and half of what was free above the floor): bodies counted since take from it, bodies
+  // gone give back
   const spillFloor = spill?.floorBytes ?? 0;
   const spillFree = spill ? (spill.freeBytes ?? (() => freeBytesOf(spill.dir))) : undefined;
   let diskLimit = Infinity;
@@ -274,7 +278,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
     if (!force && t - diskReadAt < SPILL_DISK_READ_MS) return;
     diskReadAt = t;
     try {
-      diskLimit = bytesHeld + Math.max(0, spillFree() - spillFloor);
+      diskLimit = bytesHeld + Math.floor(Math.max(0, spillFree() - spillFloor) / 2);
     } catch {
       // unreadable now: the last reading stands (a write that fails is refused anyway)
     }
@@ -370,7 +374,8 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
   /** Room for `bytes` more of `entry`'s body, cutting slow others if need be; throws when there is none. */
   const makeRoom = (entry: Entry, bytes: number, small: boolean) => {
     readDisk(false);
-    const limit = Math.min(arrivingBytes + (small ? smallReserveBytes : 0), diskLimit);
+    // (the small reserve on top of the disk's too: the floor's margin holds text tips' 4 MiB)
+    const limit = Math.min(arrivingBytes, diskLimit) + (small ? smallReserveBytes : 0);
     for (;;) {
       const alone = bytesHeld === entry.bytes;
       const processFull = !alone && bytesHeld + bytes > limit;

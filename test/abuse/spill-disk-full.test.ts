@@ -87,7 +87,7 @@ const waitFor = async (check: () => boolean, ms: number) => {
 
 describe('the spill folder fills before CHUNK_SPILL does', () => {
   const root = process.getuid?.() === 0;
-  it.skipIf(!root)('an 8 MiB spill file system, CHUNK_SPILL 64 MiB: two trickling bodies that fill the disk are cut for an honest 8 MiB file, which is stored whole', async () => {
+  it.skipIf(!root)('an 8 MiB spill file system, CHUNK_SPILL 64 MiB: trickling bodies that fill the disk as far as the gate lets them are cut for an honest 8 MiB file, which is stored whole', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sealdrop-spill-full-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dir]);
     cleanups.push(async () => {
@@ -100,11 +100,21 @@ describe('the spill folder fills before CHUNK_SPILL does', () => {
     });
     const { base, port, gate } = await startServer({ ...chunkGateOptions({ chunkMemory: 32 * MiB, chunkSpillDir: dir, chunkSpill: 64 * MiB }) });
     const attacker = new LoadClient(base, newsroomKey.key);
-    const targets = await Promise.all([0, 1].map(async () => attacker.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 100), 4 * MiB)));
-    // each holds 3.9 MiB and then a byte every 20 s: never silent for idleMs (30 s)
-    const slow = targets.map((t) => rawChunk(port, t, 0));
-    for (const s of slow) s.socket.write(Buffer.alloc(4 * MiB - 100 * KiB, 7));
-    expect(await waitFor(() => gate.held().bytes >= 2 * (4 * MiB - 100 * KiB), 20_000)).toBe(true);
+    const targets = await Promise.all([0, 1, 2].map(async () => attacker.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 100), 4 * MiB)));
+    // The gate takes half of what the disk has free above the floor at each reading (once a
+    // second), so the attacker fills it as far as it lets: a body of 1.9 MiB, and then a byte every
+    // 20 s (never silent for the idle time), one more each reading, until one is refused.
+    const slow: ReturnType<typeof rawChunk>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = rawChunk(port, targets[i % 3]!, Math.floor(i / 3));
+      s.socket.write(Buffer.alloc(2 * MiB - 100 * KiB, 7));
+      const refusedNow = await Promise.race([s.answer.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1300))]);
+      if (refusedNow) break;
+      slow.push(s);
+    }
+    // three of them, 5.7 MiB of the 8 MiB disk (half, then half of what was left, ...)
+    expect(slow.length).toBeGreaterThanOrEqual(3);
+    expect(gate.held().bytes).toBeGreaterThanOrEqual(3 * (2 * MiB - 100 * KiB));
     const trickle = setInterval(() => {
       for (const s of slow) if (!s.socket.destroyed) s.socket.write(Buffer.alloc(1, 7));
     }, 20_000);
@@ -132,7 +142,7 @@ describe('the spill folder fills before CHUNK_SPILL does', () => {
       // a full disk counts as a full budget: the slow bodies are cut for the honest ones
       expect(tip.submissionId).toBeDefined();
       expect(file.submissionId).toBeDefined();
-      // as many as the honest chunks needed (one here: each chunk is stored before the next fits)
+      // as many as the honest chunks needed (each chunk is stored before the next fits)
       expect(answers).toContain('503 busy');
       expect(answers.every((a) => a === '503 busy' || a === 'still held')).toBe(true);
       await verifyStored(database.db, [tip, file], honest.counts);
