@@ -8,6 +8,7 @@
  * On PostgreSQL in CI (TEST_DATABASE_URL), on PGlite otherwise; over real HTTP and raw sockets.
  */
 import type http from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,8 @@ const servers: http.Server[] = [];
 const sockets: Socket[] = [];
 
 const spillDirs: string[] = [];
+/** tmpfs mounts of the full-disk story, unmounted after the servers are closed */
+const unmounts: string[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -40,6 +43,14 @@ afterAll(async () => {
   for (const socket of sockets) socket.destroy();
   await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   await database?.close();
+  for (const dir of unmounts) {
+    try {
+      execFileSync('umount', [dir]);
+    } catch {
+      // already gone
+    }
+    spillDirs.push(dir);
+  }
   for (const dir of spillDirs) await rm(dir, { recursive: true, force: true });
 });
 
@@ -232,3 +243,77 @@ describe('CHUNK_SPILL_DIR: arriving bodies on disk, so trickles hold disk instea
     expect(await readdir(dir)).toEqual([]);
   });
 });
+
+/**
+ * A spill folder whose file system fills before CHUNK_SPILL does (helper-80, attack-spill): two
+ * bodies that send all but 100 KiB of a 4 MiB chunk into an 8 MiB tmpfs and then a byte every 20 s
+ * (never silent for the idle time) held the disk; before the gate read the disk's free space, every
+ * honest file chunk's write failed (98 x 503 busy in 90 s, 0 of 2 chunks stored) and the two were
+ * never cut. Now the disk's room is the budget (server/source/chunk-gate.ts, spill `freeBytes`:
+ * the bytes held plus half of what is free above the floor, at each reading), and they are cut for
+ * the honest chunks as for a full budget. Mounts a tmpfs: root only (skipped otherwise).
+ */
+describe('the spill folder fills before CHUNK_SPILL does', () => {
+  const root = process.getuid?.() === 0;
+  it.skipIf(!root)('an 8 MiB spill file system, CHUNK_SPILL 64 MiB: trickling bodies that fill the disk as far as the gate lets them are cut for an honest 8 MiB file, which is stored whole', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-spill-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dir]);
+    unmounts.push(dir);
+    const { base, port, gate } = await startServer({ ...chunkGateOptions({ chunkMemory: 32 * MiB, chunkSpillDir: dir, chunkSpill: 64 * MiB }) });
+    const attacker = new LoadClient(base, newsroomKey.key);
+    const targets = await Promise.all([0, 1, 2].map(async () => attacker.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 100), 4 * MiB)));
+    // The gate takes half of what the disk has free above the floor at each reading (once a
+    // second), so the attacker fills it as far as it lets: a body of 1.9 MiB, and then a byte every
+    // 20 s (never silent for the idle time), one more each reading, until one is refused.
+    const slow: ReturnType<typeof rawChunk>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = rawChunk(port, targets[i % 3]!, Math.floor(i / 3));
+      s.socket.write(Buffer.alloc(2 * MiB - 100 * KiB, 7));
+      const refusedNow = await Promise.race([s.answer.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1300))]);
+      if (refusedNow) break;
+      slow.push(s);
+    }
+    // three of them, 5.7 MiB of the 8 MiB disk (half, then half of what was left, ...)
+    expect(slow.length).toBeGreaterThanOrEqual(3);
+    expect(gate.held().bytes).toBeGreaterThanOrEqual(3 * (2 * MiB - 100 * KiB));
+    const trickle = setInterval(() => {
+      for (const s of slow) if (!s.socket.destroyed) s.socket.write(Buffer.alloc(1, 7));
+    }, 20_000);
+    const df = execFileSync('df', ['-k', dir], { encoding: 'utf8' }).trim().split('\n')[1];
+    console.log(`[spill-full] held on the 8 MiB spill fs: ${Math.round(gate.held().bytes / KiB)} KiB; df: ${df}`);
+    try {
+      // an honest 2-chunk file (2 x 4 MiB) and a text tip, with the page's retries, for 90 s
+      const honest = new LoadClient(base, newsroomKey.key, 30_000);
+      const file = await honest.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 200), 4 * MiB);
+      const tip = await honest.open(await makeCiphertext(newsroomKey.key, 3 * KiB), 4 * KiB);
+      const t0 = performance.now();
+      await honest.upload(tip, { retryBudgetMs: 30_000 });
+      const tipMs = performance.now() - t0;
+      const t1 = performance.now();
+      const failed = await honest.upload(file, { retryBudgetMs: 90_000 }).then(() => undefined, (e: Error) => e.message);
+      const fileMs = performance.now() - t1;
+      if (failed) console.log(`[spill-full] the file failed: ${failed}`);
+      const answers = await Promise.all(slow.map((s) => Promise.race([s.answer, new Promise((r) => setTimeout(() => r('still held'), 200))])));
+      console.log(
+        `[spill-full] text tip ${tip.submissionId ? 'stored' : 'NOT stored'} in ${Math.round(tipMs)} ms; 8 MiB file ` +
+          `${file.submissionId ? 'stored' : `NOT stored (chunks acknowledged ${file.acknowledged.size}/2)`} after ${Math.round(fileMs / 1000)} s; ` +
+          `counts ${JSON.stringify(honest.counts)}; the trickling bodies: ${JSON.stringify(answers)}`,
+      );
+      printCounts('a full spill disk, honest', honest.counts);
+      // a full disk counts as a full budget: the slow bodies are cut for the honest ones
+      expect(tip.submissionId).toBeDefined();
+      expect(file.submissionId).toBeDefined();
+      // as many as the honest chunks needed (each chunk is stored before the next fits)
+      expect(answers).toContain('503 busy');
+      expect(answers.every((a) => a === '503 busy' || a === 'still held')).toBe(true);
+      await verifyStored(database.db, [tip, file], honest.counts);
+      expect(honest.counts).toMatchObject({ uploads: 2, completed: 2, unanswered: 0, acknowledgedButMissing: 0, duplicated: 0 });
+    } finally {
+      clearInterval(trickle);
+      for (const s of slow) s.socket.destroy();
+      await waitFor(() => gate.held().chunks === 0, 10_000);
+    }
+    expect(await readdir(dir)).toEqual([]);
+  }, 300_000);
+});
+
