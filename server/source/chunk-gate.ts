@@ -54,6 +54,12 @@
  *   `firstFlowBytes` (64 KiB, or its whole length when shorter). Until then its upload may be only
  *   a claim, and a full pool's open may take its room (server/source/open-limits.ts, "Claims"); an
  *   honest page that has started its first chunk shows it within seconds.
+ * - With `spill` (CHUNK_SPILL_DIR, the Compose stack's default) the bodies arrive on disk
+ *   instead, an unnamed file each (server/source/spill-file.ts), and every rule above counts
+ *   those bytes against `spill.maxBytes` (CHUNK_SPILL, 2 GiB) and the disk's free space, with
+ *   SPILL_CHUNK_REQUESTS places; memory (`maxBytes`) holds only whole bodies read back to be
+ *   stored, in turn. In memory, holding the whole budget cost about 25 kB/s (issue 9); on disk,
+ *   about CHUNK_SPILL / holdSeconds ≈ 1.5 MB/s, or the 1 024 places at the rate floor ≈ 1 MB/s.
  * Counted per process, in memory: several processes each hold their own.
  *
  * Why pieces and not one buffer: v1 copied each whole body into a fresh 4 MiB buffer, then into
