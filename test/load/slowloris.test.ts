@@ -273,9 +273,10 @@ describe('the spill folder fills before CHUNK_SPILL does', () => {
       if (refusedNow) break;
       slow.push(s);
     }
-    // three of them, 5.7 MiB of the 8 MiB disk (half, then half of what was left, ...)
-    expect(slow.length).toBeGreaterThanOrEqual(3);
-    expect(gate.held().bytes).toBeGreaterThanOrEqual(3 * (2 * MiB - 100 * KiB));
+    // on a disk this tight (half of 8 MiB, less the 4 MiB kept for text tips) one body at a time:
+    // the first, alone; the next refused at its first bytes, the disk unable to take it beside it
+    expect(slow.length).toBeGreaterThanOrEqual(1);
+    expect(gate.held().bytes).toBeGreaterThanOrEqual(2 * MiB - 100 * KiB);
     const trickle = setInterval(() => {
       for (const s of slow) if (!s.socket.destroyed) s.socket.write(Buffer.alloc(1, 7));
     }, 20_000);
