@@ -8,7 +8,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lengthOf } from '../db/chunks.ts';
 import { createChunkGate, SPILL_DISK_READ_MS } from './chunk-gate.ts';
 import { RefusalError } from './errors.ts';
@@ -17,12 +17,17 @@ import { checkSpillDir, openSpillFile, SpillDirError } from './spill-file.ts';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+// a folder of its own for each test: what one leaves open cannot be counted in the next
+let root: string;
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sealdrop-spill-'));
+  root = await mkdtemp(join(tmpdir(), 'sealdrop-spill-'));
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(root, 't-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true });
 });
 
 /** A chunk request whose body comes only as the test pushes it (bytes that differ from piece to piece). */
@@ -102,7 +107,7 @@ describe('the chunk gate, bodies arriving on disk (CHUNK_SPILL_DIR)', () => {
   });
 
   it('closes the file of a body cut, lost or of the wrong length', async () => {
-    const gate = createChunkGate({ maxBytes: 8 * MiB, idleMs: 200, spill: { dir, maxBytes: 64 * MiB } });
+    const gate = createChunkGate({ maxBytes: 8 * MiB, idleMs: 2000, spill: { dir, maxBytes: 64 * MiB } });
     const bodies = [body(MiB), body(MiB), body(MiB)];
     const [silent, lost, long] = bodies;
     const tickets = ['u1', 'u2', 'u3'].map((id) => gate.enter(id, MiB));
@@ -141,7 +146,7 @@ describe('the chunk gate, bodies arriving on disk (CHUNK_SPILL_DIR)', () => {
     const done: number[] = [];
     reads.slice(0, 4).forEach((r, i) => void r.then(() => done.push(i)));
     for (let released = 0; released < 4; released++) {
-      for (let t = 0; done.length <= released && t < 300; t++) await tick();
+      for (let t = 0; done.length <= released && t < 1000; t++) await tick();
       await tick(50);
       expect(done.length).toBe(released + 1);
       expect(gate.held().memoryBytes).toBe(4 * MiB);
@@ -184,7 +189,7 @@ describe('the chunk gate, bodies arriving on disk (CHUNK_SPILL_DIR)', () => {
         expect(await honestRead).toBe('503 busy');
         expect(gate.held().bytes).toBe(6 * MiB);
       } else {
-        // one silent body past its grace is cut for it, then the other
+        // the silent bodies past their grace are cut for it (the disk cannot take what they announce beside it)
         expect(await slowAnswers[0]).toBe('503 busy');
         honest.push(3 * MiB);
         honest.end();
