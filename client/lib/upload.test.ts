@@ -311,6 +311,55 @@ describe('uploadChunks', () => {
     expect(attempts.filter((a) => a === 'deadx2/0')).toHaveLength(5);
   });
 
+  it("keeps retrying a chunk refused 503 beside another still crossing a slow link past the budget (the server takes one at a time), and gives up when nothing else moves", async () => {
+    // chunk 0 crosses for 12 "minutes" (a byte report each minute), chunk 1 is refused meanwhile
+    const busy = () => new ApiError(503, 'busy', 'one at a time');
+    const run = (crossing: boolean) => {
+      let clock = 0;
+      let zeroDone = false;
+      const tries: number[] = [];
+      return {
+        tries,
+        result: uploadChunks({
+          source: bytesSource(ciphertext, 500),
+          send: async (index, bytes, _signal, onBytes) => {
+            tries.push(index);
+            if (index === 0) {
+              for (let minute = 1; minute <= 12; minute++) {
+                clock += 60_000;
+                // the bytes move only while the link carries them: without it, nothing after the first
+                if (crossing || minute === 1) onBytes(Math.floor((bytes.length * minute) / 13));
+                await new Promise((r) => setTimeout(r, 1));
+              }
+              onBytes(bytes.length);
+              zeroDone = true;
+              return { complete: false, received: [0] };
+            }
+            if (!zeroDone) {
+              clock += 1000;
+              throw busy();
+            }
+            onBytes(bytes.length);
+            return { complete: true, submissionId: 'sub-turn' };
+          },
+          signal: never(),
+          parallel: 2,
+          retryBudgetMs: 5 * 60_000,
+          baseDelayMs: 1,
+          maxDelayMs: 1,
+          stallMs: 3_600_000,
+          answerMs: 3_600_000,
+          now: () => clock,
+        }),
+      };
+    };
+    const waiting = run(true);
+    expect(await waiting.result).toEqual({ submissionId: 'sub-turn' });
+    expect(waiting.tries.filter((i) => i === 1).length).toBeGreaterThan(1);
+    // chunk 0 sends nothing after its first minute: the budget runs from then, and the upload ends
+    await expect(run(false).result).rejects.toMatchObject({ status: 503, code: 'busy' });
+  });
+
   it('does not retry a refusal the server means, and stops the other chunks in flight', async () => {
     faults.set('refusedx4/1', ['422']);
     const run = uploadChunks({

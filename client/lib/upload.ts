@@ -6,9 +6,14 @@
  * `stallMs` while sending, or no answer `answerMs` after the last byte left, and it is aborted and
  * sent again (re-sending a chunk the server has is harmless: the same bytes get a no-op 200).
  * A failed chunk waits an exponential back-off with jitter (so many sources on one flaky relay do
- * not retry in step). The upload gives up only when no chunk has been acknowledged for
- * `retryBudgetMs` (minutes, not a count of tries: a circuit that recovers after three minutes
- * should not lose a long upload), or on a refusal the server means (4xx other than 408/429, and
+ * not retry in step). The upload gives up only when no chunk has been acknowledged, nor another
+ * chunk still on its way sent a byte, for `retryBudgetMs` (minutes, not a count of tries: a
+ * circuit that recovers after three minutes should not lose a long upload; and a chunk refused
+ * `503 busy` again and again beside another still crossing a slow link is waiting its turn, not
+ * failing: a server whose disk takes one chunk at a time refused a page's second chunk for longer
+ * than the budget while its first took 11 minutes at 6 kB/s, and the page gave up, helper-82; a
+ * chunk's own bytes never extend its own budget, so a server that keeps cutting it is left in
+ * time), or on a refusal the server means (4xx other than 408/429, and
  * the quota refusals, QUOTA_REFUSALS: a probe's promotion refused is a 507 that deleted the upload).
  * A 200 means the chunk is committed on the server (protocol/PROTOCOL.md, "What an answer
  * guarantees"), so progress counts acknowledged bytes only, and the time left is estimated from the
@@ -126,6 +131,14 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
   let acknowledgedBytes = 0;
   const startedAt = now();
   let lastSuccess = startedAt;
+  /** when each chunk on its way last sent a byte (what the browser reports: ahead of the link, never behind it) */
+  const moved = new Map<number, number>();
+  /** the latest byte sent by a chunk on its way other than `index` */
+  const othersMoved = (index: number) => {
+    let at = startedAt;
+    for (const [other, t] of moved) if (other !== index && inFlight.has(other)) at = Math.max(at, t);
+    return at;
+  };
   /** acknowledged bytes per second since the start; undefined until a chunk is acknowledged */
   let rate: number | undefined;
   /** the requests waiting for an answer, to time again when the rate changes */
@@ -166,7 +179,7 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
                 waiting,
               }
             : undefined;
-        const answer = await sendWithTimeouts(send, index, bytes, both, options, parallel, measured);
+        const answer = await sendWithTimeouts(send, index, bytes, both, options, parallel, measured, () => moved.set(index, now()));
         if (!acknowledged.has(index)) {
           acknowledged.add(index);
           acknowledgedBytes += bytes.length;
@@ -192,7 +205,7 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
         // "Probes"): final,
         // the page says what an open so refused would say
         if (!(error instanceof ApiError) || !error.retryable || QUOTA_REFUSALS.has(error.code)) return finish({ error });
-        const giveUpInMs = lastSuccess + retryBudgetMs - now();
+        const giveUpInMs = Math.max(lastSuccess, othersMoved(index)) + retryBudgetMs - now();
         if (giveUpInMs <= 0) return finish({ error });
         retrying = true;
         const reason: RetryReason = error instanceof StallError ? 'stalled' : error.status === 0 ? 'network' : 'server';
@@ -224,6 +237,7 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
         return finish({ error });
       } finally {
         inFlight.delete(index);
+        moved.delete(index);
       }
     }
   }
@@ -264,6 +278,8 @@ async function sendWithTimeouts(
   parallel: number,
   /** absent: the fixed answer timeout only */
   measured: MeasuredTiming | undefined,
+  /** called whenever the body has sent more bytes */
+  onMoved?: () => void,
 ): Promise<ChunkAnswer> {
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
   const answerMs = options.answerMs ?? DEFAULT_ANSWER_MS;
@@ -290,8 +306,13 @@ async function sendWithTimeouts(
   signal.addEventListener('abort', onAbort, { once: true });
   measured?.waiting.add(retime);
   arm(stallMs, `nothing sent for ${Math.round(stallMs / 1000)} s`);
+  let sentSoFar = 0;
   try {
     return await send(index, bytes, request.signal, (sent) => {
+      if (sent > sentSoFar) {
+        sentSoFar = sent;
+        onMoved?.();
+      }
       if (sent >= bytes.length) {
         sentAt ??= Date.now();
         armAnswer();
