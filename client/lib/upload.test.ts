@@ -311,10 +311,10 @@ describe('uploadChunks', () => {
     expect(attempts.filter((a) => a === 'deadx2/0')).toHaveLength(5);
   });
 
-  it("keeps retrying a chunk refused 503 beside another still crossing a slow link past the budget (the server takes one at a time), and gives up when nothing else moves", async () => {
+  it("keeps retrying a chunk refused 503 beside another still crossing a slow link past the budget (the server takes one at a time), and gives up when nothing else moves, or after three budgets", async () => {
     // chunk 0 crosses for 12 "minutes" (a byte report each minute), chunk 1 is refused meanwhile
     const busy = () => new ApiError(503, 'busy', 'one at a time');
-    const run = (crossing: boolean) => {
+    const run = (crossing: boolean, minutes = 12) => {
       let clock = 0;
       let zeroDone = false;
       const tries: number[] = [];
@@ -325,10 +325,10 @@ describe('uploadChunks', () => {
           send: async (index, bytes, _signal, onBytes) => {
             tries.push(index);
             if (index === 0) {
-              for (let minute = 1; minute <= 12; minute++) {
+              for (let minute = 1; minute <= minutes; minute++) {
                 clock += 60_000;
                 // the bytes move only while the link carries them: without it, nothing after the first
-                if (crossing || minute === 1) onBytes(Math.floor((bytes.length * minute) / 13));
+                if (crossing || minute === 1) onBytes(Math.floor((bytes.length * minute) / (minutes + 1)));
                 await new Promise((r) => setTimeout(r, 1));
               }
               onBytes(bytes.length);
@@ -358,6 +358,8 @@ describe('uploadChunks', () => {
     expect(waiting.tries.filter((i) => i === 1).length).toBeGreaterThan(1);
     // chunk 0 sends nothing after its first minute: the budget runs from then, and the upload ends
     await expect(run(false).result).rejects.toMatchObject({ status: 503, code: 'busy' });
+    // and never past three budgets without an acknowledgement, however long chunk 0 keeps sending
+    await expect(run(true, 20).result).rejects.toMatchObject({ status: 503, code: 'busy' });
   });
 
   it('does not retry a refusal the server means, and stops the other chunks in flight', async () => {

@@ -12,8 +12,9 @@
  * `503 busy` again and again beside another still crossing a slow link is waiting its turn, not
  * failing: a server whose disk takes one chunk at a time refused a page's second chunk for longer
  * than the budget while its first took 11 minutes at 6 kB/s, and the page gave up, helper-82; a
- * chunk's own bytes never extend its own budget, so a server that keeps cutting it is left in
- * time), or on a refusal the server means (4xx other than 408/429, and
+ * chunk's own bytes never extend its own budget, nor those of an attempt that failed, and never
+ * past three budgets without an acknowledgement: a server that keeps cutting it is left in time),
+ * or on a refusal the server means (4xx other than 408/429, and
  * the quota refusals, QUOTA_REFUSALS: a probe's promotion refused is a 507 that deleted the upload).
  * A 200 means the chunk is committed on the server (protocol/PROTOCOL.md, "What an answer
  * guarantees"), so progress counts acknowledged bytes only, and the time left is estimated from the
@@ -205,7 +206,9 @@ export async function uploadChunks(options: UploadOptions): Promise<{ submission
         // "Probes"): final,
         // the page says what an open so refused would say
         if (!(error instanceof ApiError) || !error.retryable || QUOTA_REFUSALS.has(error.code)) return finish({ error });
-        const giveUpInMs = Math.max(lastSuccess, othersMoved(index)) + retryBudgetMs - now();
+        // only another chunk's attempt still alive counts, and never for more than three budgets
+        moved.delete(index);
+        const giveUpInMs = Math.min(Math.max(lastSuccess, othersMoved(index)) + retryBudgetMs, lastSuccess + 3 * retryBudgetMs) - now();
         if (giveUpInMs <= 0) return finish({ error });
         retrying = true;
         const reason: RetryReason = error instanceof StallError ? 'stalled' : error.status === 0 ? 'network' : 'server';
