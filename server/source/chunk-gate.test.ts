@@ -9,26 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { lengthOf } from '../db/chunks.ts';
 import { MAX_CHUNK_BYTES } from '../../protocol/limits.ts';
 import { createChunkGate, DEFAULT_HOLD_SECONDS } from './chunk-gate.ts';
+import { body } from './chunk-gate.test-helpers.ts';
 import { RefusalError } from './errors.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-/** A chunk request whose body comes only as the test pushes it. */
-function body(length: number) {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-  const request = new Request('http://gate.test/', {
-    method: 'PUT', body: stream, headers: { 'Content-Length': String(length) }, duplex: 'half',
-  } as RequestInit);
-  return {
-    request,
-    push: (n: number) => controller.enqueue(new Uint8Array(n).fill(5)),
-    end: () => controller.close(),
-    /** the client goes away */
-    fail: () => controller.error(new Error('gone')),
-  };
-}
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
 const codeOf = (error: unknown) => (error instanceof RefusalError ? `${error.status} ${error.code}` : String(error));

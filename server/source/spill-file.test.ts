@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lengthOf } from '../db/chunks.ts';
 import { createChunkGate, SPILL_DISK_READ_MS } from './chunk-gate.ts';
+import { body } from './chunk-gate.test-helpers.ts';
 import { RefusalError } from './errors.ts';
 import { checkSpillDir, openSpillFile, SpillDirError } from './spill-file.ts';
 
@@ -29,29 +30,6 @@ beforeEach(async () => {
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
-
-/** A chunk request whose body comes only as the test pushes it (bytes that differ from piece to piece). */
-function body(length: number) {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-  const request = new Request('http://gate.test/', {
-    method: 'PUT', body: stream, headers: { 'Content-Length': String(length) }, duplex: 'half',
-  } as RequestInit);
-  const sent: Uint8Array[] = [];
-  return {
-    request,
-    sent,
-    push: (n: number) => {
-      const piece = new Uint8Array(n).fill(sent.length * 37 + 11);
-      piece[0] = sent.length;
-      sent.push(piece);
-      controller.enqueue(piece);
-    },
-    end: () => controller.close(),
-    /** the client goes away */
-    fail: () => controller.error(new Error('gone')),
-  };
-}
 
 const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
 /** Waits (at most 10 s) until `check` holds: each piece is written to disk before the next is read, in its own time. */

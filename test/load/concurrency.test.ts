@@ -25,37 +25,38 @@ const MiB = 1024 * KiB;
 
 let database: Database;
 let newsroomKey: NewsroomKey;
-let server: http.Server;
 let base: string;
 let checks = 0;
+const servers: http.Server[] = [];
 const gate = createChunkGate({ maxBytes: 24 * MiB, perUploadBytes: 12 * MiB });
 // the same app with arriving bodies on disk (CHUNK_SPILL_DIR), read back in turn within 8 MiB
 let spillDir: string;
-let spillServer: http.Server;
 let spillBase: string;
 let spillGate: ReturnType<typeof createChunkGate>;
+
+/** The app over `chunkGate` on a port of its own; answers its base URL. */
+async function serveApp(chunkGate: ReturnType<typeof createChunkGate>, onCompletionCheck?: () => void): Promise<string> {
+  const { app } = await buildTestApp(database.db, newsroomKey, () => new Date(), {
+    logRequests: false,
+    chunkGate,
+    ...(onCompletionCheck ? { onCompletionCheck } : {}),
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
+  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
 
 beforeAll(async () => {
   database = await createTestDatabase();
   newsroomKey = await demoNewsroomKey();
-  const { app } = await buildTestApp(database.db, newsroomKey, () => new Date(), {
-    logRequests: false,
-    onCompletionCheck: () => checks++,
-    chunkGate: gate,
-  });
-  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
-  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  base = await serveApp(gate, () => checks++);
   spillDir = await mkdtemp(join(tmpdir(), 'sealdrop-concurrency-spill-'));
   spillGate = createChunkGate({ maxBytes: 8 * MiB, perUploadBytes: 12 * MiB, spill: { dir: spillDir, maxBytes: 64 * MiB } });
-  const spilled = await buildTestApp(database.db, newsroomKey, () => new Date(), { logRequests: false, chunkGate: spillGate });
-  spillServer = serve({ fetch: spilled.app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
-  await new Promise<void>((resolve) => (spillServer.listening ? resolve() : spillServer.once('listening', () => resolve())));
-  spillBase = `http://127.0.0.1:${(spillServer.address() as AddressInfo).port}/`;
+  spillBase = await serveApp(spillGate);
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await new Promise<void>((resolve) => (spillServer ? spillServer.close(() => resolve()) : resolve()));
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   await database?.close();
   if (spillDir) await rm(spillDir, { recursive: true, force: true });
 });
