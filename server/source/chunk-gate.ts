@@ -69,13 +69,12 @@
  * sections). A request calls `release` only once nothing (no database write in flight) still
  * reads its pieces.
  */
-import { statfsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, PARALLEL_CHUNKS } from '../../protocol/limits.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { declaredLength } from '../policies/read-body.ts';
 import { RefusalError } from './errors.ts';
-import { openSpillFile, type SpillFile } from './spill-file.ts';
+import { freeBytesOf, openSpillFile, type SpillFile } from './spill-file.ts';
 
 export interface ChunkGateOptions {
   /** body bytes held at once by the process (default 32 MiB: 8 full chunks) */
@@ -558,12 +557,6 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
       for (const entry of [...entries]) if (entry.reading) cut(entry, busy());
     },
   };
-}
-
-/** Bytes free to this process on the file system of `dir` (statfs). */
-export function freeBytesOf(dir: string): number {
-  const stats = statfsSync(dir);
-  return stats.bavail * stats.bsize;
 }
 
 type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };

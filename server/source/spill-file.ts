@@ -15,7 +15,7 @@
  * falling back to named files, whose creation and removal would stamp the folder with the time of
  * every chunk.
  */
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, statfsSync } from 'node:fs';
 
 /** Linux's O_TMPFILE (with O_DIRECTORY, as open(2) defines it); Node does not export it. */
 const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
@@ -62,6 +62,16 @@ export async function openSpillFile(dir: string): Promise<SpillFile> {
       return closed;
     },
   };
+}
+
+/**
+ * Bytes free to this process on the file system of `dir` (statfs), read at once: the chunk gate
+ * decides synchronously (the storage watch's own reading, server/source/open-limits.ts, is the
+ * same statfs, awaited on an open's path).
+ */
+export function freeBytesOf(dir: string): number {
+  const stats = statfsSync(dir);
+  return stats.bavail * stats.bsize;
 }
 
 /** CHUNK_SPILL_DIR cannot be used: the message says why (names the folder, nothing else). */
