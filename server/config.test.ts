@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
 import { ConfigError, loadConfig } from './config.ts';
 
 const ONION = 'http://' + 'a'.repeat(56) + '.onion';
@@ -33,7 +34,8 @@ describe('loadConfig', () => {
       reserveNewSourcePercent: 20,
       reserveProof: 8 * 1024 ** 2,
       chunkMemory: 32 * 1024 ** 2,
-      chunkSpillDir: undefined,
+      chunkSpillDir: './data',
+      chunkSpillChoice: 'default',
       chunkSpill: 2 * 1024 ** 3,
       onionLocation: undefined,
       retentionDays: 30,
@@ -54,15 +56,30 @@ describe('loadConfig', () => {
     expect(loadConfig({ CHUNK_MEMORY: '256M' }).chunkMemory).toBe(256 * 1024 ** 2);
     expect(loadConfig({ CHUNK_MEMORY: '8M' }).chunkMemory).toBe(8 * 1024 ** 2);
     expect(loadConfig({ CHUNK_MEMORY: '4G' }).chunkMemory).toBe(4 * 1024 ** 3);
-    // arriving chunk bodies on disk: off unless a folder is named; 2 GiB there by default
-    expect(loadConfig({})).toMatchObject({ chunkSpillDir: undefined, chunkSpill: 2 * 1024 ** 3 });
-    expect(loadConfig({ CHUNK_SPILL_DIR: '/var/lib/sealdrop/spill', CHUNK_SPILL: '64M' })).toMatchObject({ chunkSpillDir: '/var/lib/sealdrop/spill', chunkSpill: 64 * 1024 ** 2 });
+    // arriving chunk bodies on disk unless a folder is named (or memory): the embedded database's
+    // folder, with PostgreSQL the system's temporary folder; 2 GiB there by default
+    expect(loadConfig({})).toMatchObject({ chunkSpillDir: './data', chunkSpillChoice: 'default', chunkSpill: 2 * 1024 ** 3 });
+    expect(loadConfig({ DATA_DIR: '/srv/tips' })).toMatchObject({ chunkSpillDir: '/srv/tips', chunkSpillChoice: 'default' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x' })).toMatchObject({ chunkSpillDir: tmpdir(), chunkSpillChoice: 'default', chunkSpill: 2 * 1024 ** 3 });
+    expect(loadConfig({ CHUNK_SPILL_DIR: '/var/lib/sealdrop/spill', CHUNK_SPILL: '64M' })).toMatchObject({ chunkSpillDir: '/var/lib/sealdrop/spill', chunkSpillChoice: 'set', chunkSpill: 64 * 1024 ** 2 });
+    expect(loadConfig({ CHUNK_SPILL_DIR: 'memory' })).toMatchObject({ chunkSpillDir: undefined, chunkSpillChoice: 'memory' });
+    expect(loadConfig({ CHUNK_SPILL_DIR: './memory' })).toMatchObject({ chunkSpillDir: './memory', chunkSpillChoice: 'set' });
+    // the default folder's default size keeps within half a watched disk's floor; under 64 MiB
+    // there it is not used (bodies in memory, said at start)
+    expect(loadConfig({ STORAGE_FREE_FLOOR: '1G' })).toMatchObject({ chunkSpillDir: './data', chunkSpill: 512 * 1024 ** 2 });
+    expect(loadConfig({ STORAGE_FREE_FLOOR: '128M' })).toMatchObject({ chunkSpillDir: './data', chunkSpill: 64 * 1024 ** 2 });
+    expect(loadConfig({ STORAGE_FREE_FLOOR: '100M' })).toMatchObject({ chunkSpillDir: undefined, chunkSpillChoice: 'floor' });
+    expect(loadConfig({ STORAGE_FREE_FLOOR: '0' })).toMatchObject({ chunkSpillDir: undefined, chunkSpillChoice: 'floor' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', STORAGE_FREE_FLOOR: '0' })).toMatchObject({ chunkSpillDir: tmpdir(), chunkSpill: 2 * 1024 ** 3 });
+    expect(() => loadConfig({ STORAGE_FREE_FLOOR: '1G', CHUNK_SPILL: '1G' })).toThrow(/^CHUNK_SPILL: expected .*half of STORAGE_FREE_FLOOR/);
+    expect(() => loadConfig({ STORAGE_FREE_FLOOR: '1G', CHUNK_SPILL_DIR: '/s' })).toThrow(/^CHUNK_SPILL: expected .*half of STORAGE_FREE_FLOOR/);
+    expect(loadConfig({ STORAGE_FREE_FLOOR: '1G', CHUNK_SPILL_DIR: 'memory', CHUNK_SPILL: '1G' }).chunkSpillDir).toBeUndefined();
     // with the disk watched, the floor must keep room for them: at most half of it
     expect(loadConfig({ CHUNK_SPILL_DIR: '/s', STORAGE_FREE_FLOOR: '4G', CHUNK_SPILL: '2G' }).chunkSpill).toBe(2 * 1024 ** 3);
     expect(() => loadConfig({ CHUNK_SPILL_DIR: '/s', STORAGE_FREE_FLOOR: '4G', CHUNK_SPILL: '3G' })).toThrow(/^CHUNK_SPILL: expected .*half of STORAGE_FREE_FLOOR/);
-    // not watched (PostgreSQL without STORAGE_PATH), or no spill folder: no such bound
+    // not watched (PostgreSQL without STORAGE_PATH): no such bound
     expect(loadConfig({ DATABASE_URL: 'postgres://db/x', CHUNK_SPILL_DIR: '/s', CHUNK_SPILL: '3G' }).chunkSpill).toBe(3 * 1024 ** 3);
-    expect(loadConfig({ CHUNK_SPILL: '1T' }).chunkSpill).toBe(1024 ** 4);
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', CHUNK_SPILL: '1T' }).chunkSpill).toBe(1024 ** 4);
     expect(loadConfig({ DATABASE_URL: 'postgres://db/x' }).storagePath).toBeUndefined();
     expect(loadConfig({ DATABASE_URL: 'postgres://db/x', STORAGE_PATH: '/var/lib/postgresql' }).storagePath).toBe('/var/lib/postgresql');
   });

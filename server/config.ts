@@ -1,4 +1,5 @@
 /** @module server/config — environment variables to a typed, validated config (docs/INTERNALS.md). */
+import { tmpdir } from 'node:os';
 import { z } from 'zod';
 
 export interface Config {
@@ -53,8 +54,20 @@ export interface Config {
    * back whole to be stored.
    */
   chunkMemory: number;
-  /** where arriving chunk bodies wait instead of memory (unnamed files: server/source/spill-file.ts); unset: in memory */
+  /**
+   * where arriving chunk bodies wait instead of memory (unnamed files: server/source/spill-file.ts):
+   * CHUNK_SPILL_DIR, else the embedded database's DATA_DIR, else the system's temporary folder;
+   * undefined: in memory
+   */
   chunkSpillDir: string | undefined;
+  /**
+   * how chunkSpillDir was chosen: `set` (CHUNK_SPILL_DIR names it: refused at start if unusable),
+   * `default` (DATA_DIR or the temporary folder: where it has no unnamed files or is memory itself,
+   * tmpfs, the server holds bodies in memory and says so at start), `memory`
+   * (CHUNK_SPILL_DIR=memory), `floor` (in memory: a watched
+   * disk's STORAGE_FREE_FLOOR under twice MIN_DEFAULT_SPILL leaves the default folder no room)
+   */
+  chunkSpillChoice: 'set' | 'default' | 'memory' | 'floor';
   /** the bytes arriving bodies may hold there at once, per app process (with chunkSpillDir only) */
   chunkSpill: number;
   /** the onion service URL for the `Onion-Location` header, if any */
@@ -159,9 +172,9 @@ const VARIABLES = {
     schema: bytes.default(32 * UNITS.M).refine((n) => n >= 8 * UNITS.M && n <= 4 * UNITS.G),
     expected: 'a byte count from 8M to 4G, optionally with K, M or G (binary units), e.g. 128M',
   },
-  CHUNK_SPILL_DIR: { schema: z.string().min(1).optional(), expected: 'a folder path' },
+  CHUNK_SPILL_DIR: { schema: z.string().min(1).optional(), expected: 'a folder path, or memory' },
   CHUNK_SPILL: {
-    schema: bytes.default(2 * UNITS.G).refine((n) => n >= 64 * UNITS.M && n <= UNITS.T),
+    schema: bytes.refine((n) => n >= 64 * UNITS.M && n <= UNITS.T).optional(),
     expected: 'a byte count from 64M to 1T, optionally with K, M, G or T (binary units), e.g. 2G; with the disk watched, at most half of STORAGE_FREE_FLOOR',
   },
   ONION_LOCATION: {
@@ -199,12 +212,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const storagePath = read(env, 'STORAGE_PATH') ?? (databaseUrl ? undefined : dataDir);
   const storageFreeFloor = read(env, 'STORAGE_FREE_FLOOR');
-  const chunkSpillDir = read(env, 'CHUNK_SPILL_DIR');
-  const chunkSpill = read(env, 'CHUNK_SPILL');
-  // spilled bodies take disk the floor does not see coming: it must keep room for them
-  if (chunkSpillDir !== undefined && storagePath !== undefined && chunkSpill > storageFreeFloor / 2) {
-    throw new ConfigError('CHUNK_SPILL', VARIABLES.CHUNK_SPILL.expected);
-  }
+  const spill = chunkSpillOf(
+    read(env, 'CHUNK_SPILL_DIR'),
+    read(env, 'CHUNK_SPILL'),
+    databaseUrl === undefined ? dataDir : tmpdir(),
+    storagePath === undefined ? undefined : storageFreeFloor,
+  );
   return {
     databaseUrl,
     dataDir,
@@ -233,10 +246,37 @@ export function loadConfig(env: Env = process.env): Config {
     reserveNewSourcePercent,
     reserveProof: read(env, 'RESERVE_PROOF'),
     chunkMemory: read(env, 'CHUNK_MEMORY'),
-    chunkSpillDir,
-    chunkSpill,
+    ...spill,
     onionLocation: read(env, 'ONION_LOCATION'),
     retentionDays: read(env, 'RETENTION_DAYS'),
     logRequests: read(env, 'LOG_REQUESTS'),
   };
+}
+
+/** The spill's default size: 2 GiB, or half a watched disk's floor when that is less. */
+export const DEFAULT_CHUNK_SPILL = 2 * UNITS.G;
+/** Below this the default folder is not used (the least CHUNK_SPILL one may set). */
+export const MIN_DEFAULT_SPILL = 64 * UNITS.M;
+
+/**
+ * Where arriving chunk bodies wait: the folder named, `memory`, or `byDefault` (the embedded
+ * database's folder, whose disk is the one watched; with PostgreSQL the system's temporary folder,
+ * TMPDIR or /tmp): unnamed files there leave no name and no time behind
+ * (server/source/spill-file.ts). `floor` is STORAGE_FREE_FLOOR when the disk is watched: spilled
+ * bodies take disk its check does not see coming, so it must keep room for them, at most half of it.
+ */
+function chunkSpillOf(
+  dir: string | undefined,
+  size: number | undefined,
+  byDefault: string,
+  floor: number | undefined,
+): Pick<Config, 'chunkSpillDir' | 'chunkSpillChoice' | 'chunkSpill'> {
+  const bound = floor === undefined ? Infinity : floor / 2;
+  if (dir === 'memory') return { chunkSpillDir: undefined, chunkSpillChoice: 'memory', chunkSpill: size ?? DEFAULT_CHUNK_SPILL };
+  // named, or the size set: as asked, within the bound; the default folder's default size: within it
+  const chunkSpill = size ?? (dir !== undefined ? DEFAULT_CHUNK_SPILL : Math.min(DEFAULT_CHUNK_SPILL, Math.floor(bound)));
+  if (chunkSpill > bound) throw new ConfigError('CHUNK_SPILL', VARIABLES.CHUNK_SPILL.expected);
+  if (dir !== undefined) return { chunkSpillDir: dir, chunkSpillChoice: 'set', chunkSpill };
+  if (chunkSpill < MIN_DEFAULT_SPILL) return { chunkSpillDir: undefined, chunkSpillChoice: 'floor', chunkSpill };
+  return { chunkSpillDir: byDefault, chunkSpillChoice: 'default', chunkSpill };
 }

@@ -9,8 +9,8 @@ import { executeAdminRequest } from './admin.ts';
 import { listenAdminSocket } from './admin-socket.ts';
 import { createApp, spillFloor } from './app.ts';
 import { systemClock } from './clock.ts';
-import { ConfigError, loadConfig } from './config.ts';
-import { checkSpillDir, freeBytesOf, SpillDirError } from './source/spill-file.ts';
+import { type Config, ConfigError, loadConfig, MIN_DEFAULT_SPILL } from './config.ts';
+import { checkSpillDir, freeBytesOf, isInMemory, SpillDirError } from './source/spill-file.ts';
 import { isDatabaseUnavailable } from './db/errors.ts';
 import { DatabaseOpenError, openDatabase, type Database } from './db/open.ts';
 import { createEditorApp } from './editor/app.ts';
@@ -42,8 +42,49 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, hostn
   });
 }
 
+/**
+ * Where arriving chunk bodies wait (server/source/spill-file.ts), checked before anything listens.
+ * A folder CHUNK_SPILL_DIR names must take unnamed files (else SpillDirError stops the start); the
+ * default, the system's temporary folder, that cannot is said and bodies are held in memory, as
+ * with CHUNK_SPILL_DIR=memory: there about 25 kB/s trickled into bodies holds CHUNK_MEMORY
+ * (docs/OPERATIONS.md, "Memory, and uploads at once").
+ */
+async function settleSpill(config: Config): Promise<Config> {
+  const inMemory = (why: string): Config => {
+    console.error(`sealdrop: warning: arriving chunk bodies are held in memory (${why}): about 25 kB/s trickled into them holds CHUNK_MEMORY and keeps file chunks out`);
+    console.error('sealdrop: hint: name a folder of its own on a local Linux file system in CHUNK_SPILL_DIR (docs/OPERATIONS.md, "Memory, and uploads at once")');
+    return { ...config, chunkSpillDir: undefined };
+  };
+  // the default folder (config.ts): the embedded database's, else the system's temporary one
+  const name = config.chunkSpillChoice === 'set' ? 'CHUNK_SPILL_DIR' : config.databaseUrl === undefined ? 'DATA_DIR' : 'the temporary folder';
+  if (config.chunkSpillChoice === 'memory') return inMemory('CHUNK_SPILL_DIR=memory');
+  if (config.chunkSpillChoice === 'floor') return inMemory(`STORAGE_FREE_FLOOR under ${(2 * MIN_DEFAULT_SPILL) / 2 ** 20} MiB leaves ${name} no room`);
+  const dir = config.chunkSpillDir!;
+  if (config.chunkSpillChoice === 'default') {
+    try {
+      await checkSpillDir(dir, name);
+    } catch (error) {
+      if (error instanceof SpillDirError) return inMemory(`CHUNK_SPILL_DIR unset, and ${error.message}`);
+      throw error;
+    }
+    // tmpfs is memory already, outside CHUNK_MEMORY and a container's limit: bodies there would
+    // let a trickle take what the memory budget keeps
+    if (isInMemory(dir)) return inMemory(`CHUNK_SPILL_DIR unset, and ${name} ${dir} is in memory (tmpfs)`);
+  } else {
+    await checkSpillDir(dir);
+  }
+  const room = freeBytesOf(dir) - spillFloor(config);
+  if (room < config.chunkSpill) {
+    console.error(
+      `sealdrop: warning: ${name} ${dir} has ${Math.max(0, Math.floor(room / 2 ** 20))} MiB free above half of STORAGE_FREE_FLOOR, ` +
+        `less than CHUNK_SPILL (${Math.floor(config.chunkSpill / 2 ** 20)} MiB): arriving chunk bodies are held to what is free`,
+    );
+  }
+  return config;
+}
+
 async function main(): Promise<void> {
-  const config = loadConfig();
+  let config = loadConfig();
   const clock = systemClock;
   // the newsroom's name, texts, questions and desks (server/instance-file.ts); a text without some
   // language shows in English on those pages: said here, once per field, not found by a source
@@ -68,16 +109,7 @@ async function main(): Promise<void> {
     database = await openDatabase({ dataDir: config.dataDir });
   }
   // arriving chunk bodies on disk: checked before anything listens (server/source/spill-file.ts)
-  if (config.chunkSpillDir !== undefined) {
-    await checkSpillDir(config.chunkSpillDir);
-    const room = freeBytesOf(config.chunkSpillDir) - spillFloor(config);
-    if (room < config.chunkSpill) {
-      console.error(
-        `sealdrop: warning: CHUNK_SPILL_DIR ${config.chunkSpillDir} has ${Math.max(0, Math.floor(room / 2 ** 20))} MiB free above half of STORAGE_FREE_FLOOR, ` +
-          `less than CHUNK_SPILL (${Math.floor(config.chunkSpill / 2 ** 20)} MiB): arriving chunk bodies are held to what is free`,
-      );
-    }
-  }
+  config = await settleSpill(config);
   const instance = await loadInstance(database.db, clock);
   // new sources' reply keys are checked in worker threads beside the event loop (sized from the
   // cores: server/source/key-check-pool.ts), each check under a deadline; wait for them to load, so
@@ -180,7 +212,7 @@ main().catch((error: unknown) => {
     console.error('sealdrop: hint: every field of the instance file is described in docs/OPERATIONS.md, "The instance file"');
   } else if (error instanceof SpillDirError) {
     console.error(`sealdrop: error: ${error.message}`);
-    console.error('sealdrop: hint: give it a folder of its own on a local Linux file system, writable by the server\'s user, or unset CHUNK_SPILL_DIR to hold chunk bodies in memory (docs/OPERATIONS.md, "Memory, and uploads at once")');
+    console.error('sealdrop: hint: give it a folder of its own on a local Linux file system, writable by the server\'s user, or set CHUNK_SPILL_DIR=memory to hold chunk bodies in memory (docs/OPERATIONS.md, "Memory, and uploads at once")');
   } else if (error instanceof ConfigError || error instanceof NewsroomKeyError || error instanceof DeskError || error instanceof DatabaseOpenError) {
     console.error(`sealdrop: error: ${error.message}`);
     const keyError = error instanceof DeskError ? error.cause : error;

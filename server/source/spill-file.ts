@@ -74,13 +74,28 @@ export function freeBytesOf(dir: string): number {
   return stats.bavail * stats.bsize;
 }
 
+/** statfs's f_type of the file systems that are memory: tmpfs (TMPFS_MAGIC), ramfs (RAMFS_MAGIC) */
+const MEMORY_FILE_SYSTEMS = new Set([0x01021994, 0x858458f6]);
+
+/**
+ * Whether `dir` is on a file system held in memory (tmpfs, ramfs): bodies written there take RAM
+ * outside CHUNK_MEMORY's bound, and in a container count against its memory limit, which the file
+ * system's size does not show (tmpfs reports half the host's memory).
+ */
+export function isInMemory(dir: string): boolean {
+  return MEMORY_FILE_SYSTEMS.has(Number(statfsSync(dir).type));
+}
+
 /** CHUNK_SPILL_DIR cannot be used: the message says why (names the folder, nothing else). */
 export class SpillDirError extends Error {
   override name = 'SpillDirError';
 }
 
-/** Checks at start that `dir` takes unnamed files that read back what was written; else throws SpillDirError. */
-export async function checkSpillDir(dir: string): Promise<void> {
+/**
+ * Checks at start that `dir` takes unnamed files that read back what was written; else throws
+ * SpillDirError, its message naming the folder as `name` and `dir`.
+ */
+export async function checkSpillDir(dir: string, name = 'CHUNK_SPILL_DIR'): Promise<void> {
   let file: SpillFile;
   try {
     file = await openSpillFile(dir);
@@ -91,13 +106,13 @@ export async function checkSpillDir(dir: string): Promise<void> {
       : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'is not writable by this process'
       : code === 'EISDIR' || code === 'EOPNOTSUPP' || code === 'EINVAL' ? "is on a file system without unnamed files (Linux O_TMPFILE: ext4, xfs, btrfs, tmpfs have them)"
       : `cannot be used (${code ?? 'unknown error'})`;
-    throw new SpillDirError(`CHUNK_SPILL_DIR ${dir} ${why}`);
+    throw new SpillDirError(`${name} ${dir} ${why}`);
   }
   try {
     const probe = new Uint8Array([0x53, 0x44]);
     await file.write(probe);
     const back = await file.readAll();
-    if (back.length !== 2 || back[0] !== 0x53 || back[1] !== 0x44) throw new SpillDirError(`CHUNK_SPILL_DIR ${dir} does not read back what was written`);
+    if (back.length !== 2 || back[0] !== 0x53 || back[1] !== 0x44) throw new SpillDirError(`${name} ${dir} does not read back what was written`);
   } finally {
     await file.close();
   }

@@ -5,9 +5,10 @@
  * process.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKey } from 'openpgp';
 import postgres from 'postgres';
@@ -22,15 +23,41 @@ const EXIT_BOUND_MS = 35_000;
 const CHUNK = 64 * 1024;
 
 let database: Awaited<ReturnType<typeof createEmptyDatabase>>;
+// the servers' temporary folder, where chunk bodies arrive with CHUNK_SPILL_DIR unset
+let temporary: string;
 beforeAll(async () => {
   database = await createEmptyDatabase('sealdrop_shutdown');
+  temporary = mkdtempSync(join(tmpdir(), 'sealdrop-shutdown-tmp-'));
 });
 afterAll(async () => {
   await database?.drop();
+  if (temporary !== undefined) rmSync(temporary, { recursive: true, force: true });
 });
 
 const start = () =>
-  startImageCommand(loopbackServerEnv({ DATABASE_URL: database.url }));
+  startImageCommand({ ...loopbackServerEnv({ DATABASE_URL: database.url }), TMPDIR: temporary });
+
+/** What the processes of this machine hold open in `dir` (readlink of every /proc/PID/fd entry). */
+function openIn(dir: string): string[] {
+  const links: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^[0-9]+$/.test(name))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    for (const fd of fds) {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (target.startsWith(`${dir}/`)) links.push(target);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return links;
+}
 
 async function postJson(base: string, path: string, body: unknown) {
   const res = await fetch(new URL(path, base), {
@@ -73,6 +100,14 @@ function refusesConnections(url: string): Promise<boolean> {
     });
     socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
   });
+}
+
+/** Waits for an unnamed file in `dir` (what `/proc/PID/fd` shows of an O_TMPFILE file: `dir/#inode (deleted)`). */
+async function unnamedFileIn(dir: string): Promise<void> {
+  for (let i = 0; !openIn(dir).some((link) => /\/#[0-9]+ \(deleted\)$/.test(link)); i++) {
+    expect(i, `no unnamed file in ${dir} while a body arrives: ${JSON.stringify(openIn(dir))}`).toBeLessThan(400);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 async function putChunk(base: string, uploadId: string, index: number, bytes: Uint8Array) {
@@ -130,7 +165,9 @@ describe('SIGTERM during an upload', () => {
     // chunk 2 is half-way when the stop comes
     const inFlight = chunkInTwoHalves(base, uploadId, 2, parts[2]!);
     await inFlight.firstHalfSent;
-    await new Promise((r) => setTimeout(r, 300)); // let the server start reading it
+    // CHUNK_SPILL_DIR unset: the half-sent body waits in the temporary folder, which lists nothing
+    await unnamedFileIn(temporary);
+    expect(readdirSync(temporary).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
     server.watched.child.kill('SIGTERM');
     // the server stops taking connections while the chunk is still open
     for (let i = 0; !(await refusesConnections(base)); i++) {
@@ -172,5 +209,43 @@ describe('SIGTERM during an upload', () => {
       server.watched.child.kill('SIGTERM');
     }
     expect((await withinBound(server.watched.exited, 'second exit')).code).toBe(0);
+  });
+
+  it('in the trial mode (PGlite, CHUNK_SPILL_DIR unset) a body on its way waits in DATA_DIR as an unnamed file, and the folder lists the same', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sealdrop-shutdown-trial-'));
+    try {
+      const server = await startImageCommand({ ...loopbackServerEnv({ DATA_DIR: dataDir }), TMPDIR: temporary });
+      try {
+        const base = server.sourceUrl;
+        expect(server.watched.output()).not.toMatch(/held in memory/);
+        const newsroomKey = await readKey({ armoredKey: readFileSync(join(ROOT, 'keys.example/newsroom.pub.asc'), 'utf8') });
+        const ciphertext = await encryptToKeys(new Uint8Array(randomBytes(CHUNK + 5000)), [newsroomKey]);
+        const parts = [ciphertext.subarray(0, CHUNK), ciphertext.subarray(CHUNK)];
+        const pow = await postJson(base, '/api/v1/pow', {});
+        const opened = await postJson(base, '/api/v1/uploads', {
+          pow: { token: pow.body.token, nonce: '0' },
+          lookupId: randomBytes(32).toString('hex'),
+          sourceKeys: await generateSourceKeys('t'.repeat(64), newsroomKey),
+          size: ciphertext.length,
+          chunkSize: CHUNK,
+          chunks: 2,
+          sha256: sha256Hex(ciphertext),
+        });
+        expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+        const listed = readdirSync(dataDir).sort();
+        const inFlight = chunkInTwoHalves(base, opened.body.uploadId as string, 0, parts[0]!);
+        await inFlight.firstHalfSent;
+        await unnamedFileIn(dataDir);
+        expect(readdirSync(dataDir).sort()).toEqual(listed);
+        inFlight.finish();
+        expect((await inFlight.answer).status).toBe(200);
+        expect((await putChunk(base, opened.body.uploadId as string, 1, parts[1]!)).body.complete).toBe(true);
+      } finally {
+        server.watched.child.kill('SIGTERM');
+      }
+      expect((await withinBound(server.watched.exited, 'exit')).code).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,7 @@
  * migrates and serves": the Dockerfile's ENTRYPOINT + CMD (read from the Dockerfile, so the two
  * cannot drift), a fresh database, /health, the tables, the image's HEALTHCHECK, SIGTERM.
  */
+import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { generateKey, readKey } from 'openpgp';
 import postgres from 'postgres';
 import { formatFingerprint } from '../../protocol/fingerprint.ts';
+import { isInMemory } from '../../server/source/spill-file.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onHost, readImageCommand, ROOT, startImageCommand } from './dockerfile.ts';
 import { createEmptyDatabase } from './pg.ts';
@@ -210,7 +212,7 @@ describe('the Dockerfile start command', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`sealdrop: error: CHUNK_SPILL_DIR ${missing} is not a folder`);
-    expect(result.stderr).toMatch(/sealdrop: hint: .*unset CHUNK_SPILL_DIR/);
+    expect(result.stderr).toMatch(/sealdrop: hint: .*set CHUNK_SPILL_DIR=memory to hold chunk bodies in memory/);
     const dir = mkdtempSync(join(tmpdir(), 'sealdrop-spill-start-'));
     try {
       const server = await startImageCommand(env({ CHUNK_SPILL_DIR: dir }));
@@ -223,6 +225,47 @@ describe('the Dockerfile start command', () => {
       expect(await server.watched.exited).toEqual({ code: 0, signal: null });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with CHUNK_SPILL_DIR unset, uses the temporary folder; where that has no unnamed files or is tmpfs, or with CHUNK_SPILL_DIR=memory, says bodies are held in memory and serves', async () => {
+    const notAFolder = join(tmpdir(), `sealdrop-tmp-file-${process.pid}`);
+    writeFileSync(notAFolder, '');
+    const usable = mkdtempSync(join(tmpdir(), 'sealdrop-tmp-'));
+    const mounted = mkdtempSync(join(tmpdir(), 'sealdrop-tmpfs-'));
+    const root = process.getuid?.() === 0;
+    if (root) execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', mounted]);
+    const memory = (why: string) => `sealdrop: warning: arriving chunk bodies are held in memory (${why}): about 25 kB/s trickled into them holds CHUNK_MEMORY and keeps file chunks out`;
+    try {
+      // TSX_DISABLE_CACHE: tsx keeps its cache in the temporary folder and would stop first
+      const cases: [Record<string, string>, string | undefined][] = [
+        [{ TMPDIR: notAFolder, TSX_DISABLE_CACHE: '1' }, memory(`CHUNK_SPILL_DIR unset, and the temporary folder ${notAFolder} is not a folder`)],
+        [{ CHUNK_SPILL_DIR: 'memory' }, memory('CHUNK_SPILL_DIR=memory')],
+        // a usable folder on disk: no word of memory (the half-sent body there: test/ops/shutdown.test.ts)
+        [{ TMPDIR: usable }, isInMemory(usable) ? memory(`CHUNK_SPILL_DIR unset, and the temporary folder ${usable} is in memory (tmpfs)`) : undefined],
+      ];
+      if (root) cases.push([{ TMPDIR: mounted }, memory(`CHUNK_SPILL_DIR unset, and the temporary folder ${mounted} is in memory (tmpfs)`)]);
+      for (const [extra, warning] of cases) {
+        const server = await startImageCommand(env(extra));
+        try {
+          expect((await fetch(new URL('/health', server.sourceUrl))).status).toBe(200);
+          const output = server.watched.output();
+          if (warning === undefined) {
+            expect(output).not.toMatch(/held in memory/);
+          } else {
+            expect(output).toContain(warning);
+            expect(output).toMatch(/^sealdrop: hint: name a folder of its own on a local Linux file system in CHUNK_SPILL_DIR/m);
+          }
+        } finally {
+          server.watched.child.kill('SIGTERM');
+        }
+        expect(await server.watched.exited).toEqual({ code: 0, signal: null });
+      }
+    } finally {
+      if (root) execFileSync('umount', [mounted]);
+      rmSync(notAFolder, { force: true });
+      rmSync(usable, { recursive: true, force: true });
+      rmSync(mounted, { recursive: true, force: true });
     }
   });
 
