@@ -115,7 +115,9 @@ install_from_trixie() { # PACKAGE...
   apt-get "${opts[@]}" update -q > "$CHECK_DIR/apt.log" 2>&1 || { tail -20 "$CHECK_DIR/apt.log"; die "apt-get update (trixie) failed"; }
   (cd "$apt/archives" && apt-get "${opts[@]}" download "$@" > "$CHECK_DIR/apt.log" 2>&1) \
     || { tail -20 "$CHECK_DIR/apt.log"; die "apt-get download $* (trixie) failed"; }
-  DEBIAN_FRONTEND=noninteractive dpkg -i "$apt"/archives/*.deb > "$CHECK_DIR/apt.log" 2>&1 \
+  # --auto-deconfigure: a bookworm docker.io already installed (20.10) is broken by trixie's
+  # docker-cli (Breaks: docker.io << 26.1.4) until the new docker.io in the same call replaces it
+  DEBIAN_FRONTEND=noninteractive dpkg --auto-deconfigure -i "$apt"/archives/*.deb > "$CHECK_DIR/apt.log" 2>&1 \
     || { tail -20 "$CHECK_DIR/apt.log"; die "dpkg -i $* failed"; }
 }
 
