@@ -2,6 +2,7 @@
  * @module server/app — the source-facing Hono app (docs/INTERNALS.md "HTTP — source listener").
  * Routes are thin: validation here, the work in server/source/*.ts.
  */
+import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -122,6 +123,16 @@ export function chunkGateOptions(config: Partial<Pick<Config, 'chunkMemory' | 'c
   return { ...options, spill, maxRequests: SPILL_CHUNK_REQUESTS };
 }
 
+/** Whether folders `a` and `b` are on one file system (the same device); false when either is unset or unreadable. */
+function sameFileSystem(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  try {
+    return statSync(a).dev === statSync(b).dev;
+  } catch {
+    return false;
+  }
+}
+
 /** What arriving bodies leave free on the spill folder's file system: half of STORAGE_FREE_FLOOR (the database may share it). */
 export const spillFloor = (config: Partial<Pick<Config, 'storageFreeFloor'>>): number => Math.floor((config.storageFreeFloor ?? 0) / 2);
 
@@ -144,7 +155,9 @@ export function createApp(deps: AppDeps): Hono {
   const powLoad =
     deps.powLoad ??
     createPowLoad({ db, opensPerMinute: config.powFloodOpensPerMinute ?? 60, maxBits: config.powFloodMaxBits ?? 8 });
-  const storage = deps.storage ?? createStorageWatch({ db, limits: openLimits });
+  // bodies spilled onto the disk the storage watch reads are not yet stored: it counts them free
+  const spilledHere = sameFileSystem(chunkGate.spillDir, openLimits.storagePath);
+  const storage = deps.storage ?? createStorageWatch({ db, limits: openLimits, ...(spilledHere ? { spilledBytes: () => chunkGate.held().bytes } : {}) });
   const uploadDeps = (): UploadDeps => ({
     db,
     serverSecret: instance.serverSecret,

@@ -69,7 +69,12 @@ async function settleSpill(config: Config): Promise<Config> {
     }
     // tmpfs is memory already, outside CHUNK_MEMORY and a container's limit: bodies there would
     // let a trickle take what the memory budget keeps
-    if (isInMemory(dir)) return inMemory(`CHUNK_SPILL_DIR unset, and ${name} ${dir} is in memory (tmpfs)`);
+    const memory = isInMemory(dir);
+    if (memory === true) return inMemory(`CHUNK_SPILL_DIR unset, and ${name} ${dir} is in memory (tmpfs)`);
+    if (memory === 'unknown') {
+      console.error(`sealdrop: warning: CHUNK_SPILL_DIR unset: arriving chunk bodies wait in ${name} ${dir}, an overlay whose upper layer this process cannot see; if that is memory (tmpfs), they take memory beyond CHUNK_MEMORY`);
+      console.error('sealdrop: hint: name a folder of its own on a local disk in CHUNK_SPILL_DIR, or set CHUNK_SPILL_DIR=memory (docs/OPERATIONS.md, "Memory, and uploads at once")');
+    }
   } else {
     await checkSpillDir(dir);
   }

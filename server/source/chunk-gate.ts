@@ -212,6 +212,8 @@ export interface ChunkGate {
    * them, server/source/busy-uploads.ts).
    */
   unreported(id: string): number;
+  /** the folder arriving bodies are written to (options.spill.dir), undefined in memory */
+  readonly spillDir: string | undefined;
   /** stops the idle timers (tests; a server's gate lives as long as the process) */
   close(): void;
 }
@@ -548,6 +550,7 @@ export function createChunkGate(options: ChunkGateOptions = {}): ChunkGate {
       };
     },
     held: () => ({ bytes: bytesHeld, chunks: entries.size, peakBytes, memoryBytes: memoryHeld, peakMemoryBytes: peakMemory }),
+    spillDir: spill?.dir,
     unreported(id) {
       let bytes = 0;
       for (const entry of entries) if (entry.id === id && entry.reading) bytes += entry.received - entry.flowReceived;

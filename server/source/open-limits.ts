@@ -205,8 +205,16 @@ export function createStorageWatch(options: {
   refreshMs?: number;
   /** the free bytes of the file system holding `path` (tests replace it) */
   freeBytes?: (path: string) => Promise<number>;
+  /**
+   * With the chunk bodies spilled onto the watched file system (the trial mode's DATA_DIR): the
+   * bytes they hold there now. Counted as free: those bodies belong to uploads in progress whose
+   * unsent bytes already hold their room, and the chunk gate keeps them within CHUNK_SPILL and
+   * above half the floor on its own; not counted, trickled bodies took the disk under the floor
+   * and every open, text tips too, got 507 storage_full (helper-83).
+   */
+  spilledBytes?: () => number;
 }): StorageWatch {
-  const { db, limits, refreshMs = STORAGE_REFRESH_MS, freeBytes = freeBytesOf } = options;
+  const { db, limits, refreshMs = STORAGE_REFRESH_MS, freeBytes = freeBytesOf, spilledBytes = () => 0 } = options;
   const watchesDatabase = limits.storageMaxDatabase !== undefined;
   let reading: { at: number; room: number; unsent: number } | undefined;
   let openedSince = 0;
@@ -225,7 +233,7 @@ export function createStorageWatch(options: {
     );
     let room = Number.MAX_SAFE_INTEGER;
     if (limits.storageMaxDatabase !== undefined) room = Math.min(room, limits.storageMaxDatabase - Number(row?.database));
-    if (limits.storagePath) room = Math.min(room, (await freeBytes(limits.storagePath)) - limits.storageFreeFloor);
+    if (limits.storagePath) room = Math.min(room, (await freeBytes(limits.storagePath)) + spilledBytes() - limits.storageFreeFloor);
     reading = { at: now.getTime(), room, unsent: Number(row?.unsent) };
     openedSince = 0;
   }

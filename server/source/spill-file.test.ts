@@ -4,8 +4,9 @@
  * file is gone once the body is done, however it ends), the disk budget bounds what arrives while
  * memory bounds only what is read back, in turn; and the start check refuses a folder it cannot use.
  */
-import { readdirSync, readlinkSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readlinkSync, statfsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { lengthOf } from '../db/chunks.ts';
 import { createChunkGate, SPILL_DISK_READ_MS } from './chunk-gate.ts';
 import { body } from './chunk-gate.test-helpers.ts';
 import { RefusalError } from './errors.ts';
-import { checkSpillDir, openSpillFile, SpillDirError } from './spill-file.ts';
+import { checkSpillDir, isInMemory, openSpillFile, overlayUpperDir, SpillDirError } from './spill-file.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -335,6 +336,71 @@ describe('checkSpillDir: the folder is checked at start', () => {
       } finally {
         await rm(locked, { recursive: true });
       }
+    }
+  });
+});
+
+/**
+ * Whether a default spill folder is memory (server/main.ts settles the default on it). helper-83:
+ * an overlay whose upper layer is a tmpfs (a live system such as Tails) reported overlay's own
+ * f_type, so eight half-sent bodies grew the tmpfs by 31.7 MiB unseen.
+ */
+describe('isInMemory', () => {
+  it('finds the overlay mount above a path and its upper layer, unescaping mountinfo', () => {
+    const mountinfo = [
+      '22 27 0:21 / /proc rw,relatime - proc proc rw',
+      '27 1 254:1 / / rw,relatime - ext4 /dev/vda rw',
+      '40 27 0:35 / /live/overlay rw - tmpfs tmpfs rw,size=100m',
+      '41 27 0:36 / /srv/live rw - overlay overlay rw,lowerdir=/ro,upperdir=/live/overlay/rw,workdir=/live/overlay/work',
+      '42 41 0:37 / /srv/live/disk rw - ext4 /dev/vdb rw',
+      '43 27 0:38 / /srv/odd\\040name rw - overlay overlay rw,lowerdir=/ro,upperdir=/up\\,per\\040x,workdir=/w',
+      '44 27 0:39 / /srv/again rw - overlay overlay rw,lowerdir=/ro,upperdir=/first,workdir=/w',
+      '45 27 0:40 / /srv/again rw - overlay overlay rw,lowerdir=/ro,upperdir=/second,workdir=/w',
+      '46 27 0:41 / /srv/plain rw - overlay overlay rw,lowerdir=/a:/b',
+    ].join('\n');
+    expect(overlayUpperDir('/srv/live/tmp', mountinfo)).toBe('/live/overlay/rw');
+    expect(overlayUpperDir('/srv/live', mountinfo)).toBe('/live/overlay/rw');
+    expect(overlayUpperDir('/srv/live/disk/tmp', mountinfo)).toBeUndefined(); // an ext4 mounted inside it
+    expect(overlayUpperDir('/srv/livex', mountinfo)).toBeUndefined(); // a prefix of a name is not a folder above it
+    expect(overlayUpperDir('/srv/odd name/tmp', mountinfo)).toBe('/up,per x');
+    expect(overlayUpperDir('/srv/again/x', mountinfo)).toBe('/second');
+    expect(overlayUpperDir('/srv/plain/x', mountinfo)).toBeUndefined(); // read-only overlay: no upper layer
+    expect(overlayUpperDir('/tmp', mountinfo)).toBeUndefined();
+  });
+
+  it('on this machine: a folder on disk is not; tmpfs, and an overlay whose upper layer is tmpfs, are (root: mounts them)', async (context) => {
+    const here = await mkdtemp(join(tmpdir(), 'sealdrop-in-memory-'));
+    try {
+      if (Number(statfsSync(here).type) === 0x01021994) expect(isInMemory(here)).toBe(true);
+      else expect(isInMemory(here)).not.toBe(true);
+      if (process.getuid?.() !== 0) return context.skip();
+      const memory = join(here, 'memory');
+      const merged = join(here, 'merged');
+      await mkdir(memory);
+      await mkdir(merged);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', memory]);
+      try {
+        await mkdir(join(memory, 'upper'));
+        await mkdir(join(memory, 'work'));
+        await mkdir(join(here, 'lower'));
+        execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${join(here, 'lower')},upperdir=${join(memory, 'upper')},workdir=${join(memory, 'work')}`, merged]);
+        try {
+          expect(Number(statfsSync(merged).type)).toBe(0x794c7630);
+          expect(isInMemory(memory)).toBe(true);
+          expect(isInMemory(merged)).toBe(true);
+          await checkSpillDir(merged); // unnamed files work there: only isInMemory tells
+          // an upper layer this process cannot see (a container's root): unknown
+          const hidden = join(here, 'mountinfo');
+          await writeFile(hidden, `90 1 0:50 / ${merged} rw - overlay overlay rw,lowerdir=/l,upperdir=/var/lib/docker/overlay2/nowhere/diff,workdir=/w\n`);
+          expect(isInMemory(merged, hidden)).toBe('unknown');
+        } finally {
+          execFileSync('umount', [merged]);
+        }
+      } finally {
+        execFileSync('umount', [memory]);
+      }
+    } finally {
+      await rm(here, { recursive: true, force: true });
     }
   });
 });

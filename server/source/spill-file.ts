@@ -15,7 +15,7 @@
  * falling back to named files, whose creation and removal would stamp the folder with the time of
  * every chunk.
  */
-import { constants, promises as fs, statfsSync } from 'node:fs';
+import { constants, promises as fs, readFileSync, realpathSync, statfsSync } from 'node:fs';
 
 /** Linux's O_TMPFILE (with O_DIRECTORY, as open(2) defines it); Node does not export it. */
 const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
@@ -76,14 +76,47 @@ export function freeBytesOf(dir: string): number {
 
 /** statfs's f_type of the file systems that are memory: tmpfs (TMPFS_MAGIC), ramfs (RAMFS_MAGIC) */
 const MEMORY_FILE_SYSTEMS = new Set([0x01021994, 0x858458f6]);
+/** overlayfs (OVERLAYFS_SUPER_MAGIC): new files go to its upper layer, which may be memory */
+const OVERLAY = 0x794c7630;
 
 /**
- * Whether `dir` is on a file system held in memory (tmpfs, ramfs): bodies written there take RAM
- * outside CHUNK_MEMORY's bound, and in a container count against its memory limit, which the file
- * system's size does not show (tmpfs reports half the host's memory).
+ * Whether `dir` is on a file system held in memory (tmpfs, ramfs, or an overlay whose upper layer
+ * is one: a live system such as Tails; helper-83 found that overlay undetected): bodies written
+ * there take RAM outside CHUNK_MEMORY's bound, and in a container count against its memory limit,
+ * which the file system's size does not show (tmpfs reports half the host's memory). `unknown`: an
+ * overlay whose upper layer this process cannot see (a container's root, on the host's disk as a
+ * rule).
  */
-export function isInMemory(dir: string): boolean {
-  return MEMORY_FILE_SYSTEMS.has(Number(statfsSync(dir).type));
+export function isInMemory(dir: string, mountinfo = '/proc/self/mountinfo'): boolean | 'unknown' {
+  const type = Number(statfsSync(dir).type);
+  if (MEMORY_FILE_SYSTEMS.has(type)) return true;
+  if (type !== OVERLAY) return false;
+  const upper = overlayUpperDir(realpathSync(dir), readFileSync(mountinfo, 'utf8'));
+  if (upper === undefined) return 'unknown';
+  try {
+    return MEMORY_FILE_SYSTEMS.has(Number(statfsSync(upper).type));
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The upper layer of the overlay mount holding `path` (the longest mount point above it), from mountinfo's lines. */
+export function overlayUpperDir(path: string, mountinfo: string): string | undefined {
+  // mountinfo(5): ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPEROPTIONS; octal escapes
+  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  let best: { point: string; upper: string | undefined } | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (left === undefined || right === undefined) continue;
+    const point = unescape(left.split(' ')[4] ?? '');
+    const within = point === '/' || path === point || path.startsWith(`${point}/`);
+    // the longest mount point above it; of one point mounted again, the last (on top)
+    if (!within || (best && best.point.length > point.length)) continue;
+    const [type, , superOptions = ''] = right.split(' ');
+    const upper = type === 'overlay' ? /(?:^|,)upperdir=((?:\\,|[^,])*)/.exec(superOptions)?.[1] : undefined;
+    best = { point, upper: upper === undefined ? undefined : unescape(upper.replace(/\\,/g, ',')) };
+  }
+  return best?.upper;
 }
 
 /** CHUNK_SPILL_DIR cannot be used: the message says why (names the folder, nothing else). */

@@ -9,7 +9,7 @@
  */
 import type http from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ import { createTestDatabase } from '../../server/db/test-db.ts';
 import type { NewsroomKey } from '../../server/newsroom-key.ts';
 import { type ChunkGate, type ChunkGateOptions, createChunkGate } from '../../server/source/chunk-gate.ts';
 import { chunkGateOptions } from '../../server/app.ts';
+import { DEFAULT_OPEN_LIMITS, type OpenLimits, STORAGE_REFRESH_MS } from '../../server/source/open-limits.ts';
+import { freeBytesOf } from '../../server/source/spill-file.ts';
 import { buildTestApp, countRows, demoNewsroomKey } from '../../server/test-helpers.ts';
 import { LoadClient, makeCiphertext, printCounts, verifyStored, type Upload } from './load-client.ts';
 
@@ -61,12 +63,12 @@ async function spillDir(): Promise<string> {
   return dir;
 }
 
-async function startServer(options: ChunkGateOptions): Promise<{ base: string; port: number; gate: ChunkGate }> {
+async function startServer(options: ChunkGateOptions, openLimits?: OpenLimits): Promise<{ base: string; port: number; gate: ChunkGate }> {
   const gate = createChunkGate(options);
-  return { ...(await listen({ chunkGate: gate })), gate };
+  return { ...(await listen({ chunkGate: gate, ...(openLimits ? { openLimits } : {}) })), gate };
 }
 
-async function listen(config: { chunkGate?: ChunkGate; chunkMemory?: number; chunkSpillDir?: string }): Promise<{ base: string; port: number }> {
+async function listen(config: { chunkGate?: ChunkGate; chunkMemory?: number; chunkSpillDir?: string; openLimits?: OpenLimits }): Promise<{ base: string; port: number }> {
   const { app } = await buildTestApp(database.db, newsroomKey, () => new Date(), { logRequests: false, ...config });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
@@ -318,3 +320,70 @@ describe('the spill folder fills before CHUNK_SPILL does', () => {
   }, 300_000);
 });
 
+/**
+ * The spill folder on the disk the storage watch reads (the trial mode's default: DATA_DIR is
+ * both). helper-83 (attack-default): ten bodies trickled into DATA_DIR on a 400 MB disk 30 MiB
+ * above its floor took it under STORAGE_FREE_FLOOR; every open, text tips too, got
+ * `507 storage_full` (63 of 63 in 1 267 s) and an honest upload under way was refused at its last
+ * chunk and deleted, for 15.9 B/s beyond the bodies' heads. Bodies on their way are not stored
+ * yet: their uploads' unsent bytes hold their room, so the watch now counts them free. Mounts a
+ * tmpfs: root only (skipped otherwise).
+ */
+describe('the spill folder on the watched disk', () => {
+  const root = process.getuid?.() === 0;
+  it.skipIf(!root)('bodies trickling onto it below STORAGE_FREE_FLOOR refuse no text tip and delete no honest upload', async () => {
+    const disk = await mkdtemp(join(tmpdir(), 'sealdrop-spill-watched-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', disk]);
+    unmounts.push(disk);
+    const spill = join(disk, 'spill');
+    await mkdir(spill);
+    // the database's bytes: the disk 8 MiB above its 32 MiB floor
+    await writeFile(join(disk, 'database'), Buffer.alloc(24 * MiB, 1));
+    const floor = 32 * MiB;
+    // the small pool scaled to the disk (its 2 GiB default is more than the whole room here)
+    const openLimits: OpenLimits = { ...DEFAULT_OPEN_LIMITS, storagePath: disk, storageFreeFloor: floor, reserveSmallShare: 2 * MiB };
+    const { base, port, gate } = await startServer(chunkGateOptions({ chunkMemory: 32 * MiB, chunkSpillDir: spill, chunkSpill: 16 * MiB, storageFreeFloor: floor }), openLimits);
+    const honest = new LoadClient(base, newsroomKey.key, 30_000);
+    const file = await honest.open(await makeCiphertext(newsroomKey.key, 2 * MiB - 300), MiB, Date.now() + 5_000);
+    expect(await honest.putChunk(file, 0)).toMatchObject({ status: 200 });
+    const attacker = new LoadClient(base, newsroomKey.key);
+    const targets = await Promise.all([0, 1, 2, 3].map(async () => attacker.open(await makeCiphertext(newsroomKey.key, 4 * MiB - 100), 3 * MiB, Date.now() + 5_000)));
+    const lastOpen = Date.now();
+    // 3 MiB bodies sent all but 64 KiB at once, one a reading (the gate reads the disk once a
+    // second), until one is refused or the disk is under its floor
+    const slow: ReturnType<typeof rawChunk>[] = [];
+    for (const target of targets) {
+      const s = rawChunk(port, target, 0);
+      s.socket.write(Buffer.alloc(3 * MiB - 64 * KiB, 7));
+      const refusedNow = await Promise.race([s.answer.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1300))]);
+      if (refusedNow) break;
+      slow.push(s);
+      if (freeBytesOf(disk) < floor) break;
+    }
+    const trickle = setInterval(() => {
+      for (const s of slow) if (!s.socket.destroyed) s.socket.write(Buffer.alloc(16, 7));
+    }, 10_000);
+    try {
+      // the attack's condition: the disk under its floor, only because of the bodies on their way
+      const free = freeBytesOf(disk);
+      console.log(`[spill-watched] ${slow.length} bodies hold ${Math.round(gate.held().bytes / KiB)} KiB; free ${Math.round(free / KiB)} KiB against a ${floor / MiB} MiB floor`);
+      expect(free).toBeLessThan(floor);
+      expect(free + gate.held().bytes).toBeGreaterThan(floor);
+      // the storage watch's next reading
+      await new Promise((r) => setTimeout(r, Math.max(0, lastOpen + STORAGE_REFRESH_MS + 500 - Date.now())));
+      const tip = await honest.open(await makeCiphertext(newsroomKey.key, 3 * KiB), 4 * KiB, Date.now() + 5_000);
+      await honest.upload(tip, { retryBudgetMs: 30_000 });
+      const last = await honest.putChunk(file, 1);
+      expect(typeof last === 'object' ? [last.status, last.body.complete] : last).toEqual([200, true]);
+      expect(tip.submissionId).toBeDefined();
+      await verifyStored(database.db, [tip, file], honest.counts);
+      // the bodies were never cut for it: nothing needed their room
+      expect(slow.every((s) => !s.socket.destroyed)).toBe(true);
+    } finally {
+      clearInterval(trickle);
+      for (const s of slow) s.socket.destroy();
+      await waitFor(() => gate.held().chunks === 0, 10_000);
+    }
+    expect(await readdir(spill)).toEqual([]);
+  }, 120_000);
+});
