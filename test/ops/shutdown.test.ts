@@ -10,7 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readKey } from 'openpgp';
+import { type Key, readKey } from 'openpgp';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptToKeys, generateSourceKeys } from '../../protocol/source-keys.ts';
@@ -66,6 +66,22 @@ async function postJson(base: string, path: string, body: unknown) {
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** Opens an upload of `ciphertext` in `chunks` chunks of CHUNK bytes as a new source (no proof of work); its id. */
+async function openUpload(base: string, newsroomKey: Key, ciphertext: Uint8Array, chunks: number): Promise<string> {
+  const pow = await postJson(base, '/api/v1/pow', {});
+  const opened = await postJson(base, '/api/v1/uploads', {
+    pow: { token: pow.body.token, nonce: '0' },
+    lookupId: randomBytes(32).toString('hex'),
+    sourceKeys: await generateSourceKeys(randomBytes(32).toString('hex'), newsroomKey),
+    size: ciphertext.length,
+    chunkSize: CHUNK,
+    chunks,
+    sha256: sha256Hex(ciphertext),
+  });
+  expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+  return opened.body.uploadId as string;
 }
 
 /** A chunk PUT whose body goes in two halves, on its own connection. */
@@ -142,18 +158,7 @@ describe('SIGTERM during an upload', () => {
 
     let server: RunningServer = await start();
     let base = server.sourceUrl;
-    const pow = await postJson(base, '/api/v1/pow', {});
-    const opened = await postJson(base, '/api/v1/uploads', {
-      pow: { token: pow.body.token, nonce: '0' },
-      lookupId: randomBytes(32).toString('hex'),
-      sourceKeys: await generateSourceKeys('p'.repeat(64), newsroomKey),
-      size: ciphertext.length,
-      chunkSize: CHUNK,
-      chunks: parts.length,
-      sha256: sha256Hex(ciphertext),
-    });
-    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
-    const uploadId = opened.body.uploadId as string;
+    const uploadId = await openUpload(base, newsroomKey, ciphertext, parts.length);
 
     const acknowledged: number[] = [];
     for (const i of [0, 1]) {
@@ -221,25 +226,15 @@ describe('SIGTERM during an upload', () => {
         const newsroomKey = await readKey({ armoredKey: readFileSync(join(ROOT, 'keys.example/newsroom.pub.asc'), 'utf8') });
         const ciphertext = await encryptToKeys(new Uint8Array(randomBytes(CHUNK + 5000)), [newsroomKey]);
         const parts = [ciphertext.subarray(0, CHUNK), ciphertext.subarray(CHUNK)];
-        const pow = await postJson(base, '/api/v1/pow', {});
-        const opened = await postJson(base, '/api/v1/uploads', {
-          pow: { token: pow.body.token, nonce: '0' },
-          lookupId: randomBytes(32).toString('hex'),
-          sourceKeys: await generateSourceKeys('t'.repeat(64), newsroomKey),
-          size: ciphertext.length,
-          chunkSize: CHUNK,
-          chunks: 2,
-          sha256: sha256Hex(ciphertext),
-        });
-        expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+        const uploadId = await openUpload(base, newsroomKey, ciphertext, parts.length);
         const listed = readdirSync(dataDir).sort();
-        const inFlight = chunkInTwoHalves(base, opened.body.uploadId as string, 0, parts[0]!);
+        const inFlight = chunkInTwoHalves(base, uploadId, 0, parts[0]!);
         await inFlight.firstHalfSent;
         await unnamedFileIn(dataDir);
         expect(readdirSync(dataDir).sort()).toEqual(listed);
         inFlight.finish();
         expect((await inFlight.answer).status).toBe(200);
-        expect((await putChunk(base, opened.body.uploadId as string, 1, parts[1]!)).body.complete).toBe(true);
+        expect((await putChunk(base, uploadId, 1, parts[1]!)).body.complete).toBe(true);
       } finally {
         server.watched.child.kill('SIGTERM');
       }
