@@ -207,16 +207,21 @@ export function createStorageWatch(options: {
   freeBytes?: (path: string) => Promise<number>;
   /**
    * With the chunk bodies spilled onto the watched file system (the trial mode's DATA_DIR): the
-   * bytes they hold there now. Counted as free: those bodies belong to uploads in progress whose
-   * unsent bytes already hold their room, and the chunk gate keeps them within CHUNK_SPILL and
-   * above half the floor on its own; not counted, trickled bodies took the disk under the floor
-   * and every open, text tips too, got 507 storage_full (helper-83).
+   * bytes they hold there now. Counted as free, read at each decision and never above what they
+   * held at the disk's reading: not counted, trickled bodies took the disk under the floor and
+   * every open, text tips too, got 507 storage_full (helper-83); counted at the reading for its
+   * 15 s, bodies stored meanwhile were still counted free, and sixteen probes' bodies finished at
+   * once were all stored, the disk 39.9 MiB under half the floor (helper-84). A body stops counting
+   * when it is read back to be stored; bodies grown since the reading took no free space the
+   * reading saw.
    */
   spilledBytes?: () => number;
 }): StorageWatch {
   const { db, limits, refreshMs = STORAGE_REFRESH_MS, freeBytes = freeBytesOf, spilledBytes = () => 0 } = options;
   const watchesDatabase = limits.storageMaxDatabase !== undefined;
-  let reading: { at: number; room: number; unsent: number } | undefined;
+  // room: the database's and the disk's without the spilled bodies; disk: the disk's alone, and
+  // the bodies' bytes then (undefined when the disk is not watched)
+  let reading: { at: number; room: number; unsent: number; disk?: { room: number; spilled: number } } | undefined;
   let openedSince = 0;
   let refreshing: Promise<void> | undefined;
 
@@ -233,8 +238,12 @@ export function createStorageWatch(options: {
     );
     let room = Number.MAX_SAFE_INTEGER;
     if (limits.storageMaxDatabase !== undefined) room = Math.min(room, limits.storageMaxDatabase - Number(row?.database));
-    if (limits.storagePath) room = Math.min(room, (await freeBytes(limits.storagePath)) + spilledBytes() - limits.storageFreeFloor);
-    reading = { at: now.getTime(), room, unsent: Number(row?.unsent) };
+    let disk: { room: number; spilled: number } | undefined;
+    if (limits.storagePath) {
+      const free = await freeBytes(limits.storagePath);
+      disk = { room: free - limits.storageFreeFloor, spilled: spilledBytes() };
+    }
+    reading = { at: now.getTime(), room, unsent: Number(row?.unsent), ...(disk ? { disk } : {}) };
     openedSince = 0;
   }
 
@@ -244,7 +253,9 @@ export function createStorageWatch(options: {
       refreshing ??= refresh(now).finally(() => (refreshing = undefined));
       await refreshing;
     }
-    return reading!;
+    const { room, unsent, disk } = reading!;
+    // the bodies still on the disk of those it held at the reading count free
+    return { room: disk ? Math.min(room, disk.room + Math.min(disk.spilled, spilledBytes())) : room, unsent };
   }
 
   return {

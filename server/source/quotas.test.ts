@@ -155,6 +155,35 @@ describe('storage', () => {
     expect((await lookup(t, lookupId)).status).toBe(200);
   });
 
+  it('counts the chunk bodies spilled onto the watched disk as free, as they are at each decision, never above what they held at the reading', async () => {
+    now = new Date('2026-06-06T08:00:00Z');
+    await database.db.execute(sql`delete from submissions where status = 'uploading'`);
+    const MB = 1024 * 1024;
+    const floor = 64 * MB;
+    // 20 MiB of bodies on their way have taken the disk 10 MiB under its floor
+    let free = floor - 10 * MB;
+    let spilled = 20 * MB;
+    const limits = { ...DEFAULT_OPEN_LIMITS, storageFreeFloor: floor, storagePath: '/watched' };
+    const storage = createStorageWatch({ db: database.db, limits, refreshMs: 1000, freeBytes: async () => free, spilledBytes: () => spilled });
+    // without them, 10 MiB above the floor: a text tip of 4 MiB is taken (helper-83: all refused)
+    expect(await storage.room(now)).toBe(10 * MB);
+    expect(await storage.check(4 * MB, now, true)).toBe(10 * MB);
+    // 15 MiB of them read back to be stored: they count no more, though the reading is the same
+    // (helper-84: counted for the reading's 15 s, sixteen bodies stored at once went under half the floor)
+    spilled = 5 * MB;
+    expect(await storage.room(now)).toBe(-5 * MB);
+    await expect(storage.check(4 * MB, now, true)).rejects.toMatchObject({ status: 507, code: 'storage_full' });
+    // bodies grown since the reading took nothing the reading saw: at most what they held then
+    spilled = 40 * MB;
+    expect(await storage.room(now)).toBe(10 * MB);
+    // the next reading sees the disk as it is, with them
+    free = floor - 30 * MB;
+    now = new Date(now.getTime() + 1000);
+    expect(await storage.room(now)).toBe(10 * MB);
+    spilled = 0;
+    expect(await storage.room(now)).toBe(-30 * MB);
+  });
+
   it('refuses new opens when the disk\'s free space would fall below the floor, and opens again once there is room', async () => {
     now = new Date('2026-06-06T09:00:00Z');
     const bytes = await ciphertextFor(newsroomKey, 130 * KB);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readlinkSync, statfsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lengthOf } from '../db/chunks.ts';
 import { createChunkGate, SPILL_DISK_READ_MS } from './chunk-gate.ts';
@@ -392,6 +392,10 @@ describe('isInMemory', () => {
           // an upper layer this process cannot see (a container's root): unknown
           const hidden = join(here, 'mountinfo');
           await writeFile(hidden, `90 1 0:50 / ${merged} rw - overlay overlay rw,lowerdir=/l,upperdir=/var/lib/docker/overlay2/nowhere/diff,workdir=/w\n`);
+          expect(isInMemory(merged, hidden)).toBe('unknown');
+          // a relative upper path (the mounter's working folder's): unknown, not read from ours
+          // (one that from this process's folder leads to the tmpfs: read from ours it would say true)
+          await writeFile(hidden, `90 1 0:50 / ${merged} rw - overlay overlay rw,lowerdir=/l,upperdir=${relative(process.cwd(), join(memory, 'upper'))},workdir=/w\n`);
           expect(isInMemory(merged, hidden)).toBe('unknown');
         } finally {
           execFileSync('umount', [merged]);

@@ -92,7 +92,8 @@ export function isInMemory(dir: string, mountinfo = '/proc/self/mountinfo'): boo
   if (MEMORY_FILE_SYSTEMS.has(type)) return true;
   if (type !== OVERLAY) return false;
   const upper = overlayUpperDir(realpathSync(dir), readFileSync(mountinfo, 'utf8'));
-  if (upper === undefined) return 'unknown';
+  // a relative upper path was the mounter's working folder's, not ours (helper-84)
+  if (upper === undefined || !upper.startsWith('/')) return 'unknown';
   try {
     return MEMORY_FILE_SYSTEMS.has(Number(statfsSync(upper).type));
   } catch {
