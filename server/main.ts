@@ -44,10 +44,11 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, hostn
 
 /**
  * Where arriving chunk bodies wait (server/source/spill-file.ts), checked before anything listens.
- * A folder CHUNK_SPILL_DIR names must take unnamed files (else SpillDirError stops the start); the
- * default, the system's temporary folder, that cannot is said and bodies are held in memory, as
- * with CHUNK_SPILL_DIR=memory: there about 25 kB/s trickled into bodies holds CHUNK_MEMORY
- * (docs/OPERATIONS.md, "Memory, and uploads at once").
+ * A folder CHUNK_SPILL_DIR names must take unnamed files (else SpillDirError stops the start); a
+ * default one (DATA_DIR for the embedded database, else the system's temporary folder) that cannot,
+ * or is memory itself (tmpfs), is said and bodies are held in memory, as with CHUNK_SPILL_DIR=memory:
+ * there about 25 kB/s trickled into bodies holds CHUNK_MEMORY (docs/OPERATIONS.md, "Memory, and
+ * uploads at once").
  */
 async function settleSpill(config: Config): Promise<Config> {
   const inMemory = (why: string): Config => {
