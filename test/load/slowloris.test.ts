@@ -101,6 +101,47 @@ function rawChunk(port: number, upload: Upload, index: number, length = upload.c
   return { socket, answer };
 }
 
+/** A tmpfs of `size` (mount -o size=) in a new temporary folder, unmounted after the servers are closed: root only. */
+async function mountTmpfs(prefix: string, size: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]);
+  unmounts.push(dir);
+  return dir;
+}
+
+/**
+ * Chunk bodies that send `head` bytes at once, one a disk reading of the gate (once a second,
+ * 1.3 s apart), until one is refused or `enough()` says so: the bodies held. Each then sends
+ * `bytes` every `everyMs` (never silent for the idle time) until `stop` is called.
+ */
+async function headsThenTrickle(
+  port: number,
+  chunks: { upload: Upload; index: number }[],
+  head: number,
+  trickle: { bytes: number; everyMs: number },
+  enough: () => boolean = () => false,
+): Promise<{ slow: ReturnType<typeof rawChunk>[]; stop: () => void }> {
+  const slow: ReturnType<typeof rawChunk>[] = [];
+  for (const { upload, index } of chunks) {
+    const s = rawChunk(port, upload, index);
+    s.socket.write(Buffer.alloc(head, 7));
+    const refusedNow = await Promise.race([s.answer.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1300))]);
+    if (refusedNow) break;
+    slow.push(s);
+    if (enough()) break;
+  }
+  const timer = setInterval(() => {
+    for (const s of slow) if (!s.socket.destroyed) s.socket.write(Buffer.alloc(trickle.bytes, 7));
+  }, trickle.everyMs);
+  return {
+    slow,
+    stop: () => {
+      clearInterval(timer);
+      for (const s of slow) s.socket.destroy();
+    },
+  };
+}
+
 const waitFor = async (check: () => boolean, ms: number) => {
   for (const end = Date.now() + ms; !check() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
   return check();
@@ -262,30 +303,19 @@ describe('CHUNK_SPILL_DIR: arriving bodies on disk, so trickles hold disk instea
 describe('the spill folder fills before CHUNK_SPILL does', () => {
   const root = process.getuid?.() === 0;
   it.skipIf(!root)('an 8 MiB spill file system, CHUNK_SPILL 64 MiB: trickling bodies that fill the disk as far as the gate lets them are cut for an honest 8 MiB file, which is stored whole', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sealdrop-spill-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dir]);
-    unmounts.push(dir);
+    const dir = await mountTmpfs('sealdrop-spill-full-', '8m');
     const { base, port, gate } = await startServer({ ...chunkGateOptions({ chunkMemory: 32 * MiB, chunkSpillDir: dir, chunkSpill: 64 * MiB }) });
     const attacker = new LoadClient(base, newsroomKey.key);
     const targets = await Promise.all([0, 1, 2].map(async () => attacker.open(await makeCiphertext(newsroomKey.key, 8 * MiB - 100), 4 * MiB)));
     // The gate takes half of what the disk has free above the floor at each reading (once a
     // second), so the attacker fills it as far as it lets: a body of 1.9 MiB, and then a byte every
     // 20 s (never silent for the idle time), one more each reading, until one is refused.
-    const slow: ReturnType<typeof rawChunk>[] = [];
-    for (let i = 0; i < 6; i++) {
-      const s = rawChunk(port, targets[i % 3]!, Math.floor(i / 3));
-      s.socket.write(Buffer.alloc(2 * MiB - 100 * KiB, 7));
-      const refusedNow = await Promise.race([s.answer.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1300))]);
-      if (refusedNow) break;
-      slow.push(s);
-    }
+    const chunks = Array.from({ length: 6 }, (_, i) => ({ upload: targets[i % 3]!, index: Math.floor(i / 3) }));
+    const { slow, stop } = await headsThenTrickle(port, chunks, 2 * MiB - 100 * KiB, { bytes: 1, everyMs: 20_000 });
     // on a disk this tight (half of 8 MiB, less the 4 MiB kept for text tips) one body at a time:
     // the first, alone; the next refused at its first bytes, the disk unable to take it beside it
     expect(slow.length).toBeGreaterThanOrEqual(1);
     expect(gate.held().bytes).toBeGreaterThanOrEqual(2 * MiB - 100 * KiB);
-    const trickle = setInterval(() => {
-      for (const s of slow) if (!s.socket.destroyed) s.socket.write(Buffer.alloc(1, 7));
-    }, 20_000);
     const df = execFileSync('df', ['-k', dir], { encoding: 'utf8' }).trim().split('\n')[1];
     console.log(`[spill-full] held on the 8 MiB spill fs: ${Math.round(gate.held().bytes / KiB)} KiB; df: ${df}`);
     try {
@@ -316,8 +346,7 @@ describe('the spill folder fills before CHUNK_SPILL does', () => {
       await verifyStored(database.db, [tip, file], honest.counts);
       expect(honest.counts).toMatchObject({ uploads: 2, completed: 2, unanswered: 0, acknowledgedButMissing: 0, duplicated: 0 });
     } finally {
-      clearInterval(trickle);
-      for (const s of slow) s.socket.destroy();
+      stop();
       await waitFor(() => gate.held().chunks === 0, 10_000);
     }
     expect(await readdir(dir)).toEqual([]);
@@ -336,9 +365,7 @@ describe('the spill folder fills before CHUNK_SPILL does', () => {
 describe('the spill folder on the watched disk', () => {
   const root = process.getuid?.() === 0;
   it.skipIf(!root)('bodies trickling onto it below STORAGE_FREE_FLOOR refuse no text tip and delete no honest upload', async () => {
-    const disk = await mkdtemp(join(tmpdir(), 'sealdrop-spill-watched-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', disk]);
-    unmounts.push(disk);
+    const disk = await mountTmpfs('sealdrop-spill-watched-', '64m');
     const spill = join(disk, 'spill');
     await mkdir(spill);
     // the database's bytes: the disk 8 MiB above its 32 MiB floor
@@ -355,18 +382,8 @@ describe('the spill folder on the watched disk', () => {
     const lastOpen = Date.now();
     // 3 MiB bodies sent all but 64 KiB at once, one a reading (the gate reads the disk once a
     // second), until one is refused or the disk is under its floor
-    const slow: ReturnType<typeof rawChunk>[] = [];
-    for (const target of targets) {
-      const s = rawChunk(port, target, 0);
-      s.socket.write(Buffer.alloc(3 * MiB - 64 * KiB, 7));
-      const refusedNow = await Promise.race([s.answer.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1300))]);
-      if (refusedNow) break;
-      slow.push(s);
-      if (freeBytesOf(disk) < floor) break;
-    }
-    const trickle = setInterval(() => {
-      for (const s of slow) if (!s.socket.destroyed) s.socket.write(Buffer.alloc(16, 7));
-    }, 10_000);
+    const chunks = targets.map((upload) => ({ upload, index: 0 }));
+    const { slow, stop } = await headsThenTrickle(port, chunks, 3 * MiB - 64 * KiB, { bytes: 16, everyMs: 10_000 }, () => freeBytesOf(disk) < floor);
     try {
       // the attack's condition: the disk under its floor, only because of the bodies on their way
       const free = freeBytesOf(disk);
@@ -384,8 +401,7 @@ describe('the spill folder on the watched disk', () => {
       // the bodies were never cut for it: nothing needed their room
       expect(slow.every((s) => !s.socket.destroyed)).toBe(true);
     } finally {
-      clearInterval(trickle);
-      for (const s of slow) s.socket.destroy();
+      stop();
       await waitFor(() => gate.held().chunks === 0, 10_000);
     }
     expect(await readdir(spill)).toEqual([]);
